@@ -1,0 +1,1 @@
+"""Transport adapters: they translate to domain calls and back, nothing more."""

@@ -1,0 +1,55 @@
+"""Send SMS through Twilio's REST API with the official client, at any API base URL."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit, urlunsplit
+
+from twilio.base.exceptions import TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.http.response import Response
+from twilio.rest import Client
+
+from hotline.channels.sms_provider import SendError, SendResult
+
+# Twilio error codes where a retry cannot succeed (bad number, unsubscribed, unreachable country...).
+PERMANENT_ERRORS = {21211, 21212, 21408, 21601, 21606, 21610, 21612, 21614, 21617, 30003, 30005, 30006}
+
+
+class BaseUrlHttpClient(TwilioHttpClient):
+    """Sends every REST call to `base_url` instead of https://api.twilio.com (tests, on-prem proxies)."""
+
+    def __init__(self, base_url: str, timeout: float = 10.0):
+        super().__init__(timeout=timeout)
+        parts = urlsplit(base_url.rstrip("/"))
+        self._scheme, self._netloc, self._prefix = parts.scheme, parts.netloc, parts.path
+
+    def request(self, method: str, url: str, *args, **kwargs) -> Response:  # type: ignore[no-untyped-def, override]
+        parts = urlsplit(url)
+        url = urlunsplit((self._scheme, self._netloc, self._prefix + parts.path, parts.query, parts.fragment))
+        return super().request(method, url, *args, **kwargs)
+
+
+class TwilioSmsProvider:
+    name = "twilio"
+
+    def __init__(self, *, account_sid: str, auth_token: str, from_number: str, api_base: str):
+        http_client = None
+        if api_base.rstrip("/") != "https://api.twilio.com":
+            http_client = BaseUrlHttpClient(api_base)
+        else:
+            http_client = TwilioHttpClient(timeout=10.0)
+        self._client = Client(account_sid, auth_token, http_client=http_client)
+        self._from = from_number
+
+    def send(self, *, to: str, body: str, status_callback: str | None = None) -> SendResult:
+        kwargs = {"to": to, "body": body, "from_": self._from}
+        if status_callback:
+            kwargs["status_callback"] = status_callback
+        try:
+            message = self._client.messages.create(**kwargs)
+        except TwilioRestException as exc:
+            permanent = exc.code in PERMANENT_ERRORS or (400 <= exc.status < 500 and exc.status != 429)
+            raise SendError(exc.msg or str(exc), code=str(exc.code or exc.status), permanent=permanent) from exc
+        except Exception as exc:  # network errors, timeouts: worth a retry
+            raise SendError(f"{type(exc).__name__}: {exc}") from exc
+        return SendResult(self.name, message.sid or "", message.status or "queued")

@@ -1,0 +1,109 @@
+"""The validated city data, as immutable values the pure parts (grammar, router) work on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+LANGUAGES = ("id", "en")
+PRIORITIES = ("critical", "high", "normal", "low")  # most urgent first
+
+
+@dataclass(frozen=True)
+class Sla:
+    accept_minutes: int
+    resolve_minutes: int
+
+
+@dataclass(frozen=True)
+class MemberSpec:
+    name: str
+    phone: str  # E.164
+    role: str = "member"
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class UrcSpec:
+    code: str
+    name: str
+    members: tuple[MemberSpec, ...]
+
+
+@dataclass(frozen=True)
+class AgencySpec:
+    code: str
+    name: str
+    default: bool
+    sla: dict[str, Sla]
+    urcs: tuple[UrcSpec, ...]
+    sms_name: str = ""
+
+
+@dataclass(frozen=True)
+class CategorySpec:
+    code: str
+    names: dict[str, str]
+    menu: int
+    priority: str
+
+    def name(self, language: str) -> str:
+        return self.names.get(language) or self.names[LANGUAGES[0]]
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    name: str
+    agency: str
+    urc: str | None
+    categories: frozenset[str] | None = None
+    priorities: frozenset[str] | None = None
+    kecamatan: frozenset[str] | None = None
+
+
+@dataclass(frozen=True)
+class KecamatanSpec:
+    name: str
+    desa: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Grammar:
+    """Words per language. Commands map an upper-case word to (command, language)."""
+
+    leading_keywords: dict[str, dict[str, tuple[str, ...]]]  # category -> lang -> words
+    words: dict[str, dict[str, tuple[str, ...]]]  # category -> lang -> words/phrases
+    urgent: dict[str, tuple[str, ...]]
+    courtesy: dict[str, tuple[str, ...]]
+    location_markers: dict[str, tuple[str, ...]]
+    urc_commands: dict[str, tuple[str, str]]
+    citizen_commands: dict[str, tuple[str, str]]
+    category_order: tuple[str, ...] = ()
+    menu: dict[int, str] = field(default_factory=dict)  # digit -> category
+
+
+@dataclass(frozen=True)
+class Replies:
+    templates: dict[str, dict[str, str]]
+    statuses: dict[str, dict[str, str]]
+    priorities: dict[str, dict[str, str]]
+    unknown_location: dict[str, str]
+
+
+@dataclass(frozen=True)
+class CityConfig:
+    agencies: tuple[AgencySpec, ...]
+    categories: tuple[CategorySpec, ...]
+    rules: tuple[RuleSpec, ...]
+    areas: tuple[KecamatanSpec, ...]
+    grammar: Grammar
+    replies: Replies
+
+    def category(self, code: str | None) -> CategorySpec | None:
+        return next((c for c in self.categories if c.code == code), None)
+
+    def agency(self, code: str) -> AgencySpec | None:
+        return next((a for a in self.agencies if a.code == code), None)
+
+    @property
+    def default_agency(self) -> AgencySpec:
+        return next(a for a in self.agencies if a.default)

@@ -1,0 +1,212 @@
+"""The `hotline` command."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from hotline.settings import get_settings
+
+app = typer.Typer(
+    help="Hotline: telephony and SMS hotline gateway for city command centers.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+config_app = typer.Typer(help="The city's data in ivr_flows/, sms/ and routing/.", no_args_is_help=True)
+simulate_app = typer.Typer(help="Try the hotline without Twilio or Asterisk.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(config_app, name="config")
+app.add_typer(simulate_app, name="simulate")
+console = Console()
+err = Console(stderr=True)
+
+
+def _logging(level: str = "INFO") -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _prepare_database() -> None:
+    """Migrate and mirror routing/ into the database; refuse to go on with broken city data."""
+    from hotline.cityconfig import ConfigErrors
+    from hotline.db import unit_of_work
+    from hotline.migrate import upgrade
+    from hotline.services.city import current_config, sync_routing
+
+    try:
+        config = current_config()
+    except ConfigErrors as exc:
+        err.print(f"[red]The city's data has errors:[/red]\n{exc}")
+        raise typer.Exit(1) from None
+    upgrade()
+    with unit_of_work() as session:
+        sync_routing(session, config=config)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply migrations, then load routing/ (agencies, URCs, members) into the database."""
+    _prepare_database()
+    console.print("database is up to date; routing/ loaded")
+
+
+@config_app.command("check")
+def config_check(
+    directory: Annotated[Path | None, typer.Argument(help="folder with routing/ and sms/")] = None,
+) -> None:
+    """Validate ivr_flows/, sms/ and routing/; exit 1 with file:line errors."""
+    from hotline.cityconfig import ConfigErrors, load_city_config
+
+    folder = directory or get_settings().config_dir
+    try:
+        config = load_city_config(folder, get_settings().default_region)
+    except ConfigErrors as exc:
+        for error in exc.errors:
+            err.print(str(error), markup=False, highlight=False)
+        err.print(f"{len(exc.errors)} error(s) in {folder}")
+        raise typer.Exit(1) from None
+    members = sum(len(u.members) for a in config.agencies for u in a.urcs)
+    console.print(
+        f"OK: {len(config.agencies)} agencies, {members} URC members, {len(config.categories)} categories, "
+        f"{len(config.rules)} routing rules, {len(config.replies.templates)} SMS replies in {folder}"
+    )
+
+
+@simulate_app.command("sms")
+def simulate_sms_command(
+    from_number: Annotated[str, typer.Argument(metavar="FROM", help="sender, e.g. 081234567890")],
+    text: Annotated[str, typer.Argument(metavar="TEXT", help="the SMS text")],
+) -> None:
+    """An inbound SMS without Twilio: prints the ticket, the replies and the alerts (nothing is sent)."""
+    from hotline.simulate import simulate_sms
+
+    _prepare_database()
+    result = simulate_sms(from_number, text)
+    console.print(f"outcome: [bold]{result.outcome}[/bold]")
+    if result.ticket:
+        t = result.ticket
+        console.print(
+            f"ticket #{t['number']}: status={t['status']} category={t['category']} "
+            f"priority={t['priority']} rule={t['routing_rule']} location={t['location']}"
+        )
+    table = Table("to", "who", "purpose", "text", title="SMS the hotline would send", show_lines=True)
+    for sms in result.messages:
+        table.add_row(sms.to, sms.to_name or "", sms.purpose, sms.body)
+    console.print(table)
+
+
+@app.command()
+def serve(
+    workers: Annotated[int, typer.Option(help="uvicorn worker processes")] = 1,
+    host: Annotated[str | None, typer.Option()] = None,
+    port: Annotated[int | None, typer.Option()] = None,
+    access_log: Annotated[bool, typer.Option()] = False,
+) -> None:
+    """Run the HTTP API (webhooks, health, API)."""
+    import uvicorn
+
+    settings = get_settings()
+    uvicorn.run(
+        "hotline.web.app:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        access_log=access_log,
+        log_level="info",
+    )
+
+
+@app.command()
+def worker(
+    fork: Annotated[bool, typer.Option(help="fork a work horse per job (isolation, ~4x slower)")] = False,
+    burst: Annotated[bool, typer.Option(help="stop when the queue is empty")] = False,
+    sweep_interval: Annotated[float, typer.Option(help="seconds between database sweeps")] = 30.0,
+) -> None:
+    """Run an RQ worker with its scheduler, plus the sweeper that re-queues from the database."""
+    from rq import SimpleWorker, Worker
+
+    from hotline.jobs import sweeper
+    from hotline.jobs.queue import queue, redis_connection
+
+    _logging()
+    stop = threading.Event()
+    sweeper_thread = threading.Thread(target=sweeper.run_forever, args=(stop, sweep_interval), daemon=True)
+    sweeper_thread.start()
+    worker_class = Worker if fork else SimpleWorker
+    rq_worker = worker_class([queue()], connection=redis_connection(), maintenance_interval=30, worker_ttl=60)
+    try:
+        rq_worker.work(with_scheduler=True, burst=burst, logging_level="WARNING")
+    finally:
+        stop.set()
+
+
+@app.command()
+def up() -> None:
+    """Everything in one process tree: migrations, API, worker with scheduler. Ctrl-C stops it all."""
+    from hotline.embedded_redis import EmbeddedRedis
+
+    _logging()
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    embedded: EmbeddedRedis | None = None
+    if not settings.redis_url:
+        embedded = EmbeddedRedis(settings.data_dir)
+        env["HOTLINE_REDIS_URL"] = embedded.start()
+        console.print(f"embedded Redis: {env['HOTLINE_REDIS_URL']}")
+    if not settings.database_url:
+        console.print(f"embedded SQLite: {settings.effective_database_url}")
+    children: list[subprocess.Popen[bytes]] = []
+    try:
+        _prepare_database()
+        base = [sys.executable, "-m", "hotline"]
+        children.append(subprocess.Popen([*base, "serve"], env=env))
+        children.append(subprocess.Popen([*base, "worker"], env=env))
+        if settings.ari_url:
+            console.print("[yellow]ARI_URL is set, but the Asterisk ARI app is not part of this release yet[/yellow]")
+        console.print(f"Hotline is up on http://{settings.host}:{settings.port} (Ctrl-C stops everything)")
+        _wait(children)
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        for child in children:
+            try:
+                child.wait(15)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        if embedded:
+            embedded.stop()
+        console.print("Hotline stopped")
+
+
+def _wait(children: list[subprocess.Popen[bytes]]) -> None:
+    stopping = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    while not stopping.is_set():
+        for child in children:
+            if child.poll() is not None:
+                err.print(f"[red]a part of Hotline stopped (exit {child.returncode}); stopping the rest[/red]")
+                return
+        time.sleep(0.2)
+
+
+def main() -> None:
+    app()

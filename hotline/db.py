@@ -1,0 +1,95 @@
+"""Engine, sessions, one unit of work per request/job, and post-commit side effects."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+from hotline.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+_engines: dict[str, Engine] = {}
+_factories: dict[str, sessionmaker[Session]] = {}
+_AFTER_COMMIT = "hotline_after_commit"
+_TX_STATE = "hotline_tx_state"
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            # WAL lets the API, the worker and `simulate` share one file without "database is locked".
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+
+        return engine
+    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+def get_engine(url: str | None = None) -> Engine:
+    url = url or get_settings().effective_database_url
+    if url not in _engines:
+        _engines[url] = make_engine(url)
+    return _engines[url]
+
+
+def get_sessionmaker(url: str | None = None) -> sessionmaker[Session]:
+    url = url or get_settings().effective_database_url
+    if url not in _factories:
+        _factories[url] = sessionmaker(get_engine(url), expire_on_commit=False)
+    return _factories[url]
+
+
+def dispose_all() -> None:
+    for engine in _engines.values():
+        engine.dispose()
+    _engines.clear()
+    _factories.clear()
+
+
+@contextmanager
+def unit_of_work(url: str | None = None) -> Iterator[Session]:
+    """One transaction: commit on success, roll back on error; post-commit hooks run after commit."""
+    session = get_sessionmaker(url)()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.info.pop(_AFTER_COMMIT, None)
+        session.rollback()
+        raise
+    finally:
+        callbacks = session.info.pop(_AFTER_COMMIT, [])
+        session.info.pop(_TX_STATE, None)
+        session.close()
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception:  # a failed side effect must not undo a committed report
+            log.exception("post-commit hook failed; the sweeper will retry from the database")
+
+
+def after_commit(session: Session, callback: Callable[[], None]) -> None:
+    """Run `callback` once the unit of work has committed (never after a rollback)."""
+    session.info.setdefault(_AFTER_COMMIT, []).append(callback)
+
+
+def transaction_state(session: Session) -> dict[str, Any]:
+    """Scratch space that lives as long as the current unit of work."""
+    return session.info.setdefault(_TX_STATE, {})

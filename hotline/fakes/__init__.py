@@ -1,0 +1,1 @@
+"""Recording fakes of outside services that speak their real protocols, for tests and demos."""

@@ -1,0 +1,83 @@
+"""Deliver one outbox row. Claimed atomically, so a duplicate job can never send it twice."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from sqlalchemy import or_, update
+
+from hotline.channels.providers import sms_provider
+from hotline.channels.sms_provider import SendError
+from hotline.db import unit_of_work
+from hotline.models import OutboundMessage, utcnow
+from hotline.services.outbox import EXEMPT_FROM_OPT_OUT, is_opted_out
+from hotline.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+BACKOFF_SECONDS = (10, 30, 120, 600, 1800)  # then the message is marked failed
+
+
+def status_callback_url(message_id: int) -> str | None:
+    base = get_settings().public_url
+    return f"{base.rstrip('/')}/twilio/sms/status?id={message_id}" if base else None
+
+
+def send_outbound_sms(message_id: int) -> str:
+    with unit_of_work() as session:
+        claimed = session.execute(
+            update(OutboundMessage)
+            .where(
+                OutboundMessage.id == message_id,
+                OutboundMessage.status == "queued",
+                # RQ may fire a delayed job up to a second early; never send before the backoff ends.
+                or_(
+                    OutboundMessage.next_attempt_at.is_(None),
+                    OutboundMessage.next_attempt_at <= utcnow() + timedelta(seconds=2),
+                ),
+            )
+            .values(status="sending", attempts=OutboundMessage.attempts + 1, updated_at=utcnow())
+        ).rowcount
+        if not claimed:
+            return "not-queued"  # already sent, being sent, or gone: nothing to do
+        message = session.get(OutboundMessage, message_id)
+        assert message is not None
+        if message.purpose not in EXEMPT_FROM_OPT_OUT and is_opted_out(session, message.to_number):
+            message.status = "suppressed"
+            return "suppressed"
+        to, body, attempts = message.to_number, message.body, message.attempts
+    settings = get_settings()
+    try:
+        result = sms_provider(settings).send(to=to, body=body, status_callback=status_callback_url(message_id))
+    except SendError as exc:
+        return _failed(message_id, attempts, exc)
+    with unit_of_work() as session:
+        message = session.get(OutboundMessage, message_id)
+        assert message is not None
+        if message.status == "sending":  # a fast delivery callback may already have moved it further
+            message.status = "sent"
+        message.provider, message.provider_sid = result.provider, message.provider_sid or result.provider_sid
+        message.sent_at = utcnow()
+    return "sent"
+
+
+def _failed(message_id: int, attempts: int, exc: SendError) -> str:
+    from hotline.jobs.queue import enqueue_outbound
+
+    retry = not exc.permanent and attempts <= len(BACKOFF_SECONDS)
+    with unit_of_work() as session:
+        message = session.get(OutboundMessage, message_id)
+        assert message is not None
+        message.last_error, message.error_code = str(exc), exc.code
+        if retry:
+            delay = timedelta(seconds=BACKOFF_SECONDS[attempts - 1])
+            message.status, message.next_attempt_at = "queued", utcnow() + delay
+        else:
+            message.status, message.next_attempt_at = "failed", None
+    if retry:
+        log.warning("SMS %s failed (attempt %s), retrying in %ss: %s", message_id, attempts, delay.seconds, exc)
+        enqueue_outbound([message_id], delay=delay, attempt=attempts)
+        return "retry"
+    log.error("SMS %s failed for good after %s attempt(s): %s", message_id, attempts, exc)
+    return "failed"

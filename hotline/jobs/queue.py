@@ -1,0 +1,73 @@
+"""The Redis connection and the RQ queue, and the few ways work is put on it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import lru_cache
+
+from redis import Redis
+from rq import Queue
+
+from hotline.settings import get_settings
+
+
+class RedisNotConfigured(RuntimeError):
+    pass
+
+
+@lru_cache(maxsize=4)
+def _redis(url: str) -> Redis:
+    return Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=30)
+
+
+def redis_connection() -> Redis:
+    url = get_settings().redis_url
+    if not url:
+        raise RedisNotConfigured("HOTLINE_REDIS_URL is not set (`hotline up` starts an embedded Redis)")
+    return _redis(url)
+
+
+def queue() -> Queue:
+    return Queue(get_settings().queue_name, connection=redis_connection())
+
+
+def enqueue_inbound(inbound_id: int) -> None:
+    queue().enqueue(
+        "hotline.jobs.inbound.process_inbound_sms",
+        inbound_id,
+        job_id=f"inbound-{inbound_id}",
+        result_ttl=60,
+        failure_ttl=7 * 86400,
+    )
+
+
+def enqueue_outbound(message_ids: list[int], delay: timedelta | None = None, attempt: int = 0) -> None:
+    if not message_ids:
+        return
+    q = queue()
+    if delay is not None:
+        for message_id in message_ids:
+            q.enqueue_in(
+                delay,
+                "hotline.jobs.outbound.send_outbound_sms",
+                message_id,
+                job_id=f"outbound-{message_id}-{attempt}",
+                result_ttl=60,
+                failure_ttl=7 * 86400,
+            )
+        return
+    with q.connection.pipeline() as pipe:
+        q.enqueue_many(
+            [
+                Queue.prepare_data(
+                    "hotline.jobs.outbound.send_outbound_sms",
+                    (mid,),
+                    job_id=f"outbound-{mid}-{attempt}",
+                    result_ttl=60,
+                    failure_ttl=7 * 86400,
+                )
+                for mid in message_ids
+            ],
+            pipeline=pipe,
+        )
+        pipe.execute()

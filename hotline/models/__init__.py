@@ -1,0 +1,20 @@
+"""SQLAlchemy models. Import from here so Alembic sees every table."""
+
+from hotline.models.base import Base, UTCDateTime, utcnow
+from hotline.models.messages import InboundMessage, OptOut, OutboundMessage
+from hotline.models.routing import Agency, Member, Urc
+from hotline.models.tickets import Ticket, TicketEvent
+
+__all__ = [
+    "Agency",
+    "Base",
+    "InboundMessage",
+    "Member",
+    "OptOut",
+    "OutboundMessage",
+    "Ticket",
+    "TicketEvent",
+    "UTCDateTime",
+    "Urc",
+    "utcnow",
+]

@@ -1,0 +1,68 @@
+"""Tickets (one citizen report) and their timeline."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from hotline.models.base import Base, UTCDateTime, utcnow
+
+
+class Ticket(Base):
+    """The ticket's id is its human-friendly number: short enough to type as `TERIMA 123`."""
+
+    __tablename__ = "tickets"
+    __table_args__ = (
+        Index("ix_tickets_reporter_status", "reporter_phone", "status"),
+        Index("ix_tickets_status_created", "status", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))  # sms | voice | web
+    reporter_phone: Mapped[str] = mapped_column(String(32))  # E.164, or a raw sender id
+    language: Mapped[str] = mapped_column(String(8), default="id")
+    category: Mapped[str | None] = mapped_column(String(32), index=True)
+    priority: Mapped[str] = mapped_column(String(16), default="normal")
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    text: Mapped[str] = mapped_column(Text, default="")
+    location_text: Mapped[str | None] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(24), default="new")
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"), index=True)
+    urc_id: Mapped[int | None] = mapped_column(ForeignKey("urcs.id"))
+    routing_rule: Mapped[str | None] = mapped_column(String(100))
+    desa: Mapped[str | None] = mapped_column(String(100))
+    kecamatan: Mapped[str | None] = mapped_column(String(100))
+    accepted_by_member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    category_prompts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    routed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    on_site_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    events: Mapped[list[TicketEvent]] = relationship(
+        back_populates="ticket", order_by="TicketEvent.id", cascade="all, delete-orphan"
+    )
+
+    @property
+    def number(self) -> int:
+        return self.id
+
+
+class TicketEvent(Base):
+    __tablename__ = "ticket_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    kind: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(64), default="system")
+    note: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    ticket: Mapped[Ticket] = relationship(back_populates="events")

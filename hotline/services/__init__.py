@@ -1,0 +1,1 @@
+"""Use cases. Keyword-only arguments; they take a Session and never commit it themselves."""

@@ -1,0 +1,97 @@
+"""STATUS, BATAL, BERHENTI/STOP and MULAI/START from any phone."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlalchemy import delete, select
+
+from hotline.models import Member, OptOut, Ticket, Urc
+from hotline.services.outbox import queue_sms
+from hotline.services.tickets import CLOSED_STATUSES, TransitionError, transition, urc_members
+from hotline.services.wording import say, ticket_fields
+from hotline.sms.grammar import ParsedSms
+
+if TYPE_CHECKING:
+    from hotline.services.sms_intake import Sender
+
+
+def handle(sender: Sender, *, parsed: ParsedSms) -> tuple[str, int | None]:
+    command = parsed.command
+    if command == "status":
+        return _status(sender, parsed.ticket_number)
+    if command == "cancel":
+        return _cancel(sender, parsed.ticket_number, parsed.command_word or "BATAL")
+    if command == "stop":
+        if sender.session.get(OptOut, sender.phone) is None:
+            sender.session.add(OptOut(phone=sender.phone))
+        sender.reply("opted_out", purpose="optout_ack")
+        return "opted_out", None
+    sender.session.execute(delete(OptOut).where(OptOut.phone == sender.phone))
+    sender.reply("opted_in")
+    return "opted_in", None
+
+
+def _may_see(sender: Sender, ticket: Ticket) -> bool:
+    """Reporters see their own tickets; URC members see their agency's."""
+    if ticket.reporter_phone == sender.phone:
+        return True
+    stmt = (
+        select(Member.id)
+        .join(Urc)
+        .where(Member.phone == sender.phone, Member.active, Urc.agency_id == ticket.agency_id)
+    )
+    return sender.session.scalar(stmt.limit(1)) is not None
+
+
+def _status(sender: Sender, number: int | None) -> tuple[str, int | None]:
+    session = sender.session
+    if number is None:
+        ticket = session.scalar(
+            select(Ticket).where(Ticket.reporter_phone == sender.phone).order_by(Ticket.id.desc()).limit(1)
+        )
+        if ticket is None:
+            sender.reply("status_none")
+            return "status_none", None
+    else:
+        ticket = session.get(Ticket, number)
+        if ticket is None or not _may_see(sender, ticket):
+            sender.reply("not_found", number=number)
+            return "not_found", None
+    sender.reply("status", ticket_id=ticket.id, **ticket_fields(session, sender.config, ticket, sender.language))
+    return "status", ticket.id
+
+
+def _cancel(sender: Sender, number: int | None, word: str) -> tuple[str, int | None]:
+    session, config = sender.session, sender.config
+    if number is None:
+        sender.reply("missing_number", command=word)
+        return "missing_number", None
+    ticket = session.get(Ticket, number, with_for_update=True)
+    if ticket is None or ticket.reporter_phone != sender.phone:
+        sender.reply("not_found", number=number)
+        return "not_found", None
+    fields = ticket_fields(session, config, ticket, sender.language)
+    if ticket.status in CLOSED_STATUSES:
+        sender.reply("cancel_refused", ticket_id=ticket.id, **fields)
+        return "cancel_refused", ticket.id
+    was_routed = ticket.urc_id is not None
+    try:
+        transition(session, ticket=ticket, target="cancelled", actor=sender.phone)
+    except TransitionError:
+        sender.reply("cancel_refused", ticket_id=ticket.id, **fields)
+        return "cancel_refused", ticket.id
+    sender.reply("cancelled", ticket_id=ticket.id, **ticket_fields(session, config, ticket, sender.language))
+    if was_routed and ticket.urc_id is not None:
+        body = say(config, "team_cancelled", "id", **ticket_fields(session, config, ticket, "id"))
+        for member in urc_members(session, ticket.urc_id):
+            queue_sms(
+                session,
+                to=member.phone,
+                body=body,
+                purpose="notify",
+                ticket_id=ticket.id,
+                member_id=member.id,
+                inbound_id=sender.inbound_id,
+            )
+    return "cancelled", ticket.id

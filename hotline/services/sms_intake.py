@@ -1,0 +1,216 @@
+"""Turn a stored inbound SMS into work: a report, an answer, a URC command or a citizen command."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, selectinload
+
+from hotline.cityconfig import CityConfig
+from hotline.models import InboundMessage, Member, Ticket, Urc, utcnow
+from hotline.services import citizen_commands, urc_commands
+from hotline.services.outbox import queue_sms
+from hotline.services.tickets import OPEN_STATUSES, open_ticket, record, set_category
+from hotline.services.wording import category_menu, say, ticket_fields
+from hotline.sms.grammar import ParsedSms, parse_sms
+
+log = logging.getLogger(__name__)
+
+CATEGORY_ASKS = 2  # after this many unclear answers the report goes to the default agency uncategorised
+FOLLOW_UP_WINDOW = timedelta(minutes=60)  # uncategorised text this soon after a report adds to it
+PENDING_WINDOW = timedelta(hours=24)
+
+
+@dataclass
+class Sender:
+    """Who wrote, and what we answer them with."""
+
+    session: Session
+    config: CityConfig
+    phone: str
+    inbound_id: int
+    language: str
+
+    def reply(self, key: str, ticket_id: int | None = None, purpose: str = "reply", **fields: Any) -> None:
+        body = say(self.config, key, self.language, **fields)
+        queue_sms(
+            self.session, to=self.phone, body=body, purpose=purpose, ticket_id=ticket_id, inbound_id=self.inbound_id
+        )
+
+
+def store_inbound_sms(
+    session: Session,
+    *,
+    provider: str,
+    provider_sid: str,
+    from_raw: str,
+    from_e164: str,
+    to_number: str,
+    body: str,
+    payload: dict[str, Any],
+) -> tuple[int, bool]:
+    """Insert the message unless its provider SID is known. Returns (id, created)."""
+    values = dict(
+        provider=provider,
+        provider_sid=provider_sid,
+        from_raw=from_raw,
+        from_e164=from_e164,
+        to_number=to_number,
+        body=body,
+        payload=payload,
+        status="received",
+        received_at=utcnow(),
+    )
+    dialect = session.get_bind().dialect.name
+    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
+    stmt = insert(InboundMessage).values(**values).on_conflict_do_nothing(index_elements=["provider_sid"])
+    new_id = session.execute(stmt.returning(InboundMessage.id)).scalar()
+    if new_id is not None:
+        return new_id, True
+    existing = session.scalar(select(InboundMessage.id).where(InboundMessage.provider_sid == provider_sid))
+    assert existing is not None
+    return existing, False
+
+
+def members_by_phone(session: Session, phone: str) -> list[Member]:
+    stmt = (
+        select(Member)
+        .join(Urc)
+        .where(Member.phone == phone, Member.active, Urc.active)
+        .options(selectinload(Member.urc))
+    )
+    return list(session.scalars(stmt))
+
+
+def _latest_ticket(session: Session, phone: str, statuses: tuple[str, ...], since_window: timedelta) -> Ticket | None:
+    stmt = (
+        select(Ticket)
+        .where(
+            Ticket.reporter_phone == phone, Ticket.status.in_(statuses), Ticket.created_at >= utcnow() - since_window
+        )
+        .order_by(Ticket.id.desc())
+        .limit(1)
+        .with_for_update()
+    )
+    return session.scalar(stmt)
+
+
+def process_inbound(session: Session, *, inbound_id: int, config: CityConfig) -> InboundMessage | None:
+    """Idempotent: a message already processed (or failed) is left as it is."""
+    message = session.get(InboundMessage, inbound_id, with_for_update=True)
+    if message is None or message.status != "received":
+        return message
+    try:
+        with session.begin_nested():
+            outcome, ticket_id = handle_sms(session, config=config, message=message)
+        message.status, message.outcome, message.ticket_id = "processed", outcome, ticket_id
+    except Exception as exc:
+        log.exception("inbound SMS %s could not be handled; keeping it as a ticket for the command center", inbound_id)
+        message.status, message.error = "failed", f"{type(exc).__name__}: {exc}"
+        message.ticket_id = _rescue(session, config=config, message=message)
+    message.processed_at = utcnow()
+    return message
+
+
+def _rescue(session: Session, *, config: CityConfig, message: InboundMessage) -> int | None:
+    """No report is lost: a message we failed to understand still becomes an uncategorised ticket."""
+    try:
+        with session.begin_nested():
+            ticket = open_ticket(
+                session,
+                config=config,
+                channel="sms",
+                reporter=message.from_e164,
+                text=message.body,
+                language="id",
+                category=None,
+            )
+            record(session, ticket, "intake_error", note=message.error)
+            set_category(session, config=config, ticket=ticket, category=None, actor="system")
+            return ticket.id
+    except Exception:
+        log.exception("rescue ticket for inbound SMS %s failed too; the message stays 'failed'", message.id)
+        return None
+
+
+def handle_sms(session: Session, *, config: CityConfig, message: InboundMessage) -> tuple[str, int | None]:
+    parsed = parse_sms(message.body, config.grammar, config.areas)
+    sender = Sender(session, config, message.from_e164, message.id, parsed.language)
+    if parsed.kind == "empty":
+        sender.reply("empty_message")
+        return "empty", None
+    if parsed.kind == "urc_command":
+        members = members_by_phone(session, sender.phone)
+        if members:
+            return urc_commands.handle(sender, members=members, parsed=parsed)
+        sender.reply("not_member", command=parsed.command_word)
+        return "not_member", None
+    if parsed.kind == "citizen_command":
+        return citizen_commands.handle(sender, parsed=parsed)
+    if parsed.kind == "courtesy":
+        return "courtesy", None
+    return _report(sender, parsed, message.body)
+
+
+def _report(sender: Sender, parsed: ParsedSms, text: str) -> tuple[str, int | None]:
+    session, config = sender.session, sender.config
+    waiting = _latest_ticket(session, sender.phone, ("awaiting_category",), PENDING_WINDOW)
+    if waiting is not None:
+        return _answer_category(sender, waiting, parsed, text)
+    if parsed.kind == "report" and parsed.category is None:
+        recent = _latest_ticket(session, sender.phone, OPEN_STATUSES, FOLLOW_UP_WINDOW)
+        if recent is not None:
+            _append_text(recent, text)
+            record(session, recent, "info_added", actor=sender.phone, note=text)
+            sender.language = recent.language
+            sender.reply("info_added", ticket_id=recent.id, number=recent.id)
+            return "info_added", recent.id
+    ticket = open_ticket(
+        session,
+        config=config,
+        channel="sms",
+        reporter=sender.phone,
+        text=text,
+        language=parsed.language,
+        category=parsed.category,
+        urgent=parsed.urgent,
+        location=parsed.location,
+        desa=parsed.desa,
+        kecamatan=parsed.kecamatan,
+    )
+    if ticket.status == "awaiting_category":
+        ticket.category_prompts = 1
+        record(session, ticket, "category_asked", attempt=1)
+        sender.reply("ask_category", ticket_id=ticket.id, number=ticket.id, menu=category_menu(config, sender.language))
+        return "ticket_awaiting_category", ticket.id
+    sender.reply("ticket_created", ticket_id=ticket.id, **ticket_fields(session, config, ticket, sender.language))
+    return "ticket_created", ticket.id
+
+
+def _append_text(ticket: Ticket, text: str) -> None:
+    ticket.text = f"{ticket.text}\n{text}".strip() if ticket.text else text
+
+
+def _answer_category(sender: Sender, ticket: Ticket, parsed: ParsedSms, text: str) -> tuple[str, int | None]:
+    session, config = sender.session, sender.config
+    sender.language = ticket.language
+    if parsed.kind == "report":
+        _append_text(ticket, text)
+        if ticket.location_text is None and parsed.location:
+            ticket.location_text = parsed.location
+        if ticket.desa is None and parsed.kecamatan:
+            ticket.desa, ticket.kecamatan = parsed.desa, parsed.kecamatan
+        ticket.urgent = ticket.urgent or parsed.urgent
+    if parsed.category is None and ticket.category_prompts < CATEGORY_ASKS:
+        ticket.category_prompts += 1
+        record(session, ticket, "category_asked", attempt=ticket.category_prompts, answer=text)
+        sender.reply("ask_category", ticket_id=ticket.id, number=ticket.id, menu=category_menu(config, sender.language))
+        return "category_asked_again", ticket.id
+    set_category(session, config=config, ticket=ticket, category=parsed.category, actor=sender.phone)
+    sender.reply("ticket_created", ticket_id=ticket.id, **ticket_fields(session, config, ticket, sender.language))
+    return "category_answered", ticket.id

@@ -1,0 +1,132 @@
+"""Tickets: open, route by the city's rules, move through their states, record every step."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hotline.cityconfig import CityConfig
+from hotline.models import Agency, Member, Ticket, TicketEvent, Urc, utcnow
+from hotline.router import RouteFacts, initial_priority, route
+from hotline.services.outbox import queue_sms
+from hotline.services.wording import say, ticket_fields
+
+OPEN_STATUSES = ("awaiting_category", "routed", "accepted", "on_site")
+CLOSED_STATUSES = ("resolved", "cancelled")
+# Which states each state may move to. A member's TIBA or SELESAI on a routed ticket implies TERIMA.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "awaiting_category": frozenset({"routed", "cancelled"}),
+    "routed": frozenset({"accepted", "on_site", "resolved", "cancelled"}),
+    "accepted": frozenset({"on_site", "resolved", "cancelled"}),
+    "on_site": frozenset({"resolved", "cancelled"}),
+    "resolved": frozenset(),
+    "cancelled": frozenset(),
+}
+
+
+class TransitionError(ValueError):
+    def __init__(self, ticket: Ticket, target: str):
+        self.ticket, self.target = ticket, target
+        super().__init__(f"ticket {ticket.id} cannot go from {ticket.status} to {target}")
+
+
+def record(
+    session: Session, ticket: Ticket, kind: str, *, actor: str = "system", note: str | None = None, **data: Any
+) -> TicketEvent:
+    event = TicketEvent(ticket_id=ticket.id, kind=kind, actor=actor, note=note or None, data=data)
+    session.add(event)
+    return event
+
+
+def open_ticket(
+    session: Session,
+    *,
+    config: CityConfig,
+    channel: str,
+    reporter: str,
+    text: str,
+    language: str,
+    category: str | None,
+    urgent: bool = False,
+    location: str | None = None,
+    desa: str | None = None,
+    kecamatan: str | None = None,
+) -> Ticket:
+    """Store a new report. With a category it is routed at once; without, it waits for the citizen."""
+    ticket = Ticket(
+        channel=channel,
+        reporter_phone=reporter,
+        language=language,
+        category=category,
+        priority=initial_priority(config.category(category), urgent),
+        urgent=urgent,
+        text=text,
+        location_text=location,
+        desa=desa,
+        kecamatan=kecamatan,
+        status="awaiting_category",
+    )
+    session.add(ticket)
+    session.flush()
+    record(session, ticket, "created", actor=reporter, channel=channel, category=category, urgent=urgent)
+    if category is not None:
+        route_ticket(session, config=config, ticket=ticket)
+    return ticket
+
+
+def set_category(session: Session, *, config: CityConfig, ticket: Ticket, category: str | None, actor: str) -> None:
+    """The citizen (or an operator) named the category; route the waiting ticket now."""
+    ticket.category = category
+    if category is not None:
+        ticket.priority = initial_priority(config.category(category), ticket.urgent)
+    record(session, ticket, "category_set", actor=actor, category=category)
+    route_ticket(session, config=config, ticket=ticket)
+
+
+def route_ticket(session: Session, *, config: CityConfig, ticket: Ticket) -> None:
+    decision = route(config.rules, config.agencies, RouteFacts(ticket.category, ticket.priority, ticket.kecamatan))
+    agency = session.scalar(select(Agency).where(Agency.code == decision.agency))
+    urc = session.scalar(select(Urc).where(Urc.code == decision.urc))
+    if agency is None or urc is None:
+        raise LookupError(f"routing/ names {decision.agency}/{decision.urc}, not in the database: sync routing")
+    ticket.agency_id, ticket.urc_id, ticket.routing_rule = agency.id, urc.id, decision.rule
+    ticket.status, ticket.routed_at = "routed", utcnow()
+    record(session, ticket, "routed", rule=decision.rule, agency=agency.code, urc=urc.code, priority=ticket.priority)
+    alert_urc(session, config=config, ticket=ticket, urc=urc)
+
+
+def urc_members(session: Session, urc_id: int) -> list[Member]:
+    return list(session.scalars(select(Member).where(Member.urc_id == urc_id, Member.active).order_by(Member.id)))
+
+
+def alert_urc(session: Session, *, config: CityConfig, ticket: Ticket, urc: Urc) -> list[int]:
+    members = urc_members(session, urc.id)
+    body = say(config, "alert", "id", **ticket_fields(session, config, ticket, "id"))
+    ids = []
+    for member in members:
+        msg = queue_sms(session, to=member.phone, body=body, purpose="alert", ticket_id=ticket.id, member_id=member.id)
+        ids.append(msg.id)
+    record(session, ticket, "alerted", urc=urc.code, members=[m.phone for m in members])
+    return ids
+
+
+def transition(
+    session: Session, *, ticket: Ticket, target: str, actor: str, note: str | None = None, member: Member | None = None
+) -> None:
+    if target not in TRANSITIONS[ticket.status]:
+        raise TransitionError(ticket, target)
+    now = utcnow()
+    if target in ("accepted", "on_site", "resolved") and ticket.accepted_at is None:
+        ticket.accepted_at = now
+        ticket.accepted_by_member_id = member.id if member else None
+    if target == "on_site":
+        ticket.on_site_at = now
+    elif target == "resolved":
+        ticket.resolved_at = now
+    elif target == "cancelled":
+        ticket.cancelled_at = now
+    previous, ticket.status = ticket.status, target
+    ticket.updated_at = now
+    record(session, ticket, target, actor=actor, note=note, previous=previous)

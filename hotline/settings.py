@@ -1,0 +1,79 @@
+"""All runtime configuration, read once from the environment (and an optional .env file)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "dev", "development", "xxx"}
+
+
+class SettingsError(ValueError):
+    """Configuration that must not run (e.g. placeholder secrets in production)."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    env: Literal["development", "production"] = Field("development", alias="HOTLINE_ENV")
+    database_url: str | None = Field(None, alias="HOTLINE_DATABASE_URL")
+    redis_url: str | None = Field(None, alias="HOTLINE_REDIS_URL")
+    config_dir: Path = Field(PROJECT_ROOT, alias="HOTLINE_CONFIG_DIR")
+    data_dir: Path = Field(Path("var"), alias="HOTLINE_DATA_DIR")
+    public_url: str | None = Field(None, alias="HOTLINE_PUBLIC_URL")
+    secret_key: str = Field("change-me", alias="HOTLINE_SECRET_KEY")
+    host: str = Field("127.0.0.1", alias="HOTLINE_HOST")
+    port: int = Field(8000, alias="HOTLINE_PORT")
+    queue_name: str = Field("hotline", alias="HOTLINE_QUEUE")
+    sms_provider: Literal["twilio", "log"] | None = Field(None, alias="HOTLINE_SMS_PROVIDER")
+    default_region: str = Field("ID", alias="HOTLINE_DEFAULT_REGION")
+    timezone: str = Field("Asia/Jakarta", alias="HOTLINE_TIMEZONE")
+
+    twilio_account_sid: str | None = Field(None, alias="TWILIO_ACCOUNT_SID")
+    twilio_auth_token: str | None = Field(None, alias="TWILIO_AUTH_TOKEN")
+    twilio_from_number: str | None = Field(None, alias="TWILIO_FROM_NUMBER")
+    twilio_api_base: str = Field("https://api.twilio.com", alias="TWILIO_API_BASE")
+
+    ari_url: str | None = Field(None, alias="ARI_URL")
+    ari_username: str | None = Field(None, alias="ARI_USERNAME")
+    ari_password: str | None = Field(None, alias="ARI_PASSWORD")
+    ari_app: str = Field("hotline", alias="ARI_APP")
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'hotline.db').resolve()}"
+
+    @property
+    def effective_sms_provider(self) -> str:
+        if self.sms_provider:
+            return self.sms_provider
+        return "twilio" if self.twilio_account_sid else "log"
+
+    @model_validator(mode="after")
+    def _refuse_placeholders_in_production(self) -> Settings:
+        if self.env != "production":
+            return self
+        problems = []
+        if self.secret_key.strip().lower() in PLACEHOLDER_SECRETS or len(self.secret_key) < 32:
+            problems.append("HOTLINE_SECRET_KEY must be a real secret of at least 32 characters")
+        if not self.public_url:
+            problems.append("HOTLINE_PUBLIC_URL must be set so Twilio signatures can be checked")
+        if self.effective_sms_provider == "twilio":
+            token = (self.twilio_auth_token or "").strip().lower()
+            if token in PLACEHOLDER_SECRETS:
+                problems.append("TWILIO_AUTH_TOKEN must be set to the account's real auth token")
+        if problems:
+            raise SettingsError("refusing to start in production: " + "; ".join(problems))
+        return self
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()  # type: ignore[call-arg]

@@ -1,0 +1,75 @@
+"""`hotline simulate sms`: an inbound SMS through the real intake, without a provider; nothing is sent."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from hotline.db import transaction_state, unit_of_work
+from hotline.models import InboundMessage, Member, OutboundMessage, Ticket
+from hotline.phone import sender_id
+from hotline.services.city import current_config
+from hotline.services.outbox import CREATED, NO_DISPATCH
+from hotline.services.sms_intake import process_inbound, store_inbound_sms
+from hotline.settings import get_settings
+
+
+@dataclass
+class SimulatedSms:
+    to: str
+    to_name: str | None
+    purpose: str
+    body: str
+
+
+@dataclass
+class SimulationResult:
+    outcome: str | None
+    ticket: dict[str, object] | None
+    messages: list[SimulatedSms]
+
+
+def simulate_sms(from_number: str, text: str) -> SimulationResult:
+    config = current_config()
+    with unit_of_work() as session:
+        session.info[NO_DISPATCH] = True
+        inbound_id, _ = store_inbound_sms(
+            session,
+            provider="simulator",
+            provider_sid=f"SIM{uuid.uuid4().hex}",
+            from_raw=from_number,
+            from_e164=sender_id(from_number, get_settings().default_region),
+            to_number="simulator",
+            body=text,
+            payload={"From": from_number, "Body": text},
+        )
+        message = process_inbound(session, inbound_id=inbound_id, config=config)
+        assert isinstance(message, InboundMessage)
+        created = transaction_state(session).get(CREATED, [])
+        rows = (
+            session.scalars(
+                select(OutboundMessage).where(OutboundMessage.id.in_(created)).order_by(OutboundMessage.id)
+            ).all()
+            if created
+            else []
+        )
+        names = {m.id: m.name for m in session.scalars(select(Member))}
+        out = []
+        for row in rows:
+            row.status = "simulated"
+            out.append(SimulatedSms(row.to_number, names.get(row.member_id or 0), row.purpose, row.body))
+        ticket = session.get(Ticket, message.ticket_id) if message.ticket_id else None
+        summary = None
+        if ticket is not None:
+            summary = {
+                "number": ticket.id,
+                "status": ticket.status,
+                "category": ticket.category,
+                "priority": ticket.priority,
+                "routing_rule": ticket.routing_rule,
+                "location": ticket.location_text,
+                "kecamatan": ticket.kecamatan,
+            }
+        return SimulationResult(message.outcome or message.status, summary, out)

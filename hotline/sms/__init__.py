@@ -1,0 +1,1 @@
+"""SMS grammar (pure parsing of citizens' and URC members' texts) and reply rendering."""

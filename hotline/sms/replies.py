@@ -1,0 +1,49 @@
+"""Render reply templates from sms/replies.yaml. The fields each message may use are fixed here."""
+
+from __future__ import annotations
+
+import string
+from typing import Any
+
+from hotline.cityconfig.model import LANGUAGES, Replies
+
+_T = ("number", "category", "agency")
+REPLY_FIELDS: dict[str, frozenset[str]] = {
+    "ticket_created": frozenset(_T),
+    "ask_category": frozenset({"number", "menu"}),
+    "info_added": frozenset({"number"}),
+    "empty_message": frozenset(),
+    "alert": frozenset({*_T, "priority", "location", "text", "reporter"}),
+    "member_accepted": frozenset(_T),
+    "member_on_site": frozenset(_T),
+    "member_done": frozenset(_T),
+    "member_declined": frozenset(_T),
+    "team_accepted": frozenset({*_T, "member"}),
+    "all_declined": frozenset({*_T, "urc", "location"}),
+    "citizen_accepted": frozenset(_T),
+    "citizen_on_site": frozenset(_T),
+    "citizen_done": frozenset(_T),
+    "status": frozenset({*_T, "status", "updated"}),
+    "status_none": frozenset(),
+    "not_found": frozenset({"number"}),
+    "cancelled": frozenset(_T),
+    "team_cancelled": frozenset(_T),
+    "cancel_refused": frozenset({*_T, "status"}),
+    "opted_out": frozenset(),
+    "opted_in": frozenset(),
+    "missing_number": frozenset({"command"}),
+    "not_member": frozenset({"command"}),
+    "ticket_unknown": frozenset({"number"}),
+    "not_your_ticket": frozenset({"number", "agency"}),
+    "bad_transition": frozenset({"number", "status", "command"}),
+}
+
+
+def template_fields(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+def render(replies: Replies, key: str, language: str, **fields: Any) -> str:
+    per_language = replies.templates[key]
+    template = per_language.get(language) or per_language[LANGUAGES[0]]
+    return template.format(**fields)

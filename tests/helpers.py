@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from hotline.db import unit_of_work
+from hotline.models import InboundMessage, OutboundMessage, Ticket, TicketEvent
+
+
+def count(model: type) -> int:
+    with unit_of_work() as s:
+        return s.scalar(select(func.count()).select_from(model)) or 0
+
+
+def ticket(number: int) -> Ticket:
+    with unit_of_work() as s:
+        found = s.get(Ticket, number)
+        assert found is not None
+        return found
+
+
+def events(number: int) -> list[str]:
+    with unit_of_work() as s:
+        return list(s.scalars(select(TicketEvent.kind).where(TicketEvent.ticket_id == number).order_by(TicketEvent.id)))
+
+
+def outbound() -> list[OutboundMessage]:
+    with unit_of_work() as s:
+        return list(s.scalars(select(OutboundMessage).order_by(OutboundMessage.id)))
+
+
+def inbound() -> list[InboundMessage]:
+    with unit_of_work() as s:
+        return list(s.scalars(select(InboundMessage).order_by(InboundMessage.id)))

@@ -1,0 +1,134 @@
+"""`hotline config check`: the city's data is validated with errors that name file, line and fix."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hotline.cityconfig import ConfigErrors, load_city_config
+from hotline.settings import PROJECT_ROOT
+
+
+@pytest.fixture
+def city(tmp_path: Path) -> Path:
+    for folder in ("routing", "sms"):
+        shutil.copytree(PROJECT_ROOT / folder, tmp_path / folder)
+    return tmp_path
+
+
+def _edit(path: Path, old: str, new: str) -> int:
+    text = path.read_text()
+    assert old in text, old
+    line = text[: text.index(old)].count("\n") + 1
+    path.write_text(text.replace(old, new, 1))
+    return line
+
+
+def _errors(folder: Path) -> list[str]:
+    with pytest.raises(ConfigErrors) as caught:
+        load_city_config(folder)
+    return [str(e) for e in caught.value.errors]
+
+
+def test_the_shipped_kota_batu_data_is_valid() -> None:
+    config = load_city_config(PROJECT_ROOT)
+    assert {a.code for a in config.agencies} == {"PMK", "BPBD", "PUPR", "DLH", "DISTAN", "COMMAND"}
+    assert config.default_agency.code == "COMMAND"
+    assert all(len(a.sla) == 4 for a in config.agencies)
+
+
+BROKEN = [
+    # file, old, new, expected fragment of the message
+    ("routing/agencies.yaml", '"+6281100000102"', '"0812-BAD"', "is not a valid phone number"),
+    ("routing/agencies.yaml", "  - code: PUPR", "  - code: PMK", "agency code PMK is used twice"),
+    (
+        "routing/rules.yaml",
+        "route_to: {agency: PUPR, urc: PUPR-URC}",
+        "route_to: {agency: PUPRR, urc: PUPR-URC}",
+        "unknown agency PUPRR",
+    ),
+    ("routing/rules.yaml", "when: {category: [waste]}", "when: {category: [wastes]}", "unknown category wastes"),
+    (
+        "routing/rules.yaml",
+        "route_to: {agency: DLH, urc: DLH-URC}",
+        "route_to: {agency: DLH, urc: PMK-URC}",
+        "URC PMK-URC is not a unit of DLH",
+    ),
+    ("routing/categories.yaml", "    menu: 2\n", "    menu: 1\n", "menu digit 1 is already used"),
+    ("routing/categories.yaml", "    priority: low", "    priority: lowest", "priority"),
+    (
+        "sms/replies.yaml",
+        '"Laporan #{number} dibatalkan."',
+        '"Laporan #{nomor} dibatalkan."',
+        "uses unknown field(s) ['nomor']",
+    ),
+    (
+        "sms/commands.yaml",
+        "cancel: {id: [BATAL], en: [CANCEL]}",
+        "cancel: {id: [BATAL, TERIMA], en: [CANCEL]}",
+        "command word TERIMA is already used",
+    ),
+    ("sms/keywords.yaml", "  landslide:\n", "  landslides:\n", "category landslides is not in routing/categories"),
+]
+
+
+@pytest.mark.parametrize(("file", "old", "new", "message"), BROKEN)
+def test_errors_name_the_file_and_line(city: Path, file: str, old: str, new: str, message: str) -> None:
+    line = _edit(city / file, old, new)
+    errors = _errors(city)
+    matching = [e for e in errors if message in e]
+    assert matching, errors
+    assert matching[0].startswith(f"{file}:")
+    reported_line = int(matching[0].split(":")[1])
+    assert abs(reported_line - line) <= 2, (matching[0], line)
+
+
+def test_no_default_agency_points_at_the_agencies_list(city: Path) -> None:
+    _edit(city / "routing/agencies.yaml", "    default: true", "    default: false")
+    line = (city / "routing/agencies.yaml").read_text().splitlines().index("agencies:") + 1
+    assert any(
+        e.startswith(f"routing/agencies.yaml:{line}: exactly one agency must be the default") for e in _errors(city)
+    )
+
+
+def test_unknown_keys_are_refused_with_a_fix(city: Path) -> None:
+    line = _edit(city / "routing/rules.yaml", "    when: {category: [fire]}", "    wehn: {category: [fire]}")
+    errors = _errors(city)
+    assert any(e.startswith(f"routing/rules.yaml:{line}:") and "fix: remove 'wehn'" in e for e in errors), errors
+
+
+def test_a_catch_all_in_the_middle_is_refused(city: Path) -> None:
+    _edit(city / "routing/rules.yaml", "    when: {category: [roads]}\n", "")
+    assert any("matches everything, so the rules after it never run" in e for e in _errors(city))
+
+
+def test_yaml_syntax_errors_have_a_line(city: Path) -> None:
+    line = _edit(
+        city / "sms/commands.yaml",
+        "  accept: {id: [TERIMA], en: [ACCEPT, ACK]}",
+        "  accept: {id: [TERIMA, en: [ACCEPT, ACK]}",
+    )
+    errors = _errors(city)
+    assert len(errors) == 1 and errors[0].startswith("sms/commands.yaml:")
+    assert abs(int(errors[0].split(":")[1]) - line) <= 1
+
+
+def test_missing_file(city: Path) -> None:
+    (city / "routing/areas.yaml").unlink()
+    assert _errors(city) == ["routing/areas.yaml:1: file is missing (fix: create it)"]
+
+
+def test_cli_exit_codes(city: Path) -> None:
+    ok = subprocess.run([sys.executable, "-m", "hotline", "config", "check", str(city)], capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    assert "OK: 6 agencies" in ok.stdout
+    _edit(city / "routing/agencies.yaml", '"+6281100000102"', '"12345"')
+    bad = subprocess.run(
+        [sys.executable, "-m", "hotline", "config", "check", str(city)], capture_output=True, text=True
+    )
+    assert bad.returncode == 1
+    assert "routing/agencies.yaml:" in bad.stderr and "'12345' is not a valid phone number" in bad.stderr

@@ -1,0 +1,232 @@
+"""The whole SMS loop through real HTTP, real database, real Redis/RQ and the fake Twilio REST server."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from rq.job import Job
+
+from hotline.db import unit_of_work
+from hotline.jobs.queue import queue, redis_connection
+from hotline.models import OutboundMessage, utcnow
+from tests.conftest import Phone, drain_queue
+from tests.helpers import events, outbound, ticket
+
+CITIZEN = "+6281234567890"
+PMK = ["+6281100000101", "+6281100000102", "+6281100000103"]
+
+
+def test_newcomer_story_report_alert_accept_status(phone: Phone, fake_twilio: Any) -> None:
+    assert phone.sms(CITIZEN, "KEBAKARAN di Jl. Diponegoro 12 Sisir").status_code == 200
+    drain_queue()
+    t = ticket(1)
+    assert (t.status, t.category, t.priority, t.routing_rule, t.location_text, t.kecamatan) == (
+        "routed",
+        "fire",
+        "critical",
+        "fire-to-pmk",
+        "Jl. Diponegoro 12 Sisir",
+        "Batu",
+    )
+    [reply] = fake_twilio.sent_to(CITIZEN)
+    assert reply.body.startswith("Laporan #1 (Kebakaran) diterima, diteruskan ke Damkar Kota Batu")
+    for member in PMK:
+        [alert] = fake_twilio.sent_to(member)
+        assert "#1 Kebakaran (KRITIS)" in alert.body and "TERIMA 1" in alert.body and CITIZEN in alert.body
+    assert len(fake_twilio.messages) == 4
+
+    # a member answers from their phone, written the national way
+    assert phone.sms("0811-0000-0102", "terima 1 meluncur").status_code == 200
+    drain_queue()
+    t = ticket(1)
+    assert t.status == "accepted" and t.accepted_at is not None
+    assert "Anda terima" in fake_twilio.sent_to(PMK[1])[-1].body
+    assert fake_twilio.sent_to(CITIZEN)[-1].body == "Laporan #1 sedang ditangani Damkar Kota Batu."
+    assert "sudah diterima Anggota PMK Regu A 1" in fake_twilio.sent_to(PMK[0])[-1].body
+
+    assert phone.sms("6281234567890", "STATUS 1").status_code == 200
+    drain_queue()
+    status = fake_twilio.sent_to(CITIZEN)[-1].body
+    assert status.startswith("Laporan #1 (Kebakaran): SEDANG DITANGANI. Ditangani Damkar Kota Batu.")
+    assert events(1) == ["created", "routed", "alerted", "accepted"]
+
+
+def _report(phone: Phone, text: str = "KEBAKARAN di Jl. Diponegoro 12 Sisir", sender: str = CITIZEN) -> None:
+    phone.sms(sender, text)
+    drain_queue()
+
+
+def test_urc_lifecycle_and_mistakes(phone: Phone, fake_twilio: Any) -> None:
+    _report(phone)
+    cases = [
+        (PMK[0], "TIBA", "Format salah. Kirim TIBA <nomor tiket>"),
+        (PMK[0], "terima 99", "Tiket #99 tidak ada"),
+        ("+6281100000301", "TERIMA 1", "Tiket #1 bukan tugas unit Anda (ditangani Damkar Kota Batu)"),
+        ("+6289999999999", "TERIMA 1", "tidak terdaftar sebagai petugas URC"),
+        (PMK[0], "Tiba  #1 sudah di lokasi", "tiba di lokasi dicatat"),
+        (PMK[0], "terima 1", "berstatus PETUGAS DI LOKASI; TERIMA tidak bisa dipakai"),
+        (PMK[2], "DONE 1", "#1 closed as done"),
+        (PMK[2], "selesai 1", "berstatus SELESAI"),
+    ]
+    for sender, text, expected in cases:
+        phone.sms(sender, text)
+        drain_queue()
+        assert expected in fake_twilio.sent_to(sender)[-1].body, (text, fake_twilio.sent_to(sender)[-1].body)
+    t = ticket(1)
+    assert t.status == "resolved" and t.on_site_at and t.resolved_at and t.accepted_at
+    assert fake_twilio.sent_to(CITIZEN)[-1].body.startswith("Laporan #1 telah selesai ditangani")
+    assert events(1)[-2:] == ["on_site", "resolved"]
+
+
+def test_all_members_decline_raises_it_to_the_command_center(phone: Phone, fake_twilio: Any) -> None:
+    _report(phone, "sampah menumpuk di pasar")  # DLH has two members
+    for member in ("+6281100000401", "+6281100000402"):
+        phone.sms(member, "TOLAK 1 truk rusak")
+        drain_queue()
+        assert fake_twilio.sent_to(member)[-1].body == "Penolakan #1 dicatat."
+    for desk in ("+6281100000901", "+6281100000902"):
+        assert "Semua anggota URC Kebersihan" in fake_twilio.sent_to(desk)[-1].body
+    assert events(1)[-3:] == ["declined", "declined", "all_declined"]
+    assert ticket(1).status == "routed"
+
+
+def test_no_category_asks_and_attaches_the_answer_to_the_same_ticket(phone: Phone, fake_twilio: Any) -> None:
+    _report(phone, "tolong ada masalah di depan rumah saya, desa Tlekung")
+    t = ticket(1)
+    assert t.status == "awaiting_category" and t.kecamatan == "Junrejo"
+    assert "Balas angka: 1 Kebakaran, 2 Tanah longsor" in fake_twilio.sent_to(CITIZEN)[-1].body
+    _report(phone, "saya tidak tahu")  # unclear: asked again
+    assert ticket(1).category_prompts == 2
+    _report(phone, "6")  # farm
+    t = ticket(1)
+    assert (t.status, t.category, t.routing_rule) == ("routed", "farm", "farm-junrejo")
+    assert t.priority == "high"  # farm starts normal; "tolong" made it urgent
+    assert "saya tidak tahu" in t.text
+    assert fake_twilio.sent_to("+6281100000521")[-1].body.startswith("[HOTLINE Dinas Pertanian Kota Batu] #1")
+    assert events(1) == ["created", "category_asked", "category_asked", "category_set", "routed", "alerted"]
+
+
+def test_unclear_twice_goes_to_the_command_center_uncategorised(phone: Phone, fake_twilio: Any) -> None:
+    for text in ("halo", "hmm", "entahlah"):
+        _report(phone, text)
+    t = ticket(1)
+    assert (t.status, t.category, t.routing_rule) == ("routed", None, "default-command-center")
+    assert fake_twilio.sent_to("+6281100000901")
+
+
+def test_follow_up_text_is_added_to_the_open_report(phone: Phone, fake_twilio: Any) -> None:
+    _report(phone)
+    _report(phone, "rumahnya yang cat hijau")
+    assert ticket(1).text.endswith("rumahnya yang cat hijau")
+    assert fake_twilio.sent_to(CITIZEN)[-1].body == "Info tambahan dicatat di laporan #1. Terima kasih."
+    _report(phone, "terima kasih pak")  # courtesy: stored, no reply
+    assert len(fake_twilio.sent_to(CITIZEN)) == 2
+
+
+def test_english_report_gets_english_replies(phone: Phone, fake_twilio: Any) -> None:
+    _report(phone, "There is a landslide near Songgokerto, people trapped", sender="+61412345678")
+    reply = fake_twilio.sent_to("+61412345678")[-1].body
+    assert reply.startswith("Report #1 (Landslide) received, sent to BPBD Kota Batu")
+    assert ticket(1).priority == "critical"
+
+
+def test_cancel_and_status_privacy(phone: Phone, fake_twilio: Any) -> None:
+    _report(phone, "jalan berlubang di Jl. Imam Bonjol")
+    _report(phone, "STATUS 1", sender="+6281299999999")
+    assert fake_twilio.sent_to("+6281299999999")[-1].body == "Laporan #1 tidak ditemukan untuk nomor ini."
+    _report(phone, "BATAL")
+    assert "Kirim BATAL <nomor tiket>" in fake_twilio.sent_to(CITIZEN)[-1].body
+    _report(phone, "batal 1")
+    assert fake_twilio.sent_to(CITIZEN)[-1].body == "Laporan #1 dibatalkan."
+    assert "DIBATALKAN oleh pelapor" in fake_twilio.sent_to("+6281100000301")[-1].body
+    _report(phone, "BATAL 1")
+    assert "sudah DIBATALKAN, tidak bisa dibatalkan" in fake_twilio.sent_to(CITIZEN)[-1].body
+    assert ticket(1).status == "cancelled"
+
+
+def test_stop_is_honoured_but_reports_still_count(phone: Phone, fake_twilio: Any) -> None:
+    _report(phone, "BERHENTI")
+    assert fake_twilio.sent_to(CITIZEN)[-1].body.startswith("Anda tidak akan menerima SMS Hotline lagi")
+    _report(phone, "BANJIR di Pendem")
+    assert ticket(1).status == "routed"
+    assert len(fake_twilio.sent_to(CITIZEN)) == 1  # the reply was suppressed
+    assert any(m.status == "suppressed" and m.to_number == CITIZEN for m in outbound())
+    assert fake_twilio.sent_to("+6281100000201")  # the URC is still alerted
+    _report(phone, "mulai")
+    assert fake_twilio.sent_to(CITIZEN)[-1].body == "SMS Hotline aktif kembali."
+
+
+def test_transient_failures_retry_with_backoff_permanent_ones_stop(phone: Phone, fake_twilio: Any) -> None:
+    fake_twilio.fail_next(1, status=503, code=20503, message="Service Unavailable")
+    phone.sms(CITIZEN, "sampah menumpuk")
+    drain_queue()
+    failed = [m for m in outbound() if m.attempts == 1 and m.status == "queued"]
+    assert len(failed) == 1 and failed[0].error_code == "20503"
+    assert failed[0].next_attempt_at > utcnow() + timedelta(seconds=5)
+    registry = queue().scheduled_job_registry
+    [job_id] = registry.get_job_ids()
+    # Let the backoff pass without sleeping: move the due time and hand the job to the queue.
+    with unit_of_work() as s:
+        s.get(OutboundMessage, failed[0].id).next_attempt_at = utcnow()
+    registry.remove(job_id)
+    queue().enqueue_job(Job.fetch(job_id, connection=redis_connection()))
+    drain_queue()
+    retried = next(m for m in outbound() if m.id == failed[0].id)
+    assert (retried.status, retried.attempts) == ("sent", 2)
+
+    fake_twilio.fail_next(1, status=400, code=21211, message="The 'To' number is not a valid phone number.")
+    phone.sms("+6281234567891", "sampah lagi")
+    drain_queue()
+    dead = [m for m in outbound() if m.status == "failed"]
+    assert len(dead) == 1 and dead[0].error_code == "21211" and dead[0].attempts == 1
+    assert not registry.get_job_ids()
+
+
+def test_duplicate_send_jobs_send_once(phone: Phone, fake_twilio: Any) -> None:
+    from hotline.jobs.queue import enqueue_outbound
+
+    _report(phone)
+    first = outbound()[0]
+    with unit_of_work() as s:
+        s.get(OutboundMessage, first.id).status = "queued"
+    before = len(fake_twilio.messages)
+    enqueue_outbound([first.id], attempt=7)
+    enqueue_outbound([first.id], attempt=8)
+    drain_queue()
+    assert len(fake_twilio.messages) == before + 1
+
+
+def test_status_callbacks_update_the_message_in_any_order(phone: Phone, fake_twilio: Any) -> None:
+    _report(phone)
+    alert = fake_twilio.sent_to(PMK[0])[-1]
+    assert alert.status_callback and alert.status_callback.startswith(phone.base_url + "/twilio/sms/status?id=")
+    assert fake_twilio.report_status(alert.sid, "delivered").status_code == 204
+    assert fake_twilio.report_status(alert.sid, "sent").status_code == 204  # late, out of order
+    row = next(m for m in outbound() if m.provider_sid == alert.sid)
+    assert row.status == "delivered"
+    forged = phone.post(
+        "/twilio/sms/status?id=1", {"MessageSid": alert.sid, "MessageStatus": "failed"}, signature="forged"
+    )
+    assert forged.status_code == 403
+    failed = fake_twilio.sent_to(PMK[1])[-1]
+    fake_twilio.report_status(failed.sid, "undelivered", error_code="30003")
+    row = next(m for m in outbound() if m.provider_sid == failed.sid)
+    assert (row.status, row.error_code) == ("undelivered", "30003")
+
+
+def test_a_message_that_breaks_intake_still_becomes_a_ticket(phone: Phone, fake_twilio: Any, monkeypatch: Any) -> None:
+    from hotline.services import sms_intake
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("simulated bug in intake")
+
+    monkeypatch.setattr(sms_intake, "handle_sms", broken)
+    _report(phone, "KEBAKARAN di Jl. Diponegoro")
+    from tests.helpers import inbound
+
+    [message] = inbound()
+    assert message.status == "failed" and "simulated bug" in (message.error or "")
+    t = ticket(message.ticket_id or 0)
+    assert t.routing_rule == "default-command-center" and "intake_error" in events(t.id)
+    assert fake_twilio.sent_to("+6281100000901")

@@ -1,0 +1,86 @@
+"""POST /twilio/sms: signature, idempotency, bad input; the report is stored before anything else."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from hotline.jobs.queue import queue
+from hotline.models import InboundMessage, Ticket
+from tests.conftest import AUTH_TOKEN, FIXTURES, Phone, drain_queue
+from tests.helpers import count, inbound
+
+
+def test_captured_payload_is_stored_and_answered_with_empty_twiml(phone: Phone) -> None:
+    params = json.loads((FIXTURES / "twilio" / "inbound_sms.json").read_text())
+    response = phone.post("/twilio/sms", params)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/xml")
+    assert response.text == '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+    [stored] = inbound()
+    assert (stored.provider_sid, stored.from_e164, stored.body, stored.status) == (
+        params["MessageSid"],
+        "+6281234567890",
+        "KEBAKARAN di Jl. Diponegoro 12 Sisir",
+        "received",
+    )
+    assert stored.payload["FromCountry"] == "ID"
+    assert queue().job_ids == [f"inbound-{stored.id}"]
+
+
+def test_redelivered_webhook_creates_nothing_new(phone: Phone, fake_twilio: Any) -> None:
+    for _ in range(3):
+        assert (
+            phone.sms("+6281234567890", "BANJIR di Temas", sid="SMsame000000000000000000000000001").status_code == 200
+        )
+    assert count(InboundMessage) == 1
+    assert len(queue().job_ids) == 1
+    drain_queue()
+    assert count(Ticket) == 1
+    assert len(fake_twilio.sent_to("+6281234567890")) == 1
+
+
+def test_missing_or_forged_signature_is_refused_and_nothing_stored(phone: Phone) -> None:
+    params = phone.payload("+6281234567890", "KEBAKARAN di Jl. Diponegoro")
+    assert phone.post("/twilio/sms", params, signature="").status_code == 403
+    assert phone.post("/twilio/sms", params, signature="bm90IGEgc2lnbmF0dXJl").status_code == 403
+    assert phone.post("/twilio/sms", params, token="another-accounts-token").status_code == 403
+    tampered = dict(params, Body="something else")
+    sig = phone.post("/twilio/sms", params).request.headers["X-Twilio-Signature"]
+    assert phone.post("/twilio/sms", tampered, signature=sig).status_code == 403
+    assert count(InboundMessage) == 1  # only the one correctly signed request
+
+
+def test_signature_uses_the_public_url_not_the_socket_address(phone: Phone) -> None:
+    params = phone.payload("+6281234567890", "BANJIR")
+    from twilio.request_validator import RequestValidator
+
+    wrong_url_sig = RequestValidator(AUTH_TOKEN).compute_signature("https://proxy.example/twilio/sms", params)
+    assert phone.post("/twilio/sms", params, signature=wrong_url_sig).status_code == 403
+
+
+def test_bad_input_gets_a_clear_error_not_a_crash(phone: Phone) -> None:
+    params = phone.payload("+6281234567890", "x")
+    del params["MessageSid"], params["SmsSid"], params["SmsMessageSid"]
+    response = phone.post("/twilio/sms", params)
+    assert response.status_code == 400 and "MessageSid" in response.text
+    garbage = phone.client.post(
+        phone.base_url + "/twilio/sms",
+        content=b"\xff\xfe\x00not a form",
+        headers={"Content-Type": "multipart/form-data; boundary=zzz", "X-Twilio-Signature": "x"},
+    )
+    assert garbage.status_code in (400, 403)
+    assert count(InboundMessage) == 0
+
+
+def test_alphanumeric_sender_and_non_ascii_text_are_kept(phone: Phone) -> None:
+    assert phone.sms("TELKOMSEL", "Pohon tumbang 🌳 di Jl. Panglima Sudirman").status_code == 200
+    [stored] = inbound()
+    assert stored.from_e164 == "TELKOMSEL"
+    assert "🌳" in stored.body
+
+
+def test_health_and_readiness(phone: Phone) -> None:
+    assert phone.client.get(phone.base_url + "/healthz").json() == {"status": "ok"}
+    assert phone.client.get(phone.base_url + "/readyz").json() == {"database": "ok", "redis": "ok"}
+    assert phone.client.get(phone.base_url + "/metrics").status_code == 200
