@@ -1,0 +1,84 @@
+"""`hotline up` as a newcomer runs it: one process tree, a webhook in, an SMS out, Ctrl-C stops it all."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, text
+from twilio.request_validator import RequestValidator
+
+from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, HOTLINE_NUMBER, _free_port
+
+MODES = ["embedded"] + (["postgres"] if os.environ.get("HOTLINE_TEST_DATABASE_URL") else [])
+
+
+def _wait_for(check: Any, timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_up_serves_processes_and_stops_cleanly(mode: str, tmp_path: Path, backend: dict[str, Any],
+                                               fake_twilio: Any) -> None:
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HOTLINE_", "TWILIO_"))}
+    env.update({
+        "HOTLINE_DATA_DIR": str(tmp_path / "var"), "HOTLINE_PORT": str(port),
+        "HOTLINE_PUBLIC_URL": f"http://127.0.0.1:{port}", "HOTLINE_QUEUE": f"up-{uuid.uuid4().hex[:6]}",
+        "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN, "TWILIO_FROM_NUMBER": HOTLINE_NUMBER,
+        "TWILIO_API_BASE": fake_twilio.base_url,
+    })
+    if mode == "postgres":
+        env["HOTLINE_DATABASE_URL"] = backend["HOTLINE_DATABASE_URL"]
+        env["HOTLINE_REDIS_URL"] = backend["HOTLINE_REDIS_URL"]
+        db_url = backend["HOTLINE_DATABASE_URL"]
+    else:
+        db_url = f"sqlite:///{tmp_path / 'var' / 'hotline.db'}"
+    proc = subprocess.Popen([sys.executable, "-m", "hotline", "up"], env=env, cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        base = f"http://127.0.0.1:{port}"
+
+        def ready() -> bool:
+            try:
+                return httpx.get(base + "/readyz", timeout=2).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        _wait_for(ready, 90, "hotline up to be ready")
+        url = base + "/twilio/sms"
+        sid = f"SM{uuid.uuid4().hex}"
+        params = {"MessageSid": sid, "From": "+6281234567890", "To": HOTLINE_NUMBER, "AccountSid": ACCOUNT_SID,
+                  "Body": "LONGSOR di Sumberbrantas"}
+        signature = RequestValidator(AUTH_TOKEN).compute_signature(url, params)
+        assert httpx.post(url, data=params, headers={"X-Twilio-Signature": signature}).status_code == 200
+        engine = create_engine(db_url)
+
+        def routed() -> Any:
+            with engine.connect() as conn:
+                return conn.execute(text("SELECT t.status, t.routing_rule FROM tickets t JOIN inbound_messages i "
+                                         "ON i.ticket_id = t.id WHERE i.provider_sid = :sid"), {"sid": sid}).first()
+
+        assert tuple(_wait_for(routed, 30, "the ticket")) == ("routed", "disasters-to-bpbd")
+        engine.dispose()
+        _wait_for(lambda: fake_twilio.sent_to("+6281100000201"), 30, "the alert to BPBD")
+        assert fake_twilio.sent_to("+6281234567890")[0].body.startswith("Laporan #")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        output = proc.communicate(timeout=30)[0].decode(errors="replace")
+    assert proc.returncode == 0, output
+    assert "Hotline stopped" in output
