@@ -7,9 +7,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import delete, select
 
 from hotline.models import Member, OptOut, Ticket, Urc
-from hotline.services.outbox import queue_sms
-from hotline.services.tickets import CLOSED_STATUSES, TransitionError, transition, urc_members
-from hotline.services.wording import say, ticket_fields
+from hotline.services.tickets import CLOSED_STATUSES, TransitionError, message_team, transition
+from hotline.services.wording import ticket_fields
 from hotline.sms.grammar import ParsedSms
 
 if TYPE_CHECKING:
@@ -83,15 +82,12 @@ def _cancel(sender: Sender, number: int | None, word: str) -> tuple[str, int | N
         return "cancel_refused", ticket.id
     sender.reply("cancelled", ticket_id=ticket.id, **ticket_fields(session, config, ticket, sender.language))
     if was_routed and ticket.urc_id is not None:
-        body = say(config, "team_cancelled", "id", **ticket_fields(session, config, ticket, "id"))
-        for member in urc_members(session, ticket.urc_id):
-            queue_sms(
-                session,
-                to=member.phone,
-                body=body,
-                purpose="notify",
-                ticket_id=ticket.id,
-                member_id=member.id,
-                inbound_id=sender.inbound_id,
-            )
+        message_team(
+            session,
+            config=config,
+            ticket=ticket,
+            urc_id=ticket.urc_id,
+            key="team_cancelled",
+            inbound_id=sender.inbound_id,
+        )
     return "cancelled", ticket.id

@@ -101,15 +101,37 @@ def urc_members(session: Session, urc_id: int) -> list[Member]:
     return list(session.scalars(select(Member).where(Member.urc_id == urc_id, Member.active).order_by(Member.id)))
 
 
-def alert_urc(session: Session, *, config: CityConfig, ticket: Ticket, urc: Urc) -> list[int]:
-    members = urc_members(session, urc.id)
-    body = say(config, "alert", "id", **ticket_fields(session, config, ticket, "id"))
-    ids = []
+def message_team(
+    session: Session,
+    *,
+    config: CityConfig,
+    ticket: Ticket,
+    urc_id: int,
+    key: str,
+    purpose: str = "notify",
+    skip_phone: str | None = None,
+    inbound_id: int | None = None,
+    **extra: Any,
+) -> list[Member]:
+    """Send one reply template (in Indonesian: URC staff are local) to every active member of a URC."""
+    body = say(config, key, "id", **ticket_fields(session, config, ticket, "id"), **extra)
+    members = [m for m in urc_members(session, urc_id) if m.phone != skip_phone]
     for member in members:
-        msg = queue_sms(session, to=member.phone, body=body, purpose="alert", ticket_id=ticket.id, member_id=member.id)
-        ids.append(msg.id)
+        queue_sms(
+            session,
+            to=member.phone,
+            body=body,
+            purpose=purpose,
+            ticket_id=ticket.id,
+            member_id=member.id,
+            inbound_id=inbound_id,
+        )
+    return members
+
+
+def alert_urc(session: Session, *, config: CityConfig, ticket: Ticket, urc: Urc) -> None:
+    members = message_team(session, config=config, ticket=ticket, urc_id=urc.id, key="alert", purpose="alert")
     record(session, ticket, "alerted", urc=urc.code, members=[m.phone for m in members])
-    return ids
 
 
 def transition(

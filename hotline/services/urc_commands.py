@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from hotline.models import Agency, Member, Ticket, TicketEvent, Urc
 from hotline.services.outbox import queue_sms
-from hotline.services.tickets import TransitionError, record, transition, urc_members
+from hotline.services.tickets import TransitionError, message_team, record, transition, urc_members
 from hotline.services.wording import say, status_words, ticket_fields
 from hotline.sms.grammar import ParsedSms
 
@@ -57,18 +57,16 @@ def handle(sender: Sender, *, members: list[Member], parsed: ParsedSms) -> tuple
     sender.reply(MEMBER_REPLY[command], ticket_id=ticket.id, **ticket_fields(session, config, ticket, sender.language))
     _tell_reporter(sender, ticket, CITIZEN_NOTICE[command])
     if command == "accept":
-        body = say(config, "team_accepted", "id", member=member.name, **ticket_fields(session, config, ticket, "id"))
-        for other in urc_members(session, ticket.urc_id) if ticket.urc_id else []:
-            if other.phone != member.phone:
-                queue_sms(
-                    session,
-                    to=other.phone,
-                    body=body,
-                    purpose="notify",
-                    ticket_id=ticket.id,
-                    member_id=other.id,
-                    inbound_id=sender.inbound_id,
-                )
+        message_team(
+            session,
+            config=config,
+            ticket=ticket,
+            urc_id=ticket.urc_id or 0,
+            key="team_accepted",
+            skip_phone=member.phone,
+            inbound_id=sender.inbound_id,
+            member=member.name,
+        )
     return f"urc_{command}", ticket.id
 
 
@@ -114,19 +112,15 @@ def _raise_to_command_center(sender: Sender, ticket: Ticket) -> None:
     session, config = sender.session, sender.config
     default = session.scalar(select(Agency).where(Agency.is_default))
     urc = session.get(Urc, ticket.urc_id) if ticket.urc_id else None
-    fields = ticket_fields(session, config, ticket, "id")
-    body = say(config, "all_declined", "id", urc=urc.name if urc else "-", **fields)
     record(session, ticket, "all_declined", agency=default.code if default else None)
-    if default is None:
-        return
-    for desk in default.urcs:
-        for member in urc_members(session, desk.id):
-            queue_sms(
-                session,
-                to=member.phone,
-                body=body,
-                purpose="alert",
-                ticket_id=ticket.id,
-                member_id=member.id,
-                inbound_id=sender.inbound_id,
-            )
+    for desk in default.urcs if default else []:
+        message_team(
+            session,
+            config=config,
+            ticket=ticket,
+            urc_id=desk.id,
+            key="all_declined",
+            purpose="alert",
+            inbound_id=sender.inbound_id,
+            urc=urc.name if urc else "-",
+        )
