@@ -83,4 +83,11 @@ def test_alphanumeric_sender_and_non_ascii_text_are_kept(phone: Phone) -> None:
 def test_health_and_readiness(phone: Phone) -> None:
     assert phone.client.get(phone.base_url + "/healthz").json() == {"status": "ok"}
     assert phone.client.get(phone.base_url + "/readyz").json() == {"database": "ok", "redis": "ok"}
-    assert phone.client.get(phone.base_url + "/metrics").status_code == 200
+    phone.sms("+6281234567890", "BANJIR di Temas")
+    drain_queue()
+    metrics = phone.client.get(phone.base_url + "/metrics").text
+    assert 'hotline_tickets{category="flood",channel="sms",status="routed"} 1.0' in metrics
+    assert 'hotline_inbound_sms{outcome="ticket_created",status="processed"} 1.0' in metrics
+    assert 'hotline_outbound_sms{purpose="alert",status="sent"} 3.0' in metrics
+    assert 'hotline_queue_jobs{state="queued"} 0.0' in metrics
+    assert 'hotline_webhook_seconds_count{route="/twilio/sms",status="200"}' in metrics

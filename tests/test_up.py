@@ -32,24 +32,32 @@ def _wait_for(check: Any, timeout: float, what: str) -> Any:
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_up_serves_processes_and_stops_cleanly(mode: str, tmp_path: Path, backend: dict[str, Any],
-                                               fake_twilio: Any) -> None:
+def test_up_serves_processes_and_stops_cleanly(
+    mode: str, tmp_path: Path, backend: dict[str, Any], fake_twilio: Any
+) -> None:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HOTLINE_", "TWILIO_"))}
-    env.update({
-        "HOTLINE_DATA_DIR": str(tmp_path / "var"), "HOTLINE_PORT": str(port),
-        "HOTLINE_PUBLIC_URL": f"http://127.0.0.1:{port}", "HOTLINE_QUEUE": f"up-{uuid.uuid4().hex[:6]}",
-        "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN, "TWILIO_FROM_NUMBER": HOTLINE_NUMBER,
-        "TWILIO_API_BASE": fake_twilio.base_url,
-    })
+    env.update(
+        {
+            "HOTLINE_DATA_DIR": str(tmp_path / "var"),
+            "HOTLINE_PORT": str(port),
+            "HOTLINE_PUBLIC_URL": f"http://127.0.0.1:{port}",
+            "HOTLINE_QUEUE": f"up-{uuid.uuid4().hex[:6]}",
+            "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+            "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+            "TWILIO_FROM_NUMBER": HOTLINE_NUMBER,
+            "TWILIO_API_BASE": fake_twilio.base_url,
+        }
+    )
     if mode == "postgres":
         env["HOTLINE_DATABASE_URL"] = backend["HOTLINE_DATABASE_URL"]
         env["HOTLINE_REDIS_URL"] = backend["HOTLINE_REDIS_URL"]
         db_url = backend["HOTLINE_DATABASE_URL"]
     else:
         db_url = f"sqlite:///{tmp_path / 'var' / 'hotline.db'}"
-    proc = subprocess.Popen([sys.executable, "-m", "hotline", "up"], env=env, cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hotline", "up"], env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
     try:
         base = f"http://127.0.0.1:{port}"
 
@@ -62,16 +70,26 @@ def test_up_serves_processes_and_stops_cleanly(mode: str, tmp_path: Path, backen
         _wait_for(ready, 90, "hotline up to be ready")
         url = base + "/twilio/sms"
         sid = f"SM{uuid.uuid4().hex}"
-        params = {"MessageSid": sid, "From": "+6281234567890", "To": HOTLINE_NUMBER, "AccountSid": ACCOUNT_SID,
-                  "Body": "LONGSOR di Sumberbrantas"}
+        params = {
+            "MessageSid": sid,
+            "From": "+6281234567890",
+            "To": HOTLINE_NUMBER,
+            "AccountSid": ACCOUNT_SID,
+            "Body": "LONGSOR di Sumberbrantas",
+        }
         signature = RequestValidator(AUTH_TOKEN).compute_signature(url, params)
         assert httpx.post(url, data=params, headers={"X-Twilio-Signature": signature}).status_code == 200
         engine = create_engine(db_url)
 
         def routed() -> Any:
             with engine.connect() as conn:
-                return conn.execute(text("SELECT t.status, t.routing_rule FROM tickets t JOIN inbound_messages i "
-                                         "ON i.ticket_id = t.id WHERE i.provider_sid = :sid"), {"sid": sid}).first()
+                return conn.execute(
+                    text(
+                        "SELECT t.status, t.routing_rule FROM tickets t JOIN inbound_messages i "
+                        "ON i.ticket_id = t.id WHERE i.provider_sid = :sid"
+                    ),
+                    {"sid": sid},
+                ).first()
 
         assert tuple(_wait_for(routed, 30, "the ticket")) == ("routed", "disasters-to-bpbd")
         engine.dispose()

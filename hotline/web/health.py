@@ -9,6 +9,7 @@ from sqlalchemy import text
 
 from hotline.db import get_engine
 from hotline.jobs.queue import redis_connection
+from hotline.metrics import REGISTRY
 
 router = APIRouter()
 
@@ -45,4 +46,4 @@ async def readyz(response: Response) -> dict[str, str]:
 
 @router.get("/metrics")
 def metrics() -> Response:
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
