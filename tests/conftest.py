@@ -110,7 +110,7 @@ def clean(request: pytest.FixtureRequest) -> Iterator[None]:
 
     engine = get_engine()
     with engine.begin() as conn:
-        for table in ("outbound_messages", "inbound_messages", "ticket_events", "tickets", "opt_outs"):
+        for table in ("escalations", "outbound_messages", "inbound_messages", "ticket_events", "tickets", "opt_outs"):
             conn.execute(text(f"DELETE FROM {table}"))
         if engine.dialect.name == "postgresql":
             conn.execute(text("ALTER SEQUENCE tickets_id_seq RESTART WITH 1"))
@@ -177,7 +177,7 @@ def phone(server: str) -> Iterator[Phone]:
     p.client.close()
 
 
-def drain_queue() -> int:
+def drain_queue() -> None:
     """Run every queued job to the end in this process (RQ SimpleWorker, burst)."""
     from rq import SimpleWorker
 
@@ -185,4 +185,3 @@ def drain_queue() -> int:
 
     worker = SimpleWorker([queue()], connection=redis_connection())
     worker.work(burst=True, logging_level="WARNING")
-    return worker.successful_job_count

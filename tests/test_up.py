@@ -94,7 +94,8 @@ def test_up_serves_processes_and_stops_cleanly(
         assert tuple(_wait_for(routed, 30, "the ticket")) == ("routed", "disasters-to-bpbd")
         engine.dispose()
         _wait_for(lambda: fake_twilio.sent_to("+6281100000201"), 30, "the alert to BPBD")
-        assert fake_twilio.sent_to("+6281234567890")[0].body.startswith("Laporan #")
+        reply = _wait_for(lambda: fake_twilio.sent_to("+6281234567890"), 30, "the reply to the citizen")
+        assert reply[0].body.startswith("Laporan #")
     finally:
         proc.send_signal(signal.SIGINT)
         output = proc.communicate(timeout=30)[0].decode(errors="replace")

@@ -13,11 +13,15 @@ from hotline.cityconfig.model import (
     AgencySpec,
     CategorySpec,
     CityConfig,
+    ContactSpec,
+    EscalationChain,
+    EscalationStep,
     Grammar,
     KecamatanSpec,
     MemberSpec,
     Replies,
     RuleSpec,
+    ScorecardThresholds,
     Sla,
     UrcSpec,
 )
@@ -49,14 +53,20 @@ class UrcIn(_Strict):
 
 
 class SlaIn(_Strict):
-    accept: int = Field(gt=0)
-    resolve: int = Field(gt=0)
+    accept: float = Field(gt=0)
+    resolve: float = Field(gt=0)
+
+
+class ContactIn(_Strict):
+    name: str
+    phone: str | int
 
 
 class AgencyIn(_Strict):
     code: Code
     name: str
     sms_name: Annotated[str, Field(max_length=40)] | None = None
+    heads: list[ContactIn] = []
     default: bool = False
     sla: dict[Priority, SlaIn]
     urcs: list[UrcIn] = Field(min_length=1)
@@ -131,11 +141,37 @@ class RepliesFile(_Strict):
     unknown_location: dict[Lang, str]
 
 
+Role = Literal["urc", "urc_leader", "agency_head", "command_center"]
+
+
+class StepIn(_Strict):
+    after_minutes: float = Field(ge=0)
+    notify: list[Role] = Field(min_length=1)
+    via: list[Literal["sms"]] = ["sms"]  # the hook where a voice-call alert will plug in
+
+
+class ChainIn(_Strict):
+    steps: list[StepIn] = Field(min_length=1)
+    repeat_minutes: float | None = Field(default=None, gt=0)
+
+
+class ScorecardIn(_Strict):
+    green: float = Field(ge=0, le=1)
+    yellow: float = Field(ge=0, le=1)
+
+
+class EscalationFile(_Strict):
+    default: ChainIn
+    agencies: dict[str, ChainIn] = {}
+    scorecard: ScorecardIn
+
+
 FILES: dict[str, type[_Strict]] = {
     "routing/agencies.yaml": AgenciesFile,
     "routing/categories.yaml": CategoriesFile,
     "routing/rules.yaml": RulesFile,
     "routing/areas.yaml": AreasFile,
+    "routing/escalation.yaml": EscalationFile,
     "sms/keywords.yaml": KeywordsFile,
     "sms/commands.yaml": CommandsFile,
     "sms/replies.yaml": RepliesFile,
@@ -218,7 +254,19 @@ def _build_agencies(c: _Checker, parsed: AgenciesFile, region: str) -> tuple[Age
                 members.append(MemberSpec(m.name, phone, m.role, m.active))
             urcs.append(UrcSpec(u.code, u.name, tuple(members)))
         sla = {p: Sla(s.accept, s.resolve) for p, s in a.sla.items()}
-        agencies.append(AgencySpec(a.code, a.name, a.default, sla, tuple(urcs), a.sms_name or a.code))
+        heads = []
+        for hi, h in enumerate(a.heads):
+            phone = to_e164(str(h.phone), region)
+            if phone is None:
+                c.fail(
+                    f,
+                    ("agencies", ai, "heads", hi, "phone"),
+                    f"'{h.phone}' is not a valid phone number",
+                    "write it as +62812... or 0812...",
+                )
+                continue
+            heads.append(ContactSpec(h.name, phone))
+        agencies.append(AgencySpec(a.code, a.name, a.default, sla, tuple(urcs), a.sms_name or a.code, tuple(heads)))
     defaults = [i for i, a in enumerate(parsed.agencies) if a.default]
     if len(defaults) != 1:
         c.fail(
@@ -440,6 +488,48 @@ def _build_replies(c: _Checker, parsed: RepliesFile, categories: tuple[CategoryS
     )
 
 
+def _build_escalation(
+    c: _Checker, parsed: EscalationFile, agencies: tuple[AgencySpec, ...]
+) -> tuple[dict[str, EscalationChain], ScorecardThresholds]:
+    f = "routing/escalation.yaml"
+
+    def chain(spec: ChainIn, path: tuple[str | int, ...]) -> EscalationChain:
+        previous = -1.0
+        for i, step in enumerate(spec.steps):
+            if step.after_minutes <= previous:
+                c.fail(
+                    f,
+                    (*path, "steps", i, "after_minutes"),
+                    "steps must come later than the step before",
+                    "order the steps by after_minutes",
+                )
+            previous = step.after_minutes
+        steps = tuple(EscalationStep(s.after_minutes, tuple(dict.fromkeys(s.notify)), tuple(s.via)) for s in spec.steps)
+        return EscalationChain(steps, spec.repeat_minutes)
+
+    by_code = {a.code: a for a in agencies}
+    for code in parsed.agencies:
+        if code not in by_code:
+            c.fail(f, ("agencies", code), f"unknown agency {code}", f"use one of {', '.join(sorted(by_code))}")
+    default = chain(parsed.default, ("default",))
+    chains: dict[str, EscalationChain] = {}
+    for agency in agencies:
+        own = parsed.agencies.get(agency.code)
+        chains[agency.code] = chain(own, ("agencies", agency.code)) if own else default
+        wants_head = any("agency_head" in s.notify for s in chains[agency.code].steps)
+        if wants_head and not agency.heads:
+            where = ("agencies", agency.code) if own else ("default",)
+            c.fail(
+                f,
+                where,
+                f"the chain for {agency.code} notifies agency_head, but {agency.code} has no heads",
+                f"add 'heads:' to {agency.code} in routing/agencies.yaml",
+            )
+    if parsed.scorecard.yellow > parsed.scorecard.green:
+        c.fail(f, ("scorecard", "yellow"), "yellow must not be above green", "e.g. green: 0.9, yellow: 0.75")
+    return chains, ScorecardThresholds(parsed.scorecard.green, parsed.scorecard.yellow)
+
+
 def load_city_config(config_dir: Path | str, region: str = "ID") -> CityConfig:
     """Load and check everything; raise ConfigErrors listing every problem with file:line."""
     root = Path(config_dir)
@@ -467,6 +557,7 @@ def load_city_config(config_dir: Path | str, region: str = "ID") -> CityConfig:
     rules = _build_rules(c, parsed["routing/rules.yaml"], agencies, categories, areas)
     grammar = _build_grammar(c, parsed["sms/keywords.yaml"], parsed["sms/commands.yaml"], categories)
     replies = _build_replies(c, parsed["sms/replies.yaml"], categories)
+    escalation, scorecard = _build_escalation(c, parsed["routing/escalation.yaml"], agencies)
     if c.errors:
         raise ConfigErrors(c.errors)
-    return CityConfig(agencies, categories, rules, areas, grammar, replies)
+    return CityConfig(agencies, categories, rules, areas, grammar, replies, escalation, scorecard)

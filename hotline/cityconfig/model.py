@@ -10,8 +10,33 @@ PRIORITIES = ("critical", "high", "normal", "low")  # most urgent first
 
 @dataclass(frozen=True)
 class Sla:
-    accept_minutes: int
-    resolve_minutes: int
+    accept_minutes: float
+    resolve_minutes: float
+
+
+@dataclass(frozen=True)
+class ContactSpec:
+    name: str
+    phone: str  # E.164
+
+
+@dataclass(frozen=True)
+class EscalationStep:
+    after_minutes: float
+    notify: tuple[str, ...]  # roles: urc, urc_leader, agency_head, command_center
+    via: tuple[str, ...] = ("sms",)
+
+
+@dataclass(frozen=True)
+class EscalationChain:
+    steps: tuple[EscalationStep, ...]
+    repeat_minutes: float | None
+
+
+@dataclass(frozen=True)
+class ScorecardThresholds:
+    green: float
+    yellow: float
 
 
 @dataclass(frozen=True)
@@ -37,6 +62,7 @@ class AgencySpec:
     sla: dict[str, Sla]
     urcs: tuple[UrcSpec, ...]
     sms_name: str = ""
+    heads: tuple[ContactSpec, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -97,6 +123,8 @@ class CityConfig:
     areas: tuple[KecamatanSpec, ...]
     grammar: Grammar
     replies: Replies
+    escalation: dict[str, EscalationChain] = field(default_factory=dict)  # agency code -> chain
+    scorecard: ScorecardThresholds = ScorecardThresholds(0.9, 0.75)
 
     def category(self, code: str | None) -> CategorySpec | None:
         return next((c for c in self.categories if c.code == code), None)

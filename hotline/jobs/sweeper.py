@@ -61,9 +61,13 @@ def sweep_once() -> SweepResult:
 
 
 def run_forever(stop: threading.Event, interval: float = 30.0) -> None:
+    """Runs at worker start and then every `interval` seconds: lost messages and lost timers come back."""
+    from hotline.jobs.escalation import reconcile
+
     while not stop.is_set():
-        try:
-            sweep_once()
-        except Exception:
-            log.exception("sweep failed; trying again in %ss", interval)
+        for name, task in (("sweep", sweep_once), ("escalation reconcile", reconcile)):
+            try:
+                task()
+            except Exception:
+                log.exception("%s failed; trying again in %ss", name, interval)
         stop.wait(interval)

@@ -3,11 +3,12 @@
 from hotline.models.base import Base, UTCDateTime, utcnow
 from hotline.models.messages import InboundMessage, OptOut, OutboundMessage
 from hotline.models.routing import Agency, Member, Urc
-from hotline.models.tickets import Ticket, TicketEvent
+from hotline.models.tickets import Escalation, Ticket, TicketEvent
 
 __all__ = [
     "Agency",
     "Base",
+    "Escalation",
     "InboundMessage",
     "Member",
     "OptOut",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hotline.models.base import Base, UTCDateTime, utcnow
@@ -44,6 +44,12 @@ class Ticket(Base):
     on_site_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Pinned when routed, so editing routing/ never changes a live ticket's deadlines or chain.
+    sla_accept_minutes: Mapped[float | None] = mapped_column(Float)
+    sla_resolve_minutes: Mapped[float | None] = mapped_column(Float)
+    accept_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolve_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    escalation_chain: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     events: Mapped[list[TicketEvent]] = relationship(
         back_populates="ticket", order_by="TicketEvent.id", cascade="all, delete-orphan"
@@ -66,3 +72,26 @@ class TicketEvent(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     ticket: Mapped[Ticket] = relationship(back_populates="events")
+
+
+class Escalation(Base):
+    """One timer: step `step` (round `round`) of a ticket's pinned chain for one phase (accept|resolve).
+
+    The database is the truth; RQ scheduled jobs only wake the workers. A row fires at most once."""
+
+    __tablename__ = "escalations"
+    __table_args__ = (
+        UniqueConstraint("ticket_id", "phase", "step", "round", name="uq_escalations_ticket_phase_step_round"),
+        Index("ix_escalations_status_due", "status", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    phase: Mapped[str] = mapped_column(String(16))
+    step: Mapped[int] = mapped_column(Integer)
+    round: Mapped[int] = mapped_column(Integer, default=0)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | fired | cancelled
+    fired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    notified: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from hotline.cityconfig import CityConfig
 from hotline.models import Agency, Member, Ticket, TicketEvent, Urc, utcnow
 from hotline.router import RouteFacts, initial_priority, route
+from hotline.services import escalation
 from hotline.services.outbox import queue_sms
 from hotline.services.wording import say, ticket_fields
 
@@ -94,6 +95,7 @@ def route_ticket(session: Session, *, config: CityConfig, ticket: Ticket) -> Non
     ticket.agency_id, ticket.urc_id, ticket.routing_rule = agency.id, urc.id, decision.rule
     ticket.status, ticket.routed_at = "routed", utcnow()
     record(session, ticket, "routed", rule=decision.rule, agency=agency.code, urc=urc.code, priority=ticket.priority)
+    escalation.pin(session, config=config, ticket=ticket, agency=agency)
     alert_urc(session, config=config, ticket=ticket, urc=urc)
 
 
@@ -152,3 +154,4 @@ def transition(
     previous, ticket.status = ticket.status, target
     ticket.updated_at = now
     record(session, ticket, target, actor=actor, note=note, previous=previous)
+    escalation.on_status_change(session, ticket=ticket)

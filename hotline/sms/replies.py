@@ -36,6 +36,8 @@ REPLY_FIELDS: dict[str, frozenset[str]] = {
     "ticket_unknown": frozenset({"number"}),
     "not_your_ticket": frozenset({"number", "agency"}),
     "bad_transition": frozenset({"number", "status", "command"}),
+    "escalation_accept": frozenset({*_T, "priority", "location", "overdue", "reporter"}),
+    "escalation_resolve": frozenset({*_T, "priority", "location", "overdue", "reporter"}),
 }
 
 

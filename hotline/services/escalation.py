@@ -1,0 +1,162 @@
+"""Deadlines and escalation chains: pinned when a ticket is routed, fired from the database at most once."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from hotline import clock
+from hotline.cityconfig import CityConfig
+from hotline.db import after_commit
+from hotline.models import Agency, Escalation, Member, Ticket, TicketEvent, Urc
+from hotline.services.outbox import queue_sms
+from hotline.services.wording import say, ticket_fields
+
+# Rows due this soon get their RQ timer at once; the reconciler schedules the rest as they come near.
+HORIZON = timedelta(seconds=90)
+PHASE_STATUS = {"accept": ("routed",), "resolve": ("accepted", "on_site")}
+
+
+def minutes(value: float) -> timedelta:
+    return timedelta(minutes=value)
+
+
+def _phones_for(session: Session, config: CityConfig, ticket: Ticket, agency: Agency, roles: list[str]) -> list[str]:
+    phones: list[str] = []
+    for role in roles:
+        if role in ("urc", "urc_leader") and ticket.urc_id:
+            stmt = select(Member.phone).where(Member.urc_id == ticket.urc_id, Member.active).order_by(Member.id)
+            if role == "urc_leader":
+                stmt = stmt.where(Member.role == "leader")
+            phones += list(session.scalars(stmt))
+        elif role == "agency_head":
+            spec = config.agency(agency.code)
+            phones += [h.phone for h in spec.heads] if spec else []
+        elif role == "command_center":
+            stmt = (
+                select(Member.phone)
+                .join(Urc)
+                .join(Agency)
+                .where(Agency.is_default, Urc.active, Member.active)
+                .order_by(Member.id)
+            )
+            phones += list(session.scalars(stmt))
+    return list(dict.fromkeys(phones))
+
+
+def pin(session: Session, *, config: CityConfig, ticket: Ticket, agency: Agency) -> None:
+    """Copy the agency's SLA and chain (with the phone numbers as they are now) onto the ticket."""
+    spec = config.agency(agency.code)
+    if spec is None or ticket.routed_at is None:
+        return
+    sla = spec.sla.get(ticket.priority) or spec.sla["normal"]
+    ticket.sla_accept_minutes, ticket.sla_resolve_minutes = sla.accept_minutes, sla.resolve_minutes
+    ticket.accept_due_at = ticket.routed_at + minutes(sla.accept_minutes)
+    ticket.resolve_due_at = ticket.routed_at + minutes(sla.resolve_minutes)
+    chain = config.escalation[agency.code]
+    ticket.escalation_chain = {
+        "agency": agency.code,
+        "repeat_minutes": chain.repeat_minutes,
+        "steps": [
+            {
+                "after_minutes": s.after_minutes,
+                "notify": list(s.notify),
+                "via": list(s.via),
+                "phones": _phones_for(session, config, ticket, agency, list(s.notify)),
+            }
+            for s in chain.steps
+        ],
+    }
+    cancel_pending(session, ticket_id=ticket.id)  # a re-routed ticket starts a fresh chain
+    schedule(session, ticket_id=ticket.id, phase="accept", step=0, round_=0, due=ticket.accept_due_at)
+
+
+def schedule(session: Session, *, ticket_id: int, phase: str, step: int, round_: int, due: datetime) -> Escalation:
+    row = Escalation(ticket_id=ticket_id, phase=phase, step=step, round=round_, due_at=due, status="pending")
+    session.add(row)
+    session.flush()
+    if due <= clock.now() + HORIZON:
+        row_id = row.id
+
+        def wake() -> None:
+            from hotline.jobs.escalation import enqueue_escalations
+
+            enqueue_escalations([(row_id, due)])
+
+        after_commit(session, wake)
+    return row
+
+
+def cancel_pending(session: Session, *, ticket_id: int, phase: str | None = None) -> None:
+    stmt = update(Escalation).where(Escalation.ticket_id == ticket_id, Escalation.status == "pending")
+    if phase:
+        stmt = stmt.where(Escalation.phase == phase)
+    session.execute(stmt.values(status="cancelled"))
+
+
+def on_status_change(session: Session, *, ticket: Ticket) -> None:
+    """Accepting stops the accept chain and starts the resolve deadline; closing stops everything."""
+    if ticket.status in ("accepted", "on_site"):
+        cancel_pending(session, ticket_id=ticket.id, phase="accept")
+        started = session.scalar(
+            select(Escalation.id).where(Escalation.ticket_id == ticket.id, Escalation.phase == "resolve").limit(1)
+        )
+        if started is None and ticket.resolve_due_at is not None and ticket.escalation_chain:
+            schedule(session, ticket_id=ticket.id, phase="resolve", step=0, round_=0, due=ticket.resolve_due_at)
+    elif ticket.status in ("resolved", "cancelled"):
+        cancel_pending(session, ticket_id=ticket.id)
+
+
+def fire(session: Session, *, escalation_id: int, config: CityConfig) -> tuple[str, datetime | None]:
+    """Fire one due step. Returns (outcome, due_at). Safe to call any number of times: it fires once."""
+    ticket_id = session.scalar(select(Escalation.ticket_id).where(Escalation.id == escalation_id))
+    if ticket_id is None:
+        return "missing", None
+    # Lock order ticket -> escalation, the same as every transition takes, so the two never deadlock.
+    ticket = session.get(Ticket, ticket_id, with_for_update=True)
+    row = session.get(Escalation, escalation_id, with_for_update=True, populate_existing=True)
+    assert ticket is not None and row is not None
+    if row.status != "pending":
+        return "not-pending", row.due_at
+    now = clock.now()
+    if row.due_at > now:
+        return "early", row.due_at
+    if ticket.status not in PHASE_STATUS[row.phase] or not ticket.escalation_chain:
+        row.status = "cancelled"
+        return "moot", row.due_at
+    chain: dict[str, Any] = ticket.escalation_chain
+    steps = chain["steps"]
+    step = steps[min(row.step, len(steps) - 1)]
+    phase_due = ticket.accept_due_at if row.phase == "accept" else ticket.resolve_due_at
+    assert phase_due is not None
+    overdue = max(0, int((now - phase_due).total_seconds() // 60))
+    fields = ticket_fields(session, config, ticket, "id")
+    body = say(config, f"escalation_{row.phase}", "id", overdue=overdue, **fields)
+    for phone in step["phones"]:
+        queue_sms(session, to=phone, body=body, purpose="escalation", ticket_id=ticket.id)
+    row.status, row.fired_at, row.notified = "fired", now, list(step["phones"])
+    session.add(
+        TicketEvent(
+            ticket_id=ticket.id,
+            kind="escalated",
+            actor="system",
+            data={
+                "phase": row.phase,
+                "step": row.step,
+                "round": row.round,
+                "notify": step["notify"],
+                "phones": step["phones"],
+                "late_seconds": round((now - row.due_at).total_seconds(), 3),
+            },
+        )
+    )
+    if row.step + 1 < len(steps):
+        nxt = phase_due + minutes(steps[row.step + 1]["after_minutes"])
+        schedule(session, ticket_id=ticket.id, phase=row.phase, step=row.step + 1, round_=row.round, due=nxt)
+    elif chain.get("repeat_minutes"):
+        nxt = row.due_at + minutes(chain["repeat_minutes"])
+        schedule(session, ticket_id=ticket.id, phase=row.phase, step=row.step, round_=row.round + 1, due=nxt)
+    return "fired", row.due_at

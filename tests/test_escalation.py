@@ -1,0 +1,166 @@
+"""Escalation on real PostgreSQL/SQLite and Redis/RQ, with the clock moved forward instead of sleeping."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from hotline import clock
+from hotline.db import unit_of_work
+from hotline.jobs.escalation import enqueue_escalations, fire_escalation, reconcile
+from hotline.jobs.queue import queue, redis_connection
+from hotline.models import Escalation, Ticket
+from tests.conftest import Phone, drain_queue
+from tests.helpers import events, ticket
+
+CITIZEN = "+6281234567890"
+PMK_URC = ["+6281100000101", "+6281100000102", "+6281100000103"]
+PMK_HEAD = "+6281100000100"
+COMMAND = ["+6281100000901", "+6281100000902"]
+
+
+@pytest.fixture(autouse=True)
+def real_clock() -> Iterator[None]:
+    clock.reset()
+    yield
+    clock.reset()
+
+
+def escalations() -> list[Escalation]:
+    with unit_of_work() as s:
+        return list(s.scalars(select(Escalation).order_by(Escalation.id)))
+
+
+def tick(minutes: float) -> None:
+    """Move the clock, rebuild timers from the database, run what is due."""
+    clock.advance(timedelta(minutes=minutes))
+    reconcile()
+    drain_queue()
+
+
+def escalation_sms(fake_twilio: Any) -> list[tuple[str, str]]:
+    return [(m.to, m.body) for m in fake_twilio.messages if "ESKALASI" in m.body]
+
+
+def _fire_report(phone: Phone) -> None:
+    phone.sms(CITIZEN, "KEBAKARAN di Jl. Diponegoro 12 Sisir")
+    drain_queue()
+
+
+def test_deadlines_and_chain_are_pinned_when_routed(phone: Phone) -> None:
+    _fire_report(phone)
+    t = ticket(1)
+    assert (t.sla_accept_minutes, t.sla_resolve_minutes) == (5, 120)
+    assert t.accept_due_at == t.routed_at + timedelta(minutes=5)
+    assert t.resolve_due_at == t.routed_at + timedelta(minutes=120)
+    chain = t.escalation_chain
+    assert chain is not None and chain["repeat_minutes"] == 5
+    assert chain["steps"][0]["phones"] == PMK_URC
+    assert chain["steps"][1]["phones"] == [PMK_HEAD, *COMMAND]
+    [row] = escalations()
+    assert (row.phase, row.step, row.round, row.status, row.due_at) == ("accept", 0, 0, "pending", t.accept_due_at)
+
+
+def test_nobody_accepts_the_chain_runs_and_repeats(phone: Phone, fake_twilio: Any) -> None:
+    _fire_report(phone)
+    fake_twilio.reset()
+    tick(4.9)
+    assert escalation_sms(fake_twilio) == []  # not yet due: nothing early
+    tick(0.2)
+    sent = escalation_sms(fake_twilio)
+    assert sorted(to for to, _ in sent) == sorted(PMK_URC)
+    assert sent[0][1].startswith(
+        "[ESKALASI Damkar Kota Batu] #1 Kebakaran (KRITIS) di Jl. Diponegoro 12 Sisir BELUM DITERIMA, lewat 0 menit"
+    )
+    tick(3)
+    assert sorted(to for to, _ in escalation_sms(fake_twilio)[3:]) == sorted([PMK_HEAD, *COMMAND])
+    tick(5)  # repeat of the last step
+    assert len(escalation_sms(fake_twilio)) == 9
+    assert "lewat 8 menit" in escalation_sms(fake_twilio)[-1][1]
+    rows = escalations()
+    assert [(r.step, r.round, r.status) for r in rows] == [
+        (0, 0, "fired"),
+        (1, 0, "fired"),
+        (1, 1, "fired"),
+        (1, 2, "pending"),
+    ]
+    assert events(1).count("escalated") == 3
+
+
+def test_accept_stops_the_chain_and_starts_the_resolve_deadline(phone: Phone, fake_twilio: Any) -> None:
+    _fire_report(phone)
+    tick(5.1)
+    phone.sms(PMK_URC[1], "TERIMA 1")
+    drain_queue()
+    fake_twilio.reset()
+    tick(30)
+    assert escalation_sms(fake_twilio) == []
+    rows = escalations()
+    assert [(r.phase, r.step, r.status) for r in rows] == [
+        ("accept", 0, "fired"),
+        ("accept", 1, "cancelled"),
+        ("resolve", 0, "pending"),
+    ]
+    tick(85.4)  # 120.5 minutes after routing: the resolve deadline just passed
+    sent = escalation_sms(fake_twilio)
+    assert sorted(to for to, _ in sent) == sorted(PMK_URC) and "BELUM SELESAI" in sent[0][1]
+    phone.sms(PMK_URC[1], "SELESAI 1")
+    drain_queue()
+    fake_twilio.reset()
+    tick(60)
+    assert escalation_sms(fake_twilio) == []
+    assert all(r.status in ("fired", "cancelled") for r in escalations())
+
+
+def test_a_step_fires_once_however_often_its_job_runs(phone: Phone, fake_twilio: Any) -> None:
+    _fire_report(phone)
+    clock.advance(timedelta(minutes=6))
+    [row] = escalations()
+    assert fire_escalation(row.id) == "fired"
+    assert fire_escalation(row.id) == "not-pending"
+    enqueue_escalations([(row.id, row.due_at)])
+    enqueue_escalations([(row.id, row.due_at)])
+    drain_queue()
+    assert len(escalation_sms(fake_twilio)) == 3
+    assert events(1).count("escalated") == 1
+
+
+def test_a_job_woken_early_goes_back_to_sleep(phone: Phone) -> None:
+    _fire_report(phone)
+    [row] = escalations()
+    assert fire_escalation(row.id) == "early"
+    assert queue().scheduled_job_registry.get_job_ids() == [f"esc-{row.id}"]
+    assert escalations()[0].status == "pending"
+
+
+def test_redis_flushed_with_deadlines_pending_loses_nothing(phone: Phone, fake_twilio: Any) -> None:
+    for n in range(5):
+        phone.sms(f"+62812345678{n:02d}", "KEBAKARAN di Jl. Diponegoro")
+    drain_queue()
+    clock.advance(timedelta(minutes=4.5))
+    assert reconcile().requeued == 5  # due within the horizon: timers created
+    assert len(queue().scheduled_job_registry.get_job_ids()) == 5
+    redis_connection().flushdb()  # Redis restarted without AOF: every timer is gone
+    tick(1)
+    fired = [r for r in escalations() if r.status == "fired"]
+    assert len(fired) == 5 and {r.step for r in fired} == {0}
+    assert len(escalation_sms(fake_twilio)) == 15
+    assert reconcile().requeued == 0  # the next steps are far away: nothing to wake yet
+    drain_queue()
+    assert len(escalation_sms(fake_twilio)) == 15
+
+
+def test_reassigning_is_not_a_live_edit_the_pinned_chain_is_used(phone: Phone, fake_twilio: Any) -> None:
+    _fire_report(phone)
+    with unit_of_work() as s:  # the pinned copy is what fires, whatever routing/ says later
+        t = s.get(Ticket, 1)
+        assert t is not None and t.escalation_chain is not None
+        chain = dict(t.escalation_chain)
+        chain["steps"] = [dict(chain["steps"][0], phones=["+6281299990000"]), *chain["steps"][1:]]
+        t.escalation_chain = chain
+    tick(5.1)
+    assert [to for to, _ in escalation_sms(fake_twilio)] == ["+6281299990000"]
