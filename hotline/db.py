@@ -6,15 +6,18 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.settings import get_settings
 
 log = logging.getLogger(__name__)
 
+POOL_SIZE = 10
+T = TypeVar("T")
 _engines: dict[str, Engine] = {}
 _factories: dict[str, sessionmaker[Session]] = {}
 _AFTER_COMMIT = "hotline_after_commit"
@@ -39,7 +42,10 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    # No pre-ping: it costs a round trip on every checkout, a third of an SMS webhook's database time
+    # (docs/benchmarks.md). A connection that died with its server fails once; SQLAlchemy then drops the
+    # whole pool, the webhook tries again (retry_if_disconnected) and jobs come back through the sweepers.
+    return create_engine(url, pool_size=POOL_SIZE, max_overflow=20, pool_recycle=1800)
 
 
 def get_engine(url: str | None = None) -> Engine:
@@ -83,6 +89,17 @@ def unit_of_work(url: str | None = None) -> Iterator[Session]:
             callback()
         except Exception:  # a failed side effect must not undo a committed report
             log.exception("post-commit hook failed; the sweeper will retry from the database")
+
+
+def retry_if_disconnected(work: Callable[[], T]) -> T:
+    """Run `work` (one whole transaction) again, once, if it failed on a connection that had died."""
+    try:
+        return work()
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+        log.warning("database connection was lost (%s); trying once more on a fresh one", exc.orig)
+        return work()
 
 
 def after_commit(session: Session, callback: Callable[[], None]) -> None:

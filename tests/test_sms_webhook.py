@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from hotline.jobs.queue import queue
 from hotline.models import InboundMessage, Ticket
 from tests.conftest import AUTH_TOKEN, FIXTURES, Phone, drain_queue
@@ -91,3 +93,27 @@ def test_health_and_readiness(phone: Phone) -> None:
     assert 'hotline_outbound_sms{purpose="alert",status="sent"} 3.0' in metrics
     assert 'hotline_queue_jobs{state="queued"} 0.0' in metrics
     assert 'hotline_webhook_seconds_count{route="/twilio/sms",status="200"}' in metrics
+
+
+def test_a_database_connection_that_died_is_replaced_and_the_report_still_stored(phone: Phone) -> None:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    from hotline.db import get_engine
+
+    engine = get_engine()
+    if engine.dialect.name != "postgresql":
+        pytest.skip("needs PostgreSQL: SQLite has no server connection to lose")
+    assert phone.sms("+6281234567890", "BANJIR di Temas").status_code == 200  # the pool now holds connections
+    admin_engine = create_engine(engine.url, poolclass=NullPool)
+    with admin_engine.connect() as admin:  # what a PostgreSQL restart does to every pooled connection
+        killed = admin.scalar(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+    assert killed >= 1 and engine.pool.checkedin() >= 1  # the next request gets a dead connection
+    response = phone.sms("+6281234567891", "KEBAKARAN di Jl. Diponegoro")
+    assert response.status_code == 200, response.text
+    assert [m.from_e164 for m in inbound()] == ["+6281234567890", "+6281234567891"]

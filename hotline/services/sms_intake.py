@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, Insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
@@ -43,8 +44,7 @@ class Sender:
         )
 
 
-def store_inbound_sms(
-    session: Session,
+def inbound_row(
     *,
     provider: str,
     provider_sid: str,
@@ -53,9 +53,8 @@ def store_inbound_sms(
     to_number: str,
     body: str,
     payload: dict[str, Any],
-) -> tuple[int, bool]:
-    """Insert the message unless its provider SID is known. Returns (id, created)."""
-    values = dict(
+) -> dict[str, Any]:
+    return dict(
         provider=provider,
         provider_sid=provider_sid,
         from_raw=from_raw,
@@ -66,13 +65,27 @@ def store_inbound_sms(
         status="received",
         received_at=utcnow(),
     )
-    dialect = session.get_bind().dialect.name
+
+
+@lru_cache(maxsize=4)
+def _insert_unless_known(dialect: str) -> Insert:
+    # Built once per dialect: building and compiling it per webhook cost more than the insert itself.
+    table = InboundMessage.__table__
     insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
-    stmt = insert(InboundMessage).values(**values).on_conflict_do_nothing(index_elements=["provider_sid"])
-    new_id = session.execute(stmt.returning(InboundMessage.id)).scalar()
+    return insert(table).on_conflict_do_nothing(index_elements=["provider_sid"]).returning(table.c.id)
+
+
+def insert_inbound(conn: Connection, row: dict[str, Any]) -> int | None:
+    """Store the message unless its provider SID is known. Returns the new id, or None for a repeat."""
+    return conn.execute(_insert_unless_known(conn.dialect.name), row).scalar()
+
+
+def store_inbound_sms(session: Session, **fields: Any) -> tuple[int, bool]:
+    """The same inside an ORM unit of work. Returns (id, created)."""
+    new_id = insert_inbound(session.connection(), inbound_row(**fields))
     if new_id is not None:
         return new_id, True
-    existing = session.scalar(select(InboundMessage.id).where(InboundMessage.provider_sid == provider_sid))
+    existing = session.scalar(select(InboundMessage.id).where(InboundMessage.provider_sid == fields["provider_sid"]))
     assert existing is not None
     return existing, False
 

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import logging
 
+from anyio import CapacityLimiter
+from anyio.to_thread import run_sync
 from fastapi import APIRouter, Request, Response
-from fastapi.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from hotline.channels.twilio import signature
-from hotline.db import unit_of_work
+from hotline.db import POOL_SIZE, get_engine, retry_if_disconnected, unit_of_work
 from hotline.jobs.queue import enqueue_inbound
 from hotline.phone import sender_id
 from hotline.services.delivery import record_delivery_status
-from hotline.services.sms_intake import store_inbound_sms
+from hotline.services.sms_intake import inbound_row, insert_inbound
 from hotline.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -21,6 +22,15 @@ router = APIRouter(prefix="/twilio")
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 MAX_FORM_FIELDS = 200
+
+
+def _database_slots(request: Request) -> CapacityLimiter:
+    """At most as many requests in the database as the pool has connections: past that, more threads
+    only open and close overflow connections, and throughput falls off a cliff (docs/benchmarks.md)."""
+    slots = getattr(request.app.state, "database_slots", None)
+    if slots is None:
+        slots = request.app.state.database_slots = CapacityLimiter(POOL_SIZE)
+    return slots
 
 
 def twiml(body: str = EMPTY_TWIML, status_code: int = 200) -> Response:
@@ -47,28 +57,30 @@ async def inbound_sms(request: Request) -> Response:
     sender = str(form.get("From") or "")
     if not sid or not sender:
         return Response("MessageSid and From are required", status_code=400, media_type="text/plain")
-    payload = {k: v for k, v in form.items() if isinstance(v, str)}
-    region = get_settings().default_region
+    row = inbound_row(
+        provider="twilio",
+        provider_sid=sid,
+        from_raw=sender,
+        from_e164=sender_id(sender, get_settings().default_region),
+        to_number=str(form.get("To") or ""),
+        body=str(form.get("Body") or ""),
+        payload={k: v for k, v in form.items() if isinstance(v, str)},
+    )
 
-    def store() -> tuple[int, bool]:
-        with unit_of_work() as session:
-            return store_inbound_sms(
-                session,
-                provider="twilio",
-                provider_sid=sid,
-                from_raw=sender,
-                from_e164=sender_id(sender, region),
-                to_number=str(form.get("To") or ""),
-                body=str(form.get("Body") or ""),
-                payload=payload,
-            )
+    def store_and_queue() -> None:
+        def store() -> int | None:
+            with get_engine().begin() as conn:
+                return insert_inbound(conn, row)
 
-    inbound_id, created = await run_in_threadpool(store)
-    if created:
+        new_id = retry_if_disconnected(store)
+        if new_id is None:  # a redelivery of a message already stored (and queued)
+            return
         try:
-            await run_in_threadpool(enqueue_inbound, inbound_id)
+            enqueue_inbound(new_id)
         except Exception:  # stored is what matters; the sweeper queues it once Redis is back
-            log.warning("could not queue inbound SMS %s; the sweeper will", inbound_id, exc_info=True)
+            log.warning("could not queue inbound SMS %s; the sweeper will", new_id, exc_info=True)
+
+    await run_sync(store_and_queue, limiter=_database_slots(request))
     return twiml()
 
 
@@ -94,7 +106,7 @@ async def sms_status(request: Request) -> Response:
                 error_code=str(form.get("ErrorCode") or "") or None,
             )
 
-    known = await run_in_threadpool(apply)
+    known = await run_sync(apply, limiter=_database_slots(request))
     if not known:
         log.info("status %s for unknown message %s (id=%s) ignored", status, sid, raw_id)
     return Response(status_code=204)
