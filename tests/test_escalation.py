@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -11,7 +12,7 @@ from sqlalchemy import select
 
 from hotline import clock
 from hotline.db import unit_of_work
-from hotline.jobs.escalation import enqueue_escalations, fire_escalation, reconcile
+from hotline.jobs.escalation import STALE_START, enqueue_escalations, fire_escalation, reconcile
 from hotline.jobs.queue import queue, redis_connection
 from hotline.models import Escalation, Ticket
 from tests.conftest import Phone, drain_queue
@@ -152,6 +153,28 @@ def test_redis_flushed_with_deadlines_pending_loses_nothing(phone: Phone, fake_t
     assert reconcile().requeued == 0  # the next steps are far away: nothing to wake yet
     drain_queue()
     assert len(escalation_sms(fake_twilio)) == 15
+
+
+def test_a_job_taken_by_a_worker_that_died_before_starting_it_is_run_again(
+    phone: Phone, fake_twilio: Any
+) -> None:
+    _fire_report(phone)
+    clock.advance(timedelta(minutes=6))
+    [row] = escalations()
+    enqueue_escalations([(row.id, row.due_at)])
+    q = queue()
+    # What RQ's dequeue does (BLMOVE to the intermediate list) before the worker is SIGKILLed:
+    # the job's status still says 'queued', but it is in no queue any worker reads.
+    assert redis_connection().lmove(q.key, q.intermediate_queue_key) == f"esc-{row.id}".encode()
+    assert q.fetch_job(f"esc-{row.id}").get_status() == "queued"
+    assert reconcile().requeued == 0  # first sighting: it may be a live worker about to start it
+    first_seen = q.intermediate_queue.get_first_seen_key(f"esc-{row.id}")
+    redis_connection().set(first_seen, time.time() - STALE_START - 1)  # ...as seen that long ago
+    assert reconcile().requeued == 1
+    assert q.intermediate_queue.get_job_ids() == []
+    drain_queue()
+    assert escalations()[0].status == "fired"
+    assert len(escalation_sms(fake_twilio)) == 3
 
 
 def test_reassigning_is_not_a_live_edit_the_pinned_chain_is_used(phone: Phone, fake_twilio: Any) -> None:

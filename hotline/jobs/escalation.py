@@ -75,6 +75,7 @@ def reconcile(horizon: timedelta = HORIZON, batch: int = 50_000) -> ReconcileRes
     now = clock.now()
     missing: list[tuple[int, datetime]] = []
     now_epoch = time.time()
+    popped = _popped_but_not_started(q, now_epoch)
     for chunk_start in range(0, len(rows), 5000):
         chunk = rows[chunk_start : chunk_start + 5000]
         with q.connection.pipeline(transaction=False) as pipe:
@@ -85,15 +86,35 @@ def reconcile(horizon: timedelta = HORIZON, batch: int = 50_000) -> ReconcileRes
             if status == b"scheduled" and due <= now:
                 missing.append((escalation_id, due))  # overdue yet still asleep: the scheduler is late
                 continue
-            if status in LIVE:
+            if status in LIVE and job_id(escalation_id) not in popped:
                 continue
             if status == b"started" and started_at and now_epoch - _epoch(started_at) < STALE_START:
                 continue
             missing.append((escalation_id, due))
     if missing:
+        stuck = [job_id(escalation_id) for escalation_id, _ in missing if job_id(escalation_id) in popped]
+        for stale in stuck:  # out of RQ's intermediate list, or RQ's own cleanup would fail the new run
+            q.intermediate_queue.remove(stale)
+            q.connection.delete(q.intermediate_queue.get_first_seen_key(stale))
         enqueue_escalations(missing, q)
         log.warning("reconciler re-queued %s escalation timer(s)", len(missing))
     return ReconcileResult(len(rows), len(missing), time.perf_counter() - started)
+
+
+def _popped_but_not_started(q: Queue, now_epoch: float) -> set[str]:
+    """Jobs a worker took off the queue (RQ moves them to an intermediate list) but never started:
+    their status still says 'queued', yet no worker will run them if that worker died. RQ itself only
+    notices at its 10-minute maintenance; we call them stuck once they sat there STALE_START seconds."""
+    intermediate = q.intermediate_queue
+    stuck: set[str] = set()
+    for raw in intermediate.get_job_ids():
+        if not raw.startswith("esc-"):
+            continue
+        intermediate.set_first_seen(raw)  # RQ's own marker, shared by every worker's reconciler
+        first_seen = intermediate.get_first_seen(raw)
+        if first_seen is not None and now_epoch - first_seen.timestamp() >= STALE_START:
+            stuck.add(raw)
+    return stuck
 
 
 def _epoch(value: bytes) -> float:
