@@ -9,14 +9,18 @@ import subprocess
 import sys
 import threading
 import time
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from hotline.settings import get_settings
+
+if TYPE_CHECKING:
+    from hotline.services.scorecard import Scorecard
 
 app = typer.Typer(
     help="Hotline: telephony and SMS hotline gateway for city command centers.",
@@ -28,7 +32,9 @@ config_app = typer.Typer(help="The city's data in ivr_flows/, sms/ and routing/.
 simulate_app = typer.Typer(help="Try the hotline without Twilio or Asterisk.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(config_app, name="config")
+ticket_app = typer.Typer(help="Tickets, as operators see them.", no_args_is_help=True)
 app.add_typer(simulate_app, name="simulate")
+app.add_typer(ticket_app, name="ticket")
 console = Console()
 err = Console(stderr=True)
 
@@ -104,6 +110,128 @@ def simulate_sms_command(
     for sms in result.messages:
         table.add_row(sms.to, sms.to_name or "", sms.purpose, sms.body)
     console.print(table)
+
+
+@ticket_app.command("show")
+def ticket_show(
+    number: Annotated[int, typer.Argument(help="the ticket number")],
+    lang: Annotated[str, typer.Option(help="id (Bahasa Indonesia) or en")] = "id",
+) -> None:
+    """One ticket: its deadlines, where its escalation stands, and its timeline."""
+    from hotline.db import unit_of_work
+    from hotline.services.timeline import load_ticket_view, who
+
+    if lang not in ("id", "en"):
+        err.print("--lang must be id or en")
+        raise typer.Exit(2)
+    with unit_of_work() as session:
+        view = load_ticket_view(session, number, lang)
+    if view is None:
+        err.print(f"[red]No ticket #{number}.[/red]")
+        raise typer.Exit(1)
+    id_ = lang == "id"
+    console.print(
+        f"[bold]#{view.number}[/bold] {view.status} · {view.category or '-'} · {view.priority} · "
+        f"{view.agency or '-'} · {view.reporter}\n{view.text}"
+    )
+    esc = view.escalation
+    if esc.phase and esc.due_at and esc.minutes_left is not None:
+        deadline = ("batas terima" if esc.phase == "accept" else "batas selesai") if id_ else f"{esc.phase} deadline"
+        when = (
+            (f"lewat {-esc.minutes_left:g} menit" if id_ else f"overdue by {-esc.minutes_left:g} min")
+            if esc.overdue
+            else (f"{esc.minutes_left:g} menit lagi" if id_ else f"in {esc.minutes_left:g} min")
+        )
+        colour = "red" if esc.overdue else "green"
+        console.print(f"{deadline}: {esc.due_at:%Y-%m-%d %H:%M:%S} UTC ([{colour}]{when}[/{colour}])")
+    fired = f"eskalasi terkirim: {esc.fired}" if id_ else f"escalations fired: {esc.fired}"
+    if esc.next_due_at is not None and esc.next_step is not None:
+        nxt = "berikutnya" if id_ else "next"
+        fired += f"; {nxt}: {esc.next_step + 1} @ {esc.next_due_at:%H:%M:%S} UTC -> {who(esc.next_notify, lang)}"
+    console.print(fired)
+    table = Table("UTC", "event", "actor", "text", title="timeline" if not id_ else "riwayat")
+    for line in view.timeline:
+        text = f"{line.text}\n[dim]{line.note}[/dim]" if line.note else line.text
+        table.add_row(f"{line.at:%Y-%m-%d %H:%M:%S}", line.kind, line.actor, text)
+    console.print(table)
+
+
+class ScorecardFormat(StrEnum):
+    table = "table"
+    csv = "csv"
+    png = "png"
+
+
+def _month_option(value: str | None) -> str | None:
+    from hotline.services.scorecard import Month, MonthError
+
+    if value is None:
+        return None
+    try:
+        return str(Month.parse(value))
+    except MonthError as exc:  # click turns this into "Invalid value for '--month'" and exit code 2
+        raise typer.BadParameter(str(exc)) from None
+
+
+@app.command("scorecard")
+def scorecard_command(
+    month: Annotated[
+        str | None,
+        typer.Option(callback=_month_option, metavar="YYYY-MM", help="default: this month in HOTLINE_TIMEZONE"),
+    ] = None,
+    output_format: Annotated[ScorecardFormat, typer.Option("--format", "-f")] = ScorecardFormat.table,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="file to write (png default: scorecard-YYYY-MM.png)")
+    ] = None,
+) -> None:
+    """The agencies' monthly scorecard ("rapor merah"): times to accept and finish, share within SLA, grade."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from hotline import clock
+    from hotline.db import unit_of_work
+    from hotline.services.city import current_config
+    from hotline.services.scorecard import Month, build_scorecard, city_timezone
+    from hotline.settings import SettingsError
+
+    try:
+        tz = city_timezone()
+        chosen = Month.parse(month) if month else Month.containing(clock.now(), tz)
+        with unit_of_work() as session:
+            card = build_scorecard(session, config=current_config(), month=chosen, tz=tz, now=clock.now())
+    except SettingsError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from None
+    except SQLAlchemyError as exc:  # a fresh install that was never migrated, or the database is down
+        err.print(f"[red]cannot read the database ({type(exc).__name__}); is it up? run `hotline db upgrade`[/red]")
+        raise typer.Exit(1) from None
+    _write_scorecard(card, output_format, output)
+
+
+def _write_scorecard(card: Scorecard, output_format: ScorecardFormat, output: Path | None) -> None:
+    if output_format is ScorecardFormat.png:
+        from hotline.reports.chart import write_png
+
+        path = write_png(card, output or Path(f"scorecard-{card.month}.png"))
+        console.print(f"wrote {path}")
+    elif output_format is ScorecardFormat.csv:
+        from hotline.reports.csv_export import write_csv
+
+        if output is None:
+            write_csv(card, sys.stdout)
+        else:
+            with output.open("w", encoding="utf-8", newline="") as f:
+                write_csv(card, f)
+            err.print(f"wrote {output}")
+    else:
+        from hotline.reports.table import scorecard_table
+
+        if output is None:
+            # Piped or captured output is not squeezed to rich's 80-column guess; a terminal keeps its width.
+            (console if console.is_terminal else Console(width=160)).print(scorecard_table(card))
+        else:
+            with output.open("w", encoding="utf-8") as f:
+                Console(file=f, width=160, no_color=True).print(scorecard_table(card))
+            err.print(f"wrote {output}")
 
 
 @app.command()

@@ -1,4 +1,4 @@
-"""The FastAPI application: webhooks, health, and (later) the API and console."""
+"""The FastAPI application: webhooks, health, the JSON API, and (later) the console."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from hotline import __version__
 from hotline.channels.twilio.webhooks import router as twilio_router
 from hotline.metrics import WEBHOOK_SECONDS
+from hotline.web.api import router as api_router
 from hotline.web.health import router as health_router
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,7 @@ def create_app() -> FastAPI:
     app = FastAPI(title="Hotline", version=__version__)
     app.include_router(health_router)
     app.include_router(twilio_router)
+    app.include_router(api_router)
 
     app.add_middleware(WebhookTimer)
 

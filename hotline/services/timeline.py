@@ -1,0 +1,166 @@
+"""What an operator reads about one ticket: its deadlines, where its escalation stands, its timeline.
+
+`escalation_state` and `describe` are pure (tested with tables); `load_ticket_view` only reads the rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hotline import clock
+from hotline.models import Agency, Escalation, Ticket, TicketEvent
+
+OPEN_PHASE = {"routed": "accept", "accepted": "resolve", "on_site": "resolve"}
+WHO = {
+    "urc": ("tim URC", "URC team"),
+    "urc_leader": ("ketua URC", "URC leader"),
+    "agency_head": ("kepala dinas", "head of agency"),
+    "command_center": ("command center", "command center"),
+}
+
+
+@dataclass(frozen=True)
+class StepRow:
+    phase: str
+    step: int
+    round: int
+    due_at: datetime
+    status: str  # pending | fired | cancelled
+    fired_at: datetime | None
+
+
+@dataclass(frozen=True)
+class EscalationState:
+    phase: str | None  # the deadline now running: accept | resolve | None (closed, or not routed)
+    due_at: datetime | None
+    minutes_left: float | None  # negative: overdue by that much
+    fired: int  # steps fired so far, both phases
+    next_due_at: datetime | None  # the next step that will fire unless someone acts
+    next_step: int | None
+    next_notify: tuple[str, ...]
+
+    @property
+    def overdue(self) -> bool:
+        return self.minutes_left is not None and self.minutes_left < 0
+
+
+def escalation_state(
+    *,
+    status: str,
+    accept_due_at: datetime | None,
+    resolve_due_at: datetime | None,
+    chain: dict[str, Any] | None,
+    steps: list[StepRow],
+    now: datetime,
+) -> EscalationState:
+    phase = OPEN_PHASE.get(status)
+    due = {"accept": accept_due_at, "resolve": resolve_due_at}.get(phase or "")
+    minutes_left = None if due is None else round((due - now).total_seconds() / 60, 1)
+    pending = sorted((s for s in steps if s.status == "pending" and s.phase == phase), key=lambda s: s.due_at)
+    nxt = pending[0] if pending else None
+    notify: tuple[str, ...] = ()
+    if nxt is not None and chain and chain.get("steps"):
+        chain_steps = chain["steps"]
+        notify = tuple(chain_steps[min(nxt.step, len(chain_steps) - 1)]["notify"])
+    return EscalationState(
+        phase=phase if due is not None else None,
+        due_at=due,
+        minutes_left=minutes_left,
+        fired=sum(1 for s in steps if s.status == "fired"),
+        next_due_at=nxt.due_at if nxt else None,
+        next_step=nxt.step if nxt else None,
+        next_notify=notify,
+    )
+
+
+def who(roles: list[str] | tuple[str, ...], language: str = "id") -> str:
+    index = 0 if language == "id" else 1
+    return ", ".join(WHO.get(role, (role, role))[index] for role in roles)
+
+
+def describe(kind: str, data: dict[str, Any], language: str = "id") -> str:
+    """One line per timeline event, Bahasa Indonesia first; unknown kinds show their name and data."""
+    id_ = language == "id"
+    if kind == "escalated":
+        accept = data.get("phase") == "accept"
+        what = {(True, True): "belum diterima", (True, False): "belum selesai"}.get(
+            (id_, accept), "not accepted" if accept else "not finished"
+        )
+        late = data.get("late_seconds")
+        late_text = f", {late:g} s" if isinstance(late, int | float) else ""
+        rnd = int(data.get("round", 0))
+        again = (f" (ulang ke-{rnd})" if id_ else f" (repeat {rnd})") if rnd else ""
+        label = "ESKALASI langkah" if id_ else "ESCALATION step"
+        sms = f"{len(data.get('phones', []))} SMS{late_text}"
+        step = int(data.get("step", 0)) + 1
+        return f"{label} {step}{again}: {what} -> {who(data.get('notify', []), language)} ({sms})"
+    if kind == "routed":
+        to = "diteruskan ke" if id_ else "routed to"
+        return f"{to} {data.get('agency')} / {data.get('urc')} ({data.get('rule')})"
+    if kind == "alerted":
+        members = len(data.get("members", []))
+        return f"peringatan SMS ke {members} anggota" if id_ else f"SMS alert to {members} members"
+    if kind == "created":
+        what = "laporan masuk" if id_ else "report received"
+        return f"{what} ({data.get('channel')}, {data.get('category') or '-'})"
+    details = ", ".join(f"{k}={v}" for k, v in data.items() if v not in (None, "", [], {}))
+    return f"{kind}{': ' + details if details else ''}"
+
+
+@dataclass(frozen=True)
+class TimelineLine:
+    at: datetime
+    kind: str
+    actor: str
+    text: str
+    note: str | None
+
+
+@dataclass(frozen=True)
+class TicketView:
+    number: int
+    status: str
+    category: str | None
+    priority: str
+    agency: str | None
+    reporter: str
+    text: str
+    created_at: datetime
+    escalation: EscalationState
+    timeline: list[TimelineLine]
+
+
+def load_ticket_view(session: Session, number: int, language: str = "id") -> TicketView | None:
+    ticket = session.get(Ticket, number)
+    if ticket is None:
+        return None
+    agency = session.get(Agency, ticket.agency_id) if ticket.agency_id else None
+    rows = session.scalars(select(Escalation).where(Escalation.ticket_id == number).order_by(Escalation.id))
+    steps = [StepRow(r.phase, r.step, r.round, r.due_at, r.status, r.fired_at) for r in rows]
+    events = session.scalars(select(TicketEvent).where(TicketEvent.ticket_id == number).order_by(TicketEvent.id))
+    return TicketView(
+        number=ticket.id,
+        status=ticket.status,
+        category=ticket.category,
+        priority=ticket.priority,
+        agency=agency.code if agency else None,
+        reporter=ticket.reporter_phone,
+        text=ticket.text,
+        created_at=ticket.created_at,
+        escalation=escalation_state(
+            status=ticket.status,
+            accept_due_at=ticket.accept_due_at,
+            resolve_due_at=ticket.resolve_due_at,
+            chain=ticket.escalation_chain,
+            steps=steps,
+            now=clock.now(),
+        ),
+        timeline=[
+            TimelineLine(e.at, e.kind, e.actor, describe(e.kind, e.data or {}, language), e.note) for e in events
+        ],
+    )
