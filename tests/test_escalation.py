@@ -14,7 +14,7 @@ from hotline import clock
 from hotline.db import unit_of_work
 from hotline.jobs.escalation import STALE_START, enqueue_escalations, fire_escalation, reconcile
 from hotline.jobs.queue import queue, redis_connection
-from hotline.models import Escalation, Ticket
+from hotline.models import Escalation, Ticket, TicketEvent
 from tests.conftest import Phone, drain_queue
 from tests.helpers import events, ticket
 
@@ -187,3 +187,27 @@ def test_reassigning_is_not_a_live_edit_the_pinned_chain_is_used(phone: Phone, f
         t.escalation_chain = chain
     tick(5.1)
     assert [to for to, _ in escalation_sms(fake_twilio)] == ["+6281299990000"]
+
+
+def test_a_voice_alert_plugs_in_beside_sms(phone: Phone, fake_twilio: Any) -> None:
+    from hotline.services import alerts
+
+    calls: list[alerts.Alert] = []
+    alerts.register("voice", lambda _session, alert: calls.append(alert))
+    try:
+        _fire_report(phone)
+        with unit_of_work() as s:  # a chain pinned with `via: [sms, voice]` (the config will allow it with voice)
+            t = s.get(Ticket, 1)
+            assert t is not None and t.escalation_chain is not None
+            chain = dict(t.escalation_chain)
+            chain["steps"] = [dict(step, via=["sms", "voice"]) for step in chain["steps"]]
+            t.escalation_chain = chain
+        tick(6)
+    finally:
+        alerts.unregister("voice")
+    assert [(a.ticket_id, a.phones) for a in calls] == [(1, tuple(PMK_URC))]
+    assert "ESKALASI" in calls[0].body
+    assert len(escalation_sms(fake_twilio)) == 3  # SMS went out as well
+    with unit_of_work() as s:
+        data = s.scalars(select(TicketEvent.data).where(TicketEvent.kind == "escalated")).one()
+    assert data["via"] == ["sms", "voice"]

@@ -12,7 +12,7 @@ from hotline import clock
 from hotline.cityconfig import CityConfig
 from hotline.db import after_commit
 from hotline.models import Agency, Escalation, Member, Ticket, TicketEvent, Urc
-from hotline.services.outbox import queue_sms
+from hotline.services.alerts import Alert, send_alert
 from hotline.services.wording import say, ticket_fields
 
 # Rows due this soon get their RQ timer at once; the reconciler schedules the rest as they come near.
@@ -135,8 +135,7 @@ def fire(session: Session, *, escalation_id: int, config: CityConfig) -> tuple[s
     overdue = max(0, int((now - phase_due).total_seconds() // 60))
     fields = ticket_fields(session, config, ticket, "id")
     body = say(config, f"escalation_{row.phase}", "id", overdue=overdue, **fields)
-    for phone in step["phones"]:
-        queue_sms(session, to=phone, body=body, purpose="escalation", ticket_id=ticket.id)
+    via = send_alert(session, step.get("via") or ["sms"], Alert(ticket.id, tuple(step["phones"]), body))
     row.status, row.fired_at, row.notified = "fired", now, list(step["phones"])
     session.add(
         TicketEvent(
@@ -149,6 +148,7 @@ def fire(session: Session, *, escalation_id: int, config: CityConfig) -> tuple[s
                 "round": row.round,
                 "notify": step["notify"],
                 "phones": step["phones"],
+                "via": via,
                 "late_seconds": round((now - row.due_at).total_seconds(), 3),
             },
         )
