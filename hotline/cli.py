@@ -69,7 +69,7 @@ def db_upgrade() -> None:
 
 @config_app.command("check")
 def config_check(
-    directory: Annotated[Path | None, typer.Argument(help="folder with routing/ and sms/")] = None,
+    directory: Annotated[Path | None, typer.Argument(help="folder with routing/, sms/ and ivr_flows/")] = None,
 ) -> None:
     """Validate ivr_flows/, sms/ and routing/; exit 1 with file:line errors."""
     from hotline.cityconfig import ConfigErrors, load_city_config
@@ -83,9 +83,11 @@ def config_check(
         err.print(f"{len(exc.errors)} error(s) in {folder}")
         raise typer.Exit(1) from None
     members = sum(len(u.members) for a in config.agencies for u in a.urcs)
+    flows = ", ".join(f"{f.id} {f.version} ({len(f.nodes)} nodes)" for f in config.ivr_flows.values())
     console.print(
         f"OK: {len(config.agencies)} agencies, {members} URC members, {len(config.categories)} categories, "
-        f"{len(config.rules)} routing rules, {len(config.replies.templates)} SMS replies in {folder}"
+        f"{len(config.rules)} routing rules, {len(config.replies.templates)} SMS replies, "
+        f"IVR flows: {flows or 'none (no ivr_flows/ folder)'} in {folder}"
     )
 
 

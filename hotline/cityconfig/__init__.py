@@ -1,4 +1,4 @@
-"""The city's data (routing/, sms/) loaded, validated and cross-checked into one CityConfig."""
+"""The city's data (routing/, sms/, ivr_flows/) loaded, validated and cross-checked into one CityConfig."""
 
 from hotline.cityconfig.errors import ConfigError, ConfigErrors
 from hotline.cityconfig.loader import load_city_config

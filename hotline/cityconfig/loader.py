@@ -1,4 +1,4 @@
-"""Read routing/ and sms/ from a config folder, validate every file, cross-check them together."""
+"""Read routing/, sms/ and ivr_flows/ from a config folder, validate every file, cross-check them together."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from hotline.cityconfig.errors import ConfigError, ConfigErrors
+from hotline.cityconfig.ivr_loader import CityData, build_ivr_flows, read_ivr_files
 from hotline.cityconfig.model import (
     LANGUAGES,
     AgencySpec,
@@ -25,6 +26,7 @@ from hotline.cityconfig.model import (
     Sla,
     UrcSpec,
 )
+from hotline.cityconfig.schema_errors import pydantic_errors as _pydantic_errors
 from hotline.cityconfig.yamlsource import ConfigErrorOnRead, YamlSource, read_yaml
 from hotline.phone import to_e164
 from hotline.sms.replies import REPLY_FIELDS, template_fields
@@ -179,22 +181,6 @@ FILES: dict[str, type[_Strict]] = {
 URC_COMMANDS = ("accept", "on_site", "done", "decline")
 CITIZEN_COMMANDS = ("status", "cancel", "stop", "start")
 TICKET_STATUSES = ("awaiting_category", "routed", "accepted", "on_site", "resolved", "cancelled")
-
-
-def _pydantic_errors(source: YamlSource, exc: ValidationError) -> list[ConfigError]:
-    errors = []
-    for err in exc.errors():
-        loc = tuple(p for p in err["loc"] if p != "[key]")
-        where = ".".join(str(p) for p in loc) or "top level"
-        fix = ""
-        if err["type"] == "extra_forbidden":
-            fix = f"remove '{loc[-1]}' or check its spelling"
-        elif err["type"] == "missing":
-            fix = f"add '{loc[-1]}'"
-        elif err["type"] == "literal_error":
-            fix = f"use one of {err.get('ctx', {}).get('expected', '')}"
-        errors.append(source.error(loc, f"{where}: {err['msg']}", fix))
-    return errors
 
 
 class _Checker:
@@ -547,6 +533,8 @@ def load_city_config(config_dir: Path | str, region: str = "ID") -> CityConfig:
             parsed[name] = schema.model_validate(source.data)
         except ValidationError as exc:
             errors.extend(_pydantic_errors(source, exc))
+    ivr = read_ivr_files(root)
+    errors.extend(ivr.errors)
     if errors:
         raise ConfigErrors(errors)
 
@@ -558,6 +546,9 @@ def load_city_config(config_dir: Path | str, region: str = "ID") -> CityConfig:
     grammar = _build_grammar(c, parsed["sms/keywords.yaml"], parsed["sms/commands.yaml"], categories)
     replies = _build_replies(c, parsed["sms/replies.yaml"], categories)
     escalation, scorecard = _build_escalation(c, parsed["routing/escalation.yaml"], agencies)
+    city = CityData(categories, areas, replies, REPLY_FIELDS, TICKET_STATUSES)
+    flows, ivr_errors = build_ivr_flows(ivr, city)
+    c.errors.extend(ivr_errors)
     if c.errors:
         raise ConfigErrors(c.errors)
-    return CityConfig(agencies, categories, rules, areas, grammar, replies, escalation, scorecard)
+    return CityConfig(agencies, categories, rules, areas, grammar, replies, escalation, scorecard, flows)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from hotline.ivr.flow import Flow
+
 LANGUAGES = ("id", "en")
 PRIORITIES = ("critical", "high", "normal", "low")  # most urgent first
 
@@ -125,6 +127,7 @@ class CityConfig:
     replies: Replies
     escalation: dict[str, EscalationChain] = field(default_factory=dict)  # agency code -> chain
     scorecard: ScorecardThresholds = ScorecardThresholds(0.9, 0.75)
+    ivr_flows: dict[str, Flow] = field(default_factory=dict)  # flow id -> flow; empty: no ivr_flows/ folder
 
     def category(self, code: str | None) -> CategorySpec | None:
         return next((c for c in self.categories if c.code == code), None)
@@ -135,3 +138,9 @@ class CityConfig:
     @property
     def default_agency(self) -> AgencySpec:
         return next(a for a in self.agencies if a.default)
+
+    @property
+    def default_flow(self) -> Flow | None:
+        """The flow a call starts in: the one marked default, or the only one."""
+        flows = list(self.ivr_flows.values())
+        return next((f for f in flows if f.default), flows[0] if len(flows) == 1 else None)

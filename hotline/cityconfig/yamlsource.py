@@ -33,7 +33,7 @@ class YamlSource:
         return ConfigError(self.file, self.line(path), message, fix)
 
 
-def _build(node: Node, path: Path_, lines: dict[Path_, int], ctor: SafeConstructor) -> Any:
+def _build(node: Node, path: Path_, lines: dict[Path_, int], ctor: SafeConstructor, file: str) -> Any:
     lines.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, MappingNode):
         result: dict[Any, Any] = {}
@@ -41,11 +41,19 @@ def _build(node: Node, path: Path_, lines: dict[Path_, int], ctor: SafeConstruct
             key = ctor.construct_object(key_node, deep=True)
             if isinstance(key, int | float | bool):
                 key = str(key)
-            lines[(*path, key)] = key_node.start_mark.line + 1
-            result[key] = _build(value_node, (*path, key), lines, ctor)
+            line = key_node.start_mark.line + 1
+            if key in result:
+                # PyYAML keeps the last one silently; a repeated menu digit or node must not vanish.
+                raise ConfigErrorOnRead(
+                    ConfigError(
+                        file, line, f"'{key}' appears twice (first at line {lines[(*path, key)]})", "keep only one"
+                    )
+                )
+            lines[(*path, key)] = line
+            result[key] = _build(value_node, (*path, key), lines, ctor, file)
         return result
     if isinstance(node, SequenceNode):
-        return [_build(item, (*path, i), lines, ctor) for i, item in enumerate(node.value)]
+        return [_build(item, (*path, i), lines, ctor, file) for i, item in enumerate(node.value)]
     assert isinstance(node, ScalarNode)
     return ctor.construct_object(node, deep=True)
 
@@ -67,7 +75,7 @@ def read_yaml(path: Path, display_name: str) -> YamlSource:
             ConfigError(display_name, line, f"YAML syntax: {exc.problem or exc}", "check indentation and quotes")
         ) from None
     lines: dict[Path_, int] = {}
-    data = {} if node is None else _build(node, (), lines, SafeConstructor())
+    data = {} if node is None else _build(node, (), lines, SafeConstructor(), display_name)
     return YamlSource(display_name, data, lines)
 
 
