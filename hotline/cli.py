@@ -21,6 +21,7 @@ from hotline.settings import get_settings
 
 if TYPE_CHECKING:
     from hotline.services.scorecard import Scorecard
+    from hotline.simulate_call import SimulatedCall
 
 app = typer.Typer(
     help="Hotline: telephony and SMS hotline gateway for city command centers.",
@@ -35,6 +36,8 @@ app.add_typer(config_app, name="config")
 ticket_app = typer.Typer(help="Tickets, as operators see them.", no_args_is_help=True)
 app.add_typer(simulate_app, name="simulate")
 app.add_typer(ticket_app, name="ticket")
+prompts_app = typer.Typer(help="IVR prompt audio (espeak-ng, or the city's recordings).", no_args_is_help=True)
+app.add_typer(prompts_app, name="prompts")
 console = Console()
 err = Console(stderr=True)
 
@@ -91,6 +94,57 @@ def config_check(
     )
 
 
+@prompts_app.command("build")
+def prompts_build_command(
+    force: Annotated[bool, typer.Option("--force", help="rebuild every prompt, not only what changed")] = False,
+) -> None:
+    """One 8 kHz mono WAV per IVR prompt and language in HOTLINE_DATA_DIR/prompts/ (espeak-ng, or the
+    city's recording in ivr_flows/recordings/<lang>/<key>.wav). Only what changed is rebuilt."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from hotline.cityconfig import ConfigErrors, load_city_config
+    from hotline.ivr.prompt_audio import generated_dir, prompt_texts, recordings_dir
+    from hotline.ivr.prompts_build import PromptBuildError, plan_build, run_build
+
+    settings = get_settings()
+    try:
+        config = load_city_config(settings.config_dir, settings.default_region)
+    except ConfigErrors as exc:
+        for error in exc.errors:
+            err.print(str(error), markup=False, highlight=False)
+        err.print(f"{len(exc.errors)} error(s) in {settings.config_dir}; fix them first (`hotline config check`)")
+        raise typer.Exit(1) from None
+    texts = prompt_texts(config.ivr_flows.values())
+    if not texts:
+        console.print(f"no IVR flows in {settings.config_dir}: no prompts to build")
+        return
+    try:
+        plan = plan_build(
+            texts,
+            recordings_dir=recordings_dir(settings.config_dir),
+            output_dir=generated_dir(settings.data_dir),
+            force=force,
+        )
+        for path in plan.unused_recordings:
+            err.print(
+                f"warning: {path} is no prompt of the flows (check the language folder and the key)",
+                style="yellow",
+                markup=False,
+                highlight=False,
+            )
+        columns = (TextColumn("{task.description:<40}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        with Progress(*columns, console=err, disable=not plan.jobs) as progress:
+            task = progress.add_task("prompts", total=len(plan.jobs))
+            result = run_build(plan, on_done=lambda job: progress.update(task, advance=1, description=job.name))
+    except PromptBuildError as exc:
+        err.print(str(exc), style="red", markup=False, highlight=False)
+        raise typer.Exit(1) from None
+    console.print(
+        f"prompts: {len(result.built)} built, {len(result.up_to_date)} up to date, "
+        f"{len(result.in_place)} city recording(s) played as they are; files in {result.output_dir}"
+    )
+
+
 @simulate_app.command("sms")
 def simulate_sms_command(
     from_number: Annotated[str, typer.Argument(metavar="FROM", help="sender, e.g. 081234567890")],
@@ -112,6 +166,78 @@ def simulate_sms_command(
     for sms in result.messages:
         table.add_row(sms.to, sms.to_name or "", sms.purpose, sms.body)
     console.print(table)
+
+
+@simulate_app.command("call")
+def simulate_call_command(
+    from_number: Annotated[str, typer.Option("--from", metavar="NUMBER", help="the caller")] = "081234567890",
+    lang: Annotated[
+        str | None, typer.Option(help="start in this language of the flow (default: its first, id)")
+    ] = None,
+) -> None:
+    """The IVR in the terminal: type the keys; prints the ticket, the SMS and the URC alerts (nothing is sent)."""
+    from hotline.channels.console.terminal import INSTRUCTIONS, run_call
+    from hotline.services.city import current_config
+    from hotline.simulate_call import SimulatedCall
+
+    _prepare_database()
+    config = current_config()
+    flow = config.default_flow
+    if flow is None:
+        err.print("[red]No IVR flow: add ivr_flows/ (see ivr_flows/README.md).[/red]")
+        raise typer.Exit(1)
+    if lang is not None and lang not in flow.languages:
+        err.print(f"--lang must be one of {', '.join(flow.languages)} (the languages of flow {flow.id})")
+        raise typer.Exit(2)
+    line = SimulatedCall(config, from_number, lang)
+    typer.echo(f"Simulated call from {from_number} to flow {flow.id} {flow.label or ''} ({flow.version})")
+    for text in INSTRUCTIONS:
+        typer.echo(text)
+    typer.echo("")
+    run_call(line, read=_read_line, write=typer.echo)
+    _print_call_summary(line)
+
+
+def _read_line(prompt: str) -> str | None:
+    """One typed line; None at the end of input. Piped input is echoed so the transcript reads well."""
+    try:
+        text = input(prompt)
+    except EOFError:
+        typer.echo("")
+        return None
+    if not sys.stdin.isatty():
+        typer.echo(text)
+    return text
+
+
+def _print_call_summary(line: SimulatedCall) -> None:
+    from rich.text import Text
+
+    s = line.summary()
+    typer.echo("")
+    typer.echo(f"call: status={s.status} outcome={s.outcome} stopped_at={s.stopped_at}")
+    typer.echo("path: " + " > ".join(s.path))
+    if s.open_ticket:
+        typer.echo(f"heard the status of open ticket #{s.open_ticket}")
+    if s.ticket:
+        t = s.ticket
+        partial = f" PARTIAL (stopped at {t['partial_node']})" if t["partial"] else ""
+        typer.echo(
+            f"ticket #{t['number']}: status={t['status']} category={t['category']} priority={t['priority']} "
+            f"rule={t['routing_rule']} location={t['location']}{partial}"
+        )
+        if s.recording:
+            typer.echo(f"recording transcript: {s.recording}")
+    else:
+        typer.echo("no ticket")
+    if not line.messages:
+        typer.echo("no SMS would be sent")
+        return
+    table = Table("to", "who", "purpose", "text", title="SMS the hotline would send", show_lines=True)
+    for sms in line.messages:
+        table.add_row(sms.to, Text(sms.to_name or ""), sms.purpose, Text(sms.body))
+    # Piped or captured output is not squeezed to rich's 80-column guess.
+    (console if console.is_terminal else Console(width=160)).print(table)
 
 
 @ticket_app.command("show")

@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from hotline.db import transaction_state, unit_of_work
 from hotline.models import InboundMessage, Member, OutboundMessage, Ticket
@@ -47,29 +48,34 @@ def simulate_sms(from_number: str, text: str) -> SimulationResult:
         )
         message = process_inbound(session, inbound_id=inbound_id, config=config)
         assert isinstance(message, InboundMessage)
-        created = transaction_state(session).get(CREATED, [])
-        rows = (
-            session.scalars(
-                select(OutboundMessage).where(OutboundMessage.id.in_(created)).order_by(OutboundMessage.id)
-            ).all()
-            if created
-            else []
-        )
-        names = {m.id: m.name for m in session.scalars(select(Member))}
-        out = []
-        for row in rows:
-            row.status = "simulated"
-            out.append(SimulatedSms(row.to_number, names.get(row.member_id or 0), row.purpose, row.body))
         ticket = session.get(Ticket, message.ticket_id) if message.ticket_id else None
-        summary = None
-        if ticket is not None:
-            summary = {
-                "number": ticket.id,
-                "status": ticket.status,
-                "category": ticket.category,
-                "priority": ticket.priority,
-                "routing_rule": ticket.routing_rule,
-                "location": ticket.location_text,
-                "kecamatan": ticket.kecamatan,
-            }
-        return SimulationResult(message.outcome or message.status, summary, out)
+        return SimulationResult(
+            message.outcome or message.status, ticket_summary(ticket) if ticket else None, simulated_messages(session)
+        )
+
+
+def simulated_messages(session: Session) -> list[SimulatedSms]:
+    """The SMS queued in this unit of work (kept in the outbox as 'simulated', never sent)."""
+    created = transaction_state(session).get(CREATED, [])
+    if not created:
+        return []
+    stmt = select(OutboundMessage).where(OutboundMessage.id.in_(created)).order_by(OutboundMessage.id)
+    rows = session.scalars(stmt).all()
+    names = {m.id: m.name for m in session.scalars(select(Member))}
+    out = []
+    for row in rows:
+        row.status = "simulated"
+        out.append(SimulatedSms(row.to_number, names.get(row.member_id or 0), row.purpose, row.body))
+    return out
+
+
+def ticket_summary(ticket: Ticket) -> dict[str, object]:
+    return {
+        "number": ticket.id,
+        "status": ticket.status,
+        "category": ticket.category,
+        "priority": ticket.priority,
+        "routing_rule": ticket.routing_rule,
+        "location": ticket.location_text,
+        "kecamatan": ticket.kecamatan,
+    }

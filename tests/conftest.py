@@ -110,7 +110,16 @@ def clean(request: pytest.FixtureRequest) -> Iterator[None]:
 
     engine = get_engine()
     with engine.begin() as conn:
-        for table in ("escalations", "outbound_messages", "inbound_messages", "ticket_events", "tickets", "opt_outs"):
+        for table in (
+            "call_events",
+            "calls",
+            "escalations",
+            "outbound_messages",
+            "inbound_messages",
+            "ticket_events",
+            "tickets",
+            "opt_outs",
+        ):
             conn.execute(text(f"DELETE FROM {table}"))
         if engine.dialect.name == "postgresql":
             conn.execute(text("ALTER SEQUENCE tickets_id_seq RESTART WITH 1"))

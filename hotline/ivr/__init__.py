@@ -7,6 +7,9 @@
 - `turn`     the loop every transport runs: step, perform service actions, step again, render.
 - `registry` loaded flow versions by hash, so a live call keeps its version.
 - `graph`    the flow as a graph, for validation.
+- `media_json` media actions as JSON: a call keeps its last turn to answer a retried webhook.
+- `prompt_audio`  which prompts have an audio file (city recording or built), for every transport.
+- `prompts_build` `hotline prompts build`: espeak-ng or the city's recordings -> 8 kHz WAVs; `wav` converts.
 
 Flows are loaded and checked with the rest of the city's data (hotline/cityconfig/ivr_loader.py);
 `CityConfig.ivr_flows` / `default_flow` hold them. Transports (Twilio Voice, Asterisk ARI, terminal)

@@ -1,6 +1,7 @@
 """SQLAlchemy models. Import from here so Alembic sees every table."""
 
 from hotline.models.base import Base, UTCDateTime, utcnow
+from hotline.models.calls import Call, CallEvent
 from hotline.models.messages import InboundMessage, OptOut, OutboundMessage
 from hotline.models.routing import Agency, Member, Urc
 from hotline.models.tickets import Escalation, Ticket, TicketEvent
@@ -8,6 +9,8 @@ from hotline.models.tickets import Escalation, Ticket, TicketEvent
 __all__ = [
     "Agency",
     "Base",
+    "Call",
+    "CallEvent",
     "Escalation",
     "InboundMessage",
     "Member",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hotline.models.base import Base, UTCDateTime, utcnow
@@ -50,6 +50,10 @@ class Ticket(Base):
     accept_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolve_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     escalation_chain: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # A report the citizen did not finish (hung up mid-call, or went to the operator): the node where
+    # they stopped, so an operator knows what is missing and can call back.
+    partial: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    partial_node: Mapped[str | None] = mapped_column(String(64))
 
     events: Mapped[list[TicketEvent]] = relationship(
         back_populates="ticket", order_by="TicketEvent.id", cascade="all, delete-orphan"

@@ -15,6 +15,7 @@ from hotline.channels.twilio.webhooks import router as twilio_router
 from hotline.metrics import WEBHOOK_SECONDS
 from hotline.web.api import router as api_router
 from hotline.web.health import router as health_router
+from hotline.web.prompts import router as prompts_router
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,7 @@ def create_app() -> FastAPI:
     app.include_router(health_router)
     app.include_router(twilio_router)
     app.include_router(api_router)
+    app.include_router(prompts_router)
 
     app.add_middleware(WebhookTimer)
 

@@ -1,0 +1,160 @@
+"""TwiML for the IVR engine's media actions (hotline/ivr/actions.py). Pure: actions in, XML out.
+
+    Prompt      <Play>{prompts}/{lang}/{key}.wav</Play> when the prompt has an audio file,
+                else <Say language="id-ID"|"en-US">text</Say>
+    ReadDigits  one <Play> per digit (digit_N files), or <Say>1 2 3</Say> when any digit has no file
+    Gather      <Gather input="dtmf" numDigits=max finishOnKey timeout action actionOnEmptyResult="true">
+                with the prompts nested, so a caller who knows the menu can press a key at once
+    Record      the prompts, <Record maxLength timeout finishOnKey playBeep action recordingStatusCallback>,
+                then <Redirect> to the record URL (see VoiceUrls.record)
+    Enqueue     <Enqueue action waitUrl>queue</Enqueue>
+    Hangup      <Hangup/>
+
+Timeouts. Twilio's <Gather timeout> is one number: the wait for the first key *and* between keys (after
+the nested prompts finish). The engine has both; we send `timeout_seconds`, so the gap allowed between
+keys is that, not `inter_digit_timeout_seconds` (6 s instead of 3 s in Kota Batu): a caller typing a
+multi-digit choice gets more time, never less, and a single-key menu ends at the key (numDigits=1).
+Twilio wants whole seconds, so fractions are rounded up. numDigits is always `max_digits`: Twilio stops
+there, which is the engine's rule; fewer digits end with finishOnKey or the timeout.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from urllib.parse import urlencode, urlsplit
+
+from twilio.twiml.voice_response import Gather as GatherVerb
+from twilio.twiml.voice_response import VoiceResponse
+
+from hotline.ivr.actions import Enqueue, Gather, Hangup, MediaAction, Prompt, ReadDigits, Record
+from hotline.ivr.prompt_audio import PromptAudio
+
+SAY_LANGUAGES = {"id": "id-ID", "en": "en-US"}  # <Say language>; others: Twilio's default voice
+VOICE_PREFIX = "/twilio/voice"
+PROMPTS_PREFIX = "/ivr/prompts"
+
+
+@dataclass(frozen=True)
+class VoiceUrls:
+    """Absolute URLs Twilio is sent to. They must start with HOTLINE_PUBLIC_URL: Twilio signs the exact
+    URL it was given, and the signature check rebuilds it from HOTLINE_PUBLIC_URL.
+
+    What each one receives, and the engine event it becomes:
+    - gather: `Digits` (finish key stripped; empty when the caller pressed nothing, thanks to
+      actionOnEmptyResult) -> `Digits(d)` or `NoInput()`.
+    - record: `RecordingUrl`, `RecordingDuration` -> `Recorded`. Twilio does not call the action for an
+      empty recording and goes on with the next verb instead; that verb is a <Redirect> here, so the
+      same URL is then requested without `RecordingUrl` -> `NoInput()`.
+    - recording_status: Twilio's recording status callback (the final recording URL); no engine event.
+    - queue_wait: requested in a loop while the caller waits, with `QueueTime`; the query carries
+      `max_wait` (seconds) and, when the flow names one, `music`. Answer <Play>/<Pause>, or <Leave/>
+      once QueueTime >= max_wait.
+    - queue_action: the caller left the queue, `QueueResult`: `bridged` -> `QueueLeft(answered=True)`,
+      `leave`/`redirected`/`queue-full`/`error`/`system-error` -> `QueueLeft(answered=False)`,
+      `hangup` -> `HangUp()`.
+    - prompts: base of the prompt audio, `{prompts}/{lang}/{key}.wav` (GET, hotline/web/prompts.py).
+    """
+
+    gather: str
+    record: str
+    recording_status: str
+    queue_wait: str
+    queue_action: str
+    prompts: str
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            url = getattr(self, f.name)
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise ValueError(f"VoiceUrls.{f.name} must be an absolute http(s) URL, got {url!r}")
+
+    @classmethod
+    def under(cls, public_url: str) -> VoiceUrls:
+        """The standard URLs below HOTLINE_PUBLIC_URL (e.g. https://hotline.batukota.go.id)."""
+        base = public_url.rstrip("/")
+        voice = base + VOICE_PREFIX
+        return cls(
+            gather=f"{voice}/gather",
+            record=f"{voice}/record",
+            recording_status=f"{voice}/recording-status",
+            queue_wait=f"{voice}/queue/wait",
+            queue_action=f"{voice}/queue/done",
+            prompts=base + PROMPTS_PREFIX,
+        )
+
+
+def render(media: Sequence[MediaAction], *, urls: VoiceUrls, prompt_audio: PromptAudio) -> str:
+    """The TwiML document for one turn's media actions, in order. No actions: an empty <Response />,
+    which ends the call (the engine returns none only when the call has left it)."""
+    response = VoiceResponse()
+    for action in media:
+        match action:
+            case Prompt():
+                _prompt(response, action, urls, prompt_audio)
+            case ReadDigits():
+                _digits(response, action, urls, prompt_audio)
+            case Gather():
+                gather = response.gather(
+                    input="dtmf",
+                    num_digits=action.max_digits,
+                    finish_on_key=action.finish_on_key,
+                    timeout=_seconds(action.timeout_seconds),
+                    action=urls.gather,
+                    action_on_empty_result=True,
+                )
+                for prompt in action.prompts:
+                    _prompt(gather, prompt, urls, prompt_audio)
+            case Record():
+                for prompt in action.prompts:
+                    _prompt(response, prompt, urls, prompt_audio)
+                response.record(
+                    max_length=action.max_seconds,
+                    timeout=_seconds(action.silence_timeout_seconds),
+                    finish_on_key=action.finish_on_key,
+                    play_beep=action.beep,
+                    action=urls.record,
+                    recording_status_callback=urls.recording_status,
+                )
+                response.redirect(urls.record, method="POST")  # reached only after an empty recording
+            case Enqueue():
+                query = {"max_wait": str(action.max_wait_seconds)}
+                if action.hold_music:
+                    query["music"] = action.hold_music
+                response.enqueue(action.queue, action=urls.queue_action, wait_url=_with_query(urls.queue_wait, query))
+            case Hangup():
+                response.hangup()
+            case _:
+                raise TypeError(f"not a media action: {action!r}")
+    return response.to_xml()
+
+
+def prompt_url(urls: VoiceUrls, language: str, key: str) -> str:
+    return f"{urls.prompts}/{language}/{key}.wav"
+
+
+def _prompt(parent: VoiceResponse | GatherVerb, prompt: Prompt, urls: VoiceUrls, audio: PromptAudio) -> None:
+    if (prompt.language, prompt.key) in audio:
+        parent.play(prompt_url(urls, prompt.language, prompt.key))
+    else:
+        parent.say(prompt.text, language=SAY_LANGUAGES.get(prompt.language))
+
+
+def _digits(response: VoiceResponse, action: ReadDigits, urls: VoiceUrls, audio: PromptAudio) -> None:
+    if action.prompts and all((p.language, p.key) in audio for p in action.prompts):
+        for prompt in action.prompts:
+            response.play(prompt_url(urls, prompt.language, prompt.key))
+    elif action.digits:
+        # Spaced digits are read one by one ("satu dua tiga"), not as a number ("seratus dua puluh tiga").
+        response.say(" ".join(action.digits), language=SAY_LANGUAGES.get(action.language))
+
+
+def _seconds(value: float) -> int:
+    """Twilio takes positive whole seconds; round up so a caller never gets less time than the flow says."""
+    return max(1, math.ceil(value))
+
+
+def _with_query(url: str, query: dict[str, str]) -> str:
+    return f"{url}{'&' if urlsplit(url).query else '?'}{urlencode(query)}"

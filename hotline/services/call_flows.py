@@ -1,0 +1,37 @@
+"""The flows calls run on: one registry per process, with the city's loaded flows published into it.
+
+Publishing on every use is cheap (a dict lookup per flow) and means a reloaded config (new flow
+versions) becomes current for new calls while calls already running keep the version they pinned.
+"""
+
+from __future__ import annotations
+
+from hotline.cityconfig import CityConfig
+from hotline.ivr.flow import Flow
+from hotline.ivr.registry import FlowRegistry, UnknownFlow
+
+_registry = FlowRegistry()
+
+
+class NoFlow(LookupError):
+    """The city has no IVR flow to answer calls with (no ivr_flows/ folder, or no default flow)."""
+
+
+def registry(config: CityConfig) -> FlowRegistry:
+    """The process's registry, with `config`'s flows as the current versions."""
+    for flow in config.ivr_flows.values():
+        try:
+            current = _registry.current(flow.id)
+        except UnknownFlow:
+            current = None
+        if current is not flow:
+            _registry.publish(flow)
+    return _registry
+
+
+def default_flow(config: CityConfig) -> Flow:
+    """The current version of the flow new calls start in."""
+    flow = config.default_flow
+    if flow is None:
+        raise NoFlow("no IVR flow to answer calls: add ivr_flows/ (one flow, or one marked `default: true`)")
+    return registry(config).current(flow.id)

@@ -1,0 +1,166 @@
+"""The ticket side of a call: the real `CallServices` (hotline/ivr/turn.py) that the engine's service actions
+go to. Tickets are opened and routed exactly like SMS reports (hotline/services/tickets.py), so the URC
+alert, the pinned deadlines and the escalation chain are the same; SMS leave through the outbox.
+
+A report the caller did not finish is kept as a *partial* ticket: `Ticket.partial` is set,
+`Ticket.partial_node` names the node where the caller stopped, and a `partial` event in the timeline
+says where and why (hung_up, operator, flow_ended). When the caller later finishes the report in the
+same call, the mark is cleared (`partial_cleared`). A recording becomes a `recording` event (url, seconds).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hotline.cityconfig import CityConfig
+from hotline.ivr import actions as a
+from hotline.ivr.flow import Flow
+from hotline.models import Call, Ticket, TicketEvent, utcnow
+from hotline.services.outbox import queue_sms
+from hotline.services.tickets import open_ticket, record, route_ticket, set_category
+from hotline.services.wording import say, ticket_fields
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "voice"
+
+
+def place(details: a.TicketDetails) -> str | None:
+    """'Punten, Bumiaji': what the URC alert shows as the location (a kecamatan alone is still a place)."""
+    return ", ".join(p for p in (details.desa, details.kecamatan) if p) or None
+
+
+class CallTickets:
+    """`CallServices` for one turn of one call, inside the turn's unit of work.
+
+    `transcripts` maps a recording url to the words said in it, when the transport knows them (the
+    terminal: typed text); they become the ticket's text."""
+
+    def __init__(
+        self, session: Session, *, config: CityConfig, flow: Flow, call: Call, transcripts: dict[str, str]
+    ) -> None:
+        self.session, self.config, self.flow, self.call = session, config, flow, call
+        self.transcripts = transcripts
+
+    # --- CallServices --------------------------------------------------------------------------
+
+    def create_ticket(self, action: a.CreateTicket) -> int:
+        # A savepoint: if opening fails the engine apologises and goes on, and so must the transaction.
+        with self.session.begin_nested():
+            ticket = self._open(action)
+        return ticket.id
+
+    def update_ticket(self, action: a.UpdateTicket) -> None:
+        try:
+            with self.session.begin_nested():
+                self._update(action)
+        except Exception:  # the caller is mid-call; an operator can still read the call's path
+            log.exception("call %s: could not update ticket #%s", self.call.provider_call_id, action.number)
+
+    def send_sms(self, action: a.SendSms) -> None:
+        if not action.to.startswith("+"):
+            log.info("call %s: caller %r has no phone number to text", self.call.provider_call_id, action.to)
+            return
+        try:
+            with self.session.begin_nested():
+                ticket = self.session.get(Ticket, action.ticket_number)
+                if ticket is None:
+                    raise LookupError(f"no ticket #{action.ticket_number}")
+                fields = ticket_fields(self.session, self.config, ticket, action.language)
+                body = say(self.config, action.template, action.language, **fields)
+                queue_sms(self.session, to=action.to, body=body, purpose="reply", ticket_id=ticket.id)
+        except Exception:
+            log.exception("call %s: SMS %s not queued", self.call.provider_call_id, action.template)
+
+    # --- the work ------------------------------------------------------------------------------
+
+    def _open(self, action: a.CreateTicket) -> Ticket:
+        details = action.details
+        ticket = open_ticket(
+            self.session,
+            config=self.config,
+            channel=CHANNEL,
+            reporter=action.caller,
+            text=self._transcript(details) or "",
+            language=details.language,
+            category=details.category,
+            urgent=details.category in self.flow.emergency_categories,
+            location=place(details),
+            desa=details.desa,
+            kecamatan=details.kecamatan,
+        )
+        if ticket.status == "awaiting_category":
+            # An SMS reporter is asked for the category by SMS; a caller cannot be: the command center sorts it.
+            route_ticket(self.session, config=self.config, ticket=ticket)
+        if details.recording_url:
+            self._attach_recording(ticket, details)
+        if action.partial:
+            self._mark_partial(ticket, action.stopped_at, action.reason)
+        self.call.ticket_id = ticket.id
+        return ticket
+
+    def _update(self, action: a.UpdateTicket) -> None:
+        ticket = self.session.get(Ticket, action.number, with_for_update=True)
+        if ticket is None:
+            raise LookupError(f"no ticket #{action.number}")
+        details = action.details
+        added: dict[str, str] = {}
+        for name in ("kecamatan", "desa"):
+            value = getattr(details, name)
+            if value and value != getattr(ticket, name):
+                setattr(ticket, name, value)
+                added[name] = value
+        if added:
+            ticket.location_text = place(details)
+        if details.category and ticket.category is None:
+            set_category(
+                self.session, config=self.config, ticket=ticket, category=details.category, actor=ticket.reporter_phone
+            )
+            added["category"] = details.category
+        if added:
+            record(self.session, ticket, "info_added", actor=ticket.reporter_phone, channel=CHANNEL, **added)
+        if details.recording_url and details.recording_url not in self._recordings(ticket):
+            self._attach_recording(ticket, details)
+            transcript = self._transcript(details)
+            if transcript:
+                ticket.text = f"{ticket.text}\n{transcript}".strip()
+        if action.partial:
+            if not ticket.partial or ticket.partial_node != action.stopped_at:
+                self._mark_partial(ticket, action.stopped_at, reason=None)
+        elif ticket.partial:
+            ticket.partial, ticket.partial_node = False, None
+            record(self.session, ticket, "partial_cleared", actor=ticket.reporter_phone)
+        ticket.updated_at = utcnow()
+
+    def _mark_partial(self, ticket: Ticket, node: str | None, reason: str | None) -> None:
+        ticket.partial, ticket.partial_node = True, node
+        record(
+            self.session,
+            ticket,
+            "partial",
+            note=f"call ended at node {node}",
+            node=node,
+            reason=reason,
+            call=self.call.provider_call_id,
+        )
+
+    def _attach_recording(self, ticket: Ticket, details: a.TicketDetails) -> None:
+        record(
+            self.session,
+            ticket,
+            "recording",
+            actor=ticket.reporter_phone,
+            url=details.recording_url,
+            seconds=details.recording_seconds,
+            call=self.call.provider_call_id,
+        )
+
+    def _recordings(self, ticket: Ticket) -> set[str]:
+        stmt = select(TicketEvent.data).where(TicketEvent.ticket_id == ticket.id, TicketEvent.kind == "recording")
+        return {data.get("url") for data in self.session.scalars(stmt)}
+
+    def _transcript(self, details: a.TicketDetails) -> str | None:
+        return self.transcripts.get(details.recording_url) if details.recording_url else None

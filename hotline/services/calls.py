@@ -1,0 +1,220 @@
+"""Phone calls, whatever the transport: start one, feed it the caller's events, keep its state and path.
+
+A transport (Twilio webhooks, the ARI app, the terminal) translates what happened into an event of
+hotline/ivr/actions.py, calls `begin_call` / `continue_call` inside one unit of work per turn, and
+renders `Turn.media`. It never touches the database itself. Tickets, SMS and URC alerts happen in the
+same transaction (hotline/services/call_tickets.py); SMS leave through the outbox after commit.
+
+Both are idempotent where providers repeat themselves: the call is unique per (provider, provider
+call id), a repeated `begin_call` answers with the stored last turn without stepping again, and events
+after the call ended change nothing and return no media.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from hotline.cityconfig import CityConfig
+from hotline.ivr import actions as a
+from hotline.ivr.engine import start
+from hotline.ivr.flow import Flow
+from hotline.ivr.media_json import media_from_json, media_to_json
+from hotline.ivr.state import CallState
+from hotline.ivr.turn import Turn, run_turn
+from hotline.models import Call, CallEvent, Ticket, utcnow
+from hotline.phone import to_e164
+from hotline.services.call_flows import default_flow, registry
+from hotline.services.call_tickets import CallTickets
+from hotline.services.tickets import CLOSED_STATUSES
+from hotline.settings import get_settings
+
+PROVIDERS = ("twilio", "asterisk", "console")
+
+
+class UnknownCall(LookupError):
+    """An event for a call that was never begun (or belongs to another provider)."""
+
+    def __init__(self, provider: str, provider_call_id: str):
+        self.provider, self.provider_call_id = provider, provider_call_id
+        super().__init__(f"no {provider} call {provider_call_id!r}")
+
+
+def begin_call(
+    session: Session,
+    *,
+    provider: str,
+    provider_call_id: str,
+    caller: str,
+    called: str,
+    config: CityConfig,
+    language: str | None = None,
+) -> tuple[Call, Turn]:
+    """A call came in: pin the default flow, tell it about the caller's open ticket, run `Start`.
+
+    `caller` may be written any way (0812..., 62812..., +62812...) or be no number at all
+    ('anonymous'). `language` starts the call in another of the flow's languages than its first
+    (e.g. a number the city publishes for English speakers). A repeat for a known call returns the
+    stored call and its last turn, stepping nothing."""
+    if provider not in PROVIDERS:
+        raise ValueError(f"unknown call provider {provider!r}; one of {', '.join(PROVIDERS)}")
+    known = find_call(session, provider=provider, provider_call_id=provider_call_id)
+    if known is not None:
+        return known, replay(known)
+    flow = default_flow(config)
+    state = start(flow)
+    if language is not None:
+        if language not in flow.languages:
+            raise ValueError(f"flow {flow.id} speaks {', '.join(flow.languages)}, not {language!r}")
+        state = replace(state, language=language)
+    number = to_e164(caller, get_settings().default_region)
+    row_id = _insert_unless_known(
+        session,
+        provider=provider,
+        provider_call_id=provider_call_id,
+        # A raw id (a SIP URI, 'client:alice') is no number we can text: cut to fit the column.
+        caller=number or (caller or "").strip()[:32] or "unknown",
+        called=(called or "")[:64],
+        flow_id=flow.id,
+        flow_version=flow.version,
+        state=state.to_dict(),
+        last_media=[],
+        status=call_status(state),
+    )
+    if row_id is None:  # the same webhook, twice at once: the other one made the call
+        known = find_call(session, provider=provider, provider_call_id=provider_call_id)
+        assert known is not None
+        return known, replay(known)
+    call = session.get(Call, row_id)
+    assert call is not None
+    # Withheld numbers share one "caller": never read them someone else's ticket.
+    ticket = latest_open_ticket(session, phone=number) if number else None
+    opened = a.OpenTicket(ticket.id, ticket.status, ticket.category) if ticket else None
+    start_event = a.Start(caller=call.caller, open_ticket=opened, called=call.called, call_id=provider_call_id)
+    return call, _run(session, call, flow, state, start_event, config=config, transcripts={})
+
+
+def continue_call(
+    session: Session,
+    *,
+    provider: str,
+    provider_call_id: str,
+    event: a.Event,
+    config: CityConfig,
+    transcript: str | None = None,
+) -> Turn:
+    """Feed the call one event (digits, silence, a recording, the queue's answer, a hang-up).
+
+    `transcript`: the words of a `Recorded` event when the transport knows them (the terminal); they
+    become the ticket's text. Raises `UnknownCall` for a call never begun, and the engine's `EngineError`
+    for an event that does not fit where the call is (digits while it is queued). After the call ended:
+    nothing changes (except that a hang-up after an operator took the call completes it) and the turn
+    has no media."""
+    call = find_call(session, provider=provider, provider_call_id=provider_call_id)
+    if call is None:
+        raise UnknownCall(provider, provider_call_id)
+    state = CallState.from_dict(call.state)
+    if state.ended:
+        if isinstance(event, a.HangUp) and call.status == "with-operator":
+            call.status, call.ended_at = "completed", utcnow()
+        return Turn(state, (), ())
+    flow = registry(config).pinned(state)
+    # Write first: SQLite (pysqlite) opens the transaction only at the first write, and a savepoint taken
+    # before it (call_tickets.py takes them) would commit on release, surviving a rollback of the turn.
+    call.updated_at = utcnow()
+    session.flush()
+    transcripts = {}
+    if call.recording_url and call.recording_transcript:
+        transcripts[call.recording_url] = call.recording_transcript
+    if isinstance(event, a.Recorded) and transcript:
+        transcripts[event.recording_url] = transcript
+    return _run(session, call, flow, state, event, config=config, transcripts=transcripts)
+
+
+def _insert_unless_known(session: Session, **values: Any) -> int | None:
+    """Insert the call unless its provider id is known (a concurrent twin). The new id, or None."""
+    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[session.connection().dialect.name]
+    now = utcnow()
+    stmt = (
+        insert(Call)
+        .values(**values, started_at=now, updated_at=now)
+        .on_conflict_do_nothing(index_elements=["provider", "provider_call_id"])
+        .returning(Call.id)
+    )
+    return session.execute(stmt).scalar()
+
+
+def find_call(session: Session, *, provider: str, provider_call_id: str) -> Call | None:
+    """The call, locked for this transaction: a provider's webhooks for one call are handled one at a time."""
+    stmt = select(Call).where(Call.provider == provider, Call.provider_call_id == provider_call_id)
+    return session.scalar(stmt.with_for_update())
+
+
+def call_log(session: Session, *, call_id: int) -> list[CallEvent]:
+    """The path the call took, in order: each node entered, and what the caller did at it."""
+    return list(session.scalars(select(CallEvent).where(CallEvent.call_id == call_id).order_by(CallEvent.seq)))
+
+
+def latest_open_ticket(session: Session, *, phone: str) -> Ticket | None:
+    stmt = (
+        select(Ticket)
+        .where(Ticket.reporter_phone == phone, Ticket.status.not_in(CLOSED_STATUSES))
+        .order_by(Ticket.id.desc())
+        .limit(1)
+    )
+    return session.scalar(stmt)
+
+
+def call_status(state: CallState) -> str:
+    """ringing | in-progress | queued (waiting for an operator) | with-operator | completed."""
+    if state.phase == "new":
+        return "ringing"
+    if state.phase == "queue":
+        return "queued"
+    if state.phase == "ended":
+        return "with-operator" if state.outcome == "operator" else "completed"
+    return "in-progress"
+
+
+def replay(call: Call) -> Turn:
+    """The call's last turn again (its media only: nothing new was asked of the services)."""
+    return Turn(CallState.from_dict(call.state), media_from_json(call.last_media), ())
+
+
+def _run(
+    session: Session,
+    call: Call,
+    flow: Flow,
+    state: CallState,
+    event: a.Event,
+    *,
+    config: CityConfig,
+    transcripts: dict[str, str],
+) -> Turn:
+    services = CallTickets(session, config=config, flow=flow, call=call, transcripts=transcripts)
+    turn = run_turn(flow, state, event, services)
+    _save(session, call, before=state, turn=turn, transcripts=transcripts)
+    return turn
+
+
+def _save(session: Session, call: Call, *, before: CallState, turn: Turn, transcripts: dict[str, str]) -> None:
+    after = turn.state
+    for seq, step in enumerate(after.path[len(before.path) :], start=len(before.path)):
+        session.add(CallEvent(call_id=call.id, seq=seq, node=step.node, input=step.input))
+    call.state = after.to_dict()
+    call.flow_version = after.flow_version  # moves only when the registry lost the pinned version
+    call.last_media = media_to_json(turn.media)
+    call.status = call_status(after)
+    call.outcome, call.stopped_at = after.outcome, after.outcome_node
+    if call.status == "completed" and call.ended_at is None:
+        call.ended_at = utcnow()
+    call.ticket_id = after.ticket_number or call.ticket_id
+    url = after.fields.get("recording_url")
+    if url and url != call.recording_url:
+        seconds = after.fields.get("recording_seconds")
+        call.recording_url, call.recording_seconds = url, float(seconds) if seconds else None
+        call.recording_transcript = transcripts.get(url)

@@ -1,0 +1,481 @@
+"""The call service on the real database and Redis: calls become routed voice tickets, SMS leave through
+the outbox after commit, partial reports are kept and marked, webhooks may repeat."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from hotline.db import unit_of_work
+from hotline.ivr import actions as a
+from hotline.ivr.media_json import media_from_json, media_to_json
+from hotline.ivr.turn import Turn
+from hotline.jobs.queue import queue
+from hotline.models import Call, CallEvent, OutboundMessage, Ticket, TicketEvent
+from hotline.services.calls import UnknownCall, begin_call, call_log, continue_call
+from hotline.services.city import current_config
+from hotline.services.tickets import open_ticket, transition
+from tests.conftest import HOTLINE_NUMBER, drain_queue
+from tests.helpers import count, events, outbound, ticket
+
+pytestmark = pytest.mark.usefixtures("backend")  # real database and Redis, cleaned before each test
+
+CITIZEN = "+6281234567890"
+PMK = ["+6281100000101", "+6281100000102", "+6281100000103"]
+PUPR = ["+6281100000301", "+6281100000302"]
+FLOW = current_config().default_flow
+assert FLOW is not None
+HAPPY = [".", "4", "2", "6", "rec:12"]  # roads, Bumiaji, Punten, a 12 s description
+
+
+def event(text: str) -> a.Event:
+    """'4' digits, '.' silence, 'rec:12' a 12 s recording, 'hangup', 'answered'/'unanswered' queue."""
+    if text == ".":
+        return a.NoInput()
+    if text.startswith("rec:"):
+        return a.Recorded(f"https://api.twilio.com/rec/RE{text[4:]}", float(text[4:]))
+    return {"hangup": a.HangUp(), "answered": a.QueueLeft(True), "unanswered": a.QueueLeft(False)}.get(
+        text, a.Digits(text)
+    )
+
+
+@dataclass
+class PhoneCall:
+    """One call driven turn by turn, one unit of work per turn, as webhooks would."""
+
+    sid: str
+    caller: str = CITIZEN
+
+    def begin(self) -> Turn:
+        with unit_of_work() as session:
+            _, turn = begin_call(
+                session,
+                provider="twilio",
+                provider_call_id=self.sid,
+                caller=self.caller,
+                called=HOTLINE_NUMBER,
+                config=current_config(),
+            )
+            return turn
+
+    def send(self, what: str | a.Event, transcript: str | None = None) -> Turn:
+        with unit_of_work() as session:
+            return continue_call(
+                session,
+                provider="twilio",
+                provider_call_id=self.sid,
+                event=event(what) if isinstance(what, str) else what,
+                config=current_config(),
+                transcript=transcript,
+            )
+
+    def run(self, inputs: list[str]) -> list[Turn]:
+        return [self.begin(), *(self.send(x) for x in inputs)]
+
+    def row(self) -> Call:
+        with unit_of_work() as session:
+            call = session.scalar(select(Call).where(Call.provider_call_id == self.sid))
+            assert call is not None
+            return call
+
+    def path(self) -> list[tuple[str, str | None]]:
+        with unit_of_work() as session:
+            return [(e.node, e.input) for e in call_log(session, call_id=self.row().id)]
+
+
+def keys(turn: Turn) -> list[str]:
+    """Prompt keys in the order they play (a menu's own prompts first), other media by their type."""
+    out: list[str] = []
+    for m in turn.media:
+        if isinstance(m, a.Prompt):
+            out.append(m.key)
+            continue
+        out += [p.key for p in m.prompts] if isinstance(m, a.Gather | a.Record) else []
+        out.append(type(m).__name__)
+    return out
+
+
+def voice_tickets() -> list[Ticket]:
+    with unit_of_work() as session:
+        return list(session.scalars(select(Ticket).where(Ticket.channel == "voice").order_by(Ticket.id)))
+
+
+def ticket_event(number: int, kind: str) -> TicketEvent:
+    with unit_of_work() as session:
+        found = session.scalar(select(TicketEvent).where(TicketEvent.ticket_id == number, TicketEvent.kind == kind))
+        assert found is not None, (kind, events(number))
+        return found
+
+
+def existing_ticket(status: str = "routed", reporter: str = CITIZEN, category: str = "fire") -> int:
+    with unit_of_work() as session:
+        t = open_ticket(
+            session,
+            config=current_config(),
+            channel="sms",
+            reporter=reporter,
+            text="KEBAKARAN",
+            language="id",
+            category=category,
+        )
+        if status != "routed":
+            transition(session, ticket=t, target=status, actor="test")
+        return t.id
+
+
+# --- a whole call --------------------------------------------------------------------------------------
+
+
+def test_a_full_call_opens_a_routed_voice_ticket_alerts_the_urc_and_texts_the_caller(fake_twilio: Any) -> None:
+    call = PhoneCall("CA-full")
+    turns = call.run(HAPPY)
+    assert keys(turns[-1]) == [
+        "your_number_is",
+        "ReadDigits",
+        "once_more",
+        "ReadDigits",
+        "sms_sent",
+        "goodbye",
+        "Hangup",
+    ]
+    assert turns[-1].media[1] == FLOW.read_digits("1", "id")
+    t = ticket(1)
+    assert (t.channel, t.reporter_phone, t.category, t.kecamatan, t.desa, t.location_text) == (
+        "voice",
+        CITIZEN,
+        "roads",
+        "Bumiaji",
+        "Punten",
+        "Punten, Bumiaji",
+    )
+    assert (t.status, t.routing_rule, t.priority, t.partial, t.partial_node) == (
+        "routed",
+        "roads-to-pupr",
+        "normal",
+        False,
+        None,
+    )
+    assert t.accept_due_at is not None and t.escalation_chain  # pinned like an SMS ticket
+    assert events(1) == ["created", "routed", "alerted", "recording"]
+    assert ticket_event(1, "recording").data["url"] == "https://api.twilio.com/rec/RE12"
+
+    # Nothing was sent during the call: the outbox rows leave after commit, through the queue.
+    assert [(m.to_number, m.purpose, m.status) for m in outbound()] == [
+        (PUPR[0], "alert", "queued"),
+        (PUPR[1], "alert", "queued"),
+        (CITIZEN, "reply", "queued"),
+    ]
+    assert fake_twilio.messages == []
+    drain_queue()
+    [reply] = fake_twilio.sent_to(CITIZEN)
+    assert reply.body.startswith("Laporan #1 (Jalan, jembatan dan saluran) diterima, diteruskan ke DPUPR Kota Batu")
+    for member in PUPR:
+        [alert] = fake_twilio.sent_to(member)
+        assert "#1 Jalan, jembatan dan saluran" in alert.body and "di Punten, Bumiaji" in alert.body
+
+    row = call.row()
+    assert (row.provider, row.caller, row.called, row.status, row.outcome, row.stopped_at, row.ticket_id) == (
+        "twilio",
+        CITIZEN,
+        HOTLINE_NUMBER,
+        "completed",
+        "completed",
+        "goodbye",
+        1,
+    )
+    assert (row.flow_id, row.flow_version) == (FLOW.id, FLOW.version)
+    assert (row.recording_url, row.recording_seconds) == ("https://api.twilio.com/rec/RE12", 12.0)
+    assert row.ended_at is not None and row.ended_at >= row.started_at
+    assert call.path() == [
+        ("welcome", None),
+        ("welcome", "no_input"),
+        ("check_open_ticket", None),
+        ("category", None),
+        ("category", "4"),
+        ("check_emergency", None),
+        ("kecamatan", None),
+        ("kecamatan", "2"),
+        ("desa", None),
+        ("desa", "6"),
+        ("description", None),
+        ("description", "recorded"),
+        ("save", None),
+        ("save", "ticket:1"),
+        ("sms", None),
+        ("number", None),
+        ("number_again", None),
+        ("goodbye", None),
+    ]
+
+
+def test_a_turn_whose_transaction_fails_leaves_no_ticket_and_sends_nothing() -> None:
+    call = PhoneCall("CA-rollback")
+    call.run(HAPPY[:-1])
+    with pytest.raises(RuntimeError), unit_of_work() as session:
+        turn = continue_call(
+            session, provider="twilio", provider_call_id=call.sid, event=event("rec:12"), config=current_config()
+        )
+        assert turn.state.ticket_number == 1  # opened inside the transaction...
+        raise RuntimeError("the webhook died before commit")
+    assert count(Ticket) == 0 and count(OutboundMessage) == 0  # ...and gone with it
+    assert queue().job_ids == []
+    assert call.row().state["node"] == "description"  # the call waits where it was: a retry works
+    assert keys(call.send("rec:12"))[0] == "your_number_is"
+    [t] = voice_tickets()  # (its number may skip one: PostgreSQL sequences do not roll back)
+    assert call.row().ticket_id == t.id and t.category == "roads"
+
+
+def test_the_recording_transcript_becomes_the_ticket_text() -> None:
+    call = PhoneCall("CA-words")
+    call.run(HAPPY[:-1])
+    call.send("rec:4", transcript="Jalan berlubang di depan balai desa")
+    assert ticket(1).text == "Jalan berlubang di depan balai desa"
+    assert call.row().recording_transcript == "Jalan berlubang di depan balai desa"
+
+
+# --- the caller's open ticket --------------------------------------------------------------------------
+
+
+def test_a_caller_with_an_open_ticket_hears_its_number_and_status() -> None:
+    number = existing_ticket("accepted")
+    call = PhoneCall("CA-status", caller="0812-3456-7890")  # the same citizen, written the national way
+    call.begin()
+    turn = call.send(".")
+    assert keys(turn) == ["open_ticket_intro", "ReadDigits", "status_accepted", "open_ticket_menu", "Gather"]
+    assert turn.media[1] == FLOW.read_digits(str(number), "id")
+    assert keys(call.send("2")) == ["goodbye", "Hangup"]
+    assert count(Ticket) == 1  # nothing new
+    assert ticket(number).partial is False
+    assert call.row().ticket_id is None
+
+
+def test_closed_tickets_are_not_read_out() -> None:
+    existing_ticket("resolved")
+    call = PhoneCall("CA-closed")
+    call.begin()
+    assert keys(call.send("."))[0] == "ask_category"
+
+
+def test_a_withheld_number_hears_no_one_s_ticket_and_gets_no_sms() -> None:
+    existing_ticket(reporter="anonymous")
+    call = PhoneCall("CA-anon", caller="anonymous")
+    turns = call.run(HAPPY)
+    assert keys(turns[1])[0] == "ask_category"
+    [t] = voice_tickets()
+    assert t.reporter_phone == "anonymous"
+    assert [m.purpose for m in outbound() if m.ticket_id == t.id] == ["alert", "alert"]  # the URC, not the caller
+
+
+# --- hanging up anywhere -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Hangup:
+    inputs: list[str]  # before the hang-up
+    stopped_at: str
+    ticket: str | None  # None: no ticket; "complete"; or "partial@<node>"
+    open_ticket: bool = False
+    outcome: str = "hung_up"
+
+
+ROADS = [".", "4"]
+DONE = [".", "4", "3", "5", "rec:9"]  # the flow finishes in the turn the recording arrives
+HANGUPS: dict[str, Hangup] = {
+    "welcome": Hangup([], "welcome", None),
+    "check_open_ticket": Hangup(["."], "category", None),
+    "open_ticket_number": Hangup(["."], "open_ticket_menu", None, open_ticket=True),
+    "open_ticket_status": Hangup(["."], "open_ticket_menu", None, open_ticket=True),
+    "open_ticket_menu": Hangup(["."], "open_ticket_menu", None, open_ticket=True),
+    "category": Hangup(["."], "category", None),
+    "check_emergency": Hangup(ROADS, "kecamatan", "partial@kecamatan"),
+    "kecamatan": Hangup(ROADS, "kecamatan", "partial@kecamatan"),
+    # the emergency ticket is complete as soon as it is opened; hanging up in the queue adds nothing
+    "emergency_ticket": Hangup([".", "1"], "operator", "complete"),
+    "emergency_sms": Hangup([".", "1"], "operator", "complete"),
+    "emergency_number": Hangup([".", "1"], "operator", "complete"),
+    "operator": Hangup(["0"], "operator", None),
+    "operators_busy": Hangup([*ROADS, "0", "unanswered"], "kecamatan", "partial@operator"),
+    "continue_report": Hangup([*ROADS, "1", "0", "unanswered"], "desa", "partial@operator"),
+    "desa": Hangup([*ROADS, "3"], "desa", "partial@desa"),
+    "description": Hangup([*ROADS, "3", "5"], "description", "partial@description"),
+    **{
+        node: Hangup(DONE, "goodbye", "complete", outcome="completed")
+        for node in ("save", "sms", "number", "number_again", "goodbye")
+    },
+    "goodbye_status": Hangup([".", "2"], "goodbye_status", None, open_ticket=True, outcome="completed"),
+}
+
+
+def test_the_hangup_table_covers_every_node_of_the_flow() -> None:
+    assert set(HANGUPS) == set(FLOW.nodes)
+
+
+@pytest.mark.parametrize("node", sorted(HANGUPS))
+def test_hanging_up_at_any_node_keeps_what_was_said_in_a_marked_ticket(node: str) -> None:
+    case = HANGUPS[node]
+    earlier = existing_ticket("on_site") if case.open_ticket else None
+    call = PhoneCall(f"CA-hangup-{node}")
+    call.run(case.inputs)
+    last = call.send("hangup")
+    assert last.media == ()
+
+    row = call.row()
+    assert (row.status, row.outcome, row.stopped_at) == ("completed", case.outcome, case.stopped_at)
+    path = call.path()
+    assert node in {n for n, _ in path}
+    if case.outcome == "hung_up":
+        assert (case.stopped_at, "hangup") in path
+    tickets = voice_tickets()
+    collected = any(row.state["fields"].get(k) for k in ("category", "kecamatan", "desa", "recording_url"))
+    assert bool(tickets) == collected  # a ticket exists iff the caller gave something worth keeping
+    if case.ticket is None:
+        assert tickets == [] and row.ticket_id is None
+    else:
+        [t] = tickets
+        assert row.ticket_id == t.id and t.status == "routed"
+        assert (f"partial@{t.partial_node}" if t.partial else "complete") == case.ticket
+        if t.partial:
+            partial = ticket_event(t.id, "partial")
+            assert partial.data["node"] == t.partial_node and partial.note == f"call ended at node {t.partial_node}"
+    if earlier is not None:
+        assert ticket(earlier).partial is False and ticket(earlier).status == "on_site"
+
+
+def test_a_partial_ticket_is_completed_when_the_caller_finishes_after_the_queue() -> None:
+    call = PhoneCall("CA-resume")
+    call.run([*ROADS, "0"])  # the operator key at the kecamatan: the category is saved first
+    t = ticket(1)
+    assert (t.partial, t.partial_node, t.category) == (True, "operator", "roads")
+    assert ticket_event(1, "partial").data["reason"] == "operator"
+    assert call.row().status == "queued"
+    call.send("unanswered")  # operators busy: carry on where the caller left it
+    for step in ("1", "*", "rec:5"):
+        turn = call.send(step)
+    assert keys(turn)[-1] == "Hangup"
+    t = ticket(1)
+    assert (t.partial, t.partial_node, t.kecamatan, t.desa) == (False, None, "Batu", None)
+    assert events(1) == ["created", "routed", "alerted", "partial", "info_added", "recording", "partial_cleared"]
+    assert [m.purpose for m in outbound() if m.to_number == CITIZEN] == ["reply"]
+
+
+# --- emergencies and the operator queue ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("digit", "category", "team"),
+    [("1", "fire", PMK), ("7", "disaster", ["+6281100000201", "+6281100000202", "+6281100000203"])],
+)
+def test_an_emergency_opens_an_urgent_ticket_then_queues_the_caller_for_an_operator(
+    fake_twilio: Any, digit: str, category: str, team: list[str]
+) -> None:
+    call = PhoneCall(f"CA-emergency-{category}")
+    turns = call.run([".", digit])
+    assert keys(turns[-1]) == ["emergency_received", "ReadDigits", "connecting_operator", "Enqueue"]
+    assert turns[-1].media[-1] == a.Enqueue("operators", None, 120)
+    t = ticket(1)
+    assert (t.category, t.urgent, t.priority, t.status) == (category, True, "critical", "routed")
+    assert call.row().status == "queued"
+
+    assert call.send("answered").media == ()
+    row = call.row()
+    assert (row.status, row.outcome, row.stopped_at, row.ended_at) == ("with-operator", "operator", "operator", None)
+    assert call.send("hangup").media == ()  # the operator's call ends: Twilio's status callback
+    row = call.row()
+    assert (row.status, row.outcome) == ("completed", "operator") and row.ended_at is not None
+    assert (ticket(1).partial, count(Ticket)) == (False, 1)
+
+    drain_queue()
+    assert fake_twilio.sent_to(CITIZEN)[0].body.startswith("Laporan #1")
+    assert all(fake_twilio.sent_to(member) for member in team)
+
+
+def test_nobody_answers_an_emergency_the_caller_adds_the_place_to_the_same_ticket() -> None:
+    call = PhoneCall("CA-emergency-busy")
+    call.run([".", "2", "unanswered", "2", "6"])
+    call.send("rec:20", transcript="longsor menutup jalan")
+    t = ticket(1)
+    assert (t.category, t.kecamatan, t.desa, t.location_text, t.partial) == (
+        "landslide",
+        "Bumiaji",
+        "Punten",
+        "Punten, Bumiaji",
+        False,
+    )
+    assert t.text == "longsor menutup jalan"
+    assert events(1) == ["created", "routed", "alerted", "info_added", "recording"]
+    assert ticket_event(1, "info_added").data == {"channel": "voice", "kecamatan": "Bumiaji", "desa": "Punten"}
+    assert [m.purpose for m in outbound() if m.to_number == CITIZEN] == ["reply"]  # one SMS per call
+    assert count(Ticket) == 1
+
+
+def test_hanging_up_after_adding_to_an_emergency_ticket_marks_it_partial_where_the_caller_stopped() -> None:
+    call = PhoneCall("CA-emergency-hangup")
+    call.run([".", "1", "unanswered", "3", "hangup"])
+    t = ticket(1)
+    assert (t.kecamatan, t.partial, t.partial_node) == ("Junrejo", True, "desa")
+
+
+def test_a_ticket_that_cannot_be_opened_gets_an_apology_and_the_operator(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("routing table is gone")
+
+    monkeypatch.setattr("hotline.services.call_tickets.open_ticket", broken)
+    call = PhoneCall("CA-failed")
+    turns = call.run(HAPPY)
+    assert keys(turns[-1]) == ["technical_problem", "connecting_operator", "Enqueue"]
+    assert count(Ticket) == 0 and count(OutboundMessage) == 0
+    row = call.row()  # the rest of the turn was committed: the call is in the queue with its path
+    assert (row.status, row.ticket_id) == ("queued", None)
+    assert ("save", "ticket_failed") in call.path()
+
+
+# --- webhooks that repeat, come late, or name no call --------------------------------------------------
+
+
+def test_a_repeated_begin_answers_with_the_stored_turn_without_stepping() -> None:
+    call = PhoneCall("CA-again")
+    first = call.begin()
+    again = call.begin()
+    assert again.media == first.media and keys(again) == ["welcome", "Gather"]
+    assert again.state == first.state
+    menu = call.send(".")
+    retried = call.begin()  # Twilio retries the first webhook after the caller moved on
+    assert retried.media == menu.media and keys(retried)[0] == "ask_category"
+    assert count(Call) == 1
+    assert len(call.path()) == len(menu.state.path) == 4
+
+
+def test_events_after_the_call_ended_change_nothing() -> None:
+    call = PhoneCall("CA-late")
+    call.run(HAPPY)
+    before = (call.row().state, events(1), len(outbound()), count(CallEvent))
+    for late in ("1", "hangup", "rec:3", "."):
+        turn = call.send(late)
+        assert (turn.media, turn.actions) == ((), ())
+    assert (call.row().state, events(1), len(outbound()), count(CallEvent)) == before
+    assert call.row().status == "completed"
+
+
+def test_an_unknown_call_is_a_domain_error() -> None:
+    PhoneCall("CA-known").begin()
+    with pytest.raises(UnknownCall, match="no twilio call 'CA-nobody'") as raised, unit_of_work() as session:
+        continue_call(
+            session, provider="twilio", provider_call_id="CA-nobody", event=a.Digits("1"), config=current_config()
+        )
+    assert isinstance(raised.value, LookupError) and raised.value.provider_call_id == "CA-nobody"
+    with pytest.raises(UnknownCall), unit_of_work() as session:  # the id is only unique per provider
+        continue_call(
+            session, provider="asterisk", provider_call_id="CA-known", event=a.Digits("1"), config=current_config()
+        )
+
+
+def test_the_stored_media_round_trip_through_json() -> None:
+    call = PhoneCall("CA-media")
+    turns = call.run([".", "1"])
+    media = [m for turn in turns for m in turn.media]
+    assert {type(m) for m in media} >= {a.Gather, a.Prompt, a.ReadDigits, a.Enqueue}
+    assert media_from_json(media_to_json(tuple(media))) == tuple(media)
+    assert media_from_json(call.row().last_media) == turns[-1].media

@@ -1,0 +1,118 @@
+"""`hotline simulate call`: the IVR in the terminal, driven by typed lines (CliRunner input and a real pipe),
+on the real services and database; SMS are shown and kept as 'simulated', never sent."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from hotline.cli import app
+from hotline.jobs.queue import queue
+from hotline.models import Ticket
+from tests.conftest import drain_queue
+from tests.helpers import count, outbound, ticket
+
+pytestmark = pytest.mark.usefixtures("backend")
+
+runner = CliRunner()
+
+
+def simulate(typed: list[str], *options: str) -> str:
+    result = runner.invoke(app, ["simulate", "call", *options], input="".join(f"{line}\n" for line in typed))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_a_whole_report_typed_in_the_terminal(fake_twilio: Any) -> None:
+    out = simulate(["", "4", "2", "6", "Jalan berlubang di depan balai desa"], "--from", "0812-3456-7890")
+    lines = out.splitlines()
+    assert "  [welcome] Selamat datang di Hotline Kota Batu, layanan laporan warga. For English, press 9." in lines
+    assert "  [choice_category_roads] Untuk Jalan, jembatan dan saluran, tekan 4." in lines
+    assert "keys> 4" in lines and "say> Jalan berlubang di depan balai desa" in lines
+    assert "  [beep]" in lines
+    assert lines.count("  [digits 1] satu") == 2
+    assert "  [hangup] the hotline ends the call" in lines
+    assert "call: status=completed outcome=completed stopped_at=goodbye" in lines
+    assert (
+        "ticket #1: status=routed category=roads priority=normal rule=roads-to-pupr location=Punten, Bumiaji" in lines
+    )
+    assert "recording transcript: Jalan berlubang di depan balai desa" in lines
+    assert "Laporan #1 (Jalan" in out and "[HOTLINE DPUPR Kota Batu] #1" in out and "Koordinator URC PUPR" in out
+
+    t = ticket(1)
+    assert (t.channel, t.reporter_phone, t.text) == ("voice", "+6281234567890", "Jalan berlubang di depan balai desa")
+    assert [(m.purpose, m.status) for m in outbound()] == [("alert", "simulated")] * 2 + [("reply", "simulated")]
+    assert queue().job_ids == []  # nothing was released to be sent
+    drain_queue()
+    assert fake_twilio.messages == []
+
+
+def test_silence_is_re_prompted_and_the_end_of_input_hangs_up() -> None:
+    out = simulate(["", "", "", ""])  # welcome, then the category menu three times; no answer in the queue
+    lines = out.splitlines()
+    assert lines.count("  [no_input] Maaf, kami belum menerima pilihan Anda.") == 2
+    assert "  [queue operators] waiting for an operator (up to 120 s)" in lines
+    assert "  [you hung up]" in lines
+    assert "call: status=completed outcome=hung_up stopped_at=operator" in lines
+    assert "no ticket" in lines and "no SMS would be sent" in lines
+    assert count(Ticket) == 0
+
+
+def test_h_hangs_up_and_keeps_a_partial_ticket() -> None:
+    out = simulate(["", "4", "3", "h"])
+    lines = out.splitlines()
+    assert "keys> h" in lines and "  [you hung up]" in lines
+    assert "call: status=completed outcome=hung_up stopped_at=desa" in lines
+    assert "desa: hangup" in next(line for line in lines if line.startswith("path: "))
+    assert any(line.startswith("ticket #1:") and line.endswith("PARTIAL (stopped at desa)") for line in lines)
+    t = ticket(1)
+    assert (t.partial, t.partial_node, t.kecamatan, t.category) == (True, "desa", "Junrejo", "roads")
+    assert "Koordinator URC PUPR" in out  # the URC is alerted even so
+
+
+def test_typing_what_a_keypad_cannot_is_asked_again_and_an_operator_can_answer() -> None:
+    out = simulate(["", "abc", "1", "y"])
+    lines = out.splitlines()
+    assert "  (not understood; Enter alone for silence, h to hang up)" in lines
+    assert "  [emergency_received] Laporan darurat Anda sudah kami teruskan ke petugas. Nomor laporan Anda:" in lines
+    assert "operator answers? [y/N/h] y" in lines
+    assert "call: status=completed outcome=operator stopped_at=operator" in lines
+    assert (ticket(1).category, ticket(1).priority) == ("fire", "critical")
+
+
+def test_english_from_the_start_and_the_open_ticket_read_back() -> None:
+    simulate(["", "5", "3", "*", ""])  # a first report (waste, Junrejo, no desa, no description...)
+    out = simulate(["", "2"], "--lang", "en")  # ...then the same number calls again
+    lines = out.splitlines()
+    assert "  [welcome] Welcome to the Kota Batu Hotline, the citizens' report line. For English, press 9." in lines
+    assert "  [open_ticket_intro] Your earlier report, number" in lines
+    assert "  [digits 1] one" in lines
+    assert "heard the status of open ticket #1" in lines and "no ticket" in lines
+
+
+def test_an_unknown_language_is_refused() -> None:
+    result = runner.invoke(app, ["simulate", "call", "--lang", "jv"], input="")
+    assert result.exit_code == 2
+    assert "--lang must be one of id, en" in result.output
+
+
+def test_piped_stdin_to_the_real_command() -> None:
+    typed = "\n".join(["9", "5", "1", "*", "Rubbish piled up by the market"]) + "\n"
+    done = subprocess.run(
+        [sys.executable, "-m", "hotline", "simulate", "call", "--from", "081299990000"],
+        input=typed,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ),
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert "keys> 9" in lines and "  [ask_category] What would you like to report?" in lines
+    assert "ticket #1: status=routed category=waste priority=low rule=waste-to-dlh location=Batu" in lines
+    assert ticket(1).reporter_phone == "+6281299990000" and ticket(1).language == "en"
