@@ -186,6 +186,58 @@ def phone(server: str) -> Iterator[Phone]:
     p.client.close()
 
 
+class Caller:
+    """One phone call as Twilio makes it: the captured Voice payloads (tests/fixtures/twilio/voice_*.json),
+    signed, with this call's CallSid and number."""
+
+    def __init__(self, phone: Phone, number: str = "+6281234567890", sid: str | None = None):
+        self.phone, self.number = phone, number
+        self.sid = sid or f"CA{uuid.uuid4().hex}"
+
+    def payload(self, fixture: str, **params: str) -> dict[str, str]:
+        data = json.loads((FIXTURES / "twilio" / f"voice_{fixture}.json").read_text())
+        data["CallSid"] = self.sid
+        if "From" in data:
+            data.update(From=self.number, Caller=self.number)
+        data.update(params)
+        return data
+
+    def dial(self, query: str = "") -> httpx.Response:
+        """The number's Voice URL: the call comes in."""
+        return self.phone.post(f"/twilio/voice{query}", self.payload("incoming"))
+
+    def press(self, digits: str) -> httpx.Response:
+        return self.phone.post("/twilio/voice/gather", self.payload("gather_digits", Digits=digits))
+
+    def silence(self) -> httpx.Response:
+        """A <Gather> that timed out (actionOnEmptyResult: Twilio still calls the action)."""
+        return self.phone.post("/twilio/voice/gather", self.payload("gather_empty"))
+
+    def speak(self, seconds: int = 12, **params: str) -> httpx.Response:
+        """The <Record> action with the recording (the fixture's RecordingUrl unless given)."""
+        return self.phone.post("/twilio/voice/record", self.payload("record", RecordingDuration=str(seconds), **params))
+
+    def say_nothing(self) -> httpx.Response:
+        """An empty recording: Twilio skips the action and follows the <Redirect>, without RecordingUrl."""
+        data = self.payload("record")
+        for name in ("RecordingUrl", "RecordingDuration", "RecordingSid", "Digits"):
+            del data[name]
+        return self.phone.post("/twilio/voice/record", data)
+
+    def recording_status(self, **params: str) -> httpx.Response:
+        return self.phone.post("/twilio/voice/recording-status", self.payload("recording_status", **params))
+
+    def queue_wait(self, waited: int, query: str = "?max_wait=120") -> httpx.Response:
+        return self.phone.post(f"/twilio/voice/queue/wait{query}", self.payload("queue_wait", QueueTime=str(waited)))
+
+    def queue_done(self, result: str) -> httpx.Response:
+        return self.phone.post("/twilio/voice/queue/done", self.payload("queue_result", QueueResult=result))
+
+    def hang_up(self, status: str = "completed") -> httpx.Response:
+        """The number's status callback."""
+        return self.phone.post("/twilio/voice/status", self.payload("status_completed", CallStatus=status))
+
+
 def drain_queue() -> None:
     """Run every queued job to the end in this process (RQ SimpleWorker, burst)."""
     from rq import SimpleWorker

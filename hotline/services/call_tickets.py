@@ -148,19 +148,38 @@ class CallTickets:
         )
 
     def _attach_recording(self, ticket: Ticket, details: a.TicketDetails) -> None:
-        record(
-            self.session,
-            ticket,
-            "recording",
-            actor=ticket.reporter_phone,
-            url=details.recording_url,
-            seconds=details.recording_seconds,
-            call=self.call.provider_call_id,
-        )
+        assert details.recording_url is not None
+        _record_recording(self.session, ticket, self.call, details.recording_url, details.recording_seconds)
 
     def _recordings(self, ticket: Ticket) -> set[str]:
-        stmt = select(TicketEvent.data).where(TicketEvent.ticket_id == ticket.id, TicketEvent.kind == "recording")
-        return {data.get("url") for data in self.session.scalars(stmt)}
+        return recordings(self.session, ticket)
 
     def _transcript(self, details: a.TicketDetails) -> str | None:
         return self.transcripts.get(details.recording_url) if details.recording_url else None
+
+
+def recordings(session: Session, ticket: Ticket) -> set[str]:
+    """The recording urls already attached to the ticket."""
+    stmt = select(TicketEvent.data).where(TicketEvent.ticket_id == ticket.id, TicketEvent.kind == "recording")
+    return {data.get("url") for data in session.scalars(stmt)}
+
+
+def attach_recording(session: Session, *, ticket: Ticket, call: Call, url: str, seconds: float | None) -> bool:
+    """Attach a recording of `call` to the ticket unless it is there already. True when it was added."""
+    if url in recordings(session, ticket):
+        return False
+    _record_recording(session, ticket, call, url, seconds)
+    ticket.updated_at = utcnow()
+    return True
+
+
+def _record_recording(session: Session, ticket: Ticket, call: Call, url: str, seconds: float | None) -> None:
+    record(
+        session,
+        ticket,
+        "recording",
+        actor=ticket.reporter_phone,
+        url=url,
+        seconds=seconds,
+        call=call.provider_call_id,
+    )

@@ -29,7 +29,7 @@ from hotline.ivr.turn import Turn, run_turn
 from hotline.models import Call, CallEvent, Ticket, utcnow
 from hotline.phone import to_e164
 from hotline.services.call_flows import default_flow, registry
-from hotline.services.call_tickets import CallTickets
+from hotline.services.call_tickets import CallTickets, attach_recording
 from hotline.services.tickets import CLOSED_STATUSES
 from hotline.settings import get_settings
 
@@ -133,6 +133,29 @@ def continue_call(
     if isinstance(event, a.Recorded) and transcript:
         transcripts[event.recording_url] = transcript
     return _run(session, call, flow, state, event, config=config, transcripts=transcripts)
+
+
+def recording_ready(
+    session: Session, *, provider: str, provider_call_id: str, recording_url: str, seconds: float | None
+) -> bool:
+    """The provider says a recording of the call is final (Twilio's recording status callback).
+
+    The engine normally has it already (the Record action brought it, and the ticket with it). This is the
+    safety net for when it has not: the caller hung up before the action arrived, or the action was lost.
+    A call without a recording keeps this one, and the call's ticket gets it unless it has it already.
+    Idempotent. True when something changed; raises `UnknownCall`."""
+    call = find_call(session, provider=provider, provider_call_id=provider_call_id)
+    if call is None:
+        raise UnknownCall(provider, provider_call_id)
+    changed = False
+    if call.recording_url is None:
+        call.recording_url, call.recording_seconds = recording_url, seconds
+        changed = True
+    if call.recording_url == recording_url and call.ticket_id is not None:
+        ticket = session.get(Ticket, call.ticket_id, with_for_update=True)
+        if ticket is not None:
+            changed = attach_recording(session, ticket=ticket, call=call, url=recording_url, seconds=seconds) or changed
+    return changed
 
 
 def _insert_unless_known(session: Session, **values: Any) -> int | None:

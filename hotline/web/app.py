@@ -11,6 +11,7 @@ from sqlalchemy.exc import OperationalError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hotline import __version__
+from hotline.channels.twilio.voice_webhooks import router as voice_router
 from hotline.channels.twilio.webhooks import router as twilio_router
 from hotline.metrics import WEBHOOK_SECONDS
 from hotline.web.api import router as api_router
@@ -48,6 +49,7 @@ def create_app() -> FastAPI:
     app = FastAPI(title="Hotline", version=__version__)
     app.include_router(health_router)
     app.include_router(twilio_router)
+    app.include_router(voice_router)
     app.include_router(api_router)
     app.include_router(prompts_router)
 

@@ -10,6 +10,9 @@
     Enqueue     <Enqueue action waitUrl>queue</Enqueue>
     Hangup      <Hangup/>
 
+The queue's waitUrl gets `render_wait`: <Leave/> once the caller waited `max_wait` seconds, else the hold
+music, else the hold prompts and a <Pause> (Twilio asks the waitUrl again when its TwiML ends).
+
 Timeouts. Twilio's <Gather timeout> is one number: the wait for the first key *and* between keys (after
 the nested prompts finish). The engine has both; we send `timeout_seconds`, so the gap allowed between
 keys is that, not `inter_digit_timeout_seconds` (6 s instead of 3 s in Kota Batu): a caller typing a
@@ -128,6 +131,30 @@ def render(media: Sequence[MediaAction], *, urls: VoiceUrls, prompt_audio: Promp
                 response.hangup()
             case _:
                 raise TypeError(f"not a media action: {action!r}")
+    return response.to_xml()
+
+
+def render_wait(
+    prompts: Sequence[Prompt],
+    *,
+    waited: int,
+    max_wait: int,
+    music: str | None,
+    urls: VoiceUrls,
+    prompt_audio: PromptAudio,
+    pause_seconds: int = 20,
+) -> str:
+    """TwiML for one round of the queue's waitUrl (the caller has been in the queue `waited` seconds)."""
+    response = VoiceResponse()
+    if waited >= max_wait:
+        response.leave()  # back to the TwiML after <Enqueue>: Twilio calls the Enqueue action (QueueResult=leave)
+    elif music:
+        response.play(music)
+    else:
+        for prompt in prompts:
+            _prompt(response, prompt, urls, prompt_audio)
+        # Short enough that <Leave/> comes soon after max_wait: QueueTime is only looked at between rounds.
+        response.pause(length=max(1, min(pause_seconds, max_wait - waited)))
     return response.to_xml()
 
 

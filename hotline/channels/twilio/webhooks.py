@@ -24,7 +24,7 @@ EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 MAX_FORM_FIELDS = 200
 
 
-def _database_slots(request: Request) -> CapacityLimiter:
+def database_slots(request: Request) -> CapacityLimiter:
     """At most as many requests in the database as the pool has connections: past that, more threads
     only open and close overflow connections, and throughput falls off a cliff (docs/benchmarks.md)."""
     slots = getattr(request.app.state, "database_slots", None)
@@ -37,7 +37,7 @@ def twiml(body: str = EMPTY_TWIML, status_code: int = 200) -> Response:
     return Response(body, status_code=status_code, media_type="application/xml")
 
 
-async def _signed_form(request: Request) -> FormData | Response:
+async def signed_form(request: Request) -> FormData | Response:
     try:
         form = await request.form(max_files=0, max_fields=MAX_FORM_FIELDS)
     except Exception as exc:  # malformed body: a clear 400, never a crash
@@ -50,7 +50,7 @@ async def _signed_form(request: Request) -> FormData | Response:
 
 @router.post("/sms")
 async def inbound_sms(request: Request) -> Response:
-    form = await _signed_form(request)
+    form = await signed_form(request)
     if isinstance(form, Response):
         return form
     sid = str(form.get("MessageSid") or form.get("SmsSid") or "")
@@ -80,13 +80,13 @@ async def inbound_sms(request: Request) -> Response:
         except Exception:  # stored is what matters; the sweeper queues it once Redis is back
             log.warning("could not queue inbound SMS %s; the sweeper will", new_id, exc_info=True)
 
-    await run_sync(store_and_queue, limiter=_database_slots(request))
+    await run_sync(store_and_queue, limiter=database_slots(request))
     return twiml()
 
 
 @router.post("/sms/status")
 async def sms_status(request: Request) -> Response:
-    form = await _signed_form(request)
+    form = await signed_form(request)
     if isinstance(form, Response):
         return form
     raw_id = request.query_params.get("id", "")
@@ -106,7 +106,7 @@ async def sms_status(request: Request) -> Response:
                 error_code=str(form.get("ErrorCode") or "") or None,
             )
 
-    known = await run_sync(apply, limiter=_database_slots(request))
+    known = await run_sync(apply, limiter=database_slots(request))
     if not known:
         log.info("status %s for unknown message %s (id=%s) ignored", status, sid, raw_id)
     return Response(status_code=204)

@@ -1,0 +1,310 @@
+"""Twilio Voice webhooks: check the signature, turn the form into an engine event, run the call service in
+one unit of work, answer with the TwiML of the turn's media (hotline/channels/twilio/voice_twiml.py).
+
+    POST /twilio/voice                   incoming call (the number's Voice URL)       begin_call -> TwiML
+    POST /twilio/voice/gather            <Gather> action: Digits                      Digits / NoInput -> TwiML
+    POST /twilio/voice/record            <Record> action: RecordingUrl (or none)      Recorded / NoInput -> TwiML
+    POST /twilio/voice/recording-status  <Record> recordingStatusCallback             recording_ready -> 204
+    POST /twilio/voice/queue/wait        <Enqueue> waitUrl: QueueTime                 hold TwiML, no database
+    POST /twilio/voice/queue/done        <Enqueue> action: QueueResult                QueueLeft / HangUp -> TwiML
+    POST /twilio/voice/status            the number's status callback: CallStatus     HangUp -> 204
+
+`POST /twilio/voice?lang=en` starts calls in another of the flow's languages (a number for English speakers).
+
+Errors are mapped here, once:
+- bad or missing X-Twilio-Signature: 403; no CallSid: 400.
+- an event for a call never begun (`UnknownCall`): the flow's apology and <Hangup/>, with 200. Twilio plays
+  TwiML; an HTTP error would make it say its own English "application error" instead.
+- anything else failing in a turn (`EngineError`, a bug): logged, the transaction rolled back, and the
+  caller hears the apology and goes to the operator queue: never silence. At the queue's own action the
+  caller has already waited for an operator, so there it is the apology and <Hangup/>.
+- the database unavailable: one retry on a connection that had died, then 503 (hotline/web/app.py).
+- a turn without media ends the call: <Hangup/> (the call has ended, or an operator had it).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from typing import Literal, TypeVar
+
+from anyio.to_thread import run_sync
+from fastapi import APIRouter, Request, Response
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+
+from hotline.channels.twilio.voice_twiml import VoiceUrls, render, render_wait
+from hotline.channels.twilio.webhooks import database_slots, signed_form, twiml
+from hotline.cityconfig import CityConfig
+from hotline.db import retry_if_disconnected, unit_of_work
+from hotline.ivr import actions as a
+from hotline.ivr.flow import TransferNode
+from hotline.ivr.prompt_audio import PromptAudio, current_prompt_audio
+from hotline.ivr.turn import Turn
+from hotline.services.calls import UnknownCall, begin_call, continue_call, recording_ready
+from hotline.services.city import current_config
+from hotline.settings import get_settings
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/twilio/voice")
+
+PROVIDER = "twilio"
+# CallStatus values after which the call is gone (the others: queued, ringing, in-progress).
+CALL_OVER = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
+# QueueResult values that mean an operator had the call (the action comes after the bridge ended).
+OPERATOR_HAD_IT = frozenset({"bridged", "bridging-in-process", "redirected-from-bridged"})
+DEFAULT_MAX_WAIT = 120  # a transfer node's default, for a waitUrl that lost its query
+
+Step = Callable[[Session, CityConfig], Turn]
+T = TypeVar("T")
+
+
+# --- the Twilio URLs -------------------------------------------------------------------------------
+
+
+@router.post("")
+async def incoming_call(request: Request) -> Response:
+    form = await signed_form(request)
+    if isinstance(form, Response):
+        return form
+    sid = _call_sid(form)
+    if sid is None:
+        return _no_call_sid()
+    caller, called = _text(form, "From") or _text(form, "Caller"), _text(form, "To") or _text(form, "Called")
+    language = _language(request)
+
+    def begin(session: Session, config: CityConfig) -> Turn:
+        # A retried webhook (same CallSid) gets the stored last turn: the same TwiML, nothing new.
+        _, turn = begin_call(
+            session,
+            provider=PROVIDER,
+            provider_call_id=sid,
+            caller=caller,
+            called=called,
+            config=config,
+            language=language,
+        )
+        return turn
+
+    return await _turn(request, sid, begin)
+
+
+@router.post("/gather")
+async def gathered(request: Request) -> Response:
+    # Digits comes without the finish key; empty (or absent) when the caller pressed nothing.
+    return await _event(request, lambda form: a.Digits(d) if (d := _text(form, "Digits")) else a.NoInput())
+
+
+@router.post("/record")
+async def recorded(request: Request) -> Response:
+    def event(form: FormData) -> a.Event:
+        url = _text(form, "RecordingUrl")
+        if not url:  # the <Redirect> after an empty recording: Twilio skipped the action
+            return a.NoInput()
+        return a.Recorded(url, _number(_text(form, "RecordingDuration")))
+
+    return await _event(request, event)
+
+
+@router.post("/queue/done")
+async def left_queue(request: Request) -> Response:
+    def event(form: FormData) -> a.Event:
+        result = _text(form, "QueueResult")
+        if result == "hangup":
+            return a.HangUp()
+        # leave (our <Leave/> after max_wait), redirected, queue-full, error, system-error: nobody answered.
+        return a.QueueLeft(answered=result in OPERATOR_HAD_IT)
+
+    return await _event(request, event, after_queue=True)
+
+
+@router.post("/queue/wait")
+async def queue_wait(request: Request) -> Response:
+    """Hold while the caller waits for an operator; <Leave/> after max_wait. No database: it runs every round."""
+    form = await signed_form(request)
+    if isinstance(form, Response):
+        return form
+    config = current_config()
+    flow = config.default_flow
+    operator = flow.nodes.get(flow.operator_node) if flow else None
+    prompts = (
+        [flow.prompt(key, language) for language in flow.languages for key in operator.prompts]
+        if flow and isinstance(operator, TransferNode)
+        else []
+    )  # every language: the caller's is in the database, which this URL does not touch
+    body = render_wait(
+        prompts,
+        waited=int(_number(_text(form, "QueueTime"))),
+        max_wait=int(_number(request.query_params.get("max_wait", ""))) or DEFAULT_MAX_WAIT,
+        music=request.query_params.get("music") or None,
+        urls=_urls(request),
+        prompt_audio=_prompt_audio(config),
+    )
+    return twiml(body)
+
+
+@router.post("/status")
+async def call_status(request: Request) -> Response:
+    form = await signed_form(request)
+    if isinstance(form, Response):
+        return form
+    sid = _call_sid(form)
+    if sid is None:
+        return _no_call_sid()
+    status = _text(form, "CallStatus")
+    if status not in CALL_OVER:
+        return Response(status_code=204)  # ringing, in-progress: nothing happened to the flow
+
+    def hang_up(session: Session, config: CityConfig) -> Turn:
+        return continue_call(session, provider=PROVIDER, provider_call_id=sid, event=a.HangUp(), config=config)
+
+    await _callback(request, sid, hang_up)
+    return Response(status_code=204)
+
+
+@router.post("/recording-status")
+async def recording_status(request: Request) -> Response:
+    form = await signed_form(request)
+    if isinstance(form, Response):
+        return form
+    sid = _call_sid(form)
+    if sid is None:
+        return _no_call_sid()
+    url = _text(form, "RecordingUrl")
+    if _text(form, "RecordingStatus") != "completed" or not url:
+        return Response(status_code=204)  # in-progress, absent (silence), failed: nothing to keep
+    seconds = _number(_text(form, "RecordingDuration"))
+
+    def keep(session: Session, config: CityConfig) -> None:
+        recording_ready(session, provider=PROVIDER, provider_call_id=sid, recording_url=url, seconds=seconds)
+
+    await _callback(request, sid, keep)
+    return Response(status_code=204)
+
+
+# --- one turn --------------------------------------------------------------------------------------
+
+
+async def _event(request: Request, event_of: Callable[[FormData], a.Event], *, after_queue: bool = False) -> Response:
+    form = await signed_form(request)
+    if isinstance(form, Response):
+        return form
+    sid = _call_sid(form)
+    if sid is None:
+        return _no_call_sid()
+    event = event_of(form)
+
+    def step(session: Session, config: CityConfig) -> Turn:
+        return continue_call(session, provider=PROVIDER, provider_call_id=sid, event=event, config=config)
+
+    return await _turn(request, sid, step, after_queue=after_queue)
+
+
+async def _turn(request: Request, sid: str, step: Step, *, after_queue: bool = False) -> Response:
+    """Run `step` in one unit of work (in a worker thread, within the database slots) and render its media."""
+    config = current_config()
+    try:
+        turn = await _in_unit_of_work(request, config, step)
+    except OperationalError:
+        raise  # 503: Twilio may retry, and nothing was half written
+    except UnknownCall:
+        log.warning("%s: no call %s; the caller hears the apology", request.url.path, sid)
+        return _render(request, config, _apology(config, then="hangup"))
+    except Exception:
+        log.exception("%s: call %s failed; the caller goes to an operator", request.url.path, sid)
+        return _render(request, config, _apology(config, then="hangup" if after_queue else "operator"))
+    media = turn.media
+    if not media:
+        if not turn.state.ended:  # the engine promises this never happens; if it does, a person takes over
+            log.error("%s: call %s got no media at node %s", request.url.path, sid, turn.state.node)
+            return _render(request, config, _apology(config, then="hangup" if after_queue else "operator"))
+        media = (a.Hangup(),)  # the caller hung up, an operator had the call, or a late webhook
+    return _render(request, config, media)
+
+
+async def _callback(request: Request, sid: str, step: Callable[[Session, CityConfig], object]) -> None:
+    """A status callback: Twilio ignores our answer, so a failure is only logged (the database's is a 503)."""
+    try:
+        await _in_unit_of_work(request, current_config(), step)
+    except OperationalError:
+        raise
+    except UnknownCall:
+        log.info("%s: no call %s; ignored", request.url.path, sid)
+    except Exception:
+        log.exception("%s: call %s failed", request.url.path, sid)
+
+
+async def _in_unit_of_work(request: Request, config: CityConfig, step: Callable[[Session, CityConfig], T]) -> T:
+    def once() -> T:
+        with unit_of_work() as session:
+            return step(session, config)
+
+    return await run_sync(lambda: retry_if_disconnected(once), limiter=database_slots(request))
+
+
+def _apology(config: CityConfig, *, then: Literal["operator", "hangup"]) -> tuple[a.MediaAction, ...]:
+    """The flow's apology in its first language, then the operator queue or the end of the call."""
+    flow = config.default_flow
+    if flow is None:  # no flow at all: nothing to say in the city's words
+        return (a.Hangup(),)
+    language = flow.languages[0]
+    media: list[a.MediaAction] = [flow.prompt(key, language) for key in flow.apology]
+    operator = flow.nodes.get(flow.operator_node)
+    if then == "operator" and isinstance(operator, TransferNode):
+        media += [flow.prompt(key, language) for key in operator.prompts]
+        media.append(a.Enqueue(operator.queue, operator.hold_music, operator.max_wait_seconds))
+    else:
+        media.append(a.Hangup())
+    return tuple(media)
+
+
+# --- small helpers ---------------------------------------------------------------------------------
+
+
+def _render(request: Request, config: CityConfig, media: tuple[a.MediaAction, ...]) -> Response:
+    return twiml(render(media, urls=_urls(request), prompt_audio=_prompt_audio(config)))
+
+
+def _urls(request: Request) -> VoiceUrls:
+    # The URLs Twilio is sent to must be the ones it signs; without HOTLINE_PUBLIC_URL (development)
+    # signatures are checked against the request's own URL, so use that base.
+    return VoiceUrls.under(get_settings().public_url or str(request.base_url))
+
+
+def _prompt_audio(config: CityConfig) -> PromptAudio:
+    settings = get_settings()
+    return current_prompt_audio(config.ivr_flows.values(), config_dir=settings.config_dir, data_dir=settings.data_dir)
+
+
+def _language(request: Request) -> str | None:
+    """`?lang=` on the Voice URL; one the flow does not speak is a console typo, not the caller's fault."""
+    language = request.query_params.get("lang") or None
+    flow = current_config().default_flow
+    if language is not None and flow is not None and language not in flow.languages:
+        log.warning("Voice URL asks for language %r; the flow speaks %s", language, ", ".join(flow.languages))
+        return None
+    return language
+
+
+def _text(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _call_sid(form: FormData) -> str | None:
+    return _text(form, "CallSid") or None
+
+
+def _no_call_sid() -> Response:
+    return Response("CallSid is required", status_code=400, media_type="text/plain")
+
+
+def _number(text: str) -> float:
+    """Twilio's seconds ('12', '-1' for unknown); anything unreadable is 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        return 0.0
+    return value if math.isfinite(value) and value > 0 else 0.0

@@ -1,0 +1,606 @@
+"""POST /twilio/voice and its follow-ups, against the real app served by uvicorn on the real database and
+Redis: signed webhooks replayed from the captured payloads, exact TwiML where it matters, and what the
+call leaves behind (the ticket, its recording, the URC alert and the caller's SMS, the call's path)."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+from twilio.request_validator import RequestValidator
+
+from hotline.db import unit_of_work
+from hotline.models import Call, OutboundMessage, Ticket, TicketEvent
+from hotline.services.calls import call_log
+from hotline.services.city import current_config
+from hotline.services.tickets import open_ticket, transition
+from hotline.settings import get_settings
+from tests.conftest import AUTH_TOKEN, FIXTURES, HOTLINE_NUMBER, Caller, Phone, drain_queue
+from tests.helpers import count, events, outbound, ticket
+from tests.test_prompt_serving import write_wav
+
+CITIZEN = "+6281234567890"
+PUPR = ["+6281100000301", "+6281100000302"]
+PMK = ["+6281100000101", "+6281100000102", "+6281100000103"]
+HEAD = '<?xml version="1.0" encoding="UTF-8"?><Response>'
+TAIL = "</Response>"
+
+
+def say(text: str, language: str = "id-ID") -> str:
+    return f'<Say language="{language}">{text}</Say>'
+
+
+# The Kota Batu prompts (ivr_flows/prompts/id.yaml), as Twilio speaks them when no audio file was built.
+WELCOME = "Selamat datang di Hotline Kota Batu, layanan laporan warga. For English, press 9."
+ASK_CATEGORY = "Kejadian apa yang ingin Anda laporkan?"
+ASK_KECAMATAN = "Di kecamatan mana kejadiannya?"
+ASK_DESA = "Di desa atau kelurahan mana?"
+ASK_DESCRIPTION = (
+    "Setelah bunyi bip, ceritakan kejadiannya dan tempat persisnya, misalnya nama jalan. "
+    "Tekan tanda pagar jika sudah selesai."
+)
+INVALID = "Maaf, pilihan itu tidak tersedia."
+NO_INPUT = "Maaf, kami belum menerima pilihan Anda."
+APOLOGY = "Maaf, sedang ada gangguan pada sistem kami."
+CONNECTING = "Mohon tunggu, Anda akan disambungkan dengan petugas."
+OPERATORS_BUSY = "Maaf, semua petugas sedang sibuk. Mari kita lanjutkan laporan Anda."
+READ_BACK = (
+    say("Laporan Anda sudah kami terima. Nomor laporan Anda:")
+    + say("1")
+    + say("Sekali lagi, nomor laporan Anda:")
+    + say("1")
+    + say("Nomor laporan ini juga kami kirim lewat SMS.")
+    + say("Terima kasih telah menghubungi Hotline Kota Batu.")
+    + "<Hangup />"
+)
+RECORDING_URL = json.loads((FIXTURES / "twilio" / "voice_record.json").read_text())["RecordingUrl"]
+
+
+@pytest.fixture
+def caller(phone: Phone) -> Caller:
+    return Caller(phone)
+
+
+@pytest.fixture
+def voice(server: str) -> str:
+    return server + "/twilio/voice"
+
+
+def xml(response: httpx.Response) -> str:
+    """The TwiML of a 200 answer."""
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("application/xml")
+    return response.text
+
+
+def outline(response: httpx.Response) -> list[str]:
+    """Every verb in document order ('Say: text', 'Gather', 'Enqueue: operators', 'Hangup')."""
+    root = ET.fromstring(xml(response))
+    return [f"{el.tag}: {el.text}" if el.text else el.tag for el in root.iter() if el is not root]
+
+
+def row(caller: Caller) -> Call:
+    with unit_of_work() as session:
+        found = session.scalar(select(Call).where(Call.provider_call_id == caller.sid))
+        assert found is not None
+        return found
+
+
+def path(caller: Caller) -> list[tuple[str, str | None]]:
+    with unit_of_work() as session:
+        return [(e.node, e.input) for e in call_log(session, call_id=row(caller).id)]
+
+
+def voice_tickets() -> list[Ticket]:
+    with unit_of_work() as session:
+        return list(session.scalars(select(Ticket).where(Ticket.channel == "voice").order_by(Ticket.id)))
+
+
+def ticket_events(number: int, kind: str) -> list[TicketEvent]:
+    with unit_of_work() as session:
+        stmt = select(TicketEvent).where(TicketEvent.ticket_id == number, TicketEvent.kind == kind)
+        return list(session.scalars(stmt.order_by(TicketEvent.id)))
+
+
+def act(caller: Caller, step: str) -> httpx.Response:
+    """'.' silence at a menu, '4' keys, 'rec:12' a 12 s recording ('rec-hangup:7': the caller hung up while
+    recording), 'norec' an empty one, 'q:<QueueResult>' the queue's action."""
+    if step == ".":
+        return caller.silence()
+    if step == "norec":
+        return caller.say_nothing()
+    if step.startswith("rec:"):
+        return caller.speak(int(step[4:]))
+    if step.startswith("rec-hangup:"):
+        return caller.speak(int(step[11:]), Digits="hangup")
+    if step.startswith("q:"):
+        return caller.queue_done(step[2:])
+    return caller.press(step)
+
+
+def run(caller: Caller, steps: list[str]) -> list[httpx.Response]:
+    answers = [caller.dial(), *(act(caller, s) for s in steps)]
+    for answer in answers:
+        xml(answer)  # every turn is TwiML
+    return answers
+
+
+# --- a whole call -----------------------------------------------------------------------------------------
+
+
+def test_a_whole_kota_batu_call_becomes_a_routed_voice_ticket_with_its_recording(
+    caller: Caller, voice: str, fake_twilio: Any
+) -> None:
+    first = caller.dial()
+    assert xml(first) == (
+        f'{HEAD}<Gather action="{voice}/gather" actionOnEmptyResult="true" finishOnKey="#" input="dtmf" '
+        f'numDigits="1" timeout="3">{say(WELCOME)}</Gather>{TAIL}'
+    )
+    category = caller.silence()  # no 9: carry on in Bahasa Indonesia
+    assert outline(category)[:3] == ["Gather", f"Say: {ASK_CATEGORY}", "Say: Untuk Kebakaran, tekan 1."]
+    assert outline(category)[-1] == "Say: Untuk berbicara dengan petugas, tekan 0."
+    assert outline(caller.press("4"))[:2] == ["Gather", f"Say: {ASK_KECAMATAN}"]  # roads
+    assert outline(caller.press("2"))[:3] == ["Gather", f"Say: {ASK_DESA}", "Say: Untuk Bulukerto, tekan 1."]
+    assert xml(caller.press("6")) == (  # Punten
+        f"{HEAD}{say(ASK_DESCRIPTION)}"
+        f'<Record action="{voice}/record" finishOnKey="#" maxLength="60" playBeep="true" '
+        f'recordingStatusCallback="{voice}/recording-status" timeout="5" />'
+        f'<Redirect method="POST">{voice}/record</Redirect>{TAIL}'
+    )
+    assert xml(caller.speak(12)) == f"{HEAD}{READ_BACK}{TAIL}"  # the ticket number, twice, and goodbye
+    assert caller.recording_status().status_code == 204  # the final recording: already attached
+    assert caller.hang_up().status_code == 204
+
+    [t] = voice_tickets()
+    assert (t.id, t.reporter_phone, t.category, t.kecamatan, t.desa, t.status, t.routing_rule) == (
+        1,
+        CITIZEN,
+        "roads",
+        "Bumiaji",
+        "Punten",
+        "routed",
+        "roads-to-pupr",
+    )
+    assert (t.partial, t.partial_node, t.language) == (False, None, "id")
+    assert events(1) == ["created", "routed", "alerted", "recording"]
+    [recording] = ticket_events(1, "recording")
+    assert (recording.data["url"], recording.data["seconds"], recording.data["call"]) == (
+        RECORDING_URL,
+        12.0,
+        caller.sid,
+    )
+
+    call = row(caller)
+    assert (call.provider, call.caller, call.called, call.status, call.outcome, call.stopped_at) == (
+        "twilio",
+        CITIZEN,
+        HOTLINE_NUMBER,
+        "completed",
+        "completed",
+        "goodbye",
+    )
+    assert (call.ticket_id, call.recording_url, call.recording_seconds) == (1, RECORDING_URL, 12.0)
+    assert call.ended_at is not None
+    assert path(caller) == [
+        ("welcome", None),
+        ("welcome", "no_input"),
+        ("check_open_ticket", None),
+        ("category", None),
+        ("category", "4"),
+        ("check_emergency", None),
+        ("kecamatan", None),
+        ("kecamatan", "2"),
+        ("desa", None),
+        ("desa", "6"),
+        ("description", None),
+        ("description", "recorded"),
+        ("save", None),
+        ("save", "ticket:1"),
+        ("sms", None),
+        ("number", None),
+        ("number_again", None),
+        ("goodbye", None),
+    ]
+
+    assert fake_twilio.messages == []  # SMS leave through the queue, after the turn committed
+    drain_queue()
+    [reply] = fake_twilio.sent_to(CITIZEN)
+    assert reply.body.startswith("Laporan #1 (Jalan, jembatan dan saluran) diterima")
+    for member in PUPR:
+        [alert] = fake_twilio.sent_to(member)
+        assert "#1 Jalan, jembatan dan saluran" in alert.body and "di Punten, Bumiaji" in alert.body
+
+
+def test_built_prompt_audio_is_played_and_served(caller: Caller, server: str, voice: str) -> None:
+    built = get_settings().data_dir / "prompts" / "id" / "welcome.wav"
+    audio = write_wav(built)
+    try:
+        assert xml(caller.dial()) == (
+            f'{HEAD}<Gather action="{voice}/gather" actionOnEmptyResult="true" finishOnKey="#" input="dtmf" '
+            f'numDigits="1" timeout="3"><Play>{server}/ivr/prompts/id/welcome.wav</Play></Gather>{TAIL}'
+        )
+        served = caller.phone.client.get(f"{server}/ivr/prompts/id/welcome.wav")
+        assert (served.status_code, served.content) == (200, audio)
+        assert outline(caller.silence())[1] == f"Say: {ASK_CATEGORY}"  # no file for this one: Twilio's voice
+    finally:
+        built.unlink()
+
+
+def test_english_callers_press_9_and_hear_english_to_the_end(caller: Caller, fake_twilio: Any) -> None:
+    caller.dial()
+    assert outline(caller.press("9"))[:3] == [
+        "Gather",
+        "Say: What would you like to report?",
+        "Say: For Fire, press 1.",
+    ]
+    answers = [caller.press("4"), caller.press("2"), caller.press("6"), caller.speak(8)]
+    assert all('language="en-US"' in a.text and 'language="id-ID"' not in a.text for a in answers)
+    assert outline(answers[-1])[:2] == ["Say: We have received your report. Your report number is", "Say: 1"]
+    assert ticket(1).language == "en" and ("welcome", "9") in path(caller)
+    drain_queue()
+    assert fake_twilio.sent_to(CITIZEN)[0].body.startswith("Report #1")
+
+
+def test_a_number_for_english_speakers_starts_calls_in_english(phone: Phone) -> None:
+    assert outline(Caller(phone).dial("?lang=en"))[1] == (
+        "Say: Welcome to the Kota Batu Hotline, the citizens' report line. For English, press 9."
+    )
+    assert outline(Caller(phone).dial("?lang=xx"))[1] == f"Say: {WELCOME}"  # a typo: the first language
+
+
+# --- emergencies and the operator queue -------------------------------------------------------------------
+
+
+def test_an_emergency_opens_an_urgent_ticket_and_puts_the_caller_in_the_operator_queue(
+    caller: Caller, voice: str, fake_twilio: Any
+) -> None:
+    caller.dial()
+    caller.silence()
+    assert xml(caller.press("1")) == (  # fire
+        f"{HEAD}{say('Laporan darurat Anda sudah kami teruskan ke petugas. Nomor laporan Anda:')}{say('1')}"
+        f'{say(CONNECTING)}<Enqueue action="{voice}/queue/done" waitUrl="{voice}/queue/wait?max_wait=120">'
+        f"operators</Enqueue>{TAIL}"
+    )
+    t = ticket(1)
+    assert (t.category, t.urgent, t.priority, t.status, t.partial) == ("fire", True, "critical", "routed", False)
+    assert row(caller).status == "queued"
+
+    # While the caller waits: the hold prompt in every language, then <Leave/> at max_wait.
+    hold = say(CONNECTING) + say("Please hold, we are connecting you to an operator.", "en-US")
+    assert xml(caller.queue_wait(10)) == f'{HEAD}{hold}<Pause length="20" />{TAIL}'
+    assert xml(caller.queue_wait(110)) == f'{HEAD}{hold}<Pause length="10" />{TAIL}'
+    assert xml(caller.queue_wait(120)) == f"{HEAD}<Leave />{TAIL}"
+    music = "https://hotline.example.id/hold.mp3"
+    assert xml(caller.queue_wait(5, f"?max_wait=60&music={music}")) == f"{HEAD}<Play>{music}</Play>{TAIL}"
+
+    # An operator took the call; Twilio calls the action once the bridge ended.
+    assert xml(caller.queue_done("bridged")) == f"{HEAD}<Hangup />{TAIL}"
+    call = row(caller)
+    assert (call.status, call.outcome, call.stopped_at, call.ended_at) == (
+        "with-operator",
+        "operator",
+        "operator",
+        None,
+    )
+    assert caller.hang_up().status_code == 204
+    call = row(caller)
+    assert (call.status, call.outcome) == ("completed", "operator") and call.ended_at is not None
+    assert path(caller)[-1] == ("operator", "answered")
+    drain_queue()
+    assert fake_twilio.sent_to(CITIZEN)[0].body.startswith("Laporan #1")
+    assert all(fake_twilio.sent_to(member) for member in PMK)
+
+
+def test_nobody_answering_the_queue_carries_on_with_the_report(caller: Caller) -> None:
+    run(caller, [".", "2"])  # landslide: ticket, then the queue
+    back = caller.queue_done("leave")  # our <Leave/> after max_wait
+    assert outline(back)[:3] == [f"Say: {OPERATORS_BUSY}", "Gather", f"Say: {ASK_KECAMATAN}"]
+    caller.press("2")
+    caller.press("6")
+    caller.speak(20)
+    t = ticket(1)
+    assert (t.category, t.kecamatan, t.desa, t.partial) == ("landslide", "Bumiaji", "Punten", False)
+    assert count(Ticket) == 1
+    assert [m.purpose for m in outbound() if m.to_number == CITIZEN] == ["reply"]  # one SMS per call
+
+
+# --- invalid digits and silence -------------------------------------------------------------------------
+
+
+def test_invalid_digits_are_re_prompted(caller: Caller, voice: str) -> None:
+    run(caller, ["."])
+    again = caller.press("8")  # no category 8
+    assert outline(again)[:3] == ["Gather", f"Say: {INVALID}", f"Say: {ASK_CATEGORY}"]
+    assert xml(again).startswith(
+        f'{HEAD}<Gather action="{voice}/gather" actionOnEmptyResult="true" finishOnKey="#" input="dtmf" '
+        f'numDigits="1" timeout="6">{say(INVALID)}{say(ASK_CATEGORY)}'
+    )
+    assert outline(caller.press("4"))[1] == f"Say: {ASK_KECAMATAN}"  # the next try still counts
+    assert ("category", "invalid:8") in path(caller) and ("category", "4") in path(caller)
+
+
+def test_silence_is_re_prompted_then_the_caller_goes_to_an_operator(caller: Caller, voice: str) -> None:
+    run(caller, ["."])
+    for _ in range(2):  # retries: 2
+        assert outline(caller.silence())[:3] == ["Gather", f"Say: {NO_INPUT}", f"Say: {ASK_CATEGORY}"]
+    assert xml(caller.silence()) == (
+        f'{HEAD}{say(CONNECTING)}<Enqueue action="{voice}/queue/done" waitUrl="{voice}/queue/wait?max_wait=120">'
+        f"operators</Enqueue>{TAIL}"
+    )
+    assert [step for step in path(caller) if step[0] == "category"] == [
+        ("category", None),
+        ("category", "no_input"),
+        ("category", "no_input"),
+        ("category", "no_input"),
+    ]
+    assert row(caller).status == "queued" and count(Ticket) == 0  # nothing said: nothing to keep
+
+
+def test_an_empty_recording_is_asked_for_again(caller: Caller) -> None:
+    run(caller, [".", "4", "2", "6"])
+    assert outline(caller.say_nothing())[:2] == ["Say: Maaf, suara Anda tidak terdengar.", f"Say: {ASK_DESCRIPTION}"]
+    assert ("description", "no_input") in path(caller) and count(Ticket) == 0
+
+
+# --- hanging up anywhere --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HangUp:
+    steps: list[str]  # webhooks before the status callback says the call is over
+    stopped_at: str
+    ticket: str | None  # None: no ticket; 'complete'; 'partial@<node>'
+    outcome: str = "hung_up"
+    open_ticket: bool = False
+
+
+REPORT = [".", "4", "2", "6"]
+HANGUPS = {
+    "welcome": HangUp([], "welcome", None),
+    "category": HangUp(["."], "category", None),
+    "category-after-invalid": HangUp([".", "8"], "category", None),
+    "open-ticket-menu": HangUp(["."], "open_ticket_menu", None, open_ticket=True),
+    "kecamatan": HangUp([".", "4"], "kecamatan", "partial@kecamatan"),
+    "desa": HangUp([".", "4", "2"], "desa", "partial@desa"),
+    "description": HangUp(REPORT, "description", "partial@description"),
+    "description-after-silence": HangUp([*REPORT, "norec"], "description", "partial@description"),
+    # Hanging up while recording: Twilio still calls the Record action with the recording (Digits=hangup).
+    "while-recording": HangUp([*REPORT, "rec-hangup:7"], "goodbye", "complete", outcome="completed"),
+    "read-back": HangUp([*REPORT, "rec:12"], "goodbye", "complete", outcome="completed"),
+    # In the queue Twilio calls the Enqueue action (QueueResult=hangup) before the status callback.
+    "queue-nothing-said": HangUp([".", "0", "q:hangup"], "operator", None),
+    "queue-emergency": HangUp([".", "1", "q:hangup"], "operator", "complete"),
+    "queue-from-kecamatan": HangUp([".", "4", "0", "q:hangup"], "operator", "partial@operator"),
+    "after-busy-queue": HangUp([".", "4", "0", "q:leave"], "kecamatan", "partial@operator"),
+    "with-operator": HangUp([".", "1", "q:bridged"], "operator", "complete", outcome="operator"),
+}
+
+
+def existing_ticket(status: str) -> int:
+    with unit_of_work() as session:
+        t = open_ticket(
+            session,
+            config=current_config(),
+            channel="sms",
+            reporter=CITIZEN,
+            text="BANJIR di Temas",
+            language="id",
+            category="flood",
+        )
+        transition(session, ticket=t, target=status, actor="test")
+        return t.id
+
+
+@pytest.mark.parametrize("where", list(HANGUPS))
+def test_hanging_up_at_any_step_keeps_a_marked_ticket_iff_something_was_said(caller: Caller, where: str) -> None:
+    case = HANGUPS[where]
+    earlier = existing_ticket("accepted") if case.open_ticket else None
+    run(caller, case.steps)
+    assert caller.hang_up().status_code == 204
+    assert caller.hang_up().status_code == 204  # a second callback changes nothing
+
+    call = row(caller)
+    assert (call.status, call.outcome, call.stopped_at) == ("completed", case.outcome, case.stopped_at)
+    assert call.ended_at is not None
+    if case.outcome == "hung_up":
+        assert (case.stopped_at, "hangup") in path(caller)
+    tickets = voice_tickets()
+    said = any(call.state["fields"].get(k) for k in ("category", "kecamatan", "desa", "recording_url"))
+    assert bool(tickets) == said == (case.ticket is not None)
+    if case.ticket is not None:
+        [t] = tickets
+        assert call.ticket_id == t.id and t.status == "routed"
+        assert (f"partial@{t.partial_node}" if t.partial else "complete") == case.ticket
+        if t.partial:
+            [partial] = ticket_events(t.id, "partial")
+            assert partial.data["node"] == t.partial_node and partial.data["call"] == caller.sid
+    if earlier is not None:
+        assert ticket(earlier).partial is False and count(Ticket) == 1
+
+
+def test_the_caller_s_open_ticket_is_read_out(caller: Caller) -> None:
+    number = existing_ticket("accepted")
+    caller.dial()
+    assert outline(caller.silence())[:4] == [
+        "Say: Laporan Anda sebelumnya, nomor",
+        f"Say: {number}",
+        "Say: sedang ditangani petugas.",
+        "Gather",
+    ]
+
+
+def test_statuses_that_are_not_the_end_change_nothing(caller: Caller) -> None:
+    run(caller, [".", "4"])
+    for status in ("ringing", "in-progress", "queued"):
+        assert caller.hang_up(status).status_code == 204
+    assert row(caller).status == "in-progress" and count(Ticket) == 0
+    assert caller.hang_up("busy").status_code == 204  # any final status is the end of the call
+    assert row(caller).status == "completed" and ticket(1).partial_node == "kecamatan"
+
+
+# --- recordings -----------------------------------------------------------------------------------------
+
+
+def test_a_recording_whose_action_never_came_is_attached_by_its_status_callback(caller: Caller) -> None:
+    run(caller, REPORT)
+    caller.hang_up()  # the caller hung up before the Record action reached us
+    t = ticket(1)
+    assert (t.partial, t.partial_node, events(1)[-1]) == (True, "description", "partial")
+    for _ in range(2):  # Twilio may repeat a callback
+        assert caller.recording_status(RecordingDuration="9").status_code == 204
+    [recording] = ticket_events(1, "recording")
+    assert (recording.data["url"], recording.data["seconds"]) == (RECORDING_URL, 9.0)
+    assert (row(caller).recording_url, row(caller).recording_seconds) == (RECORDING_URL, 9.0)
+    assert ticket(1).partial is True  # the caller still did not finish the call
+
+
+def test_recording_callbacks_that_are_not_final_are_ignored(caller: Caller) -> None:
+    run(caller, REPORT)
+    caller.hang_up()
+    for status in ("in-progress", "absent", "failed"):
+        assert caller.recording_status(RecordingStatus=status).status_code == 204
+    assert ticket_events(1, "recording") == [] and row(caller).recording_url is None
+
+
+# --- webhooks that repeat, are forged, or name no call --------------------------------------------------
+
+
+def test_a_retried_webhook_gets_the_same_twiml_and_makes_nothing_twice(caller: Caller) -> None:
+    first = xml(caller.dial())
+    assert xml(caller.dial()) == first
+    menu = xml(caller.silence())
+    assert xml(caller.dial()) == menu  # retried after the caller moved on: the last turn again
+    assert count(Call) == 1
+
+    for step in ("4", "2", "6"):
+        caller.press(step)
+    done = caller.speak(12)
+    before = (events(1), len(outbound()), len(path(caller)))
+    assert xml(caller.speak(12)) == f"{HEAD}<Hangup />{TAIL}"  # the call has ended
+    assert xml(caller.dial()) == xml(done)
+    assert (events(1), len(outbound()), len(path(caller))) == before
+    assert count(Ticket) == 1
+
+
+PATHS = [
+    ("/twilio/voice", "incoming"),
+    ("/twilio/voice/gather", "gather_digits"),
+    ("/twilio/voice/record", "record"),
+    ("/twilio/voice/recording-status", "recording_status"),
+    ("/twilio/voice/queue/wait?max_wait=120", "queue_wait"),
+    ("/twilio/voice/queue/done", "queue_result"),
+    ("/twilio/voice/status", "status_completed"),
+]
+
+
+@pytest.mark.parametrize(("url", "fixture"), PATHS)
+def test_forged_or_missing_signatures_are_refused(caller: Caller, url: str, fixture: str) -> None:
+    params = caller.payload(fixture)
+    assert caller.phone.post(url, params, signature="").status_code == 403
+    assert caller.phone.post(url, params, token="another-accounts-token").status_code == 403
+    signed = caller.phone.post(url, params).request.headers["X-Twilio-Signature"]
+    assert caller.phone.post(url, dict(params, CallSid="CAforged"), signature=signed).status_code == 403
+    proxy = RequestValidator(AUTH_TOKEN).compute_signature("https://proxy.example" + url, params)
+    assert caller.phone.post(url, params, signature=proxy).status_code == 403  # signed for another URL
+    assert caller.phone.post(url, params, token=AUTH_TOKEN).status_code in (200, 204)
+    with unit_of_work() as session:
+        assert session.scalar(select(Call).where(Call.provider_call_id == "CAforged")) is None
+
+
+@pytest.mark.parametrize(("url", "fixture"), [p for p in PATHS if "wait" not in p[0]])
+def test_a_webhook_without_callsid_is_a_clear_400(caller: Caller, url: str, fixture: str) -> None:
+    params = caller.payload(fixture)
+    del params["CallSid"]
+    answer = caller.phone.post(url, params)
+    assert (answer.status_code, answer.text) == (400, "CallSid is required")
+    assert count(Call) == 0
+
+
+def test_an_unknown_call_hears_an_apology_and_the_call_ends(caller: Caller) -> None:
+    apology = f"{HEAD}{say(APOLOGY)}<Hangup />{TAIL}"
+    assert xml(caller.press("4")) == apology
+    assert xml(caller.speak(3)) == apology
+    assert xml(caller.queue_done("leave")) == apology
+    assert caller.hang_up().status_code == 204  # callbacks about it are only logged
+    assert caller.recording_status().status_code == 204
+    assert count(Call) == 0 and count(Ticket) == 0
+
+
+# --- failures -------------------------------------------------------------------------------------------
+
+
+def test_an_event_that_does_not_fit_sends_the_caller_to_an_operator(caller: Caller, voice: str) -> None:
+    run(caller, [".", "1"])  # queued for an operator
+    before = row(caller).state
+    stale = caller.press("4")  # a late <Gather> action while the caller is in the queue
+    assert xml(stale) == (
+        f"{HEAD}{say(APOLOGY)}{say(CONNECTING)}"
+        f'<Enqueue action="{voice}/queue/done" waitUrl="{voice}/queue/wait?max_wait=120">operators</Enqueue>{TAIL}'
+    )
+    assert row(caller).state == before  # the failed turn was rolled back
+
+
+def test_a_queue_action_that_does_not_fit_ends_with_the_apology(caller: Caller) -> None:
+    run(caller, ["."])  # at the category menu, never queued
+    assert xml(caller.queue_done("leave")) == f"{HEAD}{say(APOLOGY)}<Hangup />{TAIL}"
+    assert row(caller).state["node"] == "category"
+
+
+@pytest.fixture
+def broken_service(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    calls: list[str] = []
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        calls.append(kwargs["provider_call_id"])
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("hotline.channels.twilio.voice_webhooks.continue_call", broken)
+    yield calls
+
+
+def test_a_failing_turn_is_logged_and_the_caller_goes_to_an_operator(
+    caller: Caller, broken_service: list[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    caller.dial()
+    assert outline(caller.silence()) == [f"Say: {APOLOGY}", f"Say: {CONNECTING}", "Enqueue: operators"]
+    assert broken_service == [caller.sid]
+    assert any("failed; the caller goes to an operator" in r.getMessage() for r in caplog.records)
+
+
+def test_the_database_being_down_is_a_503(caller: Caller, monkeypatch: pytest.MonkeyPatch) -> None:
+    def down(*args: Any, **kwargs: Any) -> None:
+        raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+
+    caller.dial()
+    monkeypatch.setattr("hotline.channels.twilio.voice_webhooks.continue_call", down)
+    answer = caller.silence()
+    assert answer.status_code == 503 and "database unavailable" in answer.text
+    assert caller.hang_up().status_code == 503
+
+
+def test_voice_webhooks_are_timed_in_the_metrics(caller: Caller, server: str) -> None:
+    caller.dial()
+    caller.silence()
+    metrics = caller.phone.client.get(server + "/metrics").text
+    assert 'hotline_webhook_seconds_count{route="/twilio/voice",status="200"}' in metrics
+    assert 'hotline_webhook_seconds_count{route="/twilio/voice/gather",status="200"}' in metrics
+
+
+def test_no_sms_leaves_before_the_call_s_turn_committed(caller: Caller, fake_twilio: Any) -> None:
+    run(caller, [*REPORT, "rec:12"])
+    assert [(m.to_number, m.purpose, m.status) for m in outbound()] == [
+        (PUPR[0], "alert", "queued"),
+        (PUPR[1], "alert", "queued"),
+        (CITIZEN, "reply", "queued"),
+    ]
+    assert fake_twilio.messages == []
+    drain_queue()
+    assert {m.to_number for m in outbound() if m.status == "sent"} == {*PUPR, CITIZEN}
+    assert count(OutboundMessage) == 3
