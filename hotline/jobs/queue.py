@@ -32,13 +32,17 @@ def queue() -> Queue:
 
 
 def enqueue_inbound(inbound_id: int) -> None:
-    queue().enqueue(
-        "hotline.jobs.inbound.process_inbound_sms",
-        inbound_id,
-        job_id=f"inbound-{inbound_id}",
-        result_ttl=60,
-        failure_ttl=7 * 86400,
-    )
+    q = queue()
+    with q.connection.pipeline() as pipe:  # one round trip to Redis instead of two: this is on the webhook path
+        q.enqueue(
+            "hotline.jobs.inbound.process_inbound_sms",
+            inbound_id,
+            job_id=f"inbound-{inbound_id}",
+            result_ttl=60,
+            failure_ttl=7 * 86400,
+            pipeline=pipe,
+        )
+        pipe.execute()
 
 
 def enqueue_outbound(message_ids: list[int], delay: timedelta | None = None, attempt: int = 0) -> None:
