@@ -66,12 +66,10 @@ T = TypeVar("T")
 
 @router.post("")
 async def incoming_call(request: Request) -> Response:
-    form = await signed_form(request)
-    if isinstance(form, Response):
-        return form
-    sid = _call_sid(form)
-    if sid is None:
-        return _no_call_sid()
+    signed = await _signed_call(request)
+    if isinstance(signed, Response):
+        return signed
+    form, sid = signed
     caller, called = _text(form, "From") or _text(form, "Caller"), _text(form, "To") or _text(form, "Called")
     language = _language(request)
 
@@ -147,12 +145,10 @@ async def queue_wait(request: Request) -> Response:
 
 @router.post("/status")
 async def call_status(request: Request) -> Response:
-    form = await signed_form(request)
-    if isinstance(form, Response):
-        return form
-    sid = _call_sid(form)
-    if sid is None:
-        return _no_call_sid()
+    signed = await _signed_call(request)
+    if isinstance(signed, Response):
+        return signed
+    form, sid = signed
     status = _text(form, "CallStatus")
     if status not in CALL_OVER:
         return Response(status_code=204)  # ringing, in-progress: nothing happened to the flow
@@ -166,12 +162,10 @@ async def call_status(request: Request) -> Response:
 
 @router.post("/recording-status")
 async def recording_status(request: Request) -> Response:
-    form = await signed_form(request)
-    if isinstance(form, Response):
-        return form
-    sid = _call_sid(form)
-    if sid is None:
-        return _no_call_sid()
+    signed = await _signed_call(request)
+    if isinstance(signed, Response):
+        return signed
+    form, sid = signed
     url = _text(form, "RecordingUrl")
     if _text(form, "RecordingStatus") != "completed" or not url:
         return Response(status_code=204)  # in-progress, absent (silence), failed: nothing to keep
@@ -188,12 +182,10 @@ async def recording_status(request: Request) -> Response:
 
 
 async def _event(request: Request, event_of: Callable[[FormData], a.Event], *, after_queue: bool = False) -> Response:
-    form = await signed_form(request)
-    if isinstance(form, Response):
-        return form
-    sid = _call_sid(form)
-    if sid is None:
-        return _no_call_sid()
+    signed = await _signed_call(request)
+    if isinstance(signed, Response):
+        return signed
+    form, sid = signed
     event = event_of(form)
 
     def step(session: Session, config: CityConfig) -> Turn:
@@ -293,12 +285,15 @@ def _text(form: FormData, name: str) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-def _call_sid(form: FormData) -> str | None:
-    return _text(form, "CallSid") or None
-
-
-def _no_call_sid() -> Response:
-    return Response("CallSid is required", status_code=400, media_type="text/plain")
+async def _signed_call(request: Request) -> tuple[FormData, str] | Response:
+    """The signed form and its CallSid, or the response refusing it (403 bad signature, 400 no CallSid)."""
+    form = await signed_form(request)
+    if isinstance(form, Response):
+        return form
+    sid = _text(form, "CallSid")
+    if not sid:
+        return Response("CallSid is required", status_code=400, media_type="text/plain")
+    return form, sid
 
 
 def _number(text: str) -> float:
