@@ -12,8 +12,17 @@ from sqlalchemy import select
 
 from hotline import clock
 from hotline.db import unit_of_work
-from hotline.jobs.escalation import STALE_START, enqueue_escalations, fire_escalation, reconcile
+from hotline.jobs.escalation import (
+    STALE_START,
+    claim_due,
+    enqueue_escalations,
+    fire_claimed,
+    fire_escalation,
+    reconcile,
+    timers_key,
+)
 from hotline.jobs.queue import queue, redis_connection
+from hotline.jobs.sweeper import sweep_once
 from hotline.models import Escalation, Ticket, TicketEvent
 from tests.conftest import Phone, drain_queue
 from tests.helpers import events, ticket
@@ -134,7 +143,7 @@ def test_a_job_woken_early_goes_back_to_sleep(phone: Phone) -> None:
     _fire_report(phone)
     [row] = escalations()
     assert fire_escalation(row.id) == "early"
-    assert queue().scheduled_job_registry.get_job_ids() == [f"esc-{row.id}"]
+    assert redis_connection().zrange(timers_key(), 0, -1) == [str(row.id).encode()]
     assert escalations()[0].status == "pending"
 
 
@@ -144,7 +153,7 @@ def test_redis_flushed_with_deadlines_pending_loses_nothing(phone: Phone, fake_t
     drain_queue()
     clock.advance(timedelta(minutes=4.5))
     assert reconcile().requeued == 5  # due within the horizon: timers created
-    assert len(queue().scheduled_job_registry.get_job_ids()) == 5
+    assert redis_connection().zcard(timers_key()) == 5
     redis_connection().flushdb()  # Redis restarted without AOF: every timer is gone
     tick(1)
     fired = [r for r in escalations() if r.status == "fired"]
@@ -155,9 +164,7 @@ def test_redis_flushed_with_deadlines_pending_loses_nothing(phone: Phone, fake_t
     assert len(escalation_sms(fake_twilio)) == 15
 
 
-def test_a_job_taken_by_a_worker_that_died_before_starting_it_is_run_again(
-    phone: Phone, fake_twilio: Any
-) -> None:
+def test_a_job_taken_by_a_worker_that_died_before_starting_it_is_run_again(phone: Phone, fake_twilio: Any) -> None:
     _fire_report(phone)
     clock.advance(timedelta(minutes=6))
     [row] = escalations()
@@ -174,6 +181,87 @@ def test_a_job_taken_by_a_worker_that_died_before_starting_it_is_run_again(
     assert q.intermediate_queue.get_job_ids() == []
     drain_queue()
     assert escalations()[0].status == "fired"
+    assert len(escalation_sms(fake_twilio)) == 3
+
+
+def _due_in(seconds: float) -> Escalation:
+    """Move the one pending row's deadline to `seconds` from now, on the real clock."""
+    with unit_of_work() as s:
+        row = s.scalars(select(Escalation).where(Escalation.status == "pending")).one()
+        t = s.get(Ticket, row.ticket_id)
+        assert t is not None
+        row.due_at = t.accept_due_at = clock.now() + timedelta(seconds=seconds)
+    return row
+
+
+def test_the_releaser_fires_a_timer_at_its_moment_not_at_the_next_whole_second(phone: Phone, fake_twilio: Any) -> None:
+    _fire_report(phone)
+    row = _due_in(0.3)
+    enqueue_escalations([(row.id, row.due_at)])
+    redis = redis_connection()
+    # The exact moment, not RQ's whole seconds (truncated: up to 1 s early).
+    assert redis.zscore(timers_key(), str(row.id)) == pytest.approx(row.due_at.timestamp(), abs=1e-3)
+    assert claim_due(redis) == []  # not yet
+    time.sleep(max(0.0, row.due_at.timestamp() - time.time()) + 0.01)
+    assert claim_due(redis) == [row.id]
+    assert claim_due(redis) == []  # one claimant only
+    assert fire_claimed([row.id], redis) == {"fired": 1}
+    fired = escalations()[0]
+    assert fired.status == "fired" and fired.fired_at is not None and fired.fired_at >= fired.due_at
+    assert reconcile().requeued == 0  # fired: nothing in flight is left behind
+    drain_queue()
+    assert len(escalation_sms(fake_twilio)) == 3
+    assert fire_claimed([row.id], redis) == {"not-pending": 1}  # a second claimant changes nothing
+    drain_queue()
+    assert len(escalation_sms(fake_twilio)) == 3
+
+
+def test_a_timer_claimed_by_a_releaser_that_died_is_fired_by_the_reconciler(phone: Phone, fake_twilio: Any) -> None:
+    _fire_report(phone)
+    row = _due_in(0.2)
+    enqueue_escalations([(row.id, row.due_at)])
+    time.sleep(0.25)
+    redis = redis_connection()
+    assert claim_due(redis) == [row.id]  # ...and the releaser's process is killed before firing it
+    assert reconcile().requeued == 0  # claimed a moment ago: being fired
+    inflight = next(key for key in redis.keys("hotline:escalation:inflight:*"))
+    redis.zadd(inflight, {str(row.id): time.time() - STALE_START - 1})  # ...claimed that long ago
+    assert reconcile().requeued == 1
+    assert redis.zcard(inflight) == 0
+    drain_queue()
+    assert escalations()[0].status == "fired"
+    assert len(escalation_sms(fake_twilio)) == 3
+    redis.zadd(inflight, {str(row.id): time.time() - STALE_START - 1})  # fired, then its claimant died
+    assert reconcile().requeued == 0
+    assert redis.zcard(inflight) == 0  # not left there forever
+
+
+def test_due_timers_are_left_to_a_running_releaser(phone: Phone) -> None:
+    _fire_report(phone)
+    row = _due_in(0.1)
+    enqueue_escalations([(row.id, row.due_at)])
+    time.sleep(0.15)
+    redis = redis_connection()
+    redis.set(next(iter(redis.keys("hotline:escalation:timers:*"))).replace(b"timers", b"releaser"), 1, px=5000)
+    assert reconcile().requeued == 0  # a releaser is alive: it fires due timers in order, sooner than RQ would
+    assert len(queue()) == 0
+    redis.delete(*redis.keys("hotline:escalation:releaser:*"))
+    assert reconcile().requeued == 1  # none is: an RQ job instead
+    assert queue().job_ids == [f"esc-{row.id}"]
+
+
+def test_alerts_waiting_behind_a_backlog_are_not_queued_twice_by_the_sweeper(phone: Phone, fake_twilio: Any) -> None:
+    _fire_report(phone)
+    clock.advance(timedelta(minutes=6))
+    [row] = escalations()
+    assert fire_escalation(row.id) == "fired"  # three alerts, their delivery jobs queued (not run yet)
+    clock.advance(timedelta(minutes=1))  # older than the sweeper's grace: a backlog, or lost?
+    waiting = len(queue())
+    assert sweep_once().outbound == 0  # their jobs are still in the queue: late, not lost
+    assert len(queue()) == waiting
+    redis_connection().flushdb()  # now they are lost
+    assert sweep_once().outbound == 3
+    drain_queue()
     assert len(escalation_sms(fake_twilio)) == 3
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
 import threading
 from dataclasses import dataclass
 from datetime import timedelta
@@ -10,8 +12,9 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from hotline.db import unit_of_work
-from hotline.jobs.queue import enqueue_inbound, enqueue_outbound
+from hotline.jobs.queue import enqueue_inbound, enqueue_outbound, queue, redis_connection
 from hotline.models import InboundMessage, OutboundMessage, utcnow
+from hotline.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +54,8 @@ def sweep_once() -> SweepResult:
             .order_by(OutboundMessage.id)
             .limit(BATCH)
         ).all()
+    waiting = _still_waiting(list(outbound_ids))
+    outbound_ids = [i for i in outbound_ids if i not in waiting]
     for inbound_id in inbound_ids:
         enqueue_inbound(inbound_id)
     enqueue_outbound(list(outbound_ids), attempt=int(now.timestamp()))
@@ -60,14 +65,74 @@ def sweep_once() -> SweepResult:
     return result
 
 
+def _still_waiting(message_ids: list[int]) -> set[int]:
+    """Rows whose first delivery job (`outbound-<id>-0`, jobs/queue.py) is still queued in RQ: late behind
+    a backlog, not lost. Queueing them again only made the backlog longer (docs/benchmarks.md,
+    escalation). A job in RQ's intermediate list may belong to a worker that died: not counted as waiting."""
+    if not message_ids:
+        return set()
+    q = queue()
+    popped = set(q.intermediate_queue.get_job_ids())
+    with q.connection.pipeline(transaction=False) as pipe:
+        for message_id in message_ids:
+            pipe.hget(f"rq:job:outbound-{message_id}-0", "status")
+        statuses = pipe.execute()
+    return {
+        message_id
+        for message_id, status in zip(message_ids, statuses, strict=True)
+        if status in (b"queued", b"deferred") and f"outbound-{message_id}-0" not in popped
+    }
+
+
+def _my_turn(interval: float) -> bool:
+    """One sweep per interval across all workers: the same sweep twice finds the same rows, and creating
+    thousands of escalation timers twice is CPU the machine needs for firing them (docs/benchmarks.md,
+    escalation). Without Redis the sweep runs (and says what failed)."""
+    try:
+        key = f"hotline:sweep-turn:{get_settings().queue_name}"
+        return bool(redis_connection().set(key, os.getpid(), nx=True, px=max(200, int(interval * 900))))
+    except Exception:
+        return True
+
+
 def run_forever(stop: threading.Event, interval: float = 30.0) -> None:
-    """Runs at worker start and then every `interval` seconds: lost messages and lost timers come back."""
+    """Runs at worker start and then every `interval` seconds: lost messages and lost timers come back.
+    Also keeps the escalation releaser process running, which fires due timers within a tick of their moment."""
+    from hotline.jobs.escalation import start_releaser
+
+    releaser = start_releaser()
+    try:
+        while not stop.is_set():
+            if releaser.poll() is not None:
+                log.error("escalation releaser exited (%s); starting it again", releaser.returncode)
+                releaser = start_releaser()
+            if _my_turn(interval):
+                _sweep(interval)
+            stop.wait(interval)
+    finally:
+        releaser.terminate()
+        try:
+            releaser.wait(10)
+        except subprocess.TimeoutExpired:
+            releaser.kill()
+
+
+def _sweep(interval: float) -> None:
     from hotline.jobs.escalation import reconcile
 
-    while not stop.is_set():
-        for name, task in (("sweep", sweep_once), ("escalation reconcile", reconcile)):
-            try:
-                task()
-            except Exception:
-                log.exception("%s failed; trying again in %ss", name, interval)
-        stop.wait(interval)
+    try:
+        sweep_once()
+    except Exception:
+        log.exception("sweep failed; trying again in %ss", interval)
+    try:
+        result = reconcile()
+        # One line per sweep: how long rebuilding the timers takes is what bounds the sweep interval
+        # (bench/escalation.py reads it).
+        log.info(
+            "escalation reconcile: %s pending within the horizon, %s timers set or re-queued, %.3f s",
+            result.pending_in_horizon,
+            result.requeued,
+            result.seconds,
+        )
+    except Exception:
+        log.exception("escalation reconcile failed; trying again in %ss", interval)
