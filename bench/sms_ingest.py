@@ -7,7 +7,7 @@ For each worker count (default 1 and 2), in one run:
 1. the baseline (bench/baseline_app.py: bare FastAPI, reads the form, answers the same TwiML) under
    uvicorn with that many workers, then
 2. `hotline serve --workers W` on PostgreSQL (database hotline_bench, dropped and created here) and
-   Redis (db 14, flushed before and after); no `hotline worker` runs, so jobs pile up in Redis,
+   Redis (db 9, flushed before and after); no `hotline worker` runs, so jobs pile up in Redis,
 each get a short warm-up and then open-loop steps at increasing rates from bench/loadgen.py (a
 separate process; requests pre-signed before the clock starts, every MessageSid unique). Per step:
 offered and achieved rate, p50/p99/max latency from the time each request was due, errors, and the
@@ -48,6 +48,7 @@ from typing import Any
 
 import httpx
 import psycopg
+from bench_services import PG_ADMIN_DSN, database_url, drop_database, hotline_env, reset_database
 from redis import Redis
 
 BENCH = Path(__file__).resolve().parent
@@ -56,11 +57,10 @@ RESULTS = BENCH / "results"
 PYTHON = sys.executable
 HOTLINE = str(Path(PYTHON).with_name("hotline"))
 
-PG_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 PG_DB = "hotline_bench"
 PG_DSN = f"postgresql://postgres@127.0.0.1:5432/{PG_DB}"
-DATABASE_URL = f"postgresql+psycopg://postgres@127.0.0.1:5432/{PG_DB}"
-REDIS_URL = "redis://127.0.0.1:6379/14"
+DATABASE_URL = database_url(PG_DB)
+REDIS_URL = "redis://127.0.0.1:6379/9"
 QUEUE_KEY = "rq:queue:hotline"
 AUTH_TOKEN = "bench-twilio-auth-token-0123456789abcdef"
 
@@ -178,32 +178,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def hotline_env(port: int) -> dict[str, str]:
-    env = dict(os.environ)
-    for key in list(env):
-        if key.startswith(("HOTLINE_", "TWILIO_", "ARI_")):
-            del env[key]
-    env.update(
-        {
-            "HOTLINE_DATABASE_URL": DATABASE_URL,
-            "HOTLINE_REDIS_URL": REDIS_URL,
-            "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-            "HOTLINE_PUBLIC_URL": f"http://127.0.0.1:{port}",
-            "HOTLINE_ENV": "development",
-        }
+def server_env(port: int) -> dict[str, str]:
+    return hotline_env(
+        HOTLINE_DATABASE_URL=DATABASE_URL,
+        HOTLINE_REDIS_URL=REDIS_URL,
+        TWILIO_AUTH_TOKEN=AUTH_TOKEN,
+        HOTLINE_PUBLIC_URL=f"http://127.0.0.1:{port}",
+        HOTLINE_ENV="development",
     )
-    return env
-
-
-def reset_database() -> None:
-    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {PG_DB}")
-
-
-def drop_database() -> None:
-    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
 
 
 def redis() -> Redis:
@@ -246,7 +228,7 @@ class Server:
         return [HOTLINE, "serve", "--workers", str(self.workers), "--host", "127.0.0.1", "--port", str(self.port)]
 
     def start(self) -> None:
-        env = hotline_env(self.port)
+        env = server_env(self.port)
         with self.log_path.open("wb") as log:
             self.proc = subprocess.Popen(
                 self.command(), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
@@ -715,11 +697,11 @@ def main(argv: list[str] | None = None) -> int:
                     ok_sids: list[str] = []
                     if kind == "hotline":
                         r.flushdb()
-                        reset_database()
+                        reset_database(PG_DB)
                         subprocess.run(
                             [HOTLINE, "db", "upgrade"],
                             cwd=ROOT,
-                            env=hotline_env(server.port),
+                            env=server_env(server.port),
                             check=True,
                             stdout=subprocess.DEVNULL,
                         )
@@ -751,7 +733,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         r.flushdb()
         with contextlib.suppress(Exception):
-            drop_database()
+            drop_database(PG_DB)
     elapsed = time.monotonic() - started
 
     best: dict[str, dict[str, float]] = {}

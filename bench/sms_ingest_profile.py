@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/sms_ingest_profile.py [--rate 200] [--seconds 15]
 
-Two views, same PostgreSQL/Redis setup as sms_ingest.py (database hotline_bench, Redis db 14):
+Two views, same PostgreSQL/Redis setup as sms_ingest.py (database hotline_bench, Redis db 9):
 
 1. Live: `hotline serve --workers 1` under open-loop load from bench/loadgen.py while py-spy samples the
    thread holding the GIL (`--gil --nonblocking`, so the server is not paused). Samples are put in
@@ -32,20 +32,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench_services import drop_database, reset_database
 from sms_ingest import (
     CLK_TCK,
     HOTLINE,
+    PG_DB,
     PYTHON,
     RESULTS,
     ROOT,
     Server,
     code_version,
-    drop_database,
     free_port,
-    hotline_env,
     redis,
-    reset_database,
     run_step,
+    server_env,
 )
 
 # A sample goes to the first feature bucket found anywhere in its stack (most specific first); the
@@ -97,9 +97,9 @@ def live_profile(*, rate: float, seconds: float, workdir: Path) -> dict[str, Any
         raise SystemExit("py-spy is needed: .venv/bin/pip install py-spy")
     server = Server("hotline", 1, free_port(), workdir / "hotline-w1.log")
     redis().flushdb()
-    reset_database()
+    reset_database(PG_DB)
     subprocess.run(
-        [HOTLINE, "db", "upgrade"], cwd=ROOT, env=hotline_env(server.port), check=True, stdout=subprocess.DEVNULL
+        [HOTLINE, "db", "upgrade"], cwd=ROOT, env=server_env(server.port), check=True, stdout=subprocess.DEVNULL
     )
     server.start()
     ok: list[str] = []
@@ -138,7 +138,7 @@ def live_profile(*, rate: float, seconds: float, workdir: Path) -> dict[str, Any
     finally:
         server.stop()
         redis().flushdb()
-        drop_database()
+        drop_database(PG_DB)
 
     buckets: Counter[str] = Counter()
     leaves: Counter[str] = Counter()
@@ -380,9 +380,9 @@ def components(n: int) -> dict[str, Any]:
 
 def run_components(n: int, workdir: Path) -> dict[str, Any]:
     port = free_port()
-    env = hotline_env(port)
+    env = server_env(port)
     redis().flushdb()
-    reset_database()
+    reset_database(PG_DB)
     try:
         subprocess.run([HOTLINE, "db", "upgrade"], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
         out = workdir / "components.json"
@@ -392,7 +392,7 @@ def run_components(n: int, workdir: Path) -> dict[str, Any]:
         return dict(json.loads(out.read_text()))
     finally:
         redis().flushdb()
-        drop_database()
+        drop_database(PG_DB)
 
 
 def main(argv: list[str] | None = None) -> int:
