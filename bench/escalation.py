@@ -121,8 +121,8 @@ def bench_env(config_dir: Path) -> dict[str, str]:
         HOTLINE_CONFIG_DIR=str(config_dir),
         HOTLINE_SMS_PROVIDER="log",
         HOTLINE_ENV="development",
-        # the workers import bench.escalation for the baseline job
-        PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p),
+        # the workers import bench.escalation for the baseline job, and it imports bench_services
+        PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), str(BENCH), os.environ.get("PYTHONPATH", "")) if p),
     )
 
 
