@@ -299,3 +299,32 @@ def test_a_voice_alert_plugs_in_beside_sms(phone: Phone, fake_twilio: Any) -> No
     with unit_of_work() as s:
         data = s.scalars(select(TicketEvent.data).where(TicketEvent.kind == "escalated")).one()
     assert data["via"] == ["sms", "voice"]
+
+
+def test_a_rerouted_ticket_starts_a_new_chain_and_keeps_the_old_one_as_history(phone: Phone) -> None:
+    from hotline.models import Agency
+    from hotline.services import escalation
+    from hotline.services.city import current_config
+
+    _fire_report(phone)
+    tick(6)  # PMK's step 0 fired
+    phone.sms(PMK_URC[0], "TERIMA 1")
+    drain_queue()  # accepted: the resolve deadline of chain 0 is pending
+    with unit_of_work() as s:  # the command center sends it to BPBD: routed afresh there
+        t = s.get(Ticket, 1)
+        bpbd = s.scalar(select(Agency).where(Agency.code == "BPBD"))
+        assert t is not None and bpbd is not None
+        t.agency_id, t.status, t.routed_at, t.accepted_at = bpbd.id, "routed", clock.now(), None
+        escalation.pin(s, config=current_config(), ticket=t, agency=bpbd)
+    rows = [(r.chain, r.phase, r.step, r.status) for r in escalations()]
+    assert rows[:3] == [(0, "accept", 0, "fired"), (0, "accept", 1, "cancelled"), (0, "resolve", 0, "cancelled")]
+    assert rows[3:] == [(1, "accept", 0, "pending")]  # (accept, 0, 0) again, beside the old one
+    with unit_of_work() as s:  # BPBD accepts: its own resolve deadline starts, though chain 0 had one
+        t = s.get(Ticket, 1)
+        assert t is not None
+        t.status, t.accepted_at = "accepted", clock.now()
+        escalation.on_status_change(s, ticket=t)
+    assert [(r.chain, r.phase, r.status) for r in escalations()][3:] == [
+        (1, "accept", "cancelled"),
+        (1, "resolve", "pending"),
+    ]

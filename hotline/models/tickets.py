@@ -85,12 +85,17 @@ class Escalation(Base):
 
     __tablename__ = "escalations"
     __table_args__ = (
-        UniqueConstraint("ticket_id", "phase", "step", "round", name="uq_escalations_ticket_phase_step_round"),
+        UniqueConstraint(
+            "ticket_id", "chain", "phase", "step", "round", name="uq_escalations_ticket_chain_phase_step_round"
+        ),
         Index("ix_escalations_status_due", "status", "due_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    # 0 for the chain pinned when the ticket was first routed, 1 after a re-route, ...: each routing
+    # starts its steps afresh, and the rows of an earlier chain stay as history.
+    chain: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     phase: Mapped[str] = mapped_column(String(16))
     step: Mapped[int] = mapped_column(Integer)
     round: Mapped[int] = mapped_column(Integer, default=0)

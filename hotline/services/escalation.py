@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from hotline import clock
@@ -58,7 +58,11 @@ def pin(session: Session, *, config: CityConfig, ticket: Ticket, agency: Agency)
     ticket.accept_due_at = ticket.routed_at + minutes(sla.accept_minutes)
     ticket.resolve_due_at = ticket.routed_at + minutes(sla.resolve_minutes)
     chain = config.escalation[agency.code]
+    cancel_pending(session, ticket_id=ticket.id)  # a re-routed ticket starts a fresh chain
+    previous = session.scalar(select(func.max(Escalation.chain)).where(Escalation.ticket_id == ticket.id))
+    number = 0 if previous is None else previous + 1
     ticket.escalation_chain = {
+        "number": number,
         "agency": agency.code,
         "repeat_minutes": chain.repeat_minutes,
         "steps": [
@@ -71,12 +75,19 @@ def pin(session: Session, *, config: CityConfig, ticket: Ticket, agency: Agency)
             for s in chain.steps
         ],
     }
-    cancel_pending(session, ticket_id=ticket.id)  # a re-routed ticket starts a fresh chain
-    schedule(session, ticket_id=ticket.id, phase="accept", step=0, round_=0, due=ticket.accept_due_at)
+    schedule(session, ticket_id=ticket.id, chain=number, phase="accept", step=0, round_=0, due=ticket.accept_due_at)
 
 
-def schedule(session: Session, *, ticket_id: int, phase: str, step: int, round_: int, due: datetime) -> Escalation:
-    row = Escalation(ticket_id=ticket_id, phase=phase, step=step, round=round_, due_at=due, status="pending")
+def chain_number(ticket: Ticket) -> int:
+    return int((ticket.escalation_chain or {}).get("number", 0))
+
+
+def schedule(
+    session: Session, *, ticket_id: int, chain: int, phase: str, step: int, round_: int, due: datetime
+) -> Escalation:
+    row = Escalation(
+        ticket_id=ticket_id, chain=chain, phase=phase, step=step, round=round_, due_at=due, status="pending"
+    )
     session.add(row)
     session.flush()
     if due <= clock.now() + HORIZON:
@@ -102,11 +113,16 @@ def on_status_change(session: Session, *, ticket: Ticket) -> None:
     """Accepting stops the accept chain and starts the resolve deadline; closing stops everything."""
     if ticket.status in ("accepted", "on_site"):
         cancel_pending(session, ticket_id=ticket.id, phase="accept")
+        number = chain_number(ticket)
         started = session.scalar(
-            select(Escalation.id).where(Escalation.ticket_id == ticket.id, Escalation.phase == "resolve").limit(1)
+            select(Escalation.id)
+            .where(Escalation.ticket_id == ticket.id, Escalation.chain == number, Escalation.phase == "resolve")
+            .limit(1)
         )
         if started is None and ticket.resolve_due_at is not None and ticket.escalation_chain:
-            schedule(session, ticket_id=ticket.id, phase="resolve", step=0, round_=0, due=ticket.resolve_due_at)
+            schedule(
+                session, ticket_id=ticket.id, chain=number, phase="resolve", step=0, round_=0, due=ticket.resolve_due_at
+            )
     elif ticket.status in ("resolved", "cancelled"):
         cancel_pending(session, ticket_id=ticket.id)
 
@@ -200,10 +216,15 @@ def fire_many(
     for row, ticket, _, _, phase_due, _ in fired:
         chain: dict[str, Any] = ticket.escalation_chain or {}
         steps = chain["steps"]
-        if row.step + 1 < len(steps):
-            nxt = phase_due + minutes(steps[row.step + 1]["after_minutes"])
-            schedule(session, ticket_id=ticket.id, phase=row.phase, step=row.step + 1, round_=row.round, due=nxt)
-        elif chain.get("repeat_minutes"):
-            nxt = row.due_at + minutes(chain["repeat_minutes"])
-            schedule(session, ticket_id=ticket.id, phase=row.phase, step=row.step, round_=row.round + 1, due=nxt)
+        if row.step + 1 < len(steps):  # the next step, counted from the phase's deadline
+            step_no, round_no = row.step + 1, row.round
+            due = phase_due + minutes(steps[step_no]["after_minutes"])
+        elif chain.get("repeat_minutes"):  # the last step again, until someone answers
+            step_no, round_no = row.step, row.round + 1
+            due = row.due_at + minutes(chain["repeat_minutes"])
+        else:
+            continue
+        schedule(
+            session, ticket_id=ticket.id, chain=row.chain, phase=row.phase, step=step_no, round_=round_no, due=due
+        )
     return results
