@@ -1,0 +1,491 @@
+"""The ARI app: Asterisk channels in Stasis(hotline) run the IVR through the call service.
+
+`AriApp` is the client's event handler. Each caller's channel gets an `AriCall`, which renders a turn's
+media (hotline/channels/ari/media.py), waits for what the waiting action waits for, turns it into an
+engine event and asks the call service (hotline/channels/ari/calls.py) for the next turn. All events of
+one channel, including the app's own (timers, reconciliation, the operator answering) go through that
+channel's queue in the client, so an `AriCall` is only ever touched by one task at a time.
+
+What each waiting action waits for:
+
+    Gather   keys (ChannelDtmfReceived). The first key stops the Gather's prompts. The overall timeout starts
+             when the prompts have finished (as on Twilio), the inter-digit timeout after each key; the
+             finish key, `max_digits` or a timeout ends it: Digits(...) or NoInput(). Keys pressed while
+             other prompts play or the next turn is being computed are kept (type-ahead) for the next Gather.
+    Record   RecordingFinished: Recorded(stored file URL, duration), or NoInput() when nothing was heard.
+    Enqueue  the operator answering (`connect_operator`): QueueLeft(True), the caller and the operator in a
+             mixing bridge; or `max_wait_seconds` passing: QueueLeft(False). The caller waits in a holding
+             bridge of their own with music on hold.
+    Hangup   nothing: DELETE the channel.
+
+The caller hanging up (ChannelHangupRequest, StasisEnd or ChannelDestroyed, whichever comes first) is
+HangUp() once. Hanging up while recording waits for the RecordingFinished first, so the words said make it
+into the report, as they do on Twilio. A recording that finishes after the call ended goes to
+`recording_ready`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from hotline.channels.ari import media as m
+from hotline.channels.ari.calls import CallPort
+from hotline.channels.ari.client import AriClient, AriError, Event
+from hotline.ivr import actions as a
+from hotline.ivr.turn import Turn
+
+log = logging.getLogger(__name__)
+
+# The app's own events, posted on a channel's queue: never sent by Asterisk (its types have no prefix).
+TIMER = "HotlineTimer"
+GONE = "HotlineGone"  # reconciliation: the channel is no longer in Asterisk
+RESYNC = "HotlineResync"  # reconciliation: the channel lives; check what may have been missed
+ADOPT = "HotlineAdopt"  # reconciliation: a channel in our Stasis app that we never saw start
+OPERATOR_ANSWERED = "HotlineOperatorAnswered"
+OPERATOR_GONE = "HotlineOperatorGone"
+OPERATOR_ARG = "operator"  # appArgs of an operator's leg: operator,<caller channel id>
+HANGUP_EVENTS = frozenset({"ChannelHangupRequest", "StasisEnd", "ChannelDestroyed", GONE})
+KEYS = frozenset("0123456789*#")
+FINISHED_RECORDINGS = 10_000
+
+
+@dataclass(frozen=True)
+class QueuedCall:
+    channel_id: str
+    caller: str
+    queue: str
+    since: float  # time.time()
+
+
+class AriApp:
+    def __init__(self, *, calls: CallPort, prompts: m.PromptMedia, ari_url: str, app_name: str):
+        self.calls_port = calls
+        self.prompts = prompts
+        self.ari_url = ari_url
+        self.app_name = app_name
+        self.client: AriClient | None = None
+        self.calls: dict[str, AriCall] = {}
+        self.operator_legs: dict[str, str] = {}  # operator channel -> caller channel
+        self.orphan_recordings: OrderedDict[str, str] = OrderedDict()  # recording name -> call (ended)
+
+    def attach(self, client: AriClient) -> None:
+        self.client = client
+
+    @property
+    def ari(self) -> AriClient:
+        assert self.client is not None, "AriApp.attach(client) first"
+        return self.client
+
+    async def send(self, request: m.AriRequest) -> Any:
+        return await self.ari.request(request.method, request.path, request.query())
+
+    # --- events ------------------------------------------------------------------------------------
+
+    async def on_event(self, channel_id: str, event: Event) -> bool:
+        kind = event.get("type")
+        if channel_id in self.operator_legs:
+            return await self._operator_leg(channel_id, event)
+        call = self.calls.get(channel_id)
+        if call is None:
+            args = event.get("args") or []
+            if kind == "StasisStart" and args and args[0] == OPERATOR_ARG:
+                # Rung by the console through ARI (hotline/channels/ari/takeover.py) or by connect_operator.
+                caller = args[1] if len(args) > 1 else ""
+                if caller not in self.calls:  # the caller hung up while the operator's phone rang
+                    await self.ari.request("DELETE", f"/channels/{channel_id}", {"reason": "normal"})
+                    return True
+                self.operator_legs[channel_id] = caller
+                return await self._operator_leg(channel_id, event)
+            if kind in ("StasisStart", ADOPT):
+                channel = event.get("channel") or {}
+                call = self.calls[channel_id] = AriCall(self, channel_id, channel)
+                await call.start(answered=channel.get("state") == "Up")
+                return self._finish(call)
+            if kind == "RecordingFinished":
+                await self._late_recording(event)
+            return True  # events of a call that ended: nothing to do
+        await call.handle(event)
+        return self._finish(call)
+
+    def _finish(self, call: AriCall) -> bool:
+        if call.gone:
+            self.calls.pop(call.channel_id, None)
+            if call.recording:
+                self._remember_recording(call.recording, call.channel_id)
+        return call.gone
+
+    def _remember_recording(self, name: str, call_id: str) -> None:
+        self.orphan_recordings[name] = call_id
+        if len(self.orphan_recordings) > FINISHED_RECORDINGS:
+            self.orphan_recordings.popitem(last=False)
+
+    async def _late_recording(self, event: Event) -> None:
+        recording = event.get("recording") or {}
+        call_id = self.orphan_recordings.pop(recording.get("name", ""), None)
+        if call_id is None:
+            return
+        url, seconds = recording_result(self.ari_url, recording)
+        if url:
+            await self.calls_port.recording_ready(call_id=call_id, url=url, seconds=seconds)
+
+    async def _operator_leg(self, channel_id: str, event: Event) -> bool:
+        caller = self.operator_legs[channel_id]
+        kind = event.get("type")
+        if kind == "StasisStart":
+            self.ari.post(caller, {"type": OPERATOR_ANSWERED, "operator": channel_id})
+            return False
+        if kind in HANGUP_EVENTS:
+            del self.operator_legs[channel_id]
+            self.ari.post(caller, {"type": OPERATOR_GONE, "operator": channel_id})
+            return True
+        return False
+
+    async def on_connected(self, *, reconnected: bool) -> None:
+        """Re-read the live channels: what vanished hung up, what lives is checked, strangers adopted."""
+        channels = await self.ari.request("GET", "/channels") or []
+        live = {c["id"]: c for c in channels if isinstance(c, dict) and "id" in c}
+        for channel_id in list(self.calls) + list(self.operator_legs):
+            self.ari.post(channel_id, {"type": GONE if channel_id not in live else RESYNC})
+        for channel_id, channel in live.items():
+            if channel_id in self.calls or channel_id in self.operator_legs:
+                continue
+            dialplan = channel.get("dialplan") or {}
+            app_data = str(dialplan.get("app_data", "")).split(",")  # Stasis(hotline[,args...])
+            in_our_app = dialplan.get("app_name") == "Stasis" and app_data[0] == self.app_name
+            if in_our_app and OPERATOR_ARG not in app_data[1:2]:  # an operator's leg is no caller
+                self.ari.post(channel_id, {"type": ADOPT, "channel": channel})
+        if reconnected:
+            log.info("ARI reconnected: %d live channels, %d calls of ours", len(live), len(self.calls))
+
+    # --- the operator queue (see hotline/channels/ari/operators.py) --------------------------------
+
+    def queued(self) -> list[QueuedCall]:
+        return sorted(
+            (
+                QueuedCall(c.channel_id, c.caller, c.queue_name, c.queued_since)
+                for c in self.calls.values()
+                if c.phase == "queue" and c.queue_name
+            ),
+            key=lambda q: q.since,
+        )
+
+
+class AriCall:
+    """One caller's channel. Phases: busy (a turn is being computed), lead (prompts playing), gather,
+    record, queue, operator (bridged with an operator), hangup (we hung up), idle (the call left the engine)."""
+
+    def __init__(self, app: AriApp, channel_id: str, channel: dict[str, Any]):
+        self.app = app
+        self.channel_id = channel_id
+        caller = channel.get("caller") or {}
+        self.caller = str(caller.get("number") or "") or "anonymous"
+        self.called = str((channel.get("dialplan") or {}).get("exten") or "")
+        self.phase = "busy"
+        self.gone = False
+        self.hangup_pending = False  # the caller hung up while recording: waiting for RecordingFinished
+        self.seq = 0
+        self.plan: m.TurnPlan | None = None
+        self.playback_id: str | None = None
+        self.playback_kind = ""
+        self.digits = ""
+        self.typeahead = ""
+        self.timer: asyncio.TimerHandle | None = None
+        self.timer_token = 0
+        self.timer_seconds = 0.0  # the pending timer's delay, for logs and tests
+        self.recording: str | None = None
+        self.hold_bridge: str | None = None
+        self.queue_name = ""
+        self.queued_since = 0.0
+        self.operator: str | None = None
+        self.mix_bridge: str | None = None
+
+    # --- turns ---------------------------------------------------------------------------------------
+
+    async def start(self, *, answered: bool) -> None:
+        """Answer (unless the channel is up already) while the call service runs Start. A call it knows
+        (adopted after a restart or reconnect) gets its stored last turn again: the caller hears the
+        question they were asked."""
+        begin = self.app.calls_port.begin(call_id=self.channel_id, caller=self.caller, called=self.called)
+        if answered:
+            turn = await begin
+        else:
+            _, turn = await asyncio.gather(self._send(m.answer(self.channel_id)), begin)
+        await self.render(turn)
+
+    async def step(self, event: a.Event) -> None:
+        self.phase = "busy"
+        after_queue = isinstance(event, a.QueueLeft)
+        turn = await self.app.calls_port.send(call_id=self.channel_id, event=event, after_queue=after_queue)
+        await self.render(turn)
+
+    async def render(self, turn: Turn) -> None:
+        if self.gone:
+            return
+        if not turn.media:
+            if turn.state.outcome == "operator":
+                self.phase = "operator" if self.mix_bridge else "idle"
+                return
+            if not turn.state.ended:  # the engine promises this never happens; if it does, a person takes over
+                log.error("ARI: call %s got no media at node %s", self.channel_id, turn.state.node)
+                turn = self.app.calls_port.apology(then="operator")
+            else:
+                turn = Turn(turn.state, (a.Hangup(),), ())
+        self.plan = m.plan_turn(turn.media, self.app.prompts)
+        if self.plan.lead:
+            self.phase = "lead"
+            await self._play(self.plan.lead, "lead")
+        else:
+            await self._after_lead()
+
+    async def _after_lead(self) -> None:
+        assert self.plan is not None
+        wait = self.plan.wait
+        if isinstance(wait, a.Gather):
+            self.phase, self.digits = "gather", ""
+            while self.typeahead:
+                # Take the key off first: the keys after the one that answers belong to the next Gather,
+                # which starts inside `_key` (the next turn) and takes them from here.
+                key, self.typeahead = self.typeahead[0], self.typeahead[1:]
+                if await self._key(wait, key):
+                    return
+            if self.digits:
+                self._start_timer(wait.inter_digit_timeout_seconds)
+            elif self.plan.gather_prompts:
+                await self._play(self.plan.gather_prompts, "gather")
+            else:
+                self._start_timer(wait.timeout_seconds)
+        elif isinstance(wait, a.Record):
+            self.phase, self.typeahead = "record", ""
+            self.seq += 1
+            self.recording = f"hotline-{self.channel_id}-{self.seq}"
+            await self._send(m.record(self.channel_id, self.recording, wait))
+        elif isinstance(wait, a.Enqueue):
+            await self._enqueue(wait)
+        elif isinstance(wait, a.Hangup):
+            self.phase = "hangup"
+            await self._send(m.hangup(self.channel_id))
+        else:
+            self.phase = "idle"
+
+    # --- events --------------------------------------------------------------------------------------
+
+    async def handle(self, event: Event) -> None:
+        kind = event.get("type")
+        if kind in HANGUP_EVENTS:
+            await self._hung_up(str(kind))
+        elif self.gone:
+            return
+        elif kind == "ChannelDtmfReceived":
+            await self._dtmf(str(event.get("digit", "")))
+        elif kind == "PlaybackFinished":
+            await self._playback_finished(str((event.get("playback") or {}).get("id", "")))
+        elif kind in ("RecordingFinished", "RecordingFailed"):
+            await self._recording_finished(event)
+        elif kind == TIMER:
+            if event.get("token") == self.timer_token:
+                await self._timer_fired()
+        elif kind == OPERATOR_ANSWERED:
+            await self._operator_answered(str(event["operator"]))
+        elif kind == OPERATOR_GONE:
+            if self.phase == "operator" and self.operator == event.get("operator"):
+                await self._send(m.hangup(self.channel_id))  # the operator hung up: so does the call
+        elif kind == RESYNC:
+            await self._resync()
+
+    async def _dtmf(self, key: str) -> None:
+        if key not in KEYS:
+            return
+        plan = self.plan
+        if self.phase == "gather" and plan is not None and isinstance(plan.wait, a.Gather):
+            await self._key(plan.wait, key)
+        elif self.phase in ("lead", "busy"):
+            self.typeahead += key
+        # recording (Asterisk ends it on terminateOn), queue, operator: keys mean nothing to the IVR
+
+    async def _key(self, gather: a.Gather, key: str) -> bool:
+        """One key of a Gather; True when the Gather is over (the next turn has been started)."""
+        if self.playback_id is not None and self.playback_kind == "gather":
+            playback, self.playback_id = self.playback_id, None
+            await self._send(m.stop_playback(playback))
+        if gather.finish_on_key and key == gather.finish_on_key:
+            await self._gathered()
+            return True
+        self.digits += key
+        if len(self.digits) >= gather.max_digits:
+            await self._gathered()
+            return True
+        self._start_timer(gather.inter_digit_timeout_seconds)
+        return False
+
+    async def _gathered(self) -> None:
+        self._cancel_timer()
+        digits, self.digits = self.digits, ""
+        await self.step(a.Digits(digits) if digits else a.NoInput())
+
+    async def _playback_finished(self, playback_id: str) -> None:
+        if playback_id != self.playback_id:
+            return  # a playback we stopped or replaced
+        self.playback_id = None
+        plan = self.plan
+        if self.playback_kind == "lead":
+            await self._after_lead()
+        elif self.phase == "gather" and plan is not None and isinstance(plan.wait, a.Gather) and not self.digits:
+            self._start_timer(plan.wait.timeout_seconds)
+
+    async def _recording_finished(self, event: Event) -> None:
+        recording = event.get("recording") or {}
+        if recording.get("name") != self.recording:
+            return
+        self.recording = None
+        url, seconds = recording_result(self.app.ari_url, recording)
+        result: a.Event = a.Recorded(url, seconds or 0.0) if url else a.NoInput()
+        if self.hangup_pending:
+            await self.app.calls_port.send(call_id=self.channel_id, event=result)
+            await self._hung_up("RecordingFinished")
+        else:
+            await self.step(result)
+
+    async def _timer_fired(self) -> None:
+        self.timer = None
+        if self.phase == "gather":
+            await self._gathered()
+        elif self.phase == "queue":
+            self.phase = "busy"
+            event = a.QueueLeft(answered=False)
+            turn = await self.app.calls_port.send(call_id=self.channel_id, event=event, after_queue=True)
+            if turn.state.outcome == "operator":
+                self.phase = "queue"  # the console took the call meanwhile: music until the operator answers
+                return
+            await self._leave_queue()
+            await self.render(turn)
+
+    async def _hung_up(self, kind: str) -> None:
+        if self.gone:
+            return
+        if self.recording and kind == "ChannelHangupRequest":
+            self.hangup_pending = True  # Asterisk sends the recording next; keep the caller's words
+            return
+        self.gone = True
+        self._cancel_timer()
+        for request in self._cleanup():
+            with contextlib.suppress(AriError):  # cleaning up: what is gone is gone
+                await self._send(request)
+        await self.app.calls_port.send(call_id=self.channel_id, event=a.HangUp())
+
+    def _cleanup(self) -> list[m.AriRequest]:
+        requests = []
+        if self.hold_bridge:
+            requests.append(m.destroy_bridge(self.hold_bridge))
+            self.hold_bridge = None
+        if self.operator:
+            requests.append(m.hangup(self.operator))
+        if self.mix_bridge:
+            requests.append(m.destroy_bridge(self.mix_bridge))
+            self.mix_bridge = None
+        return requests
+
+    async def _resync(self) -> None:
+        """After a reconnect: a playback or recording that ended while the socket was down is done."""
+        if self.playback_id is not None:
+            try:
+                await self.app.ari.request("GET", f"/playbacks/{self.playback_id}")
+            except AriError as exc:
+                if exc.status == 404:
+                    await self._playback_finished(self.playback_id)
+        if self.recording is not None:
+            try:
+                await self.app.ari.request("GET", f"/recordings/live/{self.recording}")
+            except AriError as exc:
+                if exc.status == 404:
+                    name = self.recording
+                    try:
+                        await self.app.ari.request("GET", f"/recordings/stored/{name}")
+                        stored: dict[str, Any] = {"name": name, "state": "done"}  # its length is unknown
+                    except AriError:
+                        stored = {"name": name, "state": "failed"}
+                    await self._recording_finished({"type": "RecordingFinished", "recording": stored})
+
+    # --- the operator queue --------------------------------------------------------------------------
+
+    async def _enqueue(self, action: a.Enqueue) -> None:
+        self.phase, self.typeahead = "queue", ""
+        self.queue_name, self.queued_since = action.queue, time.time()
+        self.hold_bridge = f"hold-{self.channel_id}"
+        await self._send(m.holding_bridge(self.hold_bridge, action.queue))
+        await self._send(m.add_channel(self.hold_bridge, self.channel_id))
+        await self._send(m.bridge_moh(self.hold_bridge, action.hold_music))
+        self._start_timer(action.max_wait_seconds)
+
+    async def _leave_queue(self) -> None:
+        bridge, self.hold_bridge = self.hold_bridge, None
+        if bridge:
+            await self._send(m.remove_channel(bridge, self.channel_id))
+            await self._send(m.destroy_bridge(bridge))
+
+    async def _operator_answered(self, operator: str) -> None:
+        if self.phase != "queue":  # the caller left the queue or hung up meanwhile: release the operator
+            await self._send(m.hangup(operator))
+            return
+        self._cancel_timer()
+        await self._leave_queue()
+        self.operator, self.mix_bridge = operator, f"call-{self.channel_id}"
+        await self._send(m.mixing_bridge(self.mix_bridge))
+        await self._send(m.add_channel(self.mix_bridge, self.channel_id))
+        await self._send(m.add_channel(self.mix_bridge, operator))
+        await self.step(a.QueueLeft(answered=True))
+
+    # --- small helpers -------------------------------------------------------------------------------
+
+    async def _play(self, uris: tuple[str, ...], kind: str) -> None:
+        self.seq += 1
+        self.playback_id, self.playback_kind = f"{self.channel_id}.{self.seq}", kind
+        await self._send(m.play(self.channel_id, self.playback_id, uris))
+
+    async def _send(self, request: m.AriRequest) -> Any:
+        """One request; a channel that is gone (404) is not an error: its hang-up events are on the way."""
+        try:
+            return await self.app.send(request)
+        except AriError as exc:
+            if exc.status == 404:
+                log.info("ARI: %s", exc)
+                return None
+            raise
+
+    def _start_timer(self, seconds: float) -> None:
+        self._cancel_timer()
+        self.timer_token += 1
+        self.timer_seconds = seconds
+        event = {"type": TIMER, "token": self.timer_token}
+        self.timer = asyncio.get_running_loop().call_later(seconds, self.app.ari.post, self.channel_id, event)
+
+    def _cancel_timer(self) -> None:
+        self.timer_token += 1
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+
+    def expire_timer(self) -> bool:
+        """Fire the pending timer now (tests: "the caller stays silent"); False when none is pending."""
+        if self.timer is None:
+            return False
+        self.timer.cancel()
+        self.timer = None
+        self.app.ari.post(self.channel_id, {"type": TIMER, "token": self.timer_token})
+        return True
+
+
+def recording_result(ari_url: str, recording: dict[str, Any]) -> tuple[str, float | None]:
+    """(URL, seconds) of a finished recording; ('', None) when it failed or nothing was said."""
+    if recording.get("state") not in ("done", None) or not recording.get("name"):
+        return "", None
+    duration = recording.get("duration")
+    talking = recording.get("talking_duration")
+    if duration == 0 or talking == 0:  # Asterisk counts talking time only with silence detection on
+        return "", None
+    return m.stored_recording_url(ari_url, recording["name"]), float(duration) if duration else None

@@ -1,0 +1,168 @@
+"""Engine media actions (hotline/ivr/actions.py) as ARI requests. Pure: actions in, requests out.
+
+A turn's media become at most two playbacks and one waiting step:
+
+    lead      every Prompt / ReadDigits before the waiting action, plus a Record's own prompts:
+              one POST /channels/{id}/play with all their media URIs (comma separated), not interruptible
+    gather    a Gather's prompts: a second playback that the first key press stops (DELETE /playbacks/{id})
+    wait      Gather (digits collected by the executor, with its timers), Record (POST .../record),
+              Enqueue (holding bridge + music on hold), Hangup (DELETE /channels/{id})
+
+Prompt media. The Asterisk 22 docs (channels.json, `play`) name the URI schemes playback accepts:
+sound:, recording:, number:, digits:, characters:, tone:. So prompts are `sound:` URIs:
+
+- `sounds` (the default, robust): `sound:hotline/{lang}/{key}`, the files `hotline prompts build` made,
+  copied to Asterisk's sounds folder (/var/lib/asterisk/sounds/hotline/{lang}/{key}.wav). No HTTP at
+  call time, nothing to cache, and Asterisk picks the file by name whatever its format.
+- `http`: `sound:{public_url}/ivr/prompts/{lang}/{key}.wav`, fetched by Asterisk's res_http_media_cache.
+  Not among the documented schemes; it works where that module is loaded, and a slow or unreachable
+  web server means silence on the line. For trials, not for the 112 line.
+
+Numbers (ReadDigits) play the flow's own digit prompts (digit_0..digit_9), like Twilio: Asterisk ships no
+Indonesian digit sounds, so `digits:123` (with `lang`) is used only when an action has no digit prompts.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from hotline.ivr import actions as a
+
+PromptSource = Literal["sounds", "http"]
+SOUNDS_FOLDER = "hotline"  # below Asterisk's sounds directory
+RECORDING_FORMAT = "wav"
+TERMINATE_KEYS = ("*", "#")  # what ARI's record terminateOn takes besides none/any
+
+
+@dataclass(frozen=True)
+class AriRequest:
+    method: str
+    path: str
+    params: tuple[tuple[str, str], ...] = ()
+
+    def query(self) -> dict[str, str]:
+        return dict(self.params)
+
+
+@dataclass(frozen=True)
+class PromptMedia:
+    """How prompts become media URIs: `source` and, for `http`, the public base URL of the web app."""
+
+    source: PromptSource = "sounds"
+    public_url: str = ""
+
+    def uri(self, prompt: a.Prompt) -> str:
+        if self.source == "http":
+            return f"sound:{self.public_url.rstrip('/')}/ivr/prompts/{prompt.language}/{prompt.key}.wav"
+        return f"sound:{SOUNDS_FOLDER}/{prompt.language}/{prompt.key}"
+
+    def uris(self, action: a.Prompt | a.ReadDigits) -> list[str]:
+        if isinstance(action, a.Prompt):
+            return [self.uri(action)]
+        if action.prompts:
+            return [self.uri(p) for p in action.prompts]
+        return [f"digits:{action.digits}"] if action.digits else []
+
+
+Wait = a.Gather | a.Record | a.Enqueue | a.Hangup
+
+
+@dataclass(frozen=True)
+class TurnPlan:
+    lead: tuple[str, ...]  # media URIs played first, not interruptible
+    wait: Wait | None  # None only when the call has left the engine (rule 3 of actions.py)
+    gather_prompts: tuple[str, ...] = ()  # the Gather's own prompts: a key press stops them
+
+
+def plan_turn(media: Sequence[a.MediaAction], prompts: PromptMedia) -> TurnPlan:
+    lead: list[str] = []
+    for action in media:
+        match action:
+            case a.Prompt() | a.ReadDigits():
+                lead += prompts.uris(action)
+            case a.Gather():
+                return TurnPlan(tuple(lead), action, tuple(prompts.uri(p) for p in action.prompts))
+            case a.Record():
+                return TurnPlan(tuple(lead + [prompts.uri(p) for p in action.prompts]), action)
+            case a.Enqueue() | a.Hangup():
+                return TurnPlan(tuple(lead), action)
+            case _:
+                raise TypeError(f"not a media action: {action!r}")
+    return TurnPlan(tuple(lead), None)
+
+
+# --- the requests ------------------------------------------------------------------------------------
+
+
+def play(channel_id: str, playback_id: str, uris: Sequence[str]) -> AriRequest:
+    # One playback for all the URIs: one PlaybackFinished to wait for, whatever the number of prompts.
+    return AriRequest("POST", f"/channels/{channel_id}/play", (("media", ",".join(uris)), ("playbackId", playback_id)))
+
+
+def stop_playback(playback_id: str) -> AriRequest:
+    return AriRequest("DELETE", f"/playbacks/{playback_id}")
+
+
+def answer(channel_id: str) -> AriRequest:
+    return AriRequest("POST", f"/channels/{channel_id}/answer")
+
+
+def hangup(channel_id: str) -> AriRequest:
+    return AriRequest("DELETE", f"/channels/{channel_id}", (("reason", "normal"),))
+
+
+def record(channel_id: str, name: str, action: a.Record) -> AriRequest:
+    key = action.finish_on_key if action.finish_on_key in TERMINATE_KEYS else "none"
+    return AriRequest(
+        "POST",
+        f"/channels/{channel_id}/record",
+        (
+            ("name", name),
+            ("format", RECORDING_FORMAT),
+            ("maxDurationSeconds", str(action.max_seconds)),
+            ("maxSilenceSeconds", str(max(1, math.ceil(action.silence_timeout_seconds)))),
+            ("ifExists", "overwrite"),
+            ("beep", "true" if action.beep else "false"),
+            ("terminateOn", key),
+        ),
+    )
+
+
+def holding_bridge(bridge_id: str, queue: str) -> AriRequest:
+    return AriRequest("POST", f"/bridges/{bridge_id}", (("type", "holding"), ("name", f"queue:{queue}")))
+
+
+def mixing_bridge(bridge_id: str) -> AriRequest:
+    return AriRequest("POST", f"/bridges/{bridge_id}", (("type", "mixing"), ("name", "operator")))
+
+
+def add_channel(bridge_id: str, channel_id: str) -> AriRequest:
+    return AriRequest("POST", f"/bridges/{bridge_id}/addChannel", (("channel", channel_id),))
+
+
+def remove_channel(bridge_id: str, channel_id: str) -> AriRequest:
+    return AriRequest("POST", f"/bridges/{bridge_id}/removeChannel", (("channel", channel_id),))
+
+
+def bridge_moh(bridge_id: str, music_class: str | None) -> AriRequest:
+    return AriRequest("POST", f"/bridges/{bridge_id}/moh", (("mohClass", music_class),) if music_class else ())
+
+
+def destroy_bridge(bridge_id: str) -> AriRequest:
+    return AriRequest("DELETE", f"/bridges/{bridge_id}")
+
+
+def originate(endpoint: str, *, app: str, app_args: str, channel_id: str, caller_id: str, timeout: int) -> AriRequest:
+    params = [("endpoint", endpoint), ("app", app), ("appArgs", app_args), ("channelId", channel_id)]
+    if caller_id:
+        params.append(("callerId", caller_id))
+    params.append(("timeout", str(timeout)))
+    return AriRequest("POST", "/channels", tuple(params))
+
+
+def stored_recording_url(ari_url: str, name: str) -> str:
+    """Where the recording can be fetched (with the ARI credentials): GET /ari/recordings/stored/{name}/file."""
+    return f"{ari_url.rstrip('/')}/ari/recordings/stored/{name}/file"

@@ -1,0 +1,54 @@
+"""`hotline ari`: the ARI app as its own process, until SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from hotline.channels.ari.calls import CallPort, DatabaseCalls
+from hotline.channels.ari.client import AriClient
+from hotline.channels.ari.executor import AriApp
+from hotline.channels.ari.media import PromptMedia
+from hotline.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class AriSettingsError(ValueError):
+    pass
+
+
+def build_app(settings: Settings, calls: CallPort | None = None) -> tuple[AriApp, AriClient]:
+    if not settings.ari_url:
+        raise AriSettingsError("ARI_URL is not set (e.g. http://127.0.0.1:8088)")
+    if not settings.ari_username or not settings.ari_password:
+        raise AriSettingsError("ARI_USERNAME and ARI_PASSWORD must be set (config/asterisk/ari.conf)")
+    if settings.ari_prompts == "http" and not settings.public_url:
+        raise AriSettingsError("ARI_PROMPTS=http needs HOTLINE_PUBLIC_URL (where Asterisk fetches the prompts)")
+    prompts = PromptMedia(settings.ari_prompts, settings.public_url or "")
+    app = AriApp(calls=calls or DatabaseCalls(), prompts=prompts, ari_url=settings.ari_url, app_name=settings.ari_app)
+    client = AriClient(settings.ari_url, settings.ari_username, settings.ari_password, settings.ari_app, app)
+    app.attach(client)
+    return app, client
+
+
+async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    # One log line per ARI request would cost more CPU than the request itself (and flood the log).
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
+    calls = DatabaseCalls()
+    _, client = build_app(settings, calls)
+    stop = stop or asyncio.Event()
+    try:
+        await asyncio.to_thread(calls.warm_up)
+    except Exception as exc:  # a database that is down now may be up by the first call: go on
+        log.warning("ARI: warming up the call service failed (%s: %s); going on", type(exc).__name__, exc)
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    log.info("ARI app %r on %s (prompts: %s)", settings.ari_app, settings.ari_url, settings.ari_prompts)
+    try:
+        await client.run(stop)
+    finally:
+        await client.close()

@@ -1,0 +1,700 @@
+"""A recording fake of Asterisk 22's ARI: REST under /ari and the events websocket, checked against the docs.
+
+Every request is validated by hotline/fakes/ari_spec.py (path, method, parameters, allowed values) and
+answered the way Asterisk answers (404 unknown resource or channel, 400 bad parameter, 401 without the
+Authorization header). Every event and response body is checked against the models before it leaves,
+so the fake cannot drift from the docs without a test failing.
+
+    fake = FakeAri()
+    base_url = await fake.start()              # in the running event loop (uvicorn)
+    channel = await fake.dial("+6281234567890")  # StasisStart
+    await fake.press(channel, "42")            # ChannelDtmfReceived, one per key
+    await fake.speak(channel, 12)              # the live recording finishes with 12 s of voice
+    await fake.hang_up(channel)                # ChannelHangupRequest, StasisEnd, ChannelDestroyed
+    await fake.drop_websocket(replay=3)        # close the socket; on reconnect resend 3 events (duplicates)
+
+Behaviour it simulates: playbacks finish after `playback_seconds` (None: only when stopped or the test
+says so) with PlaybackStarted/PlaybackFinished; recordings run until the caller speaks, is silent or hangs
+up; holding and mixing bridges; originate into the Stasis app (operators answer when
+`operators_answer` is set). Events raised while no websocket is open are kept for the next one, or lost
+with `lose_events_while_down` (what a real Asterisk does).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import socket
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from hotline.fakes.ari_spec import AriSpec, Operation, SpecError, ari_spec
+
+MEDIA_SCHEMES = ("sound:", "recording:", "number:", "digits:", "characters:", "tone:")
+RECORDING_FORMATS = ("wav", "gsm", "ulaw", "alaw", "sln", "g722")
+ASTERISK_ID = "52:54:00:12:34:56"
+
+
+@dataclass
+class FakeRequest:
+    method: str
+    path: str  # below /ari
+    params: dict[str, Any]
+    status: int
+    at: float
+    operation: str = ""  # the docs' nickname
+    error: str = ""
+
+
+@dataclass
+class FakeChannel:
+    id: str
+    caller: str
+    exten: str
+    state: str = "Ring"
+    in_stasis: bool = False
+    app_args: list[str] = field(default_factory=list)
+    created: str = ""
+    name: str = ""
+    gone: bool = False
+
+
+@dataclass
+class FakePlayback:
+    id: str
+    channel_id: str
+    media: list[str]
+    state: str = "playing"
+
+
+@dataclass
+class FakeRecording:
+    name: str
+    channel_id: str
+    format: str
+    state: str = "recording"
+    duration: int = 0
+    talking: int = 0
+
+
+@dataclass
+class FakeBridge:
+    id: str
+    type: str
+    name: str
+    channels: list[str] = field(default_factory=list)
+    created: str = ""
+    moh: str | None = None
+
+
+class FakeAri:
+    def __init__(
+        self,
+        *,
+        username: str = "hotline",
+        password: str = "test-ari-password",
+        app: str = "hotline",
+        playback_seconds: float | None = 0.0,
+        spec: AriSpec | None = None,
+    ):
+        self.username, self.password, self.app_name = username, password, app
+        self.playback_seconds = playback_seconds
+        self.spec = spec or ari_spec()
+        self.operators_answer = True
+        self.lose_events_while_down = False
+        self.requests: list[FakeRequest] = []
+        self.events: list[dict[str, Any]] = []  # every event raised, in order (sent or not)
+        self.lost: list[dict[str, Any]] = []
+        self.channels: dict[str, FakeChannel] = {}
+        self.playbacks: dict[str, FakePlayback] = {}
+        self.recordings: dict[str, FakeRecording] = {}
+        self.stored: dict[str, FakeRecording] = {}
+        self.bridges: dict[str, FakeBridge] = {}
+        self.connections = 0
+        self.sent_on_socket = 0  # messages written to the current websocket
+        self.on_request: Callable[[FakeRequest], None] | None = None
+        self._pending: deque[str] = deque()
+        self._sent: list[str] = []
+        self._wake = asyncio.Event()
+        self._socket_open = False
+        self._drop = asyncio.Event()
+        self._replay = 0
+        self._changed = asyncio.Condition()
+        self._seq = 0
+        self._last_ms = 0
+        self._timers: set[asyncio.TimerHandle] = set()
+        self._server: uvicorn.Server | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.base_url = ""
+
+    # --- server --------------------------------------------------------------------------------------
+
+    async def start(self) -> str:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        app = Starlette(
+            routes=[
+                WebSocketRoute("/ari/events", self._events),
+                Route("/ari/{path:path}", self._rest, methods=["GET", "POST", "PUT", "DELETE"]),
+            ]
+        )
+        config = uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            access_log=False,
+            ws="websockets-sansio",
+            lifespan="off",
+        )
+        self._server = uvicorn.Server(config)
+        self._task = asyncio.create_task(self._server.serve())
+        while not self._server.started:
+            if self._task.done():
+                self._task.result()
+            await asyncio.sleep(0.01)
+        self.base_url = f"http://127.0.0.1:{port}"
+        return self.base_url
+
+    async def stop(self) -> None:
+        for timer in self._timers:
+            timer.cancel()
+        if self._server is not None and self._task is not None:
+            self._server.should_exit = True
+            self._drop.set()
+            await self._task
+
+    def _authorized(self, header: str | None) -> bool:
+        expected = base64.b64encode(f"{self.username}:{self.password}".encode()).decode()
+        return header == f"Basic {expected}"
+
+    # --- the events websocket ------------------------------------------------------------------------
+
+    async def _events(self, ws: WebSocket) -> None:
+        query = list(ws.query_params.multi_items())
+        try:
+            self.spec.check_request("GET", "/events", query)
+        except SpecError as exc:
+            self._log("GET", "/events", dict(query), exc.status, "eventWebsocket", str(exc))
+            await ws.close(code=1008)
+            return
+        params = dict(query)
+        if not self._authorized(ws.headers.get("authorization")) or params.get("app") != self.app_name:
+            self._log("GET", "/events", params, 401, "eventWebsocket", "unauthorized or unknown app")
+            await ws.close(code=1008)
+            return
+        if self._socket_open:
+            await ws.close(code=1013)  # one app connection at a time in this fake
+            return
+        await ws.accept()
+        self._log("GET", "/events", params, 101, "eventWebsocket")
+        self._socket_open, self.connections = True, self.connections + 1
+        self.sent_on_socket = 0
+        self._drop.clear()
+        if self._replay:  # the last events again: a client must not handle them twice
+            self._pending.extendleft(reversed(self._sent[-self._replay :]))
+            self._replay = 0
+        self._wake.set()
+        receiver = asyncio.create_task(self._receive_until_closed(ws))
+        dropper = asyncio.create_task(self._drop.wait())
+        try:
+            while not receiver.done() and not dropper.done():
+                if not self._pending:
+                    self._wake.clear()
+                    waker = asyncio.create_task(self._wake.wait())
+                    await asyncio.wait({waker, receiver, dropper}, return_when=asyncio.FIRST_COMPLETED)
+                    waker.cancel()
+                    continue
+                message = self._pending[0]
+                await ws.send_text(message)
+                self._pending.popleft()
+                self._sent.append(message)
+                self.sent_on_socket += 1
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            pass
+        finally:
+            self._socket_open = False
+            receiver.cancel()
+            dropper.cancel()
+            with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):  # the client closed first
+                await ws.close(code=1011)
+
+    async def _receive_until_closed(self, ws: WebSocket) -> None:
+        try:
+            while True:
+                await ws.receive_text()
+        except (WebSocketDisconnect, RuntimeError, KeyError):
+            return
+
+    async def drop_websocket(self, *, replay: int = 0) -> None:
+        """Close the app's websocket now; on its next connection, first resend the last `replay` events."""
+        self._replay = replay
+        self._drop.set()
+        while self._socket_open:
+            await asyncio.sleep(0.005)
+
+    async def wait_connected(self, connections: int = 1, timeout: float = 10) -> None:
+        deadline = time.monotonic() + timeout
+        while not (self.connections >= connections and self._socket_open):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the app did not connect ({self.connections} connections)")
+            await asyncio.sleep(0.005)
+
+    def emit(self, event_type: str, **body: Any) -> dict[str, Any]:
+        event = {"type": event_type, "application": self.app_name, "timestamp": self._now(), **body}
+        event["asterisk_id"] = ASTERISK_ID
+        self.spec.check_event(event)  # the fake never sends what Asterisk would not
+        self.events.append(event)
+        if not self._socket_open and self.lose_events_while_down:
+            self.lost.append(event)
+            return event
+        self._pending.append(json.dumps(event))
+        self._wake.set()
+        return event
+
+    def pending_events(self) -> int:
+        return len(self._pending)
+
+    # --- REST ----------------------------------------------------------------------------------------
+
+    async def _rest(self, request: Request) -> Response:
+        path = "/" + request.path_params["path"]
+        query = list(request.query_params.multi_items())
+        if not self._authorized(request.headers.get("authorization")):
+            self._log(request.method, path, dict(query), 401, "", "no or wrong Authorization header")
+            return JSONResponse({"message": "Authentication required"}, status_code=401)
+        body: dict[str, Any] | None = None
+        raw = await request.body()
+        if raw:
+            try:
+                body = json.loads(raw)
+            except ValueError:
+                body = None
+            if not isinstance(body, dict):
+                self._log(request.method, path, dict(query), 400, "", "body is not a JSON object")
+                return JSONResponse({"message": "Request body must be a JSON object"}, status_code=400)
+        try:
+            op, params = self.spec.check_request(request.method, path, query, body)
+        except SpecError as exc:
+            self._log(request.method, path, dict(query), exc.status, "", str(exc))
+            return JSONResponse({"message": str(exc)}, status_code=exc.status)
+        try:
+            status, payload = self._dispatch(op, params)
+        except SpecError as exc:
+            self._log(request.method, path, params, exc.status, op.nickname, str(exc))
+            return JSONResponse({"message": str(exc)}, status_code=exc.status)
+        if payload is not None:
+            self._check_response(op, payload)
+        self._log(request.method, path, params, status, op.nickname)
+        async with self._changed:
+            self._changed.notify_all()
+        if payload is None:
+            return Response(status_code=status)
+        return JSONResponse(payload, status_code=status)
+
+    def _check_response(self, op: Operation, payload: Any) -> None:
+        cls = op.response_class
+        if cls.startswith("List[") and isinstance(payload, list):
+            for item in payload:
+                self.spec.check_model(cls[5:-1], item)
+        elif cls in self.spec.models:
+            self.spec.check_model(cls, payload)
+
+    def _log(self, method: str, path: str, params: dict[str, Any], status: int, op: str, error: str = "") -> None:
+        entry = FakeRequest(method, path, params, status, time.perf_counter(), op, error)
+        self.requests.append(entry)
+        if self.on_request is not None:
+            self.on_request(entry)
+
+    def _dispatch(self, op: Operation, p: dict[str, Any]) -> tuple[int, Any]:
+        key = (op.method, op.path)
+        handler = {
+            ("GET", "/channels"): self._list_channels,
+            ("POST", "/channels"): self._originate,
+            ("GET", "/channels/{channelId}"): lambda p: (200, self._channel_json(self._channel(p["channelId"]))),
+            ("DELETE", "/channels/{channelId}"): self._hangup,
+            ("POST", "/channels/{channelId}/answer"): self._answer,
+            ("POST", "/channels/{channelId}/play"): self._play,
+            ("POST", "/channels/{channelId}/play/{playbackId}"): self._play,
+            ("POST", "/channels/{channelId}/record"): self._record,
+            ("GET", "/playbacks/{playbackId}"): self._get_playback,
+            ("DELETE", "/playbacks/{playbackId}"): self._stop_playback,
+            ("GET", "/recordings/live/{recordingName}"): self._get_live,
+            ("GET", "/recordings/stored/{recordingName}"): self._get_stored,
+            ("POST", "/bridges"): self._create_bridge,
+            ("POST", "/bridges/{bridgeId}"): self._create_bridge,
+            ("GET", "/bridges/{bridgeId}"): lambda p: (200, self._bridge_json(self._bridge(p["bridgeId"]))),
+            ("DELETE", "/bridges/{bridgeId}"): self._destroy_bridge,
+            ("POST", "/bridges/{bridgeId}/addChannel"): self._add_channel,
+            ("POST", "/bridges/{bridgeId}/removeChannel"): self._remove_channel,
+            ("POST", "/bridges/{bridgeId}/moh"): self._bridge_moh,
+            ("DELETE", "/bridges/{bridgeId}/moh"): lambda p: (204, self._bridge(p["bridgeId"]) and None),
+        }.get(key)
+        if handler is None:
+            raise SpecError(501, f"{op.nickname} is valid ARI but not simulated by the fake")
+        return handler(p)
+
+    # channels
+
+    def _channel(self, channel_id: str) -> FakeChannel:
+        channel = self.channels.get(channel_id)
+        if channel is None or channel.gone:
+            raise SpecError(404, "Channel not found")
+        return channel
+
+    def _stasis(self, channel_id: str) -> FakeChannel:
+        channel = self._channel(channel_id)
+        if not channel.in_stasis:
+            raise SpecError(409, "Channel not in Stasis application")
+        return channel
+
+    def _list_channels(self, p: dict[str, Any]) -> tuple[int, Any]:
+        return 200, [self._channel_json(c) for c in self.channels.values() if not c.gone]
+
+    def _originate(self, p: dict[str, Any]) -> tuple[int, Any]:
+        endpoint = p["endpoint"]
+        if "/" not in endpoint:
+            raise SpecError(400, "Endpoint must be in the form tech/resource")
+        if p.get("app") and (p.get("extension") or p.get("context")):
+            raise SpecError(400, "'app' and 'extension'/'context' are mutually exclusive")
+        channel_id = p.get("channelId") or self._new_id()
+        if channel_id in self.channels:
+            raise SpecError(409, "Channel with given unique ID already exists")
+        args = str(p.get("appArgs") or "").split(",") if p.get("appArgs") else []
+        channel = FakeChannel(channel_id, "", "", state="Down", app_args=args, created=self._now())
+        channel.name = f"{endpoint}-{len(self.channels):08x}"
+        self.channels[channel_id] = channel
+        if self.operators_answer and p.get("app") == self.app_name:
+            self._later(0.0, self.answer_originated, channel_id)
+        return 200, self._channel_json(channel)
+
+    def answer_originated(self, channel_id: str) -> None:
+        """The originated channel's far end answers: the channel enters our Stasis app."""
+        channel = self.channels.get(channel_id)
+        if channel is None or channel.gone:
+            return
+        channel.state, channel.in_stasis = "Up", True
+        self.emit("StasisStart", args=channel.app_args, channel=self._channel_json(channel))
+
+    def _hangup(self, p: dict[str, Any]) -> tuple[int, Any]:
+        channel = self._channel(p["channelId"])
+        self._later(0.0, self._end_channel, channel.id, False)
+        channel.state = "Up"
+        return 204, None
+
+    def _answer(self, p: dict[str, Any]) -> tuple[int, Any]:
+        channel = self._stasis(p["channelId"])
+        if channel.state != "Up":
+            channel.state = "Up"
+            self.emit("ChannelStateChange", channel=self._channel_json(channel))
+        return 204, None
+
+    def _play(self, p: dict[str, Any]) -> tuple[int, Any]:
+        channel = self._stasis(p["channelId"])
+        for uri in p["media"]:
+            if not uri.startswith(MEDIA_SCHEMES):
+                raise SpecError(400, f"media {uri!r}: not one of the URI schemes {', '.join(MEDIA_SCHEMES)}")
+        playback_id = p.get("playbackId") or self._new_id()
+        if playback_id in self.playbacks:
+            raise SpecError(409, "A playback with this id is already playing")
+        playback = FakePlayback(playback_id, channel.id, list(p["media"]))
+        self.playbacks[playback_id] = playback
+        self.emit("PlaybackStarted", playback=self._playback_json(playback))
+        if self.playback_seconds is not None:
+            self._later(self.playback_seconds, self.finish_playback, playback_id)
+        return 201, self._playback_json(playback)
+
+    def finish_playback(self, playback_id: str) -> None:
+        playback = self.playbacks.pop(playback_id, None)
+        if playback is not None:
+            playback.state = "done"
+            self.emit("PlaybackFinished", playback=self._playback_json(playback))
+
+    def _get_playback(self, p: dict[str, Any]) -> tuple[int, Any]:
+        playback = self.playbacks.get(p["playbackId"])
+        if playback is None:
+            raise SpecError(404, "Playback not found")
+        return 200, self._playback_json(playback)
+
+    def _stop_playback(self, p: dict[str, Any]) -> tuple[int, Any]:
+        if p["playbackId"] not in self.playbacks:
+            raise SpecError(404, "The playback cannot be found")
+        self.finish_playback(p["playbackId"])
+        return 204, None
+
+    def _record(self, p: dict[str, Any]) -> tuple[int, Any]:
+        channel = self._stasis(p["channelId"])
+        if p["format"] not in RECORDING_FORMATS:
+            raise SpecError(422, "The format specified is unknown on this system")
+        if any(r.channel_id == channel.id for r in self.recordings.values()):
+            raise SpecError(409, "A recording is already in progress on this channel")
+        name = p["name"]
+        if (name in self.stored and p.get("ifExists", "fail") == "fail") or name in self.recordings:
+            raise SpecError(409, "A recording with the same name already exists")
+        recording = FakeRecording(name, channel.id, p["format"])
+        self.recordings[name] = recording
+        self.emit("RecordingStarted", recording=self._recording_json(recording))
+        return 201, self._recording_json(recording)
+
+    def _get_live(self, p: dict[str, Any]) -> tuple[int, Any]:
+        recording = self.recordings.get(p["recordingName"])
+        if recording is None:
+            raise SpecError(404, "Recording not found")
+        return 200, self._recording_json(recording)
+
+    def _get_stored(self, p: dict[str, Any]) -> tuple[int, Any]:
+        recording = self.stored.get(p["recordingName"])
+        if recording is None:
+            raise SpecError(404, "Recording not found")
+        return 200, {"name": recording.name, "format": recording.format}
+
+    # bridges
+
+    def _bridge(self, bridge_id: str) -> FakeBridge:
+        bridge = self.bridges.get(bridge_id)
+        if bridge is None:
+            raise SpecError(404, "Bridge not found")
+        return bridge
+
+    def _create_bridge(self, p: dict[str, Any]) -> tuple[int, Any]:
+        bridge_id = p.get("bridgeId") or self._new_id()
+        kinds = str(p.get("type") or "mixing").split(",")
+        allowed = {"mixing", "holding", "dtmf_events", "proxy_media", "video_sfu", "video_single", "sdp_label"}
+        if not set(kinds) <= allowed:
+            raise SpecError(400, f"Invalid bridge type {p.get('type')!r}")
+        if bridge_id in self.bridges:
+            raise SpecError(409, "Bridge with this id already exists")
+        bridge = FakeBridge(bridge_id, "holding" if "holding" in kinds else "mixing", p.get("name") or "")
+        bridge.created = self._now()
+        self.bridges[bridge_id] = bridge
+        return 200, self._bridge_json(bridge)
+
+    def _destroy_bridge(self, p: dict[str, Any]) -> tuple[int, Any]:
+        bridge = self._bridge(p["bridgeId"])
+        for channel_id in list(bridge.channels):
+            self._leave_bridge(bridge, channel_id)
+        del self.bridges[bridge.id]
+        self.emit("BridgeDestroyed", bridge=self._bridge_json(bridge))
+        return 204, None
+
+    def _add_channel(self, p: dict[str, Any]) -> tuple[int, Any]:
+        bridge = self._bridge(p["bridgeId"])
+        for channel_id in p["channel"]:
+            if channel_id not in self.channels or self.channels[channel_id].gone:
+                raise SpecError(400, "Channel not found")
+            if not self.channels[channel_id].in_stasis:
+                raise SpecError(422, "Channel not in Stasis application")
+            if any(channel_id in b.channels for b in self.bridges.values()):
+                raise SpecError(409, "Channel is already in a bridge")  # the app must remove it first
+        for channel_id in p["channel"]:
+            bridge.channels.append(channel_id)
+            self.emit(
+                "ChannelEnteredBridge",
+                bridge=self._bridge_json(bridge),
+                channel=self._channel_json(self.channels[channel_id]),
+            )
+        return 204, None
+
+    def _remove_channel(self, p: dict[str, Any]) -> tuple[int, Any]:
+        bridge = self._bridge(p["bridgeId"])
+        for channel_id in p["channel"]:
+            if channel_id not in bridge.channels:
+                raise SpecError(422, "Channel not in this bridge")
+            self._leave_bridge(bridge, channel_id)
+        return 204, None
+
+    def _leave_bridge(self, bridge: FakeBridge, channel_id: str) -> None:
+        bridge.channels.remove(channel_id)
+        channel = self.channels.get(channel_id)
+        if channel is not None and not channel.gone:
+            self.emit("ChannelLeftBridge", bridge=self._bridge_json(bridge), channel=self._channel_json(channel))
+
+    def _bridge_moh(self, p: dict[str, Any]) -> tuple[int, Any]:
+        bridge = self._bridge(p["bridgeId"])
+        bridge.moh = p.get("mohClass") or "default"
+        return 204, None
+
+    # --- the caller ----------------------------------------------------------------------------------
+
+    async def dial(self, caller: str = "+6281234567890", exten: str = "112") -> str:
+        """A call comes in from the trunk and reaches Stasis(hotline): StasisStart."""
+        channel = FakeChannel(self._new_id(), caller, exten, in_stasis=True, created=self._now())
+        channel.name = f"PJSIP/trunk-{len(self.channels):08x}"
+        self.channels[channel.id] = channel
+        self.emit("StasisStart", args=[], channel=self._channel_json(channel))
+        return channel.id
+
+    async def press(self, channel_id: str, keys: str, duration_ms: int = 120) -> None:
+        channel = self._channel(channel_id)
+        for key in keys:
+            self.emit("ChannelDtmfReceived", digit=key, duration_ms=duration_ms, channel=self._channel_json(channel))
+
+    async def speak(self, channel_id: str, seconds: int) -> None:
+        """The caller talks for `seconds`, then the recording stops (silence detection or the finish key)."""
+        self._finish_recording(channel_id, duration=seconds, talking=seconds)
+
+    async def stay_silent(self, channel_id: str, seconds: int = 5) -> None:
+        """The caller says nothing: the recording stops on silence with no talking at all."""
+        self._finish_recording(channel_id, duration=seconds, talking=0)
+
+    async def hang_up(self, channel_id: str, *, talked_seconds: int = 3, recording_last: bool = False) -> None:
+        """The caller hangs up. A recording that was running ends with `talked_seconds` of voice in it,
+        before StasisEnd, or after ChannelDestroyed with `recording_last` (Asterisk's order varies)."""
+        if self.channels.get(channel_id) is None or self.channels[channel_id].gone:
+            return
+        recording = self.live_recording(channel_id) if recording_last else None
+        if recording is not None:
+            del self.recordings[recording.name]
+        self._end_channel(channel_id, True, talked_seconds)
+        if recording is not None:
+            self.recordings[recording.name] = recording
+            self._finish_recording(channel_id, duration=max(3, talked_seconds), talking=talked_seconds)
+
+    def live_recording(self, channel_id: str) -> FakeRecording | None:
+        return next((r for r in self.recordings.values() if r.channel_id == channel_id), None)
+
+    def _finish_recording(self, channel_id: str, *, duration: int, talking: int) -> None:
+        recording = self.live_recording(channel_id)
+        if recording is None:
+            raise AssertionError(f"no recording is running on {channel_id}")
+        del self.recordings[recording.name]
+        recording.state, recording.duration, recording.talking = "done", duration, talking
+        self.stored[recording.name] = recording
+        self.emit("RecordingFinished", recording=self._recording_json(recording))
+
+    def _end_channel(self, channel_id: str, by_caller: bool, talked_seconds: int = 0) -> None:
+        channel = self.channels.get(channel_id)
+        if channel is None or channel.gone:
+            return
+        snapshot = self._channel_json(channel)
+        if by_caller:
+            self.emit("ChannelHangupRequest", cause=16, channel=snapshot)
+        for playback in [p for p in self.playbacks.values() if p.channel_id == channel_id]:
+            self.finish_playback(playback.id)
+        if self.live_recording(channel_id) is not None:
+            self._finish_recording(channel_id, duration=max(3, talked_seconds), talking=talked_seconds)
+        for bridge in self.bridges.values():
+            if channel_id in bridge.channels:
+                self._leave_bridge(bridge, channel_id)
+        channel.gone = True
+        if channel.in_stasis:
+            self.emit("StasisEnd", channel=snapshot)
+        self.emit("ChannelDestroyed", cause=16, cause_txt="Normal Clearing", channel=snapshot)
+
+    # --- waiting, for tests and the bench --------------------------------------------------------------
+
+    async def wait_for(
+        self, predicate: Callable[[FakeRequest], bool], *, start: int = 0, timeout: float = 10
+    ) -> FakeRequest:
+        """The first request from index `start` on that matches; waits for it."""
+        deadline = time.monotonic() + timeout
+        async with self._changed:
+            while True:
+                for request in self.requests[start:]:
+                    if predicate(request):
+                        return request
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    seen = [f"{r.method} {r.path} {r.status}" for r in self.requests[start:]]
+                    raise TimeoutError(f"no matching request; seen since {start}: {seen}")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._changed.wait(), left)
+
+    def rejected(self) -> list[FakeRequest]:
+        return [r for r in self.requests if r.status >= 400]
+
+    # --- JSON ----------------------------------------------------------------------------------------
+
+    def _channel_json(self, channel: FakeChannel) -> dict[str, Any]:
+        return {
+            "id": channel.id,
+            "protocol_id": "",
+            "name": channel.name,
+            "state": channel.state,
+            "caller": {"name": "", "number": channel.caller},
+            "connected": {"name": "", "number": ""},
+            "accountcode": "",
+            "dialplan": {
+                "context": "hotline-in",
+                "exten": channel.exten or "s",
+                "priority": 2,
+                "app_name": "Stasis",
+                "app_data": self.app_name,
+            },
+            "creationtime": channel.created,
+            "language": "id",
+        }
+
+    def _playback_json(self, playback: FakePlayback) -> dict[str, Any]:
+        return {
+            "id": playback.id,
+            "media_uri": playback.media[0],
+            "target_uri": f"channel:{playback.channel_id}",
+            "language": "id",
+            "state": playback.state,
+        }
+
+    def _recording_json(self, recording: FakeRecording) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "name": recording.name,
+            "format": recording.format,
+            "target_uri": f"channel:{recording.channel_id}",
+            "state": recording.state,
+        }
+        if recording.state == "done":
+            body.update(
+                duration=recording.duration,
+                talking_duration=recording.talking,
+                silence_duration=recording.duration - recording.talking,
+            )
+        return body
+
+    def _bridge_json(self, bridge: FakeBridge) -> dict[str, Any]:
+        return {
+            "id": bridge.id,
+            "technology": "holding_bridge" if bridge.type == "holding" else "simple_bridge",
+            "bridge_type": bridge.type,
+            "bridge_class": "stasis",
+            "creator": "Stasis",
+            "name": bridge.name,
+            "channels": list(bridge.channels),
+            "creationtime": bridge.created,
+            "video_mode": "none",
+        }
+
+    # --- small helpers -------------------------------------------------------------------------------
+
+    def _now(self) -> str:
+        """Asterisk's timestamp format, strictly increasing (two events never share a millisecond)."""
+        ms = max(int(time.time() * 1000), self._last_ms + 1)
+        self._last_ms = ms
+        stamp = datetime.fromtimestamp(ms / 1000, UTC)
+        return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}+0000"
+
+    def _new_id(self) -> str:
+        self._seq += 1
+        return f"{int(time.time())}.{self._seq}"
+
+    def _later(self, seconds: float, fn: Callable[..., None], *args: Any) -> None:
+        loop = asyncio.get_running_loop()
+
+        def run() -> None:
+            self._timers.discard(handle)
+            fn(*args)
+
+        handle = loop.call_later(seconds, run)
+        self._timers.add(handle)

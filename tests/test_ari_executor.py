@@ -1,0 +1,149 @@
+"""The executor's waiting steps on the fake ARI, with a scripted call service (no database): what the caller
+does at a Gather, a Record and in the queue becomes exactly one engine event."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Literal
+
+from hotline.channels.ari.calls import CallPort
+from hotline.ivr import actions as a
+from hotline.ivr.state import CallState
+from hotline.ivr.turn import Turn
+from tests.ari_harness import Line, ari_line, requires_ari_docs, run
+
+pytestmark = requires_ari_docs
+
+ASK = a.Prompt("ask_number", "id", "Ketik nomor laporan")
+NUMBER = a.Gather((ASK,), 1, 4, 6.0, 3.0, "#", "id")  # up to 4 keys, # ends
+RECORD = a.Record((), 60, 5.0, "#", True, "id")
+STATE = CallState("test", "v1", phase="input")
+
+
+class Scripted:
+    """A `CallPort` that answers Start with `first` and every event with `then`, and keeps the events."""
+
+    def __init__(self, first: tuple[a.MediaAction, ...], then: tuple[a.MediaAction, ...] = (a.Hangup(),)):
+        self.first, self.then = first, then
+        self.events: list[a.Event] = []
+
+    async def begin(self, *, call_id: str, caller: str, called: str) -> Turn:
+        return Turn(STATE, self.first, ())
+
+    async def send(self, *, call_id: str, event: a.Event, after_queue: bool = False) -> Turn:
+        self.events.append(event)
+        if isinstance(event, a.HangUp):
+            return Turn(STATE, (), ())
+        return Turn(STATE, self.then, ())
+
+    async def recording_ready(self, *, call_id: str, url: str, seconds: float | None) -> None:
+        self.events.append(a.Recorded(f"late:{url}", seconds or 0.0))
+
+    def apology(self, *, then: Literal["operator", "hangup"]) -> Turn:
+        return Turn(STATE, (a.Hangup(),), ())
+
+
+def scripted(first: tuple[a.MediaAction, ...], steps: Callable[[Line, str], Any], **line: Any) -> list[a.Event]:
+    calls = Scripted(first)
+
+    async def scenario() -> None:
+        port: CallPort = calls
+        async with ari_line(calls=port, **line) as ln:
+            channel = await ln.dial()
+            await steps(ln, channel)
+            await ln.settled()
+
+    run(scenario())
+    return [e for e in calls.events if not isinstance(e, a.HangUp)]
+
+
+def test_keys_then_the_finish_key() -> None:
+    async def steps(line: Line, channel: str) -> None:
+        await line.press(channel, "12#")
+
+    assert scripted((NUMBER,), steps) == [a.Digits("12")]
+
+
+def test_the_finish_key_alone_is_silence() -> None:
+    async def steps(line: Line, channel: str) -> None:
+        await line.press(channel, "#")
+
+    assert scripted((NUMBER,), steps) == [a.NoInput()]
+
+
+def test_max_digits_ends_the_gather_without_waiting() -> None:
+    async def steps(line: Line, channel: str) -> None:
+        await line.press(channel, "12345")  # the 4th key ends it; the 5th reaches a call that is hanging up
+
+    assert scripted((NUMBER,), steps) == [a.Digits("1234")]
+
+
+def test_keys_then_the_inter_digit_timeout() -> None:
+    async def steps(line: Line, channel: str) -> None:
+        await line.press(channel, "7")
+        assert line.call(channel).timer_seconds == 3.0  # inter-digit, not the overall timeout
+        await line.silence(channel)
+
+    assert scripted((NUMBER,), steps) == [a.Digits("7")]
+
+
+def test_the_overall_timeout_starts_when_the_prompts_have_finished() -> None:
+    async def steps(line: Line, channel: str) -> None:
+        await line.settled()
+        call = line.call(channel)
+        assert call.timer is None  # the prompt is still playing
+        line.fake.finish_playback(next(iter(line.fake.playbacks)))
+        await line.settled()
+        assert call.timer_seconds == 6.0
+        await line.silence(channel)
+
+    assert scripted((NUMBER,), steps, playback_seconds=None) == [a.NoInput()]
+
+
+def test_a_recording_with_voice_is_recorded_a_silent_one_is_no_input() -> None:
+    async def voice(line: Line, channel: str) -> None:
+        await line.fake.speak(channel, 8)
+
+    async def silent(line: Line, channel: str) -> None:
+        await line.fake.stay_silent(channel)
+
+    [recorded] = scripted((RECORD,), voice)
+    assert isinstance(recorded, a.Recorded) and recorded.seconds == 8.0
+    assert (
+        recorded.recording_url.startswith("http://127.0.0.1:")
+        and "/ari/recordings/stored/hotline-" in recorded.recording_url
+    )
+    assert scripted((RECORD,), silent) == [a.NoInput()]
+
+
+def test_keys_pressed_during_a_recording_or_the_queue_mean_nothing_to_the_ivr() -> None:
+    async def steps(line: Line, channel: str) -> None:
+        await line.press(channel, "5")
+        await line.fake.speak(channel, 4)
+
+    [recorded] = scripted((RECORD,), steps)
+    assert isinstance(recorded, a.Recorded)
+
+
+def test_a_recording_that_ends_after_the_call_goes_to_recording_ready() -> None:
+    async def steps(line: Line, channel: str) -> None:
+        await line.fake.hang_up(channel, talked_seconds=6, recording_last=True)
+
+    events = scripted((RECORD,), steps)
+    assert len(events) == 1 and isinstance(events[0], a.Recorded) and events[0].recording_url.startswith("late:")
+
+
+def test_a_recording_that_ended_while_the_websocket_was_down_is_found_after_reconnecting() -> None:
+    def lossy(fake: Any) -> None:
+        fake.lose_events_while_down = True
+
+    async def steps(line: Line, channel: str) -> None:
+        await line.settled()
+        await line.fake.drop_websocket()
+        await line.fake.speak(channel, 9)  # RecordingFinished is lost: the app is away
+        await line.reconnected(2)
+        checked = [r.path for r in line.fake.requests if r.method == "GET" and "/recordings/" in r.path]
+        assert checked == [f"/recordings/live/hotline-{channel}-1", f"/recordings/stored/hotline-{channel}-1"]
+
+    [recorded] = scripted((RECORD,), steps, configure=lossy)
+    assert isinstance(recorded, a.Recorded) and recorded.recording_url.endswith("/file")
