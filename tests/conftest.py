@@ -119,6 +119,9 @@ def clean(request: pytest.FixtureRequest) -> Iterator[None]:
             "ticket_events",
             "tickets",
             "opt_outs",
+            "audit_log",
+            "api_tokens",
+            "users",  # each test makes the accounts it needs (tests/accounts.py)
         ):
             conn.execute(text(f"DELETE FROM {table}"))
         if engine.dialect.name == "postgresql":

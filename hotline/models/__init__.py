@@ -1,5 +1,6 @@
 """SQLAlchemy models. Import from here so Alembic sees every table."""
 
+from hotline.models.accounts import ROLES, ApiToken, AuditEntry, User
 from hotline.models.base import Base, UTCDateTime, utcnow
 from hotline.models.calls import Call, CallEvent
 from hotline.models.messages import InboundMessage, OptOut, OutboundMessage
@@ -7,7 +8,10 @@ from hotline.models.routing import Agency, Member, Urc
 from hotline.models.tickets import Escalation, Ticket, TicketEvent
 
 __all__ = [
+    "ROLES",
     "Agency",
+    "ApiToken",
+    "AuditEntry",
     "Base",
     "Call",
     "CallEvent",
@@ -20,5 +24,6 @@ __all__ = [
     "TicketEvent",
     "UTCDateTime",
     "Urc",
+    "User",
     "utcnow",
 ]

@@ -1,7 +1,7 @@
 """JSON API under /api/v1 (OpenAPI at /openapi.json).
 
-No authentication yet: token auth is its own issue. Until it lands, expose /api/v1 only on the
-command center's network (the scorecard names agencies, not citizens, but is still internal)."""
+The scorecard stays readable without a token (it names agencies and counts, never citizens); the rest of
+/api/v1 (tickets, agencies, messages, calls) needs a bearer token: hotline/web/api_tickets.py."""
 
 from __future__ import annotations
 

@@ -1,0 +1,250 @@
+"""What operators do to tickets (console and API): open one, edit it, reassign it, add a note, send an SMS.
+
+Each action records a timeline event (the citizen-facing history) and an audit row (who did it, from
+where), in the caller's transaction. SMS leave through the outbox after the commit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hotline.cityconfig import CityConfig
+from hotline.models import Agency, Ticket, Urc, utcnow
+from hotline.phone import to_e164
+from hotline.services import escalation
+from hotline.services.accounts import Principal
+from hotline.services.audit import audit
+from hotline.services.outbox import is_opted_out, queue_sms
+from hotline.services.tickets import (
+    CLOSED_STATUSES,
+    TransitionError,
+    alert_urc,
+    open_ticket,
+    record,
+    set_category,
+    transition,
+    urc_members,
+)
+from hotline.settings import get_settings
+
+MAX_TEXT = 5000
+MAX_SMS = 459  # three concatenated GSM-7 segments
+
+
+class ActionError(ValueError):
+    """An operator action that cannot be done as asked; the message says why (shown to the operator)."""
+
+
+@dataclass(frozen=True)
+class Actor:
+    principal: Principal
+    ip: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.principal.username
+
+
+def _require_editor(actor: Actor) -> None:
+    if not actor.principal.can_edit_tickets:
+        raise PermissionError(f"{actor.principal.role} may not change tickets")
+
+
+def _category(config: CityConfig, code: str | None) -> str | None:
+    if code in (None, ""):
+        return None
+    if config.category(code) is None:
+        raise ActionError(f"unknown category {code!r}; one of {', '.join(c.code for c in config.categories)}")
+    return code
+
+
+def _kecamatan(config: CityConfig, name: str | None) -> str | None:
+    if not name:
+        return None
+    known = {k.name.lower(): k.name for k in config.areas}
+    if name.strip().lower() not in known:
+        raise ActionError(f"unknown kecamatan {name!r}; one of {', '.join(sorted(known.values()))}")
+    return known[name.strip().lower()]
+
+
+def create_ticket(
+    session: Session,
+    *,
+    config: CityConfig,
+    actor: Actor,
+    reporter: str,
+    text: str,
+    category: str | None,
+    location: str | None = None,
+    kecamatan: str | None = None,
+    urgent: bool = False,
+    language: str = "id",
+    channel: str = "web",
+) -> Ticket:
+    """An operator (or another system) writes the report down; with a category it is routed and alerted."""
+    _require_editor(actor)
+    text = (text or "").strip()
+    if not text:
+        raise ActionError("the report needs a text (what happened)")
+    if len(text) > MAX_TEXT:
+        raise ActionError(f"text: at most {MAX_TEXT} characters")
+    number = to_e164(reporter, get_settings().default_region) if reporter.strip() else None
+    ticket = open_ticket(
+        session,
+        config=config,
+        channel=channel,
+        reporter=number or reporter.strip()[:32] or "unknown",
+        text=text,
+        language=language if language in ("id", "en") else "id",
+        category=_category(config, category),
+        urgent=urgent,
+        location=(location or "").strip()[:500] or None,
+        kecamatan=_kecamatan(config, kecamatan),
+    )
+    audit(session, actor=actor.name, action="ticket.create", target_type="ticket", target_id=ticket.id, ip=actor.ip)
+    return ticket
+
+
+def edit_ticket(
+    session: Session,
+    *,
+    config: CityConfig,
+    actor: Actor,
+    ticket: Ticket,
+    text: str | None = None,
+    location: str | None = None,
+    kecamatan: str | None = None,
+    category: str | None = None,
+    status: str | None = None,
+) -> list[str]:
+    """Change what was given; returns the names of the fields that changed. A category given to a ticket
+    still waiting for one routes it; a status goes through the usual transitions (resolve, cancel...)."""
+    _require_editor(actor)
+    changed: dict[str, object] = {}
+    if text is not None and text.strip() and text.strip() != ticket.text:
+        if len(text) > MAX_TEXT:
+            raise ActionError(f"text: at most {MAX_TEXT} characters")
+        ticket.text = changed["text"] = text.strip()
+    if location is not None and (location.strip() or None) != ticket.location_text:
+        ticket.location_text = changed["location"] = location.strip()[:500] or None
+    if kecamatan is not None and _kecamatan(config, kecamatan) != ticket.kecamatan:
+        ticket.kecamatan = changed["kecamatan"] = _kecamatan(config, kecamatan)
+    if changed:
+        ticket.updated_at = utcnow()
+        record(session, ticket, "edited", actor=actor.name, fields=sorted(changed))
+    new_category = _category(config, category) if category is not None else ticket.category
+    if new_category != ticket.category:
+        if ticket.status == "awaiting_category" and new_category is not None:
+            set_category(session, config=config, ticket=ticket, category=new_category, actor=actor.name)
+        else:  # a routed ticket keeps its agency: reassigning is its own, deliberate action
+            ticket.category = new_category
+            record(session, ticket, "category_set", actor=actor.name, category=new_category)
+        changed["category"] = new_category
+    if status and status != ticket.status:
+        try:
+            transition(session, ticket=ticket, target=status, actor=actor.name)
+        except (TransitionError, KeyError):
+            raise ActionError(f"ticket {ticket.id} cannot go from {ticket.status} to {status}") from None
+        changed["status"] = status
+    if changed:
+        audit(
+            session,
+            actor=actor.name,
+            action="ticket.edit",
+            target_type="ticket",
+            target_id=ticket.id,
+            ip=actor.ip,
+            fields=sorted(changed),
+        )
+    return sorted(changed)
+
+
+def reassign(
+    session: Session, *, config: CityConfig, actor: Actor, ticket: Ticket, agency_code: str, urc_code: str | None = None
+) -> Urc:
+    """Send the ticket to another agency (and URC): it is routed afresh there, with new deadlines and an alert."""
+    _require_editor(actor)
+    if ticket.status in CLOSED_STATUSES:
+        raise ActionError(f"ticket {ticket.id} is {ticket.status}; reopen is not possible, open a new one")
+    agency = session.scalar(select(Agency).where(Agency.code == agency_code, Agency.active))
+    if agency is None:
+        raise ActionError(f"unknown agency {agency_code!r}")
+    stmt = select(Urc).where(Urc.agency_id == agency.id, Urc.active).order_by(Urc.id)
+    urc = session.scalar(stmt.where(Urc.code == urc_code) if urc_code else stmt)
+    if urc is None:
+        raise ActionError(f"agency {agency_code} has no URC {urc_code!r}" if urc_code else f"{agency_code} has no URC")
+    previous = {"agency_id": ticket.agency_id, "urc_id": ticket.urc_id, "status": ticket.status}
+    now = utcnow()
+    ticket.agency_id, ticket.urc_id, ticket.routing_rule = agency.id, urc.id, f"reassigned by {actor.name}"[:100]
+    ticket.status, ticket.routed_at, ticket.updated_at = "routed", now, now
+    ticket.accepted_at = ticket.on_site_at = ticket.accepted_by_member_id = None
+    record(session, ticket, "reassigned", actor=actor.name, agency=agency.code, urc=urc.code)
+    escalation.pin(session, config=config, ticket=ticket, agency=agency)
+    alert_urc(session, config=config, ticket=ticket, urc=urc)
+    audit(
+        session,
+        actor=actor.name,
+        action="ticket.reassign",
+        target_type="ticket",
+        target_id=ticket.id,
+        ip=actor.ip,
+        agency=agency.code,
+        urc=urc.code,
+        previous=previous,
+    )
+    return urc
+
+
+def add_note(session: Session, *, actor: Actor, ticket: Ticket, text: str) -> None:
+    text = (text or "").strip()
+    if not text:
+        raise ActionError("the note is empty")
+    if len(text) > MAX_TEXT:
+        raise ActionError(f"note: at most {MAX_TEXT} characters")
+    if actor.principal.role == "agency_staff" and not actor.principal.may_see_agency(_agency_code(session, ticket)):
+        raise PermissionError("not this agency's ticket")
+    record(session, ticket, "note", actor=actor.name, note=text)
+    audit(session, actor=actor.name, action="ticket.note", target_type="ticket", target_id=ticket.id, ip=actor.ip)
+
+
+def send_sms(session: Session, *, config: CityConfig, actor: Actor, ticket: Ticket, to: str, body: str) -> int:
+    """An SMS from the command center to the reporter or to the ticket's URC; returns how many were queued."""
+    _require_editor(actor)
+    body = (body or "").strip()
+    if not body:
+        raise ActionError("the SMS is empty")
+    if len(body) > MAX_SMS:
+        raise ActionError(f"SMS: at most {MAX_SMS} characters")
+    if to == "reporter":
+        if not ticket.reporter_phone.startswith("+"):
+            raise ActionError("the reporter has no phone number we can text")
+        if is_opted_out(session, ticket.reporter_phone):
+            raise ActionError("the reporter asked for no more SMS (BERHENTI)")
+        queue_sms(session, to=ticket.reporter_phone, body=body, purpose="operator", ticket_id=ticket.id)
+        count = 1
+    elif to == "urc":
+        if ticket.urc_id is None:
+            raise ActionError("the ticket has no URC yet")
+        members = urc_members(session, ticket.urc_id)
+        for member in members:  # the number first: a member may have several tickets open
+            queue_sms(
+                session,
+                to=member.phone,
+                body=f"#{ticket.id}: {body}",
+                purpose="operator",
+                ticket_id=ticket.id,
+                member_id=member.id,
+            )
+        count = len(members)
+    else:
+        raise ActionError("send the SMS to 'reporter' or 'urc'")
+    record(session, ticket, "sms_sent", actor=actor.name, note=body, to=to, count=count)
+    audit(session, actor=actor.name, action="ticket.sms", target_type="ticket", target_id=ticket.id, ip=actor.ip, to=to)
+    return count
+
+
+def _agency_code(session: Session, ticket: Ticket) -> str | None:
+    agency = session.get(Agency, ticket.agency_id) if ticket.agency_id else None
+    return agency.code if agency else None

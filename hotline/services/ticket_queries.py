@@ -1,0 +1,73 @@
+"""Finding tickets as a person may see them: filters for lists, and the agency limit of agency staff."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Select, and_, or_, select
+from sqlalchemy.orm import Session
+
+from hotline.models import Agency, Ticket
+from hotline.services.accounts import Principal
+from hotline.services.tickets import CLOSED_STATUSES, OPEN_STATUSES
+
+STATUSES = (*OPEN_STATUSES, *CLOSED_STATUSES)
+MAX_PAGE = 200
+
+
+@dataclass(frozen=True)
+class TicketFilter:
+    status: str | None = None  # one of STATUSES, or "open" / "closed"
+    agency: str | None = None  # agency code
+    category: str | None = None
+    kecamatan: str | None = None
+    overdue: bool = False
+    limit: int = 50
+    offset: int = 0
+
+
+def overdue_clause(now: datetime):  # type: ignore[no-untyped-def]
+    """Open tickets whose running deadline has passed: accept-by while routed, finish-by after."""
+    return or_(
+        and_(Ticket.status == "routed", Ticket.accept_due_at < now),
+        and_(Ticket.status.in_(("accepted", "on_site")), Ticket.resolve_due_at < now),
+    )
+
+
+def visible_tickets(principal: Principal) -> Select[tuple[Ticket]]:
+    stmt = select(Ticket)
+    if not principal.sees_all_agencies:
+        stmt = stmt.join(Agency, Agency.id == Ticket.agency_id).where(Agency.code == principal.agency_code)
+    return stmt
+
+
+def list_tickets(session: Session, *, principal: Principal, filters: TicketFilter, now: datetime) -> list[Ticket]:
+    stmt = visible_tickets(principal)
+    if filters.status == "open":
+        stmt = stmt.where(Ticket.status.in_(OPEN_STATUSES))
+    elif filters.status == "closed":
+        stmt = stmt.where(Ticket.status.in_(CLOSED_STATUSES))
+    elif filters.status:
+        stmt = stmt.where(Ticket.status == filters.status)
+    if filters.agency:
+        agency_ids = select(Agency.id).where(Agency.code == filters.agency).scalar_subquery()
+        stmt = stmt.where(Ticket.agency_id == agency_ids)
+    if filters.category:
+        stmt = stmt.where(Ticket.category == filters.category)
+    if filters.kecamatan:
+        stmt = stmt.where(Ticket.kecamatan == filters.kecamatan)
+    if filters.overdue:
+        stmt = stmt.where(overdue_clause(now))
+    limit = max(1, min(filters.limit, MAX_PAGE))
+    stmt = stmt.order_by(Ticket.id.desc()).limit(limit).offset(max(0, filters.offset))
+    return list(session.scalars(stmt))
+
+
+def find_visible_ticket(session: Session, *, principal: Principal, number: int) -> Ticket | None:
+    """The ticket, or None when it does not exist or this person may not see it (the same answer: no leak)."""
+    return session.scalar(visible_tickets(principal).where(Ticket.id == number))
+
+
+def agency_codes(session: Session) -> dict[int, str]:
+    return {a.id: a.code for a in session.scalars(select(Agency))}

@@ -1,0 +1,150 @@
+"""What /api/v1 returns and accepts (pydantic models: they are the OpenAPI schema too)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import Path
+from pydantic import BaseModel, Field
+
+from hotline.models import Call, InboundMessage, OutboundMessage, Ticket
+
+
+class TicketOut(BaseModel):
+    number: int
+    status: str
+    channel: str
+    category: str | None
+    priority: str
+    urgent: bool
+    agency: str | None
+    text: str
+    location: str | None
+    kecamatan: str | None
+    desa: str | None
+    reporter: str
+    partial: bool
+    created_at: datetime
+    routed_at: datetime | None
+    accepted_at: datetime | None
+    resolved_at: datetime | None
+    cancelled_at: datetime | None
+    accept_due_at: datetime | None
+    resolve_due_at: datetime | None
+    overdue: bool
+
+    @classmethod
+    def of(cls, ticket: Ticket, agency: str | None, now: datetime) -> TicketOut:
+        due = {"routed": ticket.accept_due_at, "accepted": ticket.resolve_due_at, "on_site": ticket.resolve_due_at}
+        running = due.get(ticket.status)
+        return cls(
+            number=ticket.id,
+            status=ticket.status,
+            channel=ticket.channel,
+            category=ticket.category,
+            priority=ticket.priority,
+            urgent=ticket.urgent,
+            agency=agency,
+            text=ticket.text,
+            location=ticket.location_text,
+            kecamatan=ticket.kecamatan,
+            desa=ticket.desa,
+            reporter=ticket.reporter_phone,
+            partial=ticket.partial,
+            created_at=ticket.created_at,
+            routed_at=ticket.routed_at,
+            accepted_at=ticket.accepted_at,
+            resolved_at=ticket.resolved_at,
+            cancelled_at=ticket.cancelled_at,
+            accept_due_at=ticket.accept_due_at,
+            resolve_due_at=ticket.resolve_due_at,
+            overdue=running is not None and running < now,
+        )
+
+
+class TicketList(BaseModel):
+    tickets: list[TicketOut]
+
+
+class TimelineEntry(BaseModel):
+    at: datetime
+    kind: str
+    actor: str
+    text: str
+    note: str | None
+
+
+class TicketDetail(TicketOut):
+    timeline: list[TimelineEntry]
+
+
+class TicketIn(BaseModel):
+    text: str = Field(min_length=1, max_length=5000, description="what happened, in the reporter's words")
+    reporter: str = Field("", max_length=64, description="the reporter's phone number (0812..., +62812...)")
+    category: str | None = Field(None, max_length=32, description="a category code from GET /open311/v2/services.json")
+    location: str | None = Field(None, max_length=500)
+    kecamatan: str | None = Field(None, max_length=100)
+    urgent: bool = False
+    language: Literal["id", "en"] = "id"
+
+
+class AgencyOut(BaseModel):
+    code: str
+    name: str
+    is_default: bool
+    open_tickets: int
+
+
+class MessageOut(BaseModel):
+    direction: Literal["inbound", "outbound"]
+    at: datetime
+    number: str
+    body: str
+    status: str
+    purpose: str | None
+
+    @classmethod
+    def inbound(cls, m: InboundMessage) -> MessageOut:
+        return cls(
+            direction="inbound", at=m.received_at, number=m.from_e164, body=m.body, status=m.status, purpose=None
+        )
+
+    @classmethod
+    def outbound(cls, m: OutboundMessage) -> MessageOut:
+        return cls(
+            direction="outbound", at=m.created_at, number=m.to_number, body=m.body, status=m.status, purpose=m.purpose
+        )
+
+
+class CallOut(BaseModel):
+    id: int
+    provider: str
+    caller: str
+    status: str
+    outcome: str | None
+    ticket: int | None
+    category: str | None
+    started_at: datetime
+    waiting_since: datetime | None
+    recording_url: str | None
+
+    @classmethod
+    def of(cls, call: Call, category: str | None, waiting_since: datetime | None) -> CallOut:
+        return cls(
+            id=call.id,
+            provider=call.provider,
+            caller=call.caller,
+            status=call.status,
+            outcome=call.outcome,
+            ticket=call.ticket_id,
+            category=category,
+            started_at=call.started_at,
+            waiting_since=waiting_since,
+            recording_url=call.recording_url,
+        )
+
+
+# Ids are 32-bit integers in the database: a bigger number is a 422, not a database error.
+MAX_ID = 2_147_483_647
+RowId = Annotated[int, Path(ge=1, le=MAX_ID)]

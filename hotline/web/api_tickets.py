@@ -1,0 +1,147 @@
+"""/api/v1 tickets, agencies, messages and calls, for other systems (token auth, see api_auth.py).
+
+Agency staff tokens see only their agency's tickets and no calls; reading needs any token, writing an
+operator's, supervisor's or admin's."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from sqlalchemy import func, select
+
+from hotline import clock
+from hotline.db import unit_of_work
+from hotline.models import Agency, Call, InboundMessage, OutboundMessage, Ticket
+from hotline.services.call_queue import waiting_calls
+from hotline.services.city import current_config
+from hotline.services.ticket_actions import ActionError, create_ticket
+from hotline.services.ticket_queries import STATUSES, TicketFilter, agency_codes, find_visible_ticket, list_tickets
+from hotline.services.tickets import OPEN_STATUSES
+from hotline.services.timeline import load_ticket_view
+from hotline.web.api_auth import EditorDep, PrincipalDep, actor_for
+from hotline.web.api_schemas import (
+    AgencyOut,
+    CallOut,
+    MessageOut,
+    RowId,
+    TicketDetail,
+    TicketIn,
+    TicketList,
+    TicketOut,
+    TimelineEntry,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["api"])
+StatusFilter = Literal["open", "closed", *STATUSES]  # type: ignore[valid-type]
+NOT_FOUND = "no such ticket (or not your agency's)"
+
+
+@router.get("/tickets", response_model=TicketList)
+def tickets(
+    principal: PrincipalDep,
+    status: Annotated[StatusFilter | None, Query(description="a status, or open / closed")] = None,
+    agency: Annotated[str | None, Query(max_length=32)] = None,
+    category: Annotated[str | None, Query(max_length=32)] = None,
+    kecamatan: Annotated[str | None, Query(max_length=100)] = None,
+    overdue: bool = False,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> TicketList:
+    """Tickets, newest first, filtered."""
+    now = clock.now()
+    filters = TicketFilter(status, agency, category, kecamatan, overdue, limit, offset)
+    with unit_of_work() as session:
+        codes = agency_codes(session)
+        rows = list_tickets(session, principal=principal, filters=filters, now=now)
+        return TicketList(tickets=[TicketOut.of(t, codes.get(t.agency_id or 0), now) for t in rows])
+
+
+@router.get("/tickets/{number}", response_model=TicketDetail, responses={404: {"description": NOT_FOUND}})
+def ticket(number: RowId, principal: PrincipalDep) -> TicketDetail:
+    """One ticket with its timeline."""
+    now = clock.now()
+    with unit_of_work() as session:
+        row = find_visible_ticket(session, principal=principal, number=number)
+        if row is None:
+            raise HTTPException(404, NOT_FOUND)
+        view = load_ticket_view(session, number)
+        assert view is not None
+        base = TicketOut.of(row, agency_codes(session).get(row.agency_id or 0), now)
+        timeline = [TimelineEntry(at=t.at, kind=t.kind, actor=t.actor, text=t.text, note=t.note) for t in view.timeline]
+        return TicketDetail(**base.model_dump(), timeline=timeline)
+
+
+@router.post("/tickets", response_model=TicketOut, status_code=201, responses={422: {"description": "bad field"}})
+def new_ticket(body: TicketIn, principal: EditorDep, request: Request) -> TicketOut:
+    """Open a ticket; with a category it is routed and the URC alerted at once, as an SMS report would be."""
+    now = clock.now()
+    try:
+        with unit_of_work() as session:
+            row = create_ticket(
+                session,
+                config=current_config(),
+                actor=actor_for(principal, request),
+                reporter=body.reporter,
+                text=body.text,
+                category=body.category,
+                location=body.location,
+                kecamatan=body.kecamatan,
+                urgent=body.urgent,
+                language=body.language,
+                channel="api",
+            )
+            return TicketOut.of(row, agency_codes(session).get(row.agency_id or 0), now)
+    except ActionError as exc:
+        raise HTTPException(422, str(exc)) from None
+
+
+@router.get("/tickets/{number}/messages", response_model=list[MessageOut], responses={404: {"description": NOT_FOUND}})
+def ticket_messages(number: RowId, principal: PrincipalDep) -> list[MessageOut]:
+    """Every SMS in and out about the ticket, oldest first."""
+    with unit_of_work() as session:
+        if find_visible_ticket(session, principal=principal, number=number) is None:
+            raise HTTPException(404, NOT_FOUND)
+        inbound = session.scalars(select(InboundMessage).where(InboundMessage.ticket_id == number))
+        outbound = session.scalars(select(OutboundMessage).where(OutboundMessage.ticket_id == number))
+        messages = [MessageOut.inbound(m) for m in inbound] + [MessageOut.outbound(m) for m in outbound]
+        return sorted(messages, key=lambda m: m.at)
+
+
+@router.get("/agencies", response_model=list[AgencyOut])
+def agencies(principal: PrincipalDep) -> list[AgencyOut]:
+    """The agencies from routing/, with their open tickets (agency staff: their own agency only)."""
+    with unit_of_work() as session:
+        open_counts = dict(
+            session.execute(
+                select(Ticket.agency_id, func.count())
+                .where(Ticket.status.in_(OPEN_STATUSES))
+                .group_by(Ticket.agency_id)
+            ).all()
+        )
+        rows = session.scalars(select(Agency).where(Agency.active).order_by(Agency.code))
+        return [
+            AgencyOut(code=a.code, name=a.name, is_default=a.is_default, open_tickets=open_counts.get(a.id, 0))
+            for a in rows
+            if principal.may_see_agency(a.code)
+        ]
+
+
+@router.get("/calls", response_model=list[CallOut], responses={403: {"description": "agency staff"}})
+def calls(
+    principal: PrincipalDep,
+    status: Annotated[Literal["queued", "active", "all"], Query(description="queued: waiting for an operator")] = "all",
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> list[CallOut]:
+    """Calls, newest first; `status=queued` is the operator queue, oldest waiting first."""
+    if not principal.sees_all_agencies:
+        raise HTTPException(403, "calls are for the command center")
+    with unit_of_work() as session:
+        if status == "queued":
+            waiting = waiting_calls(session)[:limit]
+            by_id = {c.id: c for c in session.scalars(select(Call).where(Call.id.in_([w.call_id for w in waiting])))}
+            return [CallOut.of(by_id[w.call_id], w.category, w.waiting_since) for w in waiting]
+        stmt = select(Call).order_by(Call.id.desc()).limit(limit)
+        if status == "active":
+            stmt = stmt.where(Call.ended_at.is_(None))
+        return [CallOut.of(c, None, None) for c in session.scalars(stmt)]

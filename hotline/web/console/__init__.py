@@ -1,0 +1,11 @@
+"""The operator console at /console: server-rendered pages, form actions, live updates (SSE)."""
+
+from fastapi import APIRouter
+
+from hotline.web.console import actions, auth, live, pages
+
+router = APIRouter()
+for part in (auth, pages, actions, live):
+    router.include_router(part.router)
+
+__all__ = ["router"]

@@ -1,0 +1,180 @@
+"""The console's form POSTs: take a call, create and edit tickets, reassign, note, SMS, where I answer calls.
+
+Each checks the CSRF token (FormDep), does one unit of work through hotline/services (which write the
+timeline and the audit log), then redirects (303) back to a page with a short message."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from urllib.parse import quote
+
+from anyio.to_thread import run_sync
+from fastapi import APIRouter, HTTPException
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+
+from hotline.db import unit_of_work
+from hotline.models import Ticket, User
+from hotline.services.audit import audit
+from hotline.services.call_takeover import TakeoverError, take_call
+from hotline.services.city import current_config
+from hotline.services.ticket_actions import ActionError, add_note, create_ticket, edit_ticket, reassign, send_sms
+from hotline.services.ticket_queries import find_visible_ticket
+from hotline.web.api_schemas import RowId
+from hotline.web.console.auth import ConsoleUser, FormDep, UserDep
+from hotline.web.console_text import text
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+MAX_FIELD = 5000
+
+
+def field(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value[:MAX_FIELD] if isinstance(value, str) else ""
+
+
+def back(path: str, message: str) -> Response:
+    return RedirectResponse(f"{path}?flash={quote(message)}", status_code=303)
+
+
+async def on_ticket(
+    user: ConsoleUser, number: int, work: Callable[[Session, Ticket], None], *, done: str = "saved"
+) -> Response:
+    """Run `work` on a ticket this user may see, in one unit of work; errors come back as the page's message."""
+
+    def run() -> None:
+        with unit_of_work() as session:
+            ticket = find_visible_ticket(session, principal=user.principal, number=number)
+            if ticket is None:
+                raise LookupError(number)
+            work(session, ticket)
+
+    try:
+        await run_sync(run)
+    except LookupError:
+        raise HTTPException(404, "no such ticket (or not your agency's)") from None
+    except PermissionError:
+        raise HTTPException(403, text("forbidden", user.lang)) from None
+    except ActionError as exc:
+        return back(f"/console/tickets/{number}", str(exc))
+    return back(f"/console/tickets/{number}", text(done, user.lang))
+
+
+@router.post("/tickets")
+async def create(user: UserDep, form: FormDep) -> Response:
+    def run() -> int:
+        with unit_of_work() as session:
+            ticket = create_ticket(
+                session,
+                config=current_config(),
+                actor=user.actor,
+                reporter=field(form, "reporter"),
+                text=field(form, "text"),
+                category=field(form, "category") or None,
+                location=field(form, "location"),
+                kecamatan=field(form, "kecamatan"),
+                urgent=field(form, "urgent") == "on",
+                language=user.lang,
+                channel="voice" if field(form, "call_id") else "web",
+            )
+            return ticket.id
+
+    try:
+        number = await run_sync(run)
+    except PermissionError:
+        raise HTTPException(403, text("forbidden", user.lang)) from None
+    except ActionError as exc:
+        return back("/console", str(exc))
+    return back(f"/console/tickets/{number}", text("saved", user.lang))
+
+
+@router.post("/tickets/{number}/edit")
+async def edit(number: RowId, user: UserDep, form: FormDep) -> Response:
+    def work(session: Session, ticket: Ticket) -> None:
+        edit_ticket(
+            session,
+            config=current_config(),
+            actor=user.actor,
+            ticket=ticket,
+            text=field(form, "text"),
+            location=field(form, "location"),
+            kecamatan=field(form, "kecamatan"),
+            category=field(form, "category"),
+            status=field(form, "status") or None,
+        )
+
+    return await on_ticket(user, number, work)
+
+
+@router.post("/tickets/{number}/reassign")
+async def reassign_ticket(number: RowId, user: UserDep, form: FormDep) -> Response:
+    def work(session: Session, ticket: Ticket) -> None:
+        reassign(session, config=current_config(), actor=user.actor, ticket=ticket, agency_code=field(form, "agency"))
+
+    return await on_ticket(user, number, work)
+
+
+@router.post("/tickets/{number}/note")
+async def note(number: RowId, user: UserDep, form: FormDep) -> Response:
+    return await on_ticket(
+        user,
+        number,
+        lambda session, ticket: add_note(session, actor=user.actor, ticket=ticket, text=field(form, "note")),
+    )
+
+
+@router.post("/tickets/{number}/sms")
+async def sms(number: RowId, user: UserDep, form: FormDep) -> Response:
+    def work(session: Session, ticket: Ticket) -> None:
+        send_sms(
+            session,
+            config=current_config(),
+            actor=user.actor,
+            ticket=ticket,
+            to=field(form, "to"),
+            body=field(form, "body"),
+        )
+
+    return await on_ticket(user, number, work)
+
+
+@router.post("/calls/{call_id}/take")
+async def take(call_id: RowId, user: UserDep, form: FormDep) -> Response:
+    if not user.principal.can_edit_tickets:
+        raise HTTPException(403, text("forbidden", user.lang))
+
+    def run() -> None:
+        with unit_of_work() as session:
+            take_call(
+                session, config=current_config(), actor=user.actor, call_id=call_id, answer_at=user.answer_at or ""
+            )
+
+    try:
+        await run_sync(run)
+    except TakeoverError as exc:
+        return back("/console", str(exc))
+    return RedirectResponse(f"/console?call={call_id}&flash={quote(text('call_taken', user.lang))}", status_code=303)
+
+
+@router.post("/me/answer-at")
+async def set_answer_at(user: UserDep, form: FormDep) -> Response:
+    value = field(form, "answer_at").strip()[:200]
+
+    def run() -> None:
+        with unit_of_work() as session:
+            row = session.get(User, user.principal.user_id)
+            assert row is not None
+            row.answer_at = value or None
+            audit(
+                session,
+                actor=user.principal.username,
+                action="user.answer_at",
+                target_type="user",
+                target_id=row.id,
+                ip=user.ip,
+                answer_at=value,
+            )
+
+    await run_sync(run)
+    return back("/console", text("saved", user.lang))

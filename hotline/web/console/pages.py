@@ -1,0 +1,165 @@
+"""The console's pages (GET): call queue and new ticket, ticket list, ticket page, agency board, scorecard."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
+
+from hotline import clock
+from hotline.db import unit_of_work
+from hotline.models import Agency, Call, InboundMessage, OutboundMessage, Ticket
+from hotline.services.call_queue import waiting_calls
+from hotline.services.city import current_config
+from hotline.services.scorecard import Month, MonthError, build_scorecard, city_timezone
+from hotline.services.ticket_queries import STATUSES, TicketFilter, agency_codes, find_visible_ticket, list_tickets
+from hotline.services.tickets import OPEN_STATUSES
+from hotline.services.timeline import load_ticket_view
+from hotline.web.api_schemas import MAX_ID, RowId
+from hotline.web.console.auth import ConsoleUser, UserDep, render
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+
+
+def running_deadline(ticket: Ticket) -> datetime | None:
+    return {"routed": ticket.accept_due_at, "accepted": ticket.resolve_due_at, "on_site": ticket.resolve_due_at}.get(
+        ticket.status
+    )
+
+
+def form_choices(lang: str) -> dict[str, Any]:
+    config = current_config()
+    return {
+        "categories": [(c.code, c.name(lang)) for c in config.categories],
+        "kecamatans": sorted(k.name for k in config.areas),
+        "agencies": [(a.code, a.name) for a in config.agencies],
+        "statuses": STATUSES,
+        "status_choices": ["open", "closed", *STATUSES],
+    }
+
+
+def queue_context(user: ConsoleUser) -> dict[str, Any]:
+    config = current_config()
+    with unit_of_work() as session:
+        waiting = waiting_calls(session)
+    names = {c.code: c.name(user.lang) for c in config.categories}
+    return {"waiting": waiting, "category_names": names, "now": clock.now()}
+
+
+@router.get("")
+def calls_page(
+    request: Request,
+    user: UserDep,
+    call: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    flash: str | None = None,
+) -> Response:
+    if not user.principal.can_edit_tickets:
+        return RedirectResponse("/console/tickets", status_code=303)
+    prefill = None
+    if call is not None:
+        with unit_of_work() as session:
+            row = session.get(Call, call)
+            prefill = {"reporter": row.caller, "call_id": row.id} if row else None
+    context = {**queue_context(user), **form_choices(user.lang), "prefill": prefill, "flash": flash}
+    return render(request, "calls.html", context, user=user)
+
+
+@router.get("/queue")
+def queue_fragment(request: Request, user: UserDep) -> Response:
+    """The queue table alone: what the live updates swap in."""
+    return render(request, "_queue.html", queue_context(user), user=user)
+
+
+@router.get("/tickets")
+def tickets_page(
+    request: Request,
+    user: UserDep,
+    status: Annotated[str | None, Query(max_length=24)] = None,
+    agency: Annotated[str | None, Query(max_length=32)] = None,
+    category: Annotated[str | None, Query(max_length=32)] = None,
+    kecamatan: Annotated[str | None, Query(max_length=100)] = None,
+    overdue: bool = False,
+) -> Response:
+    filters = TicketFilter(status or None, agency or None, category or None, kecamatan or None, overdue, limit=200)
+    now = clock.now()
+    with unit_of_work() as session:
+        codes = agency_codes(session)
+        rows = [
+            (t, codes.get(t.agency_id or 0), running_deadline(t))
+            for t in list_tickets(session, principal=user.principal, filters=filters, now=now)
+        ]
+    context = {**form_choices(user.lang), "rows": rows, "filters": filters, "now": now}
+    return render(request, "tickets.html", context, user=user)
+
+
+@router.get("/tickets/{number}")
+def ticket_page(request: Request, user: UserDep, number: RowId, flash: str | None = None) -> Response:
+    with unit_of_work() as session:
+        ticket = find_visible_ticket(session, principal=user.principal, number=number)
+        if ticket is None:
+            raise HTTPException(404, "no such ticket (or not your agency's)")
+        view = load_ticket_view(session, number, user.lang)
+        agency = session.get(Agency, ticket.agency_id) if ticket.agency_id else None
+        inbound = list(session.scalars(select(InboundMessage).where(InboundMessage.ticket_id == number)))
+        outbound = list(session.scalars(select(OutboundMessage).where(OutboundMessage.ticket_id == number)))
+        calls = list(session.scalars(select(Call).where(Call.ticket_id == number).order_by(Call.id)))
+    messages = sorted(
+        [("in", m.received_at, m.from_e164, m.body, m.status) for m in inbound]
+        + [("out", m.created_at, m.to_number, m.body, m.status) for m in outbound],
+        key=lambda m: m[1],
+    )
+    context = {
+        **form_choices(user.lang),
+        "ticket": ticket,
+        "view": view,
+        "agency": agency,
+        "messages": messages,
+        "recordings": [c for c in calls if c.recording_url],
+        "deadline": running_deadline(ticket),
+        "flash": flash,
+    }
+    return render(request, "ticket.html", context, user=user)
+
+
+@router.get("/board")
+def board_page(request: Request, user: UserDep) -> Response:
+    now = clock.now()
+    config = current_config()
+    with unit_of_work() as session:
+        agencies = list(session.scalars(select(Agency).where(Agency.active).order_by(Agency.code)))
+        tickets = list(session.scalars(select(Ticket).where(Ticket.status.in_(OPEN_STATUSES)).order_by(Ticket.id)))
+    board = [
+        (
+            agency,
+            sorted(
+                ((t, running_deadline(t)) for t in tickets if t.agency_id == agency.id),
+                key=lambda pair: (pair[1] is None, pair[1] or now),
+            ),
+        )
+        for agency in agencies
+        if user.principal.may_see_agency(agency.code)
+    ]
+    names = {c.code: c.name(user.lang) for c in config.categories}
+    return render(request, "board.html", {"board": board, "now": now, "category_names": names}, user=user)
+
+
+@router.get("/scorecard")
+def scorecard_page(
+    request: Request, user: UserDep, month: Annotated[str | None, Query(max_length=7)] = None
+) -> Response:
+    tz = city_timezone()
+    now = clock.now()
+    error = None
+    chosen = Month.containing(now, tz)
+    if month:
+        try:
+            chosen = Month.parse(month)
+        except MonthError as exc:
+            error = str(exc)
+    with unit_of_work() as session:
+        card = build_scorecard(session, config=current_config(), month=chosen, tz=tz, now=now)
+    rows = [r for r in card.agencies if user.principal.may_see_agency(r.code)]
+    return render(request, "scorecard.html", {"card": card, "rows": rows, "error": error}, user=user)

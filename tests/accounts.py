@@ -1,0 +1,51 @@
+"""Accounts for tests: users with a known password and API tokens, made through the real services."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+
+from hotline.db import unit_of_work
+from hotline.services.accounts import create_user, issue_token
+from hotline.services.city import current_config
+
+PASSWORD = "correct horse battery"
+
+
+def make_user(username: str, role: str, agency: str | None = None, answer_at: str | None = None) -> int:
+    with unit_of_work() as session:
+        user = create_user(
+            session, config=current_config(), username=username, role=role, password=PASSWORD, agency=agency
+        )
+        user.answer_at = answer_at
+        return user.id
+
+
+def make_token(username: str, role: str, agency: str | None = None) -> str:
+    make_user(username, role, agency)
+    with unit_of_work() as session:
+        from sqlalchemy import select
+
+        from hotline.models import User
+
+        user = session.scalar(select(User).where(User.username == username))
+        assert user is not None
+        return issue_token(session, user=user, name="tests")
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found, "page has no CSRF field"
+    return found.group(1)
+
+
+def console_login(base_url: str, username: str, password: str = PASSWORD) -> httpx.Client:
+    """An httpx client signed in to the console as a browser would: GET the form, POST it with its token."""
+    client = httpx.Client(base_url=base_url, timeout=10)
+    page = client.get("/console/login")
+    answer = client.post(
+        "/console/login", data={"username": username, "password": password, "csrf": csrf_of(page.text)}
+    )
+    assert answer.status_code == 303, answer.text
+    return client

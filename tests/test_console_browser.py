@@ -1,0 +1,128 @@
+"""The console in a real browser: Playwright driving Debian's chromium (/usr/bin/chromium, no browser
+download) against the app served by uvicorn on localhost."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.accounts import PASSWORD, make_user
+from tests.conftest import Caller, Phone, drain_queue
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(),
+    reason="Debian's chromium is not installed (apt-get install chromium; .ci/run does it)",
+)
+sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+expect = sync_api.expect
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any, server: str) -> Iterator[Any]:
+    context = browser.new_context(base_url=server, viewport={"width": 1366, "height": 768})
+    context.set_default_timeout(10_000)
+    tab = context.new_page()
+    yield tab
+    context.close()  # closes the live stream too, so the server can stop
+
+
+def sign_in(page: Any, username: str) -> None:
+    page.goto("/console/login")
+    page.get_by_label("Nama pengguna").fill(username)
+    page.get_by_label("Kata sandi").fill(PASSWORD)
+    page.get_by_role("button", name="Masuk").click()
+    expect(page.get_by_test_id("me")).to_have_text(username)
+
+
+def test_sign_in_and_a_waiting_call_appears_without_reload(page: Any, phone: Phone) -> None:
+    make_user("ani", "operator")
+    sign_in(page, "ani")
+    queue = page.locator("#queue")
+    expect(queue).to_contain_text("Tidak ada penelepon yang menunggu")
+    expect(page.locator("#live-status")).to_have_attribute("data-state", "on")  # the stream is open
+    caller = Caller(phone)
+    caller.dial()
+    caller.silence()
+    caller.press("1")  # fire: ticket #1, then the operator queue
+    row = queue.get_by_role("row").filter(has_text="+6281234567890")
+    expect(row).to_be_visible()  # pushed by the server: the page was never reloaded
+    expect(row).to_contain_text("Kebakaran")
+    expect(row.get_by_role("button", name=re.compile("Angkat"))).to_be_visible()
+    drain_queue()
+
+
+def test_create_a_ticket_then_reassign_it(page: Any) -> None:
+    make_user("ani", "operator")
+    sign_in(page, "ani")
+    page.get_by_label("Nomor pelapor").fill("081234567890")
+    page.get_by_label("Kategori").select_option("roads")
+    page.get_by_label("Isi laporan").fill("Jembatan retak di Desa Oro-Oro Ombo")
+    page.get_by_label("Kecamatan").select_option("Batu")
+    page.get_by_role("button", name="Buat laporan").click()
+    expect(page).to_have_url(re.compile(r"/console/tickets/1"))
+    expect(page.get_by_test_id("status")).to_have_text("routed")
+    expect(page.get_by_test_id("agency")).to_have_text("PUPR")
+
+    page.get_by_label("Dinas", exact=True).select_option("BPBD")
+    page.get_by_role("button", name="Alihkan").click()
+    expect(page.get_by_test_id("agency")).to_have_text("BPBD")
+    expect(page.locator(".timeline")).to_contain_text("reassigned")
+    page.get_by_role("textbox", name="Catatan").fill("Warga menelepon ulang")
+    page.get_by_role("button", name="Tambah catatan").click()
+    expect(page.locator(".timeline")).to_contain_text("Warga menelepon ulang")
+
+
+def test_agency_staff_cannot_see_another_agencys_ticket(page: Any, browser: Any, server: str) -> None:
+    make_user("ani", "operator")
+    sign_in(page, "ani")
+    for category, text in (("fire", "Gudang terbakar"), ("roads", "Jalan berlubang")):  # #1 PMK, #2 PUPR
+        page.goto("/console")
+        page.get_by_label("Kategori").select_option(category)
+        page.get_by_label("Isi laporan").fill(text)
+        page.get_by_role("button", name="Buat laporan").click()
+        expect(page.get_by_test_id("status")).to_have_text("routed")
+
+    make_user("pupr1", "agency_staff", "PUPR")
+    staff = browser.new_context(base_url=server)
+    staff.set_default_timeout(10_000)
+    tab = staff.new_page()
+    sign_in(tab, "pupr1")
+    expect(tab).to_have_url(re.compile(r"/console/tickets$"))  # no call queue for agency staff
+    table = tab.locator("#live-region")
+    expect(table).to_contain_text("Jalan berlubang")
+    expect(table).not_to_contain_text("Gudang terbakar")
+    answer = tab.goto("/console/tickets/1")
+    assert answer is not None and answer.status == 404
+    tab.goto("/console/tickets/2")
+    expect(tab.get_by_role("button", name="Alihkan")).to_have_count(0)  # read only: no reassign form
+    staff.close()
+
+
+def test_language_switch_to_english(page: Any) -> None:
+    make_user("ani", "operator")
+    sign_in(page, "ani")
+    page.get_by_role("link", name="EN").click()
+    expect(page.get_by_role("heading", name="Call queue")).to_be_visible()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
