@@ -12,10 +12,17 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
 from hotline.db import unit_of_work
-from hotline.models import InboundMessage, OutboundMessage, Ticket
+from hotline.models import Call, Escalation, InboundMessage, OutboundMessage, Ticket
 
 log = logging.getLogger(__name__)
 REGISTRY = CollectorRegistry()
+ALERT_PURPOSES = ("alert", "escalation")  # SMS that call a team out, as opposed to replies to citizens
+# Outbox status -> what an alert's outcome is; queued and sending are "pending".
+ALERT_OUTCOME = {
+    **dict.fromkeys(("sent", "delivered", "read"), "sent"),
+    **dict.fromkeys(("failed", "undelivered"), "failed"),
+    "suppressed": "suppressed",
+}
 
 WEBHOOK_SECONDS = Histogram(
     "hotline_webhook_seconds",
@@ -37,6 +44,22 @@ class DatabaseCollector(Collector):
         outbound = GaugeMetricFamily(
             "hotline_outbound_sms", "Outbound SMS by purpose and delivery status", labels=["purpose", "status"]
         )
+        reports = GaugeMetricFamily(
+            "hotline_reports", "Reports (tickets) received, by channel and category", labels=["channel", "category"]
+        )
+        alerts = GaugeMetricFamily(
+            "hotline_alerts",
+            "Alerts to URC members and escalation notices, by channel, purpose and outcome (sent|failed|pending)",
+            labels=["channel", "purpose", "outcome"],
+        )
+        escalations = GaugeMetricFamily(
+            "hotline_escalations",
+            "Escalation steps by phase and status (pending|fired|cancelled)",
+            labels=["phase", "status"],
+        )
+        calls = GaugeMetricFamily("hotline_calls", "Phone calls by provider and status", labels=["provider", "status"])
+        families = (tickets, inbound, outbound, reports, alerts, escalations, calls)
+        alert_counts: dict[tuple[str, str], int] = {}
         try:
             with unit_of_work() as session:
                 for channel, category, status, n in session.execute(
@@ -57,9 +80,28 @@ class DatabaseCollector(Collector):
                     )
                 ):
                     outbound.add_metric([purpose, status], n)
+                    if purpose in ALERT_PURPOSES:
+                        outcome = ALERT_OUTCOME.get(status, "pending")
+                        alert_counts[purpose, outcome] = alert_counts.get((purpose, outcome), 0) + n
+                for (purpose, outcome), n in sorted(alert_counts.items()):
+                    alerts.add_metric(["sms", purpose, outcome], n)
+                for channel, category, n in session.execute(
+                    select(Ticket.channel, Ticket.category, func.count()).group_by(Ticket.channel, Ticket.category)
+                ):
+                    reports.add_metric([channel, category or "none"], n)
+                for phase, status, n in session.execute(
+                    select(Escalation.phase, Escalation.status, func.count()).group_by(
+                        Escalation.phase, Escalation.status
+                    )
+                ):
+                    escalations.add_metric([phase, status], n)
+                for provider, status, n in session.execute(
+                    select(Call.provider, Call.status, func.count()).group_by(Call.provider, Call.status)
+                ):
+                    calls.add_metric([provider, status], n)
         except Exception:  # a scrape must not fail because the database is down; /readyz says that
             log.warning("metrics: database unavailable", exc_info=True)
-        yield from (tickets, inbound, outbound)
+        yield from families
         yield from self._queue()
 
     def _queue(self) -> Iterator[GaugeMetricFamily]:

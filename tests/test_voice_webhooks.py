@@ -140,7 +140,7 @@ def test_a_whole_kota_batu_call_becomes_a_routed_voice_ticket_with_its_recording
 ) -> None:
     first = caller.dial()
     assert xml(first) == (
-        f'{HEAD}<Gather action="{voice}/gather" actionOnEmptyResult="true" finishOnKey="#" input="dtmf" '
+        f'{HEAD}<Gather action="{voice}/gather?turn=1" actionOnEmptyResult="true" finishOnKey="#" input="dtmf" '
         f'numDigits="1" timeout="3">{say(WELCOME)}</Gather>{TAIL}'
     )
     category = caller.silence()  # no 9: carry on in Bahasa Indonesia
@@ -150,9 +150,9 @@ def test_a_whole_kota_batu_call_becomes_a_routed_voice_ticket_with_its_recording
     assert outline(caller.press("2"))[:3] == ["Gather", f"Say: {ASK_DESA}", "Say: Untuk Bulukerto, tekan 1."]
     assert xml(caller.press("6")) == (  # Punten
         f"{HEAD}{say(ASK_DESCRIPTION)}"
-        f'<Record action="{voice}/record" finishOnKey="#" maxLength="60" playBeep="true" '
+        f'<Record action="{voice}/record?turn=11" finishOnKey="#" maxLength="60" playBeep="true" '
         f'recordingStatusCallback="{voice}/recording-status" timeout="5" />'
-        f'<Redirect method="POST">{voice}/record</Redirect>{TAIL}'
+        f'<Redirect method="POST">{voice}/record?turn=11</Redirect>{TAIL}'
     )
     assert xml(caller.speak(12)) == f"{HEAD}{READ_BACK}{TAIL}"  # the ticket number, twice, and goodbye
     assert caller.recording_status().status_code == 204  # the final recording: already attached
@@ -223,7 +223,7 @@ def test_built_prompt_audio_is_played_and_served(caller: Caller, server: str, vo
     audio = write_wav(built)
     try:
         assert xml(caller.dial()) == (
-            f'{HEAD}<Gather action="{voice}/gather" actionOnEmptyResult="true" finishOnKey="#" input="dtmf" '
+            f'{HEAD}<Gather action="{voice}/gather?turn=1" actionOnEmptyResult="true" finishOnKey="#" input="dtmf" '
             f'numDigits="1" timeout="3"><Play>{server}/ivr/prompts/id/welcome.wav</Play></Gather>{TAIL}'
         )
         served = caller.phone.client.get(f"{server}/ivr/prompts/id/welcome.wav")
@@ -265,7 +265,7 @@ def test_an_emergency_opens_an_urgent_ticket_and_puts_the_caller_in_the_operator
     caller.silence()
     assert xml(caller.press("1")) == (  # fire
         f"{HEAD}{say('Laporan darurat Anda sudah kami teruskan ke petugas. Nomor laporan Anda:')}{say('1')}"
-        f'{say(CONNECTING)}<Enqueue action="{voice}/queue/done" waitUrl="{voice}/queue/wait?max_wait=120">'
+        f'{say(CONNECTING)}<Enqueue action="{voice}/queue/done?turn=11" waitUrl="{voice}/queue/wait?max_wait=120">'
         f"operators</Enqueue>{TAIL}"
     )
     t = ticket(1)
@@ -319,7 +319,7 @@ def test_invalid_digits_are_re_prompted(caller: Caller, voice: str) -> None:
     again = caller.press("8")  # no category 8
     assert outline(again)[:3] == ["Gather", f"Say: {INVALID}", f"Say: {ASK_CATEGORY}"]
     assert xml(again).startswith(
-        f'{HEAD}<Gather action="{voice}/gather" actionOnEmptyResult="true" finishOnKey="#" input="dtmf" '
+        f'{HEAD}<Gather action="{voice}/gather?turn=5" actionOnEmptyResult="true" finishOnKey="#" input="dtmf" '
         f'numDigits="1" timeout="6">{say(INVALID)}{say(ASK_CATEGORY)}'
     )
     assert outline(caller.press("4"))[1] == f"Say: {ASK_KECAMATAN}"  # the next try still counts
@@ -331,7 +331,7 @@ def test_silence_is_re_prompted_then_the_caller_goes_to_an_operator(caller: Call
     for _ in range(2):  # retries: 2
         assert outline(caller.silence())[:3] == ["Gather", f"Say: {NO_INPUT}", f"Say: {ASK_CATEGORY}"]
     assert xml(caller.silence()) == (
-        f'{HEAD}{say(CONNECTING)}<Enqueue action="{voice}/queue/done" waitUrl="{voice}/queue/wait?max_wait=120">'
+        f'{HEAD}{say(CONNECTING)}<Enqueue action="{voice}/queue/done?turn=8" waitUrl="{voice}/queue/wait?max_wait=120">'
         f"operators</Enqueue>{TAIL}"
     )
     assert [step for step in path(caller) if step[0] == "category"] == [

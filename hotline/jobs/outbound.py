@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from sqlalchemy import or_, update
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
 
 from hotline.channels.providers import sms_provider
 from hotline.channels.sms_provider import SendError
 from hotline.db import unit_of_work
+from hotline.logs import bind, log_context
 from hotline.models import OutboundMessage, utcnow
 from hotline.services.outbox import EXEMPT_FROM_OPT_OUT, is_opted_out
 from hotline.settings import get_settings
@@ -25,6 +27,11 @@ def status_callback_url(message_id: int) -> str | None:
 
 
 def send_outbound_sms(message_id: int) -> str:
+    with log_context(outbound_id=message_id):
+        return _send(message_id)
+
+
+def _send(message_id: int) -> str:
     with unit_of_work() as session:
         claimed = session.execute(
             update(OutboundMessage)
@@ -46,10 +53,18 @@ def send_outbound_sms(message_id: int) -> str:
         if message.purpose not in EXEMPT_FROM_OPT_OUT and is_opted_out(session, message.to_number):
             message.status = "suppressed"
             return "suppressed"
-        to, body, attempts = message.to_number, message.body, message.attempts
-    settings = get_settings()
+        bind(ticket_id=message.ticket_id)
+        to, body, attempts, created_at = message.to_number, message.body, message.attempts, message.created_at
+        known_sids = set(_known_sids(session, to)) if attempts > 1 else set()
+    provider = sms_provider(get_settings())
     try:
-        result = sms_provider(settings).send(to=to, body=body, status_callback=status_callback_url(message_id))
+        result = None
+        if attempts > 1:  # an earlier attempt may have reached the provider before its worker died or timed out
+            result = provider.find_sent(to=to, body=body, since=created_at, exclude=known_sids)
+            if result is not None:
+                log.warning("SMS %s already reached the provider (%s); not sending it again", message_id, result)
+        if result is None:
+            result = provider.send(to=to, body=body, status_callback=status_callback_url(message_id))
     except SendError as exc:
         return _failed(message_id, attempts, exc)
     with unit_of_work() as session:
@@ -60,6 +75,14 @@ def send_outbound_sms(message_id: int) -> str:
         message.provider, message.provider_sid = result.provider, message.provider_sid or result.provider_sid
         message.sent_at = utcnow()
     return "sent"
+
+
+def _known_sids(session: Session, to: str) -> list[str]:
+    """Provider ids already recorded for other SMS to this number: an earlier delivery found must be none of them."""
+    stmt = select(OutboundMessage.provider_sid).where(
+        OutboundMessage.to_number == to, OutboundMessage.provider_sid.is_not(None)
+    )
+    return [sid for sid in session.scalars(stmt) if sid]
 
 
 def _failed(message_id: int, attempts: int, exc: SendError) -> str:

@@ -12,6 +12,7 @@ after the call ended change nothing and return no media.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from typing import Any
 
@@ -33,6 +34,7 @@ from hotline.services.call_tickets import CallTickets, attach_recording
 from hotline.services.tickets import CLOSED_STATUSES
 from hotline.settings import get_settings
 
+log = logging.getLogger(__name__)
 PROVIDERS = ("twilio", "asterisk", "console")
 
 
@@ -106,8 +108,13 @@ def continue_call(
     event: a.Event,
     config: CityConfig,
     transcript: str | None = None,
+    turn: int | None = None,
 ) -> Turn:
     """Feed the call one event (digits, silence, a recording, the queue's answer, a hang-up).
+
+    `turn`: the turn number the event answers (`turn_number` of the turn that asked for it), when the
+    transport knows it. An event for a turn the call has already left (a provider's duplicate or late
+    webhook) steps nothing and gets the last turn again (`replay`).
 
     `transcript`: the words of a `Recorded` event when the transport knows them (the terminal); they
     become the ticket's text. Raises `UnknownCall` for a call never begun, and the engine's `EngineError`
@@ -122,6 +129,11 @@ def continue_call(
         if isinstance(event, a.HangUp) and call.status == "with-operator":
             call.status, call.ended_at = "completed", utcnow()
         return Turn(state, (), ())
+    if turn is not None and turn != turn_number(state):
+        log.info(
+            "call %s: event %s for turn %s, the call is at turn %s: replayed", call.id, event, turn, turn_number(state)
+        )
+        return replay(call)
     flow = registry(config).pinned(state)
     # Write first: SQLite (pysqlite) opens the transaction only at the first write, and a savepoint taken
     # before it (call_tickets.py takes them) would commit on release, surviving a rollback of the turn.
@@ -201,6 +213,11 @@ def call_status(state: CallState) -> str:
     if state.phase == "ended":
         return "with-operator" if state.outcome == "operator" else "completed"
     return "in-progress"
+
+
+def turn_number(state: CallState) -> int:
+    """Which turn the call is at: every event the engine takes adds at least one step to the path."""
+    return len(state.path)
 
 
 def replay(call: Call) -> Turn:

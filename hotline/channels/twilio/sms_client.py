@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit, urlunsplit
 
 from twilio.base.exceptions import TwilioRestException
@@ -53,3 +54,16 @@ class TwilioSmsProvider:
         except Exception as exc:  # network errors, timeouts: worth a retry
             raise SendError(f"{type(exc).__name__}: {exc}") from exc
         return SendResult(self.name, message.sid or "", message.status or "queued")
+
+    def find_sent(self, *, to: str, body: str, since: datetime, exclude: set[str]) -> SendResult | None:
+        try:
+            # A minute of slack: our clock and Twilio's differ, and DateSent is set when Twilio sends.
+            listed = self._client.messages.list(
+                to=to, from_=self._from, date_sent_after=since - timedelta(minutes=1), limit=50
+            )
+        except Exception as exc:  # cannot tell: better to send again than to lose the SMS
+            raise SendError(f"could not check for an earlier delivery: {type(exc).__name__}: {exc}") from exc
+        for message in listed:
+            if message.body == body and message.sid and message.sid not in exclude:
+                return SendResult(self.name, message.sid, message.status or "sent")
+        return None

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from urllib.parse import urlencode, urlsplit
 
 from twilio.twiml.voice_response import Gather as GatherVerb
@@ -66,6 +66,17 @@ class VoiceUrls:
     queue_wait: str
     queue_action: str
     prompts: str
+
+    def for_turn(self, turn: int) -> VoiceUrls:
+        """The same URLs, the ones that step the call carrying `turn=<n>`: a webhook Twilio sends twice (or
+        late) names a turn the call has left, and gets that turn's TwiML again instead of a second step."""
+        stamp = {"turn": str(turn)}
+        return replace(
+            self,
+            gather=_with_query(self.gather, stamp),
+            record=_with_query(self.record, stamp),
+            queue_action=_with_query(self.queue_action, stamp),
+        )
 
     def __post_init__(self) -> None:
         for f in fields(self):

@@ -43,7 +43,8 @@ from hotline.ivr import actions as a
 from hotline.ivr.flow import TransferNode
 from hotline.ivr.prompt_audio import PromptAudio, current_prompt_audio
 from hotline.ivr.turn import Turn
-from hotline.services.calls import UnknownCall, begin_call, continue_call, recording_ready
+from hotline.logs import bind
+from hotline.services.calls import UnknownCall, begin_call, continue_call, recording_ready, turn_number
 from hotline.services.city import current_config
 from hotline.settings import get_settings
 
@@ -187,9 +188,10 @@ async def _event(request: Request, event_of: Callable[[FormData], a.Event], *, a
         return signed
     form, sid = signed
     event = event_of(form)
+    turn = _turn_stamp(request)
 
     def step(session: Session, config: CityConfig) -> Turn:
-        return continue_call(session, provider=PROVIDER, provider_call_id=sid, event=event, config=config)
+        return continue_call(session, provider=PROVIDER, provider_call_id=sid, event=event, config=config, turn=turn)
 
     return await _turn(request, sid, step, after_queue=after_queue)
 
@@ -213,7 +215,7 @@ async def _turn(request: Request, sid: str, step: Step, *, after_queue: bool = F
             log.error("%s: call %s got no media at node %s", request.url.path, sid, turn.state.node)
             return _render(request, config, _apology(config, then="hangup" if after_queue else "operator"))
         media = (a.Hangup(),)  # the caller hung up, an operator had the call, or a late webhook
-    return _render(request, config, media)
+    return _render(request, config, media, turn=turn_number(turn.state))
 
 
 async def _callback(request: Request, sid: str, step: Callable[[Session, CityConfig], object]) -> None:
@@ -255,8 +257,19 @@ def _apology(config: CityConfig, *, then: Literal["operator", "hangup"]) -> tupl
 # --- small helpers ---------------------------------------------------------------------------------
 
 
-def _render(request: Request, config: CityConfig, media: tuple[a.MediaAction, ...]) -> Response:
-    return twiml(render(media, urls=_urls(request), prompt_audio=_prompt_audio(config)))
+def _render(
+    request: Request, config: CityConfig, media: tuple[a.MediaAction, ...], *, turn: int | None = None
+) -> Response:
+    urls = _urls(request)
+    if turn is not None:  # an apology is rendered without one: the call's state was rolled back
+        urls = urls.for_turn(turn)
+    return twiml(render(media, urls=urls, prompt_audio=_prompt_audio(config)))
+
+
+def _turn_stamp(request: Request) -> int | None:
+    """The `turn` our TwiML put in the action URL; absent or unreadable (an older call's TwiML): None."""
+    value = request.query_params.get("turn", "")
+    return int(value) if value.isdigit() else None
 
 
 def _urls(request: Request) -> VoiceUrls:
@@ -293,6 +306,7 @@ async def _signed_call(request: Request) -> tuple[FormData, str] | Response:
     sid = _text(form, "CallSid")
     if not sid:
         return Response("CallSid is required", status_code=400, media_type="text/plain")
+    bind(call_id=sid)  # every log line of this request names the call (each request runs in its own task)
     return form, sid
 
 
