@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import signal
 import subprocess
@@ -38,12 +37,17 @@ app.add_typer(simulate_app, name="simulate")
 app.add_typer(ticket_app, name="ticket")
 prompts_app = typer.Typer(help="IVR prompt audio (espeak-ng, or the city's recordings).", no_args_is_help=True)
 app.add_typer(prompts_app, name="prompts")
+from hotline.user_cli import user_app  # noqa: E402  (its own module: accounts are their own concern)
+
+app.add_typer(user_app, name="user")
 console = Console()
 err = Console(stderr=True)
 
 
 def _logging(level: str = "INFO") -> None:
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from hotline.logs import configure
+
+    configure(level, get_settings().log_format)  # HOTLINE_LOG_FORMAT=json: one JSON object per line
 
 
 def _prepare_database() -> None:
@@ -143,6 +147,30 @@ def prompts_build_command(
         f"prompts: {len(result.built)} built, {len(result.up_to_date)} up to date, "
         f"{len(result.in_place)} city recording(s) played as they are; files in {result.output_dir}"
     )
+
+
+@prompts_app.command("export")
+def prompts_export_command(
+    directory: Annotated[Path, typer.Argument(help="e.g. /var/lib/asterisk/sounds/hotline")],
+) -> None:
+    """Copy the prompt audio Asterisk plays (`sound:hotline/<lang>/<key>`) to DIRECTORY/<lang>/<key>.wav:
+    the city's recordings where they exist, else what `hotline prompts build` made."""
+    import shutil
+
+    from hotline.ivr.prompt_audio import current_prompt_audio
+    from hotline.services.city import current_config
+
+    settings = get_settings()
+    flows = current_config().ivr_flows.values()
+    audio = current_prompt_audio(flows, config_dir=settings.config_dir, data_dir=settings.data_dir)
+    if not audio.files:
+        err.print("[red]No prompt audio yet: run `hotline prompts build` first.[/red]")
+        raise typer.Exit(1)
+    for (language, key), source in sorted(audio.files.items()):
+        target = directory / language / f"{key}.wav"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+    console.print(f"{len(audio.files)} prompts copied to {directory}")
 
 
 @simulate_app.command("sms")
@@ -372,6 +400,8 @@ def serve(
     """Run the HTTP API (webhooks, health, API)."""
     import uvicorn
 
+    from hotline.logs import dict_config
+
     settings = get_settings()
     uvicorn.run(
         "hotline.web.app:create_app",
@@ -381,6 +411,7 @@ def serve(
         workers=workers,
         access_log=access_log,
         log_level="info",
+        log_config=dict_config("INFO", settings.log_format),
     )
 
 
@@ -395,17 +426,38 @@ def worker(
 
     from hotline.jobs import sweeper
     from hotline.jobs.queue import queue, redis_connection
+    from hotline.jobs.worker_loop import work_until_stopped
 
     _logging()
     stop = threading.Event()
     sweeper_thread = threading.Thread(target=sweeper.run_forever, args=(stop, sweep_interval), daemon=True)
     sweeper_thread.start()
     worker_class = Worker if fork else SimpleWorker
-    rq_worker = worker_class([queue()], connection=redis_connection(), maintenance_interval=30, worker_ttl=60)
     try:
-        rq_worker.work(with_scheduler=True, burst=burst, logging_level="WARNING")
+        # Started again if Redis goes away under it (hotline/jobs/worker_loop.py).
+        work_until_stopped(
+            lambda: worker_class([queue()], connection=redis_connection(), maintenance_interval=30, worker_ttl=60),
+            burst=burst,
+        )
     finally:
         stop.set()
+
+
+@app.command()
+def ari() -> None:
+    """Run the Asterisk ARI app: calls reaching Stasis(ARI_APP) run the IVR (docs/asterisk.md)."""
+    import asyncio
+
+    from hotline.channels.ari.run import AriSettingsError, build_app, serve
+
+    _logging()
+    settings = get_settings()
+    try:
+        build_app(settings)  # refuse missing settings before connecting anywhere
+    except AriSettingsError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    asyncio.run(serve(settings))
 
 
 @app.command()
@@ -431,7 +483,8 @@ def up() -> None:
         children.append(subprocess.Popen([*base, "serve"], env=env))
         children.append(subprocess.Popen([*base, "worker"], env=env))
         if settings.ari_url:
-            console.print("[yellow]ARI_URL is set, but the Asterisk ARI app is not part of this release yet[/yellow]")
+            children.append(subprocess.Popen([*base, "ari"], env=env))
+            console.print(f"Asterisk ARI app {settings.ari_app!r} on {settings.ari_url}")
         console.print(f"Hotline is up on http://{settings.host}:{settings.port} (Ctrl-C stops everything)")
         _wait(children)
     finally:

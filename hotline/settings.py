@@ -33,6 +33,10 @@ class Settings(BaseSettings):
     sms_provider: Literal["twilio", "log"] | None = Field(None, alias="HOTLINE_SMS_PROVIDER")
     default_region: str = Field("ID", alias="HOTLINE_DEFAULT_REGION")
     timezone: str = Field("Asia/Jakarta", alias="HOTLINE_TIMEZONE")
+    max_body_bytes: int = Field(256 * 1024, alias="HOTLINE_MAX_BODY_BYTES", gt=0)
+    log_format: Literal["text", "json"] = Field("text", alias="HOTLINE_LOG_FORMAT")
+    # SMS flood: past this many messages a minute from one number, its messages wait (hotline/services/flood.py)
+    sms_per_minute: int = Field(6, alias="HOTLINE_SMS_PER_MINUTE", gt=0)
 
     twilio_account_sid: str | None = Field(None, alias="TWILIO_ACCOUNT_SID")
     twilio_auth_token: str | None = Field(None, alias="TWILIO_AUTH_TOKEN")
@@ -43,6 +47,8 @@ class Settings(BaseSettings):
     ari_username: str | None = Field(None, alias="ARI_USERNAME")
     ari_password: str | None = Field(None, alias="ARI_PASSWORD")
     ari_app: str = Field("hotline", alias="ARI_APP")
+    # sounds: sound:hotline/{lang}/{key} from Asterisk's sounds folder; http: fetched from HOTLINE_PUBLIC_URL
+    ari_prompts: Literal["sounds", "http"] = Field("sounds", alias="ARI_PROMPTS")
 
     @property
     def effective_database_url(self) -> str:
@@ -69,6 +75,10 @@ class Settings(BaseSettings):
             token = (self.twilio_auth_token or "").strip().lower()
             if token in PLACEHOLDER_SECRETS:
                 problems.append("TWILIO_AUTH_TOKEN must be set to the account's real auth token")
+        if self.ari_url:
+            password = (self.ari_password or "").strip().lower()
+            if password in PLACEHOLDER_SECRETS or password.startswith("change-me"):  # config/asterisk/ari.conf
+                problems.append("ARI_PASSWORD must be set to the password of the ARI user in ari.conf")
         if problems:
             raise SettingsError("refusing to start in production: " + "; ".join(problems))
         return self

@@ -7,12 +7,14 @@ Point the real `twilio` client at it with TWILIO_API_BASE.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import socket
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from email.utils import formatdate
 from typing import Any
 
@@ -32,6 +34,7 @@ class FakeMessage:
     status_callback: str | None
     status: str = "queued"
     params: dict[str, str] = field(default_factory=dict)
+    created: float = field(default_factory=time.time)
 
 
 @dataclass
@@ -39,6 +42,13 @@ class _Failure:
     status: int
     code: int
     message: str
+
+
+def _iso_timestamp(value: str | None) -> float | None:
+    """Twilio's date filters take ISO 8601 (what the client sends) as a POSIX timestamp."""
+    if not value:
+        return None
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
 
 
 def _error(status: int, code: int, message: str) -> JSONResponse:
@@ -52,9 +62,11 @@ class FakeTwilio:
     def __init__(self, account_sid: str, auth_token: str):
         self.account_sid, self.auth_token = account_sid, auth_token
         self.messages: list[FakeMessage] = []
+        self.call_updates: list[tuple[str, dict[str, str]]] = []  # (CallSid, form) of each Calls update
         self.requests = 0
         self._failures: list[_Failure] = []
         self._lock = threading.Lock()
+        self._stalled = False
         self.app = self._build_app()
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -67,11 +79,21 @@ class FakeTwilio:
         with self._lock:
             self._failures.extend(_Failure(status, code, message) for _ in range(count))
 
+    def stall(self) -> None:
+        """Accept (and record) each new message but keep its HTTP answer back until `release()`: the moment
+        when a worker killed mid-send has handed the SMS over without learning it."""
+        self._stalled = True
+
+    def release(self) -> None:
+        self._stalled = False
+
     def reset(self) -> None:
         with self._lock:
             self.messages.clear()
+            self.call_updates.clear()
             self._failures.clear()
             self.requests = 0
+        self._stalled = False
 
     def sent_to(self, number: str) -> list[FakeMessage]:
         return [m for m in self.messages if m.to == number]
@@ -132,7 +154,65 @@ class FakeTwilio:
             )
             with self._lock:
                 self.messages.append(message)
+            while self._stalled:
+                await asyncio.sleep(0.01)
             return JSONResponse(self._resource(message), status_code=201)
+
+        @app.get("/2010-04-01/Accounts/{account_sid}/Messages.json")
+        async def list_messages(account_sid: str, request: Request) -> JSONResponse:
+            """Messages filtered as Twilio filters them: To, From, DateSent> (sent after), newest first."""
+            if not self._authorised(request) or account_sid != self.account_sid:
+                return _error(401, 20003, "Authenticate")
+            query = request.query_params
+            after = _iso_timestamp(query.get("DateSent>"))
+            with self._lock:
+                found = [
+                    m
+                    for m in reversed(self.messages)
+                    if (not query.get("To") or m.to == query["To"])
+                    and (not query.get("From") or m.from_ == query["From"])
+                    and (after is None or m.created >= after)
+                ]
+            uri = f"/2010-04-01/Accounts/{self.account_sid}/Messages.json"
+            return JSONResponse(
+                {
+                    "messages": [self._resource(m) for m in found],
+                    "first_page_uri": uri,
+                    "next_page_uri": None,
+                    "previous_page_uri": None,
+                    "page": 0,
+                    "page_size": len(found),
+                    "start": 0,
+                    "end": max(0, len(found) - 1),
+                    "uri": uri,
+                }
+            )
+
+        @app.post("/2010-04-01/Accounts/{account_sid}/Calls/{call_sid}.json")
+        async def update_call(account_sid: str, call_sid: str, request: Request) -> JSONResponse:
+            """Redirect a live call to new TwiML (Twiml) or a new URL (Url), as an operator taking it does."""
+            if not self._authorised(request) or account_sid != self.account_sid:
+                return _error(401, 20003, "Authenticate")
+            form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+            if not call_sid.startswith("CA"):
+                return _error(404, 20404, f"The requested resource /Calls/{call_sid}.json was not found")
+            if not form.get("Twiml") and not form.get("Url") and not form.get("Status"):
+                return _error(400, 21205, "Url, Twiml or Status is required.")
+            with self._lock:
+                self.call_updates.append((call_sid, form))
+            now = formatdate(usegmt=True)
+            return JSONResponse(
+                {
+                    "account_sid": self.account_sid,
+                    "api_version": "2010-04-01",
+                    "date_created": now,
+                    "date_updated": now,
+                    "direction": "inbound",
+                    "sid": call_sid,
+                    "status": "in-progress",
+                    "uri": f"/2010-04-01/Accounts/{self.account_sid}/Calls/{call_sid}.json",
+                }
+            )
 
         return app
 

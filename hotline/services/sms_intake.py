@@ -14,10 +14,11 @@ from sqlalchemy.orm import Session, selectinload
 
 from hotline.cityconfig import CityConfig
 from hotline.models import InboundMessage, Member, Ticket, Urc, utcnow
-from hotline.services import citizen_commands, urc_commands
+from hotline.services import citizen_commands, flood, urc_commands
 from hotline.services.outbox import queue_sms
 from hotline.services.tickets import OPEN_STATUSES, open_ticket, record, set_category
 from hotline.services.wording import category_menu, say, ticket_fields
+from hotline.settings import get_settings
 from hotline.sms.grammar import ParsedSms, parse_sms
 
 log = logging.getLogger(__name__)
@@ -153,6 +154,9 @@ def _rescue(session: Session, *, config: CityConfig, message: InboundMessage) ->
 
 def handle_sms(session: Session, *, config: CityConfig, message: InboundMessage) -> tuple[str, int | None]:
     parsed = parse_sms(message.body, config.grammar, config.areas)
+    merged_into = _merged_flood(session, message=message, parsed=parsed)
+    if merged_into is not None:
+        return "flood_merged", merged_into
     sender = Sender(session, config, message.from_e164, message.id, parsed.language)
     if parsed.kind == "empty":
         sender.reply("empty_message")
@@ -168,6 +172,21 @@ def handle_sms(session: Session, *, config: CityConfig, message: InboundMessage)
     if parsed.kind == "courtesy":
         return "courtesy", None
     return _report(sender, parsed, message.body)
+
+
+def _merged_flood(session: Session, *, message: InboundMessage, parsed: ParsedSms) -> int | None:
+    """The open ticket this message was merged into because its number floods us (hotline/services/flood.py),
+    or None when it is to be handled as usual. A ticket waiting for its category is not merged into: the
+    message may be the answer."""
+    if parsed.kind not in flood.MERGEABLE:
+        return None
+    if not flood.over_limit(session, message=message, per_minute=get_settings().sms_per_minute):
+        return None
+    ticket = _latest_ticket(session, message.from_e164, OPEN_STATUSES, PENDING_WINDOW)
+    if ticket is None or ticket.status == "awaiting_category":
+        return None
+    flood.merge_into(session, ticket=ticket, message=message)
+    return ticket.id
 
 
 def _report(sender: Sender, parsed: ParsedSms, text: str) -> tuple[str, int | None]:

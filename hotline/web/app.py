@@ -7,16 +7,24 @@ import time
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DataError, OperationalError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hotline import __version__
+from hotline.channels.ari.takeover import register as register_asterisk_takeover
 from hotline.channels.twilio.voice_webhooks import router as voice_router
 from hotline.channels.twilio.webhooks import router as twilio_router
 from hotline.metrics import WEBHOOK_SECONDS
+from hotline.settings import get_settings
 from hotline.web.api import router as api_router
+from hotline.web.api_tickets import router as api_tickets_router
+from hotline.web.body_limit import BodySizeLimit
+from hotline.web.console import router as console_router
 from hotline.web.health import router as health_router
+from hotline.web.open311 import router as open311_router
 from hotline.web.prompts import router as prompts_router
+from hotline.web.templating import STATIC_DIR
 
 log = logging.getLogger(__name__)
 
@@ -51,14 +59,27 @@ def create_app() -> FastAPI:
     app.include_router(twilio_router)
     app.include_router(voice_router)
     app.include_router(api_router)
+    app.include_router(api_tickets_router)
+    app.include_router(open311_router)
+    app.include_router(console_router)
+    app.mount("/console/static", StaticFiles(directory=STATIC_DIR), name="console-static")
     app.include_router(prompts_router)
+    register_asterisk_takeover(get_settings())  # the console can take Asterisk calls when ARI_URL is set
 
     app.add_middleware(WebhookTimer)
+    # Added last, so it runs first: an oversized body is refused before anything reads it.
+    app.add_middleware(BodySizeLimit, max_bytes=get_settings().max_body_bytes)
 
     @app.exception_handler(OperationalError)
     async def database_unavailable(request: Request, exc: OperationalError) -> JSONResponse:
         # Twilio retries on 5xx; nothing was half written because every write is one transaction.
         log.error("database unavailable: %s", exc)
         return JSONResponse({"detail": "database unavailable, try again"}, status_code=503)
+
+    @app.exception_handler(DataError)
+    async def value_the_database_refuses(request: Request, exc: DataError) -> JSONResponse:
+        # A NUL byte or an over-long field that reached an INSERT: the sender's input, not our outage.
+        log.error("%s: a value the database cannot store: %s", request.url.path, exc.orig)
+        return JSONResponse({"detail": "a field holds a value that cannot be stored (NUL byte or too long)"}, 400)
 
     return app
