@@ -58,14 +58,25 @@ def inbound_row(
     return dict(
         provider=provider,
         provider_sid=provider_sid,
-        from_raw=from_raw,
-        from_e164=from_e164,
-        to_number=to_number,
-        body=body,
-        payload=payload,
+        from_raw=_storable(from_raw, FROM_RAW_LENGTH),
+        from_e164=_storable(from_e164, FROM_E164_LENGTH),
+        to_number=_storable(to_number, TO_NUMBER_LENGTH),
+        body=_storable(body),
+        payload={_storable(k): _storable(v) if isinstance(v, str) else v for k, v in payload.items()},
         status="received",
         received_at=utcnow(),
     )
+
+
+FROM_RAW_LENGTH, FROM_E164_LENGTH, TO_NUMBER_LENGTH = 64, 32, 64  # the columns of inbound_messages
+
+
+def _storable(text: str, limit: int | None = None) -> str:
+    """PostgreSQL text (and JSON) cannot hold a NUL byte, and a sender id longer than its column would fail
+    the insert: either way the report would be lost on every retry. Keep the rest of what came."""
+    if "\x00" in text:
+        text = text.replace("\x00", "")
+    return text[:limit] if limit is not None else text
 
 
 @lru_cache(maxsize=4)

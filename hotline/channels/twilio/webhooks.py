@@ -22,6 +22,7 @@ router = APIRouter(prefix="/twilio")
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 MAX_FORM_FIELDS = 200
+MAX_SID_LENGTH = 64  # inbound_messages.provider_sid
 
 
 def database_slots(request: Request) -> CapacityLimiter:
@@ -57,6 +58,8 @@ async def inbound_sms(request: Request) -> Response:
     sender = str(form.get("From") or "")
     if not sid or not sender:
         return Response("MessageSid and From are required", status_code=400, media_type="text/plain")
+    if len(sid) > MAX_SID_LENGTH:  # Twilio's are 34 characters; cutting one could merge two reports
+        return Response(f"MessageSid longer than {MAX_SID_LENGTH} characters", status_code=400, media_type="text/plain")
     row = inbound_row(
         provider="twilio",
         provider_sid=sid,
