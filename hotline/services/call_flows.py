@@ -6,8 +6,11 @@ versions) becomes current for new calls while calls already running keep the ver
 
 from __future__ import annotations
 
+from typing import Literal
+
 from hotline.cityconfig import CityConfig
-from hotline.ivr.flow import Flow
+from hotline.ivr import actions as a
+from hotline.ivr.flow import Flow, TransferNode
 from hotline.ivr.registry import FlowRegistry, UnknownFlow
 
 _registry = FlowRegistry()
@@ -35,3 +38,20 @@ def default_flow(config: CityConfig) -> Flow:
     if flow is None:
         raise NoFlow("no IVR flow to answer calls: add ivr_flows/ (one flow, or one marked `default: true`)")
     return registry(config).current(flow.id)
+
+
+def apology_media(config: CityConfig, *, then: Literal["operator", "hangup"]) -> tuple[a.MediaAction, ...]:
+    """What every transport plays when a turn failed: the flow's apology in its first language, then the
+    operator queue or the end of the call."""
+    flow = config.default_flow
+    if flow is None:  # no flow at all: nothing to say in the city's words
+        return (a.Hangup(),)
+    language = flow.languages[0]
+    media: list[a.MediaAction] = [flow.prompt(key, language) for key in flow.apology]
+    operator = flow.nodes.get(flow.operator_node)
+    if then == "operator" and isinstance(operator, TransferNode):
+        media += [flow.prompt(key, language) for key in operator.prompts]
+        media.append(a.Enqueue(operator.queue, operator.hold_music, operator.max_wait_seconds))
+    else:
+        media.append(a.Hangup())
+    return tuple(media)

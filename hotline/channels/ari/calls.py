@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 from hotline.cityconfig import CityConfig
 from hotline.db import get_sessionmaker, retry_if_disconnected, unit_of_work
 from hotline.ivr import actions as a
-from hotline.ivr.flow import TransferNode
 from hotline.ivr.turn import Turn
+from hotline.services.call_flows import apology_media
 from hotline.services.calls import UnknownCall, begin_call, continue_call, recording_ready
 from hotline.services.city import current_config
 from hotline.settings import get_settings
@@ -113,19 +113,10 @@ class DatabaseCalls:
 
 
 def apology_turn(config: CityConfig, *, then: Literal["operator", "hangup"]) -> Turn:
-    """The flow's apology in its first language, then the operator queue or the end of the call. The
-    state is a placeholder: only the media matter, the call's stored state is untouched."""
+    """The apology every transport plays (`apology_media`). The state is a placeholder: only the media
+    matter, the call's stored state is untouched."""
     from hotline.ivr.state import CallState
 
     flow = config.default_flow
-    if flow is None:
-        return Turn(CallState("", "", phase="ended"), (a.Hangup(),), ())
-    language = flow.languages[0]
-    media: list[a.MediaAction] = [flow.prompt(key, language) for key in flow.apology]
-    operator = flow.nodes.get(flow.operator_node)
-    if then == "operator" and isinstance(operator, TransferNode):
-        media += [flow.prompt(key, language) for key in operator.prompts]
-        media.append(a.Enqueue(operator.queue, operator.hold_music, operator.max_wait_seconds))
-    else:
-        media.append(a.Hangup())
-    return Turn(CallState(flow.id, flow.version, phase="input"), tuple(media), ())
+    state = CallState(flow.id, flow.version, phase="input") if flow else CallState("", "", phase="ended")
+    return Turn(state, apology_media(config, then=then), ())

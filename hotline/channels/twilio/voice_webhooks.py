@@ -27,7 +27,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable
-from typing import Literal, TypeVar
+from typing import TypeVar
 
 from anyio.to_thread import run_sync
 from fastapi import APIRouter, Request, Response
@@ -44,6 +44,7 @@ from hotline.ivr.flow import TransferNode
 from hotline.ivr.prompt_audio import PromptAudio, current_prompt_audio
 from hotline.ivr.turn import Turn
 from hotline.logs import bind
+from hotline.services.call_flows import apology_media
 from hotline.services.calls import UnknownCall, begin_call, continue_call, recording_ready, turn_number
 from hotline.services.city import current_config
 from hotline.settings import get_settings
@@ -205,15 +206,15 @@ async def _turn(request: Request, sid: str, step: Step, *, after_queue: bool = F
         raise  # 503: Twilio may retry, and nothing was half written
     except UnknownCall:
         log.warning("%s: no call %s; the caller hears the apology", request.url.path, sid)
-        return _render(request, config, _apology(config, then="hangup"))
+        return _render(request, config, apology_media(config, then="hangup"))
     except Exception:
         log.exception("%s: call %s failed; the caller goes to an operator", request.url.path, sid)
-        return _render(request, config, _apology(config, then="hangup" if after_queue else "operator"))
+        return _render(request, config, apology_media(config, then="hangup" if after_queue else "operator"))
     media = turn.media
     if not media:
         if not turn.state.ended:  # the engine promises this never happens; if it does, a person takes over
             log.error("%s: call %s got no media at node %s", request.url.path, sid, turn.state.node)
-            return _render(request, config, _apology(config, then="hangup" if after_queue else "operator"))
+            return _render(request, config, apology_media(config, then="hangup" if after_queue else "operator"))
         media = (a.Hangup(),)  # the caller hung up, an operator had the call, or a late webhook
     return _render(request, config, media, turn=turn_number(turn.state))
 
@@ -236,22 +237,6 @@ async def _in_unit_of_work(request: Request, config: CityConfig, step: Callable[
             return step(session, config)
 
     return await run_sync(lambda: retry_if_disconnected(once), limiter=database_slots(request))
-
-
-def _apology(config: CityConfig, *, then: Literal["operator", "hangup"]) -> tuple[a.MediaAction, ...]:
-    """The flow's apology in its first language, then the operator queue or the end of the call."""
-    flow = config.default_flow
-    if flow is None:  # no flow at all: nothing to say in the city's words
-        return (a.Hangup(),)
-    language = flow.languages[0]
-    media: list[a.MediaAction] = [flow.prompt(key, language) for key in flow.apology]
-    operator = flow.nodes.get(flow.operator_node)
-    if then == "operator" and isinstance(operator, TransferNode):
-        media += [flow.prompt(key, language) for key in operator.prompts]
-        media.append(a.Enqueue(operator.queue, operator.hold_music, operator.max_wait_seconds))
-    else:
-        media.append(a.Hangup())
-    return tuple(media)
 
 
 # --- small helpers ---------------------------------------------------------------------------------
