@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from hotline.settings import get_settings
+from hotline.user_cli import user_app  # accounts are their own concern, in their own module
 
 if TYPE_CHECKING:
     from hotline.services.scorecard import Scorecard
@@ -37,8 +38,6 @@ app.add_typer(simulate_app, name="simulate")
 app.add_typer(ticket_app, name="ticket")
 prompts_app = typer.Typer(help="IVR prompt audio (espeak-ng, or the city's recordings).", no_args_is_help=True)
 app.add_typer(prompts_app, name="prompts")
-from hotline.user_cli import user_app  # noqa: E402  (its own module: accounts are their own concern)
-
 app.add_typer(user_app, name="user")
 console = Console()
 err = Console(stderr=True)
