@@ -328,3 +328,37 @@ def test_a_rerouted_ticket_starts_a_new_chain_and_keeps_the_old_one_as_history(p
         (1, "accept", "cancelled"),
         (1, "resolve", "pending"),
     ]
+
+
+def test_the_releaser_reports_a_redis_outage_now_and_then_not_at_every_tick(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import logging
+    import os
+    import socket
+    import threading
+
+    from hotline.jobs import escalation
+    from hotline.settings import get_settings
+
+    with socket.socket() as s:  # a port nobody listens on: every tick fails at once
+        s.bind(("127.0.0.1", 0))
+        dead = f"redis://127.0.0.1:{s.getsockname()[1]}/0"
+    before = os.environ.get("HOTLINE_REDIS_URL")
+    os.environ["HOTLINE_REDIS_URL"] = dead
+    get_settings.cache_clear()
+    monkeypatch.setattr(escalation, "FAILURE_REPORT_EVERY", 0.1)
+    stop = threading.Event()
+    threading.Timer(0.6, stop.set).start()
+    try:
+        with caplog.at_level(logging.ERROR, logger="hotline.jobs.escalation"):
+            escalation.run_releaser(stop, tick=0.005)  # ~100 failing ticks in 0.6 s
+    finally:
+        if before is None:
+            os.environ.pop("HOTLINE_REDIS_URL", None)
+        else:
+            os.environ["HOTLINE_REDIS_URL"] = before
+        get_settings.cache_clear()
+    failures = [r for r in caplog.records if "releaser failed" in r.getMessage()]
+    assert 2 <= len(failures) <= 7, len(failures)  # it kept trying, and said so every 0.1 s, not every tick
+    assert all(r.exc_info is not None for r in failures)

@@ -13,6 +13,7 @@ due when the reconciler finds them without a timer, and when no releaser is runn
 from __future__ import annotations
 
 import logging
+import math
 import os
 import signal
 import subprocess
@@ -43,6 +44,7 @@ RELEASE_TICK = 0.05  # seconds between the releaser's looks at the timers: the m
 RELEASE_BATCH = 200  # timers claimed per look; a full batch means a backlog: look again at once
 FIRE_CHUNK = 25  # rows fired per transaction: one commit for many rows, few ticket locks held at a time
 HEARTBEAT_MS = 5000  # a releaser that has not looked at the timers for this long is gone
+FAILURE_REPORT_EVERY = 30.0  # seconds between log lines while the releaser keeps failing (Redis down)
 
 # Moves the due timers to the in-flight set, scored with the claim time, and returns them: atomic, so two
 # releasers never claim the same timer.
@@ -171,6 +173,7 @@ def releaser_main() -> None:
 
 def run_releaser(stop: threading.Event, tick: float = RELEASE_TICK) -> None:
     """Fire due timers within `tick` of their moment."""
+    last_report = -math.inf
     while not stop.is_set():
         claimed: list[int] = []
         try:
@@ -179,8 +182,12 @@ def run_releaser(stop: threading.Event, tick: float = RELEASE_TICK) -> None:
             claimed = claim_due(connection)
             if claimed:
                 fire_claimed(claimed, connection)
+            last_report = -math.inf
         except Exception:
-            log.exception("escalation releaser failed; trying again in %ss", tick)
+            # Every tick fails the same way while Redis is down: one traceback, then a line now and then.
+            if time.monotonic() - last_report >= FAILURE_REPORT_EVERY:
+                log.exception("escalation releaser failed; trying again every %ss", tick)
+                last_report = time.monotonic()
         if len(claimed) < RELEASE_BATCH:
             stop.wait(tick)
 
