@@ -31,3 +31,15 @@ def to_e164(raw: str, region: str = "ID") -> str | None:
 def sender_id(raw: str, region: str = "ID") -> str:
     """How we store a sender: E.164 when it is a phone number, else the raw id (e.g. "TELKOMSEL")."""
     return to_e164(raw, region) or (raw or "").strip()
+
+
+def is_mobile(e164: str) -> bool:
+    """Whether an SMS can reach this number: a mobile (or a number the plan cannot tell from one). Raw
+    sender ids and landlines (a caller from a home phone) cannot receive SMS."""
+    if not e164.startswith("+"):
+        return False
+    try:
+        kind = phonenumbers.number_type(phonenumbers.parse(e164))
+    except phonenumbers.NumberParseException:
+        return False
+    return kind in (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)

@@ -8,6 +8,7 @@ import io
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -69,6 +70,10 @@ def facts(
     )
 
 
+def reopened(**done: float) -> TicketFacts:
+    return replace(facts(**done), reopened=True)
+
+
 def score(
     tickets: list[TicketFacts], *, now: float = 24 * 60, tz: ZoneInfo = JAKARTA, month: Month = MARCH
 ) -> Scorecard:
@@ -108,8 +113,21 @@ def row(card: Scorecard, code: str) -> AgencyScore:
         pytest.param(
             TicketFacts("PMK", at(0), accepted_at=at(99)), 200, Judgement(None, None, "unmeasured"), id="no-deadlines"
         ),
+        # reopened by the reporter ("2: belum beres"): the finish deadline is breached whatever the times
+        pytest.param(reopened(accepted=2, resolved=60), 200, Judgement("met", "breached", "breached"), id="reopened"),
+        pytest.param(reopened(accepted=2), 60, Judgement("met", "breached", "breached"), id="reopened-being-redone"),
+        pytest.param(
+            reopened(accepted=9, resolved=60), 200, Judgement("breached", "breached", "breached"), id="reopened-late"
+        ),
+        pytest.param(
+            reopened(accepted=2, cancelled=70), 200, Judgement(None, "breached", "breached"), id="reopened-cancelled"
+        ),
+        pytest.param(
+            replace(TicketFacts("PMK", at(0)), reopened=True), 200, Judgement(None, None, "unmeasured"),
+            id="reopened-no-deadlines",
+        ),
     ],
-)
+)  # fmt: skip
 def test_judge_each_deadline(ticket: TicketFacts, now: float, expected: Judgement) -> None:
     assert judge(ticket, at(now)) == expected
 
@@ -172,6 +190,20 @@ def test_cancelled_in_time_is_a_ticket_only_cancelled_after_a_missed_deadline_is
     assert (r.tickets, r.cancelled, r.measured, r.within_sla, r.share_within_sla, r.grade) == (3, 2, 2, 1, 0.5, "red")
     assert (r.accept_breaches, r.resolve_breaches, r.escalations) == (1, 0, 2)
     assert (r.accept_median_min, r.accept_p90_min, r.resolve_median_min) == (1.0, 1.0, 10.0)
+
+
+def test_reopened_tickets_are_counted_once_and_are_resolve_breaches() -> None:
+    tickets = [
+        facts(accepted=1, resolved=10),
+        reopened(accepted=1, resolved=30),  # fixed in time, the reporter said not: a breach all the same
+        reopened(accepted=1),  # being redone
+        facts(accepted=1),  # open, finish deadline ahead
+    ]
+    r = row(score(tickets, now=60), "PMK")
+    assert (r.tickets, r.reopened, r.pending, r.measured, r.within_sla) == (4, 2, 1, 3, 1)
+    assert (r.accept_breaches, r.resolve_breaches, r.grade) == (0, 2, "red")
+    assert (r.resolve_median_min, r.resolve_p90_min) == (10.0, 30.0)  # the times count to the last SELESAI
+    assert row(score(tickets, now=60), "BPBD").reopened == 0
 
 
 def test_ten_tickets_times_share_breaches_and_grade() -> None:

@@ -76,7 +76,7 @@ def test_urc_lifecycle_and_mistakes(phone: Phone, fake_twilio: Any) -> None:
     t = ticket(1)
     assert t.status == "resolved" and t.on_site_at and t.resolved_at and t.accepted_at
     assert fake_twilio.sent_to(CITIZEN)[-1].body.startswith("Laporan #1 telah selesai ditangani")
-    assert events(1)[-2:] == ["on_site", "resolved"]
+    assert events(1)[-3:] == ["on_site", "resolved", "confirmation_asked"]
 
 
 def test_all_members_decline_raises_it_to_the_command_center(phone: Phone, fake_twilio: Any) -> None:

@@ -20,6 +20,7 @@ HEADERS = (
     "Selesai /\nFinish\nmed/p90 mnt",
     "Tepat SLA /\nWithin SLA",
     "Telat /\nLate\nterima/selesai",
+    "Dibuka lagi /\nReopened",
     "Eskalasi /\nEscalations",
     "Rapor /\nGrade",
 )
@@ -55,6 +56,7 @@ def scorecard_table(card: Scorecard) -> Table:
             _pair(row.resolve_median_min, row.resolve_p90_min),
             Text(within, style=colour),
             f"{row.accept_breaches}/{row.resolve_breaches}",
+            str(row.reopened),
             str(row.escalations),
             Text(GRADE_LABELS[row.grade], style=f"bold {colour}"),
         )

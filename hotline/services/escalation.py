@@ -57,8 +57,14 @@ def pin(session: Session, *, config: CityConfig, ticket: Ticket, agency: Agency)
     ticket.sla_accept_minutes, ticket.sla_resolve_minutes = sla.accept_minutes, sla.resolve_minutes
     ticket.accept_due_at = ticket.routed_at + minutes(sla.accept_minutes)
     ticket.resolve_due_at = ticket.routed_at + minutes(sla.resolve_minutes)
+    number = _pin_fresh_chain(session, config=config, ticket=ticket, agency=agency)
+    schedule(session, ticket_id=ticket.id, chain=number, phase="accept", step=0, round_=0, due=ticket.accept_due_at)
+
+
+def _pin_fresh_chain(session: Session, *, config: CityConfig, ticket: Ticket, agency: Agency) -> int:
+    """Cancel what is pending and pin the agency's chain as it is now under the next chain number."""
     chain = config.escalation[agency.code]
-    cancel_pending(session, ticket_id=ticket.id)  # a re-routed ticket starts a fresh chain
+    cancel_pending(session, ticket_id=ticket.id)  # a re-routed (or reopened) ticket starts a fresh chain
     previous = session.scalar(select(func.max(Escalation.chain)).where(Escalation.ticket_id == ticket.id))
     number = 0 if previous is None else previous + 1
     ticket.escalation_chain = {
@@ -75,7 +81,17 @@ def pin(session: Session, *, config: CityConfig, ticket: Ticket, agency: Agency)
             for s in chain.steps
         ],
     }
-    schedule(session, ticket_id=ticket.id, chain=number, phase="accept", step=0, round_=0, due=ticket.accept_due_at)
+    return number
+
+
+def restart_resolve(session: Session, *, config: CityConfig, ticket: Ticket, agency: Agency) -> None:
+    """A reopened ticket (the reporter said it is not fixed) gets a fresh finish deadline, its pinned resolve
+    SLA from now, and a fresh chain; `on_status_change` then schedules the chain's resolve phase. A ticket
+    without a pinned SLA (made before deadlines existed) or whose agency left routing/ gets neither."""
+    if ticket.sla_resolve_minutes is None or config.agency(agency.code) is None:
+        return
+    ticket.resolve_due_at = clock.now() + minutes(ticket.sla_resolve_minutes)
+    _pin_fresh_chain(session, config=config, ticket=ticket, agency=agency)
 
 
 def chain_number(ticket: Ticket) -> int:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from hotline.cityconfig import CityConfig
 from hotline.models import InboundMessage, Member, Ticket, Urc, utcnow
-from hotline.services import citizen_commands, flood, urc_commands
+from hotline.services import citizen_commands, confirmations, flood, urc_commands
 from hotline.services.outbox import queue_sms
 from hotline.services.tickets import OPEN_STATUSES, open_ticket, record, set_category
 from hotline.services.wording import category_menu, say, ticket_fields
@@ -205,6 +205,10 @@ def _report(sender: Sender, parsed: ParsedSms, text: str) -> tuple[str, int | No
     waiting = _latest_ticket(session, sender.phone, ("awaiting_category",), PENDING_WINDOW)
     if waiting is not None:
         return _answer_category(sender, waiting, parsed, text)
+    if parsed.kind == "menu_choice" and parsed.menu_digit in confirmations.ANSWERS:
+        answered = confirmations.answer(sender, digit=parsed.menu_digit)
+        if answered is not None:  # "1"/"2" to "is it fixed?": an answer, never a new report
+            return answered
     if parsed.kind == "report" and parsed.category is None:
         recent = _latest_ticket(session, sender.phone, OPEN_STATUSES, FOLLOW_UP_WINDOW)
         if recent is not None:

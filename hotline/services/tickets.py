@@ -155,3 +155,26 @@ def transition(
     ticket.updated_at = now
     record(session, ticket, target, actor=actor, note=note, previous=previous)
     escalation.on_status_change(session, ticket=ticket)
+
+
+def reopen(session: Session, *, config: CityConfig, ticket: Ticket, actor: str, **data: Any) -> None:
+    """The reporter says a resolved ticket is not fixed: it goes back to the team that had it, as accepted
+    (no new TERIMA needed), with a fresh finish deadline and chain. Not in TRANSITIONS on purpose: a URC
+    command must never reopen a ticket, only the reporter's answer (services/confirmations.py)."""
+    if ticket.status != "resolved":
+        raise TransitionError(ticket, "accepted")
+    agency = session.get(Agency, ticket.agency_id) if ticket.agency_id else None
+    ticket.status, ticket.resolved_at, ticket.updated_at = "accepted", None, utcnow()
+    if agency is not None:
+        escalation.restart_resolve(session, config=config, ticket=ticket, agency=agency)
+    record(
+        session,
+        ticket,
+        "reopened",
+        actor=actor,
+        previous="resolved",
+        chain=escalation.chain_number(ticket),
+        resolve_due_at=ticket.resolve_due_at.isoformat() if ticket.resolve_due_at else None,
+        **data,
+    )
+    escalation.on_status_change(session, ticket=ticket)

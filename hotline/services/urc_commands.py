@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 
 from hotline.models import Agency, Member, Ticket, TicketEvent, Urc
+from hotline.services import confirmations
 from hotline.services.outbox import queue_sms
 from hotline.services.tickets import TransitionError, message_team, record, transition, urc_members
 from hotline.services.wording import say, status_words, ticket_fields
@@ -55,7 +56,9 @@ def handle(sender: Sender, *, members: list[Member], parsed: ParsedSms) -> tuple
         )
         return "bad_transition", ticket.id
     sender.reply(MEMBER_REPLY[command], ticket_id=ticket.id, **ticket_fields(session, config, ticket, sender.language))
-    _tell_reporter(sender, ticket, CITIZEN_NOTICE[command])
+    asked = command == "done" and confirmations.ask(session, config=config, ticket=ticket, inbound_id=sender.inbound_id)
+    if not asked:  # the question carries the "resolved" notice itself
+        _tell_reporter(sender, ticket, CITIZEN_NOTICE[command])
     if command == "accept":
         message_team(
             session,

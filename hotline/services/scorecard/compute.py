@@ -19,6 +19,12 @@ Rules (README "Scorecard" says the same for people):
   `share_within_sla` = within / (within + breached); pending tickets are left out until they are
   decided. `accept_breaches` and `resolve_breaches` count the two deadlines separately (one ticket can
   add to both).
+- Reopened (the reporter answered "2: not fixed" to the question sent after SELESAI; see
+  services/confirmations.py): the finish deadline counts as breached, whatever the times, because the
+  first SELESAI was not true; so the ticket is never within SLA, even while it is being worked again
+  against its fresh deadline, and also when it is cancelled afterwards. Its accept deadline is judged as
+  usual. `reopened` counts tickets, not answers: a ticket reopened twice is one reopened ticket and one
+  resolve breach. Its finish time is to the last SELESAI (the rework is part of the time it took).
 - Tickets with no pinned deadlines (made before deadlines existed) are `unmeasured`: counted in
   `tickets` and in the times, not in the share or breaches.
 - Times in minutes from routing: to accept (accepted_at - routed_at) and to finish (resolved_at -
@@ -62,6 +68,7 @@ class TicketFacts:
     resolved_at: datetime | None = None
     cancelled_at: datetime | None = None
     escalations_fired: int = 0
+    reopened: bool = False  # the reporter said "not fixed" at least once
 
 
 @dataclass(frozen=True)
@@ -85,6 +92,7 @@ class AgencyScore:
     share_within_sla: float | None
     accept_breaches: int
     resolve_breaches: int
+    reopened: int
     escalations: int
     accept_median_min: float | None
     accept_p90_min: float | None
@@ -116,6 +124,13 @@ def _phase(done_at: datetime | None, due_at: datetime, now: datetime) -> Phase:
 
 
 def judge(ticket: TicketFacts, now: datetime) -> Judgement:
+    judgement = _judge_times(ticket, now)
+    if not ticket.reopened or judgement.verdict == "unmeasured":
+        return judgement
+    return Judgement(judgement.accept, "breached", "breached")  # the first SELESAI was not true
+
+
+def _judge_times(ticket: TicketFacts, now: datetime) -> Judgement:
     if ticket.accept_due_at is None or ticket.resolve_due_at is None:
         return Judgement(None, None, "cancelled" if ticket.cancelled_at else "unmeasured")
     # SELESAI on a routed ticket implies TERIMA (services/tickets.py sets both); mirror that here.
@@ -189,6 +204,7 @@ def score_agency(
         share_within_sla=share,
         accept_breaches=sum(j.accept == "breached" for j in judgements),
         resolve_breaches=sum(j.resolve == "breached" for j in judgements),
+        reopened=sum(t.reopened for t in tickets),
         escalations=sum(t.escalations_fired for t in tickets),
         accept_median_min=_rounded(nearest_rank(to_accept, 50)),
         accept_p90_min=_rounded(nearest_rank(to_accept, 90)),

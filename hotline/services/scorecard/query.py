@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hotline.cityconfig import CityConfig
-from hotline.models import Agency, Escalation, Ticket
+from hotline.models import Agency, Escalation, Ticket, TicketEvent
 from hotline.services.scorecard.compute import AgencyInfo, Scorecard, TicketFacts, score_month
 from hotline.services.scorecard.month import Month
 from hotline.settings import SettingsError, get_settings
@@ -24,7 +24,8 @@ def city_timezone() -> ZoneInfo:
 
 
 def month_tickets(session: Session, *, month: Month, tz: ZoneInfo) -> list[TicketFacts]:
-    """Tickets routed within the local month, with how many escalation steps fired for each."""
+    """Tickets routed within the local month, with how many escalation steps fired for each and whether the
+    reporter reopened it."""
     start, end = month.bounds(tz)
     in_month = (Ticket.routed_at >= start, Ticket.routed_at < end)
     fired = (  # counted for this month's tickets only, not grouped over the whole escalations table
@@ -33,6 +34,9 @@ def month_tickets(session: Session, *, month: Month, tz: ZoneInfo) -> list[Ticke
         .where(Escalation.status == "fired", *in_month)
         .group_by(Escalation.ticket_id)
         .subquery()
+    )
+    reopened = (
+        select(TicketEvent.id).where(TicketEvent.ticket_id == Ticket.id, TicketEvent.kind == "reopened").exists()
     )
     rows = session.execute(
         select(
@@ -44,13 +48,14 @@ def month_tickets(session: Session, *, month: Month, tz: ZoneInfo) -> list[Ticke
             Ticket.resolved_at,
             Ticket.cancelled_at,
             func.coalesce(fired.c.n, 0),
+            reopened,
         )
         .join(Agency, Ticket.agency_id == Agency.id)
         .outerjoin(fired, fired.c.ticket_id == Ticket.id)
         .where(*in_month)
         .order_by(Ticket.id)
     ).all()
-    return [TicketFacts(*row) for row in rows]
+    return [TicketFacts(*row[:-1], reopened=bool(row[-1])) for row in rows]  # SQLite answers 0/1
 
 
 def _agencies(session: Session, config: CityConfig, tickets: list[TicketFacts]) -> list[AgencyInfo]:
