@@ -131,6 +131,16 @@ def clean(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 @pytest.fixture
+def real_clock() -> Iterator[None]:
+    """For tests that move `hotline.clock`: it is the real clock again before and after."""
+    from hotline import clock
+
+    clock.reset()
+    yield
+    clock.reset()
+
+
+@pytest.fixture
 def fake_twilio(backend: dict[str, Any]) -> Any:
     twilio = backend["_fake_twilio"]
     twilio.reset()

@@ -4,7 +4,6 @@ loop through the real SMS webhook, database, Redis/RQ and the fake Twilio (the c
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -14,15 +13,17 @@ from sqlalchemy import select
 
 from hotline import clock
 from hotline.db import unit_of_work
-from hotline.jobs.escalation import reconcile
 from hotline.models import Escalation, Ticket, TicketEvent
 from hotline.phone import is_mobile
 from hotline.services.city import current_config
 from hotline.services.confirmations import ANSWER_WINDOW, LATE_ANSWER_WINDOW, answer_state
 from hotline.services.scorecard import Month, build_scorecard
 from hotline.services.tickets import open_ticket
+from tests.clocked import set_clock, sms, tick
 from tests.conftest import Phone, drain_queue
 from tests.helpers import count, events, outbound, ticket
+
+pytestmark = pytest.mark.usefixtures("real_clock")  # these tests move hotline.clock
 
 CITIZEN = "+6281234567890"
 PMK = ["+6281100000101", "+6281100000102", "+6281100000103"]
@@ -73,30 +74,6 @@ def test_is_mobile(number: str, mobile: bool) -> None:
 
 
 # ---------------------------------------------------------------- through the webhook
-
-
-@pytest.fixture(autouse=True)
-def real_clock() -> Iterator[None]:
-    clock.reset()
-    yield
-    clock.reset()
-
-
-def set_clock(moment: datetime) -> None:
-    clock.reset()
-    clock.advance(moment - clock.now())
-
-
-def tick(minutes: float) -> None:
-    """Move the clock, rebuild escalation timers from the database, run what is due."""
-    clock.advance(timedelta(minutes=minutes))
-    reconcile()
-    drain_queue()
-
-
-def sms(phone: Phone, sender: str, text: str) -> None:
-    assert phone.sms(sender, text).status_code == 200
-    drain_queue()
 
 
 def last_to(fake_twilio: Any, number: str) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -24,8 +23,11 @@ from hotline.jobs.escalation import (
 from hotline.jobs.queue import queue, redis_connection
 from hotline.jobs.sweeper import sweep_once
 from hotline.models import Escalation, Ticket, TicketEvent
+from tests.clocked import tick
 from tests.conftest import Phone, drain_queue
 from tests.helpers import events, ticket
+
+pytestmark = pytest.mark.usefixtures("real_clock")  # these tests move hotline.clock
 
 CITIZEN = "+6281234567890"
 PMK_URC = ["+6281100000101", "+6281100000102", "+6281100000103"]
@@ -33,23 +35,9 @@ PMK_HEAD = "+6281100000100"
 COMMAND = ["+6281100000901", "+6281100000902"]
 
 
-@pytest.fixture(autouse=True)
-def real_clock() -> Iterator[None]:
-    clock.reset()
-    yield
-    clock.reset()
-
-
 def escalations() -> list[Escalation]:
     with unit_of_work() as s:
         return list(s.scalars(select(Escalation).order_by(Escalation.id)))
-
-
-def tick(minutes: float) -> None:
-    """Move the clock, rebuild timers from the database, run what is due."""
-    clock.advance(timedelta(minutes=minutes))
-    reconcile()
-    drain_queue()
 
 
 def escalation_sms(fake_twilio: Any) -> list[tuple[str, str]]:

@@ -7,7 +7,6 @@ import csv
 import io
 import subprocess
 import sys
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -37,8 +36,11 @@ from hotline.services.scorecard import (
     score_month,
 )
 from hotline.services.scorecard.compute import Judgement, grade
-from tests.conftest import Phone, drain_queue
+from tests.clocked import set_clock, sms, tick
+from tests.conftest import Phone
 from tests.helpers import ticket
+
+pytestmark = pytest.mark.usefixtures("real_clock")  # these tests move hotline.clock
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 UTC_ZONE = ZoneInfo("UTC")
@@ -303,32 +305,6 @@ def test_month_bounds_in_jakarta_are_seven_hours_before_utc() -> None:
 
 CITIZENS = [f"+628123450000{n}" for n in range(1, 6)]
 PMK = ["+6281100000101", "+6281100000102", "+6281100000103"]
-
-
-@pytest.fixture(autouse=True)
-def real_clock() -> Iterator[None]:
-    clock.reset()
-    yield
-    clock.reset()
-
-
-def set_clock(moment: datetime) -> None:
-    clock.reset()
-    clock.advance(moment - clock.now())
-
-
-def tick(minutes: float) -> None:
-    """Move the clock, rebuild escalation timers from the database, run what is due."""
-    from hotline.jobs.escalation import reconcile
-
-    clock.advance(timedelta(minutes=minutes))
-    reconcile()
-    drain_queue()
-
-
-def sms(phone: Phone, sender: str, text: str) -> None:
-    assert phone.sms(sender, text).status_code == 200
-    drain_queue()
 
 
 def march_story(phone: Phone) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -119,13 +118,6 @@ ESCALATED = {
 )
 def test_describe(kind: str, data: dict[str, Any], language: str, text: str) -> None:
     assert describe(kind, data, language) == text
-
-
-@pytest.fixture
-def real_clock() -> Iterator[None]:
-    clock.reset()
-    yield
-    clock.reset()
 
 
 def test_ticket_show_tells_the_operator_the_escalation_state(phone: Phone, real_clock: None) -> None:
