@@ -152,7 +152,12 @@ def start_releaser() -> subprocess.Popen[bytes]:
     worker it shares one GIL with RQ's jobs: when SMS jobs keep the worker busy, firing fell up to 8 s
     behind (docs/benchmarks.md, escalation). It stops with its worker, or when the worker is gone."""
     code = "from hotline.jobs.escalation import releaser_main; releaser_main()"
-    return subprocess.Popen([sys.executable, "-c", code])
+    # close_fds=False lets subprocess use posix_spawn. Its default fork+exec waits on a pipe until the child
+    # has exec'd, and RQ forks its scheduler (no exec) from another thread of this process: a fork at the
+    # wrong moment inherits that pipe's write end, and this call then waited as long as the scheduler
+    # lived -- the sweeper stalled for minutes (a py-spy dump in tests/test_faults_outage.py caught it).
+    # Python's own descriptors are not inheritable (PEP 446), so nothing else leaks into the releaser.
+    return subprocess.Popen([sys.executable, "-c", code], close_fds=False)
 
 
 def releaser_main() -> None:
