@@ -8,10 +8,12 @@ for docs/reliability.md; nothing asserts on time."""
 from __future__ import annotations
 
 import os
+import subprocess
 import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -76,16 +78,28 @@ def _wait_for_worker() -> None:
     wait_for(lambda: bool(redis_connection().smembers("rq:workers")), 30, "the worker did not register with RQ")
 
 
-def test_database_down_webhooks_answer_503_fast_nothing_half_written_and_recover(
-    backend: dict[str, str], database_proxy: tuple[TcpProxy, str], tmp_path: Path, fake_twilio: Any
-) -> None:
-    proxy, database_url = database_proxy
-    env = dict(os.environ, HOTLINE_DATABASE_URL=database_url)
+@contextmanager
+def serve_and_work(env: dict[str, str], tmp_path: Path) -> Iterator[tuple[Phone, subprocess.Popen[bytes]]]:
+    """`hotline serve` and `hotline worker` (sweeping every second) on `env`, logs in `tmp_path`; a phone that
+    texts the server, and the worker once it has registered with RQ. Both stopped afterwards."""
     api, base = serve(env, tmp_path / "serve.log")
     worker = start(["worker", "--sweep-interval", "1"], env, tmp_path / "worker.log")
     phone = Phone(base)
     try:
         _wait_for_worker()
+        yield phone, worker
+    finally:
+        phone.client.close()
+        stop(worker)
+        stop(api)
+
+
+def test_database_down_webhooks_answer_503_fast_nothing_half_written_and_recover(
+    backend: dict[str, str], database_proxy: tuple[TcpProxy, str], tmp_path: Path, fake_twilio: Any
+) -> None:
+    proxy, database_url = database_proxy
+    env = dict(os.environ, HOTLINE_DATABASE_URL=database_url)
+    with serve_and_work(env, tmp_path) as (phone, _):
         assert phone.sms("+6281230000000", "KEBAKARAN di Jl. Diponegoro 1").status_code == 200
         wait_for(_all_processed, 30, "the first report was not processed")
 
@@ -100,7 +114,7 @@ def test_database_down_webhooks_answer_503_fast_nothing_half_written_and_recover
         began = time.monotonic()
         call_answer = caller.dial().status_code
         seconds.append(time.monotonic() - began)
-        ready = phone.client.get(f"{base}/readyz")
+        ready = phone.client.get(f"{phone.base_url}/readyz")
         # Twilio retries a 5xx; a 200 here would have told it the report was safe when it was not.
         assert answers == [503] * REPORTS and call_answer == 503
         assert ready.status_code == 503 and ready.json()["database"].startswith("error")
@@ -124,10 +138,6 @@ def test_database_down_webhooks_answer_503_fast_nothing_half_written_and_recover
         with unit_of_work() as s:
             tickets = s.scalar(select(func.count()).select_from(Ticket).where(Ticket.channel == "sms"))
         assert tickets == REPORTS + 1  # each report once, the retries made nothing twice
-    finally:
-        phone.client.close()
-        stop(worker)
-        stop(api)
 
 
 def _outbox_settled() -> bool:
@@ -144,11 +154,7 @@ def test_redis_down_reports_are_stored_and_alerts_go_out_once_it_is_back(
 ) -> None:
     proxy, redis_url = redis_proxy
     env = dict(os.environ, HOTLINE_REDIS_URL=redis_url)
-    api, base = serve(env, tmp_path / "serve.log")
-    worker = start(["worker", "--sweep-interval", "1"], env, tmp_path / "worker.log")
-    phone = Phone(base)
-    try:
-        _wait_for_worker()
+    with serve_and_work(env, tmp_path) as (phone, worker):
         assert phone.sms("+6281240000099", "KEBAKARAN di Jl. Diponegoro 99").status_code == 200
         wait_for(lambda: _all_processed() and _outbox_settled(), 30, "the first report was not handled")
         fake_twilio.reset()  # the worker is fully up, and its SMS are out
@@ -178,10 +184,6 @@ def test_redis_down_reports_are_stored_and_alerts_go_out_once_it_is_back(
         assert len(alerts) == REPORTS * len(PMK)
         assert max(Counter(alerts).values()) == 1  # each alert once
         assert sorted(m.to for m in fake_twilio.messages if m.to in citizens) == citizens  # each citizen's reply
-    finally:
-        phone.client.close()
-        stop(worker)
-        stop(api)
 
 
 def _log_tail(tmp_path: Path) -> str:
