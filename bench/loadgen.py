@@ -338,34 +338,22 @@ def main(argv: list[str] | None = None) -> int:
     )
     gc.collect()
     gc.freeze()  # the pre-built requests never need scanning again
+    step = run_step(
+        requests,
+        sids,
+        host=args.host,
+        port=args.port,
+        rate=args.rate,
+        max_conns=args.max_conns,
+        timeout=args.timeout,
+        grace=args.grace,
+    )
     try:
         import uvloop
     except ImportError:  # pragma: no cover - uvicorn[standard] brings it
-        outcome = asyncio.run(
-            run_step(
-                requests,
-                sids,
-                host=args.host,
-                port=args.port,
-                rate=args.rate,
-                max_conns=args.max_conns,
-                timeout=args.timeout,
-                grace=args.grace,
-            )
-        )
+        outcome = asyncio.run(step)
     else:
-        outcome = uvloop.run(
-            run_step(
-                requests,
-                sids,
-                host=args.host,
-                port=args.port,
-                rate=args.rate,
-                max_conns=args.max_conns,
-                timeout=args.timeout,
-                grace=args.grace,
-            )
-        )
+        outcome = uvloop.run(step)
     summary = summarise(outcome, rate=args.rate, seconds=args.seconds, sent=count)
     summary["ok_sids"] = outcome.ok_sids
     args.out.write_text(json.dumps(summary))
