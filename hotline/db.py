@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -45,7 +45,27 @@ def make_engine(url: str) -> Engine:
     # No pre-ping: it costs a round trip on every checkout, a third of an SMS webhook's database time
     # (docs/benchmarks.md). A connection that died with its server fails once; SQLAlchemy then drops the
     # whole pool, the webhook tries again (retry_if_disconnected) and jobs come back through the sweepers.
-    return create_engine(url, pool_size=POOL_SIZE, max_overflow=20, pool_recycle=1800)
+    return create_engine(
+        url, pool_size=POOL_SIZE, max_overflow=20, pool_recycle=1800, connect_args=postgres_timeouts(url)
+    )
+
+
+# libpq settings that bound how long a server that stops answering (a partition, a hung host) can hold a
+# webhook: without them a connect waits for the OS's TCP timeout (minutes) and Twilio gives up at 15 s.
+POSTGRES_TIMEOUTS: dict[str, int] = {
+    "connect_timeout": 3,  # seconds for TCP + startup; libpq tries each address of the host in turn
+    "keepalives": 1,
+    "keepalives_idle": 30,  # an idle pooled connection to a vanished server is found dead in ~1 min
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 10_000,  # ms: a query sent into a partition (never acknowledged) fails after 10 s
+}
+
+
+def postgres_timeouts(url: str) -> dict[str, int]:
+    """POSTGRES_TIMEOUTS, except what the URL sets itself (`?connect_timeout=10` wins)."""
+    given = make_url(url).query
+    return {key: value for key, value in POSTGRES_TIMEOUTS.items() if key not in given}
 
 
 def get_engine(url: str | None = None) -> Engine:

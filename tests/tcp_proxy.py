@@ -14,7 +14,9 @@ from sqlalchemy.engine import make_url
 
 class TcpProxy:
     """Listens on 127.0.0.1:<port> and pipes each connection to `target` ("host:port" or a unix socket path).
-    `cut()` drops every open connection and refuses new ones; `restore()` listens again on the same port."""
+    `cut()` drops every open connection and refuses new ones; `silence()` drops them too but then accepts new
+    ones and never answers (a hung server, or a middlebox that takes the connection); `restore()` puts back
+    the normal pipe on the same port."""
 
     def __init__(self, target: str):
         self.target = target
@@ -25,6 +27,7 @@ class TcpProxy:
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
+        self._silent = False
 
     def start(self) -> TcpProxy:
         self._thread.start()
@@ -39,8 +42,18 @@ class TcpProxy:
     def cut(self) -> None:
         asyncio.run_coroutine_threadsafe(self._cut(), self._loop).result(5)
 
+    def silence(self) -> None:
+        self.cut()
+        self._silent = True
+        self.restore()
+
     def restore(self) -> None:
         asyncio.run_coroutine_threadsafe(self._listen(), self._loop).result(5)
+
+    def unsilence(self) -> None:
+        self.cut()  # the held connections go, as when the hung server finally dies
+        self._silent = False
+        self.restore()
 
     async def _listen(self) -> None:
         if self._server is None:
@@ -61,6 +74,9 @@ class TcpProxy:
         return await asyncio.open_connection(host, int(port))
 
     async def _handle(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
+        if self._silent:  # hold the connection open and say nothing
+            self._writers.add(client_writer)
+            return
         try:
             server_reader, server_writer = await self._open_target()
         except OSError:

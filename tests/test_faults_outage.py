@@ -140,6 +140,32 @@ def test_database_down_webhooks_answer_503_fast_nothing_half_written_and_recover
         assert tickets == REPORTS + 1  # each report once, the retries made nothing twice
 
 
+def test_a_database_that_takes_connections_but_never_answers_gets_a_503_not_a_hung_webhook(
+    backend: dict[str, str], database_proxy: tuple[TcpProxy, str], tmp_path: Path
+) -> None:
+    """A partition or a hung server: TCP connects, nothing ever answers. libpq's connect_timeout
+    (hotline/db.py POSTGRES_TIMEOUTS) turns that into a 503 Twilio retries; without it the webhook hangs
+    (the phone's client gives up after 10 s and this test fails)."""
+    proxy, database_url = database_proxy
+    api, base = serve(dict(os.environ, HOTLINE_DATABASE_URL=database_url), tmp_path / "serve.log")
+    phone = Phone(base)
+    try:
+        assert phone.sms("+6281230000100", "KEBAKARAN di Jl. Diponegoro 100").status_code == 200
+        proxy.silence()
+        payload = phone.payload("+6281230000101", "KEBAKARAN di Jl. Diponegoro 101")
+        began = time.monotonic()
+        answer = phone.post("/twilio/sms", payload)
+        _figure("database silent: webhook answered after", time.monotonic() - began)
+        assert answer.status_code == 503
+        assert phone.client.get(f"{base}/readyz").status_code == 503
+        proxy.unsilence()
+        wait_for(lambda: phone.post("/twilio/sms", payload).status_code == 200, 30, "no 200 once it answers")
+        assert set(_inbound_by_sid([payload["MessageSid"]])) == {payload["MessageSid"]}  # stored once, by the retry
+    finally:
+        phone.client.close()
+        stop(api)
+
+
 def _outbox_settled() -> bool:
     """Every SMS owed has been handed to (the fake) Twilio."""
     with unit_of_work() as s:
