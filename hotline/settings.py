@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     ari_username: str | None = Field(None, alias="ARI_USERNAME")
     ari_password: str | None = Field(None, alias="ARI_PASSWORD")
     ari_app: str = Field("hotline", alias="ARI_APP")
+    # One ARI app per Asterisk (hotline/channels/ari/lease.py): a standby takes over this long after the
+    # running app dies. 0 turns the lease off.
+    ari_lease_seconds: float = Field(15.0, alias="ARI_LEASE_SECONDS", ge=0)
     # sounds: sound:hotline/{lang}/{key} from Asterisk's sounds folder; http: fetched from HOTLINE_PUBLIC_URL
     ari_prompts: Literal["sounds", "http"] = Field("sounds", alias="ARI_PROMPTS")
 

@@ -130,6 +130,7 @@ class FakeAri:
         self._sent: list[str] = []
         self._wake = asyncio.Event()
         self._socket_open = False
+        self._generation = 0  # of the websocket that gets the events
         self._drop = asyncio.Event()
         self._replay = 0
         self._changed = asyncio.Condition()
@@ -197,9 +198,10 @@ class FakeAri:
             self._log("GET", "/events", params, 401, "eventWebsocket", "unauthorized or unknown app")
             await ws.close(code=1008)
             return
-        if self._socket_open:
-            await ws.close(code=1013)  # one app connection at a time in this fake
-            return
+        # As Asterisk does: the app's events go to the websocket that subscribed last; an older one stays open
+        # and hears nothing more (two ARI apps on one Asterisk steal each other's calls: channels/ari/lease.py).
+        self._generation += 1
+        generation = self._generation
         await ws.accept()
         self._log("GET", "/events", params, 101, "eventWebsocket")
         self._socket_open, self.connections = True, self.connections + 1
@@ -213,6 +215,9 @@ class FakeAri:
         dropper = asyncio.create_task(self._drop.wait())
         try:
             while not receiver.done() and not dropper.done():
+                if generation != self._generation:
+                    await asyncio.wait({receiver, dropper}, return_when=asyncio.FIRST_COMPLETED)
+                    break
                 if not self._pending:
                     self._wake.clear()
                     waker = asyncio.create_task(self._wake.wait())
@@ -227,7 +232,8 @@ class FakeAri:
         except (WebSocketDisconnect, RuntimeError, OSError):
             pass
         finally:
-            self._socket_open = False
+            if generation == self._generation:
+                self._socket_open = False
             receiver.cancel()
             dropper.cancel()
             with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):  # the client closed first

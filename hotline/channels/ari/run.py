@@ -5,10 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Awaitable
+
+from redis.asyncio import Redis
 
 from hotline.channels.ari.calls import CallPort, DatabaseCalls
 from hotline.channels.ari.client import AriClient
 from hotline.channels.ari.executor import AriApp
+from hotline.channels.ari.lease import AriLease, lease_key
 from hotline.channels.ari.media import PromptMedia
 from hotline.settings import Settings
 
@@ -38,7 +42,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
     calls = DatabaseCalls()
-    _, client = build_app(settings, calls)
+    build_app(settings, calls)  # refuse bad settings before waiting for anything
     stop = stop or asyncio.Event()
     try:
         await asyncio.to_thread(calls.warm_up)
@@ -47,8 +51,35 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    log.info("ARI app %r on %s (prompts: %s)", settings.ari_app, settings.ari_url, settings.ari_prompts)
-    try:
-        await client.run(stop)
-    finally:
-        await client.close()
+    lease = _lease(settings)
+    while not stop.is_set():
+        if lease is not None and not await lease.acquire(stop):
+            break
+        _, client = build_app(settings, calls)
+        log.info("ARI app %r on %s (prompts: %s)", settings.ari_app, settings.ari_url, settings.ari_prompts)
+        running = asyncio.Event()  # set on stop, or when the lease is lost (another app runs this Asterisk)
+        watchers = [asyncio.create_task(_set_when(stop.wait(), running))]
+        if lease is not None:
+            watchers.append(asyncio.create_task(_set_when(lease.keep(stop), running)))
+        try:
+            await client.run(running)
+        finally:
+            for watcher in watchers:
+                watcher.cancel()
+            await client.close()
+    if lease is not None:
+        await lease.release()
+
+
+def _lease(settings: Settings) -> AriLease | None:
+    """No Redis configured (a bare `hotline ari` in development): nothing to coordinate with."""
+    if not settings.redis_url or settings.ari_lease_seconds <= 0:
+        return None
+    redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5)
+    key = lease_key(settings.ari_url or "", settings.ari_app)
+    return AriLease(redis, key, ttl=settings.ari_lease_seconds)
+
+
+async def _set_when(awaitable: Awaitable[object], event: asyncio.Event) -> None:
+    await awaitable
+    event.set()
