@@ -32,11 +32,13 @@ def start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Pope
         )
 
 
-def serve(env: dict[str, str], log: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """`hotline serve` on a port of its own; returns the process and its base URL once /healthz answers."""
+def serve(env: dict[str, str], log: Path, public_url: str | None = None) -> tuple[subprocess.Popen[bytes], str]:
+    """`hotline serve` on a port of its own; returns the process and its base URL once /healthz answers.
+    Twilio signs for `public_url` (a load balancer's address) if given, else for that base URL."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    process = start(["serve", "--port", str(port)], {**env, "HOTLINE_PUBLIC_URL": base, "HOTLINE_PORT": str(port)}, log)
+    settings = {"HOTLINE_PUBLIC_URL": public_url or base, "HOTLINE_PORT": str(port)}
+    process = start(["serve", "--port", str(port)], {**env, **settings}, log)
     wait_for(lambda: _healthy(base), 30, f"hotline serve did not start; log: {log.read_text()[-2000:]}")
     return process, base
 
