@@ -19,6 +19,7 @@ from hotline.services.city import current_config
 from hotline.services.confirmations import ANSWER_WINDOW, LATE_ANSWER_WINDOW, answer_state
 from hotline.services.scorecard import Month, build_scorecard
 from hotline.services.tickets import open_ticket
+from tests.accounts import console_login, make_user
 from tests.clocked import set_clock, sms, tick
 from tests.conftest import Phone, drain_queue
 from tests.helpers import count, events, outbound, ticket
@@ -180,6 +181,12 @@ def test_2_reopens_with_a_fresh_deadline_and_chain_and_counts_against_the_agency
     pmk = next(r for r in card.agencies if r.code == "PMK")
     assert (pmk.tickets, pmk.reopened, pmk.within_sla, pmk.measured, pmk.resolve_breaches) == (1, 1, 0, 1, 1)
     assert pmk.accept_breaches == 0 and pmk.grade == "red"
+
+    make_user("ani", "operator")  # the console's scorecard shows it too
+    page = console_login(phone.base_url, "ani").get("/console/scorecard", params={"month": "2030-03"}).text
+    assert '<th scope="col">Dibuka lagi</th>' in page
+    row = page[page.index('<th scope="row">PMK') :]
+    assert row[: row.index("</tr>")].endswith(f"<td>{pmk.escalations}</td><td>1</td>")  # escalations, reopened
 
 
 def test_an_answer_after_the_window_changes_nothing(phone: Phone, fake_twilio: Any) -> None:

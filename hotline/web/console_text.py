@@ -79,6 +79,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "measured": ("Dinilai", "Judged"),
     "tickets": ("Laporan", "Tickets"),
     "escalations": ("Eskalasi", "Escalations"),
+    "reopened": ("Dibuka lagi", "Reopened"),  # the reporter answered "not fixed" (counts against the agency)
     "saved": ("Tersimpan.", "Saved."),
     "forbidden": ("Anda tidak berhak melakukan ini.", "You may not do this."),
     "not_found": ("Laporan tidak ditemukan.", "No such ticket."),
