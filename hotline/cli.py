@@ -517,4 +517,12 @@ def _wait(children: list[subprocess.Popen[bytes]]) -> None:
 
 
 def main() -> None:
-    app()
+    from pydantic import ValidationError
+
+    try:
+        app()
+    except ValidationError as exc:  # the environment's settings: say what is wrong, not where it was noticed
+        for problem in exc.errors():
+            where = ".".join(str(part) for part in problem["loc"])
+            err.print(f"[red]settings: {where + ': ' if where else ''}{problem['msg']}[/red]", highlight=False)
+        raise SystemExit(2) from None

@@ -101,3 +101,24 @@ def test_up_serves_processes_and_stops_cleanly(
         output = proc.communicate(timeout=30)[0].decode(errors="replace")
     assert proc.returncode == 0, output
     assert "Hotline stopped" in output
+
+
+def test_settings_that_must_not_run_are_a_clear_error_not_a_traceback(tmp_path: Path) -> None:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("HOTLINE_", "TWILIO_", "ARI_"))}
+    base["HOTLINE_DATA_DIR"] = str(tmp_path)
+    cases = [
+        ({"HOTLINE_ENV": "production"}, "HOTLINE_PUBLIC_URL must be set"),  # placeholders refused in production
+        ({"HOTLINE_PORT": "eighty"}, "HOTLINE_PORT: Input should be a valid integer"),
+    ]
+    for settings, message in cases:
+        for command in (["db", "upgrade"], ["config", "check"], ["serve"]):
+            done = subprocess.run(
+                [sys.executable, "-m", "hotline", *command],
+                env={**base, **settings},
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert done.returncode == 2, (command, done.stderr)
+            assert "Traceback" not in done.stderr
+            assert message in " ".join(done.stderr.split()), done.stderr  # rich wraps long lines
