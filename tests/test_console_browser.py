@@ -126,3 +126,21 @@ def test_language_switch_to_english(page: Any) -> None:
     page.get_by_role("link", name="EN").click()
     expect(page.get_by_role("heading", name="Call queue")).to_be_visible()
     expect(page.locator("html")).to_have_attribute("lang", "en")
+
+
+def test_split_a_merged_reporter_with_its_button(page: Any, phone: Phone) -> None:
+    for sender, text in (("+6281234500001", "LONGSOR di Sumberbrantas"), ("+6281234500002", "longsor Sumberbrantas")):
+        phone.sms(sender, text)
+        drain_queue()
+    make_user("ani", "operator")
+    sign_in(page, "ani")
+    page.goto("/console/tickets/1")
+    expect(page.get_by_test_id("reporters")).to_have_text("2")
+    linked = page.get_by_test_id("linked-reporters")
+    expect(linked).to_contain_text("+6281234500002")
+    linked.get_by_role("button", name="Pisahkan jadi laporan baru").click()
+    expect(page.locator(".flash")).to_contain_text("Dipisahkan")
+    expect(page.get_by_test_id("reporters")).to_have_text("1")
+    linked.get_by_role("link", name="#2").click()
+    expect(page.get_by_test_id("status")).to_have_text("routed")
+    drain_queue()

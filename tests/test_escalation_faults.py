@@ -28,6 +28,7 @@ REPORTS = 40
 def _tiny_deadlines(tmp: Path) -> Path:
     for folder in ("routing", "sms"):
         shutil.copytree(PROJECT_ROOT / folder, tmp / folder)
+    (tmp / "routing" / "merging.yaml").unlink()  # 40 fires with one text are 40 tickets here, not one merged
     agencies = tmp / "routing" / "agencies.yaml"
     agencies.write_text(
         agencies.read_text().replace("critical: {accept: 5, resolve: 120}", "critical: {accept: 0.05, resolve: 120}", 1)

@@ -18,6 +18,10 @@ class Ticket(Base):
     __table_args__ = (
         Index("ix_tickets_reporter_status", "reporter_phone", "status"),
         Index("ix_tickets_status_created", "status", "created_at"),
+        # The duplicate lookup (hotline/services/merging.py): open tickets of one category, newest first.
+        Index("ix_tickets_category_status_created", "category", "status", "created_at"),
+        # The same when the report names a desa: that desa's tickets and those with none, not the whole category.
+        Index("ix_tickets_category_desa_created", "category", "desa", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -54,6 +58,11 @@ class Ticket(Base):
     # they stopped, so an operator knows what is missing and can call back.
     partial: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     partial_node: Mapped[str | None] = mapped_column(String(64))
+    # Where it happened, when the report came with GPS (Open311, the API): the near-GPS duplicate rule uses it.
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    # The first reporter plus the linked ones still on the ticket (ticket_reporters): what raises priority.
+    reporter_count: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     events: Mapped[list[TicketEvent]] = relationship(
         back_populates="ticket", order_by="TicketEvent.id", cascade="all, delete-orphan"

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import delete, select
 
 from hotline.models import Member, OptOut, Ticket, Urc
+from hotline.services import reporters, unmerge
 from hotline.services.tickets import CLOSED_STATUSES, TransitionError, message_team, transition
 from hotline.services.wording import ticket_fields
 from hotline.sms.grammar import ParsedSms
@@ -32,8 +33,8 @@ def handle(sender: Sender, *, parsed: ParsedSms) -> tuple[str, int | None]:
 
 
 def _may_see(sender: Sender, ticket: Ticket) -> bool:
-    """Reporters see their own tickets; URC members see their agency's."""
-    if ticket.reporter_phone == sender.phone:
+    """Reporters (the first and the linked ones) see their own tickets; URC members see their agency's."""
+    if reporters.is_reporter(sender.session, ticket, sender.phone):
         return True
     stmt = (
         select(Member.id)
@@ -46,9 +47,11 @@ def _may_see(sender: Sender, ticket: Ticket) -> bool:
 def _status(sender: Sender, number: int | None) -> tuple[str, int | None]:
     session = sender.session
     if number is None:
-        ticket = session.scalar(
-            select(Ticket).where(Ticket.reporter_phone == sender.phone).order_by(Ticket.id.desc()).limit(1)
+        own = session.scalar(
+            select(Ticket.id).where(Ticket.reporter_phone == sender.phone).order_by(Ticket.id.desc()).limit(1)
         )
+        latest = max((n for n in (own, reporters.latest_linked_ticket_id(session, sender.phone)) if n), default=None)
+        ticket = session.get(Ticket, latest) if latest else None
         if ticket is None:
             sender.reply("status_none")
             return "status_none", None
@@ -67,13 +70,17 @@ def _cancel(sender: Sender, number: int | None, word: str) -> tuple[str, int | N
         sender.reply("missing_number", command=word)
         return "missing_number", None
     ticket = session.get(Ticket, number, with_for_update=True)
-    if ticket is None or ticket.reporter_phone != sender.phone:
+    if ticket is None or not reporters.is_reporter(session, ticket, sender.phone):
         sender.reply("not_found", number=number)
         return "not_found", None
     fields = ticket_fields(session, config, ticket, sender.language)
     if ticket.status in CLOSED_STATUSES:
         sender.reply("cancel_refused", ticket_id=ticket.id, **fields)
         return "cancel_refused", ticket.id
+    # Others reported it too: only this reporter's report leaves, the ticket stays open for the rest.
+    if unmerge.withdraw(session, ticket=ticket, phone=sender.phone):
+        sender.reply("report_withdrawn", ticket_id=ticket.id, number=ticket.id)
+        return "report_withdrawn", ticket.id
     was_routed = ticket.urc_id is not None
     try:
         transition(session, ticket=ticket, target="cancelled", actor=sender.phone)

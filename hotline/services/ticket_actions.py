@@ -16,12 +16,13 @@ from hotline.phone import to_e164
 from hotline.services import escalation
 from hotline.services.accounts import Principal
 from hotline.services.audit import audit
+from hotline.services.merging import Intake, open_or_merge
 from hotline.services.outbox import is_opted_out, queue_sms
+from hotline.services.reporters import Recipient, linked, textable
 from hotline.services.tickets import (
     CLOSED_STATUSES,
     TransitionError,
     alert_urc,
-    open_ticket,
     record,
     set_category,
     transition,
@@ -83,15 +84,56 @@ def create_ticket(
     language: str = "id",
     channel: str = "web",
 ) -> Ticket:
-    """An operator (or another system) writes the report down; with a category it is routed and alerted."""
+    """An operator (or another system) writes the report down; with a category it is routed and alerted.
+    Never merged: see create_report for the same with duplicate merging."""
+    return create_report(
+        session,
+        config=config,
+        actor=actor,
+        reporter=reporter,
+        text=text,
+        category=category,
+        location=location,
+        kecamatan=kecamatan,
+        urgent=urgent,
+        language=language,
+        channel=channel,
+        merge=False,
+    ).ticket
+
+
+def create_report(
+    session: Session,
+    *,
+    config: CityConfig,
+    actor: Actor,
+    reporter: str,
+    text: str,
+    category: str | None,
+    location: str | None = None,
+    kecamatan: str | None = None,
+    desa: str | None = None,
+    latitude: float | None = None,
+    longitude: float | None = None,
+    urgent: bool = False,
+    language: str = "id",
+    channel: str = "web",
+    merge: bool = True,
+) -> Intake:
+    """A report written down by an operator or another system: a new ticket (routed and alerted when it has a
+    category), or, when it duplicates an open one (routing/merging.yaml), a reporter linked to that one."""
     _require_editor(actor)
     text = (text or "").strip()
     if not text:
         raise ActionError("the report needs a text (what happened)")
     if len(text) > MAX_TEXT:
         raise ActionError(f"text: at most {MAX_TEXT} characters")
+    if (latitude is None) != (longitude is None):
+        raise ActionError("give both latitude and longitude, or neither")
     number = to_e164(reporter, get_settings().default_region) if reporter.strip() else None
-    ticket = open_ticket(
+    kecamatan = _kecamatan(config, kecamatan)
+    desa, kecamatan = _desa(config, desa, kecamatan)
+    intake = open_or_merge(
         session,
         config=config,
         channel=channel,
@@ -101,10 +143,44 @@ def create_ticket(
         category=_category(config, category),
         urgent=urgent,
         location=(location or "").strip()[:500] or None,
-        kecamatan=_kecamatan(config, kecamatan),
+        desa=desa,
+        kecamatan=kecamatan,
+        latitude=latitude,
+        longitude=longitude,
+        merge=merge,
     )
-    audit(session, actor=actor.name, action="ticket.create", target_type="ticket", target_id=ticket.id, ip=actor.ip)
-    return ticket
+    ticket = intake.ticket
+    if intake.merged:
+        data = {
+            "rule": intake.match.rule if intake.match else None,
+            "reporter_id": getattr(intake.reporter, "id", None),
+        }
+        audit(
+            session,
+            actor=actor.name,
+            action="ticket.merge",
+            target_type="ticket",
+            target_id=ticket.id,
+            ip=actor.ip,
+            **data,
+        )
+    else:
+        audit(session, actor=actor.name, action="ticket.create", target_type="ticket", target_id=ticket.id, ip=actor.ip)
+    return intake
+
+
+def _desa(config: CityConfig, name: str | None, kecamatan: str | None) -> tuple[str | None, str | None]:
+    """A known desa (any case), and its kecamatan; it must lie in the kecamatan when both are given."""
+    if not name or not name.strip():
+        return None, kecamatan
+    wanted = name.strip().lower()
+    for area in config.areas:
+        for desa in area.desa:
+            if desa.lower() == wanted:
+                if kecamatan is not None and kecamatan != area.name:
+                    raise ActionError(f"desa {desa} is in kecamatan {area.name}, not {kecamatan}")
+                return desa, area.name
+    raise ActionError(f"unknown desa {name!r}; see routing/areas.yaml")
 
 
 def edit_ticket(
@@ -224,6 +300,15 @@ def send_sms(session: Session, *, config: CityConfig, actor: Actor, ticket: Tick
             raise ActionError("the reporter asked for no more SMS (BERHENTI)")
         queue_sms(session, to=ticket.reporter_phone, body=body, purpose="operator", ticket_id=ticket.id)
         count = 1
+    elif to == "reporters":  # the first reporter and every linked one (duplicate merging) who can get SMS
+        everyone = [Recipient(ticket.reporter_phone, ticket.language)]
+        everyone += [Recipient(r.phone, r.language) for r in linked(session, ticket.id)]
+        recipients = textable(everyone, session)
+        if not recipients:
+            raise ActionError("no reporter of this ticket can get SMS")
+        for recipient in recipients:
+            queue_sms(session, to=recipient.phone, body=body, purpose="operator", ticket_id=ticket.id)
+        count = len(recipients)
     elif to == "urc":
         if ticket.urc_id is None:
             raise ActionError("the ticket has no URC yet")
@@ -239,7 +324,7 @@ def send_sms(session: Session, *, config: CityConfig, actor: Actor, ticket: Tick
             )
         count = len(members)
     else:
-        raise ActionError("send the SMS to 'reporter' or 'urc'")
+        raise ActionError("send the SMS to 'reporter', 'reporters' or 'urc'")
     record(session, ticket, "sms_sent", actor=actor.name, note=body, to=to, count=count)
     audit(session, actor=actor.name, action="ticket.sms", target_type="ticket", target_id=ticket.id, ip=actor.ip, to=to)
     return count

@@ -64,9 +64,12 @@ def list_tickets(session: Session, *, principal: Principal, filters: TicketFilte
     return list(session.scalars(stmt))
 
 
-def find_visible_ticket(session: Session, *, principal: Principal, number: int) -> Ticket | None:
+def find_visible_ticket(
+    session: Session, *, principal: Principal, number: int, for_update: bool = False
+) -> Ticket | None:
     """The ticket, or None when it does not exist or this person may not see it (the same answer: no leak)."""
-    return session.scalar(visible_tickets(principal).where(Ticket.id == number))
+    stmt = visible_tickets(principal).where(Ticket.id == number)
+    return session.scalar(stmt.with_for_update(of=Ticket) if for_update else stmt)
 
 
 def agency_codes(session: Session) -> dict[int, str]:

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from hotline.models import Agency, Member, Ticket, TicketEvent, Urc
 from hotline.services import confirmations
 from hotline.services.outbox import queue_sms
+from hotline.services.reporters import tell_linked
 from hotline.services.tickets import TransitionError, message_team, record, transition, urc_members
 from hotline.services.wording import say, status_words, ticket_fields
 from hotline.sms.grammar import ParsedSms
@@ -59,6 +60,8 @@ def handle(sender: Sender, *, members: list[Member], parsed: ParsedSms) -> tuple
     asked = command == "done" and confirmations.ask(session, config=config, ticket=ticket, inbound_id=sender.inbound_id)
     if not asked:  # the question carries the "resolved" notice itself
         _tell_reporter(sender, ticket, CITIZEN_NOTICE[command])
+    # Everyone else who reported it hears the same news; only the first reporter is asked "is it fixed?".
+    tell_linked(session, config=config, ticket=ticket, key=CITIZEN_NOTICE[command], inbound_id=sender.inbound_id)
     if command == "accept":
         message_team(
             session,

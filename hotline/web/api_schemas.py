@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from fastapi import Path
 from pydantic import BaseModel, Field
 
-from hotline.models import Call, InboundMessage, OutboundMessage, Ticket
+from hotline.models import Call, InboundMessage, OutboundMessage, Ticket, TicketReporter
 
 
 class TicketOut(BaseModel):
@@ -24,6 +24,9 @@ class TicketOut(BaseModel):
     kecamatan: str | None
     desa: str | None
     reporter: str
+    reporters: int = Field(description="how many people reported it: the first reporter plus the linked ones")
+    latitude: float | None
+    longitude: float | None
     partial: bool
     created_at: datetime
     routed_at: datetime | None
@@ -51,6 +54,9 @@ class TicketOut(BaseModel):
             kecamatan=ticket.kecamatan,
             desa=ticket.desa,
             reporter=ticket.reporter_phone,
+            reporters=ticket.reporter_count,
+            latitude=ticket.latitude,
+            longitude=ticket.longitude,
             partial=ticket.partial,
             created_at=ticket.created_at,
             routed_at=ticket.routed_at,
@@ -75,8 +81,55 @@ class TimelineEntry(BaseModel):
     note: str | None
 
 
+class LinkedReporterOut(BaseModel):
+    """A later report of the same incident, merged into this ticket (routing/merging.yaml)."""
+
+    id: int
+    phone: str
+    channel: str
+    language: str
+    text: str
+    location: str | None
+    desa: str | None
+    kecamatan: str | None
+    latitude: float | None
+    longitude: float | None
+    merged_at: datetime
+    rule: str = Field(description="near_gps, same_desa or similar_text")
+    score: float | None = Field(description="metres for near_gps, % alike for similar_text")
+    status: str = Field(description="linked, split (see split_into), withdrawn (BATAL), primary (now the reporter)")
+    split_into: int | None
+
+    @classmethod
+    def of(cls, row: TicketReporter) -> LinkedReporterOut:
+        return cls(
+            id=row.id,
+            phone=row.phone,
+            channel=row.channel,
+            language=row.language,
+            text=row.text,
+            location=row.location_text,
+            desa=row.desa,
+            kecamatan=row.kecamatan,
+            latitude=row.latitude,
+            longitude=row.longitude,
+            merged_at=row.merged_at,
+            rule=row.rule,
+            score=row.score,
+            status=row.status,
+            split_into=row.split_into_ticket_id,
+        )
+
+
 class TicketDetail(TicketOut):
     timeline: list[TimelineEntry]
+    linked_reporters: list[LinkedReporterOut]
+
+
+class TicketCreated(TicketOut):
+    merged: bool = Field(description="true: the report duplicated this open ticket and joined it as a reporter")
+    merge_rule: str | None = None
+    merge_score: float | None = None
 
 
 class TicketIn(BaseModel):
@@ -85,6 +138,10 @@ class TicketIn(BaseModel):
     category: str | None = Field(None, max_length=32, description="a category code from GET /open311/v2/services.json")
     location: str | None = Field(None, max_length=500)
     kecamatan: str | None = Field(None, max_length=100)
+    desa: str | None = Field(None, max_length=100, description="a desa/kelurahan of routing/areas.yaml")
+    latitude: float | None = Field(None, ge=-90, le=90, description="with longitude: where it happened (WGS84)")
+    longitude: float | None = Field(None, ge=-180, le=180)
+    merge: bool = Field(True, description="false: never join an open duplicate, always open a new ticket")
     urgent: bool = False
     language: Literal["id", "en"] = "id"
 

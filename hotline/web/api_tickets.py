@@ -13,18 +13,22 @@ from sqlalchemy import func, select
 from hotline import clock
 from hotline.db import unit_of_work
 from hotline.models import Agency, Call, InboundMessage, OutboundMessage, Ticket
+from hotline.services import reporters
 from hotline.services.call_queue import waiting_calls
 from hotline.services.city import current_config
-from hotline.services.ticket_actions import ActionError, create_ticket
+from hotline.services.ticket_actions import ActionError, create_report
 from hotline.services.ticket_queries import STATUSES, TicketFilter, agency_codes, find_visible_ticket, list_tickets
 from hotline.services.tickets import OPEN_STATUSES
 from hotline.services.timeline import load_ticket_view
+from hotline.services.unmerge import split_reporter
 from hotline.web.api_auth import EditorDep, PrincipalDep, actor_for
 from hotline.web.api_schemas import (
     AgencyOut,
     CallOut,
+    LinkedReporterOut,
     MessageOut,
     RowId,
+    TicketCreated,
     TicketDetail,
     TicketIn,
     TicketList,
@@ -69,16 +73,19 @@ def ticket(number: RowId, principal: PrincipalDep) -> TicketDetail:
         assert view is not None
         base = TicketOut.of(row, agency_codes(session).get(row.agency_id or 0), now)
         timeline = [TimelineEntry(at=t.at, kind=t.kind, actor=t.actor, text=t.text, note=t.note) for t in view.timeline]
-        return TicketDetail(**base.model_dump(), timeline=timeline)
+        linked = [LinkedReporterOut.of(r) for r in reporters.all_rows(session, number)]
+        return TicketDetail(**base.model_dump(), timeline=timeline, linked_reporters=linked)
 
 
-@router.post("/tickets", response_model=TicketOut, status_code=201, responses={422: {"description": "bad field"}})
-def new_ticket(body: TicketIn, principal: EditorDep, request: Request) -> TicketOut:
-    """Open a ticket; with a category it is routed and the URC alerted at once, as an SMS report would be."""
+@router.post("/tickets", response_model=TicketCreated, status_code=201, responses={422: {"description": "bad field"}})
+def new_ticket(body: TicketIn, principal: EditorDep, request: Request) -> TicketCreated:
+    """Open a ticket; with a category it is routed and the URC alerted at once, as an SMS report would be.
+    A duplicate of an open ticket (routing/merging.yaml) joins it instead: `merged` is true and the answer
+    is that ticket, with its reporter count."""
     now = clock.now()
     try:
         with unit_of_work() as session:
-            row = create_ticket(
+            intake = create_report(
                 session,
                 config=current_config(),
                 actor=actor_for(principal, request),
@@ -87,11 +94,54 @@ def new_ticket(body: TicketIn, principal: EditorDep, request: Request) -> Ticket
                 category=body.category,
                 location=body.location,
                 kecamatan=body.kecamatan,
+                desa=body.desa,
+                latitude=body.latitude,
+                longitude=body.longitude,
                 urgent=body.urgent,
                 language=body.language,
                 channel="api",
+                merge=body.merge,
             )
-            return TicketOut.of(row, agency_codes(session).get(row.agency_id or 0), now)
+            row = intake.ticket
+            base = TicketOut.of(row, agency_codes(session).get(row.agency_id or 0), now)
+            match = intake.match
+            return TicketCreated(
+                **base.model_dump(),
+                merged=match is not None,
+                merge_rule=match.rule if match else None,
+                merge_score=match.score if match else None,
+            )
+    except ActionError as exc:
+        raise HTTPException(422, str(exc)) from None
+
+
+@router.post(
+    "/tickets/{number}/reporters/{reporter_id}/split",
+    response_model=TicketOut,
+    status_code=201,
+    responses={
+        403: {"description": "agency staff"},
+        404: {"description": NOT_FOUND},
+        422: {"description": "not a linked reporter of this ticket"},
+    },
+)
+def split(number: RowId, reporter_id: RowId, principal: EditorDep, request: Request) -> TicketOut:
+    """Undo a wrong merge: the linked report becomes its own ticket (routed and alerted; its reporter is told
+    the new number). Answers the new ticket."""
+    now = clock.now()
+    try:
+        with unit_of_work() as session:
+            row = find_visible_ticket(session, principal=principal, number=number, for_update=True)
+            if row is None:
+                raise HTTPException(404, NOT_FOUND)
+            new = split_reporter(
+                session,
+                config=current_config(),
+                actor=actor_for(principal, request),
+                ticket=row,
+                reporter_id=reporter_id,
+            )
+            return TicketOut.of(new, agency_codes(session).get(new.agency_id or 0), now)
     except ActionError as exc:
         raise HTTPException(422, str(exc)) from None
 

@@ -2,7 +2,8 @@
 
 services = the categories in routing/categories.yaml; requests = tickets. Status: open while the ticket
 is open, closed once resolved or cancelled. POST requests.json needs `api_key` (an API token of an
-operator, supervisor or admin) and creates a real ticket, routed and alerted like an SMS report.
+operator, supervisor or admin) and creates a real ticket, routed and alerted like an SMS report, or joins
+an open one it duplicates (routing/merging.yaml; `lat`/`long` feed the near-GPS rule and are kept).
 Reading is public and never shows the reporter's phone number."""
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from sqlalchemy import select
 from hotline.db import unit_of_work
 from hotline.models import Agency, Ticket
 from hotline.services.city import current_config
-from hotline.services.ticket_actions import ActionError, create_ticket
+from hotline.services.ticket_actions import ActionError, create_report
 from hotline.services.tickets import CLOSED_STATUSES
 from hotline.web.api_auth import actor_for, token_principal
 from hotline.web.api_schemas import MAX_ID, RowId
@@ -107,8 +108,8 @@ def _request_of(ticket: Ticket, agency_names: dict[int, str]) -> ServiceRequest:
         address=ticket.location_text,
         address_id=None,
         zipcode=None,
-        lat=None,
-        long=None,
+        lat=ticket.latitude,
+        long=ticket.longitude,
         media_url=None,
     )
 
@@ -201,7 +202,7 @@ def request_create(
         text = f"{text}\n-- {name}"
     try:
         with unit_of_work() as session:
-            ticket = create_ticket(
+            intake = create_report(
                 session,
                 config=current_config(),
                 actor=actor_for(principal, request),
@@ -209,10 +210,15 @@ def request_create(
                 text=text,
                 category=service_code,
                 location=location,
+                latitude=lat if long is not None else None,
+                longitude=long if lat is not None else None,
                 channel="open311",
             )
+            # A duplicate of an open request joins it: the answer names that request (GeoReport's notice).
+            notice = f"merged into open request {intake.ticket.id} ({intake.match.reason})" if intake.match else None
             return JSONResponse(
-                [{"service_request_id": str(ticket.id), "service_notice": None, "account_id": None}], status_code=201
+                [{"service_request_id": str(intake.ticket.id), "service_notice": notice, "account_id": None}],
+                status_code=201,
             )
     except ActionError as exc:
         return _error(400, str(exc))

@@ -19,8 +19,9 @@ from hotline.models import Ticket, User
 from hotline.services.audit import audit
 from hotline.services.call_takeover import TakeoverError, take_call
 from hotline.services.city import current_config
-from hotline.services.ticket_actions import ActionError, add_note, create_ticket, edit_ticket, reassign, send_sms
+from hotline.services.ticket_actions import ActionError, add_note, create_report, edit_ticket, reassign, send_sms
 from hotline.services.ticket_queries import find_visible_ticket
+from hotline.services.unmerge import split_reporter
 from hotline.web.api_schemas import RowId
 from hotline.web.console.auth import ConsoleUser, FormDep, UserDep
 from hotline.web.console_text import text
@@ -63,9 +64,9 @@ async def on_ticket(
 
 @router.post("/tickets")
 async def create(user: UserDep, form: FormDep) -> Response:
-    def run() -> int:
+    def run() -> tuple[int, bool]:
         with unit_of_work() as session:
-            ticket = create_ticket(
+            intake = create_report(
                 session,
                 config=current_config(),
                 actor=user.actor,
@@ -78,15 +79,24 @@ async def create(user: UserDep, form: FormDep) -> Response:
                 language=user.lang,
                 channel="voice" if field(form, "call_id") else "web",
             )
-            return ticket.id
+            return intake.ticket.id, intake.merged
 
     try:
-        number = await run_sync(run)
+        number, merged = await run_sync(run)
     except PermissionError:
         raise HTTPException(403, text("forbidden", user.lang)) from None
     except ActionError as exc:
         return back("/console", str(exc))
-    return back(f"/console/tickets/{number}", text("saved", user.lang))
+    # A duplicate joined an open ticket: the operator lands on it, told so (and can split it there).
+    return back(f"/console/tickets/{number}", text("merged_flash" if merged else "saved", user.lang))
+
+
+@router.post("/tickets/{number}/reporters/{reporter_id}/split")
+async def split(number: RowId, reporter_id: RowId, user: UserDep, form: FormDep) -> Response:
+    def work(session: Session, ticket: Ticket) -> None:
+        split_reporter(session, config=current_config(), actor=user.actor, ticket=ticket, reporter_id=reporter_id)
+
+    return await on_ticket(user, number, work, done="split_done")
 
 
 @router.post("/tickets/{number}/edit")
