@@ -43,6 +43,14 @@ class Settings(BaseSettings):
     twilio_from_number: str | None = Field(None, alias="TWILIO_FROM_NUMBER")
     twilio_api_base: str = Field("https://api.twilio.com", alias="TWILIO_API_BASE")
 
+    # The backup SMS gateway alerts fail over to (`sms_backup` in routing/agencies.yaml): Kannel's sendsms URL,
+    # e.g. http://127.0.0.1:13013/cgi-bin/sendsms, and the sendsms-user it logs in as.
+    backup_sms_url: str | None = Field(None, alias="HOTLINE_BACKUP_SMS_URL")
+    backup_sms_username: str | None = Field(None, alias="HOTLINE_BACKUP_SMS_USERNAME")
+    backup_sms_password: str | None = Field(None, alias="HOTLINE_BACKUP_SMS_PASSWORD")
+    backup_sms_from: str | None = Field(None, alias="HOTLINE_BACKUP_SMS_FROM")
+    backup_sms_smsc: str | None = Field(None, alias="HOTLINE_BACKUP_SMS_SMSC")  # Kannel smsc-id to route by
+
     ari_url: str | None = Field(None, alias="ARI_URL")
     ari_username: str | None = Field(None, alias="ARI_USERNAME")
     ari_password: str | None = Field(None, alias="ARI_PASSWORD")
@@ -78,6 +86,8 @@ class Settings(BaseSettings):
             token = (self.twilio_auth_token or "").strip().lower()
             if token in PLACEHOLDER_SECRETS:
                 problems.append("TWILIO_AUTH_TOKEN must be set to the account's real auth token")
+        if self.backup_sms_url and (self.backup_sms_password or "").strip().lower() in PLACEHOLDER_SECRETS:
+            problems.append("HOTLINE_BACKUP_SMS_PASSWORD must be set to the Kannel sendsms-user's password")
         if self.ari_url:
             password = (self.ari_password or "").strip().lower()
             if password in PLACEHOLDER_SECRETS or password.startswith("change-me"):  # config/asterisk/ari.conf

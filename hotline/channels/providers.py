@@ -6,7 +6,10 @@ from hotline.channels.sms_provider import LogSmsProvider, SmsProvider
 from hotline.settings import Settings
 
 
-def sms_provider(settings: Settings) -> SmsProvider:
+def sms_provider(settings: Settings, channel: str | None = None) -> SmsProvider:
+    """The provider for an outbox row's `channel`: None (or "sms") the main one, "sms_backup" the backup gateway."""
+    if channel == "sms_backup":
+        return backup_sms_provider(settings)
     if settings.effective_sms_provider == "twilio":
         from hotline.channels.twilio.sms_client import TwilioSmsProvider
 
@@ -28,3 +31,17 @@ def sms_provider(settings: Settings) -> SmsProvider:
             api_base=settings.twilio_api_base,
         )
     return LogSmsProvider()
+
+
+def backup_sms_provider(settings: Settings) -> SmsProvider:
+    from hotline.channels.kannel.sms_client import KannelSmsProvider
+
+    if not settings.backup_sms_url:
+        raise RuntimeError("the backup SMS gateway needs HOTLINE_BACKUP_SMS_URL")
+    return KannelSmsProvider(
+        url=settings.backup_sms_url,
+        username=settings.backup_sms_username or "",
+        password=settings.backup_sms_password or "",
+        from_number=settings.backup_sms_from,
+        smsc=settings.backup_sms_smsc,
+    )

@@ -1,4 +1,4 @@
-"""A recording fake of Twilio's Messages REST API (2010-04-01) that also sends signed status callbacks.
+"""A recording fake of Twilio's Messages and Calls REST API (2010-04-01) that also sends signed callbacks.
 
 It answers what api.twilio.com answers: basic auth with the account SID and auth token, form-encoded
 parameters, a 201 Message resource in JSON, Twilio's error JSON (code, message, more_info, status).
@@ -38,6 +38,19 @@ class FakeMessage:
 
 
 @dataclass
+class FakeCall:
+    """An outbound call placed through Calls.json: Twilio would now ring `to` and, when answered, POST to `url`."""
+
+    sid: str
+    to: str
+    from_: str
+    url: str
+    status_callback: str | None
+    params: dict[str, str] = field(default_factory=dict)
+    status: str = "queued"
+
+
+@dataclass
 class _Failure:
     status: int
     code: int
@@ -63,6 +76,7 @@ class FakeTwilio:
         self.account_sid, self.auth_token = account_sid, auth_token
         self.messages: list[FakeMessage] = []
         self.call_updates: list[tuple[str, dict[str, str]]] = []  # (CallSid, form) of each Calls update
+        self.calls: list[FakeCall] = []  # outbound calls placed (Calls.json)
         self.requests = 0
         self._failures: list[_Failure] = []
         self._lock = threading.Lock()
@@ -91,6 +105,7 @@ class FakeTwilio:
         with self._lock:
             self.messages.clear()
             self.call_updates.clear()
+            self.calls.clear()
             self._failures.clear()
             self.requests = 0
         self._stalled = False
@@ -117,6 +132,38 @@ class FakeTwilio:
         signature = RequestValidator(self.auth_token).compute_signature(message.status_callback, params)
         message.status = status
         return httpx.post(message.status_callback, data=params, headers={"X-Twilio-Signature": signature})
+
+    def calls_to(self, number: str) -> list[FakeCall]:
+        return [c for c in self.calls if c.to == number]
+
+    def call_webhook(self, url: str, call: FakeCall, **params: str) -> httpx.Response:
+        """POST a signed Voice webhook for an outbound call to `url` (its Url, a <Gather> action...), as Twilio
+        does: the fields of an outbound-api call, plus `params`."""
+        form = {
+            "AccountSid": self.account_sid,
+            "ApiVersion": "2010-04-01",
+            "CallSid": call.sid,
+            "CallStatus": call.status,
+            "Called": call.to,
+            "Caller": call.from_,
+            "Direction": "outbound-api",
+            "From": call.from_,
+            "To": call.to,
+            **params,
+        }
+        signature = RequestValidator(self.auth_token).compute_signature(url, form)
+        return httpx.post(url, data=form, headers={"X-Twilio-Signature": signature})
+
+    def answer(self, call: FakeCall) -> httpx.Response:
+        """The callee picks up: Twilio fetches the call's TwiML from its Url."""
+        call.status = "in-progress"
+        return self.call_webhook(call.url, call)
+
+    def report_call_status(self, call: FakeCall, status: str, **params: str) -> httpx.Response:
+        """POST the call's signed status callback (busy, no-answer, completed, ...)."""
+        assert call.status_callback, "call was placed without a StatusCallback"
+        call.status = status
+        return self.call_webhook(call.status_callback, call, CallStatus=status, **params)
 
     # --- the API -------------------------------------------------------------------------------
     def _authorised(self, request: Request) -> bool:
@@ -188,6 +235,32 @@ class FakeTwilio:
                 }
             )
 
+        @app.post("/2010-04-01/Accounts/{account_sid}/Calls.json")
+        async def create_call(account_sid: str, request: Request) -> JSONResponse:
+            """Place an outbound call: To, From, and Url (or Twiml) are required, as on api.twilio.com."""
+            self.requests += 1
+            if not self._authorised(request) or account_sid != self.account_sid:
+                return _error(401, 20003, "Authenticate")
+            form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+            with self._lock:
+                failure = self._failures.pop(0) if self._failures else None
+            if failure:
+                return _error(failure.status, failure.code, failure.message)
+            if not form.get("To"):
+                return _error(400, 21201, "No 'To' number is specified")
+            if not form.get("From"):
+                return _error(400, 21213, "No 'From' number is specified")
+            if not form.get("Url") and not form.get("Twiml") and not form.get("ApplicationSid"):
+                return _error(400, 21205, "Url parameter is required.")
+            if not form["To"].startswith("+") or not form["To"][1:].isdigit():
+                return _error(400, 21211, f"The phone number you are attempting to call, {form['To']}, is not valid.")
+            call = FakeCall(
+                f"CA{uuid.uuid4().hex}", form["To"], form["From"], form.get("Url", ""), form.get("StatusCallback"), form
+            )
+            with self._lock:
+                self.calls.append(call)
+            return JSONResponse(self._call_resource(call), status_code=201)
+
         @app.post("/2010-04-01/Accounts/{account_sid}/Calls/{call_sid}.json")
         async def update_call(account_sid: str, call_sid: str, request: Request) -> JSONResponse:
             """Redirect a live call to new TwiML (Twiml) or a new URL (Url), as an operator taking it does."""
@@ -239,6 +312,47 @@ class FakeTwilio:
             "subresource_uris": {"media": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{m.sid}/Media.json"},
             "to": m.to,
             "uri": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{m.sid}.json",
+        }
+
+    def _call_resource(self, c: FakeCall) -> dict[str, Any]:
+        base = f"/2010-04-01/Accounts/{self.account_sid}/Calls/{c.sid}"
+        return {
+            "account_sid": self.account_sid,
+            "annotation": None,
+            "answered_by": None,
+            "api_version": "2010-04-01",
+            "caller_name": None,
+            "date_created": None,
+            "date_updated": None,
+            "direction": "outbound-api",
+            "duration": None,
+            "end_time": None,
+            "forwarded_from": None,
+            "from": c.from_,
+            "from_formatted": c.from_,
+            "group_sid": None,
+            "parent_call_sid": None,
+            "phone_number_sid": "PN" + "0" * 32,
+            "price": None,
+            "price_unit": "USD",
+            "queue_time": "0",
+            "sid": c.sid,
+            "start_time": None,
+            "status": "queued",
+            "subresource_uris": {
+                "notifications": f"{base}/Notifications.json",
+                "recordings": f"{base}/Recordings.json",
+                "payments": f"{base}/Payments.json",
+                "events": f"{base}/Events.json",
+                "siprec": f"{base}/Siprec.json",
+                "streams": f"{base}/Streams.json",
+                "user_defined_message_subscriptions": f"{base}/UserDefinedMessageSubscriptions.json",
+                "user_defined_messages": f"{base}/UserDefinedMessages.json",
+            },
+            "to": c.to,
+            "to_formatted": c.to,
+            "trunk_sid": None,
+            "uri": f"{base}.json",
         }
 
     # --- lifecycle -----------------------------------------------------------------------------

@@ -45,6 +45,7 @@ RELEASE_BATCH = 200  # timers claimed per look; a full batch means a backlog: lo
 FIRE_CHUNK = 25  # rows fired per transaction: one commit for many rows, few ticket locks held at a time
 HEARTBEAT_MS = 5000  # a releaser that has not looked at the timers for this long is gone
 FAILURE_REPORT_EVERY = 30.0  # seconds between log lines while the releaser keeps failing (Redis down)
+FAILOVER_TICK = 0.5  # seconds between looks at the alert failover timers: a timeout is minutes, not milliseconds
 
 # Moves the due timers to the in-flight set, scored with the claim time, and returns them: atomic, so two
 # releasers never claim the same timer.
@@ -177,8 +178,11 @@ def releaser_main() -> None:
 
 
 def run_releaser(stop: threading.Event, tick: float = RELEASE_TICK) -> None:
-    """Fire due timers within `tick` of their moment."""
+    """Fire due timers within `tick` of their moment; alert failover timers too (hotline/jobs/alert_timers.py)."""
+    from hotline.jobs.alert_timers import release_due
+
     last_report = -math.inf
+    last_failover = -math.inf
     while not stop.is_set():
         claimed: list[int] = []
         try:
@@ -187,6 +191,9 @@ def run_releaser(stop: threading.Event, tick: float = RELEASE_TICK) -> None:
             claimed = claim_due(connection)
             if claimed:
                 fire_claimed(claimed, connection)
+            if time.monotonic() - last_failover >= FAILOVER_TICK:
+                last_failover = time.monotonic()
+                release_due(connection)
             last_report = -math.inf
         except Exception:
             # Every tick fails the same way while Redis is down: one traceback, then a line now and then.

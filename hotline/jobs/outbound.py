@@ -8,11 +8,14 @@ from datetime import timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from hotline.channels.kannel.sms_client import dlr_url
 from hotline.channels.providers import sms_provider
 from hotline.channels.sms_provider import SendError
 from hotline.db import unit_of_work
 from hotline.logs import bind, log_context
 from hotline.models import OutboundMessage, utcnow
+from hotline.services import failover
+from hotline.services.failover import ALERT_PURPOSES
 from hotline.services.outbox import EXEMPT_FROM_OPT_OUT, is_opted_out
 from hotline.settings import get_settings
 
@@ -21,9 +24,14 @@ log = logging.getLogger(__name__)
 BACKOFF_SECONDS = (10, 30, 120, 600, 1800)  # then the message is marked failed
 
 
-def status_callback_url(message_id: int) -> str | None:
-    base = get_settings().public_url
-    return f"{base.rstrip('/')}/twilio/sms/status?id={message_id}" if base else None
+def status_callback_url(message_id: int, channel: str | None = None) -> str | None:
+    settings = get_settings()
+    base = settings.public_url
+    if not base:
+        return None
+    if channel == "sms_backup":
+        return dlr_url(base, settings.secret_key, message_id)
+    return f"{base.rstrip('/')}/twilio/sms/status?id={message_id}"
 
 
 def send_outbound_sms(message_id: int) -> str:
@@ -55,8 +63,12 @@ def _send(message_id: int) -> str:
             return "suppressed"
         bind(ticket_id=message.ticket_id)
         to, body, attempts, created_at = message.to_number, message.body, message.attempts, message.created_at
+        channel = message.channel
         known_sids = set(_known_sids(session, to)) if attempts > 1 else set()
-    provider = sms_provider(get_settings())
+    try:
+        provider = sms_provider(get_settings(), channel)
+    except RuntimeError as exc:  # the backup gateway was unset after this SMS was queued for it
+        return _failed(message_id, attempts, SendError(str(exc), permanent=True))
     try:
         result = None
         if attempts > 1:  # an earlier attempt may have reached the provider before its worker died or timed out
@@ -64,7 +76,7 @@ def _send(message_id: int) -> str:
             if result is not None:
                 log.warning("SMS %s already reached the provider (%s); not sending it again", message_id, result)
         if result is None:
-            result = provider.send(to=to, body=body, status_callback=status_callback_url(message_id))
+            result = provider.send(to=to, body=body, status_callback=status_callback_url(message_id, channel))
     except SendError as exc:
         return _failed(message_id, attempts, exc)
     with unit_of_work() as session:
@@ -74,6 +86,8 @@ def _send(message_id: int) -> str:
             message.status = "sent"
         message.provider, message.provider_sid = result.provider, message.provider_sid or result.provider_sid
         message.sent_at = utcnow()
+        if message.purpose in ALERT_PURPOSES:
+            failover.on_sms_sent(session, message_id=message_id)
     return "sent"
 
 
@@ -98,6 +112,8 @@ def _failed(message_id: int, attempts: int, exc: SendError) -> str:
             message.status, message.next_attempt_at = "queued", utcnow() + delay
         else:
             message.status, message.next_attempt_at = "failed", None
+            if message.purpose in ALERT_PURPOSES:  # an alert that cannot go this way goes the next way at once
+                failover.on_sms_status(session, message=message, status="failed", reason="send_error")
     if retry:
         log.warning("SMS %s failed (attempt %s), retrying in %ss: %s", message_id, attempts, delay.seconds, exc)
         enqueue_outbound([message_id], delay=delay, attempt=attempts)

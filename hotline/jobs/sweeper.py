@@ -136,3 +136,9 @@ def _sweep(interval: float) -> None:
         )
     except Exception:
         log.exception("escalation reconcile failed; trying again in %ss", interval)
+    try:
+        from hotline.jobs.alert_timers import reconcile as reconcile_failovers
+
+        reconcile_failovers()
+    except Exception:
+        log.exception("alert failover reconcile failed; trying again in %ss", interval)

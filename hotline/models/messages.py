@@ -48,6 +48,8 @@ class OutboundMessage(Base):
     inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"), index=True)
     status: Mapped[str] = mapped_column(String(16), default="queued")
     provider: Mapped[str | None] = mapped_column(String(16))
+    # Which SMS provider sends it: None is the primary; "sms_backup" the backup gateway (alert failover).
+    channel: Mapped[str | None] = mapped_column(String(16))
     provider_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error_code: Mapped[str | None] = mapped_column(String(16))

@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hotline.models import OutboundMessage, utcnow
+from hotline.services import failover
 
 # Callbacks arrive out of order; a status never moves back down this ladder.
 RANK = {
@@ -40,4 +41,6 @@ def record_delivery_status(
         if error_code:
             message.error_code = error_code
         message.updated_at = utcnow()
+    # Every report, even one the ladder keeps out: a late 'delivered' still stops an alert's failover.
+    failover.on_sms_status(session, message=message, status=status)
     return True

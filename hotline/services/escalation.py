@@ -11,8 +11,10 @@ from sqlalchemy.orm import Session
 
 from hotline import clock
 from hotline.cityconfig import CityConfig
+from hotline.cityconfig.model import DEFAULT_DELIVERY_TIMEOUT_SECONDS
 from hotline.db import after_commit
 from hotline.models import Agency, Escalation, Member, Ticket, TicketEvent, Urc
+from hotline.services import failover
 from hotline.services.alerts import Alert, send_alert
 from hotline.services.wording import say, ticket_fields
 
@@ -64,7 +66,9 @@ def pin(session: Session, *, config: CityConfig, ticket: Ticket, agency: Agency)
 def _pin_fresh_chain(session: Session, *, config: CityConfig, ticket: Ticket, agency: Agency) -> int:
     """Cancel what is pending and pin the agency's chain as it is now under the next chain number."""
     chain = config.escalation[agency.code]
+    spec = config.agency(agency.code)
     cancel_pending(session, ticket_id=ticket.id)  # a re-routed (or reopened) ticket starts a fresh chain
+    failover.stop(session, ticket_id=ticket.id)  # and the old team's alerts stop failing over
     previous = session.scalar(select(func.max(Escalation.chain)).where(Escalation.ticket_id == ticket.id))
     number = 0 if previous is None else previous + 1
     ticket.escalation_chain = {
@@ -80,6 +84,11 @@ def _pin_fresh_chain(session: Session, *, config: CityConfig, ticket: Ticket, ag
             }
             for s in chain.steps
         ],
+        # How each alert reaches a person, in failover order (hotline/services/failover.py).
+        "alerts": {
+            "channels": list(spec.alert_channels) if spec else ["sms"],
+            "timeout_seconds": spec.delivery_timeout_seconds if spec else DEFAULT_DELIVERY_TIMEOUT_SECONDS,
+        },
     }
     return number
 
@@ -126,7 +135,10 @@ def cancel_pending(session: Session, *, ticket_id: int, phase: str | None = None
 
 
 def on_status_change(session: Session, *, ticket: Ticket) -> None:
-    """Accepting stops the accept chain and starts the resolve deadline; closing stops everything."""
+    """Accepting stops the accept chain and starts the resolve deadline; closing stops everything. Either way
+    no alert of the ticket fails over any more: someone has it."""
+    if ticket.status != "routed":
+        failover.stop(session, ticket_id=ticket.id)
     if ticket.status in ("accepted", "on_site"):
         cancel_pending(session, ticket_id=ticket.id, phase="accept")
         number = chain_number(ticket)

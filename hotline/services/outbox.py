@@ -23,9 +23,16 @@ def queue_sms(
     ticket_id: int | None = None,
     member_id: int | None = None,
     inbound_id: int | None = None,
+    channel: str | None = None,
 ) -> OutboundMessage:
     message = OutboundMessage(
-        to_number=to, body=body, purpose=purpose, ticket_id=ticket_id, member_id=member_id, inbound_id=inbound_id
+        to_number=to,
+        body=body,
+        purpose=purpose,
+        ticket_id=ticket_id,
+        member_id=member_id,
+        inbound_id=inbound_id,
+        channel=channel,
     )
     session.add(message)
     session.flush()

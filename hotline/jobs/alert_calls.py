@@ -1,0 +1,78 @@
+"""Place one voice-call alert ("tekan 1 untuk menerima"). Claimed atomically, so a repeated job never rings twice."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from sqlalchemy import update
+
+from hotline.channels.sms_provider import SendError
+from hotline.channels.twilio.call_client import TwilioCaller
+from hotline.db import unit_of_work
+from hotline.models import AlertAttempt, AlertDelivery, Ticket
+from hotline.services import failover
+from hotline.settings import get_settings
+
+log = logging.getLogger(__name__)
+RETRY_DELAYS = (5, 15)  # seconds; then the call counts as failed (the delivery timeout would move on anyway)
+ALERT_PATH = "/twilio/voice/alert"
+
+
+def call_urls(public_url: str, attempt_id: int) -> tuple[str, str]:
+    """The TwiML URL and the status callback of one alert call (hotline/channels/twilio/alert_call.py)."""
+    base = f"{public_url.rstrip('/')}{ALERT_PATH}"
+    return f"{base}?attempt={attempt_id}", f"{base}/status?attempt={attempt_id}"
+
+
+def place_alert_call(attempt_id: int, retry: int = 0) -> str:
+    with unit_of_work() as session:
+        claimed = session.execute(
+            update(AlertAttempt)
+            .where(AlertAttempt.id == attempt_id, AlertAttempt.status == "queued")
+            .values(status="calling")
+        ).rowcount
+        if not claimed:
+            return "not-queued"  # placed, cancelled, or timed out already
+        attempt = session.get(AlertAttempt, attempt_id)
+        assert attempt is not None
+        delivery = session.get(AlertDelivery, attempt.delivery_id)
+        ticket = session.get(Ticket, delivery.ticket_id) if delivery else None
+        if delivery is None or ticket is None or delivery.status != "pending" or ticket.status != "routed":
+            attempt.status = "cancelled"  # accepted (or delivered) while the call waited: do not ring
+            return "moot"
+        phone = delivery.phone
+    settings = get_settings()
+    url, status_callback = call_urls(settings.public_url or "", attempt_id)
+    try:
+        sid = TwilioCaller.from_settings(settings).call(to=phone, url=url, status_callback=status_callback)
+    except SendError as exc:
+        return _failed(attempt_id, retry, exc)
+    with unit_of_work() as session:
+        attempt = session.get(AlertAttempt, attempt_id)
+        assert attempt is not None
+        attempt.call_sid = attempt.call_sid or sid
+        if attempt.status == "calling":  # a fast status callback may already have settled it
+            attempt.status = "sent"
+    return "called"
+
+
+def _failed(attempt_id: int, retry: int, exc: SendError) -> str:
+    from hotline.jobs.alert_timers import enqueue_call
+
+    again = not exc.permanent and retry < len(RETRY_DELAYS)
+    with unit_of_work() as session:
+        if again:
+            session.execute(
+                update(AlertAttempt)
+                .where(AlertAttempt.id == attempt_id, AlertAttempt.status == "calling")
+                .values(status="queued", error=str(exc))
+            )
+        else:
+            failover.on_call_error(session, attempt_id=attempt_id, error=str(exc))
+    if again:
+        log.warning("alert call %s failed (%s), trying again in %ss", attempt_id, exc, RETRY_DELAYS[retry])
+        enqueue_call(attempt_id, delay=timedelta(seconds=RETRY_DELAYS[retry]), retry=retry + 1)
+        return "retry"
+    log.error("alert call %s failed for good: %s", attempt_id, exc)
+    return "failed"

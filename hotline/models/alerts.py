@@ -1,0 +1,56 @@
+"""Alerts that fail over: one row per alert to one person, one row per channel it was tried on."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hotline.models.base import Base, UTCDateTime, utcnow
+
+
+class AlertDelivery(Base):
+    """An alert (a ticket's URC alert, or one escalation step) to one phone, and where its failover stands.
+
+    `channels` is the agency's list as pinned on the ticket; `position` the channel now being waited on;
+    `due_at` the moment that channel counts as failed without a delivery report (None once settled).
+    The database is the truth: Redis timers only wake the workers (hotline/jobs/alert_failover.py)."""
+
+    __tablename__ = "alert_deliveries"
+    __table_args__ = (Index("ix_alert_deliveries_status_due", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    phone: Mapped[str] = mapped_column(String(32))
+    purpose: Mapped[str] = mapped_column(String(24))  # alert | escalation
+    body: Mapped[str] = mapped_column(Text)
+    channels: Mapped[list[str]] = mapped_column(JSON, default=list)
+    timeout_seconds: Mapped[int] = mapped_column(Integer)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    # pending: waiting on channels[position] | delivered | stopped (ticket accepted or closed) | exhausted
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class AlertAttempt(Base):
+    """The alert on one channel. Unique per (delivery, channel): a member never gets the same alert twice on
+    the same channel, however often a callback or a job is repeated."""
+
+    __tablename__ = "alert_attempts"
+    __table_args__ = (UniqueConstraint("delivery_id", "channel", name="uq_alert_attempts_delivery_channel"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("alert_deliveries.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))  # sms | sms_backup | voice
+    position: Mapped[int] = mapped_column(Integer)
+    outbound_id: Mapped[int | None] = mapped_column(ForeignKey("outbound_messages.id"), unique=True)
+    call_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # queued | calling | sent | delivered | answered | failed | timeout | unavailable | cancelled
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -1,0 +1,342 @@
+"""Alerts that fail over: an alert reported undelivered, refused by its provider, or without a delivery report
+within the agency's `delivery_timeout_seconds`, goes out at once on the next of the agency's `alert_channels`
+(routing/agencies.yaml, pinned on the ticket when it is routed): another SMS provider, then a voice call,
+"tekan 1 untuk menerima". Escalation keeps its own timers; this never waits for them.
+
+One `AlertDelivery` per alert per phone, one `AlertAttempt` per channel tried (unique: never the same alert
+twice on the same channel). Every step locks the ticket, then the delivery (the order a transition takes
+them), so duplicate or out-of-order callbacks, job retries and a TERIMA arriving meanwhile all serialise.
+A failover stops when the alert is delivered, the ticket leaves `routed` (accepted by anyone, closed,
+re-routed), or the list ends ("all channels failed" on the timeline).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from hotline import clock
+from hotline.cityconfig.model import DEFAULT_ALERT_CHANNELS, DEFAULT_DELIVERY_TIMEOUT_SECONDS
+from hotline.db import after_commit, transaction_state
+from hotline.models import AlertAttempt, AlertDelivery, OutboundMessage, Ticket
+from hotline.services.outbox import NO_DISPATCH, queue_sms
+from hotline.settings import Settings, get_settings
+
+ALERT_PURPOSES = ("alert", "escalation")  # SMS that call a team out; replies to citizens never fail over
+SMS_CHANNELS = ("sms", "sms_backup")
+SMS_DELIVERED = frozenset({"delivered", "read"})
+SMS_FAILED = frozenset({"failed", "undelivered"})
+CALL_ANSWERED = frozenset({"in-progress", "completed"})
+CALL_FAILED = frozenset({"busy", "no-answer", "failed", "canceled"})
+# An attempt in one of these has its outcome; later callbacks only may turn it into "delivered".
+SETTLED = frozenset({"delivered", "answered", "failed", "timeout", "unavailable", "cancelled"})
+EARLY_SLACK = timedelta(seconds=2)  # a timer may wake a little early (RQ keeps whole seconds)
+
+
+def available(channel: str, settings: Settings) -> bool:
+    """Whether this deployment can send on `channel`; a listed channel that cannot is skipped (and recorded)."""
+    if channel == "sms":
+        return True
+    if channel == "sms_backup":
+        return bool(settings.backup_sms_url)
+    if channel == "voice":
+        return bool(
+            settings.twilio_account_sid and settings.twilio_auth_token and settings.twilio_from_number
+        ) and bool(settings.public_url)
+    return False
+
+
+def pinned_channels(ticket: Ticket) -> tuple[list[str], int]:
+    """The alert channels and timeout pinned on the ticket when it was routed (hotline/services/escalation.py)."""
+    pinned: dict[str, Any] = (ticket.escalation_chain or {}).get("alerts") or {}
+    channels = list(pinned.get("channels") or DEFAULT_ALERT_CHANNELS)
+    return channels, int(pinned.get("timeout_seconds") or DEFAULT_DELIVERY_TIMEOUT_SECONDS)
+
+
+def start(
+    session: Session,
+    *,
+    ticket: Ticket,
+    phone: str,
+    body: str,
+    purpose: str,
+    member_id: int | None = None,
+    channels: Sequence[str] | None = None,
+) -> AlertDelivery | None:
+    """Send one alert to one phone on the first usable channel of `channels` (default: the ticket's pinned
+    list), to fail over along the rest. A ticket no longer waiting for someone to accept it, or a list of
+    just SMS, gets a plain SMS as before: there is nothing to fail over to, or nobody left to call out."""
+    pinned, timeout = pinned_channels(ticket)
+    chain = list(channels) if channels is not None else pinned
+    if ticket.status != "routed" or not chain or chain == ["sms"]:
+        queue_sms(session, to=phone, body=body, purpose=purpose, ticket_id=ticket.id, member_id=member_id)
+        return None
+    delivery = AlertDelivery(
+        ticket_id=ticket.id,
+        member_id=member_id,
+        phone=phone,
+        purpose=purpose,
+        body=body,
+        channels=chain,
+        timeout_seconds=timeout,
+        position=-1,
+        status="pending",
+    )
+    session.add(delivery)
+    session.flush()
+    _next_channel(session, ticket=ticket, delivery=delivery, reason=None, failed=None)
+    return delivery
+
+
+def stop(session: Session, *, ticket_id: int) -> None:
+    """The ticket was accepted, closed or re-routed: no alert of it fails over any more, and a voice call not
+    yet placed is not placed (hotline/jobs/alert_calls.py checks the delivery before dialling)."""
+    pending = select(AlertDelivery.id).where(AlertDelivery.ticket_id == ticket_id, AlertDelivery.status == "pending")
+    session.execute(
+        update(AlertAttempt)
+        .where(AlertAttempt.delivery_id.in_(pending), AlertAttempt.status == "queued", AlertAttempt.channel == "voice")
+        .values(status="cancelled", updated_at=clock.now())
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        update(AlertDelivery)
+        .where(AlertDelivery.ticket_id == ticket_id, AlertDelivery.status == "pending")
+        .values(status="stopped", due_at=None, updated_at=clock.now())
+        .execution_options(synchronize_session=False)
+    )
+
+
+def unreachable_tickets(session: Session, *, ticket_ids: Sequence[int]) -> set[int]:
+    """Of these tickets, those still waiting for someone to accept with a member every channel failed to
+    reach (the console board marks them: an operator should phone that member)."""
+    if not ticket_ids:
+        return set()
+    stmt = (
+        select(AlertDelivery.ticket_id)
+        .join(Ticket, Ticket.id == AlertDelivery.ticket_id)
+        .where(AlertDelivery.ticket_id.in_(ticket_ids), AlertDelivery.status == "exhausted", Ticket.status == "routed")
+    )
+    return set(session.scalars(stmt.distinct()))
+
+
+def on_sms_status(session: Session, *, message: OutboundMessage, status: str, reason: str | None = None) -> None:
+    """A delivery report (Twilio status callback, Kannel DLR) or a permanent send error for an alert SMS."""
+    if message.purpose not in ALERT_PURPOSES:
+        return
+    attempt = session.scalar(select(AlertAttempt).where(AlertAttempt.outbound_id == message.id))
+    if attempt is None:
+        return  # a plain alert SMS (no failover list), or sent before failover existed
+    status = status.lower()
+    if status in SMS_DELIVERED:
+        _delivered(session, attempt)
+    elif status in SMS_FAILED:
+        _failed(session, attempt, outcome="failed", reason=reason or status, error=message.error_code)
+    elif attempt.status not in SETTLED:
+        attempt.status = "sent"
+
+
+def on_sms_sent(session: Session, *, message_id: int) -> None:
+    """The provider took the alert SMS: its attempt waits for the delivery report now."""
+    session.execute(
+        update(AlertAttempt)
+        .where(AlertAttempt.outbound_id == message_id, AlertAttempt.status == "queued")
+        .values(status="sent", updated_at=clock.now())
+        .execution_options(synchronize_session=False)
+    )
+
+
+def on_call_status(session: Session, *, attempt_id: int, call_sid: str, status: str) -> None:
+    """Twilio's status callback for an alert call: answered counts as delivered; busy, no answer and failed
+    move the alert on."""
+    attempt = session.get(AlertAttempt, attempt_id)
+    if attempt is None or attempt.channel != "voice" or (attempt.call_sid and attempt.call_sid != call_sid):
+        return
+    if attempt.call_sid is None:
+        attempt.call_sid = call_sid  # the callback beat the job's own record of the call
+    if status in CALL_ANSWERED:
+        _delivered(session, attempt, as_status="answered")
+    elif status in CALL_FAILED:
+        _failed(session, attempt, outcome="failed", reason=status, error=None)
+
+
+def on_call_error(session: Session, *, attempt_id: int, error: str) -> None:
+    """Twilio refused to place the call for good (a bad number, ...): the next channel, at once."""
+    attempt = session.get(AlertAttempt, attempt_id)
+    if attempt is not None:
+        _failed(session, attempt, outcome="failed", reason="send_error", error=error)
+
+
+def on_timeout(session: Session, *, delivery_id: int, position: int) -> str:
+    """No delivery report in time for channel number `position`. Safe to call any number of times."""
+    found = session.get(AlertDelivery, delivery_id)
+    if found is None:
+        return "missing"
+    ticket = _lock_ticket(session, found.ticket_id)
+    delivery = _lock_delivery(session, delivery_id)
+    if delivery.status != "pending" or delivery.position != position:
+        return "moot"
+    if delivery.due_at is not None and delivery.due_at > clock.now() + EARLY_SLACK:
+        return "early"
+    attempt = session.scalar(
+        select(AlertAttempt).where(AlertAttempt.delivery_id == delivery.id, AlertAttempt.position == position)
+    )
+    if attempt is not None and attempt.status not in SETTLED:
+        attempt.status = "timeout"
+    _next_channel(session, ticket=ticket, delivery=delivery, reason="timeout", failed=attempt)
+    return "failed-over"
+
+
+# ---------------------------------------------------------------------------------------------------
+
+
+def _delivered(session: Session, attempt: AlertAttempt, *, as_status: str = "delivered") -> None:
+    delivery = _lock_delivery_of(session, attempt)
+    attempt.status = as_status
+    if delivery.status == "pending":  # even a late report for an earlier channel: the member has it
+        delivery.status, delivery.due_at = "delivered", None
+
+
+def _failed(session: Session, attempt: AlertAttempt, *, outcome: str, reason: str, error: str | None) -> None:
+    if attempt.status in SETTLED:
+        return  # a repeated or late report: this attempt was dealt with already
+    delivery = _lock_delivery_of(session, attempt)
+    if attempt.status in SETTLED:  # settled by whoever held the lock before us
+        return
+    attempt.status, attempt.error = outcome, error or reason
+    if delivery.status == "pending" and delivery.position == attempt.position:
+        ticket = session.get(Ticket, delivery.ticket_id)
+        assert ticket is not None
+        _next_channel(session, ticket=ticket, delivery=delivery, reason=reason, failed=attempt)
+
+
+def _lock_delivery_of(session: Session, attempt: AlertAttempt) -> AlertDelivery:
+    found = session.get(AlertDelivery, attempt.delivery_id)
+    assert found is not None
+    _lock_ticket(session, found.ticket_id)
+    delivery = _lock_delivery(session, found.id)
+    session.refresh(attempt)  # what the lock's previous holder wrote
+    return delivery
+
+
+def _lock_ticket(session: Session, ticket_id: int) -> Ticket:
+    ticket = session.get(Ticket, ticket_id, with_for_update=True, populate_existing=True)
+    assert ticket is not None
+    return ticket
+
+
+def _lock_delivery(session: Session, delivery_id: int) -> AlertDelivery:
+    delivery = session.get(AlertDelivery, delivery_id, with_for_update=True, populate_existing=True)
+    assert delivery is not None
+    return delivery
+
+
+def _next_channel(
+    session: Session, *, ticket: Ticket, delivery: AlertDelivery, reason: str | None, failed: AlertAttempt | None
+) -> None:
+    """Send on the next channel not tried yet that this deployment has; none left: all channels failed."""
+    from hotline.services.tickets import record  # tickets -> alerts -> failover: imported when used
+
+    if ticket.status != "routed":
+        delivery.status, delivery.due_at = "stopped", None
+        return
+    settings = get_settings()
+    tried = set(session.scalars(select(AlertAttempt.channel).where(AlertAttempt.delivery_id == delivery.id)))
+    skipped: list[str] = []
+    failed_channel = failed.channel if failed is not None else None
+    for position in range(delivery.position + 1, len(delivery.channels)):
+        channel = delivery.channels[position]
+        if channel in tried:
+            continue
+        if not available(channel, settings):
+            session.add(
+                AlertAttempt(
+                    delivery_id=delivery.id,
+                    channel=channel,
+                    position=position,
+                    status="unavailable",
+                    error="not configured on this server",
+                )
+            )
+            skipped.append(channel)
+            continue
+        _send_on(session, delivery=delivery, channel=channel, position=position)
+        if reason is not None:
+            record(
+                session,
+                ticket,
+                "alert_failover",
+                phone=delivery.phone,
+                member_id=delivery.member_id,
+                purpose=delivery.purpose,
+                failed=failed_channel,
+                reason=reason,
+                to=channel,
+                skipped=skipped,
+            )
+        return
+    delivery.status, delivery.due_at = "exhausted", None
+    record(
+        session,
+        ticket,
+        "alert_unreachable",
+        phone=delivery.phone,
+        member_id=delivery.member_id,
+        purpose=delivery.purpose,
+        failed=failed_channel,
+        reason=reason,
+        channels=list(delivery.channels),
+        skipped=skipped,
+    )
+
+
+def _send_on(session: Session, *, delivery: AlertDelivery, channel: str, position: int) -> AlertAttempt:
+    attempt = AlertAttempt(delivery_id=delivery.id, channel=channel, position=position, status="queued")
+    if channel in SMS_CHANNELS:
+        message = queue_sms(
+            session,
+            to=delivery.phone,
+            body=delivery.body,
+            purpose=delivery.purpose,
+            ticket_id=delivery.ticket_id,
+            member_id=delivery.member_id,
+            channel=None if channel == "sms" else channel,
+        )
+        attempt.outbound_id = message.id
+    session.add(attempt)
+    session.flush()
+    due = clock.now() + timedelta(seconds=delivery.timeout_seconds)
+    delivery.position, delivery.due_at = position, due
+    if session.info.get(NO_DISPATCH):
+        return attempt
+    state = transaction_state(session)
+    pending: _Pending | None = state.get(_PENDING)
+    if pending is None:  # one Redis round trip per transaction, however many alerts it sent (escalation)
+        pending = state[_PENDING] = _Pending([], [])
+        timers, calls = pending.timers, pending.calls
+
+        def release() -> None:
+            from hotline.jobs.alert_timers import enqueue_call, set_timers
+
+            for attempt_id in calls:
+                enqueue_call(attempt_id)
+            set_timers(timers)
+
+        after_commit(session, release)
+    pending.timers.append((delivery.id, position, due))
+    if channel == "voice":
+        pending.calls.append(attempt.id)
+    return attempt
+
+
+_PENDING = "hotline_failover_pending"  # transaction_state key: timers and calls to release after commit
+
+
+@dataclass
+class _Pending:
+    timers: list[tuple[int, int, datetime]]
+    calls: list[int]
