@@ -16,6 +16,7 @@ from hotline.channels.ari.executor import AriApp, AriCall
 from hotline.channels.ari.run import build_app
 from hotline.fakes.ari_spec import AriDocsMissing, docs_dir
 from hotline.fakes.fake_ari import FakeAri, FakeRequest
+from hotline.ivr import actions as a
 from hotline.settings import Settings
 
 
@@ -59,7 +60,18 @@ class Line:
         return self.app.calls[channel]
 
     async def silence(self, channel: str) -> None:
-        """The caller presses nothing: the Gather's (or the queue's) timer runs out now."""
+        """The caller presses nothing: the Gather's (or the queue's) timer runs out now. At a listening
+        Gather (the greeting) they say something first, as real callers do ("halo?"); `quiet` is a caller
+        who makes no sound at all (a silent call)."""
+        await self.settled()
+        plan = self.call(channel).plan
+        if plan is not None and isinstance(plan.wait, a.Gather) and plan.wait.listen:
+            await self.fake.talk(channel)
+            await self.settled()
+        await self.quiet(channel)
+
+    async def quiet(self, channel: str) -> None:
+        """No key and no voice: the timer runs out with nothing heard."""
         await self.settled()
         assert self.call(channel).expire_timer(), f"no timer pending on {channel} ({self.call(channel).phase})"
         await self.settled()

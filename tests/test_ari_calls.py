@@ -112,6 +112,8 @@ def test_a_whole_call_through_asterisk_becomes_a_routed_voice_ticket_with_its_re
         "PlaybackStarted",
         "PlaybackFinished",
         "ChannelDtmfReceived",
+        "ChannelTalkingStarted",  # the caller said "halo?" at the listening welcome (TALK_DETECT)
+        "ChannelTalkingFinished",
         "RecordingStarted",
         "RecordingFinished",
         "StasisEnd",  # the app hung up after goodbye: no ChannelHangupRequest from the caller
@@ -119,7 +121,9 @@ def test_a_whole_call_through_asterisk_becomes_a_routed_voice_ticket_with_its_re
     }
     assert asked == [
         ("POST", "answer", 204),
+        ("POST", "setChannelVar", 204),  # TALK_DETECT(set): the welcome listens for a voice
         ("POST", "play", 201),  # welcome
+        ("POST", "setChannelVar", 204),  # TALK_DETECT(remove): only the welcome listens
         ("POST", "play", 201),  # the category menu
         ("POST", "play", 201),  # kecamatan
         ("POST", "play", 201),  # desa
@@ -198,7 +202,14 @@ def test_the_first_key_stops_the_menu_prompts() -> None:
             return asked, path(channel), stop.path == f"/playbacks/{welcome.params['playbackId']}"
 
     asked, taken, stopped_the_welcome = run(scenario())
-    assert asked == [("POST", "answer"), ("POST", "play"), ("DELETE", "stop"), ("POST", "play")]
+    assert asked == [
+        ("POST", "answer"),
+        ("POST", "setChannelVar"),
+        ("POST", "play"),
+        ("DELETE", "stop"),
+        ("POST", "setChannelVar"),
+        ("POST", "play"),
+    ]
     assert stopped_the_welcome
     assert ("welcome", "9") in taken
 
@@ -251,7 +262,7 @@ def test_a_dropped_websocket_mid_call_loses_nothing_and_handles_nothing_twice() 
     assert connections == 2 and duplicates == 4
     inputs = [s for s in taken if s[1] is not None]
     assert inputs[:5] == [
-        ("welcome", "no_input"),
+        ("welcome", "speech"),  # no key, but a voice: not a silent call
         ("category", "4"),
         ("kecamatan", "2"),
         ("desa", "6"),
@@ -299,7 +310,7 @@ def test_a_prompt_that_finished_while_the_websocket_was_down_is_noticed_after_re
 
     _, checked, taken = run(scenario())
     assert checked == ["get"]  # GET /playbacks/{id}: 404
-    assert ("welcome", "no_input") in taken
+    assert ("welcome", "speech") in taken
 
 
 # --- hanging up anywhere ----------------------------------------------------------------------------------

@@ -46,6 +46,9 @@ class FakeServices:
     def send_sms(self, action: a.SendSms) -> None:
         self.calls.append(action)
 
+    def screen_call(self, action: a.ScreenCall) -> None:
+        self.calls.append(action)
+
 
 def _keys(prompts: tuple[a.Prompt, ...]) -> str:
     """Prompt keys, with a run of generated choices shown once: 'choice_category x8'."""
@@ -86,13 +89,20 @@ def show(x: a.Action) -> str:
             return f"update #{x.number} {_details(x.details)}{partial}"
         case a.SendSms():
             return f"sms {x.template} #{x.ticket_number} {x.language}"
+        case a.ScreenCall():
+            return f"screen {x.decision}@{x.node}"
     raise AssertionError(x)
 
 
 def event(text: str) -> a.Event:
-    """'9' digits, '.' silence, 'rec:12' a 12 s recording, 'hangup', 'answered'/'unanswered' queue."""
+    """'9' digits, '.' no key (a transport that cannot hear), 'silence' no key and no voice, 'speech' a voice
+    but no key, 'rec:12' a 12 s recording, 'hangup', 'answered'/'unanswered' queue."""
     if text == ".":
         return a.NoInput()
+    if text == "silence":
+        return a.Silence()
+    if text == "speech":
+        return a.Speech("halo", 0.8)
     if text.startswith("rec:"):
         return a.Recorded(f"https://rec.example/{text[4:]}.wav", float(text[4:]))
     return {"hangup": a.HangUp(), "answered": a.QueueLeft(True), "unanswered": a.QueueLeft(False)}.get(
@@ -120,11 +130,16 @@ def check_turn_rules(turn: Turn, left_the_engine: bool) -> None:
 
 
 def run(
-    inputs: list[str], open_ticket: a.OpenTicket | None = None, flow: Flow = FLOW, services: FakeServices | None = None
+    inputs: list[str],
+    open_ticket: a.OpenTicket | a.Start | None = None,
+    flow: Flow = FLOW,
+    services: FakeServices | None = None,
 ) -> Call:
+    """`open_ticket` may be the whole Start event instead (a call the shield screened)."""
     services = services or FakeServices()
     state, turns = start(flow), []
-    for ev in [a.Start(CALLER, open_ticket), *map(event, inputs)]:
+    first = open_ticket if isinstance(open_ticket, a.Start) else a.Start(CALLER, open_ticket)
+    for ev in [first, *map(event, inputs)]:
         was_ended = state.ended
         turn = run_turn(flow, state, ev, services)
         if not was_ended:
@@ -338,7 +353,7 @@ def test_calls(
 def test_happy_path_exact_actions_and_final_state() -> None:
     call = run([".", "4", "2", "6", "rec:12"])
     p = FLOW.prompt
-    assert call.turns[0].actions == (a.Gather((p("welcome", "id"),), 1, 1, 3, 3, "#", "id"),)
+    assert call.turns[0].actions == (a.Gather((p("welcome", "id"),), 1, 1, 3, 3, "#", "id", listen=True),)
     assert call.turns[4].actions == (a.Record((p("ask_description", "id"),), 60, 5, "#", True, "id"),)
     assert call.turns[5].actions[:2] == (
         a.CreateTicket(
@@ -399,8 +414,14 @@ def test_every_open_ticket_status_has_its_prompt(status: str) -> None:
 # --- the operator key ---------------------------------------------------------------------------------
 
 # How to reach each menu/gather, and what is worth keeping by then.
+LIMITED_SMS = a.Start(CALLER, screening="rate_limited", verify_by="sms")
+LIMITED_CALLBACK = a.Start(CALLER, screening="rate_limited", verify_by="callback")
+OFFENDER = a.Start(CALLER, screening="repeat_offender", verify_by="sms")
 TO_OPERATOR = [
     ("welcome", None, [], []),
+    ("hello", None, ["silence"], []),
+    ("over_limit_sms", LIMITED_SMS, [], []),
+    ("over_limit_callback", LIMITED_CALLBACK, [], []),
     ("open_ticket_menu", OPEN, ["."], []),
     ("category", None, ["."], []),
     ("kecamatan", None, [".", "6"], ["create category=farm partial@operator(operator)"]),
@@ -410,7 +431,7 @@ TO_OPERATOR = [
 
 @pytest.mark.parametrize(("node", "open_ticket", "inputs", "tickets"), TO_OPERATOR, ids=[t[0] for t in TO_OPERATOR])
 def test_0_goes_to_the_operator_from_any_menu(
-    node: str, open_ticket: a.OpenTicket | None, inputs: list[str], tickets: list[str]
+    node: str, open_ticket: a.OpenTicket | a.Start | None, inputs: list[str], tickets: list[str]
 ) -> None:
     before = run(inputs, open_ticket)
     assert (before.state.phase, before.state.node) == ("input", node)
@@ -436,7 +457,7 @@ class HangupCase:
     inputs: list[str]
     where: str  # the node the outcome names: where the call rested when the caller hung up
     tickets: list[str]  # every ticket action of the whole call
-    open_ticket: a.OpenTicket | None = None
+    open_ticket: a.OpenTicket | a.Start | None = None
     during_ticket: bool = False  # hang up while the service is opening the ticket
     outcome: str = "hung_up"
 
@@ -488,6 +509,16 @@ HANGUPS: dict[str, HangupCase] = {
         for node in ("sms", "number", "number_again", "goodbye")
     },
     "goodbye_status": HangupCase([".", "2"], "goodbye_status", [], OPEN, outcome="completed"),
+    "hello": HangupCase(["silence"], "hello", []),
+    **{
+        node: HangupCase(["silence", "silence"], "silent_goodbye", ["screen silent@silent_call"], outcome="completed")
+        for node in ("silent_call", "silent_goodbye")
+    },
+    "over_limit": HangupCase([], "over_limit_sms", [], LIMITED_SMS),
+    "over_limit_sms": HangupCase([], "over_limit_sms", [], LIMITED_SMS),
+    "over_limit_callback": HangupCase([], "over_limit_callback", [], LIMITED_CALLBACK),
+    "over_limit_bye": HangupCase(["."], "over_limit_bye", [], LIMITED_SMS, outcome="completed"),
+    "repeat_notice": HangupCase([], "welcome", [], OFFENDER),
 }
 
 
@@ -645,3 +676,89 @@ def test_the_registry_keeps_recent_versions_addressable() -> None:
     assert registry.current().version == "v2"
     with pytest.raises(UnknownFlow):
         registry.current("night")
+
+
+# --- the greeting's silent-call check (junk-call shield) ----------------------------------------------
+
+HELLO = "gather 1-1 [silence_hello]"
+# (what happens, inputs, the last turn's actions, where the call rests (phase, node), the path's last step)
+GREETING = [
+    ("no key, no voice: asked once more", ["silence"], [HELLO], ("input", "hello"), PathStep("hello")),
+    (
+        "still nothing: a silent call, logged, no ticket, a polite goodbye",
+        ["silence", "silence"],
+        ["screen silent@silent_call", "silent_goodbye", "hangup"],
+        ("ended", "silent_goodbye"),
+        PathStep("silent_goodbye"),
+    ),
+    ("a voice at the welcome: not silent, on to the menu", ["speech"], [CATEGORY_MENU], ("input", "category"), None),
+    ("a voice after the re-prompt: not silent", ["silence", "speech"], [CATEGORY_MENU], ("input", "category"), None),
+    (
+        "1 after the re-prompt: an operator (nothing said, no ticket)",
+        ["silence", "1"],
+        ["connecting_operator", "enqueue operators"],
+        ("queue", "operator"),
+        PathStep("operator"),
+    ),
+    ("9 after the re-prompt: English", ["silence", "9"], [CATEGORY_MENU], ("input", "category"), None),
+    # A transport that cannot hear answers NoInput: never counted as silence.
+    ("a plain timeout at the welcome is not silence", ["."], [CATEGORY_MENU], ("input", "category"), None),
+    ("a plain timeout after the re-prompt neither", ["silence", "."], [CATEGORY_MENU], ("input", "category"), None),
+]
+
+
+@pytest.mark.parametrize(("inputs", "last", "rests", "step_"), [g[1:] for g in GREETING], ids=[g[0] for g in GREETING])
+def test_the_greeting_tells_silence_from_a_caller(
+    inputs: list[str], last: list[str], rests: tuple[str, str], step_: PathStep | None
+) -> None:
+    call = run(inputs)
+    assert call.shown()[-1] == last
+    assert (call.state.phase, call.state.node) == rests
+    if step_ is not None:
+        assert call.state.path[-1] == step_
+    assert not any(isinstance(x, a.CreateTicket) for turn in call.turns for x in turn.actions)
+
+
+def test_the_greeting_listens_and_other_menus_do_not() -> None:
+    call = run(["silence"])
+    gathers = [m for turn in call.turns for m in turn.media if isinstance(m, a.Gather)]
+    assert [g.listen for g in gathers] == [True, True]  # welcome and the re-prompt
+    later = run(["."]).turns[-1].media[-1]
+    assert isinstance(later, a.Gather) and later.listen is False  # the category menu counts keys only
+
+
+def test_silence_at_a_menu_without_on_silence_is_just_no_input() -> None:
+    call = run([".", "silence"])  # at the category menu
+    assert call.shown()[-1] == ["gather 1-1 [no_input, ask_category, choice_category x8, press_0_operator]"]
+    assert call.state.path[-1] == PathStep("category", "no_input")
+
+
+def test_speech_is_kept_in_the_path() -> None:
+    assert run(["speech"]).state.path[1] == PathStep("welcome", "speech")
+    assert run(["silence"]).state.path[1] == PathStep("welcome", "silence")
+
+
+SCREENED = [
+    ("over the limit, can get SMS", LIMITED_SMS, ["gather 1-1 [over_limit_sms]"], "over_limit_sms"),
+    (
+        "over the limit, landline: callback",
+        LIMITED_CALLBACK,
+        ["gather 1-1 [over_limit_callback]"],
+        "over_limit_callback",
+    ),
+    ("repeat offender: a notice, then the normal flow", OFFENDER, ["repeat_offender_notice", WELCOME], "welcome"),
+    ("a decision the flow has no node for starts normally", a.Start(CALLER, screening="other"), [WELCOME], "welcome"),
+]
+
+
+@pytest.mark.parametrize(("first", "shown", "node"), [s[1:] for s in SCREENED], ids=[s[0] for s in SCREENED])
+def test_a_screened_call_starts_where_the_flow_says(first: a.Start, shown: list[str], node: str) -> None:
+    call = run([], first)
+    assert call.shown()[0] == shown
+    assert call.state.node == node
+    assert call.state.fields.get("screening", "") == first.screening
+
+
+def test_over_the_limit_1_still_reaches_an_operator_and_silence_ends_politely() -> None:
+    assert run(["1"], LIMITED_SMS).shown()[-1] == ["connecting_operator", "enqueue operators"]
+    assert run(["."], LIMITED_SMS).shown()[-1] == ["goodbye", "hangup"]

@@ -29,7 +29,7 @@ def simulate(typed: list[str], *options: str) -> str:
 
 
 def test_a_whole_report_typed_in_the_terminal(fake_twilio: Any) -> None:
-    out = simulate(["", "4", "2", "6", "Jalan berlubang di depan balai desa"], "--from", "0812-3456-7890")
+    out = simulate(["speak", "4", "2", "6", "Jalan berlubang di depan balai desa"], "--from", "0812-3456-7890")
     lines = out.splitlines()
     assert "  [welcome] Selamat datang di Hotline Kota Batu, layanan laporan warga. For English, press 9." in lines
     assert "  [choice_category_roads] Untuk Jalan, jembatan dan saluran, tekan 4." in lines
@@ -53,7 +53,9 @@ def test_a_whole_report_typed_in_the_terminal(fake_twilio: Any) -> None:
 
 
 def test_silence_is_re_prompted_and_the_end_of_input_hangs_up() -> None:
-    out = simulate(["", "", "", ""])  # welcome, then the category menu three times; no answer in the queue
+    out = simulate(
+        ["speak", "", "", ""]
+    )  # welcome (a voice, no key), then the category menu three times; no answer in the queue
     lines = out.splitlines()
     assert lines.count("  [no_input] Maaf, kami belum menerima pilihan Anda.") == 2
     assert "  [queue operators] waiting for an operator (up to 120 s)" in lines
@@ -64,7 +66,7 @@ def test_silence_is_re_prompted_and_the_end_of_input_hangs_up() -> None:
 
 
 def test_h_hangs_up_and_keeps_a_partial_ticket() -> None:
-    out = simulate(["", "4", "3", "h"])
+    out = simulate(["speak", "4", "3", "h"])
     lines = out.splitlines()
     assert "keys> h" in lines and "  [you hung up]" in lines
     assert "call: status=completed outcome=hung_up stopped_at=desa" in lines
@@ -76,9 +78,9 @@ def test_h_hangs_up_and_keeps_a_partial_ticket() -> None:
 
 
 def test_typing_what_a_keypad_cannot_is_asked_again_and_an_operator_can_answer() -> None:
-    out = simulate(["", "abc", "1", "y"])
+    out = simulate(["speak", "abc", "1", "y"])
     lines = out.splitlines()
-    assert "  (not understood; Enter alone for silence, h to hang up)" in lines
+    assert "  (not understood; Enter alone for silence, speak to say something, h to hang up)" in lines
     assert "  [emergency_received] Laporan darurat Anda sudah kami teruskan ke petugas. Nomor laporan Anda:" in lines
     assert "operator answers? [y/N/h] y" in lines
     assert "call: status=completed outcome=operator stopped_at=operator" in lines
@@ -86,8 +88,8 @@ def test_typing_what_a_keypad_cannot_is_asked_again_and_an_operator_can_answer()
 
 
 def test_english_from_the_start_and_the_open_ticket_read_back() -> None:
-    simulate(["", "5", "3", "*", ""])  # a first report (waste, Junrejo, no desa, no description...)
-    out = simulate(["", "2"], "--lang", "en")  # ...then the same number calls again
+    simulate(["speak", "5", "3", "*", ""])  # a first report (waste, Junrejo, no desa, no description...)
+    out = simulate(["speak", "2"], "--lang", "en")  # ...then the same number calls again
     lines = out.splitlines()
     assert "  [welcome] Welcome to the Kota Batu Hotline, the citizens' report line. For English, press 9." in lines
     assert "  [open_ticket_intro] Your earlier report, number" in lines
@@ -116,3 +118,20 @@ def test_piped_stdin_to_the_real_command() -> None:
     assert "keys> 9" in lines and "  [ask_category] What would you like to report?" in lines
     assert "ticket #1: status=routed category=waste priority=low rule=waste-to-dlh location=Batu" in lines
     assert ticket(1).reporter_phone == "+6281299990000" and ticket(1).language == "en"
+
+
+def test_a_caller_who_says_nothing_at_the_greeting_is_a_silent_call_with_no_ticket() -> None:
+    out = simulate(["", ""])  # no key and no voice, twice
+    lines = out.splitlines()
+    assert (
+        "  [silence_hello] Halo? Jika darurat, tekan 1 atau bicaralah. Hello? For an emergency, press 1 or speak."
+        in lines
+    )
+    assert any(line.startswith("  [silent_goodbye] ") for line in lines)
+    assert "call: status=completed outcome=completed stopped_at=silent_goodbye" in lines
+    assert count(Ticket) == 0
+
+
+def test_speaking_without_a_key_at_the_re_prompt_carries_on() -> None:
+    out = simulate(["", "speak halo?", "h"])
+    assert "  [ask_category] Kejadian apa yang ingin Anda laporkan?" in out.splitlines()

@@ -216,6 +216,9 @@ class _Services:
     def send_sms(self, action: a.SendSms) -> None:
         pass
 
+    def screen_call(self, action: a.ScreenCall) -> None:
+        pass
+
 
 def _urls_in(xml: str) -> list[str]:
     found = []

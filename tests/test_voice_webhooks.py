@@ -140,8 +140,9 @@ def test_a_whole_kota_batu_call_becomes_a_routed_voice_ticket_with_its_recording
 ) -> None:
     first = caller.dial()
     assert xml(first) == (
-        f'{HEAD}<Gather action="{voice}/gather?turn=1" actionOnEmptyResult="true" finishOnKey="#" input="dtmf" '
-        f'numDigits="1" timeout="3">{say(WELCOME)}</Gather>{TAIL}'
+        f'{HEAD}<Gather action="{voice}/gather?turn=1&amp;listen=1" actionOnEmptyResult="true" finishOnKey="#" '
+        f'input="dtmf speech" language="id-ID" numDigits="1" speechTimeout="auto" timeout="3">{say(WELCOME)}'
+        f"</Gather>{TAIL}"
     )
     category = caller.silence()  # no 9: carry on in Bahasa Indonesia
     assert outline(category)[:3] == ["Gather", f"Say: {ASK_CATEGORY}", "Say: Untuk Kebakaran, tekan 1."]
@@ -223,8 +224,9 @@ def test_built_prompt_audio_is_played_and_served(caller: Caller, server: str, vo
     audio = write_wav(built)
     try:
         assert xml(caller.dial()) == (
-            f'{HEAD}<Gather action="{voice}/gather?turn=1" actionOnEmptyResult="true" finishOnKey="#" input="dtmf" '
-            f'numDigits="1" timeout="3"><Play>{server}/ivr/prompts/id/welcome.wav</Play></Gather>{TAIL}'
+            f'{HEAD}<Gather action="{voice}/gather?turn=1&amp;listen=1" actionOnEmptyResult="true" finishOnKey="#" '
+            f'input="dtmf speech" language="id-ID" numDigits="1" speechTimeout="auto" timeout="3">'
+            f"<Play>{server}/ivr/prompts/id/welcome.wav</Play></Gather>{TAIL}"
         )
         served = caller.phone.client.get(f"{server}/ivr/prompts/id/welcome.wav")
         assert (served.status_code, served.content) == (200, audio)

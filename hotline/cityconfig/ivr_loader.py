@@ -35,6 +35,7 @@ from hotline.cityconfig.ivr_schema import (
     ReadNumberIn,
     RecordIn,
     SayIn,
+    ScreenIn,
     SendSmsIn,
     SetIn,
     TransferIn,
@@ -62,6 +63,7 @@ from hotline.ivr.flow import (
     RecordNode,
     Retry,
     SayNode,
+    ScreenNode,
     SendSmsNode,
     SetNode,
     TransferNode,
@@ -345,6 +347,7 @@ class _FlowBuilder:
                     spec.default,
                     spec.operator_key,
                     d.inter_digit_timeout_seconds,
+                    spec.on_silence,
                 )
             case GatherIn():
                 return self._gather(node_id, spec)
@@ -380,6 +383,8 @@ class _FlowBuilder:
             case SendSmsIn():
                 self._check_template(node_id, spec.template)
                 return SendSmsNode(node_id, spec.template, spec.next)
+            case ScreenIn():
+                return ScreenNode(node_id, spec.decision, spec.next)
             case TransferIn():
                 return TransferNode(
                     node_id,
@@ -441,6 +446,7 @@ class _FlowBuilder:
             spec.default,
             spec.operator_key,
             d.inter_digit_timeout_seconds,
+            spec.on_silence,
         )
 
     def _check_menu_keys(self, node_id: str, keys: list[str], operator_key: bool, gather: GatherIn | None) -> None:
@@ -525,6 +531,7 @@ class _FlowBuilder:
             nodes=nodes,
             prompts=prompts,
             default=fin.default,
+            screening=dict(fin.screening),
         )
         return replace(flow, version=content_hash(flow))
 
@@ -533,6 +540,13 @@ class _FlowBuilder:
         fin = self.flow_in
         if fin.start not in nodes:
             self.fail(("start",), f"start node '{fin.start}' does not exist", _closest(fin.start, nodes))
+        for decision, target in fin.screening.items():
+            if target not in nodes:
+                self.fail(
+                    ("screening", decision),
+                    f"screening {decision}: '{target}' is not a node",
+                    _closest(target, nodes),
+                )
         operator = nodes.get(fin.operator.node)
         if operator is None:
             self.fail(
@@ -562,8 +576,12 @@ class _FlowBuilder:
                     )
         return len(self.errors) == before
 
+    def _roots(self) -> list[str]:
+        """Where a call can start: `start`, and the nodes the shield's `screening:` map starts calls at."""
+        return [self.flow_in.start, *self.flow_in.screening.values()]
+
     def _check_graph(self, nodes: dict[str, Node], edges: list[graph.Edge]) -> None:
-        seen = graph.reachable(self.flow_in.start, edges)
+        seen = set().union(*(graph.reachable(root, edges) for root in self._roots()))
         for node_id in nodes:
             if node_id not in seen:
                 self.fail(
@@ -609,7 +627,7 @@ class _FlowBuilder:
         for node_id, name, where in needs:
             if name in always:
                 continue
-            if node_id in graph.reachable(self.flow_in.start, edges, unless_writing=name):
+            if any(node_id in graph.reachable(root, edges, unless_writing=name) for root in self._roots()):
                 what = "a ticket exists" if name == "ticket_number" else f"{name} is set"
                 self.fail(where, f"node {node_id} can run before {what}", f"only reach {node_id} after {name} is set")
 

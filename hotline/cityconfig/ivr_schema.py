@@ -51,6 +51,7 @@ class MenuIn(_Retrying):
     options: dict[Annotated[str, Field(pattern=r"^[0-9*#]{1,4}$")], NodeId | MenuOptionIn] = Field(min_length=1)
     default: NodeId | None = None
     operator_key: bool = True
+    on_silence: NodeId | None = None  # listen for a voice; no key and no voice: a silent call goes here
 
 
 class GatherIn(_Retrying):
@@ -66,6 +67,7 @@ class GatherIn(_Retrying):
     next: NodeId
     default: NodeId | None = None
     operator_key: bool = True
+    on_silence: NodeId | None = None
 
 
 class RecordIn(_Retrying):
@@ -123,6 +125,12 @@ class SendSmsIn(_Strict):
     next: NodeId
 
 
+class ScreenIn(_Strict):
+    type: Literal["screen"]
+    decision: Literal["silent"]  # hotline/ivr/flow.py SCREEN_DECISIONS
+    next: NodeId
+
+
 class TransferIn(_Strict):
     type: Literal["transfer"]
     queue: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")] | None = None
@@ -147,6 +155,7 @@ NODE_SCHEMAS: dict[str, type[_Strict]] = {
     "create_ticket": CreateTicketIn,
     "read_number": ReadNumberIn,
     "send_sms": SendSmsIn,
+    "screen": ScreenIn,
     "transfer": TransferIn,
     "hangup": HangupIn,
 }
@@ -160,6 +169,7 @@ NodeIn = (
     | CreateTicketIn
     | ReadNumberIn
     | SendSmsIn
+    | ScreenIn
     | TransferIn
     | HangupIn
 )
@@ -195,6 +205,8 @@ class FlowFileIn(_Strict):
     defaults: DefaultsIn
     operator: OperatorIn
     emergency: EmergencyIn = EmergencyIn()
+    # The junk-call shield (routing/shield.yaml) decided before the call: where such a call starts.
+    screening: dict[Literal["rate_limited", "repeat_offender"], NodeId] = {}
     nodes: dict[str, dict[str, object]] = Field(min_length=1)
 
 

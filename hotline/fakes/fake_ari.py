@@ -70,6 +70,7 @@ class FakeChannel:
     created: str = ""
     name: str = ""
     gone: bool = False
+    variables: dict[str, str] = field(default_factory=dict)  # set through ARI (TALK_DETECT(set) among them)
 
 
 @dataclass
@@ -334,6 +335,7 @@ class FakeAri:
             ("GET", "/channels/{channelId}"): lambda p: (200, self._channel_json(self._channel(p["channelId"]))),
             ("DELETE", "/channels/{channelId}"): self._hangup,
             ("POST", "/channels/{channelId}/answer"): self._answer,
+            ("POST", "/channels/{channelId}/variable"): self._set_variable,
             ("POST", "/channels/{channelId}/play"): self._play,
             ("POST", "/channels/{channelId}/play/{playbackId}"): self._play,
             ("POST", "/channels/{channelId}/record"): self._record,
@@ -400,6 +402,14 @@ class FakeAri:
         channel = self._channel(p["channelId"])
         self._later(0.0, self._end_channel, channel.id, False)
         channel.state = "Up"
+        return 204, None
+
+    def _set_variable(self, p: dict[str, Any]) -> tuple[int, Any]:
+        channel = self._stasis(p["channelId"])
+        if p["variable"] == "TALK_DETECT(remove)":
+            channel.variables.pop("TALK_DETECT(set)", None)  # Asterisk stops the talking events
+        else:
+            channel.variables[p["variable"]] = p.get("value", "")
         return 204, None
 
     def _answer(self, p: dict[str, Any]) -> tuple[int, Any]:
@@ -548,6 +558,16 @@ class FakeAri:
         channel = self._channel(channel_id)
         for key in keys:
             self.emit("ChannelDtmfReceived", digit=key, duration_ms=duration_ms, channel=self._channel_json(channel))
+
+    async def talk(self, channel_id: str, milliseconds: int = 1200) -> bool:
+        """The caller says something outside a recording. Asterisk reports it only on a channel with
+        TALK_DETECT(set): ChannelTalkingStarted, then ChannelTalkingFinished. False: nothing was sent."""
+        channel = self._channel(channel_id)
+        if "TALK_DETECT(set)" not in channel.variables:
+            return False
+        self.emit("ChannelTalkingStarted", channel=self._channel_json(channel))
+        self.emit("ChannelTalkingFinished", duration=milliseconds, channel=self._channel_json(channel))
+        return True
 
     async def speak(self, channel_id: str, seconds: int) -> None:
         """The caller talks for `seconds`, then the recording stops (silence detection or the finish key)."""

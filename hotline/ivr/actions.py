@@ -57,7 +57,11 @@ class Gather:
     """Play `prompts` (the caller may interrupt them by pressing a key) and collect DTMF digits.
 
     Answer with `Digits` (without the finish key) or `NoInput` when `timeout_seconds` passed with no key.
-    Collection ends at `max_digits`, at `finish_on_key`, or `inter_digit_timeout_seconds` after a key."""
+    Collection ends at `max_digits`, at `finish_on_key`, or `inter_digit_timeout_seconds` after a key.
+
+    `listen`: also listen for the caller's voice (the greeting's silent-call check). A transport that can
+    hear answers a keyless Gather with `Speech` (a voice was heard) or `Silence` (no key, no voice); one
+    that cannot answers `NoInput` as usual, which never counts as silent."""
 
     prompts: tuple[Prompt, ...]
     min_digits: int
@@ -66,6 +70,7 @@ class Gather:
     inter_digit_timeout_seconds: float
     finish_on_key: str
     language: str
+    listen: bool = False
 
 
 @dataclass(frozen=True)
@@ -160,7 +165,18 @@ class SendSms:
     ticket_number: int
 
 
-ServiceAction = CreateTicket | UpdateTicket | SendSms
+@dataclass(frozen=True)
+class ScreenCall:
+    """The flow classified the call (a `screen` node): `decision` is 'silent' (no key and no voice within
+    the greeting). The service logs it for the junk-call shield (hotline/services/shield.py) and may send
+    the caller a verification SMS. Never a ticket. No answer expected; must not raise."""
+
+    decision: str
+    node: str
+    caller: str
+
+
+ServiceAction = CreateTicket | UpdateTicket | SendSms | ScreenCall
 Action = MediaAction | ServiceAction
 
 
@@ -178,12 +194,18 @@ class OpenTicket:
 
 @dataclass(frozen=True)
 class Start:
-    """A call came in. `call_id` is the transport's id (CallSid, channel id), for logs only."""
+    """A call came in. `call_id` is the transport's id (CallSid, channel id), for logs only.
+
+    `screening`: what the junk-call shield decided before the call started ('' allowed, 'rate_limited',
+    'repeat_offender'); the flow's `screening:` map says where such a call starts. `verify_by` is how the
+    caller is asked to confirm an emergency ('sms', 'callback' or ''). Both become engine fields."""
 
     caller: str
     open_ticket: OpenTicket | None = None
     called: str = ""
     call_id: str = ""
+    screening: str = ""
+    verify_by: str = ""
 
 
 @dataclass(frozen=True)
@@ -194,6 +216,20 @@ class Digits:
 @dataclass(frozen=True)
 class NoInput:
     """The caller pressed nothing (Gather timed out) or said nothing (Record heard silence)."""
+
+
+@dataclass(frozen=True)
+class Silence:
+    """A listening Gather (`Gather.listen`) ended with no key and no voice heard: maybe a silent call."""
+
+
+@dataclass(frozen=True)
+class Speech:
+    """A listening Gather ended with no key, but the caller's voice was heard (`text` when the transport
+    recognised words; `confidence` 0..1 when it says). The caller is there: never a silent call."""
+
+    text: str = ""
+    confidence: float | None = None
 
 
 @dataclass(frozen=True)
@@ -224,4 +260,4 @@ class HangUp:
     """The caller hung up (or the line dropped)."""
 
 
-Event = Start | Digits | NoInput | Recorded | TicketCreated | TicketFailed | QueueLeft | HangUp
+Event = Start | Digits | NoInput | Silence | Speech | Recorded | TicketCreated | TicketFailed | QueueLeft | HangUp

@@ -17,6 +17,9 @@ What the engine guarantees, whatever the flow says:
   `UpdateTicket` with what was added since. `state.outcome_node` names the node where it happened.
 * A failed ticket (`TicketFailed`) plays the flow's apology and goes to the operator; never silence.
 * An SMS template is sent at most once per call.
+* Silence is only ever a `Silence` event (no key and no voice heard by a listening Gather, see
+  `Gather.listen`); a plain `NoInput` or `Speech` at a node with `on_silence` takes the normal no-input
+  path, so a transport that cannot hear never makes a caller "silent". A silent call gets no ticket.
 * A state pinned to another version of the flow (the registry could not find it after a restart)
   carries on at the same node if it still exists and waits for the same thing; otherwise the caller
   goes to the operator. `state.repinned_from` keeps the old version.
@@ -43,6 +46,7 @@ from hotline.ivr.flow import (
     ReadNumberNode,
     RecordNode,
     SayNode,
+    ScreenNode,
     SendSmsNode,
     SetNode,
     TransferNode,
@@ -152,7 +156,7 @@ class _Turn:
             self._ticket_answered(event)
         elif self.phase == "queue" and isinstance(event, a.QueueLeft):
             self._queue_left(event)
-        elif self.phase == "input" and isinstance(event, a.Digits | a.NoInput | a.Recorded):
+        elif self.phase == "input" and isinstance(event, a.Digits | a.NoInput | a.Silence | a.Speech | a.Recorded):
             self._input(event)
         else:
             raise EngineError(f"{type(event).__name__} does not fit a call in phase {self.phase} at {self.node}")
@@ -164,7 +168,12 @@ class _Turn:
             self.fields["open_ticket_status"] = event.open_ticket.status
             if event.open_ticket.category:
                 self.fields["open_ticket_category"] = event.open_ticket.category
-        self.enter(self.flow.start)
+        if event.screening:
+            self.fields["screening"] = event.screening
+        if event.verify_by:
+            self.fields["verify_by"] = event.verify_by
+        # A screened call starts where the flow says; a decision the flow has no node for starts normally.
+        self.enter(self.flow.screening.get(event.screening, self.flow.start))
 
     def _repin(self, event: a.Event) -> bool:
         """The state was made on another version. True when this step is handled (sent to the operator)."""
@@ -229,6 +238,9 @@ class _Turn:
                     self.sms_sent.append(node.template)
                     self.actions.append(a.SendSms(node.template, self.language, self.state.caller, number))
                 return node.next
+            case ScreenNode():
+                self.actions.append(a.ScreenCall(node.decision, node.id, self.state.caller))
+                return node.next
             case CreateTicketNode():
                 if self.ticket_number is None:
                     self._create_ticket(node.id, resume=node.next, partial=False, reason="")
@@ -292,6 +304,7 @@ class _Turn:
                         node.inter_digit_timeout_seconds,
                         "#",
                         self.language,
+                        node.on_silence is not None,
                     )
                 )
             case GatherNode():
@@ -305,6 +318,7 @@ class _Turn:
                         node.inter_digit_timeout_seconds,
                         node.finish_on_key,
                         self.language,
+                        node.on_silence is not None,
                     )
                 )
             case RecordNode():
@@ -321,18 +335,24 @@ class _Turn:
 
     # --- input ---------------------------------------------------------------------------------
 
-    def _input(self, event: a.Digits | a.NoInput | a.Recorded) -> None:
+    def _input(self, event: a.Digits | a.NoInput | a.Silence | a.Speech | a.Recorded) -> None:
         node = self.flow.nodes[self.node or ""]
         assert isinstance(node, INPUT_NODES)
         if isinstance(node, RecordNode):
             self._recorded(node, event)
             return
-        if isinstance(event, a.NoInput):
+        if isinstance(event, a.Silence) and node.on_silence is not None:
+            self.path.append(PathStep(node.id, "silence"))
+            self.enter(node.on_silence)
+            return
+        if isinstance(event, a.NoInput | a.Silence | a.Speech):
+            # A voice without a key is a caller who is there; it takes the no-input path like a timeout.
+            label = "speech" if isinstance(event, a.Speech) else "no_input"
             if node.default:
-                self.path.append(PathStep(node.id, "no_input"))
+                self.path.append(PathStep(node.id, label))
                 self.enter(node.default)
             else:
-                self._retry(node, "no_input", "no_input")
+                self._retry(node, "no_input", label)
             return
         if not isinstance(event, a.Digits):
             self._retry(node, "invalid", "invalid")
@@ -373,7 +393,7 @@ class _Turn:
         self._set(node.field, value)
         self.enter(node.next)
 
-    def _recorded(self, node: RecordNode, event: a.Digits | a.NoInput | a.Recorded) -> None:
+    def _recorded(self, node: RecordNode, event: a.Digits | a.NoInput | a.Silence | a.Speech | a.Recorded) -> None:
         if not isinstance(event, a.Recorded) or event.seconds < node.min_seconds:
             self._retry(node, "no_input", "no_input" if not isinstance(event, a.Recorded) else "too_short")
             return

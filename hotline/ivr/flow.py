@@ -20,6 +20,7 @@ branch         first case whose condition holds picks the next node             
 create_ticket  open the ticket (or add to it, if one is open already)                 the service
 read_number    say a field's digits (the ticket number)                               --
 send_sms       send an sms/replies.yaml template about the ticket                     --
+screen         classify the call for the junk-call shield (`decision: silent`)        --
 transfer       put the caller in the operator queue                                   the queue
 hangup         play prompts, end the call                                             --
 =============  =====================================================================  =================
@@ -30,7 +31,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass, fields, is_dataclass
+from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 
 from hotline.ivr.actions import Prompt, ReadDigits
@@ -46,8 +47,12 @@ ENGINE_FIELDS = frozenset(
         "open_ticket_number",
         "open_ticket_status",
         "open_ticket_category",
+        "screening",  # the shield's decision before the call (Start.screening)
+        "verify_by",  # how a screened caller confirms an emergency: sms | callback
     }
 )
+SCREEN_DECISIONS = ("silent",)  # what a `screen` node may classify a call as
+START_SCREENINGS = ("rate_limited", "repeat_offender")  # the flow's `screening:` map keys
 # Fields with a meaning the engine and the ticket service know; other names are a flow's own extras.
 STANDARD_FIELDS = frozenset({"language", "category", "kecamatan", "desa"})
 CHOICE_SOURCES = ("category", "kecamatan", "desa")  # gather `choices:`; the field has the same name
@@ -105,6 +110,7 @@ class MenuNode:
     default: str | None  # where silence goes at once (no re-prompt); None: re-prompt
     operator_key: bool
     inter_digit_timeout_seconds: float
+    on_silence: str | None = None  # listen for a voice; no key and no voice goes here (silent call)
 
     @property
     def max_digits(self) -> int:
@@ -137,6 +143,7 @@ class GatherNode:
     default: str | None
     operator_key: bool
     inter_digit_timeout_seconds: float
+    on_silence: str | None = None
 
     def choices_for(self, values: dict[str, str]) -> tuple[Choice, ...]:
         return self.choices.get(values.get(self.depends_on, "") if self.depends_on else "", ())
@@ -209,6 +216,15 @@ class SendSmsNode:
 
 
 @dataclass(frozen=True)
+class ScreenNode:
+    """Classify the call for the junk-call shield (a `ScreenCall` action) and go on."""
+
+    id: str
+    decision: str  # one of SCREEN_DECISIONS
+    next: str
+
+
+@dataclass(frozen=True)
 class TransferNode:
     id: str
     queue: str
@@ -234,6 +250,7 @@ Node = (
     | CreateTicketNode
     | ReadNumberNode
     | SendSmsNode
+    | ScreenNode
     | TransferNode
     | HangupNode
 )
@@ -250,6 +267,7 @@ NODE_TYPES: dict[str, type] = {
     "create_ticket": CreateTicketNode,
     "read_number": ReadNumberNode,
     "send_sms": SendSmsNode,
+    "screen": ScreenNode,
     "transfer": TransferNode,
     "hangup": HangupNode,
 }
@@ -269,6 +287,8 @@ class Flow:
     nodes: dict[str, Node]
     prompts: dict[str, dict[str, str]]  # language -> key -> text: every prompt this flow can play
     default: bool = False
+    # The junk-call shield's decision before the call (Start.screening) -> the node such a call starts at.
+    screening: dict[str, str] = field(default_factory=dict)
 
     def node(self, node_id: str) -> Node:
         return self.nodes[node_id]

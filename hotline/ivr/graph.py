@@ -22,6 +22,7 @@ from hotline.ivr.flow import (
     ReadNumberNode,
     RecordNode,
     SayNode,
+    ScreenNode,
     SendSmsNode,
     SetNode,
     TransferNode,
@@ -58,7 +59,7 @@ def node_edges(node: Node, operator_node: str, operator_key: bool) -> list[Edge]
     none: frozenset[str] = frozenset()
     e = Edge
     match node:
-        case SayNode() | ReadNumberNode() | SendSmsNode():
+        case SayNode() | ReadNumberNode() | SendSmsNode() | ScreenNode():
             return [e(node.id, node.next, none, ("next",))]
         case SetNode():
             return [e(node.id, node.next, frozenset(node.values), ("next",))]
@@ -74,6 +75,8 @@ def node_edges(node: Node, operator_node: str, operator_key: bool) -> list[Edge]
             found = [e(node.id, o.next, frozenset(o.set), ("options", d)) for d, o in node.options.items()]
             if node.default:
                 found.append(e(node.id, node.default, none, ("default",)))
+            if node.on_silence:
+                found.append(e(node.id, node.on_silence, none, ("on_silence",)))
             if operator_key and node.operator_key:
                 found.append(e(node.id, operator_node, none, ()))
             return found + _retry_edges(node)
@@ -83,6 +86,8 @@ def node_edges(node: Node, operator_node: str, operator_key: bool) -> list[Edge]
                 found.append(e(node.id, node.next, none, ("skip_key",)))
             if node.default:
                 found.append(e(node.id, node.default, none, ("default",)))
+            if node.on_silence:
+                found.append(e(node.id, node.on_silence, none, ("on_silence",)))
             if operator_key and node.operator_key:
                 found.append(e(node.id, operator_node, none, ()))
             return found + _retry_edges(node)

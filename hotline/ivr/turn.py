@@ -30,6 +30,8 @@ class CallServices(Protocol):
 
     def send_sms(self, action: a.SendSms) -> None: ...
 
+    def screen_call(self, action: a.ScreenCall) -> None: ...
+
 
 @dataclass(frozen=True)
 class Turn:
@@ -56,6 +58,8 @@ def run_turn(flow: Flow, state: CallState, event: a.Event, services: CallService
                 services.update_ticket(action)
             elif isinstance(action, a.SendSms):
                 services.send_sms(action)
+            elif isinstance(action, a.ScreenCall):
+                services.screen_call(action)
             else:
                 media.append(action)
     return Turn(state, tuple(media), tuple(performed))

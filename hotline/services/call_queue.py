@@ -1,14 +1,18 @@
-"""The operator queue as the console shows it: calls waiting for an operator, oldest first."""
+"""The operator queue as the console shows it: calls waiting for an operator, oldest first -- except that
+calls the junk-call shield held back (a number over its limit, a repeat offender) wait behind every other
+caller, oldest first among themselves (`last`). Nobody is dropped."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from hotline.models import Call, CallEvent, Ticket
+from hotline.models import Call, CallEvent, CallScreening, Ticket
+
+LAST_IN_QUEUE = ("rate_limited", "queued_last")  # hotline/services/shield.py decisions
 
 
 @dataclass(frozen=True)
@@ -21,6 +25,7 @@ class WaitingCall:
     ticket_number: int | None
     language: str
     waiting_since: datetime
+    last: bool = False  # held back by the junk-call shield: served after everyone else
 
 
 def waiting_calls(session: Session) -> list[WaitingCall]:
@@ -31,15 +36,19 @@ def waiting_calls(session: Session) -> list[WaitingCall]:
         .group_by(CallEvent.call_id)
         .subquery()
     )
+    held_back = select(CallScreening.call_id).where(
+        CallScreening.call_id.is_not(None), CallScreening.decision.in_(LAST_IN_QUEUE)
+    )
+    last = case((Call.id.in_(held_back), 1), else_=0)
     stmt = (
-        select(Call, entered.c.since, Ticket.category)
+        select(Call, entered.c.since, Ticket.category, last)
         .outerjoin(entered, entered.c.call_id == Call.id)
         .outerjoin(Ticket, Ticket.id == Call.ticket_id)
         .where(Call.status == "queued")
-        .order_by(func.coalesce(entered.c.since, Call.started_at), Call.id)
+        .order_by(last, func.coalesce(entered.c.since, Call.started_at), Call.id)
     )
     rows = []
-    for call, since, ticket_category in session.execute(stmt):
+    for call, since, ticket_category, is_last in session.execute(stmt):
         fields = (call.state or {}).get("fields") or {}
         rows.append(
             WaitingCall(
@@ -51,6 +60,7 @@ def waiting_calls(session: Session) -> list[WaitingCall]:
                 ticket_number=call.ticket_id,
                 language=(call.state or {}).get("language", "id"),
                 waiting_since=since or call.started_at,
+                last=bool(is_last),
             )
         )
     return rows

@@ -12,6 +12,9 @@ What each waiting action waits for:
              when the prompts have finished (as on Twilio), the inter-digit timeout after each key; the
              finish key, `max_digits` or a timeout ends it: Digits(...) or NoInput(). Keys pressed while
              other prompts play or the next turn is being computed are kept (type-ahead) for the next Gather.
+             A listening Gather (`listen`, the greeting) first sets TALK_DETECT(set) on the channel (the
+             next turn that does not listen removes it); a timeout with no key is Speech() if
+             ChannelTalkingStarted came during its turn, else Silence().
     Record   RecordingFinished: Recorded(stored file URL, duration), or NoInput() when nothing was heard.
     Enqueue  the operator answering (`connect_operator`): QueueLeft(True), the caller and the operator in a
              mixing bridge; or `max_wait_seconds` passing: QueueLeft(False). The caller waits in a holding
@@ -204,6 +207,8 @@ class AriCall:
         self.queued_since = 0.0
         self.operator: str | None = None
         self.mix_bridge: str | None = None
+        self.talk_detect = False  # TALK_DETECT(set) was sent: Asterisk reports talking on the channel
+        self.heard_voice = False  # talking was detected during the current listening turn
 
     # --- turns ---------------------------------------------------------------------------------------
 
@@ -237,6 +242,8 @@ class AriCall:
             else:
                 turn = Turn(turn.state, (a.Hangup(),), ())
         self.plan = m.plan_turn(turn.media, self.app.prompts)
+        if not isinstance(self.plan.wait, a.Hangup):  # the end of the call needs no talk detection turned off
+            await self._listen(isinstance(self.plan.wait, a.Gather) and self.plan.wait.listen)
         if self.plan.lead:
             self.phase = "lead"
             await self._play(self.plan.lead, "lead")
@@ -273,6 +280,17 @@ class AriCall:
         else:
             self.phase = "idle"
 
+    async def _listen(self, listening: bool) -> None:
+        """TALK_DETECT on for a listening Gather (the greeting), off again after it."""
+        self.heard_voice = False
+        if listening == self.talk_detect:
+            return
+        try:
+            await self._send(m.talk_detect(self.channel_id) if listening else m.talk_detect_off(self.channel_id))
+            self.talk_detect = listening
+        except AriError:  # without it a timeout stays NoInput: never taken for a silent call
+            log.warning("ARI: TALK_DETECT not changed on %s", self.channel_id, exc_info=True)
+
     # --- events --------------------------------------------------------------------------------------
 
     async def handle(self, event: Event) -> None:
@@ -283,6 +301,8 @@ class AriCall:
             return
         elif kind == "ChannelDtmfReceived":
             await self._dtmf(str(event.get("digit", "")))
+        elif kind == "ChannelTalkingStarted":
+            self.heard_voice = self.heard_voice or self.phase in ("lead", "gather")
         elif kind == "PlaybackFinished":
             await self._playback_finished(str((event.get("playback") or {}).get("id", "")))
         elif kind in ("RecordingFinished", "RecordingFailed"):
@@ -326,7 +346,11 @@ class AriCall:
     async def _gathered(self) -> None:
         self._cancel_timer()
         digits, self.digits = self.digits, ""
-        await self.step(a.Digits(digits) if digits else a.NoInput())
+        wait = self.plan.wait if self.plan is not None else None
+        event: a.Event = a.Digits(digits) if digits else a.NoInput()
+        if not digits and isinstance(wait, a.Gather) and wait.listen and self.talk_detect:
+            event = a.Speech() if self.heard_voice else a.Silence()
+        await self.step(event)
 
     async def _playback_finished(self, playback_id: str) -> None:
         if playback_id != self.playback_id:

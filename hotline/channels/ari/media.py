@@ -110,6 +110,18 @@ def answer(channel_id: str) -> AriRequest:
     return AriRequest("POST", f"/channels/{channel_id}/answer")
 
 
+def talk_detect(channel_id: str) -> AriRequest:
+    """TALK_DETECT(set) with Asterisk's default thresholds: the channel then sends ChannelTalkingStarted
+    and ChannelTalkingFinished, which tell a caller who speaks from a silent call (`Gather.listen`)."""
+    # No `value`: Asterisk then writes "" (default thresholds); an empty `value=` is refused as a bad query.
+    return AriRequest("POST", f"/channels/{channel_id}/variable", (("variable", "TALK_DETECT(set)"),))
+
+
+def talk_detect_off(channel_id: str) -> AriRequest:
+    """TALK_DETECT(remove): past the greeting, talking events would only be load (every word of a recording)."""
+    return AriRequest("POST", f"/channels/{channel_id}/variable", (("variable", "TALK_DETECT(remove)"),))
+
+
 def hangup(channel_id: str) -> AriRequest:
     return AriRequest("DELETE", f"/channels/{channel_id}", (("reason", "normal"),))
 

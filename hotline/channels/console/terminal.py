@@ -2,7 +2,9 @@
 
 What the user types (also from a pipe, one answer per line; the end of input is a hang-up):
 
-* at a menu: the keys (`4`, `12#`, `*`); Enter alone is silence; `h` hangs up;
+* at a menu: the keys (`4`, `12#`, `*`); Enter alone is silence; `h` hangs up; `speak` (or `speak halo`)
+  says something without a key: at the greeting that tells a caller from a silent call (Enter alone there
+  is no key and no voice: asked once more, then ended as a silent call);
 * at a recording: the words they would say (kept as the recording's transcript); Enter alone is silence;
 * in the operator queue: `y` an operator answers, Enter (or `n`) nobody does.
 """
@@ -18,11 +20,13 @@ from hotline.ivr import actions as a
 from hotline.ivr.turn import Turn
 
 INSTRUCTIONS = (
-    "Type the keys you would press, then Enter (e.g. 4, or 12#). Enter alone: silence. h: hang up.",
+    "Type the keys you would press, then Enter (e.g. 4, or 12#). Enter alone: silence. speak: say something "
+    "without a key. h: hang up.",
     "After the beep, type what you would say (Enter alone: say nothing).",
     "In the operator queue: y an operator answers, Enter nobody answers.",
 )
 HANG_UP = "h"
+SPEAK = "speak"
 KEYS = frozenset("0123456789*#")
 WORDS_PER_SECOND = 2.5  # how long typed words would take to say: the recording's length
 
@@ -68,16 +72,19 @@ def ask(waiting: a.MediaAction, *, read: Read, write: Write) -> tuple[a.Event, s
             event = queue_event(read("operator answers? [y/N/h] "))
         if event is not None:
             return event, None
-        write("  (not understood; Enter alone for silence, h to hang up)")
+        write("  (not understood; Enter alone for silence, speak to say something, h to hang up)")
 
 
 def keys_event(typed: str | None, gather: a.Gather) -> a.Event | None:
     """Digits, silence or a hang-up; None when the text cannot be typed on a phone keypad."""
     if typed is None or typed.strip().lower() == HANG_UP:
         return a.HangUp()
+    words = typed.strip()
+    if words.lower() == SPEAK or words.lower().startswith(SPEAK + " "):
+        return a.Speech(words[len(SPEAK) :].strip()) if gather.listen else a.NoInput()
     keys = "".join(typed.split())
     if not keys:
-        return a.NoInput()
+        return a.Silence() if gather.listen else a.NoInput()
     if not set(keys) <= KEYS:
         return None
     if gather.finish_on_key and gather.finish_on_key in keys:

@@ -4,7 +4,9 @@
                 else <Say language="id-ID"|"en-US">text</Say>
     ReadDigits  one <Play> per digit (digit_N files), or <Say>1 2 3</Say> when any digit has no file
     Gather      <Gather input="dtmf" numDigits=max finishOnKey timeout action actionOnEmptyResult="true">
-                with the prompts nested, so a caller who knows the menu can press a key at once
+                with the prompts nested, so a caller who knows the menu can press a key at once; a
+                listening Gather (`Gather.listen`): input="dtmf speech" speechTimeout="auto" language,
+                and `listen=1` on the action URL
     Record      the prompts, <Record maxLength timeout finishOnKey playBeep action recordingStatusCallback>,
                 then <Redirect> to the record URL (see VoiceUrls.record)
     Enqueue     <Enqueue action waitUrl>queue</Enqueue>
@@ -46,7 +48,8 @@ class VoiceUrls:
 
     What each one receives, and the engine event it becomes:
     - gather: `Digits` (finish key stripped; empty when the caller pressed nothing, thanks to
-      actionOnEmptyResult) -> `Digits(d)` or `NoInput()`.
+      actionOnEmptyResult) -> `Digits(d)` or `NoInput()`. After a listening Gather (`listen=1` in the
+      query): `SpeechResult`/`Confidence` -> `Speech(text, confidence)`; nothing at all -> `Silence()`.
     - record: `RecordingUrl`, `RecordingDuration` -> `Recorded`. Twilio does not call the action for an
       empty recording and goes on with the next verb instead; that verb is a <Redirect> here, so the
       same URL is then requested without `RecordingUrl` -> `NoInput()`.
@@ -112,12 +115,11 @@ def render(media: Sequence[MediaAction], *, urls: VoiceUrls, prompt_audio: Promp
                 _digits(response, action, urls, prompt_audio)
             case Gather():
                 gather = response.gather(
-                    input="dtmf",
                     num_digits=action.max_digits,
                     finish_on_key=action.finish_on_key,
                     timeout=_seconds(action.timeout_seconds),
-                    action=urls.gather,
                     action_on_empty_result=True,
+                    **_listening(action, urls),
                 )
                 for prompt in action.prompts:
                     _prompt(gather, prompt, urls, prompt_audio)
@@ -167,6 +169,19 @@ def render_wait(
         # Short enough that <Leave/> comes soon after max_wait: QueueTime is only looked at between rounds.
         response.pause(length=max(1, min(pause_seconds, max_wait - waited)))
     return response.to_xml()
+
+
+def _listening(action: Gather, urls: VoiceUrls) -> dict[str, str]:
+    """A listening Gather (the greeting's silent-call check) also takes speech: a caller who talks is no
+    silent call. `listen=1` on the action URL tells the webhook that an empty result means silence."""
+    if not action.listen:
+        return {"input": "dtmf", "action": urls.gather}
+    return {
+        "input": "dtmf speech",
+        "speech_timeout": "auto",
+        "language": SAY_LANGUAGES.get(action.language, SAY_LANGUAGES["id"]),
+        "action": _with_query(urls.gather, {"listen": "1"}),
+    }
 
 
 def prompt_url(urls: VoiceUrls, language: str, key: str) -> str:

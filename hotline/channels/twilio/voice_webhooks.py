@@ -2,7 +2,7 @@
 one unit of work, answer with the TwiML of the turn's media (hotline/channels/twilio/voice_twiml.py).
 
     POST /twilio/voice                   incoming call (the number's Voice URL)       begin_call -> TwiML
-    POST /twilio/voice/gather            <Gather> action: Digits                      Digits / NoInput -> TwiML
+    POST /twilio/voice/gather            <Gather> action: Digits, SpeechResult        Digits/NoInput/Speech/Silence
     POST /twilio/voice/record            <Record> action: RecordingUrl (or none)      Recorded / NoInput -> TwiML
     POST /twilio/voice/recording-status  <Record> recordingStatusCallback             recording_ready -> 204
     POST /twilio/voice/queue/wait        <Enqueue> waitUrl: QueueTime                 hold TwiML, no database
@@ -94,7 +94,18 @@ async def incoming_call(request: Request) -> Response:
 @router.post("/gather")
 async def gathered(request: Request) -> Response:
     # Digits comes without the finish key; empty (or absent) when the caller pressed nothing.
-    return await _event(request, lambda form: a.Digits(d) if (d := _text(form, "Digits")) else a.NoInput())
+    listening = request.query_params.get("listen") == "1"
+    return await _event(request, lambda form: gather_event(form, listening=listening))
+
+
+def gather_event(form: FormData, *, listening: bool) -> a.Event:
+    """A key beats a voice; after a listening Gather (input="dtmf speech") an empty result is silence."""
+    if digits := _text(form, "Digits"):
+        return a.Digits(digits)
+    if speech := _text(form, "SpeechResult"):
+        confidence = _text(form, "Confidence")
+        return a.Speech(speech, min(_number(confidence), 1.0) if confidence else None)
+    return a.Silence() if listening else a.NoInput()
 
 
 @router.post("/record")

@@ -2,10 +2,10 @@
 
 from fastapi import APIRouter
 
-from hotline.web.console import actions, auth, live, pages
+from hotline.web.console import actions, auth, live, pages, shield
 
 router = APIRouter()
-for part in (auth, pages, actions, live):
+for part in (auth, pages, actions, live, shield):
     router.include_router(part.router)
 
 __all__ = ["router"]

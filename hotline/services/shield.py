@@ -1,0 +1,426 @@
+"""The junk-call shield: screen each call by its number, never drop one, log every decision.
+
+At the start of a call (`screen_call`) the number is looked at, in this order, first match wins:
+
+    no number / shield off / exempt / an open ticket / confirmed or cleared lately   allowed
+    flagged as a repeat offender (silent or prank calls)                           queued_last
+    over calls_per_hour or calls_per_day                                           rate_limited
+    anything else                                                                  allowed
+
+`rate_limited` callers hear a short message (and may still press 1 for an operator); `queued_last`
+callers get the normal flow. Both get a verification: an SMS "Jika darurat, balas 1" when the number
+can receive one, else an operator callback (`callback_queued`). Both wait behind every other caller in
+the operator queue (hotline/services/call_queue.py). A silent call (the flow's `screen` node) is logged
+as `silent`; enough of them flag the number for `flag_hours`.
+
+"1" to an open verification (`confirm`) clears the number (`confirmed`) and puts it in the callback
+list at normal priority. An operator can `clear` a number, mark a call `prank`, and mark a callback
+done (`called_back`). Rows live in `call_screening` (hotline/models/screening.py); the database is the
+truth, counted through its (phone, at) index.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from hotline.cityconfig import CityConfig
+from hotline.cityconfig.model import ShieldRules
+from hotline.models import CallScreening, Ticket, utcnow
+from hotline.phone import is_mobile
+from hotline.services.outbox import is_opted_out, queue_sms
+from hotline.services.tickets import CLOSED_STATUSES
+from hotline.services.wording import say
+
+log = logging.getLogger(__name__)
+
+YES = 1  # the digit the verification SMS asks for; filled into the template so text and code agree
+# One of these per call: what the rate limits count.
+PER_CALL = ("allowed", "rate_limited", "queued_last")
+# Decisions that held a number back: the false-block report starts from these.
+HELD_BACK = ("silent", "rate_limited", "flagged", "queued_last", "prank")
+# Decisions that prove a held-back number was a real caller after all.
+VINDICATED = ("confirmed", "cleared")
+DECISIONS = (
+    *PER_CALL,
+    "silent",
+    "prank",
+    "flagged",
+    "verification_sent",
+    "callback_queued",
+    *VINDICATED,
+    "called_back",
+)
+# A start decision -> the flow's `screening:` key (hotline/ivr/actions.py Start.screening).
+START_SCREENING = {"rate_limited": "rate_limited", "queued_last": "repeat_offender"}
+
+Priority = Literal["normal", "last"]
+
+
+@dataclass(frozen=True)
+class Screening:
+    """What `screen_call` decided: the decision logged, and what the engine's Start gets."""
+
+    decision: str  # allowed | rate_limited | queued_last
+    reason: str
+    screening: str = ""  # Start.screening ('' when allowed)
+    verify_by: str = ""  # sms | callback | '' (no verification asked)
+
+
+def _rule(rules: ShieldRules) -> dict[str, float | int]:
+    return {
+        "calls_per_hour": rules.calls_per_hour,
+        "calls_per_day": rules.calls_per_day,
+        "offender_silent_calls": rules.offender_silent_calls,
+        "offender_within_hours": rules.offender_within_hours,
+        "flag_hours": rules.flag_hours,
+    }
+
+
+def log_decision(
+    session: Session,
+    *,
+    phone: str,
+    decision: str,
+    reason: str = "",
+    call_id: int | None = None,
+    rule: dict[str, float | int | str] | None = None,
+    actor: str = "system",
+    until: datetime | None = None,
+    at: datetime | None = None,
+) -> CallScreening:
+    if decision not in DECISIONS:
+        raise ValueError(f"unknown screening decision {decision!r}")
+    row = CallScreening(
+        at=at or utcnow(),
+        phone=phone[:32],
+        call_id=call_id,
+        decision=decision,
+        reason=reason[:200],
+        rule=dict(rule or {}),
+        actor=actor[:64],
+        until=until,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+# --- at the start of a call ------------------------------------------------------------------------
+
+
+def screen_call(
+    session: Session, *, config: CityConfig, phone: str | None, call_id: int, open_ticket: int | None = None
+) -> Screening:
+    """Decide about a call that just came in from `phone` (E.164, or None for a withheld number) and log it.
+    `open_ticket`: the caller's open ticket when the caller already looked it up (else it is looked up)."""
+    rules = config.shield
+    now = utcnow()
+    screening = _decide(session, rules=rules, phone=phone, now=now, open_ticket=open_ticket)
+    if screening.decision != "allowed" and phone is not None:
+        priority: Priority = "last" if screening.decision == "queued_last" else "normal"
+        kind = "shield_verify"
+        screening = _with_verification(
+            screening,
+            request_verification(
+                session, config=config, phone=phone, call_id=call_id, template=kind, priority=priority
+            ),
+        )
+    log_decision(
+        session,
+        phone=phone or "anonymous",
+        decision=screening.decision,
+        reason=screening.reason,
+        call_id=call_id,
+        rule=_rule(rules) if rules.enabled else {},
+    )
+    return screening
+
+
+def _with_verification(screening: Screening, verify_by: str) -> Screening:
+    return Screening(screening.decision, screening.reason, screening.screening, verify_by)
+
+
+def _decide(
+    session: Session, *, rules: ShieldRules, phone: str | None, now: datetime, open_ticket: int | None
+) -> Screening:
+    if phone is None:
+        return Screening("allowed", "withheld number: cannot be told apart")
+    if not rules.enabled:
+        return Screening("allowed", "shield off (no routing/shield.yaml)")
+    if phone in rules.exempt:
+        return Screening("allowed", "exempt number")
+    open_ticket = open_ticket or session.scalar(
+        select(Ticket.id)
+        .where(Ticket.reporter_phone == phone, Ticket.status.not_in(CLOSED_STATUSES))
+        .order_by(Ticket.id.desc())
+        .limit(1)
+    )
+    if open_ticket is not None:
+        return Screening("allowed", f"open ticket #{open_ticket}: a follow-up is never limited")
+    vindicated = _latest(session, phone, VINDICATED)
+    flag = active_flag(session, phone=phone, now=now)
+    recent = vindicated is not None and vindicated.at > now - timedelta(hours=rules.flag_hours)
+    if recent and vindicated is not None and (flag is None or flag.at < vindicated.at):
+        return Screening("allowed", f"{vindicated.decision} {vindicated.at:%Y-%m-%d %H:%M} UTC")
+    if flag is not None:
+        until = f"{flag.until:%Y-%m-%d %H:%M} UTC" if flag.until else "?"
+        return Screening("queued_last", f"repeat offender until {until}", START_SCREENING["queued_last"])
+    hour = calls_since(session, phone=phone, since=now - timedelta(hours=1))
+    if hour >= rules.calls_per_hour:
+        return Screening(
+            "rate_limited", f"{hour + 1} calls within an hour (limit {rules.calls_per_hour})", "rate_limited"
+        )
+    day = calls_since(session, phone=phone, since=now - timedelta(hours=24))
+    if day >= rules.calls_per_day:
+        return Screening(
+            "rate_limited", f"{day + 1} calls within 24 hours (limit {rules.calls_per_day})", "rate_limited"
+        )
+    return Screening("allowed", "")
+
+
+def calls_since(session: Session, *, phone: str, since: datetime) -> int:
+    """Calls from `phone` since then (one per-call decision row each; the (phone, at) index answers it)."""
+    stmt = select(func.count()).where(
+        CallScreening.phone == phone, CallScreening.at >= since, CallScreening.decision.in_(PER_CALL)
+    )
+    return int(session.scalar(stmt) or 0)
+
+
+def _latest(session: Session, phone: str, decisions: tuple[str, ...]) -> CallScreening | None:
+    stmt = (
+        select(CallScreening)
+        .where(CallScreening.phone == phone, CallScreening.decision.in_(decisions))
+        .order_by(CallScreening.at.desc(), CallScreening.id.desc())
+        .limit(1)
+    )
+    return session.scalar(stmt)
+
+
+def active_flag(session: Session, *, phone: str, now: datetime | None = None) -> CallScreening | None:
+    now = now or utcnow()
+    stmt = (
+        select(CallScreening)
+        .where(
+            CallScreening.phone == phone,
+            CallScreening.decision == "flagged",
+            CallScreening.done_at.is_(None),
+            CallScreening.until > now,
+        )
+        .order_by(CallScreening.id.desc())
+        .limit(1)
+    )
+    return session.scalar(stmt)
+
+
+# --- verification ------------------------------------------------------------------------------------
+
+
+def can_text(session: Session, phone: str) -> bool:
+    return phone.startswith("+") and is_mobile(phone) and not is_opted_out(session, phone)
+
+
+def open_verification(session: Session, *, phone: str, now: datetime | None = None) -> CallScreening | None:
+    """The verification SMS to `phone` that a "1" still answers, if any."""
+    now = now or utcnow()
+    stmt = (
+        select(CallScreening)
+        .where(
+            CallScreening.phone == phone,
+            CallScreening.decision == "verification_sent",
+            CallScreening.done_at.is_(None),
+            CallScreening.until > now,
+        )
+        .order_by(CallScreening.id.desc())
+        .limit(1)
+    )
+    return session.scalar(stmt)
+
+
+def pending_callback(session: Session, *, phone: str) -> CallScreening | None:
+    stmt = (
+        select(CallScreening)
+        .where(
+            CallScreening.phone == phone,
+            CallScreening.decision == "callback_queued",
+            CallScreening.done_at.is_(None),
+        )
+        .order_by(CallScreening.id.desc())
+        .limit(1)
+    )
+    return session.scalar(stmt)
+
+
+def request_verification(
+    session: Session,
+    *,
+    config: CityConfig,
+    phone: str,
+    call_id: int | None,
+    template: str,
+    priority: Priority,
+) -> str:
+    """Ask the number to confirm an emergency: 'sms' (texted, or a text still open) or 'callback' (an
+    operator will call back). One open question per number: a repeat caller is not texted again."""
+    now = utcnow()
+    if can_text(session, phone):
+        if open_verification(session, phone=phone, now=now) is None:
+            body = say(config, template, "id", yes=YES)
+            queue_sms(session, to=phone, body=body, purpose="reply")
+            until = now + timedelta(hours=config.shield.verify_reply_hours)
+            log_decision(
+                session,
+                phone=phone,
+                decision="verification_sent",
+                reason=template,
+                call_id=call_id,
+                rule={"reply_hours": config.shield.verify_reply_hours},
+                until=until,
+            )
+        return "sms"
+    if not phone.startswith("+"):
+        return ""  # a raw caller id: no way to reach it
+    if pending_callback(session, phone=phone) is None:
+        log_decision(
+            session,
+            phone=phone,
+            decision="callback_queued",
+            reason="cannot receive SMS",
+            call_id=call_id,
+            rule={"priority": priority},
+        )
+    return "callback"
+
+
+def confirm(session: Session, *, config: CityConfig, phone: str, verification: CallScreening) -> CallScreening:
+    """A "1" to the verification SMS: the number is cleared and goes to the callback list at normal priority."""
+    now = utcnow()
+    verification.done_at = now
+    _close_flags(session, phone=phone, now=now)
+    row = log_decision(session, phone=phone, decision="confirmed", reason="replied 1", actor=phone)
+    callback = pending_callback(session, phone=phone)
+    if callback is None:
+        log_decision(
+            session,
+            phone=phone,
+            decision="callback_queued",
+            reason="confirmed an emergency",
+            rule={"priority": "normal"},
+        )
+    else:
+        callback.rule = {**callback.rule, "priority": "normal"}
+    return row
+
+
+def clear(session: Session, *, phone: str, actor: str, note: str = "") -> CallScreening:
+    """An operator clears a number: flags and open verifications end; its next call is allowed."""
+    now = utcnow()
+    _close_flags(session, phone=phone, now=now)
+    session.execute(
+        update(CallScreening)
+        .where(
+            CallScreening.phone == phone,
+            CallScreening.decision == "verification_sent",
+            CallScreening.done_at.is_(None),
+        )
+        .values(done_at=now)
+    )
+    return log_decision(session, phone=phone, decision="cleared", reason=note or "cleared by an operator", actor=actor)
+
+
+def called_back(session: Session, *, callback_id: int, actor: str) -> CallScreening | None:
+    """An operator called the number back: the callback leaves the list. None: no such pending callback."""
+    row = session.get(CallScreening, callback_id, with_for_update=True)
+    if row is None or row.decision != "callback_queued" or row.done_at is not None:
+        return None
+    row.done_at = utcnow()
+    return log_decision(session, phone=row.phone, decision="called_back", reason=f"callback #{row.id}", actor=actor)
+
+
+def _close_flags(session: Session, *, phone: str, now: datetime) -> None:
+    session.execute(
+        update(CallScreening)
+        .where(CallScreening.phone == phone, CallScreening.decision == "flagged", CallScreening.done_at.is_(None))
+        .values(done_at=now)
+    )
+
+
+# --- silent and prank calls ------------------------------------------------------------------------
+
+
+def record_silent(session: Session, *, config: CityConfig, phone: str | None, call_id: int) -> CallScreening:
+    """The flow classified the call as silent: log it, flag the number if it keeps doing it, and ask a
+    caller who may not be able to speak whether it is an emergency."""
+    row = log_decision(
+        session, phone=phone or "anonymous", decision="silent", reason="no key, no voice", call_id=call_id
+    )
+    if phone is None or not config.shield.enabled:
+        return row
+    _maybe_flag(session, rules=config.shield, phone=phone, call_id=call_id)
+    if config.shield.verify_after_silent_call:
+        request_verification(
+            session, config=config, phone=phone, call_id=call_id, template="shield_verify_silent", priority="last"
+        )
+    return row
+
+
+def mark_prank(
+    session: Session, *, config: CityConfig, phone: str, actor: str, call_id: int | None = None, note: str = ""
+) -> CallScreening:
+    """An operator marks a call (or a number) as a prank: counts like a silent call towards a flag."""
+    row = log_decision(
+        session, phone=phone, decision="prank", reason=note or "marked by an operator", call_id=call_id, actor=actor
+    )
+    if config.shield.enabled:
+        _maybe_flag(session, rules=config.shield, phone=phone, call_id=call_id)
+    return row
+
+
+def _maybe_flag(session: Session, *, rules: ShieldRules, phone: str, call_id: int | None) -> CallScreening | None:
+    now = utcnow()
+    if active_flag(session, phone=phone, now=now) is not None:
+        return None
+    since = now - timedelta(hours=rules.offender_within_hours)
+    cleared = _latest(session, phone, VINDICATED)
+    if cleared is not None and cleared.at > since:
+        since = cleared.at  # what came before an operator cleared the number no longer counts
+    count = int(
+        session.scalar(
+            select(func.count()).where(
+                CallScreening.phone == phone,
+                CallScreening.at >= since,
+                CallScreening.decision.in_(("silent", "prank")),
+            )
+        )
+        or 0
+    )
+    if count < rules.offender_silent_calls:
+        return None
+    return log_decision(
+        session,
+        phone=phone,
+        decision="flagged",
+        reason=f"{count} silent/prank calls within {rules.offender_within_hours:g} h",
+        call_id=call_id,
+        rule=_rule(rules),
+        until=now + timedelta(hours=rules.flag_hours),
+    )
+
+
+# --- what a ticket's timeline says about its caller ------------------------------------------------
+
+
+def screening_of_call(session: Session, *, call_id: int) -> CallScreening | None:
+    """The call's own screening decision, when it was held back (rate limited, queued last)."""
+    stmt = (
+        select(CallScreening)
+        .where(CallScreening.call_id == call_id, CallScreening.decision.in_(("rate_limited", "queued_last")))
+        .order_by(CallScreening.id)
+        .limit(1)
+    )
+    return session.scalar(stmt)

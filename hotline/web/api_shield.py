@@ -1,0 +1,171 @@
+"""/api/v1/shield: the junk-call shield's decisions, flagged numbers, callbacks and false-block report, and
+clearing a number. For the command center: agency staff tokens get 403; clearing needs an operator's,
+supervisor's or admin's token and is written to the audit log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Path, Query, Request
+from pydantic import BaseModel
+
+from hotline import clock
+from hotline.db import unit_of_work
+from hotline.models import CallScreening
+from hotline.phone import to_e164
+from hotline.reports.shield import as_dict
+from hotline.services import shield
+from hotline.services.accounts import Principal
+from hotline.services.audit import audit
+from hotline.services.scorecard import Month, MonthError, city_timezone
+from hotline.services.shield_report import false_block_report, flagged_numbers, pending_callbacks, recent_decisions
+from hotline.settings import get_settings
+from hotline.web.api_auth import EditorDep, PrincipalDep, client_ip
+
+router = APIRouter(prefix="/api/v1/shield", tags=["shield"])
+FOR_COMMAND_CENTER = {403: {"description": "agency staff"}}
+
+
+class ScreeningOut(BaseModel):
+    id: int
+    at: datetime
+    phone: str
+    call: int | None
+    decision: str
+    reason: str
+    rule: dict[str, Any]
+    actor: str
+    until: datetime | None
+    done_at: datetime | None
+
+    @classmethod
+    def of(cls, row: CallScreening) -> ScreeningOut:
+        return cls(
+            id=row.id,
+            at=row.at,
+            phone=row.phone,
+            call=row.call_id,
+            decision=row.decision,
+            reason=row.reason,
+            rule=row.rule or {},
+            actor=row.actor,
+            until=row.until,
+            done_at=row.done_at,
+        )
+
+
+class DecisionRowOut(BaseModel):
+    decision: str
+    numbers: int
+    false_blocks: int
+    rate: float | None
+
+
+class HeldNumberOut(BaseModel):
+    phone: str
+    first_held_at: str
+    decisions: list[str]
+    times_held: int
+    false_block: bool
+    confirmed_by: str | None
+    confirmed_at: str | None
+
+
+class ShieldReportOut(BaseModel):
+    month: str
+    held_numbers: int
+    false_blocks: int
+    false_block_rate: float | None
+    by_decision: list[DecisionRowOut]
+    decision_counts: dict[str, int]
+    numbers: list[HeldNumberOut]
+
+
+class ClearIn(BaseModel):
+    note: str = ""
+
+
+def _command_center(principal: Principal) -> None:
+    if not principal.sees_all_agencies:
+        raise HTTPException(403, "the call shield is for the command center")
+
+
+def _number(raw: str) -> str:
+    number = to_e164(raw, get_settings().default_region)
+    if number is None:
+        raise HTTPException(422, "not a valid phone number")
+    return number
+
+
+@router.get("/decisions", response_model=list[ScreeningOut], responses=FOR_COMMAND_CENTER)
+def decisions(
+    principal: PrincipalDep,
+    phone: Annotated[str | None, Query(max_length=40)] = None,
+    include_allowed: bool = False,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[ScreeningOut]:
+    """Every decision about callers' numbers, newest first (`allowed` only with include_allowed)."""
+    _command_center(principal)
+    number = _number(phone) if phone else None
+    with unit_of_work() as session:
+        rows = recent_decisions(session, limit=limit, phone=number, include_allowed=include_allowed)
+        return [ScreeningOut.of(r) for r in rows]
+
+
+@router.get("/flagged", response_model=list[ScreeningOut], responses=FOR_COMMAND_CENTER)
+def flagged(principal: PrincipalDep) -> list[ScreeningOut]:
+    """Numbers flagged as repeat offenders right now: their calls are served after everyone else's."""
+    _command_center(principal)
+    with unit_of_work() as session:
+        return [ScreeningOut.of(r) for r in flagged_numbers(session)]
+
+
+@router.get("/callbacks", response_model=list[ScreeningOut], responses=FOR_COMMAND_CENTER)
+def callbacks(principal: PrincipalDep) -> list[ScreeningOut]:
+    """Numbers to call back: confirmed emergencies first, then landlines that could not get the SMS."""
+    _command_center(principal)
+    with unit_of_work() as session:
+        return [ScreeningOut.of(r) for r in pending_callbacks(session)]
+
+
+@router.get("/report", response_model=ShieldReportOut, responses=FOR_COMMAND_CENTER)
+def report(
+    principal: PrincipalDep,
+    month: Annotated[str | None, Query(max_length=7, description="YYYY-MM; default this month")] = None,
+) -> ShieldReportOut:
+    """Numbers held back in the month and how many were real callers after all (false blocks)."""
+    _command_center(principal)
+    tz = city_timezone()
+    try:
+        chosen = Month.parse(month) if month else Month.containing(clock.now(), tz)
+    except MonthError as exc:
+        raise HTTPException(422, str(exc)) from None
+    with unit_of_work() as session:
+        return ShieldReportOut.model_validate(as_dict(false_block_report(session, month=chosen, tz=tz)))
+
+
+@router.post("/numbers/{phone}/clear", response_model=ScreeningOut, responses=FOR_COMMAND_CENTER)
+def clear(
+    principal: EditorDep,
+    request: Request,
+    phone: Annotated[str, Path(max_length=40)],
+    body: ClearIn | None = None,
+) -> ScreeningOut:
+    """Clear a number: its flag and open verification end; its next call is served normally."""
+    _command_center(principal)
+    number = _number(phone)
+    note = (body.note if body else "").strip()[:200]
+    with unit_of_work() as session:
+        row = shield.clear(session, phone=number, actor=principal.username, note=note)
+        audit(
+            session,
+            actor=principal.username,
+            action="shield.clear",
+            target_type="phone",
+            target_id=number,
+            ip=client_ip(request),
+            detail=note or None,
+            screening_id=row.id,
+        )
+        return ScreeningOut.of(row)

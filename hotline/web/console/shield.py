@@ -1,0 +1,148 @@
+"""The junk-call shield in the console (/console/shield): what it decided, who is flagged, whom to call
+back, the month's false blocks; and what an operator may do about a number: clear it, mark a prank call,
+mark a callback made. Each POST checks CSRF and writes the audit log in the same unit of work."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import quote
+
+from anyio.to_thread import run_sync
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import RedirectResponse, Response
+
+from hotline import clock
+from hotline.db import unit_of_work
+from hotline.phone import to_e164
+from hotline.services import shield
+from hotline.services.audit import audit
+from hotline.services.city import current_config
+from hotline.services.scorecard import Month, MonthError, city_timezone
+from hotline.services.shield_report import false_block_report, flagged_numbers, pending_callbacks, recent_decisions
+from hotline.settings import get_settings
+from hotline.web.api_schemas import RowId
+from hotline.web.console.actions import field
+from hotline.web.console.auth import ConsoleUser, FormDep, UserDep, render
+from hotline.web.console_text import text
+
+router = APIRouter(prefix="/console/shield", include_in_schema=False)
+PAGE = "/console/shield"
+
+
+def _operator(user: ConsoleUser) -> None:
+    if not user.principal.can_edit_tickets:  # agency staff see their tickets, not citizens' numbers
+        raise HTTPException(403, text("forbidden", user.lang))
+
+
+def _back(message: str) -> Response:
+    return RedirectResponse(f"{PAGE}?flash={quote(message)}", status_code=303)
+
+
+@router.get("")
+def shield_page(
+    request: Request,
+    user: UserDep,
+    month: Annotated[str | None, Query(max_length=7)] = None,
+    phone: Annotated[str | None, Query(max_length=40)] = None,
+    flash: str | None = None,
+) -> Response:
+    _operator(user)
+    tz = city_timezone()
+    error = None
+    chosen = Month.containing(clock.now(), tz)
+    if month:
+        try:
+            chosen = Month.parse(month)
+        except MonthError as exc:
+            error = str(exc)
+    number = to_e164(phone, get_settings().default_region) if phone else None
+    with unit_of_work() as session:
+        context = {
+            "decisions": recent_decisions(session, limit=100, phone=number or (phone or None)),
+            "flagged": flagged_numbers(session),
+            "callbacks": pending_callbacks(session),
+            "report": false_block_report(session, month=chosen, tz=tz),
+        }
+    return render(request, "shield.html", {**context, "error": error, "phone": phone or "", "flash": flash}, user=user)
+
+
+def _number(user: ConsoleUser, raw: str) -> str:
+    number = to_e164(raw, get_settings().default_region)
+    if number is None:
+        raise HTTPException(422, text("bad_number", user.lang))
+    return number
+
+
+@router.post("/clear")
+async def clear_number(user: UserDep, form: FormDep) -> Response:
+    _operator(user)
+    number = _number(user, field(form, "phone"))
+    note = field(form, "note").strip()[:200]
+
+    def run() -> None:
+        with unit_of_work() as session:
+            row = shield.clear(session, phone=number, actor=user.principal.username, note=note)
+            audit(
+                session,
+                actor=user.principal.username,
+                action="shield.clear",
+                target_type="phone",
+                target_id=number,
+                ip=user.ip,
+                detail=note or None,
+                screening_id=row.id,
+            )
+
+    await run_sync(run)
+    return _back(text("shield_cleared", user.lang))
+
+
+@router.post("/prank")
+async def mark_prank(user: UserDep, form: FormDep) -> Response:
+    _operator(user)
+    number = _number(user, field(form, "phone"))
+    note = field(form, "note").strip()[:200]
+
+    def run() -> None:
+        with unit_of_work() as session:
+            row = shield.mark_prank(
+                session, config=current_config(), phone=number, actor=user.principal.username, note=note
+            )
+            audit(
+                session,
+                actor=user.principal.username,
+                action="shield.prank",
+                target_type="phone",
+                target_id=number,
+                ip=user.ip,
+                detail=note or None,
+                screening_id=row.id,
+            )
+
+    await run_sync(run)
+    return _back(text("saved", user.lang))
+
+
+@router.post("/callbacks/{callback_id}/done")
+async def callback_done(user: UserDep, form: FormDep, callback_id: RowId) -> Response:
+    _operator(user)
+
+    def run() -> bool:
+        with unit_of_work() as session:
+            row = shield.called_back(session, callback_id=callback_id, actor=user.principal.username)
+            if row is None:
+                return False
+            audit(
+                session,
+                actor=user.principal.username,
+                action="shield.called_back",
+                target_type="phone",
+                target_id=row.phone,
+                ip=user.ip,
+                callback_id=callback_id,
+            )
+            return True
+
+    if not await run_sync(run):
+        raise HTTPException(404, "no such pending callback")
+    return _back(text("saved", user.lang))
