@@ -2,6 +2,7 @@
 
     flock /tmp/hotline-bench.lock .venv/bin/python bench/ari_calls.py               # 200 calls, ~1 min
     flock /tmp/hotline-bench.lock .venv/bin/python bench/ari_calls.py --calls 50 --write
+    flock /tmp/hotline-bench.lock .venv/bin/python bench/ari_calls.py --postgres postgresql+psycopg://postgres@127.0.0.1:5432/test
 
 One run, two ARI apps, each its own process against a fresh fake ARI (hotline/fakes/fake_ari.py, served
 from this process) on the same machine:
@@ -20,8 +21,10 @@ calls. `--ramp 2 --playback 0.2 --think-min 0.4 --think-max 1.2` squeezes the sa
 
 Latency: from the moment the fake raises an event the caller caused (StasisStart, a key, the end of a
 recording) to the first request the app sends for that channel in answer; measured in this process by
-the fake's own clock. CPU per call: the app process's user+system CPU time during the calls / N.
-Prints progress every 2 s; --write appends the results to docs/benchmarks.md (section "## ari_calls").
+the fake's own clock. CPU per call: the user+system CPU time of the app's process and any child processes
+during the calls / N; this process's own CPU (the fake and the callers: not counted against the apps) is
+printed beside it, with the machine's load average.
+Prints progress every 2 s; --write adds the results to docs/benchmarks.md (end of section "## ari_calls").
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -44,7 +48,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import psutil
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -70,6 +74,7 @@ class PhaseResult:
     wall_seconds: float
     rejected: int
     app_duplicates: int = 0
+    bench_cpu_seconds: float = 0.0  # this process: the fake ARI and the simulated callers
 
     @property
     def latencies_ms(self) -> list[float]:
@@ -187,14 +192,13 @@ async def phase(
     try:
         await fake.wait_for(lambda r: r.path == "/channels", timeout=60)
         ps = psutil.Process(process.pid)
-        cpu_before = ps.cpu_times()
+        cpu_before, bench_before = tree_cpu(ps), psutil.Process().cpu_times()
         started = time.perf_counter()
         tasks = [asyncio.create_task(guarded(driver, fake, requests, i, args)) for i in range(args.calls)]
         while not all(t.done() for t in tasks):
             await asyncio.wait(tasks, timeout=2.0)
             done = sum(1 for t in tasks if t.done())
-            cpu = ps.cpu_times()
-            used = cpu.user + cpu.system - cpu_before.user - cpu_before.system
+            used = tree_cpu(ps) - cpu_before
             print(
                 f"[{name}] {time.perf_counter() - started:5.1f} s  calls done {done}/{args.calls}  "
                 f"requests {len(fake.requests)}  app CPU {used:.2f} s",
@@ -202,8 +206,9 @@ async def phase(
             )
         calls = [t.result() for t in tasks]
         wall = time.perf_counter() - started
-        cpu_after = ps.cpu_times()
-        cpu = cpu_after.user + cpu_after.system - cpu_before.user - cpu_before.system
+        cpu_after, bench_after = tree_cpu(ps), psutil.Process().cpu_times()
+        cpu = cpu_after - cpu_before
+        bench_cpu = bench_after.user + bench_after.system - bench_before.user - bench_before.system
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -211,7 +216,27 @@ async def phase(
         except TimeoutError:
             process.kill()
         await fake.stop()
-    return PhaseResult(name, calls, cpu, wall, len(fake.rejected()))
+    return PhaseResult(name, calls, cpu, wall, len(fake.rejected()), bench_cpu_seconds=bench_cpu)
+
+
+def tree_cpu(ps: psutil.Process) -> float:
+    """User+system CPU seconds of the app with its child processes, if it has any."""
+    total = 0.0
+    for process in [ps, *ps.children(recursive=True)]:
+        try:
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
+def extra_options(args: argparse.Namespace) -> str:
+    """The options beyond the load's shape, as they were given (a database URL without its password)."""
+    text = ""
+    if args.postgres:
+        text += f" --postgres {make_url(args.postgres).render_as_string(hide_password=True)}"
+    return text
 
 
 def report(results: list[PhaseResult], args: argparse.Namespace, tickets: int) -> str:
@@ -220,8 +245,8 @@ def report(results: list[PhaseResult], args: argparse.Namespace, tickets: int) -
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.machine()}, {os.cpu_count()} cores shared with other "
         f"work, Python {platform.python_version()}, database {args.database_label}. Command: "
         f"`bench/ari_calls.py --calls {args.calls} --ramp {args.ramp:g} --think-min {args.think_min:g} "
-        f"--think-max {args.think_max:g} --playback {args.playback:g}`. The fake ARI and the simulated callers "
-        "run in the bench process; each app is its own process.",
+        f"--think-max {args.think_max:g} --playback {args.playback:g}{extra_options(args)}`. The fake ARI and the "
+        "simulated callers run in the bench process; each app is its own process.",
         "",
         "| app | calls | completed | events measured | p50 ms | p99 ms | max ms | CPU ms per call | wall s |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
@@ -250,11 +275,19 @@ def report(results: list[PhaseResult], args: argparse.Namespace, tickets: int) -
         f"hotline / baseline: p99 x{ratio_p99:.1f}, CPU x{ratio_cpu:.1f}. Target p99 < {TARGET_P99_MS:g} ms with "
         f"{args.calls} concurrent calls: {verdict}. Tickets opened by the hotline calls: {tickets} of {args.calls}. "
         f"Requests the fake refused: baseline {base.rejected}, hotline {app.rejected}.",
+        "",
+        f"CPU ms per call of this bench process (fake ARI, callers): {per_call(base.bench_cpu_seconds, args)} with "
+        f"the baseline, {per_call(app.bench_cpu_seconds, args)} with hotline. Load average (1 min) before/after: "
+        f"{args.load}.",
     ]
     errors = [c.error for r in results for c in r.calls if c.error]
     if errors:
         lines.append(f"Failed calls: {len(errors)}; first: {errors[0]}")
     return "\n".join(lines)
+
+
+def per_call(seconds: float, args: argparse.Namespace) -> str:
+    return f"{seconds / args.calls * 1000:.1f}"
 
 
 def count_tickets(database_url: str) -> int:
@@ -265,6 +298,22 @@ def count_tickets(database_url: str) -> int:
     return int(value or 0)
 
 
+def create_pg_database(base_url: str) -> tuple[str, Callable[[], None]]:
+    """A fresh database on the server of `base_url` (as tests/conftest.py makes them), and how to drop it."""
+    url = make_url(base_url)
+    name = f"hotline_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return url.set(database=name).render_as_string(hide_password=False), drop
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=200)
@@ -273,11 +322,20 @@ def main() -> None:
     parser.add_argument("--think-max", type=float, default=2.5, help="below the welcome menu's 3 s timeout")
     parser.add_argument("--playback", type=float, default=3.0, help="seconds each playback lasts")
     parser.add_argument("--database-url", help="default: SQLite in a temp dir")
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="a PostgreSQL server (postgresql+psycopg://postgres@127.0.0.1:5432/test): the bench creates its own "
+        "database there and drops it afterwards",
+    )
     parser.add_argument("--redis-url", help="default: an embedded Redis")
-    parser.add_argument("--write", action="store_true", help="append the results to docs/benchmarks.md")
+    parser.add_argument("--write", action="store_true", help="add the results to docs/benchmarks.md")
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="hotline-bench-ari-"))
+    drop_database = None
+    if args.postgres:
+        args.database_url, drop_database = create_pg_database(args.postgres)
     database_url = args.database_url or f"sqlite:///{tmp / 'hotline.db'}"
     args.database_label = database_url.split(":", 1)[0].split("+")[0]
     embedded = None
@@ -295,6 +353,7 @@ def main() -> None:
         "HOTLINE_SMS_PROVIDER": "log",
         "HOTLINE_QUEUE": f"bench-ari-{os.getpid()}",
     }
+    load_before = os.getloadavg()[0]
     try:
         subprocess.run([sys.executable, "-m", "hotline", "db", "upgrade"], env=env, check=True, cwd=ROOT)
         python = sys.executable
@@ -304,18 +363,33 @@ def main() -> None:
             ),
             asyncio.run(phase("hotline ari", [python, "-m", "hotline", "ari"], env, ivr_call, args)),
         ]
+        args.load = f"{load_before:.2f}/{os.getloadavg()[0]:.2f}"
         text_report = report(results, args, count_tickets(database_url))
     finally:
         if embedded is not None:
             embedded.stop()
+        if drop_database is not None:
+            drop_database()
     print()
     print(text_report)
     if args.write:
         path = ROOT / "docs" / "benchmarks.md"
-        heading = "" if "\n## ari_calls\n" in path.read_text(encoding="utf-8") else "\n## ari_calls\n"
-        with path.open("a", encoding="utf-8") as f:  # append only: other benches write here too
-            f.write(f"{heading}\n### {args.calls} calls, prompts {args.playback:g} s\n\n{text_report}\n")
-        print(f"appended to {path}")
+        write_section(path, f"\n### {args.calls} calls, prompts {args.playback:g} s\n\n{text_report}\n")
+        print(f"written to {path}, section ## ari_calls")
+
+
+def write_section(path: Path, text: str) -> None:
+    """Add `text` at the end of the "## ari_calls" section (made at the end of the file if missing): other
+    benches keep sections after it."""
+    doc = path.read_text(encoding="utf-8")
+    start = doc.find("\n## ari_calls\n")
+    if start < 0:
+        doc = doc.rstrip("\n") + "\n\n## ari_calls\n" + text
+    else:
+        end = doc.find("\n## ", start + 1)
+        end = len(doc) if end < 0 else end
+        doc = doc[:end].rstrip("\n") + "\n" + text + doc[end:]
+    path.write_text(doc, encoding="utf-8")
 
 
 if __name__ == "__main__":

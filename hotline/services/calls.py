@@ -16,7 +16,8 @@ import logging
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select
+from sqlalchemy import event as sa_event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -29,6 +30,7 @@ from hotline.ivr.state import CallState
 from hotline.ivr.turn import Turn, run_turn
 from hotline.models import Call, CallEvent, Ticket, utcnow
 from hotline.phone import to_e164
+from hotline.services import shield
 from hotline.services.call_flows import default_flow, registry
 from hotline.services.call_tickets import CallTickets, attach_recording
 from hotline.services.tickets import CLOSED_STATUSES
@@ -96,7 +98,17 @@ def begin_call(
     # Withheld numbers share one "caller": never read them someone else's ticket.
     ticket = latest_open_ticket(session, phone=number) if number else None
     opened = a.OpenTicket(ticket.id, ticket.status, ticket.category) if ticket else None
-    start_event = a.Start(caller=call.caller, open_ticket=opened, called=call.called, call_id=provider_call_id)
+    screened = shield.screen_call(
+        session, config=config, phone=number, call_id=call.id, open_ticket=ticket.id if ticket else None
+    )
+    start_event = a.Start(
+        caller=call.caller,
+        open_ticket=opened,
+        called=call.called,
+        call_id=provider_call_id,
+        screening=screened.screening,
+        verify_by=screened.verify_by,
+    )
     return call, _run(session, call, flow, state, start_event, config=config, transcripts={})
 
 
@@ -135,10 +147,6 @@ def continue_call(
         )
         return replay(call)
     flow = registry(config).pinned(state)
-    # Write first: SQLite (pysqlite) opens the transaction only at the first write, and a savepoint taken
-    # before it (call_tickets.py takes them) would commit on release, surviving a rollback of the turn.
-    call.updated_at = utcnow()
-    session.flush()
     transcripts = {}
     if call.recording_url and call.recording_transcript:
         transcripts[call.recording_url] = call.recording_transcript
@@ -183,10 +191,17 @@ def _insert_unless_known(session: Session, **values: Any) -> int | None:
     return session.execute(stmt).scalar()
 
 
+# Built once: every turn runs it, and a statement object keeps its SQL cache key (building one costs more).
+_FIND_CALL = (
+    select(Call)
+    .where(Call.provider == bindparam("provider"), Call.provider_call_id == bindparam("provider_call_id"))
+    .with_for_update()
+)
+
+
 def find_call(session: Session, *, provider: str, provider_call_id: str) -> Call | None:
     """The call, locked for this transaction: a provider's webhooks for one call are handled one at a time."""
-    stmt = select(Call).where(Call.provider == provider, Call.provider_call_id == provider_call_id)
-    return session.scalar(stmt.with_for_update())
+    return session.scalar(_FIND_CALL, {"provider": provider, "provider_call_id": provider_call_id})
 
 
 def call_log(session: Session, *, call_id: int) -> list[CallEvent]:
@@ -236,15 +251,42 @@ def _run(
     transcripts: dict[str, str],
 ) -> Turn:
     services = CallTickets(session, config=config, flow=flow, call=call, transcripts=transcripts)
-    turn = run_turn(flow, state, event, services)
+    turn = run_turn(flow, state, event, _TurnServices(services, session, call))
     _save(session, call, before=state, turn=turn, transcripts=transcripts)
     return turn
 
 
+class _TurnServices:
+    """The turn's `CallServices`; before the first service action, two things only those turns need.
+
+    The call row is written first: SQLite (pysqlite) opens the transaction only at the first write, and a
+    savepoint taken before it (call_tickets.py takes them) would commit on release, surviving a rollback of the
+    turn. And what the services load or add is kept alive until the turn ends: the session's identity map holds
+    objects weakly, so the ticket the turn opened (and its agency) would be read again by `send_sms`."""
+
+    def __init__(self, services: CallTickets, session: Session, call: Call) -> None:
+        self._services, self._session, self._call = services, session, call
+        self._kept: list[object] | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._kept is None:
+            kept: list[object] = []
+            self._kept = kept
+            sa_event.listen(self._session, "loaded_as_persistent", lambda _session, obj: kept.append(obj))
+            sa_event.listen(self._session, "pending_to_persistent", lambda _session, obj: kept.append(obj))
+            self._call.updated_at = utcnow()
+            self._session.flush()
+        return getattr(self._services, name)
+
+
 def _save(session: Session, call: Call, *, before: CallState, turn: Turn, transcripts: dict[str, str]) -> None:
     after = turn.state
-    for seq, step in enumerate(after.path[len(before.path) :], start=len(before.path)):
-        session.add(CallEvent(call_id=call.id, seq=seq, node=step.node, input=step.input))
+    steps = [
+        {"call_id": call.id, "seq": seq, "at": utcnow(), "node": step.node, "input": step.input}
+        for seq, step in enumerate(after.path[len(before.path) :], start=len(before.path))
+    ]
+    if steps:  # one executemany, no ids read back: nothing in the turn needs them
+        session.execute(insert(CallEvent).execution_options(render_nulls=True), steps)
     call.state = after.to_dict()
     call.flow_version = after.flow_version  # moves only when the registry lost the pinned version
     call.last_media = media_to_json(turn.media)
