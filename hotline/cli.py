@@ -17,9 +17,11 @@ from rich.console import Console
 from rich.table import Table
 
 from hotline.settings import get_settings
+from hotline.shield_cli import shield_app  # the junk-call shield's report
 from hotline.user_cli import user_app  # accounts are their own concern, in their own module
 
 if TYPE_CHECKING:
+    from hotline.cityconfig import CityConfig
     from hotline.services.scorecard import Scorecard
     from hotline.simulate_call import SimulatedCall
 
@@ -39,6 +41,7 @@ app.add_typer(ticket_app, name="ticket")
 prompts_app = typer.Typer(help="IVR prompt audio (espeak-ng, or the city's recordings).", no_args_is_help=True)
 app.add_typer(prompts_app, name="prompts")
 app.add_typer(user_app, name="user")
+app.add_typer(shield_app, name="shield")
 console = Console()
 err = Console(stderr=True)
 
@@ -93,8 +96,24 @@ def config_check(
     console.print(
         f"OK: {len(config.agencies)} agencies, {members} URC members, {len(config.categories)} categories, "
         f"{len(config.rules)} routing rules, {len(config.replies.templates)} SMS replies, "
+        f"duplicate merging for {_merging_summary(config)}, "
         f"IVR flows: {flows or 'none (no ivr_flows/ folder)'} in {folder}"
     )
+    rules = config.shield
+    console.print(
+        f"call shield: {rules.calls_per_hour} calls/hour, {rules.calls_per_day}/day per number; "
+        f"{rules.offender_silent_calls} silent calls in {rules.offender_within_hours:g} h "
+        f"flag it for {rules.flag_hours:g} h"
+        if rules.enabled
+        else "call shield: no routing/shield.yaml (no limits; calls are still logged)"
+    )
+
+
+def _merging_summary(config: CityConfig) -> str:
+    merged = [c.code for c in config.categories if config.merging.for_category(c.code).enabled]
+    if not merged:
+        return "no category (no routing/merging.yaml)"
+    return f"{len(merged)} of {len(config.categories)} categories"
 
 
 @prompts_app.command("build")

@@ -12,7 +12,17 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
 from hotline.db import unit_of_work
-from hotline.models import Call, Escalation, InboundMessage, OutboundMessage, Ticket
+from hotline.models import (
+    AlertAttempt,
+    AlertDelivery,
+    Call,
+    CallScreening,
+    Escalation,
+    InboundMessage,
+    OutboundMessage,
+    Ticket,
+    TicketReporter,
+)
 
 log = logging.getLogger(__name__)
 REGISTRY = CollectorRegistry()
@@ -58,7 +68,35 @@ class DatabaseCollector(Collector):
             labels=["phase", "status"],
         )
         calls = GaugeMetricFamily("hotline_calls", "Phone calls by provider and status", labels=["provider", "status"])
-        families = (tickets, inbound, outbound, reports, alerts, escalations, calls)
+        screening = GaugeMetricFamily(
+            "hotline_call_screening",
+            "Junk-call shield decisions by kind (allowed|silent|rate_limited|flagged|queued_last|confirmed|...)",
+            labels=["decision"],
+        )
+        merged = GaugeMetricFamily(
+            "hotline_merged_reports",
+            "Reports merged into an open ticket of the same incident, by category and the rule that matched",
+            labels=["category", "rule"],
+        )
+        failovers = GaugeMetricFamily(
+            "hotline_alert_failovers",
+            "Alerts sent again on another channel because the one before failed or had no delivery report, "
+            "by the channel failed over to",
+            labels=["channel"],
+        )
+        attempts = GaugeMetricFamily(
+            "hotline_alert_attempts",
+            "Alerts tried on each channel of the agencies' failover lists, by outcome",
+            labels=["channel", "status"],
+        )
+        deliveries = GaugeMetricFamily(
+            "hotline_alert_deliveries",
+            "Alerts with a failover list, by where they ended (exhausted: every channel failed)",
+            labels=["status"],
+        )
+        families = (tickets, inbound, outbound, reports, alerts, escalations, calls, merged)
+        families += (failovers, attempts, deliveries)
+        families += (screening,)
         alert_counts: dict[tuple[str, str], int] = {}
         try:
             with unit_of_work() as session:
@@ -99,6 +137,32 @@ class DatabaseCollector(Collector):
                     select(Call.provider, Call.status, func.count()).group_by(Call.provider, Call.status)
                 ):
                     calls.add_metric([provider, status], n)
+                for decision, n in session.execute(
+                    select(CallScreening.decision, func.count()).group_by(CallScreening.decision)
+                ):
+                    screening.add_metric([decision], n)
+                for category, rule, n in session.execute(
+                    select(Ticket.category, TicketReporter.rule, func.count())
+                    .join(Ticket, Ticket.id == TicketReporter.ticket_id)
+                    .group_by(Ticket.category, TicketReporter.rule)
+                ):
+                    merged.add_metric([category or "none", rule], n)
+                for channel, status, n in session.execute(
+                    select(AlertAttempt.channel, AlertAttempt.status, func.count()).group_by(
+                        AlertAttempt.channel, AlertAttempt.status
+                    )
+                ):
+                    attempts.add_metric([channel, status], n)
+                for channel, n in session.execute(
+                    select(AlertAttempt.channel, func.count())
+                    .where(AlertAttempt.position > 0, AlertAttempt.status != "unavailable")
+                    .group_by(AlertAttempt.channel)
+                ):
+                    failovers.add_metric([channel], n)
+                for status, n in session.execute(
+                    select(AlertDelivery.status, func.count()).group_by(AlertDelivery.status)
+                ):
+                    deliveries.add_metric([status], n)
         except Exception:  # a scrape must not fail because the database is down; /readyz says that
             log.warning("metrics: database unavailable", exc_info=True)
         yield from families

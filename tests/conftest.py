@@ -111,8 +111,12 @@ def clean(request: pytest.FixtureRequest) -> Iterator[None]:
     engine = get_engine()
     with engine.begin() as conn:
         for table in (
+            "ticket_reporters",  # points at tickets, calls and inbound messages: goes first
             "call_events",
+            "call_screening",  # points at calls
             "calls",
+            "alert_attempts",  # points at alert_deliveries and outbound_messages
+            "alert_deliveries",  # points at tickets and members
             "escalations",
             "outbound_messages",
             "inbound_messages",

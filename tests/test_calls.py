@@ -35,6 +35,8 @@ def event(text: str) -> a.Event:
     """'4' digits, '.' silence, 'rec:12' a 12 s recording, 'hangup', 'answered'/'unanswered' queue."""
     if text == ".":
         return a.NoInput()
+    if text == "silence":  # no key and no voice (a listening Gather)
+        return a.Silence()
     if text.startswith("rec:"):
         return a.Recorded(f"https://api.twilio.com/rec/RE{text[4:]}", float(text[4:]))
     return {"hangup": a.HangUp(), "answered": a.QueueLeft(True), "unanswered": a.QueueLeft(False)}.get(
@@ -279,6 +281,27 @@ class Hangup:
     ticket: str | None  # None: no ticket; "complete"; or "partial@<node>"
     open_ticket: bool = False
     outcome: str = "hung_up"
+    caller: str = CITIZEN
+    shield: str = ""  # "limit": the number used up its calls this hour; "flag": a repeat offender
+
+
+LANDLINE = "+62341512345"  # Malang area code: no SMS reaches it
+
+
+def shield_history(phone: str, kind: str) -> None:
+    """What the junk-call shield knows of the number before the call (hotline/services/shield.py)."""
+    from datetime import timedelta
+
+    from hotline.models import utcnow
+    from hotline.services import shield
+
+    earlier = utcnow() - timedelta(minutes=10)
+    with unit_of_work() as session:
+        if kind == "limit":
+            for _ in range(current_config().shield.calls_per_hour):
+                shield.log_decision(session, phone=phone, decision="allowed", at=earlier)
+        elif kind == "flag":
+            shield.log_decision(session, phone=phone, decision="flagged", at=earlier, until=earlier + timedelta(days=1))
 
 
 ROADS = [".", "4"]
@@ -306,6 +329,16 @@ HANGUPS: dict[str, Hangup] = {
         for node in ("save", "sms", "number", "number_again", "goodbye")
     },
     "goodbye_status": Hangup([".", "2"], "goodbye_status", None, open_ticket=True, outcome="completed"),
+    "hello": Hangup(["silence"], "hello", None),
+    **{
+        node: Hangup(["silence", "silence"], "silent_goodbye", None, outcome="completed")
+        for node in ("silent_call", "silent_goodbye")
+    },
+    "over_limit": Hangup([], "over_limit_sms", None, shield="limit"),
+    "over_limit_sms": Hangup([], "over_limit_sms", None, shield="limit"),
+    "over_limit_callback": Hangup([], "over_limit_callback", None, caller=LANDLINE, shield="limit"),
+    "over_limit_bye": Hangup(["."], "over_limit_bye", None, outcome="completed", shield="limit"),
+    "repeat_notice": Hangup([], "welcome", None, shield="flag"),
 }
 
 
@@ -317,7 +350,9 @@ def test_the_hangup_table_covers_every_node_of_the_flow() -> None:
 def test_hanging_up_at_any_node_keeps_what_was_said_in_a_marked_ticket(node: str) -> None:
     case = HANGUPS[node]
     earlier = existing_ticket("on_site") if case.open_ticket else None
-    call = PhoneCall(f"CA-hangup-{node}")
+    if case.shield:
+        shield_history(case.caller, case.shield)
+    call = PhoneCall(f"CA-hangup-{node}", caller=case.caller)
     call.run(case.inputs)
     last = call.send("hangup")
     assert last.media == ()
@@ -422,7 +457,7 @@ def test_a_ticket_that_cannot_be_opened_gets_an_apology_and_the_operator(monkeyp
     def broken(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("routing table is gone")
 
-    monkeypatch.setattr("hotline.services.call_tickets.open_ticket", broken)
+    monkeypatch.setattr("hotline.services.call_tickets.open_or_merge", broken)
     call = PhoneCall("CA-failed")
     turns = call.run(HAPPY)
     assert keys(turns[-1]) == ["technical_problem", "connecting_operator", "Enqueue"]

@@ -9,7 +9,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from hotline.cityconfig.errors import ConfigError, ConfigErrors
 from hotline.cityconfig.ivr_loader import CityData, build_ivr_flows, read_ivr_files
+from hotline.cityconfig.merging_loader import load_merging
 from hotline.cityconfig.model import (
+    ALERT_CHANNELS,
+    DEFAULT_ALERT_CHANNELS,
+    DEFAULT_DELIVERY_TIMEOUT_SECONDS,
     LANGUAGES,
     AgencySpec,
     CategorySpec,
@@ -27,6 +31,7 @@ from hotline.cityconfig.model import (
     UrcSpec,
 )
 from hotline.cityconfig.schema_errors import pydantic_errors as _pydantic_errors
+from hotline.cityconfig.shield import read_shield
 from hotline.cityconfig.yamlsource import ConfigErrorOnRead, YamlSource, read_yaml
 from hotline.phone import to_e164
 from hotline.sms.replies import REPLY_FIELDS, template_fields
@@ -72,9 +77,14 @@ class AgencyIn(_Strict):
     default: bool = False
     sla: dict[Priority, SlaIn]
     urcs: list[UrcIn] = Field(min_length=1)
+    alert_channels: list[str] | None = None  # checked in _alert_channels: the error names the known ones
+    delivery_timeout_seconds: int | None = Field(default=None, ge=10, le=3600)
 
 
 class AgenciesFile(_Strict):
+    # The city-wide default for agencies that do not list their own.
+    alert_channels: list[str] = list(DEFAULT_ALERT_CHANNELS)
+    delivery_timeout_seconds: int = Field(default=DEFAULT_DELIVERY_TIMEOUT_SECONDS, ge=10, le=3600)
     agencies: list[AgencyIn] = Field(min_length=1)
 
 
@@ -149,7 +159,7 @@ Role = Literal["urc", "urc_leader", "agency_head", "command_center"]
 class StepIn(_Strict):
     after_minutes: float = Field(ge=0)
     notify: list[Role] = Field(min_length=1)
-    via: list[Literal["sms"]] = ["sms"]  # the hook where a voice-call alert will plug in
+    via: list[Literal["sms", "voice"]] = ["sms"]  # sent on each at once (hotline/services/alerts.py)
 
 
 class ChainIn(_Strict):
@@ -202,9 +212,23 @@ def _lower_words(words: dict[str, list[str]]) -> dict[str, tuple[str, ...]]:
     return {lang: tuple(" ".join(w.lower().split()) for w in words.get(lang, [])) for lang in LANGUAGES}
 
 
+def _alert_channels(c: _Checker, channels: list[str], path: tuple[str | int, ...]) -> tuple[str, ...]:
+    f = "routing/agencies.yaml"
+    known = ", ".join(ALERT_CHANNELS)
+    if not channels:
+        c.fail(f, path, "alert_channels is empty: alerts would reach nobody", f"list at least one of {known}")
+    for i, channel in enumerate(channels):
+        if channel not in ALERT_CHANNELS:
+            c.fail(f, (*path, i), f"unknown alert channel '{channel}'", f"use one of {known}")
+        elif channels.index(channel) != i:
+            c.fail(f, (*path, i), f"alert channel '{channel}' is listed twice", "list each channel once, in order")
+    return tuple(channels)
+
+
 def _build_agencies(c: _Checker, parsed: AgenciesFile, region: str) -> tuple[AgencySpec, ...]:
     f = "routing/agencies.yaml"
     agencies, seen_agency, seen_urc = [], set(), set()
+    default_channels = _alert_channels(c, parsed.alert_channels, ("alert_channels",))
     for ai, a in enumerate(parsed.agencies):
         if a.code in seen_agency:
             c.fail(f, ("agencies", ai, "code"), f"agency code {a.code} is used twice", "give each agency its own code")
@@ -252,7 +276,25 @@ def _build_agencies(c: _Checker, parsed: AgenciesFile, region: str) -> tuple[Age
                 )
                 continue
             heads.append(ContactSpec(h.name, phone))
-        agencies.append(AgencySpec(a.code, a.name, a.default, sla, tuple(urcs), a.sms_name or a.code, tuple(heads)))
+        channels = (
+            default_channels
+            if a.alert_channels is None
+            else _alert_channels(c, a.alert_channels, ("agencies", ai, "alert_channels"))
+        )
+        timeout = a.delivery_timeout_seconds or parsed.delivery_timeout_seconds
+        agencies.append(
+            AgencySpec(
+                a.code,
+                a.name,
+                a.default,
+                sla,
+                tuple(urcs),
+                a.sms_name or a.code,
+                tuple(heads),
+                alert_channels=channels,
+                delivery_timeout_seconds=timeout,
+            )
+        )
     defaults = [i for i, a in enumerate(parsed.agencies) if a.default]
     if len(defaults) != 1:
         c.fail(
@@ -535,6 +577,8 @@ def load_city_config(config_dir: Path | str, region: str = "ID") -> CityConfig:
             errors.extend(_pydantic_errors(source, exc))
     ivr = read_ivr_files(root)
     errors.extend(ivr.errors)
+    shield, shield_errors = read_shield(root, region)
+    errors.extend(shield_errors)
     if errors:
         raise ConfigErrors(errors)
 
@@ -546,9 +590,23 @@ def load_city_config(config_dir: Path | str, region: str = "ID") -> CityConfig:
     grammar = _build_grammar(c, parsed["sms/keywords.yaml"], parsed["sms/commands.yaml"], categories)
     replies = _build_replies(c, parsed["sms/replies.yaml"], categories)
     escalation, scorecard = _build_escalation(c, parsed["routing/escalation.yaml"], agencies)
+    merging, merging_errors = load_merging(root, categories)
+    c.errors.extend(merging_errors)
     city = CityData(categories, areas, replies, REPLY_FIELDS, TICKET_STATUSES)
     flows, ivr_errors = build_ivr_flows(ivr, city)
     c.errors.extend(ivr_errors)
     if c.errors:
         raise ConfigErrors(c.errors)
-    return CityConfig(agencies, categories, rules, areas, grammar, replies, escalation, scorecard, flows)
+    return CityConfig(
+        agencies,
+        categories,
+        rules,
+        areas,
+        grammar,
+        replies,
+        escalation,
+        scorecard,
+        flows,
+        merging=merging,
+        shield=shield,
+    )

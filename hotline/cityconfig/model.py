@@ -8,6 +8,10 @@ from hotline.ivr.flow import Flow
 
 LANGUAGES = ("id", "en")
 PRIORITIES = ("critical", "high", "normal", "low")  # most urgent first
+# The ways an alert reaches a URC member, in routing/agencies.yaml `alert_channels` (hotline/services/failover.py).
+ALERT_CHANNELS = ("sms", "sms_backup", "voice")
+DEFAULT_ALERT_CHANNELS: tuple[str, ...] = ("sms",)  # without the key: today's behaviour, SMS and no failover
+DEFAULT_DELIVERY_TIMEOUT_SECONDS = 120
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,9 @@ class AgencySpec:
     urcs: tuple[UrcSpec, ...]
     sms_name: str = ""
     heads: tuple[ContactSpec, ...] = ()
+    # Tried in order for each alert until one is delivered, the ticket is accepted, or the list ends.
+    alert_channels: tuple[str, ...] = DEFAULT_ALERT_CHANNELS
+    delivery_timeout_seconds: int = DEFAULT_DELIVERY_TIMEOUT_SECONDS  # no delivery report by then: next channel
 
 
 @dataclass(frozen=True)
@@ -118,6 +125,43 @@ class Replies:
 
 
 @dataclass(frozen=True)
+class MergeRule:
+    """When a new report of one category is the same incident as an open ticket (routing/merging.yaml)."""
+
+    enabled: bool = False
+    window_minutes: float = 0
+    radius_m: float = 0  # near GPS: at most this far apart
+    same_desa: bool = True
+    text_similarity: float | None = None  # 0-100; None: text alone never merges
+    priority_at: tuple[tuple[int, str], ...] = ()  # (reporters, priority), fewest reporters first
+
+
+@dataclass(frozen=True)
+class MergeRules:
+    default: MergeRule = MergeRule()
+    categories: dict[str, MergeRule] = field(default_factory=dict)
+
+    def for_category(self, code: str | None) -> MergeRule:
+        return self.categories.get(code or "", self.default)
+
+
+@dataclass(frozen=True)
+class ShieldRules:
+    """The junk-call shield (routing/shield.yaml; hotline/services/shield.py). Off: every call is allowed
+    (and still logged); silent calls are still told apart by the flow."""
+
+    enabled: bool = False
+    calls_per_hour: int = 0
+    calls_per_day: int = 0
+    offender_silent_calls: int = 3  # silent or prank calls within offender_within_hours flag the number
+    offender_within_hours: float = 24
+    flag_hours: float = 72  # how long a flagged number is queued last
+    verify_reply_hours: float = 24  # how long "1" to the verification SMS counts
+    verify_after_silent_call: bool = True  # also ask a silent caller "Jika darurat, balas 1"
+    exempt: frozenset[str] = frozenset()  # numbers never limited (the city's own lines)
+
+
+@dataclass(frozen=True)
 class CityConfig:
     agencies: tuple[AgencySpec, ...]
     categories: tuple[CategorySpec, ...]
@@ -128,6 +172,8 @@ class CityConfig:
     escalation: dict[str, EscalationChain] = field(default_factory=dict)  # agency code -> chain
     scorecard: ScorecardThresholds = ScorecardThresholds(0.9, 0.75)
     ivr_flows: dict[str, Flow] = field(default_factory=dict)  # flow id -> flow; empty: no ivr_flows/ folder
+    shield: ShieldRules = ShieldRules()
+    merging: MergeRules = field(default_factory=MergeRules)  # no routing/merging.yaml: reports are never merged
 
     def category(self, code: str | None) -> CategorySpec | None:
         return next((c for c in self.categories if c.code == code), None)

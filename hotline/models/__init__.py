@@ -1,20 +1,26 @@
 """SQLAlchemy models. Import from here so Alembic sees every table."""
 
 from hotline.models.accounts import ROLES, ApiToken, AuditEntry, User
+from hotline.models.alerts import AlertAttempt, AlertDelivery
 from hotline.models.base import Base, UTCDateTime, utcnow
 from hotline.models.calls import Call, CallEvent
 from hotline.models.messages import InboundMessage, OptOut, OutboundMessage
+from hotline.models.reporters import TicketReporter
 from hotline.models.routing import Agency, Member, Urc
+from hotline.models.screening import CallScreening
 from hotline.models.tickets import Escalation, Ticket, TicketEvent
 
 __all__ = [
     "ROLES",
     "Agency",
+    "AlertAttempt",
+    "AlertDelivery",
     "ApiToken",
     "AuditEntry",
     "Base",
     "Call",
     "CallEvent",
+    "CallScreening",
     "Escalation",
     "InboundMessage",
     "Member",
@@ -22,6 +28,7 @@ __all__ = [
     "OutboundMessage",
     "Ticket",
     "TicketEvent",
+    "TicketReporter",
     "UTCDateTime",
     "Urc",
     "User",

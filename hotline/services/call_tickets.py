@@ -6,6 +6,11 @@ A report the caller did not finish is kept as a *partial* ticket: `Ticket.partia
 `Ticket.partial_node` names the node where the caller stopped, and a `partial` event in the timeline
 says where and why (hung_up, operator, flow_ended). When the caller later finishes the report in the
 same call, the mark is cleared (`partial_cleared`). A recording becomes a `recording` event (url, seconds).
+
+A finished report that duplicates an open ticket (routing/merging.yaml, hotline/services/merging.py) joins it
+as a linked reporter: the call points at that ticket, the caller hears and gets its number, and what the call
+adds later goes to their own reporter row, never over the first reporter's place. A partial report is never
+merged: the caller has not confirmed what or where, and the operator calls back from its own ticket.
 """
 
 from __future__ import annotations
@@ -18,9 +23,11 @@ from sqlalchemy.orm import Session
 from hotline.cityconfig import CityConfig
 from hotline.ivr import actions as a
 from hotline.ivr.flow import Flow
-from hotline.models import Call, Ticket, TicketEvent, utcnow
+from hotline.models import Call, Ticket, TicketEvent, TicketReporter, utcnow
+from hotline.services import shield
+from hotline.services.merging import open_or_merge
 from hotline.services.outbox import queue_sms
-from hotline.services.tickets import open_ticket, record, route_ticket, set_category
+from hotline.services.tickets import record, route_ticket, set_category
 from hotline.services.wording import say, ticket_fields
 
 log = logging.getLogger(__name__)
@@ -75,11 +82,19 @@ class CallTickets:
         except Exception:
             log.exception("call %s: SMS %s not queued", self.call.provider_call_id, action.template)
 
+    def screen_call(self, action: a.ScreenCall) -> None:
+        phone = action.caller if action.caller.startswith("+") else None
+        try:
+            with self.session.begin_nested():
+                shield.record_silent(self.session, config=self.config, phone=phone, call_id=self.call.id)
+        except Exception:  # the caller hears the goodbye either way; the call's path still says "silence"
+            log.exception("call %s: screening %s not logged", self.call.provider_call_id, action.decision)
+
     # --- the work ------------------------------------------------------------------------------
 
     def _open(self, action: a.CreateTicket) -> Ticket:
         details = action.details
-        ticket = open_ticket(
+        intake = open_or_merge(
             self.session,
             config=self.config,
             channel=CHANNEL,
@@ -91,7 +106,18 @@ class CallTickets:
             location=place(details),
             desa=details.desa,
             kecamatan=details.kecamatan,
+            call_id=self.call.id,
+            # A caller who hung up (or left for the operator) has not confirmed what or where: their report
+            # stays its own partial ticket for the operator to call back, never merged on a guess.
+            merge=not action.partial,
         )
+        ticket = intake.ticket
+        self.call.ticket_id = ticket.id
+        self._note_screening(ticket)
+        if intake.merged:  # the caller hears (and gets by SMS) the number of the ticket they joined
+            if details.recording_url:
+                self._attach_recording(ticket, details)
+            return ticket
         if ticket.status == "awaiting_category":
             # An SMS reporter is asked for the category by SMS; a caller cannot be: the command center sorts it.
             route_ticket(self.session, config=self.config, ticket=ticket)
@@ -99,7 +125,6 @@ class CallTickets:
             self._attach_recording(ticket, details)
         if action.partial:
             self._mark_partial(ticket, action.stopped_at, action.reason)
-        self.call.ticket_id = ticket.id
         return ticket
 
     def _update(self, action: a.UpdateTicket) -> None:
@@ -107,6 +132,12 @@ class CallTickets:
         if ticket is None:
             raise LookupError(f"no ticket #{action.number}")
         details = action.details
+        merged = self.session.scalar(
+            select(TicketReporter).where(TicketReporter.ticket_id == ticket.id, TicketReporter.call_id == self.call.id)
+        )
+        if merged is not None:  # this call's report joined another's ticket: what it adds is its own
+            self._update_merged(ticket, merged, details)
+            return
         added: dict[str, str] = {}
         for name in ("kecamatan", "desa"):
             value = getattr(details, name)
@@ -134,6 +165,24 @@ class CallTickets:
             ticket.partial, ticket.partial_node = False, None
             record(self.session, ticket, "partial_cleared", actor=ticket.reporter_phone)
         ticket.updated_at = utcnow()
+
+    def _update_merged(self, ticket: Ticket, row: TicketReporter, details: a.TicketDetails) -> None:
+        """Never change the ticket's place from a merged call: the place was the first reporter's."""
+        row.desa, row.kecamatan = details.desa or row.desa, details.kecamatan or row.kecamatan
+        row.location_text = place(details) or row.location_text
+        if details.recording_url and details.recording_url not in self._recordings(ticket):
+            self._attach_recording(ticket, details)
+            transcript = self._transcript(details)
+            if transcript:
+                row.text = f"{row.text}\n{transcript}".strip()
+        record(self.session, ticket, "info_added", actor=row.phone, channel=CHANNEL, reporter_id=row.id)
+        ticket.updated_at = utcnow()
+
+    def _note_screening(self, ticket: Ticket) -> None:
+        """The operator reading the ticket sees that its caller was held back by the junk-call shield."""
+        held = shield.screening_of_call(self.session, call_id=self.call.id)
+        if held is not None:
+            record(self.session, ticket, "caller_screened", decision=held.decision, reason=held.reason)
 
     def _mark_partial(self, ticket: Ticket, node: str | None, reason: str | None) -> None:
         ticket.partial, ticket.partial_node = True, node

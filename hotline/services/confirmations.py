@@ -19,6 +19,7 @@ from hotline.cityconfig import CityConfig
 from hotline.models import Ticket, TicketEvent, utcnow
 from hotline.phone import is_mobile
 from hotline.services.outbox import is_opted_out, queue_sms
+from hotline.services.reporters import tell_linked
 from hotline.services.tickets import message_team, record, reopen
 from hotline.services.wording import say, ticket_fields
 
@@ -91,6 +92,26 @@ def _latest_question(session: Session, phone: str) -> TicketEvent | None:
     return session.scalar(stmt)
 
 
+def open_question_at(session: Session, *, phone: str) -> datetime | None:
+    """When the reporter's latest question was asked, if a 1/2 can still answer it (state "open")."""
+    question = _latest_question(session, phone)
+    if question is None:
+        return None
+    ticket = session.get(Ticket, question.ticket_id)
+    answered = session.scalar(
+        select(TicketEvent.id)
+        .where(
+            TicketEvent.ticket_id == question.ticket_id,
+            TicketEvent.kind.in_(ANSWER_KINDS),
+            TicketEvent.id > question.id,
+        )
+        .limit(1)
+    )
+    status = ticket.status if ticket is not None else ""
+    state = answer_state(asked_at=question.at, answered=answered is not None, ticket_status=status, now=utcnow())
+    return question.at if state == "open" else None
+
+
 def answer(sender: Sender, *, digit: int) -> tuple[str, int | None] | None:
     """The reporter's bare 1/2 applied to their latest question; None when it answers nothing."""
     session, config = sender.session, sender.config
@@ -120,6 +141,8 @@ def answer(sender: Sender, *, digit: int) -> tuple[str, int | None] | None:
     reopen(session, config=config, ticket=ticket, actor=sender.phone)
     fields = ticket_fields(session, config, ticket, sender.language)
     sender.reply("citizen_reopened", ticket_id=ticket.id, **fields)
+    # the others who reported it (duplicate merging) were told it was resolved: they hear it is not
+    tell_linked(session, config=config, ticket=ticket, key="citizen_reopened", inbound_id=sender.inbound_id)
     if ticket.urc_id is not None:
         message_team(
             session,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from hotline.cityconfig import CityConfig
 from hotline.models import InboundMessage, Member, Ticket, Urc, utcnow
-from hotline.services import citizen_commands, confirmations, flood, urc_commands
+from hotline.services import citizen_commands, confirmations, flood, reporters, shield_sms, urc_commands
+from hotline.services.merging import open_or_merge
 from hotline.services.outbox import queue_sms
 from hotline.services.tickets import OPEN_STATUSES, open_ticket, record, set_category
 from hotline.services.wording import category_menu, say, ticket_fields
@@ -203,6 +204,17 @@ def _merged_flood(session: Session, *, message: InboundMessage, parsed: ParsedSm
 def _report(sender: Sender, parsed: ParsedSms, text: str) -> tuple[str, int | None]:
     session, config = sender.session, sender.config
     waiting = _latest_ticket(session, sender.phone, ("awaiting_category",), PENDING_WINDOW)
+    if parsed.kind == "menu_choice" and parsed.menu_digit == shield_sms.YES:
+        # "1" to the junk-call shield's "Jika darurat, balas 1", if that is the newest open question.
+        def asked() -> tuple[datetime | None, ...]:
+            return (
+                waiting.created_at if waiting else None,
+                confirmations.open_question_at(session, phone=sender.phone),
+            )
+
+        verified = shield_sms.answer(sender, other_questions=asked)
+        if verified is not None:
+            return verified
     if waiting is not None:
         return _answer_category(sender, waiting, parsed, text)
     if parsed.kind == "menu_choice" and parsed.menu_digit in confirmations.ANSWERS:
@@ -211,13 +223,23 @@ def _report(sender: Sender, parsed: ParsedSms, text: str) -> tuple[str, int | No
             return answered
     if parsed.kind == "report" and parsed.category is None:
         recent = _latest_ticket(session, sender.phone, OPEN_STATUSES, FOLLOW_UP_WINDOW)
+        since = utcnow() - FOLLOW_UP_WINDOW
+        linked = None if recent else reporters.recent_linked_row(session, phone=sender.phone, since=since)
+        if linked is not None:  # a follow-up to their report merged into someone else's ticket: their own words
+            linked.text = f"{linked.text}\n{text}".strip()
+            ticket = session.get(Ticket, linked.ticket_id, with_for_update=True)
+            assert ticket is not None
+            record(session, ticket, "info_added", actor=sender.phone, note=text, reporter_id=linked.id)
+            sender.language = linked.language
+            sender.reply("info_added", ticket_id=ticket.id, number=ticket.id)
+            return "info_added", ticket.id
         if recent is not None:
             _append_text(recent, text)
             record(session, recent, "info_added", actor=sender.phone, note=text)
             sender.language = recent.language
             sender.reply("info_added", ticket_id=recent.id, number=recent.id)
             return "info_added", recent.id
-    ticket = open_ticket(
+    intake = open_or_merge(
         session,
         config=config,
         channel="sms",
@@ -229,7 +251,16 @@ def _report(sender: Sender, parsed: ParsedSms, text: str) -> tuple[str, int | No
         location=parsed.location,
         desa=parsed.desa,
         kecamatan=parsed.kecamatan,
+        inbound_id=sender.inbound_id,
     )
+    ticket = intake.ticket
+    if intake.repeat:  # the same person reported the same incident again
+        sender.reply("info_added", ticket_id=ticket.id, number=ticket.id)
+        return "info_added", ticket.id
+    if intake.merged:
+        fields = ticket_fields(session, config, ticket, sender.language)
+        sender.reply("merged_report", ticket_id=ticket.id, reporters=ticket.reporter_count, **fields)
+        return "merged", ticket.id
     if ticket.status == "awaiting_category":
         ticket.category_prompts = 1
         record(session, ticket, "category_asked", attempt=1)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from hotline.cityconfig import CityConfig
 from hotline.models import Agency, Member, Ticket, TicketEvent, Urc, utcnow
 from hotline.router import RouteFacts, initial_priority, route
-from hotline.services import escalation
+from hotline.services import escalation, failover
 from hotline.services.outbox import queue_sms
 from hotline.services.wording import say, ticket_fields
 
@@ -54,8 +54,11 @@ def open_ticket(
     location: str | None = None,
     desa: str | None = None,
     kecamatan: str | None = None,
+    latitude: float | None = None,
+    longitude: float | None = None,
 ) -> Ticket:
-    """Store a new report. With a category it is routed at once; without, it waits for the citizen."""
+    """Store a new report. With a category it is routed at once; without, it waits for the citizen.
+    To merge a duplicate into an open ticket instead, call hotline.services.merging.open_or_merge."""
     ticket = Ticket(
         channel=channel,
         reporter_phone=reporter,
@@ -67,6 +70,8 @@ def open_ticket(
         location_text=location,
         desa=desa,
         kecamatan=kecamatan,
+        latitude=latitude,
+        longitude=longitude,
         status="awaiting_category",
     )
     session.add(ticket)
@@ -132,7 +137,11 @@ def message_team(
 
 
 def alert_urc(session: Session, *, config: CityConfig, ticket: Ticket, urc: Urc) -> None:
-    members = message_team(session, config=config, ticket=ticket, urc_id=urc.id, key="alert", purpose="alert")
+    """Alert every active member; each alert fails over along the agency's alert channels until it arrives."""
+    body = say(config, "alert", "id", **ticket_fields(session, config, ticket, "id"))
+    members = urc_members(session, urc.id)
+    for member in members:
+        failover.start(session, ticket=ticket, phone=member.phone, body=body, purpose="alert", member_id=member.id)
     record(session, ticket, "alerted", urc=urc.code, members=[m.phone for m in members])
 
 

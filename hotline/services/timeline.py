@@ -78,6 +78,26 @@ def escalation_state(
     )
 
 
+CHANNEL_NAMES = {
+    "sms": ("SMS", "SMS"),
+    "sms_backup": ("SMS cadangan", "backup SMS"),
+    "voice": ("panggilan suara", "voice call"),
+}
+FAILOVER_REASON = {
+    "timeout": ("tanpa laporan terkirim", "had no delivery report"),
+    "undelivered": ("tidak terkirim", "was not delivered"),
+    "failed": ("gagal", "failed"),
+    "send_error": ("ditolak penyedia", "was refused by the provider"),
+    "busy": ("sibuk", "got busy"),
+    "no-answer": ("tidak diangkat", "was not answered"),
+    "canceled": ("dibatalkan", "was cancelled"),
+}
+
+
+def _channel(channel: str, id_: bool) -> str:
+    return CHANNEL_NAMES.get(channel, (channel, channel))[0 if id_ else 1]
+
+
 def who(roles: list[str] | tuple[str, ...], language: str = "id") -> str:
     index = 0 if language == "id" else 1
     return ", ".join(WHO.get(role, (role, role))[index] for role in roles)
@@ -105,6 +125,20 @@ def describe(kind: str, data: dict[str, Any], language: str = "id") -> str:
     if kind == "alerted":
         members = len(data.get("members", []))
         return f"peringatan SMS ke {members} anggota" if id_ else f"SMS alert to {members} members"
+    if kind == "caller_screened":
+        what = "penelepon disaring (junk-call shield)" if id_ else "caller screened (junk-call shield)"
+        return f"{what}: {data.get('decision')} ({data.get('reason') or '-'})"
+    if kind == "alert_failover":
+        why = FAILOVER_REASON.get(str(data.get("reason")), (str(data.get("reason")),) * 2)[0 if id_ else 1]
+        via = _channel(str(data.get("to")), id_)
+        if id_:
+            return f"peringatan ke {data.get('phone')} {why} lewat {_channel(str(data.get('failed')), id_)} -> {via}"
+        return f"alert to {data.get('phone')} {why} on {_channel(str(data.get('failed')), id_)} -> {via}"
+    if kind == "alert_unreachable":
+        tried = ", ".join(_channel(str(c), id_) for c in data.get("channels", []))
+        if id_:
+            return f"SEMUA SALURAN GAGAL: peringatan ke {data.get('phone')} tidak sampai ({tried}); hubungi langsung"
+        return f"ALL CHANNELS FAILED: alert to {data.get('phone')} not delivered ({tried}); contact them directly"
     if kind == "created":
         what = "laporan masuk" if id_ else "report received"
         return f"{what} ({data.get('channel')}, {data.get('category') or '-'})"

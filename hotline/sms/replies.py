@@ -12,6 +12,10 @@ REPLY_FIELDS: dict[str, frozenset[str]] = {
     "ticket_created": frozenset(_T),
     "ask_category": frozenset({"number", "menu"}),
     "info_added": frozenset({"number"}),
+    "merged_report": frozenset({*_T, "reporters"}),
+    "report_split": frozenset(_T),
+    "report_withdrawn": frozenset({"number"}),
+    "more_reports": frozenset({*_T, "priority", "location", "reporters"}),
     "empty_message": frozenset(),
     "alert": frozenset({*_T, "priority", "location", "text", "reporter"}),
     "member_accepted": frozenset(_T),
@@ -28,6 +32,9 @@ REPLY_FIELDS: dict[str, frozenset[str]] = {
     "confirm_already": frozenset({"number"}),
     "confirm_expired": frozenset({"number"}),
     "citizen_reopened": frozenset(_T),
+    "shield_verify": frozenset({"yes"}),
+    "shield_verify_silent": frozenset({"yes"}),
+    "shield_confirmed": frozenset(),
     "team_reopened": frozenset({*_T, "location"}),
     "status": frozenset({*_T, "status", "updated"}),
     "status_none": frozenset(),
@@ -44,6 +51,12 @@ REPLY_FIELDS: dict[str, frozenset[str]] = {
     "bad_transition": frozenset({"number", "status", "command"}),
     "escalation_accept": frozenset({*_T, "priority", "location", "overdue", "reporter"}),
     "escalation_resolve": frozenset({*_T, "priority", "location", "overdue", "reporter"}),
+    # Spoken, not texted: the voice-call alert (hotline/channels/twilio/alert_call.py).
+    "voice_alert": frozenset({*_T, "priority", "location"}),
+    "voice_alert_accepted": frozenset(_T),
+    "voice_alert_closed": frozenset({"number", "status"}),
+    "voice_alert_refused": frozenset({"number", "agency"}),
+    "voice_alert_goodbye": frozenset({"number"}),
 }
 
 

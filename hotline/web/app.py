@@ -13,11 +13,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hotline import __version__
 from hotline.channels.ari.takeover import register as register_asterisk_takeover
+from hotline.channels.kannel.dlr import router as kannel_router
+from hotline.channels.twilio.alert_call import router as alert_call_router
 from hotline.channels.twilio.voice_webhooks import router as voice_router
 from hotline.channels.twilio.webhooks import router as twilio_router
 from hotline.metrics import WEBHOOK_SECONDS
 from hotline.settings import get_settings
 from hotline.web.api import router as api_router
+from hotline.web.api_shield import router as api_shield_router
 from hotline.web.api_tickets import router as api_tickets_router
 from hotline.web.body_limit import BodySizeLimit
 from hotline.web.console import router as console_router
@@ -58,8 +61,11 @@ def create_app() -> FastAPI:
     app.include_router(health_router)
     app.include_router(twilio_router)
     app.include_router(voice_router)
+    app.include_router(alert_call_router)
+    app.include_router(kannel_router)
     app.include_router(api_router)
     app.include_router(api_tickets_router)
+    app.include_router(api_shield_router)
     app.include_router(open311_router)
     app.include_router(console_router)
     app.mount("/console/static", StaticFiles(directory=STATIC_DIR), name="console-static")

@@ -12,9 +12,12 @@ from sqlalchemy import select
 from hotline import clock
 from hotline.db import unit_of_work
 from hotline.models import Agency, Call, InboundMessage, OutboundMessage, Ticket
+from hotline.services import reporters
 from hotline.services.call_queue import waiting_calls
 from hotline.services.city import current_config
+from hotline.services.failover import unreachable_tickets
 from hotline.services.scorecard import Month, MonthError, build_scorecard, city_timezone
+from hotline.services.shield_report import pending_callbacks
 from hotline.services.ticket_queries import STATUSES, TicketFilter, agency_codes, find_visible_ticket, list_tickets
 from hotline.services.tickets import OPEN_STATUSES
 from hotline.services.timeline import load_ticket_view
@@ -45,8 +48,9 @@ def queue_context(user: ConsoleUser) -> dict[str, Any]:
     config = current_config()
     with unit_of_work() as session:
         waiting = waiting_calls(session)
+        callbacks = pending_callbacks(session)  # the junk-call shield's: confirmed emergencies first
     names = {c.code: c.name(user.lang) for c in config.categories}
-    return {"waiting": waiting, "category_names": names, "now": clock.now()}
+    return {"waiting": waiting, "callbacks": callbacks, "category_names": names, "now": clock.now()}
 
 
 @router.get("")
@@ -106,6 +110,7 @@ def ticket_page(request: Request, user: UserDep, number: RowId, flash: str | Non
         inbound = list(session.scalars(select(InboundMessage).where(InboundMessage.ticket_id == number)))
         outbound = list(session.scalars(select(OutboundMessage).where(OutboundMessage.ticket_id == number)))
         calls = list(session.scalars(select(Call).where(Call.ticket_id == number).order_by(Call.id)))
+        linked = reporters.all_rows(session, number)
     messages = sorted(
         [("in", m.received_at, m.from_e164, m.body, m.status) for m in inbound]
         + [("out", m.created_at, m.to_number, m.body, m.status) for m in outbound],
@@ -118,6 +123,7 @@ def ticket_page(request: Request, user: UserDep, number: RowId, flash: str | Non
         "agency": agency,
         "messages": messages,
         "recordings": [c for c in calls if c.recording_url],
+        "linked": linked,
         "deadline": running_deadline(ticket),
         "flash": flash,
     }
@@ -131,6 +137,7 @@ def board_page(request: Request, user: UserDep) -> Response:
     with unit_of_work() as session:
         agencies = list(session.scalars(select(Agency).where(Agency.active).order_by(Agency.code)))
         tickets = list(session.scalars(select(Ticket).where(Ticket.status.in_(OPEN_STATUSES)).order_by(Ticket.id)))
+        unreachable = unreachable_tickets(session, ticket_ids=[t.id for t in tickets])
     board = [
         (
             agency,
@@ -143,7 +150,8 @@ def board_page(request: Request, user: UserDep) -> Response:
         if user.principal.may_see_agency(agency.code)
     ]
     names = {c.code: c.name(user.lang) for c in config.categories}
-    return render(request, "board.html", {"board": board, "now": now, "category_names": names}, user=user)
+    context = {"board": board, "now": now, "category_names": names, "unreachable": unreachable}
+    return render(request, "board.html", context, user=user)
 
 
 @router.get("/scorecard")
