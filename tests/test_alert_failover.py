@@ -250,7 +250,8 @@ def test_pressing_1_in_the_call_accepts_the_ticket_like_terima(
     assert answered.text == (
         '<?xml version="1.0" encoding="UTF-8"?><Response>'
         f'<Gather action="{action}" actionOnEmptyResult="true" input="dtmf" numDigits="1" timeout="8">'
-        '<Say language="id-ID">Peringatan darurat dari Damkar Kota Batu. Laporan nomor 1, Kebakaran, prioritas'
+        '<Say language="id-ID" voice="Google.id-ID-Standard-A">'
+        "Peringatan darurat dari Damkar Kota Batu. Laporan nomor 1, Kebakaran, prioritas"
         " KRITIS, di Jl. Diponegoro 12 Sisir. Tekan 1 untuk menerima.</Say>"
         '<Say language="en-US">Emergency alert from Damkar Kota Batu. Report number 1, Fire, priority CRITICAL,'
         " at Jl. Diponegoro 12 Sisir. Press 1 to accept.</Say>"
@@ -261,7 +262,8 @@ def test_pressing_1_in_the_call_accepts_the_ticket_like_terima(
     pressed = fake_twilio.call_webhook(_gather_action(answered.text), call, Digits="1")
     assert pressed.text == (
         '<?xml version="1.0" encoding="UTF-8"?><Response>'
-        '<Say language="id-ID">Laporan nomor 1 Anda terima. Kirim TIBA 1 saat di lokasi. Terima kasih.</Say>'
+        '<Say language="id-ID" voice="Google.id-ID-Standard-A">'
+        "Laporan nomor 1 Anda terima. Kirim TIBA 1 saat di lokasi. Terima kasih.</Say>"
         '<Say language="en-US">You accepted report number 1. Send ARRIVED 1 on site. Thank you.</Say>'
         "<Hangup /></Response>"
     )

@@ -63,7 +63,7 @@ CASES = [
         "prompt without a file is spoken in Bahasa Indonesia",
         (WELCOME_ID,),
         ("en/welcome",),
-        '<Say language="id-ID">Selamat datang di Hotline Kota Batu.</Say>',
+        '<Say language="id-ID" voice="Google.id-ID-Standard-A">Selamat datang di Hotline Kota Batu.</Say>',
     ),
     Case(
         "English prompt without a file is spoken in English",
@@ -75,7 +75,7 @@ CASES = [
         "text is escaped",
         (a.Prompt("x", "id", 'Jl. A & B <5> "x"'),),
         (),
-        '<Say language="id-ID">Jl. A &amp; B &lt;5&gt; "x"</Say>',
+        '<Say language="id-ID" voice="Google.id-ID-Standard-A">Jl. A &amp; B &lt;5&gt; "x"</Say>',
     ),
     Case(
         "number with every digit file plays the digits",
@@ -87,7 +87,7 @@ CASES = [
         "number with a digit file missing is spoken digit by digit",
         (read("102"),),
         ("id/digit_1", "id/digit_2"),
-        '<Say language="id-ID">1 0 2</Say>',
+        '<Say language="id-ID" voice="Google.id-ID-Standard-A">1 0 2</Say>',
     ),
     Case(
         "menu: one key, prompts nested so the caller can barge in",
@@ -95,7 +95,7 @@ CASES = [
         ("id/ask_category",),
         f'<Gather action="{GATHER_URL}" actionOnEmptyResult="true" finishOnKey="#" input="dtmf" numDigits="1" '
         f'timeout="6"><Play>{P}/id/ask_category.wav</Play>'
-        '<Say language="id-ID">Untuk Kebakaran, tekan 1.</Say></Gather>',
+        '<Say language="id-ID" voice="Google.id-ID-Standard-A">Untuk Kebakaran, tekan 1.</Say></Gather>',
     ),
     Case(
         "free digits: numDigits is the most, timeout rounded up, other finish key",
@@ -117,7 +117,7 @@ CASES = [
         "record without a beep, fractional silence",
         (a.Record((ASK_DESCRIPTION,), 30, 2.5, "*", False, "id"),),
         (),
-        '<Say language="id-ID">Setelah bunyi bip, ceritakan kejadiannya.</Say>'
+        '<Say language="id-ID" voice="Google.id-ID-Standard-A">Setelah bunyi bip, ceritakan kejadiannya.</Say>'
         f'<Record action="{RECORD_URL}" finishOnKey="*" maxLength="30" playBeep="false" '
         f'recordingStatusCallback="{STATUS_URL}" timeout="3" />'
         f'<Redirect method="POST">{RECORD_URL}</Redirect>',
@@ -153,7 +153,7 @@ CASES = [
         "operator: a prompt, then the queue",
         (a.Prompt("connecting_operator", "id", "Mohon tunggu."), a.Enqueue("operators", None, 120)),
         (),
-        '<Say language="id-ID">Mohon tunggu.</Say>'
+        '<Say language="id-ID" voice="Google.id-ID-Standard-A">Mohon tunggu.</Say>'
         f'<Enqueue action="{BASE}/twilio/voice/queue/done" waitUrl="{BASE}/twilio/voice/queue/wait?max_wait=120">'
         "operators</Enqueue>",
     ),

@@ -34,7 +34,8 @@ TAIL = "</Response>"
 
 
 def say(text: str, language: str = "id-ID") -> str:
-    return f'<Say language="{language}">{text}</Say>'
+    voice = ' voice="Google.id-ID-Standard-A"' if language == "id-ID" else ""  # Twilio's default cannot speak id
+    return f'<Say language="{language}"{voice}>{text}</Say>'
 
 
 # The Kota Batu prompts (ivr_flows/prompts/id.yaml), as Twilio speaks them when no audio file was built.

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Request, Response
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
 
-from hotline.channels.twilio.voice_twiml import SAY_LANGUAGES
+from hotline.channels.twilio.voice_twiml import say_voice
 from hotline.channels.twilio.webhooks import database_slots, signed_form, twiml
 from hotline.db import retry_if_disconnected, unit_of_work
 from hotline.jobs.alert_calls import ALERT_PATH
@@ -41,10 +41,10 @@ def render_turn(turn: AlertCallTurn, *, answer_url: str) -> str:
             input="dtmf", num_digits=1, timeout=GATHER_SECONDS, action=answer_url, action_on_empty_result=True
         )
         for language, text in turn.texts:
-            gather.say(text, language=SAY_LANGUAGES.get(language, language))
+            gather.say(text, **say_voice(language))
     else:
         for language, text in turn.texts:
-            response.say(text, language=SAY_LANGUAGES.get(language, language))
+            response.say(text, **say_voice(language))
         response.hangup()
     return str(response)
 

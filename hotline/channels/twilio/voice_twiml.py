@@ -37,6 +37,19 @@ from hotline.ivr.actions import Enqueue, Gather, Hangup, MediaAction, Prompt, Re
 from hotline.ivr.prompt_audio import PromptAudio
 
 SAY_LANGUAGES = {"id": "id-ID", "en": "en-US"}  # <Say language>; others: Twilio's default voice
+# Twilio's default <Say> voice ("man") does not speak id-ID, and an invalid voice/language pair fails the verb:
+# Indonesian needs one of the Google voices Twilio offers for it.
+SAY_VOICES = {"id": "Google.id-ID-Standard-A"}
+
+
+def say_voice(language: str) -> dict[str, str]:
+    """The <Say> attributes for a language: `language`, and `voice` where Twilio's default cannot speak it."""
+    attributes = {"language": SAY_LANGUAGES.get(language, language)}
+    if language in SAY_VOICES:
+        attributes["voice"] = SAY_VOICES[language]
+    return attributes
+
+
 VOICE_PREFIX = "/twilio/voice"
 PROMPTS_PREFIX = "/ivr/prompts"
 
@@ -192,7 +205,7 @@ def _prompt(parent: VoiceResponse | GatherVerb, prompt: Prompt, urls: VoiceUrls,
     if (prompt.language, prompt.key) in audio:
         parent.play(prompt_url(urls, prompt.language, prompt.key))
     else:
-        parent.say(prompt.text, language=SAY_LANGUAGES.get(prompt.language))
+        parent.say(prompt.text, **say_voice(prompt.language))
 
 
 def _digits(response: VoiceResponse, action: ReadDigits, urls: VoiceUrls, audio: PromptAudio) -> None:
@@ -201,7 +214,7 @@ def _digits(response: VoiceResponse, action: ReadDigits, urls: VoiceUrls, audio:
             response.play(prompt_url(urls, prompt.language, prompt.key))
     elif action.digits:
         # Spaced digits are read one by one ("satu dua tiga"), not as a number ("seratus dua puluh tiga").
-        response.say(" ".join(action.digits), language=SAY_LANGUAGES.get(action.language))
+        response.say(" ".join(action.digits), **say_voice(action.language))
 
 
 def _seconds(value: float) -> int:
