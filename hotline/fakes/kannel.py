@@ -8,16 +8,16 @@ missing receiver or text, and whatever `fail_next` asks for. Point HOTLINE_BACKU
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
 import httpx
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import PlainTextResponse
+
+from hotline.fakes.serving import ThreadedServer
 
 DELIVERED, NOT_DELIVERED, BUFFERED, SMSC_SUBMIT, SMSC_REJECT = 1, 2, 4, 8, 16
 
@@ -41,8 +41,7 @@ class FakeKannel:
         self._failures: list[tuple[int, str]] = []
         self._lock = threading.Lock()
         self.app = self._build_app()
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._serving = ThreadedServer(self.app, "fake Kannel")
         self.port = 0
 
     # --- test controls -------------------------------------------------------------------------
@@ -121,22 +120,8 @@ class FakeKannel:
         return f"http://127.0.0.1:{self.port}/cgi-bin/sendsms"
 
     def start(self) -> FakeKannel:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False)
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("fake Kannel did not start")
-            time.sleep(0.02)
+        self.port = self._serving.start()
         return self
 
     def stop(self) -> None:
-        if self._server:
-            self._server.should_exit = True
-        if self._thread:
-            self._thread.join(10)
+        self._serving.stop()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import socket
 import threading
 import time
 import uuid
@@ -19,10 +18,11 @@ from email.utils import formatdate
 from typing import Any
 
 import httpx
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from twilio.request_validator import RequestValidator
+
+from hotline.fakes.serving import ThreadedServer
 
 
 @dataclass
@@ -82,8 +82,7 @@ class FakeTwilio:
         self._lock = threading.Lock()
         self._stalled = False
         self.app = self._build_app()
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._serving = ThreadedServer(self.app, "fake Twilio")
         self.port = 0
 
     # --- test controls -------------------------------------------------------------------------
@@ -361,22 +360,8 @@ class FakeTwilio:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> FakeTwilio:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False)
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("fake Twilio did not start")
-            time.sleep(0.02)
+        self.port = self._serving.start()
         return self
 
     def stop(self) -> None:
-        if self._server:
-            self._server.should_exit = True
-        if self._thread:
-            self._thread.join(10)
+        self._serving.stop()
