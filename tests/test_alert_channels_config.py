@@ -3,15 +3,15 @@ file, the line and the fix; the lists are pinned on a ticket when it is routed."
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from hotline.cityconfig import ConfigErrors, load_city_config
+from hotline.cityconfig import load_city_config
 from hotline.settings import PROJECT_ROOT
+from tests.city_files import config_errors, copy_city, edit
 
 AGENCIES = "routing/agencies.yaml"
 DEFAULT_LINE = "alert_channels: [sms, sms_backup, voice]"
@@ -19,23 +19,7 @@ DEFAULT_LINE = "alert_channels: [sms, sms_backup, voice]"
 
 @pytest.fixture
 def city(tmp_path: Path) -> Path:
-    for folder in ("routing", "sms"):
-        shutil.copytree(PROJECT_ROOT / folder, tmp_path / folder)
-    return tmp_path
-
-
-def _edit(path: Path, old: str, new: str) -> int:
-    text = path.read_text()
-    assert old in text, old
-    line = text[: text.index(old)].count("\n") + 1
-    path.write_text(text.replace(old, new, 1))
-    return line
-
-
-def _errors(folder: Path) -> list[str]:
-    with pytest.raises(ConfigErrors) as caught:
-        load_city_config(folder)
-    return [str(e) for e in caught.value.errors]
+    return copy_city(tmp_path, ("routing", "sms"))
 
 
 def test_the_shipped_lists_and_timeouts() -> None:
@@ -47,13 +31,13 @@ def test_the_shipped_lists_and_timeouts() -> None:
 
 
 def test_without_the_keys_alerts_are_sms_only(city: Path) -> None:
-    _edit(city / AGENCIES, f"{DEFAULT_LINE}\ndelivery_timeout_seconds: 120\n", "")
+    edit(city / AGENCIES, f"{DEFAULT_LINE}\ndelivery_timeout_seconds: 120\n", "")
     config = load_city_config(city)
     assert {a.alert_channels for a in config.agencies} == {("sms",)}
 
 
 def test_an_agency_overrides_the_city_default(city: Path) -> None:
-    _edit(
+    edit(
         city / AGENCIES,
         "    sms_name: BPBD Kota Batu\n",
         "    sms_name: BPBD Kota Batu\n    alert_channels: [voice, sms]\n",
@@ -82,8 +66,8 @@ def test_an_agency_overrides_the_city_default(city: Path) -> None:
     ],
 )
 def test_bad_channel_lists_name_file_line_and_fix(city: Path, old: str, new: str, message: str, fix: str) -> None:
-    line = _edit(city / AGENCIES, old, new)
-    errors = _errors(city)
+    line = edit(city / AGENCIES, old, new)
+    errors = config_errors(city)
     [error] = [e for e in errors if message in e]
     assert error.startswith(f"{AGENCIES}:") and fix in error, error
     reported = int(error.split(":")[1])
@@ -91,26 +75,26 @@ def test_bad_channel_lists_name_file_line_and_fix(city: Path, old: str, new: str
 
 
 def test_a_timeout_out_of_range_is_refused(city: Path) -> None:
-    line = _edit(city / AGENCIES, "delivery_timeout_seconds: 120", "delivery_timeout_seconds: 2")
-    errors = _errors(city)
+    line = edit(city / AGENCIES, "delivery_timeout_seconds: 120", "delivery_timeout_seconds: 2")
+    errors = config_errors(city)
     assert any(e.startswith(f"{AGENCIES}:{line}:") and "delivery_timeout_seconds" in e for e in errors), errors
 
 
 def test_escalation_steps_may_call_as_well(city: Path) -> None:
-    _edit(
+    edit(
         city / "routing/escalation.yaml",
         "      - {after_minutes: 3, notify: [agency_head, command_center]}",
         "      - {after_minutes: 3, notify: [agency_head, command_center], via: [sms, voice]}",
     )
     chain = load_city_config(city).escalation["PMK"]
     assert chain.steps[1].via == ("sms", "voice")
-    line = _edit(city / "routing/escalation.yaml", "via: [sms, voice]", "via: [sms, pager]")
-    errors = _errors(city)
+    line = edit(city / "routing/escalation.yaml", "via: [sms, voice]", "via: [sms, pager]")
+    errors = config_errors(city)
     assert any(e.startswith(f"routing/escalation.yaml:{line}:") for e in errors), errors
 
 
 def test_config_check_fails_on_a_bad_channel(city: Path) -> None:
-    _edit(city / AGENCIES, DEFAULT_LINE, "alert_channels: [sms, sms-backup]")
+    edit(city / AGENCIES, DEFAULT_LINE, "alert_channels: [sms, sms-backup]")
     bad = subprocess.run(
         [sys.executable, "-m", "hotline", "config", "check", str(city)], capture_output=True, text=True
     )

@@ -2,36 +2,20 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from hotline.cityconfig import ConfigErrors, load_city_config
+from hotline.cityconfig import load_city_config
 from hotline.settings import PROJECT_ROOT
+from tests.city_files import config_errors, copy_city, edit
 
 
 @pytest.fixture
 def city(tmp_path: Path) -> Path:
-    for folder in ("routing", "sms"):
-        shutil.copytree(PROJECT_ROOT / folder, tmp_path / folder)
-    return tmp_path
-
-
-def _edit(path: Path, old: str, new: str) -> int:
-    text = path.read_text()
-    assert old in text, old
-    line = text[: text.index(old)].count("\n") + 1
-    path.write_text(text.replace(old, new, 1))
-    return line
-
-
-def _errors(folder: Path) -> list[str]:
-    with pytest.raises(ConfigErrors) as caught:
-        load_city_config(folder)
-    return [str(e) for e in caught.value.errors]
+    return copy_city(tmp_path, ("routing", "sms"))
 
 
 def test_the_shipped_kota_batu_data_is_valid() -> None:
@@ -78,8 +62,8 @@ BROKEN = [
 
 @pytest.mark.parametrize(("file", "old", "new", "message"), BROKEN)
 def test_errors_name_the_file_and_line(city: Path, file: str, old: str, new: str, message: str) -> None:
-    line = _edit(city / file, old, new)
-    errors = _errors(city)
+    line = edit(city / file, old, new)
+    errors = config_errors(city)
     matching = [e for e in errors if message in e]
     assert matching, errors
     assert matching[0].startswith(f"{file}:")
@@ -88,45 +72,44 @@ def test_errors_name_the_file_and_line(city: Path, file: str, old: str, new: str
 
 
 def test_no_default_agency_points_at_the_agencies_list(city: Path) -> None:
-    _edit(city / "routing/agencies.yaml", "    default: true", "    default: false")
+    edit(city / "routing/agencies.yaml", "    default: true", "    default: false")
     line = (city / "routing/agencies.yaml").read_text().splitlines().index("agencies:") + 1
-    assert any(
-        e.startswith(f"routing/agencies.yaml:{line}: exactly one agency must be the default") for e in _errors(city)
-    )
+    expected = f"routing/agencies.yaml:{line}: exactly one agency must be the default"
+    assert any(e.startswith(expected) for e in config_errors(city))
 
 
 def test_unknown_keys_are_refused_with_a_fix(city: Path) -> None:
-    line = _edit(city / "routing/rules.yaml", "    when: {category: [fire]}", "    wehn: {category: [fire]}")
-    errors = _errors(city)
+    line = edit(city / "routing/rules.yaml", "    when: {category: [fire]}", "    wehn: {category: [fire]}")
+    errors = config_errors(city)
     assert any(e.startswith(f"routing/rules.yaml:{line}:") and "fix: remove 'wehn'" in e for e in errors), errors
 
 
 def test_a_catch_all_in_the_middle_is_refused(city: Path) -> None:
-    _edit(city / "routing/rules.yaml", "    when: {category: [roads]}\n", "")
-    assert any("matches everything, so the rules after it never run" in e for e in _errors(city))
+    edit(city / "routing/rules.yaml", "    when: {category: [roads]}\n", "")
+    assert any("matches everything, so the rules after it never run" in e for e in config_errors(city))
 
 
 def test_yaml_syntax_errors_have_a_line(city: Path) -> None:
-    line = _edit(
+    line = edit(
         city / "sms/commands.yaml",
         "  accept: {id: [TERIMA], en: [ACCEPT, ACK]}",
         "  accept: {id: [TERIMA, en: [ACCEPT, ACK]}",
     )
-    errors = _errors(city)
+    errors = config_errors(city)
     assert len(errors) == 1 and errors[0].startswith("sms/commands.yaml:")
     assert abs(int(errors[0].split(":")[1]) - line) <= 1
 
 
 def test_missing_file(city: Path) -> None:
     (city / "routing/areas.yaml").unlink()
-    assert _errors(city) == ["routing/areas.yaml:1: file is missing (fix: create it)"]
+    assert config_errors(city) == ["routing/areas.yaml:1: file is missing (fix: create it)"]
 
 
 def test_cli_exit_codes(city: Path) -> None:
     ok = subprocess.run([sys.executable, "-m", "hotline", "config", "check", str(city)], capture_output=True, text=True)
     assert ok.returncode == 0, ok.stderr
     assert "OK: 6 agencies" in ok.stdout
-    _edit(city / "routing/agencies.yaml", '"+6281100000102"', '"12345"')
+    edit(city / "routing/agencies.yaml", '"+6281100000102"', '"12345"')
     bad = subprocess.run(
         [sys.executable, "-m", "hotline", "config", "check", str(city)], capture_output=True, text=True
     )

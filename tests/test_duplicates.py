@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -14,6 +13,7 @@ from hotline.cityconfig import ConfigErrors, load_city_config
 from hotline.cityconfig.model import PRIORITIES, MergeRule
 from hotline.duplicates import Candidate, NewReport, Place, distance_m, find_duplicate, priority_for, text_score
 from hotline.settings import PROJECT_ROOT
+from tests.city_files import copy_city
 
 NOW = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
 RULE = MergeRule(
@@ -156,9 +156,7 @@ def test_priority_rises_with_reporters_and_never_falls(reporters: int, current: 
 
 @pytest.fixture
 def city(tmp_path: Path) -> Path:
-    for folder in ("routing", "sms"):
-        shutil.copytree(PROJECT_ROOT / folder, tmp_path / folder)
-    return tmp_path
+    return copy_city(tmp_path, ("routing", "sms"))
 
 
 def test_shipped_rules() -> None:

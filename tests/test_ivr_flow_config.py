@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from hotline.cityconfig import ConfigErrors, load_city_config
+from hotline.cityconfig import load_city_config
 from hotline.settings import PROJECT_ROOT
+from tests.city_files import config_errors, copy_city, edit
 
 FLOW = "ivr_flows/kota_batu.yaml"
 ID = "ivr_flows/prompts/id.yaml"
@@ -19,29 +20,13 @@ EN = "ivr_flows/prompts/en.yaml"
 
 @pytest.fixture
 def city(tmp_path: Path) -> Path:
-    for folder in ("routing", "sms", "ivr_flows"):
-        shutil.copytree(PROJECT_ROOT / folder, tmp_path / folder)
-    return tmp_path
-
-
-def _edit(path: Path, old: str, new: str) -> int:
-    text = path.read_text()
-    assert old in text, old
-    line = text[: text.index(old)].count("\n") + 1
-    path.write_text(text.replace(old, new, 1))
-    return line
+    return copy_city(tmp_path, ("routing", "sms", "ivr_flows"))
 
 
 def _line_of(path: Path, needle: str) -> int:
     text = path.read_text()
     assert needle in text, needle
     return text[: text.index(needle)].count("\n") + 1
-
-
-def _errors(folder: Path) -> list[str]:
-    with pytest.raises(ConfigErrors) as caught:
-        load_city_config(folder)
-    return [str(e) for e in caught.value.errors]
 
 
 def test_the_shipped_flow_is_valid() -> None:
@@ -258,11 +243,11 @@ BROKEN = [
 def test_errors_name_the_file_the_line_and_a_fix(
     city: Path, file: str, old: str, new: str, error_file: str | None, message: str, fix: str, line_of: str | None
 ) -> None:
-    line = _edit(city / file, old, new)
+    line = edit(city / file, old, new)
     where = error_file or file
     if line_of is not None:
         line = _line_of(city / where, line_of)
-    errors = _errors(city)
+    errors = config_errors(city)
     matching = [e for e in errors if message in e]
     assert matching, errors
     error = matching[0]
@@ -274,21 +259,21 @@ def test_errors_name_the_file_the_line_and_a_fix(
 def test_a_missing_prompts_file_is_named(city: Path) -> None:
     (city / EN).unlink()
     line = _line_of(city / FLOW, "languages: [id, en]")
-    assert f"{FLOW}:{line}: no prompts for en (fix: create ivr_flows/prompts/en.yaml)" in _errors(city)
+    assert f"{FLOW}:{line}: no prompts for en (fix: create ivr_flows/prompts/en.yaml)" in config_errors(city)
 
 
 def test_yaml_syntax_errors_in_a_flow_have_a_line(city: Path) -> None:
-    line = _edit(city / FLOW, '    options:\n      "1": category', '    options:\n      "1": [category')
-    errors = _errors(city)
+    line = edit(city / FLOW, '    options:\n      "1": category', '    options:\n      "1": [category')
+    errors = config_errors(city)
     assert len(errors) == 1 and errors[0].startswith(f"{FLOW}:"), errors
     assert abs(int(errors[0].split(":")[1]) - line) <= 2
 
 
 def test_two_flows_need_exactly_one_default(city: Path) -> None:
     shutil.copy(city / FLOW, city / "ivr_flows/night.yaml")
-    errors = _errors(city)
+    errors = config_errors(city)
     assert any(e.startswith("ivr_flows/night.yaml:") and "2 flows and 2 marked 'default: true'" in e for e in errors)
-    _edit(city / "ivr_flows/night.yaml", "default: true", "default: false")
+    edit(city / "ivr_flows/night.yaml", "default: true", "default: false")
     config = load_city_config(city)
     assert set(config.ivr_flows) == {"kota_batu", "night"} and config.default_flow.id == "kota_batu"  # type: ignore[union-attr]
 
@@ -302,7 +287,7 @@ def test_without_an_ivr_flows_folder_there_is_no_phone_channel(city: Path) -> No
 def test_menus_follow_routing_data(city: Path) -> None:
     """Menus are built from routing/: a new desa joins the menu and changes the flow's version."""
     before = load_city_config(city).default_flow
-    _edit(city / "routing/areas.yaml", "Tlekung, Torongrejo, Dadaprejo]", "Tlekung, Torongrejo, Dadaprejo, Baru]")
+    edit(city / "routing/areas.yaml", "Tlekung, Torongrejo, Dadaprejo]", "Tlekung, Torongrejo, Dadaprejo, Baru]")
     after = load_city_config(city).default_flow
     assert before is not None and after is not None and after.version != before.version
     desa = after.nodes["desa"]
@@ -311,7 +296,7 @@ def test_menus_follow_routing_data(city: Path) -> None:
 
 
 def test_a_city_recording_overrides_a_generated_choice(city: Path) -> None:
-    _edit(city / ID, "  digit_0:", '  choice_category_fire: "Kalau ada kebakaran, tekan satu."\n  digit_0:')
+    edit(city / ID, "  digit_0:", '  choice_category_fire: "Kalau ada kebakaran, tekan satu."\n  digit_0:')
     flow = load_city_config(city).default_flow
     assert flow is not None and flow.prompts["id"]["choice_category_fire"] == "Kalau ada kebakaran, tekan satu."
 
@@ -321,7 +306,7 @@ def test_cli_reports_ivr_errors_and_the_flow_version(city: Path) -> None:
     assert ok.returncode == 0, ok.stderr
     version = load_city_config(city).default_flow.version  # type: ignore[union-attr]
     assert f"kota_batu {version}" in " ".join(ok.stdout.split())
-    line = _edit(city / FLOW, "    next: open_ticket_status", "    next: nowhere")
+    line = edit(city / FLOW, "    next: open_ticket_status", "    next: nowhere")
     bad = subprocess.run(
         [sys.executable, "-m", "hotline", "config", "check", str(city)], capture_output=True, text=True
     )
@@ -330,9 +315,7 @@ def test_cli_reports_ivr_errors_and_the_flow_version(city: Path) -> None:
 
 
 def test_more_than_nine_places_are_numbered_from_10(city: Path) -> None:
-    _edit(
-        city / "routing/areas.yaml", "Tlekung, Torongrejo, Dadaprejo]", "Tlekung, Torongrejo, Dadaprejo, D8, D9, D10]"
-    )
+    edit(city / "routing/areas.yaml", "Tlekung, Torongrejo, Dadaprejo]", "Tlekung, Torongrejo, Dadaprejo, D8, D9, D10]")
     flow = load_city_config(city).default_flow
     assert flow is not None
     desa = flow.nodes["desa"]

@@ -5,7 +5,6 @@ the console page, the API, the false-block report and the config check."""
 from __future__ import annotations
 
 import json
-import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from hotline.cityconfig import ConfigErrors, load_city_config
+from hotline.cityconfig import load_city_config
 from hotline.cli import app
 from hotline.db import unit_of_work
 from hotline.models import AuditEntry, Call, CallEvent, CallScreening, InboundMessage, Ticket, TicketEvent, utcnow
@@ -25,6 +24,7 @@ from hotline.services.shield_report import Held, Vindication, summarize
 from hotline.services.tickets import open_ticket, transition
 from tests.accounts import console_login, csrf_of, make_token, make_user
 from tests.ari_harness import ari_line, requires_ari_docs, run
+from tests.city_files import config_errors, copy_city, edit
 from tests.conftest import Caller, Phone, drain_queue
 from tests.helpers import count, events, outbound
 
@@ -33,7 +33,6 @@ pytestmark = pytest.mark.usefixtures("backend")
 CITIZEN = "+6281234567890"
 OTHER = "+6285712345678"
 LANDLINE = "+62341512345"
-PROJECT = Path(__file__).resolve().parent.parent
 SILENCE_HELLO = "Halo? Jika darurat, tekan 1 atau bicaralah."
 ASK_CATEGORY = "Kejadian apa yang ingin Anda laporkan?"
 runner = CliRunner()
@@ -531,21 +530,7 @@ def test_summarize(held: list[Held], proofs: list[Vindication], expected: tuple[
 
 @pytest.fixture
 def city(tmp_path: Path) -> Path:
-    for folder in ("routing", "sms", "ivr_flows"):
-        shutil.copytree(PROJECT / folder, tmp_path / folder)
-    return tmp_path
-
-
-def _replace(path: Path, old: str, new: str) -> None:
-    text = path.read_text()
-    assert old in text, old
-    path.write_text(text.replace(old, new, 1))
-
-
-def _errors(folder: Path) -> list[str]:
-    with pytest.raises(ConfigErrors) as caught:
-        load_city_config(folder)
-    return [str(e) for e in caught.value.errors]
+    return copy_city(tmp_path, ("routing", "sms", "ivr_flows"))
 
 
 def test_the_shipped_shield_settings(city: Path) -> None:
@@ -585,13 +570,13 @@ def test_the_shipped_shield_settings(city: Path) -> None:
 def test_config_errors_name_the_file_the_line_and_the_fix(
     city: Path, file: str, old: str, new: str, expected: str
 ) -> None:
-    _replace(city / file, old, new)
-    found = _errors(city)
+    edit(city / file, old, new)
+    found = config_errors(city)
     assert any(expected in line for line in found), found
 
 
 def test_config_check_reports_shield_errors(city: Path) -> None:
-    _replace(city / "routing" / "shield.yaml", "calls_per_hour: 5 ", "calls_per_hour: 50")
+    edit(city / "routing" / "shield.yaml", "calls_per_hour: 5 ", "calls_per_hour: 50")
     result = runner.invoke(app, ["config", "check", str(city)])
     assert result.exit_code == 1
     assert "routing/shield.yaml:8: calls_per_hour (50) is above calls_per_day (12)" in result.output
