@@ -220,7 +220,7 @@ def _run_job(job: PromptJob, tools: Tools) -> None:
 
 
 def _manifest_entries(output_dir: Path) -> dict[str, Any]:
-    """"lang/key" -> what made that file; empty when there is no manifest or it has another format."""
+    """ "lang/key" -> what made that file; empty when there is no manifest or it has another format."""
     try:
         data = json.loads((output_dir / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):

@@ -252,7 +252,5 @@ def fire_many(
             due = row.due_at + minutes(chain["repeat_minutes"])
         else:
             continue
-        schedule(
-            session, ticket_id=ticket.id, chain=row.chain, phase=row.phase, step=step_no, round_=round_no, due=due
-        )
+        schedule(session, ticket_id=ticket.id, chain=row.chain, phase=row.phase, step=step_no, round_=round_no, due=due)
     return results

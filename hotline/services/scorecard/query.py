@@ -35,9 +35,7 @@ def month_tickets(session: Session, *, month: Month, tz: ZoneInfo) -> list[Ticke
         .group_by(Escalation.ticket_id)
         .subquery()
     )
-    reopened = (
-        select(TicketEvent.id).where(TicketEvent.ticket_id == Ticket.id, TicketEvent.kind == "reopened").exists()
-    )
+    reopened = select(TicketEvent.id).where(TicketEvent.ticket_id == Ticket.id, TicketEvent.kind == "reopened").exists()
     rows = session.execute(
         select(
             Agency.code,
