@@ -153,7 +153,7 @@ def test_a_whole_call_through_asterisk_becomes_a_routed_voice_ticket_with_its_re
         "roads-to-pupr",
     )
     assert (t.partial, t.partial_node, t.language) == (False, None, "id")
-    assert events(t.id) == ["created", "routed", "alerted", "recording"]
+    assert events(t.id) == ["created", "routed", "recording"]  # deadlines and the URC alert follow in a job
     [recording] = ticket_events(t.id, "recording")
     assert recording.data["url"].endswith(f"/ari/recordings/stored/hotline-{channel}-6/file")
     assert recording.data["seconds"] == 12.0
@@ -170,7 +170,8 @@ def test_a_whole_call_through_asterisk_becomes_a_routed_voice_ticket_with_its_re
     assert c.ticket_id == t.id and c.recording_seconds == 12.0
     assert ("category", "4") in path(channel) and ("desa", "6") in path(channel)
 
-    drain_queue()  # the citizen's SMS and the URC alerts leave through the outbox, as for Twilio calls
+    drain_queue()  # the ticket's activation, then the citizen's SMS and the URC alerts, as for Twilio calls
+    assert events(t.id) == ["created", "routed", "recording", "alerted"]
     [reply] = fake_twilio.sent_to(CITIZEN)
     assert reply.body.startswith(f"Laporan #{t.id} (Jalan, jembatan dan saluran) diterima")
     for member in PUPR:

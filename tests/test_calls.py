@@ -4,16 +4,19 @@ the outbox after commit, partial reports are kept and marked, webhooks may repea
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from hotline.db import unit_of_work
 from hotline.ivr import actions as a
 from hotline.ivr.media_json import media_from_json, media_to_json
 from hotline.ivr.turn import Turn
-from hotline.jobs.queue import queue
+from hotline.jobs.activation import activate_routed_ticket
+from hotline.jobs.queue import queue, redis_connection
+from hotline.jobs.sweeper import sweep_once
 from hotline.models import Call, CallEvent, OutboundMessage, Ticket, TicketEvent
 from hotline.services.calls import UnknownCall, begin_call, call_log, continue_call
 from hotline.services.city import current_config
@@ -160,15 +163,27 @@ def test_a_full_call_opens_a_routed_voice_ticket_alerts_the_urc_and_texts_the_ca
         False,
         None,
     )
-    assert t.accept_due_at is not None and t.escalation_chain  # pinned like an SMS ticket
-    assert events(1) == ["created", "routed", "alerted", "recording"]
+    # The caller's turn routed the ticket and queued their SMS; the deadlines and the URC alert follow in a
+    # job right after that commit (activate_routed_ticket), so the caller hears the number sooner.
+    assert (t.accept_due_at, t.escalation_chain) == (None, None)
+    assert events(1) == ["created", "routed", "recording"]
+    assert [(m.to_number, m.purpose, m.status) for m in outbound()] == [(CITIZEN, "reply", "queued")]
+    assert [job.func_name for job in queue().get_jobs()] == [
+        "hotline.jobs.activation.activate_routed_ticket",
+        "hotline.jobs.outbound.send_outbound_sms",
+    ]
+    assert activate_routed_ticket(1) == "activated" and activate_routed_ticket(1) == "nothing to do"
+    t = ticket(1)
+    assert t.accept_due_at == t.routed_at + timedelta(minutes=t.sla_accept_minutes or 0)  # from the routing
+    assert t.escalation_chain  # pinned like an SMS ticket
+    assert events(1) == ["created", "routed", "recording", "alerted"]
     assert ticket_event(1, "recording").data["url"] == "https://api.twilio.com/rec/RE12"
 
     # Nothing was sent during the call: the outbox rows leave after commit, through the queue.
     assert [(m.to_number, m.purpose, m.status) for m in outbound()] == [
+        (CITIZEN, "reply", "queued"),
         (PUPR[0], "alert", "queued"),
         (PUPR[1], "alert", "queued"),
-        (CITIZEN, "reply", "queued"),
     ]
     assert fake_twilio.messages == []
     drain_queue()
@@ -261,6 +276,22 @@ def test_closed_tickets_are_not_read_out() -> None:
     assert keys(call.send("."))[0] == "ask_category"
 
 
+def test_an_activation_lost_with_redis_is_redone_by_the_sweeper() -> None:
+    PhoneCall("CA-lost").run(HAPPY)
+    redis_connection().flushdb()  # Redis lost the activation job (a restart without AOF)
+    assert sweep_once().activations == 0  # within the grace: it may still be on its way
+    routed_at = ticket(1).routed_at
+    assert routed_at is not None
+    with unit_of_work() as s:
+        s.execute(update(Ticket).where(Ticket.id == 1).values(routed_at=routed_at - timedelta(seconds=20)))
+    assert sweep_once().activations == 1
+    drain_queue()
+    t = ticket(1)
+    assert t.escalation_chain and events(1)[-1] == "alerted"
+    assert [m.to_number for m in outbound() if m.purpose == "alert"] == PUPR
+    assert sweep_once().activations == 0  # activated: never twice
+
+
 def test_a_withheld_number_hears_no_one_s_ticket_and_gets_no_sms() -> None:
     existing_ticket(reporter="anonymous")
     call = PhoneCall("CA-anon", caller="anonymous")
@@ -268,6 +299,7 @@ def test_a_withheld_number_hears_no_one_s_ticket_and_gets_no_sms() -> None:
     assert keys(turns[1])[0] == "ask_category"
     [t] = voice_tickets()
     assert t.reporter_phone == "anonymous"
+    drain_queue()  # the ticket's activation: the URC alert
     assert [m.purpose for m in outbound() if m.ticket_id == t.id] == ["alert", "alert"]  # the URC, not the caller
 
 
@@ -392,7 +424,8 @@ def test_a_partial_ticket_is_completed_when_the_caller_finishes_after_the_queue(
     assert keys(turn)[-1] == "Hangup"
     t = ticket(1)
     assert (t.partial, t.partial_node, t.kecamatan, t.desa) == (False, None, "Batu", None)
-    assert events(1) == ["created", "routed", "alerted", "partial", "info_added", "recording", "partial_cleared"]
+    drain_queue()  # the ticket's activation: deadlines and the URC alert
+    assert events(1) == ["created", "routed", "partial", "info_added", "recording", "partial_cleared", "alerted"]
     assert [m.purpose for m in outbound() if m.to_number == CITIZEN] == ["reply"]
 
 
@@ -440,7 +473,8 @@ def test_nobody_answers_an_emergency_the_caller_adds_the_place_to_the_same_ticke
         False,
     )
     assert t.text == "longsor menutup jalan"
-    assert events(1) == ["created", "routed", "alerted", "info_added", "recording"]
+    drain_queue()  # the ticket's activation: deadlines and the URC alert
+    assert events(1) == ["created", "routed", "info_added", "recording", "alerted"]
     assert ticket_event(1, "info_added").data == {"channel": "voice", "kecamatan": "Bumiaji", "desa": "Punten"}
     assert [m.purpose for m in outbound() if m.to_number == CITIZEN] == ["reply"]  # one SMS per call
     assert count(Ticket) == 1

@@ -45,6 +45,26 @@ def enqueue_inbound(inbound_id: int) -> None:
         pipe.execute()
 
 
+def enqueue_activation(ticket_ids: list[int]) -> None:
+    """Pin the deadlines of and alert the URC for tickets routed with activate=False (hotline/jobs/activation.py)."""
+    q = queue()
+    with q.connection.pipeline() as pipe:
+        q.enqueue_many(
+            [
+                Queue.prepare_data(
+                    "hotline.jobs.activation.activate_routed_ticket",
+                    (ticket_id,),
+                    job_id=f"activate-{ticket_id}",
+                    result_ttl=60,
+                    failure_ttl=7 * 86400,
+                )
+                for ticket_id in ticket_ids
+            ],
+            pipeline=pipe,
+        )
+        pipe.execute()
+
+
 def enqueue_outbound(message_ids: list[int], delay: timedelta | None = None, attempt: int = 0) -> None:
     if not message_ids:
         return

@@ -12,13 +12,16 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from hotline.db import unit_of_work
-from hotline.jobs.queue import enqueue_inbound, enqueue_outbound, queue, redis_connection
-from hotline.models import InboundMessage, OutboundMessage, utcnow
+from hotline.jobs.queue import enqueue_activation, enqueue_inbound, enqueue_outbound, queue, redis_connection
+from hotline.models import InboundMessage, OutboundMessage, Ticket, utcnow
+from hotline.services.tickets import not_yet_activated
 from hotline.settings import get_settings
 
 log = logging.getLogger(__name__)
 
 INBOUND_GRACE = timedelta(seconds=15)
+ACTIVATION_GRACE = timedelta(seconds=15)  # a voice ticket routed this long ago still without deadlines or alert
+ACTIVATION_LOOKBACK = timedelta(days=2)
 OUTBOUND_GRACE = timedelta(seconds=30)
 SENDING_STUCK = timedelta(minutes=10)
 BATCH = 500
@@ -29,6 +32,7 @@ class SweepResult:
     inbound: int = 0
     outbound: int = 0
     unstuck: int = 0
+    activations: int = 0
 
 
 def sweep_once() -> SweepResult:
@@ -54,13 +58,26 @@ def sweep_once() -> SweepResult:
             .order_by(OutboundMessage.id)
             .limit(BATCH)
         ).all()
+        unactivated = session.scalars(
+            select(Ticket.id)
+            .where(
+                Ticket.status == "routed",
+                Ticket.routed_at < now - ACTIVATION_GRACE,
+                Ticket.routed_at > now - ACTIVATION_LOOKBACK,  # on ix_tickets_routed_at, not every routed ticket
+                not_yet_activated(),
+            )
+            .order_by(Ticket.id)
+            .limit(BATCH)
+        ).all()
     waiting = _still_waiting(list(outbound_ids))
     outbound_ids = [i for i in outbound_ids if i not in waiting]
     for inbound_id in inbound_ids:
         enqueue_inbound(inbound_id)
     enqueue_outbound(list(outbound_ids), attempt=int(now.timestamp()))
-    result.inbound, result.outbound = len(inbound_ids), len(outbound_ids)
-    if result.inbound or result.outbound or result.unstuck:
+    if unactivated:
+        enqueue_activation(list(unactivated))
+    result.inbound, result.outbound, result.activations = len(inbound_ids), len(outbound_ids), len(unactivated)
+    if result.inbound or result.outbound or result.unstuck or result.activations:
         log.warning("sweeper re-queued %s", result)
     return result
 

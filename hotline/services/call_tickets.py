@@ -110,6 +110,8 @@ class CallTickets:
             # A caller who hung up (or left for the operator) has not confirmed what or where: their report
             # stays its own partial ticket for the operator to call back, never merged on a guess.
             merge=not action.partial,
+            # The caller is waiting on the line for the number: deadlines and the URC alert follow in a job.
+            activate=False,
         )
         ticket = intake.ticket
         self.call.ticket_id = ticket.id
@@ -120,7 +122,7 @@ class CallTickets:
             return ticket
         if ticket.status == "awaiting_category":
             # An SMS reporter is asked for the category by SMS; a caller cannot be: the command center sorts it.
-            route_ticket(self.session, config=self.config, ticket=ticket)
+            route_ticket(self.session, config=self.config, ticket=ticket, activate=False)
         if details.recording_url:
             self._attach_recording(ticket, details)
         if action.partial:

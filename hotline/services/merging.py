@@ -117,8 +117,10 @@ def open_or_merge(
     inbound_id: int | None = None,
     call_id: int | None = None,
     merge: bool = True,
+    activate: bool = True,
 ) -> Intake:
-    """Join the open ticket this report duplicates, or open (and route) a new one. `merge=False` always opens."""
+    """Join the open ticket this report duplicates, or open (and route) a new one. `merge=False` always opens;
+    `activate=False` leaves a new ticket's deadlines and URC alert to a job (tickets.route_ticket)."""
     place = Place(desa, kecamatan, latitude, longitude)
     if merge and category is not None:
         match = find_match(session, config=config, category=category, report=NewReport(text, place, utcnow()))
@@ -161,6 +163,7 @@ def open_or_merge(
         kecamatan=kecamatan,
         latitude=latitude,
         longitude=longitude,
+        activate=activate,
     )
     return Intake(ticket)
 

@@ -8,10 +8,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hotline.cityconfig import CityConfig
+from hotline.db import after_commit
+from hotline.jobs.queue import enqueue_activation
 from hotline.models import Agency, Member, Ticket, TicketEvent, Urc, utcnow
 from hotline.router import RouteFacts, initial_priority, route
 from hotline.services import escalation, failover
-from hotline.services.outbox import queue_sms
+from hotline.services.outbox import NO_DISPATCH, queue_sms
 from hotline.services.wording import say, ticket_fields
 
 OPEN_STATUSES = ("awaiting_category", "routed", "accepted", "on_site")
@@ -56,9 +58,11 @@ def open_ticket(
     kecamatan: str | None = None,
     latitude: float | None = None,
     longitude: float | None = None,
+    activate: bool = True,
 ) -> Ticket:
     """Store a new report. With a category it is routed at once; without, it waits for the citizen.
-    To merge a duplicate into an open ticket instead, call hotline.services.merging.open_or_merge."""
+    To merge a duplicate into an open ticket instead, call hotline.services.merging.open_or_merge.
+    `activate=False`: the deadlines and the URC alert follow in a job (see route_ticket)."""
     ticket = Ticket(
         channel=channel,
         reporter_phone=reporter,
@@ -78,7 +82,7 @@ def open_ticket(
     session.flush()
     record(session, ticket, "created", actor=reporter, channel=channel, category=category, urgent=urgent)
     if category is not None:
-        route_ticket(session, config=config, ticket=ticket)
+        route_ticket(session, config=config, ticket=ticket, activate=activate)
     return ticket
 
 
@@ -91,7 +95,11 @@ def set_category(session: Session, *, config: CityConfig, ticket: Ticket, catego
     route_ticket(session, config=config, ticket=ticket)
 
 
-def route_ticket(session: Session, *, config: CityConfig, ticket: Ticket) -> None:
+def route_ticket(session: Session, *, config: CityConfig, ticket: Ticket, activate: bool = True) -> None:
+    """Pick the agency and URC by the city's rules, then activate: pin the deadlines and chain, alert the URC.
+    `activate=False` (a caller waiting on the line for their number) leaves that half to a job after commit
+    (hotline/jobs/activation.py; the sweeper catches one Redis lost): the deadlines count from `routed_at`
+    either way, so nothing is later or shorter for it."""
     decision = route(config.rules, config.agencies, RouteFacts(ticket.category, ticket.priority, ticket.kecamatan))
     agency = session.scalar(select(Agency).where(Agency.code == decision.agency))
     urc = session.scalar(select(Urc).where(Urc.code == decision.urc))
@@ -100,8 +108,28 @@ def route_ticket(session: Session, *, config: CityConfig, ticket: Ticket) -> Non
     ticket.agency_id, ticket.urc_id, ticket.routing_rule = agency.id, urc.id, decision.rule
     ticket.status, ticket.routed_at = "routed", utcnow()
     record(session, ticket, "routed", rule=decision.rule, agency=agency.code, urc=urc.code, priority=ticket.priority)
+    if activate or session.info.get(NO_DISPATCH):  # the simulators queue no jobs: they show the alert at once
+        activate_ticket(session, config=config, ticket=ticket, agency=agency, urc=urc)
+    else:
+        ticket_id = ticket.id
+        after_commit(session, lambda: enqueue_activation([ticket_id]))
+
+
+def activate_ticket(session: Session, *, config: CityConfig, ticket: Ticket, agency: Agency, urc: Urc) -> None:
     escalation.pin(session, config=config, ticket=ticket, agency=agency)
     alert_urc(session, config=config, ticket=ticket, urc=urc)
+
+
+def not_yet_activated() -> Any:
+    """SQL: the ticket has not been activated (alert_urc always records 'alerted', even for a URC of none)."""
+    return ~select(TicketEvent.id).where(TicketEvent.ticket_id == Ticket.id, TicketEvent.kind == "alerted").exists()
+
+
+def awaiting_activation(session: Session, ticket: Ticket) -> bool:
+    """Routed, but its deadlines and alert have not followed yet (route_ticket with activate=False)."""
+    if ticket.status != "routed":
+        return False
+    return bool(session.scalar(select(Ticket.id).where(Ticket.id == ticket.id, not_yet_activated())))
 
 
 def urc_members(session: Session, urc_id: int) -> list[Member]:

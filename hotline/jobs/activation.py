@@ -1,0 +1,28 @@
+"""The second half of routing a ticket a caller is waiting on: pin its deadlines and chain, alert its URC.
+
+The call's turn routes the ticket and tells the caller the number; this job, right after that commit, does
+the rest (hotline/services/tickets.py route_ticket with activate=False). Idempotent: a ticket already
+activated, or no longer waiting for it (accepted, cancelled, re-routed meanwhile), is left as it is."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from hotline.db import unit_of_work
+from hotline.logs import log_context
+from hotline.models import Agency, Ticket, Urc
+from hotline.services.city import current_config
+from hotline.services.tickets import activate_ticket, awaiting_activation
+
+
+def activate_routed_ticket(ticket_id: int) -> str:
+    with log_context(ticket_id=ticket_id), unit_of_work() as session:
+        ticket = session.get(Ticket, ticket_id, with_for_update=True)
+        if ticket is None or not awaiting_activation(session, ticket):
+            return "nothing to do"
+        agency = session.scalar(select(Agency).where(Agency.id == ticket.agency_id))
+        urc = session.scalar(select(Urc).where(Urc.id == ticket.urc_id))
+        if agency is None or urc is None:
+            raise LookupError(f"ticket {ticket_id} is routed to an agency or URC that is not in the database")
+        activate_ticket(session, config=current_config(), ticket=ticket, agency=agency, urc=urc)
+        return "activated"
