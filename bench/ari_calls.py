@@ -34,6 +34,7 @@ import asyncio
 import os
 import platform
 import random
+import resource
 import signal
 import statistics
 import subprocess
@@ -280,14 +281,72 @@ def report(results: list[PhaseResult], args: argparse.Namespace, tickets: int) -
         f"the baseline, {per_call(app.bench_cpu_seconds, args)} with hotline. Load average (1 min) before/after: "
         f"{args.load}.",
     ]
+    if args.worker_cpu is not None:
+        lines += [
+            "",
+            f"Left to the RQ worker ({WORKER_RUNS[bool(args.worker_during)]}: "
+            f"each ticket's activation, i.e. its deadlines and URC alert, and the SMS): "
+            f"{per_call(args.worker_cpu, args)} ms CPU per call, start-up included; tickets activated: "
+            f"{args.activated} of {tickets}.",
+        ]
     errors = [c.error for r in results for c in r.calls if c.error]
     if errors:
         lines.append(f"Failed calls: {len(errors)}; first: {errors[0]}")
     return "\n".join(lines)
 
 
+WORKER_RUNS = {False: "`hotline worker --burst` after the calls", True: "`hotline worker` running during the calls"}
+
+
 def per_call(seconds: float, args: argparse.Namespace) -> str:
     return f"{seconds / args.calls * 1000:.1f}"
+
+
+def run_worker(env: dict[str, str]) -> float:
+    """Run the jobs the calls left (hotline worker --burst) and return the CPU seconds it took."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run(
+        [sys.executable, "-m", "hotline", "worker", "--burst"],
+        env=env,
+        check=True,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+
+
+def start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """`hotline worker` beside the ARI app during the calls, as `hotline up` runs them on one machine."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "hotline", "worker"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def finish_worker(worker: subprocess.Popen[bytes], database_url: str, tickets: int) -> float:
+    """Wait (up to a minute) until every ticket is activated, then stop the worker; its CPU seconds."""
+    deadline = time.monotonic() + 60
+    while count_activated(database_url) < tickets and time.monotonic() < deadline:
+        time.sleep(0.5)
+    cpu = tree_cpu(psutil.Process(worker.pid))
+    os.killpg(worker.pid, signal.SIGTERM)
+    worker.wait(30)
+    return cpu
+
+
+def count_activated(database_url: str) -> int:
+    engine = create_engine(database_url)
+    query = "SELECT count(DISTINCT ticket_id) FROM ticket_events WHERE kind = 'alerted'"
+    with engine.connect() as conn:
+        value = conn.execute(text(query)).scalar()
+    engine.dispose()
+    return int(value or 0)
 
 
 def count_tickets(database_url: str) -> int:
@@ -329,6 +388,10 @@ def main() -> None:
         "database there and drops it afterwards",
     )
     parser.add_argument("--redis-url", help="default: an embedded Redis")
+    parser.add_argument("--no-worker", action="store_true", help="skip running the jobs the calls left")
+    parser.add_argument(
+        "--worker-during", action="store_true", help="run `hotline worker` during the calls, on the same cores"
+    )
     parser.add_argument("--write", action="store_true", help="add the results to docs/benchmarks.md")
     args = parser.parse_args()
 
@@ -361,9 +424,15 @@ def main() -> None:
             asyncio.run(
                 phase("baseline", [python, str(ROOT / "bench" / "ari_baseline_app.py")], env, baseline_call, args)
             ),
-            asyncio.run(phase("hotline ari", [python, "-m", "hotline", "ari"], env, ivr_call, args)),
         ]
+        worker = start_worker(env) if args.worker_during else None
+        results.append(asyncio.run(phase("hotline ari", [python, "-m", "hotline", "ari"], env, ivr_call, args)))
         args.load = f"{load_before:.2f}/{os.getloadavg()[0]:.2f}"
+        if worker is not None:
+            args.worker_cpu = finish_worker(worker, database_url, count_tickets(database_url))
+        else:
+            args.worker_cpu = None if args.no_worker else run_worker(env)
+        args.activated = count_activated(database_url)
         text_report = report(results, args, count_tickets(database_url))
     finally:
         if embedded is not None:
