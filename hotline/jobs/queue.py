@@ -47,29 +47,14 @@ def enqueue_inbound(inbound_id: int) -> None:
 
 def enqueue_activation(ticket_ids: list[int]) -> None:
     """Pin the deadlines of and alert the URC for tickets routed with activate=False (hotline/jobs/activation.py)."""
-    q = queue()
-    with q.connection.pipeline() as pipe:
-        q.enqueue_many(
-            [
-                Queue.prepare_data(
-                    "hotline.jobs.activation.activate_routed_ticket",
-                    (ticket_id,),
-                    job_id=f"activate-{ticket_id}",
-                    result_ttl=60,
-                    failure_ttl=7 * 86400,
-                )
-                for ticket_id in ticket_ids
-            ],
-            pipeline=pipe,
-        )
-        pipe.execute()
+    _enqueue_many("hotline.jobs.activation.activate_routed_ticket", {f"activate-{i}": i for i in ticket_ids})
 
 
 def enqueue_outbound(message_ids: list[int], delay: timedelta | None = None, attempt: int = 0) -> None:
     if not message_ids:
         return
-    q = queue()
     if delay is not None:
+        q = queue()
         for message_id in message_ids:
             q.enqueue_in(
                 delay,
@@ -80,17 +65,19 @@ def enqueue_outbound(message_ids: list[int], delay: timedelta | None = None, att
                 failure_ttl=7 * 86400,
             )
         return
+    _enqueue_many("hotline.jobs.outbound.send_outbound_sms", {f"outbound-{i}-{attempt}": i for i in message_ids})
+
+
+def _enqueue_many(function: str, ids_by_job_id: dict[str, int]) -> None:
+    """One job per id, named by its key (a re-run makes the same job id), all in one round trip to Redis."""
+    if not ids_by_job_id:
+        return
+    q = queue()
     with q.connection.pipeline() as pipe:
         q.enqueue_many(
             [
-                Queue.prepare_data(
-                    "hotline.jobs.outbound.send_outbound_sms",
-                    (mid,),
-                    job_id=f"outbound-{mid}-{attempt}",
-                    result_ttl=60,
-                    failure_ttl=7 * 86400,
-                )
-                for mid in message_ids
+                Queue.prepare_data(function, (value,), job_id=job_id, result_ttl=60, failure_ttl=7 * 86400)
+                for job_id, value in ids_by_job_id.items()
             ],
             pipeline=pipe,
         )
