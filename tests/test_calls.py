@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from hotline.db import unit_of_work
 from hotline.ivr import actions as a
@@ -290,6 +290,11 @@ def test_an_activation_lost_with_redis_is_redone_by_the_sweeper() -> None:
     assert t.escalation_chain and events(1)[-1] == "alerted"
     assert [m.to_number for m in outbound() if m.purpose == "alert"] == PUPR
     assert sweep_once().activations == 0  # activated: never twice
+
+    # A routed ticket with a chain but no 'alerted' event (made outside the services) is not activated again.
+    with unit_of_work() as s:
+        s.execute(delete(TicketEvent).where(TicketEvent.ticket_id == 1, TicketEvent.kind == "alerted"))
+    assert sweep_once().activations == 0 and activate_routed_ticket(1) == "nothing to do"
 
 
 def test_a_withheld_number_hears_no_one_s_ticket_and_gets_no_sms() -> None:

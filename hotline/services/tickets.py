@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from hotline.cityconfig import CityConfig
@@ -121,13 +121,16 @@ def activate_ticket(session: Session, *, config: CityConfig, ticket: Ticket, age
 
 
 def not_yet_activated() -> Any:
-    """SQL: the ticket has not been activated (alert_urc always records 'alerted', even for a URC of none)."""
-    return ~select(TicketEvent.id).where(TicketEvent.ticket_id == Ticket.id, TicketEvent.kind == "alerted").exists()
+    """SQL: no chain pinned and no URC alert yet. Both, because either alone can be missing from a ticket that
+    was activated (pin skips an agency no longer in routing/; tickets made outside the services, such as the
+    escalation bench's, have a chain but no 'alerted' event) and activating twice would alert the team twice."""
+    alerted = select(TicketEvent.id).where(TicketEvent.ticket_id == Ticket.id, TicketEvent.kind == "alerted")
+    return and_(Ticket.escalation_chain.is_(None), ~alerted.exists())
 
 
 def awaiting_activation(session: Session, ticket: Ticket) -> bool:
     """Routed, but its deadlines and alert have not followed yet (route_ticket with activate=False)."""
-    if ticket.status != "routed":
+    if ticket.status != "routed" or ticket.escalation_chain is not None:
         return False
     return bool(session.scalar(select(Ticket.id).where(Ticket.id == ticket.id, not_yet_activated())))
 
