@@ -31,3 +31,23 @@ def outbound() -> list[OutboundMessage]:
 def inbound() -> list[InboundMessage]:
     with unit_of_work() as s:
         return list(s.scalars(select(InboundMessage).order_by(InboundMessage.id)))
+
+
+def sms_ticket(*, reporter: str, text: str, category: str, status: str = "routed") -> int:
+    """A citizen's earlier SMS report, opened and routed by the services, then moved on to `status`."""
+    from hotline.services.city import current_config
+    from hotline.services.tickets import open_ticket, transition
+
+    with unit_of_work() as session:
+        t = open_ticket(
+            session,
+            config=current_config(),
+            channel="sms",
+            reporter=reporter,
+            text=text,
+            language="id",
+            category=category,
+        )
+        if status != "routed":
+            transition(session, ticket=t, target=status, actor="test")
+        return t.id

@@ -21,10 +21,9 @@ from hotline.services.call_takeover import TakeoverError, take_call
 from hotline.services.calls import call_log
 from hotline.services.city import current_config
 from hotline.services.ticket_actions import Actor
-from hotline.services.tickets import open_ticket, transition
 from tests.ari_harness import Line, ari_line, requires_ari_docs, run
 from tests.conftest import drain_queue
-from tests.helpers import count, events
+from tests.helpers import count, events, sms_ticket
 
 pytestmark = requires_ari_docs
 
@@ -348,18 +347,7 @@ HANGUPS = {
 
 
 def existing_ticket(status: str) -> int:
-    with unit_of_work() as session:
-        t = open_ticket(
-            session,
-            config=current_config(),
-            channel="sms",
-            reporter=CITIZEN,
-            text="BANJIR di Temas",
-            language="id",
-            category="flood",
-        )
-        transition(session, ticket=t, target=status, actor="test")
-        return t.id
+    return sms_ticket(reporter=CITIZEN, text="BANJIR di Temas", category="flood", status=status)
 
 
 @pytest.mark.parametrize("where", list(HANGUPS))

@@ -20,9 +20,8 @@ from hotline.jobs.sweeper import sweep_once
 from hotline.models import Call, CallEvent, OutboundMessage, Ticket, TicketEvent
 from hotline.services.calls import UnknownCall, begin_call, call_log, continue_call
 from hotline.services.city import current_config
-from hotline.services.tickets import open_ticket, transition
 from tests.conftest import HOTLINE_NUMBER, drain_queue
-from tests.helpers import count, events, outbound, ticket
+from tests.helpers import count, events, outbound, sms_ticket, ticket
 
 pytestmark = pytest.mark.usefixtures("backend")  # real database and Redis, cleaned before each test
 
@@ -116,19 +115,7 @@ def ticket_event(number: int, kind: str) -> TicketEvent:
 
 
 def existing_ticket(status: str = "routed", reporter: str = CITIZEN, category: str = "fire") -> int:
-    with unit_of_work() as session:
-        t = open_ticket(
-            session,
-            config=current_config(),
-            channel="sms",
-            reporter=reporter,
-            text="KEBAKARAN",
-            language="id",
-            category=category,
-        )
-        if status != "routed":
-            transition(session, ticket=t, target=status, actor="test")
-        return t.id
+    return sms_ticket(reporter=reporter, text="KEBAKARAN", category=category, status=status)
 
 
 # --- a whole call --------------------------------------------------------------------------------------

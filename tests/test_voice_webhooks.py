@@ -19,11 +19,9 @@ from twilio.request_validator import RequestValidator
 from hotline.db import unit_of_work
 from hotline.models import Call, OutboundMessage, Ticket, TicketEvent
 from hotline.services.calls import call_log
-from hotline.services.city import current_config
-from hotline.services.tickets import open_ticket, transition
 from hotline.settings import get_settings
 from tests.conftest import AUTH_TOKEN, FIXTURES, HOTLINE_NUMBER, Caller, Phone, drain_queue
-from tests.helpers import count, events, outbound, ticket
+from tests.helpers import count, events, outbound, sms_ticket, ticket
 from tests.test_prompt_serving import write_wav
 
 CITIZEN = "+6281234567890"
@@ -388,18 +386,7 @@ HANGUPS = {
 
 
 def existing_ticket(status: str) -> int:
-    with unit_of_work() as session:
-        t = open_ticket(
-            session,
-            config=current_config(),
-            channel="sms",
-            reporter=CITIZEN,
-            text="BANJIR di Temas",
-            language="id",
-            category="flood",
-        )
-        transition(session, ticket=t, target=status, actor="test")
-        return t.id
+    return sms_ticket(reporter=CITIZEN, text="BANJIR di Temas", category="flood", status=status)
 
 
 @pytest.mark.parametrize("where", list(HANGUPS))
