@@ -70,38 +70,6 @@ def _kecamatan(config: CityConfig, name: str | None) -> str | None:
     return known[name.strip().lower()]
 
 
-def create_ticket(
-    session: Session,
-    *,
-    config: CityConfig,
-    actor: Actor,
-    reporter: str,
-    text: str,
-    category: str | None,
-    location: str | None = None,
-    kecamatan: str | None = None,
-    urgent: bool = False,
-    language: str = "id",
-    channel: str = "web",
-) -> Ticket:
-    """An operator (or another system) writes the report down; with a category it is routed and alerted.
-    Never merged: see create_report for the same with duplicate merging."""
-    return create_report(
-        session,
-        config=config,
-        actor=actor,
-        reporter=reporter,
-        text=text,
-        category=category,
-        location=location,
-        kecamatan=kecamatan,
-        urgent=urgent,
-        language=language,
-        channel=channel,
-        merge=False,
-    ).ticket
-
-
 def create_report(
     session: Session,
     *,
@@ -121,7 +89,8 @@ def create_report(
     merge: bool = True,
 ) -> Intake:
     """A report written down by an operator or another system: a new ticket (routed and alerted when it has a
-    category), or, when it duplicates an open one (routing/merging.yaml), a reporter linked to that one."""
+    category), or, when it duplicates an open one (routing/merging.yaml), a reporter linked to that one.
+    `merge=False` always opens a new ticket."""
     _require_editor(actor)
     text = (text or "").strip()
     if not text:
