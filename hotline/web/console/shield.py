@@ -4,15 +4,19 @@ mark a callback made. Each POST checks CSRF and writes the audit log in the same
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 from urllib.parse import quote
 
 from anyio.to_thread import run_sync
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from hotline import clock
 from hotline.db import unit_of_work
+from hotline.models import CallScreening
 from hotline.phone import to_e164
 from hotline.services import shield
 from hotline.services.audit import audit
@@ -75,43 +79,32 @@ def _number(user: ConsoleUser, raw: str) -> str:
 
 @router.post("/clear")
 async def clear_number(user: UserDep, form: FormDep) -> Response:
-    _operator(user)
-    number = _number(user, field(form, "phone"))
-    note = field(form, "note").strip()[:200]
-
-    def run() -> None:
-        with unit_of_work() as session:
-            row = shield.clear(session, phone=number, actor=user.principal.username, note=note)
-            audit(
-                session,
-                actor=user.principal.username,
-                action="shield.clear",
-                target_type="phone",
-                target_id=number,
-                ip=user.ip,
-                detail=note or None,
-                screening_id=row.id,
-            )
-
-    await run_sync(run)
+    await _judge_number(user, form, "shield.clear", shield.clear)
     return _back(text("shield_cleared", user.lang))
 
 
 @router.post("/prank")
 async def mark_prank(user: UserDep, form: FormDep) -> Response:
+    def prank(session: Session, *, phone: str, actor: str, note: str) -> CallScreening:
+        return shield.mark_prank(session, config=current_config(), phone=phone, actor=actor, note=note)
+
+    await _judge_number(user, form, "shield.prank", prank)
+    return _back(text("saved", user.lang))
+
+
+async def _judge_number(user: ConsoleUser, form: FormData, action: str, decide: Callable[..., CallScreening]) -> None:
+    """An operator's decision about a number (clear it, mark it a prank), with its audit entry."""
     _operator(user)
     number = _number(user, field(form, "phone"))
     note = field(form, "note").strip()[:200]
 
     def run() -> None:
         with unit_of_work() as session:
-            row = shield.mark_prank(
-                session, config=current_config(), phone=number, actor=user.principal.username, note=note
-            )
+            row = decide(session, phone=number, actor=user.principal.username, note=note)
             audit(
                 session,
                 actor=user.principal.username,
-                action="shield.prank",
+                action=action,
                 target_type="phone",
                 target_id=number,
                 ip=user.ip,
@@ -120,7 +113,6 @@ async def mark_prank(user: UserDep, form: FormDep) -> Response:
             )
 
     await run_sync(run)
-    return _back(text("saved", user.lang))
 
 
 @router.post("/callbacks/{callback_id}/done")
