@@ -6,8 +6,6 @@ activated, or no longer waiting for it (accepted, cancelled, re-routed meanwhile
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from hotline.db import unit_of_work
 from hotline.logs import log_context
 from hotline.models import Agency, Ticket, Urc
@@ -20,8 +18,8 @@ def activate_routed_ticket(ticket_id: int) -> str:
         ticket = session.get(Ticket, ticket_id, with_for_update=True)
         if ticket is None or not awaiting_activation(session, ticket):
             return "nothing to do"
-        agency = session.scalar(select(Agency).where(Agency.id == ticket.agency_id))
-        urc = session.scalar(select(Urc).where(Urc.id == ticket.urc_id))
+        agency = session.get(Agency, ticket.agency_id) if ticket.agency_id else None
+        urc = session.get(Urc, ticket.urc_id) if ticket.urc_id else None
         if agency is None or urc is None:
             raise LookupError(f"ticket {ticket_id} is routed to an agency or URC that is not in the database")
         activate_ticket(session, config=current_config(), ticket=ticket, agency=agency, urc=urc)
