@@ -10,9 +10,9 @@ RUN useradd --create-home --uid 10001 hotline
 WORKDIR /app
 
 # Dependencies first, so a code change does not reinstall them.
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md requirements.lock ./
 COPY hotline/__init__.py hotline/__init__.py
-RUN pip install --no-cache-dir . && pip uninstall -y hotline
+RUN pip install --no-cache-dir -c requirements.lock . && pip uninstall -y hotline
 
 COPY hotline/ hotline/
 RUN pip install --no-cache-dir --no-deps .
