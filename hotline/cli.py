@@ -440,25 +440,28 @@ def worker(
     sweep_interval: Annotated[float, typer.Option(help="seconds between database sweeps")] = 30.0,
 ) -> None:
     """Run an RQ worker with its scheduler, plus the sweeper that re-queues from the database."""
-    from rq import SimpleWorker, Worker
-
     from hotline.jobs import sweeper
     from hotline.jobs.queue import queue, redis_connection
+    from hotline.jobs.rq_workers import make_worker
     from hotline.jobs.worker_loop import work_until_stopped
 
     _logging()
     stop = threading.Event()
     sweeper_thread = threading.Thread(target=sweeper.run_forever, args=(stop, sweep_interval), daemon=True)
     sweeper_thread.start()
-    worker_class = Worker if fork else SimpleWorker
     try:
         # Started again if Redis goes away under it (hotline/jobs/worker_loop.py).
         work_until_stopped(
-            lambda: worker_class([queue()], connection=redis_connection(), maintenance_interval=30, worker_ttl=60),
+            lambda: make_worker(
+                [queue()], redis_connection(), fork=fork, maintenance_interval=30, worker_ttl=60
+            ),
             burst=burst,
         )
     finally:
         stop.set()
+        # The sweeper stops the releaser it started; a sweep under way is not waited for beyond a second
+        # (the releaser then sees its worker gone on its own).
+        sweeper_thread.join(1.0)
 
 
 @app.command()

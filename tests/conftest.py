@@ -256,10 +256,9 @@ class Caller:
 
 
 def drain_queue() -> None:
-    """Run every queued job to the end in this process (RQ SimpleWorker, burst)."""
-    from rq import SimpleWorker
-
+    """Run every queued job to the end in this process (the in-process worker `hotline worker` runs, burst)."""
     from hotline.jobs.queue import queue, redis_connection
+    from hotline.jobs.rq_workers import make_worker
 
-    worker = SimpleWorker([queue()], connection=redis_connection())
+    worker = make_worker([queue()], redis_connection())
     worker.work(burst=True, logging_level="WARNING")

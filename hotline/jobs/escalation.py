@@ -152,7 +152,9 @@ def start_releaser() -> subprocess.Popen[bytes]:
     """The releaser runs in a process of its own, started by each worker's sweeper. As a thread of the
     worker it shares one GIL with RQ's jobs: when SMS jobs keep the worker busy, firing fell up to 8 s
     behind (docs/benchmarks.md, escalation). It stops with its worker, or when the worker is gone."""
-    code = "from hotline.jobs.escalation import releaser_main; releaser_main()"
+    # The worker's pid goes along: a worker stopped while the releaser was still importing would otherwise be
+    # gone before the releaser first asked who its parent is, and the releaser would watch init instead.
+    code = f"from hotline.jobs.escalation import releaser_main; releaser_main({os.getpid()})"
     # close_fds=False lets subprocess use posix_spawn. Its default fork+exec waits on a pipe until the child
     # has exec'd, and RQ forks its scheduler (no exec) from another thread of this process: a fork at the
     # wrong moment inherits that pipe's write end, and this call then waited as long as the scheduler
@@ -161,17 +163,20 @@ def start_releaser() -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-c", code], close_fds=False)
 
 
-def releaser_main() -> None:
+WATCH_WORKER_EVERY = 0.5  # seconds: how soon a releaser notices its worker is gone
+
+
+def releaser_main(worker_pid: int) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    parent = os.getppid()
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
 
     def watch_parent() -> None:
-        while not stop.wait(1.0):
-            if os.getppid() != parent:  # the worker was killed: nobody would stop us
-                stop.set()
+        while os.getppid() == worker_pid:  # else the worker was killed, or stopped before we started
+            if stop.wait(WATCH_WORKER_EVERY):
+                return
+        stop.set()
 
     threading.Thread(target=watch_parent, name="watch-worker", daemon=True).start()
     run_releaser(stop)

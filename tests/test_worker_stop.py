@@ -1,0 +1,103 @@
+"""A worker stops within 2 s whatever redis-py does (hotline/jobs/rq_workers.py).
+
+With RQ's own classes and redis-py 8.2 a stop waited for RQ's command thread, which blocks up to 60 s:
+about one stop in five took a minute."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+
+from hotline.jobs.queue import queue, redis_connection
+from hotline.jobs.rq_workers import PUBSUB_POLL, make_worker
+from tests.fault_processes import start, wait_for
+
+STOP_WITHIN = 2.0
+RUNS = 20
+
+
+def test_the_command_listener_stops_at_once_every_time(backend: dict[str, str]) -> None:
+    """The part that stalled: RQ's listener thread, started and stopped as a worker does, for both worker
+    classes. The stall needs the thread to read the unsubscribe confirmation before it is told to stop; every
+    other run makes that happen (RQ's own SimpleWorker then takes 60 s with redis-py 8.2)."""
+    took = []
+    for run in range(RUNS):
+        worker = make_worker([queue()], redis_connection(), fork=run % 2 == 1)
+        worker.subscribe()
+        time.sleep(0.02)  # the thread is in its blocking read, as in a running worker
+        if run % 4 >= 2:
+            assert worker.pubsub is not None
+            worker.pubsub.unsubscribe()
+            time.sleep(0.05)  # ... and has read the confirmation
+        began = time.monotonic()
+        worker.unsubscribe()
+        took.append(time.monotonic() - began)
+        assert worker.pubsub_thread is not None and not worker.pubsub_thread.is_alive()
+    assert max(took) < PUBSUB_POLL + 0.5, took
+
+
+def test_hotline_worker_stops_on_sigterm_within_2_s_twenty_times(backend: dict[str, str], tmp_path: Path) -> None:
+    """20 real `hotline worker` processes (4 at a time), each stopped with SIGTERM once it is working: every
+    one exits within 2 s, with its releaser, and leaves no process behind."""
+    env = dict(os.environ)
+    stops: list[float] = []
+    for batch in range(RUNS // 4):
+        workers = [
+            start(["worker", "--sweep-interval", "0.5"], env, tmp_path / f"worker-{batch}-{n}.log") for n in range(4)
+        ]
+        try:
+            wait_for(lambda: all(_working(w) for w in workers), 60, lambda: _logs(tmp_path))
+            family = {w.pid: _descendants(w) for w in workers}
+            for process in workers:
+                began = time.monotonic()
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(STOP_WITHIN + 5)
+                finally:
+                    stops.append(time.monotonic() - began)
+                assert process.returncode == 0, _logs(tmp_path)
+            # The releaser and RQ's scheduler went with their worker (they watch it and are stopped by it).
+            wait_for(
+                lambda: not any(_alive(p) for ps in family.values() for p in ps),
+                3,
+                lambda: f"outlived their worker: {[p.cmdline() for ps in family.values() for p in ps if _alive(p)]}",
+            )
+        finally:
+            for process in workers:
+                if process.poll() is None:
+                    os.killpg(process.pid, signal.SIGKILL)
+                    process.wait(5)
+    print(f"FIGURE worker stops (s): max {max(stops):.2f}, mean {sum(stops) / len(stops):.2f}: {sorted(round(s, 2) for s in stops)}")
+    assert len(stops) == RUNS and max(stops) < STOP_WITHIN, stops
+
+
+def _working(process: subprocess.Popen[bytes]) -> bool:
+    """Registered with RQ and its releaser child started: a worker that has fully come up."""
+    assert process.poll() is None, f"worker exited with {process.returncode}"
+    registered = {w.pid for w in make_worker([queue()], redis_connection()).all(connection=redis_connection())}
+    return process.pid in registered and bool(_descendants(process))
+
+
+def _descendants(process: subprocess.Popen[bytes]) -> list[psutil.Process]:
+    try:
+        return psutil.Process(process.pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
+
+
+def _alive(process: psutil.Process) -> bool:
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def _logs(folder: Path) -> Any:
+    return "\n".join(f"{log.name}: {log.read_text()[-800:]}" for log in sorted(folder.glob("*.log")))
