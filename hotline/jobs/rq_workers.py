@@ -8,7 +8,8 @@ redis-py, at the cost of five idle reads a second per worker."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from types import FrameType
 from typing import Any
 
 from redis import Redis
@@ -18,6 +19,15 @@ PUBSUB_POLL = 0.2  # seconds the command thread blocks before it looks whether i
 
 
 class _PromptStop(Worker):
+    # Called as soon as SIGTERM/SIGINT arrives, before RQ's own teardown: the worker's sweeper and releaser
+    # then stop alongside it instead of after it.
+    on_stop: Callable[[], None] | None = None
+
+    def request_stop(self, signum: int, frame: FrameType | None) -> None:
+        if self.on_stop is not None:
+            self.on_stop()
+        super().request_stop(signum, frame)
+
     def subscribe(self) -> None:
         # RQ's subscribe(), with a short poll instead of its 60 s one.
         self.pubsub = self.connection.pubsub()
@@ -35,6 +45,14 @@ class InProcessWorker(_PromptStop, SimpleWorker):
     """Jobs run in the worker's own process: what `hotline worker` runs by default."""
 
 
-def make_worker(queues: Sequence[Queue], connection: Redis, *, fork: bool = False, **options: Any) -> Worker:
-    worker_class = ForkingWorker if fork else InProcessWorker
-    return worker_class(list(queues), connection=connection, **options)
+def make_worker(
+    queues: Sequence[Queue],
+    connection: Redis,
+    *,
+    fork: bool = False,
+    on_stop: Callable[[], None] | None = None,
+    **options: Any,
+) -> Worker:
+    worker = (ForkingWorker if fork else InProcessWorker)(list(queues), connection=connection, **options)
+    worker.on_stop = on_stop
+    return worker
