@@ -61,6 +61,14 @@ CASES = [
     ("3", "menu_choice", None, None, "flood", "id", {"menu_digit": 3}),
     (" 1. ", "menu_choice", None, None, "fire", "id", {}),
     ("8", "menu_choice", None, None, None, "id", {"menu_digit": 8}),
+    # One word that says neither what happened nor where: not a report on its own (the intake asks).
+    ("halo", "contentless", None, None, None, "id", {}),
+    ("P", "contentless", None, None, None, "id", {}),
+    ("?!", "contentless", None, None, None, "id", {}),
+    ("👍", "contentless", None, None, None, "id", {}),
+    # One word with content stays a report: a place, a cry for help.
+    ("Sisir", "report", None, None, None, "id", {"desa": "Sisir"}),
+    ("TOLONG", "report", None, None, None, "id", {"urgent": True}),
     ("", "empty", None, None, None, "id", {}),
     ("   ", "empty", None, None, None, "id", {}),
 ]

@@ -108,7 +108,7 @@ def test_no_category_asks_and_attaches_the_answer_to_the_same_ticket(phone: Phon
 
 
 def test_unclear_twice_goes_to_the_command_center_uncategorised(phone: Phone, fake_twilio: Any) -> None:
-    for text in ("halo", "hmm", "entahlah"):
+    for text in ("ada yang aneh di sini", "hmm", "entahlah"):  # a lone "halo" first would be no report at all
         _report(phone, text)
     t = ticket(1)
     assert (t.status, t.category, t.routing_rule) == ("routed", None, "default-command-center")

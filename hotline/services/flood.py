@@ -16,7 +16,7 @@ from hotline.models import InboundMessage, Ticket
 from hotline.services.tickets import record
 
 WINDOW = timedelta(minutes=1)
-MERGEABLE = frozenset({"report", "empty", "courtesy"})  # what the grammar calls these messages
+MERGEABLE = frozenset({"report", "empty", "courtesy", "contentless"})  # what the grammar calls these messages
 
 
 def over_limit(session: Session, *, message: InboundMessage, per_minute: int) -> bool:

@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 CATEGORY_ASKS = 2  # after this many unclear answers the report goes to the default agency uncategorised
 FOLLOW_UP_WINDOW = timedelta(minutes=60)  # uncategorised text this soon after a report adds to it
 PENDING_WINDOW = timedelta(hours=24)
+ASK_AGAIN_AFTER = timedelta(minutes=10)  # "what happened, and where?" goes to one number at most this often
 
 
 @dataclass
@@ -183,7 +184,7 @@ def handle_sms(session: Session, *, config: CityConfig, message: InboundMessage)
         return citizen_commands.handle(sender, parsed=parsed)
     if parsed.kind == "courtesy":
         return "courtesy", None
-    return _report(sender, parsed, message.body)
+    return _report(sender, parsed, message)
 
 
 def _merged_flood(session: Session, *, message: InboundMessage, parsed: ParsedSms) -> int | None:
@@ -201,8 +202,8 @@ def _merged_flood(session: Session, *, message: InboundMessage, parsed: ParsedSm
     return ticket.id
 
 
-def _report(sender: Sender, parsed: ParsedSms, text: str) -> tuple[str, int | None]:
-    session, config = sender.session, sender.config
+def _report(sender: Sender, parsed: ParsedSms, message: InboundMessage) -> tuple[str, int | None]:
+    session, config, text = sender.session, sender.config, message.body
     waiting = _latest_ticket(session, sender.phone, ("awaiting_category",), PENDING_WINDOW)
     if parsed.kind == "menu_choice" and parsed.menu_digit == shield_sms.YES:
         # "1" to the junk-call shield's "Jika darurat, balas 1", if that is the newest open question.
@@ -221,7 +222,7 @@ def _report(sender: Sender, parsed: ParsedSms, text: str) -> tuple[str, int | No
         answered = confirmations.answer(sender, digit=parsed.menu_digit)
         if answered is not None:  # "1"/"2" to "is it fixed?": an answer, never a new report
             return answered
-    if parsed.kind == "report" and parsed.category is None:
+    if parsed.kind in ("report", "contentless") and parsed.category is None:
         recent = _latest_ticket(session, sender.phone, OPEN_STATUSES, FOLLOW_UP_WINDOW)
         since = utcnow() - FOLLOW_UP_WINDOW
         linked = None if recent else reporters.recent_linked_row(session, phone=sender.phone, since=since)
@@ -239,6 +240,8 @@ def _report(sender: Sender, parsed: ParsedSms, text: str) -> tuple[str, int | No
             sender.language = recent.language
             sender.reply("info_added", ticket_id=recent.id, number=recent.id)
             return "info_added", recent.id
+    if parsed.kind in ("menu_choice", "contentless"):
+        return _ask_what_and_where(sender, message)
     intake = open_or_merge(
         session,
         config=config,
@@ -268,6 +271,33 @@ def _report(sender: Sender, parsed: ParsedSms, text: str) -> tuple[str, int | No
         return "ticket_awaiting_category", ticket.id
     sender.reply("ticket_created", ticket_id=ticket.id, **ticket_fields(session, config, ticket, sender.language))
     return "ticket_created", ticket.id
+
+
+def _ask_what_and_where(sender: Sender, message: InboundMessage) -> tuple[str, None]:
+    """A digit that answers no open question, or a word that says nothing, is no report: a bare "1" once
+    opened a critical fire ticket and called the crew out. The sender is asked what happened and where; the
+    message stays stored. Asked at most once per ASK_AGAIN_AFTER, and never past the flood limit, so a
+    stream of digits costs no SMS."""
+    session = sender.session
+    asked = (
+        select(InboundMessage.id)
+        .where(
+            InboundMessage.from_e164 == message.from_e164,
+            InboundMessage.outcome == NO_REPORT_ASKED,
+            InboundMessage.received_at > message.received_at - ASK_AGAIN_AFTER,
+            InboundMessage.id != message.id,
+        )
+        .limit(1)
+    )
+    if session.scalar(asked) is not None or flood.over_limit(
+        session, message=message, per_minute=get_settings().sms_per_minute
+    ):
+        return NO_REPORT_QUIET, None
+    sender.reply("ask_what_where")
+    return NO_REPORT_ASKED, None
+
+
+NO_REPORT_ASKED, NO_REPORT_QUIET = "no_report_asked", "no_report_quiet"  # inbound_messages.outcome
 
 
 def _append_text(ticket: Ticket, text: str) -> None:

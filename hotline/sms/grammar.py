@@ -8,7 +8,7 @@ from typing import Literal
 
 from hotline.cityconfig.model import LANGUAGES, Grammar, KecamatanSpec
 
-Kind = Literal["empty", "urc_command", "citizen_command", "menu_choice", "courtesy", "report"]
+Kind = Literal["empty", "urc_command", "citizen_command", "menu_choice", "courtesy", "contentless", "report"]
 
 # "TERIMA 12", "terima#12", "Terima : 12 otw" -> word, number, note. The number must follow the word.
 _COMMAND = re.compile(r"^\s*([A-Za-z]+)[\s#:.\-]*(\d{1,9})\b[\s,.:;\-]*(.*)$", re.DOTALL)
@@ -140,12 +140,18 @@ def parse_sms(text: str, grammar: Grammar, areas: tuple[KecamatanSpec, ...] = ()
     category, lang = classify(norm, first_word, grammar)
     urgent_langs = [lang_ for lang_, ws in grammar.urgent.items() for w in ws if _contains(norm, w)]
     desa, kecamatan = find_place(norm, areas)
+    location = _location(text, grammar)
+    kind: Kind = "report"
+    if len(norm.split()) <= 1 and not (category or urgent_langs or desa or kecamatan or location):
+        # "halo", "p", "?", an emoji: nothing says what happened or where. Not a report on its own: the
+        # intake asks what happened and where (or adds it to the sender's report in progress).
+        kind = "contentless"
     return ParsedSms(
-        "report",
+        kind,
         lang or (urgent_langs[0] if urgent_langs else LANGUAGES[0]),
         category=category,
         urgent=bool(urgent_langs),
-        location=_location(text, grammar),
+        location=location,
         desa=desa,
         kecamatan=kecamatan,
     )

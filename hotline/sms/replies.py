@@ -17,6 +17,7 @@ REPLY_FIELDS: dict[str, frozenset[str]] = {
     "report_withdrawn": frozenset({"number"}),
     "more_reports": frozenset({*_T, "priority", "location", "reporters"}),
     "empty_message": frozenset(),
+    "ask_what_where": frozenset(),
     "alert": frozenset({*_T, "priority", "location", "text", "reporter"}),
     "member_accepted": frozenset(_T),
     "member_on_site": frozenset(_T),
