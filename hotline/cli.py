@@ -8,6 +8,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -191,16 +193,39 @@ def prompts_export_command(
     console.print(f"{len(audio.files)} prompts copied to {directory}")
 
 
+ResetOption = Annotated[bool, typer.Option("--reset", help="empty the simulation database first")]
+
+
+@contextmanager
+def _simulation(reset: bool) -> Iterator[None]:
+    """The simulators' scratch database (hotline/simulate.py), said in the output."""
+    from hotline.cityconfig import ConfigErrors
+    from hotline.simulate import simulation_database
+
+    try:
+        with simulation_database(reset=reset) as path:
+            typer.echo(
+                f"simulation database: {path} (not the hotline's: nothing in it is sent, escalated or seen by "
+                "a worker; --reset empties it)"
+            )
+            yield
+    except ConfigErrors as exc:
+        err.print(f"[red]The city's data has errors:[/red]\n{exc}")
+        raise typer.Exit(1) from None
+
+
 @simulate_app.command("sms")
 def simulate_sms_command(
     from_number: Annotated[str, typer.Argument(metavar="FROM", help="sender, e.g. 081234567890")],
     text: Annotated[str, typer.Argument(metavar="TEXT", help="the SMS text")],
+    reset: ResetOption = False,
 ) -> None:
-    """An inbound SMS without Twilio: prints the ticket, the replies and the alerts (nothing is sent)."""
+    """An inbound SMS without Twilio, on a scratch database: prints the ticket, the replies and the alerts
+    (nothing is sent)."""
     from hotline.simulate import simulate_sms
 
-    _prepare_database()
-    result = simulate_sms(from_number, text)
+    with _simulation(reset):
+        result = simulate_sms(from_number, text)
     console.print(f"outcome: [bold]{result.outcome}[/bold]")
     if result.ticket:
         t = result.ticket
@@ -220,13 +245,19 @@ def simulate_call_command(
     lang: Annotated[
         str | None, typer.Option(help="start in this language of the flow (default: its first, id)")
     ] = None,
+    reset: ResetOption = False,
 ) -> None:
-    """The IVR in the terminal: type the keys; prints the ticket, the SMS and the URC alerts (nothing is sent)."""
+    """The IVR in the terminal, on a scratch database: type the keys; prints the ticket, the SMS and the URC
+    alerts (nothing is sent)."""
+    with _simulation(reset):
+        _simulate_call(from_number, lang)
+
+
+def _simulate_call(from_number: str, lang: str | None) -> None:
     from hotline.channels.console.terminal import INSTRUCTIONS, run_call
     from hotline.services.city import current_config
     from hotline.simulate_call import SimulatedCall
 
-    _prepare_database()
     config = current_config()
     flow = config.default_flow
     if flow is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -22,6 +23,22 @@ _engines: dict[str, Engine] = {}
 _factories: dict[str, sessionmaker[Session]] = {}
 _AFTER_COMMIT = "hotline_after_commit"
 _TX_STATE = "hotline_tx_state"
+_database_override: ContextVar[str | None] = ContextVar("hotline_database_override", default=None)
+
+
+def database_url() -> str:
+    """The database units of work use: HOTLINE_DATABASE_URL (or the embedded default), unless overridden."""
+    return _database_override.get() or get_settings().effective_database_url
+
+
+@contextmanager
+def using_database(url: str) -> Iterator[None]:
+    """Units of work (and migrations) inside use `url`: `hotline simulate`'s scratch database."""
+    token = _database_override.set(url)
+    try:
+        yield
+    finally:
+        _database_override.reset(token)
 
 
 def make_engine(url: str) -> Engine:
@@ -69,17 +86,25 @@ def postgres_timeouts(url: str) -> dict[str, int]:
 
 
 def get_engine(url: str | None = None) -> Engine:
-    url = url or get_settings().effective_database_url
+    url = url or database_url()
     if url not in _engines:
         _engines[url] = make_engine(url)
     return _engines[url]
 
 
 def get_sessionmaker(url: str | None = None) -> sessionmaker[Session]:
-    url = url or get_settings().effective_database_url
+    url = url or database_url()
     if url not in _factories:
         _factories[url] = sessionmaker(get_engine(url), expire_on_commit=False)
     return _factories[url]
+
+
+def dispose(url: str) -> None:
+    """Close and forget one database's engine (before its file is removed)."""
+    engine = _engines.pop(url, None)
+    _factories.pop(url, None)
+    if engine is not None:
+        engine.dispose()
 
 
 def dispose_all() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
-from hotline.settings import get_settings
+from hotline.db import database_url
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -15,7 +15,7 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 def alembic_config(url: str | None = None) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-    cfg.set_main_option("sqlalchemy.url", url or get_settings().effective_database_url)
+    cfg.set_main_option("sqlalchemy.url", url or database_url())
     return cfg
 
 

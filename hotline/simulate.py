@@ -1,20 +1,55 @@
-"""`hotline simulate sms`: an inbound SMS through the real intake, without a provider; nothing is sent."""
+"""`hotline simulate sms`: an inbound SMS through the real intake, without a provider; nothing is sent.
+
+Simulations run on a scratch database of their own (HOTLINE_DATA_DIR/simulate.db), never the hotline's: a
+simulated ticket in the real database was seen by the worker like any other, its alerts timed out without a
+delivery report and failed over to automated calls, and it escalated to agency heads 10 minutes later."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hotline.db import transaction_state, unit_of_work
+from hotline.db import dispose, transaction_state, unit_of_work, using_database
 from hotline.models import InboundMessage, Member, OutboundMessage, Ticket
 from hotline.phone import sender_id
 from hotline.services.city import current_config
 from hotline.services.outbox import CREATED, NO_DISPATCH
 from hotline.services.sms_intake import process_inbound, store_inbound_sms
 from hotline.settings import get_settings
+
+
+def simulation_database_path() -> Path:
+    return (get_settings().data_dir / "simulate.db").resolve()
+
+
+def simulation_database_url() -> str:
+    return f"sqlite:///{simulation_database_path()}"
+
+
+@contextmanager
+def simulation_database(*, reset: bool = False) -> Iterator[Path]:
+    """Every unit of work inside runs on the scratch database, migrated and loaded with routing/ first.
+    It keeps its tickets between runs (`simulate sms ... TERIMA 1` answers the ticket of the run before);
+    `reset` empties it first. Nothing reads it but the simulators: no worker, timer, failover or escalation."""
+    from hotline.migrate import upgrade
+    from hotline.services.city import sync_routing
+
+    path, url = simulation_database_path(), simulation_database_url()
+    if reset:
+        dispose(url)
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+    with using_database(url):
+        upgrade()
+        with unit_of_work() as session:
+            sync_routing(session, config=current_config())
+        yield path
 
 
 @dataclass

@@ -6,13 +6,13 @@ from hotline.db import unit_of_work
 from hotline.models import InboundMessage, OutboundMessage, Ticket, TicketEvent
 
 
-def count(model: type) -> int:
-    with unit_of_work() as s:
+def count(model: type, url: str | None = None) -> int:
+    with unit_of_work(url) as s:
         return s.scalar(select(func.count()).select_from(model)) or 0
 
 
-def ticket(number: int) -> Ticket:
-    with unit_of_work() as s:
+def ticket(number: int, url: str | None = None) -> Ticket:
+    with unit_of_work(url) as s:
         found = s.get(Ticket, number)
         assert found is not None
         return found
@@ -23,8 +23,8 @@ def events(number: int) -> list[str]:
         return list(s.scalars(select(TicketEvent.kind).where(TicketEvent.ticket_id == number).order_by(TicketEvent.id)))
 
 
-def outbound() -> list[OutboundMessage]:
-    with unit_of_work() as s:
+def outbound(url: str | None = None) -> list[OutboundMessage]:
+    with unit_of_work(url) as s:
         return list(s.scalars(select(OutboundMessage).order_by(OutboundMessage.id)))
 
 

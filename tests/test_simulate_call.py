@@ -6,20 +6,36 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
 from hotline.cli import app
+from hotline.db import dispose
 from hotline.jobs.queue import queue
 from hotline.models import Ticket
+from hotline.simulate import simulation_database_path, simulation_database_url
 from tests.conftest import drain_queue
 from tests.helpers import count, outbound, ticket
 
-pytestmark = pytest.mark.usefixtures("backend")
+pytestmark = pytest.mark.usefixtures("backend", "fresh_simulation")
 
 runner = CliRunner()
+
+
+def sim() -> str:
+    """The simulators' own database (hotline/simulate.py), not the suite's."""
+    return simulation_database_url()
+
+
+@pytest.fixture
+def fresh_simulation() -> None:
+    """Each test starts the simulation database empty, as `--reset` would."""
+    dispose(sim())
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{simulation_database_path()}{suffix}").unlink(missing_ok=True)
 
 
 def simulate(typed: list[str], *options: str) -> str:
@@ -44,9 +60,9 @@ def test_a_whole_report_typed_in_the_terminal(fake_twilio: Any) -> None:
     assert "recording transcript: Jalan berlubang di depan balai desa" in lines
     assert "Laporan #1 (Jalan" in out and "[HOTLINE DPUPR Kota Batu] #1" in out and "Koordinator URC PUPR" in out
 
-    t = ticket(1)
+    t = ticket(1, sim())
     assert (t.channel, t.reporter_phone, t.text) == ("voice", "+6281234567890", "Jalan berlubang di depan balai desa")
-    assert [(m.purpose, m.status) for m in outbound()] == [("alert", "simulated")] * 2 + [("reply", "simulated")]
+    assert [(m.purpose, m.status) for m in outbound(sim())] == [("alert", "simulated")] * 2 + [("reply", "simulated")]
     assert queue().job_ids == []  # nothing was released to be sent
     drain_queue()
     assert fake_twilio.messages == []
@@ -62,7 +78,7 @@ def test_silence_is_re_prompted_and_the_end_of_input_hangs_up() -> None:
     assert "  [you hung up]" in lines
     assert "call: status=completed outcome=hung_up stopped_at=operator" in lines
     assert "no ticket" in lines and "no SMS would be sent" in lines
-    assert count(Ticket) == 0
+    assert count(Ticket, sim()) == 0
 
 
 def test_h_hangs_up_and_keeps_a_partial_ticket() -> None:
@@ -72,7 +88,7 @@ def test_h_hangs_up_and_keeps_a_partial_ticket() -> None:
     assert "call: status=completed outcome=hung_up stopped_at=desa" in lines
     assert "desa: hangup" in next(line for line in lines if line.startswith("path: "))
     assert any(line.startswith("ticket #1:") and line.endswith("PARTIAL (stopped at desa)") for line in lines)
-    t = ticket(1)
+    t = ticket(1, sim())
     assert (t.partial, t.partial_node, t.kecamatan, t.category) == (True, "desa", "Junrejo", "roads")
     assert "Koordinator URC PUPR" in out  # the URC is alerted even so
 
@@ -84,7 +100,7 @@ def test_typing_what_a_keypad_cannot_is_asked_again_and_an_operator_can_answer()
     assert "  [emergency_received] Laporan darurat Anda sudah kami teruskan ke petugas. Nomor laporan Anda:" in lines
     assert "operator answers? [y/N/h] y" in lines
     assert "call: status=completed outcome=operator stopped_at=operator" in lines
-    assert (ticket(1).category, ticket(1).priority) == ("fire", "critical")
+    assert (ticket(1, sim()).category, ticket(1, sim()).priority) == ("fire", "critical")
 
 
 def test_english_from_the_start_and_the_open_ticket_read_back() -> None:
@@ -117,7 +133,7 @@ def test_piped_stdin_to_the_real_command() -> None:
     lines = done.stdout.splitlines()
     assert "keys> 9" in lines and "  [ask_category] What would you like to report?" in lines
     assert "ticket #1: status=routed category=waste priority=low rule=waste-to-dlh location=Batu" in lines
-    assert ticket(1).reporter_phone == "+6281299990000" and ticket(1).language == "en"
+    assert ticket(1, sim()).reporter_phone == "+6281299990000" and ticket(1, sim()).language == "en"
 
 
 def test_a_caller_who_says_nothing_at_the_greeting_is_a_silent_call_with_no_ticket() -> None:
@@ -129,7 +145,7 @@ def test_a_caller_who_says_nothing_at_the_greeting_is_a_silent_call_with_no_tick
     )
     assert any(line.startswith("  [silent_goodbye] ") for line in lines)
     assert "call: status=completed outcome=completed stopped_at=silent_goodbye" in lines
-    assert count(Ticket) == 0
+    assert count(Ticket, sim()) == 0
 
 
 def test_speaking_without_a_key_at_the_re_prompt_carries_on() -> None:
