@@ -6,9 +6,9 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy import CursorResult, Delete, Engine, Update, create_engine, event, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -130,3 +130,9 @@ def after_commit(session: Session, callback: Callable[[], None]) -> None:
 def transaction_state(session: Session) -> dict[str, Any]:
     """Scratch space that lives as long as the current unit of work."""
     return session.info.setdefault(_TX_STATE, {})
+
+
+def rows_changed(session: Session, statement: Update | Delete) -> int:
+    """Run an UPDATE or DELETE (without RETURNING) and say how many rows it changed. Session.execute() is
+    typed to return a Result; for such a statement it is a CursorResult, which has the rowcount."""
+    return cast(CursorResult[Any], session.execute(statement)).rowcount
