@@ -7,11 +7,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy import CursorResult, Delete, Engine, Table, Update, create_engine, event, make_url
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from hotline.settings import get_settings
 
@@ -155,3 +156,18 @@ def after_commit(session: Session, callback: Callable[[], None]) -> None:
 def transaction_state(session: Session) -> dict[str, Any]:
     """Scratch space that lives as long as the current unit of work."""
     return session.info.setdefault(_TX_STATE, {})
+
+
+def rows_changed(session: Session, statement: Update | Delete) -> int:
+    """Run an UPDATE or DELETE (without RETURNING) and say how many rows it changed. Session.execute() is
+    typed to return a Result; for such a statement it is a CursorResult, which has the rowcount."""
+    return cast(CursorResult[Any], session.execute(statement)).rowcount
+
+
+def dialect_insert(dialect: str, table: Table | type[DeclarativeBase]) -> postgresql.Insert | sqlite.Insert:
+    """The INSERT of `dialect` (PostgreSQL or SQLite), which has on_conflict_do_nothing(); the generic one has not."""
+    if dialect == "postgresql":
+        return postgresql.insert(table)
+    if dialect == "sqlite":
+        return sqlite.insert(table)
+    raise ValueError(f"no INSERT ... ON CONFLICT for the {dialect} dialect")

@@ -94,6 +94,7 @@ class DatabaseCollector(Collector):
             "Alerts with a failover list, by where they ended (exhausted: every channel failed)",
             labels=["status"],
         )
+        families: tuple[GaugeMetricFamily, ...]
         families = (tickets, inbound, outbound, reports, alerts, escalations, calls, merged)
         families += (failovers, attempts, deliveries)
         families += (screening,)

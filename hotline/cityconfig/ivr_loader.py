@@ -23,6 +23,7 @@ from hotline.cityconfig.errors import ConfigError
 from hotline.cityconfig.ivr_schema import (
     NODE_SCHEMAS,
     BranchIn,
+    ChoiceSource,
     ConditionIn,
     CreateTicketIn,
     FlowFileIn,
@@ -132,7 +133,7 @@ def _read_nodes(files: IvrFiles, name: str, source: YamlSource, flow: FlowFileIn
             files.errors.append(source.error((*where, "type"), f"node {node_id}: unknown node type '{kind}'", fix))
             continue
         try:
-            nodes[node_id] = schema.model_validate(raw)  # type: ignore[assignment]
+            nodes[node_id] = schema.model_validate(raw)
         except ValidationError as exc:
             files.errors.extend(pydantic_errors(source, exc, where))
     files.nodes[name] = nodes
@@ -265,7 +266,7 @@ class _FlowBuilder:
                 for desa in kec.desa:
                     out[self._label_key("desa", desa)] = desa
 
-    def _choice_table(self, node_id: str, source: str) -> dict[str, tuple[Choice, ...]]:
+    def _choice_table(self, node_id: str, source: ChoiceSource) -> dict[str, tuple[Choice, ...]]:
         """Numbered options for a gather: categories by their menu digit, places in file order."""
         rows: dict[str, list[tuple[str, str]]]  # parent value -> (digits, value)
         if source == "category":
@@ -407,7 +408,7 @@ class _FlowBuilder:
                 self.fail(
                     (*base, "field"), f"choices: {spec.choices} always fills field {spec.choices}", "remove 'field'"
                 )
-            field_name = spec.choices
+            field_name: str = spec.choices
             choices = self._choice_table(node_id, spec.choices)
             for table in choices.values():
                 self.used.extend(_Used(c.prompt, (*base, "choices")) for c in table)
@@ -531,7 +532,7 @@ class _FlowBuilder:
             nodes=nodes,
             prompts=prompts,
             default=fin.default,
-            screening=dict(fin.screening),
+            screening=dict(fin.screening.items()),  # str keys, as Flow has them
         )
         return replace(flow, version=content_hash(flow))
 

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 Lang = Literal["id", "en"]
 Priority = Literal["critical", "high", "normal", "low"]
+ChoiceSource = Literal["category", "kecamatan", "desa"]  # what a gather's generated menu offers
 NodeId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,47}$")]
 # A prompt key; '{field}' parts are filled at call time from a field with known values.
 PromptKey = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*(\{[a-z_]+\}[a-z0-9_]*)*$")]
@@ -56,7 +57,7 @@ class MenuIn(_Retrying):
 
 class GatherIn(_Retrying):
     type: Literal["gather"]
-    choices: Literal["category", "kecamatan", "desa"] | None = None
+    choices: ChoiceSource | None = None
     field: FieldName | None = None
     prompts: list[PromptKey] = Field(min_length=1)
     prompts_after: list[PromptKey] = []
@@ -145,7 +146,7 @@ class HangupIn(_Strict):
     prompts: list[PromptKey] = []
 
 
-NODE_SCHEMAS: dict[str, type[_Strict]] = {
+NODE_SCHEMAS: dict[str, type[NodeIn]] = {
     "say": SayIn,
     "menu": MenuIn,
     "gather": GatherIn,
@@ -213,4 +214,4 @@ class FlowFileIn(_Strict):
 class PromptsFileIn(_Strict):
     prompts: dict[PromptKey, Annotated[str, Field(min_length=1)]]
     # How generated menus speak one option: '{label}' and '{digit}' are filled in when the flow loads.
-    choices: dict[Literal["category", "kecamatan", "desa"], Annotated[str, Field(min_length=1)]] = {}
+    choices: dict[ChoiceSource, Annotated[str, Field(min_length=1)]] = {}

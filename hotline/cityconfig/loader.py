@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -14,7 +15,6 @@ from hotline.cityconfig.model import (
     ALERT_CHANNELS,
     DEFAULT_ALERT_CHANNELS,
     DEFAULT_DELIVERY_TIMEOUT_SECONDS,
-    LANGUAGES,
     AgencySpec,
     CategorySpec,
     CityConfig,
@@ -37,9 +37,13 @@ from hotline.phone import to_e164
 from hotline.sms.replies import REPLY_FIELDS, template_fields
 
 Lang = Literal["id", "en"]
+LANGS: tuple[Lang, ...] = get_args(Lang)  # model.LANGUAGES, typed as the keys the files may use
 Priority = Literal["critical", "high", "normal", "low"]
 Code = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_-]{0,47}$")]
 Words = dict[Lang, list[Annotated[str, Field(min_length=1)]]]
+UrcCommand = Literal["accept", "on_site", "done", "decline"]
+CitizenCommand = Literal["status", "cancel", "stop", "start"]
+_Command = TypeVar("_Command", bound=str)
 
 
 class _Strict(BaseModel):
@@ -142,8 +146,8 @@ class KeywordsFile(_Strict):
 
 
 class CommandsFile(_Strict):
-    urc: dict[Literal["accept", "on_site", "done", "decline"], Words]
-    citizen: dict[Literal["status", "cancel", "stop", "start"], Words]
+    urc: dict[UrcCommand, Words]
+    citizen: dict[CitizenCommand, Words]
 
 
 class RepliesFile(_Strict):
@@ -188,8 +192,8 @@ FILES: dict[str, type[_Strict]] = {
     "sms/commands.yaml": CommandsFile,
     "sms/replies.yaml": RepliesFile,
 }
-URC_COMMANDS = ("accept", "on_site", "done", "decline")
-CITIZEN_COMMANDS = ("status", "cancel", "stop", "start")
+URC_COMMANDS: tuple[UrcCommand, ...] = ("accept", "on_site", "done", "decline")
+CITIZEN_COMMANDS: tuple[CitizenCommand, ...] = ("status", "cancel", "stop", "start")
 TICKET_STATUSES = ("awaiting_category", "routed", "accepted", "on_site", "resolved", "cancelled")
 
 
@@ -204,12 +208,12 @@ class _Checker:
         self.errors.append(self.sources[file].error(path, message, fix))
 
 
-def _upper_words(words: dict[str, list[str]]) -> dict[str, tuple[str, ...]]:
-    return {lang: tuple(w.strip().upper() for w in words.get(lang, [])) for lang in LANGUAGES}
+def _upper_words(words: Words) -> dict[str, tuple[str, ...]]:
+    return {lang: tuple(w.strip().upper() for w in words.get(lang, [])) for lang in LANGS}
 
 
-def _lower_words(words: dict[str, list[str]]) -> dict[str, tuple[str, ...]]:
-    return {lang: tuple(" ".join(w.lower().split()) for w in words.get(lang, [])) for lang in LANGUAGES}
+def _lower_words(words: Words) -> dict[str, tuple[str, ...]]:
+    return {lang: tuple(" ".join(w.lower().split()) for w in words.get(lang, [])) for lang in LANGS}
 
 
 def _alert_channels(c: _Checker, channels: list[str], path: tuple[str | int, ...]) -> tuple[str, ...]:
@@ -263,7 +267,7 @@ def _build_agencies(c: _Checker, parsed: AgenciesFile, region: str) -> tuple[Age
                 phones.add(phone)
                 members.append(MemberSpec(m.name, phone, m.role, m.active))
             urcs.append(UrcSpec(u.code, u.name, tuple(members)))
-        sla = {p: Sla(s.accept, s.resolve) for p, s in a.sla.items()}
+        sla: dict[str, Sla] = {p: Sla(s.accept, s.resolve) for p, s in a.sla.items()}
         heads = []
         for hi, h in enumerate(a.heads):
             phone = to_e164(str(h.phone), region)
@@ -318,7 +322,7 @@ def _build_categories(c: _Checker, parsed: CategoriesFile) -> tuple[CategorySpec
             c.fail(f, ("categories", i, "name"), f"category {cat.code} has no Indonesian name", "add 'id: ...'")
         codes.add(cat.code)
         menus.add(cat.menu)
-        cats.append(CategorySpec(cat.code, dict(cat.name), cat.menu, cat.priority))
+        cats.append(CategorySpec(cat.code, dict(cat.name.items()), cat.menu, cat.priority))
     return tuple(cats)
 
 
@@ -434,7 +438,7 @@ def _build_grammar(c: _Checker, kw: KeywordsFile, cmds: CommandsFile, categories
     used: set[str] = set()
 
     def commands(
-        section: dict[str, dict[str, list[str]]], names: tuple[str, ...], part: str
+        section: Mapping[_Command, Words], names: tuple[_Command, ...], part: str
     ) -> dict[str, tuple[str, str]]:
         table: dict[str, tuple[str, str]] = {}
         for name in names:
@@ -479,7 +483,7 @@ def _build_replies(c: _Checker, parsed: RepliesFile, categories: tuple[CategoryS
         if per_lang is None:
             c.fail(f, ("replies",), f"reply {key} is missing", f"add '{key}:' with id and en texts")
             continue
-        for lang in LANGUAGES:
+        for lang in LANGS:
             text = per_lang.get(lang)
             if text is None:
                 c.fail(f, ("replies", key), f"reply {key} has no '{lang}' text", f"add '{lang}: ...'")
@@ -508,11 +512,12 @@ def _build_replies(c: _Checker, parsed: RepliesFile, categories: tuple[CategoryS
     for status in TICKET_STATUSES:
         if status not in parsed.statuses:
             c.fail(f, ("statuses",), f"no words for status {status}", f"add '{status}: {{id: ..., en: ...}}'")
+    # dict(x.items()): the files' Lang/Priority keys become the model's plain str keys (dicts are invariant).
     return Replies(
-        templates={k: dict(v) for k, v in parsed.replies.items()},
-        statuses={k: dict(v) for k, v in parsed.statuses.items()},
-        priorities={k: dict(v) for k, v in parsed.priorities.items()},
-        unknown_location=dict(parsed.unknown_location),
+        templates={k: dict(v.items()) for k, v in parsed.replies.items()},
+        statuses={k: dict(v.items()) for k, v in parsed.statuses.items()},
+        priorities={k: dict(v.items()) for k, v in parsed.priorities.items()},
+        unknown_location=dict(parsed.unknown_location.items()),
     )
 
 

@@ -120,7 +120,7 @@ class _Turn:
         return replace(
             self.state,
             flow_version=self.flow.version,
-            phase=self.phase,  # type: ignore[arg-type]
+            phase=self.phase,
             node=self.node,
             retries_left=self.retries_left,
             language=self.language,
@@ -130,7 +130,7 @@ class _Turn:
             resume=self.resume,
             ticket_failed=self.ticket_failed,
             path=tuple(self.path),
-            outcome=self.outcome,  # type: ignore[arg-type]
+            outcome=self.outcome,
             outcome_node=self.outcome_node,
             repinned_from=self.repinned_from,
         )
@@ -233,10 +233,10 @@ class _Turn:
                     self.actions.append(self.flow.read_digits(number, self.language))
                 return node.next
             case SendSmsNode():
-                number = self.ticket_number
-                if number is not None and node.template not in self.sms_sent:
+                ticket = self.ticket_number
+                if ticket is not None and node.template not in self.sms_sent:
                     self.sms_sent.append(node.template)
-                    self.actions.append(a.SendSms(node.template, self.language, self.state.caller, number))
+                    self.actions.append(a.SendSms(node.template, self.language, self.state.caller, ticket))
                 return node.next
             case ScreenNode():
                 self.actions.append(a.ScreenCall(node.decision, node.id, self.state.caller))

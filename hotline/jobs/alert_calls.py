@@ -9,7 +9,7 @@ from sqlalchemy import update
 
 from hotline.channels.sms_provider import SendError
 from hotline.channels.twilio.call_client import TwilioCaller
-from hotline.db import unit_of_work
+from hotline.db import rows_changed, unit_of_work
 from hotline.models import AlertAttempt, AlertDelivery, Ticket
 from hotline.services import failover
 from hotline.settings import get_settings
@@ -27,11 +27,12 @@ def call_urls(public_url: str, attempt_id: int) -> tuple[str, str]:
 
 def place_alert_call(attempt_id: int, retry: int = 0) -> str:
     with unit_of_work() as session:
-        claimed = session.execute(
+        claimed = rows_changed(
+            session,
             update(AlertAttempt)
             .where(AlertAttempt.id == attempt_id, AlertAttempt.status == "queued")
-            .values(status="calling")
-        ).rowcount
+            .values(status="calling"),
+        )
         if not claimed:
             return "not-queued"  # placed, cancelled, or timed out already
         attempt = session.get(AlertAttempt, attempt_id)

@@ -14,6 +14,7 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
 from redis import Redis
 from rq import Queue
@@ -130,7 +131,8 @@ def reconcile(horizon: timedelta = HORIZON) -> ReconcileResult:
 
     q = queue()
     connection = q.connection
-    timers = {member.decode(): score for member, score in connection.zrange(timers_key(), 0, -1, withscores=True)}
+    # redis-py types zrange() as every shape a reply can take; this connection answers a list of bytes.
+    timers = {member.decode() for member in cast(list[bytes], connection.zrange(timers_key(), 0, -1))}
     releaser_alive = bool(connection.exists(_heartbeat_key()))
     now = clock.now()
     with unit_of_work() as session:
@@ -154,6 +156,7 @@ def reconcile(horizon: timedelta = HORIZON) -> ReconcileResult:
     due_now: list[tuple[int, int]] = []
     later: dict[str, float] = {}
     for delivery_id, position, due in rows:
+        assert due is not None  # the query asked for due_at <= ..., which NULL never is
         member = _member(delivery_id, position)
         if member in timers and (due > now or releaser_alive):
             continue  # the releaser will fire it

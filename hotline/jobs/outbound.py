@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from hotline.channels.kannel.sms_client import dlr_url
 from hotline.channels.providers import sms_provider
 from hotline.channels.sms_provider import SendError
-from hotline.db import unit_of_work
+from hotline.db import rows_changed, unit_of_work
 from hotline.logs import bind, log_context
 from hotline.models import OutboundMessage, utcnow
 from hotline.services import failover
@@ -41,7 +41,8 @@ def send_outbound_sms(message_id: int) -> str:
 
 def _send(message_id: int) -> str:
     with unit_of_work() as session:
-        claimed = session.execute(
+        claimed = rows_changed(
+            session,
             update(OutboundMessage)
             .where(
                 OutboundMessage.id == message_id,
@@ -52,8 +53,8 @@ def _send(message_id: int) -> str:
                     OutboundMessage.next_attempt_at <= utcnow() + timedelta(seconds=2),
                 ),
             )
-            .values(status="sending", attempts=OutboundMessage.attempts + 1, updated_at=utcnow())
-        ).rowcount
+            .values(status="sending", attempts=OutboundMessage.attempts + 1, updated_at=utcnow()),
+        )
         if not claimed:
             return "not-queued"  # already sent, being sent, or gone: nothing to do
         message = session.get(OutboundMessage, message_id)

@@ -32,7 +32,9 @@ class _PromptStop(Worker):
         # RQ's subscribe(), with a short poll instead of its 60 s one.
         self.pubsub = self.connection.pubsub()
         self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
-        self.pubsub_thread = self.pubsub.run_in_thread(
+        # RQ 3.0 infers the attribute's type from its `self.pubsub_thread = None` in __init__; its own
+        # subscribe() makes the same assignment.
+        self.pubsub_thread = self.pubsub.run_in_thread(  # type: ignore[assignment]
             sleep_time=PUBSUB_POLL, daemon=True, exception_handler=self._pubsub_exception_handler
         )
 

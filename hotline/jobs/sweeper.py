@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from hotline.db import unit_of_work
+from hotline.db import rows_changed, unit_of_work
 from hotline.jobs.queue import enqueue_activation, enqueue_inbound, enqueue_outbound, queue, redis_connection
 from hotline.models import InboundMessage, OutboundMessage, Ticket, utcnow
 from hotline.services.tickets import not_yet_activated
@@ -47,11 +47,12 @@ def sweep_once() -> SweepResult:
         ).all()
         # A worker killed between claiming and recording a send leaves 'sending'; send it again
         # (a possible duplicate is better than a lost alert).
-        result.unstuck = session.execute(
+        result.unstuck = rows_changed(
+            session,
             update(OutboundMessage)
             .where(OutboundMessage.status == "sending", OutboundMessage.updated_at < now - SENDING_STUCK)
-            .values(status="queued", next_attempt_at=now, last_error="worker stopped mid-send; sending again")
-        ).rowcount
+            .values(status="queued", next_attempt_at=now, last_error="worker stopped mid-send; sending again"),
+        )
         outbound_ids = session.scalars(
             select(OutboundMessage.id)
             .where(OutboundMessage.status == "queued", OutboundMessage.next_attempt_at < now - OUTBOUND_GRACE)

@@ -18,10 +18,10 @@ from typing import Any
 
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy import event as sa_event
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from hotline.cityconfig import CityConfig
+from hotline.db import dialect_insert
 from hotline.ivr import actions as a
 from hotline.ivr.engine import start
 from hotline.ivr.flow import Flow
@@ -180,10 +180,9 @@ def recording_ready(
 
 def _insert_unless_known(session: Session, **values: Any) -> int | None:
     """Insert the call unless its provider id is known (a concurrent twin). The new id, or None."""
-    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[session.connection().dialect.name]
     now = utcnow()
     stmt = (
-        insert(Call)
+        dialect_insert(session.connection().dialect.name, Call)
         .values(**values, started_at=now, updated_at=now)
         .on_conflict_do_nothing(index_elements=["provider", "provider_call_id"])
         .returning(Call.id)

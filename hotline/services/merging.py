@@ -18,8 +18,7 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
 
 from sqlalchemy import Select, func, or_, select, text
 from sqlalchemy.orm import Session
@@ -50,7 +49,9 @@ class Intake:
         return self.match is not None
 
 
-def candidate_query(*, category: str, rule: MergeRule, report: NewReport) -> Select[Any]:
+def candidate_query(
+    *, category: str, rule: MergeRule, report: NewReport
+) -> Select[int, str, str | None, str | None, float | None, float | None, datetime]:
     """Open tickets of the category created within the window, newest first (ix_tickets_category_status_created).
     A ticket in another desa or kecamatan is left out here already: the matcher would rule it out anyway."""
     since = report.at - timedelta(minutes=rule.window_minutes)

@@ -22,6 +22,7 @@ truth, counted through its (phone, at) index.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -89,7 +90,7 @@ def log_decision(
     decision: str,
     reason: str = "",
     call_id: int | None = None,
-    rule: dict[str, float | int | str] | None = None,
+    rule: Mapping[str, float | int | str] | None = None,
     actor: str = "system",
     until: datetime | None = None,
     at: datetime | None = None,

@@ -6,13 +6,13 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, Insert, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, Insert, Table, select
 from sqlalchemy.orm import Session, selectinload
 
 from hotline.cityconfig import CityConfig
+from hotline.db import dialect_insert
 from hotline.models import InboundMessage, Member, Ticket, Urc, utcnow
 from hotline.services import citizen_commands, confirmations, flood, reporters, shield_sms, urc_commands
 from hotline.services.merging import open_or_merge
@@ -37,7 +37,7 @@ class Sender:
     session: Session
     config: CityConfig
     phone: str
-    inbound_id: int
+    inbound_id: int | None  # None: a voice alert's answer, which came by no SMS
     language: str
 
     def reply(self, key: str, ticket_id: int | None = None, purpose: str = "reply", **fields: Any) -> None:
@@ -84,9 +84,8 @@ def _storable(text: str, limit: int | None = None) -> str:
 @lru_cache(maxsize=4)
 def _insert_unless_known(dialect: str) -> Insert:
     # Built once per dialect: building and compiling it per webhook cost more than the insert itself.
-    table = InboundMessage.__table__
-    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
-    return insert(table).on_conflict_do_nothing(index_elements=["provider_sid"]).returning(table.c.id)
+    table = cast(Table, InboundMessage.__table__)  # typed as any FromClause; a mapped class's is a Table
+    return dialect_insert(dialect, table).on_conflict_do_nothing(index_elements=["provider_sid"]).returning(table.c.id)
 
 
 def insert_inbound(conn: Connection, row: dict[str, Any]) -> int | None:

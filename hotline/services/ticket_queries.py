@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.orm import Session
 
 from hotline.models import Agency, Ticket
@@ -27,7 +27,7 @@ class TicketFilter:
     offset: int = 0
 
 
-def overdue_clause(now: datetime):  # type: ignore[no-untyped-def]
+def overdue_clause(now: datetime) -> ColumnElement[bool]:
     """Open tickets whose running deadline has passed: accept-by while routed, finish-by after."""
     return or_(
         and_(Ticket.status == "routed", Ticket.accept_due_at < now),
@@ -35,7 +35,7 @@ def overdue_clause(now: datetime):  # type: ignore[no-untyped-def]
     )
 
 
-def visible_tickets(principal: Principal) -> Select[tuple[Ticket]]:
+def visible_tickets(principal: Principal) -> Select[Ticket]:
     stmt = select(Ticket)
     if not principal.sees_all_agencies:
         stmt = stmt.join(Agency, Agency.id == Ticket.agency_id).where(Agency.code == principal.agency_code)

@@ -66,7 +66,7 @@ def _accept(session: Session, config: CityConfig, delivery: AlertDelivery, ticke
         session=session,
         config=config,
         phone=delivery.phone,
-        inbound_id=None,  # type: ignore[arg-type]
+        inbound_id=None,
         language=LANGUAGES[0],
     )
     parsed = ParsedSms(

@@ -45,7 +45,10 @@ def _contains(haystack: str, phrase: str) -> bool:
 
 
 def _command(text: str, grammar: Grammar) -> ParsedSms | None:
-    tables = (("urc_command", grammar.urc_commands), ("citizen_command", grammar.citizen_commands))
+    tables: tuple[tuple[Kind, dict[str, tuple[str, str]]], ...] = (
+        ("urc_command", grammar.urc_commands),
+        ("citizen_command", grammar.citizen_commands),
+    )
     match = _COMMAND.match(text)
     if match:
         word = match.group(1).upper()
@@ -53,14 +56,14 @@ def _command(text: str, grammar: Grammar) -> ParsedSms | None:
             if word in table:
                 name, lang = table[word]
                 note = " ".join(match.group(3).split())
-                return ParsedSms(kind, lang, name, word, int(match.group(2)), note)  # type: ignore[arg-type]
+                return ParsedSms(kind, lang, name, word, int(match.group(2)), note)
     lone = _LONE_WORD.match(text)
     if lone:
         word = lone.group(1).upper()
         for kind, table in tables:
             if word in table:
                 name, lang = table[word]
-                return ParsedSms(kind, lang, name, word)  # type: ignore[arg-type]
+                return ParsedSms(kind, lang, name, word)
     return None
 
 

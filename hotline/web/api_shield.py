@@ -24,7 +24,7 @@ from hotline.settings import get_settings
 from hotline.web.api_auth import EditorDep, PrincipalDep, client_ip
 
 router = APIRouter(prefix="/api/v1/shield", tags=["shield"])
-FOR_COMMAND_CENTER = {403: {"description": "agency staff"}}
+FOR_COMMAND_CENTER: dict[int | str, dict[str, Any]] = {403: {"description": "agency staff"}}
 
 
 class ScreeningOut(BaseModel):

@@ -37,7 +37,7 @@ from hotline.web.api_schemas import (
 )
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
-StatusFilter = Literal["open", "closed", *STATUSES]  # type: ignore[valid-type]
+StatusFilter = Literal["open", "closed", *STATUSES]  # type: ignore[valid-type]  # STATUSES unpacked at run time
 NOT_FOUND = "no such ticket (or not your agency's)"
 
 

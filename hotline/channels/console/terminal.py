@@ -105,4 +105,10 @@ def recording_event(typed: str | None, record: a.Record) -> tuple[a.Event, str |
 
 def queue_event(typed: str | None) -> a.Event | None:
     answer = (typed or "").strip().lower() if typed is not None else HANG_UP
-    return {HANG_UP: a.HangUp(), "y": a.QueueLeft(True), "": a.QueueLeft(False), "n": a.QueueLeft(False)}.get(answer)
+    events: dict[str, a.Event] = {
+        HANG_UP: a.HangUp(),
+        "y": a.QueueLeft(True),
+        "": a.QueueLeft(False),
+        "n": a.QueueLeft(False),
+    }
+    return events.get(answer)

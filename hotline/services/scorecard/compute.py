@@ -136,14 +136,11 @@ def _judge_times(ticket: TicketFacts, now: datetime) -> Judgement:
     # SELESAI on a routed ticket implies TERIMA (services/tickets.py sets both); mirror that here.
     accepted_at = ticket.accepted_at or ticket.resolved_at
     if ticket.cancelled_at is not None:  # judged as of the cancellation: only what was already late counts
-        late = [
-            _phase(accepted_at, ticket.accept_due_at, ticket.cancelled_at) == "breached",
-            _phase(ticket.resolved_at, ticket.resolve_due_at, ticket.cancelled_at) == "breached",
-        ]
-        if not any(late):
+        accept_late = _phase(accepted_at, ticket.accept_due_at, ticket.cancelled_at) == "breached"
+        resolve_late = _phase(ticket.resolved_at, ticket.resolve_due_at, ticket.cancelled_at) == "breached"
+        if not (accept_late or resolve_late):
             return Judgement(None, None, "cancelled")
-        accept_late, resolve_late = ("breached" if x else None for x in late)
-        return Judgement(accept_late, resolve_late, "breached")
+        return Judgement("breached" if accept_late else None, "breached" if resolve_late else None, "breached")
     accept = _phase(accepted_at, ticket.accept_due_at, now)
     resolve = _phase(ticket.resolved_at, ticket.resolve_due_at, now)
     if "breached" in (accept, resolve):

@@ -53,7 +53,10 @@ def month_tickets(session: Session, *, month: Month, tz: ZoneInfo) -> list[Ticke
         .where(*in_month)
         .order_by(Ticket.id)
     ).all()
-    return [TicketFacts(*row[:-1], reopened=bool(row[-1])) for row in rows]  # SQLite answers 0/1
+    return [
+        TicketFacts(agency, routed, accept_due, resolve_due, accepted, resolved, cancelled, fired_n, bool(was_reopened))
+        for agency, routed, accept_due, resolve_due, accepted, resolved, cancelled, fired_n, was_reopened in rows
+    ]  # bool(): SQLite answers 0/1
 
 
 def _agencies(session: Session, config: CityConfig, tickets: list[TicketFacts]) -> list[AgencyInfo]:
