@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+import pytest
 from rq import Worker
 from rq.worker import WorkerStatus
 
@@ -22,6 +23,15 @@ from tests.fault_processes import start, wait_for
 
 STOP_WITHIN = 2.0
 RUNS = 20
+
+
+@pytest.mark.parametrize("fork", [False, True])
+def test_the_in_process_worker_runs_jobs_in_its_own_process_and_the_forking_one_does_not(
+    backend: dict[str, str], fork: bool
+) -> None:
+    job = queue().enqueue("os.getpid")
+    make_worker([queue()], redis_connection(), fork=fork).work(burst=True, logging_level="WARNING")
+    assert (job.return_value() == os.getpid()) is not fork
 
 
 def test_the_command_listener_stops_at_once_every_time(backend: dict[str, str]) -> None:

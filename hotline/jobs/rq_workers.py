@@ -14,11 +14,12 @@ from typing import Any
 
 from redis import Redis
 from rq import Queue, SimpleWorker, Worker
+from rq.worker import BaseWorker
 
 PUBSUB_POLL = 0.2  # seconds the command thread blocks before it looks whether it should stop
 
 
-class _PromptStop(Worker):
+class _PromptStop(BaseWorker):  # a mixin on BaseWorker: it must not pull Worker's forking into InProcessWorker
     # Called as soon as SIGTERM/SIGINT arrives, before RQ's own teardown: the worker's sweeper and releaser
     # then stop alongside it instead of after it.
     on_stop: Callable[[], None] | None = None
@@ -39,7 +40,7 @@ class _PromptStop(Worker):
         )
 
 
-class ForkingWorker(_PromptStop):
+class ForkingWorker(_PromptStop, Worker):
     """A work horse forked per job (isolation; about 4x the cost per job)."""
 
 
@@ -54,7 +55,7 @@ def make_worker(
     fork: bool = False,
     on_stop: Callable[[], None] | None = None,
     **options: Any,
-) -> Worker:
+) -> BaseWorker:
     worker = (ForkingWorker if fork else InProcessWorker)(list(queues), connection=connection, **options)
     worker.on_stop = on_stop
     return worker

@@ -13,8 +13,8 @@ import time
 from collections.abc import Callable
 
 from redis.exceptions import RedisError
-from rq import Worker
 from rq.exceptions import StopRequested
+from rq.worker import BaseWorker
 
 log = logging.getLogger(__name__)
 
@@ -23,10 +23,10 @@ RESTART_FIRST, RESTART_CAP = 1.0, 30.0  # back-off between restarts of a worker 
 STEADY = 60.0  # a worker that ran this long before stopping starts again at once-ish (RESTART_FIRST)
 
 
-def work_until_stopped(make_worker: Callable[[], Worker], *, burst: bool = False) -> None:
+def work_until_stopped(make_worker: Callable[[], BaseWorker], *, burst: bool = False) -> None:
     delay = RESTART_FIRST
     while True:
-        rq_worker: Worker | None = None
+        rq_worker: BaseWorker | None = None
         began = time.monotonic()
         try:
             rq_worker = make_worker()
@@ -48,7 +48,7 @@ def work_until_stopped(make_worker: Callable[[], Worker], *, burst: bool = False
         delay = min(delay * 2, RESTART_CAP)
 
 
-def _asked_to_stop(rq_worker: Worker | None) -> bool:
+def _asked_to_stop(rq_worker: BaseWorker | None) -> bool:
     """A SIGTERM/SIGINT reached RQ's handler (a warm shutdown). RQ keeps this only in private attributes:
     `_shutdown_requested_date` when it stopped while idle, `_stop_requested` when it finished a job first."""
     if rq_worker is None:
