@@ -23,6 +23,7 @@ from hotline.user_cli import user_app  # accounts are their own concern, in thei
 if TYPE_CHECKING:
     from hotline.cityconfig import CityConfig
     from hotline.services.scorecard import Scorecard
+    from hotline.settings import Settings
     from hotline.simulate_call import SimulatedCall
 
 app = typer.Typer(
@@ -80,12 +81,14 @@ def db_upgrade() -> None:
 def config_check(
     directory: Annotated[Path | None, typer.Argument(help="folder with routing/, sms/ and ivr_flows/")] = None,
 ) -> None:
-    """Validate ivr_flows/, sms/ and routing/; exit 1 with file:line errors."""
+    """Validate the settings (exit 2, one line each) and ivr_flows/, sms/ and routing/ (exit 1, file:line)."""
     from hotline.cityconfig import ConfigErrors, load_city_config
 
-    folder = directory or get_settings().config_dir
+    settings = get_settings()  # settings that cannot work stop here, one line each (main)
+    console.print(_settings_summary(settings), markup=False, highlight=False, soft_wrap=True)
+    folder = directory or settings.config_dir
     try:
-        config = load_city_config(folder, get_settings().default_region)
+        config = load_city_config(folder, settings.default_region)
     except ConfigErrors as exc:
         for error in exc.errors:
             err.print(str(error), markup=False, highlight=False)
@@ -106,6 +109,20 @@ def config_check(
         f"flag it for {rules.flag_hours:g} h"
         if rules.enabled
         else "call shield: no routing/shield.yaml (no limits; calls are still logged)"
+    )
+
+
+def _settings_summary(settings: Settings) -> str:
+    from sqlalchemy import make_url
+
+    database = make_url(settings.effective_database_url).render_as_string(hide_password=True)
+    redis = settings.redis_url or "embedded (started by `hotline up`)"
+    if "@" in redis:  # redis://:password@host: the password stays out of the output
+        scheme, _, rest = redis.partition("://")
+        redis = f"{scheme}://***@{rest.rpartition('@')[2]}"
+    return (
+        f"settings OK: database {database}, Redis {redis}, timezone {settings.timezone}, "
+        f"phone numbers read as {settings.default_region}, API on {settings.host}:{settings.port}"
     )
 
 
@@ -541,10 +558,11 @@ def _wait(children: list[subprocess.Popen[bytes]]) -> None:
 def main() -> None:
     from pydantic import ValidationError
 
+    from hotline.settings import settings_problems
+
     try:
         app()
     except ValidationError as exc:  # the environment's settings: say what is wrong, not where it was noticed
-        for problem in exc.errors():
-            where = ".".join(str(part) for part in problem["loc"])
-            err.print(f"[red]settings: {where + ': ' if where else ''}{problem['msg']}[/red]", highlight=False)
+        for line in settings_problems(exc):
+            err.print(line, style="red", markup=False, highlight=False, soft_wrap=True)
         raise SystemExit(2) from None
