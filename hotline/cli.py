@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
+import socket
 import sys
 import threading
-import time
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -428,9 +426,10 @@ def _write_scorecard(card: Scorecard, output_format: ScorecardFormat, output: Pa
 @app.command()
 def serve(
     workers: Annotated[int, typer.Option(help="uvicorn worker processes")] = 1,
-    host: Annotated[str | None, typer.Option()] = None,
-    port: Annotated[int | None, typer.Option()] = None,
+    host: Annotated[str | None, typer.Option(help="default: HOTLINE_HOST, else 127.0.0.1")] = None,
+    port: Annotated[int | None, typer.Option(min=1, max=65535, help="default: HOTLINE_PORT, else 8000")] = None,
     access_log: Annotated[bool, typer.Option()] = False,
+    fd: Annotated[int | None, typer.Option(hidden=True, help="serve on this listening socket (`hotline up`)")] = None,
 ) -> None:
     """Run the HTTP API (webhooks, health, API)."""
     import uvicorn
@@ -438,16 +437,30 @@ def serve(
     from hotline.logs import dict_config
 
     settings = get_settings()
+    listener = None
+    if fd is None:
+        listener = _listen_or_exit(host or settings.host, port or settings.port)
+        fd = listener.fileno()
     uvicorn.run(
         "hotline.web.app:create_app",
         factory=True,
-        host=host or settings.host,
-        port=port or settings.port,
+        fd=fd,
         workers=workers,
         access_log=access_log,
         log_level="info",
         log_config=dict_config("INFO", settings.log_format),
     )
+
+
+def _listen_or_exit(host: str, port: int) -> socket.socket:
+    """The API's socket, bound now: a taken port is one line and exit 1, before anything else starts."""
+    from hotline.listener import ListenError, bind_listener
+
+    try:
+        return bind_listener(host, port)
+    except ListenError as exc:
+        err.print(str(exc), style="red", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
 
 
 @app.command()
@@ -499,60 +512,59 @@ def ari() -> None:
 
 
 @app.command()
-def up() -> None:
-    """Everything in one process tree: migrations, API, worker with scheduler. Ctrl-C stops it all."""
+def up(
+    host: Annotated[str | None, typer.Option(help="default: HOTLINE_HOST, else 127.0.0.1")] = None,
+    port: Annotated[int | None, typer.Option(min=1, max=65535, help="default: HOTLINE_PORT, else 8000")] = None,
+) -> None:
+    """Everything in one process tree: migrations, API, worker with scheduler (and the ARI app when ARI_URL is
+    set). A part that dies is started again; Ctrl-C stops it all."""
     from hotline.embedded_redis import EmbeddedRedis
+    from hotline.supervisor import Service, StartError, Supervisor, stop_on_signals
 
     _logging()
     settings = get_settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ)
-    embedded: EmbeddedRedis | None = None
-    if not settings.redis_url:
-        embedded = EmbeddedRedis(settings.data_dir)
-        env["HOTLINE_REDIS_URL"] = embedded.start()
-        console.print(f"embedded Redis: {env['HOTLINE_REDIS_URL']}")
-    if not settings.database_url:
-        console.print(f"embedded SQLite: {settings.effective_database_url}")
-    children: list[subprocess.Popen[bytes]] = []
-    try:
-        _prepare_database()
-        base = [sys.executable, "-m", "hotline"]
-        children.append(subprocess.Popen([*base, "serve"], env=env))
-        children.append(subprocess.Popen([*base, "worker"], env=env))
-        if settings.ari_url:
-            children.append(subprocess.Popen([*base, "ari"], env=env))
-            console.print(f"Asterisk ARI app {settings.ari_app!r} on {settings.ari_url}")
-        console.print(f"Hotline is up on http://{settings.host}:{settings.port} (Ctrl-C stops everything)")
-        _wait(children)
-    finally:
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
-        for child in children:
-            try:
-                child.wait(15)
-            except subprocess.TimeoutExpired:
-                child.kill()
-        if embedded:
-            embedded.stop()
-        console.print("Hotline stopped")
+    host, port = host or settings.host, port or settings.port
+    if settings.ari_url:
+        from hotline.channels.ari.run import AriSettingsError, build_app
 
-
-def _wait(children: list[subprocess.Popen[bytes]]) -> None:
+        try:
+            build_app(settings)  # as `hotline ari` would refuse them, but before anything starts
+        except AriSettingsError as exc:
+            err.print(f"settings: {exc}", style="red", markup=False, highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+    listener = _listen_or_exit(host, port)
     stopping = threading.Event()
-
-    def on_signal(signum: int, _frame: object) -> None:
-        stopping.set()
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
-    while not stopping.is_set():
-        for child in children:
-            if child.poll() is not None:
-                err.print(f"[red]a part of Hotline stopped (exit {child.returncode}); stopping the rest[/red]")
-                return
-        time.sleep(0.2)
+    stop_on_signals(stopping)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    # The parts read the same settings, except where `up` decides: the address and the embedded Redis.
+    env = {**os.environ, "HOTLINE_HOST": host, "HOTLINE_PORT": str(port)}
+    base = [sys.executable, "-m", "hotline"]
+    supervisor = Supervisor()
+    try:
+        if not settings.redis_url:
+            embedded = EmbeddedRedis(settings.data_dir)
+            embedded.dir.mkdir(parents=True, exist_ok=True)
+            env["HOTLINE_REDIS_URL"] = embedded.url
+            supervisor.start(Service("embedded Redis", embedded.command(), wait_ready=embedded.wait_ready, last=True))
+            console.print(f"embedded Redis: {embedded.url}")
+        if not settings.database_url:
+            console.print(f"embedded SQLite: {settings.effective_database_url}")
+        _prepare_database()
+        fd = listener.fileno()
+        supervisor.start(Service("API", [*base, "serve", "--fd", str(fd)], env=env, pass_fds=(fd,)))
+        supervisor.start(Service("worker", [*base, "worker"], env=env))
+        if settings.ari_url:
+            supervisor.start(Service("ARI app", [*base, "ari"], env=env))
+            console.print(f"Asterisk ARI app {settings.ari_app!r} on {settings.ari_url}")
+        console.print(f"Hotline is up on http://{host}:{port} (Ctrl-C stops everything)")
+        supervisor.run(stopping)
+    except StartError as exc:
+        err.print(str(exc), style="red", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    finally:
+        supervisor.stop()  # the API, worker and ARI app first, then the embedded Redis
+        listener.close()
+        console.print("Hotline stopped")
 
 
 def main() -> None:
