@@ -1,4 +1,5 @@
-"""The IVR engine is pure: tables of caller input -> the exact actions and final state, on the Kota Batu flow."""
+"""The IVR engine is pure: tables of caller input -> the exact actions and final state, on the Kota Batu flow
+of the suite's city (tests/city)."""
 
 from __future__ import annotations
 
@@ -15,9 +16,9 @@ from hotline.ivr.flow import RESTING_NODES, Flow
 from hotline.ivr.registry import FlowRegistry
 from hotline.ivr.state import CallState, PathStep
 from hotline.ivr.turn import Turn, run_turn
-from hotline.settings import PROJECT_ROOT
+from tests.suite_city import CITY_DIR
 
-CONFIG = load_city_config(PROJECT_ROOT)
+CONFIG = load_city_config(CITY_DIR)
 FLOW = CONFIG.default_flow
 assert FLOW is not None
 CALLER = "+6281234567890"
@@ -601,17 +602,17 @@ def test_the_state_round_trips_through_json() -> None:
 @pytest.fixture
 def edited_city(tmp_path: Path) -> Path:
     for folder in ("routing", "sms", "ivr_flows"):
-        shutil.copytree(PROJECT_ROOT / folder, tmp_path / folder)
+        shutil.copytree(CITY_DIR / folder, tmp_path / folder)
     return tmp_path
 
 
 def test_a_changed_flow_gets_a_new_version_and_a_live_call_keeps_its_own(edited_city: Path) -> None:
-    old_call = run(["."])  # resting at the category menu of the shipped flow
+    old_call = run(["."])  # resting at the category menu of the suite's flow
     prompts = edited_city / "ivr_flows/prompts/id.yaml"
     prompts.write_text(prompts.read_text().replace("Kejadian apa yang ingin Anda laporkan?", "Ada kejadian apa?"))
     new_flow = load_city_config(edited_city).default_flow
     assert new_flow is not None and new_flow.version != FLOW.version
-    assert load_city_config(PROJECT_ROOT).default_flow.version == FLOW.version  # type: ignore[union-attr]
+    assert load_city_config(CITY_DIR).default_flow.version == FLOW.version  # type: ignore[union-attr]
 
     registry = FlowRegistry([FLOW, new_flow])
     assert registry.current().version == new_flow.version

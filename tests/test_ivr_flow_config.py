@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from hotline.cityconfig import load_city_config
-from hotline.settings import PROJECT_ROOT
 from tests.city_files import config_errors, copy_city, edit
+from tests.suite_city import CITY_DIR
 
 FLOW = "ivr_flows/kota_batu.yaml"
 ID = "ivr_flows/prompts/id.yaml"
@@ -29,8 +29,8 @@ def _line_of(path: Path, needle: str) -> int:
     return text[: text.index(needle)].count("\n") + 1
 
 
-def test_the_shipped_flow_is_valid() -> None:
-    config = load_city_config(PROJECT_ROOT)
+def test_the_suites_flow_is_valid() -> None:
+    config = load_city_config(CITY_DIR)
     flow = config.default_flow
     assert flow is not None and set(config.ivr_flows) == {"kota_batu"}
     assert flow.label == "2026.1" and len(flow.version) == 16

@@ -22,11 +22,12 @@ from hotline.services.calls import call_log
 from hotline.settings import get_settings
 from tests.conftest import AUTH_TOKEN, FIXTURES, HOTLINE_NUMBER, Caller, Phone, drain_queue
 from tests.helpers import count, events, outbound, sms_ticket, ticket
+from tests.suite_city import members
 from tests.test_prompt_serving import write_wav
 
 CITIZEN = "+6281234567890"
-PUPR = ["+6281100000301", "+6281100000302"]
-PMK = ["+6281100000101", "+6281100000102", "+6281100000103"]
+PUPR = members("PUPR")
+PMK = members("PMK")
 HEAD = '<?xml version="1.0" encoding="UTF-8"?><Response>'
 TAIL = "</Response>"
 
