@@ -19,7 +19,7 @@ def city(tmp_path: Path) -> Path:
 
 
 def test_the_suites_kota_batu_data_is_valid() -> None:
-    """The suite's copy (tests/city)."""
+    """The suite's copy (tests/city); the shipped folders are checked in tests/test_shipped_city.py."""
     config = load_city_config(CITY_DIR)
     assert {a.code for a in config.agencies} == {"PMK", "BPBD", "PUPR", "DLH", "DISTAN", "COMMAND"}
     assert config.default_agency.code == "COMMAND"
