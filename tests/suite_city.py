@@ -9,8 +9,6 @@ from typing import Any
 
 import yaml
 
-from hotline.cityconfig import CityConfig, load_city_config
-
 CITY_DIR = Path(__file__).resolve().parent / "city"
 
 
@@ -42,12 +40,6 @@ def national(phone: str) -> str:
 def all_phones() -> list[str]:
     """Every member and head number in the suite's city."""
     return [phone for code in _agencies() for phone in heads(code) + members(code)]
-
-
-@cache
-def config() -> CityConfig:
-    """The suite's city loaded as the app loads it (HOTLINE_CONFIG_DIR points here in every test)."""
-    return load_city_config(CITY_DIR)
 
 
 @cache
