@@ -1,4 +1,4 @@
-"""A copy of the city's data folders for the tests that break it on purpose, and the helpers they share."""
+"""A copy of the suite's city (tests/city) for the tests that break it on purpose, and the helpers they share."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 
 from hotline.cityconfig import ConfigErrors, load_city_config
-from hotline.settings import PROJECT_ROOT
+from tests.suite_city import CITY_DIR
 
 
 def copy_city(target: Path, folders: Iterable[str] = ("routing", "sms")) -> Path:
     for folder in folders:
-        shutil.copytree(PROJECT_ROOT / folder, target / folder)
+        shutil.copytree(CITY_DIR / folder, target / folder)
     return target
 
 

@@ -20,6 +20,12 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from twilio.request_validator import RequestValidator
 
+from tests.suite_city import CITY_DIR
+
+# Every test, and every process a test starts with this environment, runs on the suite's city
+# (tests/city/), never on the folders at the project root, which are the city's to edit.
+os.environ["HOTLINE_CONFIG_DIR"] = str(CITY_DIR)
+
 FIXTURES = Path(__file__).parent / "fixtures"
 ACCOUNT_SID = "ACae0e1e4b8b1d4c6f9d0b2b5c3a7e9f10"
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"
@@ -74,6 +80,7 @@ def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]
     cleanups.append(twilio.stop)
     port = _free_port()
     env = {
+        "HOTLINE_CONFIG_DIR": str(CITY_DIR),
         "HOTLINE_DATABASE_URL": db_url,
         "HOTLINE_REDIS_URL": redis_url,
         "HOTLINE_DATA_DIR": str(tmp / "var"),

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from hotline.cityconfig import load_city_config
-from hotline.settings import PROJECT_ROOT
 from tests.city_files import config_errors, copy_city, edit
+from tests.suite_city import CITY_DIR
 
 AGENCIES = "routing/agencies.yaml"
 DEFAULT_LINE = "alert_channels: [sms, sms_backup, voice]"
@@ -22,8 +22,8 @@ def city(tmp_path: Path) -> Path:
     return copy_city(tmp_path, ("routing", "sms"))
 
 
-def test_the_shipped_lists_and_timeouts() -> None:
-    config = load_city_config(PROJECT_ROOT)
+def test_the_suites_lists_and_timeouts() -> None:
+    config = load_city_config(CITY_DIR)
     pmk, bpbd = config.agency("PMK"), config.agency("BPBD")
     assert pmk is not None and bpbd is not None
     assert pmk.alert_channels == ("sms", "sms_backup", "voice") and pmk.delivery_timeout_seconds == 60

@@ -28,11 +28,12 @@ from hotline.settings import get_settings
 from tests.accounts import console_login, make_user
 from tests.conftest import AUTH_TOKEN, Phone, drain_queue
 from tests.helpers import events, outbound, ticket
+from tests.suite_city import members
 
 pytestmark = pytest.mark.usefixtures("real_clock")  # these tests move hotline.clock
 
 CITIZEN = "+6281234567890"
-PMK = ["+6281100000101", "+6281100000102", "+6281100000103"]
+PMK = members("PMK")
 PMK_TIMEOUT = timedelta(seconds=60)  # routing/agencies.yaml
 BACKUP_ENV = {
     "HOTLINE_BACKUP_SMS_USERNAME": "hotline",

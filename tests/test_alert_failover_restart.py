@@ -20,8 +20,8 @@ from hotline.db import unit_of_work
 from hotline.fakes.kannel import FakeKannel
 from hotline.jobs.queue import redis_connection
 from hotline.models import AlertDelivery
-from hotline.settings import PROJECT_ROOT
 from tests.conftest import Phone
+from tests.suite_city import CITY_DIR
 from tests.test_alert_failover import CITIZEN, PMK, kannel, kannel_server  # noqa: F401 (fixtures)
 
 TIMEOUT_SECONDS = 10  # the shortest the config allows
@@ -29,7 +29,7 @@ TIMEOUT_SECONDS = 10  # the shortest the config allows
 
 def _short_timeout(tmp: Path) -> Path:
     for folder in ("routing", "sms"):
-        shutil.copytree(PROJECT_ROOT / folder, tmp / folder)
+        shutil.copytree(CITY_DIR / folder, tmp / folder)
     agencies = tmp / "routing" / "agencies.yaml"
     text = agencies.read_text()
     agencies.write_text(text.replace("delivery_timeout_seconds: 60", f"delivery_timeout_seconds: {TIMEOUT_SECONDS}"))

@@ -13,8 +13,9 @@ from hotline.models import AuditEntry
 from tests.accounts import make_token
 from tests.conftest import Caller, Phone, drain_queue
 from tests.helpers import events, outbound, ticket
+from tests.suite_city import members
 
-PMK_MEMBER = "+6281100000101"
+PMK_MEMBER = members("PMK")[0]
 
 
 @pytest.fixture

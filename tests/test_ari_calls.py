@@ -24,11 +24,12 @@ from hotline.services.ticket_actions import Actor
 from tests.ari_harness import Line, ari_line, requires_ari_docs, run
 from tests.conftest import drain_queue
 from tests.helpers import count, events, sms_ticket
+from tests.suite_city import members
 
 pytestmark = requires_ari_docs
 
 CITIZEN = "+6281234567890"
-PUPR = ["+6281100000301", "+6281100000302"]
+PUPR = members("PUPR")
 REPORT = [".", "4", "2", "6"]  # silence at welcome, roads, Bumiaji, Punten
 
 

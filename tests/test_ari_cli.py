@@ -16,8 +16,8 @@ import pytest
 from typer.testing import CliRunner
 
 from hotline.fakes.fake_ari import FakeAri
-from hotline.settings import PROJECT_ROOT
 from tests.ari_harness import requires_ari_docs
+from tests.suite_city import CITY_DIR
 from tests.test_prompt_serving import write_wav
 
 pytestmark = requires_ari_docs
@@ -64,7 +64,7 @@ def test_prompts_export_lays_the_audio_out_as_asterisk_plays_it(
 
     city, data = tmp_path / "city", tmp_path / "var"
     for folder in ("routing", "sms", "ivr_flows"):
-        shutil.copytree(PROJECT_ROOT / folder, city / folder)
+        shutil.copytree(CITY_DIR / folder, city / folder)
     built = write_wav(data / "prompts" / "id" / "welcome.wav")
     recorded = write_wav(city / "ivr_flows" / "recordings" / "en" / "goodbye.wav", frames=400)
     monkeypatch.setenv("HOTLINE_CONFIG_DIR", str(city))

@@ -22,12 +22,13 @@ from hotline.services.calls import UnknownCall, begin_call, call_log, continue_c
 from hotline.services.city import current_config
 from tests.conftest import HOTLINE_NUMBER, drain_queue
 from tests.helpers import count, events, outbound, sms_ticket, ticket
+from tests.suite_city import members
 
 pytestmark = pytest.mark.usefixtures("backend")  # real database and Redis, cleaned before each test
 
 CITIZEN = "+6281234567890"
-PMK = ["+6281100000101", "+6281100000102", "+6281100000103"]
-PUPR = ["+6281100000301", "+6281100000302"]
+PMK = members("PMK")
+PUPR = members("PUPR")
 FLOW = current_config().default_flow
 assert FLOW is not None
 HAPPY = [".", "4", "2", "6", "rec:12"]  # roads, Bumiaji, Punten, a 12 s description
@@ -426,7 +427,7 @@ def test_a_partial_ticket_is_completed_when_the_caller_finishes_after_the_queue(
 
 @pytest.mark.parametrize(
     ("digit", "category", "team"),
-    [("1", "fire", PMK), ("7", "disaster", ["+6281100000201", "+6281100000202", "+6281100000203"])],
+    [("1", "fire", PMK), ("7", "disaster", members("BPBD"))],
 )
 def test_an_emergency_opens_an_urgent_ticket_then_queues_the_caller_for_an_operator(
     fake_twilio: Any, digit: str, category: str, team: list[str]

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from hotline.cityconfig import load_city_config
-from hotline.settings import PROJECT_ROOT
 from tests.city_files import config_errors, copy_city, edit
+from tests.suite_city import CITY_DIR, members
 
 
 @pytest.fixture
@@ -18,8 +18,9 @@ def city(tmp_path: Path) -> Path:
     return copy_city(tmp_path, ("routing", "sms"))
 
 
-def test_the_shipped_kota_batu_data_is_valid() -> None:
-    config = load_city_config(PROJECT_ROOT)
+def test_the_suites_kota_batu_data_is_valid() -> None:
+    """The suite's copy (tests/city); the shipped folders are checked in tests/test_shipped_city.py."""
+    config = load_city_config(CITY_DIR)
     assert {a.code for a in config.agencies} == {"PMK", "BPBD", "PUPR", "DLH", "DISTAN", "COMMAND"}
     assert config.default_agency.code == "COMMAND"
     assert all(len(a.sla) == 4 for a in config.agencies)
@@ -27,7 +28,7 @@ def test_the_shipped_kota_batu_data_is_valid() -> None:
 
 BROKEN = [
     # file, old, new, expected fragment of the message
-    ("routing/agencies.yaml", '"+6281100000102"', '"0812-BAD"', "is not a valid phone number"),
+    ("routing/agencies.yaml", f'"{members("PMK")[1]}"', '"0812-BAD"', "is not a valid phone number"),
     ("routing/agencies.yaml", "  - code: PUPR", "  - code: PMK", "agency code PMK is used twice"),
     (
         "routing/rules.yaml",
@@ -109,7 +110,7 @@ def test_cli_exit_codes(city: Path) -> None:
     ok = subprocess.run([sys.executable, "-m", "hotline", "config", "check", str(city)], capture_output=True, text=True)
     assert ok.returncode == 0, ok.stderr
     assert "OK: 6 agencies" in ok.stdout
-    edit(city / "routing/agencies.yaml", '"+6281100000102"', '"12345"')
+    edit(city / "routing/agencies.yaml", f'"{members("PMK")[1]}"', '"12345"')
     bad = subprocess.run(
         [sys.executable, "-m", "hotline", "config", "check", str(city)], capture_output=True, text=True
     )

@@ -23,12 +23,13 @@ from tests.accounts import console_login, make_user
 from tests.clocked import set_clock, sms, tick
 from tests.conftest import Phone, drain_queue
 from tests.helpers import count, events, outbound, ticket
+from tests.suite_city import members
 
 pytestmark = pytest.mark.usefixtures("real_clock")  # these tests move hotline.clock
 
 CITIZEN = "+6281234567890"
-PMK = ["+6281100000101", "+6281100000102", "+6281100000103"]
-PUPR = "+6281100000301"
+PMK = members("PMK")
+PUPR = members("PUPR")[0]
 ASKED_1 = (
     "Laporan #1 telah selesai ditangani Damkar Kota Batu. Apakah laporan #1 sudah beres? "
     "Balas 1 jika sudah beres, 2 jika belum."
@@ -113,7 +114,7 @@ def test_done_asks_and_1_confirms(phone: Phone, fake_twilio: Any) -> None:
 
 
 def test_english_reporter_is_asked_in_english(phone: Phone, fake_twilio: Any) -> None:
-    tourist, bpbd = "+61412345678", "+6281100000201"
+    tourist, bpbd = "+61412345678", members("BPBD")[0]
     sms(phone, tourist, "There is a landslide near Songgokerto, people trapped")
     sms(phone, bpbd, "SELESAI 1")
     assert last_to(fake_twilio, tourist) == (

@@ -19,9 +19,10 @@ from hotline.jobs.queue import queue, redis_connection
 from hotline.models import InboundMessage, OutboundMessage, Ticket
 from tests.conftest import AUTH_TOKEN, Phone
 from tests.fault_processes import serve, start, stop, wait_for
+from tests.suite_city import members
 
 PUBLIC_URL = "https://hotline.batukota.example"  # what Twilio calls: the load balancer, not a replica
-PMK = ["+6281100000101", "+6281100000102", "+6281100000103"]
+PMK = members("PMK")
 # One fire in each of 16 desa: different places, so none is a duplicate of another.
 DESA = [
     "Oro-Oro Ombo",

@@ -12,8 +12,8 @@ import pytest
 from hotline.cityconfig import ConfigErrors, load_city_config
 from hotline.cityconfig.model import PRIORITIES, MergeRule
 from hotline.duplicates import Candidate, NewReport, Place, distance_m, find_duplicate, priority_for, text_score
-from hotline.settings import PROJECT_ROOT
 from tests.city_files import copy_city
+from tests.suite_city import CITY_DIR
 
 NOW = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
 RULE = MergeRule(
@@ -159,8 +159,8 @@ def city(tmp_path: Path) -> Path:
     return copy_city(tmp_path, ("routing", "sms"))
 
 
-def test_shipped_rules() -> None:
-    merging = load_city_config(PROJECT_ROOT).merging
+def test_the_suites_rules() -> None:
+    merging = load_city_config(CITY_DIR).merging
     landslide, farm, roads = (merging.for_category(c) for c in ("landslide", "farm", "roads"))
     assert landslide.enabled and landslide.window_minutes == 360 and landslide.radius_m == 500
     assert landslide.priority_at == ((3, "high"), (6, "critical"))  # from the default

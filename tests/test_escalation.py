@@ -26,13 +26,14 @@ from hotline.models import Escalation, Ticket, TicketEvent
 from tests.clocked import tick
 from tests.conftest import Phone, drain_queue
 from tests.helpers import events, ticket
+from tests.suite_city import heads, members
 
 pytestmark = pytest.mark.usefixtures("real_clock")  # these tests move hotline.clock
 
 CITIZEN = "+6281234567890"
-PMK_URC = ["+6281100000101", "+6281100000102", "+6281100000103"]
-PMK_HEAD = "+6281100000100"
-COMMAND = ["+6281100000901", "+6281100000902"]
+PMK_URC = members("PMK")
+PMK_HEAD = heads("PMK")[0]
+COMMAND = members("COMMAND")
 
 
 def escalations() -> list[Escalation]:

@@ -19,15 +19,15 @@ from sqlalchemy import func, select
 from hotline.db import unit_of_work
 from hotline.jobs.queue import redis_connection
 from hotline.models import Escalation, OutboundMessage, TicketEvent
-from hotline.settings import PROJECT_ROOT
 from tests.conftest import Phone
+from tests.suite_city import CITY_DIR
 
 REPORTS = 40
 
 
 def _tiny_deadlines(tmp: Path) -> Path:
     for folder in ("routing", "sms"):
-        shutil.copytree(PROJECT_ROOT / folder, tmp / folder)
+        shutil.copytree(CITY_DIR / folder, tmp / folder)
     (tmp / "routing" / "merging.yaml").unlink()  # 40 fires with one text are 40 tickets here, not one merged
     agencies = tmp / "routing" / "agencies.yaml"
     agencies.write_text(

@@ -25,9 +25,10 @@ from hotline.jobs.queue import redis_connection
 from hotline.models import Call, InboundMessage, OutboundMessage, Ticket
 from tests.conftest import Caller, Phone
 from tests.fault_processes import serve, stacks, start, stop, wait_for
+from tests.suite_city import members
 from tests.tcp_proxy import TcpProxy, database_target, redis_target
 
-PMK = ["+6281100000101", "+6281100000102", "+6281100000103"]
+PMK = members("PMK")
 REPORTS = 5
 # One desa per report: the same text from several numbers would be one incident (routing/merging.yaml).
 DESA = ["Sisir", "Temas", "Ngaglik", "Songgokerto", "Pesanggrahan"]

@@ -6,10 +6,10 @@ import pytest
 
 from hotline.cityconfig import load_city_config
 from hotline.services.city import current_config
-from hotline.settings import PROJECT_ROOT
 from hotline.sms.grammar import parse_sms
+from tests.suite_city import CITY_DIR
 
-CONFIG = load_city_config(PROJECT_ROOT)
+CONFIG = load_city_config(CITY_DIR)
 
 CASES = [
     # text, kind, command, number, category, language, extra checks

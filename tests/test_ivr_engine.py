@@ -1,4 +1,5 @@
-"""The IVR engine is pure: tables of caller input -> the exact actions and final state, on the Kota Batu flow."""
+"""The IVR engine is pure: tables of caller input -> the exact actions and final state, on the Kota Batu flow
+of the suite's city (tests/city)."""
 
 from __future__ import annotations
 
@@ -15,9 +16,10 @@ from hotline.ivr.flow import RESTING_NODES, Flow
 from hotline.ivr.registry import FlowRegistry
 from hotline.ivr.state import CallState, PathStep
 from hotline.ivr.turn import Turn, run_turn
-from hotline.settings import PROJECT_ROOT
+from tests import suite_city
+from tests.suite_city import CITY_DIR, choice
 
-CONFIG = load_city_config(PROJECT_ROOT)
+CONFIG = load_city_config(CITY_DIR)
 FLOW = CONFIG.default_flow
 assert FLOW is not None
 CALLER = "+6281234567890"
@@ -374,8 +376,8 @@ def test_happy_path_exact_actions_and_final_state() -> None:
         ),
         a.SendSms("ticket_created", "id", CALLER, 101),
     )
-    assert p("choice_category_fire", "id").text == "Untuk Kebakaran, tekan 1."
-    assert p("digit_1", "id").text == "satu"
+    assert p("choice_category_fire", "id").text == choice("category", "Kebakaran", 1)
+    assert p("digit_1", "id").text == suite_city.prompt("digit_1")
     state = call.state
     assert (state.phase, state.node, state.outcome, state.outcome_node) == ("ended", "goodbye", "completed", "goodbye")
     assert state.fields == {
@@ -401,7 +403,7 @@ def test_english_is_spoken_after_9() -> None:
     call = run(["9", "4", "2", "6", "rec:12"])
     prompts = [p for turn in call.turns[1:] for m in turn.media for p in getattr(m, "prompts", (m,))]
     assert prompts and {p.language for p in prompts if isinstance(p, a.Prompt)} == {"en"}
-    assert call.turns[1].media[0].prompts[1].text == "For Fire, press 1."  # type: ignore[union-attr]
+    assert call.turns[1].media[0].prompts[1].text == choice("category", "Fire", 1, "en")  # type: ignore[union-attr]
     assert call.state.language == "en"
 
 
@@ -601,24 +603,24 @@ def test_the_state_round_trips_through_json() -> None:
 @pytest.fixture
 def edited_city(tmp_path: Path) -> Path:
     for folder in ("routing", "sms", "ivr_flows"):
-        shutil.copytree(PROJECT_ROOT / folder, tmp_path / folder)
+        shutil.copytree(CITY_DIR / folder, tmp_path / folder)
     return tmp_path
 
 
 def test_a_changed_flow_gets_a_new_version_and_a_live_call_keeps_its_own(edited_city: Path) -> None:
-    old_call = run(["."])  # resting at the category menu of the shipped flow
+    old_call = run(["."])  # resting at the category menu of the suite's flow
     prompts = edited_city / "ivr_flows/prompts/id.yaml"
-    prompts.write_text(prompts.read_text().replace("Kejadian apa yang ingin Anda laporkan?", "Ada kejadian apa?"))
+    prompts.write_text(prompts.read_text().replace(suite_city.prompt("ask_category"), "Ada kejadian apa?"))
     new_flow = load_city_config(edited_city).default_flow
     assert new_flow is not None and new_flow.version != FLOW.version
-    assert load_city_config(PROJECT_ROOT).default_flow.version == FLOW.version  # type: ignore[union-attr]
+    assert load_city_config(CITY_DIR).default_flow.version == FLOW.version  # type: ignore[union-attr]
 
     registry = FlowRegistry([FLOW, new_flow])
     assert registry.current().version == new_flow.version
     pinned = registry.pinned(old_call.state)
     assert pinned.version == FLOW.version
     state, actions = step(pinned, old_call.state, a.Digits("8"))  # invalid: re-prompted with the OLD text
-    assert actions[0].prompts[1].text == "Kejadian apa yang ingin Anda laporkan?"  # type: ignore[union-attr]
+    assert actions[0].prompts[1].text == suite_city.prompt("ask_category")  # type: ignore[union-attr]
     assert state.flow_version == FLOW.version and state.repinned_from is None
 
     fresh = run(["."], flow=new_flow)

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from hotline.cityconfig import load_city_config
-from hotline.settings import PROJECT_ROOT
 from tests.city_files import config_errors, copy_city, edit
+from tests.suite_city import CITY_DIR, choice, choice_template, prompt
 
 FLOW = "ivr_flows/kota_batu.yaml"
 ID = "ivr_flows/prompts/id.yaml"
@@ -29,8 +29,8 @@ def _line_of(path: Path, needle: str) -> int:
     return text[: text.index(needle)].count("\n") + 1
 
 
-def test_the_shipped_flow_is_valid() -> None:
-    config = load_city_config(PROJECT_ROOT)
+def test_the_suites_flow_is_valid() -> None:
+    config = load_city_config(CITY_DIR)
     flow = config.default_flow
     assert flow is not None and set(config.ivr_flows) == {"kota_batu"}
     assert flow.label == "2026.1" and len(flow.version) == 16
@@ -70,7 +70,7 @@ BROKEN = [
     ),
     (
         EN,
-        '  once_more: "Once more, your report number is"\n',
+        f'  once_more: "{prompt("once_more", "en")}"\n',
         "",
         FLOW,
         "prompt once_more has no en text",
@@ -116,7 +116,7 @@ BROKEN = [
     ),
     (
         ID,
-        '  goodbye: "Terima kasih telah menghubungi Hotline Kota Batu."',
+        f'  goodbye: "{prompt("goodbye")}"',
         '  goodbye: "Terima kasih, laporan {number}."',
         None,
         "prompt goodbye has a placeholder {number}; prompts are fixed audio",
@@ -207,11 +207,11 @@ BROKEN = [
     ),
     (
         EN,
-        '  category: "For {label}, press {digit}."',
+        f'  category: "{choice_template("category", "en")}"',
         '  category: "For {label}."',
         None,
         "choice template for category must use {label} and {digit}",
-        "Untuk {label}, tekan {digit}.",
+        'e.g. "Untuk {label}, tekan {digit}."',  # the loader's own example, not the city's
         None,
     ),
     (
@@ -292,7 +292,7 @@ def test_menus_follow_routing_data(city: Path) -> None:
     assert before is not None and after is not None and after.version != before.version
     desa = after.nodes["desa"]
     assert [c.value for c in desa.choices["Junrejo"]][-1] == "Baru"  # type: ignore[union-attr]
-    assert after.prompts["id"]["choice_desa_junrejo_baru"] == "Untuk Baru, tekan 8."
+    assert after.prompts["id"]["choice_desa_junrejo_baru"] == choice("desa", "Baru", 8)
 
 
 def test_a_city_recording_overrides_a_generated_choice(city: Path) -> None:
@@ -321,5 +321,5 @@ def test_more_than_nine_places_are_numbered_from_10(city: Path) -> None:
     desa = flow.nodes["desa"]
     junrejo = desa.choices["Junrejo"]  # type: ignore[union-attr]
     assert [c.digits for c in junrejo] == [str(n) for n in range(10, 20)]
-    assert flow.prompts["id"]["choice_desa_junrejo_d10"] == "Untuk D10, tekan 19."
+    assert flow.prompts["id"]["choice_desa_junrejo_d10"] == choice("desa", "D10", 19)
     assert [c.digits for c in desa.choices["Batu"]][:2] == ["1", "2"]  # type: ignore[union-attr]

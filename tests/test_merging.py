@@ -14,9 +14,10 @@ from hotline.models import AuditEntry, Call, InboundMessage, Ticket, TicketRepor
 from tests.accounts import console_login, csrf_of, make_token, make_user
 from tests.conftest import Caller, Phone, drain_queue
 from tests.helpers import count, events, outbound, ticket
+from tests.suite_city import members
 
 A, B, C = "+6281234500001", "+6281234500002", "+6281234500003"
-BPBD = ["+6281100000201", "+6281100000202", "+6281100000203"]
+BPBD = members("BPBD")
 
 
 def sms(phone: Phone, sender: str, text: str) -> None:

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from hotline.settings import PROJECT_ROOT
+from tests.suite_city import CITY_DIR
 
 
 def write_wav(path: Path, *, rate: int = 8000, frames: int = 800, fill: bytes = b"\x10\x00") -> bytes:
@@ -33,7 +33,7 @@ def city(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Path
 
     config = tmp_path / "city"
     for folder in ("routing", "sms", "ivr_flows"):
-        shutil.copytree(PROJECT_ROOT / folder, config / folder)
+        shutil.copytree(CITY_DIR / folder, config / folder)
     monkeypatch.setenv("HOTLINE_CONFIG_DIR", str(config))
     monkeypatch.setenv("HOTLINE_DATA_DIR", str(tmp_path / "var"))
     get_settings.cache_clear()

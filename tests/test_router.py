@@ -7,9 +7,9 @@ import pytest
 from hotline.cityconfig import load_city_config
 from hotline.cityconfig.model import AgencySpec, CategorySpec, RuleSpec, UrcSpec
 from hotline.router import NoRouteError, RouteFacts, initial_priority, route
-from hotline.settings import PROJECT_ROOT
+from tests.suite_city import CITY_DIR
 
-CONFIG = load_city_config(PROJECT_ROOT)
+CONFIG = load_city_config(CITY_DIR)
 
 CASES = [
     ("fire", "critical", None, "PMK", "PMK-URC", "fire-to-pmk"),

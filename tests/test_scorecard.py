@@ -39,6 +39,7 @@ from hotline.services.scorecard.compute import Judgement, grade
 from tests.clocked import set_clock, sms, tick
 from tests.conftest import Phone
 from tests.helpers import ticket
+from tests.suite_city import members
 
 pytestmark = pytest.mark.usefixtures("real_clock")  # these tests move hotline.clock
 
@@ -304,7 +305,7 @@ def test_month_bounds_in_jakarta_are_seven_hours_before_utc() -> None:
 # ---------------------------------------------------------------- through SMS, the database, CLI and API
 
 CITIZENS = [f"+628123450000{n}" for n in range(1, 6)]
-PMK = ["+6281100000101", "+6281100000102", "+6281100000103"]
+PMK = members("PMK")
 
 
 def march_story(phone: Phone) -> None:

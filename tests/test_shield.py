@@ -27,14 +27,16 @@ from tests.ari_harness import ari_line, requires_ari_docs, run
 from tests.city_files import config_errors, copy_city, edit
 from tests.conftest import Caller, Phone, drain_queue
 from tests.helpers import count, events, outbound
+from tests.suite_city import prompt
 
 pytestmark = pytest.mark.usefixtures("backend")
 
 CITIZEN = "+6281234567890"
 OTHER = "+6285712345678"
 LANDLINE = "+62341512345"
-SILENCE_HELLO = "Halo? Jika darurat, tekan 1 atau bicaralah."
-ASK_CATEGORY = "Kejadian apa yang ingin Anda laporkan?"
+SILENCE_HELLO = prompt("silence_hello")
+ASK_CATEGORY = prompt("ask_category")
+WELCOME = prompt("welcome")
 runner = CliRunner()
 
 
@@ -159,12 +161,12 @@ def test_over_the_limit_the_caller_is_verified_by_sms_and_a_1_puts_them_in_the_c
         caller.hang_up()
     limited = Caller(phone, CITIZEN)
     answer = limited.dial()
-    assert "Nomor ini sudah menelepon berkali-kali" in answer.text and "balas 1 jika darurat" in answer.text
+    assert prompt("over_limit_sms") in answer.text
     [held] = screening_rows(CITIZEN, "rate_limited")
     assert held.call_id == call_row(limited.sid).id
     assert held.rule["calls_per_hour"] == 5 and held.reason == "6 calls within an hour (limit 5)"
     bye = limited.silence()  # no 1 pressed: a polite goodbye, the SMS is the way back
-    assert "Terima kasih telah menghubungi" in bye.text and "<Hangup />" in bye.text
+    assert prompt("goodbye") in bye.text and "<Hangup />" in bye.text
     again = Caller(phone, CITIZEN)
     again.dial()  # still over the limit: no second SMS while the first can be answered
     drain_queue()
@@ -182,7 +184,7 @@ def test_over_the_limit_the_caller_is_verified_by_sms_and_a_1_puts_them_in_the_c
     [callback] = screening_rows(CITIZEN, "callback_queued")
     assert callback.rule == {"priority": "normal"} and callback.done_at is None
     assert screening_rows(CITIZEN, "verification_sent")[0].done_at is not None
-    assert Caller(phone, CITIZEN).dial().text.count("Selamat datang") == 1  # confirmed: served normally
+    assert Caller(phone, CITIZEN).dial().text.count(WELCOME) == 1  # confirmed: served normally
     assert decisions(CITIZEN)[-1] == "allowed"
 
     make_user("ani", "operator")
@@ -203,7 +205,7 @@ def test_a_landline_over_the_limit_is_called_back_instead(phone: Phone) -> None:
     used_up_the_hour(LANDLINE)
     caller = Caller(phone, LANDLINE)
     answer = caller.dial()
-    assert "Petugas kami akan menelepon balik" in answer.text
+    assert prompt("over_limit_callback") in answer.text
     assert decisions(LANDLINE)[-2:] == ["callback_queued", "rate_limited"]
     assert screening_rows(LANDLINE, "callback_queued")[0].rule == {"priority": "normal"}
     assert sms_to(LANDLINE) == []
@@ -242,9 +244,7 @@ def test_three_silent_calls_flag_the_number_and_its_next_call_waits_behind_every
 
     offender = Caller(phone, CITIZEN)
     notice = offender.dial()
-    assert (
-        "Nomor ini tercatat sering melakukan panggilan tanpa suara" in notice.text and "Selamat datang" in notice.text
-    )
+    assert prompt("repeat_offender_notice") in notice.text and WELCOME in notice.text
     assert decisions(CITIZEN)[-1] == "queued_last"
     offender.press("0")  # to the operator queue first...
     other = Caller(phone, OTHER)
@@ -378,7 +378,7 @@ def test_an_operator_clears_a_flagged_number_from_the_console(phone: Phone, serv
         entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "shield.clear"))
         assert entry is not None and (entry.target_id, entry.detail) == (CITIZEN, "ibu tua, HP rusak")
     assert f'data-flag="{CITIZEN}"' not in console.get("/console/shield").text
-    assert "Selamat datang" in Caller(phone, CITIZEN).dial().text
+    assert WELCOME in Caller(phone, CITIZEN).dial().text
     assert decisions(CITIZEN)[-1] == "allowed"
 
     make_user("pupr1", "agency_staff", "PUPR")

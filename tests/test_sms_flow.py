@@ -12,9 +12,11 @@ from hotline.jobs.queue import queue, redis_connection
 from hotline.models import OutboundMessage, utcnow
 from tests.conftest import Phone, drain_queue
 from tests.helpers import events, outbound, ticket
+from tests.suite_city import members, national
 
 CITIZEN = "+6281234567890"
-PMK = ["+6281100000101", "+6281100000102", "+6281100000103"]
+PMK = members("PMK")
+PPL_JUNREJO = members("DISTAN", "PPL-JUNREJO")[0]  # farm reports from Junrejo
 
 
 def test_newcomer_story_report_alert_accept_status(phone: Phone, fake_twilio: Any) -> None:
@@ -37,7 +39,7 @@ def test_newcomer_story_report_alert_accept_status(phone: Phone, fake_twilio: An
     assert len(fake_twilio.messages) == 4
 
     # a member answers from their phone, written the national way
-    assert phone.sms("0811-0000-0102", "terima 1 meluncur").status_code == 200
+    assert phone.sms(national(PMK[1]), "terima 1 meluncur").status_code == 200
     drain_queue()
     t = ticket(1)
     assert t.status == "accepted" and t.accepted_at is not None
@@ -62,7 +64,7 @@ def test_urc_lifecycle_and_mistakes(phone: Phone, fake_twilio: Any) -> None:
     cases = [
         (PMK[0], "TIBA", "Format salah. Kirim TIBA <nomor tiket>"),
         (PMK[0], "terima 99", "Tiket #99 tidak ada"),
-        ("+6281100000301", "TERIMA 1", "Tiket #1 bukan tugas unit Anda (ditangani Damkar Kota Batu)"),
+        (members("PUPR")[0], "TERIMA 1", "Tiket #1 bukan tugas unit Anda (ditangani Damkar Kota Batu)"),
         ("+6289999999999", "TERIMA 1", "tidak terdaftar sebagai petugas URC"),
         (PMK[0], "Tiba  #1 sudah di lokasi", "tiba di lokasi dicatat"),
         (PMK[0], "terima 1", "berstatus PETUGAS DI LOKASI; TERIMA tidak bisa dipakai"),
@@ -81,11 +83,11 @@ def test_urc_lifecycle_and_mistakes(phone: Phone, fake_twilio: Any) -> None:
 
 def test_all_members_decline_raises_it_to_the_command_center(phone: Phone, fake_twilio: Any) -> None:
     _report(phone, "sampah menumpuk di pasar")  # DLH has two members
-    for member in ("+6281100000401", "+6281100000402"):
+    for member in members("DLH"):
         phone.sms(member, "TOLAK 1 truk rusak")
         drain_queue()
         assert fake_twilio.sent_to(member)[-1].body == "Penolakan #1 dicatat."
-    for desk in ("+6281100000901", "+6281100000902"):
+    for desk in members("COMMAND"):
         assert "Semua anggota URC Kebersihan" in fake_twilio.sent_to(desk)[-1].body
     assert events(1)[-3:] == ["declined", "declined", "all_declined"]
     assert ticket(1).status == "routed"
@@ -103,7 +105,7 @@ def test_no_category_asks_and_attaches_the_answer_to_the_same_ticket(phone: Phon
     assert (t.status, t.category, t.routing_rule) == ("routed", "farm", "farm-junrejo")
     assert t.priority == "high"  # farm starts normal; "tolong" made it urgent
     assert "saya tidak tahu" in t.text
-    assert fake_twilio.sent_to("+6281100000521")[-1].body.startswith("[HOTLINE Dinas Pertanian Kota Batu] #1")
+    assert fake_twilio.sent_to(PPL_JUNREJO)[-1].body.startswith("[HOTLINE Dinas Pertanian Kota Batu] #1")
     assert events(1) == ["created", "category_asked", "category_asked", "category_set", "routed", "alerted"]
 
 
@@ -112,7 +114,7 @@ def test_unclear_twice_goes_to_the_command_center_uncategorised(phone: Phone, fa
         _report(phone, text)
     t = ticket(1)
     assert (t.status, t.category, t.routing_rule) == ("routed", None, "default-command-center")
-    assert fake_twilio.sent_to("+6281100000901")
+    assert fake_twilio.sent_to(members("COMMAND")[0])
 
 
 def test_follow_up_text_is_added_to_the_open_report(phone: Phone, fake_twilio: Any) -> None:
@@ -139,7 +141,7 @@ def test_cancel_and_status_privacy(phone: Phone, fake_twilio: Any) -> None:
     assert "Kirim BATAL <nomor tiket>" in fake_twilio.sent_to(CITIZEN)[-1].body
     _report(phone, "batal 1")
     assert fake_twilio.sent_to(CITIZEN)[-1].body == "Laporan #1 dibatalkan."
-    assert "DIBATALKAN oleh pelapor" in fake_twilio.sent_to("+6281100000301")[-1].body
+    assert "DIBATALKAN oleh pelapor" in fake_twilio.sent_to(members("PUPR")[0])[-1].body
     _report(phone, "BATAL 1")
     assert "sudah DIBATALKAN, tidak bisa dibatalkan" in fake_twilio.sent_to(CITIZEN)[-1].body
     assert ticket(1).status == "cancelled"
@@ -152,7 +154,7 @@ def test_stop_is_honoured_but_reports_still_count(phone: Phone, fake_twilio: Any
     assert ticket(1).status == "routed"
     assert len(fake_twilio.sent_to(CITIZEN)) == 1  # the reply was suppressed
     assert any(m.status == "suppressed" and m.to_number == CITIZEN for m in outbound())
-    assert fake_twilio.sent_to("+6281100000201")  # the URC is still alerted
+    assert fake_twilio.sent_to(members("BPBD")[0])  # the URC is still alerted
     _report(phone, "mulai")
     assert fake_twilio.sent_to(CITIZEN)[-1].body == "SMS Hotline aktif kembali."
 
@@ -229,4 +231,4 @@ def test_a_message_that_breaks_intake_still_becomes_a_ticket(phone: Phone, fake_
     assert message.status == "failed" and "simulated bug" in (message.error or "")
     t = ticket(message.ticket_id or 0)
     assert t.routing_rule == "default-command-center" and "intake_error" in events(t.id)
-    assert fake_twilio.sent_to("+6281100000901")
+    assert fake_twilio.sent_to(members("COMMAND")[0])

@@ -17,6 +17,7 @@ from sqlalchemy import create_engine, text
 from twilio.request_validator import RequestValidator
 
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, HOTLINE_NUMBER, _free_port
+from tests.suite_city import CITY_DIR, members
 
 MODES = ["embedded"] + (["postgres"] if os.environ.get("HOTLINE_TEST_DATABASE_URL") else [])
 
@@ -39,6 +40,7 @@ def test_up_serves_processes_and_stops_cleanly(
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HOTLINE_", "TWILIO_"))}
     env.update(
         {
+            "HOTLINE_CONFIG_DIR": str(CITY_DIR),  # the suite's city, whatever the root folders hold
             "HOTLINE_DATA_DIR": str(tmp_path / "var"),
             "HOTLINE_PORT": str(port),
             "HOTLINE_PUBLIC_URL": f"http://127.0.0.1:{port}",
@@ -93,7 +95,7 @@ def test_up_serves_processes_and_stops_cleanly(
 
         assert tuple(_wait_for(routed, 30, "the ticket")) == ("routed", "disasters-to-bpbd")
         engine.dispose()
-        _wait_for(lambda: fake_twilio.sent_to("+6281100000201"), 30, "the alert to BPBD")
+        _wait_for(lambda: fake_twilio.sent_to(members("BPBD")[0]), 30, "the alert to BPBD")
         reply = _wait_for(lambda: fake_twilio.sent_to("+6281234567890"), 30, "the reply to the citizen")
         assert reply[0].body.startswith("Laporan #")
     finally:
@@ -106,6 +108,7 @@ def test_up_serves_processes_and_stops_cleanly(
 def test_settings_that_must_not_run_are_a_clear_error_not_a_traceback(tmp_path: Path) -> None:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("HOTLINE_", "TWILIO_", "ARI_"))}
     base["HOTLINE_DATA_DIR"] = str(tmp_path)
+    base["HOTLINE_CONFIG_DIR"] = str(CITY_DIR)
     cases = [
         ({"HOTLINE_ENV": "production"}, "HOTLINE_PUBLIC_URL must be set"),  # placeholders refused in production
         ({"HOTLINE_PORT": "eighty"}, "HOTLINE_PORT: Input should be a valid integer"),

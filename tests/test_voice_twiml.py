@@ -14,7 +14,7 @@ from hotline.ivr import actions as a
 from hotline.ivr.engine import start
 from hotline.ivr.prompt_audio import PromptAudio
 from hotline.ivr.turn import run_turn
-from hotline.settings import PROJECT_ROOT
+from tests.suite_city import CITY_DIR
 
 BASE = "https://hotline.example.id"
 URLS = VoiceUrls.under(BASE + "/")
@@ -230,7 +230,7 @@ def _urls_in(xml: str) -> list[str]:
 
 
 def test_a_whole_call_renders_with_absolute_urls_only() -> None:
-    flow = load_city_config(PROJECT_ROOT).default_flow
+    flow = load_city_config(CITY_DIR).default_flow
     assert flow is not None
     files = audio(*(f"{lang}/{key}" for lang, keys in flow.prompts.items() for key in keys))
     state = start(flow)

@@ -22,11 +22,12 @@ from hotline.services.calls import call_log
 from hotline.settings import get_settings
 from tests.conftest import AUTH_TOKEN, FIXTURES, HOTLINE_NUMBER, Caller, Phone, drain_queue
 from tests.helpers import count, events, outbound, sms_ticket, ticket
+from tests.suite_city import choice, members, prompt
 from tests.test_prompt_serving import write_wav
 
 CITIZEN = "+6281234567890"
-PUPR = ["+6281100000301", "+6281100000302"]
-PMK = ["+6281100000101", "+6281100000102", "+6281100000103"]
+PUPR = members("PUPR")
+PMK = members("PMK")
 HEAD = '<?xml version="1.0" encoding="UTF-8"?><Response>'
 TAIL = "</Response>"
 
@@ -36,27 +37,24 @@ def say(text: str, language: str = "id-ID") -> str:
     return f'<Say language="{language}"{voice}>{text}</Say>'
 
 
-# The Kota Batu prompts (ivr_flows/prompts/id.yaml), as Twilio speaks them when no audio file was built.
-WELCOME = "Selamat datang di Hotline Kota Batu, layanan laporan warga. For English, press 9."
-ASK_CATEGORY = "Kejadian apa yang ingin Anda laporkan?"
-ASK_KECAMATAN = "Di kecamatan mana kejadiannya?"
-ASK_DESA = "Di desa atau kelurahan mana?"
-ASK_DESCRIPTION = (
-    "Setelah bunyi bip, ceritakan kejadiannya dan tempat persisnya, misalnya nama jalan. "
-    "Tekan tanda pagar jika sudah selesai."
-)
-INVALID = "Maaf, pilihan itu tidak tersedia."
-NO_INPUT = "Maaf, kami belum menerima pilihan Anda."
-APOLOGY = "Maaf, sedang ada gangguan pada sistem kami."
-CONNECTING = "Mohon tunggu, Anda akan disambungkan dengan petugas."
-OPERATORS_BUSY = "Maaf, semua petugas sedang sibuk. Mari kita lanjutkan laporan Anda."
+# The suite's prompts (tests/city/ivr_flows/prompts/id.yaml), as Twilio speaks them when no audio file was built.
+WELCOME = prompt("welcome")
+ASK_CATEGORY = prompt("ask_category")
+ASK_KECAMATAN = prompt("ask_kecamatan")
+ASK_DESA = prompt("ask_desa")
+ASK_DESCRIPTION = prompt("ask_description")
+INVALID = prompt("invalid_choice")
+NO_INPUT = prompt("no_input")
+APOLOGY = prompt("technical_problem")
+CONNECTING = prompt("connecting_operator")
+OPERATORS_BUSY = prompt("operators_busy")
 READ_BACK = (
-    say("Laporan Anda sudah kami terima. Nomor laporan Anda:")
+    say(prompt("your_number_is"))
     + say("1")
-    + say("Sekali lagi, nomor laporan Anda:")
+    + say(prompt("once_more"))
     + say("1")
-    + say("Nomor laporan ini juga kami kirim lewat SMS.")
-    + say("Terima kasih telah menghubungi Hotline Kota Batu.")
+    + say(prompt("sms_sent"))
+    + say(prompt("goodbye"))
     + "<Hangup />"
 )
 RECORDING_URL = json.loads((FIXTURES / "twilio" / "voice_record.json").read_text())["RecordingUrl"]
@@ -144,10 +142,11 @@ def test_a_whole_kota_batu_call_becomes_a_routed_voice_ticket_with_its_recording
         f"</Gather>{TAIL}"
     )
     category = caller.silence()  # no 9: carry on in Bahasa Indonesia
-    assert outline(category)[:3] == ["Gather", f"Say: {ASK_CATEGORY}", "Say: Untuk Kebakaran, tekan 1."]
-    assert outline(category)[-1] == "Say: Untuk berbicara dengan petugas, tekan 0."
+    assert outline(category)[:3] == ["Gather", f"Say: {ASK_CATEGORY}", f"Say: {choice('category', 'Kebakaran', 1)}"]
+    assert outline(category)[-1] == f"Say: {prompt('press_0_operator')}"
     assert outline(caller.press("4"))[:2] == ["Gather", f"Say: {ASK_KECAMATAN}"]  # roads
-    assert outline(caller.press("2"))[:3] == ["Gather", f"Say: {ASK_DESA}", "Say: Untuk Bulukerto, tekan 1."]
+    desa = outline(caller.press("2"))
+    assert desa[:3] == ["Gather", f"Say: {ASK_DESA}", f"Say: {choice('desa', 'Bulukerto', 1)}"]
     assert xml(caller.press("6")) == (  # Punten
         f"{HEAD}{say(ASK_DESCRIPTION)}"
         f'<Record action="{voice}/record?turn=11" finishOnKey="#" maxLength="60" playBeep="true" '
@@ -239,21 +238,19 @@ def test_english_callers_press_9_and_hear_english_to_the_end(caller: Caller, fak
     caller.dial()
     assert outline(caller.press("9"))[:3] == [
         "Gather",
-        "Say: What would you like to report?",
-        "Say: For Fire, press 1.",
+        f"Say: {prompt('ask_category', 'en')}",
+        f"Say: {choice('category', 'Fire', 1, 'en')}",
     ]
     answers = [caller.press("4"), caller.press("2"), caller.press("6"), caller.speak(8)]
     assert all('language="en-US"' in a.text and 'language="id-ID"' not in a.text for a in answers)
-    assert outline(answers[-1])[:2] == ["Say: We have received your report. Your report number is", "Say: 1"]
+    assert outline(answers[-1])[:2] == [f"Say: {prompt('your_number_is', 'en')}", "Say: 1"]
     assert ticket(1).language == "en" and ("welcome", "9") in path(caller)
     drain_queue()
     assert fake_twilio.sent_to(CITIZEN)[0].body.startswith("Report #1")
 
 
 def test_a_number_for_english_speakers_starts_calls_in_english(phone: Phone) -> None:
-    assert outline(Caller(phone).dial("?lang=en"))[1] == (
-        "Say: Welcome to the Kota Batu Hotline, the citizens' report line. For English, press 9."
-    )
+    assert outline(Caller(phone).dial("?lang=en"))[1] == f"Say: {prompt('welcome', 'en')}"
     assert outline(Caller(phone).dial("?lang=xx"))[1] == f"Say: {WELCOME}"  # a typo: the first language
 
 
@@ -266,7 +263,7 @@ def test_an_emergency_opens_an_urgent_ticket_and_puts_the_caller_in_the_operator
     caller.dial()
     caller.silence()
     assert xml(caller.press("1")) == (  # fire
-        f"{HEAD}{say('Laporan darurat Anda sudah kami teruskan ke petugas. Nomor laporan Anda:')}{say('1')}"
+        f"{HEAD}{say(prompt('emergency_received'))}{say('1')}"
         f'{say(CONNECTING)}<Enqueue action="{voice}/queue/done?turn=11" waitUrl="{voice}/queue/wait?max_wait=120">'
         f"operators</Enqueue>{TAIL}"
     )
@@ -275,7 +272,7 @@ def test_an_emergency_opens_an_urgent_ticket_and_puts_the_caller_in_the_operator
     assert row(caller).status == "queued"
 
     # While the caller waits: the hold prompt in every language, then <Leave/> at max_wait.
-    hold = say(CONNECTING) + say("Please hold, we are connecting you to an operator.", "en-US")
+    hold = say(CONNECTING) + say(prompt("connecting_operator", "en"), "en-US")
     assert xml(caller.queue_wait(10)) == f'{HEAD}{hold}<Pause length="20" />{TAIL}'
     assert xml(caller.queue_wait(110)) == f'{HEAD}{hold}<Pause length="10" />{TAIL}'
     assert xml(caller.queue_wait(120)) == f"{HEAD}<Leave />{TAIL}"
@@ -347,7 +344,7 @@ def test_silence_is_re_prompted_then_the_caller_goes_to_an_operator(caller: Call
 
 def test_an_empty_recording_is_asked_for_again(caller: Caller) -> None:
     run(caller, [".", "4", "2", "6"])
-    assert outline(caller.say_nothing())[:2] == ["Say: Maaf, suara Anda tidak terdengar.", f"Say: {ASK_DESCRIPTION}"]
+    assert outline(caller.say_nothing())[:2] == [f"Say: {prompt('no_recording')}", f"Say: {ASK_DESCRIPTION}"]
     assert ("description", "no_input") in path(caller) and count(Ticket) == 0
 
 
@@ -420,9 +417,9 @@ def test_the_caller_s_open_ticket_is_read_out(caller: Caller) -> None:
     number = existing_ticket("accepted")
     caller.dial()
     assert outline(caller.silence())[:4] == [
-        "Say: Laporan Anda sebelumnya, nomor",
+        f"Say: {prompt('open_ticket_intro')}",
         f"Say: {number}",
-        "Say: sedang ditangani petugas.",
+        f"Say: {prompt('status_accepted')}",
         "Gather",
     ]
 
