@@ -3,6 +3,7 @@ files so that a test never repeats them (tests/city/README.md)."""
 
 from __future__ import annotations
 
+import os
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,14 @@ from typing import Any
 import yaml
 
 CITY_DIR = Path(__file__).resolve().parent / "city"
+
+
+def clean_environment(**settings: str) -> dict[str, str]:
+    """os.environ without any HOTLINE_/TWILIO_/ARI_ setting, for a process that must not inherit the
+    suite's, but still on the suite's city: a `hotline up` on the suite's database without it would load
+    the shipped routing/ into that database and every later test would alert the shipped numbers."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HOTLINE_", "TWILIO_", "ARI_"))}
+    return {**env, "HOTLINE_CONFIG_DIR": str(CITY_DIR), **settings}
 
 
 @cache

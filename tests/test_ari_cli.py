@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from hotline.fakes.fake_ari import FakeAri
 from tests.ari_harness import requires_ari_docs
-from tests.suite_city import CITY_DIR
+from tests.suite_city import CITY_DIR, clean_environment
 from tests.test_prompt_serving import write_wav
 
 pytestmark = requires_ari_docs
@@ -98,7 +98,7 @@ def test_hotline_up_starts_the_ari_app_when_ari_url_is_set(tmp_path: Path) -> No
     async def scenario() -> tuple[int, list[tuple[str, str, int]], str]:
         fake = FakeAri()
         url = await fake.start()
-        env = {k: v for k, v in ari_env().items() if not k.startswith(("HOTLINE_", "TWILIO_"))}
+        env = {**clean_environment(), **{k: v for k, v in ari_env().items() if k.startswith("ARI_")}}
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]

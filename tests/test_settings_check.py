@@ -3,17 +3,13 @@ check` included, instead of a traceback later (a timezone typo used to fail ever
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-
-def clean_env(**settings: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HOTLINE_", "TWILIO_", "ARI_"))}
-    return {**env, **settings}
+from tests.suite_city import clean_environment
 
 
 def run_hotline(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -38,7 +34,7 @@ BAD_SETTINGS = [
 
 @pytest.mark.parametrize(("settings", "line"), BAD_SETTINGS, ids=["timezone", "postgres-url", "port"])
 def test_settings_that_cannot_work_are_one_line_and_exit_2(settings: dict[str, str], line: str, tmp_path: Path) -> None:
-    env = clean_env(HOTLINE_DATA_DIR=str(tmp_path / "var"), **settings)
+    env = clean_environment(HOTLINE_DATA_DIR=str(tmp_path / "var"), **settings)
     for command in (["up"], ["config", "check"]):
         done = run_hotline(*command, env=env, cwd=tmp_path)
         assert done.returncode == 2, (command, done.stdout, done.stderr)
@@ -48,7 +44,7 @@ def test_settings_that_cannot_work_are_one_line_and_exit_2(settings: dict[str, s
 
 
 def test_config_check_reports_the_settings_it_would_run_with(tmp_path: Path) -> None:
-    env = clean_env(
+    env = clean_environment(
         HOTLINE_DATA_DIR=str(tmp_path / "var"),
         HOTLINE_DATABASE_URL="postgresql://hotline:s3cret@db.example/hotline",
         HOTLINE_REDIS_URL="redis://:s3cret@redis.example:6379/0",

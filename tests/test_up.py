@@ -17,7 +17,7 @@ from sqlalchemy import create_engine, text
 from twilio.request_validator import RequestValidator
 
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, HOTLINE_NUMBER, _free_port
-from tests.suite_city import CITY_DIR, members
+from tests.suite_city import clean_environment, members
 
 MODES = ["embedded"] + (["postgres"] if os.environ.get("HOTLINE_TEST_DATABASE_URL") else [])
 
@@ -37,10 +37,9 @@ def test_up_serves_processes_and_stops_cleanly(
     mode: str, tmp_path: Path, backend: dict[str, Any], fake_twilio: Any
 ) -> None:
     port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HOTLINE_", "TWILIO_"))}
+    env = clean_environment()
     env.update(
         {
-            "HOTLINE_CONFIG_DIR": str(CITY_DIR),  # the suite's city, whatever the root folders hold
             "HOTLINE_DATA_DIR": str(tmp_path / "var"),
             "HOTLINE_PORT": str(port),
             "HOTLINE_PUBLIC_URL": f"http://127.0.0.1:{port}",
@@ -106,9 +105,7 @@ def test_up_serves_processes_and_stops_cleanly(
 
 
 def test_settings_that_must_not_run_are_a_clear_error_not_a_traceback(tmp_path: Path) -> None:
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("HOTLINE_", "TWILIO_", "ARI_"))}
-    base["HOTLINE_DATA_DIR"] = str(tmp_path)
-    base["HOTLINE_CONFIG_DIR"] = str(CITY_DIR)
+    base = clean_environment(HOTLINE_DATA_DIR=str(tmp_path))
     cases = [
         ({"HOTLINE_ENV": "production"}, "HOTLINE_PUBLIC_URL must be set"),  # placeholders refused in production
         ({"HOTLINE_PORT": "eighty"}, "HOTLINE_PORT: Input should be a valid integer"),

@@ -26,6 +26,7 @@ from twilio.request_validator import RequestValidator
 
 from hotline.supervisor import Backoff, Service, Supervisor
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, HOTLINE_NUMBER, _free_port
+from tests.suite_city import clean_environment
 
 MODES = ["embedded"] + (["postgres"] if os.environ.get("HOTLINE_TEST_DATABASE_URL") else [])
 T = TypeVar("T")
@@ -39,11 +40,6 @@ def wait_for(check: Callable[[], T], timeout: float, what: str, every: float = 0
             return result
         time.sleep(every)
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-
-
-def clean_env(**settings: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HOTLINE_", "TWILIO_", "ARI_"))}
-    return {**env, **settings}
 
 
 def run_hotline(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -130,7 +126,7 @@ class Up:
 @contextmanager
 def hotline_up(tmp_path: Path, mode: str, backend: dict[str, Any], fake_twilio: Any, *args: str) -> Iterator[Up]:
     port = _free_port()
-    env = clean_env(
+    env = clean_environment(
         HOTLINE_DATA_DIR=str(tmp_path / "var"),
         HOTLINE_PUBLIC_URL=f"http://127.0.0.1:{port}",
         HOTLINE_QUEUE=f"up-{uuid.uuid4().hex[:6]}",
@@ -254,7 +250,7 @@ def test_a_taken_port_is_one_line_and_a_non_zero_exit(command: str, tmp_path: Pa
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        env = clean_env(HOTLINE_DATA_DIR=str(tmp_path / "var"))
+        env = clean_environment(HOTLINE_DATA_DIR=str(tmp_path / "var"))
         done = run_hotline(command, "--port", str(port), env=env, cwd=tmp_path)
     assert done.returncode == 1, done.stdout + done.stderr
     assert done.stdout == ""  # no "Hotline is up", no embedded Redis or SQLite line: nothing started
