@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from hotline.db import rows_changed, unit_of_work
+from hotline.db import unit_of_work
 from hotline.jobs.queue import enqueue_activation, enqueue_inbound, enqueue_outbound, queue, redis_connection
 from hotline.models import InboundMessage, OutboundMessage, Ticket, utcnow
 from hotline.services.tickets import not_yet_activated
@@ -46,14 +46,15 @@ def sweep_once() -> SweepResult:
             .limit(BATCH)
         ).all()
         # A worker killed between claiming and recording a send leaves 'sending'; send it again
-        # (a possible duplicate is better than a lost alert).
-        result.unstuck = rows_changed(
-            session,
+        # (a possible duplicate is better than a lost alert), in this sweep: its job died with the worker.
+        unstuck = session.scalars(
             update(OutboundMessage)
             .where(OutboundMessage.status == "sending", OutboundMessage.updated_at < now - SENDING_STUCK)
-            .values(status="queued", next_attempt_at=now, last_error="worker stopped mid-send; sending again"),
-        )
-        outbound_ids = session.scalars(
+            .values(status="queued", next_attempt_at=now, last_error="worker stopped mid-send; sending again")
+            .returning(OutboundMessage.id)
+        ).all()
+        result.unstuck = len(unstuck)
+        late = session.scalars(
             select(OutboundMessage.id)
             .where(OutboundMessage.status == "queued", OutboundMessage.next_attempt_at < now - OUTBOUND_GRACE)
             .order_by(OutboundMessage.id)
@@ -70,8 +71,8 @@ def sweep_once() -> SweepResult:
             .order_by(Ticket.id)
             .limit(BATCH)
         ).all()
-    waiting = _still_waiting(list(outbound_ids))
-    outbound_ids = [i for i in outbound_ids if i not in waiting]
+    waiting = _still_waiting(list(late))
+    outbound_ids = sorted({*unstuck, *(i for i in late if i not in waiting)})
     for inbound_id in inbound_ids:
         enqueue_inbound(inbound_id)
     enqueue_outbound(list(outbound_ids), attempt=int(now.timestamp()))
