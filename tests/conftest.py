@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
@@ -56,6 +57,19 @@ def _create_pg_database(base_url: str) -> tuple[str, Any]:
     return url.set(database=name).render_as_string(hide_password=False), drop
 
 
+def _redis_for_this_worker(url: str | None) -> str | None:
+    """Under pytest-xdist each worker process gets a database of its own (the URL's, plus the worker's
+    number): tests flush it and count RQ's workers in it, which must not see another worker's."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")  # gw0, gw1, ...
+    if not url or not worker:
+        return url
+    parts = urlsplit(url)
+    base = int(parts.path.strip("/") or 0)
+    number = base + int(worker.removeprefix("gw"))
+    assert number < 16, f"HOTLINE_TEST_REDIS_URL's database {base} leaves too few for {worker}: use a lower one"
+    return urlunsplit(parts._replace(path=f"/{number}"))
+
+
 @pytest.fixture(scope="session")
 def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """Environment for the app under test; also exported to os.environ for in-process code."""
@@ -67,7 +81,7 @@ def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]
         cleanups.append(drop)
     else:
         db_url = f"sqlite:///{tmp / 'hotline.db'}"
-    redis_url = os.environ.get("HOTLINE_TEST_REDIS_URL")
+    redis_url = _redis_for_this_worker(os.environ.get("HOTLINE_TEST_REDIS_URL"))
     if not redis_url:
         from hotline.embedded_redis import EmbeddedRedis
 
@@ -269,3 +283,12 @@ def drain_queue() -> None:
 
     worker = make_worker([queue()], redis_connection())
     worker.work(burst=True, logging_level="WARNING")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test gets one kind (tests/README.md): `system` and `browser` are declared by their modules;
+    the rest are `integration` when they use the real services (the `backend` fixture), else `unit`."""
+    for item in items:
+        if item.get_closest_marker("system") or item.get_closest_marker("browser"):
+            continue
+        item.add_marker(pytest.mark.integration if "backend" in item.fixturenames else pytest.mark.unit)

@@ -24,6 +24,8 @@ from tests.conftest import Phone
 from tests.suite_city import CITY_DIR
 from tests.test_alert_failover import CITIZEN, PMK, kannel, kannel_server  # noqa: F401 (fixtures)
 
+pytestmark = pytest.mark.system  # starts hotline processes (or builds the package): see tests/README.md
+
 TIMEOUT_SECONDS = 10  # the shortest the config allows
 
 

@@ -20,7 +20,7 @@ from tests.ari_harness import requires_ari_docs
 from tests.suite_city import CITY_DIR, clean_environment
 from tests.test_prompt_serving import write_wav
 
-pytestmark = requires_ari_docs
+pytestmark = [requires_ari_docs, pytest.mark.system]  # starts hotline processes
 
 
 def ari_env(**values: str) -> dict[str, str]:

@@ -19,7 +19,7 @@ from hotline.channels.ari.lease import AriLease, lease_key
 from hotline.fakes.fake_ari import FakeAri
 from tests.ari_harness import requires_ari_docs
 
-pytestmark = requires_ari_docs
+pytestmark = [requires_ari_docs, pytest.mark.system]  # starts hotline processes
 LEASE_SECONDS = 2.0
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from rq import Worker
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
@@ -20,6 +21,8 @@ from hotline.models import InboundMessage, OutboundMessage, Ticket
 from tests.conftest import AUTH_TOKEN, Phone
 from tests.fault_processes import serve, start, stop, wait_for
 from tests.suite_city import members
+
+pytestmark = pytest.mark.system  # starts hotline processes (or builds the package): see tests/README.md
 
 PUBLIC_URL = "https://hotline.batukota.example"  # what Twilio calls: the load balancer, not a replica
 PMK = members("PMK")

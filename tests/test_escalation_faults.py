@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from hotline.db import unit_of_work
@@ -21,6 +22,8 @@ from hotline.jobs.queue import redis_connection
 from hotline.models import Escalation, OutboundMessage, TicketEvent
 from tests.conftest import Phone
 from tests.suite_city import CITY_DIR
+
+pytestmark = pytest.mark.system  # starts hotline processes (or builds the package): see tests/README.md
 
 REPORTS = 40
 

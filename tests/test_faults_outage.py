@@ -28,6 +28,8 @@ from tests.fault_processes import serve, stacks, start, stop, wait_for
 from tests.suite_city import members
 from tests.tcp_proxy import TcpProxy, database_target, redis_target
 
+pytestmark = pytest.mark.system  # starts hotline processes (or builds the package): see tests/README.md
+
 PMK = members("PMK")
 REPORTS = 5
 # One desa per report: the same text from several numbers would be one incident (routing/merging.yaml).

@@ -13,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select, update
 
 from hotline.db import unit_of_work
@@ -23,6 +24,8 @@ from hotline.models import OutboundMessage, utcnow
 from tests.conftest import Phone, drain_queue
 from tests.fault_processes import crash, start, stop, wait_for
 from tests.helpers import inbound
+
+pytestmark = pytest.mark.system  # starts hotline processes (or builds the package): see tests/README.md
 
 CITIZEN = "+6281234567890"
 

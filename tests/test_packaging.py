@@ -10,7 +10,11 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from hotline.settings import PROJECT_ROOT
+
+pytestmark = pytest.mark.system  # starts hotline processes (or builds the package): see tests/README.md
 
 
 def test_the_wheel_holds_every_file_of_the_package(tmp_path: Path) -> None:

@@ -28,6 +28,8 @@ from hotline.supervisor import Backoff, Service, Supervisor
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, HOTLINE_NUMBER, _free_port
 from tests.suite_city import clean_environment
 
+pytestmark = pytest.mark.system  # starts hotline processes (or builds the package): see tests/README.md
+
 MODES = ["embedded"] + (["postgres"] if os.environ.get("HOTLINE_TEST_DATABASE_URL") else [])
 T = TypeVar("T")
 

@@ -21,6 +21,8 @@ from hotline.jobs.queue import queue, redis_connection
 from hotline.jobs.rq_workers import PUBSUB_POLL, make_worker
 from tests.fault_processes import start, wait_for
 
+pytestmark = pytest.mark.system  # starts hotline processes (or builds the package): see tests/README.md
+
 STOP_WITHIN = 2.0
 RUNS = 20
 
