@@ -110,6 +110,7 @@ def test_a_whole_call_through_asterisk_becomes_a_routed_voice_ticket_with_its_re
         "StasisStart",
         "ChannelStateChange",
         "PlaybackStarted",
+        "PlaybackContinuing",  # a playback of several prompts: one between two, as Asterisk sends it
         "PlaybackFinished",
         "ChannelDtmfReceived",
         "ChannelTalkingStarted",  # the caller said "halo?" at the listening welcome (TALK_DETECT)

@@ -116,3 +116,110 @@ def test_events_that_do_not_match_the_models_are_refused(case: str) -> None:
         change["channel"] = {**channel, **change["channel"]}
     with pytest.raises(SpecError):
         ari_spec().check_event({**good, **change})
+
+
+# --- playbacks and recordings as Asterisk runs them (/work/shared/asterisk-captures) -------------------
+
+
+def playback_events(fake: FakeAri, playback_id: str) -> list[tuple[str, str, str | None, str]]:
+    """(type, media_uri, next_media_uri, state) of one playback's events, in order."""
+    return [
+        (e["type"], e["playback"]["media_uri"], e["playback"].get("next_media_uri"), e["playback"]["state"])
+        for e in fake.events
+        if e.get("playback", {}).get("id") == playback_id
+    ]
+
+
+async def until(condition: Any, timeout: float = 5) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        assert loop.time() < deadline, "timed out"
+        await asyncio.sleep(0.005)
+
+
+def test_a_playback_of_three_prompts_takes_their_time_with_an_event_per_prompt() -> None:
+    async def scenario() -> tuple[str, float, list[tuple[str, str, str | None, str]]]:
+        fake = FakeAri(media_seconds=lambda uri: 0.1)
+        base = await fake.start()
+        channel = await fake.dial()
+        headers = {"Authorization": basic_auth(fake.username, fake.password)}
+        async with httpx.AsyncClient(base_url=base + "/ari", headers=headers) as http:
+            started = asyncio.get_running_loop().time()
+            r = await http.post(f"/channels/{channel}/play", params={"media": "sound:a,sound:b,sound:c"})
+            await until(lambda: not fake.playbacks)
+            took = asyncio.get_running_loop().time() - started
+        await fake.stop()
+        return r.json()["state"], took, playback_events(fake, r.json()["id"])
+
+    answered, took, events = asyncio.run(scenario())
+    assert answered == "queued"  # Asterisk answers before the channel runs the command
+    assert took >= 0.3
+    assert events == [
+        ("PlaybackStarted", "sound:a", "sound:b", "playing"),
+        ("PlaybackContinuing", "sound:a", "sound:b", "continuing"),
+        ("PlaybackStarted", "sound:b", "sound:c", "playing"),
+        ("PlaybackContinuing", "sound:b", "sound:c", "continuing"),
+        ("PlaybackStarted", "sound:c", None, "playing"),
+        ("PlaybackFinished", "sound:c", None, "done"),
+    ]
+
+
+def test_a_key_does_not_stop_a_playback_stopping_it_does_and_cancels_what_was_queued_behind() -> None:
+    async def scenario() -> dict[str, Any]:
+        fake = FakeAri(playback_seconds=None)  # prompts play until stopped
+        base = await fake.start()
+        channel = await fake.dial()
+        headers = {"Authorization": basic_auth(fake.username, fake.password)}
+        out: dict[str, Any] = {}
+        async with httpx.AsyncClient(base_url=base + "/ari", headers=headers) as http:
+            first = (await http.post(f"/channels/{channel}/play", params={"media": "sound:a,sound:b"})).json()
+            second = (await http.post(f"/channels/{channel}/play", params={"media": "sound:c"})).json()
+            record = await http.post(f"/channels/{channel}/record", params={"name": "r1", "format": "wav"})
+            await until(lambda: playback_events(fake, first["id"]))
+            await fake.press(channel, "4")
+            await asyncio.sleep(0.05)
+            out["after_key"] = playback_events(fake, first["id"])
+            out["second_state"] = second["state"]
+            out["cancel_queued"] = (await http.delete(f"/playbacks/{second['id']}")).status_code
+            out["second_before"] = playback_events(fake, second["id"])
+            stop = await http.delete(f"/playbacks/{first['id']}")
+            out["stop"] = stop.status_code
+            out["first_when_stop_answered"] = playback_events(fake, first["id"])
+            await until(lambda: "r1" in fake.recordings and fake.recordings["r1"].state == "recording")
+            out["second_after"] = playback_events(fake, second["id"])
+            out["record_answer"] = record.json()["state"]
+            out["order"] = [e["type"] for e in fake.events if e["type"].startswith(("Playback", "Recording"))]
+        await fake.stop()
+        return out
+
+    out = asyncio.run(scenario())
+    assert out["after_key"] == [("PlaybackStarted", "sound:a", "sound:b", "playing")]  # still playing
+    assert out["second_state"] == "queued" and out["record_answer"] == "queued"
+    assert out["cancel_queued"] == 204 and out["second_before"] == []
+    assert out["stop"] == 204
+    assert out["first_when_stop_answered"][-1] == ("PlaybackFinished", "sound:a", "sound:b", "done")
+    assert out["second_after"] == [("PlaybackFinished", "sound:c", None, "done")]  # never started
+    assert out["order"] == ["PlaybackStarted", "PlaybackFinished", "PlaybackFinished", "RecordingStarted"]
+
+
+def test_hanging_up_mid_playback_fails_it_and_a_recording_cannot_finish_before_it_starts() -> None:
+    async def scenario() -> tuple[list[tuple[str, str, str | None, str]], str]:
+        fake = FakeAri(playback_seconds=None)
+        base = await fake.start()
+        channel = await fake.dial()
+        headers = {"Authorization": basic_auth(fake.username, fake.password)}
+        async with httpx.AsyncClient(base_url=base + "/ari", headers=headers) as http:
+            played = (await http.post(f"/channels/{channel}/play", params={"media": "sound:a"})).json()
+            await http.post(f"/channels/{channel}/record", params={"name": "r1", "format": "wav"})
+            await until(lambda: playback_events(fake, played["id"]))
+            with pytest.raises(AssertionError, match="has not started"):
+                await fake.speak(channel, 5)  # the caller talks over the prompt: nothing is recorded yet
+            await fake.hang_up(channel)
+        await fake.stop()
+        kinds = [e["type"] for e in fake.events if e["type"].startswith("Recording")]
+        return playback_events(fake, played["id"]), ",".join(kinds)
+
+    events, recording_events = asyncio.run(scenario())
+    assert events[-1] == ("PlaybackFinished", "sound:a", None, "failed")
+    assert recording_events == ""  # the queued recording never started: no event

@@ -13,11 +13,22 @@ so the fake cannot drift from the docs without a test failing.
     await fake.hang_up(channel)                # ChannelHangupRequest, StasisEnd, ChannelDestroyed
     await fake.drop_websocket(replay=3)        # close the socket; on reconnect resend 3 events (duplicates)
 
-Behaviour it simulates: playbacks finish after `playback_seconds` (None: only when stopped or the test
-says so) with PlaybackStarted/PlaybackFinished; recordings run until the caller speaks, is silent or hangs
-up; holding and mixing bridges; originate into the Stasis app (operators answer when
-`operators_answer` is set). Events raised while no websocket is open are kept for the next one, or lost
-with `lose_events_while_down` (what a real Asterisk does).
+Behaviour it simulates, as the real Asterisk 22 calls in /work/shared/asterisk-captures show it:
+
+- Playbacks and recordings are commands on the channel, run one after another: `POST .../play` and
+  `POST .../record` answer `queued`, and a second one waits until the one before has finished (a
+  recording asked for while a prompt plays starts when the prompt ends, not at once).
+- A playback of several media URIs sends PlaybackStarted for each URI (with `next_media_uri`) and
+  PlaybackContinuing between two, then PlaybackFinished. Each URI takes time: `media_seconds(uri)` when
+  given (e.g. the WAV's length), else `playback_seconds` for the whole playback split evenly over its
+  URIs; None: it plays until stopped or `finish_playback` (the test says it ended).
+- A key is ChannelDtmfReceived and nothing else: it does not stop a playback. `DELETE /playbacks/{id}`
+  does: PlaybackFinished (state done, the URI that was playing) before the 204. Stopping a playback that
+  is still queued cancels it: it never starts, and its PlaybackFinished comes when the channel gets to it.
+  Hanging up ends a running playback with state failed; queued commands are dropped without an event.
+- Recordings run until the caller speaks, is silent or hangs up; holding and mixing bridges; originate
+  into the Stasis app (operators answer when `operators_answer` is set). Events raised while no websocket
+  is open are kept for the next one, or lost with `lose_events_while_down` (what a real Asterisk does).
 """
 
 from __future__ import annotations
@@ -78,7 +89,10 @@ class FakePlayback:
     id: str
     channel_id: str
     media: list[str]
-    state: str = "playing"
+    state: str = "queued"  # queued, playing, continuing, done, failed
+    index: int = 0  # the media URI playing (or next to play)
+    canceled: bool = False  # stopped while queued: it never starts
+    token: int = 0  # of the pending end-of-media timer; a stop makes it stale
 
 
 @dataclass
@@ -86,9 +100,12 @@ class FakeRecording:
     name: str
     channel_id: str
     format: str
-    state: str = "recording"
+    state: str = "queued"  # queued, recording, done
     duration: int = 0
     talking: int = 0
+
+
+ChannelCommand = FakePlayback | FakeRecording
 
 
 @dataclass
@@ -109,10 +126,12 @@ class FakeAri:
         password: str = "test-ari-password",
         app: str = "hotline",
         playback_seconds: float | None = 0.0,
+        media_seconds: Callable[[str], float] | None = None,
         spec: AriSpec | None = None,
     ):
         self.username, self.password, self.app_name = username, password, app
         self.playback_seconds = playback_seconds
+        self.media_seconds = media_seconds
         self.spec = spec or ari_spec()
         self.operators_answer = True
         self.lose_events_while_down = False
@@ -124,6 +143,7 @@ class FakeAri:
         self.recordings: dict[str, FakeRecording] = {}
         self.stored: dict[str, FakeRecording] = {}
         self.bridges: dict[str, FakeBridge] = {}
+        self.commands: dict[str, deque[ChannelCommand]] = {}  # per channel: the running one first, then queued
         self.connections = 0
         self.sent_on_socket = 0  # messages written to the current websocket
         self.on_request: Callable[[FakeRequest], None] | None = None
@@ -429,16 +449,55 @@ class FakeAri:
             raise SpecError(409, "A playback with this id is already playing")
         playback = FakePlayback(playback_id, channel.id, list(p["media"]))
         self.playbacks[playback_id] = playback
-        self.emit("PlaybackStarted", playback=self._playback_json(playback))
-        if self.playback_seconds is not None:
-            self._later(self.playback_seconds, self.finish_playback, playback_id)
-        return 201, self._playback_json(playback)
+        answer = self._playback_json(playback)  # state queued, as Asterisk answers
+        self._command(playback)
+        return 201, answer
 
     def finish_playback(self, playback_id: str) -> None:
-        playback = self.playbacks.pop(playback_id, None)
-        if playback is not None:
-            playback.state = "done"
-            self.emit("PlaybackFinished", playback=self._playback_json(playback))
+        """The test says the playback has played to its end: the rest of its media, then PlaybackFinished."""
+        playback = self.playbacks.get(playback_id)
+        if playback is None:
+            return
+        if playback.state == "queued":
+            raise AssertionError(f"playback {playback_id} has not started: finish the one before it first")
+        while playback.index + 1 < len(playback.media):
+            self._next_media(playback)
+        self._end_playback(playback, "done")
+
+    def _start_media(self, playback: FakePlayback) -> None:
+        playback.state = "playing"
+        self.emit("PlaybackStarted", playback=self._playback_json(playback))
+        uri = playback.media[playback.index]
+        if self.media_seconds is not None:
+            seconds: float | None = self.media_seconds(uri)
+        elif self.playback_seconds is not None:
+            seconds = self.playback_seconds / len(playback.media)
+        else:
+            seconds = None  # until stopped, or the test finishes it
+        playback.token += 1
+        if seconds is not None:
+            self._later(seconds, self._media_played, playback, playback.token)
+
+    def _media_played(self, playback: FakePlayback, token: int) -> None:
+        if token != playback.token or playback.state != "playing":
+            return  # stopped, finished or hung up meanwhile
+        if playback.index + 1 < len(playback.media):
+            self._next_media(playback)
+        else:
+            self._end_playback(playback, "done")
+
+    def _next_media(self, playback: FakePlayback) -> None:
+        playback.state = "continuing"
+        self.emit("PlaybackContinuing", playback=self._playback_json(playback))
+        playback.index += 1
+        self._start_media(playback)
+
+    def _end_playback(self, playback: FakePlayback, state: str) -> None:
+        playback.token += 1
+        playback.state = state
+        self.playbacks.pop(playback.id, None)
+        self.emit("PlaybackFinished", playback=self._playback_json(playback))
+        self._command_done(playback)
 
     def _get_playback(self, p: dict[str, Any]) -> tuple[int, Any]:
         playback = self.playbacks.get(p["playbackId"])
@@ -447,10 +506,47 @@ class FakeAri:
         return 200, self._playback_json(playback)
 
     def _stop_playback(self, p: dict[str, Any]) -> tuple[int, Any]:
-        if p["playbackId"] not in self.playbacks:
+        playback = self.playbacks.get(p["playbackId"])
+        if playback is None:
             raise SpecError(404, "The playback cannot be found")
-        self.finish_playback(p["playbackId"])
+        if playback.state == "queued":
+            playback.canceled = True  # Asterisk: never starts; PlaybackFinished when the channel gets to it
+        else:
+            self._end_playback(playback, "done")  # the event goes out before the 204, as in the captures
         return 204, None
+
+    # the channel's commands: one at a time, in order
+
+    def _command(self, command: ChannelCommand) -> None:
+        queue = self.commands.setdefault(command.channel_id, deque())
+        queue.append(command)
+        if len(queue) == 1:
+            self._later(0.0, self._run_commands, command.channel_id)
+
+    def _run_commands(self, channel_id: str) -> None:
+        queue = self.commands.get(channel_id)
+        while queue:
+            command = queue[0]
+            if command.state != "queued":
+                return  # already running
+            if isinstance(command, FakeRecording):
+                command.state = "recording"
+                self.emit("RecordingStarted", recording=self._recording_json(command))
+                return
+            if not command.canceled:
+                self._start_media(command)
+                return
+            queue.popleft()
+            command.state = "done"
+            self.playbacks.pop(command.id, None)
+            self.emit("PlaybackFinished", playback=self._playback_json(command))
+
+    def _command_done(self, command: ChannelCommand) -> None:
+        queue = self.commands.get(command.channel_id)
+        if queue and queue[0] is command:
+            queue.popleft()
+            if queue:
+                self._later(0.0, self._run_commands, command.channel_id)
 
     def _record(self, p: dict[str, Any]) -> tuple[int, Any]:
         channel = self._stasis(p["channelId"])
@@ -463,8 +559,9 @@ class FakeAri:
             raise SpecError(409, "A recording with the same name already exists")
         recording = FakeRecording(name, channel.id, p["format"])
         self.recordings[name] = recording
-        self.emit("RecordingStarted", recording=self._recording_json(recording))
-        return 201, self._recording_json(recording)
+        answer = self._recording_json(recording)  # state queued, as Asterisk answers
+        self._command(recording)
+        return 201, answer
 
     def _get_live(self, p: dict[str, Any]) -> tuple[int, Any]:
         recording = self.recordings.get(p["recordingName"])
@@ -597,10 +694,13 @@ class FakeAri:
         recording = self.live_recording(channel_id)
         if recording is None:
             raise AssertionError(f"no recording is running on {channel_id}")
+        if recording.state != "recording":
+            raise AssertionError(f"recording {recording.name} has not started: something plays before it")
         del self.recordings[recording.name]
         recording.state, recording.duration, recording.talking = "done", duration, talking
         self.stored[recording.name] = recording
         self.emit("RecordingFinished", recording=self._recording_json(recording))
+        self._command_done(recording)
 
     def _end_channel(self, channel_id: str, by_caller: bool, talked_seconds: int = 0) -> None:
         channel = self.channels.get(channel_id)
@@ -609,9 +709,17 @@ class FakeAri:
         snapshot = self._channel_json(channel)
         if by_caller:
             self.emit("ChannelHangupRequest", cause=16, channel=snapshot)
-        for playback in [p for p in self.playbacks.values() if p.channel_id == channel_id]:
-            self.finish_playback(playback.id)
-        if self.live_recording(channel_id) is not None:
+        queue = self.commands.pop(channel_id, deque())
+        for command in queue:
+            if isinstance(command, FakePlayback):
+                if command.state in ("playing", "continuing"):
+                    self._end_playback(command, "failed")  # as in the captures: the channel went away
+                else:
+                    self.playbacks.pop(command.id, None)  # never started: no event
+            elif command.state == "queued":
+                self.recordings.pop(command.name, None)  # never started: no event
+        recording = self.live_recording(channel_id)
+        if recording is not None and recording.state == "recording":
             self._finish_recording(channel_id, duration=max(3, talked_seconds), talking=talked_seconds)
         for bridge in self.bridges.values():
             if channel_id in bridge.channels:
@@ -666,13 +774,11 @@ class FakeAri:
         }
 
     def _playback_json(self, playback: FakePlayback) -> dict[str, Any]:
-        return {
-            "id": playback.id,
-            "media_uri": playback.media[0],
-            "target_uri": f"channel:{playback.channel_id}",
-            "language": "id",
-            "state": playback.state,
-        }
+        body: dict[str, Any] = {"id": playback.id, "media_uri": playback.media[playback.index]}
+        if playback.index + 1 < len(playback.media):
+            body["next_media_uri"] = playback.media[playback.index + 1]
+        body.update(target_uri=f"channel:{playback.channel_id}", language="id", state=playback.state)
+        return body
 
     def _recording_json(self, recording: FakeRecording) -> dict[str, Any]:
         body: dict[str, Any] = {
