@@ -556,23 +556,23 @@ def test_an_operator_who_does_not_answer_leaves_the_caller_waiting_with_music() 
     assert r["status"] == "with-operator"
 
 
-def test_keys_pressed_during_a_prompt_that_cannot_be_interrupted_answer_the_next_menus_in_order() -> None:
+def test_keys_pressed_while_the_open_ticket_is_read_out_stop_it_and_answer_the_next_menus_in_order() -> None:
     existing_ticket("accepted")
 
-    async def scenario() -> tuple[list[tuple[str, str | None]], str, str]:
-        async with ari_line(playback_seconds=None) as line:  # prompts play until the test ends them
+    async def scenario() -> tuple[list[tuple[str, str | None]], list[str], str, str]:
+        async with ari_line(playback_seconds=None) as line:  # prompts play until stopped or the test ends them
             channel = await line.dial()
             line.fake.finish_playback(next(iter(line.fake.playbacks)))  # welcome
-            await line.silence(channel)  # the caller's open ticket is read out: not interruptible
+            await line.silence(channel)  # the caller's open ticket is read out, then the menu: one playback
             [read_out] = list(line.fake.playbacks)
-            await line.press(channel, "142")  # new report, roads, Bumiaji: typed ahead
-            ahead = line.call(channel).typeahead
-            line.fake.finish_playback(read_out)
-            await line.settled()
-            return path(channel), ahead, line.call(channel).phase
+            start = len(line.fake.requests)
+            await line.press(channel, "142")  # new report, roads, Bumiaji: a burst, during the read-out
+            stopped = [r.path for r in line.requests(channel, start) if r.operation == "stop"]
+            return path(channel), stopped, read_out, line.call(channel).phase
 
-    taken, ahead, phase = run(scenario())
-    assert ahead == "142"
+    taken, stopped, read_out, phase = run(scenario())
     inputs = [s for s in taken if s[1] is not None]
     assert inputs[-3:] == [("open_ticket_menu", "1"), ("category", "4"), ("kecamatan", "2")]
+    assert stopped[0] == f"/playbacks/{read_out}"  # the first key stopped the read-out; 4 and 2 the next menus
+    assert len(stopped) == 3
     assert phase == "gather"  # the desa menu, waiting for its key

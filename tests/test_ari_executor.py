@@ -3,6 +3,8 @@ does at a Gather, a Record and in the queue becomes exactly one engine event."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -147,3 +149,119 @@ def test_a_recording_that_ended_while_the_websocket_was_down_is_found_after_reco
 
     [recorded] = scripted((RECORD,), steps, configure=lossy)
     assert isinstance(recorded, a.Recorded) and recorded.recording_url.endswith("/file")
+
+
+# --- barge-in: a key while the turn's prompts play (each prompt lasts 5 s here, as real ones take time) ------
+
+INTRO = a.Prompt("intro", "id", "Laporan Anda sebelumnya")
+DESCRIBE = a.Prompt("ask_description", "id", "Setelah bunyi bip, ceritakan kejadiannya.")
+GOODBYE = a.Prompt("goodbye", "id", "Terima kasih")
+PROMPT_SECONDS = 5.0
+
+
+def timed(fake: Any) -> None:
+    fake.media_seconds = lambda uri: PROMPT_SECONDS
+
+
+async def playing(line: Line, uri: str) -> None:
+    """Wait until the fake has started playing `uri` (and, the test then checks, not finished it)."""
+    while not any(e["type"] == "PlaybackStarted" and e["playback"]["media_uri"] == uri for e in line.fake.events):
+        await asyncio.sleep(0.002)
+
+
+def barged(first: tuple[a.MediaAction, ...], steps: Callable[[Line, str], Any]) -> list[a.Event]:
+    """Like `scripted`, with prompts that take PROMPT_SECONDS each: the call is dialled without waiting for
+    anything to settle (that would wait for the prompts to end), so `steps` can act while they play."""
+    calls = Scripted(first)
+
+    async def scenario() -> None:
+        port: CallPort = calls
+        async with ari_line(calls=port, configure=timed) as ln:
+            channel = await ln.fake.dial()
+            await steps(ln, channel)
+            await ln.settled()
+
+    run(scenario())
+    return [e for e in calls.events if not isinstance(e, a.HangUp)]
+
+
+def playback_log(line: Line) -> list[str]:
+    """The playback, key and recording events of the call, in order: 'PlaybackStarted intro', 'key 4', ..."""
+    log = []
+    for e in line.fake.events:
+        if e["type"].startswith("Playback"):
+            log.append(f"{e['type']} {e['playback']['media_uri'].rsplit('/', 1)[-1]} {e['playback']['state']}")
+        elif e["type"] == "ChannelDtmfReceived":
+            log.append(f"key {e['digit']}")
+        elif e["type"].startswith("Recording"):
+            log.append(e["type"])
+    return log
+
+
+def test_a_key_during_the_prompt_before_a_gather_stops_every_prompt_of_the_turn_and_is_the_first_key() -> None:
+    seen: dict[str, Any] = {}
+
+    async def steps(line: Line, channel: str) -> None:
+        await playing(line, "sound:hotline/id/intro")  # the prompt before the Gather: 5 s, then ask_number
+        started = time.monotonic()
+        await line.fake.press(channel, "4")
+        await line.settled()
+        seen["stopped_after"] = time.monotonic() - started
+        seen["timer"] = line.call(channel).timer_seconds  # waiting for the next key, not for prompts
+        seen["stops"] = [r.path for r in line.requests(channel) if r.operation == "stop"]
+        seen["played"] = [r.params["playbackId"] for r in line.requests(channel) if r.operation == "play"]
+        seen["log"] = playback_log(line)
+        await line.press(channel, "2#")
+
+    assert barged((INTRO, NUMBER), steps) == [a.Digits("42")]
+    assert seen["stopped_after"] < PROMPT_SECONDS
+    assert seen["timer"] == 3.0  # the inter-digit timeout
+    assert seen["stops"] == [f"/playbacks/{seen['played'][0]}"]  # one playback for the whole turn, stopped
+    assert seen["log"] == [
+        "PlaybackStarted intro playing",
+        "key 4",
+        "PlaybackFinished intro done",  # stopped by the DELETE; ask_number never started
+    ]
+
+
+def test_a_key_during_the_recording_instruction_skips_the_rest_and_starts_the_recording() -> None:
+    seen: dict[str, Any] = {}
+
+    async def steps(line: Line, channel: str) -> None:
+        await playing(line, "sound:hotline/id/ask_description")
+        started = time.monotonic()
+        await line.fake.press(channel, "5")
+        await line.settled()
+        seen["recording_after"] = time.monotonic() - started
+        seen["asked"] = [r.operation for r in line.requests(channel) if r.operation in ("play", "stop", "record")]
+        seen["log"] = playback_log(line)
+        await line.fake.speak(channel, 7)
+
+    record = a.Record((DESCRIBE,), 60, 5.0, "#", True, "id")
+    [recorded] = barged((INTRO, record), steps)
+    assert isinstance(recorded, a.Recorded) and recorded.seconds == 7.0  # the key itself is nothing to the engine
+    assert seen["recording_after"] < PROMPT_SECONDS
+    assert seen["asked"] == ["play", "stop", "record"]
+    assert seen["log"] == [
+        "PlaybackStarted intro playing",
+        "PlaybackContinuing intro continuing",
+        "PlaybackStarted ask_description playing",
+        "key 5",
+        "PlaybackFinished ask_description done",
+        "RecordingStarted",
+    ]
+
+
+def test_a_key_during_the_goodbye_cuts_it_short_and_hangs_up() -> None:
+    seen: dict[str, Any] = {}
+
+    async def steps(line: Line, channel: str) -> None:
+        await playing(line, "sound:hotline/id/goodbye")
+        await line.fake.press(channel, "1")
+        await line.settled()
+        seen["asked"] = [(r.method, r.operation) for r in line.requests(channel)][-3:]
+        seen["gone"] = line.fake.channels[channel].gone
+
+    assert barged((GOODBYE, a.Hangup()), steps) == []
+    assert seen["asked"] == [("POST", "play"), ("DELETE", "stop"), ("DELETE", "hangup")]
+    assert seen["gone"]

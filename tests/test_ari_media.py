@@ -20,8 +20,8 @@ DIGITS = a.ReadDigits("12", "id", (a.Prompt("digit_1", "id", "satu"), a.Prompt("
 QUEUE = a.Enqueue("operators", "hotline-hold", 120)
 
 PLANS = [
-    ([WELCOME, GATHER], m.TurnPlan(("sound:hotline/id/welcome",), GATHER, ("sound:hotline/id/ask_category",))),
-    ([GATHER], m.TurnPlan((), GATHER, ("sound:hotline/id/ask_category",))),
+    ([WELCOME, GATHER], m.TurnPlan(("sound:hotline/id/welcome", "sound:hotline/id/ask_category"), GATHER)),
+    ([GATHER], m.TurnPlan(("sound:hotline/id/ask_category",), GATHER)),
     (
         [DIGITS, RECORD],
         m.TurnPlan(
@@ -35,9 +35,7 @@ PLANS = [
 
 
 @pytest.mark.parametrize(("media", "plan"), PLANS)
-def test_a_turn_s_media_become_one_lead_playback_and_one_waiting_step(
-    media: list[a.MediaAction], plan: m.TurnPlan
-) -> None:
+def test_a_turn_s_media_become_one_playback_and_one_waiting_step(media: list[a.MediaAction], plan: m.TurnPlan) -> None:
     assert m.plan_turn(media, SOUNDS) == plan
 
 

@@ -92,7 +92,7 @@ class FakePlayback:
     state: str = "queued"  # queued, playing, continuing, done, failed
     index: int = 0  # the media URI playing (or next to play)
     canceled: bool = False  # stopped while queued: it never starts
-    token: int = 0  # of the pending end-of-media timer; a stop makes it stale
+    timer: asyncio.TimerHandle | None = None  # the end of the media playing now
 
 
 @dataclass
@@ -474,26 +474,32 @@ class FakeAri:
             seconds = self.playback_seconds / len(playback.media)
         else:
             seconds = None  # until stopped, or the test finishes it
-        playback.token += 1
         if seconds is not None:
-            self._later(seconds, self._media_played, playback, playback.token)
+            playback.timer = self._later(seconds, self._media_played, playback)
 
-    def _media_played(self, playback: FakePlayback, token: int) -> None:
-        if token != playback.token or playback.state != "playing":
-            return  # stopped, finished or hung up meanwhile
+    def _media_played(self, playback: FakePlayback) -> None:
+        playback.timer = None
         if playback.index + 1 < len(playback.media):
             self._next_media(playback)
         else:
             self._end_playback(playback, "done")
 
     def _next_media(self, playback: FakePlayback) -> None:
+        self._cancel_media_timer(playback)
         playback.state = "continuing"
         self.emit("PlaybackContinuing", playback=self._playback_json(playback))
         playback.index += 1
         self._start_media(playback)
 
+    def _cancel_media_timer(self, playback: FakePlayback) -> None:
+        """Stopped, finished by the test or hung up before its media ended: that end will not come."""
+        if playback.timer is not None:
+            playback.timer.cancel()
+            self._timers.discard(playback.timer)
+            playback.timer = None
+
     def _end_playback(self, playback: FakePlayback, state: str) -> None:
-        playback.token += 1
+        self._cancel_media_timer(playback)
         playback.state = state
         self.playbacks.pop(playback.id, None)
         self.emit("PlaybackFinished", playback=self._playback_json(playback))
@@ -821,7 +827,7 @@ class FakeAri:
         self._seq += 1
         return f"{int(time.time())}.{self._seq}"
 
-    def _later(self, seconds: float, fn: Callable[..., None], *args: Any) -> None:
+    def _later(self, seconds: float, fn: Callable[..., None], *args: Any) -> asyncio.TimerHandle:
         loop = asyncio.get_running_loop()
 
         def run() -> None:
@@ -830,3 +836,4 @@ class FakeAri:
 
         handle = loop.call_later(seconds, run)
         self._timers.add(handle)
+        return handle

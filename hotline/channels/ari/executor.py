@@ -6,20 +6,28 @@ engine event and asks the call service (hotline/channels/ari/calls.py) for the n
 one channel, including the app's own (timers, reconciliation, the operator answering) go through that
 channel's queue in the client, so an `AriCall` is only ever touched by one task at a time.
 
-What each waiting action waits for:
+A turn's prompts are one playback (hotline/channels/ari/media.py). Barge-in (hotline/ivr/actions.py): a key
+(ChannelDtmfReceived) while it plays stops it -- DELETE /playbacks/{id} for every playback of ours that has not
+finished, the running one and any queued behind it; Asterisk itself never stops a playback for a key -- and
+then means what the waiting action says:
 
-    Gather   keys (ChannelDtmfReceived). The first key stops the Gather's prompts. The overall timeout starts
-             when the prompts have finished (as on Twilio), the inter-digit timeout after each key; the
-             finish key, `max_digits` or a timeout ends it: Digits(...) or NoInput(). Keys pressed while
-             other prompts play or the next turn is being computed are kept (type-ahead) for the next Gather.
+    Gather   keys. The first key stops the turn's prompts, those before the Gather included, and is the first
+             of the answer. The overall timeout starts when the prompts have finished (as on Twilio), the
+             inter-digit timeout after each key; the finish key, `max_digits` or a timeout ends it: Digits(...)
+             or NoInput(). Keys pressed while the next turn is being computed are kept (type-ahead) for the
+             next turn's Gather, whose prompts then do not play at all.
              A listening Gather (`listen`, the greeting) first sets TALK_DETECT(set) on the channel (the
              next turn that does not listen removes it); a timeout with no key is Speech() if
              ChannelTalkingStarted came during its turn, else Silence().
-    Record   RecordingFinished: Recorded(stored file URL, duration), or NoInput() when nothing was heard.
-    Enqueue  the operator answering (`connect_operator`): QueueLeft(True), the caller and the operator in a
-             mixing bridge; or `max_wait_seconds` passing: QueueLeft(False). The caller waits in a holding
-             bridge of their own with music on hold.
-    Hangup   nothing: DELETE the channel.
+    Record   a key during the instruction stops it and starts the recording at once (POST .../record after
+             the DELETE). RecordingFinished: Recorded(stored file URL, duration), or NoInput() when nothing
+             was heard. Keys while recording are Asterisk's (terminateOn), not the IVR's.
+    Enqueue  a key during the prompts before it cuts them short. The operator answering (`connect_operator`):
+             QueueLeft(True), the caller and the operator in a mixing bridge; or `max_wait_seconds`
+             passing: QueueLeft(False). The caller waits in a holding bridge of their own with music on hold.
+    Hangup   a key cuts the goodbye short; then DELETE the channel.
+
+Type-ahead is for Gathers only: a turn that ends with anything else drops the keys kept for it.
 
 The caller hanging up (ChannelHangupRequest, StasisEnd or ChannelDestroyed, whichever comes first) is
 HangUp() once. Hanging up while recording waits for the RecordingFinished first, so the words said make it
@@ -180,8 +188,9 @@ class AriApp:
 
 
 class AriCall:
-    """One caller's channel. Phases: busy (a turn is being computed), lead (prompts playing), gather,
-    record, queue, operator (bridged with an operator), hangup (we hung up), idle (the call left the engine)."""
+    """One caller's channel. Phases: busy (a turn is being computed), lead (prompts playing before a Record,
+    Enqueue or Hangup), gather (prompts playing or not: keys answer it), record, queue, operator (bridged
+    with an operator), hangup (we hung up), idle (the call left the engine)."""
 
     def __init__(self, app: AriApp, channel_id: str, channel: dict[str, Any]):
         self.app = app
@@ -194,8 +203,8 @@ class AriCall:
         self.hangup_pending = False  # the caller hung up while recording: waiting for RecordingFinished
         self.seq = 0
         self.plan: m.TurnPlan | None = None
-        self.playback_id: str | None = None
-        self.playback_kind = ""
+        self.playback_id: str | None = None  # the turn's playback, whose end starts what comes next
+        self.playing: list[str] = []  # our playbacks not yet finished or stopped (running, then queued)
         self.digits = ""
         self.typeahead = ""
         self.timer: asyncio.TimerHandle | None = None
@@ -241,18 +250,10 @@ class AriCall:
                 turn = self.app.calls_port.apology(then="operator")
             else:
                 turn = Turn(turn.state, (a.Hangup(),), ())
-        self.plan = m.plan_turn(turn.media, self.app.prompts)
-        if not isinstance(self.plan.wait, a.Hangup):  # the end of the call needs no talk detection turned off
-            await self._listen(isinstance(self.plan.wait, a.Gather) and self.plan.wait.listen)
-        if self.plan.lead:
-            self.phase = "lead"
-            await self._play(self.plan.lead, "lead")
-        else:
-            await self._after_lead()
-
-    async def _after_lead(self) -> None:
-        assert self.plan is not None
-        wait = self.plan.wait
+        self.plan = plan = m.plan_turn(turn.media, self.app.prompts)
+        wait = plan.wait
+        if not isinstance(wait, a.Hangup):  # the end of the call needs no talk detection turned off
+            await self._listen(isinstance(wait, a.Gather) and wait.listen)
         if isinstance(wait, a.Gather):
             self.phase, self.digits = "gather", ""
             while self.typeahead:
@@ -261,14 +262,26 @@ class AriCall:
                 key, self.typeahead = self.typeahead[0], self.typeahead[1:]
                 if await self._key(wait, key):
                     return
-            if self.digits:
+            if self.digits:  # typed ahead: the caller is answering already, the prompts would only be in the way
                 self._start_timer(wait.inter_digit_timeout_seconds)
-            elif self.plan.gather_prompts:
-                await self._play(self.plan.gather_prompts, "gather")
+            elif plan.prompts:
+                await self._play(plan.prompts)  # keys stop it (`_key`); its end starts the timeout
             else:
                 self._start_timer(wait.timeout_seconds)
-        elif isinstance(wait, a.Record):
-            self.phase, self.typeahead = "record", ""
+            return
+        self.typeahead = ""  # keys kept for a Gather mean nothing to a Record, the queue or the goodbye
+        if plan.prompts:
+            self.phase = "lead"
+            await self._play(plan.prompts)
+        else:
+            await self._after_prompts()
+
+    async def _after_prompts(self) -> None:
+        """The prompts before a Record, Enqueue or Hangup have played, or a key cut them short."""
+        assert self.plan is not None
+        wait = self.plan.wait
+        if isinstance(wait, a.Record):
+            self.phase = "record"
             self.seq += 1
             self.recording = f"hotline-{self.channel_id}-{self.seq}"
             await self._send(m.record(self.channel_id, self.recording, wait))
@@ -324,15 +337,26 @@ class AriCall:
         plan = self.plan
         if self.phase == "gather" and plan is not None and isinstance(plan.wait, a.Gather):
             await self._key(plan.wait, key)
-        elif self.phase in ("lead", "busy"):
+        elif self.phase == "lead":
+            # Barge-in before a Record (it starts now), the queue or the goodbye (cut short).
+            await self._stop_prompts()
+            await self._after_prompts()
+        elif self.phase == "busy":
             self.typeahead += key
         # recording (Asterisk ends it on terminateOn), queue, operator: keys mean nothing to the IVR
 
+    async def _stop_prompts(self) -> None:
+        """Stop every playback of ours that has not finished: the running one, then any queued behind it.
+        Their PlaybackFinished events then belong to no turn and are ignored."""
+        self.playback_id = None
+        stopping, self.playing = self.playing, []
+        for playback in stopping:
+            await self._send(m.stop_playback(playback))  # 404: it had just finished, nothing to stop
+
     async def _key(self, gather: a.Gather, key: str) -> bool:
         """One key of a Gather; True when the Gather is over (the next turn has been started)."""
-        if self.playback_id is not None and self.playback_kind == "gather":
-            playback, self.playback_id = self.playback_id, None
-            await self._send(m.stop_playback(playback))
+        if self.playing:
+            await self._stop_prompts()
         if gather.finish_on_key and key == gather.finish_on_key:
             await self._gathered()
             return True
@@ -353,12 +377,14 @@ class AriCall:
         await self.step(event)
 
     async def _playback_finished(self, playback_id: str) -> None:
+        if playback_id in self.playing:
+            self.playing.remove(playback_id)
         if playback_id != self.playback_id:
-            return  # a playback we stopped or replaced
+            return  # a playback we stopped
         self.playback_id = None
         plan = self.plan
-        if self.playback_kind == "lead":
-            await self._after_lead()
+        if self.phase == "lead":
+            await self._after_prompts()
         elif self.phase == "gather" and plan is not None and isinstance(plan.wait, a.Gather) and not self.digits:
             self._start_timer(plan.wait.timeout_seconds)
 
@@ -466,10 +492,11 @@ class AriCall:
 
     # --- small helpers -------------------------------------------------------------------------------
 
-    async def _play(self, uris: tuple[str, ...], kind: str) -> None:
+    async def _play(self, uris: tuple[str, ...]) -> None:
         self.seq += 1
-        self.playback_id, self.playback_kind = f"{self.channel_id}.{self.seq}", kind
-        await self._send(m.play(self.channel_id, self.playback_id, uris))
+        self.playback_id = playback = f"{self.channel_id}.{self.seq}"
+        self.playing.append(playback)
+        await self._send(m.play(self.channel_id, playback, uris))
 
     async def _send(self, request: m.AriRequest) -> Any:
         """One request; a channel that is gone (404) is not an error: its hang-up events are on the way."""

@@ -1,10 +1,11 @@
 """Engine media actions (hotline/ivr/actions.py) as ARI requests. Pure: actions in, requests out.
 
-A turn's media become at most two playbacks and one waiting step:
+A turn's media become one playback and one waiting step:
 
-    lead      every Prompt / ReadDigits before the waiting action, plus a Record's own prompts:
-              one POST /channels/{id}/play with all their media URIs (comma separated), not interruptible
-    gather    a Gather's prompts: a second playback that the first key press stops (DELETE /playbacks/{id})
+    prompts   every Prompt / ReadDigits of the turn and the Gather's or Record's own prompts, in order:
+              one POST /channels/{id}/play with all their media URIs (comma separated). A key stops it
+              (DELETE /playbacks/{id}; barge-in, hotline/ivr/actions.py): at a Gather the key is the first
+              of the answer, at a Record the recording starts, before Enqueue/Hangup they are cut short.
     wait      Gather (digits collected by the executor, with its timers), Record (POST .../record),
               Enqueue (holding bridge + music on hold), Hangup (DELETE /channels/{id})
 
@@ -72,33 +73,30 @@ Wait = a.Gather | a.Record | a.Enqueue | a.Hangup
 
 @dataclass(frozen=True)
 class TurnPlan:
-    lead: tuple[str, ...]  # media URIs played first, not interruptible
+    prompts: tuple[str, ...]  # every media URI of the turn, in order: one playback, which a key stops
     wait: Wait | None  # None only when the call has left the engine (rule 3 of actions.py)
-    gather_prompts: tuple[str, ...] = ()  # the Gather's own prompts: a key press stops them
 
 
 def plan_turn(media: Sequence[a.MediaAction], prompts: PromptMedia) -> TurnPlan:
-    lead: list[str] = []
+    uris: list[str] = []
     for action in media:
         match action:
             case a.Prompt() | a.ReadDigits():
-                lead += prompts.uris(action)
-            case a.Gather():
-                return TurnPlan(tuple(lead), action, tuple(prompts.uri(p) for p in action.prompts))
-            case a.Record():
-                return TurnPlan(tuple(lead + [prompts.uri(p) for p in action.prompts]), action)
+                uris += prompts.uris(action)
+            case a.Gather() | a.Record():
+                return TurnPlan(tuple(uris + [prompts.uri(p) for p in action.prompts]), action)
             case a.Enqueue() | a.Hangup():
-                return TurnPlan(tuple(lead), action)
+                return TurnPlan(tuple(uris), action)
             case _:
                 raise TypeError(f"not a media action: {action!r}")
-    return TurnPlan(tuple(lead), None)
+    return TurnPlan(tuple(uris), None)
 
 
 # --- the requests ------------------------------------------------------------------------------------
 
 
 def play(channel_id: str, playback_id: str, uris: Sequence[str]) -> AriRequest:
-    # One playback for all the URIs: one PlaybackFinished to wait for, whatever the number of prompts.
+    # One playback for all the URIs: one PlaybackFinished to wait for and one DELETE to stop them all.
     return AriRequest("POST", f"/channels/{channel_id}/play", (("media", ",".join(uris)), ("playbackId", playback_id)))
 
 
