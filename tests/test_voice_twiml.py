@@ -5,10 +5,11 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from hotline.channels.twilio.voice_twiml import VoiceUrls, render
+from hotline.channels.twilio.voice_twiml import VoiceUrls, barge_in_url, record_after_key, render
 from hotline.cityconfig import load_city_config
 from hotline.ivr import actions as a
 from hotline.ivr.engine import start
@@ -24,6 +25,7 @@ P = f"{BASE}/ivr/prompts"
 GATHER_URL = f"{BASE}/twilio/voice/gather"
 RECORD_URL = f"{BASE}/twilio/voice/record"
 STATUS_URL = f"{BASE}/twilio/voice/recording-status"
+BARGE_60 = f"{RECORD_URL}?barge=1&amp;max=60&amp;silence=5&amp;finish=%23&amp;beep=1"  # a key starts the <Record>
 
 
 def audio(*names: str) -> PromptAudio:
@@ -105,21 +107,43 @@ CASES = [
         f'timeout="5"><Play>{P}/id/ask_category.wav</Play></Gather>',
     ),
     Case(
-        "record: prompt, beep, then a redirect for an empty recording",
+        "record: the instruction in a one-key gather (a key starts the recording), beep, redirect when empty",
         (a.Record((ASK_DESCRIPTION,), 60, 5, "#", True, "id"),),
         ("id/ask_description",),
-        f"<Play>{P}/id/ask_description.wav</Play>"
+        f'<Gather action="{BARGE_60}" finishOnKey="" input="dtmf" numDigits="1" timeout="1">'
+        f"<Play>{P}/id/ask_description.wav</Play></Gather>"
         f'<Record action="{RECORD_URL}" finishOnKey="#" maxLength="60" playBeep="true" '
         f'recordingStatusCallback="{STATUS_URL}" timeout="5" />'
         f'<Redirect method="POST">{RECORD_URL}</Redirect>',
     ),
     Case(
-        "record without a beep, fractional silence",
+        "record without a beep, fractional silence: the barge-in URL carries them",
         (a.Record((ASK_DESCRIPTION,), 30, 2.5, "*", False, "id"),),
         (),
+        f'<Gather action="{RECORD_URL}?barge=1&amp;max=30&amp;silence=2.5&amp;finish=%2A&amp;beep=0" '
+        'finishOnKey="" input="dtmf" numDigits="1" timeout="1">'
         '<Say language="id-ID" voice="Google.id-ID-Standard-A">Setelah bunyi bip, ceritakan kejadiannya.</Say>'
+        "</Gather>"
         f'<Record action="{RECORD_URL}" finishOnKey="*" maxLength="30" playBeep="false" '
         f'recordingStatusCallback="{STATUS_URL}" timeout="3" />'
+        f'<Redirect method="POST">{RECORD_URL}</Redirect>',
+    ),
+    Case(
+        "record after a re-prompt: both in the one-key gather",
+        (a.Prompt("no_recording", "id", "Maaf."), a.Record((ASK_DESCRIPTION,), 60, 5, "#", True, "id")),
+        ("id/no_recording", "id/ask_description"),
+        f'<Gather action="{BARGE_60}" finishOnKey="" input="dtmf" numDigits="1" timeout="1">'
+        f"<Play>{P}/id/no_recording.wav</Play><Play>{P}/id/ask_description.wav</Play></Gather>"
+        f'<Record action="{RECORD_URL}" finishOnKey="#" maxLength="60" playBeep="true" '
+        f'recordingStatusCallback="{STATUS_URL}" timeout="5" />'
+        f'<Redirect method="POST">{RECORD_URL}</Redirect>',
+    ),
+    Case(
+        "record without any prompt: nothing to interrupt, no gather",
+        (a.Record((), 60, 5, "#", True, "id"),),
+        (),
+        f'<Record action="{RECORD_URL}" finishOnKey="#" maxLength="60" playBeep="true" '
+        f'recordingStatusCallback="{STATUS_URL}" timeout="5" />'
         f'<Redirect method="POST">{RECORD_URL}</Redirect>',
     ),
     Case(
@@ -158,12 +182,28 @@ CASES = [
         "operators</Enqueue>",
     ),
     Case(
-        "re-prompt: a prompt outside the gather, the question inside",
+        "re-prompt: the prompt before the gather is inside it too, so a key stops it",
         (a.Prompt("invalid_choice", "id", "Maaf."), gather((ASK_CATEGORY,))),
         ("id/invalid_choice", "id/ask_category"),
-        f"<Play>{P}/id/invalid_choice.wav</Play>"
         f'<Gather action="{GATHER_URL}" actionOnEmptyResult="true" finishOnKey="#" input="dtmf" numDigits="1" '
-        f'timeout="6"><Play>{P}/id/ask_category.wav</Play></Gather>',
+        f'timeout="6"><Play>{P}/id/invalid_choice.wav</Play><Play>{P}/id/ask_category.wav</Play></Gather>',
+    ),
+    Case(
+        "a number read out before a menu: inside the gather, digit by digit",
+        (a.Prompt("open_ticket_intro", "id", "Laporan Anda sebelumnya, nomor"), read("42"), gather((ASK_CATEGORY,))),
+        ("id/open_ticket_intro", "id/digit_4", "id/digit_2"),
+        f'<Gather action="{GATHER_URL}" actionOnEmptyResult="true" finishOnKey="#" input="dtmf" numDigits="1" '
+        f'timeout="6"><Play>{P}/id/open_ticket_intro.wav</Play><Play>{P}/id/digit_4.wav</Play>'
+        f"<Play>{P}/id/digit_2.wav</Play>"
+        '<Say language="id-ID" voice="Google.id-ID-Standard-A">Kejadian apa yang ingin Anda laporkan?</Say></Gather>',
+    ),
+    Case(
+        "a number spoken before a menu (a digit file missing): inside the gather",
+        (read("7"), gather((ASK_CATEGORY,))),
+        ("id/ask_category",),
+        f'<Gather action="{GATHER_URL}" actionOnEmptyResult="true" finishOnKey="#" input="dtmf" numDigits="1" '
+        'timeout="6"><Say language="id-ID" voice="Google.id-ID-Standard-A">7</Say>'
+        f"<Play>{P}/id/ask_category.wav</Play></Gather>",
     ),
 ]
 
@@ -253,4 +293,16 @@ def test_a_whole_call_renders_with_absolute_urls_only() -> None:
     assert all(url.startswith(BASE + "/") for url in urls), [u for u in urls if not u.startswith(BASE + "/")]
     assert "<Say" not in "".join(documents)  # every prompt has a file here, so none is spoken
     assert documents[-1].endswith("<Hangup /></Response>")
-    assert [tag.tag for tag in ET.fromstring(documents[-2])] == ["Play", "Record", "Redirect"]
+    assert [tag.tag for tag in ET.fromstring(documents[-2])] == ["Gather", "Record", "Redirect"]  # a key skips the ask
+
+
+def test_the_barge_in_url_gives_back_the_record_it_was_made_for() -> None:
+    record = a.Record((ASK_DESCRIPTION,), 45, 2.5, "*", False, "id")
+    url = barge_in_url(URLS.for_turn(7).record, record)
+    query = dict(parse_qsl(urlsplit(url).query))
+    assert query["turn"] == "7"  # the <Record> it answers comes back to the same turn
+    assert record_after_key(query) == a.Record((), 45, 2.5, "*", False, "")
+
+
+def test_a_barge_in_url_that_does_not_read_falls_back_to_the_record_node_defaults() -> None:
+    assert record_after_key({"barge": "1", "max": "x", "silence": "-3"}) == a.Record((), 60, 5.0, "#", True, "")

@@ -147,8 +147,9 @@ def test_a_whole_kota_batu_call_becomes_a_routed_voice_ticket_with_its_recording
     assert outline(caller.press("4"))[:2] == ["Gather", f"Say: {ASK_KECAMATAN}"]  # roads
     desa = outline(caller.press("2"))
     assert desa[:3] == ["Gather", f"Say: {ASK_DESA}", f"Say: {choice('desa', 'Bulukerto', 1)}"]
-    assert xml(caller.press("6")) == (  # Punten
-        f"{HEAD}{say(ASK_DESCRIPTION)}"
+    assert xml(caller.press("6")) == (  # Punten; a key during the instruction would start the recording at once
+        f'{HEAD}<Gather action="{voice}/record?turn=11&amp;barge=1&amp;max=60&amp;silence=5&amp;finish=%23&amp;beep=1" '
+        f'finishOnKey="" input="dtmf" numDigits="1" timeout="1">{say(ASK_DESCRIPTION)}</Gather>'
         f'<Record action="{voice}/record?turn=11" finishOnKey="#" maxLength="60" playBeep="true" '
         f'recordingStatusCallback="{voice}/recording-status" timeout="5" />'
         f'<Redirect method="POST">{voice}/record?turn=11</Redirect>{TAIL}'
@@ -300,7 +301,7 @@ def test_an_emergency_opens_an_urgent_ticket_and_puts_the_caller_in_the_operator
 def test_nobody_answering_the_queue_carries_on_with_the_report(caller: Caller) -> None:
     run(caller, [".", "2"])  # landslide: ticket, then the queue
     back = caller.queue_done("leave")  # our <Leave/> after max_wait
-    assert outline(back)[:3] == [f"Say: {OPERATORS_BUSY}", "Gather", f"Say: {ASK_KECAMATAN}"]
+    assert outline(back)[:3] == ["Gather", f"Say: {OPERATORS_BUSY}", f"Say: {ASK_KECAMATAN}"]
     caller.press("2")
     caller.press("6")
     caller.speak(20)
@@ -342,9 +343,30 @@ def test_silence_is_re_prompted_then_the_caller_goes_to_an_operator(caller: Call
     assert row(caller).status == "queued" and count(Ticket) == 0  # nothing said: nothing to keep
 
 
+def test_a_key_during_the_recording_instruction_starts_the_recording_without_a_turn(caller: Caller, voice: str) -> None:
+    [*_, instruction] = run(caller, [".", "4", "2", "6"])
+    skip = ET.fromstring(xml(instruction)).find("Gather")
+    assert skip is not None
+    barge = skip.attrib["action"].removeprefix(caller.phone.base_url)  # the URL Twilio posts the key to
+    before = path(caller)
+    now = caller.phone.post(barge, caller.payload("gather_digits", Digits="5"))
+    assert xml(now) == (
+        f'{HEAD}<Record action="{voice}/record?turn=11" finishOnKey="#" maxLength="60" playBeep="true" '
+        f'recordingStatusCallback="{voice}/recording-status" timeout="5" />'
+        f'<Redirect method="POST">{voice}/record?turn=11</Redirect>{TAIL}'
+    )
+    assert path(caller) == before  # no step: the key is nothing to the engine
+    params = caller.payload("gather_digits", Digits="5")
+    signed_for_ours = RequestValidator(AUTH_TOKEN).compute_signature(caller.phone.base_url + barge, params)
+    forged = caller.phone.post(barge.replace("max=60", "max=600"), params, signature=signed_for_ours)
+    assert forged.status_code == 403  # the settings are signed with the URL
+    caller.phone.post("/twilio/voice/record?turn=11", caller.payload("record", RecordingDuration="9"))
+    assert ("description", "recorded") in path(caller) and ticket(1).desa == "Punten"
+
+
 def test_an_empty_recording_is_asked_for_again(caller: Caller) -> None:
     run(caller, [".", "4", "2", "6"])
-    assert outline(caller.say_nothing())[:2] == [f"Say: {prompt('no_recording')}", f"Say: {ASK_DESCRIPTION}"]
+    assert outline(caller.say_nothing())[:3] == ["Gather", f"Say: {prompt('no_recording')}", f"Say: {ASK_DESCRIPTION}"]
     assert ("description", "no_input") in path(caller) and count(Ticket) == 0
 
 
@@ -416,11 +438,12 @@ def test_hanging_up_at_any_step_keeps_a_marked_ticket_iff_something_was_said(cal
 def test_the_caller_s_open_ticket_is_read_out(caller: Caller) -> None:
     number = existing_ticket("accepted")
     caller.dial()
-    assert outline(caller.silence())[:4] == [
+    assert outline(caller.silence())[:5] == [  # in the menu's <Gather>: a key stops the read-out and answers
+        "Gather",
         f"Say: {prompt('open_ticket_intro')}",
         f"Say: {number}",
         f"Say: {prompt('status_accepted')}",
-        "Gather",
+        f"Say: {prompt('open_ticket_menu')}",
     ]
 
 

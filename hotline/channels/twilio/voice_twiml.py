@@ -4,13 +4,23 @@
                 else <Say language="id-ID"|"en-US">text</Say>
     ReadDigits  one <Play> per digit (digit_N files), or <Say>1 2 3</Say> when any digit has no file
     Gather      <Gather input="dtmf" numDigits=max finishOnKey timeout action actionOnEmptyResult="true">
-                with the prompts nested, so a caller who knows the menu can press a key at once; a
+                with the turn's prompts nested -- those before the Gather too --, so the first key stops
+                them all and is the first of the answer (barge-in, hotline/ivr/actions.py); a
                 listening Gather (`Gather.listen`): input="dtmf speech" speechTimeout="auto" language,
                 and `listen=1` on the action URL
-    Record      the prompts, <Record maxLength timeout finishOnKey playBeep action recordingStatusCallback>,
-                then <Redirect> to the record URL (see VoiceUrls.record)
-    Enqueue     <Enqueue action waitUrl>queue</Enqueue>
-    Hangup      <Hangup/>
+    Record      the turn's prompts nested in a one-key <Gather input="dtmf" numDigits="1" finishOnKey=""
+                timeout="1" action=record URL + barge=1 and the Record's settings>, then <Record maxLength
+                timeout finishOnKey playBeep action recordingStatusCallback>, then <Redirect> to the record
+                URL (see VoiceUrls.record). A key stops the instruction: Twilio posts it to that URL, which
+                answers the <Record> at once (`record_after_key`, no engine step). No key: Twilio's docs say a
+                <Gather> with no input "falls through to the next verb", the <Record>, after its timeout --
+                a positive integer, so a caller who does not press waits 1 s more before the beep.
+    Enqueue     the prompts before it, then <Enqueue action waitUrl>queue</Enqueue>
+    Hangup      the prompts before it, then <Hangup/>
+
+The prompts before an <Enqueue> or a <Hangup> are not interruptible: Twilio stops a <Play>/<Say> for a key
+only inside a <Gather>, and one there would hold every caller who does not press for its timeout (1 s) on
+the way to an operator.
 
 The queue's waitUrl gets `render_wait`: <Leave/> once the caller waited `max_wait` seconds, else the hold
 music, else the hold prompts and a <Pause> (Twilio asks the waitUrl again when its TwiML ends).
@@ -26,7 +36,7 @@ there, which is the engine's rule; fewer digits end with finishOnKey or the time
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from urllib.parse import urlencode, urlsplit
 
@@ -65,7 +75,9 @@ class VoiceUrls:
       query): `SpeechResult`/`Confidence` -> `Speech(text, confidence)`; nothing at all -> `Silence()`.
     - record: `RecordingUrl`, `RecordingDuration` -> `Recorded`. Twilio does not call the action for an
       empty recording and goes on with the next verb instead; that verb is a <Redirect> here, so the
-      same URL is then requested without `RecordingUrl` -> `NoInput()`.
+      same URL is then requested without `RecordingUrl` -> `NoInput()`. With `barge=1` in the query it
+      is the action of the one-key <Gather> around a Record's instruction: the caller pressed a key
+      (`Digits`), and the answer is the <Record> of the query's settings (`record_after_key`); no event.
     - recording_status: Twilio's recording status callback (the final recording URL); no engine event.
     - queue_wait: requested in a loop while the caller waits, with `QueueTime`; the query carries
       `max_wait` (seconds) and, when the flow names one, `music`. Answer <Play>/<Pause>, or <Leave/>
@@ -120,12 +132,19 @@ def render(media: Sequence[MediaAction], *, urls: VoiceUrls, prompt_audio: Promp
     """The TwiML document for one turn's media actions, in order. No actions: an empty <Response />,
     which ends the call (the engine returns none only when the call has left it)."""
     response = VoiceResponse()
+    before: list[Prompt | ReadDigits] = []  # the turn's prompts so far: the waiting action decides where they go
+
+    def speak(parent: VoiceResponse | GatherVerb, spoken: Sequence[Prompt | ReadDigits]) -> None:
+        for item in spoken:
+            if isinstance(item, Prompt):
+                _prompt(parent, item, urls, prompt_audio)
+            else:
+                _digits(parent, item, urls, prompt_audio)
+
     for action in media:
         match action:
-            case Prompt():
-                _prompt(response, action, urls, prompt_audio)
-            case ReadDigits():
-                _digits(response, action, urls, prompt_audio)
+            case Prompt() | ReadDigits():
+                before.append(action)
             case Gather():
                 gather = response.gather(
                     num_digits=action.max_digits,
@@ -134,11 +153,22 @@ def render(media: Sequence[MediaAction], *, urls: VoiceUrls, prompt_audio: Promp
                     action_on_empty_result=True,
                     **_listening(action, urls),
                 )
-                for prompt in action.prompts:
-                    _prompt(gather, prompt, urls, prompt_audio)
+                speak(gather, [*before, *action.prompts])
+                before = []
             case Record():
-                for prompt in action.prompts:
-                    _prompt(response, prompt, urls, prompt_audio)
+                instruction = [*before, *action.prompts]
+                before = []
+                if instruction:
+                    # A key stops the instruction and is posted to the barge-in URL, which answers the same
+                    # <Record>; no key: after the timeout Twilio falls through to the <Record> below.
+                    skip = response.gather(
+                        input="dtmf",
+                        num_digits=1,
+                        finish_on_key="",  # every key, # and * too, is the one key
+                        timeout=BARGE_IN_TIMEOUT,
+                        action=barge_in_url(urls.record, action),
+                    )
+                    speak(skip, instruction)
                 response.record(
                     max_length=action.max_seconds,
                     timeout=_seconds(action.silence_timeout_seconds),
@@ -149,15 +179,61 @@ def render(media: Sequence[MediaAction], *, urls: VoiceUrls, prompt_audio: Promp
                 )
                 response.redirect(urls.record, method="POST")  # reached only after an empty recording
             case Enqueue():
+                speak(response, before)
+                before = []
                 query = {"max_wait": str(action.max_wait_seconds)}
                 if action.hold_music:
                     query["music"] = action.hold_music
                 response.enqueue(action.queue, action=urls.queue_action, wait_url=_with_query(urls.queue_wait, query))
             case Hangup():
+                speak(response, before)
+                before = []
                 response.hangup()
             case _:
                 raise TypeError(f"not a media action: {action!r}")
+    speak(response, before)  # media without a waiting action (the call has left the engine)
     return response.to_xml()
+
+
+BARGE_IN = "barge"
+BARGE_IN_TIMEOUT = 1  # s: Twilio's shortest <Gather timeout> (a positive integer)
+
+
+def barge_in_url(record_url: str, action: Record) -> str:
+    """The action of the one-key <Gather> around a Record's instruction: the record URL (with its turn) and
+    the Record's settings, so the answer needs neither the database nor the engine. Twilio signs the URL
+    it was given, query included, so the settings come back as we wrote them."""
+    return _with_query(
+        record_url,
+        {
+            BARGE_IN: "1",
+            "max": str(action.max_seconds),
+            "silence": f"{action.silence_timeout_seconds:g}",
+            "finish": action.finish_on_key,
+            "beep": "1" if action.beep else "0",
+        },
+    )
+
+
+def record_after_key(query: Mapping[str, str]) -> Record:
+    """The Record a barge-in URL describes, without prompts (the key stopped them). Settings that do not
+    read (an older URL) fall back to the record node's defaults (ivr_flows/README.md)."""
+
+    def number(name: str, default: float) -> float:
+        try:
+            value = float(query.get(name, ""))
+        except ValueError:
+            return default
+        return value if math.isfinite(value) and value > 0 else default
+
+    return Record(
+        prompts=(),
+        max_seconds=int(number("max", 60)),
+        silence_timeout_seconds=number("silence", 5),
+        finish_on_key=query.get("finish", "#"),
+        beep=query.get("beep", "1") != "0",
+        language="",
+    )
 
 
 def render_wait(
@@ -208,7 +284,7 @@ def _prompt(parent: VoiceResponse | GatherVerb, prompt: Prompt, urls: VoiceUrls,
         parent.say(prompt.text, **say_voice(prompt.language))
 
 
-def _digits(response: VoiceResponse, action: ReadDigits, urls: VoiceUrls, audio: PromptAudio) -> None:
+def _digits(response: VoiceResponse | GatherVerb, action: ReadDigits, urls: VoiceUrls, audio: PromptAudio) -> None:
     if action.prompts and all((p.language, p.key) in audio for p in action.prompts):
         for prompt in action.prompts:
             response.play(prompt_url(urls, prompt.language, prompt.key))

@@ -4,6 +4,7 @@ one unit of work, answer with the TwiML of the turn's media (hotline/channels/tw
     POST /twilio/voice                   incoming call (the number's Voice URL)       begin_call -> TwiML
     POST /twilio/voice/gather            <Gather> action: Digits, SpeechResult        Digits/NoInput/Speech/Silence
     POST /twilio/voice/record            <Record> action: RecordingUrl (or none)      Recorded / NoInput -> TwiML
+    POST /twilio/voice/record?barge=1    a key stopped the Record's instruction       the <Record>, no event
     POST /twilio/voice/recording-status  <Record> recordingStatusCallback             recording_ready -> 204
     POST /twilio/voice/queue/wait        <Enqueue> waitUrl: QueueTime                 hold TwiML, no database
     POST /twilio/voice/queue/done        <Enqueue> action: QueueResult                QueueLeft / HangUp -> TwiML
@@ -35,7 +36,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from hotline.channels.twilio.voice_twiml import VoiceUrls, render, render_wait
+from hotline.channels.twilio.voice_twiml import BARGE_IN, VoiceUrls, record_after_key, render, render_wait
 from hotline.channels.twilio.webhooks import database_slots, signed_form, twiml
 from hotline.cityconfig import CityConfig
 from hotline.db import retry_if_disconnected, unit_of_work
@@ -110,6 +111,9 @@ def gather_event(form: FormData, *, listening: bool) -> a.Event:
 
 @router.post("/record")
 async def recorded(request: Request) -> Response:
+    if request.query_params.get(BARGE_IN) == "1":
+        return await _record_now(request)
+
     def event(form: FormData) -> a.Event:
         url = _text(form, "RecordingUrl")
         if not url:  # the <Redirect> after an empty recording: Twilio skipped the action
@@ -117,6 +121,17 @@ async def recorded(request: Request) -> Response:
         return a.Recorded(url, _number(_text(form, "RecordingDuration")))
 
     return await _event(request, event)
+
+
+async def _record_now(request: Request) -> Response:
+    """The caller pressed a key during a Record's instruction (the one-key <Gather> around it, voice_twiml.py):
+    start the recording now. The call's turn is not stepped and the database is not touched: the signed URL
+    carries the Record's settings and its turn, so the <Record> action comes back to the same turn."""
+    signed = await _signed_call(request)
+    if isinstance(signed, Response):
+        return signed
+    record = record_after_key(request.query_params)
+    return _render(request, current_config(), (record,), turn=_turn_stamp(request))
 
 
 @router.post("/queue/done")
