@@ -261,15 +261,24 @@ def simulate_call_command(
         str | None, typer.Option(help="start in this language of the flow (default: its first, id)")
     ] = None,
     reset: ResetOption = False,
+    pace: Annotated[
+        bool | None,
+        typer.Option(
+            "--pace/--no-pace",
+            help="play the prompts at the pace they are said, and let a line typed meanwhile stop them "
+            "(barge-in); default: when typing in a terminal, not with piped input",
+        ),
+    ] = None,
 ) -> None:
     """The IVR in the terminal, on a scratch database: type the keys; prints the ticket, the SMS and the URC
     alerts (nothing is sent)."""
     with _simulation(reset):
-        _simulate_call(from_number, lang)
+        _simulate_call(from_number, lang, sys.stdin.isatty() if pace is None else pace)
 
 
-def _simulate_call(from_number: str, lang: str | None) -> None:
-    from hotline.channels.console.terminal import INSTRUCTIONS, run_call
+def _simulate_call(from_number: str, lang: str | None, pace: bool) -> None:
+    from hotline.channels.console.terminal import INSTRUCTIONS, Paced, Printed, Speaker, run_call
+    from hotline.ivr.prompt_seconds import PromptSeconds
     from hotline.services.city import current_config
     from hotline.simulate_call import SimulatedCall
 
@@ -285,8 +294,18 @@ def _simulate_call(from_number: str, lang: str | None) -> None:
     typer.echo(f"Simulated call from {from_number} to flow {flow.id} {flow.label or ''} ({flow.version})")
     for text in INSTRUCTIONS:
         typer.echo(text)
+    settings = get_settings()
+    seconds = PromptSeconds.for_flows(
+        config.ivr_flows.values(), config_dir=settings.config_dir, data_dir=settings.data_dir
+    )
+    speaker: Speaker = Paced(typer.echo, sys.stdin) if pace else Printed(typer.echo)
+    if pace:
+        typer.echo(
+            "Prompts play at the pace they are said (their audio files' length, else 175 words a minute); "
+            "type a line while they play to stop them, as a key on a phone would."
+        )
     typer.echo("")
-    run_call(line, read=_read_line, write=typer.echo)
+    run_call(line, read=_read_line, write=typer.echo, speaker=speaker, seconds=seconds.of)
     _print_call_summary(line)
 
 
