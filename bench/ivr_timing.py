@@ -1,0 +1,272 @@
+"""bench/ivr_timing: how long callers wait in the IVR flow before they can act, and before they get help (issue 24).
+
+    flock /tmp/hotline-bench.lock .venv/bin/python bench/ivr_timing.py --build     # build the prompts, then time
+    .venv/bin/python bench/ivr_timing.py                      # the prompts already built in HOTLINE_DATA_DIR
+    .venv/bin/python bench/ivr_timing.py --config-dir tests/city --knows    # another city; callers who know the keys
+
+No phone, no database: each scenario's caller is walked through the real engine (hotline/ivr/timing.py) on
+the city's default flow, every prompt lasting what it lasts on the line: the length of the WAV that
+`hotline prompts build` made (or the city's recording) in HOTLINE_DATA_DIR/prompts, else its words at 175 a
+minute (the output says which prompts were estimated). Transports with barge-in: a key stops the prompts
+at once; the engine's and the network's milliseconds are not counted.
+
+Scenarios are data (SCENARIOS below): what the caller wants -- an emergency, a report of category X in desa
+Y, nothing at all -- not which keys to press. The keys come from the flow: its numbered choices (routing/) and
+menu options, as a first-time caller hears them: a key is pressed when a prompt of the turn has named it, no
+sooner. "The farthest desa" is the desa whose report takes longest to place, found by walking them all. So
+the same scenarios time any flow of the city, e.g. an emergency-first rewrite, with at most small edits here.
+
+Printed per scenario: the keys pressed, seconds to the first useful key, to an open (and alerted) ticket, to
+the operator queue, to the scenario's goal, to the end of the call, the issue's targets and whether they are
+met; then each walk step by step. Writes bench/results/ivr_timing-<time>.json. Exit 0 when every scenario
+could be walked (a missed target is reported; --strict makes it an error).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from hotline.cityconfig import CityConfig, load_city_config
+from hotline.ivr.actions import OpenTicket
+from hotline.ivr.flow import Flow
+from hotline.ivr.prompt_seconds import WORDS_PER_MINUTE, PromptSeconds
+from hotline.ivr.timing import Caller, Goal, Scenario, Walk, WalkError, walk
+from hotline.settings import get_settings
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+RESULTS = BENCH / "results"
+FARTHEST = "*farthest*"  # a desa: the one whose report takes longest to place
+
+
+@dataclass(frozen=True)
+class Want:
+    """One scenario as data: what the caller wants, and the issue's targets for it (seconds)."""
+
+    scenario: Scenario
+    targets: dict[str, float] = field(default_factory=dict)  # first_key, ticket, queue, goal
+
+
+SCENARIOS = [
+    Want(
+        Scenario("fire", "emergency: a fire", Caller(categories=("fire",)), Goal("queue")),
+        {"first_key": 5, "queue": 10, "ticket": 10},
+    ),
+    Want(
+        Scenario(
+            "pothole, farthest desa",
+            "routine: a pothole in the desa said last",
+            Caller(categories=("roads", "other"), desa=FARTHEST),
+            Goal("ticket"),
+        ),
+        {"ticket": 50},
+    ),
+    Want(
+        Scenario(
+            "farm pest",
+            "routine: pests on the fields in Sumberbrantas",
+            Caller(categories=("farm", "other"), desa="Sumberbrantas"),
+            Goal("ticket"),
+        ),
+        {"ticket": 50},
+    ),
+    Want(Scenario("silent caller", "nothing: no key, no voice", Caller(kind="silent"))),
+    Want(Scenario("talking caller", "someone to talk to: talks, never presses", Caller(kind="talking"))),
+    Want(
+        Scenario(
+            "known caller",
+            "the state of their open report",
+            Caller(),
+            Goal("heard", "status_"),
+            open_ticket=OpenTicket(7, "accepted", "flood"),
+        )
+    ),
+]
+
+
+def resolve(want: Want, config: CityConfig, flow: Flow, seconds: PromptSeconds) -> tuple[Want, Walk]:
+    """The scenario with its place filled in from routing/areas.yaml, and its walk."""
+    caller = want.scenario.caller
+    if caller.desa == FARTHEST:
+        walks = [resolve(with_desa(want, desa, config), config, flow, seconds) for k in config.areas for desa in k.desa]
+        return max(walks, key=lambda w: w[1].reached_at or 0.0)
+    if caller.desa is not None and caller.kecamatan is None:
+        want = with_desa(want, caller.desa, config)
+    return want, walk(flow, want.scenario, seconds.of)
+
+
+def with_desa(want: Want, desa: str, config: CityConfig) -> Want:
+    """The caller's desa and its kecamatan; "the desa said last" in the description becomes its name."""
+    kecamatan = next((k.name for k in config.areas if desa in k.desa), None)
+    if kecamatan is None:
+        raise WalkError(f"{want.scenario.name}: no desa {desa!r} in routing/areas.yaml")
+    scenario = want.scenario
+    wants = scenario.wants.replace("the desa said last", f"{desa} ({kecamatan}), the desa said last")
+    caller = replace(scenario.caller, desa=desa, kecamatan=kecamatan)
+    return replace(want, scenario=replace(scenario, caller=caller, wants=wants))
+
+
+def figures(walked: Walk) -> dict[str, float | None]:
+    return {
+        "first_key": walked.first_key_at,
+        "ticket": walked.ticket_at,
+        "queue": walked.queue_at,
+        "goal": walked.reached_at,
+        "ended": walked.ended_at,
+    }
+
+
+def verdicts(want: Want, walked: Walk) -> list[tuple[str, float, float | None, bool]]:
+    """(figure, target, value, met) for each target of the scenario."""
+    values = figures(walked)
+    out = []
+    for name, target in want.targets.items():
+        value = values[name]
+        out.append((name, target, value, value is not None and value <= target))
+    return out
+
+
+def seconds_text(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f}"
+
+
+LABELS = {"first_key": "first useful key", "ticket": "ticket + alert", "queue": "operator queue", "goal": "goal"}
+
+
+def table(rows: list[tuple[Want, Walk]]) -> str:
+    lines = [
+        "| scenario | the caller wants | keys | first useful key s | ticket + alert s | operator queue s | "
+        "goal s | call ends s | targets |",
+        "|---|---|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for want, walked in rows:
+        f = figures(walked)
+        ticket = seconds_text(f["ticket"]) + (" (partial)" if walked.ticket_partial else "")
+        targets = "; ".join(
+            f"{LABELS[name]} ≤ {target:g} s: {'met' if met else 'NOT met'}"
+            for name, target, _, met in verdicts(want, walked)
+        )
+        lines.append(
+            f"| {want.scenario.name} | {want.scenario.wants} | {walked.keys or '—'} | {seconds_text(f['first_key'])} | "
+            f"{ticket} | {seconds_text(f['queue'])} | {seconds_text(f['goal'])} | {seconds_text(f['ended'])} | "
+            f"{targets or '—'} |"
+        )
+    return "\n".join(lines)
+
+
+def steps(walked: Walk) -> str:
+    moves = ", ".join(f"{m.at:.1f} s {m.node}: {m.did}" for m in walked.moves) or "no input"
+    return f"- {walked.scenario.name}: {moves}. Path: {' > '.join(walked.nodes())}"
+
+
+def build_prompts(config_dir: Path, data_dir: Path) -> None:
+    env = dict(os.environ, HOTLINE_CONFIG_DIR=str(config_dir), HOTLINE_DATA_DIR=str(data_dir))
+    done = subprocess.run([sys.executable, "-m", "hotline", "prompts", "build"], env=env, cwd=ROOT, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"hotline prompts build failed ({done.returncode})")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    settings = get_settings()
+    parser.add_argument(
+        "--config-dir", type=Path, default=settings.config_dir, help="the city (default: HOTLINE_CONFIG_DIR)"
+    )
+    parser.add_argument("--data-dir", type=Path, default=settings.data_dir, help="where prompts/ are built")
+    parser.add_argument("--build", action="store_true", help="run `hotline prompts build` first")
+    parser.add_argument("--knows", action="store_true", help="also time callers who know the keys (barge-in)")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument("--out", type=Path, help="JSON result (default bench/results/ivr_timing-<time>.json)")
+    args = parser.parse_args(argv)
+    config_dir, data_dir = args.config_dir.resolve(), args.data_dir.resolve()
+    if args.build:
+        build_prompts(config_dir, data_dir)
+    config = load_city_config(config_dir)
+    flow = config.default_flow
+    if flow is None:
+        raise SystemExit(f"no default IVR flow in {config_dir}/ivr_flows")
+    seconds = PromptSeconds.for_flows(config.ivr_flows.values(), config_dir=config_dir, data_dir=data_dir)
+    now = datetime.now(UTC)
+    print(
+        f"ivr_timing {now:%Y-%m-%d %H:%M} UTC: flow {flow.id} {flow.label or ''} ({flow.version}) of {config_dir}, "
+        f"prompts from {data_dir / 'prompts'} ({len(seconds.audio.files)} audio files)"
+    )
+    runs: dict[str, list[tuple[Want, Walk]]] = {"first-time caller": []}
+    if args.knows:
+        runs["caller who knows the keys"] = []
+    for label, rows in runs.items():
+        for want in SCENARIOS:
+            if label != "first-time caller":
+                caller = replace(want.scenario.caller, knows_keys=True)
+                want = replace(want, scenario=replace(want.scenario, caller=caller))
+            rows.append(resolve(want, config, flow, seconds))
+    for label, rows in runs.items():
+        print(f"\n{label}:\n\n{table(rows)}\n")
+        for _, walked in rows:
+            print(steps(walked))
+    estimated = sorted(f"{lang}/{key}" for lang, key in seconds.estimated)
+    if estimated:
+        rate = f"{WORDS_PER_MINUTE:g} words a minute"
+        print(f"\nNot built, so estimated at {rate} ({len(estimated)}): {', '.join(estimated)}")
+    else:
+        print("\nEvery prompt played is a built WAV (no estimate).")
+    missed = [
+        (want.scenario.name, name)
+        for want, walked in runs["first-time caller"]
+        for name, _, _, met in verdicts(want, walked)
+        if not met
+    ]
+    out = args.out or RESULTS / f"ivr_timing-{now:%Y%m%dT%H%M%SZ}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result(now, flow, config_dir, seconds, runs, estimated), indent=2, ensure_ascii=False))
+    written = out.relative_to(ROOT) if out.is_relative_to(ROOT) else out
+    print(f"targets missed (first-time callers): {len(missed)}; written {written}")
+    return 1 if args.strict and missed else 0
+
+
+def result(
+    now: datetime,
+    flow: Flow,
+    config_dir: Path,
+    seconds: PromptSeconds,
+    runs: dict[str, list[tuple[Want, Walk]]],
+    estimated: list[str],
+) -> dict[str, Any]:
+    return {
+        "at": now.isoformat(),
+        "python": platform.python_version(),
+        "flow": {"id": flow.id, "label": flow.label, "version": flow.version, "config_dir": str(config_dir)},
+        "audio_files": len(seconds.audio.files),
+        "estimated": estimated,
+        "runs": {
+            label: [
+                {
+                    "scenario": want.scenario.name,
+                    "wants": want.scenario.wants,
+                    "caller": asdict(want.scenario.caller),
+                    "keys": walked.keys,
+                    "figures": figures(walked),
+                    "targets": [
+                        {"figure": n, "target": t, "value": v, "met": m} for n, t, v, m in verdicts(want, walked)
+                    ],
+                    "moves": [asdict(m) for m in walked.moves],
+                    "path": walked.nodes(),
+                }
+                for want, walked in rows
+            ]
+            for label, rows in runs.items()
+        },
+    }
+
+
+if __name__ == "__main__":
+    sys.exit(main())
