@@ -115,7 +115,23 @@ def with_desa(want: Want, desa: str, config: CityConfig) -> Want:
     return replace(want, scenario=replace(scenario, caller=caller, wants=wants))
 
 
-def figures(walked: Walk) -> dict[str, float | None]:
+@dataclass(frozen=True)
+class Row:
+    want: Want  # its place filled in
+    walked: Walk | None
+    error: str = ""  # why the scenario cannot be walked on this flow
+
+
+def attempt(want: Want, config: CityConfig, flow: Flow, seconds: PromptSeconds) -> Row:
+    try:
+        return Row(*resolve(want, config, flow, seconds))
+    except WalkError as exc:  # e.g. a goal this flow has no way to: say so, time the others
+        return Row(want, None, str(exc))
+
+
+def figures(walked: Walk | None) -> dict[str, float | None]:
+    if walked is None:
+        return dict.fromkeys(("first_key", "ticket", "queue", "goal", "ended"))
     return {
         "first_key": walked.first_key_at,
         "ticket": walked.ticket_at,
@@ -125,7 +141,7 @@ def figures(walked: Walk) -> dict[str, float | None]:
     }
 
 
-def verdicts(want: Want, walked: Walk) -> list[tuple[str, float, float | None, bool]]:
+def verdicts(want: Want, walked: Walk | None) -> list[tuple[str, float, float | None, bool]]:
     """(figure, target, value, met) for each target of the scenario."""
     values = figures(walked)
     out = []
@@ -142,14 +158,17 @@ def seconds_text(value: float | None) -> str:
 LABELS = {"first_key": "first useful key", "ticket": "ticket + alert", "queue": "operator queue", "goal": "goal"}
 
 
-def table(rows: list[tuple[Want, Walk]]) -> str:
+def table(rows: list[Row]) -> str:
     lines = [
         "| scenario | the caller wants | keys | first useful key s | ticket + alert s | operator queue s | "
         "goal s | call ends s | targets |",
         "|---|---|---|---:|---:|---:|---:|---:|---|",
     ]
-    for want, walked in rows:
+    for want, walked, error in ((r.want, r.walked, r.error) for r in rows):
         f = figures(walked)
+        if walked is None:
+            lines.append(f"| {want.scenario.name} | {want.scenario.wants} | no way through this flow: {error} |||||||")
+            continue
         ticket = seconds_text(f["ticket"]) + (" (partial)" if walked.ticket_partial else "")
         targets = "; ".join(
             f"{LABELS[name]} ≤ {target:g} s: {'met' if met else 'NOT met'}"
@@ -163,9 +182,11 @@ def table(rows: list[tuple[Want, Walk]]) -> str:
     return "\n".join(lines)
 
 
-def steps(walked: Walk) -> str:
-    moves = ", ".join(f"{m.at:.1f} s {m.node}: {m.did}" for m in walked.moves) or "no input"
-    return f"- {walked.scenario.name}: {moves}. Path: {' > '.join(walked.nodes())}"
+def steps(row: Row) -> str:
+    if row.walked is None:
+        return f"- {row.want.scenario.name}: {row.error}"
+    moves = ", ".join(f"{m.at:.1f} s {m.node}: {m.did}" for m in row.walked.moves) or "no input"
+    return f"- {row.want.scenario.name}: {moves}. Path: {' > '.join(row.walked.nodes())}"
 
 
 def build_prompts(config_dir: Path, data_dir: Path) -> None:
@@ -200,19 +221,17 @@ def main(argv: list[str] | None = None) -> int:
         f"ivr_timing {now:%Y-%m-%d %H:%M} UTC: flow {flow.id} {flow.label or ''} ({flow.version}) of {config_dir}, "
         f"prompts from {data_dir / 'prompts'} ({len(seconds.audio.files)} audio files)"
     )
-    runs: dict[str, list[tuple[Want, Walk]]] = {"first-time caller": []}
-    if args.knows:
-        runs["caller who knows the keys"] = []
-    for label, rows in runs.items():
-        for want in SCENARIOS:
-            if label != "first-time caller":
-                caller = replace(want.scenario.caller, knows_keys=True)
-                want = replace(want, scenario=replace(want.scenario, caller=caller))
-            rows.append(resolve(want, config, flow, seconds))
+    runs = {"first-time caller": [attempt(want, config, flow, seconds) for want in SCENARIOS]}
+    if args.knows:  # the same places (the farthest desa is the first-time caller's), keys pressed 1 s into a turn
+        knowing = [
+            replace(r.want, scenario=replace(r.want.scenario, caller=replace(r.want.scenario.caller, knows_keys=True)))
+            for r in runs["first-time caller"]
+        ]
+        runs["caller who knows the keys"] = [attempt(want, config, flow, seconds) for want in knowing]
     for label, rows in runs.items():
         print(f"\n{label}:\n\n{table(rows)}\n")
-        for _, walked in rows:
-            print(steps(walked))
+        for row in rows:
+            print(steps(row))
     estimated = sorted(f"{lang}/{key}" for lang, key in seconds.estimated)
     if estimated:
         rate = f"{WORDS_PER_MINUTE:g} words a minute"
@@ -220,17 +239,18 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print("\nEvery prompt played is a built WAV (no estimate).")
     missed = [
-        (want.scenario.name, name)
-        for want, walked in runs["first-time caller"]
-        for name, _, _, met in verdicts(want, walked)
+        (r.want.scenario.name, n)
+        for r in runs["first-time caller"]
+        for n, _, _, met in verdicts(r.want, r.walked)
         if not met
     ]
+    unwalked = [r.want.scenario.name for rows in runs.values() for r in rows if r.walked is None]
     out = args.out or RESULTS / f"ivr_timing-{now:%Y%m%dT%H%M%SZ}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result(now, flow, config_dir, seconds, runs, estimated), indent=2, ensure_ascii=False))
     written = out.relative_to(ROOT) if out.is_relative_to(ROOT) else out
-    print(f"targets missed (first-time callers): {len(missed)}; written {written}")
-    return 1 if args.strict and missed else 0
+    print(f"targets missed (first-time callers): {len(missed)}; no way through: {len(unwalked)}; written {written}")
+    return 1 if unwalked or (args.strict and missed) else 0
 
 
 def result(
@@ -238,7 +258,7 @@ def result(
     flow: Flow,
     config_dir: Path,
     seconds: PromptSeconds,
-    runs: dict[str, list[tuple[Want, Walk]]],
+    runs: dict[str, list[Row]],
     estimated: list[str],
 ) -> dict[str, Any]:
     return {
@@ -250,18 +270,19 @@ def result(
         "runs": {
             label: [
                 {
-                    "scenario": want.scenario.name,
-                    "wants": want.scenario.wants,
-                    "caller": asdict(want.scenario.caller),
-                    "keys": walked.keys,
-                    "figures": figures(walked),
+                    "scenario": r.want.scenario.name,
+                    "wants": r.want.scenario.wants,
+                    "caller": asdict(r.want.scenario.caller),
+                    "error": r.error,
+                    "keys": r.walked.keys if r.walked else None,
+                    "figures": figures(r.walked),
                     "targets": [
-                        {"figure": n, "target": t, "value": v, "met": m} for n, t, v, m in verdicts(want, walked)
+                        {"figure": n, "target": t, "value": v, "met": m} for n, t, v, m in verdicts(r.want, r.walked)
                     ],
-                    "moves": [asdict(m) for m in walked.moves],
-                    "path": walked.nodes(),
+                    "moves": [asdict(m) for m in r.walked.moves] if r.walked else [],
+                    "path": r.walked.nodes() if r.walked else [],
                 }
-                for want, walked in rows
+                for r in rows
             ]
             for label, rows in runs.items()
         },

@@ -14,10 +14,13 @@ What callers do (`Caller.kind`):
   option, or the operator key) -- or no key. A first-time caller presses only keys a prompt of the turn
   has named ("... tekan 1", "... tekan bintang"), at the moment it has been said: the prompt's start plus
   its length times the share of its text up to the key. With `knows_keys` (a caller who has called before)
-  any key `KNOWS_AFTER_SECONDS` into the turn. No key: the prompts play out and the menu's timeout runs;
-  the reporter talks meanwhile ("halo?"), so a listening menu hears a voice (`Speech`). At a recording they
-  talk `speech_seconds` after the beep, then press the finish key if the instruction named it, else the
-  recording ends on its silence timeout. Options that switch to another language than theirs are not taken.
+  any key `KNOWS_AFTER_SECONDS` into the turn (and a key there skips a recording's instruction). No key:
+  the prompts play out and the menu's timeout runs; the reporter talks meanwhile ("halo?"), so a listening
+  menu hears a voice (`Speech`). At a recording they talk `speech_seconds` after the beep, then press the
+  finish key if the instruction named it, else the recording ends on its silence timeout. Options that
+  switch to another language than theirs are not taken, nor a way that opens a ticket of another category
+  than theirs (a routine caller does not press "1 for an emergency"; an emergency caller accepts any of
+  the flow's emergency categories).
 * `silent`: never a key, never a voice (`Silence` at a listening menu, `NoInput` elsewhere, an empty
   recording). `talking`: talks at every question but never presses a key (`Speech`, recordings).
 
@@ -266,6 +269,8 @@ class _Walker:
             if turn.state.language != self.caller.language:
                 continue  # "For English, press 9" is not for this caller
             ticket = _ticket(turn.actions)
+            if ticket is not None and not self._fits(ticket):
+                continue  # a ticket of another category than theirs: not what this caller would press for
             self._explore(
                 _Point(
                     turn.state,
@@ -276,6 +281,15 @@ class _Walker:
                 ),
                 depth + 1,
             )
+
+    def _fits(self, ticket: a.CreateTicket) -> bool:
+        """A reporter's ticket says what they came for: their category (or none yet); an emergency caller's may
+        also be any of the flow's emergency categories (an "emergency: press 1" ticket)."""
+        category = ticket.details.category
+        if self.caller.kind != "reporter" or category is None or category in self.caller.categories:
+            return True
+        goal = self.scenario.goal
+        return goal is not None and goal.kind == "queue" and category in self.flow.emergency_categories
 
     def _reached(self, goal: Goal, p: _Point) -> float | None:
         if goal.kind == "queue":
@@ -341,12 +355,17 @@ class _Walker:
         return at
 
     def _record(self, turn: _Turn, record: a.Record, node: str) -> tuple[a.Event, Move]:
-        after_beep = turn.end + (BEEP_SECONDS if record.beep else 0.0)
+        beep = BEEP_SECONDS if record.beep else 0.0
+        after_beep = turn.end + beep
         if self.caller.kind == "silent":
             return a.NoInput(), Move(after_beep + record.silence_timeout_seconds, node, "says nothing")
-        talked = after_beep + self.caller.speech_seconds
         recorded = a.Recorded("timing:recording", self.caller.speech_seconds)
         key = record.finish_on_key
+        if self.caller.kind == "reporter" and self.caller.knows_keys and turn.end > turn.start + KNOWS_AFTER_SECONDS:
+            skipped = turn.start + KNOWS_AFTER_SECONDS + beep  # a key skips the instruction: barge-in
+            did = f"{key or '1'} skips the instruction, records {self.caller.speech_seconds:g} s"
+            return recorded, Move(skipped + self.caller.speech_seconds, node, f"{did}, {key}", f"{key or '1'}{key}")
+        talked = after_beep + self.caller.speech_seconds
         if self.caller.kind == "reporter" and key and turn.named(key) is not None:
             return recorded, Move(talked, node, f"records {self.caller.speech_seconds:g} s, {key}", key)
         said = f"records {self.caller.speech_seconds:g} s, silence"
