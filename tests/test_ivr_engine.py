@@ -606,6 +606,9 @@ HANGUPS: dict[str, HangupCase] = {
     },
     "operator": HangupCase(["speech"], "operator", []),
     "operators_busy": HangupCase(["speech", "unanswered"], "operators_busy", []),
+    "continue_report": HangupCase(
+        ["2", "4", "0", "unanswered", "2"], "kecamatan", [f"create {OTHER} partial@operator(operator)"]
+    ),
     **{
         node: HangupCase(["silence"], "silent_queue", ["screen silent_queued@silent_first"])
         for node in ("silent_check", "silent_first", "silent_queue")
@@ -777,7 +780,7 @@ def test_after_a_restart_a_vanished_node_hands_the_caller_to_the_operator(edited
     text = flow_file.read_text()
     start, end = text.index("  description:"), text.index("  save:\n")
     text = text[:start] + text[end:]
-    text = text.replace("    next: description\n", "    next: save\n")
+    text = text.replace("    next: description\n", "    next: save\n").replace("next: description}", "next: save}")
     flow_file.write_text(text)
     for language in ("id", "en"):  # prompts nobody plays any more are refused too
         prompts = edited_city / f"ivr_flows/prompts/{language}.yaml"
