@@ -475,7 +475,7 @@ def test_no_operator_within_30_s_the_emergency_caller_gives_the_place_and_waits_
 def test_the_ari_queue_hands_out_emergencies_first() -> None:
     async def scenario() -> tuple[list[str], list[str], str]:
         async with ari_line() as line:
-            talker = await call(line, ["."], caller="+6281200000001")
+            await call(line, ["."], caller="+6281200000001")  # a caller who talks, queued first
             emergency = await call(line, ["1"])
             return (
                 [q.channel_id for q in waiting_calls(line.app)],

@@ -425,7 +425,7 @@ def test_the_report_menu_offers_only_the_other_categories_numbered_from_1() -> N
         choice("category", "Pertanian", 3),
         choice("category", "Lainnya", 4),
     ]
-    assert [p.key for p in menu.prompts if p.key.startswith("choice_")][0] == "choice_category_routine_roads"
+    assert next(p.key for p in menu.prompts if p.key.startswith("choice_")) == "choice_category_routine_roads"
     emergencies = run(["1", "unanswered"]).turns[-1].media[0]
     assert isinstance(emergencies, a.Gather)
     assert [p.text for p in emergencies.prompts if p.key.startswith("choice_")] == [

@@ -451,9 +451,7 @@ class _FlowBuilder:
                 )
             field_name: str = spec.choices
             if spec.categories is not None and spec.choices != "category":
-                self.fail(
-                    (*base, "categories"), f"categories: {spec.categories} needs choices: category", "remove it"
-                )
+                self.fail((*base, "categories"), f"categories: {spec.categories} needs choices: category", "remove it")
             choices = self._choice_table(node_id, spec.choices, spec.categories)
             for table in choices.values():
                 self.used.extend(_Used(c.prompt, (*base, "choices")) for c in table)

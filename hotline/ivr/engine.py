@@ -516,9 +516,7 @@ class _Turn:
     def _place_due(self, node: TransferNode) -> bool:
         """The transfer asks for the place once per call, and only when the kecamatan is not known yet."""
         return (
-            node.place is not None
-            and not self.fields.get("kecamatan")
-            and PathStep(node.id, "place") not in self.path
+            node.place is not None and not self.fields.get("kecamatan") and PathStep(node.id, "place") not in self.path
         )
 
     def _wait_seconds(self, node: TransferNode) -> int:

@@ -175,7 +175,8 @@ class CallTickets:
         opened before the category (routed to the command center by the default rule): routed afresh to the
         team the category is for (new deadlines, an alert), unless someone already took it."""
         if ticket.status == "awaiting_category":
-            set_category(self.session, config=self.config, ticket=ticket, category=category, actor=ticket.reporter_phone)
+            actor = ticket.reporter_phone
+            set_category(self.session, config=self.config, ticket=ticket, category=category, actor=actor)
             return
         ticket.category = category
         starting = initial_priority(self.config.category(category), ticket.urgent)
