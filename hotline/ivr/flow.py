@@ -20,7 +20,7 @@ branch         first case whose condition holds picks the next node             
 create_ticket  open the ticket (or add to it, if one is open already)                 the service
 read_number    say a field's digits (the ticket number)                               --
 send_sms       send an sms/replies.yaml template about the ticket                     --
-screen         classify the call for the junk-call shield (`decision: silent`)        --
+screen         log a silent call for the shield (`decision: silent_queued|silent`)    --
 transfer       put the caller in the operator queue                                   the queue
 hangup         play prompts, end the call                                             --
 =============  =====================================================================  =================
