@@ -10,7 +10,7 @@ from this process) on the same machine:
 1. baseline: bench/ari_baseline_app.py, the smallest app on the same client: one fixed command per event.
    Each call: StasisStart, then 5 keys, each answered with one playback; the caller hangs up.
 2. hotline: `hotline ari` on a real database (SQLite in a temp dir, or --database-url) and Redis (embedded,
-   or --redis-url), the Kota Batu flow: StasisStart, 9 (English), 4 (roads), 2 (Bumiaji), 6 (Punten),
+   or --redis-url), the Kota Batu flow: StasisStart, 9 (English), 2 (a report), 1 (roads), 2 (Bumiaji),
    10 s of voice, the ticket number read back, the app hangs up. Every call opens and routes a ticket.
 
 Calls start evenly over --ramp seconds (10); every prompt "plays" for --playback seconds (3; the Kota
@@ -152,7 +152,8 @@ async def ivr_call(fake: FakeAri, requests: Requests, i: int, args: argparse.Nam
     channel = await fake.dial(f"+62812{i:07d}")
     result.latencies.append((await requests.next(channel)).at - started)  # answer
     await requests.until(channel, "play")  # the welcome menu
-    for key, waits_for in (("9", "play"), ("4", "play"), ("2", "play"), ("6", "record")):
+    # English (the welcome again), 2 a report, 1 roads, 2 Bumiaji: the recording
+    for key, waits_for in (("9", "play"), ("2", "play"), ("1", "play"), ("2", "record")):
         # After the menu has played: a key during it would only stop the playback (no turn to measure).
         await asyncio.sleep(args.playback + random.uniform(args.think_min, args.think_max))
         latency, request = await caused(requests, channel, fake.press(channel, key))
@@ -260,7 +261,7 @@ def report(results: list[PhaseResult], args: argparse.Namespace, tickets: int) -
             f"{r.percentile(99):.1f} | {max(values, default=float('nan')):.1f} | "
             f"{r.cpu_seconds / len(r.calls) * 1000:.1f} | {r.wall_seconds:.1f} |"
         )
-    steps = ["StasisStart", "key 9", "key 4", "key 2", "key 6", "RecordingFinished"]
+    steps = ["StasisStart", "key 9", "key 2", "key 1", "kec 2", "RecordingFinished"]
     by_step = []
     for i, step in enumerate(steps):
         values = sorted(c.latencies[i] * 1000 for c in app.calls if len(c.latencies) > i)

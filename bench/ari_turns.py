@@ -85,10 +85,10 @@ def main() -> None:
         cpu["activate"] += time.thread_time() - started
 
     events = [
-        ("key 9", a.Digits("9")),
-        ("key 4", a.Digits("4")),
-        ("key 2", a.Digits("2")),
-        ("key 6", a.Digits("6")),
+        ("key 9", a.Digits("9")),  # English: the welcome again
+        ("key 2", a.Digits("2")),  # a report
+        ("key 1", a.Digits("1")),  # roads
+        ("kec 2", a.Digits("2")),  # Bumiaji: the recording
         ("recorded", a.Recorded("http://127.0.0.1:8088/ari/recordings/stored/r/file", 10.0)),
         ("hang-up", a.HangUp()),
     ]

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from hotline.cityconfig import CityConfig
 from hotline.db import unit_of_work
 from hotline.ivr import actions as a
+from hotline.ivr.flow import ReadNumberNode
 from hotline.ivr.turn import Turn
 from hotline.models import Call, Ticket
 from hotline.services.calls import begin_call, call_log, continue_call, find_call
@@ -80,7 +81,15 @@ class SimulatedCall:
             summary = None
             if ticket is not None:
                 summary = {**ticket_summary(ticket), "partial": ticket.partial, "partial_node": ticket.partial_node}
-            heard = call.state.get("fields", {}).get("open_ticket_number")
+            # The caller's open ticket is known from the start, but only heard where a node read it out.
+            flow = self.config.ivr_flows.get(call.flow_id)
+            readers = {
+                n.id
+                for n in (flow.nodes.values() if flow else ())
+                if isinstance(n, ReadNumberNode) and n.field == "open_ticket_number"
+            }
+            visited = {e.node for e in call_log(session, call_id=call.id)}
+            heard = call.state.get("fields", {}).get("open_ticket_number") if readers & visited else None
             return CallSummary(
                 call.status,
                 call.outcome,

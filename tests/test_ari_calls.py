@@ -30,7 +30,7 @@ pytestmark = requires_ari_docs
 
 CITIZEN = "+6281234567890"
 PUPR = members("PUPR")
-REPORT = [".", "4", "2", "6"]  # silence at welcome, roads, Bumiaji, Punten
+REPORT = ["2", "1", "2"]  # a report: roads, Bumiaji; at the recording
 
 
 @pytest.fixture(autouse=True)
@@ -113,8 +113,6 @@ def test_a_whole_call_through_asterisk_becomes_a_routed_voice_ticket_with_its_re
         "PlaybackContinuing",  # a playback of several prompts: one between two, as Asterisk sends it
         "PlaybackFinished",
         "ChannelDtmfReceived",
-        "ChannelTalkingStarted",  # the caller said "halo?" at the listening welcome (TALK_DETECT)
-        "ChannelTalkingFinished",
         "RecordingStarted",
         "RecordingFinished",
         "StasisEnd",  # the app hung up after goodbye: no ChannelHangupRequest from the caller
@@ -125,10 +123,9 @@ def test_a_whole_call_through_asterisk_becomes_a_routed_voice_ticket_with_its_re
         ("POST", "setChannelVar", 204),  # TALK_DETECT(set): the welcome listens for a voice
         ("POST", "play", 201),  # welcome
         ("POST", "setChannelVar", 204),  # TALK_DETECT(remove): only the welcome listens
-        ("POST", "play", 201),  # the category menu
+        ("POST", "play", 201),  # the category menu (the four that are not emergencies)
         ("POST", "play", 201),  # kecamatan
-        ("POST", "play", 201),  # desa
-        ("POST", "play", 201),  # the description prompt
+        ("POST", "play", 201),  # the description prompt: desa, street and what, in one recording
         ("POST", "record", 201),
         ("POST", "play", 201),  # the ticket number, twice, and goodbye
         ("DELETE", "hangup", 204),
@@ -137,8 +134,6 @@ def test_a_whole_call_through_asterisk_becomes_a_routed_voice_ticket_with_its_re
     assert played[1][0] == "sound:hotline/id/ask_category" and played[1][-1] == "sound:hotline/id/press_0_operator"
     assert played[-1] == [
         "sound:hotline/id/your_number_is",
-        "sound:hotline/id/digit_1",
-        "sound:hotline/id/once_more",
         "sound:hotline/id/digit_1",
         "sound:hotline/id/sms_sent",
         "sound:hotline/id/goodbye",
@@ -149,14 +144,14 @@ def test_a_whole_call_through_asterisk_becomes_a_routed_voice_ticket_with_its_re
         CITIZEN,
         "roads",
         "Bumiaji",
-        "Punten",
+        None,
         "routed",
         "roads-to-pupr",
     )
     assert (t.partial, t.partial_node, t.language) == (False, None, "id")
     assert events(t.id) == ["created", "routed", "recording"]  # deadlines and the URC alert follow in a job
     [recording] = ticket_events(t.id, "recording")
-    assert recording.data["url"].endswith(f"/ari/recordings/stored/hotline-{channel}-6/file")
+    assert recording.data["url"].endswith(f"/ari/recordings/stored/hotline-{channel}-5/file")
     assert recording.data["seconds"] == 12.0
 
     c = row(channel)
@@ -169,7 +164,7 @@ def test_a_whole_call_through_asterisk_becomes_a_routed_voice_ticket_with_its_re
         "goodbye",
     )
     assert c.ticket_id == t.id and c.recording_seconds == 12.0
-    assert ("category", "4") in path(channel) and ("desa", "6") in path(channel)
+    assert ("routine", "1") in path(channel) and ("kecamatan", "2") in path(channel)
 
     drain_queue()  # the ticket's activation, then the citizen's SMS and the URC alerts, as for Twilio calls
     assert events(t.id) == ["created", "routed", "recording", "alerted"]
@@ -177,7 +172,7 @@ def test_a_whole_call_through_asterisk_becomes_a_routed_voice_ticket_with_its_re
     assert reply.body.startswith(f"Laporan #{t.id} (Jalan, jembatan dan saluran) diterima")
     for member in PUPR:
         [alert] = fake_twilio.sent_to(member)
-        assert "di Punten, Bumiaji" in alert.body
+        assert "di Bumiaji" in alert.body
 
 
 def test_english_callers_press_9_and_hear_english_prompts() -> None:
@@ -187,7 +182,7 @@ def test_english_callers_press_9_and_hear_english_prompts() -> None:
             return media(line, channel)
 
     played = run(scenario())
-    assert played[1][0] == "sound:hotline/en/ask_category"
+    assert played[1][0] == "sound:hotline/en/welcome"  # the choices again, in English
 
 
 # --- the Gather: interrupting prompts, key bursts, finish key --------------------------------------------
@@ -209,8 +204,7 @@ def test_the_first_key_stops_the_menu_prompts() -> None:
         ("POST", "setChannelVar"),
         ("POST", "play"),
         ("DELETE", "stop"),
-        ("POST", "setChannelVar"),
-        ("POST", "play"),
+        ("POST", "play"),  # the welcome again, in English: still listening
     ]
     assert stopped_the_welcome
     assert ("welcome", "9") in taken
@@ -219,29 +213,30 @@ def test_the_first_key_stops_the_menu_prompts() -> None:
 def test_a_burst_of_keys_is_taken_in_order_across_menus() -> None:
     async def scenario() -> tuple[str, list[tuple[str, str | None]], str]:
         async with ari_line() as line:
-            channel = await call(line, ["."])
-            await line.fake.press(channel, "426")  # roads, Bumiaji, Punten, as fast as the phone sends them
+            channel = await call(line, [])
+            await line.fake.press(channel, "212")  # a report, roads, Bumiaji, as fast as the phone sends them
             await line.settled()
             return channel, path(channel), line.call(channel).phase
 
     _, taken, phase = run(scenario())
     inputs = [step for step in taken if step[1] is not None]
-    assert inputs[-3:] == [("category", "4"), ("kecamatan", "2"), ("desa", "6")]
+    assert inputs[-3:] == [("welcome", "2"), ("routine", "1"), ("kecamatan", "2")]
     assert phase == "record"
 
 
 def test_a_burst_larger_than_the_menu_keeps_the_rest_for_the_next_one() -> None:
     async def scenario() -> list[tuple[str, str | None]]:
         async with ari_line() as line:
-            channel = await call(line, ["."])
-            await line.fake.press(channel, "4")
+            channel = await call(line, [])
             await line.fake.press(channel, "2")
-            await line.fake.press(channel, "#")  # desa: no keys, finish key: silence
+            await line.fake.press(channel, "1")
+            await line.fake.press(channel, "#")  # kecamatan: no keys, finish key: silence
             await line.settled()
             return path(channel)
 
     taken = run(scenario())
-    assert [s for s in taken if s[1] is not None][-3:] == [("category", "4"), ("kecamatan", "2"), ("desa", "no_input")]
+    inputs = [s for s in taken if s[1] is not None]
+    assert inputs[-3:] == [("welcome", "2"), ("routine", "1"), ("kecamatan", "no_input")]
 
 
 # --- the websocket drops ---------------------------------------------------------------------------------
@@ -250,11 +245,11 @@ def test_a_burst_larger_than_the_menu_keeps_the_rest_for_the_next_one() -> None:
 def test_a_dropped_websocket_mid_call_loses_nothing_and_handles_nothing_twice() -> None:
     async def scenario() -> tuple[str, int, int, list[tuple[str, str | None]]]:
         async with ari_line() as line:
-            channel = await call(line, [".", "4"])
+            channel = await call(line, ["2"])
             await line.fake.drop_websocket(replay=4)  # on reconnect, the last 4 events come again
-            await line.fake.press(channel, "2")  # while the socket is down: kept for the next connection
+            await line.fake.press(channel, "1")  # while the socket is down: kept for the next connection
             await line.reconnected(2)
-            await act(line, channel, "6")
+            await act(line, channel, "2")
             await act(line, channel, "rec:9")
             await line.fake.hang_up(channel)
             await line.settled()
@@ -263,15 +258,14 @@ def test_a_dropped_websocket_mid_call_loses_nothing_and_handles_nothing_twice() 
     channel, connections, duplicates, taken = run(scenario())
     assert connections == 2 and duplicates == 4
     inputs = [s for s in taken if s[1] is not None]
-    assert inputs[:5] == [
-        ("welcome", "speech"),  # no key, but a voice: not a silent call
-        ("category", "4"),
+    assert inputs[:4] == [
+        ("welcome", "2"),
+        ("routine", "1"),
         ("kecamatan", "2"),
-        ("desa", "6"),
         ("description", "recorded"),
     ]
     [t] = voice_tickets()
-    assert (t.kecamatan, t.desa, t.partial) == ("Bumiaji", "Punten", False)
+    assert (t.category, t.kecamatan, t.partial) == ("roads", "Bumiaji", False)
     assert row(channel).status == "completed"
 
 
@@ -281,7 +275,7 @@ def test_a_caller_who_hung_up_while_the_websocket_was_down_is_a_hang_up_after_re
 
     async def scenario() -> tuple[str, list[str]]:
         async with ari_line(configure=lossy) as line:
-            channel = await call(line, [".", "4"])
+            channel = await call(line, ["2", "4"])
             await line.fake.drop_websocket()
             await line.fake.hang_up(channel)
             await line.reconnected(2)
@@ -292,7 +286,7 @@ def test_a_caller_who_hung_up_while_the_websocket_was_down_is_a_hang_up_after_re
     c = row(channel)
     assert (c.status, c.outcome, c.stopped_at) == ("completed", "hung_up", "kecamatan")
     [t] = voice_tickets()
-    assert (t.partial, t.partial_node, t.category) == (True, "kecamatan", "roads")
+    assert (t.partial, t.partial_node, t.category) == (True, "kecamatan", "other")
 
 
 def test_a_prompt_that_finished_while_the_websocket_was_down_is_noticed_after_reconnecting() -> None:
@@ -330,21 +324,22 @@ class HangUp:
 
 HANGUPS = {
     "welcome": HangUp([], "welcome", None),
-    "category": HangUp(["."], "category", None),
-    "category-after-invalid": HangUp([".", "8"], "category", None),
-    "open-ticket-menu": HangUp(["."], "open_ticket_menu", None, open_ticket=True),
-    "kecamatan": HangUp([".", "4"], "kecamatan", "partial@kecamatan"),
-    "desa": HangUp([".", "4", "2"], "desa", "partial@desa"),
+    "routine": HangUp(["2"], "routine", None),
+    "routine-after-invalid": HangUp(["2", "8"], "routine", None),
+    "open-ticket-menu": HangUp(["3"], "open_ticket_menu", None, open_ticket=True),
+    "kecamatan": HangUp(["2", "1"], "kecamatan", "partial@kecamatan"),
     "description": HangUp(REPORT, "description", "partial@description"),
     "description-after-silence": HangUp([*REPORT, "norec"], "description", "partial@description"),
     # Hanging up while recording: the app waits for the recording, so the words said are kept.
     "while-recording": HangUp(REPORT, "goodbye", "complete", outcome="completed", talked=7),
     "read-back": HangUp([*REPORT, "rec:12"], "goodbye", "complete", outcome="completed"),
-    "queue-nothing-said": HangUp([".", "0"], "operator", None),
-    "queue-emergency": HangUp([".", "1"], "operator", "complete"),
-    "queue-from-kecamatan": HangUp([".", "4", "0"], "operator", "partial@operator"),
-    "after-busy-queue": HangUp([".", "4", "0", "."], "kecamatan", "partial@operator"),
-    "with-operator": HangUp([".", "1", "operator"], "operator", "complete", outcome="operator"),
+    "queue-nothing-said": HangUp(["0"], "operator", None),
+    "queue-a-caller-who-talks": HangUp(["."], "operator", None),
+    "queue-emergency": HangUp(["1"], "emergency_queue", "complete"),
+    "place-questions": HangUp(["1", ".", "2"], "emergency_kecamatan", "partial@emergency_kecamatan"),
+    "queue-from-kecamatan": HangUp(["2", "1", "0"], "operator", "partial@operator"),
+    "after-busy-queue": HangUp(["2", "1", "0", "."], "operators_busy", "partial@operator"),
+    "with-operator": HangUp(["1", "operator"], "emergency_queue", "complete", outcome="operator"),
 }
 
 
@@ -373,6 +368,7 @@ def test_hanging_up_at_any_step_keeps_a_marked_ticket_iff_something_was_said(whe
         assert (case.stopped_at, "hangup") in path(channel)
     tickets = voice_tickets()
     said = any(c.state["fields"].get(k) for k in ("category", "kecamatan", "desa", "recording_url"))
+    said = said or ("emergency", None) in path(channel)  # the emergency key opens the report at once
     assert bool(tickets) == said == (case.ticket is not None)
     if case.ticket is not None:
         [t] = tickets
@@ -393,7 +389,7 @@ def test_hanging_up_at_any_step_keeps_a_marked_ticket_iff_something_was_said(whe
 def test_an_operator_takes_a_queued_emergency_call_and_the_call_ends_when_they_hang_up() -> None:
     async def scenario() -> dict[str, Any]:
         async with ari_line() as line:
-            channel = await call(line, [".", "1"])  # fire: urgent ticket, then the operator queue
+            channel = await call(line, ["1"])  # the emergency key: a critical ticket, then the operator queue
             queued = waiting_calls(line.app)
             hold = {b.id: (b.type, list(b.channels), b.moh) for b in line.fake.bridges.values()}
             start = len(line.fake.requests)
@@ -436,16 +432,60 @@ def test_an_operator_takes_a_queued_emergency_call_and_the_call_ends_when_they_h
     assert (c.status, c.outcome) == ("completed", "operator")
 
 
-def test_nobody_answering_the_queue_carries_on_with_the_report() -> None:
+def test_nobody_answering_a_caller_who_talks_offers_the_emergency_and_the_report_keys() -> None:
     async def scenario() -> tuple[str, dict[str, Any]]:
         async with ari_line() as line:
-            channel = await call(line, [".", "4", "0", "."])
+            channel = await call(line, [".", "."])  # "halo?" at the welcome, then the queue's wait runs out
             return channel, dict(line.fake.bridges)
 
     channel, bridges = run(scenario())
     assert bridges == {}  # the holding bridge is gone
     assert ("operator", "unanswered") in path(channel)
-    assert row(channel).status == "in-progress"
+    assert row(channel).status == "in-progress" and row(channel).state["node"] == "operators_busy"
+
+
+def test_no_operator_within_30_s_the_emergency_caller_gives_the_place_and_waits_again() -> None:
+    async def scenario() -> dict[str, Any]:
+        async with ari_line() as line:
+            channel = await call(line, ["1"])
+            first_wait = line.call(channel).timer_seconds
+            for step in (".", "1", "2", "6"):  # 30 s pass; fire, Bumiaji, Punten
+                await act(line, channel, step)
+            return {
+                "channel": channel,
+                "waits": (first_wait, line.call(channel).timer_seconds),
+                "phase": line.call(channel).phase,
+                "bridges": {b.id: list(b.channels) for b in line.fake.bridges.values()},
+            }
+
+    r = run(scenario())
+    channel = r["channel"]
+    assert r["waits"] == (30, 90) and r["phase"] == "queue"
+    assert r["bridges"] == {f"hold-{channel}": [channel]}  # back on hold
+    [t] = voice_tickets()
+    assert (t.category, t.priority, t.kecamatan, t.desa, t.routing_rule) == (
+        "fire",
+        "critical",
+        "Bumiaji",
+        "Punten",
+        "fire-to-pmk",
+    )
+    assert ("emergency_queue", "place") in path(channel)
+
+
+def test_the_ari_queue_hands_out_emergencies_first() -> None:
+    async def scenario() -> tuple[list[str], list[str], str]:
+        async with ari_line() as line:
+            await call(line, ["."], caller="+6281200000001")  # a caller who talks, queued first
+            emergency = await call(line, ["1"])
+            return (
+                [q.channel_id for q in waiting_calls(line.app)],
+                [q.priority for q in waiting_calls(line.app)],
+                emergency,
+            )
+
+    order, priorities, emergency = run(scenario())
+    assert order[0] == emergency and priorities == ["emergency", "normal"]
 
 
 # --- the console takes the call (hotline/services/call_takeover.py) -----------------------------------------
@@ -458,7 +498,7 @@ def test_the_console_takes_an_asterisk_call_and_the_ari_app_bridges_the_operator
 
     async def scenario() -> dict[str, Any]:
         async with ari_line() as line:
-            channel = await call(line, [".", "1"])
+            channel = await call(line, ["1"])
             takeover = AsteriskTakeover(
                 url=line.fake.base_url, username=line.fake.username, password=line.fake.password, app="hotline"
             )
@@ -509,7 +549,7 @@ def test_calls_in_progress_are_taken_up_again_when_the_ari_app_restarts() -> Non
         await fake.start()
         try:
             async with ari_line(fake=fake) as line:
-                channel = await call(line, [".", "4"])  # at the kecamatan menu
+                channel = await call(line, ["2", "1"])  # at the kecamatan menu
                 before = media(line, channel)[-1]
             start = len(fake.requests)
             async with ari_line(fake=fake) as line:  # the app restarted; Asterisk kept the call in Stasis
@@ -532,7 +572,7 @@ def test_an_operator_who_does_not_answer_leaves_the_caller_waiting_with_music() 
 
     async def scenario() -> dict[str, Any]:
         async with ari_line(configure=ringing) as line:
-            channel = await call(line, [".", "0"])
+            channel = await call(line, ["0"])
             first = await connect_operator(line.app, call_channel_id=channel, endpoint="PJSIP/operator1")
             await line.settled()
             await line.fake.hang_up(first)  # busy, no answer: the leg ends without entering Stasis
@@ -563,16 +603,16 @@ def test_keys_pressed_while_the_open_ticket_is_read_out_stop_it_and_answer_the_n
         async with ari_line(playback_seconds=None) as line:  # prompts play until stopped or the test ends them
             channel = await line.dial()
             line.fake.finish_playback(next(iter(line.fake.playbacks)))  # welcome
-            await line.silence(channel)  # the caller's open ticket is read out, then the menu: one playback
+            await line.press(channel, "3")  # the caller asks for their open report: it is read out
             [read_out] = list(line.fake.playbacks)
             start = len(line.fake.requests)
-            await line.press(channel, "142")  # new report, roads, Bumiaji: a burst, during the read-out
+            await line.press(channel, "21")  # new report, roads: a burst, during the read-out
             stopped = [r.path for r in line.requests(channel, start) if r.operation == "stop"]
             return path(channel), stopped, read_out, line.call(channel).phase
 
     taken, stopped, read_out, phase = run(scenario())
     inputs = [s for s in taken if s[1] is not None]
-    assert inputs[-3:] == [("open_ticket_menu", "1"), ("category", "4"), ("kecamatan", "2")]
-    assert stopped[0] == f"/playbacks/{read_out}"  # the first key stopped the read-out; 4 and 2 the next menus
-    assert len(stopped) == 3
-    assert phase == "gather"  # the desa menu, waiting for its key
+    assert inputs[-3:] == [("welcome_known", "3"), ("open_ticket_menu", "2"), ("routine", "1")]
+    assert stopped[0] == f"/playbacks/{read_out}"  # the first key stopped the read-out; 1 the routine menu
+    assert len(stopped) == 2
+    assert phase == "gather"  # the kecamatan menu, waiting for its key

@@ -29,9 +29,10 @@ pytestmark = pytest.mark.usefixtures("backend")  # real database and Redis, clea
 CITIZEN = "+6281234567890"
 PMK = members("PMK")
 PUPR = members("PUPR")
+DESK = members("COMMAND")  # the command center: the default rule's team
 FLOW = current_config().default_flow
 assert FLOW is not None
-HAPPY = [".", "4", "2", "6", "rec:12"]  # roads, Bumiaji, Punten, a 12 s description
+HAPPY = ["2", "1", "2", "rec:12"]  # a report: roads, Bumiaji, a 12 s description (desa, street, what)
 
 
 def event(text: str) -> a.Event:
@@ -40,6 +41,8 @@ def event(text: str) -> a.Event:
         return a.NoInput()
     if text == "silence":  # no key and no voice (a listening Gather)
         return a.Silence()
+    if text == "speech":  # a voice but no key (a listening Gather)
+        return a.Speech("halo")
     if text.startswith("rec:"):
         return a.Recorded(f"https://api.twilio.com/rec/RE{text[4:]}", float(text[4:]))
     return {"hangup": a.HangUp(), "answered": a.QueueLeft(True), "unanswered": a.QueueLeft(False)}.get(
@@ -78,7 +81,10 @@ class PhoneCall:
             )
 
     def run(self, inputs: list[str]) -> list[Turn]:
-        return [self.begin(), *(self.send(x) for x in inputs)]
+        return [self.begin(), *self.run_on(inputs)]
+
+    def run_on(self, inputs: list[str]) -> list[Turn]:
+        return [self.send(x) for x in inputs]
 
     def row(self) -> Call:
         with unit_of_work() as session:
@@ -125,15 +131,7 @@ def existing_ticket(status: str = "routed", reporter: str = CITIZEN, category: s
 def test_a_full_call_opens_a_routed_voice_ticket_alerts_the_urc_and_texts_the_caller(fake_twilio: Any) -> None:
     call = PhoneCall("CA-full")
     turns = call.run(HAPPY)
-    assert keys(turns[-1]) == [
-        "your_number_is",
-        "ReadDigits",
-        "once_more",
-        "ReadDigits",
-        "sms_sent",
-        "goodbye",
-        "Hangup",
-    ]
+    assert keys(turns[-1]) == ["your_number_is", "ReadDigits", "sms_sent", "goodbye", "Hangup"]  # the number once
     assert turns[-1].media[1] == FLOW.read_digits("1", "id")
     t = ticket(1)
     assert (t.channel, t.reporter_phone, t.category, t.kecamatan, t.desa, t.location_text) == (
@@ -141,8 +139,8 @@ def test_a_full_call_opens_a_routed_voice_ticket_alerts_the_urc_and_texts_the_ca
         CITIZEN,
         "roads",
         "Bumiaji",
-        "Punten",
-        "Punten, Bumiaji",
+        None,
+        "Bumiaji",
     )
     assert (t.status, t.routing_rule, t.priority, t.partial, t.partial_node) == (
         "routed",
@@ -179,7 +177,7 @@ def test_a_full_call_opens_a_routed_voice_ticket_alerts_the_urc_and_texts_the_ca
     assert reply.body.startswith("Laporan #1 (Jalan, jembatan dan saluran) diterima, diteruskan ke DPUPR Kota Batu")
     for member in PUPR:
         [alert] = fake_twilio.sent_to(member)
-        assert "#1 Jalan, jembatan dan saluran" in alert.body and "di Punten, Bumiaji" in alert.body
+        assert "#1 Jalan, jembatan dan saluran" in alert.body and "di Bumiaji" in alert.body
 
     row = call.row()
     assert (row.provider, row.caller, row.called, row.status, row.outcome, row.stopped_at, row.ticket_id) == (
@@ -195,23 +193,19 @@ def test_a_full_call_opens_a_routed_voice_ticket_alerts_the_urc_and_texts_the_ca
     assert (row.recording_url, row.recording_seconds) == ("https://api.twilio.com/rec/RE12", 12.0)
     assert row.ended_at is not None and row.ended_at >= row.started_at
     assert call.path() == [
+        ("greet", None),
         ("welcome", None),
-        ("welcome", "no_input"),
-        ("check_open_ticket", None),
-        ("category", None),
-        ("category", "4"),
-        ("check_emergency", None),
+        ("welcome", "2"),
+        ("routine", None),
+        ("routine", "1"),
         ("kecamatan", None),
         ("kecamatan", "2"),
-        ("desa", None),
-        ("desa", "6"),
         ("description", None),
         ("description", "recorded"),
         ("save", None),
         ("save", "ticket:1"),
         ("sms", None),
         ("number", None),
-        ("number_again", None),
         ("goodbye", None),
     ]
 
@@ -247,11 +241,11 @@ def test_the_recording_transcript_becomes_the_ticket_text() -> None:
 def test_a_caller_with_an_open_ticket_hears_its_number_and_status() -> None:
     number = existing_ticket("accepted")
     call = PhoneCall("CA-status", caller="0812-3456-7890")  # the same citizen, written the national way
-    call.begin()
-    turn = call.send(".")
+    assert keys(call.begin()) == ["welcome_known", "Gather"]  # offered by a key, never read out unasked
+    turn = call.send("3")
     assert keys(turn) == ["open_ticket_intro", "ReadDigits", "status_accepted", "open_ticket_menu", "Gather"]
     assert turn.media[1] == FLOW.read_digits(str(number), "id")
-    assert keys(call.send("2")) == ["goodbye", "Hangup"]
+    assert keys(call.send(".")) == ["goodbye", "Hangup"]
     assert count(Ticket) == 1  # nothing new
     assert ticket(number).partial is False
     assert call.row().ticket_id is None
@@ -260,8 +254,7 @@ def test_a_caller_with_an_open_ticket_hears_its_number_and_status() -> None:
 def test_closed_tickets_are_not_read_out() -> None:
     existing_ticket("resolved")
     call = PhoneCall("CA-closed")
-    call.begin()
-    assert keys(call.send("."))[0] == "ask_category"
+    assert keys(call.begin()) == ["welcome", "Gather"]  # no key 3: nothing open to hear about
 
 
 def test_an_activation_lost_with_redis_is_redone_by_the_sweeper() -> None:
@@ -289,7 +282,7 @@ def test_a_withheld_number_hears_no_one_s_ticket_and_gets_no_sms() -> None:
     existing_ticket(reporter="anonymous")
     call = PhoneCall("CA-anon", caller="anonymous")
     turns = call.run(HAPPY)
-    assert keys(turns[1])[0] == "ask_category"
+    assert keys(turns[0])[0] == "welcome"
     [t] = voice_tickets()
     assert t.reporter_phone == "anonymous"
     drain_queue()  # the ticket's activation: the URC alert
@@ -307,7 +300,7 @@ class Hangup:
     open_ticket: bool = False
     outcome: str = "hung_up"
     caller: str = CITIZEN
-    shield: str = ""  # "limit": the number used up its calls this hour; "flag": a repeat offender
+    shield: str = ""  # "limit": the number used up its calls this hour; "silent": a silent call an hour ago
 
 
 LANDLINE = "+62341512345"  # Malang area code: no SMS reaches it
@@ -327,43 +320,51 @@ def shield_history(phone: str, kind: str) -> None:
                 shield.log_decision(session, phone=phone, decision="allowed", at=earlier)
         elif kind == "flag":
             shield.log_decision(session, phone=phone, decision="flagged", at=earlier, until=earlier + timedelta(days=1))
+        elif kind == "silent":
+            shield.log_decision(session, phone=phone, decision="silent_queued", at=earlier)
 
 
-ROADS = [".", "4"]
-DONE = [".", "4", "3", "5", "rec:9"]  # the flow finishes in the turn the recording arrives
+REPORT = ["2", "4", "3"]  # a report: other, Junrejo; resting at the recording
+DONE = [*REPORT, "rec:9"]  # the flow finishes in the turn the recording arrives
+PLACE = ["1", "unanswered", "2", "3"]  # an emergency; no operator in 30 s: landslide, Junrejo; at the desa menu
 HANGUPS: dict[str, Hangup] = {
+    "greet": Hangup([], "welcome", None),
     "welcome": Hangup([], "welcome", None),
-    "check_open_ticket": Hangup(["."], "category", None),
-    "open_ticket_number": Hangup(["."], "open_ticket_menu", None, open_ticket=True),
-    "open_ticket_status": Hangup(["."], "open_ticket_menu", None, open_ticket=True),
-    "open_ticket_menu": Hangup(["."], "open_ticket_menu", None, open_ticket=True),
-    "category": Hangup(["."], "category", None),
-    "check_emergency": Hangup(ROADS, "kecamatan", "partial@kecamatan"),
-    "kecamatan": Hangup(ROADS, "kecamatan", "partial@kecamatan"),
+    "welcome_known": Hangup([], "welcome_known", None, open_ticket=True),
     # the emergency ticket is complete as soon as it is opened; hanging up in the queue adds nothing
-    "emergency_ticket": Hangup([".", "1"], "operator", "complete"),
-    "emergency_sms": Hangup([".", "1"], "operator", "complete"),
-    "emergency_number": Hangup([".", "1"], "operator", "complete"),
-    "operator": Hangup(["0"], "operator", None),
-    "operators_busy": Hangup([*ROADS, "0", "unanswered"], "kecamatan", "partial@operator"),
-    "continue_report": Hangup([*ROADS, "1", "0", "unanswered"], "desa", "partial@operator"),
-    "desa": Hangup([*ROADS, "3"], "desa", "partial@desa"),
-    "description": Hangup([*ROADS, "3", "5"], "description", "partial@description"),
     **{
-        node: Hangup(DONE, "goodbye", "complete", outcome="completed")
-        for node in ("save", "sms", "number", "number_again", "goodbye")
+        node: Hangup(["1"], "emergency_queue", "complete") for node in ("emergency", "emergency_sms", "emergency_queue")
     },
-    "goodbye_status": Hangup([".", "2"], "goodbye_status", None, open_ticket=True, outcome="completed"),
-    "hello": Hangup(["silence"], "hello", None),
+    "emergency_category": Hangup(["1", "unanswered"], "emergency_category", "complete"),
+    "emergency_kecamatan": Hangup(["1", "unanswered", "2"], "emergency_kecamatan", "partial@emergency_kecamatan"),
+    **{node: Hangup(PLACE, "emergency_desa", "complete") for node in ("emergency_place", "emergency_desa")},
+    "emergency_back": Hangup([*PLACE, "5"], "emergency_queue", "complete"),
     **{
-        node: Hangup(["silence", "silence"], "silent_goodbye", None, outcome="completed")
+        node: Hangup(["1", "unanswered", ".", ".", "unanswered"], "emergency_record", "complete")
+        for node in ("emergency_details", "emergency_record")
+    },
+    "operator": Hangup(["0"], "operator", None),
+    "operators_busy": Hangup(["0", "unanswered"], "operators_busy", None),
+    "continue_report": Hangup(["2", "4", "0", "unanswered", "2"], "kecamatan", "partial@operator"),
+    **{node: Hangup(["silence"], "silent_queue", None) for node in ("silent_check", "silent_first", "silent_queue")},
+    "hello": Hangup(["silence"], "hello", None, shield="silent"),
+    **{
+        node: Hangup(["silence", "silence"], "silent_goodbye", None, outcome="completed", shield="silent")
         for node in ("silent_call", "silent_goodbye")
     },
+    "routine": Hangup(["2"], "routine", None),
+    "kecamatan": Hangup(["2", "4"], "kecamatan", "partial@kecamatan"),
+    "description": Hangup(REPORT, "description", "partial@description"),
+    **{node: Hangup(DONE, "goodbye", "complete", outcome="completed") for node in ("save", "sms", "number", "goodbye")},
+    **{
+        node: Hangup(["3"], "open_ticket_menu", None, open_ticket=True)
+        for node in ("open_ticket_number", "open_ticket_status", "open_ticket_menu")
+    },
+    "goodbye_status": Hangup(["3", "."], "goodbye_status", None, open_ticket=True, outcome="completed"),
     "over_limit": Hangup([], "over_limit_sms", None, shield="limit"),
     "over_limit_sms": Hangup([], "over_limit_sms", None, shield="limit"),
     "over_limit_callback": Hangup([], "over_limit_callback", None, caller=LANDLINE, shield="limit"),
     "over_limit_bye": Hangup(["."], "over_limit_bye", None, outcome="completed", shield="limit"),
-    "repeat_notice": Hangup([], "welcome", None, shield="flag"),
 }
 
 
@@ -390,7 +391,8 @@ def test_hanging_up_at_any_node_keeps_what_was_said_in_a_marked_ticket(node: str
         assert (case.stopped_at, "hangup") in path
     tickets = voice_tickets()
     collected = any(row.state["fields"].get(k) for k in ("category", "kecamatan", "desa", "recording_url"))
-    assert bool(tickets) == collected  # a ticket exists iff the caller gave something worth keeping
+    emergency = ("emergency", None) in path
+    assert bool(tickets) == (collected or emergency)  # something worth keeping was said, or the emergency key
     if case.ticket is None:
         assert tickets == [] and row.ticket_id is None
     else:
@@ -406,13 +408,13 @@ def test_hanging_up_at_any_node_keeps_what_was_said_in_a_marked_ticket(node: str
 
 def test_a_partial_ticket_is_completed_when_the_caller_finishes_after_the_queue() -> None:
     call = PhoneCall("CA-resume")
-    call.run([*ROADS, "0"])  # the operator key at the kecamatan: the category is saved first
+    call.run(["2", "1", "0"])  # the operator key at the kecamatan: the category is saved first
     t = ticket(1)
     assert (t.partial, t.partial_node, t.category) == (True, "operator", "roads")
     assert ticket_event(1, "partial").data["reason"] == "operator"
     assert call.row().status == "queued"
-    call.send("unanswered")  # operators busy: carry on where the caller left it
-    for step in ("1", "*", "rec:5"):
+    call.send("unanswered")  # operators busy
+    for step in ("2", "1", "rec:5"):  # 2: carry on where the caller left it (the kecamatan)
         turn = call.send(step)
     assert keys(turn)[-1] == "Hangup"
     t = ticket(1)
@@ -425,59 +427,115 @@ def test_a_partial_ticket_is_completed_when_the_caller_finishes_after_the_queue(
 # --- emergencies and the operator queue ----------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("digit", "category", "team"),
-    [("1", "fire", PMK), ("7", "disaster", members("BPBD"))],
-)
-def test_an_emergency_opens_an_urgent_ticket_then_queues_the_caller_for_an_operator(
-    fake_twilio: Any, digit: str, category: str, team: list[str]
+def test_the_emergency_key_opens_a_critical_ticket_alerts_the_command_center_and_queues_the_caller_first(
+    fake_twilio: Any,
 ) -> None:
-    call = PhoneCall(f"CA-emergency-{category}")
-    turns = call.run([".", digit])
-    assert keys(turns[-1]) == ["emergency_received", "ReadDigits", "connecting_operator", "Enqueue"]
-    assert turns[-1].media[-1] == a.Enqueue("operators", None, 120)
+    call = PhoneCall("CA-emergency")
+    turns = call.run(["1"])
+    assert keys(turns[-1]) == ["emergency_hold", "Enqueue"]  # within the first key: no number read out
+    assert turns[-1].media[-1] == a.Enqueue("operators", None, 30, "emergency")
     t = ticket(1)
-    assert (t.category, t.urgent, t.priority, t.status) == (category, True, "critical", "routed")
-    assert call.row().status == "queued"
+    assert (t.category, t.urgent, t.priority, t.status, t.partial) == (None, True, "critical", "routed", False)
+    assert t.routing_rule == "default-command-center"  # no category yet: the command center
+    row = call.row()
+    assert (row.status, row.queue_priority, row.ticket_id) == ("queued", "emergency", 1)
+    assert row.queued_at is not None
+
+    drain_queue()  # the activation job: the desk is alerted; the caller gets the number by SMS
+    assert events(1) == ["created", "routed", "alerted"]
+    for member in DESK:
+        [alert] = fake_twilio.sent_to(member)
+        assert "#1" in alert.body
+    [sms] = fake_twilio.sent_to(CITIZEN)
+    assert sms.body.startswith("Hotline Kota Batu: laporan darurat Anda kami terima, No. 1.")
 
     assert call.send("answered").media == ()
     row = call.row()
-    assert (row.status, row.outcome, row.stopped_at, row.ended_at) == ("with-operator", "operator", "operator", None)
+    assert (row.status, row.outcome, row.stopped_at, row.ended_at) == (
+        "with-operator",
+        "operator",
+        "emergency_queue",
+        None,
+    )
     assert call.send("hangup").media == ()  # the operator's call ends: Twilio's status callback
     row = call.row()
     assert (row.status, row.outcome) == ("completed", "operator") and row.ended_at is not None
     assert (ticket(1).partial, count(Ticket)) == (False, 1)
 
-    drain_queue()
-    assert fake_twilio.sent_to(CITIZEN)[0].body.startswith("Laporan #1")
-    assert all(fake_twilio.sent_to(member) for member in team)
 
-
-def test_nobody_answers_an_emergency_the_caller_adds_the_place_to_the_same_ticket() -> None:
+def test_nobody_answers_an_emergency_in_30_s_what_and_where_reach_the_ticket_and_the_team(
+    fake_twilio: Any,
+) -> None:
     call = PhoneCall("CA-emergency-busy")
-    call.run([".", "2", "unanswered", "2", "6"])
-    call.send("rec:20", transcript="longsor menutup jalan")
+    call.run(["1"])
+    drain_queue()  # the command center has the alert
+    first_queued = call.row().queued_at
+    assert keys(call.send("unanswered"))[0] == "ask_emergency_category"
+    call.send("1")  # fire
+    turn = call.send("2")  # Bumiaji: category and kecamatan reach the ticket now
+    assert keys(turn)[0] == "ask_desa"
     t = ticket(1)
-    assert (t.category, t.kecamatan, t.desa, t.location_text, t.partial) == (
-        "landslide",
+    assert (t.category, t.priority, t.kecamatan, t.location_text, t.routing_rule) == (
+        "fire",
+        "critical",
         "Bumiaji",
-        "Punten",
-        "Punten, Bumiaji",
-        False,
+        "Bumiaji",
+        "fire-to-pmk",
     )
-    assert t.text == "longsor menutup jalan"
-    drain_queue()  # the ticket's activation: deadlines and the URC alert
-    assert events(1) == ["created", "routed", "info_added", "recording", "alerted"]
-    assert ticket_event(1, "info_added").data == {"channel": "voice", "kecamatan": "Bumiaji", "desa": "Punten"}
+    assert call.row().status == "in-progress"  # answering the menu: out of the queue for a moment
+    drain_queue()
+    for member in PMK:  # the fire brigade gets the report with its place
+        [alert] = fake_twilio.sent_to(member)
+        assert "#1 Kebakaran" in alert.body and "di Bumiaji" in alert.body
+    back = call.send("6")  # Punten: back in the queue for the rest of the wait
+    assert keys(back) == ["emergency_hold", "Enqueue"]
+    assert back.media[-1] == a.Enqueue("operators", None, 90, "emergency")
+    t = ticket(1)
+    assert (t.desa, t.location_text, t.partial) == ("Punten", "Punten, Bumiaji", False)
+    row = call.row()
+    assert (row.status, row.queue_priority, row.queued_at) == ("queued", "emergency", first_queued)  # kept its turn
+    assert events(1) == [
+        "created", "routed", "alerted", "category_set", "routed", "alerted", "info_added", "info_added",
+    ]  # fmt: skip
+    assert ticket_event(1, "info_added").data == {"channel": "voice", "kecamatan": "Bumiaji", "category": "fire"}
     assert [m.purpose for m in outbound() if m.to_number == CITIZEN] == ["reply"]  # one SMS per call
     assert count(Ticket) == 1
 
 
-def test_hanging_up_after_adding_to_an_emergency_ticket_marks_it_partial_where_the_caller_stopped() -> None:
+def test_hanging_up_during_the_place_questions_keeps_what_was_said() -> None:
     call = PhoneCall("CA-emergency-hangup")
-    call.run([".", "1", "unanswered", "3", "hangup"])
+    call.run(["1", "unanswered", "2", "hangup"])
     t = ticket(1)
-    assert (t.kecamatan, t.partial, t.partial_node) == ("Junrejo", True, "desa")
+    assert (t.category, t.partial, t.partial_node) == ("landslide", True, "emergency_kecamatan")
+
+
+def test_the_operator_queue_serves_emergencies_then_talkers_then_silent_callers_then_screened_numbers() -> None:
+    from hotline.services.call_queue import waiting_calls
+
+    flagged = "+6281200000004"
+    shield_history(flagged, "flag")
+    calls = [  # oldest first: the queue must not serve them in this order
+        ("screened", PhoneCall("CA-q-flagged", caller=flagged), ["speech"]),
+        ("silent", PhoneCall("CA-q-silent", caller="+6281200000003"), ["silence"]),
+        ("talker", PhoneCall("CA-q-talker", caller="+6281200000002"), ["speech"]),
+        ("fire", PhoneCall("CA-q-fire", caller="+6281200000001"), ["1"]),
+        ("flood", PhoneCall("CA-q-flood", caller="+6281200000005"), ["1"]),
+    ]
+    for _, call, inputs in calls:
+        call.run(inputs)
+    calls[3][1].run_on(["unanswered", ".", "."])  # the first emergency left to answer the place menus and came back
+    with unit_of_work() as session:
+        waiting = waiting_calls(session)
+    by_sid = {c.sid: name for name, c, _ in calls}
+    assert [(by_sid[w.provider_call_id], w.priority) for w in waiting] == [
+        ("fire", "emergency"),
+        ("flood", "emergency"),
+        ("talker", "normal"),
+        ("silent", "silent"),
+        ("screened", "screened"),
+    ]
+    assert [w.last for w in waiting] == [False, False, False, False, True]
+    assert [w.ticket_number is not None for w in waiting] == [True, True, False, False, False]
 
 
 def test_a_ticket_that_cannot_be_opened_gets_an_apology_and_the_operator(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -487,7 +545,7 @@ def test_a_ticket_that_cannot_be_opened_gets_an_apology_and_the_operator(monkeyp
     monkeypatch.setattr("hotline.services.call_tickets.open_or_merge", broken)
     call = PhoneCall("CA-failed")
     turns = call.run(HAPPY)
-    assert keys(turns[-1]) == ["technical_problem", "connecting_operator", "Enqueue"]
+    assert keys(turns[-1]) == ["technical_problem", "please_hold", "Enqueue"]
     assert count(Ticket) == 0 and count(OutboundMessage) == 0
     row = call.row()  # the rest of the turn was committed: the call is in the queue with its path
     assert (row.status, row.ticket_id) == ("queued", None)
@@ -503,7 +561,7 @@ def test_a_repeated_begin_answers_with_the_stored_turn_without_stepping() -> Non
     again = call.begin()
     assert again.media == first.media and keys(again) == ["welcome", "Gather"]
     assert again.state == first.state
-    menu = call.send(".")
+    menu = call.send("2")
     retried = call.begin()  # Twilio retries the first webhook after the caller moved on
     assert retried.media == menu.media and keys(retried)[0] == "ask_category"
     assert count(Call) == 1
@@ -536,8 +594,8 @@ def test_an_unknown_call_is_a_domain_error() -> None:
 
 def test_the_stored_media_round_trip_through_json() -> None:
     call = PhoneCall("CA-media")
-    turns = call.run([".", "1"])
+    turns = call.run(["2", "1", "2", "rec:4"])
     media = [m for turn in turns for m in turn.media]
-    assert {type(m) for m in media} >= {a.Gather, a.Prompt, a.ReadDigits, a.Enqueue}
+    assert {type(m) for m in media} >= {a.Gather, a.Prompt, a.ReadDigits, a.Record, a.Hangup}
     assert media_from_json(media_to_json(tuple(media))) == tuple(media)
     assert media_from_json(call.row().last_media) == turns[-1].media

@@ -75,8 +75,7 @@ def test_taking_a_twilio_call_dials_the_operator_and_marks_the_call(
 ) -> None:
     caller = Caller(phone)
     caller.dial()
-    caller.silence()
-    caller.press("1")  # fire: the caller waits in the operator queue
+    caller.press("1")  # the emergency key: the caller waits in the operator queue
     queue = operator.get("/console/queue").text
     assert "+6281234567890" in queue
     with unit_of_work() as session:
@@ -114,7 +113,6 @@ def test_live_stream_sends_the_queue_when_a_call_starts_waiting(operator: httpx.
         assert next(lines) == "retry: 2000"
         caller = Caller(phone)
         caller.dial()
-        caller.silence()
         caller.press("1")
         for line in lines:  # the server polls every second; the read timeout ends a stream that never says it
             if line == "event: queue":
@@ -159,9 +157,6 @@ def test_a_transport_without_a_takeover_says_so_and_the_call_keeps_waiting(opera
             caller="081234567890",
             called="112",
             config=current_config(),
-        )
-        continue_call(
-            session, provider="asterisk", provider_call_id="1712.5", event=a.NoInput(), config=current_config()
         )
         continue_call(
             session, provider="asterisk", provider_call_id="1712.5", event=a.Digits("1"), config=current_config()

@@ -67,11 +67,11 @@ def test_sign_in_and_a_waiting_call_appears_without_reload(page: Any, phone: Pho
     expect(page.locator("#live-status")).to_have_attribute("data-state", "on")  # the stream is open
     caller = Caller(phone)
     caller.dial()
-    caller.silence()
-    caller.press("1")  # fire: ticket #1, then the operator queue
+    caller.press("1")  # the emergency key: ticket #1, then the operator queue
     row = queue.get_by_role("row").filter(has_text="+6281234567890")
     expect(row).to_be_visible()  # pushed by the server: the page was never reloaded
-    expect(row).to_contain_text("Kebakaran")
+    expect(row).to_contain_text("darurat")  # the emergency badge; what happened is not known yet
+    expect(row).to_contain_text("#1")
     expect(row.get_by_role("button", name=re.compile("Angkat"))).to_be_visible()
     drain_queue()
 

@@ -33,8 +33,8 @@ def test_the_suites_flow_is_valid() -> None:
     config = load_city_config(CITY_DIR)
     flow = config.default_flow
     assert flow is not None and set(config.ivr_flows) == {"kota_batu"}
-    assert flow.label == "2026.1" and len(flow.version) == 16
-    assert flow.emergency_categories == {"fire", "landslide", "disaster"}
+    assert flow.label == "2026.2" and len(flow.version) == 16
+    assert flow.emergency_categories == {"fire", "landslide", "flood", "disaster"}
     assert set(flow.prompts) == {"id", "en"} and set(flow.prompts["id"]) == set(flow.prompts["en"])
 
 
@@ -64,24 +64,32 @@ BROKEN = [
         "  goodbye_status:\n",
         "  orphan:\n    type: hangup\n  goodbye_status:\n",
         None,
-        "node orphan can never be reached from 'welcome'",
+        "node orphan can never be reached from 'greet'",
         "point a 'next' at it, or remove it",
         None,
     ),
     (
         EN,
-        f'  once_more: "{prompt("once_more", "en")}"\n',
+        f'  sms_sent: "{prompt("sms_sent", "en")}"\n',
         "",
         FLOW,
-        "prompt once_more has no en text",
-        "add 'once_more: \"...\"' to ivr_flows/prompts/en.yaml",
-        "prompts: [once_more]",
+        "prompt sms_sent has no en text",
+        "add 'sms_sent: \"...\"' to ivr_flows/prompts/en.yaml",
+        "prompts: [sms_sent, goodbye]",
     ),
-    (FLOW, '      "2": goodbye_status', '      "1": goodbye_status', None, "'1' appears twice", "keep only one", None),
     (
         FLOW,
-        "  categories: [disaster]",
-        "  categories: [disasters]",
+        '      "2": routine\n      "9": {next: welcome,',
+        '      "1": routine\n      "9": {next: welcome,',
+        None,
+        "'1' appears twice",
+        "keep only one",
+        None,
+    ),
+    (
+        FLOW,
+        "  categories: [flood, disaster]",
+        "  categories: [flood, disasters]",
         None,
         "category 'disasters' is not known (routing/categories.yaml)",
         "did you mean 'disaster'?",
@@ -89,12 +97,12 @@ BROKEN = [
     ),
     (
         FLOW,
-        "    prompts: [operators_busy]\n    next: continue_report",
-        "    prompts: [operators_busy]\n    next: operators_busy",
+        "    next: open_ticket_menu\n",
+        "    next: open_ticket_status\n",
         None,
-        "loop without input: operators_busy -> operators_busy never waits for the caller",
+        "loop without input: open_ticket_status -> open_ticket_status never waits for the caller",
         "put a menu, gather or record inside the loop",
-        "  operators_busy:",
+        "  open_ticket_status:",
     ),
     (
         FLOW,
@@ -125,8 +133,8 @@ BROKEN = [
     ),
     (
         FLOW,
-        '      "9": {next: check_open_ticket, set: {language: en}}',
-        '      "0": {next: check_open_ticket, set: {language: en}}',
+        '      "9": {next: welcome, set: {language: en}}',
+        '      "0": {next: welcome, set: {language: en}}',
         None,
         "0 is the operator key, it cannot be a choice in welcome",
         "operator_key: false",
@@ -144,25 +152,25 @@ BROKEN = [
     (FLOW, "set: {language: en}}", "set: {language: fr}}", None, "language 'fr' is not known", "en, id", None),
     (
         FLOW,
-        "      - {when: {emergency: true}, next: emergency_ticket}",
-        "      - {when: {emergency: true}, next: emergency_sms}",
+        '      "1": emergency\n',
+        '      "1": emergency_sms\n',
         None,
         "node emergency_sms can run before a ticket exists",
         "only reach emergency_sms after ticket_number is set",
-        "    template: ticket_created\n    next: emergency_number",
+        "    template: emergency_received\n",
     ),
     (
         FLOW,
-        "    prompts: [ask_category]\n    prompts_after: [press_0_operator]\n    next: check_emergency",
-        "    prompts: [ask_category]\n    prompts_after: [press_0_operator]\n    next: desa",
+        "    prompts: [ask_category]\n    prompts_after: [press_0_operator]\n    next: kecamatan",
+        "    prompts: [ask_category]\n    prompts_after: [press_0_operator]\n    next: emergency_desa",
         None,
-        "node desa can run before kecamatan is set",
-        "only reach desa after kecamatan is set",
-        "    choices: desa ",
+        "node emergency_desa can run before kecamatan is set",
+        "only reach emergency_desa after kecamatan is set",
+        "    choices: desa\n",
     ),
     (
         FLOW,
-        "{when: {field: desa, is_set: true}",
+        "{when: {field: recording_url, is_set: true}",
         "{when: {field: village, is_set: true}",
         None,
         "field village is never set",
@@ -194,7 +202,7 @@ BROKEN = [
         None,
         "nodes.operator.on_fail: Field required",
         "add 'on_fail'",
-        "  operator:\n    type: transfer",
+        "  operator:                  #",
     ),
     (
         ID,
@@ -216,11 +224,11 @@ BROKEN = [
     ),
     (
         FLOW,
-        "start: welcome",
-        "start: welcom",
+        "start: greet",
+        "start: gret",
         None,
-        "start node 'welcom' does not exist",
-        "did you mean 'welcome'?",
+        "start node 'gret' does not exist",
+        "did you mean 'greet'?",
         None,
     ),
     (
@@ -230,6 +238,51 @@ BROKEN = [
         None,
         "prompt key status_{caller} is built from a field without known values",
         "build keys from",
+        None,
+    ),
+    (
+        FLOW,
+        "    place_after_seconds: 30 ",
+        "    # place_after_seconds: 30 ",
+        None,
+        "transfer emergency_queue has place but no place_after_seconds",
+        "give both: place_after_seconds (e.g. 30) and place",
+        "    place: emergency_category",
+    ),
+    (
+        FLOW,
+        "    place_after_seconds: 30 ",
+        "    place_after_seconds: 120 ",
+        None,
+        "place_after_seconds (120) is not below max_wait_seconds (120) in emergency_queue",
+        "ask for the place before the wait is over",
+        None,
+    ),
+    (
+        FLOW,
+        "    place: emergency_category",
+        "    place: goodbye_status",
+        None,
+        "the place questions from goodbye_status never lead back to emergency_queue",
+        "end them with 'next: emergency_queue'",
+        None,
+    ),
+    (
+        FLOW,
+        "    choices: kecamatan       #",
+        "    categories: routine\n    choices: kecamatan       #",
+        None,
+        "categories: routine needs choices: category",
+        "remove it",
+        None,
+    ),
+    (
+        FLOW,
+        "    priority: emergency      #",
+        "    priority: urgent      #",
+        None,
+        "priority: Input should be 'emergency', 'normal' or 'silent'",
+        "",
         None,
     ),
 ]
@@ -263,7 +316,7 @@ def test_a_missing_prompts_file_is_named(city: Path) -> None:
 
 
 def test_yaml_syntax_errors_in_a_flow_have_a_line(city: Path) -> None:
-    line = edit(city / FLOW, '    options:\n      "1": category', '    options:\n      "1": [category')
+    line = edit(city / FLOW, '    options:\n      "1": emergency', '    options:\n      "1": [emergency')
     errors = config_errors(city)
     assert len(errors) == 1 and errors[0].startswith(f"{FLOW}:"), errors
     assert abs(int(errors[0].split(":")[1]) - line) <= 2
@@ -290,15 +343,16 @@ def test_menus_follow_routing_data(city: Path) -> None:
     edit(city / "routing/areas.yaml", "Tlekung, Torongrejo, Dadaprejo]", "Tlekung, Torongrejo, Dadaprejo, Baru]")
     after = load_city_config(city).default_flow
     assert before is not None and after is not None and after.version != before.version
-    desa = after.nodes["desa"]
+    desa = after.nodes["emergency_desa"]
     assert [c.value for c in desa.choices["Junrejo"]][-1] == "Baru"  # type: ignore[union-attr]
     assert after.prompts["id"]["choice_desa_junrejo_baru"] == choice("desa", "Baru", 8)
 
 
 def test_a_city_recording_overrides_a_generated_choice(city: Path) -> None:
-    edit(city / ID, "  digit_0:", '  choice_category_fire: "Kalau ada kebakaran, tekan satu."\n  digit_0:')
+    edit(city / ID, "  digit_0:", '  choice_category_emergency_fire: "Kalau ada kebakaran, tekan satu."\n  digit_0:')
     flow = load_city_config(city).default_flow
-    assert flow is not None and flow.prompts["id"]["choice_category_fire"] == "Kalau ada kebakaran, tekan satu."
+    assert flow is not None
+    assert flow.prompts["id"]["choice_category_emergency_fire"] == "Kalau ada kebakaran, tekan satu."
 
 
 def test_cli_reports_ivr_errors_and_the_flow_version(city: Path) -> None:
@@ -318,7 +372,7 @@ def test_more_than_nine_places_are_numbered_from_10(city: Path) -> None:
     edit(city / "routing/areas.yaml", "Tlekung, Torongrejo, Dadaprejo]", "Tlekung, Torongrejo, Dadaprejo, D8, D9, D10]")
     flow = load_city_config(city).default_flow
     assert flow is not None
-    desa = flow.nodes["desa"]
+    desa = flow.nodes["emergency_desa"]
     junrejo = desa.choices["Junrejo"]  # type: ignore[union-attr]
     assert [c.digits for c in junrejo] == [str(n) for n in range(10, 20)]
     assert flow.prompts["id"]["choice_desa_junrejo_d10"] == choice("desa", "D10", 19)

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from hotline.db import unit_of_work
 from hotline.models import AuditEntry, Call, InboundMessage, Ticket, TicketReporter
 from tests.accounts import console_login, csrf_of, make_token, make_user
-from tests.conftest import Caller, Phone, drain_queue
+from tests.conftest import Phone, drain_queue
 from tests.helpers import count, events, outbound, ticket
 from tests.suite_city import members
 
@@ -305,31 +305,42 @@ def test_split_from_the_console(phone: Phone, server: str, fake_twilio: Any) -> 
     )
 
 
-def test_a_second_caller_joins_the_ticket_and_a_hung_up_call_stays_its_own(phone: Phone, fake_twilio: Any) -> None:
-    def call_in(number: str, *, hang_up_at_description: bool = False) -> Caller:
-        caller = Caller(phone, number=number)
-        caller.dial()
-        caller.silence()  # Bahasa Indonesia
-        for digit in ("3", "2", "6"):  # flood, kecamatan Bumiaji, desa Punten
-            assert caller.press(digit).status_code == 200
-        if not hang_up_at_description:
-            assert caller.speak(8).status_code == 200
-        assert caller.hang_up().status_code == 204
-        return caller
+def test_a_second_caller_joins_the_ticket_and_a_hung_up_call_stays_its_own(fake_twilio: Any) -> None:
+    """A voice report (key 2) joins an open ticket like an SMS: here by its words (roads merge on GPS or text).
+    An emergency (key 1) is opened before the caller says what or where, so it is never merged on a guess."""
+    from hotline.ivr import actions as a
+    from hotline.services.calls import begin_call, continue_call
+    from hotline.services.city import current_config
+
+    words = "Jalan berlubang besar di depan Pasar Punten, motor jatuh"
+
+    def call_in(number: str, *, hang_up_at_description: bool = False) -> str:
+        sid = f"CA-merge-{number}"
+        config = current_config()
+        with unit_of_work() as session:
+            begin_call(session, provider="twilio", provider_call_id=sid, caller=number, called="", config=config)
+        steps: list[a.Event] = [a.Digits("2"), a.Digits("1"), a.Digits("2")]  # a report: roads, Bumiaji
+        steps.append(a.HangUp() if hang_up_at_description else a.Recorded(f"https://rec.example/{number}.wav", 8))
+        for step in steps:
+            with unit_of_work() as session:
+                continue_call(
+                    session, provider="twilio", provider_call_id=sid, event=step, config=config, transcript=words
+                )
+        return sid
 
     call_in(A)
     second = call_in(B)
     assert count(Ticket) == 1 and ticket(1).reporter_count == 2
     [row] = reporters(1)
-    assert (row.phone, row.channel, row.rule, row.desa) == (B, "voice", "same_desa", "Punten")
+    assert (row.phone, row.channel, row.rule, row.kecamatan) == (B, "voice", "similar_text", "Bumiaji")
     with unit_of_work() as session:
-        call = session.scalar(select(Call).where(Call.provider_call_id == second.sid))
+        call = session.scalar(select(Call).where(Call.provider_call_id == second))
         assert call is not None and call.ticket_id == 1 and row.call_id == call.id
     drain_queue()
-    assert last(fake_twilio, B).startswith("Laporan #1 (Banjir) diterima")  # the number, as every caller gets it
-    assert len(alerts_to(fake_twilio, BPBD[0])) == 1
+    assert last(fake_twilio, B).startswith("Laporan #1 (Jalan, jembatan dan saluran) diterima")  # every caller gets it
+    assert len(alerts_to(fake_twilio, members("PUPR")[0])) == 1
 
     # a caller who hangs up before finishing is not merged on a guess: their own partial ticket
     call_in(C, hang_up_at_description=True)
     t = ticket(2)
-    assert (t.reporter_phone, t.partial, t.desa) == (C, True, "Punten") and ticket(1).reporter_count == 2
+    assert (t.reporter_phone, t.partial, t.kecamatan) == (C, True, "Bumiaji") and ticket(1).reporter_count == 2

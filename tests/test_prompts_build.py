@@ -218,7 +218,7 @@ def test_command_builds_every_prompt_of_the_city_flows(data_dir: Path) -> None:
 
     flows = current_config().ivr_flows.values()
     expected = {f"{lang}/{key}" for flow in flows for lang, keys in flow.prompts.items() for key in keys}
-    assert {"id/digit_0", "id/digit_9", "en/digit_5", "id/welcome", "id/choice_category_fire"} <= expected
+    assert {"id/digit_0", "id/digit_9", "en/digit_5", "id/welcome", "id/choice_category_emergency_fire"} <= expected
     first = CliRunner().invoke(app, ["prompts", "build"])
     assert first.exit_code == 0, first.output
     assert f"{len(expected)} built, 0 up to date" in first.output

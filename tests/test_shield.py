@@ -89,6 +89,12 @@ def used_up_the_hour(phone: str) -> None:
             shield.log_decision(session, phone=phone, decision="allowed", at=earlier)
 
 
+def silent_before(phone: str) -> None:
+    """A silent call from the number an hour ago (a first one: it was put through to an operator)."""
+    with unit_of_work() as session:
+        shield.log_decision(session, phone=phone, decision="silent_queued", at=utcnow() - timedelta(hours=1))
+
+
 def flag(phone: str) -> None:
     now = utcnow()
     with unit_of_work() as session:
@@ -100,14 +106,29 @@ def flag(phone: str) -> None:
 # --- silent calls through Twilio ---------------------------------------------------------------------
 
 
-def test_a_silent_twilio_call_is_asked_once_more_then_logged_and_ended_without_a_ticket(phone: Phone) -> None:
+def test_a_first_silent_twilio_call_is_put_through_to_an_operator_with_no_ticket_and_no_sms(phone: Phone) -> None:
     caller = Caller(phone, CITIZEN)
     first = caller.dial()
     assert 'input="dtmf speech"' in first.text and "listen=1" in first.text and 'speechTimeout="auto"' in first.text
+    queued = silent(caller)
+    assert prompt("please_hold") in queued.text and "<Enqueue" in queued.text
+    row = call_row(caller.sid)
+    assert (row.status, row.queue_priority, row.ticket_id) == ("queued", "silent", None)
+    assert decisions(CITIZEN) == ["allowed", "silent_queued"]  # logged, no flag, no verification
+    [logged] = screening_rows(CITIZEN, "silent_queued")
+    assert logged.call_id == row.id and logged.reason == "no key, no voice: put through to an operator"
+    drain_queue()
+    assert count(Ticket) == 0 and sms_to(CITIZEN) == []  # no report, no crew alert, no text
+
+
+def test_a_repeat_silent_twilio_call_is_asked_once_more_then_logged_and_ended_without_a_ticket(phone: Phone) -> None:
+    silent_before(CITIZEN)
+    caller = Caller(phone, CITIZEN)
+    caller.dial()
     hello = silent(caller)
     assert SILENCE_HELLO in hello.text and 'input="dtmf speech"' in hello.text
     goodbye = silent(caller)
-    assert "Kami tidak mendengar suara Anda." in goodbye.text and "<Hangup />" in goodbye.text
+    assert prompt("silent_goodbye") in goodbye.text and "<Hangup />" in goodbye.text
 
     row = call_row(caller.sid)
     assert (row.status, row.outcome, row.stopped_at, row.ticket_id) == (
@@ -118,35 +139,38 @@ def test_a_silent_twilio_call_is_asked_once_more_then_logged_and_ended_without_a
     )
     assert ("welcome", "silence") in path(caller.sid) and ("hello", "silence") in path(caller.sid)
     assert count(Ticket) == 0  # silence never becomes a report
-    assert decisions(CITIZEN) == ["allowed", "silent", "verification_sent"]
+    assert decisions(CITIZEN) == ["silent_queued", "allowed", "silent", "verification_sent"]
     [silent_row] = screening_rows(CITIZEN, "silent")
     assert silent_row.call_id == row.id and silent_row.reason == "no key, no voice"
     [text] = sms_to(CITIZEN)  # someone who cannot speak can still ask for help
-    assert text.startswith("Hotline Kota Batu: ada panggilan tanpa suara") and "balas 1" in text and len(text) <= 160
+    assert "balas 1" in text and len(text) <= 160
 
 
 def test_a_caller_who_speaks_but_presses_nothing_is_not_silent(phone: Phone) -> None:
     caller = Caller(phone, CITIZEN)
     caller.dial()
-    menu = spoke(caller)
-    assert ASK_CATEGORY in menu.text
+    queued = spoke(caller)
+    assert prompt("please_hold") in queued.text and "<Enqueue" in queued.text  # an operator answers them
     assert ("welcome", "speech") in path(caller.sid)
     assert decisions(CITIZEN) == ["allowed"]
     assert sms_to(CITIZEN) == []
 
 
-def test_a_voice_after_the_re_prompt_carries_on_and_1_reaches_an_operator(phone: Phone) -> None:
+def test_a_voice_after_the_re_prompt_reaches_an_operator_and_1_is_the_emergency(phone: Phone) -> None:
+    silent_before(CITIZEN)
+    silent_before(OTHER)
     talker, presser = Caller(phone, CITIZEN), Caller(phone, OTHER)
     talker.dial()
     silent(talker)
-    assert ASK_CATEGORY in spoke(talker).text
+    assert "<Enqueue" in spoke(talker).text
     presser.dial()
     silent(presser)
     queued = presser.press("1")
-    assert "<Enqueue" in queued.text
-    assert call_row(presser.sid).status == "queued"
+    assert prompt("emergency_hold") in queued.text and "<Enqueue" in queued.text
+    assert (call_row(presser.sid).status, call_row(presser.sid).queue_priority) == ("queued", "emergency")
     assert "silent" not in decisions(CITIZEN) + decisions(OTHER)
-    assert count(Ticket) == 0
+    [emergency] = _tickets()
+    assert (emergency.reporter_phone, emergency.priority) == (OTHER, "critical")
 
 
 # --- rate limits and verification ----------------------------------------------------------------------
@@ -233,34 +257,40 @@ def test_a_number_with_an_open_report_is_never_limited(phone: Phone) -> None:
 
 
 def test_three_silent_calls_flag_the_number_and_its_next_call_waits_behind_everyone(phone: Phone) -> None:
-    for _ in range(current_config().shield.offender_silent_calls):
+    first = Caller(phone, CITIZEN)
+    first.dial()
+    silent(first)  # the first: put through to an operator; nobody answered before the caller hung up
+    first.hang_up()
+    for _ in range(current_config().shield.offender_silent_calls - 1):  # the repeats: the shield's silent calls
         caller = Caller(phone, CITIZEN)
         caller.dial()
         silent(caller)
         silent(caller)
     [flagged] = screening_rows(CITIZEN, "flagged")
     assert flagged.reason == "3 silent/prank calls within 24 h" and flagged.until is not None
-    assert len(sms_to(CITIZEN)) == 1  # one verification at a time
+    assert len(sms_to(CITIZEN)) == 1  # one verification at a time, and none for the first silent call
 
     offender = Caller(phone, CITIZEN)
-    notice = offender.dial()
-    assert prompt("repeat_offender_notice") in notice.text and WELCOME in notice.text
+    welcome = offender.dial()
+    assert WELCOME in welcome.text  # the normal flow: nothing said about the number
     assert decisions(CITIZEN)[-1] == "queued_last"
-    offender.press("0")  # to the operator queue first...
+    spoke(offender)  # to the operator queue first...
     other = Caller(phone, OTHER)
     other.dial()
-    other.press("0")  # ...and someone else after
+    spoke(other)  # ...and someone else after
     with unit_of_work() as session:
         waiting = waiting_calls(session)
-    assert [(w.caller, w.last) for w in waiting] == [(OTHER, False), (CITIZEN, True)]  # last, never dropped
+    assert [(w.caller, w.last, w.priority) for w in waiting] == [
+        (OTHER, False, "normal"),
+        (CITIZEN, True, "screened"),
+    ]  # last, never dropped
 
 
 def test_a_report_from_a_held_back_caller_says_so_in_its_timeline(phone: Phone) -> None:
     flag(CITIZEN)
     caller = Caller(phone, CITIZEN)
     caller.dial()
-    spoke(caller)
-    caller.press("1")  # fire: an emergency ticket at once
+    caller.press("1")  # the emergency key: a ticket at once
     [number] = [t.id for t in _tickets()]
     assert "caller_screened" in events(number)
     with unit_of_work() as session:
@@ -332,6 +362,8 @@ def test_a_2_never_answers_the_verification(phone: Phone) -> None:
 
 @requires_ari_docs
 def test_asterisk_sets_talk_detect_and_tells_a_silent_call_from_a_caller_who_speaks() -> None:
+    silent_before(CITIZEN)  # asked once more: a silent call from this number before
+
     async def scenario() -> tuple[list[str], list[str], str, str]:
         async with ari_line() as line:
             quiet = await line.dial(CITIZEN)
@@ -348,9 +380,9 @@ def test_asterisk_sets_talk_detect_and_tells_a_silent_call_from_a_caller_who_spe
     asked, sent, speaker_phase, quiet = run(scenario())
     assert asked.count("setChannelVar") == 1 and asked[-1] == "hangup"
     assert sent == ["ChannelTalkingStarted", "ChannelTalkingFinished"]  # validated against events.json
-    assert speaker_phase in ("gather", "lead")  # on to the category menu
+    assert speaker_phase == "queue"  # a caller who talks: an operator
     assert ("welcome", "silence") in path(quiet) and ("hello", "silence") in path(quiet)
-    assert decisions(CITIZEN) == ["allowed", "silent", "verification_sent"]
+    assert decisions(CITIZEN) == ["silent_queued", "allowed", "silent", "verification_sent"]
     assert decisions(OTHER) == ["allowed"]
     assert count(Ticket) == 0
 
@@ -563,7 +595,12 @@ def test_the_shipped_shield_settings(city: Path) -> None:
             "rate_limited: over_limits",
             "screening rate_limited: 'over_limits' is not a node",
         ),
-        ("ivr_flows/kota_batu.yaml", "on_silence: hello", "on_silence: helo", "'helo' is not a node"),
+        (
+            "ivr_flows/kota_batu.yaml",
+            "on_silence: silent_check",
+            "on_silence: silent_chek",
+            "'silent_chek' is not a node",
+        ),
         ("ivr_flows/kota_batu.yaml", "decision: silent", "decision: loud", "ivr_flows/kota_batu.yaml:"),
     ],
 )

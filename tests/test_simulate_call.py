@@ -51,18 +51,16 @@ def simulate(typed: list[str], *options: str) -> str:
 
 
 def test_a_whole_report_typed_in_the_terminal(fake_twilio: Any) -> None:
-    out = simulate(["speak", "4", "2", "6", "Jalan berlubang di depan balai desa"], "--from", "0812-3456-7890")
+    out = simulate(["2", "1", "2", "Jalan berlubang di depan balai desa"], "--from", "0812-3456-7890")
     lines = out.splitlines()
     assert said("welcome") in lines
-    assert f"  [choice_category_roads] {choice('category', 'Jalan, jembatan dan saluran', 4)}" in lines
-    assert "keys> 4" in lines and "say> Jalan berlubang di depan balai desa" in lines
+    assert f"  [choice_category_routine_roads] {choice('category', 'Jalan, jembatan dan saluran', 1)}" in lines
+    assert "keys> 1" in lines and "say> Jalan berlubang di depan balai desa" in lines
     assert "  [beep]" in lines
-    assert lines.count(f"  [digits 1] {prompt('digit_1')}") == 2
+    assert lines.count(f"  [digits 1] {prompt('digit_1')}") == 1  # the number once: the SMS has it too
     assert "  [hangup] the hotline ends the call" in lines
     assert "call: status=completed outcome=completed stopped_at=goodbye" in lines
-    assert (
-        "ticket #1: status=routed category=roads priority=normal rule=roads-to-pupr location=Punten, Bumiaji" in lines
-    )
+    assert "ticket #1: status=routed category=roads priority=normal rule=roads-to-pupr location=Bumiaji" in lines
     assert "recording transcript: Jalan berlubang di depan balai desa" in lines
     assert "Laporan #1 (Jalan" in out and "[HOTLINE DPUPR Kota Batu] #1" in out and "Koordinator URC PUPR" in out
 
@@ -75,9 +73,7 @@ def test_a_whole_report_typed_in_the_terminal(fake_twilio: Any) -> None:
 
 
 def test_silence_is_re_prompted_and_the_end_of_input_hangs_up() -> None:
-    out = simulate(
-        ["speak", "", "", ""]
-    )  # welcome (a voice, no key), then the category menu three times; no answer in the queue
+    out = simulate(["2", "", "", ""])  # a report, then the category menu three times; no answer in the queue
     lines = out.splitlines()
     assert lines.count(said("no_input")) == 2
     assert "  [queue operators] waiting for an operator (up to 120 s)" in lines
@@ -88,35 +84,53 @@ def test_silence_is_re_prompted_and_the_end_of_input_hangs_up() -> None:
 
 
 def test_h_hangs_up_and_keeps_a_partial_ticket() -> None:
-    out = simulate(["speak", "4", "3", "h"])
+    out = simulate(["2", "4", "3", "h"])
     lines = out.splitlines()
-    assert "keys> h" in lines and "  [you hung up]" in lines
-    assert "call: status=completed outcome=hung_up stopped_at=desa" in lines
-    assert "desa: hangup" in next(line for line in lines if line.startswith("path: "))
-    assert any(line.startswith("ticket #1:") and line.endswith("PARTIAL (stopped at desa)") for line in lines)
+    assert "say> h" in lines and "  [you hung up]" in lines
+    assert "call: status=completed outcome=hung_up stopped_at=description" in lines
+    assert "description: hangup" in next(line for line in lines if line.startswith("path: "))
+    assert any(line.startswith("ticket #1:") and line.endswith("PARTIAL (stopped at description)") for line in lines)
     t = ticket(1, sim())
-    assert (t.partial, t.partial_node, t.kecamatan, t.category) == (True, "desa", "Junrejo", "roads")
-    assert "Koordinator URC PUPR" in out  # the URC is alerted even so
+    assert (t.partial, t.partial_node, t.kecamatan, t.category) == (True, "description", "Junrejo", "other")
+    assert "Supervisor Command Center" in out  # the command center is alerted even so
 
 
-def test_typing_what_a_keypad_cannot_is_asked_again_and_an_operator_can_answer() -> None:
-    out = simulate(["speak", "abc", "1", "y"])
+def test_the_emergency_key_queues_the_caller_with_an_alerted_critical_ticket_and_reads_no_number() -> None:
+    out = simulate(["abc", "1", "y"])
     lines = out.splitlines()
     assert "  (not understood; Enter alone for silence, speak to say something, h to hang up)" in lines
-    assert said("emergency_received") in lines
+    assert said("emergency_hold") in lines
+    queued = lines.index("  [queue operators] waiting for an operator (up to 30 s)")
+    assert lines[queued - 1] == said("emergency_hold")
+    assert not any(line.startswith("  [digits") for line in lines)  # the number goes by SMS only
     assert "operator answers? [y/N/h] y" in lines
-    assert "call: status=completed outcome=operator stopped_at=operator" in lines
-    assert (ticket(1, sim()).category, ticket(1, sim()).priority) == ("fire", "critical")
+    assert "call: status=completed outcome=operator stopped_at=emergency_queue" in lines
+    t = ticket(1, sim())
+    assert (t.category, t.priority, t.routing_rule, t.urgent) == (None, "critical", "default-command-center", True)
+    assert "Supervisor Command Center" in out and "Operator Command Center" in out  # the alert, at once
+    assert "laporan darurat Anda kami terima, No. 1." in out  # the caller's SMS
 
 
-def test_english_from_the_start_and_the_open_ticket_read_back() -> None:
-    simulate(["speak", "5", "3", "*", ""])  # a first report (waste, Junrejo, no desa, no description...)
-    out = simulate(["speak", "2"], "--lang", "en")  # ...then the same number calls again
+def test_the_place_when_no_operator_answers_in_30_s() -> None:
+    out = simulate(["1", "", "2", "3", "5", "y"])  # landslide, Junrejo, Tlekung, then an operator
     lines = out.splitlines()
-    assert said("welcome", "en") in lines
+    assert said("ask_emergency_category") in lines and said("ask_desa") in lines
+    assert "  [queue operators] waiting for an operator (up to 90 s)" in lines
+    t = ticket(1, sim())
+    assert (t.category, t.kecamatan, t.desa, t.location_text) == ("landslide", "Junrejo", "Tlekung", "Tlekung, Junrejo")
+    assert t.routing_rule == "disasters-to-bpbd" and "Ketua TRC BPBD" in out  # re-routed to its team, alerted
+
+
+def test_english_from_the_start_and_the_open_ticket_by_its_key() -> None:
+    simulate(["2", "2", "3"])  # a first report (waste, Junrejo), left at the recording: an open, partial ticket
+    out = simulate(["3", ""], "--lang", "en")  # ...then the same number calls again and presses 3
+    lines = out.splitlines()
+    assert said("welcome_known", "en") in lines
     assert said("open_ticket_intro", "en") in lines
     assert f"  [digits 1] {prompt('digit_1', 'en')}" in lines
     assert "heard the status of open ticket #1" in lines and "no ticket" in lines
+    again = simulate(["2", "h"])  # a known caller who wants a new report is not read the old one
+    assert "heard the status" not in again and said("open_ticket_intro") not in again.splitlines()
 
 
 def test_an_unknown_language_is_refused() -> None:
@@ -126,7 +140,7 @@ def test_an_unknown_language_is_refused() -> None:
 
 
 def test_piped_stdin_to_the_real_command() -> None:
-    typed = "\n".join(["9", "5", "1", "*", "Rubbish piled up by the market"]) + "\n"
+    typed = "\n".join(["9", "2", "2", "1", "Rubbish piled up by the market"]) + "\n"
     done = subprocess.run(
         [sys.executable, "-m", "hotline", "simulate", "call", "--from", "081299990000"],
         input=typed,
@@ -142,15 +156,22 @@ def test_piped_stdin_to_the_real_command() -> None:
     assert ticket(1, sim()).reporter_phone == "+6281299990000" and ticket(1, sim()).language == "en"
 
 
-def test_a_caller_who_says_nothing_at_the_greeting_is_a_silent_call_with_no_ticket() -> None:
-    out = simulate(["", ""])  # no key and no voice, twice
+def test_a_silent_first_time_caller_is_queued_for_an_operator_with_no_ticket() -> None:
+    out = simulate([""])  # no key and no voice
     lines = out.splitlines()
-    assert said("silence_hello") in lines
-    assert any(line.startswith("  [silent_goodbye] ") for line in lines)
-    assert "call: status=completed outcome=completed stopped_at=silent_goodbye" in lines
+    assert said("please_hold") in lines
+    assert "  [queue operators] waiting for an operator (up to 120 s)" in lines
+    assert "call: status=completed outcome=hung_up stopped_at=silent_queue" in lines
+    assert "no ticket" in lines and "no SMS would be sent" in lines  # no report, no alert, no accusing text
     assert count(Ticket, sim()) == 0
 
 
-def test_speaking_without_a_key_at_the_re_prompt_carries_on() -> None:
+def test_a_repeat_silent_caller_is_asked_once_more_and_speaking_reaches_an_operator() -> None:
+    simulate([""])  # the first silent call from this number
     out = simulate(["", "speak halo?", "h"])
-    assert said("ask_category") in out.splitlines()
+    lines = out.splitlines()
+    assert said("silence_hello") in lines
+    assert "  [queue operators] waiting for an operator (up to 120 s)" in lines
+    silent_again = simulate(["", ""])
+    assert any(line.startswith("  [silent_goodbye] ") for line in silent_again.splitlines())
+    assert "call: status=completed outcome=completed stopped_at=silent_goodbye" in silent_again.splitlines()

@@ -274,12 +274,11 @@ def test_a_whole_call_renders_with_absolute_urls_only() -> None:
     assert flow is not None
     files = audio(*(f"{lang}/{key}" for lang, keys in flow.prompts.items() for key in keys))
     state = start(flow)
-    # welcome -> (silence) category 3 (flood: not an emergency) -> kecamatan 1 -> desa 1 -> recording -> goodbye
+    # welcome -> 2 (a report) -> category 3 (farm) -> kecamatan 1 -> recording -> goodbye
     events = [
         a.Start("+6281234567890"),
-        a.NoInput(),
+        a.Digits("2"),
         a.Digits("3"),
-        a.Digits("1"),
         a.Digits("1"),
         a.Recorded("https://api.twilio.com/rec/RE1", 12.0),
     ]

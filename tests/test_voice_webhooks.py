@@ -28,6 +28,7 @@ from tests.test_prompt_serving import write_wav
 CITIZEN = "+6281234567890"
 PUPR = members("PUPR")
 PMK = members("PMK")
+DESK = members("COMMAND")
 HEAD = '<?xml version="1.0" encoding="UTF-8"?><Response>'
 TAIL = "</Response>"
 
@@ -46,17 +47,9 @@ ASK_DESCRIPTION = prompt("ask_description")
 INVALID = prompt("invalid_choice")
 NO_INPUT = prompt("no_input")
 APOLOGY = prompt("technical_problem")
-CONNECTING = prompt("connecting_operator")
-OPERATORS_BUSY = prompt("operators_busy")
-READ_BACK = (
-    say(prompt("your_number_is"))
-    + say("1")
-    + say(prompt("once_more"))
-    + say("1")
-    + say(prompt("sms_sent"))
-    + say(prompt("goodbye"))
-    + "<Hangup />"
-)
+PLEASE_HOLD = prompt("please_hold")
+EMERGENCY_HOLD = prompt("emergency_hold")
+READ_BACK = say(prompt("your_number_is")) + say("1") + say(prompt("sms_sent")) + say(prompt("goodbye")) + "<Hangup />"
 RECORDING_URL = json.loads((FIXTURES / "twilio" / "voice_record.json").read_text())["RecordingUrl"]
 
 
@@ -122,6 +115,16 @@ def act(caller: Caller, step: str) -> httpx.Response:
     return caller.press(step)
 
 
+def silent(caller: Caller) -> httpx.Response:
+    """A listening <Gather> (the welcome) ended with no key and no speech."""
+    return caller.phone.post("/twilio/voice/gather?listen=1", caller.payload("gather_empty"))
+
+
+def spoke(caller: Caller) -> httpx.Response:
+    """A listening <Gather> heard words but no key."""
+    return caller.phone.post("/twilio/voice/gather?listen=1", caller.payload("gather_speech"))
+
+
 def run(caller: Caller, steps: list[str]) -> list[httpx.Response]:
     answers = [caller.dial(), *(act(caller, s) for s in steps)]
     for answer in answers:
@@ -137,24 +140,27 @@ def test_a_whole_kota_batu_call_becomes_a_routed_voice_ticket_with_its_recording
 ) -> None:
     first = caller.dial()
     assert xml(first) == (
-        f'{HEAD}<Gather action="{voice}/gather?turn=1&amp;listen=1" actionOnEmptyResult="true" finishOnKey="#" '
-        f'input="dtmf speech" language="id-ID" numDigits="1" speechTimeout="auto" timeout="3">{say(WELCOME)}'
+        f'{HEAD}<Gather action="{voice}/gather?turn=2&amp;listen=1" actionOnEmptyResult="true" finishOnKey="#" '
+        f'input="dtmf speech" language="id-ID" numDigits="1" speechTimeout="auto" timeout="4">{say(WELCOME)}'
         f"</Gather>{TAIL}"
     )
-    category = caller.silence()  # no 9: carry on in Bahasa Indonesia
-    assert outline(category)[:3] == ["Gather", f"Say: {ASK_CATEGORY}", f"Say: {choice('category', 'Kebakaran', 1)}"]
-    assert outline(category)[-1] == f"Say: {prompt('press_0_operator')}"
-    assert outline(caller.press("4"))[:2] == ["Gather", f"Say: {ASK_KECAMATAN}"]  # roads
-    desa = outline(caller.press("2"))
-    assert desa[:3] == ["Gather", f"Say: {ASK_DESA}", f"Say: {choice('desa', 'Bulukerto', 1)}"]
-    assert xml(caller.press("6")) == (  # Punten; a key during the instruction would start the recording at once
-        f'{HEAD}<Gather action="{voice}/record?turn=11&amp;barge=1&amp;max=60&amp;silence=5&amp;finish=%23&amp;beep=1" '
+    category = caller.press("2")  # a report: the four categories that are not emergencies
+    assert outline(category)[:3] == [
+        "Gather",
+        f"Say: {ASK_CATEGORY}",
+        f"Say: {choice('category', 'Jalan, jembatan dan saluran', 1)}",
+    ]
+    assert outline(category)[-1] == f"Say: {prompt('press_0_operator')}" and len(outline(category)) == 7
+    assert outline(caller.press("1"))[:2] == ["Gather", f"Say: {ASK_KECAMATAN}"]  # roads
+    assert xml(caller.press("2")) == (  # Bumiaji; no desa menu: one recording says desa, street and what
+        # a key during the instruction would start the recording at once
+        f'{HEAD}<Gather action="{voice}/record?turn=8&amp;barge=1&amp;max=60&amp;silence=5&amp;finish=%23&amp;beep=1" '
         f'finishOnKey="" input="dtmf" numDigits="1" timeout="1">{say(ASK_DESCRIPTION)}</Gather>'
-        f'<Record action="{voice}/record?turn=11" finishOnKey="#" maxLength="60" playBeep="true" '
+        f'<Record action="{voice}/record?turn=8" finishOnKey="#" maxLength="60" playBeep="true" '
         f'recordingStatusCallback="{voice}/recording-status" timeout="5" />'
-        f'<Redirect method="POST">{voice}/record?turn=11</Redirect>{TAIL}'
+        f'<Redirect method="POST">{voice}/record?turn=8</Redirect>{TAIL}'
     )
-    assert xml(caller.speak(12)) == f"{HEAD}{READ_BACK}{TAIL}"  # the ticket number, twice, and goodbye
+    assert xml(caller.speak(12)) == f"{HEAD}{READ_BACK}{TAIL}"  # the ticket number, once, and goodbye
     assert caller.recording_status().status_code == 204  # the final recording: already attached
     assert caller.hang_up().status_code == 204
 
@@ -164,7 +170,7 @@ def test_a_whole_kota_batu_call_becomes_a_routed_voice_ticket_with_its_recording
         CITIZEN,
         "roads",
         "Bumiaji",
-        "Punten",
+        None,
         "routed",
         "roads-to-pupr",
     )
@@ -189,23 +195,19 @@ def test_a_whole_kota_batu_call_becomes_a_routed_voice_ticket_with_its_recording
     assert (call.ticket_id, call.recording_url, call.recording_seconds) == (1, RECORDING_URL, 12.0)
     assert call.ended_at is not None
     assert path(caller) == [
+        ("greet", None),
         ("welcome", None),
-        ("welcome", "no_input"),
-        ("check_open_ticket", None),
-        ("category", None),
-        ("category", "4"),
-        ("check_emergency", None),
+        ("welcome", "2"),
+        ("routine", None),
+        ("routine", "1"),
         ("kecamatan", None),
         ("kecamatan", "2"),
-        ("desa", None),
-        ("desa", "6"),
         ("description", None),
         ("description", "recorded"),
         ("save", None),
         ("save", "ticket:1"),
         ("sms", None),
         ("number", None),
-        ("number_again", None),
         ("goodbye", None),
     ]
 
@@ -216,7 +218,7 @@ def test_a_whole_kota_batu_call_becomes_a_routed_voice_ticket_with_its_recording
     assert reply.body.startswith("Laporan #1 (Jalan, jembatan dan saluran) diterima")
     for member in PUPR:
         [alert] = fake_twilio.sent_to(member)
-        assert "#1 Jalan, jembatan dan saluran" in alert.body and "di Punten, Bumiaji" in alert.body
+        assert "#1 Jalan, jembatan dan saluran" in alert.body and "di Bumiaji" in alert.body
 
 
 def test_built_prompt_audio_is_played_and_served(caller: Caller, server: str, voice: str) -> None:
@@ -224,25 +226,26 @@ def test_built_prompt_audio_is_played_and_served(caller: Caller, server: str, vo
     audio = write_wav(built)
     try:
         assert xml(caller.dial()) == (
-            f'{HEAD}<Gather action="{voice}/gather?turn=1&amp;listen=1" actionOnEmptyResult="true" finishOnKey="#" '
-            f'input="dtmf speech" language="id-ID" numDigits="1" speechTimeout="auto" timeout="3">'
+            f'{HEAD}<Gather action="{voice}/gather?turn=2&amp;listen=1" actionOnEmptyResult="true" finishOnKey="#" '
+            f'input="dtmf speech" language="id-ID" numDigits="1" speechTimeout="auto" timeout="4">'
             f"<Play>{server}/ivr/prompts/id/welcome.wav</Play></Gather>{TAIL}"
         )
         served = caller.phone.client.get(f"{server}/ivr/prompts/id/welcome.wav")
         assert (served.status_code, served.content) == (200, audio)
-        assert outline(caller.silence())[1] == f"Say: {ASK_CATEGORY}"  # no file for this one: Twilio's voice
+        assert outline(caller.press("2"))[1] == f"Say: {ASK_CATEGORY}"  # no file for this one: Twilio's voice
     finally:
         built.unlink()
 
 
 def test_english_callers_press_9_and_hear_english_to_the_end(caller: Caller, fake_twilio: Any) -> None:
     caller.dial()
-    assert outline(caller.press("9"))[:3] == [
+    assert outline(caller.press("9")) == ["Gather", f"Say: {prompt('welcome', 'en')}"]  # the choices, in English
+    assert outline(caller.press("2"))[:3] == [
         "Gather",
         f"Say: {prompt('ask_category', 'en')}",
-        f"Say: {choice('category', 'Fire', 1, 'en')}",
+        f"Say: {choice('category', 'Roads, bridges and drains', 1, 'en')}",
     ]
-    answers = [caller.press("4"), caller.press("2"), caller.press("6"), caller.speak(8)]
+    answers = [caller.press("1"), caller.press("2"), caller.speak(8)]
     assert all('language="en-US"' in a.text and 'language="id-ID"' not in a.text for a in answers)
     assert outline(answers[-1])[:2] == [f"Say: {prompt('your_number_is', 'en')}", "Say: 1"]
     assert ticket(1).language == "en" and ("welcome", "9") in path(caller)
@@ -258,27 +261,35 @@ def test_a_number_for_english_speakers_starts_calls_in_english(phone: Phone) -> 
 # --- emergencies and the operator queue -------------------------------------------------------------------
 
 
-def test_an_emergency_opens_an_urgent_ticket_and_puts_the_caller_in_the_operator_queue(
+def test_the_emergency_key_opens_an_alerted_critical_ticket_and_queues_the_caller_at_once(
     caller: Caller, voice: str, fake_twilio: Any
 ) -> None:
     caller.dial()
-    caller.silence()
-    assert xml(caller.press("1")) == (  # fire
-        f"{HEAD}{say(prompt('emergency_received'))}{say('1')}"
-        f'{say(CONNECTING)}<Enqueue action="{voice}/queue/done?turn=11" waitUrl="{voice}/queue/wait?max_wait=120">'
-        f"operators</Enqueue>{TAIL}"
+    assert xml(caller.press("1")) == (  # the first key: no number read out, straight to the queue
+        f"{HEAD}{say(EMERGENCY_HOLD)}"
+        f'<Enqueue action="{voice}/queue/done?turn=7" waitUrl="{voice}/queue/wait?max_wait=30">operators</Enqueue>'
+        f"{TAIL}"
     )
     t = ticket(1)
-    assert (t.category, t.urgent, t.priority, t.status, t.partial) == ("fire", True, "critical", "routed", False)
-    assert row(caller).status == "queued"
+    assert (t.category, t.urgent, t.priority, t.status, t.partial) == (None, True, "critical", "routed", False)
+    assert t.routing_rule == "default-command-center"
+    call = row(caller)
+    assert (call.status, call.queue_priority, call.ticket_id) == ("queued", "emergency", 1)
 
     # While the caller waits: the hold prompt in every language, then <Leave/> at max_wait.
-    hold = say(CONNECTING) + say(prompt("connecting_operator", "en"), "en-US")
+    hold = say(PLEASE_HOLD) + say(prompt("please_hold", "en"), "en-US")
     assert xml(caller.queue_wait(10)) == f'{HEAD}{hold}<Pause length="20" />{TAIL}'
     assert xml(caller.queue_wait(110)) == f'{HEAD}{hold}<Pause length="10" />{TAIL}'
     assert xml(caller.queue_wait(120)) == f"{HEAD}<Leave />{TAIL}"
+    assert xml(caller.queue_wait(30, "?max_wait=30")) == f"{HEAD}<Leave />{TAIL}"
     music = "https://hotline.example.id/hold.mp3"
     assert xml(caller.queue_wait(5, f"?max_wait=60&music={music}")) == f"{HEAD}<Play>{music}</Play>{TAIL}"
+
+    drain_queue()  # the command center is alerted; the caller gets the number by SMS
+    assert all(fake_twilio.sent_to(member) for member in DESK)
+    assert fake_twilio.sent_to(CITIZEN)[0].body.startswith(
+        "Hotline Kota Batu: laporan darurat Anda kami terima, No. 1."
+    )
 
     # An operator took the call; Twilio calls the action once the bridge ended.
     assert xml(caller.queue_done("bridged")) == f"{HEAD}<Hangup />{TAIL}"
@@ -286,36 +297,89 @@ def test_an_emergency_opens_an_urgent_ticket_and_puts_the_caller_in_the_operator
     assert (call.status, call.outcome, call.stopped_at, call.ended_at) == (
         "with-operator",
         "operator",
-        "operator",
+        "emergency_queue",
         None,
     )
     assert caller.hang_up().status_code == 204
     call = row(caller)
     assert (call.status, call.outcome) == ("completed", "operator") and call.ended_at is not None
-    assert path(caller)[-1] == ("operator", "answered")
-    drain_queue()
-    assert fake_twilio.sent_to(CITIZEN)[0].body.startswith("Laporan #1")
-    assert all(fake_twilio.sent_to(member) for member in PMK)
+    assert path(caller)[-1] == ("emergency_queue", "answered")
 
 
-def test_nobody_answering_the_queue_carries_on_with_the_report(caller: Caller) -> None:
-    run(caller, [".", "2"])  # landslide: ticket, then the queue
-    back = caller.queue_done("leave")  # our <Leave/> after max_wait
-    assert outline(back)[:3] == ["Gather", f"Say: {OPERATORS_BUSY}", f"Say: {ASK_KECAMATAN}"]
-    caller.press("2")
-    caller.press("6")
-    caller.speak(20)
+def test_no_operator_within_30_s_the_caller_gives_what_and_where_by_keys_and_waits_on(
+    caller: Caller, voice: str, fake_twilio: Any
+) -> None:
+    run(caller, ["1"])
+    back = caller.queue_done("leave")  # our <Leave/> after place_after_seconds
+    assert outline(back)[:3] == [
+        "Gather",
+        f"Say: {prompt('ask_emergency_category')}",
+        f"Say: {choice('category', 'Kebakaran', 1)}",
+    ]
+    assert outline(caller.press("1"))[:2] == ["Gather", f"Say: {ASK_KECAMATAN}"]  # fire
+    assert outline(caller.press("2"))[:2] == ["Gather", f"Say: {ASK_DESA}"]  # Bumiaji: on the ticket already
+    assert (ticket(1).category, ticket(1).kecamatan, ticket(1).routing_rule) == ("fire", "Bumiaji", "fire-to-pmk")
+    again = caller.press("6")  # Punten
+    assert xml(again) == (
+        f"{HEAD}{say(EMERGENCY_HOLD)}"
+        f'<Enqueue action="{voice}/queue/done?turn=17" waitUrl="{voice}/queue/wait?max_wait=90">operators</Enqueue>'
+        f"{TAIL}"
+    )
     t = ticket(1)
-    assert (t.category, t.kecamatan, t.desa, t.partial) == ("landslide", "Bumiaji", "Punten", False)
-    assert count(Ticket) == 1
+    assert (t.category, t.kecamatan, t.desa, t.location_text, t.partial) == (
+        "fire",
+        "Bumiaji",
+        "Punten",
+        "Punten, Bumiaji",
+        False,
+    )
+    assert row(caller).status == "queued" and count(Ticket) == 1
+    drain_queue()
+    assert all(
+        "di Bumiaji" in fake_twilio.sent_to(member)[0].body for member in PMK
+    )  # the fire brigade, with the place
     assert [m.purpose for m in outbound() if m.to_number == CITIZEN] == ["reply"]  # one SMS per call
+
+
+def test_a_silent_first_time_caller_reaches_the_operator_queue_without_a_ticket(caller: Caller) -> None:
+    caller.dial()
+    answer = silent(caller)
+    assert outline(answer) == [f"Say: {PLEASE_HOLD}", "Enqueue: operators"]
+    call = row(caller)
+    assert (call.status, call.queue_priority, call.ticket_id) == ("queued", "silent", None)
+    drain_queue()
+    assert count(Ticket) == 0 and outbound() == []  # no report, no crew alert, no SMS
+    assert ("welcome", "silence") in path(caller)
+
+
+def test_a_caller_who_talks_reaches_an_operator(caller: Caller) -> None:
+    caller.dial()
+    assert outline(spoke(caller)) == [f"Say: {PLEASE_HOLD}", "Enqueue: operators"]
+    assert (row(caller).status, row(caller).queue_priority) == ("queued", "normal")
+    assert count(Ticket) == 0
+
+
+def test_the_queue_the_console_shows_puts_emergencies_first(phone: Phone, server: str) -> None:
+    from tests.accounts import console_login, make_user
+
+    talker, silent_one, emergency = Caller(phone, "+6281200000001"), Caller(phone, "+6281200000002"), Caller(phone)
+    talker.dial()
+    spoke(talker)
+    silent_one.dial()
+    silent(silent_one)
+    emergency.dial()
+    emergency.press("1")
+    make_user("ani", "operator")
+    page = console_login(server, "ani").get("/console/queue").text
+    order = [page.index(f'data-call="{row(c).id}"') for c in (emergency, talker, silent_one)]
+    assert order == sorted(order), "emergency, then the caller who talks, then the silent caller"
 
 
 # --- invalid digits and silence -------------------------------------------------------------------------
 
 
 def test_invalid_digits_are_re_prompted(caller: Caller, voice: str) -> None:
-    run(caller, ["."])
+    run(caller, ["2"])
     again = caller.press("8")  # no category 8
     assert outline(again)[:3] == ["Gather", f"Say: {INVALID}", f"Say: {ASK_CATEGORY}"]
     assert xml(again).startswith(
@@ -323,49 +387,49 @@ def test_invalid_digits_are_re_prompted(caller: Caller, voice: str) -> None:
         f'numDigits="1" timeout="6">{say(INVALID)}{say(ASK_CATEGORY)}'
     )
     assert outline(caller.press("4"))[1] == f"Say: {ASK_KECAMATAN}"  # the next try still counts
-    assert ("category", "invalid:8") in path(caller) and ("category", "4") in path(caller)
+    assert ("routine", "invalid:8") in path(caller) and ("routine", "4") in path(caller)
 
 
 def test_silence_is_re_prompted_then_the_caller_goes_to_an_operator(caller: Caller, voice: str) -> None:
-    run(caller, ["."])
+    run(caller, ["2"])
     for _ in range(2):  # retries: 2
         assert outline(caller.silence())[:3] == ["Gather", f"Say: {NO_INPUT}", f"Say: {ASK_CATEGORY}"]
     assert xml(caller.silence()) == (
-        f'{HEAD}{say(CONNECTING)}<Enqueue action="{voice}/queue/done?turn=8" waitUrl="{voice}/queue/wait?max_wait=120">'
-        f"operators</Enqueue>{TAIL}"
+        f'{HEAD}{say(PLEASE_HOLD)}<Enqueue action="{voice}/queue/done?turn=8" '
+        f'waitUrl="{voice}/queue/wait?max_wait=120">operators</Enqueue>{TAIL}'
     )
-    assert [step for step in path(caller) if step[0] == "category"] == [
-        ("category", None),
-        ("category", "no_input"),
-        ("category", "no_input"),
-        ("category", "no_input"),
+    assert [step for step in path(caller) if step[0] == "routine"] == [
+        ("routine", None),
+        ("routine", "no_input"),
+        ("routine", "no_input"),
+        ("routine", "no_input"),
     ]
     assert row(caller).status == "queued" and count(Ticket) == 0  # nothing said: nothing to keep
 
 
 def test_a_key_during_the_recording_instruction_starts_the_recording_without_a_turn(caller: Caller, voice: str) -> None:
-    [*_, instruction] = run(caller, [".", "4", "2", "6"])
+    [*_, instruction] = run(caller, ["2", "1", "2"])  # a report: roads, Bumiaji
     skip = ET.fromstring(xml(instruction)).find("Gather")
     assert skip is not None
     barge = skip.attrib["action"].removeprefix(caller.phone.base_url)  # the URL Twilio posts the key to
     before = path(caller)
     now = caller.phone.post(barge, caller.payload("gather_digits", Digits="5"))
     assert xml(now) == (
-        f'{HEAD}<Record action="{voice}/record?turn=11" finishOnKey="#" maxLength="60" playBeep="true" '
+        f'{HEAD}<Record action="{voice}/record?turn=8" finishOnKey="#" maxLength="60" playBeep="true" '
         f'recordingStatusCallback="{voice}/recording-status" timeout="5" />'
-        f'<Redirect method="POST">{voice}/record?turn=11</Redirect>{TAIL}'
+        f'<Redirect method="POST">{voice}/record?turn=8</Redirect>{TAIL}'
     )
     assert path(caller) == before  # no step: the key is nothing to the engine
     params = caller.payload("gather_digits", Digits="5")
     signed_for_ours = RequestValidator(AUTH_TOKEN).compute_signature(caller.phone.base_url + barge, params)
     forged = caller.phone.post(barge.replace("max=60", "max=600"), params, signature=signed_for_ours)
     assert forged.status_code == 403  # the settings are signed with the URL
-    caller.phone.post("/twilio/voice/record?turn=11", caller.payload("record", RecordingDuration="9"))
-    assert ("description", "recorded") in path(caller) and ticket(1).desa == "Punten"
+    caller.phone.post("/twilio/voice/record?turn=8", caller.payload("record", RecordingDuration="9"))
+    assert ("description", "recorded") in path(caller) and ticket(1).kecamatan == "Bumiaji"
 
 
 def test_an_empty_recording_is_asked_for_again(caller: Caller) -> None:
-    run(caller, [".", "4", "2", "6"])
+    run(caller, ["2", "1", "2"])
     assert outline(caller.say_nothing())[:3] == ["Gather", f"Say: {prompt('no_recording')}", f"Say: {ASK_DESCRIPTION}"]
     assert ("description", "no_input") in path(caller) and count(Ticket) == 0
 
@@ -382,25 +446,25 @@ class HangUp:
     open_ticket: bool = False
 
 
-REPORT = [".", "4", "2", "6"]
+REPORT = ["2", "1", "2"]  # a report: roads, Bumiaji; at the recording
 HANGUPS = {
     "welcome": HangUp([], "welcome", None),
-    "category": HangUp(["."], "category", None),
-    "category-after-invalid": HangUp([".", "8"], "category", None),
-    "open-ticket-menu": HangUp(["."], "open_ticket_menu", None, open_ticket=True),
-    "kecamatan": HangUp([".", "4"], "kecamatan", "partial@kecamatan"),
-    "desa": HangUp([".", "4", "2"], "desa", "partial@desa"),
+    "routine": HangUp(["2"], "routine", None),
+    "routine-after-invalid": HangUp(["2", "8"], "routine", None),
+    "open-ticket-menu": HangUp(["3"], "open_ticket_menu", None, open_ticket=True),
+    "kecamatan": HangUp(["2", "1"], "kecamatan", "partial@kecamatan"),
     "description": HangUp(REPORT, "description", "partial@description"),
     "description-after-silence": HangUp([*REPORT, "norec"], "description", "partial@description"),
     # Hanging up while recording: Twilio still calls the Record action with the recording (Digits=hangup).
     "while-recording": HangUp([*REPORT, "rec-hangup:7"], "goodbye", "complete", outcome="completed"),
     "read-back": HangUp([*REPORT, "rec:12"], "goodbye", "complete", outcome="completed"),
     # In the queue Twilio calls the Enqueue action (QueueResult=hangup) before the status callback.
-    "queue-nothing-said": HangUp([".", "0", "q:hangup"], "operator", None),
-    "queue-emergency": HangUp([".", "1", "q:hangup"], "operator", "complete"),
-    "queue-from-kecamatan": HangUp([".", "4", "0", "q:hangup"], "operator", "partial@operator"),
-    "after-busy-queue": HangUp([".", "4", "0", "q:leave"], "kecamatan", "partial@operator"),
-    "with-operator": HangUp([".", "1", "q:bridged"], "operator", "complete", outcome="operator"),
+    "queue-nothing-said": HangUp(["0", "q:hangup"], "operator", None),
+    "queue-emergency": HangUp(["1", "q:hangup"], "emergency_queue", "complete"),
+    "place-questions": HangUp(["1", "q:leave", "2"], "emergency_kecamatan", "partial@emergency_kecamatan"),
+    "queue-from-kecamatan": HangUp(["2", "1", "0", "q:hangup"], "operator", "partial@operator"),
+    "after-busy-queue": HangUp(["2", "1", "0", "q:leave"], "operators_busy", "partial@operator"),
+    "with-operator": HangUp(["1", "q:bridged"], "emergency_queue", "complete", outcome="operator"),
 }
 
 
@@ -423,6 +487,7 @@ def test_hanging_up_at_any_step_keeps_a_marked_ticket_iff_something_was_said(cal
         assert (case.stopped_at, "hangup") in path(caller)
     tickets = voice_tickets()
     said = any(call.state["fields"].get(k) for k in ("category", "kecamatan", "desa", "recording_url"))
+    said = said or ("emergency", None) in path(caller)  # the emergency key opens the report at once
     assert bool(tickets) == said == (case.ticket is not None)
     if case.ticket is not None:
         [t] = tickets
@@ -437,8 +502,8 @@ def test_hanging_up_at_any_step_keeps_a_marked_ticket_iff_something_was_said(cal
 
 def test_the_caller_s_open_ticket_is_read_out(caller: Caller) -> None:
     number = existing_ticket("accepted")
-    caller.dial()
-    assert outline(caller.silence())[:5] == [  # in the menu's <Gather>: a key stops the read-out and answers
+    assert outline(caller.dial()) == ["Gather", f"Say: {prompt('welcome_known')}"]  # offered, not read out
+    assert outline(caller.press("3"))[:5] == [  # in the menu's <Gather>: a key stops the read-out and answers
         "Gather",
         f"Say: {prompt('open_ticket_intro')}",
         f"Say: {number}",
@@ -448,7 +513,7 @@ def test_the_caller_s_open_ticket_is_read_out(caller: Caller) -> None:
 
 
 def test_statuses_that_are_not_the_end_change_nothing(caller: Caller) -> None:
-    run(caller, [".", "4"])
+    run(caller, ["2", "4"])
     for status in ("ringing", "in-progress", "queued"):
         assert caller.hang_up(status).status_code == 204
     assert row(caller).status == "in-progress" and count(Ticket) == 0
@@ -486,11 +551,11 @@ def test_recording_callbacks_that_are_not_final_are_ignored(caller: Caller) -> N
 def test_a_retried_webhook_gets_the_same_twiml_and_makes_nothing_twice(caller: Caller) -> None:
     first = xml(caller.dial())
     assert xml(caller.dial()) == first
-    menu = xml(caller.silence())
+    menu = xml(caller.press("2"))
     assert xml(caller.dial()) == menu  # retried after the caller moved on: the last turn again
     assert count(Call) == 1
 
-    for step in ("4", "2", "6"):
+    for step in ("1", "2"):
         caller.press(step)
     done = caller.speak(12)
     before = (events(1), len(outbound()), len(path(caller)))
@@ -548,20 +613,20 @@ def test_an_unknown_call_hears_an_apology_and_the_call_ends(caller: Caller) -> N
 
 
 def test_an_event_that_does_not_fit_sends_the_caller_to_an_operator(caller: Caller, voice: str) -> None:
-    run(caller, [".", "1"])  # queued for an operator
+    run(caller, ["1"])  # queued for an operator
     before = row(caller).state
     stale = caller.press("4")  # a late <Gather> action while the caller is in the queue
     assert xml(stale) == (
-        f"{HEAD}{say(APOLOGY)}{say(CONNECTING)}"
+        f"{HEAD}{say(APOLOGY)}{say(PLEASE_HOLD)}"
         f'<Enqueue action="{voice}/queue/done" waitUrl="{voice}/queue/wait?max_wait=120">operators</Enqueue>{TAIL}'
     )
     assert row(caller).state == before  # the failed turn was rolled back
 
 
 def test_a_queue_action_that_does_not_fit_ends_with_the_apology(caller: Caller) -> None:
-    run(caller, ["."])  # at the category menu, never queued
+    run(caller, ["2"])  # at the category menu, never queued
     assert xml(caller.queue_done("leave")) == f"{HEAD}{say(APOLOGY)}<Hangup />{TAIL}"
-    assert row(caller).state["node"] == "category"
+    assert row(caller).state["node"] == "routine"
 
 
 @pytest.fixture
@@ -580,7 +645,7 @@ def test_a_failing_turn_is_logged_and_the_caller_goes_to_an_operator(
     caller: Caller, broken_service: list[str], caplog: pytest.LogCaptureFixture
 ) -> None:
     caller.dial()
-    assert outline(caller.silence()) == [f"Say: {APOLOGY}", f"Say: {CONNECTING}", "Enqueue: operators"]
+    assert outline(caller.silence()) == [f"Say: {APOLOGY}", f"Say: {PLEASE_HOLD}", "Enqueue: operators"]
     assert broken_service == [caller.sid]
     assert any("failed; the caller goes to an operator" in r.getMessage() for r in caplog.records)
 

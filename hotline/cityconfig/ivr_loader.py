@@ -210,6 +210,7 @@ class _FlowBuilder:
         self.generated: dict[str, dict[str, str]] = {lang: {} for lang in flow_in.languages}
         self.categories = {c.code: c for c in city.categories}
         self.kecamatan = {k.name: k for k in city.areas}
+        self.emergency: frozenset[str] = frozenset()  # the flow's emergency categories, once read
 
     def fail(self, path: Path_, message: str, fix: str = "") -> None:
         self.errors.append(self.source.error(path, message, fix))
@@ -266,10 +267,29 @@ class _FlowBuilder:
                 for desa in kec.desa:
                     out[self._label_key("desa", desa)] = desa
 
-    def _choice_table(self, node_id: str, source: ChoiceSource) -> dict[str, tuple[Choice, ...]]:
-        """Numbered options for a gather: categories by their menu digit, places in file order."""
+    def _choice_table(
+        self, node_id: str, source: ChoiceSource, only: str | None = None
+    ) -> dict[str, tuple[Choice, ...]]:
+        """Numbered options for a gather: categories by their menu digit, places in file order. `only`
+        (emergency, routine): those categories alone, numbered 1, 2, ... in menu order; their prompt keys
+        name the set (choice_category_routine_roads), as the digit said differs from the menu digit."""
         rows: dict[str, list[tuple[str, str]]]  # parent value -> (digits, value)
-        if source == "category":
+        prefix = ""
+        if source == "category" and only is not None:
+            wanted = [
+                c
+                for c in sorted(self.city.categories, key=lambda c: c.menu)
+                if (c.code in self.emergency) == (only == "emergency")
+            ]
+            if not wanted:
+                self.fail(
+                    ("nodes", node_id, "categories"),
+                    f"no {only} categories to offer in {node_id}",
+                    "check the flow's emergency: block and routing/categories.yaml",
+                )
+            rows = {"": list(zip(_numbers(len(wanted)), [c.code for c in wanted], strict=True))}
+            prefix = f"{only}_"
+        elif source == "category":
             rows = {"": [(str(c.menu), c.code) for c in sorted(self.city.categories, key=lambda c: c.menu)]}
         elif source == "kecamatan":
             rows = {"": list(zip(_numbers(len(self.city.areas)), [k.name for k in self.city.areas], strict=True))}
@@ -279,7 +299,7 @@ class _FlowBuilder:
         for parent, options in rows.items():
             choices = []
             for digits, value in options:
-                key = f"choice_{source}_{slug(parent) + '_' if parent else ''}{slug(value)}"
+                key = f"choice_{source}_{prefix}{slug(parent) + '_' if parent else ''}{slug(value)}"
                 choices.append(Choice(digits, value, key))
                 label_key = self._label_key("category" if source == "category" else source, value)
                 for lang in self.flow_in.languages:
@@ -375,7 +395,7 @@ class _FlowBuilder:
                 )
                 return BranchNode(node_id, cases, spec.else_)
             case CreateTicketIn():
-                return CreateTicketNode(node_id, spec.next)
+                return CreateTicketNode(node_id, spec.next, spec.priority)
             case ReadNumberIn():
                 if spec.field not in ("ticket_number", "open_ticket_number", "caller") and spec.field in ENGINE_FIELDS:
                     self.fail((*base, "field"), f"field {spec.field} is not a number", "read ticket_number")
@@ -387,6 +407,7 @@ class _FlowBuilder:
             case ScreenIn():
                 return ScreenNode(node_id, spec.decision, spec.next)
             case TransferIn():
+                self._check_place(node_id, spec)
                 return TransferNode(
                     node_id,
                     spec.queue or self.flow_in.operator.queue,
@@ -394,10 +415,30 @@ class _FlowBuilder:
                     spec.hold_music,
                     spec.max_wait_seconds,
                     spec.on_fail,
+                    spec.priority,
+                    spec.place_after_seconds,
+                    spec.place,
                 )
             case HangupIn():
                 return HangupNode(node_id, self._prompts(spec.prompts, (*base, "prompts")))
         raise TypeError(spec)
+
+    def _check_place(self, node_id: str, spec: TransferIn) -> None:
+        base: Path_ = ("nodes", node_id)
+        if (spec.place_after_seconds is None) != (spec.place is None):
+            given, missing = ("place", "place_after_seconds") if spec.place else ("place_after_seconds", "place")
+            self.fail(
+                (*base, given),
+                f"transfer {node_id} has {given} but no {missing}",
+                "give both: place_after_seconds (e.g. 30) and place (the first node of the place questions)",
+            )
+        elif spec.place_after_seconds is not None and spec.place_after_seconds >= spec.max_wait_seconds:
+            self.fail(
+                (*base, "place_after_seconds"),
+                f"place_after_seconds ({spec.place_after_seconds}) is not below max_wait_seconds "
+                f"({spec.max_wait_seconds}) in {node_id}",
+                "ask for the place before the wait is over, e.g. place_after_seconds: 30",
+            )
 
     def _gather(self, node_id: str, spec: GatherIn) -> GatherNode:
         base: Path_ = ("nodes", node_id)
@@ -409,7 +450,9 @@ class _FlowBuilder:
                     (*base, "field"), f"choices: {spec.choices} always fills field {spec.choices}", "remove 'field'"
                 )
             field_name: str = spec.choices
-            choices = self._choice_table(node_id, spec.choices)
+            if spec.categories is not None and spec.choices != "category":
+                self.fail((*base, "categories"), f"categories: {spec.categories} needs choices: category", "remove it")
+            choices = self._choice_table(node_id, spec.choices, spec.categories)
             for table in choices.values():
                 self.used.extend(_Used(c.prompt, (*base, "choices")) for c in table)
             longest = max((len(c.digits) for table in choices.values() for c in table), default=1)
@@ -417,6 +460,8 @@ class _FlowBuilder:
             for table in choices.values():  # desa: one numbered menu per kecamatan
                 self._check_menu_keys(node_id, [c.digits for c in table], spec.operator_key, spec)
         else:
+            if spec.categories is not None:
+                self.fail((*base, "categories"), f"categories: {spec.categories} needs choices: category", "add it")
             if spec.field is None:
                 self.fail(base, f"gather {node_id} needs 'choices' or a 'field' for the digits", "add one")
                 field_name = "digits"
@@ -508,6 +553,7 @@ class _FlowBuilder:
             self._check_value(("emergency", "categories", i), "category", code)
             emergency.add(code)
         emergency |= {c.code for c in self.city.categories if c.priority in fin.emergency.priorities}
+        self.emergency = frozenset(emergency)
         nodes = {node_id: self._node(node_id, spec) for node_id, spec in self.nodes_in.items()}
         if len(nodes) != len(fin.nodes):
             return None  # a node failed its schema: links to it would only add noise
@@ -589,6 +635,13 @@ class _FlowBuilder:
                     ("nodes", node_id),
                     f"node {node_id} can never be reached from '{self.flow_in.start}'",
                     "point a 'next' at it, or remove it",
+                )
+        for node in nodes.values():
+            if isinstance(node, TransferNode) and node.place and node.id not in graph.reachable(node.place, edges):
+                self.fail(
+                    ("nodes", node.id, "place"),
+                    f"the place questions from {node.place} never lead back to {node.id}",
+                    f"end them with 'next: {node.id}' (after a create_ticket that saves the place)",
                 )
         for loop in graph.loops_without_input(nodes, edges):
             self.fail(

@@ -58,6 +58,8 @@ class MenuIn(_Retrying):
 class GatherIn(_Retrying):
     type: Literal["gather"]
     choices: ChoiceSource | None = None
+    # With `choices: category`: only the emergency or only the other (routine) categories, numbered 1, 2, ...
+    categories: Literal["emergency", "routine"] | None = None
     field: FieldName | None = None
     prompts: list[PromptKey] = Field(min_length=1)
     prompts_after: list[PromptKey] = []
@@ -111,6 +113,7 @@ class BranchIn(_Strict):
 class CreateTicketIn(_Strict):
     type: Literal["create_ticket"]
     next: NodeId
+    priority: Priority | None = None  # how urgent before the category is known (e.g. critical: the emergency key)
 
 
 class ReadNumberIn(_Strict):
@@ -128,7 +131,7 @@ class SendSmsIn(_Strict):
 
 class ScreenIn(_Strict):
     type: Literal["screen"]
-    decision: Literal["silent"]  # hotline/ivr/flow.py SCREEN_DECISIONS
+    decision: Literal["silent_queued", "silent"]  # hotline/ivr/flow.py SCREEN_DECISIONS
     next: NodeId
 
 
@@ -139,6 +142,10 @@ class TransferIn(_Strict):
     hold_music: str | None = None
     max_wait_seconds: Annotated[int, Field(ge=10, le=3600)] = 120
     on_fail: NodeId  # required: nobody answering must never end the call in silence
+    priority: Literal["emergency", "normal", "silent"] = "normal"  # hotline/ivr/flow.py TRANSFER_PRIORITIES
+    # No operator within this many seconds and no kecamatan yet: ask for the place (from `place`), then back.
+    place_after_seconds: Annotated[int, Field(ge=5, le=3600)] | None = None
+    place: NodeId | None = None
 
 
 class HangupIn(_Strict):

@@ -108,16 +108,25 @@ class Record:
     language: str
 
 
+# Who an operator takes first, most urgent first (oldest first within each): an emergency, a caller who
+# talks (or chose the operator), a silent first-time caller, a number the junk-call shield held back.
+QUEUE_PRIORITIES = ("emergency", "normal", "silent", "screened")
+
+
 @dataclass(frozen=True)
 class Enqueue:
     """Put the caller in the operator queue with hold music.
 
     Answer with `QueueLeft(answered=True)` when an operator takes the call (the engine is done), or
-    `QueueLeft(answered=False)` when nobody answered within `max_wait_seconds` (the flow goes on)."""
+    `QueueLeft(answered=False)` when nobody answered within `max_wait_seconds` (the flow goes on: the
+    flow may ask the caller something and queue them again, e.g. the place of an emergency).
+
+    `priority` (one of QUEUE_PRIORITIES) orders the queue an operator takes calls from."""
 
     queue: str
     hold_music: str | None
     max_wait_seconds: int
+    priority: str = "normal"
 
 
 @dataclass(frozen=True)
@@ -151,7 +160,9 @@ class CreateTicket:
 
     `partial` marks a report the caller did not finish (hung up, asked for the operator, or the flow
     gave up); `stopped_at` is the node where that happened and `reason` why ('hung_up', 'operator',
-    'flow_ended'); both are None/'' for a complete report."""
+    'flow_ended'); both are None/'' for a complete report. `priority` (critical, high, normal, low):
+    the flow says how urgent the report is before the category is known (an emergency key); None: the
+    category's priority."""
 
     caller: str
     details: TicketDetails
@@ -160,6 +171,7 @@ class CreateTicket:
     reason: str
     flow_id: str
     flow_version: str
+    priority: str | None = None
 
 
 @dataclass(frozen=True)
@@ -187,9 +199,10 @@ class SendSms:
 
 @dataclass(frozen=True)
 class ScreenCall:
-    """The flow classified the call (a `screen` node): `decision` is 'silent' (no key and no voice within
-    the greeting). The service logs it for the junk-call shield (hotline/services/shield.py) and may send
-    the caller a verification SMS. Never a ticket. No answer expected; must not raise."""
+    """The flow classified the call (a `screen` node): no key and no voice within the greeting. `decision`
+    'silent_queued': a first silent call, put through to an operator; the service only logs it. 'silent':
+    a repeat silent caller; the junk-call shield (hotline/services/shield.py) logs it, may flag the number
+    and may send a verification SMS. Never a ticket. No answer expected; must not raise."""
 
     decision: str
     node: str
@@ -218,7 +231,8 @@ class Start:
 
     `screening`: what the junk-call shield decided before the call started ('' allowed, 'rate_limited',
     'repeat_offender'); the flow's `screening:` map says where such a call starts. `verify_by` is how the
-    caller is asked to confirm an emergency ('sms', 'callback' or ''). Both become engine fields."""
+    caller is asked to confirm an emergency ('sms', 'callback' or ''). Both become engine fields, and so
+    does `recent_silent_calls` when above 0 (a first silent call is put through, a repeat one is not)."""
 
     caller: str
     open_ticket: OpenTicket | None = None
@@ -226,6 +240,7 @@ class Start:
     call_id: str = ""
     screening: str = ""
     verify_by: str = ""
+    recent_silent_calls: int = 0  # silent calls from this number the shield still counts (engine field)
 
 
 @dataclass(frozen=True)

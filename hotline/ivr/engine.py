@@ -17,6 +17,11 @@ What the engine guarantees, whatever the flow says:
   `UpdateTicket` with what was added since. `state.outcome_node` names the node where it happened.
 * A failed ticket (`TicketFailed`) plays the flow's apology and goes to the operator; never silence.
 * An SMS template is sent at most once per call.
+* The queue: `Enqueue.priority` is the transfer's, except that a number the junk-call shield held back
+  is "screened" and a call that was an emergency once (an emergency transfer, a critical ticket) stays
+  "emergency". A transfer with `place` leaves the queue once after `place_after_seconds` when the
+  kecamatan is unknown (`QueueLeft(answered=False)` then goes to `place`, not `on_fail`); the next wait
+  there is the rest of `max_wait_seconds`.
 * Silence is only ever a `Silence` event (no key and no voice heard by a listening Gather, see
   `Gather.listen`); a plain `NoInput` or `Speech` at a node with `on_silence` takes the normal no-input
   path, so a transport that cannot hear never makes a caller "silent". A silent call gets no ticket.
@@ -172,6 +177,8 @@ class _Turn:
             self.fields["screening"] = event.screening
         if event.verify_by:
             self.fields["verify_by"] = event.verify_by
+        if event.recent_silent_calls > 0:
+            self.fields["recent_silent_calls"] = str(event.recent_silent_calls)
         # A screened call starts where the flow says; a decision the flow has no node for starts normally.
         self.enter(self.flow.screening.get(event.screening, self.flow.start))
 
@@ -243,7 +250,7 @@ class _Turn:
                 return node.next
             case CreateTicketNode():
                 if self.ticket_number is None:
-                    self._create_ticket(node.id, resume=node.next, partial=False, reason="")
+                    self._create_ticket(node.id, resume=node.next, partial=False, reason="", priority=node.priority)
                     return None
                 self._update_ticket(partial=False, stopped_at=None)
                 return node.next
@@ -258,7 +265,9 @@ class _Turn:
                 if self._save_before_leaving(node.id, reason="operator"):
                     return None
                 self.actions.extend(self._prompts(node.prompts))
-                self.actions.append(a.Enqueue(node.queue, node.hold_music, node.max_wait_seconds))
+                self.actions.append(
+                    a.Enqueue(node.queue, node.hold_music, self._wait_seconds(node), self._queue_priority(node))
+                )
                 self.phase, self.node = "queue", node.id
                 return None
             case HangupNode():
@@ -437,7 +446,9 @@ class _Turn:
     def _worth_keeping(self) -> bool:
         return any(self.fields.get(name) for name in WORTH_KEEPING)
 
-    def _create_ticket(self, at: str, *, resume: str | None, partial: bool, reason: str) -> None:
+    def _create_ticket(
+        self, at: str, *, resume: str | None, partial: bool, reason: str, priority: str | None = None
+    ) -> None:
         self.actions.append(
             a.CreateTicket(
                 caller=self.state.caller,
@@ -447,6 +458,7 @@ class _Turn:
                 reason=reason,
                 flow_id=self.flow.id,
                 flow_version=self.flow.version,
+                priority=priority,
             )
         )
         self.phase, self.node, self.resume = "ticket", at, resume
@@ -492,8 +504,48 @@ class _Turn:
             self.path.append(PathStep(node.id, "answered"))
             self.phase, self.outcome, self.outcome_node = "ended", "operator", node.id
             return
+        if node.place is not None and self._place_due(node):
+            self.path.append(PathStep(node.id, "place"))  # the caller gives the place while still waiting
+            self.enter(node.place)
+            return
         self.path.append(PathStep(node.id, "unanswered"))
         self.enter(node.on_fail)
+
+    # --- the operator queue --------------------------------------------------------------------
+
+    def _place_due(self, node: TransferNode) -> bool:
+        """The transfer asks for the place once per call, and only when the kecamatan is not known yet."""
+        return (
+            node.place is not None and not self.fields.get("kecamatan") and PathStep(node.id, "place") not in self.path
+        )
+
+    def _wait_seconds(self, node: TransferNode) -> int:
+        """How long this wait lasts: until the place is asked, or what is left of `max_wait_seconds` after."""
+        if node.place_after_seconds is None:
+            return node.max_wait_seconds
+        if self._place_due(node):
+            return node.place_after_seconds
+        if PathStep(node.id, "place") in self.path:
+            return node.max_wait_seconds - node.place_after_seconds
+        return node.max_wait_seconds
+
+    def _queue_priority(self, node: TransferNode) -> str:
+        """A number the shield held back waits behind everyone; an emergency stays one whatever transfer
+        (the operator key, a failed ticket, a full wait) queues the caller again."""
+        if self.fields.get("screening"):
+            return "screened"
+        if node.priority == "emergency" or self._emergency_call():
+            return "emergency"
+        return node.priority
+
+    def _emergency_call(self) -> bool:
+        for past in self.path:
+            was = self.flow.nodes.get(past.node)
+            if isinstance(was, TransferNode) and was.priority == "emergency":
+                return True
+            if isinstance(was, CreateTicketNode) and was.priority == "critical":
+                return True
+        return False
 
     def _caller_hung_up(self) -> None:
         at = self.node

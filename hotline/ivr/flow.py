@@ -20,7 +20,7 @@ branch         first case whose condition holds picks the next node             
 create_ticket  open the ticket (or add to it, if one is open already)                 the service
 read_number    say a field's digits (the ticket number)                               --
 send_sms       send an sms/replies.yaml template about the ticket                     --
-screen         classify the call for the junk-call shield (`decision: silent`)        --
+screen         log a silent call for the shield (`decision: silent_queued|silent`)    --
 transfer       put the caller in the operator queue                                   the queue
 hangup         play prompts, end the call                                             --
 =============  =====================================================================  =================
@@ -49,9 +49,13 @@ ENGINE_FIELDS = frozenset(
         "open_ticket_category",
         "screening",  # the shield's decision before the call (Start.screening)
         "verify_by",  # how a screened caller confirms an emergency: sms | callback
+        "recent_silent_calls",  # silent calls the shield still counts for this number (Start), when above 0
     }
 )
-SCREEN_DECISIONS = ("silent",)  # what a `screen` node may classify a call as
+# What a `screen` node may classify a call as: a first silent call (put through), a repeat one (the shield).
+SCREEN_DECISIONS = ("silent_queued", "silent")
+TRANSFER_PRIORITIES = ("emergency", "normal", "silent")  # a transfer's `priority`; "screened" is the shield's
+CATEGORY_FILTERS = ("emergency", "routine")  # a category gather's `categories`: the flow's `emergency:` decides
 START_SCREENINGS = ("rate_limited", "repeat_offender")  # the flow's `screening:` map keys
 # Fields with a meaning the engine and the ticket service know; other names are a flow's own extras.
 STANDARD_FIELDS = frozenset({"language", "category", "kecamatan", "desa"})
@@ -198,6 +202,7 @@ class BranchNode:
 class CreateTicketNode:
     id: str
     next: str
+    priority: str | None = None  # e.g. critical for the emergency key, before the category is known
 
 
 @dataclass(frozen=True)
@@ -232,6 +237,11 @@ class TransferNode:
     hold_music: str | None
     max_wait_seconds: int
     on_fail: str  # nobody answered
+    priority: str = "normal"  # one of TRANSFER_PRIORITIES
+    # Nobody answered within place_after_seconds and the kecamatan is not known: once per call, the caller
+    # leaves the queue for the questions from `place` on, which lead back here (the rest of the wait).
+    place_after_seconds: int | None = None
+    place: str | None = None
 
 
 @dataclass(frozen=True)

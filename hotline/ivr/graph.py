@@ -95,7 +95,8 @@ def node_edges(node: Node, operator_node: str, operator_key: bool) -> list[Edge]
             wrote = frozenset({"recording_url", "recording_seconds"})
             return [e(node.id, node.next, wrote, ("next",)), *_retry_edges(node)]
         case TransferNode():
-            return [e(node.id, node.on_fail, none, ("on_fail",))]
+            place = [e(node.id, node.place, none, ("place",))] if node.place else []
+            return [e(node.id, node.on_fail, none, ("on_fail",)), *place]
         case HangupNode():
             return []
     raise TypeError(f"unknown node {node!r}")

@@ -36,6 +36,10 @@ class Call(Base):
     recording_url: Mapped[str | None] = mapped_column(String(1000))
     recording_seconds: Mapped[float | None] = mapped_column(Float)
     recording_transcript: Mapped[str | None] = mapped_column(Text)  # when the transport knows the words
+    # The operator queue (hotline/services/call_queue.py): the last Enqueue's priority (emergency, normal,
+    # silent, screened) and when the call first joined the queue (kept when it leaves and comes back).
+    queue_priority: Mapped[str | None] = mapped_column(String(16))
+    queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -23,11 +23,12 @@ from sqlalchemy.orm import Session
 from hotline.cityconfig import CityConfig
 from hotline.ivr import actions as a
 from hotline.ivr.flow import Flow
-from hotline.models import Call, Ticket, TicketEvent, TicketReporter, utcnow
+from hotline.models import Call, Ticket, TicketEvent, TicketReporter, Urc, utcnow
+from hotline.router import RouteFacts, initial_priority, route
 from hotline.services import shield
 from hotline.services.merging import open_or_merge
 from hotline.services.outbox import queue_sms
-from hotline.services.tickets import record, route_ticket, set_category
+from hotline.services.tickets import most_urgent, record, route_ticket, set_category
 from hotline.services.wording import say, ticket_fields
 
 log = logging.getLogger(__name__)
@@ -86,7 +87,9 @@ class CallTickets:
         phone = action.caller if action.caller.startswith("+") else None
         try:
             with self.session.begin_nested():
-                shield.record_silent(self.session, config=self.config, phone=phone, call_id=self.call.id)
+                shield.record_silent(
+                    self.session, config=self.config, phone=phone, call_id=self.call.id, decision=action.decision
+                )
         except Exception:  # the caller hears the goodbye either way; the call's path still says "silence"
             log.exception("call %s: screening %s not logged", self.call.provider_call_id, action.decision)
 
@@ -102,7 +105,8 @@ class CallTickets:
             text=self._transcript(details) or "",
             language=details.language,
             category=details.category,
-            urgent=details.category in self.flow.emergency_categories,
+            urgent=details.category in self.flow.emergency_categories or action.priority == "critical",
+            priority=action.priority,
             location=place(details),
             desa=details.desa,
             kecamatan=details.kecamatan,
@@ -149,9 +153,7 @@ class CallTickets:
         if added:
             ticket.location_text = place(details)
         if details.category and ticket.category is None:
-            set_category(
-                self.session, config=self.config, ticket=ticket, category=details.category, actor=ticket.reporter_phone
-            )
+            self._learn_category(ticket, details.category)
             added["category"] = details.category
         if added:
             record(self.session, ticket, "info_added", actor=ticket.reporter_phone, channel=CHANNEL, **added)
@@ -167,6 +169,26 @@ class CallTickets:
             ticket.partial, ticket.partial_node = False, None
             record(self.session, ticket, "partial_cleared", actor=ticket.reporter_phone)
         ticket.updated_at = utcnow()
+
+    def _learn_category(self, ticket: Ticket, category: str) -> None:
+        """The caller said what happened after the ticket was opened. Waiting for it: routed now. An emergency
+        opened before the category (routed to the command center by the default rule): routed afresh to the
+        team the category is for (new deadlines, an alert), unless someone already took it."""
+        if ticket.status == "awaiting_category":
+            actor = ticket.reporter_phone
+            set_category(self.session, config=self.config, ticket=ticket, category=category, actor=actor)
+            return
+        ticket.category = category
+        starting = initial_priority(self.config.category(category), ticket.urgent)
+        ticket.priority = most_urgent(starting, ticket.priority)  # never less urgent than the emergency key made it
+        record(self.session, ticket, "category_set", actor=ticket.reporter_phone, category=category)
+        if ticket.status != "routed" or ticket.accepted_at is not None:
+            return
+        facts = RouteFacts(ticket.category, ticket.priority, ticket.kecamatan)
+        decision = route(self.config.rules, self.config.agencies, facts)
+        urc = self.session.scalar(select(Urc).where(Urc.code == decision.urc))
+        if urc is not None and urc.id != ticket.urc_id:
+            route_ticket(self.session, config=self.config, ticket=ticket, activate=True)
 
     def _update_merged(self, ticket: Ticket, row: TicketReporter, details: a.TicketDetails) -> None:
         """Never change the ticket's place from a merged call: the place was the first reporter's."""

@@ -108,6 +108,7 @@ def begin_call(
         call_id=provider_call_id,
         screening=screened.screening,
         verify_by=screened.verify_by,
+        recent_silent_calls=screened.recent_silent_calls,
     )
     return call, _run(session, call, flow, state, start_event, config=config, transcripts={})
 
@@ -290,6 +291,12 @@ def _save(session: Session, call: Call, *, before: CallState, turn: Turn, transc
     call.flow_version = after.flow_version  # moves only when the registry lost the pinned version
     call.last_media = media_to_json(turn.media)
     call.status = call_status(after)
+    if call.status == "queued":
+        queued = next((m for m in reversed(turn.media) if isinstance(m, a.Enqueue)), None)
+        if queued is not None:
+            call.queue_priority = queued.priority
+        # The first time counts: a caller back from giving the place (or from a full wait) keeps their turn.
+        call.queued_at = call.queued_at or utcnow()
     call.outcome, call.stopped_at = after.outcome, after.outcome_node
     if call.status == "completed" and call.ended_at is None:
         call.ended_at = utcnow()

@@ -119,6 +119,7 @@ def open_or_merge(
     call_id: int | None = None,
     merge: bool = True,
     activate: bool = True,
+    priority: str | None = None,
 ) -> Intake:
     """Join the open ticket this report duplicates, or open (and route) a new one. `merge=False` always opens;
     `activate=False` leaves a new ticket's deadlines and URC alert to a job (tickets.route_ticket)."""
@@ -165,6 +166,7 @@ def open_or_merge(
         latitude=latitude,
         longitude=longitude,
         activate=activate,
+        priority=priority,
     )
     return Intake(ticket)
 

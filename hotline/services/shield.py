@@ -10,8 +10,13 @@ At the start of a call (`screen_call`) the number is looked at, in this order, f
 `rate_limited` callers hear a short message (and may still press 1 for an operator); `queued_last`
 callers get the normal flow. Both get a verification: an SMS "Jika darurat, balas 1" when the number
 can receive one, else an operator callback (`callback_queued`). Both wait behind every other caller in
-the operator queue (hotline/services/call_queue.py). A silent call (the flow's `screen` node) is logged
-as `silent`; enough of them flag the number for `flag_hours`.
+the operator queue (hotline/services/call_queue.py).
+
+Silent calls (no key, no voice at the greeting; the flow's `screen` node): a number's first one within
+`offender_within_hours` is only logged (`silent_queued`): the caller is put through to an operator, and
+gets no SMS. The flow learns at the start of the call how many the shield still counts
+(`Screening.recent_silent_calls`); a repeat silent call is `silent`: it may get the verification SMS, and
+enough silent calls of either kind flag the number for `flag_hours`.
 
 "1" to an open verification (`confirm`) clears the number (`confirmed`) and puts it in the callback
 list at normal priority. An operator can `clear` a number, mark a call `prank`, and mark a callback
@@ -23,7 +28,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -47,8 +52,11 @@ PER_CALL = ("allowed", "rate_limited", "queued_last")
 HELD_BACK = ("silent", "rate_limited", "flagged", "queued_last", "prank")
 # Decisions that prove a held-back number was a real caller after all.
 VINDICATED = ("confirmed", "cleared")
+# Silent calls: the first within the window (put through to an operator) and the repeat ones.
+SILENT = ("silent_queued", "silent", "prank")
 DECISIONS = (
     *PER_CALL,
+    "silent_queued",
     "silent",
     "prank",
     "flagged",
@@ -71,6 +79,7 @@ class Screening:
     reason: str
     screening: str = ""  # Start.screening ('' when allowed)
     verify_by: str = ""  # sms | callback | '' (no verification asked)
+    recent_silent_calls: int = 0  # Start.recent_silent_calls: a silent call now would be a repeat one
 
 
 def _rule(rules: ShieldRules) -> dict[str, float | int]:
@@ -140,11 +149,28 @@ def screen_call(
         call_id=call_id,
         rule=_rule(rules) if rules.enabled else {},
     )
+    if phone is not None and rules.enabled and phone not in rules.exempt:
+        silent = recent_silent_calls(session, rules=rules, phone=phone, now=now)
+        screening = replace(screening, recent_silent_calls=silent)
     return screening
 
 
 def _with_verification(screening: Screening, verify_by: str) -> Screening:
-    return Screening(screening.decision, screening.reason, screening.screening, verify_by)
+    return replace(screening, verify_by=verify_by)
+
+
+def recent_silent_calls(session: Session, *, rules: ShieldRules, phone: str, now: datetime | None = None) -> int:
+    """Silent (or prank) calls from `phone` within `offender_within_hours`, since an operator or the caller
+    last cleared the number: what makes the next silent call a repeat one, and what flags the number."""
+    now = now or utcnow()
+    since = now - timedelta(hours=rules.offender_within_hours)
+    cleared = _latest(session, phone, VINDICATED)
+    if cleared is not None and cleared.at > since:
+        since = cleared.at  # what came before the number was cleared no longer counts
+    stmt = select(func.count()).where(
+        CallScreening.phone == phone, CallScreening.at >= since, CallScreening.decision.in_(SILENT)
+    )
+    return int(session.scalar(stmt) or 0)
 
 
 def _decide(
@@ -354,13 +380,17 @@ def _close_flags(session: Session, *, phone: str, now: datetime) -> None:
 # --- silent and prank calls ------------------------------------------------------------------------
 
 
-def record_silent(session: Session, *, config: CityConfig, phone: str | None, call_id: int) -> CallScreening:
-    """The flow classified the call as silent: log it, flag the number if it keeps doing it, and ask a
-    caller who may not be able to speak whether it is an emergency."""
-    row = log_decision(
-        session, phone=phone or "anonymous", decision="silent", reason="no key, no voice", call_id=call_id
-    )
-    if phone is None or not config.shield.enabled:
+def record_silent(
+    session: Session, *, config: CityConfig, phone: str | None, call_id: int, decision: str = "silent"
+) -> CallScreening:
+    """The flow classified the call as silent. `silent_queued` (a first silent call, put through to an
+    operator): logged, nothing more. `silent` (a repeat one): logged, the number flagged if it keeps doing
+    it, and a caller who may not be able to speak asked by SMS whether it is an emergency."""
+    if decision not in ("silent_queued", "silent"):
+        raise ValueError(f"unknown silent-call decision {decision!r}")
+    reason = "no key, no voice: put through to an operator" if decision == "silent_queued" else "no key, no voice"
+    row = log_decision(session, phone=phone or "anonymous", decision=decision, reason=reason, call_id=call_id)
+    if phone is None or not config.shield.enabled or decision == "silent_queued":
         return row
     _maybe_flag(session, rules=config.shield, phone=phone, call_id=call_id)
     if config.shield.verify_after_silent_call:
@@ -386,20 +416,7 @@ def _maybe_flag(session: Session, *, rules: ShieldRules, phone: str, call_id: in
     now = utcnow()
     if active_flag(session, phone=phone, now=now) is not None:
         return None
-    since = now - timedelta(hours=rules.offender_within_hours)
-    cleared = _latest(session, phone, VINDICATED)
-    if cleared is not None and cleared.at > since:
-        since = cleared.at  # what came before an operator cleared the number no longer counts
-    count = int(
-        session.scalar(
-            select(func.count()).where(
-                CallScreening.phone == phone,
-                CallScreening.at >= since,
-                CallScreening.decision.in_(("silent", "prank")),
-            )
-        )
-        or 0
-    )
+    count = recent_silent_calls(session, rules=rules, phone=phone, now=now)
     if count < rules.offender_silent_calls:
         return None
     return log_decision(

@@ -8,6 +8,7 @@ from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from hotline.cityconfig import CityConfig
+from hotline.cityconfig.model import PRIORITIES
 from hotline.db import after_commit
 from hotline.jobs.queue import enqueue_activation
 from hotline.models import Agency, Member, Ticket, TicketEvent, Urc, utcnow
@@ -59,16 +60,19 @@ def open_ticket(
     latitude: float | None = None,
     longitude: float | None = None,
     activate: bool = True,
+    priority: str | None = None,
 ) -> Ticket:
     """Store a new report. With a category it is routed at once; without, it waits for the citizen.
     To merge a duplicate into an open ticket instead, call hotline.services.merging.open_or_merge.
-    `activate=False`: the deadlines and the URC alert follow in a job (see route_ticket)."""
+    `activate=False`: the deadlines and the URC alert follow in a job (see route_ticket). `priority`: at
+    least this urgent whatever the category says (a caller who pressed the emergency key)."""
+    starting = initial_priority(config.category(category), urgent)
     ticket = Ticket(
         channel=channel,
         reporter_phone=reporter,
         language=language,
         category=category,
-        priority=initial_priority(config.category(category), urgent),
+        priority=most_urgent(starting, priority),
         urgent=urgent,
         text=text,
         location_text=location,
@@ -84,6 +88,10 @@ def open_ticket(
     if category is not None:
         route_ticket(session, config=config, ticket=ticket, activate=activate)
     return ticket
+
+
+def most_urgent(priority: str, other: str | None) -> str:
+    return priority if other is None else min(priority, other, key=PRIORITIES.index)
 
 
 def set_category(session: Session, *, config: CityConfig, ticket: Ticket, category: str | None, actor: str) -> None:

@@ -58,6 +58,8 @@ REPLY_FIELDS: dict[str, frozenset[str]] = {
     "voice_alert_closed": frozenset({"number", "status"}),
     "voice_alert_refused": frozenset({"number", "agency"}),
     "voice_alert_goodbye": frozenset({"number"}),
+    # To a caller who pressed the emergency key: the number, while they wait for an operator (ivr_flows/).
+    "emergency_received": frozenset({"number"}),
 }
 
 

@@ -137,6 +137,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "shield_actor": ("Oleh", "By"),
     "bad_number": ("Nomor telepon tidak valid.", "Not a valid phone number."),
     "queued_last": ("dilayani terakhir", "served last"),
+    "queue_emergency": ("darurat", "emergency"),
+    "queue_silent": ("tanpa suara", "silent"),
 }
 
 

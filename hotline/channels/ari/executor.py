@@ -72,6 +72,7 @@ class QueuedCall:
     caller: str
     queue: str
     since: float  # time.time()
+    priority: str = "normal"  # Enqueue.priority
 
 
 class AriApp:
@@ -177,13 +178,14 @@ class AriApp:
     # --- the operator queue (see hotline/channels/ari/operators.py) --------------------------------
 
     def queued(self) -> list[QueuedCall]:
+        """Most urgent first (a.QUEUE_PRIORITIES), then the longest wait."""
         return sorted(
             (
-                QueuedCall(c.channel_id, c.caller, c.queue_name, c.queued_since)
+                QueuedCall(c.channel_id, c.caller, c.queue_name, c.queued_since, c.queue_priority)
                 for c in self.calls.values()
                 if c.phase == "queue" and c.queue_name
             ),
-            key=lambda q: q.since,
+            key=lambda q: (a.QUEUE_PRIORITIES.index(q.priority), q.since),
         )
 
 
@@ -214,6 +216,7 @@ class AriCall:
         self.hold_bridge: str | None = None
         self.queue_name = ""
         self.queued_since = 0.0
+        self.queue_priority = "normal"
         self.operator: str | None = None
         self.mix_bridge: str | None = None
         self.talk_detect = False  # TALK_DETECT(set) was sent: Asterisk reports talking on the channel
@@ -465,7 +468,7 @@ class AriCall:
 
     async def _enqueue(self, action: a.Enqueue) -> None:
         self.phase, self.typeahead = "queue", ""
-        self.queue_name, self.queued_since = action.queue, time.time()
+        self.queue_name, self.queued_since, self.queue_priority = action.queue, time.time(), action.priority
         self.hold_bridge = f"hold-{self.channel_id}"
         await self._send(m.holding_bridge(self.hold_bridge, action.queue))
         await self._send(m.add_channel(self.hold_bridge, self.channel_id))

@@ -45,5 +45,5 @@ async def connect_operator(app: AriApp, *, call_channel_id: str, endpoint: str, 
 
 
 def waiting_calls(app: AriApp) -> list[QueuedCall]:
-    """The calls waiting for an operator, longest wait first."""
+    """The calls waiting for an operator, most urgent first (emergencies), then the longest wait."""
     return app.queued()
