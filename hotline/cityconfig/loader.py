@@ -143,6 +143,7 @@ class KeywordsFile(_Strict):
     urgent: Words
     courtesy: Words
     location_markers: Words
+    place_words: Words = {}
 
 
 class CommandsFile(_Strict):
@@ -469,6 +470,7 @@ def _build_grammar(c: _Checker, kw: KeywordsFile, cmds: CommandsFile, categories
         urgent=_lower_words(kw.urgent),
         courtesy=_lower_words(kw.courtesy),
         location_markers=_lower_words(kw.location_markers),
+        place_words=_lower_words(kw.place_words),
         urc_commands=urc,
         citizen_commands=citizen,
         category_order=order,

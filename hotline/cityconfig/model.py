@@ -114,6 +114,7 @@ class Grammar:
     citizen_commands: dict[str, tuple[str, str]]
     category_order: tuple[str, ...] = ()
     menu: dict[int, str] = field(default_factory=dict)  # digit -> category
+    place_words: dict[str, tuple[str, ...]] = field(default_factory=dict)  # words that make words a place
 
 
 @dataclass(frozen=True)

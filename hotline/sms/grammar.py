@@ -99,16 +99,43 @@ def classify(norm: str, first_word: str, grammar: Grammar) -> tuple[str | None, 
     return best[1], best[2]
 
 
-def _location(text: str, grammar: Grammar) -> str | None:
+# Where a clause ends: , ; ! ? a new line, or a full stop after a number or a word of 4+ letters (not the
+# stop of "Jl." "No." "Gg." "Kec.").
+_CLAUSES = re.compile(r"\s*[,;!?\n]+\s*|(?:(?<=\w{4})|(?<=\d))\.\s+")
+_DIGIT = re.compile(r"\d")
+
+
+def _says_where(clause: str, grammar: Grammar, areas: tuple[KecamatanSpec, ...], *, words: bool = True) -> bool:
+    """Whether words name a place: a number (house, RT, km), a desa or kecamatan of the city, or (`words`)
+    a place word (jl, gang, dusun, pasar, ...: sms/keywords.yaml place_words). "depan rumah saya" names none."""
+    if _DIGIT.search(clause):
+        return True
+    norm = normalise(clause)
+    if any(_contains(norm, name) for k in areas for name in (k.name, *k.desa)):
+        return True
+    return words and any(_contains(norm, w) for ws in grammar.place_words.values() for w in ws)
+
+
+def _location(text: str, grammar: Grammar, areas: tuple[KecamatanSpec, ...] = ()) -> str | None:
+    """The place the text names after a location marker ("di", "dekat", "near"): the first marker whose
+    words say where, with the clauses after them that name a number or a desa ("di Jl. Diponegoro, Sisir,
+    jalan tertutup" -> "Jl. Diponegoro, Sisir"). A marker followed by no place ("di depan rumah saya rusak
+    parah") gives none; a desa named anywhere is still found (find_place)."""
     markers = [m for words in grammar.location_markers.values() for m in words]
     if not markers:
         return None
-    pattern = r"(?i)\b(?:" + "|".join(re.escape(m) for m in sorted(markers, key=len, reverse=True)) + r")\b\s+(.+)$"
-    match = re.search(pattern, text, re.DOTALL)
-    if not match:
-        return None
-    place = " ".join(match.group(1).split()).strip(" .,;!?")
-    return place[:MAX_LOCATION] or None
+    pattern = r"(?i)\b(?:" + "|".join(re.escape(m) for m in sorted(markers, key=len, reverse=True)) + r")\b[\s:]+"
+    for match in re.finditer(pattern, text):
+        kept: list[str] = []
+        for clause in _CLAUSES.split(text[match.end() :].strip()):
+            # later clauses only with a number or a desa: "jalan tertutup tanah" is what happened, not where
+            if not _says_where(clause, grammar, areas, words=not kept):
+                break
+            kept.append(clause)
+        place = " ".join(", ".join(kept).split()).strip(" .,;!?")
+        if place:
+            return place[:MAX_LOCATION]
+    return None
 
 
 def find_place(norm: str, areas: tuple[KecamatanSpec, ...]) -> tuple[str | None, str | None]:
@@ -143,7 +170,7 @@ def parse_sms(text: str, grammar: Grammar, areas: tuple[KecamatanSpec, ...] = ()
     category, lang = classify(norm, first_word, grammar)
     urgent_langs = [lang_ for lang_, ws in grammar.urgent.items() for w in ws if _contains(norm, w)]
     desa, kecamatan = find_place(norm, areas)
-    location = _location(text, grammar)
+    location = _location(text, grammar, areas)
     kind: Kind = "report"
     if len(norm.split()) <= 1 and not (category or urgent_langs or desa or kecamatan or location):
         # "halo", "p", "?", an emoji: nothing says what happened or where. Not a report on its own: the
