@@ -176,10 +176,10 @@ def test_a_full_call_opens_a_routed_voice_ticket_alerts_the_urc_and_texts_the_ca
     assert fake_twilio.messages == []
     drain_queue()
     [reply] = fake_twilio.sent_to(CITIZEN)
-    assert reply.body.startswith("Laporan #1 (Jalan, jembatan dan saluran) diterima, diteruskan ke DPUPR Kota Batu")
+    assert reply.body.startswith("Laporan No. 1 (Jalan, jembatan dan saluran) diterima, diteruskan ke DPUPR Kota Batu")
     for member in PUPR:
         [alert] = fake_twilio.sent_to(member)
-        assert "#1 Jalan, jembatan dan saluran" in alert.body and "di Punten, Bumiaji" in alert.body
+        assert alert.body.startswith("Punten, Bumiaji. Jalan, jembatan dan saluran BIASA, No. 1.")
 
     row = call.row()
     assert (row.provider, row.caller, row.called, row.status, row.outcome, row.stopped_at, row.ticket_id) == (
@@ -449,7 +449,7 @@ def test_an_emergency_opens_an_urgent_ticket_then_queues_the_caller_for_an_opera
     assert (ticket(1).partial, count(Ticket)) == (False, 1)
 
     drain_queue()
-    assert fake_twilio.sent_to(CITIZEN)[0].body.startswith("Laporan #1")
+    assert fake_twilio.sent_to(CITIZEN)[0].body.startswith("Laporan No. 1")
     assert all(fake_twilio.sent_to(member) for member in team)
 
 

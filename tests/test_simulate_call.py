@@ -64,7 +64,7 @@ def test_a_whole_report_typed_in_the_terminal(fake_twilio: Any) -> None:
         "ticket #1: status=routed category=roads priority=normal rule=roads-to-pupr location=Punten, Bumiaji" in lines
     )
     assert "recording transcript: Jalan berlubang di depan balai desa" in lines
-    assert "Laporan #1 (Jalan" in out and "[HOTLINE DPUPR Kota Batu] #1" in out and "Koordinator URC PUPR" in out
+    assert "Laporan No. 1 (Jalan" in out and "Punten, Bumiaji. Jalan, jembatan" in out and "Koordinator URC PUPR" in out
 
     t = ticket(1, sim())
     assert (t.channel, t.reporter_phone, t.text) == ("voice", "+6281234567890", "Jalan berlubang di depan balai desa")

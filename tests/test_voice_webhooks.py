@@ -212,10 +212,10 @@ def test_a_whole_kota_batu_call_becomes_a_routed_voice_ticket_with_its_recording
     drain_queue()
     assert events(1) == ["created", "routed", "recording", "alerted"]  # the activation job ran
     [reply] = fake_twilio.sent_to(CITIZEN)
-    assert reply.body.startswith("Laporan #1 (Jalan, jembatan dan saluran) diterima")
+    assert reply.body.startswith("Laporan No. 1 (Jalan, jembatan dan saluran) diterima")
     for member in PUPR:
         [alert] = fake_twilio.sent_to(member)
-        assert "#1 Jalan, jembatan dan saluran" in alert.body and "di Punten, Bumiaji" in alert.body
+        assert alert.body.startswith("Punten, Bumiaji. Jalan, jembatan dan saluran BIASA, No. 1.")
 
 
 def test_built_prompt_audio_is_played_and_served(caller: Caller, server: str, voice: str) -> None:
@@ -246,7 +246,7 @@ def test_english_callers_press_9_and_hear_english_to_the_end(caller: Caller, fak
     assert outline(answers[-1])[:2] == [f"Say: {prompt('your_number_is', 'en')}", "Say: 1"]
     assert ticket(1).language == "en" and ("welcome", "9") in path(caller)
     drain_queue()
-    assert fake_twilio.sent_to(CITIZEN)[0].body.startswith("Report #1")
+    assert fake_twilio.sent_to(CITIZEN)[0].body.startswith("Report No. 1")
 
 
 def test_a_number_for_english_speakers_starts_calls_in_english(phone: Phone) -> None:
@@ -293,7 +293,7 @@ def test_an_emergency_opens_an_urgent_ticket_and_puts_the_caller_in_the_operator
     assert (call.status, call.outcome) == ("completed", "operator") and call.ended_at is not None
     assert path(caller)[-1] == ("operator", "answered")
     drain_queue()
-    assert fake_twilio.sent_to(CITIZEN)[0].body.startswith("Laporan #1")
+    assert fake_twilio.sent_to(CITIZEN)[0].body.startswith("Laporan No. 1")
     assert all(fake_twilio.sent_to(member) for member in PMK)
 
 

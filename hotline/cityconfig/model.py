@@ -123,6 +123,8 @@ class Replies:
     statuses: dict[str, dict[str, str]]
     priorities: dict[str, dict[str, str]]
     unknown_location: dict[str, str]
+    unknown_category: dict[str, str] = field(default_factory=dict)  # {category} of an unsorted report
+    no_agency: dict[str, str] = field(default_factory=dict)  # {agency} of a report not routed yet
 
 
 @dataclass(frozen=True)

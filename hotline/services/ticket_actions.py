@@ -286,7 +286,7 @@ def send_sms(session: Session, *, config: CityConfig, actor: Actor, ticket: Tick
             queue_sms(
                 session,
                 to=member.phone,
-                body=f"#{ticket.id}: {body}",
+                body=f"No. {ticket.id}: {body}",
                 purpose="operator",
                 ticket_id=ticket.id,
                 member_id=member.id,

@@ -17,8 +17,8 @@ from hotline.models import Agency, Escalation, Ticket, TicketEvent
 
 OPEN_PHASE = {"routed": "accept", "accepted": "resolve", "on_site": "resolve"}
 WHO = {
-    "urc": ("tim URC", "URC team"),
-    "urc_leader": ("ketua URC", "URC leader"),
+    "urc": ("tim lapangan", "field team"),
+    "urc_leader": ("ketua tim", "team leader"),
     "agency_head": ("kepala dinas", "head of agency"),
     "command_center": ("command center", "command center"),
 }
