@@ -418,7 +418,16 @@ def test_a_partial_ticket_is_completed_when_the_caller_finishes_after_the_queue(
     t = ticket(1)
     assert (t.partial, t.partial_node, t.kecamatan, t.desa) == (False, None, "Batu", None)
     drain_queue()  # the ticket's activation: deadlines and the URC alert
-    assert events(1) == ["created", "routed", "partial", "info_added", "recording", "partial_cleared", "alerted"]
+    assert events(1) == [
+        "created",
+        "routed",
+        "partial",
+        "place_changed",
+        "info_added",
+        "recording",
+        "partial_cleared",
+        "alerted",
+    ]
     assert [m.purpose for m in outbound() if m.to_number == CITIZEN] == ["reply"]
 
 
@@ -467,7 +476,7 @@ def test_nobody_answers_an_emergency_the_caller_adds_the_place_to_the_same_ticke
     )
     assert t.text == "longsor menutup jalan"
     drain_queue()  # the ticket's activation: deadlines and the URC alert
-    assert events(1) == ["created", "routed", "info_added", "recording", "alerted"]
+    assert events(1) == ["created", "routed", "place_changed", "info_added", "recording", "alerted"]
     assert ticket_event(1, "info_added").data == {"channel": "voice", "kecamatan": "Bumiaji", "desa": "Punten"}
     assert [m.purpose for m in outbound() if m.to_number == CITIZEN] == ["reply"]  # one SMS per call
     assert count(Ticket) == 1

@@ -18,6 +18,7 @@ from hotline.services.accounts import Principal
 from hotline.services.audit import audit
 from hotline.services.merging import Intake, open_or_merge
 from hotline.services.outbox import is_opted_out, queue_sms
+from hotline.services.place import KEEP, Part, set_place
 from hotline.services.reporters import Recipient, linked, textable
 from hotline.services.tickets import (
     CLOSED_STATUSES,
@@ -161,24 +162,36 @@ def edit_ticket(
     text: str | None = None,
     location: str | None = None,
     kecamatan: str | None = None,
+    desa: str | None = None,
     category: str | None = None,
     status: str | None = None,
+    source: str = "operator",
 ) -> list[str]:
     """Change what was given; returns the names of the fields that changed. A category given to a ticket
-    still waiting for one routes it; a status goes through the usual transitions (resolve, cancel...)."""
+    still waiting for one routes it; a status goes through the usual transitions (resolve, cancel...). The
+    place goes through hotline/services/place.py: a crew alerted already gets the new place by SMS."""
     _require_editor(actor)
     changed: dict[str, object] = {}
     if text is not None and text.strip() and text.strip() != ticket.text:
         if len(text) > MAX_TEXT:
             raise ActionError(f"text: at most {MAX_TEXT} characters")
         ticket.text = changed["text"] = text.strip()
-    if location is not None and (location.strip() or None) != ticket.location_text:
-        ticket.location_text = changed["location"] = location.strip()[:500] or None
-    if kecamatan is not None and _kecamatan(config, kecamatan) != ticket.kecamatan:
-        ticket.kecamatan = changed["kecamatan"] = _kecamatan(config, kecamatan)
-    if changed:
+    new_place = _place_edit(config, ticket, location=location, desa=desa, kecamatan=kecamatan)
+    if changed or new_place:
         ticket.updated_at = utcnow()
+        changed.update(new_place)
         record(session, ticket, "edited", actor=actor.name, fields=sorted(changed))
+    if new_place:
+        set_place(
+            session,
+            config=config,
+            ticket=ticket,
+            actor=actor.name,
+            source=source,
+            location=new_place.get("location", KEEP),
+            desa=new_place.get("desa", KEEP),
+            kecamatan=new_place.get("kecamatan", KEEP),
+        )
     new_category = _category(config, category) if category is not None else ticket.category
     if new_category != ticket.category:
         if ticket.status == "awaiting_category" and new_category is not None:
@@ -204,6 +217,33 @@ def edit_ticket(
             fields=sorted(changed),
         )
     return sorted(changed)
+
+
+def _place_edit(
+    config: CityConfig, ticket: Ticket, *, location: str | None, desa: str | None, kecamatan: str | None
+) -> dict[str, Part]:
+    """The parts of the place an edit changes (None: not given). A new desa brings its own kecamatan unless
+    another one was chosen with it; a new kecamatan drops a desa that does not lie in it."""
+    new: dict[str, Part] = {}
+    if location is not None and (location.strip() or None) != ticket.location_text:
+        new["location"] = location.strip()[:500] or None
+    chosen = _kecamatan(config, kecamatan) if kecamatan is not None else ticket.kecamatan
+    kecamatan_changed = chosen != ticket.kecamatan
+    new_desa, desa_kecamatan = ticket.desa, None
+    if desa is not None and desa.strip().lower() != (ticket.desa or "").lower():  # the form sends it unchanged too
+        new_desa, desa_kecamatan = _desa(config, desa, chosen if kecamatan_changed else None)
+    if new_desa != ticket.desa:
+        new["desa"] = new_desa
+        if desa_kecamatan is not None and desa_kecamatan != ticket.kecamatan:
+            new["kecamatan"] = desa_kecamatan
+        elif kecamatan_changed:
+            new["kecamatan"] = chosen
+    elif kecamatan_changed:
+        new["kecamatan"] = chosen
+        area = next((k for k in config.areas if k.name == chosen), None)
+        if ticket.desa is not None and (area is None or ticket.desa not in area.desa):
+            new["desa"] = None
+    return new
 
 
 def reassign(

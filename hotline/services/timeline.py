@@ -139,6 +139,13 @@ def describe(kind: str, data: dict[str, Any], language: str = "id") -> str:
         if id_:
             return f"SEMUA SALURAN GAGAL: peringatan ke {data.get('phone')} tidak sampai ({tried}); hubungi langsung"
         return f"ALL CHANNELS FAILED: alert to {data.get('phone')} not delivered ({tried}); contact them directly"
+    if kind == "place_changed":
+        where = ", ".join(str(data[k]) for k in ("location", "desa", "kecamatan") if data.get(k)) or "—"
+        told = len(data.get("told") or [])
+        source = data.get("source") or "-"
+        if id_:
+            return f"lokasi ({source}): {where}" + (f"; dikirim ke {told} anggota tim" if told else "")
+        return f"place ({source}): {where}" + (f"; sent to {told} team members" if told else "")
     if kind == "created":
         what = "laporan masuk" if id_ else "report received"
         return f"{what} ({data.get('channel')}, {data.get('category') or '-'})"

@@ -21,6 +21,7 @@ REPLY_FIELDS: dict[str, frozenset[str]] = {
     "report_split": frozenset(_T),
     "report_withdrawn": frozenset({"number"}),
     "more_reports": frozenset({*_CREW, "reporters"}),
+    "place_update": _CREW,
     "empty_message": frozenset(),
     "ask_what_where": frozenset(),
     "alert": frozenset({*_CREW, "quote"}),
@@ -72,6 +73,7 @@ ONE_SMS = frozenset(
     {
         "alert",
         "more_reports",
+        "place_update",
         "team_accepted",
         "all_declined",
         "team_reopened",

@@ -146,6 +146,19 @@ class TicketIn(BaseModel):
     language: Literal["id", "en"] = "id"
 
 
+class TicketPatch(BaseModel):
+    """What to change; a field left out stays as it is."""
+
+    text: str | None = Field(None, min_length=1, max_length=5000)
+    location: str | None = Field(None, max_length=500, description="where, in words; an empty string clears it")
+    kecamatan: str | None = Field(None, max_length=100)
+    desa: str | None = Field(None, max_length=100, description="a desa/kelurahan of routing/areas.yaml")
+    category: str | None = Field(None, max_length=32)
+    status: Literal["routed", "accepted", "on_site", "resolved", "cancelled"] | None = Field(
+        None, description="through the usual transitions"
+    )
+
+
 class AgencyOut(BaseModel):
     code: str
     name: str

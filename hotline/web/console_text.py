@@ -41,6 +41,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "text": ("Isi laporan", "What happened"),
     "location": ("Lokasi", "Location"),
     "kecamatan": ("Kecamatan", "Kecamatan (district)"),
+    "desa": ("Desa/kelurahan", "Desa/kelurahan (village)"),
     "urgent": ("Darurat", "Urgent"),
     "create": ("Buat laporan", "Create report"),
     "none": ("— belum —", "— none —"),

@@ -19,7 +19,14 @@ from hotline.models import Ticket, User
 from hotline.services.audit import audit
 from hotline.services.call_takeover import TakeoverError, take_call
 from hotline.services.city import current_config
-from hotline.services.ticket_actions import ActionError, add_note, create_report, edit_ticket, reassign, send_sms
+from hotline.services.ticket_actions import (
+    ActionError,
+    add_note,
+    create_report,
+    edit_ticket,
+    reassign,
+    send_sms,
+)
 from hotline.services.ticket_queries import find_visible_ticket
 from hotline.services.unmerge import split_reporter
 from hotline.web.api_schemas import RowId
@@ -110,6 +117,7 @@ async def edit(number: RowId, user: UserDep, form: FormDep) -> Response:
             text=field(form, "text"),
             location=field(form, "location"),
             kecamatan=field(form, "kecamatan"),
+            desa=field(form, "desa") if "desa" in form else None,
             category=field(form, "category"),
             status=field(form, "status") or None,
         )

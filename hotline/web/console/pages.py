@@ -38,6 +38,7 @@ def form_choices(lang: str) -> dict[str, Any]:
     return {
         "categories": [(c.code, c.name(lang)) for c in config.categories],
         "kecamatans": sorted(k.name for k in config.areas),
+        "desas": sorted(d for k in config.areas for d in k.desa),
         "agencies": [(a.code, a.name) for a in config.agencies],
         "statuses": STATUSES,
         "status_choices": ["open", "closed", *STATUSES],
