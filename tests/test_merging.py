@@ -167,13 +167,15 @@ def test_batal_from_a_linked_reporter_detaches_only_their_report(phone: Phone, f
     t = ticket(1)
     assert (t.status, t.reporter_phone, t.reporter_count) == ("routed", C, 1)
     assert [r.status for r in reporters(1)] == ["withdrawn", "primary"]
-    # withdrawn reporters hear nothing more; the last one left cancels for real
+    # withdrawn reporters hear nothing more; the last one left cancels the ticket itself, and since a crew
+    # accepted it, that waits for an operator (crew protection: hotline/services/cancel_requests.py)
     sms(phone, BPBD[0], "TERIMA 1")
     assert last(fake_twilio, C) == reply("citizen_accepted", number=1, agency="BPBD Kota Batu")
     assert "sedang ditangani" not in last(fake_twilio, B)
     sms(phone, C, "BATAL 1")
-    assert ticket(1).status == "cancelled"
-    assert events(1).count("reporter_withdrawn") == 2
+    assert ticket(1).status == "accepted" and ticket(1).cancel_requested_at is not None
+    assert last(fake_twilio, C) == reply("cancel_passed_on", number=1, agency="BPBD Kota Batu")
+    assert events(1).count("reporter_withdrawn") == 2 and events(1)[-1] == "cancel_requested"
 
 
 @pytest.fixture

@@ -13,9 +13,10 @@ from sqlalchemy.orm import Session
 from hotline.cityconfig import CityConfig
 from hotline.models import Agency, Ticket, Urc, utcnow
 from hotline.phone import to_e164
-from hotline.services import escalation
+from hotline.services import cancel_requests, escalation
 from hotline.services.accounts import Principal
 from hotline.services.audit import audit
+from hotline.services.cancel_requests import stand_down
 from hotline.services.merging import Intake, open_or_merge
 from hotline.services.outbox import is_opted_out, queue_sms
 from hotline.services.place import KEEP, Part, set_place
@@ -201,10 +202,13 @@ def edit_ticket(
             record(session, ticket, "category_set", actor=actor.name, category=new_category)
         changed["category"] = new_category
     if status and status != ticket.status:
+        crew_out = ticket.status in ("routed", "accepted", "on_site")
         try:
             transition(session, ticket=ticket, target=status, actor=actor.name)
         except (TransitionError, KeyError):
             raise ActionError(f"ticket {ticket.id} cannot go from {ticket.status} to {status}") from None
+        if status == "cancelled" and crew_out:  # the crew hears it, with the place and what it was
+            stand_down(session, config=config, ticket=ticket, key="team_cancelled_by_hotline")
         changed["status"] = status
     if changed:
         audit(
@@ -244,6 +248,39 @@ def _place_edit(
         if ticket.desa is not None and (area is None or ticket.desa not in area.desa):
             new["desa"] = None
     return new
+
+
+def confirm_cancel(session: Session, *, config: CityConfig, actor: Actor, ticket: Ticket) -> None:
+    """The reporter's BATAL on a ticket a crew had (hotline/services/cancel_requests.py) is confirmed: the
+    ticket is cancelled, the crew stood down, the reporter told."""
+    _require_editor(actor)
+    if not cancel_requests.is_open(ticket):
+        raise ActionError(f"ticket {ticket.id} has no open cancel request from its reporter")
+    transition(session, ticket=ticket, target="cancelled", actor=actor.name, note="reporter's BATAL confirmed")
+    stand_down(session, config=config, ticket=ticket, key="team_cancelled_by_hotline")
+    cancel_requests.tell_reporter(session, config=config, ticket=ticket, key="cancelled")
+    audit(
+        session,
+        actor=actor.name,
+        action="ticket.cancel_confirm",
+        target_type="ticket",
+        target_id=ticket.id,
+        ip=actor.ip,
+    )
+
+
+def keep_open(session: Session, *, config: CityConfig, actor: Actor, ticket: Ticket) -> None:
+    """The reporter's BATAL is not followed (the operator checked: the incident is real): the ticket stays
+    with its crew and the reporter is told."""
+    _require_editor(actor)
+    if not cancel_requests.is_open(ticket):
+        raise ActionError(f"ticket {ticket.id} has no open cancel request from its reporter")
+    ticket.cancel_requested_at, ticket.updated_at = None, utcnow()
+    record(session, ticket, "cancel_kept", actor=actor.name)
+    cancel_requests.tell_reporter(session, config=config, ticket=ticket, key="cancel_kept")
+    audit(
+        session, actor=actor.name, action="ticket.cancel_keep", target_type="ticket", target_id=ticket.id, ip=actor.ip
+    )
 
 
 def reassign(

@@ -146,6 +146,17 @@ def describe(kind: str, data: dict[str, Any], language: str = "id") -> str:
         if id_:
             return f"lokasi ({source}): {where}" + (f"; dikirim ke {told} anggota tim" if told else "")
         return f"place ({source}): {where}" + (f"; sent to {told} team members" if told else "")
+    if kind == "cancel_requested":
+        told = len(data.get("told") or [])
+        if id_:
+            return (
+                f"pelapor minta BATAL; tim belum dihentikan, menunggu keputusan petugas ({told} SMS ke command center)"
+            )
+        return f"the reporter asked to CANCEL; team not stood down, waiting for an operator ({told} SMS to the desk)"
+    if kind == "cancel_kept":
+        return (
+            "permintaan batal ditolak: laporan tetap ditangani" if id_ else "cancel request declined: report kept open"
+        )
     if kind == "created":
         what = "laporan masuk" if id_ else "report received"
         return f"{what} ({data.get('channel')}, {data.get('category') or '-'})"

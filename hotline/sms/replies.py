@@ -48,7 +48,11 @@ REPLY_FIELDS: dict[str, frozenset[str]] = {
     "not_found": frozenset({"number"}),
     "cancelled": frozenset(_T),
     "team_cancelled": _CREW,
+    "team_cancelled_by_hotline": _CREW,
     "cancel_refused": frozenset({*_T, "status"}),
+    "cancel_passed_on": frozenset(_T),
+    "cancel_requested": _CREW,
+    "cancel_kept": frozenset(_T),
     "opted_out": frozenset(),
     "opted_in": frozenset(),
     "missing_number": frozenset({"command"}),
@@ -78,6 +82,8 @@ ONE_SMS = frozenset(
         "all_declined",
         "team_reopened",
         "team_cancelled",
+        "team_cancelled_by_hotline",
+        "cancel_requested",
         *(key for key in REPLY_FIELDS if key.startswith("escalation_")),
     }
 )

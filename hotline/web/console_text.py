@@ -103,6 +103,23 @@ TEXT: dict[str, tuple[str, str]] = {
     "split": ("Pisahkan jadi laporan baru", "Split into a new report"),
     "split_done": ("Dipisahkan: laporan baru dibuat dan diteruskan.", "Split: a new report was opened and routed."),
     "to_all_reporters": ("Semua pelapor", "All reporters"),
+    # crew protection: the reporter's BATAL on a report a crew had waits for an operator (cancel_requests.py)
+    "cancel_request_title": ("Pelapor minta laporan ini dibatalkan", "The reporter asked to cancel this report"),
+    "cancel_request_help": (
+        "Tim lapangan belum dihentikan. Pastikan dulu (telepon pelapor bila perlu), lalu batalkan atau tetap tangani.",
+        "The field team was not stood down. Check first (call the reporter if needed), then cancel or keep it.",
+    ),
+    "cancel_confirm": ("Batalkan laporan dan hentikan tim", "Cancel the report and stand the team down"),
+    "cancel_keep": ("Tetap tangani", "Keep it open"),
+    "cancel_confirmed": (
+        "Laporan dibatalkan; tim lapangan dan pelapor sudah dikabari.",
+        "Report cancelled; the field team and the reporter were told.",
+    ),
+    "cancel_kept": (
+        "Laporan tetap ditangani; pelapor sudah dikabari.",
+        "The report stays open; the reporter was told.",
+    ),
+    "cancel_request_badge": ("minta batal", "cancel asked"),
     "rule_near_gps": ("GPS berdekatan", "near GPS"),
     "rule_same_desa": ("desa sama", "same desa"),
     "rule_similar_text": ("isi mirip", "similar text"),
