@@ -58,6 +58,12 @@ def test_the_reporter_as_a_crew_dials_them(phone: str, shown: str) -> None:
         ("BANJIR di Punten, air masuk rumah", "Punten", "flood", "BANJIR, air masuk rumah"),
         ("asap…  tebal\nlokasi di Jl. Imam Bonjol 3", "Jl. Imam Bonjol 3", "fire", "asap... tebal"),
         ("jalan rusak di depan rumah saya", None, "roads", "jalan rusak di depan rumah saya"),
+        (
+            "Ada kebakaran di gudang dekat pasar, asap hitam, di Jl. Diponegoro 12",
+            "gudang dekat pasar, Jl. Diponegoro 12",  # two places the grammar joined: each comes out
+            "fire",
+            "Ada kebakaran, asap hitam",
+        ),
     ],
 )
 def test_the_quote_leaves_out_what_the_alert_says_already(

@@ -91,6 +91,10 @@ PLACES = [
     ("pohon tumbang di jalan, sekitar pasar Batu", "jalan, sekitar pasar Batu"),  # Batu: a kecamatan
     ("there is a fire near the school in Tlekung", "the school in Tlekung"),
     ("fire at my house", None),
+    (  # two places: both, the crew needs the street as much as the landmark
+        "Ada kebakaran di gudang dekat pasar, asap hitam tebal, warga panik di Jl. Diponegoro 12 Sisir",
+        "gudang dekat pasar, Jl. Diponegoro 12 Sisir",
+    ),
 ]
 
 

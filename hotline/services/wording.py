@@ -84,14 +84,18 @@ def quote_source(config: CityConfig, ticket: Ticket) -> str:
     ("KEBAKARAN di Jl. ..." -> "")."""
     text = " ".join(fold(ticket.text or "").split())
     location = " ".join(fold(ticket.location_text or "").split())
-    if location:
-        at = text.lower().rfind(location.lower())
-        if at >= 0:
-            before = text[:at].rstrip().split(" ")
-            markers = {m for words in config.grammar.location_markers.values() for m in words}
-            while before and before[-1].lower().strip(",.:;") in markers:  # "lokasi di Jl. ..."
-                before.pop()
-            text = " ".join([*before, text[at + len(location) :].strip()]).strip()
+    markers = {m for words in config.grammar.location_markers.values() for m in words}
+    # the whole place as the citizen wrote it, else each of its parts (the grammar joins places with ", ")
+    for part in [location, *location.split(", ")] if location else []:
+        at = text.lower().rfind(part.lower())
+        if at < 0:
+            continue
+        before = text[:at].rstrip().split(" ")
+        while before and before[-1].lower().strip(",.:;") in markers:  # "lokasi di Jl. ..."
+            before.pop()
+        text = " ".join([*before, text[at + len(part) :].strip()]).strip()
+        if part == location:
+            break
     text = _BEFORE_STOP.sub(r"\1", text).strip(" ,.;:-")
     # "KEBAKARAN" is all that is left of "KEBAKARAN di Jl. ...": the text names the category already
     category = config.category(ticket.category)

@@ -116,26 +116,45 @@ def _says_where(clause: str, grammar: Grammar, areas: tuple[KecamatanSpec, ...],
     return words and any(_contains(norm, w) for ws in grammar.place_words.values() for w in ws)
 
 
+def _run(text: str, start: int, grammar: Grammar, areas: tuple[KecamatanSpec, ...]) -> tuple[str, int] | None:
+    """The clauses from `start` that say where, and where they end: the first must say where, the later
+    ones only with a number or a desa ("jalan tertutup tanah" is what happened, not where)."""
+    kept: list[str] = []
+    end, position = start, start
+    for stop in [*_CLAUSES.finditer(text, start), None]:
+        clause_end = stop.start() if stop else len(text)
+        clause = text[position:clause_end].strip()
+        if not _says_where(clause, grammar, areas, words=not kept):
+            break
+        kept.append(clause)
+        end = clause_end
+        if stop is None:
+            break
+        position = stop.end()
+    place = " ".join(", ".join(kept).split()).strip(" .,;!?")
+    return (place, end) if place else None
+
+
 def _location(text: str, grammar: Grammar, areas: tuple[KecamatanSpec, ...] = ()) -> str | None:
-    """The place the text names after a location marker ("di", "dekat", "near"): the first marker whose
-    words say where, with the clauses after them that name a number or a desa ("di Jl. Diponegoro, Sisir,
-    jalan tertutup" -> "Jl. Diponegoro, Sisir"). A marker followed by no place ("di depan rumah saya rusak
-    parah") gives none; a desa named anywhere is still found (find_place)."""
+    """The places the text names after location markers ("di", "dekat", "near"), each the words after a
+    marker that say where ("di Jl. Diponegoro, Sisir, jalan tertutup" -> "Jl. Diponegoro, Sisir"), joined
+    when there are several ("di gudang dekat pasar, asap tebal, di Jl. Diponegoro 12" -> "gudang dekat
+    pasar, Jl. Diponegoro 12"). A marker followed by no place ("di depan rumah saya rusak parah") gives
+    none; a desa named anywhere is still found (find_place)."""
     markers = [m for words in grammar.location_markers.values() for m in words]
     if not markers:
         return None
     pattern = r"(?i)\b(?:" + "|".join(re.escape(m) for m in sorted(markers, key=len, reverse=True)) + r")\b[\s:]+"
+    places: list[str] = []
+    taken = 0  # a marker inside a place already taken ("gudang dekat pasar") starts nothing new
     for match in re.finditer(pattern, text):
-        kept: list[str] = []
-        for clause in _CLAUSES.split(text[match.end() :].strip()):
-            # later clauses only with a number or a desa: "jalan tertutup tanah" is what happened, not where
-            if not _says_where(clause, grammar, areas, words=not kept):
-                break
-            kept.append(clause)
-        place = " ".join(", ".join(kept).split()).strip(" .,;!?")
-        if place:
-            return place[:MAX_LOCATION]
-    return None
+        if match.start() < taken:
+            continue
+        run = _run(text, match.end(), grammar, areas)
+        if run is not None:
+            places.append(run[0])
+            taken = run[1]
+    return ", ".join(dict.fromkeys(places))[:MAX_LOCATION] or None
 
 
 def find_place(norm: str, areas: tuple[KecamatanSpec, ...]) -> tuple[str | None, str | None]:
