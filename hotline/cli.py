@@ -102,6 +102,10 @@ def config_check(
         f"duplicate merging for {_merging_summary(config)}, "
         f"IVR flows: {flows or 'none (no ivr_flows/ folder)'} in {folder}"
     )
+    from hotline.services.sms_lengths import warnings
+
+    for warning in warnings(config):  # the city can still go live: a warning, never an error
+        err.print(warning, markup=False, highlight=False, soft_wrap=True)
     rules = config.shield
     console.print(
         f"call shield: {rules.calls_per_hour} calls/hour, {rules.calls_per_day}/day per number; "

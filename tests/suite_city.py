@@ -69,3 +69,20 @@ def choice_template(kind: str, language: str = "id") -> str:
 def choice(kind: str, label: str, digit: int | str, language: str = "id") -> str:
     """A menu option as the prompt file says it, e.g. choice("category", "Kebakaran", 1)."""
     return choice_template(kind, language).format(label=label, digit=digit)
+
+
+@cache
+def _replies() -> dict[str, Any]:
+    return yaml.safe_load((CITY_DIR / "sms" / "replies.yaml").read_text())
+
+
+def reply(key: str, language: str = "id", **fields: Any) -> str:
+    """An SMS text of the suite's sms/replies.yaml filled in, as a citizen reads it (for a test whose point
+    is what happened, not the wording). Crew texts are shortened to fit one SMS: compare those by parts."""
+    return str(_replies()["replies"][key][language]).format(**fields)
+
+
+def words(table: str, key: str, language: str = "id") -> str:
+    """A status, priority or other word of the suite's sms/replies.yaml (statuses, priorities, ...)."""
+    entry = _replies()[table]
+    return str((entry[key] if key else entry)[language])

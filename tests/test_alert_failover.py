@@ -28,7 +28,7 @@ from hotline.settings import get_settings
 from tests.accounts import console_login, make_user
 from tests.conftest import AUTH_TOKEN, Phone, drain_queue
 from tests.helpers import events, outbound, ticket
-from tests.suite_city import members
+from tests.suite_city import members, reply
 
 pytestmark = pytest.mark.usefixtures("real_clock")  # these tests move hotline.clock
 
@@ -71,7 +71,7 @@ def _fire(phone: Phone) -> None:
 
 
 def _alert(fake_twilio: Any, number: str) -> FakeMessage:
-    [message] = [m for m in fake_twilio.sent_to(number) if m.body.startswith("[HOTLINE")]
+    [message] = [m for m in fake_twilio.sent_to(number) if m.body.endswith("Balas TERIMA 1 / TOLAK 1")]
     return message
 
 
@@ -253,9 +253,9 @@ def test_pressing_1_in_the_call_accepts_the_ticket_like_terima(
         f'<Gather action="{action}" actionOnEmptyResult="true" input="dtmf" numDigits="1" timeout="8">'
         '<Say language="id-ID" voice="Google.id-ID-Standard-A">'
         "Peringatan darurat dari Damkar Kota Batu. Laporan nomor 1, Kebakaran, prioritas"
-        " KRITIS, di Jl. Diponegoro 12 Sisir. Tekan 1 untuk menerima.</Say>"
+        " KRITIS, lokasi Jl. Diponegoro 12 Sisir, Kecamatan Batu. Tekan 1 untuk menerima.</Say>"
         '<Say language="en-US">Emergency alert from Damkar Kota Batu. Report number 1, Fire, priority CRITICAL,'
-        " at Jl. Diponegoro 12 Sisir. Press 1 to accept.</Say>"
+        " place Jl. Diponegoro 12 Sisir, Kecamatan Batu. Press 1 to accept.</Say>"
         "</Gather></Response>"
     )
     assert _delivery_of(PMK[1]).status == "delivered"  # answered: no further channel
@@ -279,9 +279,9 @@ def test_pressing_1_in_the_call_accepts_the_ticket_like_terima(
     assert accepted_by == f"member:{t.accepted_by_member_id}" and note == "lewat panggilan suara (tekan 1)"
     assert escalation_states == ["cancelled"]  # the escalation timer stops, as with TERIMA by SMS
     sent = {m.to: m.body for m in fake_twilio.messages}
-    assert sent[PMK[1]].startswith("#1 Anda terima.")  # the member's usual SMS confirmation
-    assert sent[CITIZEN] == "Laporan #1 sedang ditangani Damkar Kota Batu."  # the reporter hears it
-    assert "#1 sudah diterima" in sent[PMK[0]]  # and the team
+    assert sent[PMK[1]] == reply("member_accepted", number=1)  # the member's usual SMS confirmation
+    assert sent[CITIZEN] == reply("citizen_accepted", number=1, agency="Damkar Kota Batu")  # the reporter hears it
+    assert sent[PMK[0]].startswith("No. 1 Kebakaran sudah diterima")  # and the team
     assert {d.status for d in _deliveries() if d.phone != PMK[1]} == {"stopped"}
     again = fake_twilio.call_webhook(_gather_action(answered.text), call, Digits="1")  # Twilio retries
     assert "Laporan nomor 1 Anda terima." in again.text and events(1).count("accepted") == 1

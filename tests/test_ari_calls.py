@@ -169,10 +169,10 @@ def test_a_whole_call_through_asterisk_becomes_a_routed_voice_ticket_with_its_re
     drain_queue()  # the ticket's activation, then the citizen's SMS and the URC alerts, as for Twilio calls
     assert events(t.id) == ["created", "routed", "recording", "alerted"]
     [reply] = fake_twilio.sent_to(CITIZEN)
-    assert reply.body.startswith(f"Laporan #{t.id} (Jalan, jembatan dan saluran) diterima")
+    assert reply.body.startswith(f"Laporan No. {t.id} (Jalan, jembatan dan saluran) diterima")
     for member in PUPR:
         [alert] = fake_twilio.sent_to(member)
-        assert "di Bumiaji" in alert.body
+        assert alert.body.startswith("Kec. Bumiaji. ")  # the place first
 
 
 def test_english_callers_press_9_and_hear_english_prompts() -> None:

@@ -140,7 +140,7 @@ def test_a_full_call_opens_a_routed_voice_ticket_alerts_the_urc_and_texts_the_ca
         "roads",
         "Bumiaji",
         None,
-        "Bumiaji",
+        "Kec. Bumiaji",
     )
     assert (t.status, t.routing_rule, t.priority, t.partial, t.partial_node) == (
         "routed",
@@ -174,10 +174,10 @@ def test_a_full_call_opens_a_routed_voice_ticket_alerts_the_urc_and_texts_the_ca
     assert fake_twilio.messages == []
     drain_queue()
     [reply] = fake_twilio.sent_to(CITIZEN)
-    assert reply.body.startswith("Laporan #1 (Jalan, jembatan dan saluran) diterima, diteruskan ke DPUPR Kota Batu")
+    assert reply.body.startswith("Laporan No. 1 (Jalan, jembatan dan saluran) diterima, diteruskan ke DPUPR Kota Batu")
     for member in PUPR:
         [alert] = fake_twilio.sent_to(member)
-        assert "#1 Jalan, jembatan dan saluran" in alert.body and "di Bumiaji" in alert.body
+        assert alert.body.startswith("Kec. Bumiaji. Jalan, jembatan dan saluran BIASA, No. 1.")  # the place first
 
     row = call.row()
     assert (row.provider, row.caller, row.called, row.status, row.outcome, row.stopped_at, row.ticket_id) == (
@@ -420,7 +420,16 @@ def test_a_partial_ticket_is_completed_when_the_caller_finishes_after_the_queue(
     t = ticket(1)
     assert (t.partial, t.partial_node, t.kecamatan, t.desa) == (False, None, "Batu", None)
     drain_queue()  # the ticket's activation: deadlines and the URC alert
-    assert events(1) == ["created", "routed", "partial", "info_added", "recording", "partial_cleared", "alerted"]
+    assert events(1) == [
+        "created",
+        "routed",
+        "partial",
+        "place_changed",
+        "info_added",
+        "recording",
+        "partial_cleared",
+        "alerted",
+    ]
     assert [m.purpose for m in outbound() if m.to_number == CITIZEN] == ["reply"]
 
 
@@ -445,7 +454,7 @@ def test_the_emergency_key_opens_a_critical_ticket_alerts_the_command_center_and
     assert events(1) == ["created", "routed", "alerted"]
     for member in DESK:
         [alert] = fake_twilio.sent_to(member)
-        assert "#1" in alert.body
+        assert "No. 1." in alert.body and alert.body.startswith("LOKASI BELUM DIKETAHUI")
     [sms] = fake_twilio.sent_to(CITIZEN)
     assert sms.body.startswith("Hotline Kota Batu: laporan darurat Anda kami terima, No. 1.")
 
@@ -479,23 +488,24 @@ def test_nobody_answers_an_emergency_in_30_s_what_and_where_reach_the_ticket_and
         "fire",
         "critical",
         "Bumiaji",
-        "Bumiaji",
+        "Kec. Bumiaji",
         "fire-to-pmk",
     )
     assert call.row().status == "in-progress"  # answering the menu: out of the queue for a moment
     drain_queue()
     for member in PMK:  # the fire brigade gets the report with its place
         [alert] = fake_twilio.sent_to(member)
-        assert "#1 Kebakaran" in alert.body and "di Bumiaji" in alert.body
+        assert alert.body.startswith("Kec. Bumiaji. Kebakaran KRITIS, No. 1.")
     back = call.send("6")  # Punten: back in the queue for the rest of the wait
     assert keys(back) == ["emergency_hold", "Enqueue"]
     assert back.media[-1] == a.Enqueue("operators", None, 90, "emergency")
     t = ticket(1)
-    assert (t.desa, t.location_text, t.partial) == ("Punten", "Punten, Bumiaji", False)
+    assert (t.desa, t.location_text, t.partial) == ("Punten", "Punten, Kec. Bumiaji", False)
     row = call.row()
     assert (row.status, row.queue_priority, row.queued_at) == ("queued", "emergency", first_queued)  # kept its turn
-    assert events(1) == [
-        "created", "routed", "alerted", "category_set", "routed", "alerted", "info_added", "info_added",
+    assert events(1) == [  # the desk hears the kecamatan, the fire brigade is alerted with it, then hears the desa
+        "created", "routed", "alerted", "place_changed", "category_set", "routed", "alerted", "info_added",
+        "place_changed", "info_added",
     ]  # fmt: skip
     assert ticket_event(1, "info_added").data == {"channel": "voice", "kecamatan": "Bumiaji", "category": "fire"}
     assert [m.purpose for m in outbound() if m.to_number == CITIZEN] == ["reply"]  # one SMS per call

@@ -47,8 +47,8 @@ BROKEN = [
     ("routing/categories.yaml", "    priority: low", "    priority: lowest", "priority"),
     (
         "sms/replies.yaml",
-        '"Laporan #{number} dibatalkan."',
-        '"Laporan #{nomor} dibatalkan."',
+        '"Laporan No. {number} dibatalkan."',
+        '"Laporan No. {nomor} dibatalkan."',
         "uses unknown field(s) ['nomor']",
     ),
     (

@@ -23,17 +23,14 @@ from tests.accounts import console_login, make_user
 from tests.clocked import set_clock, sms, tick
 from tests.conftest import Phone, drain_queue
 from tests.helpers import count, events, outbound, ticket
-from tests.suite_city import members
+from tests.suite_city import members, reply
 
 pytestmark = pytest.mark.usefixtures("real_clock")  # these tests move hotline.clock
 
 CITIZEN = "+6281234567890"
 PMK = members("PMK")
 PUPR = members("PUPR")[0]
-ASKED_1 = (
-    "Laporan #1 telah selesai ditangani Damkar Kota Batu. Apakah laporan #1 sudah beres? "
-    "Balas 1 jika sudah beres, 2 jika belum."
-)
+ASKED_1 = reply("confirm_ask", number=1, agency="Damkar Kota Batu", yes=1, no=2)
 T0 = datetime(2030, 3, 10, 2, 0, tzinfo=UTC)  # 09:00 in Kota Batu
 
 
@@ -105,11 +102,11 @@ def test_done_asks_and_1_confirms(phone: Phone, fake_twilio: Any) -> None:
     assert last_to(fake_twilio, CITIZEN) == ASKED_1  # one SMS: the "resolved" notice carries the question
     assert events(1)[-2:] == ["resolved", "confirmation_asked"]
     sms(phone, CITIZEN, "1")
-    assert last_to(fake_twilio, CITIZEN) == "Terima kasih. Laporan #1 ditutup sebagai beres."
+    assert last_to(fake_twilio, CITIZEN) == reply("confirm_thanks", number=1)
     assert ticket(1).status == "resolved" and count(Ticket) == 1  # an answer, not a fire report
     assert events(1)[-1] == "confirmed"
     sms(phone, CITIZEN, " 1. ")  # sent twice: still not a report
-    assert last_to(fake_twilio, CITIZEN) == "Jawaban Anda untuk laporan #1 sudah dicatat. Terima kasih."
+    assert last_to(fake_twilio, CITIZEN) == reply("confirm_already", number=1)
     assert count(Ticket) == 1 and events(1)[-1] == "confirmed"
 
 
@@ -117,11 +114,9 @@ def test_english_reporter_is_asked_in_english(phone: Phone, fake_twilio: Any) ->
     tourist, bpbd = "+61412345678", members("BPBD")[0]
     sms(phone, tourist, "There is a landslide near Songgokerto, people trapped")
     sms(phone, bpbd, "SELESAI 1")
-    assert last_to(fake_twilio, tourist) == (
-        "Report #1 has been resolved by BPBD Kota Batu. Is report #1 fixed? Reply 1 if it is fixed, 2 if it is not."
-    )
+    assert last_to(fake_twilio, tourist) == (reply("confirm_ask", "en", number=1, agency="BPBD Kota Batu", yes=1, no=2))
     sms(phone, tourist, "2")
-    assert last_to(fake_twilio, tourist) == "Report #1 is reopened and sent back to BPBD Kota Batu. Check: STATUS 1"
+    assert last_to(fake_twilio, tourist) == reply("citizen_reopened", "en", number=1, agency="BPBD Kota Batu")
     assert "DIBUKA LAGI" in last_to(fake_twilio, bpbd)  # URC staff are told in Indonesian
 
 
@@ -152,18 +147,18 @@ def test_2_reopens_with_a_fresh_deadline_and_chain_and_counts_against_the_agency
         (0, "resolve", 0, "cancelled"),
         (1, "resolve", 0, "pending"),
     ]
-    assert last_to(fake_twilio, CITIZEN) == "Laporan #1 dibuka lagi dan dikembalikan ke Damkar Kota Batu. Cek: STATUS 1"
+    assert last_to(fake_twilio, CITIZEN) == reply("citizen_reopened", number=1, agency="Damkar Kota Batu")
     for member in PMK:
         assert last_to(fake_twilio, member) == (
-            "#1 Kebakaran di Jl. Diponegoro 12 Sisir DIBUKA LAGI: pelapor menjawab belum beres. "
+            "No. 1 Kebakaran, Jl. Diponegoro 12 Sisir, Kec. Batu: DIBUKA LAGI, pelapor menjawab belum beres. "
             "Kirim SELESAI 1 jika tuntas."
         )
     sms(phone, CITIZEN, "2")  # again before anyone re-resolved it: already recorded, nothing changes
-    assert last_to(fake_twilio, CITIZEN) == "Jawaban Anda untuk laporan #1 sudah dicatat. Terima kasih."
+    assert last_to(fake_twilio, CITIZEN) == reply("confirm_already", number=1)
     assert events(1).count("reopened") == 1
 
     tick(121)  # the fresh deadline passes: the fresh chain escalates
-    assert any("BELUM SELESAI" in m.body for m in fake_twilio.sent_to(PMK[0]))
+    assert any(m.body.startswith("TERLAMBAT No. 1") and "belum selesai" in m.body for m in fake_twilio.sent_to(PMK[0]))
     assert (1, "resolve", 0, "fired") in escalations(1)
 
     sms(phone, PMK[2], "SELESAI 1")  # another member re-resolves: the reporter is asked again
@@ -194,9 +189,7 @@ def test_an_answer_after_the_window_changes_nothing(phone: Phone, fake_twilio: A
     fire_resolved(phone)
     clock.advance(ANSWER_WINDOW + timedelta(minutes=1))
     sms(phone, CITIZEN, "2")
-    assert last_to(fake_twilio, CITIZEN) == (
-        "Laporan #1 sudah ditutup. Jika masalahnya belum beres, kirim laporan baru."
-    )
+    assert last_to(fake_twilio, CITIZEN) == (reply("confirm_expired", number=1))
     assert ticket(1).status == "resolved" and count(Ticket) == 1
     assert not {"confirmed", "reopened"} & set(events(1))
 
@@ -211,7 +204,7 @@ def test_no_answer_leaves_it_resolved_and_only_the_latest_question_counts(phone:
     assert (ticket(1).status, ticket(2).status) == ("resolved", "accepted")
     assert events(1)[-1] == "confirmation_asked"  # never answered: stays resolved, nothing recorded
     sms(phone, CITIZEN, "1")  # still about #2, the latest question: already answered
-    assert last_to(fake_twilio, CITIZEN) == "Jawaban Anda untuk laporan #2 sudah dicatat. Terima kasih."
+    assert last_to(fake_twilio, CITIZEN) == reply("confirm_already", number=2)
     assert events(1)[-1] == "confirmation_asked" and count(Ticket) == 2
 
 
@@ -231,7 +224,7 @@ def test_opted_out_reporter_is_not_asked(phone: Phone, fake_twilio: Any) -> None
     assert event_data(1, "confirmation_skipped") == [{"reason": "opted_out"}]
     assert "confirmation_asked" not in events(1)
     assert not any("sudah beres" in m.body for m in outbound())
-    done = [m for m in outbound() if m.to_number == CITIZEN and m.body.startswith("Laporan #1 telah selesai")]
+    done = [m for m in outbound() if m.to_number == CITIZEN and m.body.startswith("Laporan No. 1 telah selesai")]
     assert [m.status for m in done] == ["suppressed"]  # the plain notice, held back as every SMS to them
 
 

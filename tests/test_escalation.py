@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import timedelta
 from typing import Any
@@ -25,7 +26,7 @@ from hotline.jobs.sweeper import sweep_once
 from hotline.models import Escalation, Ticket, TicketEvent
 from tests.clocked import tick
 from tests.conftest import Phone, drain_queue
-from tests.helpers import events, ticket
+from tests.helpers import events, outbound, ticket
 from tests.suite_city import heads, members
 
 pytestmark = pytest.mark.usefixtures("real_clock")  # these tests move hotline.clock
@@ -42,7 +43,12 @@ def escalations() -> list[Escalation]:
 
 
 def escalation_sms(fake_twilio: Any) -> list[tuple[str, str]]:
-    return [(m.to, m.body) for m in fake_twilio.messages if "ESKALASI" in m.body]
+    """The escalation SMS that reached the (fake) provider, in order, whatever their wording."""
+    sids = {m.provider_sid for m in outbound() if m.purpose == "escalation"}
+    return [(m.to, m.body) for m in fake_twilio.messages if m.sid in sids]
+
+
+DEADLINE = re.compile(r"(batas|target) (\d\d/\d\d )?\d\d:\d\d")  # when it was due, in the city's time
 
 
 def _fire_report(phone: Phone) -> None:
@@ -70,16 +76,27 @@ def test_nobody_accepts_the_chain_runs_and_repeats(phone: Phone, fake_twilio: An
     tick(4.9)
     assert escalation_sms(fake_twilio) == []  # not yet due: nothing early
     tick(0.2)
-    sent = escalation_sms(fake_twilio)
-    assert sorted(to for to, _ in sent) == sorted(PMK_URC)
-    assert sent[0][1].startswith(
-        "[ESKALASI Damkar Kota Batu] #1 Kebakaran (KRITIS) di Jl. Diponegoro 12 Sisir BELUM DITERIMA, lewat 0 menit"
-    )
+    sent = dict(escalation_sms(fake_twilio))
+    assert sorted(sent) == sorted(PMK_URC)
+    leader, *crew = PMK_URC  # the first member is the team's leader (tests/city/routing/agencies.yaml)
+    place = "Jl. Diponegoro 12 Sisir, Kec. Batu"
+    for member in crew:  # the crew is asked to accept, told when it was due (never "0 minutes late")
+        assert sent[member].startswith(f"TERLAMBAT No. 1 Kebakaran KRITIS, {place}: belum diterima, batas ")
+        assert sent[member].endswith("Pelapor 081234567890. Balas TERIMA 1") and DEADLINE.search(sent[member])
+    assert "belum ada yang menerima" in sent[leader] and sent[leader].endswith("balas TERIMA 1")
     tick(3)
-    assert sorted(to for to, _ in escalation_sms(fake_twilio)[3:]) == sorted([PMK_HEAD, *COMMAND])
+    later = dict(escalation_sms(fake_twilio)[3:])
+    assert sorted(later) == sorted([PMK_HEAD, *COMMAND])
+    # heads and the command center cannot accept: they are asked to get the team moving, never to TERIMA
+    assert later[PMK_HEAD].startswith(f"PERHATIAN No. 1 Kebakaran KRITIS, {place}: tim belum menerima (batas ")
+    assert later[PMK_HEAD].endswith("Mohon pastikan tim merespons.")
+    for desk in COMMAND:
+        assert later[desk].startswith(f"ESKALASI No. 1 Kebakaran KRITIS, {place}: tim Damkar Kota Batu belum menerima")
+        assert later[desk].endswith("Telepon tim.")
+    assert all("TERIMA" not in body for body in later.values())
     tick(5)  # repeat of the last step
     assert len(escalation_sms(fake_twilio)) == 9
-    assert "lewat 8 menit" in escalation_sms(fake_twilio)[-1][1]
+    assert all(len(body) <= 160 for _, body in escalation_sms(fake_twilio))
     rows = escalations()
     assert [(r.step, r.round, r.status) for r in rows] == [
         (0, 0, "fired"),
@@ -106,7 +123,8 @@ def test_accept_stops_the_chain_and_starts_the_resolve_deadline(phone: Phone, fa
     ]
     tick(85.4)  # 120.5 minutes after routing: the resolve deadline just passed
     sent = escalation_sms(fake_twilio)
-    assert sorted(to for to, _ in sent) == sorted(PMK_URC) and "BELUM SELESAI" in sent[0][1]
+    assert sorted(to for to, _ in sent) == sorted(PMK_URC)
+    assert all("belum selesai" in body and "SELESAI 1" in body and DEADLINE.search(body) for _, body in sent)
     phone.sms(PMK_URC[1], "SELESAI 1")
     drain_queue()
     fake_twilio.reset()
@@ -283,8 +301,8 @@ def test_a_voice_alert_plugs_in_beside_sms(phone: Phone, fake_twilio: Any) -> No
         tick(6)
     finally:
         alerts.unregister("voice")
-    assert [(a.ticket_id, a.phones) for a in calls] == [(1, tuple(PMK_URC))]
-    assert "ESKALASI" in calls[0].body
+    assert sorted(phone for a in calls for phone in a.phones) == sorted(PMK_URC)  # the leader's text is its own
+    assert all(a.ticket_id == 1 and "TERIMA 1" in a.body for a in calls)
     assert len(escalation_sms(fake_twilio)) == 3  # SMS went out as well
     with unit_of_work() as s:
         data = s.scalars(select(TicketEvent.data).where(TicketEvent.kind == "escalated")).one()

@@ -73,6 +73,35 @@ CASES = [
     ("   ", "empty", None, None, None, "id", {}),
 ]
 
+# The place after a location marker: only words that say where (a number, a desa or kecamatan, a place word
+# of sms/keywords.yaml), and only the clauses that go on saying where.
+PLACES = [
+    ("KEBAKARAN di Jl. Diponegoro 12 Sisir", "Jl. Diponegoro 12 Sisir"),
+    ("ada kebakaran di jl diponegoro", "jl diponegoro"),
+    ("jalan di depan rumah saya rusak parah", None),  # a marker, then no place at all
+    ("di depan rumah saya rusak parah", None),
+    ("lampu jalan mati di depan rumah saya", None),
+    ("tolong ada masalah di depan rumah saya, desa Tlekung", None),  # the desa is still found (find_place)
+    ("tiba-tiba tanah longsor di Punten, ada korban", "Punten"),  # what happened is not the place
+    ("LONGSOR di Sumberbrantas, jalan tertutup tanah", "Sumberbrantas"),
+    ("banjir di dusun krajan rt 03 rw 02, air setinggi lutut", "dusun krajan rt 03 rw 02"),
+    ("kebakaran di Jl. Panglima Sudirman 5. Apinya besar sekali", "Jl. Panglima Sudirman 5"),
+    ("Kebakaran dekat SDN 2 Sisir", "SDN 2 Sisir"),
+    ("banjir, lokasi: Jl. Diponegoro 12, Sisir", "Jl. Diponegoro 12, Sisir"),
+    ("pohon tumbang di jalan, sekitar pasar Batu", "jalan, sekitar pasar Batu"),  # Batu: a kecamatan
+    ("there is a fire near the school in Tlekung", "the school in Tlekung"),
+    ("fire at my house", None),
+    (  # two places: both, the crew needs the street as much as the landmark
+        "Ada kebakaran di gudang dekat pasar, asap hitam tebal, warga panik di Jl. Diponegoro 12 Sisir",
+        "gudang dekat pasar, Jl. Diponegoro 12 Sisir",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "location"), PLACES)
+def test_the_place_after_a_marker_must_say_where(text: str, location: str | None) -> None:
+    assert parse_sms(text, CONFIG.grammar, CONFIG.areas).location == location
+
 
 @pytest.mark.parametrize(("text", "kind", "command", "number", "category", "language", "extra"), CASES)
 def test_parse_sms(

@@ -14,7 +14,7 @@ from hotline.models import AuditEntry, Call, InboundMessage, Ticket, TicketRepor
 from tests.accounts import console_login, csrf_of, make_token, make_user
 from tests.conftest import Phone, drain_queue
 from tests.helpers import count, events, outbound, ticket
-from tests.suite_city import members
+from tests.suite_city import members, reply
 
 A, B, C = "+6281234500001", "+6281234500002", "+6281234500003"
 BPBD = members("BPBD")
@@ -65,15 +65,15 @@ def test_three_citizens_report_one_landslide(phone: Phone, fake_twilio: Any) -> 
     # One callout: each BPBD member got exactly one alert
     for member in BPBD:
         assert len(alerts_to(fake_twilio, member)) == 1
-    assert last(fake_twilio, A).startswith("Laporan #1 (Tanah longsor) diterima")
-    assert last(fake_twilio, B).startswith("Kejadian ini sudah dilaporkan: #1 (Tanah longsor)")
+    assert last(fake_twilio, A).startswith("Laporan No. 1 (Tanah longsor) diterima")
+    assert last(fake_twilio, B).startswith("Kejadian ini sudah dilaporkan: No. 1 (Tanah longsor)")
     assert "(3 pelapor)" in last(fake_twilio, C)
     with unit_of_work() as session:
         outcomes = list(session.scalars(select(InboundMessage.outcome).order_by(InboundMessage.id)))
     assert outcomes == ["ticket_created", "merged", "merged"]
     # a merged reporter's follow-up without a category stays theirs, on the ticket they joined
     sms(phone, B, "rumah pak RT ikut tertimbun")
-    assert count(Ticket) == 1 and last(fake_twilio, B) == "Info tambahan dicatat di laporan #1. Terima kasih."
+    assert count(Ticket) == 1 and last(fake_twilio, B) == reply("info_added", number=1)
     assert reporters(1)[0].text.endswith("\nrumah pak RT ikut tertimbun") and "pak RT" not in ticket(1).text
     metrics = httpx.get(f"{phone.base_url}/metrics", timeout=10).text
     assert 'hotline_merged_reports{category="landslide",rule="same_desa"} 2.0' in metrics
@@ -81,24 +81,24 @@ def test_three_citizens_report_one_landslide(phone: Phone, fake_twilio: Any) -> 
     # Every reporter hears every update
     sms(phone, BPBD[1], "TERIMA 1")
     for citizen in (A, B, C):
-        assert last(fake_twilio, citizen) == "Laporan #1 sedang ditangani BPBD Kota Batu."
+        assert last(fake_twilio, citizen) == reply("citizen_accepted", number=1, agency="BPBD Kota Batu")
     sms(phone, BPBD[1], "TIBA 1")
     for citizen in (A, B, C):
-        assert last(fake_twilio, citizen).startswith("Petugas BPBD Kota Batu sudah tiba di lokasi laporan #1")
+        assert last(fake_twilio, citizen) == reply("citizen_on_site", number=1, agency="BPBD Kota Batu")
     sms(phone, BPBD[1], "SELESAI 1")
-    assert "Apakah laporan #1 sudah beres?" in last(fake_twilio, A)  # the first reporter is asked
+    assert last(fake_twilio, A) == reply("confirm_ask", number=1, agency="BPBD Kota Batu", yes=1, no=2)  # the first
     for citizen in (B, C):
-        assert last(fake_twilio, citizen).startswith("Laporan #1 telah selesai ditangani BPBD Kota Batu.")
+        assert last(fake_twilio, citizen) == reply("citizen_done", number=1, agency="BPBD Kota Batu")
 
     # A linked reporter may ask for the status, with or without the number
     sms(phone, C, "STATUS 1")
-    assert last(fake_twilio, C).startswith("Laporan #1 (Tanah longsor): SELESAI.")
+    assert last(fake_twilio, C).startswith("Laporan No. 1 (Tanah longsor): SELESAI.")
     sms(phone, B, "STATUS")
-    assert last(fake_twilio, B).startswith("Laporan #1 (Tanah longsor): SELESAI.")
+    assert last(fake_twilio, B).startswith("Laporan No. 1 (Tanah longsor): SELESAI.")
     # the first reporter says it is not fixed: everyone hears the ticket is open again
     sms(phone, A, "2")
     for citizen in (A, B, C):
-        assert last(fake_twilio, citizen).startswith("Laporan #1 dibuka lagi dan dikembalikan ke BPBD Kota Batu.")
+        assert last(fake_twilio, citizen) == reply("citizen_reopened", number=1, agency="BPBD Kota Batu")
 
 
 def test_reports_pile_up_and_the_priority_rises_with_one_urgency_alert(phone: Phone, fake_twilio: Any) -> None:
@@ -114,9 +114,8 @@ def test_reports_pile_up_and_the_priority_rises_with_one_urgency_alert(phone: Ph
     for member in BPBD:
         bodies = alerts_to(fake_twilio, member)
         assert len(bodies) == 2, bodies  # the first alert, then one "now critical" alert
-        assert bodies[0].startswith("[HOTLINE BPBD Kota Batu] #1 Banjir (TINGGI)")
-        assert bodies[1].startswith("[HOTLINE BPBD Kota Batu] #1 Banjir kini KRITIS: 6 laporan di Punten")
-        assert bodies[1].endswith(". Balas TERIMA 1") and len(bodies[1]) <= 160
+        assert bodies[0].startswith('Punten, Kec. Bumiaji. Banjir TINGGI, No. 1. "BANJIR, air masuk rumah"')
+        assert bodies[1] == "No. 1 Banjir, Punten, Kec. Bumiaji: kini KRITIS, 6 pelapor. Balas TERIMA 1"
     # The pinned deadline stays as alerted: the agency is judged on what it was given
     assert t.accept_due_at == accept_due
 
@@ -150,7 +149,7 @@ def test_the_same_person_twice_is_not_two_reporters(phone: Phone, fake_twilio: A
     sms(phone, A, "LONGSOR di Sumberbrantas, sekarang rumah tertimbun")
     assert count(Ticket) == 1 and count(TicketReporter) == 0 and ticket(1).reporter_count == 1
     assert "sekarang rumah tertimbun" in ticket(1).text
-    assert last(fake_twilio, A) == "Info tambahan dicatat di laporan #1. Terima kasih."
+    assert last(fake_twilio, A) == reply("info_added", number=1)
 
 
 def test_batal_from_a_linked_reporter_detaches_only_their_report(phone: Phone, fake_twilio: Any) -> None:
@@ -160,7 +159,7 @@ def test_batal_from_a_linked_reporter_detaches_only_their_report(phone: Phone, f
     sms(phone, B, "BATAL 1")
     t = ticket(1)
     assert (t.status, t.reporter_count) == ("routed", 2)
-    assert last(fake_twilio, B) == "Laporan Anda di #1 dibatalkan. #1 tetap ditangani karena ada pelapor lain."
+    assert last(fake_twilio, B) == reply("report_withdrawn", number=1)
     assert [r.status for r in reporters(1)] == ["withdrawn", "linked"]
     assert not [m for m in outbound() if "DIBATALKAN" in m.body]  # the team is not called off
     # the first reporter withdrawing hands the ticket to the next one
@@ -168,13 +167,15 @@ def test_batal_from_a_linked_reporter_detaches_only_their_report(phone: Phone, f
     t = ticket(1)
     assert (t.status, t.reporter_phone, t.reporter_count) == ("routed", C, 1)
     assert [r.status for r in reporters(1)] == ["withdrawn", "primary"]
-    # withdrawn reporters hear nothing more; the last one left cancels for real
+    # withdrawn reporters hear nothing more; the last one left cancels the ticket itself, and since a crew
+    # accepted it, that waits for an operator (crew protection: hotline/services/cancel_requests.py)
     sms(phone, BPBD[0], "TERIMA 1")
-    assert last(fake_twilio, C) == "Laporan #1 sedang ditangani BPBD Kota Batu."
+    assert last(fake_twilio, C) == reply("citizen_accepted", number=1, agency="BPBD Kota Batu")
     assert "sedang ditangani" not in last(fake_twilio, B)
     sms(phone, C, "BATAL 1")
-    assert ticket(1).status == "cancelled"
-    assert events(1).count("reporter_withdrawn") == 2
+    assert ticket(1).status == "accepted" and ticket(1).cancel_requested_at is not None
+    assert last(fake_twilio, C) == reply("cancel_passed_on", number=1, agency="BPBD Kota Batu")
+    assert events(1).count("reporter_withdrawn") == 2 and events(1)[-1] == "cancel_requested"
 
 
 @pytest.fixture
@@ -251,8 +252,8 @@ def test_split_a_wrong_merge_through_the_api(phone: Phone, api: httpx.Client, se
     assert api.post(f"/api/v1/tickets/1/reporters/{linked['id']}/split").status_code == 422  # not twice
     assert api.post("/api/v1/tickets/1/reporters/999/split").status_code == 422
     drain_queue()
-    assert last(fake_twilio, B).startswith("Laporan Anda kini laporan tersendiri #2 (Tanah longsor)")
-    assert any("#2 Tanah longsor" in body for body in alerts_to(fake_twilio, BPBD[0]))  # the new one is alerted
+    assert last(fake_twilio, B) == reply("report_split", number=2, category="Tanah longsor", agency="BPBD Kota Batu")
+    assert any("Tanah longsor KRITIS, No. 2." in body for body in alerts_to(fake_twilio, BPBD[0]))  # alerted
     assert ticket(1).reporter_count == 1
     assert events(1)[-1] == "reporter_split" and "split_from" in events(2)
     after = api.get("/api/v1/tickets/1").json()["linked_reporters"]
@@ -264,7 +265,7 @@ def test_split_a_wrong_merge_through_the_api(phone: Phone, api: httpx.Client, se
         assert message is not None and message.ticket_id == 2  # B's SMS now belongs to B's own ticket
     # B's updates now come from their own ticket only
     sms(phone, BPBD[0], "TERIMA 1")
-    assert "#1" not in last(fake_twilio, B)
+    assert "No. 1" not in last(fake_twilio, B)
 
 
 def test_split_from_the_console(phone: Phone, server: str, fake_twilio: Any) -> None:
@@ -337,7 +338,7 @@ def test_a_second_caller_joins_the_ticket_and_a_hung_up_call_stays_its_own(fake_
         call = session.scalar(select(Call).where(Call.provider_call_id == second))
         assert call is not None and call.ticket_id == 1 and row.call_id == call.id
     drain_queue()
-    assert last(fake_twilio, B).startswith("Laporan #1 (Jalan, jembatan dan saluran) diterima")  # every caller gets it
+    assert last(fake_twilio, B).startswith("Laporan No. 1 (Jalan, jembatan dan saluran) diterima")  # every caller
     assert len(alerts_to(fake_twilio, members("PUPR")[0])) == 1
 
     # a caller who hangs up before finishing is not merged on a guess: their own partial ticket

@@ -36,6 +36,7 @@ from hotline.services.scorecard import (
     score_month,
 )
 from hotline.services.scorecard.compute import Judgement, grade
+from tests.accounts import make_token
 from tests.clocked import set_clock, sms, tick
 from tests.conftest import Phone
 from tests.helpers import ticket
@@ -314,7 +315,12 @@ def march_story(phone: Phone) -> None:
     set_clock(T0)
     for citizen, desa in zip(CITIZENS[:3], ("Sisir", "Temas", "Ngaglik"), strict=True):  # three fires, not one
         sms(phone, citizen, f"KEBAKARAN di {desa}")
-    sms(phone, CITIZENS[2], "BATAL 3")
+    sms(phone, CITIZENS[2], "BATAL 3")  # a fire: the reporter's BATAL waits for an operator, who confirms it
+    token = make_token("desk", "operator")
+    confirmed = phone.client.post(
+        f"{phone.base_url}/api/v1/tickets/3/cancel-request/confirm", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert confirmed.status_code == 200, confirmed.text
     tick(2)
     sms(phone, PMK[0], "TERIMA 1")
     tick(4)  # 6 minutes: #2's accept deadline passed, the first escalation step fires

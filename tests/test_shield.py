@@ -27,7 +27,7 @@ from tests.ari_harness import ari_line, requires_ari_docs, run
 from tests.city_files import config_errors, copy_city, edit
 from tests.conftest import Caller, Phone, drain_queue
 from tests.helpers import count, events, outbound
-from tests.suite_city import prompt
+from tests.suite_city import prompt, reply
 
 pytestmark = pytest.mark.usefixtures("backend")
 
@@ -143,7 +143,7 @@ def test_a_repeat_silent_twilio_call_is_asked_once_more_then_logged_and_ended_wi
     [silent_row] = screening_rows(CITIZEN, "silent")
     assert silent_row.call_id == row.id and silent_row.reason == "no key, no voice"
     [text] = sms_to(CITIZEN)  # someone who cannot speak can still ask for help
-    assert "balas 1" in text and len(text) <= 160
+    assert text == reply("shield_verify_silent", yes=1) and len(text) <= 160
 
 
 def test_a_caller_who_speaks_but_presses_nothing_is_not_silent(phone: Phone) -> None:
@@ -195,7 +195,7 @@ def test_over_the_limit_the_caller_is_verified_by_sms_and_a_1_puts_them_in_the_c
     again.dial()  # still over the limit: no second SMS while the first can be answered
     drain_queue()
     [verify] = sms_to(CITIZEN)
-    assert "Jika darurat, balas 1" in verify and "Emergency? Reply 1." in verify
+    assert verify == reply("shield_verify", yes=1)
     assert count(Ticket) == 0
 
     assert phone.sms(CITIZEN, "1").status_code == 200

@@ -60,9 +60,9 @@ def test_a_whole_report_typed_in_the_terminal(fake_twilio: Any) -> None:
     assert lines.count(f"  [digits 1] {prompt('digit_1')}") == 1  # the number once: the SMS has it too
     assert "  [hangup] the hotline ends the call" in lines
     assert "call: status=completed outcome=completed stopped_at=goodbye" in lines
-    assert "ticket #1: status=routed category=roads priority=normal rule=roads-to-pupr location=Bumiaji" in lines
+    assert "ticket #1: status=routed category=roads priority=normal rule=roads-to-pupr location=Kec. Bumiaji" in lines
     assert "recording transcript: Jalan berlubang di depan balai desa" in lines
-    assert "Laporan #1 (Jalan" in out and "[HOTLINE DPUPR Kota Batu] #1" in out and "Koordinator URC PUPR" in out
+    assert "Laporan No. 1 (Jalan" in out and "Kec. Bumiaji. Jalan, jembatan" in out and "Koordinator URC PUPR" in out
 
     t = ticket(1, sim())
     assert (t.channel, t.reporter_phone, t.text) == ("voice", "+6281234567890", "Jalan berlubang di depan balai desa")
@@ -117,7 +117,8 @@ def test_the_place_when_no_operator_answers_in_30_s() -> None:
     assert said("ask_emergency_category") in lines and said("ask_desa") in lines
     assert "  [queue operators] waiting for an operator (up to 90 s)" in lines
     t = ticket(1, sim())
-    assert (t.category, t.kecamatan, t.desa, t.location_text) == ("landslide", "Junrejo", "Tlekung", "Tlekung, Junrejo")
+    place = ("landslide", "Junrejo", "Tlekung", "Tlekung, Kec. Junrejo")
+    assert (t.category, t.kecamatan, t.desa, t.location_text) == place
     assert t.routing_rule == "disasters-to-bpbd" and "Ketua TRC BPBD" in out  # re-routed to its team, alerted
 
 
@@ -152,7 +153,7 @@ def test_piped_stdin_to_the_real_command() -> None:
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert "keys> 9" in lines and said("ask_category", "en") in lines
-    assert "ticket #1: status=routed category=waste priority=low rule=waste-to-dlh location=Batu" in lines
+    assert "ticket #1: status=routed category=waste priority=low rule=waste-to-dlh location=Kec. Batu" in lines
     assert ticket(1, sim()).reporter_phone == "+6281299990000" and ticket(1, sim()).language == "en"
 
 

@@ -64,7 +64,7 @@ def test_the_scratch_database_carries_a_story_from_run_to_run_until_reset() -> N
     _simulate("081234567890", "KEBAKARAN di Jl. Diponegoro 12 Sisir")
     out = _simulate(_pmk_member(), "TERIMA 1")
     assert "outcome: urc_accept" in out
-    assert "SEDANG DITANGANI" in _simulate("081234567890", "STATUS 1")
+    assert "ticket #1: status=accepted" in _simulate("081234567890", "STATUS 1")
     out = _simulate("081234567890", "BANJIR di Sisir", "--reset")
     assert "ticket #1" in out  # an empty database again
     assert set(_rows().values()) == {0}

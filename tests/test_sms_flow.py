@@ -12,7 +12,7 @@ from hotline.jobs.queue import queue, redis_connection
 from hotline.models import OutboundMessage, utcnow
 from tests.conftest import Phone, drain_queue
 from tests.helpers import events, outbound, ticket
-from tests.suite_city import members, national
+from tests.suite_city import members, national, reply, words
 
 CITIZEN = "+6281234567890"
 PMK = members("PMK")
@@ -31,11 +31,14 @@ def test_newcomer_story_report_alert_accept_status(phone: Phone, fake_twilio: An
         "Jl. Diponegoro 12 Sisir",
         "Batu",
     )
-    [reply] = fake_twilio.sent_to(CITIZEN)
-    assert reply.body.startswith("Laporan #1 (Kebakaran) diterima, diteruskan ke Damkar Kota Batu")
-    for member in PMK:
+    [answer] = fake_twilio.sent_to(CITIZEN)
+    assert answer.body == reply("ticket_created", number=1, category="Kebakaran", agency="Damkar Kota Batu")
+    for member in PMK:  # the place first; the citizen's words add nothing to it, so they are left out
         [alert] = fake_twilio.sent_to(member)
-        assert "#1 Kebakaran (KRITIS)" in alert.body and "TERIMA 1" in alert.body and CITIZEN in alert.body
+        assert alert.body == (
+            "Jl. Diponegoro 12 Sisir, Kec. Batu. Kebakaran KRITIS, No. 1. Pelapor 081234567890. "
+            "Balas TERIMA 1 / TOLAK 1"
+        )
     assert len(fake_twilio.messages) == 4
 
     # a member answers from their phone, written the national way
@@ -44,13 +47,13 @@ def test_newcomer_story_report_alert_accept_status(phone: Phone, fake_twilio: An
     t = ticket(1)
     assert t.status == "accepted" and t.accepted_at is not None
     assert "Anda terima" in fake_twilio.sent_to(PMK[1])[-1].body
-    assert fake_twilio.sent_to(CITIZEN)[-1].body == "Laporan #1 sedang ditangani Damkar Kota Batu."
+    assert fake_twilio.sent_to(CITIZEN)[-1].body == reply("citizen_accepted", number=1, agency="Damkar Kota Batu")
     assert "sudah diterima Anggota PMK Regu A 1" in fake_twilio.sent_to(PMK[0])[-1].body
 
     assert phone.sms("6281234567890", "STATUS 1").status_code == 200
     drain_queue()
     status = fake_twilio.sent_to(CITIZEN)[-1].body
-    assert status.startswith("Laporan #1 (Kebakaran): SEDANG DITANGANI. Ditangani Damkar Kota Batu.")
+    assert status.startswith("Laporan No. 1 (Kebakaran): SEDANG DITANGANI. Diteruskan ke Damkar Kota Batu.")
     assert events(1) == ["created", "routed", "alerted", "accepted"]
 
 
@@ -62,14 +65,18 @@ def _report(phone: Phone, text: str = "KEBAKARAN di Jl. Diponegoro 12 Sisir", se
 def test_urc_lifecycle_and_mistakes(phone: Phone, fake_twilio: Any) -> None:
     _report(phone)
     cases = [
-        (PMK[0], "TIBA", "Format salah. Kirim TIBA <nomor tiket>"),
-        (PMK[0], "terima 99", "Tiket #99 tidak ada"),
-        (members("PUPR")[0], "TERIMA 1", "Tiket #1 bukan tugas unit Anda (ditangani Damkar Kota Batu)"),
-        ("+6289999999999", "TERIMA 1", "tidak terdaftar sebagai petugas URC"),
-        (PMK[0], "Tiba  #1 sudah di lokasi", "tiba di lokasi dicatat"),
-        (PMK[0], "terima 1", "berstatus PETUGAS DI LOKASI; TERIMA tidak bisa dipakai"),
-        (PMK[2], "DONE 1", "#1 closed as done"),
-        (PMK[2], "selesai 1", "berstatus SELESAI"),
+        (PMK[0], "TIBA", reply("missing_number", command="TIBA")),
+        (PMK[0], "terima 99", reply("ticket_unknown", number=99)),
+        (members("PUPR")[0], "TERIMA 1", reply("not_your_ticket", number=1, agency="Damkar Kota Batu")),
+        ("+6289999999999", "TERIMA 1", reply("not_member", command="TERIMA")),
+        (PMK[0], "Tiba  #1 sudah di lokasi", reply("member_on_site", number=1)),
+        (PMK[0], "terima 1", reply("bad_transition", number=1, status=words("statuses", "on_site"), command="TERIMA")),
+        (PMK[2], "DONE 1", reply("member_done", "en", number=1)),
+        (
+            PMK[2],
+            "selesai 1",
+            reply("bad_transition", number=1, status=words("statuses", "resolved"), command="SELESAI"),
+        ),
     ]
     for sender, text, expected in cases:
         phone.sms(sender, text)
@@ -77,7 +84,7 @@ def test_urc_lifecycle_and_mistakes(phone: Phone, fake_twilio: Any) -> None:
         assert expected in fake_twilio.sent_to(sender)[-1].body, (text, fake_twilio.sent_to(sender)[-1].body)
     t = ticket(1)
     assert t.status == "resolved" and t.on_site_at and t.resolved_at and t.accepted_at
-    assert fake_twilio.sent_to(CITIZEN)[-1].body.startswith("Laporan #1 telah selesai ditangani")
+    assert fake_twilio.sent_to(CITIZEN)[-1].body.startswith("Laporan No. 1 telah selesai ditangani")
     assert events(1)[-3:] == ["on_site", "resolved", "confirmation_asked"]
 
 
@@ -86,7 +93,7 @@ def test_all_members_decline_raises_it_to_the_command_center(phone: Phone, fake_
     for member in members("DLH"):
         phone.sms(member, "TOLAK 1 truk rusak")
         drain_queue()
-        assert fake_twilio.sent_to(member)[-1].body == "Penolakan #1 dicatat."
+        assert fake_twilio.sent_to(member)[-1].body == reply("member_declined", number=1)
     for desk in members("COMMAND"):
         assert "Semua anggota URC Kebersihan" in fake_twilio.sent_to(desk)[-1].body
     assert events(1)[-3:] == ["declined", "declined", "all_declined"]
@@ -105,7 +112,8 @@ def test_no_category_asks_and_attaches_the_answer_to_the_same_ticket(phone: Phon
     assert (t.status, t.category, t.routing_rule) == ("routed", "farm", "farm-junrejo")
     assert t.priority == "high"  # farm starts normal; "tolong" made it urgent
     assert "saya tidak tahu" in t.text
-    assert fake_twilio.sent_to(PPL_JUNREJO)[-1].body.startswith("[HOTLINE Dinas Pertanian Kota Batu] #1")
+    alert = fake_twilio.sent_to(PPL_JUNREJO)[-1].body  # the desa the reporter named, first
+    assert alert.startswith("Tlekung, Kec. Junrejo. Pertanian TINGGI, No. 1.") and alert.endswith("TOLAK 1")
     assert events(1) == ["created", "category_asked", "category_asked", "category_set", "routed", "alerted"]
 
 
@@ -121,29 +129,35 @@ def test_follow_up_text_is_added_to_the_open_report(phone: Phone, fake_twilio: A
     _report(phone)
     _report(phone, "rumahnya yang cat hijau")
     assert ticket(1).text.endswith("rumahnya yang cat hijau")
-    assert fake_twilio.sent_to(CITIZEN)[-1].body == "Info tambahan dicatat di laporan #1. Terima kasih."
+    assert fake_twilio.sent_to(CITIZEN)[-1].body == reply("info_added", number=1)
     _report(phone, "terima kasih pak")  # courtesy: stored, no reply
     assert len(fake_twilio.sent_to(CITIZEN)) == 2
 
 
 def test_english_report_gets_english_replies(phone: Phone, fake_twilio: Any) -> None:
     _report(phone, "There is a landslide near Songgokerto, people trapped", sender="+61412345678")
-    reply = fake_twilio.sent_to("+61412345678")[-1].body
-    assert reply.startswith("Report #1 (Landslide) received, sent to BPBD Kota Batu")
+    answer = fake_twilio.sent_to("+61412345678")[-1].body
+    assert answer == reply("ticket_created", "en", number=1, category="Landslide", agency="BPBD Kota Batu")
     assert ticket(1).priority == "critical"
 
 
 def test_cancel_and_status_privacy(phone: Phone, fake_twilio: Any) -> None:
     _report(phone, "jalan berlubang di Jl. Imam Bonjol")
     _report(phone, "STATUS 1", sender="+6281299999999")
-    assert fake_twilio.sent_to("+6281299999999")[-1].body == "Laporan #1 tidak ditemukan untuk nomor ini."
+    assert fake_twilio.sent_to("+6281299999999")[-1].body == reply("not_found", number=1)
     _report(phone, "BATAL")
-    assert "Kirim BATAL <nomor tiket>" in fake_twilio.sent_to(CITIZEN)[-1].body
-    _report(phone, "batal 1")
-    assert fake_twilio.sent_to(CITIZEN)[-1].body == "Laporan #1 dibatalkan."
-    assert "DIBATALKAN oleh pelapor" in fake_twilio.sent_to(members("PUPR")[0])[-1].body
+    assert fake_twilio.sent_to(CITIZEN)[-1].body == reply("missing_number", command="BATAL")
+    _report(phone, "batal 1")  # a road report nobody accepted yet: the reporter may cancel it outright
+    assert fake_twilio.sent_to(CITIZEN)[-1].body == reply("cancelled", number=1)
+    stand_down = fake_twilio.sent_to(members("PUPR")[0])[-1].body  # names what and where
+    assert (
+        stand_down
+        == "No. 1 Jalan, jembatan dan saluran, Jl. Imam Bonjol: DIBATALKAN oleh pelapor. Tidak perlu ke lokasi."
+    )
     _report(phone, "BATAL 1")
-    assert "sudah DIBATALKAN, tidak bisa dibatalkan" in fake_twilio.sent_to(CITIZEN)[-1].body
+    assert fake_twilio.sent_to(CITIZEN)[-1].body == reply(
+        "cancel_refused", number=1, status=words("statuses", "cancelled")
+    )
     assert ticket(1).status == "cancelled"
 
 

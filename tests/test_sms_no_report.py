@@ -70,7 +70,7 @@ def test_the_real_report_that_follows_is_a_ticket_as_usual(phone: Phone, fake_tw
     t = ticket(1)
     assert (t.category, t.priority, t.reporter_phone) == ("fire", "critical", STRANGER)
     assert _counts()[0] == 1 and _counts()[1] > 0  # this one does call the crew out
-    assert fake_twilio.sent_to(STRANGER)[-1].body.startswith("Laporan #1")
+    assert fake_twilio.sent_to(STRANGER)[-1].body.startswith("Laporan No. 1")
 
 
 def test_a_lone_keyword_with_content_is_still_a_report(phone: Phone, fake_twilio: Any) -> None:

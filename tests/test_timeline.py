@@ -107,7 +107,7 @@ ESCALATED = {
             "escalated",
             {"phase": "resolve", "step": 0, "round": 0, "notify": ["urc", "urc_leader"], "phones": ["+1"]},
             "id",
-            "ESKALASI langkah 1: belum selesai -> tim URC, ketua URC (1 SMS)",
+            "ESKALASI langkah 1: belum selesai -> tim lapangan, ketua tim (1 SMS)",
         ),
         ("routed", {"agency": "PMK", "urc": "PMK-URC", "rule": "fire"}, "en", "routed to PMK / PMK-URC (fire)"),
         ("alerted", {"members": ["+1", "+2", "+3"]}, "id", "peringatan SMS ke 3 anggota"),
@@ -140,7 +140,7 @@ def test_ticket_show_tells_the_operator_the_escalation_state(phone: Phone, real_
         view = load_ticket_view(session, 1)
     assert view is not None
     assert [line.kind for line in view.timeline] == ["created", "routed", "alerted", "escalated"]
-    assert view.timeline[-1].text.startswith("ESKALASI langkah 1: belum diterima -> tim URC, ketua URC (3 SMS, ")
+    assert view.timeline[-1].text.startswith("ESKALASI langkah 1: belum diterima -> tim lapangan, ketua tim (3 SMS, ")
 
 
 def test_ticket_show_bad_input_is_a_clear_error(phone: Phone) -> None:

@@ -98,7 +98,7 @@ def test_up_serves_processes_and_stops_cleanly(
         engine.dispose()
         _wait_for(lambda: fake_twilio.sent_to(members("BPBD")[0]), 30, "the alert to BPBD")
         reply = _wait_for(lambda: fake_twilio.sent_to("+6281234567890"), 30, "the reply to the citizen")
-        assert reply[0].body.startswith("Laporan #")
+        assert reply[0].body.startswith("Laporan No. ")
     finally:
         proc.send_signal(signal.SIGINT)
         output = proc.communicate(timeout=30)[0].decode(errors="replace")

@@ -112,7 +112,7 @@ class Up:
         finally:
             engine.dispose()
         reply = wait_for(lambda: fake_twilio.sent_to(sender), 30, "the reply to the citizen")
-        assert reply[0].body.startswith("Laporan #")
+        assert reply[0].body.startswith("Laporan No. ")
 
     def stop(self, signum: int = signal.SIGINT) -> None:
         """Stop it as Ctrl-C (or SIGTERM) does: exit 0, and nothing it started is left running."""

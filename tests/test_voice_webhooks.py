@@ -215,10 +215,10 @@ def test_a_whole_kota_batu_call_becomes_a_routed_voice_ticket_with_its_recording
     drain_queue()
     assert events(1) == ["created", "routed", "recording", "alerted"]  # the activation job ran
     [reply] = fake_twilio.sent_to(CITIZEN)
-    assert reply.body.startswith("Laporan #1 (Jalan, jembatan dan saluran) diterima")
+    assert reply.body.startswith("Laporan No. 1 (Jalan, jembatan dan saluran) diterima")
     for member in PUPR:
         [alert] = fake_twilio.sent_to(member)
-        assert "#1 Jalan, jembatan dan saluran" in alert.body and "di Bumiaji" in alert.body
+        assert alert.body.startswith("Kec. Bumiaji. Jalan, jembatan dan saluran BIASA, No. 1.")  # the place first
 
 
 def test_built_prompt_audio_is_played_and_served(caller: Caller, server: str, voice: str) -> None:
@@ -250,7 +250,7 @@ def test_english_callers_press_9_and_hear_english_to_the_end(caller: Caller, fak
     assert outline(answers[-1])[:2] == [f"Say: {prompt('your_number_is', 'en')}", "Say: 1"]
     assert ticket(1).language == "en" and ("welcome", "9") in path(caller)
     drain_queue()
-    assert fake_twilio.sent_to(CITIZEN)[0].body.startswith("Report #1")
+    assert fake_twilio.sent_to(CITIZEN)[0].body.startswith("Report No. 1")
 
 
 def test_a_number_for_english_speakers_starts_calls_in_english(phone: Phone) -> None:
@@ -330,14 +330,13 @@ def test_no_operator_within_30_s_the_caller_gives_what_and_where_by_keys_and_wai
         "fire",
         "Bumiaji",
         "Punten",
-        "Punten, Bumiaji",
+        "Punten, Kec. Bumiaji",
         False,
     )
     assert row(caller).status == "queued" and count(Ticket) == 1
     drain_queue()
-    assert all(
-        "di Bumiaji" in fake_twilio.sent_to(member)[0].body for member in PMK
-    )  # the fire brigade, with the place
+    for member in PMK:  # the fire brigade: alerted with the kecamatan, then told the desa at once
+        assert [m.body.split(".")[0] for m in fake_twilio.sent_to(member)][:1] == ["Kec"]
     assert [m.purpose for m in outbound() if m.to_number == CITIZEN] == ["reply"]  # one SMS per call
 
 

@@ -143,6 +143,7 @@ class KeywordsFile(_Strict):
     urgent: Words
     courtesy: Words
     location_markers: Words
+    place_words: Words = {}
 
 
 class CommandsFile(_Strict):
@@ -155,6 +156,8 @@ class RepliesFile(_Strict):
     statuses: dict[str, dict[Lang, str]]
     priorities: dict[Priority, dict[Lang, str]]
     unknown_location: dict[Lang, str]
+    unknown_category: dict[Lang, str]
+    no_agency: dict[Lang, str]
 
 
 Role = Literal["urc", "urc_leader", "agency_head", "command_center"]
@@ -469,6 +472,7 @@ def _build_grammar(c: _Checker, kw: KeywordsFile, cmds: CommandsFile, categories
         urgent=_lower_words(kw.urgent),
         courtesy=_lower_words(kw.courtesy),
         location_markers=_lower_words(kw.location_markers),
+        place_words=_lower_words(kw.place_words),
         urc_commands=urc,
         citizen_commands=citizen,
         category_order=order,
@@ -518,6 +522,8 @@ def _build_replies(c: _Checker, parsed: RepliesFile, categories: tuple[CategoryS
         statuses={k: dict(v.items()) for k, v in parsed.statuses.items()},
         priorities={k: dict(v.items()) for k, v in parsed.priorities.items()},
         unknown_location=dict(parsed.unknown_location.items()),
+        unknown_category=dict(parsed.unknown_category.items()),
+        no_agency=dict(parsed.no_agency.items()),
     )
 
 

@@ -114,6 +114,7 @@ class Grammar:
     citizen_commands: dict[str, tuple[str, str]]
     category_order: tuple[str, ...] = ()
     menu: dict[int, str] = field(default_factory=dict)  # digit -> category
+    place_words: dict[str, tuple[str, ...]] = field(default_factory=dict)  # words that make words a place
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,8 @@ class Replies:
     statuses: dict[str, dict[str, str]]
     priorities: dict[str, dict[str, str]]
     unknown_location: dict[str, str]
+    unknown_category: dict[str, str] = field(default_factory=dict)  # {category} of an unsorted report
+    no_agency: dict[str, str] = field(default_factory=dict)  # {agency} of a report not routed yet
 
 
 @dataclass(frozen=True)

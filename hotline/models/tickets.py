@@ -48,6 +48,9 @@ class Ticket(Base):
     on_site_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The reporter sent BATAL while a crew may be on its way (accepted, on site, or critical): the ticket stays
+    # open until an operator confirms or keeps it (hotline/services/cancel_requests.py). None: no request open.
+    cancel_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Pinned when routed, so editing routing/ never changes a live ticket's deadlines or chain.
     sla_accept_minutes: Mapped[float | None] = mapped_column(Float)
     sla_resolve_minutes: Mapped[float | None] = mapped_column(Float)

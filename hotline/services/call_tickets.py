@@ -28,7 +28,9 @@ from hotline.router import RouteFacts, initial_priority, route
 from hotline.services import shield
 from hotline.services.merging import open_or_merge
 from hotline.services.outbox import queue_sms
+from hotline.services.place import set_place
 from hotline.services.tickets import most_urgent, record, route_ticket, set_category
+from hotline.services.wording import place as crew_place
 from hotline.services.wording import say, ticket_fields
 
 log = logging.getLogger(__name__)
@@ -37,8 +39,8 @@ CHANNEL = "voice"
 
 
 def place(details: a.TicketDetails) -> str | None:
-    """'Punten, Bumiaji': what the URC alert shows as the location (a kecamatan alone is still a place)."""
-    return ", ".join(p for p in (details.desa, details.kecamatan) if p) or None
+    """'Punten, Kec. Bumiaji': the place as crews read it (a kecamatan alone is still a place)."""
+    return crew_place(None, details.desa, details.kecamatan)
 
 
 class CallTickets:
@@ -144,14 +146,22 @@ class CallTickets:
         if merged is not None:  # this call's report joined another's ticket: what it adds is its own
             self._update_merged(ticket, merged, details)
             return
-        added: dict[str, str] = {}
-        for name in ("kecamatan", "desa"):
-            value = getattr(details, name)
-            if value and value != getattr(ticket, name):
-                setattr(ticket, name, value)
-                added[name] = value
-        if added:
-            ticket.location_text = place(details)
+        added: dict[str, str] = {
+            name: getattr(details, name)
+            for name in ("kecamatan", "desa")
+            if getattr(details, name) and getattr(details, name) != getattr(ticket, name)
+        }
+        if added:  # through the place service: a crew alerted already hears the place at once
+            set_place(
+                self.session,
+                config=self.config,
+                ticket=ticket,
+                actor=ticket.reporter_phone,
+                source="call",
+                location=place(details),
+                desa=details.desa or ticket.desa,
+                kecamatan=details.kecamatan or ticket.kecamatan,
+            )
         if details.category and ticket.category is None:
             self._learn_category(ticket, details.category)
             added["category"] = details.category

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import delete, select
 
 from hotline.models import Member, OptOut, Ticket, Urc
-from hotline.services import reporters, unmerge
-from hotline.services.tickets import CLOSED_STATUSES, TransitionError, message_team, transition
+from hotline.services import cancel_requests, reporters, unmerge
+from hotline.services.tickets import CLOSED_STATUSES, TransitionError, transition
 from hotline.services.wording import ticket_fields
 from hotline.sms.grammar import ParsedSms
 
@@ -81,20 +81,18 @@ def _cancel(sender: Sender, number: int | None, word: str) -> tuple[str, int | N
     if unmerge.withdraw(session, ticket=ticket, phone=sender.phone):
         sender.reply("report_withdrawn", ticket_id=ticket.id, number=ticket.id)
         return "report_withdrawn", ticket.id
-    was_routed = ticket.urc_id is not None
+    if cancel_requests.protects_crew(ticket):
+        # A crew has it or may be on its way: only an operator stands it down (cancel_requests.py).
+        cancel_requests.request(session, config=config, ticket=ticket, phone=sender.phone, inbound_id=sender.inbound_id)
+        sender.reply("cancel_passed_on", ticket_id=ticket.id, **fields)
+        return "cancel_requested", ticket.id
     try:
         transition(session, ticket=ticket, target="cancelled", actor=sender.phone)
     except TransitionError:
         sender.reply("cancel_refused", ticket_id=ticket.id, **fields)
         return "cancel_refused", ticket.id
     sender.reply("cancelled", ticket_id=ticket.id, **ticket_fields(session, config, ticket, sender.language))
-    if was_routed and ticket.urc_id is not None:
-        message_team(
-            session,
-            config=config,
-            ticket=ticket,
-            urc_id=ticket.urc_id,
-            key="team_cancelled",
-            inbound_id=sender.inbound_id,
-        )
+    cancel_requests.stand_down(
+        session, config=config, ticket=ticket, key="team_cancelled", inbound_id=sender.inbound_id
+    )
     return "cancelled", ticket.id

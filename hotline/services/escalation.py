@@ -11,12 +11,13 @@ from sqlalchemy.orm import Session
 
 from hotline import clock
 from hotline.cityconfig import CityConfig
-from hotline.cityconfig.model import DEFAULT_DELIVERY_TIMEOUT_SECONDS
+from hotline.cityconfig.model import DEFAULT_DELIVERY_TIMEOUT_SECONDS, EscalationStep
 from hotline.db import after_commit
 from hotline.models import Agency, Escalation, Member, Ticket, TicketEvent, Urc
 from hotline.services import failover
 from hotline.services.alerts import Alert, send_alert
-from hotline.services.wording import say, ticket_fields
+from hotline.services.wording import clock_time, say, ticket_fields
+from hotline.sms.replies import ROLE_SUFFIX
 
 # Rows due this soon get their RQ timer at once; the reconciler schedules the rest as they come near.
 HORIZON = timedelta(seconds=90)
@@ -27,17 +28,27 @@ def minutes(value: float) -> timedelta:
     return timedelta(minutes=value)
 
 
-def _phones_for(session: Session, config: CityConfig, ticket: Ticket, agency: Agency, roles: list[str]) -> list[str]:
-    phones: list[str] = []
+# When one phone is notified under several roles, the first of these decides what it reads: a member of the
+# ticket's own team can answer TERIMA (even a command-center desk, for a ticket routed to it); a head cannot.
+ROLE_ORDER = ("urc_leader", "urc", "agency_head", "command_center")
+CREW_ROLES = frozenset({"urc", "urc_leader"})
+
+
+def _phones_for(
+    session: Session, config: CityConfig, ticket: Ticket, agency: Agency, roles: list[str]
+) -> dict[str, str]:
+    """Phone -> the role it is notified as (see ROLE_ORDER), in the order the roles list them."""
+    found: dict[str, str] = {}
     for role in roles:
-        if role in ("urc", "urc_leader") and ticket.urc_id:
+        phones: list[str] = []
+        if role in CREW_ROLES and ticket.urc_id:
             stmt = select(Member.phone).where(Member.urc_id == ticket.urc_id, Member.active).order_by(Member.id)
             if role == "urc_leader":
                 stmt = stmt.where(Member.role == "leader")
-            phones += list(session.scalars(stmt))
+            phones = list(session.scalars(stmt))
         elif role == "agency_head":
             spec = config.agency(agency.code)
-            phones += [h.phone for h in spec.heads] if spec else []
+            phones = [h.phone for h in spec.heads] if spec else []
         elif role == "command_center":
             stmt = (
                 select(Member.phone)
@@ -46,8 +57,29 @@ def _phones_for(session: Session, config: CityConfig, ticket: Ticket, agency: Ag
                 .where(Agency.is_default, Urc.active, Member.active)
                 .order_by(Member.id)
             )
-            phones += list(session.scalars(stmt))
-    return list(dict.fromkeys(phones))
+            phones = list(session.scalars(stmt))
+        for phone in phones:
+            if phone not in found or ROLE_ORDER.index(role) < ROLE_ORDER.index(found[phone]):
+                found[phone] = role
+    return found
+
+
+def _fallback_role(notify: list[str]) -> str:
+    """The role for a chain pinned before roles were pinned per phone: crew text only when the step
+    notified nobody but the crew; otherwise the text that asks no one to answer TERIMA."""
+    if notify and set(notify) <= CREW_ROLES:
+        return "urc_leader" if notify == ["urc_leader"] else "urc"
+    return "command_center" if "command_center" in notify else "agency_head"
+
+
+def recipients(step: dict[str, Any]) -> dict[str, list[str]]:
+    """A pinned step's phones grouped by the role each reads its text as, in ROLE_ORDER."""
+    roles: dict[str, str] = step.get("roles") or {}
+    fallback = _fallback_role(list(step.get("notify") or []))
+    groups: dict[str, list[str]] = {}
+    for phone in step["phones"]:
+        groups.setdefault(roles.get(phone) or fallback, []).append(phone)
+    return {role: groups[role] for role in sorted(groups, key=ROLE_ORDER.index)}
 
 
 def pin(session: Session, *, config: CityConfig, ticket: Ticket, agency: Agency) -> None:
@@ -75,15 +107,7 @@ def _pin_fresh_chain(session: Session, *, config: CityConfig, ticket: Ticket, ag
         "number": number,
         "agency": agency.code,
         "repeat_minutes": chain.repeat_minutes,
-        "steps": [
-            {
-                "after_minutes": s.after_minutes,
-                "notify": list(s.notify),
-                "via": list(s.via),
-                "phones": _phones_for(session, config, ticket, agency, list(s.notify)),
-            }
-            for s in chain.steps
-        ],
+        "steps": [_pinned_step(session, config, ticket, agency, s) for s in chain.steps],
         # How each alert reaches a person, in failover order (hotline/services/failover.py).
         "alerts": {
             "channels": list(spec.alert_channels) if spec else ["sms"],
@@ -91,6 +115,19 @@ def _pin_fresh_chain(session: Session, *, config: CityConfig, ticket: Ticket, ag
         },
     }
     return number
+
+
+def _pinned_step(
+    session: Session, config: CityConfig, ticket: Ticket, agency: Agency, step: EscalationStep
+) -> dict[str, Any]:
+    roles = _phones_for(session, config, ticket, agency, list(step.notify))
+    return {
+        "after_minutes": step.after_minutes,
+        "notify": list(step.notify),
+        "via": list(step.via),
+        "phones": list(roles),
+        "roles": roles,  # what each phone reads: the crew is asked for TERIMA, a head never is
+    }
 
 
 def restart_resolve(session: Session, *, config: CityConfig, ticket: Ticket, agency: Agency) -> None:
@@ -196,6 +233,10 @@ def fire_many(
     _agencies = session.scalars(
         select(Agency).where(Agency.id.in_({t.agency_id for t in tickets.values() if t.agency_id is not None}))
     ).all()
+    urcs = {
+        u.id: u
+        for u in session.scalars(select(Urc).where(Urc.id.in_({t.urc_id for t in tickets.values() if t.urc_id})))
+    }
     results: list[tuple[str, datetime | None]] = []
     fired: list[tuple[Escalation, Ticket, dict[str, Any], list[str], datetime, datetime]] = []
     for escalation_id in escalation_ids:
@@ -216,10 +257,20 @@ def fire_many(
             step = steps[min(row.step, len(steps) - 1)]
             phase_due = ticket.accept_due_at if row.phase == "accept" else ticket.resolve_due_at
             assert phase_due is not None
-            overdue = max(0, int((now - phase_due).total_seconds() // 60))
-            fields = ticket_fields(session, config, ticket, "id")
-            body = say(config, f"escalation_{row.phase}", "id", overdue=overdue, **fields)
-            via = send_alert(session, step.get("via") or ["sms"], Alert(ticket.id, tuple(step["phones"]), body))
+            fields = {
+                **ticket_fields(session, config, ticket, "id"),
+                "overdue": max(0, int((now - phase_due).total_seconds() // 60)),
+                "deadline": clock_time(phase_due, now),
+            }
+            fields["urc"] = urcs[ticket.urc_id].name if ticket.urc_id in urcs else fields["agency"]
+            via: list[str] = []
+            for role, phones in recipients(step).items():
+                body = say(config, f"escalation_{row.phase}{ROLE_SUFFIX[role]}", "id", **fields)
+                channels = list(step.get("via") or ["sms"])
+                if role not in CREW_ROLES:  # the alert call asks to press 1 to accept: only a crew can
+                    channels = [c for c in channels if c != "voice"] or ["sms"]
+                used = send_alert(session, channels, Alert(ticket.id, tuple(phones), body))
+                via += [c for c in used if c not in via]
             fired.append((row, ticket, step, via, phase_due, now))
             results.append(("fired", row.due_at))
     # Written last, all together: until here each alert's flush carried only its own SMS.

@@ -28,6 +28,7 @@ from hotline.cityconfig.model import PRIORITIES, MergeRule
 from hotline.duplicates import Candidate, Match, NewReport, Place, find_duplicate, priority_for
 from hotline.models import Ticket, TicketReporter, utcnow
 from hotline.router import initial_priority
+from hotline.services.place import fill_missing
 from hotline.services.reporters import linked_row
 from hotline.services.tickets import OPEN_STATUSES, message_team, open_ticket, record
 
@@ -181,11 +182,11 @@ def _merge(session: Session, *, config: CityConfig, ticket: Ticket, match: Match
         if row.text.strip():
             ticket.text = f"{ticket.text}\n{row.text.strip()}".strip()
         record(session, ticket, "info_added", actor=row.phone, note=row.text or None, rule=match.rule, repeat=True)
+        _fill_place(session, config=config, ticket=ticket, row=row)  # "KEBAKARAN", then "KEBAKARAN di Jl. ..."
         return Intake(ticket, match, repeat=True)
     session.add(row)
     session.flush()
     ticket.reporter_count = count_reporters(session, ticket.id)
-    _fill_place(ticket, row)
     record(
         session,
         ticket,
@@ -199,6 +200,7 @@ def _merge(session: Session, *, config: CityConfig, ticket: Ticket, match: Match
         reporter_id=row.id,
         reporters=ticket.reporter_count,
     )
+    _fill_place(session, config=config, ticket=ticket, row=row)
     raise_priority(session, config=config, ticket=ticket, urgent=row.urgent, actor=row.phone)
     return Intake(ticket, match, reporter=row)
 
@@ -212,16 +214,22 @@ def count_reporters(session: Session, ticket_id: int) -> int:
     return 1 + (linked or 0)
 
 
-def _fill_place(ticket: Ticket, row: TicketReporter) -> None:
-    """A later reporter may know more of the place than the first: fill only what the ticket lacks."""
+def _fill_place(session: Session, *, config: CityConfig, ticket: Ticket, row: TicketReporter) -> None:
+    """A later reporter may know more of the place than the first: fill only what the ticket lacks (and the
+    crew, alerted already, hears the place it lacked)."""
     if ticket.latitude is None and row.latitude is not None and row.longitude is not None:
         ticket.latitude, ticket.longitude = row.latitude, row.longitude
-    if ticket.desa is None and row.desa:
-        ticket.desa, ticket.kecamatan = row.desa, ticket.kecamatan or row.kecamatan
-    if ticket.kecamatan is None and row.kecamatan:
-        ticket.kecamatan = row.kecamatan
-    if ticket.location_text is None and row.location_text:
-        ticket.location_text = row.location_text
+    fill_missing(
+        session,
+        config=config,
+        ticket=ticket,
+        actor=row.phone,
+        source="merge",
+        location=row.location_text,
+        desa=row.desa,
+        kecamatan=row.kecamatan,
+        inbound_id=row.inbound_id,
+    )
 
 
 def raise_priority(session: Session, *, config: CityConfig, ticket: Ticket, urgent: bool, actor: str) -> bool:

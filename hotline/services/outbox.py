@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from hotline.db import after_commit, transaction_state
 from hotline.models import OptOut, OutboundMessage
+from hotline.sms.encoding import fold
 
 NO_DISPATCH = "hotline_no_dispatch"  # session.info flag: keep rows, send nothing (simulator, tests)
 _PENDING = "hotline_outbox_pending"
@@ -27,7 +28,9 @@ def queue_sms(
 ) -> OutboundMessage:
     message = OutboundMessage(
         to_number=to,
-        body=body,
+        # Every SMS we send is GSM-7: one "…" or curly quote (ours, or a citizen's words quoted in an alert)
+        # would make the whole message UCS-2, 70 characters a part instead of 160.
+        body=fold(body),
         purpose=purpose,
         ticket_id=ticket_id,
         member_id=member_id,

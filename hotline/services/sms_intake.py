@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 from hotline.cityconfig import CityConfig
 from hotline.db import dialect_insert
 from hotline.models import InboundMessage, Member, Ticket, Urc, utcnow
-from hotline.services import citizen_commands, confirmations, flood, reporters, shield_sms, urc_commands
+from hotline.services import citizen_commands, confirmations, flood, place, reporters, shield_sms, urc_commands
 from hotline.services.merging import open_or_merge
 from hotline.services.outbox import queue_sms
 from hotline.services.tickets import OPEN_STATUSES, open_ticket, record, set_category
@@ -227,15 +227,30 @@ def _report(sender: Sender, parsed: ParsedSms, message: InboundMessage) -> tuple
         linked = None if recent else reporters.recent_linked_row(session, phone=sender.phone, since=since)
         if linked is not None:  # a follow-up to their report merged into someone else's ticket: their own words
             linked.text = f"{linked.text}\n{text}".strip()
+            linked.location_text = _more_place(linked.location_text, parsed.location)
+            linked.desa, linked.kecamatan = linked.desa or parsed.desa, linked.kecamatan or parsed.kecamatan
             ticket = session.get(Ticket, linked.ticket_id, with_for_update=True)
             assert ticket is not None
             record(session, ticket, "info_added", actor=sender.phone, note=text, reporter_id=linked.id)
+            # their place never overwrites the first reporter's, but fills what the ticket lacks
+            place.fill_missing(
+                session,
+                config=config,
+                ticket=ticket,
+                actor=sender.phone,
+                source="sms",
+                location=parsed.location,
+                desa=parsed.desa,
+                kecamatan=parsed.kecamatan,
+                inbound_id=sender.inbound_id,
+            )
             sender.language = linked.language
             sender.reply("info_added", ticket_id=ticket.id, number=ticket.id)
             return "info_added", ticket.id
         if recent is not None:
             _append_text(recent, text)
             record(session, recent, "info_added", actor=sender.phone, note=text)
+            _add_place(sender, recent, parsed)
             sender.language = recent.language
             sender.reply("info_added", ticket_id=recent.id, number=recent.id)
             return "info_added", recent.id
@@ -303,15 +318,38 @@ def _append_text(ticket: Ticket, text: str) -> None:
     ticket.text = f"{ticket.text}\n{text}".strip() if ticket.text else text
 
 
+def _more_place(known: str | None, said: str | None) -> str | None:
+    """The place so far with what the reporter's follow-up adds to it ("Jl. Diponegoro" + "dekat masjid")."""
+    if not said or (known and said.lower() in known.lower()):
+        return known
+    return f"{known}, {said}" if known else said
+
+
+def _add_place(sender: Sender, ticket: Ticket, parsed: ParsedSms) -> None:
+    """The reporter's own follow-up names the place, or more of it: the ticket (and its crew) get it. A desa
+    the ticket lacks comes with its kecamatan; a desa it has is not changed by a guess from free text."""
+    desa, kecamatan = ticket.desa, ticket.kecamatan
+    if desa is None and parsed.kecamatan:
+        desa, kecamatan = parsed.desa, parsed.kecamatan
+    place.set_place(
+        sender.session,
+        config=sender.config,
+        ticket=ticket,
+        actor=sender.phone,
+        source="sms",
+        location=_more_place(ticket.location_text, parsed.location),
+        desa=desa,
+        kecamatan=kecamatan,
+        inbound_id=sender.inbound_id,
+    )
+
+
 def _answer_category(sender: Sender, ticket: Ticket, parsed: ParsedSms, text: str) -> tuple[str, int | None]:
     session, config = sender.session, sender.config
     sender.language = ticket.language
     if parsed.kind == "report":
         _append_text(ticket, text)
-        if ticket.location_text is None and parsed.location:
-            ticket.location_text = parsed.location
-        if ticket.desa is None and parsed.kecamatan:
-            ticket.desa, ticket.kecamatan = parsed.desa, parsed.kecamatan
+        _add_place(sender, ticket, parsed)
         ticket.urgent = ticket.urgent or parsed.urgent
     if parsed.category is None and ticket.category_prompts < CATEGORY_ASKS:
         ticket.category_prompts += 1

@@ -13,11 +13,13 @@ from sqlalchemy.orm import Session
 from hotline.cityconfig import CityConfig
 from hotline.models import Agency, Ticket, Urc, utcnow
 from hotline.phone import to_e164
-from hotline.services import escalation
+from hotline.services import cancel_requests, escalation
 from hotline.services.accounts import Principal
 from hotline.services.audit import audit
+from hotline.services.cancel_requests import stand_down
 from hotline.services.merging import Intake, open_or_merge
 from hotline.services.outbox import is_opted_out, queue_sms
+from hotline.services.place import KEEP, Part, set_place
 from hotline.services.reporters import Recipient, linked, textable
 from hotline.services.tickets import (
     CLOSED_STATUSES,
@@ -161,24 +163,36 @@ def edit_ticket(
     text: str | None = None,
     location: str | None = None,
     kecamatan: str | None = None,
+    desa: str | None = None,
     category: str | None = None,
     status: str | None = None,
+    source: str = "operator",
 ) -> list[str]:
     """Change what was given; returns the names of the fields that changed. A category given to a ticket
-    still waiting for one routes it; a status goes through the usual transitions (resolve, cancel...)."""
+    still waiting for one routes it; a status goes through the usual transitions (resolve, cancel...). The
+    place goes through hotline/services/place.py: a crew alerted already gets the new place by SMS."""
     _require_editor(actor)
     changed: dict[str, object] = {}
     if text is not None and text.strip() and text.strip() != ticket.text:
         if len(text) > MAX_TEXT:
             raise ActionError(f"text: at most {MAX_TEXT} characters")
         ticket.text = changed["text"] = text.strip()
-    if location is not None and (location.strip() or None) != ticket.location_text:
-        ticket.location_text = changed["location"] = location.strip()[:500] or None
-    if kecamatan is not None and _kecamatan(config, kecamatan) != ticket.kecamatan:
-        ticket.kecamatan = changed["kecamatan"] = _kecamatan(config, kecamatan)
-    if changed:
+    new_place = _place_edit(config, ticket, location=location, desa=desa, kecamatan=kecamatan)
+    if changed or new_place:
         ticket.updated_at = utcnow()
+        changed.update(new_place)
         record(session, ticket, "edited", actor=actor.name, fields=sorted(changed))
+    if new_place:
+        set_place(
+            session,
+            config=config,
+            ticket=ticket,
+            actor=actor.name,
+            source=source,
+            location=new_place.get("location", KEEP),
+            desa=new_place.get("desa", KEEP),
+            kecamatan=new_place.get("kecamatan", KEEP),
+        )
     new_category = _category(config, category) if category is not None else ticket.category
     if new_category != ticket.category:
         if ticket.status == "awaiting_category" and new_category is not None:
@@ -188,10 +202,13 @@ def edit_ticket(
             record(session, ticket, "category_set", actor=actor.name, category=new_category)
         changed["category"] = new_category
     if status and status != ticket.status:
+        crew_out = ticket.status in ("routed", "accepted", "on_site")
         try:
             transition(session, ticket=ticket, target=status, actor=actor.name)
         except (TransitionError, KeyError):
             raise ActionError(f"ticket {ticket.id} cannot go from {ticket.status} to {status}") from None
+        if status == "cancelled" and crew_out:  # the crew hears it, with the place and what it was
+            stand_down(session, config=config, ticket=ticket, key="team_cancelled_by_hotline")
         changed["status"] = status
     if changed:
         audit(
@@ -204,6 +221,66 @@ def edit_ticket(
             fields=sorted(changed),
         )
     return sorted(changed)
+
+
+def _place_edit(
+    config: CityConfig, ticket: Ticket, *, location: str | None, desa: str | None, kecamatan: str | None
+) -> dict[str, Part]:
+    """The parts of the place an edit changes (None: not given). A new desa brings its own kecamatan unless
+    another one was chosen with it; a new kecamatan drops a desa that does not lie in it."""
+    new: dict[str, Part] = {}
+    if location is not None and (location.strip() or None) != ticket.location_text:
+        new["location"] = location.strip()[:500] or None
+    chosen = _kecamatan(config, kecamatan) if kecamatan is not None else ticket.kecamatan
+    kecamatan_changed = chosen != ticket.kecamatan
+    new_desa, desa_kecamatan = ticket.desa, None
+    if desa is not None and desa.strip().lower() != (ticket.desa or "").lower():  # the form sends it unchanged too
+        new_desa, desa_kecamatan = _desa(config, desa, chosen if kecamatan_changed else None)
+    if new_desa != ticket.desa:
+        new["desa"] = new_desa
+        if desa_kecamatan is not None and desa_kecamatan != ticket.kecamatan:
+            new["kecamatan"] = desa_kecamatan
+        elif kecamatan_changed:
+            new["kecamatan"] = chosen
+    elif kecamatan_changed:
+        new["kecamatan"] = chosen
+        area = next((k for k in config.areas if k.name == chosen), None)
+        if ticket.desa is not None and (area is None or ticket.desa not in area.desa):
+            new["desa"] = None
+    return new
+
+
+def confirm_cancel(session: Session, *, config: CityConfig, actor: Actor, ticket: Ticket) -> None:
+    """The reporter's BATAL on a ticket a crew had (hotline/services/cancel_requests.py) is confirmed: the
+    ticket is cancelled, the crew stood down, the reporter told."""
+    _require_editor(actor)
+    if not cancel_requests.is_open(ticket):
+        raise ActionError(f"ticket {ticket.id} has no open cancel request from its reporter")
+    transition(session, ticket=ticket, target="cancelled", actor=actor.name, note="reporter's BATAL confirmed")
+    stand_down(session, config=config, ticket=ticket, key="team_cancelled_by_hotline")
+    cancel_requests.tell_reporter(session, config=config, ticket=ticket, key="cancelled")
+    audit(
+        session,
+        actor=actor.name,
+        action="ticket.cancel_confirm",
+        target_type="ticket",
+        target_id=ticket.id,
+        ip=actor.ip,
+    )
+
+
+def keep_open(session: Session, *, config: CityConfig, actor: Actor, ticket: Ticket) -> None:
+    """The reporter's BATAL is not followed (the operator checked: the incident is real): the ticket stays
+    with its crew and the reporter is told."""
+    _require_editor(actor)
+    if not cancel_requests.is_open(ticket):
+        raise ActionError(f"ticket {ticket.id} has no open cancel request from its reporter")
+    ticket.cancel_requested_at, ticket.updated_at = None, utcnow()
+    record(session, ticket, "cancel_kept", actor=actor.name)
+    cancel_requests.tell_reporter(session, config=config, ticket=ticket, key="cancel_kept")
+    audit(
+        session, actor=actor.name, action="ticket.cancel_keep", target_type="ticket", target_id=ticket.id, ip=actor.ip
+    )
 
 
 def reassign(
@@ -286,7 +363,7 @@ def send_sms(session: Session, *, config: CityConfig, actor: Actor, ticket: Tick
             queue_sms(
                 session,
                 to=member.phone,
-                body=f"#{ticket.id}: {body}",
+                body=f"No. {ticket.id}: {body}",
                 purpose="operator",
                 ticket_id=ticket.id,
                 member_id=member.id,

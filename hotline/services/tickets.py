@@ -199,6 +199,8 @@ def transition(
         ticket.resolved_at = now
     elif target == "cancelled":
         ticket.cancelled_at = now
+    if target in CLOSED_STATUSES:
+        ticket.cancel_requested_at = None  # a reporter's open BATAL request is settled by the close
     previous, ticket.status = ticket.status, target
     ticket.updated_at = now
     record(session, ticket, target, actor=actor, note=note, previous=previous)

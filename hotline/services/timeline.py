@@ -17,8 +17,8 @@ from hotline.models import Agency, Escalation, Ticket, TicketEvent
 
 OPEN_PHASE = {"routed": "accept", "accepted": "resolve", "on_site": "resolve"}
 WHO = {
-    "urc": ("tim URC", "URC team"),
-    "urc_leader": ("ketua URC", "URC leader"),
+    "urc": ("tim lapangan", "field team"),
+    "urc_leader": ("ketua tim", "team leader"),
     "agency_head": ("kepala dinas", "head of agency"),
     "command_center": ("command center", "command center"),
 }
@@ -139,6 +139,24 @@ def describe(kind: str, data: dict[str, Any], language: str = "id") -> str:
         if id_:
             return f"SEMUA SALURAN GAGAL: peringatan ke {data.get('phone')} tidak sampai ({tried}); hubungi langsung"
         return f"ALL CHANNELS FAILED: alert to {data.get('phone')} not delivered ({tried}); contact them directly"
+    if kind == "place_changed":
+        where = ", ".join(str(data[k]) for k in ("location", "desa", "kecamatan") if data.get(k)) or "—"
+        told = len(data.get("told") or [])
+        source = data.get("source") or "-"
+        if id_:
+            return f"lokasi ({source}): {where}" + (f"; dikirim ke {told} anggota tim" if told else "")
+        return f"place ({source}): {where}" + (f"; sent to {told} team members" if told else "")
+    if kind == "cancel_requested":
+        told = len(data.get("told") or [])
+        if id_:
+            return (
+                f"pelapor minta BATAL; tim belum dihentikan, menunggu keputusan petugas ({told} SMS ke command center)"
+            )
+        return f"the reporter asked to CANCEL; team not stood down, waiting for an operator ({told} SMS to the desk)"
+    if kind == "cancel_kept":
+        return (
+            "permintaan batal ditolak: laporan tetap ditangani" if id_ else "cancel request declined: report kept open"
+        )
     if kind == "created":
         what = "laporan masuk" if id_ else "report received"
         return f"{what} ({data.get('channel')}, {data.get('category') or '-'})"

@@ -99,16 +99,62 @@ def classify(norm: str, first_word: str, grammar: Grammar) -> tuple[str | None, 
     return best[1], best[2]
 
 
-def _location(text: str, grammar: Grammar) -> str | None:
+# Where a clause ends: , ; ! ? a new line, or a full stop after a number or a word of 4+ letters (not the
+# stop of "Jl." "No." "Gg." "Kec.").
+_CLAUSES = re.compile(r"\s*[,;!?\n]+\s*|(?:(?<=\w{4})|(?<=\d))\.\s+")
+_DIGIT = re.compile(r"\d")
+
+
+def _says_where(clause: str, grammar: Grammar, areas: tuple[KecamatanSpec, ...], *, words: bool = True) -> bool:
+    """Whether words name a place: a number (house, RT, km), a desa or kecamatan of the city, or (`words`)
+    a place word (jl, gang, dusun, pasar, ...: sms/keywords.yaml place_words). "depan rumah saya" names none."""
+    if _DIGIT.search(clause):
+        return True
+    norm = normalise(clause)
+    if any(_contains(norm, name) for k in areas for name in (k.name, *k.desa)):
+        return True
+    return words and any(_contains(norm, w) for ws in grammar.place_words.values() for w in ws)
+
+
+def _run(text: str, start: int, grammar: Grammar, areas: tuple[KecamatanSpec, ...]) -> tuple[str, int] | None:
+    """The clauses from `start` that say where, and where they end: the first must say where, the later
+    ones only with a number or a desa ("jalan tertutup tanah" is what happened, not where)."""
+    kept: list[str] = []
+    end, position = start, start
+    for stop in [*_CLAUSES.finditer(text, start), None]:
+        clause_end = stop.start() if stop else len(text)
+        clause = text[position:clause_end].strip()
+        if not _says_where(clause, grammar, areas, words=not kept):
+            break
+        kept.append(clause)
+        end = clause_end
+        if stop is None:
+            break
+        position = stop.end()
+    place = " ".join(", ".join(kept).split()).strip(" .,;!?")
+    return (place, end) if place else None
+
+
+def _location(text: str, grammar: Grammar, areas: tuple[KecamatanSpec, ...] = ()) -> str | None:
+    """The places the text names after location markers ("di", "dekat", "near"), each the words after a
+    marker that say where ("di Jl. Diponegoro, Sisir, jalan tertutup" -> "Jl. Diponegoro, Sisir"), joined
+    when there are several ("di gudang dekat pasar, asap tebal, di Jl. Diponegoro 12" -> "gudang dekat
+    pasar, Jl. Diponegoro 12"). A marker followed by no place ("di depan rumah saya rusak parah") gives
+    none; a desa named anywhere is still found (find_place)."""
     markers = [m for words in grammar.location_markers.values() for m in words]
     if not markers:
         return None
-    pattern = r"(?i)\b(?:" + "|".join(re.escape(m) for m in sorted(markers, key=len, reverse=True)) + r")\b\s+(.+)$"
-    match = re.search(pattern, text, re.DOTALL)
-    if not match:
-        return None
-    place = " ".join(match.group(1).split()).strip(" .,;!?")
-    return place[:MAX_LOCATION] or None
+    pattern = r"(?i)\b(?:" + "|".join(re.escape(m) for m in sorted(markers, key=len, reverse=True)) + r")\b[\s:]+"
+    places: list[str] = []
+    taken = 0  # a marker inside a place already taken ("gudang dekat pasar") starts nothing new
+    for match in re.finditer(pattern, text):
+        if match.start() < taken:
+            continue
+        run = _run(text, match.end(), grammar, areas)
+        if run is not None:
+            places.append(run[0])
+            taken = run[1]
+    return ", ".join(dict.fromkeys(places))[:MAX_LOCATION] or None
 
 
 def find_place(norm: str, areas: tuple[KecamatanSpec, ...]) -> tuple[str | None, str | None]:
@@ -143,7 +189,7 @@ def parse_sms(text: str, grammar: Grammar, areas: tuple[KecamatanSpec, ...] = ()
     category, lang = classify(norm, first_word, grammar)
     urgent_langs = [lang_ for lang_, ws in grammar.urgent.items() for w in ws if _contains(norm, w)]
     desa, kecamatan = find_place(norm, areas)
-    location = _location(text, grammar)
+    location = _location(text, grammar, areas)
     kind: Kind = "report"
     if len(norm.split()) <= 1 and not (category or urgent_langs or desa or kecamatan or location):
         # "halo", "p", "?", an emoji: nothing says what happened or where. Not a report on its own: the

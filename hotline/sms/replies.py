@@ -8,6 +8,11 @@ from typing import Any
 from hotline.cityconfig.model import LANGUAGES, Replies
 
 _T = ("number", "category", "agency")
+# What a text about a ticket to a crew, a leader, a head or the command center may say.
+_CREW = frozenset({*_T, "priority", "location", "reporter", "status"})
+_ESCALATION = frozenset({*_CREW, "urc", "deadline", "overdue"})
+# Escalation texts per role a step notifies (routing/escalation.yaml `notify:`): escalation_{phase}{suffix}.
+ROLE_SUFFIX = {"urc": "", "urc_leader": "_leader", "agency_head": "_head", "command_center": "_center"}
 REPLY_FIELDS: dict[str, frozenset[str]] = {
     "ticket_created": frozenset(_T),
     "ask_category": frozenset({"number", "menu"}),
@@ -15,16 +20,17 @@ REPLY_FIELDS: dict[str, frozenset[str]] = {
     "merged_report": frozenset({*_T, "reporters"}),
     "report_split": frozenset(_T),
     "report_withdrawn": frozenset({"number"}),
-    "more_reports": frozenset({*_T, "priority", "location", "reporters"}),
+    "more_reports": frozenset({*_CREW, "reporters"}),
+    "place_update": _CREW,
     "empty_message": frozenset(),
     "ask_what_where": frozenset(),
-    "alert": frozenset({*_T, "priority", "location", "text", "reporter"}),
+    "alert": frozenset({*_CREW, "quote"}),
     "member_accepted": frozenset(_T),
     "member_on_site": frozenset(_T),
     "member_done": frozenset(_T),
     "member_declined": frozenset(_T),
-    "team_accepted": frozenset({*_T, "member"}),
-    "all_declined": frozenset({*_T, "urc", "location"}),
+    "team_accepted": frozenset({*_CREW, "member"}),
+    "all_declined": frozenset({*_CREW, "urc"}),
     "citizen_accepted": frozenset(_T),
     "citizen_on_site": frozenset(_T),
     "citizen_done": frozenset(_T),
@@ -36,13 +42,17 @@ REPLY_FIELDS: dict[str, frozenset[str]] = {
     "shield_verify": frozenset({"yes"}),
     "shield_verify_silent": frozenset({"yes"}),
     "shield_confirmed": frozenset(),
-    "team_reopened": frozenset({*_T, "location"}),
+    "team_reopened": _CREW,
     "status": frozenset({*_T, "status", "updated"}),
     "status_none": frozenset(),
     "not_found": frozenset({"number"}),
     "cancelled": frozenset(_T),
-    "team_cancelled": frozenset(_T),
+    "team_cancelled": _CREW,
+    "team_cancelled_by_hotline": _CREW,
     "cancel_refused": frozenset({*_T, "status"}),
+    "cancel_passed_on": frozenset(_T),
+    "cancel_requested": _CREW,
+    "cancel_kept": frozenset(_T),
     "opted_out": frozenset(),
     "opted_in": frozenset(),
     "missing_number": frozenset({"command"}),
@@ -50,8 +60,9 @@ REPLY_FIELDS: dict[str, frozenset[str]] = {
     "ticket_unknown": frozenset({"number"}),
     "not_your_ticket": frozenset({"number", "agency"}),
     "bad_transition": frozenset({"number", "status", "command"}),
-    "escalation_accept": frozenset({*_T, "priority", "location", "overdue", "reporter"}),
-    "escalation_resolve": frozenset({*_T, "priority", "location", "overdue", "reporter"}),
+    **{
+        f"escalation_{phase}{suffix}": _ESCALATION for phase in ("accept", "resolve") for suffix in ROLE_SUFFIX.values()
+    },
     # Spoken, not texted: the voice-call alert (hotline/channels/twilio/alert_call.py).
     "voice_alert": frozenset({*_T, "priority", "location"}),
     "voice_alert_accepted": frozenset(_T),
@@ -61,6 +72,23 @@ REPLY_FIELDS: dict[str, frozenset[str]] = {
     # To a caller who pressed the emergency key: the number, while they wait for an operator (ivr_flows/).
     "emergency_received": frozenset({"number"}),
 }
+SPOKEN = frozenset(key for key in REPLY_FIELDS if key.startswith("voice_"))  # never sent as SMS
+# Texts to crews, leaders, heads and the command center: they must fit one SMS, so the place and the
+# citizen's words are shortened to fit (hotline/services/wording.py).
+ONE_SMS = frozenset(
+    {
+        "alert",
+        "more_reports",
+        "place_update",
+        "team_accepted",
+        "all_declined",
+        "team_reopened",
+        "team_cancelled",
+        "team_cancelled_by_hotline",
+        "cancel_requested",
+        *(key for key in REPLY_FIELDS if key.startswith("escalation_")),
+    }
+)
 
 
 def template_fields(template: str) -> set[str]:

@@ -36,6 +36,9 @@ class TicketOut(BaseModel):
     accept_due_at: datetime | None
     resolve_due_at: datetime | None
     overdue: bool
+    cancel_requested: bool = Field(
+        False, description="the reporter sent BATAL while a crew had it: open until an operator confirms or keeps it"
+    )
 
     @classmethod
     def of(cls, ticket: Ticket, agency: str | None, now: datetime) -> TicketOut:
@@ -66,6 +69,7 @@ class TicketOut(BaseModel):
             accept_due_at=ticket.accept_due_at,
             resolve_due_at=ticket.resolve_due_at,
             overdue=running is not None and running < now,
+            cancel_requested=ticket.cancel_requested_at is not None and ticket.status in due,
         )
 
 
@@ -144,6 +148,19 @@ class TicketIn(BaseModel):
     merge: bool = Field(True, description="false: never join an open duplicate, always open a new ticket")
     urgent: bool = False
     language: Literal["id", "en"] = "id"
+
+
+class TicketPatch(BaseModel):
+    """What to change; a field left out stays as it is."""
+
+    text: str | None = Field(None, min_length=1, max_length=5000)
+    location: str | None = Field(None, max_length=500, description="where, in words; an empty string clears it")
+    kecamatan: str | None = Field(None, max_length=100)
+    desa: str | None = Field(None, max_length=100, description="a desa/kelurahan of routing/areas.yaml")
+    category: str | None = Field(None, max_length=32)
+    status: Literal["routed", "accepted", "on_site", "resolved", "cancelled"] | None = Field(
+        None, description="through the usual transitions; cancelled stands the crew down by SMS"
+    )
 
 
 class AgencyOut(BaseModel):

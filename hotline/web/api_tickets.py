@@ -16,7 +16,7 @@ from hotline.models import Agency, Call, InboundMessage, OutboundMessage, Ticket
 from hotline.services import reporters
 from hotline.services.call_queue import waiting_calls
 from hotline.services.city import current_config
-from hotline.services.ticket_actions import ActionError, create_report
+from hotline.services.ticket_actions import ActionError, confirm_cancel, create_report, edit_ticket, keep_open
 from hotline.services.ticket_queries import STATUSES, TicketFilter, agency_codes, find_visible_ticket, list_tickets
 from hotline.services.tickets import OPEN_STATUSES
 from hotline.services.timeline import load_ticket_view
@@ -33,6 +33,7 @@ from hotline.web.api_schemas import (
     TicketIn,
     TicketList,
     TicketOut,
+    TicketPatch,
     TimelineEntry,
 )
 
@@ -111,6 +112,65 @@ def new_ticket(body: TicketIn, principal: EditorDep, request: Request) -> Ticket
                 merge_rule=match.rule if match else None,
                 merge_score=match.score if match else None,
             )
+    except ActionError as exc:
+        raise HTTPException(422, str(exc)) from None
+
+
+@router.patch(
+    "/tickets/{number}",
+    response_model=TicketOut,
+    responses={
+        403: {"description": "agency staff"},
+        404: {"description": NOT_FOUND},
+        422: {"description": "bad field"},
+    },
+)
+def edit(number: RowId, body: TicketPatch, principal: EditorDep, request: Request) -> TicketOut:
+    """Change a ticket's text, place, category or status. A place given or corrected after the URC was
+    alerted reaches every alerted member by SMS at once; status `cancelled` stands the crew down by SMS."""
+    now = clock.now()
+    try:
+        with unit_of_work() as session:
+            row = find_visible_ticket(session, principal=principal, number=number, for_update=True)
+            if row is None:
+                raise HTTPException(404, NOT_FOUND)
+            edit_ticket(
+                session,
+                config=current_config(),
+                actor=actor_for(principal, request),
+                ticket=row,
+                text=body.text,
+                location=body.location,
+                kecamatan=body.kecamatan,
+                desa=body.desa,
+                category=body.category,
+                status=body.status,
+                source="api",
+            )
+            return TicketOut.of(row, agency_codes(session).get(row.agency_id or 0), now)
+    except ActionError as exc:
+        raise HTTPException(422, str(exc)) from None
+
+
+@router.post(
+    "/tickets/{number}/cancel-request/{decision}",
+    response_model=TicketOut,
+    responses={404: {"description": NOT_FOUND}, 422: {"description": "no open cancel request"}},
+)
+def decide_cancel_request(
+    number: RowId, decision: Literal["confirm", "keep"], principal: EditorDep, request: Request
+) -> TicketOut:
+    """The reporter's BATAL on a ticket a crew had waits for an operator: `confirm` cancels it and stands the
+    crew down, `keep` leaves it with the crew; the reporter is told either way."""
+    now = clock.now()
+    try:
+        with unit_of_work() as session:
+            row = find_visible_ticket(session, principal=principal, number=number, for_update=True)
+            if row is None:
+                raise HTTPException(404, NOT_FOUND)
+            decide = confirm_cancel if decision == "confirm" else keep_open
+            decide(session, config=current_config(), actor=actor_for(principal, request), ticket=row)
+            return TicketOut.of(row, agency_codes(session).get(row.agency_id or 0), now)
     except ActionError as exc:
         raise HTTPException(422, str(exc)) from None
 

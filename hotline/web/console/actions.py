@@ -19,7 +19,16 @@ from hotline.models import Ticket, User
 from hotline.services.audit import audit
 from hotline.services.call_takeover import TakeoverError, take_call
 from hotline.services.city import current_config
-from hotline.services.ticket_actions import ActionError, add_note, create_report, edit_ticket, reassign, send_sms
+from hotline.services.ticket_actions import (
+    ActionError,
+    add_note,
+    confirm_cancel,
+    create_report,
+    edit_ticket,
+    keep_open,
+    reassign,
+    send_sms,
+)
 from hotline.services.ticket_queries import find_visible_ticket
 from hotline.services.unmerge import split_reporter
 from hotline.web.api_schemas import RowId
@@ -110,11 +119,32 @@ async def edit(number: RowId, user: UserDep, form: FormDep) -> Response:
             text=field(form, "text"),
             location=field(form, "location"),
             kecamatan=field(form, "kecamatan"),
+            desa=field(form, "desa") if "desa" in form else None,
             category=field(form, "category"),
             status=field(form, "status") or None,
         )
 
     return await on_ticket(user, number, work)
+
+
+@router.post("/tickets/{number}/cancel-request/confirm")
+async def cancel_confirm(number: RowId, user: UserDep, form: FormDep) -> Response:
+    """The reporter's BATAL on a ticket a crew had: cancel it and stand the crew down (audited)."""
+
+    def work(session: Session, ticket: Ticket) -> None:
+        confirm_cancel(session, config=current_config(), actor=user.actor, ticket=ticket)
+
+    return await on_ticket(user, number, work, done="cancel_confirmed")
+
+
+@router.post("/tickets/{number}/cancel-request/keep")
+async def cancel_keep(number: RowId, user: UserDep, form: FormDep) -> Response:
+    """The reporter's BATAL is not followed: the crew keeps the ticket (audited)."""
+
+    def work(session: Session, ticket: Ticket) -> None:
+        keep_open(session, config=current_config(), actor=user.actor, ticket=ticket)
+
+    return await on_ticket(user, number, work, done="cancel_kept")
 
 
 @router.post("/tickets/{number}/reassign")

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from hotline import clock
 from hotline.db import unit_of_work
 from hotline.models import Agency, Call, InboundMessage, OutboundMessage, Ticket
-from hotline.services import reporters
+from hotline.services import cancel_requests, reporters
 from hotline.services.call_queue import waiting_calls
 from hotline.services.city import current_config
 from hotline.services.failover import unreachable_tickets
@@ -38,6 +38,7 @@ def form_choices(lang: str) -> dict[str, Any]:
     return {
         "categories": [(c.code, c.name(lang)) for c in config.categories],
         "kecamatans": sorted(k.name for k in config.areas),
+        "desas": sorted(d for k in config.areas for d in k.desa),
         "agencies": [(a.code, a.name) for a in config.agencies],
         "statuses": STATUSES,
         "status_choices": ["open", "closed", *STATUSES],
@@ -125,6 +126,7 @@ def ticket_page(request: Request, user: UserDep, number: RowId, flash: str | Non
         "recordings": [c for c in calls if c.recording_url],
         "linked": linked,
         "deadline": running_deadline(ticket),
+        "cancel_requested": cancel_requests.is_open(ticket),
         "flash": flash,
     }
     return render(request, "ticket.html", context, user=user)
