@@ -257,23 +257,23 @@ class _Walker:
         s = self.scenario
         begin = a.Start("+6281200000024", open_ticket=s.open_ticket, recent_silent_calls=s.recent_silent_calls)
         turn = run_turn(self.flow, start(self.flow), begin, self.services)
-        self._explore(self._point(None, turn, Move(0.0, "-", "calls"), 0.0), 0)
+        self._explore(self._point(None, turn, None, 0.0), 0)
         if self.best is None:
             raise WalkError(f"{s.name}: no way through flow {self.flow.id} reaches the goal")
         return self.best
 
-    def _point(self, before: _Point | None, turn: Turn, move: Move, queued_for: float) -> _Point:
-        """Where the call is after `move` and the turn it caused."""
-        marks = _marks(turn.actions, move.at)
-        clock = _Turn.of(turn.media, move.at, self.seconds)
+    def _point(self, before: _Point | None, turn: Turn, move: Move | None, queued_for: float) -> _Point:
+        """Where the call is after the caller's `move` (None: the call was answered, at 0 s) and its turn."""
+        at = move.at if move is not None else 0.0
+        clock = _Turn.of(turn.media, at, self.seconds)
         queue_at = before.queue_at if before is not None else None
         if queue_at is None and isinstance(clock.wait, a.Enqueue):
             queue_at = clock.end
         return _Point(
             turn.state,
             clock,
-            (*before.moves, move) if before is not None else (),
-            (*before.tickets, *marks) if before is not None else marks,
+            (*(before.moves if before else ()), *((move,) if move else ())),
+            (*(before.tickets if before else ()), *_marks(turn.actions, at)),
             queue_at,
             queued_for,
         )
