@@ -11,15 +11,23 @@ minute (the output says which prompts were estimated). Transports with barge-in:
 at once; the engine's and the network's milliseconds are not counted.
 
 Scenarios are data (SCENARIOS below): what the caller wants -- an emergency, a report of category X in desa
-Y, nothing at all -- not which keys to press. The keys come from the flow: its numbered choices (routing/) and
-menu options, as a first-time caller hears them: a key is pressed when a prompt of the turn has named it, no
-sooner. "The farthest desa" is the desa whose report takes longest to place, found by walking them all. So
-the same scenarios time any flow of the city, e.g. an emergency-first rewrite, with at most small edits here.
+Y, nothing at all -- and whether an operator answers, not which keys to press. The keys come from the flow:
+its numbered choices (routing/) and menu options, as a first-time caller hears them: a key is pressed when a
+prompt of the turn has named it, no sooner. "The place said last" is the desa whose walk to the goal takes
+longest, found by walking them all: on a flow that asks the desa by keys, the desa said last; on one that
+asks only the kecamatan (the desa said in the recording), the kecamatan said last. So the same scenarios
+time any flow of the city with at most small edits here.
+
+Where the ticket's alert goes comes from routing/rules.yaml on what the call gave, as the call service routes
+it (hotline/services/call_tickets.py): when the ticket opens, and again when a later answer brings the
+category (an emergency opened before anyone knows what happened goes to the command center's desk, then to
+the category's team with the place).
 
 Printed per scenario: the keys pressed, seconds to the first useful key, to an open (and alerted) ticket, to
-the operator queue, to the scenario's goal, to the end of the call, the issue's targets and whether they are
-met; then each walk step by step. Writes bench/results/ivr_timing-<time>.json. Exit 0 when every scenario
-could be walked (a missed target is reported; --strict makes it an error).
+the operator queue, to the scenario's goal, to the end of the call, where the alert goes (and when it moves),
+the issue's targets and whether they are met; then each walk step by step. Writes
+bench/results/ivr_timing-<time>.json. Exit 0 when every scenario could be walked (a missed target is
+reported; --strict makes it an error).
 """
 
 from __future__ import annotations
@@ -36,16 +44,19 @@ from pathlib import Path
 from typing import Any
 
 from hotline.cityconfig import CityConfig, load_city_config
+from hotline.cityconfig.model import PRIORITIES
 from hotline.ivr.actions import OpenTicket
-from hotline.ivr.flow import Flow
+from hotline.ivr.flow import Flow, GatherNode, RecordNode
 from hotline.ivr.prompt_seconds import WORDS_PER_MINUTE, PromptSeconds
 from hotline.ivr.timing import Caller, Goal, Scenario, Walk, WalkError, walk
+from hotline.router import RouteFacts, initial_priority, route
 from hotline.settings import get_settings
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 RESULTS = BENCH / "results"
-FARTHEST = "*farthest*"  # a desa: the one whose report takes longest to place
+FARTHEST = "*farthest*"  # a desa: the one whose walk to the goal takes longest
+SAID_LAST = "the place said last"  # in `wants`: becomes the desa and kecamatan FARTHEST resolved to
 
 
 @dataclass(frozen=True)
@@ -56,15 +67,26 @@ class Want:
     targets: dict[str, float] = field(default_factory=dict)  # first_key, ticket, queue, goal
 
 
+FIRE = ("fire", "disaster")  # a fire, or "other disaster" where the flow does not name fires
+
 SCENARIOS = [
     Want(
-        Scenario("fire", "emergency: a fire", Caller(categories=("fire",)), Goal("queue")),
+        Scenario("fire", "emergency: a fire; an operator answers", Caller(categories=FIRE), Goal("queue")),
         {"first_key": 5, "queue": 10, "ticket": 10},
+    ),
+    Want(  # issue 24 sets no target for the place: it is what the wait is used for
+        Scenario(
+            "fire, nobody answers",
+            f"emergency: a fire in {SAID_LAST}; no operator free",
+            Caller(categories=FIRE, desa=FARTHEST),
+            Goal("placed"),
+            answer_after=None,
+        )
     ),
     Want(
         Scenario(
-            "pothole, farthest desa",
-            "routine: a pothole in the desa said last",
+            "pothole, farthest place",
+            f"routine: a pothole in {SAID_LAST}",
             Caller(categories=("roads", "other"), desa=FARTHEST),
             Goal("ticket"),
         ),
@@ -79,7 +101,15 @@ SCENARIOS = [
         ),
         {"ticket": 50},
     ),
-    Want(Scenario("silent caller", "nothing: no key, no voice", Caller(kind="silent"))),
+    Want(Scenario("silent caller", "nothing: no key, no voice (a first silent call)", Caller(kind="silent"))),
+    Want(
+        Scenario(
+            "repeat silent caller",
+            "nothing, again: a silent call from this number before",
+            Caller(kind="silent"),
+            recent_silent_calls=1,
+        )
+    ),
     Want(Scenario("talking caller", "someone to talk to: talks, never presses", Caller(kind="talking"))),
     Want(
         Scenario(
@@ -98,21 +128,72 @@ def resolve(want: Want, config: CityConfig, flow: Flow, seconds: PromptSeconds) 
     caller = want.scenario.caller
     if caller.desa == FARTHEST:
         walks = [resolve(with_desa(want, desa, config), config, flow, seconds) for k in config.areas for desa in k.desa]
-        return max(walks, key=lambda w: w[1].reached_at or 0.0)
+        slowest, walked = max(walks, key=lambda w: w[1].reached_at or 0.0)  # the first of equals: file order
+        return said_last(slowest, walked, flow), walked
     if caller.desa is not None and caller.kecamatan is None:
         want = with_desa(want, caller.desa, config)
     return want, walk(flow, want.scenario, seconds.of)
 
 
 def with_desa(want: Want, desa: str, config: CityConfig) -> Want:
-    """The caller's desa and its kecamatan; "the desa said last" in the description becomes its name."""
+    """The caller's desa and its kecamatan."""
     kecamatan = next((k.name for k in config.areas if desa in k.desa), None)
     if kecamatan is None:
         raise WalkError(f"{want.scenario.name}: no desa {desa!r} in routing/areas.yaml")
     scenario = want.scenario
-    wants = scenario.wants.replace("the desa said last", f"{desa} ({kecamatan}), the desa said last")
     caller = replace(scenario.caller, desa=desa, kecamatan=kecamatan)
-    return replace(want, scenario=replace(scenario, caller=caller, wants=wants))
+    return replace(want, scenario=replace(scenario, caller=caller))
+
+
+def said_last(want: Want, walked: Walk, flow: Flow) -> Want:
+    """Names "the place said last" in `wants`: the desa said last when the walk chose it by keys, else the
+    kecamatan said last (the desa then only in the caller's words, if the flow records them)."""
+    caller, nodes = want.scenario.caller, [flow.nodes.get(step.node) for step in walked.path]
+    if any(isinstance(n, GatherNode) and n.field == "desa" for n in nodes):
+        place = f"{caller.desa} ({caller.kecamatan}), the desa said last"
+    elif any(isinstance(n, RecordNode) for n in nodes):
+        place = f"{caller.kecamatan}, the kecamatan said last (the desa, {caller.desa}, said in the recording)"
+    else:
+        place = f"{caller.kecamatan}, the kecamatan said last"
+    scenario = want.scenario
+    return replace(want, scenario=replace(scenario, wants=scenario.wants.replace(SAID_LAST, place)))
+
+
+@dataclass(frozen=True)
+class Routed:
+    at: float  # the moment of the caller's action whose turn routed the ticket
+    urc: str
+    agency: str
+    rule: str
+
+
+def routes(config: CityConfig, flow: Flow, walked: Walk | None) -> list[Routed]:
+    """Where the ticket's URC alert goes, and when that changes, as the call service routes a call's ticket
+    (hotline/services/call_tickets.py): when it opens (a critical one of no category: the catch-all rule,
+    the command center), and again when a later answer brings its first category (that category's team,
+    with the kecamatan given by then). Not modelled: an operator who took the ticket first (no re-route)."""
+    out: list[Routed] = []
+    category: str | None = None
+    priority, urgent = "normal", False
+    for mark in walked.tickets if walked else ():
+        d = mark.details
+        if mark.opened:
+            category = d.category
+            urgent = category in flow.emergency_categories or mark.priority == "critical"
+            priority = most_urgent(initial_priority(config.category(category), urgent), mark.priority)
+        elif category is None and d.category is not None:
+            category = d.category
+            priority = most_urgent(initial_priority(config.category(category), urgent), priority)
+        else:
+            continue
+        decision = route(config.rules, config.agencies, RouteFacts(category, priority, d.kecamatan))
+        out.append(Routed(mark.at, decision.urc, decision.agency, decision.rule))
+    return out
+
+
+def most_urgent(priority: str, other: str | None) -> str:
+    """As hotline/services/tickets.py: never less urgent than the flow made it (the emergency key)."""
+    return priority if other is None else min(priority, other, key=PRIORITIES.index)
 
 
 @dataclass(frozen=True)
@@ -120,13 +201,15 @@ class Row:
     want: Want  # its place filled in
     walked: Walk | None
     error: str = ""  # why the scenario cannot be walked on this flow
+    routed: tuple[Routed, ...] = ()
 
 
 def attempt(want: Want, config: CityConfig, flow: Flow, seconds: PromptSeconds) -> Row:
     try:
-        return Row(*resolve(want, config, flow, seconds))
+        resolved, walked = resolve(want, config, flow, seconds)
     except WalkError as exc:  # e.g. a goal this flow has no way to: say so, time the others
         return Row(want, None, str(exc))
+    return Row(resolved, walked, routed=tuple(routes(config, flow, walked)))
 
 
 def figures(walked: Walk | None) -> dict[str, float | None]:
@@ -158,16 +241,22 @@ def seconds_text(value: float | None) -> str:
 LABELS = {"first_key": "first useful key", "ticket": "ticket + alert", "queue": "operator queue", "goal": "goal"}
 
 
+def alerts(routed: tuple[Routed, ...]) -> str:
+    """'COMMAND-DESK; PMK-URC from 47.1 s': the team alerted when the ticket opens, then each re-route."""
+    return "; ".join(r.urc if i == 0 else f"{r.urc} from {r.at:.1f} s" for i, r in enumerate(routed)) or "—"
+
+
 def table(rows: list[Row]) -> str:
     lines = [
         "| scenario | the caller wants | keys | first useful key s | ticket + alert s | operator queue s | "
-        "goal s | call ends s | targets |",
-        "|---|---|---|---:|---:|---:|---:|---:|---|",
+        "goal s | call ends s | alert goes to | targets |",
+        "|---|---|---|---:|---:|---:|---:|---:|---|---|",
     ]
-    for want, walked, error in ((r.want, r.walked, r.error) for r in rows):
+    for row in rows:
+        want, walked, error = row.want, row.walked, row.error
         f = figures(walked)
         if walked is None:
-            lines.append(f"| {want.scenario.name} | {want.scenario.wants} | no way through this flow: {error} |||||||")
+            lines.append(f"| {want.scenario.name} | {want.scenario.wants} | no way through this flow: {error} ||||||||")
             continue
         ticket = seconds_text(f["ticket"]) + (" (partial)" if walked.ticket_partial else "")
         targets = "; ".join(
@@ -177,7 +266,7 @@ def table(rows: list[Row]) -> str:
         lines.append(
             f"| {want.scenario.name} | {want.scenario.wants} | {walked.keys or '—'} | {seconds_text(f['first_key'])} | "
             f"{ticket} | {seconds_text(f['queue'])} | {seconds_text(f['goal'])} | {seconds_text(f['ended'])} | "
-            f"{targets or '—'} |"
+            f"{alerts(row.routed)} | {targets or '—'} |"
         )
     return "\n".join(lines)
 
@@ -222,7 +311,7 @@ def main(argv: list[str] | None = None) -> int:
         f"prompts from {data_dir / 'prompts'} ({len(seconds.audio.files)} audio files)"
     )
     runs = {"first-time caller": [attempt(want, config, flow, seconds) for want in SCENARIOS]}
-    if args.knows:  # the same places (the farthest desa is the first-time caller's), keys pressed 1 s into a turn
+    if args.knows:  # the same places (the place said last is the first-time caller's), keys pressed 1 s into a turn
         knowing = [
             replace(r.want, scenario=replace(r.want.scenario, caller=replace(r.want.scenario.caller, knows_keys=True)))
             for r in runs["first-time caller"]
@@ -276,6 +365,7 @@ def result(
                     "error": r.error,
                     "keys": r.walked.keys if r.walked else None,
                     "figures": figures(r.walked),
+                    "routed": [asdict(x) for x in r.routed],
                     "targets": [
                         {"figure": n, "target": t, "value": v, "met": m} for n, t, v, m in verdicts(r.want, r.walked)
                     ],

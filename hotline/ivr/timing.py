@@ -18,17 +18,24 @@ What callers do (`Caller.kind`):
   the prompts play out and the menu's timeout runs; the reporter talks meanwhile ("halo?"), so a listening
   menu hears a voice (`Speech`). At a recording they talk `speech_seconds` after the beep, then press the
   finish key if the instruction named it, else the recording ends on its silence timeout. Options that
-  switch to another language than theirs are not taken, nor a way that opens a ticket of another category
-  than theirs (a routine caller does not press "1 for an emergency"; an emergency caller accepts any of
-  the flow's emergency categories).
+  switch to another language than theirs are not taken, nor a way that gives the ticket a category that is
+  not theirs: an emergency caller (one of their categories is an emergency of the flow) accepts any of the
+  flow's emergency categories, or none yet (the emergency key opens the ticket before anyone knows what
+  happened); a routine caller accepts only their own, so never "1 for an emergency", whose ticket is a
+  critical one of no category.
 * `silent`: never a key, never a voice (`Silence` at a listening menu, `NoInput` elsewhere, an empty
   recording). `talking`: talks at every question but never presses a key (`Speech`, recordings).
 
-Both walk until the hotline hangs up or queues the call; an operator then answers at once.
+The operator queue: an operator answers `Scenario.answer_after` seconds after the caller first waits there
+(0: at once; the walk ends there), counted over every wait; None: nobody answers, so each wait lasts its
+`Enqueue.max_wait_seconds` and the flow goes on (`QueueLeft(answered=False)`: an emergency's place asked
+while waiting, "operators busy", ...). Without a goal a walk runs until the hotline hangs up or an operator
+answers (or MAX_TURNS, MAX_CALL_SECONDS).
 
 Times are seconds since the call was answered: the first useful key (the first key of the walk), the ticket
 (the moment of the caller's action whose turn opened it; the URC alert is queued in that turn's commit,
-hotline/jobs/activation.py), the operator queue (when <Enqueue> starts, after the prompts before it), the goal.
+hotline/jobs/activation.py) and every later addition to it (`Walk.tickets`: when the category and place
+reached it), the operator queue (when <Enqueue> first starts, after the prompts before it), the goal.
 """
 
 from __future__ import annotations
@@ -42,12 +49,13 @@ from hotline.ivr import actions as a
 from hotline.ivr.engine import start
 from hotline.ivr.flow import Flow, GatherNode, MenuNode
 from hotline.ivr.state import CallState, PathStep
-from hotline.ivr.turn import run_turn
+from hotline.ivr.turn import Turn, run_turn
 
 BEEP_SECONDS = 0.5  # the recording's beep
 KEY_GAP_SECONDS = 0.5  # between two keys of one answer ("1", "0" for choice 10)
 KNOWS_AFTER_SECONDS = 1.0  # a caller who knows the menu presses this far into a turn
 MAX_TURNS = 40
+MAX_CALL_SECONDS = 900.0  # a way still going after 15 minutes is no way: it bounds walks where nobody answers
 
 Seconds = Callable[[a.Prompt | a.ReadDigits], float]
 _KEY_WORDS = {"*": ("bintang", "star", "asterisk"), "#": ("pagar", "pound", "hash")}
@@ -56,10 +64,12 @@ _KEY_WORDS = {"*": ("bintang", "star", "asterisk"), "#": ("pagar", "pound", "has
 @dataclass(frozen=True)
 class Goal:
     """What a reporter came for. `queue`: in the operator queue with a ticket opened (an emergency);
-    `ticket`: a complete ticket opened (a routine report); `heard`: a prompt whose key starts with `prompt`
-    has been said to its end (e.g. "status_": the state of their open report)."""
+    `ticket`: a complete ticket opened (a routine report); `placed`: the ticket has their category and
+    their place -- their kecamatan, and their desa when they name one (an emergency's place, given while
+    waiting); `heard`: a prompt whose key starts with `prompt` has been said to its end (e.g. "status_":
+    the state of their open report)."""
 
-    kind: Literal["queue", "ticket", "heard"]
+    kind: Literal["queue", "ticket", "placed", "heard"]
     prompt: str = ""
 
 
@@ -81,6 +91,8 @@ class Scenario:
     caller: Caller
     goal: Goal | None = None  # None: the caller's behaviour runs until the hotline hangs up or queues the call
     open_ticket: a.OpenTicket | None = None
+    answer_after: float | None = 0.0  # seconds in the operator queue before an operator answers; None: nobody
+    recent_silent_calls: int = 0  # silent calls from the number the shield still counts (a repeat silent caller)
 
 
 @dataclass(frozen=True)
@@ -92,14 +104,25 @@ class Move:
 
 
 @dataclass(frozen=True)
+class TicketMark:
+    """What reached the ticket, and when: the moment of the caller's action whose turn opened (`opened`) or
+    updated it. `details` is the whole picture then; `priority` the flow's (the emergency key's critical)."""
+
+    at: float
+    opened: bool
+    details: a.TicketDetails
+    partial: bool
+    priority: str | None = None
+
+
+@dataclass(frozen=True)
 class Walk:
     scenario: Scenario
     moves: tuple[Move, ...]
     path: tuple[PathStep, ...]  # the engine's own record of the call
     reached_at: float | None  # the goal; None: not reached (or no goal)
-    ticket_at: float | None
-    ticket_partial: bool
-    queue_at: float | None
+    tickets: tuple[TicketMark, ...]  # the ticket opened, then what was added to it
+    queue_at: float | None  # first in the operator queue
     ended_at: float | None  # the hotline hung up (after its last prompt)
 
     @property
@@ -109,6 +132,19 @@ class Walk:
     @property
     def first_key_at(self) -> float | None:
         return next((m.at for m in self.moves if m.keys), None)
+
+    @property
+    def ticket(self) -> TicketMark | None:
+        """The opening of the ticket."""
+        return next((t for t in self.tickets if t.opened), None)
+
+    @property
+    def ticket_at(self) -> float | None:
+        return self.ticket.at if self.ticket else None
+
+    @property
+    def ticket_partial(self) -> bool:
+        return bool(self.ticket and self.ticket.partial)
 
     def nodes(self) -> list[str]:
         return [f"{step.node}: {step.input}" if step.input else step.node for step in self.path]
@@ -183,8 +219,9 @@ class _Point:
     state: CallState
     turn: _Turn
     moves: tuple[Move, ...]
-    ticket_at: float | None
-    ticket_partial: bool
+    tickets: tuple[TicketMark, ...]
+    queue_at: float | None
+    queued_for: float  # seconds already waited in the queue without an answer
 
 
 class _Services:
@@ -217,93 +254,110 @@ class _Walker:
         return self.scenario.caller
 
     def run(self) -> Walk:
-        begin = a.Start("+6281200000024", open_ticket=self.scenario.open_ticket)
+        s = self.scenario
+        begin = a.Start("+6281200000024", open_ticket=s.open_ticket, recent_silent_calls=s.recent_silent_calls)
         turn = run_turn(self.flow, start(self.flow), begin, self.services)
-        ticket = _ticket(turn.actions)
-        point = _Point(
-            turn.state,
-            _Turn.of(turn.media, 0.0, self.seconds),
-            (),
-            0.0 if ticket else None,
-            bool(ticket and ticket.partial),
-        )
-        self._explore(point, 0)
+        self._explore(self._point(None, turn, None, 0.0), 0)
         if self.best is None:
-            raise WalkError(f"{self.scenario.name}: no way through flow {self.flow.id} reaches the goal")
+            raise WalkError(f"{s.name}: no way through flow {self.flow.id} reaches the goal")
         return self.best
 
-    def _finish(self, p: _Point, reached_at: float | None, *, queued: bool = False, ended: bool = False) -> None:
-        walk = Walk(
-            self.scenario,
-            p.moves,
-            p.state.path,
-            reached_at,
-            p.ticket_at,
-            p.ticket_partial,
-            p.turn.end if queued else None,
-            p.turn.end if ended else None,
+    def _point(self, before: _Point | None, turn: Turn, move: Move | None, queued_for: float) -> _Point:
+        """Where the call is after the caller's `move` (None: the call was answered, at 0 s) and its turn."""
+        at = move.at if move is not None else 0.0
+        clock = _Turn.of(turn.media, at, self.seconds)
+        queue_at = before.queue_at if before is not None else None
+        if queue_at is None and isinstance(clock.wait, a.Enqueue):
+            queue_at = clock.end
+        return _Point(
+            turn.state,
+            clock,
+            (*(before.moves if before else ()), *((move,) if move else ())),
+            (*(before.tickets if before else ()), *_marks(turn.actions, at)),
+            queue_at,
+            queued_for,
         )
+
+    def _finish(self, p: _Point, reached_at: float | None) -> None:
+        ended = p.turn.end if isinstance(p.turn.wait, a.Hangup) else None
+        walk = Walk(self.scenario, p.moves, p.state.path, reached_at, p.tickets, p.queue_at, ended)
         self.walks += 1
         if self.scenario.goal is None or (
             reached_at is not None and (self.best is None or reached_at < (self.best.reached_at or 0.0))
         ):
             self.best = walk
 
+    def _slower(self, at: float) -> bool:
+        """A way that reaches `at` before the goal is no better than one found already."""
+        return self.scenario.goal is not None and self.best is not None and at >= (self.best.reached_at or 0.0)
+
     def _explore(self, p: _Point, depth: int) -> None:
-        goal, wait = self.scenario.goal, p.turn.wait
+        goal = self.scenario.goal
         if goal is not None:
             reached = self._reached(goal, p)
             if reached is not None:
-                self._finish(p, reached, queued=isinstance(wait, a.Enqueue), ended=isinstance(wait, a.Hangup))
+                self._finish(p, reached)
                 return
-            if self.best is not None and p.turn.start >= (self.best.reached_at or 0.0):
-                return  # slower than a way found already
-        if not isinstance(wait, a.Gather | a.Record) or depth >= MAX_TURNS:
-            if goal is None:  # the hotline hung up or queued the call: the walk is over
-                self._finish(p, None, queued=isinstance(wait, a.Enqueue), ended=isinstance(wait, a.Hangup))
+            if self._slower(p.turn.start):
+                return
+        moves = self._moves(p) if depth < MAX_TURNS and p.turn.start < MAX_CALL_SECONDS else []
+        if not moves:  # the hotline hung up, an operator answered, or the walk is too long
+            if goal is None:
+                self._finish(p, None)
             return
-        for event, move in self._moves(p, wait):
-            if goal is not None and self.best is not None and move.at >= (self.best.reached_at or 0.0):
+        for event, move in moves:
+            if self._slower(move.at):
                 continue
             turn = run_turn(self.flow, p.state, event, self.services)
             if turn.state.language != self.caller.language:
                 continue  # "For English, press 9" is not for this caller
-            ticket = _ticket(turn.actions)
-            if ticket is not None and not self._fits(ticket):
-                continue  # a ticket of another category than theirs: not what this caller would press for
-            self._explore(
-                _Point(
-                    turn.state,
-                    _Turn.of(turn.media, move.at, self.seconds),
-                    (*p.moves, move),
-                    p.ticket_at if p.ticket_at is not None or ticket is None else move.at,
-                    p.ticket_partial if p.ticket_at is not None or ticket is None else ticket.partial,
-                ),
-                depth + 1,
-            )
+            if not all(self._fits(mark.details) for mark in _marks(turn.actions, move.at)):
+                continue  # a ticket of another category (or of none) than this caller would press for
+            queued_for = p.queued_for
+            if isinstance(event, a.QueueLeft) and isinstance(p.turn.wait, a.Enqueue):
+                queued_for += p.turn.wait.max_wait_seconds
+            self._explore(self._point(p, turn, move, queued_for), depth + 1)
 
-    def _fits(self, ticket: a.CreateTicket) -> bool:
-        """A reporter's ticket says what they came for: their category (or none yet); an emergency caller's may
-        also be any of the flow's emergency categories (an "emergency: press 1" ticket)."""
-        category = ticket.details.category
-        if self.caller.kind != "reporter" or category is None or category in self.caller.categories:
+    def _emergency_caller(self) -> bool:
+        return any(c in self.flow.emergency_categories for c in self.caller.categories)
+
+    def _fits(self, details: a.TicketDetails) -> bool:
+        """A reporter's ticket says what they came for: their category; an emergency caller's may also be any of
+        the flow's emergency categories, or none yet (the emergency key opens it before the category). A routine
+        caller refuses a ticket of no category: that is the emergency key's, critical and sent to the desk."""
+        category = details.category
+        if self.caller.kind != "reporter" or category in self.caller.categories:
             return True
-        goal = self.scenario.goal
-        return goal is not None and goal.kind == "queue" and category in self.flow.emergency_categories
+        return self._emergency_caller() and (category is None or category in self.flow.emergency_categories)
+
+    def _placed(self, details: a.TicketDetails) -> bool:
+        c = self.caller
+        return (
+            details.category in c.categories
+            and details.kecamatan == c.kecamatan
+            and (c.desa is None or details.desa == c.desa)
+        )
 
     def _reached(self, goal: Goal, p: _Point) -> float | None:
+        opened = next((t for t in p.tickets if t.opened), None)
         if goal.kind == "queue":
-            return p.turn.end if isinstance(p.turn.wait, a.Enqueue) and p.ticket_at is not None else None
+            return p.turn.end if isinstance(p.turn.wait, a.Enqueue) and opened is not None else None
         if goal.kind == "ticket":
-            return p.ticket_at if p.ticket_at is not None and not p.ticket_partial else None
+            return opened.at if opened is not None and not opened.partial else None
+        if goal.kind == "placed":
+            return next((t.at for t in p.tickets if self._placed(t.details)), None)
         return p.turn.heard(goal.prompt)
 
     # --- what the caller can do ---------------------------------------------------------------------
 
-    def _moves(self, p: _Point, wait: a.Gather | a.Record) -> list[tuple[a.Event, Move]]:
-        node = p.state.node or "-"
+    def _moves(self, p: _Point) -> list[tuple[a.Event, Move]]:
+        node, wait = p.state.node or "-", p.turn.wait
+        if isinstance(wait, a.Enqueue):
+            return self._queued(p, wait, node)
         if isinstance(wait, a.Record):
             return [self._record(p.turn, wait, node)]
+        if not isinstance(wait, a.Gather):
+            return []  # the hotline hung up
         moves: list[tuple[a.Event, Move]] = []
         if self.caller.kind == "reporter":
             for digits in self._keys(p.state):
@@ -315,6 +369,14 @@ class _Walker:
         did = "no key, no voice" if silent else "no key, talks" if wait.listen else "no key"
         moves.append((no_key, Move(p.turn.end + wait.timeout_seconds, node, did)))
         return moves
+
+    def _queued(self, p: _Point, wait: a.Enqueue, node: str) -> list[tuple[a.Event, Move]]:
+        """Nothing to do when an operator answers within this wait; otherwise the wait runs out."""
+        after = self.scenario.answer_after
+        if after is not None and after - p.queued_for <= wait.max_wait_seconds:
+            return []
+        waited = f"nobody answers in {wait.max_wait_seconds} s"
+        return [(a.QueueLeft(answered=False), Move(p.turn.end + wait.max_wait_seconds, node, waited))]
 
     def _keys(self, state: CallState) -> list[str]:
         """The keys that serve the reporter at the node where the call waits."""
@@ -372,8 +434,14 @@ class _Walker:
         return recorded, Move(talked + record.silence_timeout_seconds, node, said)
 
 
-def _ticket(actions: Sequence[a.Action]) -> a.CreateTicket | None:
-    return next((x for x in actions if isinstance(x, a.CreateTicket)), None)
+def _marks(actions: Sequence[a.Action], at: float) -> tuple[TicketMark, ...]:
+    marks: list[TicketMark] = []
+    for x in actions:
+        if isinstance(x, a.CreateTicket):
+            marks.append(TicketMark(at, True, x.details, x.partial, x.priority))
+        elif isinstance(x, a.UpdateTicket):
+            marks.append(TicketMark(at, False, x.details, x.partial))
+    return tuple(marks)
 
 
 def walk(flow: Flow, scenario: Scenario, seconds: Seconds) -> Walk:
