@@ -286,6 +286,21 @@ CALLS = [
         (None, None),
     ),
     (
+        "1 at 'operators busy' after a begun report: the report stays partial, the emergency is a ticket of its own",
+        None,
+        ["2", "1", "0", "unanswered", "1", "answered"],
+        [
+            [WELCOME],
+            [ROUTINE_MENU],
+            [KECAMATAN_MENU],
+            ["create category=roads partial@operator(operator)", *TO_AN_OPERATOR],
+            ["gather 1-1 [operators_busy]"],
+            ["create critical", "sms emergency_received #102 id", "emergency_hold", "enqueue operators emergency 30s"],
+            [],
+        ],
+        ("operator", "emergency_queue"),
+    ),
+    (
         "operators busy, no key: back in the queue",
         None,
         ["speech", "unanswered", "."],

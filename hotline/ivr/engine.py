@@ -249,6 +249,12 @@ class _Turn:
                 self.actions.append(a.ScreenCall(node.decision, node.id, self.state.caller))
                 return node.next
             case CreateTicketNode():
+                if self.ticket_number is not None and node.priority == "critical" and not self._ticket_is_critical():
+                    # The emergency key after a report was begun (2, roads, then 0 and 1 at "operators busy"):
+                    # the report stays as it is for the operator, and the emergency is a ticket of its own,
+                    # so the command center is alerted now instead of the roads team's report changing.
+                    self._update_ticket(partial=True, stopped_at=node.id)
+                    self._forget_report()
                 if self.ticket_number is None:
                     self._create_ticket(node.id, resume=node.next, partial=False, reason="", priority=node.priority)
                     return None
@@ -442,6 +448,18 @@ class _Turn:
 
     def _saveable(self) -> dict[str, str]:
         return {k: v for k, v in self.fields.items() if not k.startswith("open_ticket_") and k != "ticket_number"}
+
+    def _ticket_is_critical(self) -> bool:
+        """The call's ticket was opened by a `create_ticket` node with `priority: critical`."""
+        opened = [step.node for step in self.path if step.input and step.input.startswith("ticket:")]
+        node = self.flow.nodes.get(opened[-1]) if opened else None
+        return isinstance(node, CreateTicketNode) and node.priority == "critical"
+
+    def _forget_report(self) -> None:
+        """What the begun report said (and its number) is its ticket's now; the next ticket starts empty."""
+        for name in (*WORTH_KEEPING, "recording_seconds", "ticket_number"):
+            self.fields.pop(name, None)
+        self.saved_fields = None
 
     def _worth_keeping(self) -> bool:
         return any(self.fields.get(name) for name in WORTH_KEEPING)
