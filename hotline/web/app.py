@@ -12,8 +12,9 @@ from sqlalchemy.exc import DataError, OperationalError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hotline import __version__
+from hotline.channels.android.webhook import router as android_router
 from hotline.channels.ari.takeover import register as register_asterisk_takeover
-from hotline.channels.kannel.dlr import router as kannel_router
+from hotline.channels.kannel.webhooks import router as kannel_router
 from hotline.channels.twilio.alert_call import router as alert_call_router
 from hotline.channels.twilio.voice_webhooks import router as voice_router
 from hotline.channels.twilio.webhooks import router as twilio_router
@@ -63,6 +64,7 @@ def create_app() -> FastAPI:
     app.include_router(voice_router)
     app.include_router(alert_call_router)
     app.include_router(kannel_router)
+    app.include_router(android_router)
     app.include_router(api_router)
     app.include_router(api_tickets_router)
     app.include_router(api_shield_router)
