@@ -108,16 +108,28 @@ def _send(message_id: int) -> str:
         permanent = all(exc.permanent for _, exc in errors)
         summary = "; ".join(f"{step.gateway}: {exc}" for step, exc in errors)
         return _failed(message_id, attempts, SendError(summary, code=errors[-1][1].code, permanent=permanent))
+    sid = namespaced_sid(result.gateway, result.kind, result.provider_sid)
     with unit_of_work() as session:
+        # Conditional UPDATEs, not a read and a write: a delivery report may land between the two (Kannel's come
+        # within milliseconds), and it must neither be overwritten nor lose its sid.
+        rows_changed(
+            session,
+            update(OutboundMessage)
+            .where(OutboundMessage.id == message_id, OutboundMessage.status == "sending")
+            .values(status="sent"),
+        )
+        rows_changed(
+            session,
+            update(OutboundMessage)
+            .where(OutboundMessage.id == message_id, OutboundMessage.provider_sid.is_(None))
+            .values(provider_sid=sid),
+        )
+        done = {"provider": result.kind, "gateway": result.gateway, "sent_at": utcnow(), "updated_at": utcnow()}
+        if errors:
+            done["last_error"] = "; ".join(f"{step.gateway}: {exc}" for step, exc in errors)
+        rows_changed(session, update(OutboundMessage).where(OutboundMessage.id == message_id).values(**done))
         message = session.get(OutboundMessage, message_id)
         assert message is not None
-        if message.status == "sending":  # a fast delivery callback may already have moved it further
-            message.status = "sent"
-        message.provider, message.gateway = result.kind, result.gateway
-        message.provider_sid = message.provider_sid or namespaced_sid(result.gateway, result.kind, result.provider_sid)
-        message.sent_at = utcnow()
-        if errors:
-            message.last_error = "; ".join(f"{step.gateway}: {exc}" for step, exc in errors)
         if message.purpose in ALERT_PURPOSES:
             failover.on_sms_sent(session, message_id=message_id)
     return "sent"

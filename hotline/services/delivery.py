@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from hotline.channels.gateway import DeliveryReport
@@ -50,14 +50,27 @@ def apply_report(session: Session, report: DeliveryReport, *, kind: str) -> Repo
             return "unknown"
     else:
         return "unknown"
-    if message.provider_sid is None and sid is not None:
-        message.provider_sid = sid  # the report beat our own record of the send
+    if message.provider_sid is None and sid is not None:  # the report beat our own record of the send
+        session.execute(
+            update(OutboundMessage)
+            .where(OutboundMessage.id == message.id, OutboundMessage.provider_sid.is_(None))
+            .values(provider_sid=sid)
+            .execution_options(synchronize_session=False)
+        )
     status = report.status
-    if RANK.get(status, -1) >= RANK.get(message.status, 0):
-        message.status = status
-        if report.error_code:
-            message.error_code = report.error_code[:16]
-        message.updated_at = utcnow()
+    # One conditional UPDATE: two reports of one SMS at once (Kannel sends 8 then 1 in the same millisecond)
+    # never let the lower one win, even where the database has no row locks (SQLite).
+    lower = [name for name, rank in RANK.items() if rank <= RANK[status]]
+    values: dict[str, object] = {"status": status, "updated_at": utcnow()}
+    if report.error_code:
+        values["error_code"] = report.error_code[:16]
+    session.execute(
+        update(OutboundMessage)
+        .where(OutboundMessage.id == message.id, OutboundMessage.status.in_(lower))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(message)
     # Every report, even one the ladder keeps out: a late 'delivered' still stops an alert's failover.
     failover.on_sms_status(session, message=message, status=status)
     return "applied"
