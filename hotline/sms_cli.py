@@ -50,7 +50,7 @@ def gammu_receive(
 
 
 def _from_environment(gateway: str, files: list[str]) -> list[InboundSms]:
-    from hotline.channels.gammu.gateway import INBOX_FILE
+    from hotline.channels.gammu.gateway import INBOX_FILE, message_key
     from hotline.channels.gateway import InboundSms
 
     count = int(os.environ.get("SMS_MESSAGES", "0") or 0)
@@ -66,7 +66,7 @@ def _from_environment(gateway: str, files: list[str]) -> list[InboundSms]:
     return [
         InboundSms(
             gateway=gateway,
-            gateway_id=key,
+            gateway_id=message_key(key, text),
             sender=sender,
             body=text,
             line=os.environ.get("PHONE_ID") or None,

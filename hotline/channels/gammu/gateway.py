@@ -12,13 +12,14 @@ the modem was down) is taken back and reported failed, so a stale "Balas TERIMA"
 
 In: `hotline sms gammu-receive` (RunOnReceive) stores what SMSD received; `poll` also stores any inbox file
 it did not (RunOnReceive failed, the database was down), after a grace period. Stored files move into
-`hotline-stored/` beside the inbox. A message is stored under "<gateway>:<its first file name without the
-part number>", the same whichever path stores it.
+`hotline-stored/` beside the inbox. A message is stored under "<gateway>:<its file name without the part
+number>-<hash of its text>" (`message_key`), the same whichever path stores it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import os
 import re
@@ -168,12 +169,13 @@ class GammuGateway:
             parts.sort()
             sender = INBOX_FILE.match(parts[0][1].name)
             assert sender is not None
+            body = "".join(read_text(p) for _, p in parts)
             messages.append(
                 InboundSms(
                     gateway=self.name,
-                    gateway_id=key,
+                    gateway_id=message_key(key, body),
                     sender=sender["sender"],
-                    body="".join(read_text(p) for _, p in parts),
+                    body=body,
                     payload={"files": [p.name for _, p in parts]},
                 )
             )
@@ -185,6 +187,14 @@ class GammuGateway:
         files = sms.payload.get("files")
         for name in files if isinstance(files, list) else []:
             _move(self.inbox / str(name), STORED)
+
+
+def message_key(file_key: str, body: str) -> str:
+    """The id a received SMS is stored under. SMSD names files by the SMS's sent time (to the second) and
+    sender, and reuses a name once the file has moved on: two SMS from one number in one second would share
+    it. The text's hash keeps them apart; the same text in the same second is the same SMS sent twice."""
+    digest = hashlib.sha1(f"{file_key}\n{body}".encode()).hexdigest()[:8]
+    return f"{file_key[:38]}-{digest}"
 
 
 def _ours(folder: Path) -> Iterator[Path]:
