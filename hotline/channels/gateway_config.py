@@ -138,6 +138,7 @@ def read_routing(settings: Settings, environ: Mapping[str, str]) -> SmsRouting:
         else:
             declared = [provider, *(n for n in declared if n != provider)]
     gateways: dict[str, GatewaySpec] = {}
+    seen: set[str] = set()
     for name in declared:
         if not NAME_RE.match(name):
             problems.append(
@@ -145,9 +146,10 @@ def read_routing(settings: Settings, environ: Mapping[str, str]) -> SmsRouting:
                 "at most 16)"
             )
             continue
-        if name in gateways:
+        if name in seen:
             problems.append(f"settings: HOTLINE_SMS_GATEWAYS: {name!r} is listed twice")
             continue
+        seen.add(name)
         spec = _spec(name, settings, environ, problems)
         if spec is not None:
             gateways[name] = spec
