@@ -5,15 +5,19 @@ configured at all: report, ticket, alert, TERIMA and STATUS all through the mode
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from hotline.channels.gammu.gateway import REPORTED, message_key
 from hotline.channels.gateway_polling import poll_gateways
+from hotline.db import unit_of_work
+from hotline.models import OutboundMessage
 from tests.conftest import drain_queue
 from tests.fault_processes import wait_for
 from tests.gammu_peer import GammuPeer, missing
@@ -100,3 +104,38 @@ def test_an_sms_the_receive_command_missed_is_stored_from_the_inbox(gammu: Gammu
     key = message_key("IN20261207_080000_00_+6281234567890", "BANJIR di Pendem")
     assert (stored.provider_sid, stored.body) == (f"modem:{key}", "BANJIR di Pendem")
     assert not (gammu.inbox / name).exists() and (gammu.inbox / "hotline-stored" / name).exists()
+
+
+def test_an_error_file_fails_the_alert_over_and_a_stale_one_is_taken_back(gammu: GammuPeer) -> None:
+    """SMSD moves what it could not send to its error folder: that is `failed`, and the alert moves on. An SMS
+    still in the outbox after its validity (the modem was down) is taken back instead of sent hours late."""
+    from hotline.channels.gateway_polling import poll_gateways as poll  # what the sweeper runs every sweep
+
+    gammu.stop()  # the modem is down: nothing leaves the outbox
+    _modem_receives_without_smsd(gammu)
+    files = sorted(gammu.outbox.glob("OUT*"))
+    assert len(files) == 4  # the reply and three PMK alerts wait in SMSD's outbox
+    alert = next(p for p in files if PMK[0] in p.name)
+    alert.rename(gammu.error / alert.name)  # what SMSD does with one it could not send
+    stale = next(p for p in files if PMK[1] in p.name)
+    expired = re.sub(r"x\d+\.txt$", "x1000.txt", stale.name)  # its validity ended long ago
+    stale.rename(gammu.outbox / expired)
+    with unit_of_work() as session:  # as if it had been written with that expiry
+        row = session.scalar(select(OutboundMessage).where(OutboundMessage.provider_sid == f"modem:{stale.name}"))
+        assert row is not None
+        row.provider_sid = f"modem:{expired}"
+    assert poll().reports == 2
+    rows = {m.to_number: m for m in outbound()}
+    assert (rows[PMK[0]].status, rows[PMK[0]].error_code) == ("failed", "gammu-error")
+    assert (rows[PMK[1]].status, rows[PMK[1]].error_code) == ("failed", "expired")
+    assert not (gammu.outbox / expired).exists()
+    assert poll().reports == 0  # each is reported once
+
+
+def _modem_receives_without_smsd(peer: GammuPeer) -> None:
+    """A citizen's report as RunOnReceive would store it (SMSD is stopped in this test)."""
+    from hotline.channels.gateway import InboundSms
+    from hotline.channels.gateway_sink import take_inbound
+
+    take_inbound(InboundSms(gateway="modem", gateway_id="IN1", sender=CITIZEN, body="KEBAKARAN di Jl. Diponegoro 12"))
+    drain_queue()

@@ -33,14 +33,17 @@ from hotline.web.templating import STATIC_DIR
 log = logging.getLogger(__name__)
 
 
+WEBHOOK_PREFIXES = ("/twilio/", "/kannel/", "/android-sms/")
+
+
 class WebhookTimer:
-    """Pure ASGI middleware (BaseHTTPMiddleware costs a task per request) timing /twilio/ webhooks."""
+    """Pure ASGI middleware (BaseHTTPMiddleware costs a task per request) timing the gateways' webhooks."""
 
     def __init__(self, app: ASGIApp):
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith("/twilio/"):
+        if scope["type"] != "http" or not scope["path"].startswith(WEBHOOK_PREFIXES):
             await self.app(scope, receive, send)
             return
         started, status = time.perf_counter(), 500
