@@ -161,3 +161,43 @@ def test_sendsms_is_refused_for_a_wrong_password(kannel: KannelPeer) -> None:
         rows = list(s.scalars(select(OutboundMessage)))
     assert rows and all(m.status == "failed" for m in rows)
     assert all("403" in (m.last_error or "") for m in rows)
+
+
+def test_hotline_unreachable_smsbox_posts_the_sms_again_and_it_is_not_lost(server: str, tmp_path: Path) -> None:
+    """With the shipped http-request-retry, a citizen's SMS that reached Kannel while Hotline could not be
+    reached is posted again once it can (Kannel's default would drop it)."""
+    from urllib.parse import urlsplit
+
+    from tests.tcp_proxy import TcpProxy
+
+    proxy = TcpProxy(urlsplit(server).netloc).start()
+    kannel = KannelPeer(
+        tmp_path, hotline_url=f"http://127.0.0.1:{proxy.port}", gateway="kannel", secret=SECRET, password=PASSWORD
+    )
+    env = {
+        "HOTLINE_SMS_GATEWAYS": "kannel",
+        "HOTLINE_GATEWAY_KANNEL_URL": "http://127.0.0.1:9/cgi-bin/sendsms",
+        "HOTLINE_GATEWAY_KANNEL_USERNAME": "hotline",
+        "HOTLINE_GATEWAY_KANNEL_PASSWORD": PASSWORD,
+        "HOTLINE_GATEWAY_KANNEL_SECRET": SECRET,
+    }
+    try:
+        kannel.start()
+        with gateways(env):
+            proxy.cut()
+            kannel.mo(CITIZEN, MODEM, "LONGSOR di Songgokerto, jalan tertutup")
+            wait_for(
+                lambda: (
+                    "Couldn't fetch" in (tmp_path / "smsbox.log").read_text(errors="replace")
+                    or "retrying" in (tmp_path / "smsbox.log").read_text(errors="replace").lower()
+                ),
+                15,
+                lambda: f"smsbox never tried:\n{kannel.log_tail()}",
+            )
+            assert inbound() == []
+            proxy.restore()
+            wait_for(lambda: len(inbound()) == 1, 40, lambda: f"the SMS was lost:\n{kannel.log_tail()}")
+            assert inbound()[0].body == "LONGSOR di Songgokerto, jalan tertutup"
+    finally:
+        kannel.stop()
+        proxy.stop()
