@@ -3,24 +3,29 @@ asks of its peer for one SMS: pure, no database."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
 from hotline.channels.gammu.gateway import GammuGateway
 from hotline.channels.gateway import OutgoingSms
-from hotline.channels.gateway_config import read_routing
+from hotline.channels.gateway_config import SmsRouting, read_routing
 from hotline.channels.kannel.sms_client import KannelSmsProvider
 from hotline.channels.sms_coding import sms_coding
 from hotline.settings import Settings
 from tests.suite_city import clean_environment
 
 
-def _routing(**env: str):  # type: ignore[no-untyped-def]
-    settings = Settings(**{k: v for k, v in env.items() if not k.startswith("HOTLINE_GATEWAY_")})  # type: ignore[arg-type]
+def _routing(**env: str) -> SmsRouting:
+    """The routing these settings alone make (none from the suite's environment, none from a .env)."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("HOTLINE_", "TWILIO_"))}
+    with mock.patch.dict(os.environ, {**clean, **env}, clear=True):
+        settings = Settings(_env_file=None)  # type: ignore[call-arg]
     return read_routing(settings, {k: v for k, v in env.items() if k.startswith("HOTLINE_GATEWAY_")})
 
 
