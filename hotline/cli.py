@@ -486,19 +486,25 @@ def serve(
 
     settings = get_settings()
     _refuse_gateway_problems(settings)
-    listener = None
-    if fd is None:
-        listener = _listen_or_exit(host or settings.host, port or settings.port)
-        fd = listener.fileno()
-    uvicorn.run(
+    # The listening socket as a socket object of its real family. Handed to uvicorn as `fd=`, uvicorn reads it
+    # as a UNIX socket, so its TCP connections never got TCP_NODELAY: every response with a body (TwiML) waited
+    # for the client's delayed ACK, 40 ms (docs/benchmarks.md, gateway_ingest).
+    listener = _listen_or_exit(host or settings.host, port or settings.port) if fd is None else socket.socket(fileno=fd)
+    config = uvicorn.Config(
         "hotline.web.app:create_app",
         factory=True,
-        fd=fd,
         workers=workers,
         access_log=access_log,
         log_level="info",
         log_config=dict_config("INFO", settings.log_format),
     )
+    server = uvicorn.Server(config)
+    if workers > 1:
+        from uvicorn.supervisors import Multiprocess
+
+        Multiprocess(config, sockets=[listener]).run()
+    else:
+        server.run(sockets=[listener])
 
 
 def _listen_or_exit(host: str, port: int) -> socket.socket:
