@@ -27,3 +27,12 @@ async def inbound_sms(request: Request) -> Response:
     if not form.get("MessageSid"):
         return Response("MessageSid is required", status_code=400, media_type="text/plain")
     return Response(EMPTY_TWIML, media_type="application/xml")
+
+
+@app.post("/kannel/sms")
+async def kannel_sms(request: Request) -> Response:
+    """bench/gateway_ingest.py's floor: read Kannel's body and query, answer empty."""
+    await request.body()
+    if not request.query_params.get("id"):
+        return Response("id is missing", status_code=400, media_type="text/plain")
+    return Response("", media_type="text/plain")

@@ -103,6 +103,41 @@ def build_requests(
     return requests, sids
 
 
+def build_kannel_requests(
+    *, count: int, host: str, port: int, secret: str, gateway: str, sid_prefix: str, seed: int
+) -> tuple[list[bytes], list[str]]:
+    """`count` requests as Kannel's smsbox posts a citizen SMS (config/kannel/kannel.conf's post-url: escape codes
+    in the query, the text as the body, X-Kannel-* headers), each with its own %I. The ids returned are the
+    provider_sid each is stored under ("<gateway>:<id>")."""
+    rng = random.Random(seed)
+    requests: list[bytes] = []
+    sids: list[str] = []
+    for _ in range(count):
+        message_id = str(uuid.UUID(int=rng.getrandbits(128)))[: -len(sid_prefix) or None] + sid_prefix
+        sender = f"+62812{rng.randrange(10_000_000, 99_999_999)}"
+        body = rng.choice(BODIES).encode()
+        query = urlencode(
+            {
+                "gateway": gateway,
+                "secret": secret,
+                "id": message_id,
+                "from": sender,
+                "to": "+62811000000",
+                "smsc": "modem1",
+                "time": str(int(time.time())),
+            }
+        )
+        head = (
+            f"POST /kannel/sms?{query} HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: Kannel/1.4.5\r\n"
+            f'Content-Type: text/plain; charset="UTF-8"\r\nX-Kannel-From: {sender}\r\nX-Kannel-To: +62811000000\r\n'
+            f"X-Kannel-SMSC: modem1\r\nX-Kannel-Coding: 0\r\nX-Kannel-Service: default\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        ).encode()
+        requests.append(head + body)
+        sids.append(f"{gateway}:{message_id}")
+    return requests, sids
+
+
 class Connection:
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader, self.writer = reader, writer
@@ -313,6 +348,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--path", default="/twilio/sms")
     parser.add_argument("--public-url", help="base URL the signature is computed for (default http://host:port)")
     parser.add_argument("--token", required=True, help="Twilio auth token the server checks against")
+    parser.add_argument("--kind", choices=["twilio", "kannel"], default="twilio", help="whose requests to send")
+    parser.add_argument("--kannel-secret", default="", help="the Kannel gateway's SECRET (--kind kannel)")
+    parser.add_argument("--kannel-gateway", default="kannel", help="the Kannel gateway's name (--kind kannel)")
     parser.add_argument("--rate", type=float, required=True, help="requests per second (open loop)")
     parser.add_argument("--seconds", type=float, required=True)
     parser.add_argument("--max-conns", type=int, default=512)
@@ -326,16 +364,27 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("loopback only")
 
     count = max(1, round(args.rate * args.seconds))
-    requests, sids = build_requests(
-        count=count,
-        host=args.host,
-        port=args.port,
-        path=args.path,
-        public_url=args.public_url or f"http://{args.host}:{args.port}",
-        token=args.token,
-        sid_prefix=args.sid_prefix,
-        seed=args.seed,
-    )
+    if args.kind == "kannel":
+        requests, sids = build_kannel_requests(
+            count=count,
+            host=args.host,
+            port=args.port,
+            secret=args.kannel_secret,
+            gateway=args.kannel_gateway,
+            sid_prefix=args.sid_prefix[:8],
+            seed=args.seed,
+        )
+    else:
+        requests, sids = build_requests(
+            count=count,
+            host=args.host,
+            port=args.port,
+            path=args.path,
+            public_url=args.public_url or f"http://{args.host}:{args.port}",
+            token=args.token,
+            sid_prefix=args.sid_prefix,
+            seed=args.seed,
+        )
     gc.collect()
     gc.freeze()  # the pre-built requests never need scanning again
     step = run_step(

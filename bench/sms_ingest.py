@@ -199,10 +199,13 @@ class Server:
     port: int
     log_path: Path
     proc: subprocess.Popen[bytes] | None = None
+    display: str | None = None  # the name in tables (bench/gateway_ingest.py: "twilio path", "kannel path")
+    extra_env: dict[str, str] | None = None  # more settings for `hotline serve` (a Kannel gateway)
+    loadgen_args: tuple[str, ...] = ()  # more arguments for bench/loadgen.py (--kind kannel ...)
 
     @property
     def name(self) -> str:
-        return self.kind
+        return self.display or self.kind
 
     @property
     def label(self) -> str:
@@ -228,7 +231,7 @@ class Server:
         return [HOTLINE, "serve", "--workers", str(self.workers), "--host", "127.0.0.1", "--port", str(self.port)]
 
     def start(self) -> None:
-        env = server_env(self.port)
+        env = {**server_env(self.port), **(self.extra_env or {})}
         with self.log_path.open("wb") as log:
             self.proc = subprocess.Popen(
                 self.command(), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
@@ -338,6 +341,7 @@ def run_step(
         str(seed),
         "--out",
         str(out),
+        *server.loadgen_args,
     ]
     assert server.proc is not None
     sessions_before = pg_sessions() if server.kind == "hotline" else None

@@ -18,6 +18,7 @@ from rich.table import Table
 
 from hotline.settings import get_settings
 from hotline.shield_cli import shield_app  # the junk-call shield's report
+from hotline.sms_cli import sms_app  # what SMS gateways call on this host (Gammu's RunOnReceive)
 from hotline.user_cli import user_app  # accounts are their own concern, in their own module
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ prompts_app = typer.Typer(help="IVR prompt audio (espeak-ng, or the city's recor
 app.add_typer(prompts_app, name="prompts")
 app.add_typer(user_app, name="user")
 app.add_typer(shield_app, name="shield")
+app.add_typer(sms_app, name="sms")
 console = Console()
 err = Console(stderr=True)
 
@@ -86,6 +88,10 @@ def config_check(
 
     settings = get_settings()  # settings that cannot work stop here, one line each (main)
     console.print(_settings_summary(settings), markup=False, highlight=False, soft_wrap=True)
+    _refuse_gateway_problems(settings)
+    console.print(settings.sms_routing.summary(), markup=False, highlight=False, soft_wrap=True)
+    for note in settings.sms_routing.notes:
+        console.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
     folder = directory or settings.config_dir
     try:
         config = load_city_config(folder, settings.default_region)
@@ -114,6 +120,17 @@ def config_check(
         if rules.enabled
         else "call shield: no routing/shield.yaml (no limits; calls are still logged)"
     )
+
+
+def _refuse_gateway_problems(settings: Settings) -> None:
+    """SMS gateway settings that cannot work: one line each, exit 2 (as other settings, in main)."""
+    from hotline.channels.gateways import gateway_problems
+
+    problems = gateway_problems(settings)
+    for line in problems:
+        err.print(line, style="red", markup=False, highlight=False, soft_wrap=True)
+    if problems:
+        raise typer.Exit(2)
 
 
 def _settings_summary(settings: Settings) -> str:
@@ -491,19 +508,26 @@ def serve(
     from hotline.logs import dict_config
 
     settings = get_settings()
-    listener = None
-    if fd is None:
-        listener = _listen_or_exit(host or settings.host, port or settings.port)
-        fd = listener.fileno()
-    uvicorn.run(
+    _refuse_gateway_problems(settings)
+    # The listening socket as a socket object of its real family. Handed to uvicorn as `fd=`, uvicorn reads it
+    # as a UNIX socket, so its TCP connections never got TCP_NODELAY: every response with a body (TwiML) waited
+    # for the client's delayed ACK, 40 ms (docs/benchmarks.md, gateway_ingest).
+    listener = _listen_or_exit(host or settings.host, port or settings.port) if fd is None else socket.socket(fileno=fd)
+    config = uvicorn.Config(
         "hotline.web.app:create_app",
         factory=True,
-        fd=fd,
         workers=workers,
         access_log=access_log,
         log_level="info",
         log_config=dict_config("INFO", settings.log_format),
     )
+    server = uvicorn.Server(config)
+    if workers > 1:
+        from uvicorn.supervisors import Multiprocess
+
+        Multiprocess(config, sockets=[listener]).run()
+    else:
+        server.run(sockets=[listener])
 
 
 def _listen_or_exit(host: str, port: int) -> socket.socket:
@@ -530,6 +554,7 @@ def worker(
     from hotline.jobs.worker_loop import work_until_stopped
 
     _logging()
+    _refuse_gateway_problems(get_settings())
     stop = threading.Event()
     sweeper_thread = threading.Thread(target=sweeper.run_forever, args=(stop, sweep_interval), daemon=True)
     sweeper_thread.start()
@@ -589,6 +614,7 @@ def up(
 
     _logging()
     settings = get_settings()
+    _refuse_gateway_problems(settings)
     host, port = host or settings.host, port or settings.port
     if settings.ari_url:
         from hotline.channels.ari.run import AriSettingsError, build_app

@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -16,6 +16,8 @@ DATABASE_EXAMPLES = "sqlite:///var/hotline.db or postgresql+psycopg://user:passw
 if TYPE_CHECKING:
     from pydantic import ValidationError
 
+    from hotline.channels.gateway_config import SmsRouting
+
 
 class SettingsError(ValueError):
     """Configuration that must not run (e.g. placeholder secrets in production)."""
@@ -23,6 +25,7 @@ class SettingsError(ValueError):
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+    _sms_routing: SmsRouting | None = PrivateAttr(None)
 
     env: Literal["development", "production"] = Field("development", alias="HOTLINE_ENV")
     database_url: str | None = Field(None, alias="HOTLINE_DATABASE_URL")
@@ -34,7 +37,16 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", alias="HOTLINE_HOST")
     port: int = Field(8000, alias="HOTLINE_PORT", ge=1, le=65535)
     queue_name: str = Field("hotline", alias="HOTLINE_QUEUE")
-    sms_provider: Literal["twilio", "log"] | None = Field(None, alias="HOTLINE_SMS_PROVIDER")
+    # SMS gateways (hotline/channels/gateway_config.py): HOTLINE_SMS_PROVIDER names the one gateway of before (any
+    # type now); HOTLINE_SMS_GATEWAYS, its successor, names several, each set by HOTLINE_GATEWAY_<NAME>_<KEY>.
+    sms_provider: str | None = Field(None, alias="HOTLINE_SMS_PROVIDER")
+    sms_gateways: str | None = Field(None, alias="HOTLINE_SMS_GATEWAYS")
+    sms_route_replies: str | None = Field(None, alias="HOTLINE_SMS_ROUTE_REPLIES")
+    sms_route_alerts: str | None = Field(None, alias="HOTLINE_SMS_ROUTE_ALERTS")
+    sms_route_broadcasts: str | None = Field(None, alias="HOTLINE_SMS_ROUTE_BROADCASTS")
+    # How long a gateway may keep trying: a "Balas TERIMA" hours after an outage is worse than none.
+    sms_alert_validity_minutes: int = Field(30, alias="HOTLINE_SMS_ALERT_VALIDITY_MINUTES", ge=1, le=10080)
+    sms_reply_validity_minutes: int = Field(1440, alias="HOTLINE_SMS_REPLY_VALIDITY_MINUTES", ge=1, le=10080)
     default_region: str = Field("ID", alias="HOTLINE_DEFAULT_REGION")
     timezone: str = Field("Asia/Jakarta", alias="HOTLINE_TIMEZONE")
     max_body_bytes: int = Field(256 * 1024, alias="HOTLINE_MAX_BODY_BYTES", gt=0)
@@ -149,9 +161,20 @@ class Settings(BaseSettings):
 
     @property
     def effective_sms_provider(self) -> str:
-        if self.sms_provider:
-            return self.sms_provider
-        return "twilio" if self.twilio_account_sid else "log"
+        """The first gateway of the replies list's type (twilio, kannel, ..., log)."""
+        routing = self.sms_routing
+        for name in routing.routes.get("replies", ()):
+            return routing.gateways[name].kind
+        return "log"
+
+    @property
+    def sms_routing(self) -> SmsRouting:
+        """The SMS gateways and each purpose's list (hotline/channels/gateway_config.py), read once."""
+        if self._sms_routing is None:
+            from hotline.channels.gateway_config import gateway_environment, read_routing
+
+            self._sms_routing = read_routing(self, gateway_environment())
+        return self._sms_routing
 
     @model_validator(mode="after")
     def _refuse_placeholders_in_production(self) -> Settings:
@@ -162,7 +185,9 @@ class Settings(BaseSettings):
             problems.append("HOTLINE_SECRET_KEY must be a real secret of at least 32 characters")
         if not self.public_url:
             problems.append("HOTLINE_PUBLIC_URL must be set so Twilio signatures can be checked")
-        if self.effective_sms_provider == "twilio":
+        if self.sms_provider == "twilio" or (
+            not self.sms_provider and not self.sms_gateways and self.twilio_account_sid
+        ):
             token = (self.twilio_auth_token or "").strip().lower()
             if token in PLACEHOLDER_SECRETS:
                 problems.append("TWILIO_AUTH_TOKEN must be set to the account's real auth token")

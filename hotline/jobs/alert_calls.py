@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import update
 
-from hotline.channels.sms_provider import SendError
+from hotline.channels.gateway import SendError
 from hotline.channels.twilio.call_client import TwilioCaller
 from hotline.db import rows_changed, unit_of_work
 from hotline.models import AlertAttempt, AlertDelivery, Ticket

@@ -3,35 +3,28 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import timedelta
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from hotline.channels.kannel.sms_client import dlr_url
-from hotline.channels.providers import sms_provider
-from hotline.channels.sms_provider import SendError
+from hotline.channels.gateway import OutgoingSms, SendError, SendResult
+from hotline.channels.gateways import build_gateway, routing
 from hotline.db import rows_changed, unit_of_work
 from hotline.logs import bind, log_context
 from hotline.models import OutboundMessage, utcnow
 from hotline.services import failover
 from hotline.services.failover import ALERT_PURPOSES
 from hotline.services.outbox import EXEMPT_FROM_OPT_OUT, is_opted_out
+from hotline.services.sms_intake import namespaced_sid
+from hotline.services.sms_routes import RouteStep, is_failing_over, route_for
 from hotline.settings import get_settings
+from hotline.sms.encoding import measure
 
 log = logging.getLogger(__name__)
 
 BACKOFF_SECONDS = (10, 30, 120, 600, 1800)  # then the message is marked failed
-
-
-def status_callback_url(message_id: int, channel: str | None = None) -> str | None:
-    settings = get_settings()
-    base = settings.public_url
-    if not base:
-        return None
-    if channel == "sms_backup":
-        return dlr_url(base, settings.secret_key, message_id)
-    return f"{base.rstrip('/')}/twilio/sms/status?id={message_id}"
 
 
 def send_outbound_sms(message_id: int) -> str:
@@ -39,7 +32,15 @@ def send_outbound_sms(message_id: int) -> str:
         return _send(message_id)
 
 
+def validity(purpose: str) -> timedelta:
+    settings = get_settings()
+    minutes = settings.sms_alert_validity_minutes if purpose in ALERT_PURPOSES else settings.sms_reply_validity_minutes
+    return timedelta(minutes=minutes)
+
+
 def _send(message_id: int) -> str:
+    settings = get_settings()
+    sms_routing = routing(settings)
     with unit_of_work() as session:
         claimed = rows_changed(
             session,
@@ -63,33 +64,81 @@ def _send(message_id: int) -> str:
             message.status = "suppressed"
             return "suppressed"
         bind(ticket_id=message.ticket_id)
-        to, body, attempts, created_at = message.to_number, message.body, message.attempts, message.created_at
-        channel = message.channel
-        known_sids = set(_known_sids(session, to)) if attempts > 1 else set()
-    try:
-        provider = sms_provider(get_settings(), channel)
-    except RuntimeError as exc:  # the backup gateway was unset after this SMS was queued for it
-        return _failed(message_id, attempts, SendError(str(exc), permanent=True))
-    try:
-        result = None
-        if attempts > 1:  # an earlier attempt may have reached the provider before its worker died or timed out
-            result = provider.find_sent(to=to, body=body, since=created_at, exclude=known_sids)
-            if result is not None:
-                log.warning("SMS %s already reached the provider (%s); not sending it again", message_id, result)
-        if result is None:
-            result = provider.send(to=to, body=body, status_callback=status_callback_url(message_id, channel))
-    except SendError as exc:
-        return _failed(message_id, attempts, exc)
+        attempts, created_at = message.attempts, message.created_at
+        steps = route_for(session, message, sms_routing)
+        sms = OutgoingSms(
+            message_id=message_id,
+            to=message.to_number,
+            body=message.body,
+            coding=measure(message.body),
+            purpose=message.purpose,
+            validity=validity(message.purpose),
+            created_at=created_at,
+        )
+        known_sids = set(_known_sids(session, message.to_number)) if attempts > 1 else set()
+    if not steps:  # e.g. an alert's `sms_backup` when every gateway was tried already
+        return _failed(message_id, attempts, SendError("no gateway left to send it through", permanent=True))
+    errors: list[tuple[RouteStep, SendError]] = []
+    result: SendResult | None = None
+    for step in steps:
+        spec = sms_routing.gateways[step.gateway]
+        try:
+            gateway = build_gateway(spec, settings)
+            attempt = replace(sms, sender=step.sender, line=step.line)
+            if attempts > 1:  # an earlier attempt may have reached the gateway before its worker died or timed out
+                result = gateway.find_sent(attempt, since=created_at, exclude=_bare(known_sids, step.gateway))
+                if result is not None:
+                    log.warning(
+                        "SMS %s already reached %s (%s); not sending it again", message_id, step.gateway, result
+                    )
+            if result is None:
+                result = gateway.send(attempt)
+            break
+        except SendError as exc:
+            errors.append((step, exc))
+            if step is not steps[-1]:
+                log.warning(
+                    "SMS %s: gateway %s did not take it (%s); trying %s",
+                    message_id,
+                    step.gateway,
+                    exc,
+                    steps[steps.index(step) + 1].gateway,
+                )
+    if result is None:
+        permanent = all(exc.permanent for _, exc in errors)
+        summary = "; ".join(f"{step.gateway}: {exc}" for step, exc in errors)
+        return _failed(message_id, attempts, SendError(summary, code=errors[-1][1].code, permanent=permanent))
+    sid = namespaced_sid(result.gateway, result.kind, result.provider_sid)
     with unit_of_work() as session:
+        # Conditional UPDATEs, not a read and a write: a delivery report may land between the two (Kannel's come
+        # within milliseconds), and it must neither be overwritten nor lose its sid.
+        rows_changed(
+            session,
+            update(OutboundMessage)
+            .where(OutboundMessage.id == message_id, OutboundMessage.status == "sending")
+            .values(status="sent"),
+        )
+        rows_changed(
+            session,
+            update(OutboundMessage)
+            .where(OutboundMessage.id == message_id, OutboundMessage.provider_sid.is_(None))
+            .values(provider_sid=sid),
+        )
+        done = {"provider": result.kind, "gateway": result.gateway, "sent_at": utcnow(), "updated_at": utcnow()}
+        if errors:
+            done["last_error"] = "; ".join(f"{step.gateway}: {exc}" for step, exc in errors)
+        rows_changed(session, update(OutboundMessage).where(OutboundMessage.id == message_id).values(**done))
         message = session.get(OutboundMessage, message_id)
         assert message is not None
-        if message.status == "sending":  # a fast delivery callback may already have moved it further
-            message.status = "sent"
-        message.provider, message.provider_sid = result.provider, message.provider_sid or result.provider_sid
-        message.sent_at = utcnow()
         if message.purpose in ALERT_PURPOSES:
             failover.on_sms_sent(session, message_id=message_id)
     return "sent"
+
+
+def _bare(sids: set[str], gateway: str) -> set[str]:
+    """Our stored ids of one gateway as the gateway knows them (without "<gateway>:")."""
+    prefix = f"{gateway}:"
+    return {sid.removeprefix(prefix) for sid in sids if ":" not in sid or sid.startswith(prefix)}
 
 
 def _known_sids(session: Session, to: str) -> list[str]:
@@ -107,6 +156,8 @@ def _failed(message_id: int, attempts: int, exc: SendError) -> str:
     with unit_of_work() as session:
         message = session.get(OutboundMessage, message_id)
         assert message is not None
+        if retry and is_failing_over(session, message) and failover.can_move_on(session, message=message):
+            retry = False  # a gateway down: the alert's next channel (another gateway, a call) takes it now
         message.last_error, message.error_code = str(exc), exc.code
         if retry:
             delay = timedelta(seconds=BACKOFF_SECONDS[attempts - 1])

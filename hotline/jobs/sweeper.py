@@ -81,6 +81,12 @@ def sweep_once() -> SweepResult:
     result.inbound, result.outbound, result.activations = len(inbound_ids), len(outbound_ids), len(unactivated)
     if result.inbound or result.outbound or result.unstuck or result.activations:
         log.warning("sweeper re-queued %s", result)
+    try:  # gateways learnt about by looking (Gammu SMSD's folders)
+        from hotline.channels.gateway_polling import poll_gateways
+
+        poll_gateways()
+    except Exception:
+        log.warning("polling the SMS gateways failed; next sweep", exc_info=True)
     return result
 
 

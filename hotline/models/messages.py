@@ -18,7 +18,8 @@ class InboundMessage(Base):
     __table_args__ = (Index("ix_inbound_status_received", "status", "received_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    provider: Mapped[str] = mapped_column(String(16))
+    provider: Mapped[str] = mapped_column(String(16))  # the gateway's configured name (twilio, kannel, modem1...)
+    # The gateway's id for it, as "<gateway>:<id>" (Twilio's bare): hotline/services/sms_intake.py namespaced_sid
     provider_sid: Mapped[str] = mapped_column(String(64), unique=True)
     from_raw: Mapped[str] = mapped_column(String(64))
     from_e164: Mapped[str] = mapped_column(String(32), index=True)
@@ -47,8 +48,9 @@ class OutboundMessage(Base):
     member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
     inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"), index=True)
     status: Mapped[str] = mapped_column(String(16), default="queued")
-    provider: Mapped[str | None] = mapped_column(String(16))
-    # Which SMS provider sends it: None is the primary; "sms_backup" the backup gateway (alert failover).
+    provider: Mapped[str | None] = mapped_column(String(16))  # the type of gateway that took it (twilio, kannel...)
+    gateway: Mapped[str | None] = mapped_column(String(16))  # the configured gateway that took it
+    # None: along its purpose's gateways; "sms_backup": an alert failing over, along the gateways not tried yet.
     channel: Mapped[str | None] = mapped_column(String(16))
     provider_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -42,8 +42,8 @@ def available(channel: str, settings: Settings) -> bool:
     """Whether this deployment can send on `channel`; a listed channel that cannot is skipped (and recorded)."""
     if channel == "sms":
         return True
-    if channel == "sms_backup":
-        return bool(settings.backup_sms_url)
+    if channel == "sms_backup":  # SMS again through another gateway of the alerts list (hotline/services/sms_routes.py)
+        return len(settings.sms_routing.routes.get("alerts", ())) >= 2
     if channel == "voice":
         return bool(
             settings.twilio_account_sid and settings.twilio_auth_token and settings.twilio_from_number
@@ -138,6 +138,22 @@ def on_sms_status(session: Session, *, message: OutboundMessage, status: str, re
         _failed(session, attempt, outcome="failed", reason=reason or status, error=message.error_code)
     elif attempt.status not in SETTLED:
         attempt.status = "sent"
+
+
+def can_move_on(session: Session, *, message: OutboundMessage) -> bool:
+    """Whether this alert SMS's delivery has another SMS gateway next (a gateway that is down hands its alerts to
+    the next gateway at once; a call waits for the delivery timeout, as a retry may still get through)."""
+    attempt = session.scalar(select(AlertAttempt).where(AlertAttempt.outbound_id == message.id))
+    if attempt is None:
+        return False
+    delivery = session.get(AlertDelivery, attempt.delivery_id)
+    if delivery is None or delivery.status != "pending" or delivery.position != attempt.position:
+        return False
+    settings = get_settings()
+    for channel in delivery.channels[attempt.position + 1 :]:
+        if available(channel, settings):
+            return channel in SMS_CHANNELS
+    return False
 
 
 def on_sms_sent(session: Session, *, message_id: int) -> None:

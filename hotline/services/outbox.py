@@ -28,9 +28,10 @@ def queue_sms(
 ) -> OutboundMessage:
     message = OutboundMessage(
         to_number=to,
-        # Every SMS we send is GSM-7: one "…" or curly quote (ours, or a citizen's words quoted in an alert)
-        # would make the whole message UCS-2, 70 characters a part instead of 160.
-        body=fold(body),
+        # Every SMS we send is folded into GSM-7: one "…" or curly quote (ours, or a citizen's words quoted in
+        # an alert) would make the whole message UCS-2, 70 characters a part instead of 160. Only letters of
+        # another script (a name) are kept, and cost UCS-2: crew texts fold even those (services/wording.py).
+        body=fold(body, keep_other_scripts=True),
         purpose=purpose,
         ticket_id=ticket_id,
         member_id=member_id,

@@ -11,9 +11,11 @@ from typing import Any, cast
 from sqlalchemy import Connection, Insert, Table, select
 from sqlalchemy.orm import Session, selectinload
 
+from hotline.channels.gateway import InboundSms
 from hotline.cityconfig import CityConfig
 from hotline.db import dialect_insert
 from hotline.models import InboundMessage, Member, Ticket, Urc, utcnow
+from hotline.phone import sender_id
 from hotline.services import citizen_commands, confirmations, flood, place, reporters, shield_sms, urc_commands
 from hotline.services.merging import open_or_merge
 from hotline.services.outbox import queue_sms
@@ -45,6 +47,34 @@ class Sender:
         queue_sms(
             self.session, to=self.phone, body=body, purpose=purpose, ticket_id=ticket_id, inbound_id=self.inbound_id
         )
+
+
+def namespaced_sid(gateway: str, kind: str, sid: str) -> str:
+    """How a gateway's own message id is stored: "<gateway>:<id>", so two gateways' ids never collide. Twilio's
+    keep their bare form (globally unique "SM..." ids without a ':', and the rows of before have them)."""
+    return sid if kind == "twilio" else f"{gateway}:{sid}"
+
+
+def row_for_gateway_sms(sms: InboundSms, *, kind: str, region: str) -> dict[str, Any]:
+    """An inbound SMS from any gateway, as a row of inbound_messages (`provider` is the gateway's name, which a
+    reply goes back through)."""
+    payload = {
+        str(k): v if isinstance(v, (str, int, float, bool)) or v is None else str(v) for k, v in sms.payload.items()
+    }
+    if sms.line is not None:
+        payload["hotline_line"] = sms.line
+    row = inbound_row(
+        provider=sms.gateway,
+        provider_sid=namespaced_sid(sms.gateway, kind, sms.gateway_id),
+        from_raw=sms.sender,
+        from_e164=sender_id(sms.sender, region),
+        to_number=sms.to,
+        body=sms.body,
+        payload=payload,
+    )
+    if sms.received_at is not None:
+        row["received_at"] = sms.received_at
+    return row
 
 
 def inbound_row(

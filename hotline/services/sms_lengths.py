@@ -77,12 +77,13 @@ def warnings(config: CityConfig) -> list[str]:
             literal = template.format(**{name: "" for name in template_fields(template)})
             odd = sorted({ch for ch in literal if not is_gsm7(ch)})
             if odd:
+                sent_as = fold("".join(odd), keep_other_scripts=True)
                 found.append(
                     f"warning: {where} has characters outside GSM-7 ({' '.join(odd)}): one of them would make the "
-                    f"whole SMS UCS-2 (70 characters a part); it is sent as {fold(''.join(odd))!r}"
+                    f"whole SMS UCS-2 (70 characters a part); it is sent as {sent_as!r}"
                 )
             text = fit(template, fields) if key in ONE_SMS else tidy(template.format(**fields))
-            size = measure(fold(text))
+            size = measure(fold(text, keep_other_scripts=True))
             if key in ONE_SMS and size.length > ONE_SMS_LENGTH:
                 found.append(
                     f"warning: {where} can reach {size.length} characters ({size.segments} SMS parts) with the "

@@ -8,7 +8,9 @@ part only (Kannel's default `max-messages = 1`) cuts it at 70 characters.
 
     fold(text)      the same text in the GSM-7 alphabet: typographic quotes, dashes, "…" and odd spaces
                     become their plain forms, accents the alphabet lacks are dropped (á -> a), emoji and
-                    other symbols disappear, letters of other scripts become "?"
+                    other symbols disappear, letters of other scripts become "?" -- or, with
+                    keep_other_scripts (what the outbox does), stay: a name in another script is worth
+                    the UCS-2 it costs, a curly quote is not
     is_gsm7(text)   whether it can be sent as GSM-7
     measure(text)   the encoding it goes out in, its length in that encoding, and its parts
 """
@@ -70,7 +72,7 @@ def septets(text: str) -> int:
     return sum(2 if ch in GSM7_EXTENSION else 1 for ch in text)
 
 
-def _fold_char(ch: str) -> str | None:
+def _fold_char(ch: str, keep_other_scripts: bool = False) -> str | None:
     """The GSM-7 form of one character outside the alphabet; None: drop it."""
     if ch in _FOLDS:
         return _FOLDS[ch]
@@ -87,12 +89,13 @@ def _fold_char(ch: str) -> str | None:
     if ch.upper() in GSM7_BASIC:  # Greek small letters: the alphabet has the capitals only
         return ch.upper()
     if category.startswith(("L", "N")):
-        return _UNKNOWN_LETTER
+        return ch if keep_other_scripts else _UNKNOWN_LETTER
     return None  # emoji, skin tones, other symbols and control characters
 
 
-def fold(text: str) -> str:
-    """`text` in the GSM-7 alphabet. Text already in it comes back unchanged; folding twice changes nothing."""
+def fold(text: str, *, keep_other_scripts: bool = False) -> str:
+    """`text` in the GSM-7 alphabet (but letters of other scripts with `keep_other_scripts`). Text already in
+    it comes back unchanged; folding twice changes nothing."""
     if is_gsm7(text):
         return text
     out: list[str] = []
@@ -101,7 +104,7 @@ def fold(text: str) -> str:
         if ch in GSM7_CHARACTERS:
             out.append(ch)
             continue
-        folded = _fold_char(ch)
+        folded = _fold_char(ch, keep_other_scripts)
         if folded is None:
             dropped = True
         else:

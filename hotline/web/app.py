@@ -12,8 +12,9 @@ from sqlalchemy.exc import DataError, OperationalError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hotline import __version__
+from hotline.channels.android.webhook import router as android_router
 from hotline.channels.ari.takeover import register as register_asterisk_takeover
-from hotline.channels.kannel.dlr import router as kannel_router
+from hotline.channels.kannel.webhooks import router as kannel_router
 from hotline.channels.twilio.alert_call import router as alert_call_router
 from hotline.channels.twilio.voice_webhooks import router as voice_router
 from hotline.channels.twilio.webhooks import router as twilio_router
@@ -32,14 +33,17 @@ from hotline.web.templating import STATIC_DIR
 log = logging.getLogger(__name__)
 
 
+WEBHOOK_PREFIXES = ("/twilio/", "/kannel/", "/android-sms/")
+
+
 class WebhookTimer:
-    """Pure ASGI middleware (BaseHTTPMiddleware costs a task per request) timing /twilio/ webhooks."""
+    """Pure ASGI middleware (BaseHTTPMiddleware costs a task per request) timing the gateways' webhooks."""
 
     def __init__(self, app: ASGIApp):
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith("/twilio/"):
+        if scope["type"] != "http" or not scope["path"].startswith(WEBHOOK_PREFIXES):
             await self.app(scope, receive, send)
             return
         started, status = time.perf_counter(), 500
@@ -63,6 +67,7 @@ def create_app() -> FastAPI:
     app.include_router(voice_router)
     app.include_router(alert_call_router)
     app.include_router(kannel_router)
+    app.include_router(android_router)
     app.include_router(api_router)
     app.include_router(api_tickets_router)
     app.include_router(api_shield_router)

@@ -6,7 +6,7 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from hotline.channels.sms_provider import SendError
+from hotline.channels.gateway import SendError
 from hotline.channels.twilio.sms_client import PERMANENT_ERRORS, BaseUrlHttpClient
 from hotline.settings import Settings
 

@@ -12,7 +12,7 @@ from twilio.http.response import Response
 from twilio.rest import Client
 from twilio.rest.api.v2010.account.message import MessageInstance
 
-from hotline.channels.sms_provider import SendError, SendResult
+from hotline.channels.gateway import DeliveryStatus, OutgoingSms, SendError, SendResult
 
 # Twilio error codes where a retry cannot succeed (bad number, unsubscribed, unreachable country...).
 PERMANENT_ERRORS = {21211, 21212, 21408, 21601, 21606, 21610, 21612, 21614, 21617, 30003, 30005, 30006}
@@ -48,10 +48,38 @@ class BaseUrlHttpClient(TwilioHttpClient):
         return super().request(method, url, params, data, headers, auth, timeout, allow_redirects)
 
 
-class TwilioSmsProvider:
-    name = "twilio"
+def delivery_status(status: str | None) -> DeliveryStatus:
+    """Twilio's message status in our words (receiving/received are inbound states: not ours to see here)."""
+    words: dict[str, DeliveryStatus] = {
+        "accepted": "accepted",
+        "scheduled": "accepted",
+        "queued": "queued",
+        "sending": "queued",
+        "sent": "sent",
+        "delivered": "delivered",
+        "read": "delivered",
+        "undelivered": "undelivered",
+        "failed": "failed",
+        "canceled": "failed",
+    }
+    return words.get((status or "").lower(), "queued")
 
-    def __init__(self, *, account_sid: str, auth_token: str, from_number: str, api_base: str):
+
+class TwilioSmsProvider:
+    kind = "twilio"
+
+    def __init__(
+        self,
+        *,
+        account_sid: str,
+        auth_token: str,
+        from_number: str,
+        api_base: str,
+        name: str = "twilio",
+        public_url: str | None = None,
+    ):
+        self.name = name
+        self._public_url = public_url
         http_client: TwilioHttpClient
         if api_base.rstrip("/") != "https://api.twilio.com":
             http_client = BaseUrlHttpClient(api_base)
@@ -60,10 +88,15 @@ class TwilioSmsProvider:
         self._client = Client(account_sid, auth_token, http_client=http_client)
         self._from = from_number
 
-    def send(self, *, to: str, body: str, status_callback: str | None = None) -> SendResult:
-        kwargs = {"to": to, "body": body, "from_": self._from}
-        if status_callback:
-            kwargs["status_callback"] = status_callback
+    def send(self, sms: OutgoingSms) -> SendResult:
+        # The citizen's SMS came to one of our Twilio numbers: the answer comes from it.
+        sender = sms.sender if sms.sender and sms.sender.startswith("+") else self._from
+        kwargs = {"to": sms.to, "body": sms.body, "from_": sender}
+        if self._public_url:
+            kwargs["status_callback"] = f"{self._public_url.rstrip('/')}/twilio/sms/status?id={sms.message_id}"
+        if sms.validity is not None and sms.purpose in ("alert", "escalation"):  # a late alert is worse than none:
+            # Twilio drops one still queued after ValidityPeriod (1-36000 s). Replies keep Twilio's default.
+            kwargs["validity_period"] = str(min(36000, max(1, int(sms.validity.total_seconds()))))
         try:
             message = self._client.messages.create(**kwargs)
         except TwilioRestException as exc:
@@ -71,9 +104,10 @@ class TwilioSmsProvider:
             raise SendError(exc.msg or str(exc), code=str(exc.code or exc.status), permanent=permanent) from exc
         except Exception as exc:  # network errors, timeouts: worth a retry
             raise SendError(f"{type(exc).__name__}: {exc}") from exc
-        return SendResult(self.name, message.sid or "", _status(message.status) or "queued")
+        return SendResult(self.name, self.kind, message.sid or "", delivery_status(_status(message.status)))
 
-    def find_sent(self, *, to: str, body: str, since: datetime, exclude: set[str]) -> SendResult | None:
+    def find_sent(self, sms: OutgoingSms, *, since: datetime, exclude: set[str]) -> SendResult | None:
+        to, body = sms.to, sms.body
         try:
             # A minute of slack: our clock and Twilio's differ, and DateSent is set when Twilio sends.
             listed = self._client.messages.list(
@@ -83,5 +117,5 @@ class TwilioSmsProvider:
             raise SendError(f"could not check for an earlier delivery: {type(exc).__name__}: {exc}") from exc
         for message in listed:
             if message.body == body and message.sid and message.sid not in exclude:
-                return SendResult(self.name, message.sid, _status(message.status) or "sent")
+                return SendResult(self.name, self.kind, message.sid, delivery_status(_status(message.status) or "sent"))
         return None

@@ -9,12 +9,11 @@ from anyio.to_thread import run_sync
 from fastapi import APIRouter, Request, Response
 from starlette.datastructures import FormData
 
+from hotline.channels.gateway import InboundSms
+from hotline.channels.gateway_sink import take_inbound
 from hotline.channels.twilio import signature
-from hotline.db import POOL_SIZE, get_engine, retry_if_disconnected, unit_of_work
-from hotline.jobs.queue import enqueue_inbound
-from hotline.phone import sender_id
+from hotline.db import POOL_SIZE, unit_of_work
 from hotline.services.delivery import record_delivery_status
-from hotline.services.sms_intake import inbound_row, insert_inbound
 from hotline.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -60,28 +59,18 @@ async def inbound_sms(request: Request) -> Response:
         return Response("MessageSid and From are required", status_code=400, media_type="text/plain")
     if len(sid) > MAX_SID_LENGTH:  # Twilio's are 34 characters; cutting one could merge two reports
         return Response(f"MessageSid longer than {MAX_SID_LENGTH} characters", status_code=400, media_type="text/plain")
-    row = inbound_row(
-        provider="twilio",
-        provider_sid=sid,
-        from_raw=sender,
-        from_e164=sender_id(sender, get_settings().default_region),
-        to_number=str(form.get("To") or ""),
+    twilio = get_settings().sms_routing.of_kind("twilio")
+    sms = InboundSms(
+        gateway=twilio[0].name if twilio else "twilio",
+        gateway_id=sid,
+        sender=sender,
+        to=str(form.get("To") or ""),
         body=str(form.get("Body") or ""),
         payload={k: v for k, v in form.items() if isinstance(v, str)},
     )
 
     def store_and_queue() -> None:
-        def store() -> int | None:
-            with get_engine().begin() as conn:
-                return insert_inbound(conn, row)
-
-        new_id = retry_if_disconnected(store)
-        if new_id is None:  # a redelivery of a message already stored (and queued)
-            return
-        try:
-            enqueue_inbound(new_id)
-        except Exception:  # stored is what matters; the sweeper queues it once Redis is back
-            log.warning("could not queue inbound SMS %s; the sweeper will", new_id, exc_info=True)
+        take_inbound(sms, kind="twilio")
 
     await run_sync(store_and_queue, limiter=database_slots(request))
     return twiml()

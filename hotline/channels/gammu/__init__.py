@@ -1,0 +1,1 @@
+"""Gammu SMSD (a GSM modem, Debian `gammu-smsd`) through its files service."""

@@ -1,0 +1,106 @@
+"""The one SMS gateway interface, both directions (Twilio, Kannel, Gammu SMSD, SMS Gateway for Android, SMPP,
+the log gateway).
+
+Out: the outbox job builds an `OutgoingSms` and calls `SmsGateway.send` on the gateways of the message's
+purpose in order (hotline/channels/gateways.py picks them; hotline/jobs/outbound.py fails over).
+
+In: an adapter (a webhook, `hotline sms gammu-receive`, an SMPP bind) turns what its gateway gave it into
+    - `InboundSms`        -> `hotline.channels.gateway_sink.take_inbound(sms)`   (stored, then processed)
+    - `DeliveryReport`    -> `hotline.channels.gateway_sink.take_report(report)` (outbox + alert failover)
+and never touches the database itself. Both are synchronous (call them from a thread in async code) and
+idempotent: the same inbound id, or the same report, twice changes nothing.
+
+A gateway that learns by looking rather than being called (Gammu's sent/error folders) also implements
+`PollingGateway.poll`, which the worker's sweeper calls.
+
+Ids: each gateway's own ids are stored namespaced as "<gateway name>:<id>" (hotline/services/sms_intake.py
+`namespaced_sid`), so two gateways' ids never collide; Twilio's keep their bare "SM..." form.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Literal, Protocol, runtime_checkable
+
+from hotline.sms.encoding import SmsSize
+
+# What a delivery report says, in our words; every gateway maps its own to one of these.
+DeliveryStatus = Literal["accepted", "queued", "sent", "delivered", "undelivered", "failed"]
+DELIVERY_STATUSES: tuple[DeliveryStatus, ...] = ("accepted", "queued", "sent", "delivered", "undelivered", "failed")
+
+
+@dataclass(frozen=True)
+class OutgoingSms:
+    message_id: int  # the outbox row (hotline/models/messages.py OutboundMessage)
+    to: str  # E.164 or an alphanumeric id, as stored
+    body: str
+    coding: SmsSize  # GSM-7 or UCS-2 and its parts, measured from `body` as sent (hotline/sms/encoding.py)
+    purpose: str  # reply | notify | alert | escalation | ...
+    validity: timedelta | None = None  # after this the gateway/SMSC should drop it rather than deliver it late
+    sender: str | None = None  # our number to send from (the one the citizen texted), when known
+    line: str | None = None  # the gateway's line the citizen used (Kannel smsc-id, Android SIM number)
+    created_at: datetime | None = None  # when the outbox row was made (gateways that name messages by it)
+
+
+@dataclass(frozen=True)
+class SendResult:
+    gateway: str  # the gateway's configured name
+    kind: str  # twilio | kannel | gammu | android | smpp | log
+    provider_sid: str  # the gateway's own id for the message (not namespaced)
+    status: DeliveryStatus = "sent"
+
+
+class SendError(Exception):
+    """The gateway did not take the SMS. `permanent`: sending the same again through it cannot succeed."""
+
+    def __init__(self, message: str, *, code: str | None = None, permanent: bool = False):
+        super().__init__(message)
+        self.code, self.permanent = code, permanent
+
+
+@dataclass(frozen=True)
+class InboundSms:
+    gateway: str  # configured name of the gateway it came through
+    gateway_id: str  # the gateway's id for this message: the same message always has the same id
+    sender: str  # as the gateway gave it (+62812..., 0812..., an alphanumeric id)
+    body: str
+    to: str = ""  # our number that received it
+    line: str | None = None  # the gateway's line (Kannel smsc-id, Android SIM number, Gammu phone id)
+    received_at: datetime | None = None
+    payload: Mapping[str, object] = field(default_factory=dict)  # what came, for the record
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    gateway: str
+    status: DeliveryStatus
+    # Which message: our outbox id when the gateway hands it back in a URL we signed (then `provider_sid`, if
+    # given, must be that message's), else the gateway's own id as `SendResult.provider_sid` gave it.
+    message_id: int | None = None
+    provider_sid: str | None = None
+    error_code: str | None = None
+    detail: str | None = None
+
+
+class SmsGateway(Protocol):
+    name: str
+    kind: str
+
+    def send(self, sms: OutgoingSms) -> SendResult:
+        """Hand one SMS to the gateway. Raise SendError (permanent=True when retrying cannot help)."""
+        ...
+
+    def find_sent(self, sms: OutgoingSms, *, since: datetime, exclude: set[str]) -> SendResult | None:
+        """This SMS if the gateway already took it (since `since`, with an id not in `exclude`), else None.
+        Asked before sending again after an attempt whose outcome we never learned (a worker died mid-send,
+        a timeout): how a retry never becomes a second SMS where the gateway can tell."""
+        ...
+
+
+@runtime_checkable
+class PollingGateway(Protocol):
+    def poll(self) -> Iterable[InboundSms | DeliveryReport]:
+        """What arrived since the last poll. Safe to call from several processes (results are idempotent)."""
+        ...

@@ -1,0 +1,268 @@
+"""Which SMS gateways this hotline has, by name, and which of them each purpose uses, in order.
+
+    HOTLINE_SMS_GATEWAYS=modem,phone             # names, in the default order
+    HOTLINE_GATEWAY_MODEM_TYPE=kannel            # twilio | kannel | gammu | android | smpp | log
+    HOTLINE_GATEWAY_MODEM_URL=http://127.0.0.1:13013/cgi-bin/sendsms
+    HOTLINE_GATEWAY_MODEM_PASSWORD=...           # secrets come from the environment (or .env), never from a file
+    HOTLINE_SMS_ROUTE_ALERTS=modem,phone         # per purpose: replies, alerts, broadcasts (default: all, in order)
+
+A name that is itself a type needs no _TYPE (HOTLINE_SMS_GATEWAYS=kannel,android). Without HOTLINE_SMS_GATEWAYS
+the settings of before still mean what they meant: HOTLINE_SMS_PROVIDER (twilio, log, and now any type) or
+Twilio when TWILIO_ACCOUNT_SID is set, else the log; HOTLINE_BACKUP_SMS_* adds the gateway `backup` (Kannel)
+at the end of the alerts list, which is what `sms_backup` in routing/agencies.yaml fails over to.
+
+Everything wrong is one line in `problems` (`hotline config check` prints them; `up`, `serve` and `worker`
+refuse to start with any).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from hotline.settings import Settings
+
+KINDS = ("twilio", "kannel", "gammu", "android", "smpp", "log")
+PURPOSES = ("replies", "alerts", "broadcasts")
+NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,15}$")
+ENV_PREFIX = "HOTLINE_GATEWAY_"
+SECRET_KEYS = frozenset({"PASSWORD", "AUTH_TOKEN", "SECRET", "SIGNING_KEY"})
+
+# The keys each type reads (HOTLINE_GATEWAY_<NAME>_<KEY>), the ones it cannot work without, and what they are.
+KEYS: dict[str, dict[str, str]] = {
+    "twilio": {
+        "ACCOUNT_SID": "the Twilio account SID (default TWILIO_ACCOUNT_SID)",
+        "AUTH_TOKEN": "its auth token (default TWILIO_AUTH_TOKEN)",
+        "FROM": "the number SMS are sent from (default TWILIO_FROM_NUMBER)",
+        "API_BASE": "the REST base URL (default TWILIO_API_BASE)",
+    },
+    "kannel": {
+        "URL": "smsbox's sendsms URL, e.g. http://127.0.0.1:13013/cgi-bin/sendsms",
+        "USERNAME": "the sendsms-user's username",
+        "PASSWORD": "the sendsms-user's password",
+        "FROM": "the sender number or name",
+        "SMSC": "the smsc-id to send through (default: the one the citizen's SMS came in on, else Kannel's routing)",
+        "SECRET": "the secret Kannel's post-url carries (secret=...) for POST /kannel/sms",
+        "ALLOW": "addresses allowed to post SMS and reports, e.g. 127.0.0.1,10.0.0.0/8 (default: any)",
+    },
+    "gammu": {
+        "OUTBOX": "gammu-smsd's OutboxPath (files service)",
+        "SENT": "its SentSMSPath",
+        "ERROR": "its ErrorSMSPath",
+        "INBOX": "its InboxPath (read by `hotline sms gammu-receive` and the sweeper)",
+    },
+    "android": {
+        "URL": "the app's API, e.g. http://192.168.1.20:8080 (local) or https://api.sms-gate.app/3rdparty/v1",
+        "USERNAME": "the app's username (empty: PASSWORD is a bearer token)",
+        "PASSWORD": "the app's password",
+        "SIGNING_KEY": "the webhook signing key (Settings > Webhooks) that POST /android-sms/webhook checks",
+        "SIM": "the SIM (1-3) to send from when the citizen's SIM is not known",
+    },
+    "smpp": {},  # the SMPP gateway (hotline/channels/smpp/) reads and checks its own keys
+    "log": {},
+}
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "twilio": ("ACCOUNT_SID", "AUTH_TOKEN", "FROM"),
+    "kannel": ("URL", "USERNAME", "PASSWORD"),
+    "gammu": ("OUTBOX", "SENT", "ERROR"),
+    "android": ("URL", "PASSWORD"),
+}
+
+
+@dataclass(frozen=True)
+class GatewaySpec:
+    name: str
+    kind: str
+    options: Mapping[str, str] = field(default_factory=dict)
+
+    def get(self, key: str, default: str | None = None) -> str | None:
+        value = self.options.get(key)
+        return value if value else default
+
+    def env(self, key: str) -> str:
+        """The setting's name, for messages: HOTLINE_GATEWAY_MODEM_URL."""
+        return f"{ENV_PREFIX}{self.name.upper()}_{key}"
+
+
+@dataclass(frozen=True)
+class SmsRouting:
+    gateways: Mapping[str, GatewaySpec]  # in the declared order
+    routes: Mapping[str, tuple[str, ...]]  # purpose -> gateway names, in order
+    problems: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()  # not wrong, but worth a line (a Kannel gateway nobody can post SMS to)
+
+    def of_kind(self, kind: str) -> list[GatewaySpec]:
+        return [g for g in self.gateways.values() if g.kind == kind]
+
+    def summary(self) -> str:
+        gateways = ", ".join(f"{g.name} ({g.kind})" for g in self.gateways.values()) or "none"
+        routes = "; ".join(f"{p}: {' > '.join(names) or '-'}" for p, names in self.routes.items())
+        return f"sms gateways: {gateways}; {routes}"
+
+
+def gateway_environment(environ: Mapping[str, str] | None = None, env_file: Path = Path(".env")) -> dict[str, str]:
+    """HOTLINE_GATEWAY_* from .env, then from the environment (which wins), as pydantic-settings reads others."""
+    values: dict[str, str] = {}
+    if env_file.is_file():
+        from dotenv import dotenv_values
+
+        values.update({k: v for k, v in dotenv_values(env_file).items() if k.startswith(ENV_PREFIX) and v})
+    source = os.environ if environ is None else environ
+    values.update({k: v for k, v in source.items() if k.startswith(ENV_PREFIX)})
+    return values
+
+
+def read_routing(settings: Settings, environ: Mapping[str, str]) -> SmsRouting:
+    problems: list[str] = []
+    notes: list[str] = []
+    declared = _names(settings.sms_gateways)
+    provider = (settings.sms_provider or "").strip().lower() or None
+    legacy = not declared
+    if legacy:
+        primary = provider or ("twilio" if settings.twilio_account_sid else "log")
+        declared = [primary]
+        if settings.backup_sms_url and not (primary == "kannel" and "HOTLINE_GATEWAY_KANNEL_URL" not in environ):
+            declared.append("backup")
+    elif provider is not None:
+        if provider not in declared:
+            problems.append(
+                f"settings: HOTLINE_SMS_PROVIDER: {provider!r} is not one of HOTLINE_SMS_GATEWAYS "
+                f"({', '.join(declared)}); unset it (HOTLINE_SMS_GATEWAYS is its successor) or name one of them"
+            )
+        else:
+            declared = [provider, *(n for n in declared if n != provider)]
+    gateways: dict[str, GatewaySpec] = {}
+    seen: set[str] = set()
+    for name in declared:
+        if not NAME_RE.match(name):
+            problems.append(
+                f"settings: HOTLINE_SMS_GATEWAYS: {name!r} is not a gateway name (a-z first, then a-z, 0-9 or _, "
+                "at most 16)"
+            )
+            continue
+        if name in seen:
+            problems.append(f"settings: HOTLINE_SMS_GATEWAYS: {name!r} is listed twice")
+            continue
+        seen.add(name)
+        spec = _spec(name, settings, environ, problems)
+        if spec is not None:
+            gateways[name] = spec
+            _check(spec, settings, problems, notes)
+    routes: dict[str, tuple[str, ...]] = {}
+    for purpose in PURPOSES:
+        raw = getattr(settings, f"sms_route_{purpose}")
+        names = _names(raw)
+        setting = f"HOTLINE_SMS_ROUTE_{purpose.upper()}"
+        if names:
+            unknown = [n for n in names if n not in gateways]
+            if unknown:
+                problems.append(
+                    f"settings: {setting}: {', '.join(unknown)} not declared; the gateways are "
+                    f"{', '.join(gateways) or 'none'} (HOTLINE_SMS_GATEWAYS)"
+                )
+            routes[purpose] = tuple(n for n in names if n in gateways)
+        elif legacy and purpose != "alerts":
+            routes[purpose] = tuple(n for n in gateways if n != "backup")  # the backup gateway was for alerts only
+        else:
+            routes[purpose] = tuple(gateways)
+    return SmsRouting(gateways, routes, tuple(problems), tuple(notes))
+
+
+def _names(raw: str | None) -> list[str]:
+    return [n.strip().lower() for n in (raw or "").split(",") if n.strip()]
+
+
+def _spec(name: str, settings: Settings, environ: Mapping[str, str], problems: list[str]) -> GatewaySpec | None:
+    prefix = f"{ENV_PREFIX}{name.upper()}_"
+    own = {k[len(prefix) :]: v.strip() for k, v in environ.items() if k.startswith(prefix)}
+    kind = own.pop("TYPE", "").lower() or (name if name in KINDS else "")
+    if name == "backup" and not kind:
+        kind = "kannel"
+    if kind not in KINDS:
+        problems.append(
+            f"settings: {prefix}TYPE: {'missing' if not kind else repr(kind) + ' is not a gateway type'}; "
+            f"set it to one of {', '.join(KINDS)}"
+        )
+        return None
+    options = {**_legacy_options(name, kind, settings), **{k: v for k, v in own.items() if v}}
+    known = KEYS[kind]
+    if known:
+        for key in sorted(set(own) - set(known)):
+            problems.append(
+                f"settings: {prefix}{key}: no such setting for a gateway of type {kind}; it reads {', '.join(known)}"
+            )
+    return GatewaySpec(name, kind, options)
+
+
+def _legacy_options(name: str, kind: str, settings: Settings) -> dict[str, str]:
+    """The settings of before, as a gateway's defaults: TWILIO_* for Twilio, HOTLINE_BACKUP_SMS_* for `backup` (and
+    for `kannel` when HOTLINE_SMS_PROVIDER=kannel)."""
+    values: dict[str, str | None] = {}
+    if kind == "twilio":
+        values = {
+            "ACCOUNT_SID": settings.twilio_account_sid,
+            "AUTH_TOKEN": settings.twilio_auth_token,
+            "FROM": settings.twilio_from_number,
+            "API_BASE": settings.twilio_api_base,
+        }
+    elif kind == "kannel" and name in ("backup", "kannel"):
+        values = {
+            "URL": settings.backup_sms_url,
+            "USERNAME": settings.backup_sms_username,
+            "PASSWORD": settings.backup_sms_password,
+            "FROM": settings.backup_sms_from,
+            "SMSC": settings.backup_sms_smsc,
+        }
+    return {k: v for k, v in values.items() if v}
+
+
+def _check(spec: GatewaySpec, settings: Settings, problems: list[str], notes: list[str]) -> None:
+    for key in REQUIRED.get(spec.kind, ()):
+        if not spec.get(key):
+            problems.append(f"settings: {spec.env(key)}: missing; {KEYS[spec.kind][key]}")
+    for key in ("URL", "API_BASE"):
+        url = spec.get(key)
+        if url and not re.match(r"^https?://[^/\s]+", url):
+            problems.append(f"settings: {spec.env(key)}: {url!r} is not an http:// or https:// URL")
+    if spec.kind == "kannel":
+        for entry in (spec.get("ALLOW") or "").split(","):
+            if entry.strip():
+                try:
+                    ipaddress.ip_network(entry.strip(), strict=False)
+                except ValueError:
+                    problems.append(
+                        f"settings: {spec.env('ALLOW')}: {entry.strip()!r} is not an address or network "
+                        "(e.g. 127.0.0.1 or 10.0.0.0/8)"
+                    )
+        if not spec.get("SECRET"):
+            notes.append(
+                f"{spec.name} (kannel): no {spec.env('SECRET')}, so POST /kannel/sms refuses its SMS (sending works)"
+            )
+    if spec.kind == "android":
+        sim = spec.get("SIM")
+        if sim and sim not in ("1", "2", "3"):
+            problems.append(f"settings: {spec.env('SIM')}: {sim!r} must be 1, 2 or 3")
+        if not spec.get("SIGNING_KEY"):
+            notes.append(
+                f"{spec.name} (android): no {spec.env('SIGNING_KEY')}, so POST /android-sms/webhook refuses its "
+                "events (sending works)"
+            )
+    if spec.kind == "gammu":
+        for key in ("OUTBOX", "SENT", "ERROR", "INBOX"):
+            folder = spec.get(key)
+            if folder and not Path(folder).is_dir():
+                problems.append(
+                    f"settings: {spec.env(key)}: {folder} is not a folder (gammu-smsd's {KEYS['gammu'][key]})"
+                )
+    if settings.env == "production":
+        from hotline.settings import PLACEHOLDER_SECRETS
+
+        for key in SECRET_KEYS & set(spec.options):
+            if (spec.get(key) or "").strip().lower() in PLACEHOLDER_SECRETS:
+                problems.append(f"settings: {spec.env(key)}: a placeholder; production needs the real secret")

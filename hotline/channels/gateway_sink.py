@@ -1,0 +1,83 @@
+"""Where every gateway adapter hands what it received (hotline/channels/gateway.py): an inbound SMS is stored
+through the one idempotent path (unique provider sid) and queued; a delivery report goes to the one delivery
+service. Synchronous: async code calls these in a thread (`run_sync`), limited by `database_slots`.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from hotline.channels.gateway import DeliveryReport, InboundSms
+from hotline.db import get_engine, retry_if_disconnected, unit_of_work
+from hotline.services.delivery import ReportOutcome, apply_report
+from hotline.services.sms_intake import insert_inbound, row_for_gateway_sms
+from hotline.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+SID_COLUMN = 64  # inbound_messages.provider_sid, which holds "<gateway>:<id>"
+
+
+class InboundRefused(ValueError):
+    """What a gateway sent cannot be stored as an SMS (said to the gateway as a 4xx, nothing stored)."""
+
+
+def _kind(gateway: str) -> str:
+    spec = get_settings().sms_routing.gateways.get(gateway)
+    return spec.kind if spec is not None else "unknown"
+
+
+def gateway_of_kind(kind: str, name: str | None = None) -> str | None:
+    """The configured gateway of this type called `name`, or the only one when `name` is None."""
+    found = [g.name for g in get_settings().sms_routing.of_kind(kind)]
+    if name is not None:
+        return name if name in found else None
+    return found[0] if len(found) == 1 else None
+
+
+def take_inbound(sms: InboundSms, *, queue: bool = True, kind: str | None = None) -> int | None:
+    """Store one inbound SMS and queue its processing. Returns the new row's id, or None when it was stored
+    already (a gateway redelivering it). Raises InboundRefused for what cannot be an SMS, and the database's
+    errors when it is down (the caller answers 5xx so the gateway tries again, or keeps it)."""
+    kind = kind or _kind(sms.gateway)
+    longest = SID_COLUMN if kind == "twilio" else SID_COLUMN - len(sms.gateway) - 1
+    if not sms.gateway_id or len(sms.gateway_id) > longest:  # cutting one could merge two reports
+        raise InboundRefused(f"the gateway's message id must be 1-{longest} characters")
+    if not sms.sender.strip():
+        raise InboundRefused("the sender is missing")
+    row = row_for_gateway_sms(sms, kind=kind, region=get_settings().default_region)
+
+    def store() -> int | None:
+        with get_engine().begin() as conn:
+            return insert_inbound(conn, row)
+
+    new_id = retry_if_disconnected(store)
+    if new_id is not None and queue:
+        from hotline.jobs.queue import enqueue_inbound
+
+        try:
+            enqueue_inbound(new_id)
+        except Exception:  # stored is what matters; the sweeper queues it once Redis is back
+            log.warning("could not queue inbound SMS %s; the sweeper will", new_id, exc_info=True)
+    return new_id
+
+
+def take_report(report: DeliveryReport) -> ReportOutcome:
+    """Apply one delivery report (outbox status, alert failover). Idempotent."""
+    kind = _kind(report.gateway)
+
+    def apply() -> ReportOutcome:
+        with unit_of_work() as session:
+            return apply_report(session, report, kind=kind)
+
+    outcome = retry_if_disconnected(apply)
+    if outcome != "applied":
+        log.info(
+            "%s report %s for message id=%s sid=%s: %s",
+            report.gateway,
+            report.status,
+            report.message_id,
+            report.provider_sid,
+            outcome,
+        )
+    return outcome
