@@ -61,6 +61,14 @@ def test_fold(text: str, folded: str) -> None:
     assert fold(fold(text)) == fold(text)
 
 
+def test_the_outbox_keeps_a_name_in_another_script_and_folds_the_rest() -> None:
+    """What queue_sms does: a name is worth the UCS-2 it costs; a curly quote or an emoji is not."""
+    kept = fold("Pak Hóng 黄 “datang” 🙏", keep_other_scripts=True)
+    assert kept == 'Pak Hong 黄 "datang"' and measure(kept).encoding == "ucs2"
+    assert fold("ꦧꦠꦸ Batu…", keep_other_scripts=True) == "ꦧꦠ Batu..."  # the letters stay, the vowel sign goes
+    assert fold("Pak Hóng 黄", keep_other_scripts=True) != fold("Pak Hóng 黄")  # crew texts mark it "?"
+
+
 def test_fold_always_gives_gsm7() -> None:
     """Whatever a phone sends (here: random code points of every plane), what we send back is GSM-7."""
     rng = random.Random(24)
