@@ -115,8 +115,10 @@ def voice_tickets() -> list[Ticket]:
 
 
 def ticket_event(number: int, kind: str) -> TicketEvent:
+    """The first event of this kind (by id: without an order PostgreSQL may give any of them)."""
     with unit_of_work() as session:
-        found = session.scalar(select(TicketEvent).where(TicketEvent.ticket_id == number, TicketEvent.kind == kind))
+        stmt = select(TicketEvent).where(TicketEvent.ticket_id == number, TicketEvent.kind == kind)
+        found = session.scalar(stmt.order_by(TicketEvent.id).limit(1))
         assert found is not None, (kind, events(number))
         return found
 
