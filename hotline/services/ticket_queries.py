@@ -25,6 +25,7 @@ class TicketFilter:
     overdue: bool = False
     limit: int = 50
     offset: int = 0
+    before: int | None = None  # keyset paging: only tickets numbered below this (newest first, any depth)
 
 
 def overdue_clause(now: datetime) -> ColumnElement[bool]:
@@ -59,6 +60,8 @@ def list_tickets(session: Session, *, principal: Principal, filters: TicketFilte
         stmt = stmt.where(Ticket.kecamatan == filters.kecamatan)
     if filters.overdue:
         stmt = stmt.where(overdue_clause(now))
+    if filters.before is not None:
+        stmt = stmt.where(Ticket.id < filters.before)
     limit = max(1, min(filters.limit, MAX_PAGE))
     stmt = stmt.order_by(Ticket.id.desc()).limit(limit).offset(max(0, filters.offset))
     return list(session.scalars(stmt))

@@ -23,6 +23,7 @@ from hotline.services.timeline import load_ticket_view
 from hotline.services.unmerge import split_reporter
 from hotline.web.api_auth import EditorDep, PrincipalDep, actor_for
 from hotline.web.api_schemas import (
+    MAX_ID,
     AgencyOut,
     CallOut,
     LinkedReporterOut,
@@ -52,10 +53,14 @@ def tickets(
     overdue: bool = False,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    before: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="only tickets numbered below this: the next page, at any depth")
+    ] = None,
 ) -> TicketList:
-    """Tickets, newest first, filtered."""
+    """Tickets, newest first, filtered. Page with `before` = the last number of the page before (costs the same
+    at any depth; `offset` reads every row it skips)."""
     now = clock.now()
-    filters = TicketFilter(status, agency, category, kecamatan, overdue, limit, offset)
+    filters = TicketFilter(status, agency, category, kecamatan, overdue, limit, offset, before)
     with unit_of_work() as session:
         codes = agency_codes(session)
         rows = list_tickets(session, principal=principal, filters=filters, now=now)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
@@ -13,18 +14,18 @@ from hotline import clock
 from hotline.db import unit_of_work
 from hotline.models import Agency, Call, InboundMessage, OutboundMessage, Ticket
 from hotline.services import cancel_requests, reporters
+from hotline.services.board import agency_loads
 from hotline.services.call_queue import waiting_calls
 from hotline.services.city import current_config
-from hotline.services.failover import unreachable_tickets
 from hotline.services.scorecard import Month, MonthError, build_scorecard, city_timezone
 from hotline.services.shield_report import pending_callbacks
 from hotline.services.ticket_queries import STATUSES, TicketFilter, agency_codes, find_visible_ticket, list_tickets
-from hotline.services.tickets import OPEN_STATUSES
 from hotline.services.timeline import load_ticket_view
 from hotline.web.api_schemas import MAX_ID, RowId
 from hotline.web.console.auth import ConsoleUser, UserDep, render
 
 router = APIRouter(prefix="/console", include_in_schema=False)
+CONSOLE_PAGE = 50  # tickets per page of the list
 
 
 def running_deadline(ticket: Ticket) -> datetime | None:
@@ -87,8 +88,12 @@ def tickets_page(
     category: Annotated[str | None, Query(max_length=32)] = None,
     kecamatan: Annotated[str | None, Query(max_length=100)] = None,
     overdue: bool = False,
+    before: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> Response:
-    filters = TicketFilter(status or None, agency or None, category or None, kecamatan or None, overdue, limit=200)
+    """One page of CONSOLE_PAGE tickets, newest first; "next" pages by number (keyset), never by offset."""
+    filters = TicketFilter(
+        status or None, agency or None, category or None, kecamatan or None, overdue, CONSOLE_PAGE, before=before
+    )
     now = clock.now()
     with unit_of_work() as session:
         codes = agency_codes(session)
@@ -96,7 +101,21 @@ def tickets_page(
             (t, codes.get(t.agency_id or 0), running_deadline(t))
             for t in list_tickets(session, principal=user.principal, filters=filters, now=now)
         ]
-    context = {**form_choices(user.lang), "rows": rows, "filters": filters, "now": now}
+    query = {k: v for k, v in (("status", status), ("agency", agency), ("category", category)) if v}
+    query |= {"kecamatan": kecamatan} if kecamatan else {}
+    query |= {"overdue": "true"} if overdue else {}
+    next_page = None
+    if len(rows) == CONSOLE_PAGE:  # maybe more: the next page starts below this page's last number
+        next_page = f"/console/tickets?{urlencode({**query, 'before': rows[-1][0].id})}"
+    first_page = f"/console/tickets?{urlencode(query)}" if before is not None else None
+    context = {
+        **form_choices(user.lang),
+        "rows": rows,
+        "filters": filters,
+        "now": now,
+        "next_page": next_page,
+        "first_page": first_page,
+    }
     return render(request, "tickets.html", context, user=user)
 
 
@@ -134,23 +153,17 @@ def ticket_page(request: Request, user: UserDep, number: RowId, flash: str | Non
 
 @router.get("/board")
 def board_page(request: Request, user: UserDep) -> Response:
+    """Per agency: open, late and unreachable counts and the BOARD_ROWS most urgent tickets (bounded at any size)."""
     now = clock.now()
     config = current_config()
     with unit_of_work() as session:
-        agencies = list(session.scalars(select(Agency).where(Agency.active).order_by(Agency.code)))
-        tickets = list(session.scalars(select(Ticket).where(Ticket.status.in_(OPEN_STATUSES)).order_by(Ticket.id)))
-        unreachable = unreachable_tickets(session, ticket_ids=[t.id for t in tickets])
-    board = [
-        (
-            agency,
-            sorted(
-                ((t, running_deadline(t)) for t in tickets if t.agency_id == agency.id),
-                key=lambda pair: (pair[1] is None, pair[1] or now),
-            ),
-        )
-        for agency in agencies
-        if user.principal.may_see_agency(agency.code)
-    ]
+        agencies = [
+            a
+            for a in session.scalars(select(Agency).where(Agency.active).order_by(Agency.code))
+            if user.principal.may_see_agency(a.code)
+        ]
+        loads, unreachable = agency_loads(session, agency_ids=[a.id for a in agencies], now=now)
+    board = [(agency, loads[agency.id]) for agency in agencies]
     names = {c.code: c.name(user.lang) for c in config.categories}
     context = {"board": board, "now": now, "category_names": names, "unreachable": unreachable}
     return render(request, "board.html", context, user=user)

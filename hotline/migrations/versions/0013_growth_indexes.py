@@ -1,0 +1,47 @@
+"""Indexes for costs that do not grow with the city's history (issue 25)
+
+- ticket_events (kind, ticket_id): the scorecard's "reopened" EXISTS probes one kind of one ticket instead of
+  hashing the whole timeline table.
+- tickets: partial indexes over open tickets only (2 % of the rows at 1M), so the board and the filtered
+  lists read open tickets without touching the closed history:
+  ix_tickets_open_id (id) for "open, newest first" lists and their filters;
+  ix_tickets_routed_due (agency_id, accept_due_at) and ix_tickets_working_due (agency_id, resolve_due_at)
+  for the board's most urgent tickets, per-agency counts and overdue counts, and the stale-ticket digest.
+
+Revision ID: 0013
+Revises: 0012
+Create Date: 2026-12-07
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0013"
+down_revision: str | None = "0012"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+OPEN = "status IN ('awaiting_category', 'routed', 'accepted', 'on_site')"
+ROUTED = "status = 'routed'"
+WORKING = "status IN ('accepted', 'on_site')"
+
+
+def _partial(name: str, columns: list[str], where: str) -> None:
+    op.create_index(
+        name, "tickets", columns, unique=False, postgresql_where=sa.text(where), sqlite_where=sa.text(where)
+    )
+
+
+def upgrade() -> None:
+    op.create_index("ix_ticket_events_kind_ticket", "ticket_events", ["kind", "ticket_id"], unique=False)
+    _partial("ix_tickets_open_id", ["id"], OPEN)
+    _partial("ix_tickets_routed_due", ["agency_id", "accept_due_at"], ROUTED)
+    _partial("ix_tickets_working_due", ["agency_id", "resolve_due_at"], WORKING)
+
+
+def downgrade() -> None:
+    for name in ("ix_tickets_working_due", "ix_tickets_routed_due", "ix_tickets_open_id"):
+        op.drop_index(name, table_name="tickets")
+    op.drop_index("ix_ticket_events_kind_ticket", table_name="ticket_events")
