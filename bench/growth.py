@@ -1,6 +1,6 @@
 """bench/growth: what the hotline's everyday operations cost as the city's history grows (issue 25).
 
-    .venv/bin/python bench/growth.py seed --sizes 10k 100k 1m        # once: databases growth_10k, growth_100k, growth_1m
+    .venv/bin/python bench/growth.py seed --sizes 10k 100k 1m   # once: databases growth_10k, _100k, _1m
     flock /tmp/hotline-bench.lock .venv/bin/python bench/growth.py measure --sizes 10k 100k 1m --label after
     .venv/bin/python bench/growth.py measure --code /path/to/other/checkout --label before   # another commit's code
     .venv/bin/python bench/growth.py report bench/results/growth-<time>.json [more.json]      # the table again
@@ -41,7 +41,6 @@ from typing import Any
 
 import httpx
 import psycopg
-
 from bench_services import PG_ADMIN_DSN, database_url, drop_database, hotline_env
 
 BENCH = Path(__file__).resolve().parent
@@ -85,7 +84,7 @@ INSERT INTO tickets (id, channel, reporter_phone, language, category, priority, 
     accepted_at, on_site_at, resolved_at, cancelled_at, sla_accept_minutes, sla_resolve_minutes, accept_due_at,
     resolve_due_at, escalation_chain, partial, reporter_count)
 SELECT i, CASE WHEN mod(i, 4) = 0 THEN 'voice' ELSE 'sms' END,
-    '+62812' || lpad(mod(i * 7919, 400000)::text, 7, '0'), 'id', ag.category, 'normal', false,
+    '+62812' || lpad(mod(i::bigint * 7919, 400000)::text, 7, '0'), 'id', ag.category, 'normal', false,
     'Laporan warga nomor ' || i || ': jalan rusak dan berlubang di dekat sekolah, mohon segera diperbaiki', NULL,
     CASE WHEN NOT o THEN CASE WHEN mod(i, 10) = 0 THEN 'cancelled' ELSE 'resolved' END
          WHEN mod(i, 5) IN (0, 1) THEN 'routed' WHEN mod(i, 5) IN (2, 3) THEN 'accepted' ELSE 'on_site' END,
@@ -106,7 +105,7 @@ SELECT i, CASE WHEN mod(i, 4) = 0 THEN 'voice' ELSE 'sms' END,
     false, 1
 FROM generate_series(1, %(n)s) AS i
 CROSS JOIN LATERAL (SELECT now() - interval '1095 days' * (1 - i::float8 / %(n)s) AS c,
-                           mod(i * 7919, 1000) < 21 AS o) AS t
+                           mod(i::bigint * 7919, 1000) < 21 AS o) AS t
 JOIN ag ON ag.idx = mod(i * 31, (SELECT count(*) FROM ag));
 SELECT setval('tickets_id_seq', %(n)s);
 -- 6.7 events a ticket; one ticket in 67 was reopened once
@@ -264,8 +263,17 @@ def wait_ready(port: int, proc: subprocess.Popen[bytes], timeout: float = 60) ->
 def signed_sms(port: int, sid: str, sender: str, body: str) -> tuple[dict[str, str], dict[str, str]]:
     from twilio.request_validator import RequestValidator
 
-    params = {"MessageSid": sid, "SmsSid": sid, "AccountSid": ACCOUNT_SID, "From": sender, "To": "+62341000112",
-              "Body": body, "NumMedia": "0", "NumSegments": "1", "ApiVersion": "2010-04-01"}
+    params = {
+        "MessageSid": sid,
+        "SmsSid": sid,
+        "AccountSid": ACCOUNT_SID,
+        "From": sender,
+        "To": "+62341000112",
+        "Body": body,
+        "NumMedia": "0",
+        "NumSegments": "1",
+        "ApiVersion": "2010-04-01",
+    }
     url = f"http://127.0.0.1:{port}/twilio/sms"
     signature = RequestValidator(AUTH_TOKEN).compute_signature(url, params)
     return params, {"X-Twilio-Signature": signature}
@@ -338,8 +346,12 @@ class Runner:
 
 HTTP_OPS: list[tuple[str, str, bool, bool]] = [  # (name, path, console?, console page?)
     ("`/api/v1/tickets` default page", "/api/v1/tickets", False, False),
-    ("`/api/v1/tickets?agency=PUPR&status=open&overdue`", "/api/v1/tickets?agency=PUPR&status=open&overdue=true",
-     False, False),
+    (
+        "`/api/v1/tickets?agency=PUPR&status=open&overdue`",
+        "/api/v1/tickets?agency=PUPR&status=open&overdue=true",
+        False,
+        False,
+    ),
     ("console board", "/console/board", True, True),
     ("console tickets list", "/console/tickets", True, True),
     ("console tickets, PUPR open overdue", "/console/tickets?agency=PUPR&status=open&overdue=true", True, True),
@@ -378,8 +390,18 @@ def login(console: httpx.Client, port: int) -> None:
 
 def measure_size(size: str, code: Path, reps: int, log: Path) -> dict[str, Any]:
     hotline(code, size, "db", "upgrade")
-    hotline(code, size, "user", "add", "growth", "--role", "supervisor", "--password-stdin", stdin=PASSWORD + "\n",
-            check=False)
+    hotline(
+        code,
+        size,
+        "user",
+        "add",
+        "growth",
+        "--role",
+        "supervisor",
+        "--password-stdin",
+        stdin=PASSWORD + "\n",
+        check=False,
+    )
     token = hotline(code, size, "user", "token", "growth").strip().split()[-1]
     port = free_port()
     serve = start(code, size, port, "serve", "--port", str(port), log=log)
@@ -399,15 +421,20 @@ def measure_size(size: str, code: Path, reps: int, log: Path) -> dict[str, Any]:
                 row["page"] = page
                 row["path"] = path
                 results[name] = row
-                print(f"  {size}: {name}: {row['median_ms']:.1f} ms (p95 {row['p95_ms']:.1f}, {row['bytes']} B)",
-                      flush=True)
+                print(
+                    f"  {size}: {name}: {row['median_ms']:.1f} ms (p95 {row['p95_ms']:.1f}, {row['bytes']} B)",
+                    flush=True,
+                )
             runner.db.close()
     finally:
         stop(serve)
         stop(worker)
     probe = subprocess.run(
         [PYTHON, str(BENCH / "growth.py"), "probe", "--reps", str(reps)],
-        cwd=code, env=env_for(size, code, port), capture_output=True, text=True,
+        cwd=code,
+        env=env_for(size, code, port),
+        capture_output=True,
+        text=True,
     )
     if probe.returncode != 0:
         raise SystemExit(f"probe failed: {probe.stderr[-3000:]}")
@@ -475,8 +502,9 @@ def explain(paths: list[str], console_paths: list[str]) -> None:
     with TestClient(create_app()) as client:
         page = client.get("/console/login")
         csrf = page.text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
-        client.post("/console/login", data={"username": "growth", "password": PASSWORD, "csrf": csrf},
-                    follow_redirects=False)
+        client.post(
+            "/console/login", data={"username": "growth", "password": PASSWORD, "csrf": csrf}, follow_redirects=False
+        )
         for path in paths + console_paths:
             slow.clear()
             headers = {} if path in console_paths else {"Authorization": f"Bearer {token}"}
@@ -562,13 +590,18 @@ def main(argv: list[str] | None = None) -> int:
         started = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         log = RESULTS / f"growth-{args.label}-{started}.log"
         run: dict[str, Any] = {
-            "label": args.label, "commit": git_commit(code), "started": started, "machine": platform.node(),
-            "command": " ".join(sys.argv), "results": {},
+            "label": args.label,
+            "commit": git_commit(code),
+            "started": started,
+            "machine": platform.node(),
+            "command": " ".join(sys.argv),
+            "results": {},
         }
+        out = RESULTS / f"growth-{args.label}-{started}.json"
         for size in args.sizes:
             print(f"{size}: measuring", flush=True)
             run["results"][size] = measure_size(size, code, args.reps, log)
-        out = RESULTS / f"growth-{args.label}-{started}.json"
+            out.write_text(json.dumps(run, indent=2))  # what is done so far, should a later size fail
         largest = args.sizes[-1]
         slow = {n: r for n, r in run["results"][largest].items() if r["median_ms"] > SLOW_MS and "path" in r}
         if slow and not args.no_explain:
@@ -578,7 +611,10 @@ def main(argv: list[str] | None = None) -> int:
             pages = [r["path"] for r in slow.values() if r["path"].startswith("/console")]
             plans = subprocess.run(
                 [PYTHON, str(BENCH / "growth.py"), "explain", "--paths", *api, "--console-paths", *pages],
-                cwd=code, env=env, capture_output=True, text=True,
+                cwd=code,
+                env=env,
+                capture_output=True,
+                text=True,
             )
             run["explain"] = plans.stdout + plans.stderr[-2000:]
         out.write_text(json.dumps(run, indent=2))

@@ -1,15 +1,29 @@
-"""Prometheus metrics. Counts come from the database at scrape time, so every process (API replicas,
-workers) agrees; webhook latency is measured in the API process that answered."""
+"""Prometheus metrics.
+
+Database gauges (tickets, SMS, alerts, escalations, calls, ...) are counts over whole tables: after years of
+history one set costs seconds of database time (docs/benchmarks.md, growth). So a scrape never counts: one API
+process at a time (a Redis lease) recomputes them every HOTLINE_METRICS_INTERVAL seconds in a background thread
+and stores the result in Redis; every scrape, in any API process, serves that snapshot, with its age in
+`hotline_metrics_age_seconds`. The RQ queue depth is read live (three Redis calls). Webhook latency is measured in
+the API process that answered, labelled by the route's template (`/twilio/voice/alert/{...}`), never the raw path:
+a path no route knows is `route="unmatched"`, so random URLs cannot make new series.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Iterator
+import os
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session
 
 from hotline.db import unit_of_work
 from hotline.models import (
@@ -23,6 +37,7 @@ from hotline.models import (
     Ticket,
     TicketReporter,
 )
+from hotline.settings import get_settings
 
 log = logging.getLogger(__name__)
 REGISTRY = CollectorRegistry()
@@ -33,140 +48,289 @@ ALERT_OUTCOME = {
     **dict.fromkeys(("failed", "undelivered"), "failed"),
     "suppressed": "suppressed",
 }
+# A failover delivery's status -> the alert's outcome (hotline/services/failover.py).
+DELIVERY_OUTCOME = {"delivered": "sent", "exhausted": "not_reached", "stopped": "stopped", "pending": "pending"}
+UNMATCHED_ROUTE = "unmatched"
 
 WEBHOOK_SECONDS = Histogram(
     "hotline_webhook_seconds",
-    "Time to answer a provider webhook, by route and status code",
+    "Time to answer a provider webhook, by route template and status code",
     ["route", "status"],
     buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
     registry=REGISTRY,
 )
 
+# (name, help, label names): every database family, in the order a scrape shows them.
+FAMILIES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("hotline_tickets", "Tickets by channel, category and status", ("channel", "category", "status")),
+    ("hotline_inbound_sms", "Inbound SMS by processing status and outcome", ("status", "outcome")),
+    ("hotline_outbound_sms", "Outbound SMS by purpose and delivery status", ("purpose", "status")),
+    ("hotline_reports", "Reports (tickets) received, by channel and category", ("channel", "category")),
+    (
+        "hotline_alerts",
+        "Alerts to URC members and escalation notices, one per alert to one person: by the channel that really "
+        "sent it (the SMS gateway's name, or voice; sms while not yet sent), purpose and outcome "
+        "(sent|failed|pending|suppressed|stopped|not_reached)",
+        ("channel", "purpose", "outcome"),
+    ),
+    (
+        "hotline_alerts_not_reached",
+        "Alerts that reached nobody: every channel of the failover list failed, or a plain SMS alert failed",
+        ("purpose",),
+    ),
+    ("hotline_escalations", "Escalation steps by phase and status (pending|fired|cancelled)", ("phase", "status")),
+    ("hotline_calls", "Phone calls by provider and status", ("provider", "status")),
+    (
+        "hotline_merged_reports",
+        "Reports merged into an open ticket of the same incident, by category and the rule that matched",
+        ("category", "rule"),
+    ),
+    (
+        "hotline_alert_failovers",
+        "Alerts sent again on another channel because the one before failed or had no delivery report, "
+        "by the channel failed over to",
+        ("channel",),
+    ),
+    (
+        "hotline_alert_attempts",
+        "Alerts tried on each channel of the agencies' failover lists, by outcome",
+        ("channel", "status"),
+    ),
+    (
+        "hotline_alert_deliveries",
+        "Alerts with a failover list, by where they ended (exhausted: every channel failed)",
+        ("status",),
+    ),
+    (
+        "hotline_call_screening",
+        "Junk-call shield decisions by kind (allowed|silent|rate_limited|flagged|queued_last|confirmed|...)",
+        ("decision",),
+    ),
+)
+Samples = dict[str, list[tuple[list[str], float]]]
+
+
+def _key() -> str:
+    return f"hotline:metrics:snapshot:{get_settings().queue_name}"
+
+
+def _lease_key() -> str:
+    return f"hotline:metrics:lease:{get_settings().queue_name}"
+
+
+def _add(samples: Samples, name: str, labels: Iterable[Any], value: float) -> None:
+    samples.setdefault(name, []).append(([str(v) for v in labels], float(value)))
+
+
+def database_samples(session: Session) -> Samples:
+    """Every database gauge, counted now (seconds at a million tickets: never on a request)."""
+    s: Samples = {}
+    for channel, category, status, n in session.execute(
+        select(Ticket.channel, Ticket.category, Ticket.status, func.count()).group_by(
+            Ticket.channel, Ticket.category, Ticket.status
+        )
+    ):
+        _add(s, "hotline_tickets", [channel, category or "none", status], n)
+    # hotline_reports is the same count without the status: summed here, not counted again
+    reports: dict[tuple[str, str], float] = {}
+    for labels, value in s.get("hotline_tickets", []):
+        reports[labels[0], labels[1]] = reports.get((labels[0], labels[1]), 0) + value
+    for (channel, category), total in reports.items():
+        _add(s, "hotline_reports", [channel, category], total)
+    for status, outcome, n in session.execute(
+        select(InboundMessage.status, InboundMessage.outcome, func.count()).group_by(
+            InboundMessage.status, InboundMessage.outcome
+        )
+    ):
+        _add(s, "hotline_inbound_sms", [status, outcome or "none"], n)
+    for purpose, status, n in session.execute(
+        select(OutboundMessage.purpose, OutboundMessage.status, func.count()).group_by(
+            OutboundMessage.purpose, OutboundMessage.status
+        )
+    ):
+        _add(s, "hotline_outbound_sms", [purpose, status], n)
+    _alerts(session, s)
+    for phase, status, n in session.execute(
+        select(Escalation.phase, Escalation.status, func.count()).group_by(Escalation.phase, Escalation.status)
+    ):
+        _add(s, "hotline_escalations", [phase, status], n)
+    for provider, status, n in session.execute(
+        select(Call.provider, Call.status, func.count()).group_by(Call.provider, Call.status)
+    ):
+        _add(s, "hotline_calls", [provider, status], n)
+    for decision, n in session.execute(select(CallScreening.decision, func.count()).group_by(CallScreening.decision)):
+        _add(s, "hotline_call_screening", [decision], n)
+    for category, rule, n in session.execute(
+        select(Ticket.category, TicketReporter.rule, func.count())
+        .join(Ticket, Ticket.id == TicketReporter.ticket_id)
+        .group_by(Ticket.category, TicketReporter.rule)
+    ):
+        _add(s, "hotline_merged_reports", [category or "none", rule], n)
+    for channel, status, n in session.execute(
+        select(AlertAttempt.channel, AlertAttempt.status, func.count()).group_by(
+            AlertAttempt.channel, AlertAttempt.status
+        )
+    ):
+        _add(s, "hotline_alert_attempts", [channel, status], n)
+    for channel, n in session.execute(
+        select(AlertAttempt.channel, func.count())
+        .where(AlertAttempt.position > 0, AlertAttempt.status != "unavailable")
+        .group_by(AlertAttempt.channel)
+    ):
+        _add(s, "hotline_alert_failovers", [channel], n)
+    for status, n in session.execute(select(AlertDelivery.status, func.count()).group_by(AlertDelivery.status)):
+        _add(s, "hotline_alert_deliveries", [status], n)
+    return s
+
+
+def _alerts(session: Session, s: Samples) -> None:
+    """One count per alert to one person, under the channel that really sent it.
+
+    A plain alert SMS (no failover list): its outcome, under the gateway that took it. An alert with a failover
+    list: one count for the whole alert, never one per channel tried: delivered -> "sent" under the channel that
+    got it through (an SMS's gateway, or voice); every channel failed -> "not_reached"."""
+    counts: dict[tuple[str, str, str], float] = {}
+    not_reached: dict[str, float] = dict.fromkeys(ALERT_PURPOSES, 0.0)
+    plain = (
+        select(
+            OutboundMessage.purpose,
+            OutboundMessage.status,
+            func.coalesce(OutboundMessage.gateway, OutboundMessage.provider, "sms"),
+            func.count(),
+        )
+        .outerjoin(AlertAttempt, AlertAttempt.outbound_id == OutboundMessage.id)
+        .where(OutboundMessage.purpose.in_(ALERT_PURPOSES), AlertAttempt.id.is_(None))
+        .group_by(OutboundMessage.purpose, OutboundMessage.status, OutboundMessage.gateway, OutboundMessage.provider)
+    )
+    for purpose, status, channel, n in session.execute(plain):
+        outcome = ALERT_OUTCOME.get(status, "pending")
+        counts[channel, purpose, outcome] = counts.get((channel, purpose, outcome), 0) + n
+        if outcome == "failed":
+            not_reached[purpose] = not_reached.get(purpose, 0) + n
+    # Failover alerts: the attempt now waited on (pending, stopped, exhausted) or the one that got through.
+    through = AlertAttempt.status.in_(("delivered", "answered"))
+    settled = and_(AlertDelivery.status == "delivered", through)
+    waiting = and_(AlertDelivery.status != "delivered", AlertAttempt.position == AlertDelivery.position)
+    failover = (
+        select(
+            AlertDelivery.purpose,
+            AlertDelivery.status,
+            AlertAttempt.channel,
+            AlertAttempt.status,
+            OutboundMessage.gateway,
+            func.count(func.distinct(AlertDelivery.id)),
+        )
+        .join(AlertAttempt, and_(AlertAttempt.delivery_id == AlertDelivery.id, settled | waiting), isouter=True)
+        .outerjoin(OutboundMessage, OutboundMessage.id == AlertAttempt.outbound_id)
+        .group_by(
+            AlertDelivery.purpose,
+            AlertDelivery.status,
+            AlertAttempt.channel,
+            AlertAttempt.status,
+            OutboundMessage.gateway,
+        )
+    )
+    for purpose, status, attempt_channel, attempt_status, gateway, n in session.execute(failover):
+        outcome = DELIVERY_OUTCOME.get(status, status)
+        if outcome == "pending" and attempt_status == "sent":  # the gateway took it, as a plain SMS's "sent"
+            outcome = "sent"
+        channel = "voice" if attempt_channel == "voice" else (gateway or "sms")
+        if outcome == "not_reached":
+            channel = "none"
+            not_reached[purpose] = not_reached.get(purpose, 0) + n
+        counts[channel, purpose, outcome] = counts.get((channel, purpose, outcome), 0) + n
+    for (channel, purpose, outcome), total in sorted(counts.items()):
+        _add(s, "hotline_alerts", [channel, purpose, outcome], total)
+    for purpose, total in sorted(not_reached.items()):
+        _add(s, "hotline_alerts_not_reached", [purpose], total)
+
+
+def refresh_database_metrics() -> float:
+    """Count now and store the snapshot every scrape serves; returns the seconds it took."""
+    started = time.perf_counter()
+    with unit_of_work() as session:
+        samples = database_samples(session)
+    from hotline.jobs.queue import redis_connection
+
+    redis_connection().set(_key(), json.dumps({"at": time.time(), "samples": samples}))
+    return time.perf_counter() - started
+
+
+def _snapshot() -> tuple[float, Samples] | None:
+    from hotline.jobs.queue import redis_connection
+
+    raw = redis_connection().get(_key())
+    if raw is None:
+        return None
+    data = json.loads(raw)
+    return float(data["at"]), {k: [(list(labels), v) for labels, v in rows] for k, rows in data["samples"].items()}
+
+
+def refresh_if_due(interval: float) -> bool:
+    """Recompute when no other process has in the last `interval` seconds (a Redis lease); True if this did."""
+    from hotline.jobs.queue import redis_connection
+
+    if not redis_connection().set(_lease_key(), os.getpid(), nx=True, px=max(500, int(interval * 1000))):
+        return False
+    seconds = refresh_database_metrics()
+    if seconds > interval / 4:
+        log.warning("metrics: counting took %.1f s (HOTLINE_METRICS_INTERVAL=%s s)", seconds, interval)
+    return True
+
+
+class MetricsRefresher:
+    """The background thread of an API process: every interval, refresh unless another process just did."""
+
+    def __init__(self, interval: float | None = None) -> None:
+        self.interval = interval or get_settings().metrics_interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="metrics-refresher", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        last_failure = 0.0
+        while True:
+            try:
+                refresh_if_due(self.interval)
+            except Exception:  # the database or Redis is down: /readyz says so; say it here now and then
+                if time.monotonic() - last_failure > 300:
+                    log.warning("metrics: could not refresh the database gauges", exc_info=True)
+                    last_failure = time.monotonic()
+            # A little more often than the lease lasts, so the next refresh is never much later than due.
+            if self._stop.wait(max(0.5, self.interval / 2)):
+                return
+
 
 class DatabaseCollector(Collector):
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        tickets = GaugeMetricFamily(
-            "hotline_tickets", "Tickets by channel, category and status", labels=["channel", "category", "status"]
+        families = {name: GaugeMetricFamily(name, text, labels=list(labels)) for name, text, labels in FAMILIES}
+        age = GaugeMetricFamily(
+            "hotline_metrics_age_seconds",
+            "How old the database gauges are (recomputed every HOTLINE_METRICS_INTERVAL seconds, off the scrape)",
         )
-        inbound = GaugeMetricFamily(
-            "hotline_inbound_sms", "Inbound SMS by processing status and outcome", labels=["status", "outcome"]
-        )
-        outbound = GaugeMetricFamily(
-            "hotline_outbound_sms", "Outbound SMS by purpose and delivery status", labels=["purpose", "status"]
-        )
-        reports = GaugeMetricFamily(
-            "hotline_reports", "Reports (tickets) received, by channel and category", labels=["channel", "category"]
-        )
-        alerts = GaugeMetricFamily(
-            "hotline_alerts",
-            "Alerts to URC members and escalation notices, by channel, purpose and outcome (sent|failed|pending)",
-            labels=["channel", "purpose", "outcome"],
-        )
-        escalations = GaugeMetricFamily(
-            "hotline_escalations",
-            "Escalation steps by phase and status (pending|fired|cancelled)",
-            labels=["phase", "status"],
-        )
-        calls = GaugeMetricFamily("hotline_calls", "Phone calls by provider and status", labels=["provider", "status"])
-        screening = GaugeMetricFamily(
-            "hotline_call_screening",
-            "Junk-call shield decisions by kind (allowed|silent|rate_limited|flagged|queued_last|confirmed|...)",
-            labels=["decision"],
-        )
-        merged = GaugeMetricFamily(
-            "hotline_merged_reports",
-            "Reports merged into an open ticket of the same incident, by category and the rule that matched",
-            labels=["category", "rule"],
-        )
-        failovers = GaugeMetricFamily(
-            "hotline_alert_failovers",
-            "Alerts sent again on another channel because the one before failed or had no delivery report, "
-            "by the channel failed over to",
-            labels=["channel"],
-        )
-        attempts = GaugeMetricFamily(
-            "hotline_alert_attempts",
-            "Alerts tried on each channel of the agencies' failover lists, by outcome",
-            labels=["channel", "status"],
-        )
-        deliveries = GaugeMetricFamily(
-            "hotline_alert_deliveries",
-            "Alerts with a failover list, by where they ended (exhausted: every channel failed)",
-            labels=["status"],
-        )
-        families: tuple[GaugeMetricFamily, ...]
-        families = (tickets, inbound, outbound, reports, alerts, escalations, calls, merged)
-        families += (failovers, attempts, deliveries)
-        families += (screening,)
-        alert_counts: dict[tuple[str, str], int] = {}
         try:
-            with unit_of_work() as session:
-                for channel, category, status, n in session.execute(
-                    select(Ticket.channel, Ticket.category, Ticket.status, func.count()).group_by(
-                        Ticket.channel, Ticket.category, Ticket.status
-                    )
-                ):
-                    tickets.add_metric([channel, category or "none", status], n)
-                for status, outcome, n in session.execute(
-                    select(InboundMessage.status, InboundMessage.outcome, func.count()).group_by(
-                        InboundMessage.status, InboundMessage.outcome
-                    )
-                ):
-                    inbound.add_metric([status, outcome or "none"], n)
-                for purpose, status, n in session.execute(
-                    select(OutboundMessage.purpose, OutboundMessage.status, func.count()).group_by(
-                        OutboundMessage.purpose, OutboundMessage.status
-                    )
-                ):
-                    outbound.add_metric([purpose, status], n)
-                    if purpose in ALERT_PURPOSES:
-                        outcome = ALERT_OUTCOME.get(status, "pending")
-                        alert_counts[purpose, outcome] = alert_counts.get((purpose, outcome), 0) + n
-                for (purpose, outcome), n in sorted(alert_counts.items()):
-                    alerts.add_metric(["sms", purpose, outcome], n)
-                for channel, category, n in session.execute(
-                    select(Ticket.channel, Ticket.category, func.count()).group_by(Ticket.channel, Ticket.category)
-                ):
-                    reports.add_metric([channel, category or "none"], n)
-                for phase, status, n in session.execute(
-                    select(Escalation.phase, Escalation.status, func.count()).group_by(
-                        Escalation.phase, Escalation.status
-                    )
-                ):
-                    escalations.add_metric([phase, status], n)
-                for provider, status, n in session.execute(
-                    select(Call.provider, Call.status, func.count()).group_by(Call.provider, Call.status)
-                ):
-                    calls.add_metric([provider, status], n)
-                for decision, n in session.execute(
-                    select(CallScreening.decision, func.count()).group_by(CallScreening.decision)
-                ):
-                    screening.add_metric([decision], n)
-                for category, rule, n in session.execute(
-                    select(Ticket.category, TicketReporter.rule, func.count())
-                    .join(Ticket, Ticket.id == TicketReporter.ticket_id)
-                    .group_by(Ticket.category, TicketReporter.rule)
-                ):
-                    merged.add_metric([category or "none", rule], n)
-                for channel, status, n in session.execute(
-                    select(AlertAttempt.channel, AlertAttempt.status, func.count()).group_by(
-                        AlertAttempt.channel, AlertAttempt.status
-                    )
-                ):
-                    attempts.add_metric([channel, status], n)
-                for channel, n in session.execute(
-                    select(AlertAttempt.channel, func.count())
-                    .where(AlertAttempt.position > 0, AlertAttempt.status != "unavailable")
-                    .group_by(AlertAttempt.channel)
-                ):
-                    failovers.add_metric([channel], n)
-                for status, n in session.execute(
-                    select(AlertDelivery.status, func.count()).group_by(AlertDelivery.status)
-                ):
-                    deliveries.add_metric([status], n)
-        except Exception:  # a scrape must not fail because the database is down; /readyz says that
-            log.warning("metrics: database unavailable", exc_info=True)
-        yield from families
+            snapshot = _snapshot()
+        except Exception:  # a scrape must not fail because Redis is down; /readyz says that
+            log.warning("metrics: Redis unavailable", exc_info=True)
+            snapshot = None
+        if snapshot is not None:
+            at, samples = snapshot
+            age.add_metric([], max(0.0, time.time() - at))
+            for name, rows in samples.items():
+                family = families.get(name)
+                if family is None:  # a family a newer version stored: not ours to show
+                    continue
+                for labels, value in rows:
+                    family.add_metric(labels, value)
+        yield from families.values()
+        if snapshot is not None:
+            yield age
         yield from self._queue()
 
     def _queue(self) -> Iterator[GaugeMetricFamily]:

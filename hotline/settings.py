@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = Field("text", alias="HOTLINE_LOG_FORMAT")
     # SMS flood: past this many messages a minute from one number, its messages wait (hotline/services/flood.py)
     sms_per_minute: int = Field(6, alias="HOTLINE_SMS_PER_MINUTE", gt=0)
+    # The database gauges of /metrics are computed this often, by one API process, off the request path.
+    metrics_interval: float = Field(60.0, alias="HOTLINE_METRICS_INTERVAL", ge=1, le=3600)
 
     twilio_account_sid: str | None = Field(None, alias="TWILIO_ACCOUNT_SID")
     twilio_auth_token: str | None = Field(None, alias="TWILIO_AUTH_TOKEN")

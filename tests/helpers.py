@@ -51,3 +51,14 @@ def sms_ticket(*, reporter: str, text: str, category: str, status: str = "routed
         if status != "routed":
             transition(session, ticket=t, target=status, actor="test")
         return t.id
+
+
+def scrape(base_url: str) -> str:
+    """/metrics after the database gauges were refreshed (the API's refresher does that every
+    HOTLINE_METRICS_INTERVAL seconds; a scrape itself never counts)."""
+    import httpx
+
+    from hotline.metrics import refresh_database_metrics
+
+    refresh_database_metrics()
+    return httpx.get(f"{base_url}/metrics", timeout=10).text

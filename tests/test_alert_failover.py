@@ -27,7 +27,7 @@ from hotline.services.tickets import transition
 from hotline.settings import get_settings
 from tests.accounts import console_login, make_user
 from tests.conftest import AUTH_TOKEN, Phone, drain_queue
-from tests.helpers import events, outbound, ticket
+from tests.helpers import events, outbound, scrape, ticket
 from tests.suite_city import members, reply
 
 pytestmark = pytest.mark.usefixtures("real_clock")  # these tests move hotline.clock
@@ -441,7 +441,7 @@ def test_the_releaser_fires_due_timers(phone: Phone, fake_twilio: Any, kannel: F
 def test_metrics_count_failovers_per_channel(server: str, phone: Phone, fake_twilio: Any, kannel: FakeKannel) -> None:
     _fire(phone)
     _to_voice(phone, fake_twilio, kannel, PMK[0])
-    text = httpx.get(f"{server}/metrics").text
+    text = scrape(server)
     assert 'hotline_alert_failovers{channel="sms_backup"} 1.0' in text
     assert 'hotline_alert_failovers{channel="voice"} 1.0' in text
     assert 'hotline_alert_attempts{channel="sms",status="failed"} 1.0' in text

@@ -13,7 +13,7 @@ from hotline.db import unit_of_work
 from hotline.models import AuditEntry, Call, InboundMessage, Ticket, TicketReporter
 from tests.accounts import console_login, csrf_of, make_token, make_user
 from tests.conftest import Phone, drain_queue
-from tests.helpers import count, events, outbound, ticket
+from tests.helpers import count, events, outbound, scrape, ticket
 from tests.suite_city import members, reply
 
 A, B, C = "+6281234500001", "+6281234500002", "+6281234500003"
@@ -75,7 +75,7 @@ def test_three_citizens_report_one_landslide(phone: Phone, fake_twilio: Any) -> 
     sms(phone, B, "rumah pak RT ikut tertimbun")
     assert count(Ticket) == 1 and last(fake_twilio, B) == reply("info_added", number=1)
     assert reporters(1)[0].text.endswith("\nrumah pak RT ikut tertimbun") and "pak RT" not in ticket(1).text
-    metrics = httpx.get(f"{phone.base_url}/metrics", timeout=10).text
+    metrics = scrape(phone.base_url)
     assert 'hotline_merged_reports{category="landslide",rule="same_desa"} 2.0' in metrics
 
     # Every reporter hears every update

@@ -26,7 +26,7 @@ from tests.accounts import console_login, csrf_of, make_token, make_user
 from tests.ari_harness import ari_line, requires_ari_docs, run
 from tests.city_files import config_errors, copy_city, edit
 from tests.conftest import Caller, Phone, drain_queue
-from tests.helpers import count, events, outbound
+from tests.helpers import count, events, outbound, scrape
 from tests.suite_city import prompt, reply
 
 pytestmark = pytest.mark.usefixtures("backend")
@@ -440,7 +440,7 @@ def test_metrics_count_decisions_by_kind(server: str) -> None:
     with unit_of_work() as session:
         for decision in ("allowed", "allowed", "silent"):
             shield.log_decision(session, phone=CITIZEN, decision=decision)
-    body = httpx.get(f"{server}/metrics").text
+    body = scrape(server)
     assert 'hotline_call_screening{decision="allowed"} 2.0' in body
     assert 'hotline_call_screening{decision="silent"} 1.0' in body
 

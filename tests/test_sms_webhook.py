@@ -10,7 +10,7 @@ import pytest
 from hotline.jobs.queue import queue
 from hotline.models import InboundMessage, Ticket
 from tests.conftest import AUTH_TOKEN, FIXTURES, Phone, drain_queue
-from tests.helpers import count, inbound
+from tests.helpers import count, inbound, scrape
 
 
 def test_captured_payload_is_stored_and_answered_with_empty_twiml(phone: Phone) -> None:
@@ -87,7 +87,7 @@ def test_health_and_readiness(phone: Phone) -> None:
     assert phone.client.get(phone.base_url + "/readyz").json() == {"database": "ok", "redis": "ok"}
     phone.sms("+6281234567890", "BANJIR di Temas")
     drain_queue()
-    metrics = phone.client.get(phone.base_url + "/metrics").text
+    metrics = scrape(phone.base_url)
     assert 'hotline_tickets{category="flood",channel="sms",status="routed"} 1.0' in metrics
     assert 'hotline_inbound_sms{outcome="ticket_created",status="processed"} 1.0' in metrics
     assert 'hotline_outbound_sms{purpose="alert",status="sent"} 3.0' in metrics

@@ -28,6 +28,7 @@ from hotline.cityconfig.model import (
     RuleSpec,
     ScorecardThresholds,
     Sla,
+    StaleRules,
     UrcSpec,
 )
 from hotline.cityconfig.schema_errors import pydantic_errors as _pydantic_errors
@@ -179,10 +180,16 @@ class ScorecardIn(_Strict):
     yellow: float = Field(ge=0, le=1)
 
 
+class StaleIn(_Strict):
+    after_hours: float = Field(default=72.0, ge=0)  # 0: never stale, the chain repeats until someone answers
+    digest_at: str = Field(default="07:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")  # HH:MM, city time
+
+
 class EscalationFile(_Strict):
     default: ChainIn
     agencies: dict[str, ChainIn] = {}
     scorecard: ScorecardIn
+    stale: StaleIn = StaleIn()
 
 
 FILES: dict[str, type[_Strict]] = {
@@ -601,6 +608,8 @@ def load_city_config(config_dir: Path | str, region: str = "ID") -> CityConfig:
     grammar = _build_grammar(c, parsed["sms/keywords.yaml"], parsed["sms/commands.yaml"], categories)
     replies = _build_replies(c, parsed["sms/replies.yaml"], categories)
     escalation, scorecard = _build_escalation(c, parsed["routing/escalation.yaml"], agencies)
+    stale_in = parsed["routing/escalation.yaml"].stale
+    stale = StaleRules(stale_in.after_hours, stale_in.digest_at)
     merging, merging_errors = load_merging(root, categories)
     c.errors.extend(merging_errors)
     city = CityData(categories, areas, replies, REPLY_FIELDS, TICKET_STATUSES)
@@ -620,4 +629,5 @@ def load_city_config(config_dir: Path | str, region: str = "ID") -> CityConfig:
         flows,
         merging=merging,
         shield=shield,
+        stale=stale,
     )

@@ -40,6 +40,22 @@ class EscalationChain:
 
 
 @dataclass(frozen=True)
+class StaleRules:
+    """Tickets left open long past their deadline (routing/escalation.yaml `stale:`; hotline/services/stale.py).
+
+    Once a ticket's running deadline (accept-by while routed, finish-by after) passed `after_hours` ago, its chain
+    stops repeating the last step; the command center gets one SMS a day at `digest_at` (city time) instead,
+    counting such tickets per agency. 0 for after_hours: the chain repeats until someone answers (as before)."""
+
+    after_hours: float = 72.0
+    digest_at: str = "07:00"  # HH:MM, HOTLINE_TIMEZONE
+
+    @property
+    def enabled(self) -> bool:
+        return self.after_hours > 0
+
+
+@dataclass(frozen=True)
 class ScorecardThresholds:
     green: float
     yellow: float
@@ -177,6 +193,7 @@ class CityConfig:
     ivr_flows: dict[str, Flow] = field(default_factory=dict)  # flow id -> flow; empty: no ivr_flows/ folder
     shield: ShieldRules = ShieldRules()
     merging: MergeRules = field(default_factory=MergeRules)  # no routing/merging.yaml: reports are never merged
+    stale: StaleRules = StaleRules()  # no `stale:` in routing/escalation.yaml: 72 hours, digest at 07:00
 
     def category(self, code: str | None) -> CategorySpec | None:
         return next((c for c in self.categories if c.code == code), None)

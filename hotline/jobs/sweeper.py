@@ -167,3 +167,9 @@ def _sweep(interval: float) -> None:
         reconcile_failovers()
     except Exception:
         log.exception("alert failover reconcile failed; trying again in %ss", interval)
+    try:  # once a day, the command center's digest of tickets left open long past their deadline
+        from hotline.services.stale import send_daily_digest
+
+        send_daily_digest()
+    except Exception:
+        log.exception("stale-ticket digest failed; trying again in %ss", interval)

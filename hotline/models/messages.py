@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hotline.models.base import Base, UTCDateTime, utcnow
@@ -38,7 +38,16 @@ class OutboundMessage(Base):
     """The outbox: a row per SMS we owe someone; jobs deliver it after the transaction commits."""
 
     __tablename__ = "outbound_messages"
-    __table_args__ = (Index("ix_outbound_status_next", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbound_status_next", "status", "next_attempt_at"),
+        # The daily stale-ticket digest: was today's sent? (hotline/services/stale.py, migration 0013)
+        Index(
+            "ix_outbound_digest_created",
+            "created_at",
+            postgresql_where=text("purpose = 'digest'"),
+            sqlite_where=text("purpose = 'digest'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     to_number: Mapped[str] = mapped_column(String(32), index=True)

@@ -14,7 +14,7 @@ from hotline.cityconfig import CityConfig
 from hotline.cityconfig.model import DEFAULT_DELIVERY_TIMEOUT_SECONDS, EscalationStep
 from hotline.db import after_commit
 from hotline.models import Agency, Escalation, Member, Ticket, TicketEvent, Urc
-from hotline.services import failover
+from hotline.services import failover, stale
 from hotline.services.alerts import Alert, send_alert
 from hotline.services.wording import clock_time, say, ticket_fields
 from hotline.sms.replies import ROLE_SUFFIX
@@ -292,12 +292,16 @@ def fire_many(
                 },
             )
         )
-    for row, ticket, _, _, phase_due, _ in fired:
+    for row, ticket, _, _, phase_due, now in fired:
         chain: dict[str, Any] = ticket.escalation_chain or {}
         steps = chain["steps"]
         if row.step + 1 < len(steps):  # the next step, counted from the phase's deadline
             step_no, round_no = row.step + 1, row.round
             due = phase_due + minutes(steps[step_no]["after_minutes"])
+        elif chain.get("repeat_minutes") and stale.is_stale(config, phase_due=phase_due, now=now):
+            # open long past its deadline: out of the repeat loop, into the daily digest (services/stale.py)
+            stale.leave_repeat_loop(session, config=config, ticket_id=ticket.id, phase=row.phase)
+            continue
         elif chain.get("repeat_minutes"):  # the last step again, until someone answers
             step_no, round_no = row.step, row.round + 1
             due = row.due_at + minutes(chain["repeat_minutes"])

@@ -61,6 +61,12 @@ def worst_case_fields(config: CityConfig, language: str) -> dict[str, Any]:
         "command": _longest(commands),
         "yes": 1,
         "no": 2,
+        # the stale-ticket digest (hotline/services/stale.py): every agency with a count, the oldest numbers
+        "date": "31-12-2026",
+        "count": NUMBER,
+        "hours": NUMBER,
+        "agencies": ", ".join(f"{a.code} {NUMBER}" for a in config.agencies),
+        "oldest": ", ".join([f"#{NUMBER}"] * 3),
     }
 
 

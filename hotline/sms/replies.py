@@ -71,6 +71,9 @@ REPLY_FIELDS: dict[str, frozenset[str]] = {
     "voice_alert_goodbye": frozenset({"number"}),
     # To a caller who pressed the emergency key: the number, while they wait for an operator (ivr_flows/).
     "emergency_received": frozenset({"number"}),
+    # Once a day to the command center: tickets open long past their deadline, which no longer escalate
+    # (routing/escalation.yaml `stale:`, hotline/services/stale.py).
+    "stale_digest": frozenset({"date", "count", "hours", "agencies", "oldest"}),
 }
 SPOKEN = frozenset(key for key in REPLY_FIELDS if key.startswith("voice_"))  # never sent as SMS
 # Texts to crews, leaders, heads and the command center: they must fit one SMS, so the place and the

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -18,7 +20,7 @@ from hotline.channels.kannel.webhooks import router as kannel_router
 from hotline.channels.twilio.alert_call import router as alert_call_router
 from hotline.channels.twilio.voice_webhooks import router as voice_router
 from hotline.channels.twilio.webhooks import router as twilio_router
-from hotline.metrics import WEBHOOK_SECONDS
+from hotline.metrics import UNMATCHED_ROUTE, WEBHOOK_SECONDS, MetricsRefresher
 from hotline.settings import get_settings
 from hotline.web.api import router as api_router
 from hotline.web.api_shield import router as api_shield_router
@@ -34,6 +36,14 @@ log = logging.getLogger(__name__)
 
 
 WEBHOOK_PREFIXES = ("/twilio/", "/kannel/", "/android-sms/")
+
+
+def route_label(scope: Scope) -> str:
+    """The template of the route that answered (the router notes it in the scope), never the raw path: a path
+    no route knows (a 404) is one value, so random URLs cannot grow the number of series."""
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    return path if isinstance(path, str) else UNMATCHED_ROUTE
 
 
 class WebhookTimer:
@@ -57,11 +67,22 @@ class WebhookTimer:
         try:
             await self.app(scope, receive, send_and_note_status)
         finally:
-            WEBHOOK_SECONDS.labels(scope["path"], str(status)).observe(time.perf_counter() - started)
+            WEBHOOK_SECONDS.labels(route_label(scope), str(status)).observe(time.perf_counter() - started)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Each API process runs the metrics refresher; a Redis lease lets one of them count at a time."""
+    refresher = MetricsRefresher()
+    refresher.start()
+    try:
+        yield
+    finally:
+        refresher.stop()
 
 
 def create_app() -> FastAPI:
-    app = FastAPI(title="Hotline", version=__version__)
+    app = FastAPI(title="Hotline", version=__version__, lifespan=lifespan)
     app.include_router(health_router)
     app.include_router(twilio_router)
     app.include_router(voice_router)

@@ -7,6 +7,7 @@
   ix_tickets_open_id (id) for "open, newest first" lists and their filters;
   ix_tickets_routed_due (agency_id, accept_due_at) and ix_tickets_working_due (agency_id, resolve_due_at)
   for the board's most urgent tickets, per-agency counts and overdue counts, and the stale-ticket digest.
+- outbound_messages (created_at) WHERE purpose = 'digest': whether today's stale-ticket digest went out.
 
 Revision ID: 0013
 Revises: 0012
@@ -39,9 +40,14 @@ def upgrade() -> None:
     _partial("ix_tickets_open_id", ["id"], OPEN)
     _partial("ix_tickets_routed_due", ["agency_id", "accept_due_at"], ROUTED)
     _partial("ix_tickets_working_due", ["agency_id", "resolve_due_at"], WORKING)
+    digest = sa.text("purpose = 'digest'")
+    op.create_index(
+        "ix_outbound_digest_created", "outbound_messages", ["created_at"], postgresql_where=digest, sqlite_where=digest
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_outbound_digest_created", table_name="outbound_messages")
     for name in ("ix_tickets_working_due", "ix_tickets_routed_due", "ix_tickets_open_id"):
         op.drop_index(name, table_name="tickets")
     op.drop_index("ix_ticket_events_kind_ticket", table_name="ticket_events")
