@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+import secrets
+from datetime import timedelta
+
 from sqlalchemy import func, select
 
+from hotline import clock
 from hotline.db import unit_of_work
-from hotline.models import InboundMessage, OutboundMessage, Ticket, TicketEvent
+from hotline.models import Agency, InboundMessage, OutboundMessage, Ticket, TicketEvent
 
 
 def count(model: type, url: str | None = None) -> int:
@@ -62,3 +66,32 @@ def scrape(base_url: str) -> str:
 
     refresh_database_metrics()
     return httpx.get(f"{base_url}/metrics", timeout=10).text
+
+
+def agency_id(code: str) -> int:
+    with unit_of_work() as session:
+        found = session.scalar(select(Agency.id).where(Agency.code == code))
+        assert found is not None
+        return found
+
+
+def open_tickets(code: str, dues: list[timedelta], status: str = "routed") -> list[int]:
+    """Open tickets of one agency whose running deadline is now + each delta (negative: late)."""
+    now = clock.now()
+    ids = []
+    with unit_of_work() as session:
+        for delta in dues:
+            t = Ticket(
+                channel="sms",
+                reporter_phone="+6281200000" + secrets.token_hex(2),
+                category="roads",
+                status=status,
+                agency_id=agency_id(code),
+                routed_at=now - timedelta(hours=1),
+                accept_due_at=now + delta,
+                resolve_due_at=now + delta,
+            )
+            session.add(t)
+            session.flush()
+            ids.append(t.id)
+    return ids

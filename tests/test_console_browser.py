@@ -147,3 +147,32 @@ def test_split_a_merged_reporter_with_its_button(page: Any, phone: Phone) -> Non
     linked.get_by_role("link", name="#2").click()
     expect(page.get_by_test_id("status")).to_have_text("routed")
     drain_queue()
+
+
+def test_the_board_shows_counts_and_the_most_urgent_then_the_list_pages_on(page: Any) -> None:
+    from datetime import timedelta
+
+    from hotline.services.board import BOARD_ROWS
+    from tests.helpers import open_tickets
+
+    ids = open_tickets("PUPR", [timedelta(minutes=m) for m in range(-30, 31) if m])  # 60 open, 30 of them late
+    make_user("ani", "operator")
+    sign_in(page, "ani")
+    page.goto("/console/board")
+    card = page.locator("section", has=page.get_by_role("heading", name=re.compile("^PUPR")))
+    expect(card.locator(".count-open")).to_have_text("60 terbuka")
+    expect(card.locator(".count-late")).to_have_text("30 terlambat")
+    expect(card.locator("tbody tr")).to_have_count(BOARD_ROWS)
+    expect(card.locator("tbody tr").first.get_by_role("link")).to_have_text(f"#{ids[0]}")  # 30 minutes late
+    card.get_by_role("link", name=re.compile("Tampilkan semua")).click()
+    expect(page).to_have_url(re.compile(r"/console/tickets\?agency=PUPR&status=open$"))
+    expect(page.locator("table.grid tbody tr")).to_have_count(50)
+    page.get_by_role("link", name=re.compile("Berikutnya")).click()
+    expect(page.locator("table.grid tbody tr")).to_have_count(10)
+    expect(page.get_by_role("link", name="Terbaru")).to_be_visible()
+    page.get_by_role("link", name="EN").click()
+    expect(page.get_by_role("link", name="Newest")).to_be_visible()
+    page.goto("/console/board")
+    card = page.locator("section", has=page.get_by_role("heading", name=re.compile("^PUPR")))
+    expect(card.locator(".count-late")).to_have_text("30 late")
+    expect(card.get_by_role("link", name=re.compile("Show all"))).to_have_text("Show all (50 more reports)")

@@ -18,14 +18,14 @@ from sqlalchemy import event, select
 from hotline import clock
 from hotline.db import get_engine, unit_of_work
 from hotline.metrics import refresh_database_metrics, refresh_if_due
-from hotline.models import Agency, AlertDelivery, Escalation, OutboundMessage, Ticket
+from hotline.models import AlertDelivery, Escalation, OutboundMessage, Ticket
 from hotline.services.board import BOARD_ROWS
 from hotline.services.city import current_config
 from hotline.services.stale import send_digest_if_due
 from tests.accounts import console_login, make_user
 from tests.clocked import set_clock, tick
 from tests.conftest import Phone, drain_queue
-from tests.helpers import events, scrape
+from tests.helpers import events, open_tickets, scrape
 from tests.suite_city import members
 
 TZ = ZoneInfo("Asia/Jakarta")
@@ -53,35 +53,6 @@ def statements() -> Iterator[list[tuple[str, Any]]]:
         yield seen
     finally:
         event.remove(engine, "before_cursor_execute", note)
-
-
-def agency_id(code: str) -> int:
-    with unit_of_work() as session:
-        found = session.scalar(select(Agency.id).where(Agency.code == code))
-        assert found is not None
-        return found
-
-
-def open_tickets(code: str, dues: list[timedelta], status: str = "routed") -> list[int]:
-    """Open tickets of one agency whose running deadline is now + each delta (negative: late)."""
-    now = clock.now()
-    ids = []
-    with unit_of_work() as session:
-        for delta in dues:
-            t = Ticket(
-                channel="sms",
-                reporter_phone="+6281200000" + secrets.token_hex(2),
-                category="roads",
-                status=status,
-                agency_id=agency_id(code),
-                routed_at=now - timedelta(hours=1),
-                accept_due_at=now + delta,
-                resolve_due_at=now + delta,
-            )
-            session.add(t)
-            session.flush()
-            ids.append(t.id)
-    return ids
 
 
 def section(html: str, code: str) -> str:
