@@ -266,13 +266,28 @@ def _snapshot() -> tuple[float, Samples] | None:
     return float(data["at"]), {k: [(list(labels), v) for labels, v in rows] for k, rows in data["samples"].items()}
 
 
+def _refresh_scorecard() -> float:
+    """The console's scorecard of the current month, judged now (hotline/services/scorecard/cache.py)."""
+    from hotline import clock
+    from hotline.services.city import current_config
+    from hotline.services.scorecard import Month, city_timezone
+    from hotline.services.scorecard.cache import refresh
+
+    started = time.perf_counter()
+    tz, now = city_timezone(), clock.now()
+    refresh(config=current_config(), month=Month.containing(now, tz), tz=tz, now=now)
+    return time.perf_counter() - started
+
+
 def refresh_if_due(interval: float) -> bool:
-    """Recompute when no other process has in the last `interval` seconds (a Redis lease); True if this did."""
+    """Recompute the gauges (and the console's scorecard of this month) when no other process has in the last
+    `interval` seconds (a Redis lease); True if this did."""
     from hotline.jobs.queue import redis_connection
 
     if not redis_connection().set(_lease_key(), os.getpid(), nx=True, px=max(500, int(interval * 1000))):
         return False
     seconds = refresh_database_metrics()
+    seconds += _refresh_scorecard()
     if seconds > interval / 4:
         log.warning("metrics: counting took %.1f s (HOTLINE_METRICS_INTERVAL=%s s)", seconds, interval)
     return True

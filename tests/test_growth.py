@@ -55,6 +55,16 @@ def statements() -> Iterator[list[tuple[str, Any]]]:
         event.remove(engine, "before_cursor_execute", note)
 
 
+@pytest.fixture
+def refresher_lease(server: str) -> None:
+    """Hold the refresher's lease, as another API process would: the server's background thread counts nothing
+    until the test refreshes by hand."""
+    from hotline.jobs.queue import redis_connection
+    from hotline.settings import get_settings
+
+    redis_connection().set(f"hotline:metrics:lease:{get_settings().queue_name}", "test", px=600_000)
+
+
 def section(html: str, code: str) -> str:
     start = html.index(f'id="ag-{code}"')
     end = html.find("<section", start)
@@ -148,7 +158,7 @@ def test_ticket_lists_page_by_number_at_any_depth(operator: httpx.Client, server
 
 
 def test_a_scrape_serves_the_snapshot_and_runs_no_sql(
-    server: str, statements: list[tuple[str, Any]], phone: Phone
+    server: str, statements: list[tuple[str, Any]], refresher_lease: None
 ) -> None:
     before = scrape(server)  # refreshed now
     assert "hotline_metrics_age_seconds" in before
@@ -299,3 +309,26 @@ def test_stale_rules_are_city_data_checked_on_load(tmp_path: Any) -> None:
     assert "routing/escalation.yaml" in str(caught.value) and "digest_at" in str(caught.value)
     path.write_text(text.replace("after_hours: 72", "after_hours: 0"))
     assert load_city_config(tmp_path / "city").stale.enabled is False
+
+
+def test_the_console_scorecard_is_judged_once_an_interval(operator: httpx.Client, refresher_lease: None) -> None:
+    from hotline.services.scorecard import Month, city_timezone
+    from hotline.services.scorecard.cache import refresh
+
+    tz = city_timezone()
+
+    def pupr_tickets(page: str) -> int:
+        row = re.search(r"<th scope=\"row\">PUPR <small>.*?</small></th><td>[a-z]+</td>\s*<td>(\d+)</td>", page, re.S)
+        assert row is not None
+        return int(row.group(1))
+
+    [number] = open_tickets("PUPR", [timedelta(minutes=30)])
+    with unit_of_work() as session:
+        routed = session.get(Ticket, number).routed_at  # type: ignore[union-attr]
+    month = Month.containing(routed, tz)
+    first = operator.get("/console/scorecard", params={"month": str(month)}).text
+    assert pupr_tickets(first) == 1 and "Dinilai pada" in first
+    open_tickets("PUPR", [timedelta(minutes=30)])
+    assert pupr_tickets(operator.get("/console/scorecard", params={"month": str(month)}).text) == 1  # kept
+    refresh(config=current_config(), month=month, tz=tz, now=clock.now())  # the refresher's turn
+    assert pupr_tickets(operator.get("/console/scorecard", params={"month": str(month)}).text) == 2

@@ -95,6 +95,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "tickets": ("Laporan", "Reports"),
     "escalations": ("Eskalasi", "Escalations"),
     "reopened": ("Dibuka lagi", "Reopened"),  # the reporter answered "not fixed" (counts against the agency)
+    "judged_at": ("Dinilai pada", "Judged at"),  # the console's card is recomputed in the background
     "saved": ("Tersimpan.", "Saved."),
     "forbidden": ("Anda tidak berhak melakukan ini.", "You may not do this."),
     "not_found": ("Laporan tidak ditemukan.", "No such report."),

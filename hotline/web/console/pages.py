@@ -17,7 +17,8 @@ from hotline.services import cancel_requests, reporters
 from hotline.services.board import agency_loads
 from hotline.services.call_queue import waiting_calls
 from hotline.services.city import current_config
-from hotline.services.scorecard import Month, MonthError, build_scorecard, city_timezone
+from hotline.services.scorecard import Month, MonthError, city_timezone
+from hotline.services.scorecard.cache import cached_scorecard
 from hotline.services.shield_report import pending_callbacks
 from hotline.services.ticket_queries import STATUSES, TicketFilter, agency_codes, find_visible_ticket, list_tickets
 from hotline.services.timeline import load_ticket_view
@@ -182,7 +183,7 @@ def scorecard_page(
             chosen = Month.parse(month)
         except MonthError as exc:
             error = str(exc)
-    with unit_of_work() as session:
-        card = build_scorecard(session, config=current_config(), month=chosen, tz=tz, now=now)
+    # judged at most once an interval per month, off the request path for this month (services/scorecard/cache.py)
+    card = cached_scorecard(config=current_config(), month=chosen, tz=tz, now=now)
     rows = [r for r in card.agencies if user.principal.may_see_agency(r.code)]
     return render(request, "scorecard.html", {"card": card, "rows": rows, "error": error}, user=user)
