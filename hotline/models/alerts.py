@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hotline.models.base import Base, UTCDateTime, utcnow
@@ -18,7 +18,16 @@ class AlertDelivery(Base):
     The database is the truth: Redis timers only wake the workers (hotline/jobs/alert_failover.py)."""
 
     __tablename__ = "alert_deliveries"
-    __table_args__ = (Index("ix_alert_deliveries_status_due", "status", "due_at"),)
+    __table_args__ = (
+        Index("ix_alert_deliveries_status_due", "status", "due_at"),
+        # The board's "not reached" count: exhausted deliveries only (migration 0013).
+        Index(
+            "ix_alert_deliveries_exhausted",
+            "ticket_id",
+            postgresql_where=text("status = 'exhausted'"),
+            sqlite_where=text("status = 'exhausted'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)

@@ -30,7 +30,12 @@ class Ticket(Base):
         Index("ix_tickets_category_desa_created", "category", "desa", "created_at"),
         # Open tickets only (2 % of the rows after years): lists of open tickets, the board, the stale digest
         # (migration 0013). The WHERE must stay the same as OPEN_STATUSES for the planner to use them.
-        _partial("ix_tickets_open_id", ["id"], OPEN_WHERE),
+        # The page of numbers of an "open" list comes from this index alone (hotline/services/ticket_queries.py).
+        _partial(
+            "ix_tickets_open",
+            ["id", "agency_id", "status", "accept_due_at", "resolve_due_at", "category", "kecamatan"],
+            OPEN_WHERE,
+        ),
         _partial("ix_tickets_routed_due", ["agency_id", "accept_due_at"], "status = 'routed'"),
         _partial("ix_tickets_working_due", ["agency_id", "resolve_due_at"], "status IN ('accepted', 'on_site')"),
     )

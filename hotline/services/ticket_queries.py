@@ -44,26 +44,32 @@ def visible_tickets(principal: Principal) -> Select[Ticket]:
 
 
 def list_tickets(session: Session, *, principal: Principal, filters: TicketFilter, now: datetime) -> list[Ticket]:
-    stmt = visible_tickets(principal)
-    if filters.status == "open":
-        stmt = stmt.where(Ticket.status.in_(OPEN_STATUSES))
+    """A page of tickets, newest first. The page's numbers are chosen first, from the columns alone (for open
+    tickets an index-only scan of ix_tickets_open, migration 0013), then those rows are read: the cost is the
+    page, not every ticket the filter matches."""
+    ids = select(Ticket.id)
+    if not principal.sees_all_agencies:
+        ids = ids.join(Agency, Agency.id == Ticket.agency_id).where(Agency.code == principal.agency_code)
+    if filters.status == "open" or (filters.overdue and not filters.status):
+        ids = ids.where(Ticket.status.in_(OPEN_STATUSES))  # said outright, the planner takes ix_tickets_open
     elif filters.status == "closed":
-        stmt = stmt.where(Ticket.status.in_(CLOSED_STATUSES))
-    elif filters.status:
-        stmt = stmt.where(Ticket.status == filters.status)
+        ids = ids.where(Ticket.status.in_(CLOSED_STATUSES))
+    elif filters.status and filters.status != "open":
+        ids = ids.where(Ticket.status == filters.status)
     if filters.agency:
         agency_ids = select(Agency.id).where(Agency.code == filters.agency).scalar_subquery()
-        stmt = stmt.where(Ticket.agency_id == agency_ids)
+        ids = ids.where(Ticket.agency_id == agency_ids)
     if filters.category:
-        stmt = stmt.where(Ticket.category == filters.category)
+        ids = ids.where(Ticket.category == filters.category)
     if filters.kecamatan:
-        stmt = stmt.where(Ticket.kecamatan == filters.kecamatan)
+        ids = ids.where(Ticket.kecamatan == filters.kecamatan)
     if filters.overdue:
-        stmt = stmt.where(overdue_clause(now))
+        ids = ids.where(overdue_clause(now))
     if filters.before is not None:
-        stmt = stmt.where(Ticket.id < filters.before)
+        ids = ids.where(Ticket.id < filters.before)
     limit = max(1, min(filters.limit, MAX_PAGE))
-    stmt = stmt.order_by(Ticket.id.desc()).limit(limit).offset(max(0, filters.offset))
+    page = ids.order_by(Ticket.id.desc()).limit(limit).offset(max(0, filters.offset)).subquery()
+    stmt = select(Ticket).where(Ticket.id.in_(select(page.c.id))).order_by(Ticket.id.desc())
     return list(session.scalars(stmt))
 
 
