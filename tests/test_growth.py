@@ -257,6 +257,10 @@ def test_a_ticket_left_open_for_days_leaves_the_repeat_loop(phone: Phone, fake_t
         rows = list(session.scalars(select(Escalation).order_by(Escalation.id)))
     assert [r.status for r in rows] == ["fired"] * 4
     assert events(1).count("stale") == 1 and events(1)[-1] == "stale"
+    from hotline.services.timeline import describe
+
+    assert describe("stale", {"phase": "accept", "after_hours": 72}).startswith("lewat batas lebih dari 72 jam")
+    assert "escalation stopped" in describe("stale", {"phase": "accept", "after_hours": 72}, "en")
     tick(60)
     with unit_of_work() as session:
         assert session.scalar(select(Escalation.id).where(Escalation.status == "pending")) is None

@@ -157,6 +157,11 @@ def describe(kind: str, data: dict[str, Any], language: str = "id") -> str:
         return (
             "permintaan batal ditolak: laporan tetap ditangani" if id_ else "cancel request declined: report kept open"
         )
+    if kind == "stale":  # hotline/services/stale.py: the chain stopped repeating; the daily digest lists it
+        hours = f"{float(data.get('after_hours') or 0):g}"
+        if id_:
+            return f"lewat batas lebih dari {hours} jam: eskalasi berhenti, masuk ringkasan harian command center"
+        return f"past its deadline by more than {hours} hours: escalation stopped, on the command center's daily digest"
     if kind == "created":
         what = "laporan masuk" if id_ else "report received"
         return f"{what} ({data.get('channel')}, {data.get('category') or '-'})"
