@@ -4,6 +4,7 @@
     flock /tmp/hotline-bench.lock .venv/bin/python bench/growth.py measure --sizes 10k 100k 1m --label after
     .venv/bin/python bench/growth.py measure --code /path/to/other/checkout --label before   # another commit's code
     .venv/bin/python bench/growth.py report bench/results/growth-<time>.json [more.json]      # the table again
+    .venv/bin/python bench/growth.py downgrade 0012          # this checkout's migrations back, for older code
     .venv/bin/python bench/growth.py drop                                                      # drop the databases
 
 Seeding is SQL only (INSERT ... SELECT over generate_series, one statement a table), on PostgreSQL: N tickets
@@ -12,14 +13,16 @@ stale), 6 agencies from routing/, and per ticket on average 6.7 timeline events,
 SMS, 2.4 escalation rows (fired or cancelled: no pending timers, so a worker has nothing old to fire) and 0.2
 alert deliveries (1 in 100 exhausted: "member not reached"). Then ANALYZE. 1M tickets (~17M rows) takes minutes.
 
-Measuring runs the code of `--code` (default: this checkout) against each database: `hotline db upgrade`
-(its migrations), a user and an API token, then a real `hotline serve` and `hotline worker` (SMS to the log,
-Redis db 0 under a queue of its own), and times each operation sequentially (median and p95 of a few
-repetitions after one warm-up): webhook to routed ticket with alert rows, STATUS SMS to its reply, API lists,
-console pages, a /metrics scrape, Open311, and in process (`probe`) the scorecard of `hotline scorecard` and
-the escalation reconcile of the sweeper. Everything over 50 ms at the largest size is run once more in process
-with every SQL statement over 50 ms explained (EXPLAIN ANALYZE, BUFFERS) and printed.
-Writes bench/results/growth-<label>-<time>.json and prints the table with growth factors (largest / smallest).
+Measuring runs the code of `--code` (default: this checkout) against every database at once: `hotline db
+upgrade` (its migrations), a user and an API token, then a real `hotline serve` and `hotline worker` per database
+(SMS to the log, Redis db 0 under a queue of its own per size), and times each operation sequentially, its
+repetitions taken in turns across the sizes (10k, 100k, 1m, 10k, ...) after one warm-up each, so that the load
+other people put on this shared machine weighs on every size alike: webhook to routed ticket with alert rows,
+STATUS SMS to its reply, API lists, console pages, a /metrics scrape, Open311; then in process (`probe`, one size
+after the other) the scorecard of `hotline scorecard` and the escalation reconcile of the sweeper. Everything over
+50 ms at the largest size is run once more in process with every SQL statement over 50 ms explained (EXPLAIN
+ANALYZE, BUFFERS) and printed. Writes bench/results/growth-<label>-<time>.json (with the load average before and
+after) and prints the table with growth factors (largest / smallest): median ms (p95).
 """
 
 from __future__ import annotations
@@ -363,18 +366,22 @@ HTTP_OPS: list[tuple[str, str, bool, bool]] = [  # (name, path, console?, consol
 ]
 
 
+def summary(times: list[float]) -> dict[str, Any]:
+    times = sorted(times)
+    return {
+        "median_ms": statistics.median(times),
+        "p95_ms": times[min(len(times) - 1, round(0.95 * (len(times) - 1)))],
+        "n": len(times),
+    }
+
+
 def timed(fn: Any, reps: int, budget: float) -> dict[str, Any]:
     fn()  # warm-up
     times: list[float] = []
     started = time.monotonic()
     while len(times) < reps and (len(times) < 3 or time.monotonic() - started < budget):
         times.append(fn() * 1000)
-    times.sort()
-    return {
-        "median_ms": statistics.median(times),
-        "p95_ms": times[min(len(times) - 1, round(0.95 * (len(times) - 1)))],
-        "n": len(times),
-    }
+    return summary(times)
 
 
 def login(console: httpx.Client, port: int) -> None:
@@ -388,57 +395,81 @@ def login(console: httpx.Client, port: int) -> None:
     assert response.status_code in (200, 303), response.status_code
 
 
-def measure_size(size: str, code: Path, reps: int, log: Path) -> dict[str, Any]:
+def prepare(code: Path, size: str) -> str:
+    """Migrations of `code`, the bench's user, and a fresh API token."""
     hotline(code, size, "db", "upgrade")
-    hotline(
-        code,
-        size,
-        "user",
-        "add",
-        "growth",
-        "--role",
-        "supervisor",
-        "--password-stdin",
-        stdin=PASSWORD + "\n",
-        check=False,
-    )
-    token = hotline(code, size, "user", "token", "growth").strip().split()[-1]
-    port = free_port()
-    serve = start(code, size, port, "serve", "--port", str(port), log=log)
-    worker = start(code, size, port, "worker", log=log)
-    results: dict[str, Any] = {}
+    add = ["user", "add", "growth", "--role", "supervisor", "--password-stdin"]
+    hotline(code, size, *add, stdin=PASSWORD + "\n", check=False)  # there already on a second run
+    return hotline(code, size, "user", "token", "growth").strip().split()[-1]
+
+
+def measure_sizes(sizes: list[str], code: Path, reps: int, log: Path) -> dict[str, dict[str, Any]]:
+    """Every size at once: one `hotline serve` and one `hotline worker` per database, and each operation's
+    repetitions taken in turns across the sizes (10k, 100k, 1m, 10k, ...), so a neighbour's load on this
+    shared machine weighs on every size alike and the growth factors stay honest."""
+    tokens = {size: prepare(code, size) for size in sizes}
+    ports = {size: free_port() for size in sizes}
+    procs: list[subprocess.Popen[bytes]] = []
+    results: dict[str, dict[str, Any]] = {size: {} for size in sizes}
+    load: dict[str, list[float]] = {"before": list(os.getloadavg())}
     try:
-        wait_ready(port, serve)
-        with httpx.Client(timeout=60) as client, httpx.Client(timeout=60, follow_redirects=False) as console:
-            login(console, port)
-            runner = Runner(size, port, token, client, console)
-            results["SMS report, POST -> routed ticket + alert rows"] = timed(runner.sms_report, reps, 20)
-            results["STATUS SMS end to end"] = timed(runner.status_sms, reps, 20)
-            for name, path, is_console, page in HTTP_OPS:
-                path = path.format(ticket=runner.last_ticket)
-                row = timed(lambda p=path, c=is_console: runner.get(p, console=c), reps, 30)
-                row["bytes"] = runner.last_bytes
-                row["page"] = page
-                row["path"] = path
-                results[name] = row
-                print(
-                    f"  {size}: {name}: {row['median_ms']:.1f} ms (p95 {row['p95_ms']:.1f}, {row['bytes']} B)",
-                    flush=True,
+        for size in sizes:
+            procs.append(start(code, size, ports[size], "serve", "--port", str(ports[size]), log=log))
+            procs.append(start(code, size, ports[size], "worker", log=log))
+        for size in sizes:
+            wait_ready(ports[size], procs[sizes.index(size) * 2])
+        clients = {size: (httpx.Client(timeout=60), httpx.Client(timeout=60)) for size in sizes}
+        runners: dict[str, Runner] = {}
+        for size in sizes:
+            login(clients[size][1], ports[size])
+            runners[size] = Runner(size, ports[size], tokens[size], *clients[size])
+        ops: list[tuple[str, Any, dict[str, Any]]] = [
+            ("SMS report, POST -> routed ticket + alert rows", lambda r: r.sms_report(), {}),
+            ("STATUS SMS end to end", lambda r: r.status_sms(), {}),
+        ]
+        for name, path, is_console, page in HTTP_OPS:
+            ops.append(
+                (
+                    name,
+                    lambda r, p=path, c=is_console: r.get(p.format(ticket=r.last_ticket), console=c),
+                    {"page": page, "path": path},
                 )
+            )
+        for name, fn, meta in ops:
+            times: dict[str, list[float]] = {size: [] for size in sizes}
+            for size in sizes:
+                fn(runners[size])  # warm-up
+            for _ in range(reps):
+                for size in sizes:
+                    times[size].append(fn(runners[size]) * 1000)
+            for size in sizes:
+                row = {**summary(times[size]), **meta, "bytes": runners[size].last_bytes if meta else None}
+                if "path" in meta:
+                    row["path"] = meta["path"].format(ticket=runners[size].last_ticket)
+                results[size][name] = row
+            print(f"  {name}: " + ", ".join(f"{s} {results[s][name]['median_ms']:.1f} ms" for s in sizes), flush=True)
+        for runner in runners.values():
             runner.db.close()
+        for a, b in clients.values():
+            a.close()
+            b.close()
     finally:
-        stop(serve)
-        stop(worker)
-    probe = subprocess.run(
-        [PYTHON, str(BENCH / "growth.py"), "probe", "--reps", str(reps)],
-        cwd=code,
-        env=env_for(size, code, port),
-        capture_output=True,
-        text=True,
-    )
-    if probe.returncode != 0:
-        raise SystemExit(f"probe failed: {probe.stderr[-3000:]}")
-    results.update(json.loads(probe.stdout.strip().splitlines()[-1]))
+        for proc in procs:
+            stop(proc)
+    load["after_http"] = list(os.getloadavg())
+    for size in sizes:
+        probe = subprocess.run(
+            [PYTHON, str(BENCH / "growth.py"), "probe", "--reps", str(reps)],
+            cwd=code,
+            env=env_for(size, code, ports[size]),
+            capture_output=True,
+            text=True,
+        )
+        if probe.returncode != 0:
+            raise SystemExit(f"probe failed: {probe.stderr[-3000:]}")
+        results[size].update(json.loads(probe.stdout.strip().splitlines()[-1]))
+    load["after"] = list(os.getloadavg())
+    results["_load"] = load  # type: ignore[assignment]
     return results
 
 
@@ -523,7 +554,9 @@ def report(runs: list[dict[str, Any]]) -> str:
     lines: list[str] = []
     for run in runs:
         sizes = [s for s in SIZES if s in run["results"]]
-        lines.append(f"\n{run['label']} (code {run['commit']}, {run['started']}):\n")
+        load = run.get("load") or {}
+        loads = ", ".join(f"{k} {v[0]:.1f}" for k, v in load.items())
+        lines.append(f"\n{run['label']} (code {run['commit']}, {run['started']}; load average {loads or '-'}):\n")
         lines.append("| operation | " + " | ".join(sizes) + " | growth | |")
         lines.append("|---|" + "---:|" * len(sizes) + "---:|---|")
         first = run["results"][sizes[0]]
@@ -570,6 +603,9 @@ def main(argv: list[str] | None = None) -> int:
     p_report = sub.add_parser("report")
     p_report.add_argument("files", nargs="+", type=Path)
     sub.add_parser("drop")
+    p_down = sub.add_parser("downgrade", help="migrations back to REVISION (to measure older code on the data)")
+    p_down.add_argument("revision")
+    p_down.add_argument("--sizes", nargs="+", default=list(SIZES), choices=list(SIZES))
     args = parser.parse_args(argv)
 
     if args.command == "seed":
@@ -579,6 +615,12 @@ def main(argv: list[str] | None = None) -> int:
         probe(args.reps)
     elif args.command == "explain":
         explain(args.paths, args.console_paths)
+    elif args.command == "downgrade":
+        for size in args.sizes:
+            code = "from alembic import command; from hotline.migrate import alembic_config; "
+            code += f"command.downgrade(alembic_config(), {args.revision!r})"
+            subprocess.run([PYTHON, "-c", code], cwd=ROOT, env=env_for(size, ROOT), check=True)
+            print(f"{db_name(size)}: at {args.revision}")
     elif args.command == "drop":
         for size in SIZES:
             drop_database(db_name(size))
@@ -598,10 +640,10 @@ def main(argv: list[str] | None = None) -> int:
             "results": {},
         }
         out = RESULTS / f"growth-{args.label}-{started}.json"
-        for size in args.sizes:
-            print(f"{size}: measuring", flush=True)
-            run["results"][size] = measure_size(size, code, args.reps, log)
-            out.write_text(json.dumps(run, indent=2))  # what is done so far, should a later size fail
+        measured = measure_sizes(args.sizes, code, args.reps, log)
+        run["load"] = measured.pop("_load")
+        run["results"] = measured
+        out.write_text(json.dumps(run, indent=2))
         largest = args.sizes[-1]
         slow = {n: r for n, r in run["results"][largest].items() if r["median_ms"] > SLOW_MS and "path" in r}
         if slow and not args.no_explain:
