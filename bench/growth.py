@@ -37,6 +37,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -523,6 +524,8 @@ def explain(paths: list[str], console_paths: list[str]) -> None:
     @event.listens_for(engine, "after_cursor_execute")
     def after(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
         ms = (time.perf_counter() - conn.info.pop("growth_started", time.perf_counter())) * 1000
+        if threading.current_thread().name == "metrics-refresher":
+            return  # the app's background counting (hotline/metrics.py), not the request's
         if ms > SLOW_MS and statement.lstrip().upper().startswith("SELECT"):
             plan_cursor = cursor.connection.cursor()
             plan_cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters)
