@@ -306,7 +306,7 @@ class MetricsRefresher:
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=5)
+        self._thread.join(timeout=1)  # a count in progress is left to finish on its own (a daemon thread)
 
     def _run(self) -> None:
         last_failure = 0.0

@@ -295,6 +295,18 @@ def test_the_command_center_gets_one_digest_a_day(phone: Phone) -> None:
     assert "DLH 1, PUPR 2" in bodies[0] and f"#{stale[0]}" in bodies[0]
     assert digest_at(7, 30) is None and digest_at(23, 59) is None  # once a day
     assert digest_at(7, 0, on=day + timedelta(days=1)) is not None  # and again the next day
+    # The sweeper's entry point, every sweep: the day's decision is marked, later sweeps that day do nothing
+    from hotline.services.stale import send_daily_digest
+
+    later = day + timedelta(days=2)
+    set_clock(datetime(later.year, later.month, later.day, 6, 0, tzinfo=TZ))
+    assert send_daily_digest() is None  # before digest_at
+    set_clock(datetime(later.year, later.month, later.day, 8, 0, tzinfo=TZ))
+    assert send_daily_digest() is not None
+    assert send_daily_digest() is None
+    with unit_of_work() as session:
+        sent = session.scalars(select(OutboundMessage.id).where(OutboundMessage.purpose == "digest")).all()
+    assert len(sent) == 3 * len(COMMAND)
 
 
 def test_stale_rules_are_city_data_checked_on_load(tmp_path: Any) -> None:

@@ -139,14 +139,26 @@ def send_digest_if_due(session: Session, *, config: CityConfig, now: datetime, t
 
 
 def send_daily_digest() -> Digest | None:
-    """The sweeper's entry point (hotline/jobs/sweeper.py): its own unit of work, the city's config and clock."""
+    """The sweeper's entry point (hotline/jobs/sweeper.py), run every sweep: before `digest_at` it only reads the
+    clock; once the day's digest is decided (sent, or nothing stale) a Redis mark for the city's date makes every
+    later sweep that day one GET. The database stays the truth: a lost mark sends nothing twice."""
     from hotline import clock
     from hotline.db import unit_of_work
+    from hotline.jobs.queue import redis_connection
     from hotline.services.city import current_config
     from hotline.services.scorecard import city_timezone
+    from hotline.settings import get_settings
 
+    config, tz, now = current_config(), city_timezone(), clock.now()
+    if not config.stale.enabled or now.astimezone(tz).strftime("%H:%M") < config.stale.digest_at:
+        return None
+    mark = f"hotline:stale-digest:{get_settings().queue_name}:{now.astimezone(tz).date()}"
+    redis = redis_connection()
+    if redis.exists(mark):
+        return None
     with unit_of_work() as session:
-        digest = send_digest_if_due(session, config=current_config(), now=clock.now(), tz=city_timezone())
+        digest = send_digest_if_due(session, config=config, now=now, tz=tz)
+    redis.set(mark, "decided", ex=2 * 86400)  # after the commit: sent, already sent, or nothing stale today
     if digest is not None:
         log.info("stale-ticket digest: %s ticket(s) to %s phone(s)", digest.count, len(digest.sent_to))
     return digest
