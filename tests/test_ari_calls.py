@@ -4,6 +4,7 @@ call's path, hanging up anywhere, the websocket dropping mid-call, key bursts, t
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -151,7 +152,8 @@ def test_a_whole_call_through_asterisk_becomes_a_routed_voice_ticket_with_its_re
     assert (t.partial, t.partial_node, t.language) == (False, None, "id")
     assert events(t.id) == ["created", "routed", "recording"]  # deadlines and the URC alert follow in a job
     [recording] = ticket_events(t.id, "recording")
-    assert recording.data["url"].endswith(f"/ari/recordings/stored/hotline-{channel}-5/file")
+    # named after the question (how many steps the call had taken): executor.recording_name
+    assert re.search(rf"/ari/recordings/stored/hotline-{re.escape(channel)}-\d+/file$", recording.data["url"])
     assert recording.data["seconds"] == 12.0
 
     c = row(channel)
@@ -524,6 +526,57 @@ def test_the_console_takes_an_asterisk_call_and_the_ari_app_bridges_the_operator
         f"operator,{channel}",
     )
     assert r["bridges"] == {f"call-{channel}": ("mixing", sorted([channel, params["channelId"]]))}
+    assert row(channel).status == "with-operator"
+
+
+def test_the_console_taking_a_call_while_the_caller_still_hears_please_hold_connects_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 17, item 1: the console lists the call as queued while its please_hold prompt still plays (about
+    4 s on a real Asterisk). An operator who takes it then must be put through, not hung up."""
+    from hotline.services import call_takeover
+
+    def until_stopped(fake: Any) -> None:
+        fake.playback_seconds = None  # prompts play until a key stops them: please_hold is still playing
+
+    async def scenario() -> dict[str, Any]:
+        async with ari_line(configure=until_stopped) as line:
+            channel = await call(line, ["0"])
+            call_row = row(channel)
+            hearing = [p.media[p.index] for p in line.fake.playbacks.values() if p.channel_id == channel]
+            takeover = AsteriskTakeover(
+                url=line.fake.base_url, username=line.fake.username, password=line.fake.password, app="hotline"
+            )
+            monkeypatch.setitem(call_takeover._takeovers, "asterisk", takeover)
+
+            def take() -> None:
+                with unit_of_work() as session:
+                    actor = Actor(Principal(1, "budi", "operator", None))
+                    take_call(
+                        session, config=current_config(), actor=actor, call_id=call_row.id, answer_at="sip:operator1"
+                    )
+
+            await asyncio.to_thread(take)
+            await line.settled()
+            [originate] = [r for r in line.fake.requests if r.operation == "originate"]
+            operator = originate.params["channelId"]
+            return {
+                "channel": channel,
+                "status_then": call_row.status,
+                "hearing": hearing,
+                "operator_up": not line.fake.channels[operator].gone,
+                "bridges": {b.id: (b.type, sorted(b.channels)) for b in line.fake.bridges.values()},
+                "phase": line.call(channel).phase,
+                "playing": [p.media[p.index] for p in line.fake.playbacks.values() if p.channel_id == channel],
+                "operator": operator,
+            }
+
+    r = run(scenario())
+    channel = r["channel"]
+    assert r["status_then"] == "queued" and r["hearing"] == ["sound:hotline/id/please_hold"]
+    assert r["operator_up"]  # not hung up 5 ms after answering
+    assert r["bridges"] == {f"call-{channel}": ("mixing", sorted([channel, r["operator"]]))}
+    assert r["phase"] == "operator" and r["playing"] == []  # please_hold cut short
     assert row(channel).status == "with-operator"
 
 

@@ -25,7 +25,13 @@ PLANS = [
     (
         [DIGITS, RECORD],
         m.TurnPlan(
-            ("sound:hotline/id/digit_1", "sound:hotline/id/digit_2", "sound:hotline/en/ask_description"), RECORD
+            (
+                "sound:hotline/id/digit_1",
+                "sound:hotline/id/digit_2",
+                "sound:hotline/en/ask_description",
+                "sound:hotline/beep",
+            ),
+            RECORD,
         ),
     ),
     ([a.ReadDigits("7", "id", ()), a.Hangup()], m.TurnPlan(("digits:7",), a.Hangup())),
@@ -61,7 +67,7 @@ REQUESTS = [
                 "format": "wav",
                 "maxDurationSeconds": "60",
                 "maxSilenceSeconds": "5",  # 4.2 s rounded up: never less than the flow says
-                "ifExists": "overwrite",
+                "ifExists": "fail",
                 "beep": "true",
                 "terminateOn": "#",
             },

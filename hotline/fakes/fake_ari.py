@@ -788,6 +788,17 @@ class FakeAri:
         """The caller talks for `seconds`, then the recording stops (silence detection or the finish key)."""
         self._finish_recording(channel_id, duration=seconds, talking=seconds)
 
+    async def record_nothing(self, channel_id: str) -> None:
+        """The recording ends at once with nothing in it: `done`, no duration, no file (what a beep that could
+        not be played does to a recording on a real Asterisk)."""
+        recording = self.live_recording(channel_id)
+        if recording is None or recording.state != "recording":
+            raise AssertionError(f"no recording is running on {channel_id}")
+        del self.recordings[recording.name]
+        recording.state, recording.empty = "done", True
+        self.emit("RecordingFinished", recording=self._recording_json(recording))
+        self._command_done(recording)
+
     async def stay_silent(self, channel_id: str, seconds: int = 5) -> None:
         """The caller says nothing: the recording stops on silence with no talking at all."""
         self._finish_recording(channel_id, duration=seconds, talking=0)
