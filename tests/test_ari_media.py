@@ -137,6 +137,12 @@ def test_backoff_grows_with_jitter_up_to_the_cap_and_resets() -> None:
     assert backoff.next_delay() <= 1.0
 
 
+def test_the_reconnect_backoff_never_waits_more_than_a_few_seconds() -> None:
+    """Issue 17, item 4: after a 45 s Asterisk outage the old 30 s cap meant 21-23 s more without an app."""
+    backoff = Backoff()
+    assert max(backoff.next_delay() for _ in range(40)) <= 3.0
+
+
 @pytest.mark.parametrize(
     ("answer_at", "endpoint"),
     [
