@@ -446,3 +446,36 @@ def test_a_recording_that_finished_while_no_app_ran_is_adopted_not_asked_again()
     assert isinstance(recorded, a.Recorded) and recorded.recording_url.endswith(f"/{seen['first']}/file")
     assert seen["asked_again"] == []  # the caller does not have to say it all again
     assert seen["stored"] == [seen["first"]]
+
+
+# --- talk detection's threshold is the city's (issue 17, item 8) ---------------------------------------------
+
+
+def hissing_line(talk: a.TalkDetection | None, dbfs: float) -> tuple[list[a.Event], str]:
+    """A caller who says nothing on a line that hisses at `dbfs`, at a listening greeting."""
+    greeting = a.Gather((WELCOME,), 1, 1, 5.0, 3.0, "", "id", listen=True, talk=talk)
+    seen: dict[str, str] = {}
+
+    async def steps(line: Line, channel: str) -> None:
+        seen["value"] = line.fake.channels[channel].variables["TALK_DETECT(set)"]
+        await line.fake.hiss(channel, dbfs)
+        await line.quiet(channel)
+
+    return scripted((greeting,), steps), seen["value"]
+
+
+def test_hiss_at_37_dbfs_is_talking_with_asterisk_s_default_and_silence_with_the_city_s_threshold() -> None:
+    assert hissing_line(None, -37) == ([a.Speech()], "")  # Asterisk's 256: what a real one did
+    assert hissing_line(None, -43) == ([a.Silence()], "")
+    city = a.TalkDetection(threshold_dbfs=-35, silence_ms=2500)
+    assert hissing_line(city, -37) == ([a.Silence()], "2500,465")
+    assert hissing_line(city, -30) == ([a.Speech()], "2500,465")  # a quiet voice still talks
+
+
+def test_the_fixture_city_sets_the_threshold_and_the_greeting_carries_it() -> None:
+    from hotline.channels.ari.media import talking_threshold
+    from hotline.services.city import current_config
+
+    flow = current_config().default_flow
+    assert flow is not None and flow.talk_detection == a.TalkDetection(-35.0, 2500)
+    assert (talking_threshold(-40), talking_threshold(-37), talking_threshold(-43)) == (261, 369, 185)

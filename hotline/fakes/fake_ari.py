@@ -48,6 +48,7 @@ import asyncio
 import base64
 import contextlib
 import json
+import math
 import socket
 import time
 from collections import deque
@@ -779,6 +780,22 @@ class FakeAri:
         TALK_DETECT(set): ChannelTalkingStarted, then ChannelTalkingFinished. False: nothing was sent."""
         channel = self._channel(channel_id)
         if "TALK_DETECT(set)" not in channel.variables:
+            return False
+        self.emit("ChannelTalkingStarted", channel=self._channel_json(channel))
+        self.emit("ChannelTalkingFinished", duration=milliseconds, channel=self._channel_json(channel))
+        return True
+
+    async def hiss(self, channel_id: str, dbfs: float, milliseconds: int = 3000) -> bool:
+        """Steady noise on the line at `dbfs` (RMS), no words. TALK_DETECT counts it as talking when its average
+        absolute sample value (about 0.8 of the RMS, for noise) exceeds the channel's talking threshold
+        (`TALK_DETECT(set)=<silence ms>,<threshold>`, default 256): as on a real Asterisk 22, hiss at -37 dBFS
+        is talking with the defaults, at -43 dBFS it is not. True when talking was reported."""
+        channel = self._channel(channel_id)
+        if "TALK_DETECT(set)" not in channel.variables:
+            return False
+        parts = channel.variables["TALK_DETECT(set)"].split(",")
+        threshold = int(parts[1]) if len(parts) > 1 and parts[1].strip() else 256
+        if 32768 * 10 ** (dbfs / 20) * math.sqrt(2 / math.pi) <= threshold:
             return False
         self.emit("ChannelTalkingStarted", channel=self._channel_json(channel))
         self.emit("ChannelTalkingFinished", duration=milliseconds, channel=self._channel_json(channel))

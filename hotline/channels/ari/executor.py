@@ -305,7 +305,9 @@ class AriCall:
             operator, self.pending_operator = self.pending_operator, None
             await self._try(m.hangup(operator), "releasing the operator")
         if not isinstance(wait, a.Hangup):  # the end of the call needs no talk detection turned off
-            await self._listen(isinstance(wait, a.Gather) and wait.listen)
+            await self._listen(
+                isinstance(wait, a.Gather) and wait.listen, wait.talk if isinstance(wait, a.Gather) else None
+            )
         if isinstance(wait, a.Gather):
             self.phase, self.digits = "gather", ""
             while self.typeahead:
@@ -349,13 +351,13 @@ class AriCall:
         else:
             self.phase = "idle"
 
-    async def _listen(self, listening: bool) -> None:
-        """TALK_DETECT on for a listening Gather (the greeting), off again after it."""
+    async def _listen(self, listening: bool, talk: a.TalkDetection | None = None) -> None:
+        """TALK_DETECT on for a listening Gather (the greeting), with the city's threshold; off again after it."""
         self.heard_voice = False
         if listening == self.talk_detect:
             return
         try:
-            await self._send(m.talk_detect(self.channel_id) if listening else m.talk_detect_off(self.channel_id))
+            await self._send(m.talk_detect(self.channel_id, talk) if listening else m.talk_detect_off(self.channel_id))
             self.talk_detect = listening
         except FAILURES:  # without it a timeout stays NoInput: never taken for a silent call
             log.warning("ARI: TALK_DETECT not changed on %s", self.channel_id, exc_info=True)

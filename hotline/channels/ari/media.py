@@ -120,11 +120,22 @@ def answer(channel_id: str) -> AriRequest:
     return AriRequest("POST", f"/channels/{channel_id}/answer")
 
 
-def talk_detect(channel_id: str) -> AriRequest:
-    """TALK_DETECT(set) with Asterisk's default thresholds: the channel then sends ChannelTalkingStarted
-    and ChannelTalkingFinished, which tell a caller who speaks from a silent call (`Gather.listen`)."""
-    # No `value`: Asterisk then writes "" (default thresholds); an empty `value=` is refused as a bad query.
-    return AriRequest("POST", f"/channels/{channel_id}/variable", (("variable", "TALK_DETECT(set)"),))
+def talk_detect(channel_id: str, talk: a.TalkDetection | None = None) -> AriRequest:
+    """TALK_DETECT(set): the channel then sends ChannelTalkingStarted and ChannelTalkingFinished, which tell a
+    caller who speaks from a silent call (`Gather.listen`). `talk`: the city's threshold (the flow's
+    `talk_detection`), as `<silence ms>,<talking threshold>`; None: Asterisk's defaults (2500 ms, 256)."""
+    if talk is None:
+        # No `value`: Asterisk then writes "" (default thresholds); an empty `value=` is refused as a bad query.
+        return AriRequest("POST", f"/channels/{channel_id}/variable", (("variable", "TALK_DETECT(set)"),))
+    value = f"{talk.silence_ms},{talking_threshold(talk.threshold_dbfs)}"
+    return AriRequest("POST", f"/channels/{channel_id}/variable", (("variable", "TALK_DETECT(set)"), ("value", value)))
+
+
+def talking_threshold(dbfs: float) -> int:
+    """Asterisk's dsp_talking_threshold (the average absolute sample value of a frame, 16-bit) for steady
+    noise at `dbfs` RMS: for noise the average absolute value is sqrt(2/pi), about 0.8, of the RMS. -40 dBFS is
+    262, next to Asterisk's default 256; hiss at -37 dBFS averages 370 (talking), at -43 dBFS 185 (not)."""
+    return max(1, round(32768 * 10 ** (dbfs / 20) * math.sqrt(2 / math.pi)))
 
 
 def talk_detect_off(channel_id: str) -> AriRequest:
