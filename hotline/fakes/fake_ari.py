@@ -47,10 +47,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import io
 import json
 import math
 import socket
 import time
+import wave
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -370,6 +372,9 @@ class FakeAri:
         except SpecError as exc:
             self._log(request.method, path, params, exc.status, op.nickname, str(exc))
             return JSONResponse({"message": str(exc)}, status_code=exc.status)
+        if isinstance(payload, bytes):
+            self._log(request.method, path, params, status, op.nickname)
+            return Response(payload, status_code=status, media_type="audio/wav")
         if payload is not None:
             self._check_response(op, payload)
         self._log(request.method, path, params, status, op.nickname)
@@ -435,6 +440,7 @@ class FakeAri:
             ("POST", "/channels/{channelId}/moh"): lambda p: self._channel_moh(p, p.get("mohClass") or "default"),
             ("DELETE", "/channels/{channelId}/moh"): lambda p: self._channel_moh(p, None),
             ("GET", "/recordings/stored"): self._list_stored,
+            ("GET", "/recordings/stored/{recordingName}/file"): self._stored_file,
             ("GET", "/playbacks/{playbackId}"): self._get_playback,
             ("DELETE", "/playbacks/{playbackId}"): self._stop_playback,
             ("GET", "/recordings/live/{recordingName}"): self._get_live,
@@ -684,6 +690,19 @@ class FakeAri:
         if recording is None:
             raise SpecError(404, "Recording not found")
         return 200, self._recording_json(recording)
+
+    def _stored_file(self, p: dict[str, Any]) -> tuple[int, Any]:
+        """The recording's WAV: silence as long as the recording (8 kHz mono 16-bit)."""
+        recording = self.stored.get(p["recordingName"])
+        if recording is None:
+            raise SpecError(404, "Recording not found")
+        out = io.BytesIO()
+        with wave.open(out, "wb") as w:
+            w.setnchannels(1)
+            w.setsampwidth(2)
+            w.setframerate(8000)
+            w.writeframes(b"\0\0" * 8000 * recording.duration)
+        return 200, out.getvalue()
 
     def _list_stored(self, p: dict[str, Any]) -> tuple[int, Any]:
         return 200, [{"name": r.name, "format": r.format} for r in self.stored.values()]
