@@ -781,9 +781,12 @@ class FakeAri:
 
     # --- the caller ----------------------------------------------------------------------------------
 
-    async def dial(self, caller: str = "+6281234567890", exten: str = "112") -> str:
-        """A call comes in from the trunk and reaches Stasis(hotline): StasisStart."""
+    async def dial(self, caller: str = "+6281234567890", exten: str = "112", *, answered: bool = False) -> str:
+        """A call comes in from the trunk and reaches Stasis(hotline): StasisStart. `answered`: the dialplan
+        answered it first (config/asterisk/extensions.conf does), so the channel is Up already."""
         channel = FakeChannel(self._new_id(), caller, exten, in_stasis=True, created=self._now())
+        if answered:
+            channel.state = "Up"
         channel.name = f"PJSIP/trunk-{len(self.channels):08x}"
         self.channels[channel.id] = channel
         self.emit("StasisStart", args=[], channel=self._channel_json(channel))
@@ -874,6 +877,8 @@ class FakeAri:
         snapshot = self._channel_json(channel)
         if by_caller:
             self.emit("ChannelHangupRequest", cause=16, channel=snapshot)
+        elif channel.in_stasis:  # the app hung up (DELETE): what a real Asterisk 22 sent the app
+            self.emit("ChannelHangupRequest", cause=32, soft=True, channel=snapshot)
         queue = self.commands.pop(channel_id, deque())
         for command in queue:
             if isinstance(command, FakePlayback):
@@ -892,7 +897,8 @@ class FakeAri:
         channel.gone = True
         if channel.in_stasis:
             self.emit("StasisEnd", channel=snapshot)
-        self.emit("ChannelDestroyed", cause=16, cause_txt="Normal Clearing", channel=snapshot)
+        if by_caller or not channel.in_stasis:  # a channel the app hung up has left it: no ChannelDestroyed
+            self.emit("ChannelDestroyed", cause=16, cause_txt="Normal Clearing", channel=snapshot)
         self._notify()
 
     # --- waiting, for tests and the bench --------------------------------------------------------------
