@@ -580,6 +580,46 @@ def test_the_console_taking_a_call_while_the_caller_still_hears_please_hold_conn
     assert row(channel).status == "with-operator"
 
 
+def test_a_call_the_console_took_whose_operator_never_answers_keeps_its_queue_timer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 17, item 1: the database says with-operator, so the wait running out finds the call taken; the
+    timer must be armed again (it was not: the caller heard music for 185 s, until he gave up)."""
+    from hotline.services import call_takeover
+
+    def ringing(fake: Any) -> None:
+        fake.operators_answer = False  # the operator's phone rings and rings
+
+    async def scenario() -> dict[str, Any]:
+        async with ari_line(configure=ringing) as line:
+            channel = await call(line, ["0"])
+            call_id = row(channel).id
+            takeover = AsteriskTakeover(
+                url=line.fake.base_url, username=line.fake.username, password=line.fake.password, app="hotline"
+            )
+            monkeypatch.setitem(call_takeover._takeovers, "asterisk", takeover)
+
+            def take() -> None:
+                with unit_of_work() as session:
+                    actor = Actor(Principal(1, "budi", "operator", None))
+                    take_call(session, config=current_config(), actor=actor, call_id=call_id, answer_at="sip:operator1")
+
+            await asyncio.to_thread(take)
+            await line.settled()
+            assert line.call(channel).expire_timer()  # max_wait passes: the call is the console's now
+            await line.settled()
+            waiting = line.call(channel)
+            return {
+                "phase": waiting.phase,
+                "timer": waiting.timer is not None,
+                "music": [b.moh for b in line.fake.bridges.values() if channel in b.channels],
+                "status": row(channel).status,
+            }
+
+    r = run(scenario())
+    assert r == {"phase": "queue", "timer": True, "music": ["default"], "status": "with-operator"}
+
+
 def test_taking_a_call_whose_caller_hung_up_is_a_clear_error() -> None:
     async def scenario() -> str:
         fake = FakeAri()
