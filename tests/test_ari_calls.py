@@ -636,6 +636,36 @@ def test_taking_a_call_whose_caller_hung_up_is_a_clear_error() -> None:
     assert run(scenario()) == "the caller has hung up"
 
 
+def test_a_description_spoken_while_the_app_was_down_reaches_the_ticket_without_asking_again() -> None:
+    """Issue 17, item 5: killed mid-recording, the app came back, the recording (on disk) was orphaned and the
+    caller had to speak again; the new app re-used the name `-1` with ifExists=overwrite."""
+
+    async def scenario() -> dict[str, Any]:
+        fake = FakeAri()
+        fake.lose_events_while_down = True
+        await fake.start()
+        try:
+            async with ari_line(fake=fake) as line:
+                channel = await call(line, REPORT)  # at the recording
+                recording = fake.live_recording(channel)
+                assert recording is not None and recording.state == "recording"
+            await fake.speak(channel, 11)  # finished while no app runs: RecordingFinished is lost
+            start = len(fake.requests)
+            async with ari_line(fake=fake) as line:
+                await line.settled()
+                asked = [r.operation for r in line.requests(channel, start) if r.operation in ("play", "record")]
+            return {"channel": channel, "name": recording.name, "asked": asked, "stored": sorted(fake.stored)}
+        finally:
+            await fake.stop()
+
+    r = run(scenario())
+    assert r["asked"] == ["play"]  # only what comes after the description: the ticket number, goodbye
+    [t] = voice_tickets()
+    [rec] = ticket_events(t.id, "recording")
+    assert rec.data["url"].endswith(f"/{r['name']}/file") and r["stored"] == [r["name"]]
+    assert ("description", "recorded") in path(r["channel"])
+
+
 def test_calls_in_progress_are_taken_up_again_when_the_ari_app_restarts() -> None:
     async def scenario() -> dict[str, Any]:
         fake = FakeAri()

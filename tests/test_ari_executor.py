@@ -148,10 +148,11 @@ def test_a_recording_that_ended_while_the_websocket_was_down_is_found_after_reco
         await line.fake.speak(channel, 9)  # RecordingFinished is lost: the app is away
         await line.reconnected(2)
         checked = [r.path for r in line.fake.requests if r.method == "GET" and "/recordings/" in r.path]
-        assert checked == [f"/recordings/live/hotline-{channel}-0", f"/recordings/stored/hotline-{channel}-0"]
+        assert checked == [f"/recordings/live/hotline-{channel}-0", f"/recordings/stored/hotline-{channel}-0/file"]
 
     [recorded] = scripted((RECORD,), steps, configure=lossy)
     assert isinstance(recorded, a.Recorded) and recorded.recording_url.endswith("/file")
+    assert recorded.seconds == 9.0  # the stored WAV's length: the event that said so was lost
 
 
 # --- barge-in: a key while the turn's prompts play (each prompt lasts 5 s here, as real ones take time) ------

@@ -156,6 +156,13 @@ class AriClient:
             return None
         return response.json()
 
+    async def fetch(self, path: str) -> bytes:
+        """The raw body of a GET (a stored recording's file); AriError on an error status."""
+        response = await self.http.get(self.base + path)
+        if response.status_code >= 400:
+            raise AriError(response.status_code, "GET", path, response.text[:200])
+        return response.content
+
     # --- events --------------------------------------------------------------------------------------
 
     def events_url(self) -> str:

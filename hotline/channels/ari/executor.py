@@ -39,8 +39,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import logging
 import time
+import wave
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
@@ -68,7 +70,6 @@ KEYS = frozenset("0123456789*#")
 FINISHED_RECORDINGS = 10_000
 HANGUP_RETRY_SECONDS = 2.0  # a hang-up ARI refused is tried again: nobody stays on a line the IVR has left
 FAILURES = (AriError, httpx.HTTPError)  # what one ARI request can end with
-STORED = "hotline_stored"  # in a recording we made up after finding it stored: no need to look again
 
 
 @dataclass(frozen=True)
@@ -152,17 +153,22 @@ class AriApp:
             await self.calls_port.recording_ready(call_id=call_id, url=url, seconds=seconds)
 
     async def recording_result(self, recording: dict[str, Any]) -> tuple[str, float | None]:
-        """(URL, seconds) of a finished recording; ('', None) when it failed, nothing was said, or it is empty:
-        `done` with no duration and no file, as a recording whose beep could not be played ends on an
-        Asterisk without core sounds. No duration with a stored file (found after a restart): its length
-        is unknown."""
+        """(URL, seconds) of a finished recording; ('', None) when it failed, nothing was said, or it is empty.
+        Without a duration (an Asterisk whose beep could not be played ends the recording `done` with none; a
+        recording found stored after a restart has none) the stored file tells: no file or no audio in it is
+        empty, else its length is the WAV's."""
         url, seconds = recording_result(self.ari_url, recording)
-        if url and seconds is None and not recording.get(STORED):
-            try:
-                await self.ari.request("GET", f"/recordings/stored/{recording['name']}")
-            except FAILURES:
-                log.error("ARI: recording %s ended empty (no duration, no file); is the beep missing?", recording)
-                return "", None
+        if not url or seconds is not None:
+            return url, seconds
+        try:
+            audio = await self.ari.fetch(f"/recordings/stored/{recording['name']}/file")
+        except FAILURES:
+            log.error("ARI: recording %s ended empty (no duration, no file); is the beep missing?", recording)
+            return "", None
+        seconds = wav_seconds(audio)
+        if seconds == 0:
+            log.error("ARI: recording %s is empty (a file with no audio)", recording.get("name"))
+            return "", None
         return url, seconds
 
     async def _operator_leg(self, channel_id: str, event: Event) -> bool:
@@ -276,7 +282,9 @@ class AriCall:
             self.plan, self.phase, self.recording = plan, "record", name
             log.info("ARI: call %s adopted with its %s recording %s", self.channel_id, kind, name)
             if kind == "stored":  # it finished while no app was there: the caller said it already
-                await self._recording_finished({"type": "RecordingFinished", "recording": {"name": name, STORED: True}})
+                await self._recording_finished(
+                    {"type": "RecordingFinished", "recording": {"name": name, "state": "done"}}
+                )
             return True
         return False
 
@@ -521,13 +529,8 @@ class AriCall:
             try:
                 await self.app.ari.request("GET", f"/recordings/live/{self.recording}")
             except AriError as exc:
-                if exc.status == 404:
-                    name = self.recording
-                    try:
-                        await self.app.ari.request("GET", f"/recordings/stored/{name}")
-                        stored: dict[str, Any] = {"name": name, "state": "done", STORED: True}  # length unknown
-                    except AriError:
-                        stored = {"name": name, "state": "failed"}
+                if exc.status == 404:  # over: the stored file says whether anything was said, and how long
+                    stored = {"name": self.recording, "state": "done"}
                     await self._recording_finished({"type": "RecordingFinished", "recording": stored})
 
     # --- the operator queue --------------------------------------------------------------------------
@@ -662,6 +665,15 @@ class AriCall:
         self.timer = None
         self.app.ari.post(self.channel_id, {"type": TIMER, "token": self.timer_token})
         return True
+
+
+def wav_seconds(audio: bytes) -> float | None:
+    """The length of a WAV file's audio; None when it is not a WAV (another format: its length is unknown)."""
+    try:
+        with wave.open(io.BytesIO(audio)) as w:
+            return w.getnframes() / float(w.getframerate() or 1)
+    except (wave.Error, EOFError):
+        return None
 
 
 def recording_name(channel_id: str, turn: Turn | None) -> str:
