@@ -6,6 +6,7 @@ import pytest
 
 from hotline.channels.ari import media as m
 from hotline.channels.ari.client import Backoff, event_channel, event_key
+from hotline.channels.ari.media import PromptMedia, plan_turn
 from hotline.channels.ari.takeover import operator_endpoint
 from hotline.ivr import actions as a
 from hotline.services.call_takeover import TakeoverError
@@ -160,3 +161,15 @@ def test_where_the_operator_answers_becomes_an_asterisk_dial_string(answer_at: s
 def test_what_asterisk_cannot_ring_is_refused_with_the_forms_it_can(answer_at: str) -> None:
     with pytest.raises(TakeoverError, match="PJSIP endpoint"):
         operator_endpoint(answer_at)
+
+
+def test_the_beep_is_ours_with_sounds_and_asterisk_s_with_http_prompts_and_only_when_asked() -> None:
+    beeping = a.Record((a.Prompt("ask_description", "id", "Ceritakan"),), 60, 5.0, "#", True, "id")
+    quiet = a.Record((a.Prompt("ask_description", "id", "Ceritakan"),), 60, 5.0, "#", False, "id")
+    sounds, http = PromptMedia("sounds"), PromptMedia("http", "https://hotline.example")
+    assert plan_turn((beeping,), sounds).prompts[-1] == "sound:hotline/beep"
+    assert plan_turn((quiet,), sounds).prompts == ("sound:hotline/id/ask_description",)
+    assert plan_turn((beeping,), http).prompts == ("sound:https://hotline.example/ivr/prompts/id/ask_description.wav",)
+    assert m.record("c", "r", beeping, beep=False).query()["beep"] == "false"  # what the executor asks with sounds
+    assert m.record("c", "r", beeping).query()["beep"] == "true"  # http: Asterisk's own, as the flow says
+    assert m.record("c", "r", quiet).query()["beep"] == "false"

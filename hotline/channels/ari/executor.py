@@ -348,7 +348,8 @@ class AriCall:
                 name = f"{name}-{len(self.recorded_names)}"
             self.recorded_names.add(name)
             self.recording = name
-            if not await self._try(m.record(self.channel_id, name, wait, beep=self.app.prompts.beep_uri() is None)):
+            ours = self.app.prompts.beep_uri() is not None  # our beep ended the prompts: none from Asterisk
+            if not await self._try(m.record(self.channel_id, name, wait, beep=False if ours else None)):
                 self.recording = None
                 await self.step(a.NoInput())  # as if nothing was said: the flow asks again or moves on
         elif isinstance(wait, a.Enqueue):
