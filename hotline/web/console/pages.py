@@ -24,6 +24,7 @@ from hotline.services.ticket_queries import STATUSES, TicketFilter, agency_codes
 from hotline.services.timeline import load_ticket_view
 from hotline.web.api_schemas import MAX_ID, RowId
 from hotline.web.console.auth import ConsoleUser, UserDep, render
+from hotline.web.console.recordings import console_recording_url
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 CONSOLE_PAGE = 50  # tickets per page of the list
@@ -144,6 +145,7 @@ def ticket_page(request: Request, user: UserDep, number: RowId, flash: str | Non
         "agency": agency,
         "messages": messages,
         "recordings": [c for c in calls if c.recording_url],
+        "recording_src": {c.id: console_recording_url(c) for c in calls},  # Asterisk's: through the hotline
         "linked": linked,
         "deadline": running_deadline(ticket),
         "cancel_requested": cancel_requests.is_open(ticket),
