@@ -59,6 +59,7 @@ class LinkHolder:
         self.session: Session | None = None
         self.progress: dict[str, Progress] = {}
         self.in_flight: set[str] = set()
+        self.recent: dict[str, str] = {}  # SMSC message id -> "<outbox id> <first part's id>", newest last
         self.db = asyncio.Semaphore(database_slots)
         self.consumer = self.lease.holder
         self.state = ("down", "starting")
@@ -250,7 +251,9 @@ class LinkHolder:
                 resp = await session.submit(sm)
                 if resp.command_id == pdu.SUBMIT_SM_RESP and resp.status == pdu.ESME_ROK:
                     self._throttled = 0
-                    progress.ids.append(pdu.message_id_of(resp))
+                    smsc_id = pdu.message_id_of(resp)
+                    progress.ids.append(smsc_id)
+                    self._remember(smsc_id, request.get("message_id", ""), progress.ids[0])
                     await self.count("submitted")
                     break
                 if resp.status in TEMPORARY_NACKS:
@@ -265,6 +268,22 @@ class LinkHolder:
                 await self.count("refused")
                 return {"status": "error", "code": resp.status, "reason": pdu.status_name(resp.status)}
         return {"status": "ok", "id": progress.ids[0], "ids": progress.ids}
+
+    def _remember(self, smsc_id: str, message_id: str, first: str) -> None:
+        """A receipt may come before the request is finished (and its ids are in Redis): kept here meanwhile."""
+        self.recent[smsc_id] = f"{message_id} {first}"
+        while len(self.recent) > 10000:
+            self.recent.pop(next(iter(self.recent)))
+
+    async def _known(self, smsc_id: str) -> str | None:
+        for form in inbound.id_forms(smsc_id):
+            known = self.recent.get(form)
+            if known is None:
+                raw = await self.redis.get(self.k("sid", form))
+                known = _text(raw) if raw is not None else None
+            if known is not None:
+                return known
+        return None
 
     async def _finish(self, eid: str, request: dict[str, str], answer: dict[str, Any]) -> None:
         message_id, rid = request.get("message_id", ""), request["request"]
@@ -301,12 +320,16 @@ class LinkHolder:
             return pdu.ESME_ROK
         message_id: int | None = None
         first: str | None = None
-        for form in inbound.id_forms(found.smsc_id):
-            known = await self.redis.get(self.k("sid", form))
-            if known is not None:
-                mid, first = _text(known).split(" ", 1)
-                message_id = int(mid) if mid.isdigit() else None
-                break
+        known = await self._known(found.smsc_id)
+        if known is None and self.in_flight:  # its submit_sm_resp came just before: let that send note it
+            for _ in range(20):
+                await asyncio.sleep(0.05)
+                known = await self._known(found.smsc_id)
+                if known is not None:
+                    break
+        if known is not None:
+            mid, first = known.split(" ", 1)
+            message_id = int(mid) if mid.isdigit() else None
         report = DeliveryReport(
             gateway=self.config.name,
             status=found.status,
