@@ -16,6 +16,7 @@ it equals ASCII (letters, digits, the punctuation our texts use), which `texts()
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import struct
 import threading
 import time
@@ -153,17 +154,20 @@ class Smsc:
 
     async def _receipt(self, esme: Any, event: Any, message_id: str) -> None:
         await asyncio.sleep(0.01)
+        if esme.session_id not in self.esmes:
+            return  # unbound meanwhile
         text = f"id:{message_id} sub:001 dlvrd:001 submit date:2612070900 done date:2612070900 stat:DELIVRD err:000"
-        await esme.deliver_sm(
-            event.source_addr,
-            text.encode(),
-            source_addr=event.destination_addr,
-            esm_class=0x04,
-            tlvs=[
-                smpp34.Tlv(smpp34.TLV_RECEIPTED_MESSAGE_ID, message_id.encode() + b"\x00"),
-                smpp34.Tlv(smpp34.TLV_MESSAGE_STATE, b"\x02"),
-            ],
-        )
+        with contextlib.suppress(smpp34.SmppError):  # the ESME unbinding meanwhile
+            await esme.deliver_sm(
+                event.source_addr,
+                text.encode(),
+                source_addr=event.destination_addr,
+                esm_class=0x04,
+                tlvs=[
+                    smpp34.Tlv(smpp34.TLV_RECEIPTED_MESSAGE_ID, message_id.encode() + b"\x00"),
+                    smpp34.Tlv(smpp34.TLV_MESSAGE_STATE, b"\x02"),
+                ],
+            )
 
     def accepted(self) -> list[Submit]:
         with self.lock:

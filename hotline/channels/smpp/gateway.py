@@ -18,6 +18,7 @@ import json
 import time
 import uuid
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from redis import Redis
@@ -31,10 +32,21 @@ START_WITHIN = 5.0  # the holder must start sending within this, or answer "expi
 TEMPORARY = {0x08, 0x14, 0x58, 0x64, 0xFE, 0xFF}  # RSYSERR, RMSGQFUL, RTHROTTLED, RX_T_APPN, delivery failure, unknown
 
 
-def _redis() -> Redis:
-    from hotline.jobs.queue import redis_connection
+@lru_cache(maxsize=4)
+def _client(url: str, wait: float) -> Redis:
+    # its own client: the queue's reads time out after 5 s, and the answer may take longer (throttled, a rebind)
+    return Redis.from_url(url, socket_connect_timeout=2, socket_timeout=wait + 5, health_check_interval=30)
 
-    return redis_connection()
+
+def _redis(wait: float) -> Redis:
+    from hotline.settings import get_settings
+
+    url = get_settings().redis_url
+    if not url:
+        from hotline.jobs.queue import redis_connection
+
+        return redis_connection()  # raises: not configured
+    return _client(url, wait)
 
 
 class SmppGateway:
@@ -46,9 +58,15 @@ class SmppGateway:
         self._redis = redis
 
     @property
+    def wait(self) -> float:
+        """How long a worker waits for the holder's answer: it starts within START_WITHIN, then each part's
+        response comes within the link's timeout (a lost bind: the rest after a rebind)."""
+        return START_WITHIN + self.config.timeout_seconds * 2 + 1
+
+    @property
     def redis(self) -> Redis:
         if self._redis is None:
-            self._redis = _redis()
+            self._redis = _redis(self.wait)
         return self._redis
 
     def state(self) -> dict[str, Any]:
@@ -73,12 +91,13 @@ class SmppGateway:
                 "reply": reply,
             }
             self.redis.xadd(keys.key(self.name, "out"), fields)  # type: ignore[arg-type]
-            wait = START_WITHIN + self.config.timeout_seconds * 2 + 1
-            got = self.redis.blpop([reply], timeout=wait)
+            got = self.redis.blpop([reply], timeout=self.wait)
         except RedisError as exc:
             raise SendError(f"SMPP link {self.name}: Redis unreachable ({exc})") from exc
         if got is None:
-            raise SendError(f"SMPP link {self.name}: hotline smpp did not answer within {wait:.0f} s", code="timeout")
+            raise SendError(
+                f"SMPP link {self.name}: hotline smpp did not answer within {self.wait:.0f} s", code="timeout"
+            )
         answer = json.loads(got[1])
         if answer["status"] == "ok":
             return SendResult(self.name, self.kind, answer["id"], "sent")
