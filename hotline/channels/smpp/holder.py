@@ -59,6 +59,7 @@ class LinkHolder:
         self.session: Session | None = None
         self.progress: dict[str, Progress] = {}
         self.in_flight: set[str] = set()
+        self.counts: dict[str, int] = {}
         self.recent: dict[str, str] = {}  # SMSC message id -> "<outbox id> <first part's id>", newest last
         self.db = asyncio.Semaphore(database_slots)
         self.consumer = self.lease.holder
@@ -84,8 +85,21 @@ class LinkHolder:
                 log.warning("SMPP %s: could not publish the link's state (%s)", self.config.name, exc)
 
     async def count(self, what: str, n: int = 1) -> None:
-        with contextlib.suppress(RedisError, OSError):
-            await self.redis.hincrby(self.k("counts"), what, n)
+        """Counted here, added to Redis with the next state renewal (not a round trip per PDU)."""
+        self.counts[what] = self.counts.get(what, 0) + n
+
+    async def flush_counts(self) -> None:
+        counts, self.counts = self.counts, {}
+        if not counts:
+            return
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for what, n in counts.items():
+                    pipe.hincrby(self.k("counts"), what, n)
+                await pipe.execute()
+        except (RedisError, OSError):
+            for what, n in counts.items():  # next time
+                self.counts[what] = self.counts.get(what, 0) + n
 
     # --- the bind ----------------------------------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> None:
@@ -101,14 +115,16 @@ class LinkHolder:
                 with contextlib.suppress(asyncio.CancelledError):
                     await keeper
         await self.publish("down", "hotline smpp stopped")
+        await self.flush_counts()
         await self.lease.release()
 
     async def _keep_lease(self, stop: asyncio.Event, lost: asyncio.Event) -> None:
         keeper = asyncio.create_task(self.lease.keep(stop))
         try:
             while not keeper.done():
-                await asyncio.wait([keeper], timeout=keys.STATE_TTL / 3)
+                await asyncio.wait([keeper], timeout=min(2.0, keys.STATE_TTL / 3))
                 await self.publish(*self.state)  # renew the state key while we hold the link
+                await self.flush_counts()
         finally:
             lost.set()  # the lease is gone (or we stop): stand down
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -32,19 +34,28 @@ class BindRefused(ConnectionError):
 
 
 class Pacer:
-    """Exactly `tps` sends a second: each send gets the next slot 1/tps after the one before (no bursts)."""
+    """`tps` sends a second, on slots 1/tps apart, and never more than `tps` in any second: a send that came late
+    (a busy machine) lets the next ones take their own slots, as long as the last `tps` sends span a second."""
 
     def __init__(self, tps: float):
+        self.tps = tps
         self.interval = 1.0 / tps
         self.next_at = 0.0
+        self.recent: deque[float] = deque(maxlen=max(1, math.floor(tps)))
 
     async def wait(self) -> None:
         loop = asyncio.get_running_loop()
-        now = loop.time()
-        at = max(now, self.next_at)
-        self.next_at = at + self.interval
-        if at > now:
+        slot = max(loop.time(), self.next_at)
+        self.next_at = slot + self.interval
+        while True:
+            now = loop.time()
+            at = slot
+            if len(self.recent) == self.recent.maxlen:
+                at = max(at, self.recent[0] + 1.0)
+            if at <= now:
+                break
             await asyncio.sleep(at - now)
+        self.recent.append(now)
 
     def pause(self, seconds: float) -> None:
         """Nothing is sent for `seconds` (the SMSC said ESME_RTHROTTLED)."""
