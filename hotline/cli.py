@@ -634,7 +634,8 @@ def up(
     port: Annotated[int | None, typer.Option(min=1, max=65535, help="default: HOTLINE_PORT, else 8000")] = None,
 ) -> None:
     """Everything in one process tree: migrations, API, worker with scheduler (and the ARI app when ARI_URL is
-    set). A part that dies is started again; Ctrl-C stops it all."""
+    set, the SMPP binds when an SMPP gateway is configured). A part that dies is started again; Ctrl-C stops it
+    all."""
     from hotline.embedded_redis import EmbeddedRedis
     from hotline.supervisor import Service, StartError, Supervisor, stop_on_signals
 
