@@ -311,14 +311,16 @@ def kannel_baseline(rates: list[float], seconds: float) -> dict[str, Any]:
     data = json.loads(latest.read_text())
     steps = [
         {
-            "offered_per_s": s.get("rate"),
-            "achieved_per_s": s.get("achieved_rps") or s.get("achieved"),
-            "latency_ms": s.get("latency_ms"),
+            "offered_per_s": s["offered_rate"],
+            "achieved_per_s": s["achieved_rate"],
+            "latency_ms": s["latency_ms"],
+            "noisy": s.get("noisy"),
+            "sustained": s.get("sustained"),
         }
         for s in data["steps"]
         if not s.get("warmup")
     ]
-    return {"result_file": latest.name, "steps": steps, "no_loss": data.get("no_loss"), "raw_steps": data["steps"]}
+    return {"result_file": latest.name, "steps": steps, "no_loss": data.get("no_loss")}
 
 
 def main(argv: list[str] | None = None) -> int:

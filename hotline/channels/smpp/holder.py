@@ -152,7 +152,7 @@ class LinkHolder:
                 await self.count("bind_failures")
                 await _sleep_or(stop, lost, delay)
                 continue
-            failures = 0
+            bound_at = time.monotonic()
             self.session = session
             log.info("SMPP %s: bound to %s:%s (%s) as %r", c.name, c.host, c.port, session.smsc_system_id, c.system_id)
             await self.publish("bound")
@@ -171,9 +171,12 @@ class LinkHolder:
             reason = session.close_reason or "closed"
             self.session = None
             if not stop.is_set():
-                log.warning("SMPP %s: bind lost (%s); binding again", c.name, reason)
+                # a bind that keeps dropping at once backs off like one that fails; one that held starts afresh
+                failures = failures + 1 if time.monotonic() - bound_at < 10 else 0
+                delay = BACKOFF[min(failures, len(BACKOFF) - 1)]
+                log.warning("SMPP %s: bind lost (%s); binding again in %.1f s", c.name, reason, delay)
                 await self.publish("down", reason)
-                await _sleep_or(stop, lost, BACKOFF[0])
+                await _sleep_or(stop, lost, delay)
 
     # --- sending -----------------------------------------------------------------------------------------
     async def _send_loop(self, session: Session) -> None:
