@@ -167,14 +167,22 @@ def inbound_bench(rates: list[float], seconds: float, logdir: Path) -> dict[str,
         print(f"  warm-up 100/s x 1 s: {warm['answered_rok']}/{warm['sent']} acknowledged (not counted)", flush=True)
         time.sleep(1)
         offset = 0
+        import psutil
+
+        proc = psutil.Process(holder.pid)
         for rate in rates:
+            cpu_before = sum(proc.cpu_times()[:2])
             step = smsc._run(lambda r=rate, o=offset: _step(smsc, r, seconds, o), timeout=seconds * 10 + 60)
+            cpu = sum(proc.cpu_times()[:2]) - cpu_before
+            step["holder_cpu_ms_per_deliver_sm"] = round(cpu * 1000 / max(1, step["sent"]), 3)
+            step["load_average_1m"] = round(os.getloadavg()[0], 2)
             offset += step["sent"]
             steps.append(step)
             print(
                 f"  deliver_sm {rate:g}/s x {seconds:g} s: {step['answered_rok']}/{step['sent']} acknowledged, "
                 f"{step['achieved_per_s']}/s, p50 {step['latency_ms']['p50']} ms, p99 {step['latency_ms']['p99']} ms, "
-                f"max {step['latency_ms']['max']} ms {step['other_statuses'] or ''}",
+                f"max {step['latency_ms']['max']} ms, hotline smpp CPU {step['holder_cpu_ms_per_deliver_sm']} ms each, "
+                f"load {step['load_average_1m']} {step['other_statuses'] or ''}",
                 flush=True,
             )
             time.sleep(1)
