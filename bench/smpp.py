@@ -375,10 +375,11 @@ def main(argv: list[str] | None = None) -> int:
         ),
         default=0.0,
     )
-    p99_max = max(s["latency_ms"]["p99"] for s in inbound["steps"])
+    # the rates: p99 < 20 ms while taking 200 and 500 reports/s (a step past 500/s is past the target)
+    p99_max = max(s["latency_ms"]["p99"] for s in inbound["steps"] if s["offered_per_s"] <= 500)
     targets = {
-        "deliver_sm_acknowledged_p99_under_20ms": {
-            "p99_ms_each_step": [s["latency_ms"]["p99"] for s in inbound["steps"]],
+        "deliver_sm_acknowledged_p99_under_20ms_up_to_500_per_s": {
+            "p99_ms_each_step": {f"{s['offered_per_s']:g}/s": s["latency_ms"]["p99"] for s in inbound["steps"]},
             "met": p99_max < 20,
         },
         "at_least_500_per_s_stored_and_queued": {"best": best, "met": best >= 500 and inbound["no_loss"]["ok"]},
