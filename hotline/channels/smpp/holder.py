@@ -42,6 +42,7 @@ BACKOFF = (0.5, 1.0, 2.0, 4.0, 5.0)  # seconds before binding again; stays at th
 THROTTLE_PAUSE = (0.2, 0.5, 1.0, 2.0)  # the SMSC said ESME_RTHROTTLED n times in a row
 TEMPORARY_NACKS = {pdu.ESME_RTHROTTLED, pdu.ESME_RMSGQFUL}
 PARTS_TTL = 3600
+INTAKE = 64  # deliver_sm handled at once (each needs a Redis connection, then a database slot)
 
 
 @dataclass
@@ -63,6 +64,7 @@ class LinkHolder:
         self.counts: dict[str, int] = {}
         self.recent: dict[str, str] = {}  # SMSC message id -> "<outbox id> <first part's id>", newest last
         self.db = asyncio.Semaphore(database_slots)
+        self.intake = asyncio.Semaphore(INTAKE)
         self.consumer = self.lease.holder
         self.state = ("down", "starting")
         self._ref = int(time.time()) & 0xFFFF
@@ -328,9 +330,10 @@ class LinkHolder:
     # --- receiving ---------------------------------------------------------------------------------------
     async def on_deliver(self, sm: pdu.ShortMessage) -> int:
         """The deliver_sm_resp status for `sm`, once it is stored (ROK) or could not be (RX_T_APPN)."""
-        if inbound.is_receipt(sm):
-            return await self._receipt(sm)
-        return await self._mo(sm)
+        async with self.intake:  # an SMSC without a window: the rest wait here, not for a Redis connection
+            if inbound.is_receipt(sm):
+                return await self._receipt(sm)
+            return await self._mo(sm)
 
     async def _receipt(self, sm: pdu.ShortMessage) -> int:
         found = inbound.receipt(sm)
