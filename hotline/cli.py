@@ -606,12 +606,39 @@ def ari() -> None:
 
 
 @app.command()
+def smpp() -> None:
+    """Hold the SMPP binds of the configured SMPP gateways (HOTLINE_GATEWAY_<NAME>_TYPE=smpp) until Ctrl-C or
+    SIGTERM: one transceiver bind per link, one holder per link (a Redis lease). docs/sms-gateways.md."""
+    import asyncio
+
+    from hotline.channels.smpp import links
+    from hotline.channels.smpp.holder import serve
+
+    _logging()
+    settings = get_settings()
+    _refuse_gateway_problems(settings)
+    configured = links(settings)
+    if not configured:
+        err.print("no SMPP gateway is configured (HOTLINE_GATEWAY_<NAME>_TYPE=smpp in HOTLINE_SMS_GATEWAYS)")
+        raise typer.Exit(2)
+    if not settings.redis_url:
+        err.print("hotline smpp needs HOTLINE_REDIS_URL (the workers hand it SMS through Redis; `hotline up` sets it)")
+        raise typer.Exit(2)
+    for link in configured:
+        console.print(
+            f"SMPP {link.name}: {link.host}:{link.port} as {link.system_id!r}, {link.tps:g}/s, window {link.window}"
+        )
+    asyncio.run(serve(configured, settings.redis_url))
+
+
+@app.command()
 def up(
     host: Annotated[str | None, typer.Option(help="default: HOTLINE_HOST, else 127.0.0.1")] = None,
     port: Annotated[int | None, typer.Option(min=1, max=65535, help="default: HOTLINE_PORT, else 8000")] = None,
 ) -> None:
     """Everything in one process tree: migrations, API, worker with scheduler (and the ARI app when ARI_URL is
-    set). A part that dies is started again; Ctrl-C stops it all."""
+    set, the SMPP binds when an SMPP gateway is configured). A part that dies is started again; Ctrl-C stops it
+    all."""
     from hotline.embedded_redis import EmbeddedRedis
     from hotline.supervisor import Service, StartError, Supervisor, stop_on_signals
 
@@ -651,6 +678,10 @@ def up(
         if settings.ari_url:
             supervisor.start(Service("ARI app", [*base, "ari"], env=env))
             console.print(f"Asterisk ARI app {settings.ari_app!r} on {settings.ari_url}")
+        smpp_links = [g.name for g in settings.sms_routing.of_kind("smpp")]
+        if smpp_links:
+            supervisor.start(Service("SMPP binds", [*base, "smpp"], env=env))
+            console.print(f"SMPP binds: {', '.join(smpp_links)}")
         console.print(f"Hotline is up on http://{host}:{port} (Ctrl-C stops everything)")
         supervisor.run(stopping)
     except StartError as exc:

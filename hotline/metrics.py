@@ -347,6 +347,32 @@ class DatabaseCollector(Collector):
         if snapshot is not None:
             yield age
         yield from self._queue()
+        yield from self._smpp()
+
+    def _smpp(self) -> Iterator[GaugeMetricFamily]:
+        """Each SMPP link's state as `hotline smpp` publishes it in Redis, and its PDU counters."""
+        from hotline.settings import get_settings
+
+        settings = get_settings()
+        if not settings.sms_routing.of_kind("smpp"):
+            return
+        up = GaugeMetricFamily("hotline_smpp_link_up", "1 while the SMPP link is bound, else 0", labels=["gateway"])
+        pdus = GaugeMetricFamily(
+            "hotline_smpp_pdus", "SMPP events per link since its counters began", labels=["gateway", "event"]
+        )
+        try:
+            from hotline.channels.smpp import keys, link_states
+            from hotline.jobs.queue import redis_connection
+
+            for name, state in link_states(settings).items():
+                up.add_metric([name], 1 if state.get("state") == "bound" else 0)
+                counts = redis_connection().hgetall(keys.key(name, "counts"))
+                for event, n in sorted(counts.items()):
+                    pdus.add_metric([name, _str(event)], float(n))
+        except Exception:
+            log.warning("metrics: SMPP link states unavailable (Redis)", exc_info=True)
+        yield up
+        yield pdus
 
     def _queue(self) -> Iterator[GaugeMetricFamily]:
         depth = GaugeMetricFamily("hotline_queue_jobs", "RQ jobs by state", labels=["state"])
@@ -363,3 +389,7 @@ class DatabaseCollector(Collector):
 
 
 REGISTRY.register(DatabaseCollector())
+
+
+def _str(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

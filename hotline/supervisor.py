@@ -1,10 +1,11 @@
 """Keeps the parts of `hotline up` running: a part that dies is started again, the others go on.
 
-Each part (the embedded Redis, the API, the worker, the ARI app) is a child process in a process group of
-its own, so a Ctrl-C in the terminal reaches `hotline up` alone and it stops the parts in order: the API,
-worker and ARI app first, then the Redis they use. A part that exits without being asked to is started
-again after a back-off (1 s doubling to 30 s, back to 1 s once it had run steadily), one log line for the
-exit and one for the restart. On Linux each part also gets SIGTERM if `hotline up` itself is killed."""
+Each part (the embedded Redis, the API, the worker, the ARI app, the SMPP binds) is a child process in a
+process group of its own, so a Ctrl-C in the terminal reaches `hotline up` alone and it stops the parts in
+order: the API, worker, ARI app and SMPP binds first, then the Redis they use. A part that exits without being
+asked to is started again after a back-off (1 s doubling to 30 s, back to 1 s once it had run steadily), one log
+line for the exit and one for the restart. On Linux each part also gets SIGTERM if `hotline up` itself is
+killed."""
 
 from __future__ import annotations
 

@@ -98,6 +98,11 @@ def test_prompts_export_without_audio_says_what_to_do(tmp_path: Path, monkeypatc
 
 
 def test_hotline_up_starts_the_ari_app_when_ari_url_is_set(tmp_path: Path) -> None:
+    """... and the SMPP binds when an SMPP gateway is configured (one `hotline up` for both: it takes seconds)."""
+    from tests.smsc_peer import Smsc
+
+    smsc = Smsc().start()
+
     async def scenario() -> tuple[int, list[tuple[str, str, int]], str]:
         fake = FakeAri()
         url = await fake.start()
@@ -111,6 +116,12 @@ def test_hotline_up_starts_the_ari_app_when_ari_url_is_set(tmp_path: Path) -> No
             ARI_PASSWORD=fake.password,
             HOTLINE_DATA_DIR=str(tmp_path / "var"),
             HOTLINE_PORT=str(port),
+            HOTLINE_SMS_GATEWAYS="telco",
+            HOTLINE_GATEWAY_TELCO_TYPE="smpp",
+            HOTLINE_GATEWAY_TELCO_HOST="127.0.0.1",
+            HOTLINE_GATEWAY_TELCO_PORT=str(smsc.port),
+            HOTLINE_GATEWAY_TELCO_SYSTEM_ID="kotabatu",
+            HOTLINE_GATEWAY_TELCO_PASSWORD="rahasia1",
         )
         process = await asyncio.create_subprocess_exec(
             sys.executable,
@@ -124,14 +135,24 @@ def test_hotline_up_starts_the_ari_app_when_ari_url_is_set(tmp_path: Path) -> No
         )
         try:
             await fake.wait_for(lambda r: r.path == "/channels", timeout=90)
+            for _ in range(600):
+                if smsc.bound():
+                    break
+                await asyncio.sleep(0.05)
         finally:
             process.send_signal(signal.SIGINT)
             output, _ = await asyncio.wait_for(process.communicate(), 60)
             await fake.stop()
         return process.returncode or 0, [(r.method, r.path, r.status) for r in fake.requests], output.decode()
 
-    code, requests, output = asyncio.run(scenario())
+    try:
+        code, requests, output = asyncio.run(scenario())
+        bound, binds = smsc.bound(), smsc.binds
+    finally:
+        smsc.stop()
     assert code == 0, output
+    assert binds == 1 and not bound, output  # bound once while up, unbound when it stopped
+    assert "SMPP binds: telco" in output
     assert requests[:2] == [("GET", "/events", 101), ("GET", "/channels", 200)]
     assert "Asterisk ARI app 'hotline' on http://127.0.0.1:" in output and "Hotline stopped" in output
 

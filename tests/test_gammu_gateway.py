@@ -109,6 +109,7 @@ def test_an_sms_the_receive_command_missed_is_stored_from_the_inbox(gammu: Gammu
 def test_an_error_file_fails_the_alert_over_and_a_stale_one_is_taken_back(gammu: GammuPeer) -> None:
     """SMSD moves what it could not send to its error folder: that is `failed`, and the alert moves on. An SMS
     still in the outbox after its validity (the modem was down) is taken back instead of sent hours late."""
+    from hotline.channels.gammu.gateway import sid_of
     from hotline.channels.gateway_polling import poll_gateways as poll  # what the sweeper runs every sweep
 
     gammu.stop()  # the modem is down: nothing leaves the outbox
@@ -121,9 +122,11 @@ def test_an_error_file_fails_the_alert_over_and_a_stale_one_is_taken_back(gammu:
     expired = re.sub(r"x\d+\.txt$", "x1000.txt", stale.name)  # its validity ended long ago
     stale.rename(gammu.outbox / expired)
     with unit_of_work() as session:  # as if it had been written with that expiry
-        row = session.scalar(select(OutboundMessage).where(OutboundMessage.provider_sid == f"modem:{stale.name}"))
+        row = session.scalar(
+            select(OutboundMessage).where(OutboundMessage.provider_sid == f"modem:{sid_of(stale.name)}")
+        )
         assert row is not None
-        row.provider_sid = f"modem:{expired}"
+        row.provider_sid = f"modem:{sid_of(expired)}"
     assert poll().reports == 2
     rows = {m.to_number: m for m in outbound()}
     assert (rows[PMK[0]].status, rows[PMK[0]].error_code) == ("failed", "gammu-error")

@@ -194,3 +194,19 @@ def test_gammu_outbox_file_names_carry_the_message_and_its_expiry(tmp_path: Path
     now = datetime(2026, 12, 7, 8, 0, 0, tzinfo=UTC)
     name = gammu.file_name(_sms("x", validity=timedelta(minutes=30)), now)
     assert name == f"OUTA20261207_080000_00_+6285700000101_hl42x{int(now.timestamp()) + 1800}.txt"
+
+
+def test_gammu_ids_fit_the_outbox_column_whatever_the_number_and_the_row(tmp_path: Path) -> None:
+    """The outbox row's provider_sid is "<gateway>:<id>", 64 characters at most: the file's whole name (number,
+    time, row id, expiry) outgrew it from row ids about 1000 on; its own part stays short."""
+    from dataclasses import replace
+
+    from hotline.channels.gammu.gateway import sid_of
+
+    gammu = GammuGateway(name="modem", outbox=tmp_path, sent=tmp_path, error=tmp_path)
+    sms = replace(_sms("x", validity=timedelta(minutes=30)), message_id=9_999_999_999, to="+628123456789012")
+    sid = gammu.send(sms).provider_sid
+    [written] = tmp_path.glob("OUT*")
+    expires = written.name.removesuffix(".txt").rsplit("x", 1)[1]
+    assert expires.isdigit() and sid == sid_of(written.name) == f"hl9999999999x{expires}"
+    assert len(f"{'g' * 16}:{sid}") <= 64

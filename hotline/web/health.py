@@ -10,6 +10,7 @@ from sqlalchemy import text
 from hotline.db import get_engine
 from hotline.jobs.queue import redis_connection
 from hotline.metrics import REGISTRY
+from hotline.settings import get_settings
 
 router = APIRouter()
 
@@ -36,11 +37,31 @@ def _check_redis() -> str:
         return f"error: {type(exc).__name__}: {exc}"[:300]
 
 
+def _smpp_links() -> dict[str, str]:
+    """ "smpp <link>": "bound", or "down: <why>" (nobody holds it, the bind failed, it was lost)."""
+    settings = get_settings()
+    if not settings.sms_routing.of_kind("smpp"):
+        return {}
+    from hotline.channels.smpp import link_states
+
+    try:
+        states = link_states(settings)
+    except Exception as exc:  # Redis down: said by the redis check already
+        return {f"smpp {spec.name}": f"unknown: {type(exc).__name__}" for spec in settings.sms_routing.of_kind("smpp")}
+    return {
+        f"smpp {name}": "bound" if state.get("state") == "bound" else f"down: {state.get('reason') or 'not bound'}"
+        for name, state in states.items()
+    }
+
+
 @router.get("/readyz")
 async def readyz(response: Response) -> dict[str, str]:
+    """503 when the database or Redis is unreachable. SMPP links are named with their state, and a link that is
+    down does not make the API unready (it still takes SMS from every other gateway; alerts fail over)."""
     checks = {"database": await run_in_threadpool(_check_database), "redis": await run_in_threadpool(_check_redis)}
     if any(v != "ok" for v in checks.values()):
         response.status_code = 503
+    checks.update(await run_in_threadpool(_smpp_links))
     return checks
 
 

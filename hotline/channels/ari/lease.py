@@ -51,8 +51,9 @@ def lease_key(ari_url: str, app: str) -> str:
 
 
 class AriLease:
-    def __init__(self, redis: Redis, key: str, *, ttl: float = 15.0, holder: str | None = None):
+    def __init__(self, redis: Redis, key: str, *, ttl: float = 15.0, holder: str | None = None, label: str = "ARI"):
         self.redis, self.key, self.ttl = redis, key, ttl
+        self.label = label  # how log lines name what is held (`hotline smpp` holds its links with this class)
         self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.without_lease = False  # running because Redis was unreachable, not because we hold the key
         self.beat_key = f"{key}:beat"
@@ -75,7 +76,7 @@ class AriLease:
             int(BEAT_TTL * 1000),
         )
         if stolen:
-            log.warning("ARI: the app holding the lease (%s) is dead; taking over", current)
+            log.warning("%s: the holder of the lease (%s) is dead; taking over", self.label, current)
         return bool(stolen)
 
     @property
@@ -91,7 +92,7 @@ class AriLease:
                 if await self.redis.set(self.key, self.holder, nx=True, px=self._ttl_ms):
                     await self._beat()
                     self.without_lease = False
-                    log.info("ARI: holding the lease %s", self.key)
+                    log.info("%s: holding the lease %s", self.label, self.key)
                     return True
                 unreachable_since = None
                 current = await self.redis.get(self.key)
@@ -99,12 +100,18 @@ class AriLease:
                     self.without_lease = False
                     return True
                 if not announced:
-                    log.warning("ARI: another app (%s) runs this Asterisk; standing by", _text(current))
+                    holds = "runs this Asterisk" if self.label == "ARI" else "holds it"
+                    log.warning("%s: another app (%s) %s; standing by", self.label, _text(current), holds)
                     announced = True
             except (RedisError, OSError) as exc:
                 unreachable_since = unreachable_since or time.monotonic()
                 if time.monotonic() - unreachable_since >= 2 * self.ttl:
-                    log.error("ARI: Redis unreachable for %.0f s (%s); running without the lease", 2 * self.ttl, exc)
+                    log.error(
+                        "%s: Redis unreachable for %.0f s (%s); running without the lease",
+                        self.label,
+                        2 * self.ttl,
+                        exc,
+                    )
                     self.without_lease = True
                     return True
             await _sleep_or_stop(stop, min(0.25, self.ttl / 3))
@@ -120,23 +127,23 @@ class AriLease:
                 if self.without_lease:
                     if await self.redis.set(self.key, self.holder, nx=True, px=self._ttl_ms):
                         self.without_lease = False
-                        log.info("ARI: Redis is back; holding the lease %s", self.key)
+                        log.info("%s: Redis is back; holding the lease %s", self.label, self.key)
                     else:
-                        log.error("ARI: Redis is back and another app holds the lease; stepping down")
+                        log.error("%s: Redis is back and another app holds the lease; stepping down", self.label)
                         return
                 elif not await self.redis.eval(_RENEW, 1, self.key, self.holder, self._ttl_ms):
-                    log.error("ARI: the lease was taken by another app; stepping down")
+                    log.error("%s: the lease was taken by another app; stepping down", self.label)
                     return
                 else:
                     await self._beat()
             except (RedisError, OSError) as exc:  # keep running: a standby cannot take it while Redis is away
-                log.warning("ARI: could not renew the lease (%s); still running", exc)
+                log.warning("%s: could not renew the lease (%s); still running", self.label, exc)
 
     async def release(self) -> None:
         try:
             await self.redis.eval(_RELEASE, 2, self.key, self.beat_key, self.holder)
         except (RedisError, OSError) as exc:
-            log.warning("ARI: could not release the lease (%s); it expires in %.0f s", exc, self.ttl)
+            log.warning("%s: could not release the lease (%s); it expires in %.0f s", self.label, exc, self.ttl)
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:

@@ -40,6 +40,14 @@ REPORTED, STORED = "hotline-reported", "hotline-stored"
 INBOX_GRACE_SECONDS = 30.0  # RunOnReceive runs right after SMSD writes a message; the sweeper only mops up
 
 
+def sid_of(name: str) -> str:
+    """An outbox file's id for the outbox row: `hl<id>x<expiry>`, the part of the name that is ours. (The whole
+    name, with the number and the time, outgrew the 64-character provider_sid column once outbox ids passed
+    about 1000.)"""
+    match = OURS.match(name)
+    return f"hl{match['id']}x{match['expires']}" if match else name
+
+
 def _safe_number(to: str) -> str:
     return re.sub(r"[^0-9A-Za-z+]", "", to)
 
@@ -97,15 +105,15 @@ class GammuGateway:
         except OSError as exc:  # the outbox folder gone, full, not writable: another gateway may do better
             temporary.unlink(missing_ok=True)
             raise SendError(f"cannot write to gammu-smsd's outbox {self.outbox}: {exc}") from exc
-        return SendResult(self.name, self.kind, name, "queued")
+        return SendResult(self.name, self.kind, sid_of(name), "queued")
 
     def find_sent(self, sms: OutgoingSms, *, since: datetime, exclude: set[str]) -> SendResult | None:
         """A file of this outbox row that is in the outbox, or was sent, already."""
         for folder, status in ((self.outbox, "queued"), (self.sent, "sent"), (self.sent / REPORTED, "sent")):
             for path in _ours(folder):
                 match = OURS.match(path.name)
-                if match and int(match["id"]) == sms.message_id and path.name not in exclude:
-                    return SendResult(self.name, self.kind, path.name, "sent" if status == "sent" else "queued")
+                if match and int(match["id"]) == sms.message_id and sid_of(path.name) not in exclude:
+                    return SendResult(self.name, self.kind, sid_of(path.name), "sent" if status == "sent" else "queued")
         return None
 
     # --- by looking ----------------------------------------------------------------------------------------
@@ -117,7 +125,7 @@ class GammuGateway:
                     DeliveryReport(
                         gateway=self.name,
                         status="sent" if status == "sent" else "failed",
-                        provider_sid=path.name,
+                        provider_sid=sid_of(path.name),
                         error_code="gammu-error" if status == "failed" else None,
                         detail=f"gammu-smsd moved it to {folder}",
                     )
@@ -134,7 +142,7 @@ class GammuGateway:
                     DeliveryReport(
                         gateway=self.name,
                         status="failed",
-                        provider_sid=path.name,
+                        provider_sid=sid_of(path.name),
                         error_code="expired",
                         detail="still in gammu-smsd's outbox when its validity ended (the modem was down?)",
                     )
@@ -145,10 +153,12 @@ class GammuGateway:
 
     def reported(self, report: DeliveryReport) -> None:
         """The report was applied: move its file out of the way so it is reported once."""
+        if not report.provider_sid:
+            return
         for folder in (self.sent, self.error):
-            path = folder / (report.provider_sid or "")
-            if report.provider_sid and path.is_file():
-                _move(path, REPORTED)
+            for path in _ours(folder):
+                if sid_of(path.name) == report.provider_sid:
+                    _move(path, REPORTED)
 
     def inbox_messages(self, *, grace: float = 0.0, names: Iterable[str] | None = None) -> list[InboundSms]:
         """The inbox's messages (or those of these file names), each with its parts joined in order."""
