@@ -59,6 +59,16 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
 
+        @event.listens_for(engine, "before_cursor_execute")
+        def _sqlite_for_update(_conn: Any, cursor: Any, _sql: str, _params: Any, context: Any, _many: bool) -> None:
+            # SQLite drops FOR UPDATE and pysqlite begins a transaction only at the first write, so a row "locked"
+            # for update was read unlocked: the console taking a call and the ARI app stepping it both read the
+            # same path and wrote the same call_events seq. Taking SQLite's write lock first makes it a lock.
+            compiled = getattr(context, "compiled", None)
+            statement = getattr(compiled, "statement", None)
+            if getattr(statement, "_for_update_arg", None) is not None and not cursor.connection.in_transaction:
+                cursor.execute("BEGIN IMMEDIATE")
+
         return engine
     # No pre-ping: it costs a round trip on every checkout, a third of an SMS webhook's database time
     # (docs/benchmarks.md). A connection that died with its server fails once; SQLAlchemy then drops the
