@@ -6,6 +6,8 @@ import logging
 import time
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DataError, OperationalError
@@ -28,6 +30,7 @@ from hotline.web.console import router as console_router
 from hotline.web.health import router as health_router
 from hotline.web.open311 import router as open311_router
 from hotline.web.prompts import router as prompts_router
+from hotline.web.safe import printable
 from hotline.web.templating import STATIC_DIR
 
 log = logging.getLogger(__name__)
@@ -80,6 +83,12 @@ def create_app() -> FastAPI:
     app.add_middleware(WebhookTimer)
     # Added last, so it runs first: an oversized body is refused before anything reads it.
     app.add_middleware(BodySizeLimit, max_bytes=get_settings().max_body_bytes)
+
+    @app.exception_handler(RequestValidationError)
+    async def refused_input(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI's own 422, except that the input it echoes may be NaN or a lone surrogate, which its JSON
+        # answer could not write (a 500 instead of the 422).
+        return JSONResponse({"detail": printable(jsonable_encoder(exc.errors()))}, status_code=422)
 
     @app.exception_handler(OperationalError)
     async def database_unavailable(request: Request, exc: OperationalError) -> JSONResponse:

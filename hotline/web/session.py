@@ -3,7 +3,6 @@ CSRF token. Every form POST carries the token in a hidden field; `check_csrf` co
 
 from __future__ import annotations
 
-import hmac
 import secrets
 from dataclasses import dataclass
 
@@ -11,6 +10,7 @@ from fastapi import Request, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from hotline.settings import get_settings
+from hotline.web.safe import same_secret
 
 COOKIE = "hotline_session"
 MAX_AGE_SECONDS = 12 * 3600  # one shift
@@ -59,7 +59,7 @@ def new_session(user_id: int | None = None) -> SessionData:
 
 
 def csrf_ok(session: SessionData | None, submitted: str | None) -> bool:
-    return session is not None and bool(submitted) and hmac.compare_digest(session.csrf, submitted or "")
+    return session is not None and bool(submitted) and same_secret(session.csrf, submitted or "")
 
 
 def language(request: Request) -> str:
