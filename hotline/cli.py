@@ -517,6 +517,9 @@ def serve(
         "hotline.web.app:create_app",
         factory=True,
         workers=workers,
+        # X-Forwarded-* are read by the app itself, from HOTLINE_TRUSTED_PROXIES only (hotline/web/edge.py);
+        # uvicorn's own reading would trust 127.0.0.1 (FORWARDED_ALLOW_IPS) whatever the city configured.
+        proxy_headers=False,
         access_log=access_log,
         log_level="info",
         log_config=dict_config("INFO", settings.log_format),

@@ -27,6 +27,7 @@ from hotline.web.api_shield import router as api_shield_router
 from hotline.web.api_tickets import router as api_tickets_router
 from hotline.web.body_limit import BodySizeLimit
 from hotline.web.console import router as console_router
+from hotline.web.edge import ClientAddress, SecurityHeaders
 from hotline.web.health import router as health_router
 from hotline.web.open311 import router as open311_router
 from hotline.web.prompts import router as prompts_router
@@ -64,7 +65,15 @@ class WebhookTimer:
 
 
 def create_app() -> FastAPI:
-    app = FastAPI(title="Hotline", version=__version__)
+    settings = get_settings()
+    docs = settings.docs_enabled  # off in production unless HOTLINE_API_DOCS=true
+    app = FastAPI(
+        title="Hotline",
+        version=__version__,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
+    )
     app.include_router(health_router)
     app.include_router(twilio_router)
     app.include_router(voice_router)
@@ -78,11 +87,14 @@ def create_app() -> FastAPI:
     app.include_router(console_router)
     app.mount("/console/static", StaticFiles(directory=STATIC_DIR), name="console-static")
     app.include_router(prompts_router)
-    register_asterisk_takeover(get_settings())  # the console can take Asterisk calls when ARI_URL is set
+    register_asterisk_takeover(settings)  # the console can take Asterisk calls when ARI_URL is set
 
     app.add_middleware(WebhookTimer)
+    app.add_middleware(SecurityHeaders)
+    # The client's real address (audit log, login limits, Kannel's ALLOW) before anything reads it.
+    app.add_middleware(ClientAddress)
     # Added last, so it runs first: an oversized body is refused before anything reads it.
-    app.add_middleware(BodySizeLimit, max_bytes=get_settings().max_body_bytes)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
 
     @app.exception_handler(RequestValidationError)
     async def refused_input(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -2,10 +2,10 @@
 
 from fastapi import APIRouter
 
-from hotline.web.console import actions, auth, live, pages, shield
+from hotline.web.console import actions, auth, live, pages, shield, users
 
 router = APIRouter()
-for part in (auth, pages, actions, live, shield):
+for part in (auth, pages, actions, live, shield, users):
     router.include_router(part.router)
 
 __all__ = ["router"]
