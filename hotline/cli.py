@@ -114,7 +114,8 @@ def config_check(
         err.print(warning, markup=False, highlight=False, soft_wrap=True)
     rules = config.shield
     console.print(
-        f"call shield: {rules.calls_per_hour} calls/hour, {rules.calls_per_day}/day per number; "
+        f"call shield: {rules.calls_per_hour} calls/hour, {rules.calls_per_day}/day per number "
+        f"({rules.trusted_per_hour}/{rules.trusted_per_day} once confirmed or with an open report); "
         f"{rules.offender_silent_calls} silent calls in {rules.offender_within_hours:g} h "
         f"flag it for {rules.flag_hours:g} h"
         if rules.enabled
