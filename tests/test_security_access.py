@@ -5,6 +5,7 @@ addresses cannot get round and an attacker cannot turn into a lock-out, and the 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -115,6 +116,21 @@ def test_logout_ends_the_session_on_the_server(server: str) -> None:
     assert answer.status_code == 303
     assert not signed_in(kept)  # the cookie copied before logout no longer works
     assert kept.get("/console/tickets").headers["location"] == "/console/login"
+
+
+def test_the_live_stream_ends_when_the_session_does(server: str) -> None:
+    make_user("ani", "operator")
+    client = console_login(server, "ani")
+    ended_at = None
+    with replay(server, client).stream("GET", "/console/live", timeout=15) as stream:
+        lines = stream.iter_lines()
+        assert next(lines) == "retry: 2000"
+        assert post_form(client, "/console", "/console/logout", {}).status_code == 303
+        started = time.monotonic()
+        for _ in lines:  # keepalives at most; the server closes the stream within a poll or two
+            pass
+        ended_at = time.monotonic() - started
+    assert ended_at is not None and ended_at < 10
 
 
 def test_password_change_disable_and_revoke_end_sessions_and_tokens(server: str) -> None:
