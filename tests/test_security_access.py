@@ -275,6 +275,16 @@ def test_flash_shows_only_known_messages(server: str) -> None:
     assert "Akun Anda diblokir" not in forged.text
 
 
+def test_what_a_reporter_wrote_is_shown_as_text(server: str) -> None:
+    make_user("ani", "operator")
+    client = console_login(server, "ani")
+    text = '<script>alert(1)</script><img src=x onerror="alert(2)">'
+    made = post_form(client, "/console", "/console/tickets", {"category": "roads", "text": text})
+    page = client.get(made.headers["location"]).text
+    assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<img src=x" not in page
+
+
 def test_pages_carry_a_content_security_policy_and_may_not_be_framed(server: str) -> None:
     for path in ("/console/login", "/healthz", "/api/v1/scorecard"):
         headers = httpx.get(f"{server}{path}").headers
