@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from hotline.cityconfig import CityConfig
@@ -29,6 +29,7 @@ MIN_PASSWORD_LENGTH = 10
 TOKEN_PREFIX = "htl_"
 TOKEN_DAYS = 90  # `hotline user token` without --days
 SESSION_HOURS = 12  # one shift
+SESSION_KEEP_DAYS = 30  # ended sessions' rows are deleted this long after they expired
 
 
 class AccountError(ValueError):
@@ -158,7 +159,10 @@ def revoke_tokens(session: Session, *, user: User, token_id: int | None = None) 
 def open_session(session: Session, *, user: User, ip: str | None) -> tuple[str, datetime]:
     """A new console session for `user`: the key for the cookie (returned once, stored only as a hash)."""
     key = secrets.token_urlsafe(32)
-    expires = utcnow() + timedelta(hours=SESSION_HOURS)
+    now = utcnow()
+    expires = now + timedelta(hours=SESSION_HOURS)
+    # Sessions long over are of no use to anyone (the audit log keeps the sign-ins): they go as new ones come.
+    session.execute(delete(ConsoleSession).where(ConsoleSession.expires_at < now - timedelta(days=SESSION_KEEP_DAYS)))
     session.add(
         ConsoleSession(user_id=user.id, key_sha256=_digest(key), expires_at=expires, ip=(ip or "")[:64] or None)
     )
