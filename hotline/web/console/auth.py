@@ -2,7 +2,7 @@
 
 A signed-in session lives on the server (console_sessions): logout, a password change, disabling the user or
 `hotline user revoke` end it at once, whatever the cookie says. A successful sign-in also leaves a long-lived
-known-device cookie (signed, user id only), which exempts this browser from the per-account login budget
+known-device cookie (signed, the username only), which exempts this browser from the per-account login budget
 (hotline/services/login_limit.py): guessing from elsewhere cannot lock the user out of their own browser."""
 
 from __future__ import annotations
