@@ -1,4 +1,6 @@
-"""Console sessions kept on the server (revocable) and API token expiry
+"""Console sessions kept on the server (revocable), API token expiry, and room for a gateway's send id
+
+outbound_messages.provider_sid grows from 64 to 128 characters: "<gateway>:<Gammu outbox file name>" is up to 84.
 
 Revision ID: 0013
 Revises: 0012
@@ -35,9 +37,17 @@ def upgrade() -> None:
     op.create_index(op.f("ix_console_sessions_user_id"), "console_sessions", ["user_id"], unique=False)
     with op.batch_alter_table("api_tokens", schema=None) as batch_op:
         batch_op.add_column(sa.Column("expires_at", UTCDateTime(), nullable=True))
+    with op.batch_alter_table("outbound_messages", schema=None) as batch_op:
+        batch_op.alter_column(
+            "provider_sid", existing_type=sa.String(length=64), type_=sa.String(length=128), existing_nullable=True
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("outbound_messages", schema=None) as batch_op:
+        batch_op.alter_column(
+            "provider_sid", existing_type=sa.String(length=128), type_=sa.String(length=64), existing_nullable=True
+        )
     with op.batch_alter_table("api_tokens", schema=None) as batch_op:
         batch_op.drop_column("expires_at")
     op.drop_index(op.f("ix_console_sessions_user_id"), table_name="console_sessions")
