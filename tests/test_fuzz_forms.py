@@ -76,13 +76,13 @@ def kannel(server: str) -> Iterator[str]:
 
 def test_gateway_webhooks_never_answer_5xx(kannel: str) -> None:
     client = httpx.Client(base_url=kannel, timeout=10)
-    secret = get_settings().secret_key
+    key = get_settings().secret_key
 
     @FUZZ
     @given(raw_id=digits, sid=odd_text, status=digits, answer=odd_text, good_token=st.booleans(), token=odd_text)
     def dlr(raw_id: str, sid: str, status: str, answer: str, good_token: bool, token: str) -> None:
         if good_token and raw_id.isascii() and raw_id.isdigit() and len(raw_id) < 4000:
-            token = dlr_token(secret, int(raw_id), sid)
+            token = dlr_token(key, int(raw_id), sid)
         params = {"id": raw_id, "sid": sid, "status": status, "answer": answer, "token": token}
         never_5xx(client.get("/kannel/dlr", params=params), params)
 
