@@ -227,7 +227,10 @@ def prompts_export_command(
         target = directory / language / f"{key}.wav"
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, target)
-    console.print(f"{len(audio.files)} prompts copied to {directory}")
+    from hotline.channels.ari.sounds import write_sounds
+
+    write_sounds(directory)  # the beep before a recording (sound:hotline/beep): Asterisk's may be missing
+    console.print(f"{len(audio.files)} prompts and the beep copied to {directory}")
 
 
 ResetOption = Annotated[bool, typer.Option("--reset", help="empty the simulation database first")]

@@ -4,6 +4,7 @@ call's path, hanging up anywhere, the websocket dropping mid-call, key bursts, t
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -115,8 +116,8 @@ def test_a_whole_call_through_asterisk_becomes_a_routed_voice_ticket_with_its_re
         "ChannelDtmfReceived",
         "RecordingStarted",
         "RecordingFinished",
-        "StasisEnd",  # the app hung up after goodbye: no ChannelHangupRequest from the caller
-        "ChannelDestroyed",
+        "ChannelHangupRequest",  # the app hung up after goodbye: cause 32, soft, as a real Asterisk 22 sends it
+        "StasisEnd",  # and no ChannelDestroyed: the channel has left the app
     }
     assert asked == [
         ("POST", "answer", 204),
@@ -151,7 +152,8 @@ def test_a_whole_call_through_asterisk_becomes_a_routed_voice_ticket_with_its_re
     assert (t.partial, t.partial_node, t.language) == (False, None, "id")
     assert events(t.id) == ["created", "routed", "recording"]  # deadlines and the URC alert follow in a job
     [recording] = ticket_events(t.id, "recording")
-    assert recording.data["url"].endswith(f"/ari/recordings/stored/hotline-{channel}-5/file")
+    # named after the question (how many steps the call had taken): executor.recording_name
+    assert re.search(rf"/ari/recordings/stored/hotline-{re.escape(channel)}-\d+/file$", recording.data["url"])
     assert recording.data["seconds"] == 12.0
 
     c = row(channel)
@@ -527,6 +529,97 @@ def test_the_console_takes_an_asterisk_call_and_the_ari_app_bridges_the_operator
     assert row(channel).status == "with-operator"
 
 
+def test_the_console_taking_a_call_while_the_caller_still_hears_please_hold_connects_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 17, item 1: the console lists the call as queued while its please_hold prompt still plays (about
+    4 s on a real Asterisk). An operator who takes it then must be put through, not hung up."""
+    from hotline.services import call_takeover
+
+    def until_stopped(fake: Any) -> None:
+        fake.playback_seconds = None  # prompts play until a key stops them: please_hold is still playing
+
+    async def scenario() -> dict[str, Any]:
+        async with ari_line(configure=until_stopped) as line:
+            channel = await call(line, ["0"])
+            call_row = row(channel)
+            hearing = [p.media[p.index] for p in line.fake.playbacks.values() if p.channel_id == channel]
+            takeover = AsteriskTakeover(
+                url=line.fake.base_url, username=line.fake.username, password=line.fake.password, app="hotline"
+            )
+            monkeypatch.setitem(call_takeover._takeovers, "asterisk", takeover)
+
+            def take() -> None:
+                with unit_of_work() as session:
+                    actor = Actor(Principal(1, "budi", "operator", None))
+                    take_call(
+                        session, config=current_config(), actor=actor, call_id=call_row.id, answer_at="sip:operator1"
+                    )
+
+            await asyncio.to_thread(take)
+            await line.settled()
+            [originate] = [r for r in line.fake.requests if r.operation == "originate"]
+            operator = originate.params["channelId"]
+            return {
+                "channel": channel,
+                "status_then": call_row.status,
+                "hearing": hearing,
+                "operator_up": not line.fake.channels[operator].gone,
+                "bridges": {b.id: (b.type, sorted(b.channels)) for b in line.fake.bridges.values()},
+                "phase": line.call(channel).phase,
+                "playing": [p.media[p.index] for p in line.fake.playbacks.values() if p.channel_id == channel],
+                "operator": operator,
+            }
+
+    r = run(scenario())
+    channel = r["channel"]
+    assert r["status_then"] == "queued" and r["hearing"] == ["sound:hotline/id/please_hold"]
+    assert r["operator_up"]  # not hung up 5 ms after answering
+    assert r["bridges"] == {f"call-{channel}": ("mixing", sorted([channel, r["operator"]]))}
+    assert r["phase"] == "operator" and r["playing"] == []  # please_hold cut short
+    assert row(channel).status == "with-operator"
+
+
+def test_a_call_the_console_took_whose_operator_never_answers_keeps_its_queue_timer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 17, item 1: the database says with-operator, so the wait running out finds the call taken; the
+    timer must be armed again (it was not: the caller heard music for 185 s, until he gave up)."""
+    from hotline.services import call_takeover
+
+    def ringing(fake: Any) -> None:
+        fake.operators_answer = False  # the operator's phone rings and rings
+
+    async def scenario() -> dict[str, Any]:
+        async with ari_line(configure=ringing) as line:
+            channel = await call(line, ["0"])
+            call_id = row(channel).id
+            takeover = AsteriskTakeover(
+                url=line.fake.base_url, username=line.fake.username, password=line.fake.password, app="hotline"
+            )
+            monkeypatch.setitem(call_takeover._takeovers, "asterisk", takeover)
+
+            def take() -> None:
+                with unit_of_work() as session:
+                    actor = Actor(Principal(1, "budi", "operator", None))
+                    take_call(session, config=current_config(), actor=actor, call_id=call_id, answer_at="sip:operator1")
+
+            await asyncio.to_thread(take)
+            await line.settled()
+            assert line.call(channel).expire_timer()  # max_wait passes: the call is the console's now
+            await line.settled()
+            waiting = line.call(channel)
+            return {
+                "phase": waiting.phase,
+                "timer": waiting.timer is not None,
+                "music": [b.moh for b in line.fake.bridges.values() if channel in b.channels],
+                "status": row(channel).status,
+            }
+
+    r = run(scenario())
+    assert r == {"phase": "queue", "timer": True, "music": ["default"], "status": "with-operator"}
+
+
 def test_taking_a_call_whose_caller_hung_up_is_a_clear_error() -> None:
     async def scenario() -> str:
         fake = FakeAri()
@@ -541,6 +634,36 @@ def test_taking_a_call_whose_caller_hung_up_is_a_clear_error() -> None:
         return ""
 
     assert run(scenario()) == "the caller has hung up"
+
+
+def test_a_description_spoken_while_the_app_was_down_reaches_the_ticket_without_asking_again() -> None:
+    """Issue 17, item 5: killed mid-recording, the app came back, the recording (on disk) was orphaned and the
+    caller had to speak again; the new app re-used the name `-1` with ifExists=overwrite."""
+
+    async def scenario() -> dict[str, Any]:
+        fake = FakeAri()
+        fake.lose_events_while_down = True
+        await fake.start()
+        try:
+            async with ari_line(fake=fake) as line:
+                channel = await call(line, REPORT)  # at the recording
+                recording = fake.live_recording(channel)
+                assert recording is not None and recording.state == "recording"
+            await fake.speak(channel, 11)  # finished while no app runs: RecordingFinished is lost
+            start = len(fake.requests)
+            async with ari_line(fake=fake) as line:
+                await line.settled()
+                asked = [r.operation for r in line.requests(channel, start) if r.operation in ("play", "record")]
+            return {"channel": channel, "name": recording.name, "asked": asked, "stored": sorted(fake.stored)}
+        finally:
+            await fake.stop()
+
+    r = run(scenario())
+    assert r["asked"] == ["play"]  # only what comes after the description: the ticket number, goodbye
+    [t] = voice_tickets()
+    [rec] = ticket_events(t.id, "recording")
+    assert rec.data["url"].endswith(f"/{r['name']}/file") and r["stored"] == [r["name"]]
+    assert ("description", "recorded") in path(r["channel"])
 
 
 def test_calls_in_progress_are_taken_up_again_when_the_ari_app_restarts() -> None:

@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import wave
 from pathlib import Path
 
 import pytest
@@ -78,7 +79,9 @@ def test_prompts_export_lays_the_audio_out_as_asterisk_plays_it(
     assert done.exit_code == 0, done.output
     assert (tmp_path / "sounds" / "id" / "welcome.wav").read_bytes() == built  # sound:hotline/id/welcome
     assert (tmp_path / "sounds" / "en" / "goodbye.wav").read_bytes() == recorded  # the city's own recording
-    assert "2 prompts copied" in done.output
+    assert "2 prompts and the beep copied" in done.output
+    with wave.open(str(tmp_path / "sounds" / "beep.wav")) as beep:  # sound:hotline/beep, before every recording
+        assert (beep.getframerate(), beep.getnchannels(), beep.getsampwidth(), beep.getnframes()) == (8000, 1, 2, 2000)
 
 
 def test_prompts_export_without_audio_says_what_to_do(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -223,3 +223,108 @@ def test_hanging_up_mid_playback_fails_it_and_a_recording_cannot_finish_before_i
     events, recording_events = asyncio.run(scenario())
     assert events[-1] == ("PlaybackFinished", "sound:a", None, "failed")
     assert recording_events == ""  # the queued recording never started: no event
+
+
+# --- as unkind as a real Asterisk 22 (issue 17, item 7) ------------------------------------------------------
+
+
+def test_any_route_can_be_made_to_fail_as_asterisk_fails_it() -> None:
+    async def scenario() -> list[tuple[int, str]]:
+        fake = FakeAri()
+        base = await fake.start()
+        channel = await fake.dial()
+        fake.fail("POST /bridges/{bridgeId}/moh", 500, "Allocation failed", times=None)  # no chan_bridge_media
+        fake.fail("POST /channels/{channelId}/answer", 500)  # once
+        headers = {"Authorization": basic_auth(fake.username, fake.password)}
+        out = []
+        async with httpx.AsyncClient(base_url=base + "/ari", headers=headers) as http:
+            for method, path in [
+                ("POST", "/bridges/b1?type=holding"),
+                ("POST", "/bridges/b1/moh"),
+                ("POST", "/bridges/b1/moh"),
+                ("POST", f"/channels/{channel}/answer"),
+                ("POST", f"/channels/{channel}/answer"),
+            ]:
+                r = await http.request(method, path)
+                out.append((r.status_code, r.json().get("message", "") if r.content else ""))
+        with pytest.raises(ValueError, match="not an ARI route"):
+            fake.fail("POST /bridges/{bridgeId}/whisper")
+        await fake.stop()
+        return out
+
+    assert asyncio.run(scenario()) == [
+        (200, ""),
+        (500, "Allocation failed"),
+        (500, "Allocation failed"),
+        (500, "Internal Server Error"),
+        (204, ""),
+    ]
+
+
+def test_answer_and_variables_wait_behind_a_running_playback_until_it_ends() -> None:
+    async def scenario() -> dict[str, Any]:
+        fake = FakeAri(playback_seconds=None)  # plays until stopped
+        base = await fake.start()
+        channel = await fake.dial()
+        headers = {"Authorization": basic_auth(fake.username, fake.password)}
+        out: dict[str, Any] = {}
+        async with httpx.AsyncClient(base_url=base + "/ari", headers=headers) as http:
+            played = (await http.post(f"/channels/{channel}/play", params={"media": "sound:a"})).json()
+            await until(lambda: playback_events(fake, played["id"]))
+            variable = asyncio.create_task(
+                http.post(f"/channels/{channel}/variable", params={"variable": "TALK_DETECT(set)"})
+            )
+            await until(lambda: any(r.operation == "play" for r in fake.requests))
+            await asyncio.sleep(0.05)  # nothing moves: the channel is busy playing (not a timing assertion)
+            out["answered_while_playing"] = variable.done()
+            await http.delete(f"/playbacks/{played['id']}")
+            out["status"] = (await variable).status_code
+            out["set"] = "TALK_DETECT(set)" in fake.channels[channel].variables
+        await fake.stop()
+        return out
+
+    assert asyncio.run(scenario()) == {"answered_while_playing": False, "status": 204, "set": True}
+
+
+def test_a_missing_prompt_is_skipped_and_a_beep_without_core_sounds_records_nothing() -> None:
+    async def scenario() -> dict[str, Any]:
+        fake = FakeAri()
+        fake.missing_media = {"sound:b", "sound:d"}
+        fake.core_sounds = False
+        base = await fake.start()
+        channel = await fake.dial()
+        headers = {"Authorization": basic_auth(fake.username, fake.password)}
+        out: dict[str, Any] = {}
+        async with httpx.AsyncClient(base_url=base + "/ari", headers=headers) as http:
+            first = (await http.post(f"/channels/{channel}/play", params={"media": "sound:a,sound:b,sound:c"})).json()
+            second = (await http.post(f"/channels/{channel}/play", params={"media": "sound:d"})).json()
+            await http.post(f"/channels/{channel}/record", params={"name": "r1", "format": "wav", "beep": "true"})
+            await until(lambda: any(e["type"] == "RecordingFinished" for e in fake.events))
+            out["first"] = playback_events(fake, first["id"])
+            out["second"] = playback_events(fake, second["id"])
+            out["finished"] = next(e["recording"] for e in fake.events if e["type"] == "RecordingFinished")
+            out["stored"] = (await http.get("/recordings/stored/r1")).status_code
+        out["warnings"] = fake.warnings
+        await fake.stop()
+        return out
+
+    out = asyncio.run(scenario())
+    assert out["first"] == [
+        ("PlaybackStarted", "sound:a", "sound:b", "playing"),
+        ("PlaybackContinuing", "sound:a", "sound:b", "continuing"),
+        ("PlaybackStarted", "sound:b", "sound:c", "playing"),
+        ("PlaybackContinuing", "sound:b", "sound:c", "continuing"),  # skipped: only a warning
+        ("PlaybackStarted", "sound:c", None, "playing"),
+        ("PlaybackFinished", "sound:c", None, "done"),
+    ]
+    assert out["second"] == [
+        ("PlaybackStarted", "sound:d", None, "playing"),
+        ("PlaybackFinished", "sound:d", None, "failed"),
+    ]
+    assert out["finished"]["state"] == "done" and "duration" not in out["finished"]  # done, yet nothing in it
+    assert out["stored"] == 404
+    assert out["warnings"] == [
+        "Playback failed for sound:b",
+        "Playback failed for sound:d",
+        "File beep does not exist in any format",
+    ]

@@ -6,6 +6,7 @@ import pytest
 
 from hotline.channels.ari import media as m
 from hotline.channels.ari.client import Backoff, event_channel, event_key
+from hotline.channels.ari.media import PromptMedia, plan_turn
 from hotline.channels.ari.takeover import operator_endpoint
 from hotline.ivr import actions as a
 from hotline.services.call_takeover import TakeoverError
@@ -25,7 +26,13 @@ PLANS = [
     (
         [DIGITS, RECORD],
         m.TurnPlan(
-            ("sound:hotline/id/digit_1", "sound:hotline/id/digit_2", "sound:hotline/en/ask_description"), RECORD
+            (
+                "sound:hotline/id/digit_1",
+                "sound:hotline/id/digit_2",
+                "sound:hotline/en/ask_description",
+                "sound:hotline/beep",
+            ),
+            RECORD,
         ),
     ),
     ([a.ReadDigits("7", "id", ()), a.Hangup()], m.TurnPlan(("digits:7",), a.Hangup())),
@@ -61,7 +68,7 @@ REQUESTS = [
                 "format": "wav",
                 "maxDurationSeconds": "60",
                 "maxSilenceSeconds": "5",  # 4.2 s rounded up: never less than the flow says
-                "ifExists": "overwrite",
+                "ifExists": "fail",
                 "beep": "true",
                 "terminateOn": "#",
             },
@@ -131,6 +138,12 @@ def test_backoff_grows_with_jitter_up_to_the_cap_and_resets() -> None:
     assert backoff.next_delay() <= 1.0
 
 
+def test_the_reconnect_backoff_never_waits_more_than_a_few_seconds() -> None:
+    """Issue 17, item 4: after a 45 s Asterisk outage the old 30 s cap meant 21-23 s more without an app."""
+    backoff = Backoff()
+    assert max(backoff.next_delay() for _ in range(40)) <= 3.0
+
+
 @pytest.mark.parametrize(
     ("answer_at", "endpoint"),
     [
@@ -148,3 +161,15 @@ def test_where_the_operator_answers_becomes_an_asterisk_dial_string(answer_at: s
 def test_what_asterisk_cannot_ring_is_refused_with_the_forms_it_can(answer_at: str) -> None:
     with pytest.raises(TakeoverError, match="PJSIP endpoint"):
         operator_endpoint(answer_at)
+
+
+def test_the_beep_is_ours_with_sounds_and_asterisk_s_with_http_prompts_and_only_when_asked() -> None:
+    beeping = a.Record((a.Prompt("ask_description", "id", "Ceritakan"),), 60, 5.0, "#", True, "id")
+    quiet = a.Record((a.Prompt("ask_description", "id", "Ceritakan"),), 60, 5.0, "#", False, "id")
+    sounds, http = PromptMedia("sounds"), PromptMedia("http", "https://hotline.example")
+    assert plan_turn((beeping,), sounds).prompts[-1] == "sound:hotline/beep"
+    assert plan_turn((quiet,), sounds).prompts == ("sound:hotline/id/ask_description",)
+    assert plan_turn((beeping,), http).prompts == ("sound:https://hotline.example/ivr/prompts/id/ask_description.wav",)
+    assert m.record("c", "r", beeping, beep=False).query()["beep"] == "false"  # what the executor asks with sounds
+    assert m.record("c", "r", beeping).query()["beep"] == "true"  # http: Asterisk's own, as the flow says
+    assert m.record("c", "r", quiet).query()["beep"] == "false"

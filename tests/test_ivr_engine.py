@@ -372,7 +372,9 @@ def test_calls(
 def test_the_emergency_key_exact_actions_within_the_first_turn() -> None:
     call = run(["1"])
     p = FLOW.prompt
-    assert call.turns[0].actions == (a.Gather((p("welcome", "id"),), 1, 1, 4, 3, "#", "id", listen=True),)
+    assert call.turns[0].actions == (
+        a.Gather((p("welcome", "id"),), 1, 1, 4, 3, "#", "id", listen=True, talk=FLOW.talk_detection),
+    )
     assert call.turns[1].actions == (
         a.CreateTicket(
             caller=CALLER,

@@ -292,6 +292,7 @@ def test_pages_carry_a_content_security_policy_and_may_not_be_framed(server: str
         assert headers["x-frame-options"] == "DENY" and headers["x-content-type-options"] == "nosniff"
     csp = httpx.get(f"{server}/console/login").headers["content-security-policy"]
     assert "script-src 'self'" in csp and "default-src 'self'" in csp
+    assert "media-src 'self' https:" in csp  # a Twilio recording plays from api.twilio.com
 
 
 PRODUCTION = {

@@ -1,4 +1,4 @@
-"""A worker stops within 2 s whatever redis-py does (hotline/jobs/rq_workers.py).
+"""A worker stops promptly whatever redis-py does (hotline/jobs/rq_workers.py).
 
 With RQ's own classes and redis-py 8.2 a stop waited for RQ's command thread, which blocks up to 60 s:
 about one stop in five took a minute."""
@@ -18,12 +18,15 @@ from rq import Worker
 from rq.worker import WorkerStatus
 
 from hotline.jobs.queue import queue, redis_connection
-from hotline.jobs.rq_workers import PUBSUB_POLL, make_worker
+from hotline.jobs.rq_workers import make_worker
 from tests.fault_processes import start, wait_for
 
 pytestmark = pytest.mark.system  # starts hotline processes (or builds the package): see tests/README.md
 
-STOP_WITHIN = 2.0
+# Liveness bounds, not performance figures: the stalls these tests catch last 45-60 s (RQ's job wait, its pubsub
+# thread's sleep), while a prompt stop takes about a second, more on a loaded machine (2.09 s seen in CI).
+STOP_WITHIN = 10.0
+LISTENER_STOP_WITHIN = 5.0
 RUNS = 20
 
 
@@ -53,12 +56,13 @@ def test_the_command_listener_stops_at_once_every_time(backend: dict[str, str]) 
         worker.unsubscribe()
         took.append(time.monotonic() - began)
         assert worker.pubsub_thread is not None and not worker.pubsub_thread.is_alive()
-    assert max(took) < PUBSUB_POLL + 0.5, took
+    assert max(took) < LISTENER_STOP_WITHIN, took
 
 
-def test_hotline_worker_stops_on_sigterm_within_2_s_twenty_times(backend: dict[str, str], tmp_path: Path) -> None:
+def test_hotline_worker_stops_on_sigterm_without_stalling_twenty_times(backend: dict[str, str], tmp_path: Path) -> None:
     """20 real `hotline worker` processes (4 at a time), each stopped with SIGTERM once it is working: every
-    one exits within 2 s, with its releaser, and leaves no process behind."""
+    one exits well before any RQ wait would end (about a second each), with its releaser, and leaves no
+    process behind."""
     stops: list[float] = []
     for batch in range(RUNS // 4):
         stops += _start_and_stop(4, tmp_path / f"batch-{batch}")

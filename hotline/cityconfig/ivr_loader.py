@@ -45,6 +45,7 @@ from hotline.cityconfig.model import LANGUAGES, CategorySpec, KecamatanSpec, Rep
 from hotline.cityconfig.schema_errors import pydantic_errors
 from hotline.cityconfig.yamlsource import ConfigErrorOnRead, Path_, YamlSource, read_yaml
 from hotline.ivr import graph
+from hotline.ivr.actions import TalkDetection
 from hotline.ivr.flow import (
     DIGIT_PROMPTS,
     ENGINE_FIELDS,
@@ -579,6 +580,11 @@ class _FlowBuilder:
             prompts=prompts,
             default=fin.default,
             screening=dict(fin.screening.items()),  # str keys, as Flow has them
+            talk_detection=(
+                TalkDetection(fin.talk_detection.threshold_dbfs, fin.talk_detection.silence_ms)
+                if fin.talk_detection
+                else None
+            ),
         )
         return replace(flow, version=content_hash(flow))
 

@@ -203,6 +203,13 @@ class EmergencyIn(_Strict):
     categories: list[str] = []
 
 
+class TalkDetectionIn(_Strict):
+    # Louder steady sound (RMS dBFS) counts as a voice at a listening menu. Asterisk 22's default is about
+    # -40: line hiss at -37 dBFS counted as talking there, -43 did not (measured, issue 17).
+    threshold_dbfs: float = Field(-40.0, ge=-80, le=-10)
+    silence_ms: int = Field(2500, ge=100, le=10_000)
+
+
 class FlowFileIn(_Strict):
     """Nodes stay plain mappings here; each is checked against its type's schema separately."""
 
@@ -215,6 +222,7 @@ class FlowFileIn(_Strict):
     emergency: EmergencyIn = EmergencyIn()
     # The junk-call shield (routing/shield.yaml) decided before the call: where such a call starts.
     screening: dict[Literal["rate_limited", "repeat_offender", "open_ticket"], NodeId] = {}
+    talk_detection: TalkDetectionIn | None = None
     nodes: dict[str, dict[str, object]] = Field(min_length=1)
 
 

@@ -26,6 +26,17 @@ Behaviour it simulates, as the real Asterisk 22 calls in /work/shared/asterisk-c
   does: PlaybackFinished (state done, the URI that was playing) before the 204. Stopping a playback that
   is still queued cancels it: it never starts, and its PlaybackFinished comes when the channel gets to it.
   Hanging up ends a running playback with state failed; queued commands are dropped without an event.
+- Answer, channel variables, channel music on hold and bridge add/remove are commands on the channel too,
+  run in order: their HTTP answer waits until every playback and recording asked for before them has
+  finished or been stopped (a TALK_DETECT(set) sent while a 10 s prompt plays is answered 10 s later).
+- A media URI whose file is missing (`missing_media`) is skipped with only a warning in Asterisk's log:
+  PlaybackStarted and at once PlaybackContinuing to the next URI, or PlaybackFinished `failed` if it
+  was the last. Without core sounds (`core_sounds=False`) `sound:beep` is missing, and a recording with
+  `beep=true` ends at once: RecordingFinished `done` with no duration and no stored file (as on a stock
+  Asterisk without the core sounds package: "File beep does not exist in any format").
+- Any route can be made to fail: `fail("POST /bridges/{bridgeId}/moh", 500, "Allocation failed")`
+  answers that route (as the docs name it) with the error, `times` times (None: always), after checking
+  the request; e.g. an Asterisk without chan_bridge_media answers `POST /bridges/{id}/moh` so.
 - Recordings run until the caller speaks, is silent or hangs up; holding and mixing bridges; originate
   into the Stasis app (operators answer when `operators_answer` is set). Events raised while no websocket
   is open are kept for the next one, or lost with `lose_events_while_down` (what a real Asterisk does).
@@ -36,9 +47,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import io
 import json
+import math
 import socket
 import time
+import wave
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -82,6 +96,7 @@ class FakeChannel:
     name: str = ""
     gone: bool = False
     variables: dict[str, str] = field(default_factory=dict)  # set through ARI (TALK_DETECT(set) among them)
+    moh: str | None = None  # music on hold on the channel itself (POST /channels/{id}/moh)
 
 
 @dataclass
@@ -103,9 +118,31 @@ class FakeRecording:
     state: str = "queued"  # queued, recording, done
     duration: int = 0
     talking: int = 0
+    beep: bool = False
+    empty: bool = False  # ended before anything was recorded (no duration, no file)
 
 
 ChannelCommand = FakePlayback | FakeRecording
+
+
+@dataclass
+class FakeFailure:
+    status: int
+    message: str
+    times: int | None  # None: every time
+
+
+# Channel operations that Asterisk runs on the channel's own thread, after what is queued there already.
+SYNCHRONOUS = frozenset(
+    {
+        ("POST", "/channels/{channelId}/answer"),
+        ("POST", "/channels/{channelId}/variable"),
+        ("POST", "/channels/{channelId}/moh"),
+        ("DELETE", "/channels/{channelId}/moh"),
+        ("POST", "/bridges/{bridgeId}/addChannel"),
+        ("POST", "/bridges/{bridgeId}/removeChannel"),
+    }
+)
 
 
 @dataclass
@@ -135,6 +172,10 @@ class FakeAri:
         self.spec = spec or ari_spec()
         self.operators_answer = True
         self.lose_events_while_down = False
+        self.core_sounds = True  # False: no sound:beep, and a recording with beep=true records nothing
+        self.missing_media: set[str] = set()  # media URIs whose file Asterisk does not find
+        self.failures: dict[str, FakeFailure] = {}  # "METHOD /path/{template}" -> the error it answers
+        self.warnings: list[str] = []  # what Asterisk would only log
         self.requests: list[FakeRequest] = []
         self.events: list[dict[str, Any]] = []  # every event raised, in order (sent or not)
         self.lost: list[dict[str, Any]] = []
@@ -158,6 +199,7 @@ class FakeAri:
         self._seq = 0
         self._last_ms = 0
         self._timers: set[asyncio.TimerHandle] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
         self._server: uvicorn.Server | None = None
         self._task: asyncio.Task[None] | None = None
         self.base_url = ""
@@ -319,11 +361,20 @@ class FakeAri:
         except SpecError as exc:
             self._log(request.method, path, dict(query), exc.status, "", str(exc))
             return JSONResponse({"message": str(exc)}, status_code=exc.status)
+        failure = self._injected_failure(op)
+        if failure is not None:
+            self._log(request.method, path, params, failure.status, op.nickname, failure.message)
+            return JSONResponse({"message": failure.message}, status_code=failure.status)
+        if (op.method, op.path) in SYNCHRONOUS:
+            await self._behind_channel_commands(params)
         try:
             status, payload = self._dispatch(op, params)
         except SpecError as exc:
             self._log(request.method, path, params, exc.status, op.nickname, str(exc))
             return JSONResponse({"message": str(exc)}, status_code=exc.status)
+        if isinstance(payload, bytes):
+            self._log(request.method, path, params, status, op.nickname)
+            return Response(payload, status_code=status, media_type="audio/wav")
         if payload is not None:
             self._check_response(op, payload)
         self._log(request.method, path, params, status, op.nickname)
@@ -332,6 +383,33 @@ class FakeAri:
         if payload is None:
             return Response(status_code=status)
         return JSONResponse(payload, status_code=status)
+
+    def fail(
+        self, route: str, status: int = 500, message: str = "Internal Server Error", *, times: int | None = 1
+    ) -> None:
+        """Answer `route` ("POST /bridges/{bridgeId}/moh", as the docs write the path) with an error."""
+        method, _, path = route.partition(" ")
+        if not any(r.template == path and method in r.operations for r in self.spec.routes):
+            raise ValueError(f"{route!r} is not an ARI route")
+        self.failures[route] = FakeFailure(status, message, times)
+
+    def _injected_failure(self, op: Operation) -> FakeFailure | None:
+        failure = self.failures.get(f"{op.method} {op.path}")
+        if failure is None:
+            return None
+        if failure.times is not None:
+            failure.times -= 1
+            if failure.times <= 0:
+                del self.failures[f"{op.method} {op.path}"]
+        return failure
+
+    async def _behind_channel_commands(self, params: dict[str, Any]) -> None:
+        """Wait until the playbacks and recordings already queued on the channel(s) are over."""
+        channel_ids = [params["channelId"]] if "channelId" in params else list(params.get("channel") or [])
+        ahead = [c for channel_id in channel_ids for c in self.commands.get(channel_id, ())]
+        async with self._changed:
+            while any(c in self.commands.get(c.channel_id, ()) for c in ahead):
+                await self._changed.wait()
 
     def _check_response(self, op: Operation, payload: Any) -> None:
         cls = op.response_class
@@ -359,6 +437,10 @@ class FakeAri:
             ("POST", "/channels/{channelId}/play"): self._play,
             ("POST", "/channels/{channelId}/play/{playbackId}"): self._play,
             ("POST", "/channels/{channelId}/record"): self._record,
+            ("POST", "/channels/{channelId}/moh"): lambda p: self._channel_moh(p, p.get("mohClass") or "default"),
+            ("DELETE", "/channels/{channelId}/moh"): lambda p: self._channel_moh(p, None),
+            ("GET", "/recordings/stored"): self._list_stored,
+            ("GET", "/recordings/stored/{recordingName}/file"): self._stored_file,
             ("GET", "/playbacks/{playbackId}"): self._get_playback,
             ("DELETE", "/playbacks/{playbackId}"): self._stop_playback,
             ("GET", "/recordings/live/{recordingName}"): self._get_live,
@@ -432,6 +514,10 @@ class FakeAri:
             channel.variables[p["variable"]] = p.get("value", "")
         return 204, None
 
+    def _channel_moh(self, p: dict[str, Any], music_class: str | None) -> tuple[int, Any]:
+        self._stasis(p["channelId"]).moh = music_class
+        return 204, None
+
     def _answer(self, p: dict[str, Any]) -> tuple[int, Any]:
         channel = self._stasis(p["channelId"])
         if channel.state != "Up":
@@ -468,6 +554,14 @@ class FakeAri:
         playback.state = "playing"
         self.emit("PlaybackStarted", playback=self._playback_json(playback))
         uri = playback.media[playback.index]
+        if self._missing(uri):
+            # Asterisk: "File ... does not exist in any format", then on with the next URI (or failed).
+            self.warnings.append(f"Playback failed for {uri}")
+            if playback.index + 1 < len(playback.media):
+                self._next_media(playback)
+            else:
+                self._end_playback(playback, "failed")
+            return
         if self.media_seconds is not None:
             seconds: float | None = self.media_seconds(uri)
         elif self.playback_seconds is not None:
@@ -505,6 +599,9 @@ class FakeAri:
         self.emit("PlaybackFinished", playback=self._playback_json(playback))
         self._command_done(playback)
 
+    def _missing(self, uri: str) -> bool:
+        return uri in self.missing_media or (uri == "sound:beep" and not self.core_sounds)
+
     def _get_playback(self, p: dict[str, Any]) -> tuple[int, Any]:
         playback = self.playbacks.get(p["playbackId"])
         if playback is None:
@@ -538,6 +635,13 @@ class FakeAri:
             if isinstance(command, FakeRecording):
                 command.state = "recording"
                 self.emit("RecordingStarted", recording=self._recording_json(command))
+                if command.beep and self._missing("sound:beep"):
+                    self.warnings.append("File beep does not exist in any format")
+                    command.empty = True
+                    del self.recordings[command.name]
+                    command.state = "done"
+                    self.emit("RecordingFinished", recording=self._recording_json(command))
+                    self._command_done(command)
                 return
             if not command.canceled:
                 self._start_media(command)
@@ -553,6 +657,18 @@ class FakeAri:
             queue.popleft()
             if queue:
                 self._later(0.0, self._run_commands, command.channel_id)
+        self._notify()
+
+    def _notify(self) -> None:
+        """Wake what waits on the fake's state (commands queued behind a playback, `wait_for`)."""
+
+        async def notify() -> None:
+            async with self._changed:
+                self._changed.notify_all()
+
+        task = asyncio.get_running_loop().create_task(notify())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def _record(self, p: dict[str, Any]) -> tuple[int, Any]:
         channel = self._stasis(p["channelId"])
@@ -563,7 +679,7 @@ class FakeAri:
         name = p["name"]
         if (name in self.stored and p.get("ifExists", "fail") == "fail") or name in self.recordings:
             raise SpecError(409, "A recording with the same name already exists")
-        recording = FakeRecording(name, channel.id, p["format"])
+        recording = FakeRecording(name, channel.id, p["format"], beep=bool(p.get("beep")))
         self.recordings[name] = recording
         answer = self._recording_json(recording)  # state queued, as Asterisk answers
         self._command(recording)
@@ -574,6 +690,22 @@ class FakeAri:
         if recording is None:
             raise SpecError(404, "Recording not found")
         return 200, self._recording_json(recording)
+
+    def _stored_file(self, p: dict[str, Any]) -> tuple[int, Any]:
+        """The recording's WAV: silence as long as the recording (8 kHz mono 16-bit)."""
+        recording = self.stored.get(p["recordingName"])
+        if recording is None:
+            raise SpecError(404, "Recording not found")
+        out = io.BytesIO()
+        with wave.open(out, "wb") as w:
+            w.setnchannels(1)
+            w.setsampwidth(2)
+            w.setframerate(8000)
+            w.writeframes(b"\0\0" * 8000 * recording.duration)
+        return 200, out.getvalue()
+
+    def _list_stored(self, p: dict[str, Any]) -> tuple[int, Any]:
+        return 200, [{"name": r.name, "format": r.format} for r in self.stored.values()]
 
     def _get_stored(self, p: dict[str, Any]) -> tuple[int, Any]:
         recording = self.stored.get(p["recordingName"])
@@ -649,9 +781,12 @@ class FakeAri:
 
     # --- the caller ----------------------------------------------------------------------------------
 
-    async def dial(self, caller: str = "+6281234567890", exten: str = "112") -> str:
-        """A call comes in from the trunk and reaches Stasis(hotline): StasisStart."""
+    async def dial(self, caller: str = "+6281234567890", exten: str = "112", *, answered: bool = False) -> str:
+        """A call comes in from the trunk and reaches Stasis(hotline): StasisStart. `answered`: the dialplan
+        answered it first (config/asterisk/extensions.conf does), so the channel is Up already."""
         channel = FakeChannel(self._new_id(), caller, exten, in_stasis=True, created=self._now())
+        if answered:
+            channel.state = "Up"
         channel.name = f"PJSIP/trunk-{len(self.channels):08x}"
         self.channels[channel.id] = channel
         self.emit("StasisStart", args=[], channel=self._channel_json(channel))
@@ -672,9 +807,36 @@ class FakeAri:
         self.emit("ChannelTalkingFinished", duration=milliseconds, channel=self._channel_json(channel))
         return True
 
+    async def hiss(self, channel_id: str, dbfs: float, milliseconds: int = 3000) -> bool:
+        """Steady noise on the line at `dbfs` (RMS), no words. TALK_DETECT counts it as talking when its average
+        absolute sample value (about 0.8 of the RMS, for noise) exceeds the channel's talking threshold
+        (`TALK_DETECT(set)=<silence ms>,<threshold>`, default 256): as on a real Asterisk 22, hiss at -37 dBFS
+        is talking with the defaults, at -43 dBFS it is not. True when talking was reported."""
+        channel = self._channel(channel_id)
+        if "TALK_DETECT(set)" not in channel.variables:
+            return False
+        parts = channel.variables["TALK_DETECT(set)"].split(",")
+        threshold = int(parts[1]) if len(parts) > 1 and parts[1].strip() else 256
+        if 32768 * 10 ** (dbfs / 20) * math.sqrt(2 / math.pi) <= threshold:
+            return False
+        self.emit("ChannelTalkingStarted", channel=self._channel_json(channel))
+        self.emit("ChannelTalkingFinished", duration=milliseconds, channel=self._channel_json(channel))
+        return True
+
     async def speak(self, channel_id: str, seconds: int) -> None:
         """The caller talks for `seconds`, then the recording stops (silence detection or the finish key)."""
         self._finish_recording(channel_id, duration=seconds, talking=seconds)
+
+    async def record_nothing(self, channel_id: str) -> None:
+        """The recording ends at once with nothing in it: `done`, no duration, no file (what a beep that could
+        not be played does to a recording on a real Asterisk)."""
+        recording = self.live_recording(channel_id)
+        if recording is None or recording.state != "recording":
+            raise AssertionError(f"no recording is running on {channel_id}")
+        del self.recordings[recording.name]
+        recording.state, recording.empty = "done", True
+        self.emit("RecordingFinished", recording=self._recording_json(recording))
+        self._command_done(recording)
 
     async def stay_silent(self, channel_id: str, seconds: int = 5) -> None:
         """The caller says nothing: the recording stops on silence with no talking at all."""
@@ -715,6 +877,8 @@ class FakeAri:
         snapshot = self._channel_json(channel)
         if by_caller:
             self.emit("ChannelHangupRequest", cause=16, channel=snapshot)
+        elif channel.in_stasis:  # the app hung up (DELETE): what a real Asterisk 22 sent the app
+            self.emit("ChannelHangupRequest", cause=32, soft=True, channel=snapshot)
         queue = self.commands.pop(channel_id, deque())
         for command in queue:
             if isinstance(command, FakePlayback):
@@ -733,7 +897,9 @@ class FakeAri:
         channel.gone = True
         if channel.in_stasis:
             self.emit("StasisEnd", channel=snapshot)
-        self.emit("ChannelDestroyed", cause=16, cause_txt="Normal Clearing", channel=snapshot)
+        if by_caller or not channel.in_stasis:  # a channel the app hung up has left it: no ChannelDestroyed
+            self.emit("ChannelDestroyed", cause=16, cause_txt="Normal Clearing", channel=snapshot)
+        self._notify()
 
     # --- waiting, for tests and the bench --------------------------------------------------------------
 
@@ -793,7 +959,7 @@ class FakeAri:
             "target_uri": f"channel:{recording.channel_id}",
             "state": recording.state,
         }
-        if recording.state == "done":
+        if recording.state == "done" and not recording.empty:
             body.update(
                 duration=recording.duration,
                 talking_duration=recording.talking,

@@ -90,6 +90,19 @@ class Gather:
     finish_on_key: str
     language: str
     listen: bool = False
+    talk: TalkDetection | None = None  # how loud a voice must be, for a listening Gather (the flow's talk_detection)
+
+
+@dataclass(frozen=True)
+class TalkDetection:
+    """When a listening Gather counts sound as a voice: the city's `talk_detection` (ivr_flows/README.md).
+
+    `threshold_dbfs`: steady sound louder than this (RMS, dB below full scale) is talking. Measured on a real
+    Asterisk 22 with its default threshold (256, about -40 dBFS): line hiss at -37 dBFS counted as talking,
+    so such a line never looks silent; at -43 dBFS it did not. `silence_ms`: how long below it ends talking."""
+
+    threshold_dbfs: float = -40.0
+    silence_ms: int = 2500
 
 
 @dataclass(frozen=True)

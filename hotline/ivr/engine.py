@@ -320,6 +320,7 @@ class _Turn:
                         "#",
                         self.language,
                         node.on_silence is not None,
+                        self.flow.talk_detection if node.on_silence is not None else None,
                     )
                 )
             case GatherNode():
@@ -334,6 +335,7 @@ class _Turn:
                         node.finish_on_key,
                         self.language,
                         node.on_silence is not None,
+                        self.flow.talk_detection if node.on_silence is not None else None,
                     )
                 )
             case RecordNode():

@@ -34,7 +34,7 @@ import re
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 
-from hotline.ivr.actions import Prompt, ReadDigits
+from hotline.ivr.actions import Prompt, ReadDigits, TalkDetection
 
 DIGIT_PROMPTS = tuple(f"digit_{d}" for d in "0123456789")
 # Fields the engine fills itself; flows may read them but not `set` them.
@@ -300,6 +300,7 @@ class Flow:
     default: bool = False
     # The junk-call shield's decision before the call (Start.screening) -> the node such a call starts at.
     screening: dict[str, str] = field(default_factory=dict)
+    talk_detection: TalkDetection | None = None  # a listening menu's voice threshold (None: the transport's own)
 
     def node(self, node_id: str) -> Node:
         return self.nodes[node_id]
@@ -326,6 +327,7 @@ def _canonical(value: Any) -> Any:
 
 def content_hash(flow: Flow) -> str:
     """sha256 over everything a caller can hear or press (nodes, prompt texts, data menus), not `version`."""
-    body = {f.name: _canonical(getattr(flow, f.name)) for f in fields(flow) if f.name not in ("version", "default")}
+    skip = ("version", "default") + (("talk_detection",) if flow.talk_detection is None else ())  # older hashes hold
+    body = {f.name: _canonical(getattr(flow, f.name)) for f in fields(flow) if f.name not in skip}
     digest = hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
     return digest[:16]

@@ -25,4 +25,6 @@ def _action(item: dict[str, Any]) -> a.MediaAction:
     values = {k: v for k, v in item.items() if k != "type"}
     if "prompts" in values:
         values["prompts"] = tuple(a.Prompt(**p) for p in values["prompts"])
+    if values.get("talk") is not None:
+        values["talk"] = a.TalkDetection(**values["talk"])
     return _TYPES[item["type"]](**values)

@@ -16,8 +16,10 @@ from hotline.settings import get_settings
 Network = IPv4Network | IPv6Network
 
 # The console serves its own script and stylesheet only: no inline script, no other origin, never in a frame.
+# Media may come over https from elsewhere: a Twilio call's recording plays from api.twilio.com.
 CONSOLE_CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self' https:; "
+    "connect-src 'self'; "
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 # /docs and /redoc (development) load Swagger UI / ReDoc from a CDN with an inline script: only no framing.

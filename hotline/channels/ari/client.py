@@ -8,9 +8,9 @@ Why its own client: no maintained Python ARI client survives a dropped websocket
 
 - Credentials go in the Authorization header, never in the URL (no `api_key=`).
 - The events websocket is /ari/events?app=<app>&subscribeAll=false: only our Stasis channels.
-- A dropped websocket is reopened with jittered exponential backoff (`Backoff`). After every reconnect
-  `handler.on_connected(reconnected=True)` runs before any new event is read: the app re-reads the live
-  channels (GET /channels) and reconciles what it missed while the socket was down.
+- A dropped websocket is reopened with jittered exponential backoff (`Backoff`, 0.5 s doubling to a 3 s
+  cap). After every reconnect `handler.on_connected(reconnected=True)` runs before any new event is read:
+  the app re-reads the live channels (GET /channels) and reconciles what it missed while the socket was down.
 - Events of one channel are handled in order, one at a time, by that channel's own task; different
   channels run concurrently. Playback and recording events belong to the channel in their `target_uri`.
 - An event is handled at most once: a key of (type, timestamp, channel, what it is about) is remembered
@@ -64,7 +64,9 @@ class Backoff:
     """Exponential backoff with "equal jitter": half the delay fixed, half random, capped."""
 
     base: float = 0.5
-    cap: float = 30.0
+    # A few seconds at most: while the app is away the dialplan can only fall back (extensions.conf), and a
+    # 45 s Asterisk outage grew a 30 s cap to 21-23 s of waiting after Asterisk was back (issue 17).
+    cap: float = 3.0
     attempt: int = 0
 
     def next_delay(self) -> float:
@@ -153,6 +155,13 @@ class AriClient:
         if response.status_code == 204 or not response.content:
             return None
         return response.json()
+
+    async def fetch(self, path: str) -> bytes:
+        """The raw body of a GET (a stored recording's file); AriError on an error status."""
+        response = await self.http.get(self.base + path)
+        if response.status_code >= 400:
+            raise AriError(response.status_code, "GET", path, response.text[:200])
+        return response.content
 
     # --- events --------------------------------------------------------------------------------------
 

@@ -39,11 +39,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import logging
 import time
+import wave
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
+
+import httpx
 
 from hotline.channels.ari import media as m
 from hotline.channels.ari.calls import CallPort
@@ -64,6 +68,8 @@ OPERATOR_ARG = "operator"  # appArgs of an operator's leg: operator,<caller chan
 HANGUP_EVENTS = frozenset({"ChannelHangupRequest", "StasisEnd", "ChannelDestroyed", GONE})
 KEYS = frozenset("0123456789*#")
 FINISHED_RECORDINGS = 10_000
+HANGUP_RETRY_SECONDS = 2.0  # a hang-up ARI refused is tried again: nobody stays on a line the IVR has left
+FAILURES = (AriError, httpx.HTTPError)  # what one ARI request can end with
 
 
 @dataclass(frozen=True)
@@ -117,7 +123,7 @@ class AriApp:
             if kind in ("StasisStart", ADOPT):
                 channel = event.get("channel") or {}
                 call = self.calls[channel_id] = AriCall(self, channel_id, channel)
-                await call.start(answered=channel.get("state") == "Up")
+                await call.start(answered=channel.get("state") == "Up", adopted=kind == ADOPT)
                 return self._finish(call)
             if kind == "RecordingFinished":
                 await self._late_recording(event)
@@ -142,9 +148,28 @@ class AriApp:
         call_id = self.orphan_recordings.pop(recording.get("name", ""), None)
         if call_id is None:
             return
-        url, seconds = recording_result(self.ari_url, recording)
+        url, seconds = await self.recording_result(recording)
         if url:
             await self.calls_port.recording_ready(call_id=call_id, url=url, seconds=seconds)
+
+    async def recording_result(self, recording: dict[str, Any]) -> tuple[str, float | None]:
+        """(URL, seconds) of a finished recording; ('', None) when it failed, nothing was said, or it is empty.
+        Without a duration (an Asterisk whose beep could not be played ends the recording `done` with none; a
+        recording found stored after a restart has none) the stored file tells: no file or no audio in it is
+        empty, else its length is the WAV's."""
+        url, seconds = recording_result(self.ari_url, recording)
+        if not url or seconds is not None:
+            return url, seconds
+        try:
+            audio = await self.ari.fetch(f"/recordings/stored/{recording['name']}/file")
+        except FAILURES:
+            log.error("ARI: recording %s ended empty (no duration, no file); is the beep missing?", recording)
+            return "", None
+        seconds = wav_seconds(audio)
+        if seconds == 0:
+            log.error("ARI: recording %s is empty (a file with no audio)", recording.get("name"))
+            return "", None
+        return url, seconds
 
     async def _operator_leg(self, channel_id: str, event: Event) -> bool:
         caller = self.operator_legs[channel_id]
@@ -219,21 +244,49 @@ class AriCall:
         self.queue_priority = "normal"
         self.operator: str | None = None
         self.mix_bridge: str | None = None
+        self.turn: Turn | None = None  # the turn being played
+        self.pending_operator: str | None = None  # answered before the caller reached the queue (item 1)
+        self.queue_action: a.Enqueue | None = None
+        self.channel_moh = False  # music on the channel itself (the holding bridge's failed)
+        self.recorded_names: set[str] = set()
         self.talk_detect = False  # TALK_DETECT(set) was sent: Asterisk reports talking on the channel
         self.heard_voice = False  # talking was detected during the current listening turn
 
     # --- turns ---------------------------------------------------------------------------------------
 
-    async def start(self, *, answered: bool) -> None:
+    async def start(self, *, answered: bool, adopted: bool = False) -> None:
         """Answer (unless the channel is up already) while the call service runs Start. A call it knows
         (adopted after a restart or reconnect) gets its stored last turn again: the caller hears the
-        question they were asked."""
+        question they were asked -- unless it was the recording and Asterisk has it (still recording, or
+        finished while no app was there): then that recording is the answer."""
         begin = self.app.calls_port.begin(call_id=self.channel_id, caller=self.caller, called=self.called)
         if answered:
             turn = await begin
-        else:
-            _, turn = await asyncio.gather(self._send(m.answer(self.channel_id)), begin)
+        else:  # the dialplan answers (config/asterisk): a refused answer here is no reason to stop
+            _, turn = await asyncio.gather(self._try(m.answer(self.channel_id), "answer"), begin)
+        if adopted and await self._adopt_recording(turn):
+            return
         await self.render(turn)
+
+    async def _adopt_recording(self, turn: Turn) -> bool:
+        """After a restart: the recording the call's last turn asked for, if Asterisk has it."""
+        plan = m.plan_turn(turn.media, self.app.prompts) if turn.media else None
+        if plan is None or not isinstance(plan.wait, a.Record):
+            return False
+        name = recording_name(self.channel_id, turn)
+        for kind in ("live", "stored"):
+            try:
+                await self.app.ari.request("GET", f"/recordings/{kind}/{name}")
+            except FAILURES:
+                continue
+            self.plan, self.phase, self.recording = plan, "record", name
+            log.info("ARI: call %s adopted with its %s recording %s", self.channel_id, kind, name)
+            if kind == "stored":  # it finished while no app was there: the caller said it already
+                await self._recording_finished(
+                    {"type": "RecordingFinished", "recording": {"name": name, "state": "done"}}
+                )
+            return True
+        return False
 
     async def step(self, event: a.Event) -> None:
         self.phase = "busy"
@@ -244,6 +297,7 @@ class AriCall:
     async def render(self, turn: Turn) -> None:
         if self.gone:
             return
+        self.turn = turn
         if not turn.media:
             if turn.state.outcome == "operator":
                 self.phase = "operator" if self.mix_bridge else "idle"
@@ -255,8 +309,13 @@ class AriCall:
                 turn = Turn(turn.state, (a.Hangup(),), ())
         self.plan = plan = m.plan_turn(turn.media, self.app.prompts)
         wait = plan.wait
+        if self.pending_operator and not isinstance(wait, a.Enqueue):  # the caller is not going to the queue
+            operator, self.pending_operator = self.pending_operator, None
+            await self._try(m.hangup(operator), "releasing the operator")
         if not isinstance(wait, a.Hangup):  # the end of the call needs no talk detection turned off
-            await self._listen(isinstance(wait, a.Gather) and wait.listen)
+            await self._listen(
+                isinstance(wait, a.Gather) and wait.listen, wait.talk if isinstance(wait, a.Gather) else None
+            )
         if isinstance(wait, a.Gather):
             self.phase, self.digits = "gather", ""
             while self.typeahead:
@@ -267,17 +326,16 @@ class AriCall:
                     return
             if self.digits:  # typed ahead: the caller is answering already, the prompts would only be in the way
                 self._start_timer(wait.inter_digit_timeout_seconds)
-            elif plan.prompts:
-                await self._play(plan.prompts)  # keys stop it (`_key`); its end starts the timeout
-            else:
-                self._start_timer(wait.timeout_seconds)
+            elif not (plan.prompts and await self._play(plan.prompts)):  # keys stop it; its end starts the timeout
+                self._start_timer(wait.timeout_seconds)  # no prompts, or ARI refused them: the caller can still answer
             return
         self.typeahead = ""  # keys kept for a Gather mean nothing to a Record, the queue or the goodbye
-        if plan.prompts:
+        operator_waits = self.pending_operator is not None and isinstance(wait, a.Enqueue)
+        if plan.prompts and not operator_waits:
             self.phase = "lead"
-            await self._play(plan.prompts)
-        else:
-            await self._after_prompts()
+            if await self._play(plan.prompts):
+                return
+        await self._after_prompts()
 
     async def _after_prompts(self) -> None:
         """The prompts before a Record, Enqueue or Hangup have played, or a key cut them short."""
@@ -285,26 +343,32 @@ class AriCall:
         wait = self.plan.wait
         if isinstance(wait, a.Record):
             self.phase = "record"
-            self.seq += 1
-            self.recording = f"hotline-{self.channel_id}-{self.seq}"
-            await self._send(m.record(self.channel_id, self.recording, wait))
+            name = recording_name(self.channel_id, self.turn)
+            if name in self.recorded_names:  # the same question again within one turn's path: a name of its own
+                name = f"{name}-{len(self.recorded_names)}"
+            self.recorded_names.add(name)
+            self.recording = name
+            ours = self.app.prompts.beep_uri() is not None  # our beep ended the prompts: none from Asterisk
+            if not await self._try(m.record(self.channel_id, name, wait, beep=False if ours else None)):
+                self.recording = None
+                await self.step(a.NoInput())  # as if nothing was said: the flow asks again or moves on
         elif isinstance(wait, a.Enqueue):
             await self._enqueue(wait)
         elif isinstance(wait, a.Hangup):
             self.phase = "hangup"
-            await self._send(m.hangup(self.channel_id))
+            await self._hang_up_line()
         else:
             self.phase = "idle"
 
-    async def _listen(self, listening: bool) -> None:
-        """TALK_DETECT on for a listening Gather (the greeting), off again after it."""
+    async def _listen(self, listening: bool, talk: a.TalkDetection | None = None) -> None:
+        """TALK_DETECT on for a listening Gather (the greeting), with the city's threshold; off again after it."""
         self.heard_voice = False
         if listening == self.talk_detect:
             return
         try:
-            await self._send(m.talk_detect(self.channel_id) if listening else m.talk_detect_off(self.channel_id))
+            await self._send(m.talk_detect(self.channel_id, talk) if listening else m.talk_detect_off(self.channel_id))
             self.talk_detect = listening
-        except AriError:  # without it a timeout stays NoInput: never taken for a silent call
+        except FAILURES:  # without it a timeout stays NoInput: never taken for a silent call
             log.warning("ARI: TALK_DETECT not changed on %s", self.channel_id, exc_info=True)
 
     # --- events --------------------------------------------------------------------------------------
@@ -329,8 +393,11 @@ class AriCall:
         elif kind == OPERATOR_ANSWERED:
             await self._operator_answered(str(event["operator"]))
         elif kind == OPERATOR_GONE:
+            if self.pending_operator == event.get("operator"):
+                self.pending_operator = None
             if self.phase == "operator" and self.operator == event.get("operator"):
-                await self._send(m.hangup(self.channel_id))  # the operator hung up: so does the call
+                self.phase = "hangup"
+                await self._hang_up_line()  # the operator hung up: so does the call
         elif kind == RESYNC:
             await self._resync()
 
@@ -353,8 +420,8 @@ class AriCall:
         Their PlaybackFinished events then belong to no turn and are ignored."""
         self.playback_id = None
         stopping, self.playing = self.playing, []
-        for playback in stopping:
-            await self._send(m.stop_playback(playback))  # 404: it had just finished, nothing to stop
+        for playback in stopping:  # 404: it had just finished; another failure: it plays on, the keys still count
+            await self._try(m.stop_playback(playback), "stopping a prompt")
 
     async def _key(self, gather: a.Gather, key: str) -> bool:
         """One key of a Gather; True when the Gather is over (the next turn has been started)."""
@@ -396,7 +463,7 @@ class AriCall:
         if recording.get("name") != self.recording:
             return
         self.recording = None
-        url, seconds = recording_result(self.app.ari_url, recording)
+        url, seconds = await self.app.recording_result(recording)
         result: a.Event = a.Recorded(url, seconds or 0.0) if url else a.NoInput()
         if self.hangup_pending:
             await self.app.calls_port.send(call_id=self.channel_id, event=result)
@@ -408,12 +475,17 @@ class AriCall:
         self.timer = None
         if self.phase == "gather":
             await self._gathered()
+        elif self.phase == "hangup":
+            await self._hang_up_line()
         elif self.phase == "queue":
             self.phase = "busy"
             event = a.QueueLeft(answered=False)
             turn = await self.app.calls_port.send(call_id=self.channel_id, event=event, after_queue=True)
             if turn.state.outcome == "operator":
-                self.phase = "queue"  # the console took the call meanwhile: music until the operator answers
+                # The console took the call meanwhile: music until the operator answers, and the wait armed
+                # again, so a phone that never rings through cannot leave the caller there for good.
+                self.phase = "queue"
+                self._start_timer(self.queue_action.max_wait_seconds if self.queue_action else 60)
                 return
             await self._leave_queue()
             await self.render(turn)
@@ -427,7 +499,7 @@ class AriCall:
         self.gone = True
         self._cancel_timer()
         for request in self._cleanup():
-            with contextlib.suppress(AriError):  # cleaning up: what is gone is gone
+            with contextlib.suppress(*FAILURES):  # cleaning up: what is gone is gone
                 await self._send(request)
         await self.app.calls_port.send(call_id=self.channel_id, event=a.HangUp())
 
@@ -438,6 +510,9 @@ class AriCall:
             self.hold_bridge = None
         if self.operator:
             requests.append(m.hangup(self.operator))
+        if self.pending_operator:
+            requests.append(m.hangup(self.pending_operator))
+            self.pending_operator = None
         if self.mix_bridge:
             requests.append(m.destroy_bridge(self.mix_bridge))
             self.mix_bridge = None
@@ -455,51 +530,110 @@ class AriCall:
             try:
                 await self.app.ari.request("GET", f"/recordings/live/{self.recording}")
             except AriError as exc:
-                if exc.status == 404:
-                    name = self.recording
-                    try:
-                        await self.app.ari.request("GET", f"/recordings/stored/{name}")
-                        stored: dict[str, Any] = {"name": name, "state": "done"}  # its length is unknown
-                    except AriError:
-                        stored = {"name": name, "state": "failed"}
+                if exc.status == 404:  # over: the stored file says whether anything was said, and how long
+                    stored = {"name": self.recording, "state": "done"}
                     await self._recording_finished({"type": "RecordingFinished", "recording": stored})
 
     # --- the operator queue --------------------------------------------------------------------------
 
     async def _enqueue(self, action: a.Enqueue) -> None:
+        """The caller waits for an operator. The wait's timer is armed first, so whatever ARI refuses below, the
+        wait ends (QueueLeft) and the flow goes on; each step has its fallback: a holding bridge with music,
+        else music on the channel itself (an Asterisk without chan_bridge_media answers the bridge's music
+        with 500 "Allocation failed"), else a ringing tone."""
         self.phase, self.typeahead = "queue", ""
+        self.queue_action = action
         self.queue_name, self.queued_since, self.queue_priority = action.queue, time.time(), action.priority
-        self.hold_bridge = f"hold-{self.channel_id}"
-        await self._send(m.holding_bridge(self.hold_bridge, action.queue))
-        await self._send(m.add_channel(self.hold_bridge, self.channel_id))
-        await self._send(m.bridge_moh(self.hold_bridge, action.hold_music))
         self._start_timer(action.max_wait_seconds)
+        if self.pending_operator:  # taken by the console while the caller heard please_hold: through at once
+            operator, self.pending_operator = self.pending_operator, None
+            await self._operator_answered(operator)
+            return
+        await self._hold(action)
+
+    async def _hold(self, action: a.Enqueue) -> None:
+        bridge = f"hold-{self.channel_id}"
+        if await self._try(m.holding_bridge(bridge, action.queue), "holding bridge"):
+            self.hold_bridge = bridge
+            if await self._try(m.add_channel(bridge, self.channel_id), "joining the holding bridge"):
+                if await self._try(m.bridge_moh(bridge, action.hold_music), "music on hold in the bridge"):
+                    return
+                await self._try(m.remove_channel(bridge, self.channel_id), "leaving the silent bridge")
+            await self._try(m.destroy_bridge(bridge), "removing the holding bridge")
+            self.hold_bridge = None
+        if await self._try(m.channel_moh(self.channel_id, action.hold_music), "music on hold on the channel"):
+            self.channel_moh = True
+        elif not await self._play((m.HOLD_TONE,)):
+            log.error("ARI: call %s waits for an operator in silence: no music, no tone", self.channel_id)
 
     async def _leave_queue(self) -> None:
         bridge, self.hold_bridge = self.hold_bridge, None
         if bridge:
-            await self._send(m.remove_channel(bridge, self.channel_id))
-            await self._send(m.destroy_bridge(bridge))
+            await self._try(m.remove_channel(bridge, self.channel_id), "leaving the holding bridge")
+            await self._try(m.destroy_bridge(bridge), "removing the holding bridge")
+        if self.channel_moh:
+            self.channel_moh = False
+            await self._try(m.channel_moh_off(self.channel_id), "stopping the music on hold")
+        if self.playing:
+            await self._stop_prompts()  # the ringing tone, or please_hold cut short
 
     async def _operator_answered(self, operator: str) -> None:
+        wait = self.plan.wait if self.plan is not None else None
+        if self.phase == "busy" or (self.phase == "lead" and isinstance(wait, a.Enqueue)):
+            # The console lists a call as queued as soon as its queue turn is stored, while the caller still
+            # hears please_hold: an operator who takes it then is put through, not hung up.
+            self.pending_operator = operator
+            if self.phase == "lead":
+                await self._stop_prompts()
+                await self._after_prompts()
+            return
         if self.phase != "queue":  # the caller left the queue or hung up meanwhile: release the operator
-            await self._send(m.hangup(operator))
+            await self._try(m.hangup(operator), "releasing the operator")
             return
         self._cancel_timer()
         await self._leave_queue()
-        self.operator, self.mix_bridge = operator, f"call-{self.channel_id}"
-        await self._send(m.mixing_bridge(self.mix_bridge))
-        await self._send(m.add_channel(self.mix_bridge, self.channel_id))
-        await self._send(m.add_channel(self.mix_bridge, operator))
+        mix = f"call-{self.channel_id}"
+        bridged = (
+            await self._try(m.mixing_bridge(mix), "mixing bridge")
+            and await self._try(m.add_channel(mix, self.channel_id), "the caller joining the operator")
+            and await self._try(m.add_channel(mix, operator), "the operator joining the caller")
+        )
+        if not bridged:  # the caller waits on; the operator's phone is released
+            log.error("ARI: call %s could not be put through to %s; back in the queue", self.channel_id, operator)
+            await self._try(m.hangup(operator), "releasing the operator")
+            await self._try(m.destroy_bridge(mix), "removing the mixing bridge")
+            if self.queue_action is not None:
+                await self._enqueue(self.queue_action)
+            return
+        self.operator, self.mix_bridge = operator, mix
         await self.step(a.QueueLeft(answered=True))
 
     # --- small helpers -------------------------------------------------------------------------------
 
-    async def _play(self, uris: tuple[str, ...]) -> None:
+    async def _play(self, uris: tuple[str, ...]) -> bool:
+        """Start the playback; False when ARI refused it (nothing plays: the caller must not wait for its end)."""
         self.seq += 1
         self.playback_id = playback = f"{self.channel_id}.{self.seq}"
         self.playing.append(playback)
-        await self._send(m.play(self.channel_id, playback, uris))
+        if await self._try(m.play(self.channel_id, playback, uris), "playing prompts"):
+            return True
+        self.playback_id = None
+        if playback in self.playing:
+            self.playing.remove(playback)
+        return False
+
+    async def _try(self, request: m.AriRequest, what: str = "") -> bool:
+        """One request the call survives failing: False (and a warning) when ARI refused it or did not answer."""
+        try:
+            await self._send(request)
+        except FAILURES as exc:
+            log.warning("ARI: %s on call %s failed: %s", what or request.path, self.channel_id, exc)
+            return False
+        return True
+
+    async def _hang_up_line(self) -> None:
+        if not await self._try(m.hangup(self.channel_id), "hanging up"):
+            self._start_timer(HANGUP_RETRY_SECONDS)  # tried again until it works or the caller hangs up
 
     async def _send(self, request: m.AriRequest) -> Any:
         """One request; a channel that is gone (404) is not an error: its hang-up events are on the way."""
@@ -532,6 +666,23 @@ class AriCall:
         self.timer = None
         self.app.ari.post(self.channel_id, {"type": TIMER, "token": self.timer_token})
         return True
+
+
+def wav_seconds(audio: bytes) -> float | None:
+    """The length of a WAV file's audio; None when it is not a WAV (another format: its length is unknown)."""
+    try:
+        with wave.open(io.BytesIO(audio)) as w:
+            return w.getnframes() / float(w.getframerate() or 1)
+    except (wave.Error, EOFError):
+        return None
+
+
+def recording_name(channel_id: str, turn: Turn | None) -> str:
+    """The name of the recording a turn asks for: the same for the same question of the same call (so an app
+    that restarts finds the recording the caller made meanwhile), different for every other question
+    (the call's path grows with each answer), so nothing is ever overwritten."""
+    step = len(turn.state.path) if turn is not None else 0
+    return f"hotline-{channel_id}-{step}"
 
 
 def recording_result(ari_url: str, recording: dict[str, Any]) -> tuple[str, float | None]:

@@ -34,6 +34,8 @@ from hotline.ivr import actions as a
 
 PromptSource = Literal["sounds", "http"]
 SOUNDS_FOLDER = "hotline"  # below Asterisk's sounds directory
+BEEP = "beep"  # our own beep before a recording: sound:hotline/beep (hotline prompts export writes it)
+HOLD_TONE = "tone:ring"  # a caller waiting with no music at all hears ringing (indications.conf, always there)
 RECORDING_FORMAT = "wav"
 TERMINATE_KEYS = ("*", "#")  # what ARI's record terminateOn takes besides none/any
 
@@ -60,6 +62,11 @@ class PromptMedia:
             return f"sound:{self.public_url.rstrip('/')}/ivr/prompts/{prompt.language}/{prompt.key}.wav"
         return f"sound:{SOUNDS_FOLDER}/{prompt.language}/{prompt.key}"
 
+    def beep_uri(self) -> str | None:
+        """Our beep (a stock Asterisk without the core sounds has no `beep`, and a recording asked to beep
+        then records nothing). None with `http` prompts: Asterisk's own beep is used."""
+        return None if self.source == "http" else f"sound:{SOUNDS_FOLDER}/{BEEP}"
+
     def uris(self, action: a.Prompt | a.ReadDigits) -> list[str]:
         if isinstance(action, a.Prompt):
             return [self.uri(action)]
@@ -83,8 +90,13 @@ def plan_turn(media: Sequence[a.MediaAction], prompts: PromptMedia) -> TurnPlan:
         match action:
             case a.Prompt() | a.ReadDigits():
                 uris += prompts.uris(action)
-            case a.Gather() | a.Record():
+            case a.Gather():
                 return TurnPlan(tuple(uris + [prompts.uri(p) for p in action.prompts]), action)
+            case a.Record():
+                beep = prompts.beep_uri() if action.beep else None
+                return TurnPlan(
+                    tuple(uris + [prompts.uri(p) for p in action.prompts] + ([beep] if beep else [])), action
+                )
             case a.Enqueue() | a.Hangup():
                 return TurnPlan(tuple(uris), action)
             case _:
@@ -108,11 +120,22 @@ def answer(channel_id: str) -> AriRequest:
     return AriRequest("POST", f"/channels/{channel_id}/answer")
 
 
-def talk_detect(channel_id: str) -> AriRequest:
-    """TALK_DETECT(set) with Asterisk's default thresholds: the channel then sends ChannelTalkingStarted
-    and ChannelTalkingFinished, which tell a caller who speaks from a silent call (`Gather.listen`)."""
-    # No `value`: Asterisk then writes "" (default thresholds); an empty `value=` is refused as a bad query.
-    return AriRequest("POST", f"/channels/{channel_id}/variable", (("variable", "TALK_DETECT(set)"),))
+def talk_detect(channel_id: str, talk: a.TalkDetection | None = None) -> AriRequest:
+    """TALK_DETECT(set): the channel then sends ChannelTalkingStarted and ChannelTalkingFinished, which tell a
+    caller who speaks from a silent call (`Gather.listen`). `talk`: the city's threshold (the flow's
+    `talk_detection`), as `<silence ms>,<talking threshold>`; None: Asterisk's defaults (2500 ms, 256)."""
+    if talk is None:
+        # No `value`: Asterisk then writes "" (default thresholds); an empty `value=` is refused as a bad query.
+        return AriRequest("POST", f"/channels/{channel_id}/variable", (("variable", "TALK_DETECT(set)"),))
+    value = f"{talk.silence_ms},{talking_threshold(talk.threshold_dbfs)}"
+    return AriRequest("POST", f"/channels/{channel_id}/variable", (("variable", "TALK_DETECT(set)"), ("value", value)))
+
+
+def talking_threshold(dbfs: float) -> int:
+    """Asterisk's dsp_talking_threshold (the average absolute sample value of a frame, 16-bit) for steady
+    noise at `dbfs` RMS: for noise the average absolute value is sqrt(2/pi), about 0.8, of the RMS. -40 dBFS is
+    262, next to Asterisk's default 256; hiss at -37 dBFS averages 370 (talking), at -43 dBFS 185 (not)."""
+    return max(1, round(32768 * 10 ** (dbfs / 20) * math.sqrt(2 / math.pi)))
 
 
 def talk_detect_off(channel_id: str) -> AriRequest:
@@ -124,8 +147,11 @@ def hangup(channel_id: str) -> AriRequest:
     return AriRequest("DELETE", f"/channels/{channel_id}", (("reason", "normal"),))
 
 
-def record(channel_id: str, name: str, action: a.Record) -> AriRequest:
+def record(channel_id: str, name: str, action: a.Record, *, beep: bool | None = None) -> AriRequest:
+    """`beep`: Asterisk's own beep (None: as the action says). Hotline plays its own beep as the last media of
+    the instruction (`PromptMedia.beep_uri`) and asks for none here."""
     key = action.finish_on_key if action.finish_on_key in TERMINATE_KEYS else "none"
+    beep = action.beep if beep is None else beep
     return AriRequest(
         "POST",
         f"/channels/{channel_id}/record",
@@ -134,8 +160,8 @@ def record(channel_id: str, name: str, action: a.Record) -> AriRequest:
             ("format", RECORDING_FORMAT),
             ("maxDurationSeconds", str(action.max_seconds)),
             ("maxSilenceSeconds", str(max(1, math.ceil(action.silence_timeout_seconds)))),
-            ("ifExists", "overwrite"),
-            ("beep", "true" if action.beep else "false"),
+            ("ifExists", "fail"),  # names are unique per question (executor.recording_name): never overwrite one
+            ("beep", "true" if beep else "false"),
             ("terminateOn", key),
         ),
     )
@@ -159,6 +185,14 @@ def remove_channel(bridge_id: str, channel_id: str) -> AriRequest:
 
 def bridge_moh(bridge_id: str, music_class: str | None) -> AriRequest:
     return AriRequest("POST", f"/bridges/{bridge_id}/moh", (("mohClass", music_class),) if music_class else ())
+
+
+def channel_moh(channel_id: str, music_class: str | None) -> AriRequest:
+    return AriRequest("POST", f"/channels/{channel_id}/moh", (("mohClass", music_class),) if music_class else ())
+
+
+def channel_moh_off(channel_id: str) -> AriRequest:
+    return AriRequest("DELETE", f"/channels/{channel_id}/moh")
 
 
 def destroy_bridge(bridge_id: str) -> AriRequest:

@@ -23,6 +23,7 @@ from hotline.services.tickets import OPEN_STATUSES
 from hotline.services.timeline import load_ticket_view
 from hotline.web.api_schemas import MAX_ID, RowId
 from hotline.web.console.auth import ConsoleUser, UserDep, render, require
+from hotline.web.console.recordings import console_recording_url
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
@@ -124,6 +125,7 @@ def ticket_page(request: Request, user: UserDep, number: RowId) -> Response:
         "agency": agency,
         "messages": messages,
         "recordings": [c for c in calls if c.recording_url],
+        "recording_src": {c.id: console_recording_url(c) for c in calls},  # Asterisk's: through the hotline
         "linked": linked,
         "deadline": running_deadline(ticket),
         "cancel_requested": cancel_requests.is_open(ticket),
