@@ -114,7 +114,8 @@ def config_check(
         err.print(warning, markup=False, highlight=False, soft_wrap=True)
     rules = config.shield
     console.print(
-        f"call shield: {rules.calls_per_hour} calls/hour, {rules.calls_per_day}/day per number; "
+        f"call shield: {rules.calls_per_hour} calls/hour, {rules.calls_per_day}/day per number "
+        f"({rules.trusted_per_hour}/{rules.trusted_per_day} once confirmed or with an open report); "
         f"{rules.offender_silent_calls} silent calls in {rules.offender_within_hours:g} h "
         f"flag it for {rules.flag_hours:g} h"
         if rules.enabled
@@ -520,6 +521,9 @@ def serve(
         "hotline.web.app:create_app",
         factory=True,
         workers=workers,
+        # X-Forwarded-* are read by the app itself, from HOTLINE_TRUSTED_PROXIES only (hotline/web/edge.py);
+        # uvicorn's own reading would trust 127.0.0.1 (FORWARDED_ALLOW_IPS) whatever the city configured.
+        proxy_headers=False,
         access_log=access_log,
         log_level="info",
         log_config=dict_config("INFO", settings.log_format),

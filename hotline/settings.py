@@ -11,9 +11,15 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "dev", "development", "xxx"}
+# Words that make a secret a placeholder wherever they are in it (compared without case and punctuation):
+# CHANGE-ME-please, <change_me>, replace-me-123 ...
+PLACEHOLDER_WORDS = ("changeme", "replaceme", "placeholder", "yoursecret", "yourtoken", "yourpassword", "xxxxxx")
+MAKE_ONE = "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
 DATABASE_EXAMPLES = "sqlite:///var/hotline.db or postgresql+psycopg://user:password@host:5432/hotline"
 
 if TYPE_CHECKING:
+    from ipaddress import IPv4Network, IPv6Network
+
     from pydantic import ValidationError
 
     from hotline.channels.gateway_config import SmsRouting
@@ -26,6 +32,7 @@ class SettingsError(ValueError):
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
     _sms_routing: SmsRouting | None = PrivateAttr(None)
+    _proxy_networks: tuple[IPv4Network | IPv6Network, ...] | None = PrivateAttr(None)
 
     env: Literal["development", "production"] = Field("development", alias="HOTLINE_ENV")
     database_url: str | None = Field(None, alias="HOTLINE_DATABASE_URL")
@@ -51,6 +58,11 @@ class Settings(BaseSettings):
     timezone: str = Field("Asia/Jakarta", alias="HOTLINE_TIMEZONE")
     max_body_bytes: int = Field(256 * 1024, alias="HOTLINE_MAX_BODY_BYTES", gt=0)
     log_format: Literal["text", "json"] = Field("text", alias="HOTLINE_LOG_FORMAT")
+    # Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses or networks, comma-separated);
+    # from anyone else the headers are ignored and the client is the connection's address.
+    trusted_proxies: str | None = Field(None, alias="HOTLINE_TRUSTED_PROXIES")
+    # /docs, /redoc and /openapi.json: on in development, off in production unless this says true.
+    api_docs: bool | None = Field(None, alias="HOTLINE_API_DOCS")
     # SMS flood: past this many messages a minute from one number, its messages wait (hotline/services/flood.py)
     sms_per_minute: int = Field(6, alias="HOTLINE_SMS_PER_MINUTE", gt=0)
     # The database gauges of /metrics are computed this often, by one API process, off the request path.
@@ -146,6 +158,34 @@ class Settings(BaseSettings):
             raise ValueError(f"{url!r} must be the address Twilio calls, e.g. https://hotline.example.go.id")
         return url
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_addresses(cls, value: str | None) -> str | None:
+        import ipaddress
+
+        for entry in (value or "").split(","):
+            if entry.strip():
+                try:
+                    ipaddress.ip_network(entry.strip(), strict=False)
+                except ValueError:
+                    raise ValueError(
+                        f"{entry.strip()!r} is not an address or network (e.g. 127.0.0.1,10.0.0.0/8)"
+                    ) from None
+        return value
+
+    @property
+    def proxy_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        import ipaddress
+
+        if self._proxy_networks is None:
+            entries = (self.trusted_proxies or "").split(",")
+            self._proxy_networks = tuple(ipaddress.ip_network(e.strip(), strict=False) for e in entries if e.strip())
+        return self._proxy_networks
+
+    @property
+    def docs_enabled(self) -> bool:
+        return self.api_docs if self.api_docs is not None else self.env != "production"
+
     @field_validator("default_region")
     @classmethod
     def _known_region(cls, region: str) -> str:
@@ -183,25 +223,61 @@ class Settings(BaseSettings):
         if self.env != "production":
             return self
         problems = []
-        if self.secret_key.strip().lower() in PLACEHOLDER_SECRETS or len(self.secret_key) < 32:
-            problems.append("HOTLINE_SECRET_KEY must be a real secret of at least 32 characters")
+        weak = weak_secret(self.secret_key, min_length=32, min_bits=90)
+        if weak:
+            problems.append(f"HOTLINE_SECRET_KEY is {weak}; make one with {MAKE_ONE}")
         if not self.public_url:
             problems.append("HOTLINE_PUBLIC_URL must be set so Twilio signatures can be checked")
         if self.sms_provider == "twilio" or (
             not self.sms_provider and not self.sms_gateways and self.twilio_account_sid
         ):
-            token = (self.twilio_auth_token or "").strip().lower()
-            if token in PLACEHOLDER_SECRETS:
-                problems.append("TWILIO_AUTH_TOKEN must be set to the account's real auth token")
-        if self.backup_sms_url and (self.backup_sms_password or "").strip().lower() in PLACEHOLDER_SECRETS:
-            problems.append("HOTLINE_BACKUP_SMS_PASSWORD must be set to the Kannel sendsms-user's password")
+            weak = weak_secret(self.twilio_auth_token or "", min_length=32, min_bits=90)
+            if weak:
+                problems.append(f"TWILIO_AUTH_TOKEN is {weak}; set the account's real auth token")
+        if self.backup_sms_url:
+            weak = weak_secret(self.backup_sms_password or "", **GATEWAY_SECRET)
+            if weak:
+                problems.append(f"HOTLINE_BACKUP_SMS_PASSWORD is {weak}; set the Kannel sendsms-user's password")
         if self.ari_url:
-            password = (self.ari_password or "").strip().lower()
-            if password in PLACEHOLDER_SECRETS or password.startswith("change-me"):  # config/asterisk/ari.conf
-                problems.append("ARI_PASSWORD must be set to the password of the ARI user in ari.conf")
+            weak = weak_secret(self.ari_password or "", **GATEWAY_SECRET)
+            if weak:  # config/asterisk/ari.conf ships CHANGE-ME
+                problems.append(f"ARI_PASSWORD is {weak}; set the password of the ARI user in ari.conf")
         if problems:
             raise SettingsError("refusing to start in production: " + "; ".join(problems))
         return self
+
+
+GATEWAY_SECRET = {"min_length": 12, "min_bits": 28}  # Kannel, SMS Gateway for Android, ARI passwords and keys
+
+
+def weak_secret(value: str, *, min_length: int, min_bits: int) -> str | None:
+    """Why `value` cannot be a production secret ("a placeholder", "one character repeated", ...), or None.
+
+    `min_bits` is compared with the string's own Shannon entropy times its length: a rough upper bound of what
+    guessing it costs, which no random secret of `min_length` characters falls below."""
+    import math
+    import re
+    from collections import Counter
+    from itertools import pairwise
+
+    secret = value.strip()
+    plain = re.sub(r"[^a-z0-9]", "", secret.lower())
+    if secret.lower() in PLACEHOLDER_SECRETS or any(word in plain for word in PLACEHOLDER_WORDS):
+        return "unset or a placeholder"
+    if len(secret) < min_length:
+        return f"shorter than {min_length} characters"
+    if len(set(secret)) == 1:
+        return "one character repeated"
+    if any(len(secret) % size == 0 and secret == secret[:size] * (len(secret) // size) for size in range(2, 9)):
+        return "a short pattern repeated"
+    steps = sum(1 for a, b in pairwise(secret) if abs(ord(b) - ord(a)) <= 1)
+    if steps > len(secret) / 2:
+        return "a run of neighbouring characters (abcd..., 1234...)"
+    counts = Counter(secret)
+    bits = -sum(n / len(secret) * math.log2(n / len(secret)) for n in counts.values()) * len(secret)
+    if bits < min_bits:
+        return f"too predictable (about {bits:.0f} bits of randomness, {min_bits} needed)"
+    return None
 
 
 def _did_you_mean(name: str) -> str:

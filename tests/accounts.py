@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 
 import httpx
@@ -49,3 +50,11 @@ def console_login(base_url: str, username: str, password: str = PASSWORD) -> htt
     )
     assert answer.status_code == 303, answer.text
     return client
+
+
+def shown_after(client: httpx.Client, answer: httpx.Response) -> str:
+    """The message (banner) on the page a form's 303 leads to ('' when none)."""
+    assert answer.status_code == 303, answer.text
+    page = client.get(answer.headers["location"]).text
+    found = re.search(r'<p class="flash" role="status">(.*?)</p>', page, re.S)
+    return html.unescape(found.group(1)) if found else ""

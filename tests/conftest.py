@@ -146,6 +146,7 @@ def clean(request: pytest.FixtureRequest) -> Iterator[None]:
             "opt_outs",
             "audit_log",
             "api_tokens",
+            "console_sessions",
             "users",  # each test makes the accounts it needs (tests/accounts.py)
         ):
             conn.execute(text(f"DELETE FROM {table}"))
@@ -178,7 +179,12 @@ def server(backend: dict[str, str]) -> Iterator[str]:
     from hotline.web.app import create_app
 
     config = uvicorn.Config(
-        create_app(), host="127.0.0.1", port=int(backend["HOTLINE_PORT"]), log_level="warning", access_log=False
+        create_app(),
+        host="127.0.0.1",
+        port=int(backend["HOTLINE_PORT"]),
+        log_level="warning",
+        access_log=False,
+        proxy_headers=False,  # as `hotline serve`: the app reads X-Forwarded-* itself (HOTLINE_TRUSTED_PROXIES)
     )
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)

@@ -162,7 +162,7 @@ def test_production_refuses_the_sample_ari_password() -> None:
 
     production = {
         "HOTLINE_ENV": "production",
-        "HOTLINE_SECRET_KEY": "s" * 40,
+        "HOTLINE_SECRET_KEY": "q7Lr2vXc9PzK4mWn8tYb3JhF6sDg1aEu0oRkVwZx",  # production refuses "s" * 40
         "HOTLINE_PUBLIC_URL": "https://hotline.example.org",
         "HOTLINE_SMS_PROVIDER": "log",
         "ARI_URL": "http://127.0.0.1:8088",

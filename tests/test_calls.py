@@ -363,6 +363,8 @@ HANGUPS: dict[str, Hangup] = {
         for node in ("open_ticket_number", "open_ticket_status", "open_ticket_menu")
     },
     "goodbye_status": Hangup(["3", "."], "goodbye_status", None, open_ticket=True, outcome="completed"),
+    # over the limits with an open report: the call starts at that report (the shield's `open_ticket`)
+    "follow_up": Hangup([], "open_ticket_menu", None, open_ticket=True, shield="limit"),
     "over_limit": Hangup([], "over_limit_sms", None, shield="limit"),
     "over_limit_sms": Hangup([], "over_limit_sms", None, shield="limit"),
     "over_limit_callback": Hangup([], "over_limit_callback", None, caller=LANDLINE, shield="limit"),

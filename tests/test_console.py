@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from hotline.db import unit_of_work
 from hotline.models import AuditEntry, Call, Ticket
-from tests.accounts import console_login, csrf_of, make_user
+from tests.accounts import console_login, csrf_of, make_user, shown_after
 from tests.conftest import Caller, Phone, drain_queue
 from tests.helpers import events, outbound, ticket
 
@@ -51,10 +51,14 @@ def test_operator_creates_edits_reassigns_notes_and_texts(operator: httpx.Client
     )
     assert (ticket(1).text, ticket(1).location_text) == ("Jalan ambles 2 m", "Jl. Raya")
 
-    assert post(operator, page, "/console/tickets/1/reassign", {"agency": "BPBD"}).status_code == 303
+    # reassigning is a supervisor's decision (issue 18: roles that differ)
+    assert post(operator, page, "/console/tickets/1/reassign", {"agency": "BPBD"}).status_code == 403
+    make_user("sri", "supervisor")
+    supervisor = console_login(str(operator.base_url).rstrip("/"), "sri")
+    assert post(supervisor, page, "/console/tickets/1/reassign", {"agency": "BPBD"}).status_code == 303
     with unit_of_work() as session:
         row = session.get(Ticket, 1)
-        assert row is not None and row.status == "routed" and row.routing_rule == "reassigned by ani"
+        assert row is not None and row.status == "routed" and row.routing_rule == "reassigned by sri"
     assert post(operator, page, "/console/tickets/1/note", {"note": "Warga menelepon lagi"}).status_code == 303
     assert (
         post(operator, page, "/console/tickets/1/sms", {"to": "reporter", "body": "Petugas menuju lokasi"}).status_code
@@ -62,12 +66,15 @@ def test_operator_creates_edits_reassigns_notes_and_texts(operator: httpx.Client
     )
     assert events(1)[-4:] == ["reassigned", "alerted", "note", "sms_sent"]
     assert any(m.to_number == "+6281234567890" and m.body == "Petugas menuju lokasi" for m in outbound())
-    assert audit_actions()[-5:] == ["ticket.create", "ticket.edit", "ticket.reassign", "ticket.note", "ticket.sms"]
+    worked = [a for a in audit_actions() if a != "login"]  # the supervisor signed in between
+    assert worked[-5:] == ["ticket.create", "ticket.edit", "ticket.reassign", "ticket.note", "ticket.sms"]
 
     shown = operator.get(page).text
     assert "Warga menelepon lagi" in shown and 'data-testid="agency">BPBD<' in shown
-    bad = post(operator, page, "/console/tickets/1/reassign", {"agency": "NOPE"})
-    assert bad.status_code == 303 and "unknown%20agency" in bad.headers["location"]
+    bad = post(supervisor, page, "/console/tickets/1/reassign", {"agency": "NOPE"})
+    assert "unknown agency 'NOPE'" in shown_after(supervisor, bad)
+    assert 'action="/console/tickets/1/reassign"' not in operator.get(page).text
+    assert 'action="/console/tickets/1/reassign"' in supervisor.get(page).text
 
 
 def test_taking_a_twilio_call_dials_the_operator_and_marks_the_call(
@@ -88,7 +95,7 @@ def test_taking_a_twilio_call_dials_the_operator_and_marks_the_call(
     with unit_of_work() as session:
         assert session.get(Call, call.id).status == "with-operator"  # type: ignore[union-attr]
     again = post(operator, "/console", f"/console/calls/{call.id}/take", {})
-    assert "no%20longer%20waiting" in again.headers["location"]
+    assert "no longer waiting" in shown_after(operator, again)
     assert "call.take" in audit_actions()
     drain_queue()
 
@@ -165,7 +172,7 @@ def test_a_transport_without_a_takeover_says_so_and_the_call_keeps_waiting(opera
     with unit_of_work() as session:
         assert session.get(Call, call_id).status == "queued"  # type: ignore[union-attr]
     answer = post(operator, "/console", f"/console/calls/{call_id}/take", {})
-    assert "not%20available%20yet" in answer.headers["location"]
+    assert "not available yet" in shown_after(operator, answer)
     with unit_of_work() as session:
         assert session.get(Call, call_id).status == "queued"  # type: ignore[union-attr]
     assert "call.take" not in audit_actions()

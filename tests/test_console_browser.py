@@ -77,7 +77,7 @@ def test_sign_in_and_a_waiting_call_appears_without_reload(page: Any, phone: Pho
 
 
 def test_create_a_ticket_then_reassign_it(page: Any) -> None:
-    make_user("ani", "operator")
+    make_user("ani", "supervisor")  # a supervisor reassigns (and works tickets as an operator does)
     sign_in(page, "ani")
     page.get_by_label("Nomor pelapor").fill("081234567890")
     page.get_by_label("Kategori").select_option("roads")
@@ -135,7 +135,7 @@ def test_split_a_merged_reporter_with_its_button(page: Any, phone: Phone) -> Non
     for sender, text in (("+6281234500001", "LONGSOR di Sumberbrantas"), ("+6281234500002", "longsor Sumberbrantas")):
         phone.sms(sender, text)
         drain_queue()
-    make_user("ani", "operator")
+    make_user("ani", "supervisor")  # splitting a merged report is a supervisor's decision
     sign_in(page, "ani")
     page.goto("/console/tickets/1")
     expect(page.get_by_test_id("reporters")).to_have_text("2")

@@ -113,7 +113,7 @@ def test_every_problem_is_one_line_naming_its_setting() -> None:
 def test_production_refuses_placeholder_gateway_secrets() -> None:
     routing = _routing(
         HOTLINE_ENV="production",
-        HOTLINE_SECRET_KEY="x" * 40,
+        HOTLINE_SECRET_KEY="q7Lr2vXc9PzK4mWn8tYb3JhF6sDg1aEu0oRkVwZx",
         HOTLINE_PUBLIC_URL="https://hotline.example.go.id",
         HOTLINE_SMS_GATEWAYS="kannel",
         HOTLINE_GATEWAY_KANNEL_URL="http://127.0.0.1:13013/cgi-bin/sendsms",
@@ -122,7 +122,7 @@ def test_production_refuses_placeholder_gateway_secrets() -> None:
         HOTLINE_GATEWAY_KANNEL_SECRET="real-secret-value",
     )
     assert routing.problems == (
-        "settings: HOTLINE_GATEWAY_KANNEL_PASSWORD: a placeholder; production needs the real secret",
+        "settings: HOTLINE_GATEWAY_KANNEL_PASSWORD: unset or a placeholder; production needs a real secret",
     )
 
 

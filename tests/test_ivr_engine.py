@@ -168,6 +168,8 @@ REPEAT_SILENT = a.Start(CALLER, recent_silent_calls=1)  # the shield counts a si
 LIMITED_SMS = a.Start(CALLER, screening="rate_limited", verify_by="sms")
 LIMITED_CALLBACK = a.Start(CALLER, screening="rate_limited", verify_by="callback")
 OFFENDER = a.Start(CALLER, screening="repeat_offender", verify_by="sms")
+# over the limits, with an open report: the shield lets the call through to that report only
+FOLLOW_UP = a.Start(CALLER, OPEN, screening="open_ticket")
 ROUTINE_END = [
     "create category=roads kecamatan=Bumiaji rec=https://rec.example/12.wav",
     "sms ticket_created #101 {lang}",
@@ -662,6 +664,7 @@ HANGUPS: dict[str, HangupCase] = {
         for node in ("open_ticket_number", "open_ticket_status", "open_ticket_menu")
     },
     "goodbye_status": HangupCase(["3", "."], "goodbye_status", [], OPEN, outcome="completed"),
+    "follow_up": HangupCase([], "open_ticket_menu", [], FOLLOW_UP),
     "over_limit": HangupCase([], "over_limit_sms", [], LIMITED_SMS),
     "over_limit_sms": HangupCase([], "over_limit_sms", [], LIMITED_SMS),
     "over_limit_callback": HangupCase([], "over_limit_callback", [], LIMITED_CALLBACK),

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from hotline.db import unit_of_work
 from hotline.models import AuditEntry, Call, InboundMessage, Ticket, TicketReporter
-from tests.accounts import console_login, csrf_of, make_token, make_user
+from tests.accounts import console_login, csrf_of, make_token, make_user, shown_after
 from tests.conftest import Phone, drain_queue
 from tests.helpers import count, events, outbound, scrape, ticket
 from tests.suite_city import members, reply
@@ -239,6 +239,15 @@ def test_split_a_wrong_merge_through_the_api(phone: Phone, api: httpx.Client, se
         timeout=10,
     )
     assert denied.status_code == 403
+    operator = make_token("op1", "operator")  # an operator works tickets; splitting is a supervisor's decision
+    denied = httpx.post(
+        f"{server}/api/v1/tickets/1/reporters/{linked['id']}/split",
+        headers={"Authorization": f"Bearer {operator}"},
+        timeout=10,
+    )
+    assert denied.status_code == 403
+    supervisor = make_token("sup1", "supervisor")
+    api.headers["Authorization"] = f"Bearer {supervisor}"
     answer = api.post(f"/api/v1/tickets/1/reporters/{linked['id']}/split")
     assert answer.status_code == 201, answer.text
     new = answer.json()
@@ -260,7 +269,7 @@ def test_split_a_wrong_merge_through_the_api(phone: Phone, api: httpx.Client, se
     assert [(r["status"], r["split_into"]) for r in after] == [("split", 2)]
     with unit_of_work() as session:
         entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "ticket.split"))
-        assert entry is not None and (entry.actor, entry.target_id, entry.data["new_ticket"]) == ("ops", "1", 2)
+        assert entry is not None and (entry.actor, entry.target_id, entry.data["new_ticket"]) == ("sup1", "1", 2)
         message = session.scalar(select(InboundMessage).where(InboundMessage.from_e164 == B))
         assert message is not None and message.ticket_id == 2  # B's SMS now belongs to B's own ticket
     # B's updates now come from their own ticket only
@@ -271,7 +280,7 @@ def test_split_a_wrong_merge_through_the_api(phone: Phone, api: httpx.Client, se
 def test_split_from_the_console(phone: Phone, server: str, fake_twilio: Any) -> None:
     sms(phone, A, "LONGSOR di Sumberbrantas, jalan tertutup")
     sms(phone, B, "LONGSOR di Sumberbrantas dekat sekolah")
-    make_user("ani", "operator")
+    make_user("ani", "supervisor")  # splitting a merged report is a supervisor's decision
     client = console_login(server, "ani")
     page = client.get("/console/tickets/1")
     assert 'data-testid="linked-reporters"' in page.text and B in page.text and "desa sama" in page.text
@@ -285,7 +294,8 @@ def test_split_from_the_console(phone: Phone, server: str, fake_twilio: Any) -> 
     action = f"/console/tickets/1/reporters/{row.id}/split"
     assert client.post(action, data={"csrf": "forged"}).status_code == 403  # CSRF like every console form
     answer = client.post(action, data={"csrf": csrf_of(page.text)})
-    assert answer.status_code == 303 and "Dipisahkan" in httpx.URL(answer.headers["location"]).params["flash"]
+    assert answer.status_code == 303 and httpx.URL(answer.headers["location"]).params["flash"] == "split_done"
+    assert "Dipisahkan" in shown_after(client, answer)
     assert ticket(2).reporter_phone == B and reporters(1)[0].status == "split"
     assert 'href="/console/tickets/2"' in client.get("/console/tickets/1").text
 
@@ -302,7 +312,7 @@ def test_split_from_the_console(phone: Phone, server: str, fake_twilio: Any) -> 
     assert created.status_code == 303, created.text
     assert (
         created.headers["location"].startswith("/console/tickets/")
-        and "digabung" in httpx.URL(created.headers["location"]).params["flash"]
+        and "digabung" in shown_after(client, created)
     )
 
 

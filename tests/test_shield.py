@@ -390,9 +390,16 @@ def test_asterisk_sets_talk_detect_and_tells_a_silent_call_from_a_caller_who_spe
 # --- the console and the API ---------------------------------------------------------------------------------
 
 
-def test_an_operator_clears_a_flagged_number_from_the_console(phone: Phone, server: str) -> None:
+def test_a_supervisor_clears_a_flagged_number_from_the_console(phone: Phone, server: str) -> None:
     flag(CITIZEN)
-    make_user("ani", "operator")
+    make_user("op", "operator")  # an operator sees the shield and makes callbacks; a supervisor judges numbers
+    operator = console_login(server, "op")
+    seen = operator.get("/console/shield")
+    assert seen.status_code == 200 and f'data-flag="{CITIZEN}"' in seen.text
+    assert 'action="/console/shield/clear"' not in seen.text
+    denied = operator.post("/console/shield/clear", data={"phone": CITIZEN, "csrf": csrf_of(seen.text)})
+    assert denied.status_code == 403 and decisions(CITIZEN) == ["flagged"]
+    make_user("ani", "supervisor")
     console = console_login(server, "ani")
     page = console.get("/console/shield")
     assert page.status_code == 200 and f'data-flag="{CITIZEN}"' in page.text
@@ -423,6 +430,8 @@ def test_the_api_lists_decisions_and_clears_numbers_for_the_command_center(serve
         shield.log_decision(session, phone=OTHER, decision="allowed")
     headers = {"Authorization": f"Bearer {make_token('api-op', 'operator')}"}
     with httpx.Client(base_url=server, headers=headers, timeout=10) as api:
+        assert api.post(f"/api/v1/shield/numbers/{CITIZEN}/clear", json={}).status_code == 403  # a supervisor's
+        api.headers["Authorization"] = f"Bearer {make_token('api-sup', 'supervisor')}"
         listed = api.get("/api/v1/shield/decisions").json()
         assert [(d["phone"], d["decision"]) for d in listed] == [(CITIZEN, "flagged")]  # allowed left out
         assert len(api.get("/api/v1/shield/decisions", params={"include_allowed": "true"}).json()) == 2

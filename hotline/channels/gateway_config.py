@@ -261,8 +261,9 @@ def _check(spec: GatewaySpec, settings: Settings, problems: list[str], notes: li
                     f"settings: {spec.env(key)}: {folder} is not a folder (gammu-smsd's {KEYS['gammu'][key]})"
                 )
     if settings.env == "production":
-        from hotline.settings import PLACEHOLDER_SECRETS
+        from hotline.settings import GATEWAY_SECRET, weak_secret
 
-        for key in SECRET_KEYS & set(spec.options):
-            if (spec.get(key) or "").strip().lower() in PLACEHOLDER_SECRETS:
-                problems.append(f"settings: {spec.env(key)}: a placeholder; production needs the real secret")
+        for key in sorted(SECRET_KEYS & set(spec.options)):
+            weak = weak_secret(spec.get(key) or "", **GATEWAY_SECRET)
+            if weak:
+                problems.append(f"settings: {spec.env(key)}: {weak}; production needs a real secret")

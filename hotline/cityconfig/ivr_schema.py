@@ -221,7 +221,7 @@ class FlowFileIn(_Strict):
     operator: OperatorIn
     emergency: EmergencyIn = EmergencyIn()
     # The junk-call shield (routing/shield.yaml) decided before the call: where such a call starts.
-    screening: dict[Literal["rate_limited", "repeat_offender"], NodeId] = {}
+    screening: dict[Literal["rate_limited", "repeat_offender", "open_ticket"], NodeId] = {}
     talk_detection: TalkDetectionIn | None = None
     nodes: dict[str, dict[str, object]] = Field(min_length=1)
 

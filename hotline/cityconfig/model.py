@@ -172,12 +172,24 @@ class ShieldRules:
     enabled: bool = False
     calls_per_hour: int = 0
     calls_per_day: int = 0
+    # The higher ceiling of a number that confirmed an emergency (replied 1), was cleared, or has an open report:
+    # never unlimited (issue 18). 0: three times calls_per_hour / calls_per_day.
+    confirmed_calls_per_hour: int = 0
+    confirmed_calls_per_day: int = 0
     offender_silent_calls: int = 3  # silent or prank calls within offender_within_hours flag the number
     offender_within_hours: float = 24
     flag_hours: float = 72  # how long a flagged number is queued last
     verify_reply_hours: float = 24  # how long "1" to the verification SMS counts
     verify_after_silent_call: bool = True  # also ask a silent caller "Jika darurat, balas 1"
     exempt: frozenset[str] = frozenset()  # numbers never limited (the city's own lines)
+
+    @property
+    def trusted_per_hour(self) -> int:
+        return self.confirmed_calls_per_hour or 3 * self.calls_per_hour
+
+    @property
+    def trusted_per_day(self) -> int:
+        return self.confirmed_calls_per_day or 3 * self.calls_per_day
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,9 @@ class _Strict(BaseModel):
 class LimitsIn(_Strict):
     calls_per_hour: Annotated[int, Field(ge=1, le=1000)]
     calls_per_day: Annotated[int, Field(ge=1, le=10000)]
+    # a number that confirmed (replied 1), was cleared, or has an open report: a higher ceiling, never none
+    confirmed_calls_per_hour: Annotated[int, Field(ge=1, le=1000)] | None = None
+    confirmed_calls_per_day: Annotated[int, Field(ge=1, le=10000)] | None = None
 
 
 class OffenderIn(_Strict):
@@ -69,6 +72,16 @@ def read_shield(root: Path, region: str) -> tuple[ShieldRules, list[ConfigError]
                 "make calls_per_day at least calls_per_hour",
             )
         )
+    for key, normal in (("confirmed_calls_per_hour", "calls_per_hour"), ("confirmed_calls_per_day", "calls_per_day")):
+        higher = getattr(limits, key)
+        if higher is not None and higher < getattr(limits, normal):
+            errors.append(
+                source.error(
+                    ("limits", key),
+                    f"{key} ({higher}) is below {normal} ({getattr(limits, normal)})",
+                    f"make {key} at least {normal} (it is the higher ceiling of a confirmed number)",
+                )
+            )
     exempt = set()
     for i, raw in enumerate(parsed.exempt):
         phone = to_e164(str(raw), region)
@@ -83,6 +96,8 @@ def read_shield(root: Path, region: str) -> tuple[ShieldRules, list[ConfigError]
         enabled=True,
         calls_per_hour=limits.calls_per_hour,
         calls_per_day=limits.calls_per_day,
+        confirmed_calls_per_hour=limits.confirmed_calls_per_hour or 0,
+        confirmed_calls_per_day=limits.confirmed_calls_per_day or 0,
         offender_silent_calls=offender.silent_calls,
         offender_within_hours=offender.within_hours,
         flag_hours=offender.flag_hours,

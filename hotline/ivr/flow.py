@@ -56,7 +56,8 @@ ENGINE_FIELDS = frozenset(
 SCREEN_DECISIONS = ("silent_queued", "silent")
 TRANSFER_PRIORITIES = ("emergency", "normal", "silent")  # a transfer's `priority`; "screened" is the shield's
 CATEGORY_FILTERS = ("emergency", "routine")  # a category gather's `categories`: the flow's `emergency:` decides
-START_SCREENINGS = ("rate_limited", "repeat_offender")  # the flow's `screening:` map keys
+# the flow's `screening:` map keys; open_ticket: a caller over the limits whose call can only be about their report
+START_SCREENINGS = ("rate_limited", "repeat_offender", "open_ticket")
 # Fields with a meaning the engine and the ticket service know; other names are a flow's own extras.
 STANDARD_FIELDS = frozenset({"language", "category", "kecamatan", "desa"})
 CHOICE_SOURCES = ("category", "kecamatan", "desa")  # gather `choices:`; the field has the same name

@@ -1,6 +1,6 @@
 """SQLAlchemy models. Import from here so Alembic sees every table."""
 
-from hotline.models.accounts import ROLES, ApiToken, AuditEntry, User
+from hotline.models.accounts import ROLES, ApiToken, AuditEntry, ConsoleSession, User
 from hotline.models.alerts import AlertAttempt, AlertDelivery
 from hotline.models.base import Base, UTCDateTime, utcnow
 from hotline.models.calls import Call, CallEvent
@@ -21,6 +21,7 @@ __all__ = [
     "Call",
     "CallEvent",
     "CallScreening",
+    "ConsoleSession",
     "Escalation",
     "InboundMessage",
     "Member",

@@ -61,7 +61,8 @@ class OutboundMessage(Base):
     gateway: Mapped[str | None] = mapped_column(String(16))  # the configured gateway that took it
     # None: along its purpose's gateways; "sms_backup": an alert failing over, along the gateways not tried yet.
     channel: Mapped[str | None] = mapped_column(String(16))
-    provider_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # "<gateway>:<the gateway's id>": a Gammu outbox file name is up to 67 characters, a gateway name 16 (0013)
+    provider_sid: Mapped[str | None] = mapped_column(String(128), unique=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error_code: Mapped[str | None] = mapped_column(String(16))
     last_error: Mapped[str | None] = mapped_column(Text)

@@ -1,26 +1,35 @@
-"""Accounts: create users, check passwords (argon2id), issue and resolve API tokens.
+"""Accounts: create users, check passwords (argon2id), console sessions and API tokens, and revoking them.
 
-Who may see what is decided in one place, `Principal`, which the console and the API both use."""
+Who may see and do what is decided in one place, `Principal`, which the console and the API both use:
+
+    operator      takes calls, creates and works tickets (edit, note, SMS, the reporter's BATAL)
+    supervisor    what an operator does, and reassigns, splits merged reports, judges the shield
+    admin         what a supervisor does, and manages users (`hotline user ...`, /console/users)
+    agency_staff  reads its own agency's tickets, board and scorecard; no calls, no citizens' numbers"""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from hotline.cityconfig import CityConfig
-from hotline.models import ROLES, ApiToken, User, utcnow
+from hotline.models import ROLES, ApiToken, ConsoleSession, User, utcnow
 
 _hasher = PasswordHasher()
 # Checked against when the username is unknown, so a wrong name costs as long as a wrong password.
 _DUMMY_HASH = _hasher.hash("no such user")
 MIN_PASSWORD_LENGTH = 10
 TOKEN_PREFIX = "htl_"
+TOKEN_DAYS = 90  # `hotline user token` without --days
+SESSION_HOURS = 12  # one shift
+SESSION_KEEP_DAYS = 30  # ended sessions' rows are deleted this long after they expired
 
 
 class AccountError(ValueError):
@@ -43,6 +52,15 @@ class Principal:
     @property
     def can_edit_tickets(self) -> bool:
         return self.role in ("operator", "supervisor", "admin")
+
+    @property
+    def can_supervise(self) -> bool:
+        """Reassign a ticket to another agency, split a merged report, clear a number or mark a prank call."""
+        return self.role in ("supervisor", "admin")
+
+    @property
+    def can_manage_users(self) -> bool:
+        return self.role == "admin"
 
     def may_see_agency(self, agency_code: str | None) -> bool:
         return self.sees_all_agencies or (agency_code is not None and agency_code == self.agency_code)
@@ -69,8 +87,7 @@ def create_user(
     if agency is not None and config.agency(agency) is None:
         known = ", ".join(a.code for a in config.agencies)
         raise AccountError(f"agency {agency!r} is not in routing/agencies.yaml (one of {known})")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"password: at least {MIN_PASSWORD_LENGTH} characters")
+    _check_password(password)
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise AccountError(f"user {username!r} exists already")
     user = User(username=username, role=role, agency_code=agency, password_hash=hash_password(password))
@@ -97,24 +114,126 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue_token(session: Session, *, user: User, name: str = "") -> str:
-    """A new bearer token for `user`; the plain token is returned once and never stored."""
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"password: at least {MIN_PASSWORD_LENGTH} characters")
+
+
+def issue_token(session: Session, *, user: User, name: str = "", days: int | None = TOKEN_DAYS) -> str:
+    """A new bearer token for `user`, valid `days` (None: until revoked); the plain token is returned once
+    and never stored."""
+    if days is not None and not 1 <= days <= 3660:
+        raise AccountError("--days: 1 to 3660")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    session.add(ApiToken(user_id=user.id, name=name[:100], token_sha256=_digest(token)))
+    expires = utcnow() + timedelta(days=days) if days is not None else None
+    session.add(ApiToken(user_id=user.id, name=name[:100], token_sha256=_digest(token), expires_at=expires))
     session.flush()
     return token
 
 
 def user_for_token(session: Session, token: str) -> User | None:
+    """The active user a token that is neither revoked nor expired belongs to."""
+    if not token.isascii() or len(token) > 200:
+        return None
     row = session.scalar(select(ApiToken).where(ApiToken.token_sha256 == _digest(token), ApiToken.revoked_at.is_(None)))
-    if row is None:
+    if row is None or (row.expires_at is not None and row.expires_at <= utcnow()):
         return None
     user = session.get(User, row.user_id)
     return user if user is not None and user.active else None
 
 
-def revoke_tokens(session: Session, *, user: User) -> int:
-    rows = list(session.scalars(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))))
+def revoke_tokens(session: Session, *, user: User, token_id: int | None = None) -> int:
+    """Revoke the user's tokens (or only token `token_id`); how many were still valid."""
+    stmt = select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+    if token_id is not None:
+        stmt = stmt.where(ApiToken.id == token_id)
+    rows = list(session.scalars(stmt))
     for row in rows:
         row.revoked_at = utcnow()
     return len(rows)
+
+
+# --- console sessions ---------------------------------------------------------------------------------
+
+
+def open_session(session: Session, *, user: User, ip: str | None) -> tuple[str, datetime]:
+    """A new console session for `user`: the key for the cookie (returned once, stored only as a hash)."""
+    key = secrets.token_urlsafe(32)
+    now = utcnow()
+    expires = now + timedelta(hours=SESSION_HOURS)
+    # Sessions long over are of no use to anyone (the audit log keeps the sign-ins): they go as new ones come.
+    session.execute(delete(ConsoleSession).where(ConsoleSession.expires_at < now - timedelta(days=SESSION_KEEP_DAYS)))
+    session.add(
+        ConsoleSession(user_id=user.id, key_sha256=_digest(key), expires_at=expires, ip=(ip or "")[:64] or None)
+    )
+    session.flush()
+    return key, expires
+
+
+def user_for_session(session: Session, *, user_id: int, key: str) -> User | None:
+    """The active user of a console session that is neither ended nor expired (else None)."""
+    if not key.isascii() or len(key) > 100:
+        return None
+    row = session.scalar(
+        select(ConsoleSession).where(ConsoleSession.key_sha256 == _digest(key), ConsoleSession.revoked_at.is_(None))
+    )
+    if row is None or row.user_id != user_id or row.expires_at <= utcnow():
+        return None
+    user = session.get(User, row.user_id)
+    return user if user is not None and user.active else None
+
+
+def end_session(session: Session, *, key: str) -> None:
+    if key.isascii():
+        session.execute(
+            update(ConsoleSession)
+            .where(ConsoleSession.key_sha256 == _digest(key), ConsoleSession.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+        )
+
+
+def end_sessions(session: Session, *, user: User) -> int:
+    """End every console session of `user` (signed out everywhere); how many were open."""
+    now = utcnow()
+    result = session.execute(
+        update(ConsoleSession)
+        .where(ConsoleSession.user_id == user.id, ConsoleSession.revoked_at.is_(None), ConsoleSession.expires_at > now)
+        .values(revoked_at=now)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def open_sessions(session: Session, *, user: User) -> int:
+    now = utcnow()
+    stmt = select(func.count()).where(
+        ConsoleSession.user_id == user.id, ConsoleSession.revoked_at.is_(None), ConsoleSession.expires_at > now
+    )
+    return int(session.scalar(stmt) or 0)
+
+
+# --- managing users -------------------------------------------------------------------------------------
+
+
+def find_user(session: Session, username: str) -> User:
+    user = session.scalar(select(User).where(User.username == username.strip()))
+    if user is None:
+        raise AccountError(f"no user {username!r}; `hotline user list` shows them")
+    return user
+
+
+def set_password(session: Session, *, user: User, password: str) -> int:
+    """A new password; every console session of the user ends (how many). API tokens stay."""
+    _check_password(password)
+    user.password_hash = hash_password(password)
+    return end_sessions(session, user=user)
+
+
+def disable_user(session: Session, *, user: User) -> tuple[int, int]:
+    """The user can no longer sign in; their sessions end and their tokens are revoked (counts of each).
+    `enable_user` lets them sign in again, with new tokens."""
+    user.active = False
+    return end_sessions(session, user=user), revoke_tokens(session, user=user)
+
+
+def enable_user(session: Session, *, user: User) -> None:
+    user.active = True

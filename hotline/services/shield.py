@@ -2,10 +2,20 @@
 
 At the start of a call (`screen_call`) the number is looked at, in this order, first match wins:
 
-    no number / shield off / exempt / an open ticket / confirmed or cleared lately   allowed
+    no number / shield off / exempt                                                allowed
+    an open ticket, under calls_per_hour/day                                       allowed
+    an open ticket, over them but under the confirmed ceiling                      allowed, at the report
+    confirmed or cleared lately, no silent call since, under the confirmed ceiling allowed
     flagged as a repeat offender (silent or prank calls)                           queued_last
-    over calls_per_hour or calls_per_day                                           rate_limited
+    over calls_per_hour or calls_per_day (or the confirmed ceiling)                rate_limited
     anything else                                                                  allowed
+
+A number that confirmed an emergency (replied 1), was cleared by a supervisor, or has an open report gets a
+higher ceiling (`confirmed_calls_per_hour/day`, by default three times the limits), never none: replying 1
+once no longer buys a junk caller unlimited calls (issue 18). A silent or prank call after the confirmation
+voids it: the number is screened as any other again. An open report lets its caller past the normal limits
+only to that report: the call starts at the flow's `screening: open_ticket` node (its status; the operator
+queue behind everyone), not at the welcome menu.
 
 `rate_limited` callers hear a short message (and may still press 1 for an operator); `queued_last`
 callers get the normal flow. Both get a verification: an SMS "Jika darurat, balas 1" when the number
@@ -67,6 +77,7 @@ DECISIONS = (
 )
 # A start decision -> the flow's `screening:` key (hotline/ivr/actions.py Start.screening).
 START_SCREENING = {"rate_limited": "rate_limited", "queued_last": "repeat_offender"}
+FOLLOW_UP = "open_ticket"  # Start.screening of a caller over the limits let through to their open report
 
 Priority = Literal["normal", "last"]
 
@@ -86,6 +97,8 @@ def _rule(rules: ShieldRules) -> dict[str, float | int]:
     return {
         "calls_per_hour": rules.calls_per_hour,
         "calls_per_day": rules.calls_per_day,
+        "confirmed_calls_per_hour": rules.trusted_per_hour,
+        "confirmed_calls_per_day": rules.trusted_per_day,
         "offender_silent_calls": rules.offender_silent_calls,
         "offender_within_hours": rules.offender_within_hours,
         "flag_hours": rules.flag_hours,
@@ -188,27 +201,42 @@ def _decide(
         .order_by(Ticket.id.desc())
         .limit(1)
     )
+    hour = calls_since(session, phone=phone, since=now - timedelta(hours=1))
+    day = calls_since(session, phone=phone, since=now - timedelta(hours=24))
+    over = _over(rules.calls_per_hour, rules.calls_per_day, hour, day, "")
+    ceiling = _over(rules.trusted_per_hour, rules.trusted_per_day, hour, day, " for a confirmed number")
     if open_ticket is not None:
-        return Screening("allowed", f"open ticket #{open_ticket}: a follow-up is never limited")
+        if over is None:
+            return Screening("allowed", f"open ticket #{open_ticket}")
+        if ceiling is None:
+            return Screening("allowed", f"open ticket #{open_ticket}: {over}; a follow-up to it", FOLLOW_UP)
+        return Screening("rate_limited", f"open ticket #{open_ticket}: {ceiling}", "rate_limited")
     vindicated = _latest(session, phone, VINDICATED)
     flag = active_flag(session, phone=phone, now=now)
     recent = vindicated is not None and vindicated.at > now - timedelta(hours=rules.flag_hours)
     if recent and vindicated is not None and (flag is None or flag.at < vindicated.at):
-        return Screening("allowed", f"{vindicated.decision} {vindicated.at:%Y-%m-%d %H:%M} UTC")
+        silent_since = _latest(session, phone, SILENT)
+        if silent_since is None or silent_since.at < vindicated.at:
+            said = f"{vindicated.decision} {vindicated.at:%Y-%m-%d %H:%M} UTC"
+            if ceiling is None:
+                return Screening("allowed", said)
+            return Screening("rate_limited", f"{said}, but {ceiling}", "rate_limited")
+        # confirmed, then silent again: screened as any number is
     if flag is not None:
         until = f"{flag.until:%Y-%m-%d %H:%M} UTC" if flag.until else "?"
         return Screening("queued_last", f"repeat offender until {until}", START_SCREENING["queued_last"])
-    hour = calls_since(session, phone=phone, since=now - timedelta(hours=1))
-    if hour >= rules.calls_per_hour:
-        return Screening(
-            "rate_limited", f"{hour + 1} calls within an hour (limit {rules.calls_per_hour})", "rate_limited"
-        )
-    day = calls_since(session, phone=phone, since=now - timedelta(hours=24))
-    if day >= rules.calls_per_day:
-        return Screening(
-            "rate_limited", f"{day + 1} calls within 24 hours (limit {rules.calls_per_day})", "rate_limited"
-        )
+    if over is not None:
+        return Screening("rate_limited", over, "rate_limited")
     return Screening("allowed", "")
+
+
+def _over(per_hour: int, per_day: int, hour: int, day: int, whose: str) -> str | None:
+    """Why this call is over the limits (the calls so far within the hour and the day), or None."""
+    if hour >= per_hour:
+        return f"{hour + 1} calls within an hour (limit {per_hour}{whose})"
+    if day >= per_day:
+        return f"{day + 1} calls within 24 hours (limit {per_day}{whose})"
+    return None
 
 
 def calls_since(session: Session, *, phone: str, since: datetime) -> int:

@@ -77,6 +77,9 @@ def row_for_gateway_sms(sms: InboundSms, *, kind: str, region: str) -> dict[str,
     return row
 
 
+MAX_SMS_BODY = 1600  # Twilio's own cap (10 parts); a longer body is cut, the original kept in the payload
+
+
 def inbound_row(
     *,
     provider: str,
@@ -87,6 +90,13 @@ def inbound_row(
     body: str,
     payload: dict[str, Any],
 ) -> dict[str, Any]:
+    if len(body) > MAX_SMS_BODY:
+        # Up to the 256 KiB request limit would otherwise become the ticket's text, every screen and every SMS
+        # quoting it (issue 18). The payload keeps what came; the ticket's timeline says it was cut.
+        payload = {**payload, "body_truncated_from": len(body)}
+        if body not in payload.values():
+            payload["body_original"] = body
+        body = body[:MAX_SMS_BODY]
     return dict(
         provider=provider,
         provider_sid=provider_sid,
@@ -165,12 +175,21 @@ def process_inbound(session: Session, *, inbound_id: int, config: CityConfig) ->
         with session.begin_nested():
             outcome, ticket_id = handle_sms(session, config=config, message=message)
         message.status, message.outcome, message.ticket_id = "processed", outcome, ticket_id
+        _say_if_cut(session, message)
     except Exception as exc:
         log.exception("inbound SMS %s could not be handled; keeping it as a ticket for the command center", inbound_id)
         message.status, message.error = "failed", f"{type(exc).__name__}: {exc}"
         message.ticket_id = _rescue(session, config=config, message=message)
     message.processed_at = utcnow()
     return message
+
+
+def _say_if_cut(session: Session, message: InboundMessage) -> None:
+    """A body cut to MAX_SMS_BODY: its ticket's timeline says so (the original is in the message's payload)."""
+    size = (message.payload or {}).get("body_truncated_from")
+    ticket = session.get(Ticket, message.ticket_id) if message.ticket_id and size else None
+    if ticket is not None:
+        record(session, ticket, "sms_truncated", original_length=size, kept=MAX_SMS_BODY, inbound_id=message.id)
 
 
 def _rescue(session: Session, *, config: CityConfig, message: InboundMessage) -> int | None:

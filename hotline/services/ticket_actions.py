@@ -286,8 +286,10 @@ def keep_open(session: Session, *, config: CityConfig, actor: Actor, ticket: Tic
 def reassign(
     session: Session, *, config: CityConfig, actor: Actor, ticket: Ticket, agency_code: str, urc_code: str | None = None
 ) -> Urc:
-    """Send the ticket to another agency (and URC): it is routed afresh there, with new deadlines and an alert."""
-    _require_editor(actor)
+    """Send the ticket to another agency (and URC): it is routed afresh there, with new deadlines and an alert.
+    A supervisor's (or admin's) decision."""
+    if not actor.principal.can_supervise:
+        raise PermissionError(f"{actor.principal.role} may not reassign tickets (a supervisor does)")
     if ticket.status in CLOSED_STATUSES:
         raise ActionError(f"ticket {ticket.id} is {ticket.status}; reopen is not possible, open a new one")
     agency = session.scalar(select(Agency).where(Agency.code == agency_code, Agency.active))

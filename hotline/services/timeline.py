@@ -153,6 +153,11 @@ def describe(kind: str, data: dict[str, Any], language: str = "id") -> str:
                 f"pelapor minta BATAL; tim belum dihentikan, menunggu keputusan petugas ({told} SMS ke command center)"
             )
         return f"the reporter asked to CANCEL; team not stood down, waiting for an operator ({told} SMS to the desk)"
+    if kind == "sms_truncated":
+        size, kept = data.get("original_length"), data.get("kept")
+        if id_:
+            return f"SMS terlalu panjang ({size} karakter): hanya {kept} karakter pertama dipakai; aslinya disimpan"
+        return f"SMS too long ({size} characters): only the first {kept} used; the original is kept"
     if kind == "cancel_kept":
         return (
             "permintaan batal ditolak: laporan tetap ditangani" if id_ else "cancel request declined: report kept open"

@@ -22,8 +22,8 @@ from hotline.services.wording import say, ticket_fields
 def split_reporter(session: Session, *, config: CityConfig, actor: Actor, ticket: Ticket, reporter_id: int) -> Ticket:
     """Turn a linked report into its own ticket, routed and alerted like any new report; its reporter is told
     the new number. Timeline events on both tickets, and an audit row."""
-    if not actor.principal.can_edit_tickets:
-        raise PermissionError(f"{actor.principal.role} may not change tickets")
+    if not actor.principal.can_supervise:
+        raise PermissionError(f"{actor.principal.role} may not split reports (a supervisor does)")
     row = session.get(TicketReporter, reporter_id, with_for_update=True)
     if row is None or row.ticket_id != ticket.id:
         raise ActionError(f"ticket {ticket.id} has no linked reporter {reporter_id}")

@@ -45,5 +45,12 @@ def actor_for(principal: Principal, request: Request) -> Actor:
     return Actor(principal, client_ip(request))
 
 
+def require_supervisor(principal: Annotated[Principal, Depends(require_principal)]) -> Principal:
+    if not principal.can_supervise:
+        raise HTTPException(403, f"{principal.role} may not do this; a supervisor or admin may")
+    return principal
+
+
 PrincipalDep = Annotated[Principal, Depends(require_principal)]
 EditorDep = Annotated[Principal, Depends(require_editor)]
+SupervisorDep = Annotated[Principal, Depends(require_supervisor)]

@@ -6,9 +6,10 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import Path
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from hotline.models import Call, InboundMessage, OutboundMessage, Ticket, TicketReporter
+from hotline.web.safe import has_lone_surrogate
 
 
 class TicketOut(BaseModel):
@@ -136,21 +137,34 @@ class TicketCreated(TicketOut):
     merge_score: float | None = None
 
 
-class TicketIn(BaseModel):
+class CleanInput(BaseModel):
+    """What a client sends: no text with a lone surrogate ("\\ud800" in JSON), which no database stores."""
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable_text(cls, value: object) -> object:
+        if isinstance(value, str) and has_lone_surrogate(value):
+            raise ValueError("holds a lone UTF-16 surrogate (\\ud800-\\udfff), which is not text")
+        return value
+
+
+class TicketIn(CleanInput):
     text: str = Field(min_length=1, max_length=5000, description="what happened, in the reporter's words")
     reporter: str = Field("", max_length=64, description="the reporter's phone number (0812..., +62812...)")
     category: str | None = Field(None, max_length=32, description="a category code from GET /open311/v2/services.json")
     location: str | None = Field(None, max_length=500)
     kecamatan: str | None = Field(None, max_length=100)
     desa: str | None = Field(None, max_length=100, description="a desa/kelurahan of routing/areas.yaml")
-    latitude: float | None = Field(None, ge=-90, le=90, description="with longitude: where it happened (WGS84)")
-    longitude: float | None = Field(None, ge=-180, le=180)
+    latitude: float | None = Field(
+        None, ge=-90, le=90, allow_inf_nan=False, description="with longitude: where it happened (WGS84)"
+    )
+    longitude: float | None = Field(None, ge=-180, le=180, allow_inf_nan=False)
     merge: bool = Field(True, description="false: never join an open duplicate, always open a new ticket")
     urgent: bool = False
     language: Literal["id", "en"] = "id"
 
 
-class TicketPatch(BaseModel):
+class TicketPatch(CleanInput):
     """What to change; a field left out stays as it is."""
 
     text: str | None = Field(None, min_length=1, max_length=5000)

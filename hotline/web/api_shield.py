@@ -1,5 +1,5 @@
 """/api/v1/shield: the junk-call shield's decisions, flagged numbers, callbacks and false-block report, and
-clearing a number. For the command center: agency staff tokens get 403; clearing needs an operator's,
+clearing a number. For the command center: agency staff tokens get 403; clearing needs a supervisor's or
 supervisor's or admin's token and is written to the audit log."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from hotline.services.audit import audit
 from hotline.services.scorecard import Month, MonthError, city_timezone
 from hotline.services.shield_report import false_block_report, flagged_numbers, pending_callbacks, recent_decisions
 from hotline.settings import get_settings
-from hotline.web.api_auth import EditorDep, PrincipalDep, client_ip
+from hotline.web.api_auth import PrincipalDep, SupervisorDep, client_ip
 
 router = APIRouter(prefix="/api/v1/shield", tags=["shield"])
 FOR_COMMAND_CENTER: dict[int | str, dict[str, Any]] = {403: {"description": "agency staff"}}
@@ -147,7 +147,7 @@ def report(
 
 @router.post("/numbers/{phone}/clear", response_model=ScreeningOut, responses=FOR_COMMAND_CENTER)
 def clear(
-    principal: EditorDep,
+    principal: SupervisorDep,
     request: Request,
     phone: Annotated[str, Path(max_length=40)],
     body: ClearIn | None = None,

@@ -21,7 +21,7 @@ from hotline.services.ticket_queries import STATUSES, TicketFilter, agency_codes
 from hotline.services.tickets import OPEN_STATUSES
 from hotline.services.timeline import load_ticket_view
 from hotline.services.unmerge import split_reporter
-from hotline.web.api_auth import EditorDep, PrincipalDep, actor_for
+from hotline.web.api_auth import EditorDep, PrincipalDep, SupervisorDep, actor_for
 from hotline.web.api_schemas import (
     MAX_ID,
     AgencyOut,
@@ -185,12 +185,12 @@ def decide_cancel_request(
     response_model=TicketOut,
     status_code=201,
     responses={
-        403: {"description": "agency staff"},
+        403: {"description": "not a supervisor or admin"},
         404: {"description": NOT_FOUND},
         422: {"description": "not a linked reporter of this ticket"},
     },
 )
-def split(number: RowId, reporter_id: RowId, principal: EditorDep, request: Request) -> TicketOut:
+def split(number: RowId, reporter_id: RowId, principal: SupervisorDep, request: Request) -> TicketOut:
     """Undo a wrong merge: the linked report becomes its own ticket (routed and alerted; its reporter is told
     the new number). Answers the new ticket."""
     now = clock.now()

@@ -8,6 +8,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DataError, OperationalError
@@ -27,9 +29,11 @@ from hotline.web.api_shield import router as api_shield_router
 from hotline.web.api_tickets import router as api_tickets_router
 from hotline.web.body_limit import BodySizeLimit
 from hotline.web.console import router as console_router
+from hotline.web.edge import ClientAddress, SecurityHeaders
 from hotline.web.health import router as health_router
 from hotline.web.open311 import router as open311_router
 from hotline.web.prompts import router as prompts_router
+from hotline.web.safe import printable
 from hotline.web.templating import STATIC_DIR
 
 log = logging.getLogger(__name__)
@@ -82,7 +86,16 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 def create_app() -> FastAPI:
-    app = FastAPI(title="Hotline", version=__version__, lifespan=lifespan)
+    settings = get_settings()
+    docs = settings.docs_enabled  # off in production unless HOTLINE_API_DOCS=true
+    app = FastAPI(
+        title="Hotline",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
+    )
     app.include_router(health_router)
     app.include_router(twilio_router)
     app.include_router(voice_router)
@@ -96,11 +109,20 @@ def create_app() -> FastAPI:
     app.include_router(console_router)
     app.mount("/console/static", StaticFiles(directory=STATIC_DIR), name="console-static")
     app.include_router(prompts_router)
-    register_asterisk_takeover(get_settings())  # the console can take Asterisk calls when ARI_URL is set
+    register_asterisk_takeover(settings)  # the console can take Asterisk calls when ARI_URL is set
 
     app.add_middleware(WebhookTimer)
+    app.add_middleware(SecurityHeaders)
+    # The client's real address (audit log, login limits, Kannel's ALLOW) before anything reads it.
+    app.add_middleware(ClientAddress)
     # Added last, so it runs first: an oversized body is refused before anything reads it.
-    app.add_middleware(BodySizeLimit, max_bytes=get_settings().max_body_bytes)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+
+    @app.exception_handler(RequestValidationError)
+    async def refused_input(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI's own 422, except that the input it echoes may be NaN or a lone surrogate, which its JSON
+        # answer could not write (a 500 instead of the 422).
+        return JSONResponse({"detail": printable(jsonable_encoder(exc.errors()))}, status_code=422)
 
     @app.exception_handler(OperationalError)
     async def database_unavailable(request: Request, exc: OperationalError) -> JSONResponse:

@@ -167,6 +167,27 @@ TEXT: dict[str, tuple[str, str]] = {
     "queued_last": ("dilayani terakhir", "served last"),
     "queue_emergency": ("darurat", "emergency"),
     "queue_silent": ("tanpa suara", "silent"),
+    # roles and accounts (issue 18)
+    "supervisor_decides": (
+        "Membersihkan nomor atau menandai panggilan iseng dilakukan oleh supervisor.",
+        "A supervisor clears a number or marks a prank call.",
+    ),
+    "nav_users": ("Pengguna", "Users"),
+    "users_title": ("Pengguna konsol", "Console users"),
+    "role": ("Peran", "Role"),
+    "active": ("Aktif", "Active"),
+    "yes": ("ya", "yes"),
+    "no": ("tidak", "no"),
+    "open_sessions": ("Sesi terbuka", "Open sessions"),
+    "user_disable": ("Nonaktifkan", "Disable"),
+    "user_enable": ("Aktifkan", "Enable"),
+    "user_sign_out": ("Keluarkan dari semua perangkat", "Sign out everywhere"),
+    "user_disabled": (
+        "Pengguna dinonaktifkan: semua sesi dan token API-nya berakhir.",
+        "User disabled: all their sessions and API tokens ended.",
+    ),
+    "user_enabled": ("Pengguna diaktifkan lagi.", "User enabled again."),
+    "user_signed_out": ("Pengguna dikeluarkan dari semua perangkat.", "User signed out everywhere."),
 }
 
 

@@ -8,7 +8,7 @@ Reading is public and never shows the reporter's phone number."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
@@ -147,10 +147,14 @@ def requests_list(
         for value in (start_date, end_date):
             if value is not None and value.tzinfo is None:
                 return _error(400, "start_date/end_date: w3c format with a timezone, e.g. 2026-03-01T00:00:00+07:00")
-        if start_date:
-            stmt = stmt.where(Ticket.created_at >= start_date)
-        if end_date:
-            stmt = stmt.where(Ticket.created_at <= end_date)
+        try:  # 0001-01-01T00:00:00+14:00 is before year 1 in UTC: OverflowError, once a 500
+            start_utc, end_utc = (v.astimezone(UTC) if v is not None else None for v in (start_date, end_date))
+        except OverflowError:
+            return _error(400, "start_date/end_date: outside the years 1-9999 once in UTC")
+        if start_utc:
+            stmt = stmt.where(Ticket.created_at >= start_utc)
+        if end_utc:
+            stmt = stmt.where(Ticket.created_at <= end_utc)
     with unit_of_work() as session:
         names = _agency_names(session)
         rows = session.scalars(stmt.order_by(Ticket.id.desc()).limit(MAX_REQUESTS))

@@ -31,6 +31,7 @@ from hotline.channels.gateway_config import GatewaySpec
 from hotline.channels.gateway_sink import InboundRefused, take_inbound, take_report
 from hotline.channels.twilio.webhooks import database_slots
 from hotline.settings import get_settings
+from hotline.web.safe import plain_int, same_secret
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/android-sms")
@@ -73,9 +74,10 @@ async def android_webhook(request: Request) -> Response:
     body = await request.body()
     stamp = request.headers.get("X-Timestamp", "")
     given = request.headers.get("X-Signature", "")
-    if not stamp.isdigit() or not hmac.compare_digest(given.lower(), signature(key, body, stamp)):
+    when = plain_int(stamp, max_digits=12)
+    if when is None or not same_secret(given.lower(), signature(key, body, stamp)):
         return _plain("invalid or missing X-Signature / X-Timestamp", 403)
-    if abs(time.time() - int(stamp)) > MAX_CLOCK_SKEW:
+    if abs(time.time() - when) > MAX_CLOCK_SKEW:
         return _plain(
             f"X-Timestamp is more than {MAX_CLOCK_SKEW} s from our clock (a replay, or a phone clock off)", 403
         )

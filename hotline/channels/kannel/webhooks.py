@@ -16,7 +16,6 @@
 
 from __future__ import annotations
 
-import hmac
 import ipaddress
 import logging
 from base64 import b64decode
@@ -31,6 +30,7 @@ from hotline.channels.gateway_sink import InboundRefused, take_inbound, take_rep
 from hotline.channels.kannel.sms_client import dlr_token
 from hotline.channels.twilio.webhooks import database_slots
 from hotline.settings import get_settings
+from hotline.web.safe import plain_int, same_secret
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/kannel")
@@ -121,7 +121,7 @@ async def kannel_sms(request: Request) -> Response:
     expected = spec.get("SECRET")
     if not expected:
         return _plain(f"{spec.env('SECRET')} is not set: SMS from this Kannel are refused until it is", 403)
-    if not hmac.compare_digest(_secret_given(request).encode(), expected.encode()):
+    if not same_secret(_secret_given(request), expected):
         return _plain("invalid or missing secret (secret=... in the post-url)", 403)
     message_id = _field(request, "id", "X-Kannel-Id")
     sender = _field(request, "from", "X-Kannel-From")
@@ -161,25 +161,25 @@ def _text_param(request: Request, name: str) -> str:
 async def kannel_dlr(request: Request) -> Response:
     raw_id, token, sid = _text_param(request, "id"), _text_param(request, "token"), _text_param(request, "sid")
     secret = get_settings().secret_key
-    if not raw_id.isdigit() or not (
-        hmac.compare_digest(token, dlr_token(secret, int(raw_id), sid))
+    message_id = plain_int(raw_id, max_digits=10)
+    if message_id is None or not (
+        same_secret(token, dlr_token(secret, message_id, sid))
         # the token of before (id only), on SMS sent before the upgrade: the sid must then be the message's
-        or hmac.compare_digest(token, dlr_token(secret, int(raw_id)))
+        or same_secret(token, dlr_token(secret, message_id))
     ):
         return _plain("invalid or missing token", 403)
     spec = _gateway(request)
     if isinstance(spec, Response):
         return spec
-    raw_status = _text_param(request, "status")
-    if not sid or not raw_status.isdigit():
+    report = plain_int(_text_param(request, "status"), max_digits=9)
+    if not sid or report is None:
         return _plain("sid and a numeric status are required", 400)
-    report = int(raw_status)
     status = delivery_status(report)
     answer = _text_param(request, "answer")
     delivery = DeliveryReport(
         gateway=spec.name,
         status=status,
-        message_id=int(raw_id),
+        message_id=message_id,
         provider_sid=sid,
         error_code=f"dlr-{report}"[:16] if status in ("undelivered", "failed") else None,
         detail=answer or None,

@@ -2,10 +2,10 @@
 
 from fastapi import APIRouter
 
-from hotline.web.console import actions, auth, live, pages, recordings, shield
+from hotline.web.console import actions, auth, live, pages, recordings, shield, users
 
 router = APIRouter()
-for part in (auth, pages, actions, live, shield, recordings):
+for part in (auth, pages, actions, live, shield, recordings, users):
     router.include_router(part.router)
 
 __all__ = ["router"]

@@ -6,7 +6,6 @@ timeline and the audit log), then redirects (303) back to a page with a short me
 from __future__ import annotations
 
 from collections.abc import Callable
-from urllib.parse import quote
 
 from anyio.to_thread import run_sync
 from fastapi import APIRouter, HTTPException
@@ -32,7 +31,8 @@ from hotline.services.ticket_actions import (
 from hotline.services.ticket_queries import find_visible_ticket
 from hotline.services.unmerge import split_reporter
 from hotline.web.api_schemas import RowId
-from hotline.web.console.auth import ConsoleUser, FormDep, UserDep
+from hotline.web.console.auth import ConsoleUser, FormDep, UserDep, require
+from hotline.web.console.flash import error_url, flash_url
 from hotline.web.console_text import text
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -44,8 +44,14 @@ def field(form: FormData, name: str) -> str:
     return value[:MAX_FIELD] if isinstance(value, str) else ""
 
 
-def back(path: str, message: str) -> Response:
-    return RedirectResponse(f"{path}?flash={quote(message)}", status_code=303)
+def back(path: str, code: str) -> Response:
+    """Back to `path` with one of the console's known messages (FLASH_CODES), by its code."""
+    return RedirectResponse(flash_url(path, code), status_code=303)
+
+
+def back_with_error(path: str, message: str) -> Response:
+    """Back to `path` with a service's own words (signed: only the console can put text on its pages)."""
+    return RedirectResponse(error_url(path, message), status_code=303)
 
 
 async def on_ticket(
@@ -67,8 +73,8 @@ async def on_ticket(
     except PermissionError:
         raise HTTPException(403, text("forbidden", user.lang)) from None
     except ActionError as exc:
-        return back(f"/console/tickets/{number}", str(exc))
-    return back(f"/console/tickets/{number}", text(done, user.lang))
+        return back_with_error(f"/console/tickets/{number}", str(exc))
+    return back(f"/console/tickets/{number}", done)
 
 
 @router.post("/tickets")
@@ -95,13 +101,14 @@ async def create(user: UserDep, form: FormDep) -> Response:
     except PermissionError:
         raise HTTPException(403, text("forbidden", user.lang)) from None
     except ActionError as exc:
-        return back("/console", str(exc))
+        return back_with_error("/console", str(exc))
     # A duplicate joined an open ticket: the operator lands on it, told so (and can split it there).
-    return back(f"/console/tickets/{number}", text("merged_flash" if merged else "saved", user.lang))
+    return back(f"/console/tickets/{number}", "merged_flash" if merged else "saved")
 
 
 @router.post("/tickets/{number}/reporters/{reporter_id}/split")
 async def split(number: RowId, reporter_id: RowId, user: UserDep, form: FormDep) -> Response:
+    require(user, user.principal.can_supervise)
     def work(session: Session, ticket: Ticket) -> None:
         split_reporter(session, config=current_config(), actor=user.actor, ticket=ticket, reporter_id=reporter_id)
 
@@ -149,6 +156,7 @@ async def cancel_keep(number: RowId, user: UserDep, form: FormDep) -> Response:
 
 @router.post("/tickets/{number}/reassign")
 async def reassign_ticket(number: RowId, user: UserDep, form: FormDep) -> Response:
+    require(user, user.principal.can_supervise)
     def work(session: Session, ticket: Ticket) -> None:
         reassign(session, config=current_config(), actor=user.actor, ticket=ticket, agency_code=field(form, "agency"))
 
@@ -193,8 +201,8 @@ async def take(call_id: RowId, user: UserDep, form: FormDep) -> Response:
     try:
         await run_sync(run)
     except TakeoverError as exc:
-        return back("/console", str(exc))
-    return RedirectResponse(f"/console?call={call_id}&flash={quote(text('call_taken', user.lang))}", status_code=303)
+        return back_with_error("/console", str(exc))
+    return RedirectResponse(flash_url(f"/console?call={call_id}", "call_taken"), status_code=303)
 
 
 @router.post("/me/answer-at")
@@ -217,4 +225,4 @@ async def set_answer_at(user: UserDep, form: FormDep) -> Response:
             )
 
     await run_sync(run)
-    return back("/console", text("saved", user.lang))
+    return back("/console", "saved")

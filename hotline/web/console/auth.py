@@ -1,4 +1,9 @@
-"""Signing in and out of the console, who is signed in, and the CSRF check every form POST goes through."""
+"""Signing in and out of the console, who is signed in, and the CSRF check every form POST goes through.
+
+A signed-in session lives on the server (console_sessions): logout, a password change, disabling the user or
+`hotline user revoke` end it at once, whatever the cookie says. A successful sign-in also leaves a long-lived
+known-device cookie (signed, the username only), which exempts this browser from the per-account login budget
+(hotline/services/login_limit.py): guessing from elsewhere cannot lock the user out of their own browser."""
 
 from __future__ import annotations
 
@@ -8,19 +13,24 @@ from typing import Annotated, Any
 from anyio.to_thread import run_sync
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.datastructures import FormData
 
 from hotline.db import unit_of_work
 from hotline.jobs.queue import redis_connection
-from hotline.models import User
 from hotline.services import login_limit
-from hotline.services.accounts import Principal, authenticate, principal_of
+from hotline.services.accounts import Principal, authenticate, end_session, open_session, principal_of, user_for_session
 from hotline.services.audit import audit
 from hotline.services.ticket_actions import Actor
+from hotline.settings import get_settings
+from hotline.web.console.flash import flash_message
+from hotline.web.console_text import text
 from hotline.web.session import (
+    COOKIE,
     LANGUAGE_COOKIE,
     LANGUAGES,
     SessionData,
+    cookie_secure,
     csrf_ok,
     language,
     new_session,
@@ -31,6 +41,8 @@ from hotline.web.templating import templates
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 LOGIN_PATH = "/console/login"
+DEVICE_COOKIE = "hotline_device"
+DEVICE_MAX_AGE = 90 * 86400
 
 
 @dataclass(frozen=True)
@@ -50,15 +62,15 @@ def _ip(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-def _load_user(user_id: int) -> tuple[Principal, str | None] | None:
+def _load_user(user_id: int, key: str) -> tuple[Principal, str | None] | None:
     with unit_of_work() as session:
-        user = session.get(User, user_id)
-        return (principal_of(user), user.answer_at) if user is not None and user.active else None
+        user = user_for_session(session, user_id=user_id, key=key)
+        return (principal_of(user), user.answer_at) if user is not None else None
 
 
 async def console_user(request: Request) -> ConsoleUser:
     data = read_session(request)
-    found = await run_sync(_load_user, data.user_id) if data and data.user_id else None
+    found = await run_sync(_load_user, data.user_id, data.key) if data and data.user_id and data.key else None
     if data is None or found is None:
         # A 303 with Location: the browser goes to the login page (FastAPI keeps the header).
         raise HTTPException(303, "sign in first", headers={"Location": LOGIN_PATH})
@@ -81,6 +93,28 @@ async def checked_form(request: Request, user: UserDep) -> FormData:
 FormDep = Annotated[FormData, Depends(checked_form)]
 
 
+def require(user: ConsoleUser, allowed: bool) -> None:
+    """403 (in the user's language) unless the user's role allows it."""
+    if not allowed:
+        raise HTTPException(403, text("forbidden", user.lang))
+
+
+def _device_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(get_settings().secret_key, salt="hotline-known-device")
+
+
+def known_device(request: Request, username: str) -> bool:
+    """This browser signed in as `username` before (within DEVICE_MAX_AGE)."""
+    raw = request.cookies.get(DEVICE_COOKIE)
+    if not raw:
+        return False
+    try:
+        data = _device_serializer().loads(raw, max_age=DEVICE_MAX_AGE)
+    except BadSignature:
+        return False
+    return isinstance(data, dict) and data.get("user") == username.strip().lower()
+
+
 def render(
     request: Request,
     name: str,
@@ -91,7 +125,8 @@ def render(
     session: SessionData | None = None,
 ) -> Response:
     session = session or (user.session if user else read_session(request))
-    base = {"lang": language(request), "user": user, "csrf": session.csrf if session else ""}
+    lang = language(request)
+    base = {"lang": lang, "user": user, "csrf": session.csrf if session else "", "flash": flash_message(request, lang)}
     return templates.TemplateResponse(request, name, {**base, **context}, status_code=status)
 
 
@@ -106,24 +141,26 @@ def login_page(request: Request) -> Response:
     return response
 
 
-def _check_login(username: str, password: str, ip: str) -> tuple[str, int | None]:
-    """("ok", user id) | ("locked", None) | ("failed", None); every outcome is in the audit log."""
+def _check_login(username: str, password: str, ip: str, device: bool) -> tuple[str, int | None, str]:
+    """("ok", user id, session key) | ("locked", None, "") | ("failed", None, ""); each is in the audit log."""
     redis = redis_connection()
-    if login_limit.is_locked(redis, username=username, ip=ip):
+    if login_limit.is_locked(redis, username=username, ip=ip, known_device=device):
         with unit_of_work() as session:
             audit(session, actor=username[:64] or "anonymous", action="login.locked", ip=ip)
-        return "locked", None
+        return "locked", None, ""
     with unit_of_work() as session:
         user = authenticate(session, username=username, password=password)
         if user is None:
             audit(session, actor=username[:64] or "anonymous", action="login.failed", ip=ip)
+            user_id, key = None, ""
         else:
             audit(session, actor=user.username, action="login", target_type="user", target_id=user.id, ip=ip)
-    if user is None:
+            user_id, (key, _) = user.id, open_session(session, user=user, ip=ip)
+    if user_id is None:
         login_limit.note_failure(redis, username=username, ip=ip)
-        return "failed", None
+        return "failed", None, ""
     login_limit.clear(redis, username=username, ip=ip)
-    return "ok", user.id
+    return "ok", user_id, key
 
 
 @router.post("/login")
@@ -136,19 +173,42 @@ async def login(
     session = read_session(request)
     if not csrf_ok(session, csrf):
         raise HTTPException(403, "the form expired; reload the sign-in page")
-    outcome, user_id = await run_sync(_check_login, username, password, _ip(request) or "?")
+    device = known_device(request, username)
+    outcome, user_id, key = await run_sync(_check_login, username, password, _ip(request) or "?", device)
     if outcome != "ok":
-        key, status = ("login_locked", 429) if outcome == "locked" else ("login_failed", 401)
-        return render(request, "login.html", {"error": key, "username": username}, user=None, status=status)
+        error, status = ("login_locked", 429) if outcome == "locked" else ("login_failed", 401)
+        return render(request, "login.html", {"error": error, "username": username}, user=None, status=status)
     response = RedirectResponse("/console", status_code=303)
-    write_session(response, request, new_session(user_id))  # a fresh CSRF token for the signed-in session
+    write_session(response, request, new_session(user_id, key))  # a fresh CSRF token for the signed-in session
+    response.set_cookie(
+        DEVICE_COOKIE,
+        _device_serializer().dumps({"user": username.strip().lower()}),
+        max_age=DEVICE_MAX_AGE,
+        httponly=True,
+        samesite="strict",
+        secure=cookie_secure(request),
+        path=LOGIN_PATH,
+    )
     return response
 
 
 @router.post("/logout")
 async def logout(user: UserDep, form: FormDep) -> Response:
+    def run() -> None:
+        with unit_of_work() as session:
+            end_session(session, key=user.session.key)
+            audit(
+                session,
+                actor=user.principal.username,
+                action="logout",
+                target_type="user",
+                target_id=user.principal.user_id,
+                ip=user.ip,
+            )
+
+    await run_sync(run)
     response = RedirectResponse(LOGIN_PATH, status_code=303)
-    response.delete_cookie("hotline_session", path="/")
+    response.delete_cookie(COOKIE, path="/")
     return response
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 
 from hotline.db import unit_of_work
 from hotline.models import Call, Ticket, TicketEvent
+from hotline.services.accounts import user_for_session
 from hotline.web.console.auth import ConsoleUser, UserDep
 from hotline.web.console.pages import queue_context
 from hotline.web.templating import templates
@@ -29,8 +30,11 @@ KEEPALIVE_SECONDS = 15.0
 MAX_STREAM_SECONDS = 600.0
 
 
-def fingerprints() -> tuple[str, str]:
+def fingerprints(user: ConsoleUser | None = None) -> tuple[str, str] | None:
+    """The two fingerprints; None once `user`'s session has ended (logout, disabled, revoked)."""
     with unit_of_work() as session:
+        if user is not None and user_for_session(session, user_id=user.principal.user_id, key=user.session.key) is None:
+            return None
         queued = session.execute(
             select(Call.id, Call.updated_at).where(Call.status == "queued").order_by(Call.id)
         ).all()
@@ -51,13 +55,19 @@ def queue_html(user: ConsoleUser) -> str:
 
 async def stream(request: Request, user: ConsoleUser) -> AsyncIterator[str]:
     started = last_sent = time.monotonic()
-    queue_seen, tickets_seen = await run_sync(fingerprints)
+    first = await run_sync(fingerprints, user)
+    if first is None:
+        return
+    queue_seen, tickets_seen = first
     yield "retry: 2000\n\n"
     while time.monotonic() - started < MAX_STREAM_SECONDS:
         await asyncio.sleep(POLL_SECONDS)
         if await request.is_disconnected():
             return
-        queue_now, tickets_now = await run_sync(fingerprints)
+        now = await run_sync(fingerprints, user)
+        if now is None:  # the session ended on the server: so does the stream (the reconnect gets a 303)
+            return
+        queue_now, tickets_now = now
         if queue_now != queue_seen:
             queue_seen = queue_now
             if user.principal.can_edit_tickets:

@@ -23,7 +23,7 @@ from hotline.services.shield_report import pending_callbacks
 from hotline.services.ticket_queries import STATUSES, TicketFilter, agency_codes, find_visible_ticket, list_tickets
 from hotline.services.timeline import load_ticket_view
 from hotline.web.api_schemas import MAX_ID, RowId
-from hotline.web.console.auth import ConsoleUser, UserDep, render
+from hotline.web.console.auth import ConsoleUser, UserDep, render, require
 from hotline.web.console.recordings import console_recording_url
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -62,7 +62,6 @@ def calls_page(
     request: Request,
     user: UserDep,
     call: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
-    flash: str | None = None,
 ) -> Response:
     if not user.principal.can_edit_tickets:
         return RedirectResponse("/console/tickets", status_code=303)
@@ -71,13 +70,14 @@ def calls_page(
         with unit_of_work() as session:
             row = session.get(Call, call)
             prefill = {"reporter": row.caller, "call_id": row.id} if row else None
-    context = {**queue_context(user), **form_choices(user.lang), "prefill": prefill, "flash": flash}
+    context = {**queue_context(user), **form_choices(user.lang), "prefill": prefill}
     return render(request, "calls.html", context, user=user)
 
 
 @router.get("/queue")
 def queue_fragment(request: Request, user: UserDep) -> Response:
-    """The queue table alone: what the live updates swap in."""
+    """The queue table alone: what the live updates swap in. Callers' numbers: the command center's only."""
+    require(user, user.principal.can_edit_tickets)
     return render(request, "_queue.html", queue_context(user), user=user)
 
 
@@ -122,7 +122,7 @@ def tickets_page(
 
 
 @router.get("/tickets/{number}")
-def ticket_page(request: Request, user: UserDep, number: RowId, flash: str | None = None) -> Response:
+def ticket_page(request: Request, user: UserDep, number: RowId) -> Response:
     with unit_of_work() as session:
         ticket = find_visible_ticket(session, principal=user.principal, number=number)
         if ticket is None:
@@ -149,7 +149,6 @@ def ticket_page(request: Request, user: UserDep, number: RowId, flash: str | Non
         "linked": linked,
         "deadline": running_deadline(ticket),
         "cancel_requested": cancel_requests.is_open(ticket),
-        "flash": flash,
     }
     return render(request, "ticket.html", context, user=user)
 

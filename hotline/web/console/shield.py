@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Annotated
-from urllib.parse import quote
 
 from anyio.to_thread import run_sync
 from fastapi import APIRouter, HTTPException, Query, Request
@@ -26,7 +25,8 @@ from hotline.services.shield_report import false_block_report, flagged_numbers, 
 from hotline.settings import get_settings
 from hotline.web.api_schemas import RowId
 from hotline.web.console.actions import field
-from hotline.web.console.auth import ConsoleUser, FormDep, UserDep, render
+from hotline.web.console.auth import ConsoleUser, FormDep, UserDep, render, require
+from hotline.web.console.flash import flash_url
 from hotline.web.console_text import text
 
 router = APIRouter(prefix="/console/shield", include_in_schema=False)
@@ -38,8 +38,8 @@ def _operator(user: ConsoleUser) -> None:
         raise HTTPException(403, text("forbidden", user.lang))
 
 
-def _back(message: str) -> Response:
-    return RedirectResponse(f"{PAGE}?flash={quote(message)}", status_code=303)
+def _back(code: str) -> Response:
+    return RedirectResponse(flash_url(PAGE, code), status_code=303)
 
 
 @router.get("")
@@ -48,7 +48,6 @@ def shield_page(
     user: UserDep,
     month: Annotated[str | None, Query(max_length=7)] = None,
     phone: Annotated[str | None, Query(max_length=40)] = None,
-    flash: str | None = None,
 ) -> Response:
     _operator(user)
     tz = city_timezone()
@@ -67,7 +66,7 @@ def shield_page(
             "callbacks": pending_callbacks(session),
             "report": false_block_report(session, month=chosen, tz=tz),
         }
-    return render(request, "shield.html", {**context, "error": error, "phone": phone or "", "flash": flash}, user=user)
+    return render(request, "shield.html", {**context, "error": error, "phone": phone or ""}, user=user)
 
 
 def _number(user: ConsoleUser, raw: str) -> str:
@@ -80,7 +79,7 @@ def _number(user: ConsoleUser, raw: str) -> str:
 @router.post("/clear")
 async def clear_number(user: UserDep, form: FormDep) -> Response:
     await _judge_number(user, form, "shield.clear", shield.clear)
-    return _back(text("shield_cleared", user.lang))
+    return _back("shield_cleared")
 
 
 @router.post("/prank")
@@ -89,12 +88,12 @@ async def mark_prank(user: UserDep, form: FormDep) -> Response:
         return shield.mark_prank(session, config=current_config(), phone=phone, actor=actor, note=note)
 
     await _judge_number(user, form, "shield.prank", prank)
-    return _back(text("saved", user.lang))
+    return _back("saved")
 
 
 async def _judge_number(user: ConsoleUser, form: FormData, action: str, decide: Callable[..., CallScreening]) -> None:
-    """An operator's decision about a number (clear it, mark it a prank), with its audit entry."""
-    _operator(user)
+    """A supervisor's decision about a number (clear it, mark it a prank), with its audit entry."""
+    require(user, user.principal.can_supervise)
     number = _number(user, field(form, "phone"))
     note = field(form, "note").strip()[:200]
 
@@ -137,4 +136,4 @@ async def callback_done(user: UserDep, form: FormDep, callback_id: RowId) -> Res
 
     if not await run_sync(run):
         raise HTTPException(404, "no such pending callback")
-    return _back(text("saved", user.lang))
+    return _back("saved")
