@@ -12,15 +12,14 @@ from sqlalchemy.orm import Session
 from hotline import clock
 from hotline.cityconfig import CityConfig
 from hotline.cityconfig.model import DEFAULT_DELIVERY_TIMEOUT_SECONDS, EscalationStep
-from hotline.db import after_commit
+from hotline.jobs.timers import Due, add
 from hotline.models import Agency, Escalation, Member, Ticket, TicketEvent, Urc
 from hotline.services import failover
 from hotline.services.alerts import Alert, send_alert
 from hotline.services.wording import clock_time, say, ticket_fields
 from hotline.sms.replies import ROLE_SUFFIX
 
-# Rows due this soon get their RQ timer at once; the reconciler schedules the rest as they come near.
-HORIZON = timedelta(seconds=90)
+TIMER_KIND = "escalation"  # each pending row has a timer of this kind (hotline/jobs/escalation.py fires it)
 PHASE_STATUS = {"accept": ("routed",), "resolve": ("accepted", "on_site")}
 
 
@@ -152,15 +151,7 @@ def schedule(
     )
     session.add(row)
     session.flush()
-    if due <= clock.now() + HORIZON:
-        row_id = row.id
-
-        def wake() -> None:
-            from hotline.jobs.escalation import enqueue_escalations
-
-            enqueue_escalations([(row_id, due)])
-
-        after_commit(session, wake)
+    add(session, Due(TIMER_KIND, row.id), due)
     return row
 
 
