@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -24,6 +23,7 @@ from hotline.cityconfig.model import DEFAULT_ALERT_CHANNELS, DEFAULT_DELIVERY_TI
 from hotline.db import after_commit
 from hotline.jobs.timers import Due, add
 from hotline.models import AlertAttempt, AlertDelivery, OutboundMessage, Ticket
+from hotline.models.chain import PinnedChain
 from hotline.services.outbox import NO_DISPATCH, queue_sms
 from hotline.settings import Settings, get_settings
 
@@ -54,9 +54,10 @@ def available(channel: str, settings: Settings) -> bool:
 
 def pinned_channels(ticket: Ticket) -> tuple[list[str], int]:
     """The alert channels and timeout pinned on the ticket when it was routed (hotline/services/escalation.py)."""
-    pinned: dict[str, Any] = (ticket.escalation_chain or {}).get("alerts") or {}
-    channels = list(pinned.get("channels") or DEFAULT_ALERT_CHANNELS)
-    return channels, int(pinned.get("timeout_seconds") or DEFAULT_DELIVERY_TIMEOUT_SECONDS)
+    chain = PinnedChain.load(ticket.escalation_chain)
+    pinned = chain.alerts if chain else None
+    channels = list((pinned.channels if pinned else ()) or DEFAULT_ALERT_CHANNELS)
+    return channels, (pinned.timeout_seconds if pinned else 0) or DEFAULT_DELIVERY_TIMEOUT_SECONDS
 
 
 def start(
