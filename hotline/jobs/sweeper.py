@@ -109,6 +109,7 @@ def _my_turn(interval: float) -> bool:
 def run_forever(stop: threading.Event, interval: float = 30.0) -> None:
     """Runs at worker start and then every `interval` seconds: lost messages and lost timers come back.
     Also keeps the timer releaser process running, which fires due timers within a tick of their moment."""
+    timers.kinds()  # the kinds' modules load now, before the releaser starts, not in the middle of a first sweep
     releaser = timers.start_releaser()
     try:
         while not stop.is_set():

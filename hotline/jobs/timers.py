@@ -33,6 +33,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 
 from redis import Redis
@@ -117,12 +118,16 @@ def register(kind: TimerKind) -> None:
     _KINDS[kind.name] = kind
 
 
+@cache
+def _wire() -> None:
+    from hotline.jobs.timer_kinds import register_kinds
+
+    register_kinds()
+
+
 def kinds() -> dict[str, TimerKind]:
     """Every registered kind; the first call registers them (hotline/jobs/timer_kinds.py, the one wiring place)."""
-    if not _KINDS:
-        from hotline.jobs.timer_kinds import register_kinds
-
-        register_kinds()
+    _wire()
     return _KINDS
 
 
@@ -283,6 +288,9 @@ def start_releaser() -> subprocess.Popen[bytes]:
 
 def releaser_main(worker_pid: int) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # The kinds' modules (the services they fire) load before the handlers below are set: a SIGTERM that comes
+    # while they load ends the process at once, as it did when the releaser was part of jobs/escalation.py.
+    kinds()
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
@@ -299,7 +307,6 @@ def releaser_main(worker_pid: int) -> None:
 
 def run_releaser(stop: threading.Event, tick: float = RELEASE_TICK) -> None:
     """Fire due timers of every kind within `tick` of their moment."""
-    kinds()  # registered before the first tick, not in the middle of one
     last_report = -math.inf
     while not stop.is_set():
         claimed: list[Due] = []
