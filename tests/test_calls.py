@@ -156,10 +156,9 @@ def test_a_full_call_opens_a_routed_voice_ticket_alerts_the_urc_and_texts_the_ca
     assert (t.accept_due_at, t.escalation_chain) == (None, None)
     assert events(1) == ["created", "routed", "recording"]
     assert [(m.to_number, m.purpose, m.status) for m in outbound()] == [(CITIZEN, "reply", "queued")]
-    assert [(job.func_name, job.args) for job in queue().get_jobs()] == [
-        ("hotline.jobs.timers.fire_timer", ("activation", 1, 0)),  # hotline/jobs/activation.py
-        ("hotline.jobs.outbound.send_outbound_sms", (1,)),
-    ]
+    activation, reply_sms = queue().get_jobs()
+    assert (activation.func_name, activation.args) == ("hotline.jobs.timers.fire_timer", ("activation", 1, 0))
+    assert reply_sms.func_name == "hotline.jobs.outbound.send_outbound_sms"
     assert activate_routed_ticket(1) == "activated" and activate_routed_ticket(1) == "nothing to do"
     t = ticket(1)
     assert t.accept_due_at == t.routed_at + timedelta(minutes=t.sla_accept_minutes or 0)  # from the routing
