@@ -103,12 +103,26 @@ def test_a_new_kind_fires_once_on_time_through_redis_loss(probe: list[int]) -> N
     clock.advance(timedelta(minutes=1, seconds=1))
     assert timers.claim_due(redis_connection()) == [Due(PROBE, 7)]  # due now, claimed by a releaser...
     assert reconcile(only=[PROBE]).requeued == 0  # ...a moment ago: it is being fired
-    assert timers.fire_claimed([Due(PROBE, 7)]) == {"fired": 1}
+    assert timers.fire_claimed([Due(PROBE, 7)]) == {"queued": 1}  # not fired in the releaser: a job for a worker
+    assert reconcile(only=[PROBE]).requeued == 0  # which is live: nothing more
+    drain_queue()
     assert probe == [7] and _probe_rows() == []  # fired, and gone from the table of due work
     assert timers.fire_timer(PROBE, 7) == "not-pending"  # a second firing does nothing
     assert reconcile(only=[PROBE]).pending_in_horizon == 0
     drain_queue()
     assert probe == [7]
+
+
+def test_a_kind_fired_in_the_releaser_is_fired_there_batch_by_batch(probe: list[int]) -> None:
+    timers.register(TimerKind(PROBE, timers.kinds()[PROBE].fire, in_releaser=True, batch=2))
+    with unit_of_work() as s:
+        for ref in (1, 2, 3):
+            add(s, Due(PROBE, ref), clock.now() + timedelta(seconds=30))
+    clock.advance(timedelta(seconds=31))
+    claimed = timers.claim_due(redis_connection())
+    assert sorted(claimed) == [Due(PROBE, 1), Due(PROBE, 2), Due(PROBE, 3)]
+    assert timers.fire_claimed(claimed) == {"fired": 3}
+    assert sorted(probe) == [1, 2, 3] and _probe_rows() == [] and len(queue()) == 0  # no RQ job
 
 
 def test_a_due_timer_with_no_releaser_becomes_one_job(probe: list[int]) -> None:

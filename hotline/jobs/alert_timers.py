@@ -66,5 +66,6 @@ def requeue_stuck_calls() -> int:
     return len(stuck_calls)
 
 
-# One transaction per timeout: on_timeout locks its ticket then its delivery, as every delivery report does.
+# An RQ job per timeout (a worker fires it, not the releaser), one transaction each: on_timeout locks its ticket
+# then its delivery, as every delivery report does.
 KIND = TimerKind(failover.TIMER_KIND, fire_timeouts, sweep=requeue_stuck_calls)

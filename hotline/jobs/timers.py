@@ -100,6 +100,10 @@ class TimerKind:
 
     name: str
     fire: Callable[[Session, list[Due]], list[Outcome]]
+    # Fired by the releaser process itself, `batch` per transaction: for a kind whose lateness matters and
+    # that fires cheaply in batches (escalation steps). Otherwise the releaser queues an RQ job at the moment
+    # and a worker fires it: the releaser's time stays with the kinds that need it.
+    in_releaser: bool = False
     batch: int = 1  # pieces fired in one transaction (locks held together: only a kind that orders them)
     job_prefix: str = ""  # its RQ jobs are `<job_prefix>-<ref>[-<seq>]` (default: the name)
     sweep: Callable[[], int] | None = None  # more to rebuild after Redis loss, run by each reconcile
@@ -233,7 +237,8 @@ def claim_due(connection: Redis, limit: int = RELEASE_BATCH) -> list[Due]:
 
 
 def fire_claimed(pieces: list[Due], connection: Redis | None = None) -> Counter[str]:
-    """Fire claimed work, each kind `batch` per transaction; a batch that fails is retried piece by piece so
+    """Fire claimed work, each kind `batch` per transaction (or queue it as RQ jobs, for kinds not fired in the
+    releaser: outcome "queued"); a batch that fails is retried piece by piece so
     one bad row cannot hold back the others. A piece that still fails stays in flight: the reconciler turns
     it into an RQ job (which ends in RQ's failed registry with its traceback) once STALE_START has passed."""
     connection = connection or queue().connection
@@ -245,6 +250,12 @@ def fire_claimed(pieces: list[Due], connection: Redis | None = None) -> Counter[
         kind = kinds().get(name)
         if kind is None:
             log.error("no timer kind %r is registered (hotline/jobs/timer_kinds.py): %s left in flight", name, group)
+            continue
+        if not kind.in_releaser:  # a job now; its claim goes once the job is queued (a live job is enough)
+            now = clock.now()
+            arm([(due, now) for due in group])
+            connection.zrem(inflight_key(), *(due.member for due in group))
+            outcomes["queued"] += len(group)
             continue
         for start in range(0, len(group), kind.batch):
             results = _fire_batch(kind, group[start : start + kind.batch])
