@@ -22,10 +22,6 @@ def reset() -> None:
     _offset = timedelta(0)
 
 
-def offset() -> timedelta:
-    return _offset
-
-
 def ceil_second(moment: datetime) -> datetime:
     """RQ keeps whole seconds and truncates: round up so a timer never fires before its moment."""
     return datetime.fromtimestamp(math.ceil(moment.timestamp()), UTC)

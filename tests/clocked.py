@@ -15,10 +15,10 @@ def set_clock(moment: datetime) -> None:
 
 def tick(minutes: float) -> None:
     """Move the clock, rebuild escalation timers from the database, run what is due."""
-    from hotline.jobs.escalation import reconcile
+    from hotline.jobs.timers import reconcile
 
     clock.advance(timedelta(minutes=minutes))
-    reconcile()
+    reconcile(only=["escalation"])
     drain_queue()
 
 

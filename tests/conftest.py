@@ -139,6 +139,7 @@ def clean(request: pytest.FixtureRequest) -> Iterator[None]:
             "alert_attempts",  # points at alert_deliveries and outbound_messages
             "alert_deliveries",  # points at tickets and members
             "escalations",
+            "timers",  # the table of due work (hotline/jobs/timers.py)
             "outbound_messages",
             "inbound_messages",
             "ticket_events",

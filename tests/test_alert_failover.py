@@ -20,8 +20,9 @@ from hotline import clock
 from hotline.db import unit_of_work
 from hotline.fakes.kannel import NOT_DELIVERED, SMSC_REJECT, FakeKannel
 from hotline.fakes.twilio_rest import FakeCall, FakeMessage
-from hotline.jobs import alert_timers
+from hotline.jobs import timers
 from hotline.jobs.queue import redis_connection
+from hotline.jobs.timers import Due
 from hotline.models import AlertAttempt, AlertDelivery, Escalation, Ticket, TicketEvent
 from hotline.services.tickets import transition
 from hotline.settings import get_settings
@@ -104,7 +105,7 @@ def _failovers() -> list[dict[str, Any]]:
 def _past_the_timeout(extra: float = 1.0) -> None:
     """Move the clock past PMK's delivery timeout; the sweeper's reconcile finds what is due; run it."""
     clock.advance(PMK_TIMEOUT + timedelta(seconds=extra))
-    alert_timers.reconcile()
+    timers.reconcile(only=["failover"])
     drain_queue()
 
 
@@ -158,7 +159,7 @@ def test_no_delivery_report_within_the_timeout_moves_to_the_next_channel(
 ) -> None:
     _fire(phone)
     clock.advance(PMK_TIMEOUT - timedelta(seconds=5))
-    alert_timers.reconcile()
+    timers.reconcile(only=["failover"])
     drain_queue()
     assert kannel.messages == []  # not yet
     _past_the_timeout(extra=5)
@@ -363,7 +364,7 @@ def test_duplicate_and_out_of_order_callbacks_send_once(phone: Phone, fake_twili
     assert [c.to for c in fake_twilio.calls] == [PMK[0]]
     delivery = _delivery_of(PMK[0])
     for _ in range(2):  # a timer job that runs again, or late, finds nothing to do
-        assert alert_timers.fire_timeout(delivery.id, 0) == "moot"
+        assert timers.fire_timer("failover", delivery.id, 0) == "moot"
     _past_the_timeout(extra=-30)  # the reconciler re-queues nothing that is not due
     assert [c.to for c in fake_twilio.calls] == [PMK[0]] and len(kannel.messages) == 1
     assert [(e["failed"], e["to"]) for e in _failovers()] == [("sms", "sms_backup"), ("sms_backup", "voice")]
@@ -426,11 +427,16 @@ def test_redis_flushed_a_pending_failover_still_fires(phone: Phone, fake_twilio:
 def test_the_releaser_fires_due_timers(phone: Phone, fake_twilio: Any, kannel: FakeKannel) -> None:
     _fire(phone)
     clock.advance(PMK_TIMEOUT + timedelta(seconds=1))
-    for delivery in _deliveries():  # as the escalation releaser sees them once their moment has come
+    redis = redis_connection()
+    for delivery in _deliveries():  # as the releaser sees them once their moment has come
         assert delivery.due_at is not None
-        alert_timers.set_timer(delivery.id, delivery.position, delivery.due_at)
-    assert alert_timers.release_due() == 3
-    assert alert_timers.release_due() == 0  # popped once: another releaser finds nothing
+        redis.zadd(
+            timers.timers_key(), {Due("failover", delivery.id, delivery.position).member: delivery.due_at.timestamp()}
+        )
+    claimed = timers.claim_due(redis)
+    assert len(claimed) == 3
+    assert timers.claim_due(redis) == []  # claimed once: another releaser finds nothing
+    assert timers.fire_claimed(claimed, redis) == {"queued": 3}  # a job each, which a worker runs
     drain_queue()
     assert sorted(m.to for m in kannel.messages) == sorted(PMK)
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 
 from hotline.db import unit_of_work
 from hotline.ivr import actions as a
@@ -16,7 +16,7 @@ from hotline.ivr.media_json import media_from_json, media_to_json
 from hotline.ivr.turn import Turn
 from hotline.jobs.activation import activate_routed_ticket
 from hotline.jobs.queue import queue, redis_connection
-from hotline.jobs.sweeper import sweep_once
+from hotline.jobs.timers import fire_timer, reconcile
 from hotline.models import Call, CallEvent, OutboundMessage, Ticket, TicketEvent
 from hotline.services.calls import UnknownCall, begin_call, call_log, continue_call
 from hotline.services.city import current_config
@@ -156,10 +156,9 @@ def test_a_full_call_opens_a_routed_voice_ticket_alerts_the_urc_and_texts_the_ca
     assert (t.accept_due_at, t.escalation_chain) == (None, None)
     assert events(1) == ["created", "routed", "recording"]
     assert [(m.to_number, m.purpose, m.status) for m in outbound()] == [(CITIZEN, "reply", "queued")]
-    assert [job.func_name for job in queue().get_jobs()] == [
-        "hotline.jobs.activation.activate_routed_ticket",
-        "hotline.jobs.outbound.send_outbound_sms",
-    ]
+    activation, reply_sms = queue().get_jobs()
+    assert (activation.func_name, activation.args) == ("hotline.jobs.timers.fire_timer", ("activation", 1, 0))
+    assert reply_sms.func_name == "hotline.jobs.outbound.send_outbound_sms"
     assert activate_routed_ticket(1) == "activated" and activate_routed_ticket(1) == "nothing to do"
     t = ticket(1)
     assert t.accept_due_at == t.routed_at + timedelta(minutes=t.sla_accept_minutes or 0)  # from the routing
@@ -259,25 +258,22 @@ def test_closed_tickets_are_not_read_out() -> None:
     assert keys(call.begin()) == ["welcome", "Gather"]  # no key 3: nothing open to hear about
 
 
-def test_an_activation_lost_with_redis_is_redone_by_the_sweeper() -> None:
+def test_an_activation_lost_with_redis_is_redone_by_the_reconciler() -> None:
     PhoneCall("CA-lost").run(HAPPY)
+    assert reconcile(only=["activation"]).requeued == 0  # its job is queued: on its way
     redis_connection().flushdb()  # Redis lost the activation job (a restart without AOF)
-    assert sweep_once().activations == 0  # within the grace: it may still be on its way
-    routed_at = ticket(1).routed_at
-    assert routed_at is not None
-    with unit_of_work() as s:
-        s.execute(update(Ticket).where(Ticket.id == 1).values(routed_at=routed_at - timedelta(seconds=20)))
-    assert sweep_once().activations == 1
+    assert reconcile(only=["activation"]).requeued == 1  # its timer is due and no job will run it: queued again
+    assert reconcile(only=["activation"]).requeued == 0  # not twice
     drain_queue()
     t = ticket(1)
     assert t.escalation_chain and events(1)[-1] == "alerted"
     assert [m.to_number for m in outbound() if m.purpose == "alert"] == PUPR
-    assert sweep_once().activations == 0  # activated: never twice
+    assert reconcile(only=["activation"]).pending_in_horizon == 0  # activated: its timer is gone, never twice
 
     # A routed ticket with a chain but no 'alerted' event (made outside the services) is not activated again.
     with unit_of_work() as s:
         s.execute(delete(TicketEvent).where(TicketEvent.ticket_id == 1, TicketEvent.kind == "alerted"))
-    assert sweep_once().activations == 0 and activate_routed_ticket(1) == "nothing to do"
+    assert fire_timer("activation", 1) == "nothing to do" and activate_routed_ticket(1) == "nothing to do"
 
 
 def test_a_withheld_number_hears_no_one_s_ticket_and_gets_no_sms() -> None:

@@ -8,22 +8,15 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from hotline import clock
 from hotline.db import unit_of_work
-from hotline.jobs.escalation import (
-    STALE_START,
-    claim_due,
-    enqueue_escalations,
-    fire_claimed,
-    fire_escalation,
-    reconcile,
-    timers_key,
-)
+from hotline.jobs import timers
 from hotline.jobs.queue import queue, redis_connection
 from hotline.jobs.sweeper import sweep_once
-from hotline.models import Escalation, Ticket, TicketEvent
+from hotline.jobs.timers import STALE_START, Due, claim_due, fire_claimed, heartbeat_key, inflight_key, timers_key
+from hotline.models import Escalation, Ticket, TicketEvent, Timer
 from tests.clocked import tick
 from tests.conftest import Phone, drain_queue
 from tests.helpers import events, outbound, ticket
@@ -35,6 +28,30 @@ CITIZEN = "+6281234567890"
 PMK_URC = members("PMK")
 PMK_HEAD = heads("PMK")[0]
 COMMAND = members("COMMAND")
+
+
+def step(row: Escalation) -> Due:
+    """The row's timer (hotline/jobs/escalation.py)."""
+    return Due("escalation", row.id)
+
+
+def reconcile() -> timers.ReconcileResult:
+    return timers.reconcile(only=["escalation"])
+
+
+def fire_escalation(escalation_id: int) -> str:
+    """What the RQ job of one step runs."""
+    return timers.fire_timer("escalation", escalation_id)
+
+
+def enqueue_escalations(rows: list[tuple[int, Any]]) -> None:
+    timers.arm([(Due("escalation", escalation_id), due) for escalation_id, due in rows])
+
+
+def escalation_timers() -> list[str]:
+    """The escalation steps' timers in Redis (the alerts' failover timers share the set)."""
+    members = [m.decode() for m in redis_connection().zrange(timers_key(), 0, -1)]
+    return [m for m in members if m.startswith("escalation:")]
 
 
 def escalations() -> list[Escalation]:
@@ -150,7 +167,7 @@ def test_a_job_woken_early_goes_back_to_sleep(phone: Phone) -> None:
     _fire_report(phone)
     [row] = escalations()
     assert fire_escalation(row.id) == "early"
-    assert redis_connection().zrange(timers_key(), 0, -1) == [str(row.id).encode()]
+    assert escalation_timers() == [step(row).member]
     assert escalations()[0].status == "pending"
 
 
@@ -161,7 +178,7 @@ def test_redis_flushed_with_deadlines_pending_loses_nothing(phone: Phone, fake_t
     drain_queue()
     clock.advance(timedelta(minutes=4.5))
     assert reconcile().requeued == 5  # due within the horizon: timers created
-    assert redis_connection().zcard(timers_key()) == 5
+    assert len(escalation_timers()) == 5
     redis_connection().flushdb()  # Redis restarted without AOF: every timer is gone
     tick(1)
     fired = [r for r in escalations() if r.status == "fired"]
@@ -199,6 +216,8 @@ def _due_in(seconds: float) -> Escalation:
         t = s.get(Ticket, row.ticket_id)
         assert t is not None
         row.due_at = t.accept_due_at = clock.now() + timedelta(seconds=seconds)
+        # the table of due work moves with it (hotline/jobs/timers.py)
+        s.execute(update(Timer).where(Timer.kind == "escalation", Timer.ref == row.id).values(due_at=row.due_at))
     return row
 
 
@@ -208,18 +227,18 @@ def test_the_releaser_fires_a_timer_at_its_moment_not_at_the_next_whole_second(p
     enqueue_escalations([(row.id, row.due_at)])
     redis = redis_connection()
     # The exact moment, not RQ's whole seconds (truncated: up to 1 s early).
-    assert redis.zscore(timers_key(), str(row.id)) == pytest.approx(row.due_at.timestamp(), abs=1e-3)
+    assert redis.zscore(timers_key(), step(row).member) == pytest.approx(row.due_at.timestamp(), abs=1e-3)
     assert claim_due(redis) == []  # not yet
     time.sleep(max(0.0, row.due_at.timestamp() - time.time()) + 0.01)
-    assert claim_due(redis) == [row.id]
+    assert claim_due(redis) == [step(row)]
     assert claim_due(redis) == []  # one claimant only
-    assert fire_claimed([row.id], redis) == {"fired": 1}
+    assert fire_claimed([step(row)], redis) == {"fired": 1}
     fired = escalations()[0]
     assert fired.status == "fired" and fired.fired_at is not None and fired.fired_at >= fired.due_at
     assert reconcile().requeued == 0  # fired: nothing in flight is left behind
     drain_queue()
     assert len(escalation_sms(fake_twilio)) == 3
-    assert fire_claimed([row.id], redis) == {"not-pending": 1}  # a second claimant changes nothing
+    assert fire_claimed([step(row)], redis) == {"not-pending": 1}  # a second claimant changes nothing
     drain_queue()
     assert len(escalation_sms(fake_twilio)) == 3
 
@@ -230,16 +249,16 @@ def test_a_timer_claimed_by_a_releaser_that_died_is_fired_by_the_reconciler(phon
     enqueue_escalations([(row.id, row.due_at)])
     time.sleep(0.25)
     redis = redis_connection()
-    assert claim_due(redis) == [row.id]  # ...and the releaser's process is killed before firing it
+    assert claim_due(redis) == [step(row)]  # ...and the releaser's process is killed before firing it
     assert reconcile().requeued == 0  # claimed a moment ago: being fired
-    inflight = next(key for key in redis.keys("hotline:escalation:inflight:*"))
-    redis.zadd(inflight, {str(row.id): time.time() - STALE_START - 1})  # ...claimed that long ago
+    inflight = inflight_key()
+    redis.zadd(inflight, {step(row).member: time.time() - STALE_START - 1})  # ...claimed that long ago
     assert reconcile().requeued == 1
     assert redis.zcard(inflight) == 0
     drain_queue()
     assert escalations()[0].status == "fired"
     assert len(escalation_sms(fake_twilio)) == 3
-    redis.zadd(inflight, {str(row.id): time.time() - STALE_START - 1})  # fired, then its claimant died
+    redis.zadd(inflight, {step(row).member: time.time() - STALE_START - 1})  # fired, then its claimant died
     assert reconcile().requeued == 0
     assert redis.zcard(inflight) == 0  # not left there forever
 
@@ -250,10 +269,10 @@ def test_due_timers_are_left_to_a_running_releaser(phone: Phone) -> None:
     enqueue_escalations([(row.id, row.due_at)])
     time.sleep(0.15)
     redis = redis_connection()
-    redis.set(next(iter(redis.keys("hotline:escalation:timers:*"))).replace(b"timers", b"releaser"), 1, px=5000)
+    redis.set(heartbeat_key(), 1, px=5000)
     assert reconcile().requeued == 0  # a releaser is alive: it fires due timers in order, sooner than RQ would
     assert len(queue()) == 0
-    redis.delete(*redis.keys("hotline:escalation:releaser:*"))
+    redis.delete(heartbeat_key())
     assert reconcile().requeued == 1  # none is: an RQ job instead
     assert queue().job_ids == [f"esc-{row.id}"]
 
@@ -346,7 +365,6 @@ def test_the_releaser_reports_a_redis_outage_now_and_then_not_at_every_tick(
     import socket
     import threading
 
-    from hotline.jobs import escalation
     from hotline.settings import get_settings
 
     with socket.socket() as s:  # a port nobody listens on: every tick fails at once
@@ -355,12 +373,12 @@ def test_the_releaser_reports_a_redis_outage_now_and_then_not_at_every_tick(
     before = os.environ.get("HOTLINE_REDIS_URL")
     os.environ["HOTLINE_REDIS_URL"] = dead
     get_settings.cache_clear()
-    monkeypatch.setattr(escalation, "FAILURE_REPORT_EVERY", 0.1)
+    monkeypatch.setattr(timers, "FAILURE_REPORT_EVERY", 0.1)
     stop = threading.Event()
     threading.Timer(0.6, stop.set).start()
     try:
-        with caplog.at_level(logging.ERROR, logger="hotline.jobs.escalation"):
-            escalation.run_releaser(stop, tick=0.005)  # ~100 failing ticks in 0.6 s
+        with caplog.at_level(logging.ERROR, logger="hotline.jobs.timers"):
+            timers.run_releaser(stop, tick=0.005)  # ~100 failing ticks in 0.6 s
     finally:
         if before is None:
             os.environ.pop("HOTLINE_REDIS_URL", None)

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from hotline.channels.gammu.gateway import REPORTED, message_key
 from hotline.channels.gateway_polling import poll_gateways
 from hotline.db import unit_of_work
+from hotline.jobs.queue import job_id, queue
 from hotline.models import OutboundMessage
 from tests.conftest import drain_queue
 from tests.fault_processes import wait_for
@@ -57,7 +58,14 @@ def _texts_to(peer: GammuPeer, number: str) -> list[str]:
 def _modem_receives(peer: GammuPeer, sender: str, text: str, stored: int) -> None:
     peer.incoming(sender, text)
     wait_for(lambda: len(inbound()) >= stored, 30, lambda: f"SMSD's RunOnReceive stored nothing:\n{peer.log()}")
+    # RunOnReceive commits the row, then queues its job: run the queue once the job is there, not in between
+    # (on a busy machine the test drained an empty queue and found the report unprocessed).
+    wait_for(lambda: _queued(inbound()[stored - 1].id), 30, lambda: f"RunOnReceive queued no job:\n{peer.log()}")
     drain_queue()
+
+
+def _queued(inbound_id: int) -> bool:
+    return queue().fetch_job(job_id("inbound", inbound_id)) is not None
 
 
 def test_report_alert_accept_status_all_through_gammu(gammu: GammuPeer) -> None:

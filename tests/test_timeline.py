@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from hotline import clock
 from hotline.cli import app
 from hotline.db import unit_of_work
-from hotline.jobs.escalation import reconcile
+from hotline.jobs.timers import reconcile
 from hotline.services.timeline import StepRow, describe, escalation_state, load_ticket_view
 from tests.conftest import Phone, drain_queue
 
@@ -129,7 +129,7 @@ def test_ticket_show_tells_the_operator_the_escalation_state(phone: Phone, real_
     assert "accept deadline" in before.output and "in 5 min" in before.output
     assert "escalations fired: 0; next: 1" in before.output
     clock.advance(timedelta(minutes=6))
-    reconcile()
+    reconcile(only=["escalation"])
     drain_queue()
     after = runner.invoke(app, ["ticket", "show", "1"])
     assert after.exit_code == 0, after.output

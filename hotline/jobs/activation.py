@@ -1,20 +1,29 @@
 """The second half of routing a ticket a caller is waiting on: pin its deadlines and chain, alert its URC.
 
-The call's turn routes the ticket and tells the caller the number; this job, right after that commit, does
-the rest (hotline/services/tickets.py route_ticket with activate=False). Idempotent: a ticket already
+The call's turn routes the ticket and tells the caller the number; a timer of this kind (`activation:<ticket
+id>`, due at once: hotline/services/tickets.py route_ticket with activate=False) does the rest right after that
+commit, and the timer core's reconciler does it again if Redis lost the job. Idempotent: a ticket already
 activated, or no longer waiting for it (accepted, cancelled, re-routed meanwhile), is left as it is."""
 
 from __future__ import annotations
 
+from sqlalchemy.orm import Session
+
 from hotline.db import unit_of_work
+from hotline.jobs.timers import Due, Outcome, TimerKind
 from hotline.logs import log_context
 from hotline.models import Agency, Ticket, Urc
 from hotline.services.city import current_config
-from hotline.services.tickets import activate_ticket, awaiting_activation
+from hotline.services.tickets import ACTIVATION, activate_ticket, awaiting_activation
 
 
 def activate_routed_ticket(ticket_id: int) -> str:
-    with log_context(ticket_id=ticket_id), unit_of_work() as session:
+    with unit_of_work() as session:
+        return activate(session, ticket_id)
+
+
+def activate(session: Session, ticket_id: int) -> str:
+    with log_context(ticket_id=ticket_id):
         ticket = session.get(Ticket, ticket_id, with_for_update=True)
         if ticket is None or not awaiting_activation(session, ticket):
             return "nothing to do"
@@ -24,3 +33,10 @@ def activate_routed_ticket(ticket_id: int) -> str:
             raise LookupError(f"ticket {ticket_id} is routed to an agency or URC that is not in the database")
         activate_ticket(session, config=current_config(), ticket=ticket, agency=agency, urc=urc)
         return "activated"
+
+
+def fire_activations(session: Session, pieces: list[Due]) -> list[Outcome]:
+    return [(activate(session, due.ref), None) for due in pieces]
+
+
+KIND = TimerKind(ACTIVATION, fire_activations, job_prefix="activate")

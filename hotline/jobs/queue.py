@@ -31,23 +31,28 @@ def queue() -> Queue:
     return Queue(get_settings().queue_name, connection=redis_connection())
 
 
+def job_id(prefix: str, *parts: int) -> str:
+    """Every RQ job id Hotline makes: `<prefix>-<id>[-<n>...]`, derived from what the job acts on, so the same
+    work queued twice is one job id (`inbound-7`, `outbound-9-0`, `esc-12`, `failover-3-1`, `alert-call-5-0`)."""
+    return "-".join([prefix, *map(str, parts)])
+
+
+def outbound_job_id(message_id: int, attempt: int = 0) -> str:
+    return job_id("outbound", message_id, attempt)
+
+
 def enqueue_inbound(inbound_id: int) -> None:
     q = queue()
     with q.connection.pipeline() as pipe:  # one round trip to Redis instead of two: this is on the webhook path
         q.enqueue(
             "hotline.jobs.inbound.process_inbound_sms",
             inbound_id,
-            job_id=f"inbound-{inbound_id}",
+            job_id=job_id("inbound", inbound_id),
             result_ttl=60,
             failure_ttl=7 * 86400,
             pipeline=pipe,
         )
         pipe.execute()
-
-
-def enqueue_activation(ticket_ids: list[int]) -> None:
-    """Pin the deadlines of and alert the URC for tickets routed with activate=False (hotline/jobs/activation.py)."""
-    _enqueue_many("hotline.jobs.activation.activate_routed_ticket", {f"activate-{i}": i for i in ticket_ids})
 
 
 def enqueue_outbound(message_ids: list[int], delay: timedelta | None = None, attempt: int = 0) -> None:
@@ -60,12 +65,12 @@ def enqueue_outbound(message_ids: list[int], delay: timedelta | None = None, att
                 delay,
                 "hotline.jobs.outbound.send_outbound_sms",
                 message_id,
-                job_id=f"outbound-{message_id}-{attempt}",
+                job_id=outbound_job_id(message_id, attempt),
                 result_ttl=60,
                 failure_ttl=7 * 86400,
             )
         return
-    _enqueue_many("hotline.jobs.outbound.send_outbound_sms", {f"outbound-{i}-{attempt}": i for i in message_ids})
+    _enqueue_many("hotline.jobs.outbound.send_outbound_sms", {outbound_job_id(i, attempt): i for i in message_ids})
 
 
 def _enqueue_many(function: str, ids_by_job_id: dict[str, int]) -> None:
@@ -76,8 +81,8 @@ def _enqueue_many(function: str, ids_by_job_id: dict[str, int]) -> None:
     with q.connection.pipeline() as pipe:
         q.enqueue_many(
             [
-                Queue.prepare_data(function, (value,), job_id=job_id, result_ttl=60, failure_ttl=7 * 86400)
-                for job_id, value in ids_by_job_id.items()
+                Queue.prepare_data(function, (value,), job_id=name, result_ttl=60, failure_ttl=7 * 86400)
+                for name, value in ids_by_job_id.items()
             ],
             pipeline=pipe,
         )

@@ -1,4 +1,6 @@
-"""Re-queue from the database whatever Redis lost: the database, not Redis, is the source of truth."""
+"""Re-queue from the database whatever Redis lost: the database, not Redis, is the source of truth. Deadlines
+(escalation steps, alert failover, activation) are the timer core's (hotline/jobs/timers.py): each sweep runs
+its reconciler, and the sweeper keeps the core's releaser process running."""
 
 from __future__ import annotations
 
@@ -12,16 +14,14 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from hotline.db import unit_of_work
-from hotline.jobs.queue import enqueue_activation, enqueue_inbound, enqueue_outbound, queue, redis_connection
-from hotline.models import InboundMessage, OutboundMessage, Ticket, utcnow
-from hotline.services.tickets import not_yet_activated
+from hotline.jobs import timers
+from hotline.jobs.queue import enqueue_inbound, enqueue_outbound, outbound_job_id, queue, redis_connection
+from hotline.models import InboundMessage, OutboundMessage, utcnow
 from hotline.settings import get_settings
 
 log = logging.getLogger(__name__)
 
 INBOUND_GRACE = timedelta(seconds=15)
-ACTIVATION_GRACE = timedelta(seconds=15)  # a voice ticket routed this long ago still without deadlines or alert
-ACTIVATION_LOOKBACK = timedelta(days=2)
 OUTBOUND_GRACE = timedelta(seconds=30)
 SENDING_STUCK = timedelta(minutes=10)
 BATCH = 500
@@ -32,7 +32,6 @@ class SweepResult:
     inbound: int = 0
     outbound: int = 0
     unstuck: int = 0
-    activations: int = 0
 
 
 def sweep_once() -> SweepResult:
@@ -60,26 +59,13 @@ def sweep_once() -> SweepResult:
             .order_by(OutboundMessage.id)
             .limit(BATCH)
         ).all()
-        unactivated = session.scalars(
-            select(Ticket.id)
-            .where(
-                Ticket.status == "routed",
-                Ticket.routed_at < now - ACTIVATION_GRACE,
-                Ticket.routed_at > now - ACTIVATION_LOOKBACK,  # on ix_tickets_routed_at, not every routed ticket
-                not_yet_activated(),
-            )
-            .order_by(Ticket.id)
-            .limit(BATCH)
-        ).all()
     waiting = _still_waiting(list(late))
     outbound_ids = sorted({*unstuck, *(i for i in late if i not in waiting)})
     for inbound_id in inbound_ids:
         enqueue_inbound(inbound_id)
     enqueue_outbound(list(outbound_ids), attempt=int(now.timestamp()))
-    if unactivated:
-        enqueue_activation(list(unactivated))
-    result.inbound, result.outbound, result.activations = len(inbound_ids), len(outbound_ids), len(unactivated)
-    if result.inbound or result.outbound or result.unstuck or result.activations:
+    result.inbound, result.outbound = len(inbound_ids), len(outbound_ids)
+    if result.inbound or result.outbound or result.unstuck:
         log.warning("sweeper re-queued %s", result)
     try:  # gateways learnt about by looking (Gammu SMSD's folders)
         from hotline.channels.gateway_polling import poll_gateways
@@ -100,12 +86,12 @@ def _still_waiting(message_ids: list[int]) -> set[int]:
     popped = set(q.intermediate_queue.get_job_ids())
     with q.connection.pipeline(transaction=False) as pipe:
         for message_id in message_ids:
-            pipe.hget(f"rq:job:outbound-{message_id}-0", "status")
+            pipe.hget(f"rq:job:{outbound_job_id(message_id)}", "status")
         statuses = pipe.execute()
     return {
         message_id
         for message_id, status in zip(message_ids, statuses, strict=True)
-        if status in (b"queued", b"deferred") and f"outbound-{message_id}-0" not in popped
+        if status in (b"queued", b"deferred") and outbound_job_id(message_id) not in popped
     }
 
 
@@ -122,15 +108,14 @@ def _my_turn(interval: float) -> bool:
 
 def run_forever(stop: threading.Event, interval: float = 30.0) -> None:
     """Runs at worker start and then every `interval` seconds: lost messages and lost timers come back.
-    Also keeps the escalation releaser process running, which fires due timers within a tick of their moment."""
-    from hotline.jobs.escalation import start_releaser
-
-    releaser = start_releaser()
+    Also keeps the timer releaser process running, which fires due timers within a tick of their moment."""
+    timers.kinds()  # the kinds' modules load now, before the releaser starts, not in the middle of a first sweep
+    releaser = timers.start_releaser()
     try:
         while not stop.is_set():
             if releaser.poll() is not None:
-                log.error("escalation releaser exited (%s); starting it again", releaser.returncode)
-                releaser = start_releaser()
+                log.error("timer releaser exited (%s); starting it again", releaser.returncode)
+                releaser = timers.start_releaser()
             if _my_turn(interval):
                 _sweep(interval)
             stop.wait(interval)
@@ -143,30 +128,23 @@ def run_forever(stop: threading.Event, interval: float = 30.0) -> None:
 
 
 def _sweep(interval: float) -> None:
-    from hotline.jobs.escalation import reconcile
-
     try:
         sweep_once()
     except Exception:
         log.exception("sweep failed; trying again in %ss", interval)
     try:
-        result = reconcile()
+        result = timers.reconcile()
         # One line per sweep: how long rebuilding the timers takes is what bounds the sweep interval
         # (bench/escalation.py reads it).
         log.info(
-            "escalation reconcile: %s pending within the horizon, %s timers set or re-queued, %.3f s",
+            "timer reconcile: %s due within the horizon, %s timers set or re-queued, %s swept, %.3f s",
             result.pending_in_horizon,
             result.requeued,
+            result.swept,
             result.seconds,
         )
     except Exception:
-        log.exception("escalation reconcile failed; trying again in %ss", interval)
-    try:
-        from hotline.jobs.alert_timers import reconcile as reconcile_failovers
-
-        reconcile_failovers()
-    except Exception:
-        log.exception("alert failover reconcile failed; trying again in %ss", interval)
+        log.exception("timer reconcile failed; trying again in %ss", interval)
     try:  # once a day, the command center's digest of tickets left open long past their deadline
         from hotline.services.stale import send_daily_digest
 

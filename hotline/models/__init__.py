@@ -9,6 +9,7 @@ from hotline.models.reporters import TicketReporter
 from hotline.models.routing import Agency, Member, Urc
 from hotline.models.screening import CallScreening
 from hotline.models.tickets import Escalation, Ticket, TicketEvent
+from hotline.models.timers import Timer
 
 __all__ = [
     "ROLES",
@@ -30,6 +31,7 @@ __all__ = [
     "Ticket",
     "TicketEvent",
     "TicketReporter",
+    "Timer",
     "UTCDateTime",
     "Urc",
     "User",

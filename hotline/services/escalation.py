@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -12,15 +12,15 @@ from sqlalchemy.orm import Session
 from hotline import clock
 from hotline.cityconfig import CityConfig
 from hotline.cityconfig.model import DEFAULT_DELIVERY_TIMEOUT_SECONDS, EscalationStep
-from hotline.db import after_commit
+from hotline.jobs.timers import Due, add
 from hotline.models import Agency, Escalation, Member, Ticket, TicketEvent, Urc
+from hotline.models.chain import AlertPolicy, PinnedChain, PinnedStep
 from hotline.services import failover, stale
 from hotline.services.alerts import Alert, send_alert
 from hotline.services.wording import clock_time, say, ticket_fields
 from hotline.sms.replies import ROLE_SUFFIX
 
-# Rows due this soon get their RQ timer at once; the reconciler schedules the rest as they come near.
-HORIZON = timedelta(seconds=90)
+TIMER_KIND = "escalation"  # each pending row has a timer of this kind (hotline/jobs/escalation.py fires it)
 PHASE_STATUS = {"accept": ("routed",), "resolve": ("accepted", "on_site")}
 
 
@@ -64,21 +64,20 @@ def _phones_for(
     return found
 
 
-def _fallback_role(notify: list[str]) -> str:
+def _fallback_role(notify: tuple[str, ...]) -> str:
     """The role for a chain pinned before roles were pinned per phone: crew text only when the step
     notified nobody but the crew; otherwise the text that asks no one to answer TERIMA."""
     if notify and set(notify) <= CREW_ROLES:
-        return "urc_leader" if notify == ["urc_leader"] else "urc"
+        return "urc_leader" if notify == ("urc_leader",) else "urc"
     return "command_center" if "command_center" in notify else "agency_head"
 
 
-def recipients(step: dict[str, Any]) -> dict[str, list[str]]:
+def recipients(step: PinnedStep) -> dict[str, list[str]]:
     """A pinned step's phones grouped by the role each reads its text as, in ROLE_ORDER."""
-    roles: dict[str, str] = step.get("roles") or {}
-    fallback = _fallback_role(list(step.get("notify") or []))
+    fallback = _fallback_role(step.notify)
     groups: dict[str, list[str]] = {}
-    for phone in step["phones"]:
-        groups.setdefault(roles.get(phone) or fallback, []).append(phone)
+    for phone in step.phones:
+        groups.setdefault(step.roles.get(phone) or fallback, []).append(phone)
     return {role: groups[role] for role in sorted(groups, key=ROLE_ORDER.index)}
 
 
@@ -103,31 +102,31 @@ def _pin_fresh_chain(session: Session, *, config: CityConfig, ticket: Ticket, ag
     failover.stop(session, ticket_id=ticket.id)  # and the old team's alerts stop failing over
     previous = session.scalar(select(func.max(Escalation.chain)).where(Escalation.ticket_id == ticket.id))
     number = 0 if previous is None else previous + 1
-    ticket.escalation_chain = {
-        "number": number,
-        "agency": agency.code,
-        "repeat_minutes": chain.repeat_minutes,
-        "steps": [_pinned_step(session, config, ticket, agency, s) for s in chain.steps],
+    ticket.escalation_chain = PinnedChain(
+        number=number,
+        agency=agency.code,
+        repeat_minutes=chain.repeat_minutes,
+        steps=tuple(_pinned_step(session, config, ticket, agency, s) for s in chain.steps),
         # How each alert reaches a person, in failover order (hotline/services/failover.py).
-        "alerts": {
-            "channels": list(spec.alert_channels) if spec else ["sms"],
-            "timeout_seconds": spec.delivery_timeout_seconds if spec else DEFAULT_DELIVERY_TIMEOUT_SECONDS,
-        },
-    }
+        alerts=AlertPolicy(
+            channels=tuple(spec.alert_channels) if spec else ("sms",),
+            timeout_seconds=spec.delivery_timeout_seconds if spec else DEFAULT_DELIVERY_TIMEOUT_SECONDS,
+        ),
+    ).dump()
     return number
 
 
 def _pinned_step(
     session: Session, config: CityConfig, ticket: Ticket, agency: Agency, step: EscalationStep
-) -> dict[str, Any]:
+) -> PinnedStep:
     roles = _phones_for(session, config, ticket, agency, list(step.notify))
-    return {
-        "after_minutes": step.after_minutes,
-        "notify": list(step.notify),
-        "via": list(step.via),
-        "phones": list(roles),
-        "roles": roles,  # what each phone reads: the crew is asked for TERIMA, a head never is
-    }
+    return PinnedStep(
+        after_minutes=step.after_minutes,
+        notify=tuple(step.notify),
+        via=tuple(step.via),
+        phones=tuple(roles),
+        roles=roles,  # what each phone reads: the crew is asked for TERIMA, a head never is
+    )
 
 
 def restart_resolve(session: Session, *, config: CityConfig, ticket: Ticket, agency: Agency) -> None:
@@ -141,7 +140,8 @@ def restart_resolve(session: Session, *, config: CityConfig, ticket: Ticket, age
 
 
 def chain_number(ticket: Ticket) -> int:
-    return int((ticket.escalation_chain or {}).get("number", 0))
+    chain = PinnedChain.load(ticket.escalation_chain)
+    return chain.number if chain else 0
 
 
 def schedule(
@@ -152,15 +152,7 @@ def schedule(
     )
     session.add(row)
     session.flush()
-    if due <= clock.now() + HORIZON:
-        row_id = row.id
-
-        def wake() -> None:
-            from hotline.jobs.escalation import enqueue_escalations
-
-            enqueue_escalations([(row_id, due)])
-
-        after_commit(session, wake)
+    add(session, Due(TIMER_KIND, row.id), due)
     return row
 
 
@@ -197,6 +189,17 @@ def fire(session: Session, *, escalation_id: int, config: CityConfig) -> tuple[s
     return fire_many(session, escalation_ids=[escalation_id], config=config)[0]
 
 
+@dataclass
+class _Fired:
+    row: Escalation
+    ticket: Ticket
+    chain: PinnedChain
+    step: PinnedStep
+    via: list[str]
+    phase_due: datetime
+    at: datetime
+
+
 def fire_many(
     session: Session, *, escalation_ids: Sequence[int], config: CityConfig
 ) -> list[tuple[str, datetime | None]]:
@@ -208,6 +211,43 @@ def fire_many(
     so none of them deadlock."""
     if not escalation_ids:
         return []
+    # The agencies are only kept alive by this name (the identity map holds them weakly): see _lock().
+    tickets, rows, urcs, _agencies = _lock(session, escalation_ids)
+    results: list[tuple[str, datetime | None]] = []
+    fired: list[_Fired] = []
+    for escalation_id in escalation_ids:
+        row = rows.get(escalation_id)
+        ticket = tickets.get(row.ticket_id) if row is not None else None
+        now = clock.now()
+        chain = PinnedChain.load(ticket.escalation_chain) if ticket is not None else None
+        if row is None or ticket is None:
+            results.append(("missing", None))
+        elif row.status != "pending" or any(f.row is row for f in fired):  # or asked twice in this call
+            results.append(("not-pending", row.due_at))
+        elif row.due_at > now:
+            results.append(("early", row.due_at))
+        elif ticket.status not in PHASE_STATUS[row.phase] or chain is None or not chain.steps:
+            row.status = "cancelled"
+            results.append(("moot", row.due_at))
+        else:
+            phase_due = ticket.accept_due_at if row.phase == "accept" else ticket.resolve_due_at
+            assert phase_due is not None
+            step = chain.step(row.step)
+            via = _send_step(session, config, row, ticket, step, phase_due, now, urcs)
+            fired.append(_Fired(row, ticket, chain, step, via, phase_due, now))
+            results.append(("fired", row.due_at))
+    # Written last, all together: until here each alert's flush carried only its own SMS.
+    for done in fired:
+        _record(session, done)
+    for done in fired:
+        _schedule_next(session, config, done)
+    return results
+
+
+def _lock(
+    session: Session, escalation_ids: Sequence[int]
+) -> tuple[dict[int, Ticket], dict[int, Escalation], dict[int, Urc], Sequence[Agency]]:
+    """Lock the rows' tickets (by id), then the rows; load their URCs and agencies in one query each."""
     tickets = {
         t.id: t
         for t in session.scalars(
@@ -229,83 +269,80 @@ def fire_many(
         )
     }
     # ticket_fields() looks each ticket's agency up with session.get(): loaded here in one query (and kept
-    # alive by this name, the identity map holds them weakly), those lookups cost no query per row.
-    _agencies = session.scalars(
+    # alive by the caller, the identity map holds them weakly), those lookups cost no query per row.
+    agencies = session.scalars(
         select(Agency).where(Agency.id.in_({t.agency_id for t in tickets.values() if t.agency_id is not None}))
     ).all()
     urcs = {
         u.id: u
         for u in session.scalars(select(Urc).where(Urc.id.in_({t.urc_id for t in tickets.values() if t.urc_id})))
     }
-    results: list[tuple[str, datetime | None]] = []
-    fired: list[tuple[Escalation, Ticket, dict[str, Any], list[str], datetime, datetime]] = []
-    for escalation_id in escalation_ids:
-        row = rows.get(escalation_id)
-        ticket = tickets.get(row.ticket_id) if row is not None else None
-        now = clock.now()
-        if row is None or ticket is None:
-            results.append(("missing", None))
-        elif row.status != "pending" or any(f[0] is row for f in fired):  # or asked twice in this call
-            results.append(("not-pending", row.due_at))
-        elif row.due_at > now:
-            results.append(("early", row.due_at))
-        elif ticket.status not in PHASE_STATUS[row.phase] or not ticket.escalation_chain:
-            row.status = "cancelled"
-            results.append(("moot", row.due_at))
-        else:
-            steps = ticket.escalation_chain["steps"]
-            step = steps[min(row.step, len(steps) - 1)]
-            phase_due = ticket.accept_due_at if row.phase == "accept" else ticket.resolve_due_at
-            assert phase_due is not None
-            fields = {
-                **ticket_fields(session, config, ticket, "id"),
-                "overdue": max(0, int((now - phase_due).total_seconds() // 60)),
-                "deadline": clock_time(phase_due, now),
-            }
-            fields["urc"] = urcs[ticket.urc_id].name if ticket.urc_id in urcs else fields["agency"]
-            via: list[str] = []
-            for role, phones in recipients(step).items():
-                body = say(config, f"escalation_{row.phase}{ROLE_SUFFIX[role]}", "id", **fields)
-                channels = list(step.get("via") or ["sms"])
-                if role not in CREW_ROLES:  # the alert call asks to press 1 to accept: only a crew can
-                    channels = [c for c in channels if c != "voice"] or ["sms"]
-                used = send_alert(session, channels, Alert(ticket.id, tuple(phones), body))
-                via += [c for c in used if c not in via]
-            fired.append((row, ticket, step, via, phase_due, now))
-            results.append(("fired", row.due_at))
-    # Written last, all together: until here each alert's flush carried only its own SMS.
-    for row, ticket, step, via, _, now in fired:
-        row.status, row.fired_at, row.notified = "fired", now, list(step["phones"])
-        session.add(
-            TicketEvent(
-                ticket_id=ticket.id,
-                kind="escalated",
-                actor="system",
-                data={
-                    "phase": row.phase,
-                    "step": row.step,
-                    "round": row.round,
-                    "notify": step["notify"],
-                    "phones": step["phones"],
-                    "via": via,
-                    "late_seconds": round((now - row.due_at).total_seconds(), 3),
-                },
-            )
+    return tickets, rows, urcs, agencies
+
+
+def _send_step(
+    session: Session,
+    config: CityConfig,
+    row: Escalation,
+    ticket: Ticket,
+    step: PinnedStep,
+    phase_due: datetime,
+    now: datetime,
+    urcs: dict[int, Urc],
+) -> list[str]:
+    """Alert everyone the step notifies, each with the text for their role; returns the channels used."""
+    fields = {
+        **ticket_fields(session, config, ticket, "id"),
+        "overdue": max(0, int((now - phase_due).total_seconds() // 60)),
+        "deadline": clock_time(phase_due, now),
+    }
+    fields["urc"] = urcs[ticket.urc_id].name if ticket.urc_id in urcs else fields["agency"]
+    via: list[str] = []
+    for role, phones in recipients(step).items():
+        body = say(config, f"escalation_{row.phase}{ROLE_SUFFIX[role]}", "id", **fields)
+        channels = list(step.via or ("sms",))
+        if role not in CREW_ROLES:  # the alert call asks to press 1 to accept: only a crew can
+            channels = [c for c in channels if c != "voice"] or ["sms"]
+        used = send_alert(session, channels, Alert(ticket.id, tuple(phones), body))
+        via += [c for c in used if c not in via]
+    return via
+
+
+def _record(session: Session, done: _Fired) -> None:
+    row, step = done.row, done.step
+    row.status, row.fired_at, row.notified = "fired", done.at, list(step.phones)
+    session.add(
+        TicketEvent(
+            ticket_id=done.ticket.id,
+            kind="escalated",
+            actor="system",
+            data={
+                "phase": row.phase,
+                "step": row.step,
+                "round": row.round,
+                "notify": list(step.notify),
+                "phones": list(step.phones),
+                "via": done.via,
+                "late_seconds": round((done.at - row.due_at).total_seconds(), 3),
+            },
         )
-    for row, ticket, _, _, phase_due, now in fired:
-        chain: dict[str, Any] = ticket.escalation_chain or {}
-        steps = chain["steps"]
-        if row.step + 1 < len(steps):  # the next step, counted from the phase's deadline
-            step_no, round_no = row.step + 1, row.round
-            due = phase_due + minutes(steps[step_no]["after_minutes"])
-        elif chain.get("repeat_minutes") and stale.is_stale(config, phase_due=phase_due, now=now):
-            # open long past its deadline: out of the repeat loop, into the daily digest (services/stale.py)
-            stale.leave_repeat_loop(session, config=config, ticket_id=ticket.id, phase=row.phase)
-            continue
-        elif chain.get("repeat_minutes"):  # the last step again, until someone answers
-            step_no, round_no = row.step, row.round + 1
-            due = row.due_at + minutes(chain["repeat_minutes"])
-        else:
-            continue
-        schedule(session, ticket_id=ticket.id, chain=row.chain, phase=row.phase, step=step_no, round_=round_no, due=due)
-    return results
+    )
+
+
+def _schedule_next(session: Session, config: CityConfig, done: _Fired) -> None:
+    row, chain = done.row, done.chain
+    if row.step + 1 < len(chain.steps):  # the next step, counted from the phase's deadline
+        step_no, round_no = row.step + 1, row.round
+        due = done.phase_due + minutes(chain.steps[step_no].after_minutes)
+    elif chain.repeat_minutes and stale.is_stale(config, phase_due=done.phase_due, now=done.at):
+        # open long past its deadline: out of the repeat loop, into the daily digest (services/stale.py)
+        stale.leave_repeat_loop(session, config=config, ticket_id=done.ticket.id, phase=row.phase)
+        return
+    elif chain.repeat_minutes:  # the last step again, until someone answers
+        step_no, round_no = row.step, row.round + 1
+        due = row.due_at + minutes(chain.repeat_minutes)
+    else:
+        return
+    schedule(
+        session, ticket_id=done.ticket.id, chain=row.chain, phase=row.phase, step=step_no, round_=round_no, due=due
+    )

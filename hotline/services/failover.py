@@ -13,17 +13,17 @@ re-routed), or the list ends ("all channels failed" on the timeline).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from hotline import clock
 from hotline.cityconfig.model import DEFAULT_ALERT_CHANNELS, DEFAULT_DELIVERY_TIMEOUT_SECONDS
-from hotline.db import after_commit, transaction_state
+from hotline.db import after_commit
+from hotline.jobs.timers import Due, add
 from hotline.models import AlertAttempt, AlertDelivery, OutboundMessage, Ticket
+from hotline.models.chain import PinnedChain
 from hotline.services.outbox import NO_DISPATCH, queue_sms
 from hotline.settings import Settings, get_settings
 
@@ -35,6 +35,7 @@ CALL_ANSWERED = frozenset({"in-progress", "completed"})
 CALL_FAILED = frozenset({"busy", "no-answer", "failed", "canceled"})
 # An attempt in one of these has its outcome; later callbacks only may turn it into "delivered".
 SETTLED = frozenset({"delivered", "answered", "failed", "timeout", "unavailable", "cancelled"})
+TIMER_KIND = "failover"  # each alert waiting on a channel has a timer of this kind (hotline/jobs/alert_timers.py)
 EARLY_SLACK = timedelta(seconds=2)  # a timer may wake a little early (RQ keeps whole seconds)
 
 
@@ -53,9 +54,10 @@ def available(channel: str, settings: Settings) -> bool:
 
 def pinned_channels(ticket: Ticket) -> tuple[list[str], int]:
     """The alert channels and timeout pinned on the ticket when it was routed (hotline/services/escalation.py)."""
-    pinned: dict[str, Any] = (ticket.escalation_chain or {}).get("alerts") or {}
-    channels = list(pinned.get("channels") or DEFAULT_ALERT_CHANNELS)
-    return channels, int(pinned.get("timeout_seconds") or DEFAULT_DELIVERY_TIMEOUT_SECONDS)
+    chain = PinnedChain.load(ticket.escalation_chain)
+    pinned = chain.alerts if chain else None
+    channels = list((pinned.channels if pinned else ()) or DEFAULT_ALERT_CHANNELS)
+    return channels, (pinned.timeout_seconds if pinned else 0) or DEFAULT_DELIVERY_TIMEOUT_SECONDS
 
 
 def start(
@@ -329,30 +331,14 @@ def _send_on(session: Session, *, delivery: AlertDelivery, channel: str, positio
     delivery.position, delivery.due_at = position, due
     if session.info.get(NO_DISPATCH):
         return attempt
-    state = transaction_state(session)
-    pending: _Pending | None = state.get(_PENDING)
-    if pending is None:  # one Redis round trip per transaction, however many alerts it sent (escalation)
-        pending = state[_PENDING] = _Pending([], [])
-        timers, calls = pending.timers, pending.calls
-
-        def release() -> None:
-            from hotline.jobs.alert_timers import enqueue_call, set_timers
-
-            for attempt_id in calls:
-                enqueue_call(attempt_id)
-            set_timers(timers)
-
-        after_commit(session, release)
-    pending.timers.append((delivery.id, position, due))
+    add(session, Due(TIMER_KIND, delivery.id, position), due)
     if channel == "voice":
-        pending.calls.append(attempt.id)
+        attempt_id = attempt.id
+
+        def call() -> None:
+            from hotline.jobs.alert_timers import enqueue_call
+
+            enqueue_call(attempt_id)
+
+        after_commit(session, call)
     return attempt
-
-
-_PENDING = "hotline_failover_pending"  # transaction_state key: timers and calls to release after commit
-
-
-@dataclass
-class _Pending:
-    timers: list[tuple[int, int, datetime]]
-    calls: list[int]

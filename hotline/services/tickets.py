@@ -9,8 +9,7 @@ from sqlalchemy.orm import Session
 
 from hotline.cityconfig import CityConfig
 from hotline.cityconfig.model import PRIORITIES
-from hotline.db import after_commit
-from hotline.jobs.queue import enqueue_activation
+from hotline.jobs.timers import Due, add
 from hotline.models import Agency, Member, Ticket, TicketEvent, Urc, utcnow
 from hotline.router import RouteFacts, initial_priority, route
 from hotline.services import escalation, failover
@@ -103,11 +102,14 @@ def set_category(session: Session, *, config: CityConfig, ticket: Ticket, catego
     route_ticket(session, config=config, ticket=ticket)
 
 
+ACTIVATION = "activation"  # the timer of a ticket routed with activate=False (hotline/jobs/activation.py)
+
+
 def route_ticket(session: Session, *, config: CityConfig, ticket: Ticket, activate: bool = True) -> None:
     """Pick the agency and URC by the city's rules, then activate: pin the deadlines and chain, alert the URC.
-    `activate=False` (a caller waiting on the line for their number) leaves that half to a job after commit
-    (hotline/jobs/activation.py; the sweeper catches one Redis lost): the deadlines count from `routed_at`
-    either way, so nothing is later or shorter for it."""
+    `activate=False` (a caller waiting on the line for their number) leaves that half to a timer due at once
+    (hotline/jobs/activation.py; its job runs after commit, and again if Redis lost it): the deadlines count
+    from `routed_at` either way, so nothing is later or shorter for it."""
     decision = route(config.rules, config.agencies, RouteFacts(ticket.category, ticket.priority, ticket.kecamatan))
     agency = session.scalar(select(Agency).where(Agency.code == decision.agency))
     urc = session.scalar(select(Urc).where(Urc.code == decision.urc))
@@ -119,8 +121,7 @@ def route_ticket(session: Session, *, config: CityConfig, ticket: Ticket, activa
     if activate or session.info.get(NO_DISPATCH):  # the simulators queue no jobs: they show the alert at once
         activate_ticket(session, config=config, ticket=ticket, agency=agency, urc=urc)
     else:
-        ticket_id = ticket.id
-        after_commit(session, lambda: enqueue_activation([ticket_id]))
+        add(session, Due(ACTIVATION, ticket.id), utcnow())
 
 
 def activate_ticket(session: Session, *, config: CityConfig, ticket: Ticket, agency: Agency, urc: Urc) -> None:

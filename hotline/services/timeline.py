@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from hotline import clock
 from hotline.models import Agency, Escalation, Ticket, TicketEvent
+from hotline.models.chain import PinnedChain
 
 OPEN_PHASE = {"routed": "accept", "accepted": "resolve", "on_site": "resolve"}
 WHO = {
@@ -64,9 +65,9 @@ def escalation_state(
     pending = sorted((s for s in steps if s.status == "pending" and s.phase == phase), key=lambda s: s.due_at)
     nxt = pending[0] if pending else None
     notify: tuple[str, ...] = ()
-    if nxt is not None and chain and chain.get("steps"):
-        chain_steps = chain["steps"]
-        notify = tuple(chain_steps[min(nxt.step, len(chain_steps) - 1)]["notify"])
+    pinned = PinnedChain.load(chain)
+    if nxt is not None and pinned and pinned.steps:
+        notify = pinned.step(nxt.step).notify
     return EscalationState(
         phase=phase if due is not None else None,
         due_at=due,
