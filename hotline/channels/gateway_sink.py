@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 
 from hotline.channels.gateway import DeliveryReport, InboundSms
+from hotline.channels.gateway_config import GatewaySpec
 from hotline.db import get_engine, retry_if_disconnected, unit_of_work
 from hotline.services.delivery import ReportOutcome, apply_report
 from hotline.services.sms_intake import insert_inbound, row_for_gateway_sms
@@ -27,12 +28,17 @@ def _kind(gateway: str) -> str:
     return spec.kind if spec is not None else "unknown"
 
 
+def gateways_named(kind: str, name: str | None = None) -> list[GatewaySpec]:
+    """The configured gateways of this type that `name` picks: the one so called, or all of them when `name` is
+    None. One is the answer; none or several are for the caller to explain (a 404, a 400, an exit code)."""
+    found = get_settings().sms_routing.of_kind(kind)
+    return [g for g in found if g.name == name] if name is not None else found
+
+
 def gateway_of_kind(kind: str, name: str | None = None) -> str | None:
     """The configured gateway of this type called `name`, or the only one when `name` is None."""
-    found = [g.name for g in get_settings().sms_routing.of_kind(kind)]
-    if name is not None:
-        return name if name in found else None
-    return found[0] if len(found) == 1 else None
+    found = gateways_named(kind, name)
+    return found[0].name if len(found) == 1 else None
 
 
 def take_inbound(sms: InboundSms, *, queue: bool = True, kind: str | None = None) -> int | None:

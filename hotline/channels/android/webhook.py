@@ -28,9 +28,8 @@ from fastapi import APIRouter, Request, Response
 
 from hotline.channels.gateway import DeliveryReport, DeliveryStatus, InboundSms
 from hotline.channels.gateway_config import GatewaySpec
-from hotline.channels.gateway_sink import InboundRefused, take_inbound, take_report
+from hotline.channels.gateway_sink import InboundRefused, gateways_named, take_inbound, take_report
 from hotline.channels.twilio.webhooks import database_slots
-from hotline.settings import get_settings
 from hotline.web.safe import plain_int, same_secret
 
 log = logging.getLogger(__name__)
@@ -49,9 +48,8 @@ def _plain(text: str, status_code: int) -> Response:
 
 
 def _gateway(request: Request) -> GatewaySpec | Response:
-    androids = get_settings().sms_routing.of_kind("android")
     name = request.query_params.get("gateway", "").strip().lower()
-    found = [g for g in androids if g.name == name] if name else androids
+    found = gateways_named("android", name or None)
     if not found:
         return _plain(f"no SMS Gateway for Android gateway{' named ' + repr(name) if name else ''} is configured", 404)
     if len(found) > 1:

@@ -26,7 +26,7 @@ from fastapi import APIRouter, Request, Response
 
 from hotline.channels.gateway import DeliveryReport, DeliveryStatus, InboundSms
 from hotline.channels.gateway_config import GatewaySpec
-from hotline.channels.gateway_sink import InboundRefused, take_inbound, take_report
+from hotline.channels.gateway_sink import InboundRefused, gateways_named, take_inbound, take_report
 from hotline.channels.kannel.sms_client import dlr_token
 from hotline.channels.twilio.webhooks import database_slots
 from hotline.settings import get_settings
@@ -60,20 +60,16 @@ def _plain(text: str, status_code: int) -> Response:
 
 def _gateway(request: Request) -> GatewaySpec | Response:
     """The Kannel gateway this request is for, if the caller's address may use it."""
-    kannels = get_settings().sms_routing.of_kind("kannel")
     name = request.query_params.get("gateway", "").strip().lower()
-    if name:
-        found = [g for g in kannels if g.name == name]
-        if not found:
-            return _plain(f"no Kannel gateway named {name!r} (HOTLINE_SMS_GATEWAYS)", 404)
-        spec = found[0]
-    elif len(kannels) == 1:
-        spec = kannels[0]
-    elif not kannels:
+    found = gateways_named("kannel", name or None)
+    if not found and name:
+        return _plain(f"no Kannel gateway named {name!r} (HOTLINE_SMS_GATEWAYS)", 404)
+    if not found:
         return _plain("no Kannel gateway is configured (HOTLINE_SMS_GATEWAYS, HOTLINE_GATEWAY_<NAME>_TYPE=kannel)", 404)
-    else:
-        names = ", ".join(g.name for g in kannels)
+    if len(found) > 1:
+        names = ", ".join(g.name for g in found)
         return _plain(f"several Kannel gateways ({names}): add gateway=<name> to the URL", 400)
+    spec = found[0]
     allowed = [a.strip() for a in (spec.get("ALLOW") or "").split(",") if a.strip()]
     if allowed:
         host = request.client.host if request.client else ""
