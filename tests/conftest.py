@@ -293,9 +293,17 @@ def drain_queue() -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test gets one kind (tests/README.md): `system` and `browser` are declared by their modules;
-    the rest are `integration` when they use the real services (the `backend` fixture), else `unit`."""
+    """Every test gets one kind (tests/README.md): `system` and `browser` are declared by their modules, and
+    `integration` by a test that reaches the test database without the `backend` fixture; the rest are
+    `integration` when they use the real services (the `backend` fixture), else `unit`.
+    A `system` test that does not use the backend starts every service it needs itself, so the test URLs
+    change nothing for it: it is also `own_services`, and the PostgreSQL pass of .ci/run leaves it to the
+    embedded pass instead of running it twice."""
     for item in items:
-        if item.get_closest_marker("system") or item.get_closest_marker("browser"):
+        if item.get_closest_marker("system"):
+            if "backend" not in item.fixturenames:
+                item.add_marker(pytest.mark.own_services)
+            continue
+        if item.get_closest_marker("browser") or item.get_closest_marker("integration"):
             continue
         item.add_marker(pytest.mark.integration if "backend" in item.fixturenames else pytest.mark.unit)

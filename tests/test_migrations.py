@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
@@ -12,6 +13,10 @@ from sqlalchemy.engine import make_url
 
 from hotline.migrate import upgrade
 from hotline.models import Base
+
+# It reaches the test database itself (HOTLINE_TEST_DATABASE_URL), not through the backend fixture: without
+# the mark it would count as `unit`, and the PostgreSQL pass, which leaves out `unit`, would never run it.
+pytestmark = pytest.mark.integration
 
 
 def _empty_database(tmp_path: object) -> tuple[str, object]:

@@ -21,7 +21,10 @@ from tests.suite_city import clean_environment, members
 
 pytestmark = pytest.mark.system  # starts hotline processes (or builds the package): see tests/README.md
 
-MODES = ["embedded"] + (["postgres"] if os.environ.get("HOTLINE_TEST_DATABASE_URL") else [])
+# The embedded mode starts its own SQLite and Redis: the test URLs change nothing for it (own_services).
+MODES = [pytest.param("embedded", marks=pytest.mark.own_services)] + (
+    ["postgres"] if os.environ.get("HOTLINE_TEST_DATABASE_URL") else []
+)
 
 
 def _wait_for(check: Any, timeout: float, what: str) -> Any:
