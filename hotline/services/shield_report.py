@@ -201,4 +201,3 @@ def pending_callbacks(session: Session) -> list[CallScreening]:
         )
     )
     return sorted(rows, key=lambda r: (r.rule.get("priority") == "last", r.at, r.id))
-

@@ -6,8 +6,8 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from hotline.channels.gateway import SendError
 from hotline.channels.twilio.sms_client import PERMANENT_ERRORS, BaseUrlHttpClient
+from hotline.channels.voice import CallError
 from hotline.settings import Settings
 
 RING_SECONDS = 30  # then Twilio gives up with no-answer: the alert goes on to the next channel
@@ -48,7 +48,7 @@ class TwilioCaller:
             )
         except TwilioRestException as exc:
             permanent = exc.code in PERMANENT_CALL_ERRORS or (400 <= exc.status < 500 and exc.status != 429)
-            raise SendError(exc.msg or str(exc), code=str(exc.code or exc.status), permanent=permanent) from exc
+            raise CallError(exc.msg or str(exc), code=str(exc.code or exc.status), permanent=permanent) from exc
         except Exception as exc:  # network errors, timeouts: worth a retry
-            raise SendError(f"{type(exc).__name__}: {exc}") from exc
+            raise CallError(f"{type(exc).__name__}: {exc}") from exc
         return call.sid or ""
