@@ -44,11 +44,18 @@ def place_alert_call(attempt_id: int, retry: int = 0) -> str:
     except CallError as exc:
         return _failed(attempt_id, retry, exc)
     with unit_of_work() as session:
-        attempt = session.get(AlertAttempt, attempt_id)
-        assert attempt is not None
-        attempt.call_sid = attempt.call_sid or sid
-        if attempt.status == "calling":  # a fast status callback may already have settled it
-            attempt.status = "sent"
+        # Compare and set, in the database: the call may be answered (or refused) and settled by the gateway's
+        # callback or the ARI app before this runs; a value read first and written back would undo that.
+        session.execute(
+            update(AlertAttempt)
+            .where(AlertAttempt.id == attempt_id, AlertAttempt.call_sid.is_(None))
+            .values(call_sid=sid)
+        )
+        session.execute(
+            update(AlertAttempt)
+            .where(AlertAttempt.id == attempt_id, AlertAttempt.status == "calling")
+            .values(status="sent")
+        )
     return "called"
 
 
