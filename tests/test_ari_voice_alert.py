@@ -200,3 +200,36 @@ def test_an_alert_call_nobody_answers_fails_over_with_asterisks_cause(
     assert sorted(d["phone"] for d in unreachable) == sorted(PMK)
     assert {(d["failed"], d["reason"]) for d in unreachable} == {("voice", reason)}
     assert ticket(r["number"]).status == "routed"  # nobody accepted: escalation goes on
+
+
+def test_an_alert_call_answered_while_the_app_was_away_is_adopted_as_the_alert(asterisk_only: Any) -> None:
+    """The app restarts between placing the call and the member answering (its StasisStart is lost): the new app
+    finds the channel in Stasis and runs the alert flow on it, not a citizen's welcome."""
+
+    async def scenario() -> dict[str, Any]:
+        fake = FakeAri()
+        fake.far_ends = {endpoint(phone): "ring" for phone in PMK}
+        fake.lose_events_while_down = True
+        await fake.start()
+        asterisk_only(fake)
+        try:
+            async with ari_line(fake=fake) as line:
+                number = await asyncio.to_thread(routed_fire)
+                await escalate(line)
+            channel = fake.originated[0]
+            fake.answer_originated(channel)  # nobody listening: StasisStart is lost
+            start = len(fake.requests)
+            async with ari_line(fake=fake) as line:
+                await line.settled()
+                played = [r.params["media"] for r in line.requests(channel, start) if r.operation == "play"]
+                await line.press(channel, "1")
+            return {"number": number, "channel": channel, "played": played}
+        finally:
+            await fake.stop()
+
+    r = run(scenario())
+    assert r["played"][0][:2] == ["sound:hotline/id/alert_report_number", "sound:hotline/id/digit_1"]
+    with unit_of_work() as s:
+        flow = s.scalar(select(Call.flow_id).where(Call.provider_call_id == r["channel"]))
+    assert flow == "urc_alert" and ticket(r["number"]).status == "accepted"
+    assert attempts(PMK[0]) == [("voice", "answered", None)]

@@ -138,7 +138,11 @@ class AriApp:
                 return True
             if kind in ("StasisStart", ADOPT):
                 channel = event.get("channel") or {}
-                call = self.calls[channel_id] = AriCall(self, channel_id, channel)
+                # An alert call answered while no app was connected is adopted as what it is, not as a caller.
+                attempt = alert_attempt(channel_id) if kind == ADOPT and self.alerts is not None else None
+                if attempt is not None:
+                    self.answered_alerts[channel_id] = None
+                call = self.calls[channel_id] = AriCall(self, channel_id, channel, alert_attempt=attempt)
                 await call.start(answered=channel.get("state") == "Up", adopted=kind == ADOPT)
                 return self._finish(call)
             if kind == "RecordingFinished":
