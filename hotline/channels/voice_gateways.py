@@ -43,3 +43,19 @@ def alert_gateway(settings: Settings | None = None) -> VoiceGateway | None:
         chosen = gateways.get(settings.voice_alerts)
         return chosen if chosen is not None and chosen.can_place_calls() else None
     return next((g for g in gateways.values() if g.can_place_calls()), None)
+
+
+def voice_summary(settings: Settings, *, has_alert_flow: bool) -> str:
+    """One line for `hotline config check`: who places voice alerts, and whose calls the console can take."""
+    gateways = voice_gateways(settings)
+    takes = ", ".join(gateways) or "none"
+    chosen = alert_gateway(settings)
+    if chosen is None:
+        alerts = "none (needs Twilio with HOTLINE_PUBLIC_URL, or ARI_URL; docs/asterisk.md)"
+    elif not has_alert_flow:
+        alerts = "none (no ivr_flows/urc_alert.yaml)"
+    elif chosen.provider == "asterisk":
+        alerts = f"asterisk, at {settings.ari_alert_endpoint}"
+    else:
+        alerts = chosen.provider
+    return f"voice alerts: {alerts}; console takes calls of: {takes}"
