@@ -233,3 +233,45 @@ def test_an_alert_call_answered_while_the_app_was_away_is_adopted_as_the_alert(a
         flow = s.scalar(select(Call.flow_id).where(Call.provider_call_id == r["channel"]))
     assert flow == "urc_alert" and ticket(r["number"]).status == "accepted"
     assert attempts(PMK[0]) == [("voice", "answered", None)]
+
+
+def test_an_alert_sms_with_no_delivery_report_fails_over_to_a_call_through_asterisk(asterisk_only: Any) -> None:
+    """PMK's alert channels are [sms, sms_backup, voice]: the routing alert's SMS (the log gateway: no report) times
+    out, there is no backup gateway, and the member is called through ARI, as Twilio would call them."""
+
+    async def scenario() -> dict[str, Any]:
+        fake = FakeAri()
+        fake.far_ends = {endpoint(phone): "busy" for phone in PMK}
+        await fake.start()
+        asterisk_only(fake)
+
+        def delivery_timeout_passes() -> None:
+            clock.advance(timedelta(seconds=61))  # PMK's delivery_timeout_seconds: 60
+            timers.reconcile(only=["failover"])
+            run_jobs()  # the timeouts: on to the next channel
+            run_jobs()  # the calls
+
+        try:
+            async with ari_line(fake=fake) as line:
+                await asyncio.to_thread(routed_fire)
+                start = len(fake.requests)
+                await asyncio.to_thread(delivery_timeout_passes)
+                await line.settled()
+                posts = [r for r in fake.requests[start:] if r.method == "POST" and r.path == "/channels"]
+                return {"endpoints": sorted(r.params["endpoint"] for r in posts)}
+        finally:
+            await fake.stop()
+
+    r = run(scenario())
+    assert r["endpoints"] == sorted(endpoint(phone) for phone in PMK)
+    for phone in PMK:
+        with unit_of_work() as s:
+            [delivery] = s.scalars(
+                select(AlertDelivery).where(AlertDelivery.phone == phone, AlertDelivery.purpose == "alert")
+            )
+            rows = s.scalars(
+                select(AlertAttempt).where(AlertAttempt.delivery_id == delivery.id).order_by(AlertAttempt.position)
+            )
+            tried = [(a.channel, a.status) for a in rows]
+        assert tried == [("sms", "timeout"), ("sms_backup", "unavailable"), ("voice", "failed")]
+        assert delivery.status == "exhausted"
