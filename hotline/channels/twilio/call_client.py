@@ -8,7 +8,6 @@ from twilio.rest import Client
 
 from hotline.channels.twilio.sms_client import PERMANENT_ERRORS, BaseUrlHttpClient
 from hotline.channels.voice import CallError
-from hotline.settings import Settings
 
 RING_SECONDS = 30  # then Twilio gives up with no-answer: the alert goes on to the next channel
 # 13223/13224: the number is invalid or not callable; 21215/21216: a geographic permission or a blocked number.
@@ -23,15 +22,6 @@ class TwilioCaller:
             http_client = TwilioHttpClient(timeout=10.0)
         self._client = Client(account_sid, auth_token, http_client=http_client)
         self._from = from_number
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> TwilioCaller:
-        return cls(
-            account_sid=settings.twilio_account_sid or "",
-            auth_token=settings.twilio_auth_token or "",
-            from_number=settings.twilio_from_number or "",
-            api_base=settings.twilio_api_base,
-        )
 
     def call(self, *, to: str, url: str, status_callback: str) -> str:
         """Ring `to`; when answered Twilio fetches the TwiML at `url`. Returns the CallSid."""
