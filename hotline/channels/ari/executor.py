@@ -27,6 +27,10 @@ then means what the waiting action says:
              passing: QueueLeft(False). The caller waits in a holding bridge of their own with music on hold.
     Hangup   a key cuts the goodbye short; then DELETE the channel.
 
+Alert calls (hotline/channels/ari/alerts.py): a channel we originated for a URC voice alert enters with appArgs
+`alert,<attempt>` once answered and runs the alert flow through `AlertCallPort.begin_alert`, then like any call;
+one that ends before it was answered (ChannelDestroyed, no StasisStart) is `alert_not_reached` with its cause.
+
 Type-ahead is for Gathers only: a turn that ends with anything else drops the keys kept for it.
 
 The caller hanging up (ChannelHangupRequest, StasisEnd or ChannelDestroyed, whichever comes first) is
@@ -141,7 +145,7 @@ class AriApp:
                 # An alert call answered while no app was connected is adopted as what it is, not as a caller.
                 attempt = alert_attempt(channel_id) if kind == ADOPT and self.alerts is not None else None
                 if attempt is not None:
-                    self.answered_alerts[channel_id] = None
+                    self._remember_answered(channel_id)
                 call = self.calls[channel_id] = AriCall(self, channel_id, channel, alert_attempt=attempt)
                 await call.start(answered=channel.get("state") == "Up", adopted=kind == ADOPT)
                 return self._finish(call)
@@ -154,9 +158,7 @@ class AriApp:
     async def _alert_answered(self, channel_id: str, event: Event) -> bool:
         """A member answered an alert call we originated (hotline/channels/ari/voice_gateway.py): the alert flow."""
         attempt = alert_attempt(channel_id)
-        self.answered_alerts[channel_id] = None
-        if len(self.answered_alerts) > FINISHED_RECORDINGS:
-            self.answered_alerts.popitem(last=False)
+        self._remember_answered(channel_id)
         if attempt is None or self.alerts is None:
             log.error("ARI: alert call %s answered, but this app runs no alert calls; hanging up", channel_id)
             await self.ari.request("DELETE", f"/channels/{channel_id}", {"reason": "normal"})
@@ -165,6 +167,11 @@ class AriApp:
         call = self.calls[channel_id] = AriCall(self, channel_id, channel, alert_attempt=attempt)
         await call.start(answered=channel.get("state") == "Up")
         return self._finish(call)
+
+    def _remember_answered(self, channel_id: str) -> None:
+        self.answered_alerts[channel_id] = None
+        if len(self.answered_alerts) > FINISHED_RECORDINGS:  # as many as the recordings kept: plenty
+            self.answered_alerts.popitem(last=False)
 
     async def _alert_not_answered(self, channel_id: str, event: Event) -> None:
         """An alert call ended before anyone answered: busy, no answer, unreachable (its hang-up cause)."""
