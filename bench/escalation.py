@@ -869,7 +869,7 @@ def pieces(n: int, workdir: Path) -> dict[str, Any]:
     env = bench_env(bench_config(workdir / "config", 1))
     os.environ.update({k: v for k, v in env.items() if k.startswith("HOTLINE_")})
     get_settings.cache_clear()
-    logging.getLogger("hotline.channels.sms_provider").disabled = True  # the log provider's line per SMS
+    logging.getLogger("hotline.channels.gateways").disabled = True  # the log gateway's line per SMS
     Redis.from_url(REDIS_URL).flushdb()
     reset_database(PG_DB)
     subprocess.run([HOTLINE, "db", "upgrade"], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)

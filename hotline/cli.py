@@ -112,6 +112,11 @@ def config_check(
 
     for warning in warnings(config):  # the city can still go live: a warning, never an error
         err.print(warning, markup=False, highlight=False, soft_wrap=True)
+    from hotline.channels.voice_gateways import voice_summary
+    from hotline.services.call_flows import ALERT_FLOW
+
+    line = voice_summary(settings, has_alert_flow=ALERT_FLOW in config.ivr_flows)
+    console.print(line, markup=False, highlight=False, soft_wrap=True)
     rules = config.shield
     console.print(
         f"call shield: {rules.calls_per_hour} calls/hour, {rules.calls_per_day}/day per number "

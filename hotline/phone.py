@@ -43,3 +43,13 @@ def is_mobile(e164: str) -> bool:
     except phonenumbers.NumberParseException:
         return False
     return kind in (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
+
+
+def national_digits(e164: str, region: str = "ID") -> str:
+    """The number as dialled inside the country (+6281234567890 -> 081234567890): what a trunk to a telco
+    usually takes. A number phonenumbers cannot read stays as given, without its '+'."""
+    try:
+        parsed = phonenumbers.parse(e164, region)
+    except phonenumbers.NumberParseException:
+        return e164.lstrip("+")
+    return re.sub(r"\D", "", phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL))

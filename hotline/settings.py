@@ -90,6 +90,12 @@ class Settings(BaseSettings):
     ari_lease_seconds: float = Field(15.0, alias="ARI_LEASE_SECONDS", ge=0)
     # sounds: sound:hotline/{lang}/{key} from Asterisk's sounds folder; http: fetched from HOTLINE_PUBLIC_URL
     ari_prompts: Literal["sounds", "http"] = Field("sounds", alias="ARI_PROMPTS")
+    # Voice alerts through Asterisk: the dial string a member's phone is rung at ({number}: +62812...,
+    # {national}: 0812...), and the number they see. hotline/channels/ari/voice_gateway.py
+    ari_alert_endpoint: str = Field("PJSIP/{national}@trunk", alias="ARI_ALERT_ENDPOINT")
+    ari_alert_caller_id: str | None = Field(None, alias="ARI_ALERT_CALLER_ID")
+    # Which voice gateway places alert calls: twilio | asterisk; unset: Twilio when it can, else Asterisk.
+    voice_alerts: Literal["twilio", "asterisk"] | None = Field(None, alias="HOTLINE_VOICE_ALERTS")
 
     # Settings that cannot work are refused when they are read, so every command says so in one line at
     # start (cli.main) instead of failing later, e.g. on every SMS (a timezone typo) or at the first query.

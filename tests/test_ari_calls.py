@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,7 @@ from hotline.services.call_takeover import TakeoverError, take_call
 from hotline.services.calls import call_log
 from hotline.services.city import current_config
 from hotline.services.ticket_actions import Actor
+from hotline.settings import get_settings
 from tests.ari_harness import Line, ari_line, requires_ari_docs, run
 from tests.conftest import drain_queue
 from tests.helpers import count, events, sms_ticket
@@ -37,6 +39,21 @@ REPORT = ["2", "1", "2"]  # a report: roads, Bumiaji; at the recording
 @pytest.fixture(autouse=True)
 def _backend(backend: dict[str, Any]) -> None:
     """Every test here runs on the real database."""
+
+
+@pytest.fixture
+def ari_configured(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[FakeAri], None]]:
+    """ARI settings pointing at a fake: what hotline/channels/voice_gateways.py builds the Asterisk gateway from."""
+
+    def configure(fake: FakeAri) -> None:
+        monkeypatch.setenv("ARI_URL", fake.base_url)
+        monkeypatch.setenv("ARI_USERNAME", fake.username)
+        monkeypatch.setenv("ARI_PASSWORD", fake.password)
+        get_settings.cache_clear()
+
+    yield configure
+    monkeypatch.undo()
+    get_settings.cache_clear()
 
 
 def row(channel: str) -> Call:
@@ -494,17 +511,12 @@ def test_the_ari_queue_hands_out_emergencies_first() -> None:
 
 
 def test_the_console_takes_an_asterisk_call_and_the_ari_app_bridges_the_operator(
-    monkeypatch: pytest.MonkeyPatch,
+    ari_configured: Callable[[FakeAri], None],
 ) -> None:
-    from hotline.services import call_takeover
-
     async def scenario() -> dict[str, Any]:
         async with ari_line() as line:
             channel = await call(line, ["1"])
-            takeover = AsteriskTakeover(
-                url=line.fake.base_url, username=line.fake.username, password=line.fake.password, app="hotline"
-            )
-            monkeypatch.setitem(call_takeover._takeovers, "asterisk", takeover)
+            ari_configured(line.fake)  # the console's voice gateways come from settings
             call_id = row(channel).id
 
             def take() -> None:  # the console's request handler, in the web process
@@ -530,11 +542,10 @@ def test_the_console_takes_an_asterisk_call_and_the_ari_app_bridges_the_operator
 
 
 def test_the_console_taking_a_call_while_the_caller_still_hears_please_hold_connects_them(
-    monkeypatch: pytest.MonkeyPatch,
+    ari_configured: Callable[[FakeAri], None],
 ) -> None:
     """Issue 17, item 1: the console lists the call as queued while its please_hold prompt still plays (about
     4 s on a real Asterisk). An operator who takes it then must be put through, not hung up."""
-    from hotline.services import call_takeover
 
     def until_stopped(fake: Any) -> None:
         fake.playback_seconds = None  # prompts play until a key stops them: please_hold is still playing
@@ -544,10 +555,7 @@ def test_the_console_taking_a_call_while_the_caller_still_hears_please_hold_conn
             channel = await call(line, ["0"])
             call_row = row(channel)
             hearing = [p.media[p.index] for p in line.fake.playbacks.values() if p.channel_id == channel]
-            takeover = AsteriskTakeover(
-                url=line.fake.base_url, username=line.fake.username, password=line.fake.password, app="hotline"
-            )
-            monkeypatch.setitem(call_takeover._takeovers, "asterisk", takeover)
+            ari_configured(line.fake)  # the console's voice gateways come from settings
 
             def take() -> None:
                 with unit_of_work() as session:
@@ -581,11 +589,10 @@ def test_the_console_taking_a_call_while_the_caller_still_hears_please_hold_conn
 
 
 def test_a_call_the_console_took_whose_operator_never_answers_keeps_its_queue_timer(
-    monkeypatch: pytest.MonkeyPatch,
+    ari_configured: Callable[[FakeAri], None],
 ) -> None:
     """Issue 17, item 1: the database says with-operator, so the wait running out finds the call taken; the
     timer must be armed again (it was not: the caller heard music for 185 s, until he gave up)."""
-    from hotline.services import call_takeover
 
     def ringing(fake: Any) -> None:
         fake.operators_answer = False  # the operator's phone rings and rings
@@ -594,10 +601,7 @@ def test_a_call_the_console_took_whose_operator_never_answers_keeps_its_queue_ti
         async with ari_line(configure=ringing) as line:
             channel = await call(line, ["0"])
             call_id = row(channel).id
-            takeover = AsteriskTakeover(
-                url=line.fake.base_url, username=line.fake.username, password=line.fake.password, app="hotline"
-            )
-            monkeypatch.setitem(call_takeover._takeovers, "asterisk", takeover)
+            ari_configured(line.fake)  # the console's voice gateways come from settings
 
             def take() -> None:
                 with unit_of_work() as session:

@@ -32,7 +32,7 @@ def _line_of(path: Path, needle: str) -> int:
 def test_the_suites_flow_is_valid() -> None:
     config = load_city_config(CITY_DIR)
     flow = config.default_flow
-    assert flow is not None and set(config.ivr_flows) == {"kota_batu"}
+    assert flow is not None and flow.id == "kota_batu" and set(config.ivr_flows) == {"kota_batu", "urc_alert"}
     assert flow.label == "2026.2" and len(flow.version) == 16
     assert flow.emergency_categories == {"fire", "landslide", "flood", "disaster"}
     assert set(flow.prompts) == {"id", "en"} and set(flow.prompts["id"]) == set(flow.prompts["en"])
@@ -325,10 +325,11 @@ def test_yaml_syntax_errors_in_a_flow_have_a_line(city: Path) -> None:
 def test_two_flows_need_exactly_one_default(city: Path) -> None:
     shutil.copy(city / FLOW, city / "ivr_flows/night.yaml")
     errors = config_errors(city)
-    assert any(e.startswith("ivr_flows/night.yaml:") and "2 flows and 2 marked 'default: true'" in e for e in errors)
+    assert any(e.startswith("ivr_flows/night.yaml:") and "3 flows and 2 marked 'default: true'" in e for e in errors)
     edit(city / "ivr_flows/night.yaml", "default: true", "default: false")
     config = load_city_config(city)
-    assert set(config.ivr_flows) == {"kota_batu", "night"} and config.default_flow.id == "kota_batu"  # type: ignore[union-attr]
+    assert set(config.ivr_flows) == {"kota_batu", "night", "urc_alert"}
+    assert config.default_flow.id == "kota_batu"  # type: ignore[union-attr]
 
 
 def test_without_an_ivr_flows_folder_there_is_no_phone_channel(city: Path) -> None:

@@ -84,3 +84,13 @@ def test_settings_validators() -> None:
     assert "ID for Indonesia" in problems(HOTLINE_DEFAULT_REGION="IDN")[0]
     assert "HOTLINE_PORT" in problems(HOTLINE_PORT="70000")[0]
     assert "IANA name such as Asia/Jakarta" in problems(HOTLINE_TIMEZONE="Nowhere/Xyzzy")[0]
+
+
+def test_config_check_says_who_places_voice_alerts(tmp_path: Path) -> None:
+    env = clean_environment(HOTLINE_DATA_DIR=str(tmp_path / "var"))
+    plain = run_hotline("config", "check", env=env, cwd=tmp_path)
+    assert plain.returncode == 0, plain.stderr
+    assert "voice alerts: none (needs Twilio with HOTLINE_PUBLIC_URL, or ARI_URL; docs/asterisk.md); " in plain.stdout
+    ari = {"ARI_URL": "http://127.0.0.1:8088", "ARI_USERNAME": "hotline", "ARI_PASSWORD": "test-ari-password"}
+    done = run_hotline("config", "check", env={**env, **ari}, cwd=tmp_path)
+    assert "voice alerts: asterisk, at PJSIP/{national}@trunk; console takes calls of: asterisk" in done.stdout

@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from hotline.cityconfig.errors import ConfigError
 from hotline.cityconfig.ivr_schema import (
     NODE_SCHEMAS,
+    AcceptTicketIn,
     BranchIn,
     ChoiceSource,
     ConditionIn,
@@ -50,6 +51,7 @@ from hotline.ivr.flow import (
     DIGIT_PROMPTS,
     ENGINE_FIELDS,
     STANDARD_FIELDS,
+    AcceptTicketNode,
     BranchNode,
     Case,
     Choice,
@@ -397,6 +399,8 @@ class _FlowBuilder:
                 return BranchNode(node_id, cases, spec.else_)
             case CreateTicketIn():
                 return CreateTicketNode(node_id, spec.next, spec.priority)
+            case AcceptTicketIn():
+                return AcceptTicketNode(node_id, spec.accepted, spec.closed, spec.refused)
             case ReadNumberIn():
                 if spec.field not in ("ticket_number", "open_ticket_number", "caller") and spec.field in ENGINE_FIELDS:
                     self.fail((*base, "field"), f"field {spec.field} is not a number", "read ticket_number")
@@ -680,6 +684,8 @@ class _FlowBuilder:
                 needs.append((node.id, node.field, ("nodes", node.id, "field")))
             if isinstance(node, SendSmsNode):
                 needs.append((node.id, "ticket_number", ("nodes", node.id, "template")))
+            if isinstance(node, AcceptTicketNode):  # the ticket it accepts is the one the call is about
+                needs.append((node.id, "open_ticket_number", ("nodes", node.id, "type")))
         for used in self.used:
             if used.where[:1] == ("nodes",):
                 needs.extend((str(used.where[1]), name, used.where) for name in key_fields(used.key))

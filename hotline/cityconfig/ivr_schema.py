@@ -116,6 +116,15 @@ class CreateTicketIn(_Strict):
     priority: Priority | None = None  # how urgent before the category is known (e.g. critical: the emergency key)
 
 
+class AcceptTicketIn(_Strict):
+    """The person called accepts the ticket read to them (the URC voice alert): where each outcome goes."""
+
+    type: Literal["accept_ticket"]
+    accepted: NodeId
+    closed: NodeId  # the ticket no longer waits for a team (accepted by someone else, closed)
+    refused: NodeId  # this phone is no member of the ticket's team
+
+
 class ReadNumberIn(_Strict):
     type: Literal["read_number"]
     field: FieldName = "ticket_number"
@@ -161,6 +170,7 @@ NODE_SCHEMAS: dict[str, type[NodeIn]] = {
     "set": SetIn,
     "branch": BranchIn,
     "create_ticket": CreateTicketIn,
+    "accept_ticket": AcceptTicketIn,
     "read_number": ReadNumberIn,
     "send_sms": SendSmsIn,
     "screen": ScreenIn,
@@ -175,6 +185,7 @@ NodeIn = (
     | SetIn
     | BranchIn
     | CreateTicketIn
+    | AcceptTicketIn
     | ReadNumberIn
     | SendSmsIn
     | ScreenIn

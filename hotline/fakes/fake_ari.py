@@ -38,7 +38,12 @@ Behaviour it simulates, as the real Asterisk 22 calls in /work/shared/asterisk-c
   answers that route (as the docs name it) with the error, `times` times (None: always), after checking
   the request; e.g. an Asterisk without chan_bridge_media answers `POST /bridges/{id}/moh` so.
 - Recordings run until the caller speaks, is silent or hangs up; holding and mixing bridges; originate
-  into the Stasis app (operators answer when `operators_answer` is set). Events raised while no websocket
+  into the Stasis app. The app is subscribed to an originated channel (channels.json, `app`), so it gets
+  ChannelCreated (Down), ChannelStateChange (Ringing), then either ChannelStateChange (Up) and StasisStart
+  with the appArgs, or ChannelDestroyed with the Q.850 cause Asterisk gives when nobody answers:
+  `far_ends[endpoint]` says what the phone does: answer, busy (17 "User busy"), no_answer (19 "User
+  alerting, no answer"), unreachable (20 "Subscriber absent", no ringing) or ring (until the test acts).
+  Endpoints not listed answer when `operators_answer` is set, else ring. Events raised while no websocket
   is open are kept for the next one, or lost with `lose_events_while_down` (what a real Asterisk does).
 """
 
@@ -71,6 +76,13 @@ from hotline.fakes.ari_spec import AriSpec, Operation, SpecError, ari_spec
 MEDIA_SCHEMES = ("sound:", "recording:", "number:", "digits:", "characters:", "tone:")
 RECORDING_FORMATS = ("wav", "gsm", "ulaw", "alaw", "sln", "g722")
 ASTERISK_ID = "52:54:00:12:34:56"
+# What the far end of an originated call does, as ChannelDestroyed reports it (Asterisk's ast_cause2str texts).
+UNANSWERED = {
+    "busy": (17, "User busy"),
+    "no_answer": (19, "User alerting, no answer"),
+    "unreachable": (20, "Subscriber absent"),
+}
+FAR_ENDS = ("answer", "ring", *UNANSWERED)
 
 
 @dataclass
@@ -171,6 +183,8 @@ class FakeAri:
         self.media_seconds = media_seconds
         self.spec = spec or ari_spec()
         self.operators_answer = True
+        self.far_ends: dict[str, str] = {}  # endpoint -> one of FAR_ENDS, for originated calls
+        self.originated: list[str] = []  # channel ids of POST /channels, in order
         self.lose_events_while_down = False
         self.core_sounds = True  # False: no sound:beep, and a recording with beep=true records nothing
         self.missing_media: set[str] = set()  # media URIs whose file Asterisk does not find
@@ -487,10 +501,28 @@ class FakeAri:
         args = str(p.get("appArgs") or "").split(",") if p.get("appArgs") else []
         channel = FakeChannel(channel_id, "", "", state="Down", app_args=args, created=self._now())
         channel.name = f"{endpoint}-{len(self.channels):08x}"
+        channel.caller = str(p.get("callerId") or "")
         self.channels[channel_id] = channel
-        if self.operators_answer and p.get("app") == self.app_name:
-            self._later(0.0, self.answer_originated, channel_id)
+        self.originated.append(channel_id)
+        if p.get("app") == self.app_name:  # the app is subscribed to the channel from the start
+            self.emit("ChannelCreated", channel=self._channel_json(channel))
+            far_end = self.far_ends.get(endpoint, "answer" if self.operators_answer else "ring")
+            if far_end not in FAR_ENDS:
+                raise AssertionError(f"far_ends[{endpoint!r}] = {far_end!r}: one of {FAR_ENDS}")
+            self._later(0.0, self._ring_originated, channel_id, far_end)
         return 200, self._channel_json(channel)
+
+    def _ring_originated(self, channel_id: str, far_end: str) -> None:
+        channel = self.channels.get(channel_id)
+        if channel is None or channel.gone:
+            return
+        if far_end != "unreachable":  # a phone that is off never rings
+            channel.state = "Ringing"
+            self.emit("ChannelStateChange", channel=self._channel_json(channel))
+        if far_end == "answer":
+            self.answer_originated(channel_id)
+        elif far_end in UNANSWERED:
+            self.end_originated(channel_id, far_end)
 
     def answer_originated(self, channel_id: str) -> None:
         """The originated channel's far end answers: the channel enters our Stasis app."""
@@ -498,7 +530,18 @@ class FakeAri:
         if channel is None or channel.gone:
             return
         channel.state, channel.in_stasis = "Up", True
+        self.emit("ChannelStateChange", channel=self._channel_json(channel))
         self.emit("StasisStart", args=channel.app_args, channel=self._channel_json(channel))
+
+    def end_originated(self, channel_id: str, far_end: str) -> None:
+        """The originated call ends unanswered (busy, no_answer, unreachable): ChannelDestroyed with its cause."""
+        channel = self.channels.get(channel_id)
+        if channel is None or channel.gone or channel.in_stasis:
+            return
+        cause, text = UNANSWERED[far_end]
+        channel.gone = True
+        self.emit("ChannelDestroyed", cause=cause, cause_txt=text, channel=self._channel_json(channel))
+        self._notify()
 
     def _hangup(self, p: dict[str, Any]) -> tuple[int, Any]:
         channel = self._channel(p["channelId"])

@@ -12,8 +12,8 @@ Three kinds of values, all frozen:
 The rules a transport may rely on (the engine tests hold it to them):
 
 1. A turn (one `engine.step`) returns zero or more media actions and service actions in order.
-2. If the actions contain `CreateTicket`, it is the last action: perform it, step again with its
-   answer and keep collecting media; `hotline.ivr.turn.run_turn` does exactly this.
+2. If the actions contain `CreateTicket` (or `AcceptTicket`), it is the last action: perform it, step
+   again with its answer and keep collecting media; `hotline.ivr.turn.run_turn` does exactly this.
 3. Otherwise the media of the turn end with exactly one action that waits for the caller
    (`Gather`, `Record`, `Enqueue`) or ends the call (`Hangup`) -- except when the call has left the
    engine: after `HangUp` (the caller is gone: only service actions come back) and after
@@ -222,7 +222,19 @@ class ScreenCall:
     caller: str
 
 
-ServiceAction = CreateTicket | UpdateTicket | SendSms | ScreenCall
+@dataclass(frozen=True)
+class AcceptTicket:
+    """The person called (`phone`) pressed the key that accepts ticket `number` (an `accept_ticket` node: the
+    URC voice alert's "tekan 1"), exactly as their TERIMA by SMS would. Answered with `AcceptAnswered`; like
+    `CreateTicket`, it is the last action of its step."""
+
+    number: int
+    phone: str
+
+
+ACCEPT_OUTCOMES = ("accepted", "closed", "refused")  # taken by this phone; no longer waiting; not theirs to take
+
+ServiceAction = CreateTicket | UpdateTicket | SendSms | ScreenCall | AcceptTicket
 Action = MediaAction | ServiceAction
 
 
@@ -299,6 +311,14 @@ class TicketFailed:
 
 
 @dataclass(frozen=True)
+class AcceptAnswered:
+    """What accepting the ticket came to (one of ACCEPT_OUTCOMES) and the ticket's status after it."""
+
+    outcome: str
+    status: str
+
+
+@dataclass(frozen=True)
 class QueueLeft:
     answered: bool
 
@@ -308,4 +328,16 @@ class HangUp:
     """The caller hung up (or the line dropped)."""
 
 
-Event = Start | Digits | NoInput | Silence | Speech | Recorded | TicketCreated | TicketFailed | QueueLeft | HangUp
+Event = (
+    Start
+    | Digits
+    | NoInput
+    | Silence
+    | Speech
+    | Recorded
+    | TicketCreated
+    | TicketFailed
+    | AcceptAnswered
+    | QueueLeft
+    | HangUp
+)

@@ -40,6 +40,7 @@ from hotline.ivr.flow import (
     ENGINE_FIELDS,
     INPUT_NODES,
     STANDARD_FIELDS,
+    AcceptTicketNode,
     BranchNode,
     Condition,
     CreateTicketNode,
@@ -159,6 +160,8 @@ class _Turn:
             self._caller_hung_up()
         elif self.phase == "ticket" and isinstance(event, a.TicketCreated | a.TicketFailed):
             self._ticket_answered(event)
+        elif self.phase == "accept" and isinstance(event, a.AcceptAnswered):
+            self._accept_answered(event)
         elif self.phase == "queue" and isinstance(event, a.QueueLeft):
             self._queue_left(event)
         elif self.phase == "input" and isinstance(event, a.Digits | a.NoInput | a.Silence | a.Speech | a.Recorded):
@@ -190,12 +193,13 @@ class _Turn:
             (self.phase == "input" and isinstance(node, INPUT_NODES))
             or (self.phase == "queue" and isinstance(node, TransferNode))
             or (self.phase == "ticket" and node is not None)
+            or (self.phase == "accept" and isinstance(node, AcceptTicketNode))
         )
         if fits:
             if isinstance(node, INPUT_NODES):
                 self.retries_left = min(self.retries_left, node.retry.retries)
             return False
-        if isinstance(event, a.HangUp | a.TicketCreated | a.TicketFailed):
+        if isinstance(event, a.HangUp | a.TicketCreated | a.TicketFailed | a.AcceptAnswered):
             return False  # these mean the same on any version
         self.path.append(PathStep(self.node or "-", "repinned"))
         self.enter(self.flow.operator_node)
@@ -260,6 +264,13 @@ class _Turn:
                     return None
                 self._update_ticket(partial=False, stopped_at=None)
                 return node.next
+            case AcceptTicketNode():
+                number = self.fields.get("open_ticket_number", "")
+                if not number.isdigit():  # the flow check keeps this from happening; never accept blind
+                    return node.refused
+                self.actions.append(a.AcceptTicket(int(number), self.state.caller))
+                self.phase, self.node = "accept", node.id
+                return None
             case MenuNode() | GatherNode() | RecordNode():
                 if isinstance(node, GatherNode) and node.choices and not node.choices_for(self.values()):
                     self.path.append(PathStep(node.id, "skip"))  # nothing to choose from (no kecamatan yet)
@@ -516,6 +527,13 @@ class _Turn:
             self.enter(self.flow.operator_node)
             return
         self.enter(resume, again=resume == at)
+
+    def _accept_answered(self, event: a.AcceptAnswered) -> None:
+        node = self.flow.nodes[self.node or ""]
+        assert isinstance(node, AcceptTicketNode)
+        self.path.append(PathStep(node.id, event.outcome))
+        self.fields["open_ticket_status"] = event.status  # what the prompts after it say
+        self.enter(node.next_for(event.outcome))
 
     def _queue_left(self, event: a.QueueLeft) -> None:
         node = self.flow.nodes[self.node or ""]

@@ -207,6 +207,21 @@ class CreateTicketNode:
 
 
 @dataclass(frozen=True)
+class AcceptTicketNode:
+    """The person called accepts the ticket read to them (`open_ticket_number`), as TERIMA by SMS: an
+    `AcceptTicket` action, then on to `accepted`, `closed` (no longer waiting for a team) or `refused`
+    (this phone is no member of the ticket's team)."""
+
+    id: str
+    accepted: str
+    closed: str
+    refused: str
+
+    def next_for(self, outcome: str) -> str:
+        return {"accepted": self.accepted, "closed": self.closed}.get(outcome, self.refused)
+
+
+@dataclass(frozen=True)
 class ReadNumberNode:
     id: str
     field: str
@@ -259,6 +274,7 @@ Node = (
     | SetNode
     | BranchNode
     | CreateTicketNode
+    | AcceptTicketNode
     | ReadNumberNode
     | SendSmsNode
     | ScreenNode
@@ -276,6 +292,7 @@ NODE_TYPES: dict[str, type] = {
     "set": SetNode,
     "branch": BranchNode,
     "create_ticket": CreateTicketNode,
+    "accept_ticket": AcceptTicketNode,
     "read_number": ReadNumberNode,
     "send_sms": SendSmsNode,
     "screen": ScreenNode,

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from hotline.ivr.flow import (
     RESTING_NODES,
+    AcceptTicketNode,
     BranchNode,
     Condition,
     CreateTicketNode,
@@ -71,6 +72,12 @@ def node_edges(node: Node, operator_node: str, operator_key: bool) -> list[Edge]
         case CreateTicketNode():
             # A failed ticket goes to the operator (after the apology).
             return [e(node.id, node.next, frozenset({"ticket_number"}), ("next",)), e(node.id, operator_node, none, ())]
+        case AcceptTicketNode():
+            return [
+                e(node.id, node.accepted, none, ("accepted",)),
+                e(node.id, node.closed, none, ("closed",)),
+                e(node.id, node.refused, none, ("refused",)),
+            ]
         case MenuNode():
             found = [e(node.id, o.next, frozenset(o.set), ("options", d)) for d, o in node.options.items()]
             if node.default:

@@ -11,8 +11,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 # new: waiting for Start; input: waiting for the caller at `node`; ticket: waiting for the service's
-# answer to CreateTicket; queue: caller in the operator queue; ended: nothing more will happen.
-Phase = Literal["new", "input", "ticket", "queue", "ended"]
+# answer to CreateTicket; accept: waiting for the answer to AcceptTicket; queue: caller in the operator
+# queue; ended: nothing more will happen.
+Phase = Literal["new", "input", "ticket", "accept", "queue", "ended"]
 # completed: the flow hung up; hung_up: the caller did; operator: an operator took the call.
 Outcome = Literal["completed", "hung_up", "operator"]
 

@@ -239,6 +239,9 @@ class _Services:
     def screen_call(self, action: a.ScreenCall) -> None:
         pass
 
+    def accept_ticket(self, action: a.AcceptTicket) -> a.AcceptAnswered:
+        return a.AcceptAnswered("accepted", "accepted")
+
 
 @dataclass
 class _Walker:

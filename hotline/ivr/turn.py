@@ -32,6 +32,8 @@ class CallServices(Protocol):
 
     def screen_call(self, action: a.ScreenCall) -> None: ...
 
+    def accept_ticket(self, action: a.AcceptTicket) -> a.AcceptAnswered: ...
+
 
 @dataclass(frozen=True)
 class Turn:
@@ -60,6 +62,8 @@ def run_turn(flow: Flow, state: CallState, event: a.Event, services: CallService
                 services.send_sms(action)
             elif isinstance(action, a.ScreenCall):
                 services.screen_call(action)
+            elif isinstance(action, a.AcceptTicket):
+                pending = services.accept_ticket(action)
             else:
                 media.append(action)
     return Turn(state, tuple(media), tuple(performed))

@@ -1,4 +1,5 @@
-"""Place one voice-call alert ("tekan 1 untuk menerima"). Claimed atomically, so a repeated job never rings twice."""
+"""Place one voice-call alert ("tekan 1 untuk menerima") through the configured voice gateway
+(hotline/channels/voice_gateways.py `alert_gateway`). Claimed atomically, so a repeated job never rings twice."""
 
 from __future__ import annotations
 
@@ -7,22 +8,14 @@ from datetime import timedelta
 
 from sqlalchemy import update
 
-from hotline.channels.gateway import SendError
-from hotline.channels.twilio.call_client import TwilioCaller
+from hotline.channels.voice import CallError, OutboundCall
+from hotline.channels.voice_gateways import alert_gateway
 from hotline.db import rows_changed, unit_of_work
 from hotline.models import AlertAttempt, AlertDelivery, Ticket
 from hotline.services import failover
-from hotline.settings import get_settings
 
 log = logging.getLogger(__name__)
 RETRY_DELAYS = (5, 15)  # seconds; then the call counts as failed (the delivery timeout would move on anyway)
-ALERT_PATH = "/twilio/voice/alert"
-
-
-def call_urls(public_url: str, attempt_id: int) -> tuple[str, str]:
-    """The TwiML URL and the status callback of one alert call (hotline/channels/twilio/alert_call.py)."""
-    base = f"{public_url.rstrip('/')}{ALERT_PATH}"
-    return f"{base}?attempt={attempt_id}", f"{base}/status?attempt={attempt_id}"
 
 
 def place_alert_call(attempt_id: int, retry: int = 0) -> str:
@@ -43,22 +36,30 @@ def place_alert_call(attempt_id: int, retry: int = 0) -> str:
             attempt.status = "cancelled"  # accepted (or delivered) while the call waited: do not ring
             return "moot"
         phone = delivery.phone
-    settings = get_settings()
-    url, status_callback = call_urls(settings.public_url or "", attempt_id)
+    gateway = alert_gateway()
     try:
-        sid = TwilioCaller.from_settings(settings).call(to=phone, url=url, status_callback=status_callback)
-    except SendError as exc:
+        if gateway is None:  # the settings changed since the channel was chosen
+            raise CallError("no voice gateway can place calls", permanent=True)
+        sid = gateway.place_call(OutboundCall(attempt_id=attempt_id, to=phone))
+    except CallError as exc:
         return _failed(attempt_id, retry, exc)
     with unit_of_work() as session:
-        attempt = session.get(AlertAttempt, attempt_id)
-        assert attempt is not None
-        attempt.call_sid = attempt.call_sid or sid
-        if attempt.status == "calling":  # a fast status callback may already have settled it
-            attempt.status = "sent"
+        # Compare and set, in the database: the call may be answered (or refused) and settled by the gateway's
+        # callback or the ARI app before this runs; a value read first and written back would undo that.
+        session.execute(
+            update(AlertAttempt)
+            .where(AlertAttempt.id == attempt_id, AlertAttempt.call_sid.is_(None))
+            .values(call_sid=sid)
+        )
+        session.execute(
+            update(AlertAttempt)
+            .where(AlertAttempt.id == attempt_id, AlertAttempt.status == "calling")
+            .values(status="sent")
+        )
     return "called"
 
 
-def _failed(attempt_id: int, retry: int, exc: SendError) -> str:
+def _failed(attempt_id: int, retry: int, exc: CallError) -> str:
     from hotline.jobs.alert_timers import enqueue_call
 
     again = not exc.permanent and retry < len(RETRY_DELAYS)

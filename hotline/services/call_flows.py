@@ -14,6 +14,7 @@ from hotline.ivr.flow import Flow, TransferNode
 from hotline.ivr.registry import FlowRegistry, UnknownFlow
 
 _registry = FlowRegistry()
+ALERT_FLOW = "urc_alert"  # ivr_flows/urc_alert.yaml: the call a URC member gets when an alert goes by voice
 
 
 class NoFlow(LookupError):
@@ -38,6 +39,13 @@ def default_flow(config: CityConfig) -> Flow:
     if flow is None:
         raise NoFlow("no IVR flow to answer calls: add ivr_flows/ (one flow, or one marked `default: true`)")
     return registry(config).current(flow.id)
+
+
+def alert_flow(config: CityConfig) -> Flow | None:
+    """The current version of the URC voice alert's flow; None when the city has none (no voice alerts)."""
+    if ALERT_FLOW not in config.ivr_flows:
+        return None
+    return registry(config).current(ALERT_FLOW)
 
 
 def apology_media(config: CityConfig, *, then: Literal["operator", "hangup"]) -> tuple[a.MediaAction, ...]:

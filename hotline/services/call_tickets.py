@@ -26,6 +26,7 @@ from hotline.ivr.flow import Flow
 from hotline.models import Call, Ticket, TicketEvent, TicketReporter, Urc, utcnow
 from hotline.router import RouteFacts, initial_priority, route
 from hotline.services import shield
+from hotline.services.alert_accept import accept_by_phone
 from hotline.services.merging import open_or_merge
 from hotline.services.outbox import queue_sms
 from hotline.services.place import set_place
@@ -94,6 +95,10 @@ class CallTickets:
                 )
         except Exception:  # the caller hears the goodbye either way; the call's path still says "silence"
             log.exception("call %s: screening %s not logged", self.call.provider_call_id, action.decision)
+
+    def accept_ticket(self, action: a.AcceptTicket) -> a.AcceptAnswered:
+        # No savepoint: accepting is the call's one purpose; a failure fails the turn (the transport apologises).
+        return accept_by_phone(self.session, config=self.config, phone=action.phone, ticket_id=action.number)
 
     # --- the work ------------------------------------------------------------------------------
 

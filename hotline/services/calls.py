@@ -113,6 +113,47 @@ def begin_call(
     return call, _run(session, call, flow, state, start_event, config=config, transcripts={})
 
 
+def begin_outbound_call(
+    session: Session,
+    *,
+    provider: str,
+    provider_call_id: str,
+    to: str,
+    flow: Flow,
+    about: a.OpenTicket,
+    config: CityConfig,
+) -> tuple[Call, Turn]:
+    """A call we placed was answered: run `flow` (e.g. the URC voice alert) for the person at `to` (E.164),
+    about ticket `about` (the flow reads it as the open ticket). The row's caller is the person called; no
+    screening (they did not call us). A repeat returns the stored call and its last turn, as `begin_call`."""
+    if provider not in PROVIDERS:
+        raise ValueError(f"unknown call provider {provider!r}; one of {', '.join(PROVIDERS)}")
+    known = find_call(session, provider=provider, provider_call_id=provider_call_id)
+    if known is not None:
+        return known, replay(known)
+    state = start(flow)
+    row_id = _insert_unless_known(
+        session,
+        provider=provider,
+        provider_call_id=provider_call_id,
+        caller=to[:32],
+        called="",
+        flow_id=flow.id,
+        flow_version=flow.version,
+        state=state.to_dict(),
+        last_media=[],
+        status=call_status(state),
+    )
+    if row_id is None:
+        known = find_call(session, provider=provider, provider_call_id=provider_call_id)
+        assert known is not None
+        return known, replay(known)
+    call = session.get(Call, row_id)
+    assert call is not None
+    event = a.Start(caller=to, open_ticket=about, call_id=provider_call_id)
+    return call, _run(session, call, flow, state, event, config=config, transcripts={})
+
+
 def continue_call(
     session: Session,
     *,

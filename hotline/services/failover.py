@@ -19,11 +19,15 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from hotline import clock
+from hotline.channels.voice import ANSWERED, NOT_REACHED, CallStatus
+from hotline.channels.voice_gateways import alert_gateway
 from hotline.cityconfig.model import DEFAULT_ALERT_CHANNELS, DEFAULT_DELIVERY_TIMEOUT_SECONDS
 from hotline.db import after_commit
 from hotline.jobs.timers import Due, add
 from hotline.models import AlertAttempt, AlertDelivery, OutboundMessage, Ticket
 from hotline.models.chain import PinnedChain
+from hotline.services.call_flows import ALERT_FLOW
+from hotline.services.city import current_config
 from hotline.services.outbox import NO_DISPATCH, queue_sms
 from hotline.settings import Settings, get_settings
 
@@ -31,8 +35,6 @@ ALERT_PURPOSES = ("alert", "escalation")  # SMS that call a team out; replies to
 SMS_CHANNELS = ("sms", "sms_backup")
 SMS_DELIVERED = frozenset({"delivered", "read"})
 SMS_FAILED = frozenset({"failed", "undelivered"})
-CALL_ANSWERED = frozenset({"in-progress", "completed"})
-CALL_FAILED = frozenset({"busy", "no-answer", "failed", "canceled"})
 # An attempt in one of these has its outcome; later callbacks only may turn it into "delivered".
 SETTLED = frozenset({"delivered", "answered", "failed", "timeout", "unavailable", "cancelled"})
 TIMER_KIND = "failover"  # each alert waiting on a channel has a timer of this kind (hotline/jobs/alert_timers.py)
@@ -45,10 +47,8 @@ def available(channel: str, settings: Settings) -> bool:
         return True
     if channel == "sms_backup":  # SMS again through another gateway of the alerts list (hotline/services/sms_routes.py)
         return len(settings.sms_routing.routes.get("alerts", ())) >= 2
-    if channel == "voice":
-        return bool(
-            settings.twilio_account_sid and settings.twilio_auth_token and settings.twilio_from_number
-        ) and bool(settings.public_url)
+    if channel == "voice":  # the configured voice gateway says whether it can place calls, and the city has the flow
+        return alert_gateway(settings) is not None and ALERT_FLOW in current_config().ivr_flows
     return False
 
 
@@ -168,22 +168,22 @@ def on_sms_sent(session: Session, *, message_id: int) -> None:
     )
 
 
-def on_call_status(session: Session, *, attempt_id: int, call_sid: str, status: str) -> None:
-    """Twilio's status callback for an alert call: answered counts as delivered; busy, no answer and failed
-    move the alert on."""
+def on_call_status(session: Session, *, attempt_id: int, call_sid: str, status: CallStatus) -> None:
+    """Where an alert call is (the voice gateway's word for it in ours): answered counts as delivered; busy, no
+    answer and failed move the alert on."""
     attempt = session.get(AlertAttempt, attempt_id)
     if attempt is None or attempt.channel != "voice" or (attempt.call_sid and attempt.call_sid != call_sid):
         return
     if attempt.call_sid is None:
         attempt.call_sid = call_sid  # the callback beat the job's own record of the call
-    if status in CALL_ANSWERED:
+    if status in ANSWERED:
         _delivered(session, attempt, as_status="answered")
-    elif status in CALL_FAILED:
-        _failed(session, attempt, outcome="failed", reason=status, error=None)
+    elif status in NOT_REACHED:
+        _failed(session, attempt, outcome="failed", reason=status.value, error=None)
 
 
 def on_call_error(session: Session, *, attempt_id: int, error: str) -> None:
-    """Twilio refused to place the call for good (a bad number, ...): the next channel, at once."""
+    """The voice gateway refused to place the call for good (a bad number, ...): the next channel, at once."""
     attempt = session.get(AlertAttempt, attempt_id)
     if attempt is not None:
         _failed(session, attempt, outcome="failed", reason="send_error", error=error)

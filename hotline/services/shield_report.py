@@ -9,7 +9,6 @@ operator cleared them, or they made a report that was routed and not cancelled. 
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
@@ -202,12 +201,3 @@ def pending_callbacks(session: Session) -> list[CallScreening]:
         )
     )
     return sorted(rows, key=lambda r: (r.rule.get("priority") == "last", r.at, r.id))
-
-
-def decision_totals(session: Session) -> Counter[str]:
-    return Counter(
-        {
-            d: n
-            for d, n in session.execute(select(CallScreening.decision, func.count()).group_by(CallScreening.decision))
-        }
-    )

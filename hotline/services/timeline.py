@@ -90,7 +90,8 @@ FAILOVER_REASON = {
     "failed": ("gagal", "failed"),
     "send_error": ("ditolak penyedia", "was refused by the provider"),
     "busy": ("sibuk", "got busy"),
-    "no-answer": ("tidak diangkat", "was not answered"),
+    "no_answer": ("tidak diangkat", "was not answered"),  # hotline/channels/voice.py CallStatus
+    "no-answer": ("tidak diangkat", "was not answered"),  # Twilio's word, stored before CallStatus
     "canceled": ("dibatalkan", "was cancelled"),
 }
 

@@ -17,7 +17,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hotline import __version__
 from hotline.channels.android.webhook import router as android_router
-from hotline.channels.ari.takeover import register as register_asterisk_takeover
 from hotline.channels.kannel.webhooks import router as kannel_router
 from hotline.channels.twilio.alert_call import router as alert_call_router
 from hotline.channels.twilio.voice_webhooks import router as voice_router
@@ -109,7 +108,6 @@ def create_app() -> FastAPI:
     app.include_router(console_router)
     app.mount("/console/static", StaticFiles(directory=STATIC_DIR), name="console-static")
     app.include_router(prompts_router)
-    register_asterisk_takeover(settings)  # the console can take Asterisk calls when ARI_URL is set
 
     app.add_middleware(WebhookTimer)
     app.add_middleware(SecurityHeaders)

@@ -12,14 +12,16 @@ import asyncio
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Literal, Protocol, TypeVar
+from typing import Literal, Protocol, TypeVar, runtime_checkable
 
 from sqlalchemy.orm import Session
 
+from hotline.channels.ari.alerts import status_of_cause
 from hotline.cityconfig import CityConfig
 from hotline.db import get_sessionmaker, retry_if_disconnected, unit_of_work
 from hotline.ivr import actions as a
 from hotline.ivr.turn import Turn
+from hotline.services import voice_alerts
 from hotline.services.call_flows import apology_media
 from hotline.services.calls import UnknownCall, begin_call, continue_call, recording_ready
 from hotline.services.city import current_config
@@ -38,6 +40,19 @@ class CallPort(Protocol):
     async def recording_ready(self, *, call_id: str, url: str, seconds: float | None) -> None: ...
 
     def apology(self, *, then: Literal["operator", "hangup"]) -> Turn: ...
+
+
+@runtime_checkable
+class AlertCallPort(Protocol):
+    """The URC voice alert (hotline/services/voice_alerts.py) as the ARI app sees it."""
+
+    async def begin_alert(self, *, call_id: str, attempt_id: int) -> Turn:
+        """The member answered the alert call on channel `call_id`: the alert flow's first turn."""
+        ...
+
+    async def alert_not_reached(self, *, call_id: str, attempt_id: int, cause: int) -> None:
+        """The alert call ended unanswered with this hang-up cause."""
+        ...
 
 
 class DatabaseCalls:
@@ -60,6 +75,21 @@ class DatabaseCalls:
             return turn
 
         return await self._turn(call_id, work, after_queue=False)
+
+    async def begin_alert(self, *, call_id: str, attempt_id: int) -> Turn:
+        def work(session: Session, config: CityConfig) -> Turn:
+            return voice_alerts.answered(
+                session, config=config, provider=PROVIDER, provider_call_id=call_id, attempt_id=attempt_id
+            )
+
+        return await self._turn(call_id, work, after_queue=True)  # on failure: hang up, no citizen's queue
+
+    async def alert_not_reached(self, *, call_id: str, attempt_id: int, cause: int) -> None:
+        def work(session: Session, config: CityConfig) -> None:
+            status = status_of_cause(cause)
+            voice_alerts.not_reached(session, attempt_id=attempt_id, provider_call_id=call_id, status=status)
+
+        await self._in_thread(work)
 
     async def send(self, *, call_id: str, event: a.Event, after_queue: bool = False) -> Turn:
         def work(session: Session, config: CityConfig) -> Turn:

@@ -262,9 +262,6 @@ class AriClient:
         del self._queues[channel_id]
         del self._workers[channel_id]
 
-    def busy_channels(self) -> list[str]:
-        return list(self._queues)
-
     async def drain(self) -> None:
         """Wait until every channel's queue is handled (tests, shutdown)."""
         while self._workers:

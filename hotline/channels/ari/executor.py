@@ -27,6 +27,10 @@ then means what the waiting action says:
              passing: QueueLeft(False). The caller waits in a holding bridge of their own with music on hold.
     Hangup   a key cuts the goodbye short; then DELETE the channel.
 
+Alert calls (hotline/channels/ari/alerts.py): a channel we originated for a URC voice alert enters with appArgs
+`alert,<attempt>` once answered and runs the alert flow through `AlertCallPort.begin_alert`, then like any call;
+one that ends before it was answered (ChannelDestroyed, no StasisStart) is `alert_not_reached` with its cause.
+
 Type-ahead is for Gathers only: a turn that ends with anything else drops the keys kept for it.
 
 The caller hanging up (ChannelHangupRequest, StasisEnd or ChannelDestroyed, whichever comes first) is
@@ -50,8 +54,10 @@ from typing import Any
 import httpx
 
 from hotline.channels.ari import media as m
-from hotline.channels.ari.calls import CallPort
+from hotline.channels.ari.alerts import ALERT_ARG, alert_attempt
+from hotline.channels.ari.calls import AlertCallPort, CallPort
 from hotline.channels.ari.client import AriClient, AriError, Event
+from hotline.channels.ari.takeover import OPERATOR_ARG
 from hotline.ivr import actions as a
 from hotline.ivr.turn import Turn
 
@@ -64,7 +70,6 @@ RESYNC = "HotlineResync"  # reconciliation: the channel lives; check what may ha
 ADOPT = "HotlineAdopt"  # reconciliation: a channel in our Stasis app that we never saw start
 OPERATOR_ANSWERED = "HotlineOperatorAnswered"
 OPERATOR_GONE = "HotlineOperatorGone"
-OPERATOR_ARG = "operator"  # appArgs of an operator's leg: operator,<caller channel id>
 HANGUP_EVENTS = frozenset({"ChannelHangupRequest", "StasisEnd", "ChannelDestroyed", GONE})
 KEYS = frozenset("0123456789*#")
 FINISHED_RECORDINGS = 10_000
@@ -82,8 +87,17 @@ class QueuedCall:
 
 
 class AriApp:
-    def __init__(self, *, calls: CallPort, prompts: m.PromptMedia, ari_url: str, app_name: str):
+    def __init__(
+        self,
+        *,
+        calls: CallPort,
+        prompts: m.PromptMedia,
+        ari_url: str,
+        app_name: str,
+        alerts: AlertCallPort | None = None,
+    ):
         self.calls_port = calls
+        self.alerts = alerts  # None: alert calls are hung up (hotline/channels/ari/alerts.py)
         self.prompts = prompts
         self.ari_url = ari_url
         self.app_name = app_name
@@ -91,6 +105,7 @@ class AriApp:
         self.calls: dict[str, AriCall] = {}
         self.operator_legs: dict[str, str] = {}  # operator channel -> caller channel
         self.orphan_recordings: OrderedDict[str, str] = OrderedDict()  # recording name -> call (ended)
+        self.answered_alerts: OrderedDict[str, None] = OrderedDict()  # their ChannelDestroyed is no failover
 
     def attach(self, client: AriClient) -> None:
         self.client = client
@@ -120,9 +135,18 @@ class AriApp:
                     return True
                 self.operator_legs[channel_id] = caller
                 return await self._operator_leg(channel_id, event)
+            if kind == "StasisStart" and args and args[0] == ALERT_ARG:
+                return await self._alert_answered(channel_id, event)
+            if kind == "ChannelDestroyed" and alert_attempt(channel_id) is not None:
+                await self._alert_not_answered(channel_id, event)
+                return True
             if kind in ("StasisStart", ADOPT):
                 channel = event.get("channel") or {}
-                call = self.calls[channel_id] = AriCall(self, channel_id, channel)
+                # An alert call answered while no app was connected is adopted as what it is, not as a caller.
+                attempt = alert_attempt(channel_id) if kind == ADOPT and self.alerts is not None else None
+                if attempt is not None:
+                    self._remember_answered(channel_id)
+                call = self.calls[channel_id] = AriCall(self, channel_id, channel, alert_attempt=attempt)
                 await call.start(answered=channel.get("state") == "Up", adopted=kind == ADOPT)
                 return self._finish(call)
             if kind == "RecordingFinished":
@@ -130,6 +154,37 @@ class AriApp:
             return True  # events of a call that ended: nothing to do
         await call.handle(event)
         return self._finish(call)
+
+    async def _alert_answered(self, channel_id: str, event: Event) -> bool:
+        """A member answered an alert call we originated (hotline/channels/ari/voice_gateway.py): the alert flow."""
+        attempt = alert_attempt(channel_id)
+        self._remember_answered(channel_id)
+        if attempt is None or self.alerts is None:
+            log.error("ARI: alert call %s answered, but this app runs no alert calls; hanging up", channel_id)
+            await self.ari.request("DELETE", f"/channels/{channel_id}", {"reason": "normal"})
+            return True
+        channel = event.get("channel") or {}
+        call = self.calls[channel_id] = AriCall(self, channel_id, channel, alert_attempt=attempt)
+        await call.start(answered=channel.get("state") == "Up")
+        return self._finish(call)
+
+    def _remember_answered(self, channel_id: str) -> None:
+        self.answered_alerts[channel_id] = None
+        if len(self.answered_alerts) > FINISHED_RECORDINGS:  # as many as the recordings kept: plenty
+            self.answered_alerts.popitem(last=False)
+
+    async def _alert_not_answered(self, channel_id: str, event: Event) -> None:
+        """An alert call ended before anyone answered: busy, no answer, unreachable (its hang-up cause)."""
+        attempt = alert_attempt(channel_id)
+        if channel_id in self.answered_alerts:  # answered: its call handled the hang-up
+            del self.answered_alerts[channel_id]
+            return
+        if attempt is None or self.alerts is None:
+            return
+        cause = event.get("cause")
+        await self.alerts.alert_not_reached(
+            call_id=channel_id, attempt_id=attempt, cause=cause if isinstance(cause, int) else 0
+        )
 
     def _finish(self, call: AriCall) -> bool:
         if call.gone:
@@ -219,9 +274,10 @@ class AriCall:
     Enqueue or Hangup), gather (prompts playing or not: keys answer it), record, queue, operator (bridged
     with an operator), hangup (we hung up), idle (the call left the engine)."""
 
-    def __init__(self, app: AriApp, channel_id: str, channel: dict[str, Any]):
+    def __init__(self, app: AriApp, channel_id: str, channel: dict[str, Any], *, alert_attempt: int | None = None):
         self.app = app
         self.channel_id = channel_id
+        self.alert_attempt = alert_attempt  # a URC voice alert we placed: it runs the alert flow
         caller = channel.get("caller") or {}
         self.caller = str(caller.get("number") or "") or "anonymous"
         self.called = str((channel.get("dialplan") or {}).get("exten") or "")
@@ -259,7 +315,10 @@ class AriCall:
         (adopted after a restart or reconnect) gets its stored last turn again: the caller hears the
         question they were asked -- unless it was the recording and Asterisk has it (still recording, or
         finished while no app was there): then that recording is the answer."""
-        begin = self.app.calls_port.begin(call_id=self.channel_id, caller=self.caller, called=self.called)
+        if self.alert_attempt is not None and self.app.alerts is not None:
+            begin = self.app.alerts.begin_alert(call_id=self.channel_id, attempt_id=self.alert_attempt)
+        else:
+            begin = self.app.calls_port.begin(call_id=self.channel_id, caller=self.caller, called=self.called)
         if answered:
             turn = await begin
         else:  # the dialplan answers (config/asterisk): a refused answer here is no reason to stop

@@ -14,7 +14,8 @@ from __future__ import annotations
 import uuid
 
 from hotline.channels.ari import media as m
-from hotline.channels.ari.executor import OPERATOR_ARG, AriApp, QueuedCall
+from hotline.channels.ari.executor import AriApp, QueuedCall
+from hotline.channels.ari.takeover import OPERATOR_ARG
 
 
 class NotQueued(LookupError):

@@ -9,7 +9,7 @@ from collections.abc import Awaitable
 
 from redis.asyncio import Redis
 
-from hotline.channels.ari.calls import CallPort, DatabaseCalls
+from hotline.channels.ari.calls import AlertCallPort, CallPort, DatabaseCalls
 from hotline.channels.ari.client import AriClient
 from hotline.channels.ari.executor import AriApp
 from hotline.channels.ari.lease import AriLease, lease_key
@@ -31,7 +31,9 @@ def build_app(settings: Settings, calls: CallPort | None = None) -> tuple[AriApp
     if settings.ari_prompts == "http" and not settings.public_url:
         raise AriSettingsError("ARI_PROMPTS=http needs HOTLINE_PUBLIC_URL (where Asterisk fetches the prompts)")
     prompts = PromptMedia(settings.ari_prompts, settings.public_url or "")
-    app = AriApp(calls=calls or DatabaseCalls(), prompts=prompts, ari_url=settings.ari_url, app_name=settings.ari_app)
+    calls = calls or DatabaseCalls()
+    alerts = calls if isinstance(calls, AlertCallPort) else None  # a test's port may run citizens' calls only
+    app = AriApp(calls=calls, prompts=prompts, ari_url=settings.ari_url, app_name=settings.ari_app, alerts=alerts)
     client = AriClient(settings.ari_url, settings.ari_username, settings.ari_password, settings.ari_app, app)
     app.attach(client)
     return app, client

@@ -19,11 +19,10 @@ import httpx
 
 from hotline.channels.ari import media as m
 from hotline.channels.ari.client import basic_auth
-from hotline.channels.ari.executor import OPERATOR_ARG
-from hotline.services.call_takeover import TakeoverError, register_takeover
-from hotline.settings import Settings
+from hotline.channels.voice import TakeoverError
 
 PHONE = re.compile(r"\+?\d{3,20}")
+OPERATOR_ARG = "operator"  # appArgs of an operator's leg: operator,<caller channel id>
 
 
 def operator_endpoint(answer_at: str, *, trunk: str = "trunk") -> str:
@@ -40,7 +39,7 @@ def operator_endpoint(answer_at: str, *, trunk: str = "trunk") -> str:
 
 
 class AsteriskTakeover:
-    """`CallTakeover` for provider 'asterisk'."""
+    """Taking over a queued Asterisk call (hotline/channels/ari/voice_gateway.py `AsteriskVoice.take_over`)."""
 
     def __init__(self, *, url: str, username: str, password: str, app: str, timeout_seconds: int = 30):
         self.base = url.rstrip("/") + "/ari"
@@ -67,17 +66,3 @@ class AsteriskTakeover:
             raise TakeoverError(f"Asterisk is not reachable ({type(exc).__name__})") from None
         if response.status_code >= 400:
             raise TakeoverError(f"Asterisk refused to ring {endpoint}: {response.status_code} {response.text[:200]}")
-
-
-def register(settings: Settings) -> None:
-    """Let the console take Asterisk calls, when ARI is configured."""
-    if settings.ari_url and settings.ari_username and settings.ari_password:
-        register_takeover(
-            "asterisk",
-            AsteriskTakeover(
-                url=settings.ari_url,
-                username=settings.ari_username,
-                password=settings.ari_password,
-                app=settings.ari_app,
-            ),
-        )

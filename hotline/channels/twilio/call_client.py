@@ -6,9 +6,8 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from hotline.channels.gateway import SendError
 from hotline.channels.twilio.sms_client import PERMANENT_ERRORS, BaseUrlHttpClient
-from hotline.settings import Settings
+from hotline.channels.voice import CallError
 
 RING_SECONDS = 30  # then Twilio gives up with no-answer: the alert goes on to the next channel
 # 13223/13224: the number is invalid or not callable; 21215/21216: a geographic permission or a blocked number.
@@ -23,15 +22,6 @@ class TwilioCaller:
             http_client = TwilioHttpClient(timeout=10.0)
         self._client = Client(account_sid, auth_token, http_client=http_client)
         self._from = from_number
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> TwilioCaller:
-        return cls(
-            account_sid=settings.twilio_account_sid or "",
-            auth_token=settings.twilio_auth_token or "",
-            from_number=settings.twilio_from_number or "",
-            api_base=settings.twilio_api_base,
-        )
 
     def call(self, *, to: str, url: str, status_callback: str) -> str:
         """Ring `to`; when answered Twilio fetches the TwiML at `url`. Returns the CallSid."""
@@ -48,7 +38,7 @@ class TwilioCaller:
             )
         except TwilioRestException as exc:
             permanent = exc.code in PERMANENT_CALL_ERRORS or (400 <= exc.status < 500 and exc.status != 429)
-            raise SendError(exc.msg or str(exc), code=str(exc.code or exc.status), permanent=permanent) from exc
+            raise CallError(exc.msg or str(exc), code=str(exc.code or exc.status), permanent=permanent) from exc
         except Exception as exc:  # network errors, timeouts: worth a retry
-            raise SendError(f"{type(exc).__name__}: {exc}") from exc
+            raise CallError(f"{type(exc).__name__}: {exc}") from exc
         return call.sid or ""

@@ -8,7 +8,7 @@ from twilio.rest import Client
 from twilio.twiml.voice_response import Dial, VoiceResponse
 
 from hotline.channels.twilio.sms_client import BaseUrlHttpClient
-from hotline.services.call_takeover import TakeoverError
+from hotline.channels.voice import TakeoverError
 
 
 def dial_twiml(answer_at: str) -> str:

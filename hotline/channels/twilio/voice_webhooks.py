@@ -69,7 +69,7 @@ T = TypeVar("T")
 
 @router.post("")
 async def incoming_call(request: Request) -> Response:
-    signed = await _signed_call(request)
+    signed = await signed_call(request)
     if isinstance(signed, Response):
         return signed
     form, sid = signed
@@ -89,7 +89,7 @@ async def incoming_call(request: Request) -> Response:
         )
         return turn
 
-    return await _turn(request, sid, begin)
+    return await turn_response(request, sid, begin)
 
 
 @router.post("/gather")
@@ -127,7 +127,7 @@ async def _record_now(request: Request) -> Response:
     """The caller pressed a key during a Record's instruction (the one-key <Gather> around it, voice_twiml.py):
     start the recording now. The call's turn is not stepped and the database is not touched: the signed URL
     carries the Record's settings and its turn, so the <Record> action comes back to the same turn."""
-    signed = await _signed_call(request)
+    signed = await signed_call(request)
     if isinstance(signed, Response):
         return signed
     record = record_after_key(request.query_params)
@@ -173,7 +173,7 @@ async def queue_wait(request: Request) -> Response:
 
 @router.post("/status")
 async def call_status(request: Request) -> Response:
-    signed = await _signed_call(request)
+    signed = await signed_call(request)
     if isinstance(signed, Response):
         return signed
     form, sid = signed
@@ -184,13 +184,13 @@ async def call_status(request: Request) -> Response:
     def hang_up(session: Session, config: CityConfig) -> Turn:
         return continue_call(session, provider=PROVIDER, provider_call_id=sid, event=a.HangUp(), config=config)
 
-    await _callback(request, sid, hang_up)
+    await status_callback(request, sid, hang_up)
     return Response(status_code=204)
 
 
 @router.post("/recording-status")
 async def recording_status(request: Request) -> Response:
-    signed = await _signed_call(request)
+    signed = await signed_call(request)
     if isinstance(signed, Response):
         return signed
     form, sid = signed
@@ -202,7 +202,7 @@ async def recording_status(request: Request) -> Response:
     def keep(session: Session, config: CityConfig) -> None:
         recording_ready(session, provider=PROVIDER, provider_call_id=sid, recording_url=url, seconds=seconds)
 
-    await _callback(request, sid, keep)
+    await status_callback(request, sid, keep)
     return Response(status_code=204)
 
 
@@ -210,7 +210,7 @@ async def recording_status(request: Request) -> Response:
 
 
 async def _event(request: Request, event_of: Callable[[FormData], a.Event], *, after_queue: bool = False) -> Response:
-    signed = await _signed_call(request)
+    signed = await signed_call(request)
     if isinstance(signed, Response):
         return signed
     form, sid = signed
@@ -220,10 +220,10 @@ async def _event(request: Request, event_of: Callable[[FormData], a.Event], *, a
     def step(session: Session, config: CityConfig) -> Turn:
         return continue_call(session, provider=PROVIDER, provider_call_id=sid, event=event, config=config, turn=turn)
 
-    return await _turn(request, sid, step, after_queue=after_queue)
+    return await turn_response(request, sid, step, after_queue=after_queue)
 
 
-async def _turn(request: Request, sid: str, step: Step, *, after_queue: bool = False) -> Response:
+async def turn_response(request: Request, sid: str, step: Step, *, after_queue: bool = False) -> Response:
     """Run `step` in one unit of work (in a worker thread, within the database slots) and render its media."""
     config = current_config()
     try:
@@ -245,7 +245,7 @@ async def _turn(request: Request, sid: str, step: Step, *, after_queue: bool = F
     return _render(request, config, media, turn=turn_number(turn.state))
 
 
-async def _callback(request: Request, sid: str, step: Callable[[Session, CityConfig], object]) -> None:
+async def status_callback(request: Request, sid: str, step: Callable[[Session, CityConfig], object]) -> None:
     """A status callback: Twilio ignores our answer, so a failure is only logged (the database's is a 503)."""
     try:
         await _in_unit_of_work(request, current_config(), step)
@@ -309,7 +309,7 @@ def _text(form: FormData, name: str) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-async def _signed_call(request: Request) -> tuple[FormData, str] | Response:
+async def signed_call(request: Request) -> tuple[FormData, str] | Response:
     """The signed form and its CallSid, or the response refusing it (403 bad signature, 400 no CallSid)."""
     form = await signed_form(request)
     if isinstance(form, Response):
