@@ -84,7 +84,7 @@ def test_alphanumeric_sender_and_non_ascii_text_are_kept(phone: Phone) -> None:
 
 def test_health_and_readiness(phone: Phone) -> None:
     assert phone.client.get(phone.base_url + "/healthz").json() == {"status": "ok"}
-    assert phone.client.get(phone.base_url + "/readyz").json() == {"database": "ok", "redis": "ok"}
+    assert phone.client.get(phone.base_url + "/readyz").json() == {"database": "ok", "redis": "ok", "spool": "empty"}
     phone.sms("+6281234567890", "BANJIR di Temas")
     drain_queue()
     metrics = scrape(phone.base_url)
