@@ -7,47 +7,27 @@ fallback TwiML (the desk phone, then a recorded message) and its message becomes
 
 from __future__ import annotations
 
-import os
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
-from contextlib import contextmanager
 
 import httpx
 import pytest
 from sqlalchemy import select
 
-from hotline.db import dispose, unit_of_work
+from hotline.db import unit_of_work
 from hotline.models import Call, Ticket, TicketEvent
-from hotline.settings import get_settings
 from hotline.spool.store import current_spool
 from tests.conftest import Caller, Phone, drain_queue
-from tests.fault_processes import free_port, wait_for
 from tests.gateway_env import MODEM, gateways
 from tests.helpers import inbound, outbound
+from tests.outage import database_unreachable, empty_spool, replayed
 
 CITIZEN = "+6281234500001"
 DESK = "+62341512345"
 
 
-@contextmanager
-def database_unreachable(**settings: str) -> Iterator[None]:
-    """HOTLINE_DATABASE_URL names a port where nothing listens, for this process's app and replayer."""
-    real = os.environ["HOTLINE_DATABASE_URL"]
-    dead = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/gone"
-    os.environ.update(HOTLINE_DATABASE_URL=dead, **settings)
-    get_settings.cache_clear()
-    try:
-        yield
-    finally:
-        os.environ["HOTLINE_DATABASE_URL"] = real
-        for name in settings:
-            del os.environ[name]
-        get_settings.cache_clear()
-        dispose(dead)
-
-
 def _replayed() -> None:
-    wait_for(lambda: current_spool().depth() == 0, 20, lambda: f"spool not replayed: {current_spool().pending()}")
+    replayed()
 
 
 def _tickets() -> list[Ticket]:
@@ -57,9 +37,7 @@ def _tickets() -> list[Ticket]:
 
 @pytest.fixture
 def spool_empty(server: str) -> Iterator[None]:
-    spool = current_spool()
-    for path in [*spool.pending(), *(spool.bad_dir.iterdir() if spool.bad_dir.exists() else [])]:
-        path.unlink()
+    empty_spool()
     yield
     _replayed()
 

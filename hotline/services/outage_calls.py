@@ -9,6 +9,7 @@ replayed twice, or for a call the database had begun before it went down, it add
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -26,7 +27,14 @@ from hotline.spool.records import VoiceMessage
 log = logging.getLogger(__name__)
 
 OUTAGE_NODE = "outage_fallback"  # calls.stopped_at of a call only the fallback answered
-OUTCOMES = {"recorded": "completed", "dialed": "operator", "hung_up": "hung_up"}  # calls.outcome
+# calls.outcome; "dialplan": Asterisk's fallback had the call (desk phones, then a message the dialplan records
+# under hotline-fallback/ with the channel id, which is the call's provider_call_id, in its name): unknown here.
+OUTCOMES: dict[str, str | None] = {
+    "recorded": "completed",
+    "dialed": "operator",
+    "hung_up": "hung_up",
+    "dialplan": None,
+}
 
 
 def keep_voice_message(session: Session, *, config: CityConfig, message: VoiceMessage) -> bool:
@@ -74,7 +82,7 @@ def _insert_call(session: Session, *, config: CityConfig, message: VoiceMessage)
     flow_id, version = (flow.id, flow.version) if flow else ("none", "none")
     caller = sender_id(message.caller, get_settings().default_region)[:32]
     state = CallState(flow_id=flow_id, flow_version=version, phase="ended", caller=caller, node=OUTAGE_NODE)
-    values = dict(
+    values: dict[str, Any] = dict(
         provider=message.provider,
         provider_call_id=message.call_id,
         caller=caller,
@@ -84,7 +92,7 @@ def _insert_call(session: Session, *, config: CityConfig, message: VoiceMessage)
         state=state.to_dict(),
         last_media=[],
         status="completed",
-        outcome=OUTCOMES.get(message.outcome, "hung_up"),
+        outcome=OUTCOMES.get(message.outcome),
         stopped_at=OUTAGE_NODE,
         started_at=message.arrived_at,
         updated_at=message.arrived_at,
