@@ -303,8 +303,8 @@ def main() -> None:
         raise SystemExit(why or "no redis-server on PATH")
     work = ROOT / "bench" / "results" / f"faults-{datetime.now(UTC):%Y%m%dT%H%M%SZ}"
     work.mkdir(parents=True)
-    if args.code:  # ahead of the installed package on the processes' path
-        os.environ["PYTHONPATH"] = str(args.code.resolve())
+    if args.code:  # `python -m hotline` finds the package in its working directory first
+        os.chdir(args.code.resolve())
     hotline = Hotline(work)
     outcomes: list[Outcome] = []
     try:
