@@ -31,8 +31,7 @@ def spool_list(
     from hotline.spool.store import Spool, SpoolUnreadable, current_spool
 
     spool = current_spool()
-    paths = sorted(spool.bad_dir.iterdir()) if bad and spool.bad_dir.exists() else spool.pending()
-    for path in [] if bad and not spool.bad_dir.exists() else paths:
+    for path in spool.bad() if bad else spool.pending():
         try:
             record = Spool.read(path)
         except (SpoolUnreadable, OSError) as exc:

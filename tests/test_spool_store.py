@@ -5,6 +5,8 @@ from __future__ import annotations
 import multiprocessing
 from pathlib import Path
 
+import pytest
+
 from hotline.spool.store import Spool
 
 
@@ -60,3 +62,33 @@ def test_what_a_crash_left_in_tmp_is_swept_and_never_replayed(tmp_path: Path) ->
     old = time.time() - 3600
     os.utime(left, (old, old))
     assert spool.sweep_tmp() == 1 and not left.exists()
+
+
+def test_hotline_spool_status_list_and_replay(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import UTC, datetime
+
+    from typer.testing import CliRunner
+
+    from hotline.channels.gateway import InboundSms
+    from hotline.cli import app
+    from hotline.settings import get_settings
+    from hotline.spool.records import sms_record
+
+    monkeypatch.setenv("HOTLINE_DATA_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    runner = CliRunner()
+    try:
+        empty = runner.invoke(app, ["spool", "status"])
+        assert (empty.exit_code, empty.output.strip()) == (0, f"spool {tmp_path / 'spool'}: 0 pending, 0 bad")
+        assert runner.invoke(app, ["spool", "replay"]).output.strip() == "stored 0, already stored 0, bad 0, left 0"
+        sms = InboundSms("twilio", "SMcli1", "+6281234567890", "BANJIR di Temas")
+        path = Spool.under(tmp_path).append(sms_record(sms, kind="twilio", arrived_at=datetime.now(UTC)))
+        waiting = runner.invoke(app, ["spool", "status"])
+        assert waiting.exit_code == 1 and "1 pending, 0 bad" in waiting.output
+        listed = runner.invoke(app, ["spool", "list"]).output.split()
+        assert listed == [path.name, "sms", "twilio", "SMcli1", "from", "+6281234567890"]
+        Spool.under(tmp_path).quarantine(path)
+        assert runner.invoke(app, ["spool", "list", "--bad"]).output.split()[0] == path.name
+        assert "0 pending, 1 bad" in runner.invoke(app, ["spool", "status"]).output
+    finally:
+        get_settings.cache_clear()

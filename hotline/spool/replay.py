@@ -114,7 +114,7 @@ class SpoolReplayer:
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=5)
+        self._thread.join(timeout=1)  # a stop must fit in `hotline up`'s 2 s; a replay under way finishes alone
 
     def _run(self) -> None:
         rounds = 0

@@ -76,6 +76,13 @@ class Spool:
             return []
         return [self.pending_dir / n for n in names]
 
+    def bad(self) -> list[Path]:
+        """The records set aside, by name (arrival order)."""
+        try:
+            return sorted(self.bad_dir.iterdir())
+        except FileNotFoundError:
+            return []
+
     def depth(self) -> int:
         try:
             return sum(1 for n in os.listdir(self.pending_dir) if n.endswith(".json"))
