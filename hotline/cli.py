@@ -19,6 +19,7 @@ from rich.table import Table
 from hotline.settings import get_settings
 from hotline.shield_cli import shield_app  # the junk-call shield's report
 from hotline.sms_cli import sms_app  # what SMS gateways call on this host (Gammu's RunOnReceive)
+from hotline.spool_cli import spool_app  # reports kept while the database was down
 from hotline.user_cli import user_app  # accounts are their own concern, in their own module
 
 if TYPE_CHECKING:
@@ -45,6 +46,7 @@ app.add_typer(prompts_app, name="prompts")
 app.add_typer(user_app, name="user")
 app.add_typer(shield_app, name="shield")
 app.add_typer(sms_app, name="sms")
+app.add_typer(spool_app, name="spool")
 console = Console()
 err = Console(stderr=True)
 
@@ -637,7 +639,14 @@ def smpp() -> None:
         console.print(
             f"SMPP {link.name}: {link.host}:{link.port} as {link.system_id!r}, {link.tps:g}/s, window {link.window}"
         )
-    asyncio.run(serve(configured, settings.redis_url))
+    from hotline.spool.replay import SpoolReplayer
+
+    replayer = SpoolReplayer()  # what the binds spooled while the database was down
+    replayer.start()
+    try:
+        asyncio.run(serve(configured, settings.redis_url))
+    finally:
+        replayer.stop()
 
 
 @app.command()

@@ -11,7 +11,8 @@ from typing import Any, TypeVar, cast
 
 from sqlalchemy import CursorResult, Delete, Engine, Table, Update, create_engine, event, make_url
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from hotline.settings import get_settings
@@ -19,6 +20,9 @@ from hotline.settings import get_settings
 log = logging.getLogger(__name__)
 
 POOL_SIZE = 10
+# What a write raises when the database cannot be reached (down, refusing, silent, every pooled connection
+# busy): the webhooks then keep the report in the local spool (hotline/spool/) instead of losing it.
+DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (OperationalError, InterfaceError, PoolTimeout)
 T = TypeVar("T")
 _engines: dict[str, Engine] = {}
 _factories: dict[str, sessionmaker[Session]] = {}

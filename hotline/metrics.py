@@ -388,7 +388,27 @@ class DatabaseCollector(Collector):
         yield depth
 
 
+class SpoolCollector(Collector):
+    """This host's spool (hotline/spool/), read at each scrape: a directory listing, no database, no Redis."""
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        from hotline.spool.store import current_spool
+
+        spool = current_spool()
+        yield GaugeMetricFamily(
+            "hotline_spool_pending",
+            "Reports kept in this host's spool while the database was unreachable, not yet replayed",
+            value=spool.depth(),
+        )
+        yield GaugeMetricFamily(
+            "hotline_spool_bad",
+            "Spool records that could not be replayed (in spool/bad/, for a person)",
+            value=spool.bad_count(),
+        )
+
+
 REGISTRY.register(DatabaseCollector())
+REGISTRY.register(SpoolCollector())
 
 
 def _str(value: object) -> str:

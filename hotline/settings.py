@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     twilio_auth_token: str | None = Field(None, alias="TWILIO_AUTH_TOKEN")
     twilio_from_number: str | None = Field(None, alias="TWILIO_FROM_NUMBER")
     twilio_api_base: str = Field("https://api.twilio.com", alias="TWILIO_API_BASE")
+    # A call that arrives while the database is down (or on the Voice Fallback URL) is put through to this
+    # phone, e.g. the command center's desk (E.164); nobody answers, or unset: the caller leaves a message.
+    voice_fallback_number: str | None = Field(None, alias="HOTLINE_VOICE_FALLBACK_NUMBER")
 
     # The backup SMS gateway alerts fail over to (`sms_backup` in routing/agencies.yaml): Kannel's sendsms URL,
     # e.g. http://127.0.0.1:13013/cgi-bin/sendsms, and the sendsms-user it logs in as.
@@ -163,6 +166,16 @@ class Settings(BaseSettings):
             # Twilio signs the exact URL it calls: anything else fails every webhook's signature check.
             raise ValueError(f"{url!r} must be the address Twilio calls, e.g. https://hotline.example.go.id")
         return url
+
+    @field_validator("voice_fallback_number")
+    @classmethod
+    def _dialable(cls, number: str | None) -> str | None:
+        if not number or not number.strip():
+            return None
+        compact = "".join(c for c in number if c not in " -().")
+        if not (compact.startswith("+") and compact[1:].isdigit() and 8 <= len(compact) <= 16):
+            raise ValueError(f"{number!r} must be a phone number in E.164 form, e.g. +62341512345")
+        return compact
 
     @field_validator("trusted_proxies")
     @classmethod

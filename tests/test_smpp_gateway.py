@@ -279,11 +279,12 @@ def test_readyz_and_metrics_while_the_link_is_bound(telco: Smsc, server: str) ->
     wait_for(lambda: submitted in httpx.get(f"{server}/metrics").text, 5, "the submit_sm was not counted")
 
 
-def test_hotline_smpp_process_does_not_acknowledge_while_the_database_is_away(
+def test_hotline_smpp_process_spools_what_comes_while_the_database_is_away(
     smsc: Smsc, backend: dict[str, str], tmp_path: Path
 ) -> None:
     """`hotline smpp` as its own process, reaching PostgreSQL through a proxy the test cuts: the deliver_sm is
-    answered ESME_RX_T_APPN (the SMSC keeps it) and stored once when it comes again after the outage."""
+    kept in the process's spool and acknowledged (ESME_ROK); the process's replayer stores it once the database
+    is back, and the SMSC delivering it again meanwhile (same PDU) stores nothing twice."""
     url = backend["HOTLINE_DATABASE_URL"]
     if not url.startswith("postgresql"):
         pytest.skip("SQLite is a file in the holder's own process: there is no database server to lose")
@@ -291,7 +292,12 @@ def test_hotline_smpp_process_does_not_acknowledge_while_the_database_is_away(
 
     proxy = TcpProxy(database_target(url)).start()
     env = {k: v for k, v in backend.items() if not k.startswith(("_", "TWILIO_"))}
-    env = {**env, **_env(smsc.port), "HOTLINE_DATABASE_URL": proxied_database_url(url, proxy.port)}
+    env = {
+        **env,
+        **_env(smsc.port),
+        "HOTLINE_DATABASE_URL": proxied_database_url(url, proxy.port),
+        "HOTLINE_DATA_DIR": str(tmp_path / "var"),
+    }
     import os
 
     env = {**{k: v for k, v in os.environ.items() if not k.startswith(("HOTLINE_", "TWILIO_"))}, **env}
@@ -299,10 +305,11 @@ def test_hotline_smpp_process_does_not_acknowledge_while_the_database_is_away(
     try:
         wait_for(lambda: smsc.bound(), 15, lambda: (tmp_path / "smpp.log").read_text())
         proxy.cut()
-        assert smsc.mo(CITIZEN, SHORT_CODE, "KEBAKARAN di Temas") == 0x64  # ESME_RX_T_APPN: try again later
+        assert smsc.mo(CITIZEN, SHORT_CODE, "KEBAKARAN di Temas") == 0  # ESME_ROK: kept in the spool
         assert inbound() == []
         proxy.restore()
-        wait_for(lambda: smsc.mo(CITIZEN, SHORT_CODE, "KEBAKARAN di Temas") == 0, 30, "never stored")
+        wait_for(lambda: len(inbound()) == 1, 30, lambda: f"never replayed: {(tmp_path / 'smpp.log').read_text()}")
+        assert smsc.mo(CITIZEN, SHORT_CODE, "KEBAKARAN di Temas") == 0  # delivered again: the same SMS
         assert [m.body for m in inbound()] == ["KEBAKARAN di Temas"]
         assert json.loads(redis_connection().get(keys.key("telco", "state")) or "{}")["state"] == "bound"
     finally:

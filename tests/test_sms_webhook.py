@@ -84,7 +84,7 @@ def test_alphanumeric_sender_and_non_ascii_text_are_kept(phone: Phone) -> None:
 
 def test_health_and_readiness(phone: Phone) -> None:
     assert phone.client.get(phone.base_url + "/healthz").json() == {"status": "ok"}
-    assert phone.client.get(phone.base_url + "/readyz").json() == {"database": "ok", "redis": "ok"}
+    assert phone.client.get(phone.base_url + "/readyz").json() == {"database": "ok", "redis": "ok", "spool": "empty"}
     phone.sms("+6281234567890", "BANJIR di Temas")
     drain_queue()
     metrics = scrape(phone.base_url)
@@ -117,3 +117,32 @@ def test_a_database_connection_that_died_is_replaced_and_the_report_still_stored
     response = phone.sms("+6281234567891", "KEBAKARAN di Jl. Diponegoro")
     assert response.status_code == 200, response.text
     assert [m.from_e164 for m in inbound()] == ["+6281234567890", "+6281234567891"]
+
+
+def test_the_first_job_after_a_database_restart_is_processed_not_left_for_the_sweeper(phone: Phone) -> None:
+    """Every pooled connection dies with a PostgreSQL restart; the first inbound job after it (the spool's
+    replay, typically) retries once on a fresh one instead of failing and waiting for the sweeper's grace."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    from hotline.db import get_engine
+    from hotline.jobs.inbound import process_inbound_sms
+
+    engine = get_engine()
+    if engine.dialect.name != "postgresql":
+        pytest.skip("needs PostgreSQL: SQLite has no server connection to lose")
+    with engine.connect() as conn:  # the pool holds a connection, as a worker's does between jobs
+        conn.execute(text("SELECT 1"))
+    from hotline.channels.gateway import InboundSms
+    from hotline.channels.gateway_sink import take_inbound
+
+    new_id = take_inbound(InboundSms("twilio", "SMrestart1", "+6281234567892", "KEBAKARAN di Temas"), queue=False)
+    assert new_id is not None
+    with create_engine(engine.url, poolclass=NullPool).connect() as admin:
+        admin.scalar(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+    assert process_inbound_sms(new_id) == "ticket_created"

@@ -6,10 +6,14 @@ service. Synchronous: async code calls these in a thread (`run_sync`), limited b
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
+from pathlib import Path
+from typing import Literal
 
 from hotline.channels.gateway import DeliveryReport, InboundSms
 from hotline.channels.gateway_config import GatewaySpec
-from hotline.db import get_engine, retry_if_disconnected, unit_of_work
+from hotline.clock import now
+from hotline.db import DATABASE_UNAVAILABLE, get_engine, retry_if_disconnected, unit_of_work
 from hotline.services.delivery import ReportOutcome, apply_report
 from hotline.services.sms_intake import insert_inbound, row_for_gateway_sms
 from hotline.settings import get_settings
@@ -41,16 +45,21 @@ def gateway_of_kind(kind: str, name: str | None = None) -> str | None:
     return found[0].name if len(found) == 1 else None
 
 
-def take_inbound(sms: InboundSms, *, queue: bool = True, kind: str | None = None) -> int | None:
-    """Store one inbound SMS and queue its processing. Returns the new row's id, or None when it was stored
-    already (a gateway redelivering it). Raises InboundRefused for what cannot be an SMS, and the database's
-    errors when it is down (the caller answers 5xx so the gateway tries again, or keeps it)."""
-    kind = kind or _kind(sms.gateway)
+def check_inbound(sms: InboundSms, *, kind: str) -> None:
+    """Raise InboundRefused for what can never be stored as an SMS (so it is never spooled either)."""
     longest = SID_COLUMN if kind == "twilio" else SID_COLUMN - len(sms.gateway) - 1
     if not sms.gateway_id or len(sms.gateway_id) > longest:  # cutting one could merge two reports
         raise InboundRefused(f"the gateway's message id must be 1-{longest} characters")
     if not sms.sender.strip():
         raise InboundRefused("the sender is missing")
+
+
+def take_inbound(sms: InboundSms, *, queue: bool = True, kind: str | None = None) -> int | None:
+    """Store one inbound SMS and queue its processing. Returns the new row's id, or None when it was stored
+    already (a gateway redelivering it). Raises InboundRefused for what cannot be an SMS, and the database's
+    errors when it is down (`take_or_spool` keeps the SMS in the spool then)."""
+    kind = kind or _kind(sms.gateway)
+    check_inbound(sms, kind=kind)
     row = row_for_gateway_sms(sms, kind=kind, region=get_settings().default_region)
 
     def store() -> int | None:
@@ -66,6 +75,45 @@ def take_inbound(sms: InboundSms, *, queue: bool = True, kind: str | None = None
         except Exception:  # stored is what matters; the sweeper queues it once Redis is back
             log.warning("could not queue inbound SMS %s; the sweeper will", new_id, exc_info=True)
     return new_id
+
+
+def spool_sms(sms: InboundSms, *, kind: str | None = None) -> Path:
+    """Keep the SMS in the local spool (fsync'd before this returns) for the replayer to store later. Raises
+    InboundRefused as take_inbound would, OSError when the spool cannot be written."""
+    from hotline.spool.records import sms_record
+    from hotline.spool.store import current_spool
+
+    kind = kind or _kind(sms.gateway)
+    check_inbound(sms, kind=kind)
+    arrived = now()
+    record = sms_record(replace(sms, received_at=sms.received_at or arrived), kind=kind, arrived_at=arrived)
+    return current_spool().append(record)
+
+
+Taken = Literal["stored", "repeat", "spooled"]
+
+
+def take_or_spool(sms: InboundSms, *, kind: str | None = None) -> Taken:
+    """`take_inbound`, and when the database cannot be reached, the local spool instead (hotline/spool/): the
+    report is on disk, fsync'd, before this returns, so the gateway may be told 200. The spool's replayer
+    stores it through `take_inbound` once the database is back. InboundRefused still raises (nothing is
+    spooled that could never be stored); so does the database's error if the spool cannot be written."""
+    try:
+        return "stored" if take_inbound(sms, kind=kind) is not None else "repeat"
+    except DATABASE_UNAVAILABLE as down:
+        try:
+            path = spool_sms(sms, kind=kind)
+        except OSError:
+            log.exception("the database is down AND the spool cannot be written: SMS %s not kept", sms.gateway_id)
+            raise down from None
+        log.warning(
+            "database unavailable (%s): SMS %s from %s spooled as %s",
+            type(down).__name__,
+            sms.gateway_id,
+            sms.gateway,
+            path.name,
+        )
+        return "spooled"
 
 
 def take_report(report: DeliveryReport) -> ReportOutcome:

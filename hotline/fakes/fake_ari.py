@@ -34,6 +34,8 @@ Behaviour it simulates, as the real Asterisk 22 calls in /work/shared/asterisk-c
   was the last. Without core sounds (`core_sounds=False`) `sound:beep` is missing, and a recording with
   `beep=true` ends at once: RecordingFinished `done` with no duration and no stored file (as on a stock
   Asterisk without the core sounds package: "File beep does not exist in any format").
+- `POST /channels/{id}/continue` (continueInDialplan) is a channel command too: after what is queued, the
+  channel leaves the app (StasisEnd) and stays up in the dialplan; `channels[id].dialplan` says where.
 - Any route can be made to fail: `fail("POST /bridges/{bridgeId}/moh", 500, "Allocation failed")`
   answers that route (as the docs name it) with the error, `times` times (None: always), after checking
   the request; e.g. an Asterisk without chan_bridge_media answers `POST /bridges/{id}/moh` so.
@@ -109,6 +111,7 @@ class FakeChannel:
     gone: bool = False
     variables: dict[str, str] = field(default_factory=dict)  # set through ARI (TALK_DETECT(set) among them)
     moh: str | None = None  # music on hold on the channel itself (POST /channels/{id}/moh)
+    dialplan: tuple[str, str, int] | None = None  # where POST /channels/{id}/continue sent it (context, exten, prio)
 
 
 @dataclass
@@ -148,6 +151,7 @@ class FakeFailure:
 SYNCHRONOUS = frozenset(
     {
         ("POST", "/channels/{channelId}/answer"),
+        ("POST", "/channels/{channelId}/continue"),
         ("POST", "/channels/{channelId}/variable"),
         ("POST", "/channels/{channelId}/moh"),
         ("DELETE", "/channels/{channelId}/moh"),
@@ -448,6 +452,7 @@ class FakeAri:
             ("DELETE", "/channels/{channelId}"): self._hangup,
             ("POST", "/channels/{channelId}/answer"): self._answer,
             ("POST", "/channels/{channelId}/variable"): self._set_variable,
+            ("POST", "/channels/{channelId}/continue"): self._continue,
             ("POST", "/channels/{channelId}/play"): self._play,
             ("POST", "/channels/{channelId}/play/{playbackId}"): self._play,
             ("POST", "/channels/{channelId}/record"): self._record,
@@ -547,6 +552,16 @@ class FakeAri:
         channel = self._channel(p["channelId"])
         self._later(0.0, self._end_channel, channel.id, False)
         channel.state = "Up"
+        return 204, None
+
+    def _continue(self, p: dict[str, Any]) -> tuple[int, Any]:
+        """continueInDialplan: the channel leaves the app (StasisEnd) and lives on in the dialplan, at the
+        context/extension/priority given (`dialplan`), where the test can see it went."""
+        channel = self._stasis(p["channelId"])
+        channel.in_stasis = False
+        channel.dialplan = (p.get("context", ""), p.get("extension", ""), int(p.get("priority", 0) or 0))
+        self.emit("StasisEnd", channel=self._channel_json(channel))
+        self._notify()
         return 204, None
 
     def _set_variable(self, p: dict[str, Any]) -> tuple[int, Any]:

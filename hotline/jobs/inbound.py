@@ -1,12 +1,18 @@
 from __future__ import annotations
 
-from hotline.db import unit_of_work
+from hotline.db import retry_if_disconnected, unit_of_work
 from hotline.logs import bind, log_context
 from hotline.services.city import current_config
 from hotline.services.sms_intake import process_inbound
 
 
 def process_inbound_sms(inbound_id: int) -> str | None:
+    # Once more on a fresh connection if the pooled one had died (a PostgreSQL restart): the first job after
+    # an outage (the spool's replay) would otherwise fail and wait for the sweeper's grace (docs/reliability.md).
+    return retry_if_disconnected(lambda: _process(inbound_id))
+
+
+def _process(inbound_id: int) -> str | None:
     with log_context(inbound_id=inbound_id), unit_of_work() as session:
         message = process_inbound(session, inbound_id=inbound_id, config=current_config())
         if message is not None:

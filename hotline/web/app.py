@@ -19,10 +19,12 @@ from hotline import __version__
 from hotline.channels.android.webhook import router as android_router
 from hotline.channels.kannel.webhooks import router as kannel_router
 from hotline.channels.twilio.alert_call import router as alert_call_router
+from hotline.channels.twilio.voice_fallback import router as voice_fallback_router
 from hotline.channels.twilio.voice_webhooks import router as voice_router
 from hotline.channels.twilio.webhooks import router as twilio_router
 from hotline.metrics import UNMATCHED_ROUTE, WEBHOOK_SECONDS, MetricsRefresher
 from hotline.settings import get_settings
+from hotline.spool.replay import SpoolReplayer
 from hotline.web.api import router as api_router
 from hotline.web.api_shield import router as api_shield_router
 from hotline.web.api_tickets import router as api_tickets_router
@@ -75,12 +77,16 @@ class WebhookTimer:
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Each API process runs the metrics refresher; a Redis lease lets one of them count at a time."""
+    """Each API process runs the metrics refresher (a Redis lease lets one of them count at a time) and the
+    spool's replayer (a file lock lets one per host replay: hotline/spool/replay.py)."""
     refresher = MetricsRefresher()
     refresher.start()
+    replayer = SpoolReplayer()
+    replayer.start()
     try:
         yield
     finally:
+        replayer.stop()
         refresher.stop()
 
 
@@ -98,6 +104,7 @@ def create_app() -> FastAPI:
     app.include_router(health_router)
     app.include_router(twilio_router)
     app.include_router(voice_router)
+    app.include_router(voice_fallback_router)
     app.include_router(alert_call_router)
     app.include_router(kannel_router)
     app.include_router(android_router)

@@ -57,12 +57,25 @@ def _smpp_links() -> dict[str, str]:
 @router.get("/readyz")
 async def readyz(response: Response) -> dict[str, str]:
     """503 when the database or Redis is unreachable. SMPP links are named with their state, and a link that is
-    down does not make the API unready (it still takes SMS from every other gateway; alerts fail over)."""
+    down does not make the API unready (it still takes SMS from every other gateway; alerts fail over);
+    `spool` says how many reports wait in this host's spool for the database."""
     checks = {"database": await run_in_threadpool(_check_database), "redis": await run_in_threadpool(_check_redis)}
     if any(v != "ok" for v in checks.values()):
         response.status_code = 503
     checks.update(await run_in_threadpool(_smpp_links))
+    checks["spool"] = _spool_state()
     return checks
+
+
+def _spool_state() -> str:
+    """ "empty", or how many reports wait in this host's spool for the database (never makes the API unready:
+    the spool is what keeps it taking reports)."""
+    from hotline.spool.store import current_spool
+
+    spool = current_spool()
+    pending, bad = spool.depth(), spool.bad_count()
+    said = f"{pending} pending" if pending else "empty"
+    return f"{said}, {bad} bad (see spool/bad/)" if bad else said
 
 
 @router.get("/metrics")

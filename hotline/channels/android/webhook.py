@@ -28,7 +28,7 @@ from fastapi import APIRouter, Request, Response
 
 from hotline.channels.gateway import DeliveryReport, DeliveryStatus, InboundSms
 from hotline.channels.gateway_config import GatewaySpec
-from hotline.channels.gateway_sink import InboundRefused, gateways_named, take_inbound, take_report
+from hotline.channels.gateway_sink import InboundRefused, gateways_named, take_or_spool, take_report
 from hotline.channels.twilio.webhooks import database_slots
 from hotline.web.safe import plain_int, same_secret
 
@@ -103,7 +103,7 @@ async def android_webhook(request: Request) -> Response:
         if not isinstance(payload.get("message"), str):
             return _plain("sms:received without a message text", 400)
         try:
-            await run_sync(lambda: take_inbound(sms, kind="android"), limiter=database_slots(request))
+            await run_sync(lambda: take_or_spool(sms, kind="android"), limiter=database_slots(request))
         except InboundRefused as exc:
             return _plain(str(exc), 400)
         return _plain("", 200)

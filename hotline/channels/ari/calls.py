@@ -3,6 +3,7 @@ worker thread (`DatabaseCalls.pool`) so the database never blocks the event loop
 
 The executor only knows the `CallPort` protocol; `DatabaseCalls` is the real one. Errors are mapped here,
 once, as the Twilio webhooks map theirs: an event for a call never begun gets the apology and a hang-up,
+the database unreachable raises `CallsUnavailable` (the executor hands the call to the dialplan's fallback),
 any other failure the apology and the operator queue (a hang-up when the caller already waited there).
 """
 
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from hotline.channels.ari.alerts import status_of_cause
 from hotline.cityconfig import CityConfig
-from hotline.db import get_sessionmaker, retry_if_disconnected, unit_of_work
+from hotline.db import DATABASE_UNAVAILABLE, get_sessionmaker, retry_if_disconnected, unit_of_work
 from hotline.ivr import actions as a
 from hotline.ivr.turn import Turn
 from hotline.services import voice_alerts
@@ -29,6 +30,12 @@ from hotline.settings import get_settings
 
 log = logging.getLogger(__name__)
 PROVIDER = "asterisk"
+
+
+class CallsUnavailable(Exception):
+    """The call service cannot reach the database: the executor sends the caller to the dialplan's fallback."""
+
+
 T = TypeVar("T")
 
 
@@ -115,6 +122,9 @@ class DatabaseCalls:
         except UnknownCall:
             log.warning("ARI: no call %s; the caller hears the apology", call_id)
             return apology_turn(self.config(), then="hangup")
+        except DATABASE_UNAVAILABLE as exc:  # an operator queue nobody can take calls from would be a dead end
+            log.error("ARI: call %s: database unavailable (%s)", call_id, exc)
+            raise CallsUnavailable(call_id) from exc
         except Exception:
             log.exception("ARI: call %s failed; the caller goes to an operator", call_id)
             return apology_turn(self.config(), then="hangup" if after_queue else "operator")

@@ -55,11 +55,14 @@ import httpx
 
 from hotline.channels.ari import media as m
 from hotline.channels.ari.alerts import ALERT_ARG, alert_attempt
-from hotline.channels.ari.calls import AlertCallPort, CallPort
+from hotline.channels.ari.calls import PROVIDER, AlertCallPort, CallPort, CallsUnavailable
 from hotline.channels.ari.client import AriClient, AriError, Event
 from hotline.channels.ari.takeover import OPERATOR_ARG
+from hotline.clock import now
 from hotline.ivr import actions as a
 from hotline.ivr.turn import Turn
+from hotline.spool.records import VoiceMessage, voice_record
+from hotline.spool.store import current_spool
 
 log = logging.getLogger(__name__)
 
@@ -319,13 +322,48 @@ class AriCall:
             begin = self.app.alerts.begin_alert(call_id=self.channel_id, attempt_id=self.alert_attempt)
         else:
             begin = self.app.calls_port.begin(call_id=self.channel_id, caller=self.caller, called=self.called)
-        if answered:
-            turn = await begin
-        else:  # the dialplan answers (config/asterisk): a refused answer here is no reason to stop
-            _, turn = await asyncio.gather(self._try(m.answer(self.channel_id), "answer"), begin)
-        if adopted and await self._adopt_recording(turn):
+        try:
+            if answered:
+                turn = await begin
+            else:  # the dialplan answers (config/asterisk): a refused answer here is no reason to stop
+                _, turn = await asyncio.gather(self._try(m.answer(self.channel_id), "answer"), begin)
+            if adopted and await self._adopt_recording(turn):
+                return
+            await self.render(turn)
+        except CallsUnavailable:
+            if self.alert_attempt is not None:  # a member, not a citizen: the desk phones are not for him
+                await self._try(m.hangup(self.channel_id), "hanging up")  # the SMS alert and its failover go on
+                return
+            await self._to_fallback()
+
+    async def _to_fallback(self) -> None:
+        """The database cannot be reached: nobody could take this call from the console, and its answers could
+        not be kept. The caller goes on in the dialplan's fallback (the desk phones, else a recorded message:
+        config/asterisk/extensions.conf), and the call is spooled so that it has a row once the database is back
+        (hotline/spool/). A caller who hung up meanwhile is only spooled."""
+        gone, self.gone, self.phase = self.gone, True, "fallback"
+        self._cancel_timer()
+        for request in self._cleanup():
+            with contextlib.suppress(*FAILURES):
+                await self._send(request)
+        if not gone and not await self._try(m.continue_to_fallback(self.channel_id), "continuing to the fallback"):
+            await self._try(m.hangup(self.channel_id), "hanging up")  # no dialplan to go on in
+        message = VoiceMessage(
+            provider=PROVIDER,
+            call_id=self.channel_id,
+            caller=self.caller,
+            called=self.called,
+            recording_url=None,
+            seconds=None,
+            arrived_at=now(),
+            outcome="hung_up" if gone else "dialplan",
+        )
+        try:
+            await asyncio.to_thread(lambda: current_spool().append(voice_record(message)))
+        except OSError:
+            log.exception("ARI: call %s went to the fallback, and the spool cannot be written", self.channel_id)
             return
-        await self.render(turn)
+        log.warning("ARI: call %s went to the dialplan's fallback (database unavailable); spooled", self.channel_id)
 
     async def _adopt_recording(self, turn: Turn) -> bool:
         """After a restart: the recording the call's last turn asked for, if Asterisk has it."""
@@ -433,6 +471,12 @@ class AriCall:
     # --- events --------------------------------------------------------------------------------------
 
     async def handle(self, event: Event) -> None:
+        try:
+            await self._handle(event)
+        except CallsUnavailable:
+            await self._to_fallback()
+
+    async def _handle(self, event: Event) -> None:
         kind = event.get("type")
         if kind in HANGUP_EVENTS:
             await self._hung_up(str(kind))

@@ -143,6 +143,17 @@ def talk_detect_off(channel_id: str) -> AriRequest:
     return AriRequest("POST", f"/channels/{channel_id}/variable", (("variable", "TALK_DETECT(remove)"),))
 
 
+# Where a call goes when the database cannot be reached: config/asterisk/extensions.conf's [hotline-fallback]
+# (the operators' desk phones, then a recorded message kept under hotline-fallback/).
+FALLBACK_CONTEXT, FALLBACK_EXTENSION = "hotline-fallback", "s"
+
+
+def continue_to_fallback(channel_id: str) -> AriRequest:
+    """The channel leaves the app for the dialplan's fallback (ARI continueInDialplan)."""
+    params = (("context", FALLBACK_CONTEXT), ("extension", FALLBACK_EXTENSION), ("priority", "1"))
+    return AriRequest("POST", f"/channels/{channel_id}/continue", params)
+
+
 def hangup(channel_id: str) -> AriRequest:
     return AriRequest("DELETE", f"/channels/{channel_id}", (("reason", "normal"),))
 

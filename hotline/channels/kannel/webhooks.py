@@ -26,7 +26,7 @@ from fastapi import APIRouter, Request, Response
 
 from hotline.channels.gateway import DeliveryReport, DeliveryStatus, InboundSms
 from hotline.channels.gateway_config import GatewaySpec
-from hotline.channels.gateway_sink import InboundRefused, gateways_named, take_inbound, take_report
+from hotline.channels.gateway_sink import InboundRefused, gateways_named, take_or_spool, take_report
 from hotline.channels.kannel.sms_client import dlr_token
 from hotline.channels.twilio.webhooks import database_slots
 from hotline.settings import get_settings
@@ -141,7 +141,7 @@ async def kannel_sms(request: Request) -> Response:
         },
     )
     try:
-        await run_sync(lambda: take_inbound(sms, kind="kannel"), limiter=database_slots(request))
+        await run_sync(lambda: take_or_spool(sms, kind="kannel"), limiter=database_slots(request))
     except InboundRefused as exc:
         return _plain(str(exc), 400)
     return _plain("", 200)  # empty: nothing for Kannel to send back (with max-messages = 0 it would not anyway)

@@ -6,8 +6,9 @@ Per link, while this process holds its lease:
   within its window, long texts in parts (UDH or SAR); ESME_RTHROTTLED / ESME_RMSGQFUL pause the link and
   send the part again; any other refusal is answered to the worker, which fails over to the next gateway;
 - take deliver_sm: a receipt goes to the delivery service, a citizen's SMS (its parts joined) to the inbound
-  path every gateway uses (gateway_sink), and only then is deliver_sm_resp sent; with the database down the
-  answer is ESME_RX_T_APPN, so the SMSC keeps the message and delivers it again;
+  path every gateway uses (gateway_sink), and only then is deliver_sm_resp sent; with the database down it
+  is kept in the local spool first (hotline/spool/, replayed by `hotline serve`); only if that cannot be
+  written either is the answer ESME_RX_T_APPN, so the SMSC keeps the message and delivers it again;
 - publish the link's state (bound / down and why) for /readyz and /metrics.
 """
 
@@ -30,7 +31,7 @@ from redis.exceptions import RedisError, ResponseError
 
 from hotline.channels.ari.lease import AriLease
 from hotline.channels.gateway import DeliveryReport, InboundSms
-from hotline.channels.gateway_sink import InboundRefused, take_inbound, take_report
+from hotline.channels.gateway_sink import InboundRefused, take_or_spool, take_report
 from hotline.channels.smpp import inbound, keys, pdu
 from hotline.channels.smpp.config import LinkConfig, address
 from hotline.channels.smpp.session import BindRefused, LinkLost, Pacer, Session
@@ -395,7 +396,7 @@ class LinkHolder:
         )
         try:
             async with self.db:
-                await asyncio.to_thread(take_inbound, sms, kind="smpp")
+                await asyncio.to_thread(take_or_spool, sms, kind="smpp")
         except InboundRefused as exc:
             log.error("SMPP %s: cannot store SMS from %r: %s", self.config.name, message.sender, exc)
             return pdu.ESME_RX_P_APPN  # the same again cannot be stored either: the SMSC must not retry

@@ -277,6 +277,11 @@ def prompt_url(urls: VoiceUrls, language: str, key: str) -> str:
     return f"{urls.prompts}/{language}/{key}.wav"
 
 
+def speak_prompt(parent: VoiceResponse | GatherVerb, prompt: Prompt, urls: VoiceUrls, audio: PromptAudio) -> None:
+    """<Play> of the prompt's audio file, else <Say> of its text."""
+    _prompt(parent, prompt, urls, audio)
+
+
 def _prompt(parent: VoiceResponse | GatherVerb, prompt: Prompt, urls: VoiceUrls, audio: PromptAudio) -> None:
     if (prompt.language, prompt.key) in audio:
         parent.play(prompt_url(urls, prompt.language, prompt.key))

@@ -19,7 +19,10 @@ Errors are mapped here, once:
 - anything else failing in a turn (`EngineError`, a bug): logged, the transaction rolled back, and the
   caller hears the apology and goes to the operator queue: never silence. At the queue's own action the
   caller has already waited for an operator, so there it is the apology and <Hangup/>.
-- the database unavailable: one retry on a connection that had died, then 503 (hotline/web/app.py).
+- the database unavailable: one retry on a connection that had died, then the fallback (voice_fallback.py):
+  the apology, the command center's desk phone (HOTLINE_VOICE_FALLBACK_NUMBER), else a recorded message that
+  is spooled and becomes a ticket when the database is back. Twilio's own "application error" would be the
+  end of the call, and Twilio does not retry a Voice webhook. Status callbacks still answer 503.
 - a turn without media ends the call: <Hangup/> (the call has ended, or an operator had it).
 """
 
@@ -36,10 +39,11 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
+from hotline.channels.twilio.voice_fallback import fallback_twiml
 from hotline.channels.twilio.voice_twiml import BARGE_IN, VoiceUrls, record_after_key, render, render_wait
 from hotline.channels.twilio.webhooks import database_slots, signed_form, twiml
 from hotline.cityconfig import CityConfig
-from hotline.db import retry_if_disconnected, unit_of_work
+from hotline.db import DATABASE_UNAVAILABLE, retry_if_disconnected, unit_of_work
 from hotline.ivr import actions as a
 from hotline.ivr.flow import TransferNode
 from hotline.ivr.prompt_audio import PromptAudio, current_prompt_audio
@@ -228,8 +232,9 @@ async def turn_response(request: Request, sid: str, step: Step, *, after_queue: 
     config = current_config()
     try:
         turn = await _in_unit_of_work(request, config, step)
-    except OperationalError:
-        raise  # 503: Twilio may retry, and nothing was half written
+    except DATABASE_UNAVAILABLE as exc:  # nothing was half written; the caller still reaches someone
+        log.error("%s: call %s: database unavailable (%s); the caller goes to the fallback", request.url.path, sid, exc)
+        return twiml(fallback_twiml(request, config, step="start"))
     except UnknownCall:
         log.warning("%s: no call %s; the caller hears the apology", request.url.path, sid)
         return _render(request, config, apology_media(config, then="hangup"))

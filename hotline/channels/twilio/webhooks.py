@@ -1,4 +1,15 @@
-"""Twilio Messaging webhooks: check the signature, store the message, answer at once."""
+"""Twilio Messaging webhooks: check the signature, store the message, answer at once.
+
+    POST /twilio/sms            the number's "A message comes in" URL: stored in the database, or, while the
+                                database cannot be reached, in the local spool (hotline/spool/); 200 either way
+    POST /twilio/sms/fallback   the number's Fallback URL (Twilio calls it when the first URL failed or took
+                                over 15 s): straight to the spool, no database, so it answers even while the
+                                database hangs; the replay makes a report that both URLs took one report
+    POST /twilio/sms/status     delivery status callbacks of our SMS
+
+Twilio does not retry an SMS webhook that fails: a 5xx loses the report. So a signed SMS is never answered
+5xx for want of a database; an unsigned or mis-signed one is 403 and kept nowhere.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +21,7 @@ from fastapi import APIRouter, Request, Response
 from starlette.datastructures import FormData
 
 from hotline.channels.gateway import InboundSms
-from hotline.channels.gateway_sink import take_inbound
+from hotline.channels.gateway_sink import spool_sms, take_or_spool
 from hotline.channels.twilio import signature
 from hotline.db import POOL_SIZE, unit_of_work
 from hotline.services.delivery import record_delivery_status
@@ -50,6 +61,24 @@ async def signed_form(request: Request) -> FormData | Response:
 
 @router.post("/sms")
 async def inbound_sms(request: Request) -> Response:
+    sms = await _signed_sms(request)
+    if isinstance(sms, Response):
+        return sms
+    await run_sync(lambda: take_or_spool(sms, kind="twilio"), limiter=database_slots(request))
+    return twiml()
+
+
+@router.post("/sms/fallback")
+async def inbound_sms_fallback(request: Request) -> Response:
+    sms = await _signed_sms(request)
+    if isinstance(sms, Response):
+        return sms
+    await run_sync(lambda: spool_sms(sms, kind="twilio"))
+    return twiml()
+
+
+async def _signed_sms(request: Request) -> InboundSms | Response:
+    """The signed form as an InboundSms, or the response refusing it (403, 400)."""
     form = await signed_form(request)
     if isinstance(form, Response):
         return form
@@ -60,7 +89,7 @@ async def inbound_sms(request: Request) -> Response:
     if len(sid) > MAX_SID_LENGTH:  # Twilio's are 34 characters; cutting one could merge two reports
         return Response(f"MessageSid longer than {MAX_SID_LENGTH} characters", status_code=400, media_type="text/plain")
     twilio = get_settings().sms_routing.of_kind("twilio")
-    sms = InboundSms(
+    return InboundSms(
         gateway=twilio[0].name if twilio else "twilio",
         gateway_id=sid,
         sender=sender,
@@ -68,12 +97,6 @@ async def inbound_sms(request: Request) -> Response:
         body=str(form.get("Body") or ""),
         payload={k: v for k, v in form.items() if isinstance(v, str)},
     )
-
-    def store_and_queue() -> None:
-        take_inbound(sms, kind="twilio")
-
-    await run_sync(store_and_queue, limiter=database_slots(request))
-    return twiml()
 
 
 @router.post("/sms/status")
