@@ -24,8 +24,10 @@ from hotline.models import AlertAttempt, AlertDelivery, Call, Ticket, TicketEven
 from hotline.phone import national_digits
 from hotline.services.calls import call_log
 from hotline.settings import get_settings
+from hotline.spool.store import current_spool
 from tests.ari_harness import Line, ari_line, requires_ari_docs, run
 from tests.helpers import events, sms_ticket, ticket
+from tests.outage import database_unreachable
 from tests.suite_city import members
 
 pytestmark = [requires_ari_docs, pytest.mark.usefixtures("real_clock")]
@@ -275,3 +277,36 @@ def test_an_alert_sms_with_no_delivery_report_fails_over_to_a_call_through_aster
             tried = [(a.channel, a.status) for a in rows]
         assert tried == [("sms", "timeout"), ("sms_backup", "unavailable"), ("voice", "failed")]
         assert delivery.status == "exhausted"
+
+
+def test_an_alert_call_answered_while_the_database_is_down_is_hung_up_not_sent_to_the_citizens_fallback(
+    asterisk_only: Any,
+) -> None:
+    """A citizen's call goes on to the desk phones when the database is gone (tests/test_ari_fallback.py); a member
+    answering an alert must not land there, nor be spooled as a citizen's call: the call ends, the alert SMS and
+    its failover go on once the database is back."""
+
+    async def scenario() -> dict[str, Any]:
+        fake = FakeAri()
+        fake.far_ends = {endpoint(phone): "ring" for phone in PMK}
+        await fake.start()
+        asterisk_only(fake)
+        try:
+            async with ari_line(fake=fake) as line:
+                number = await asyncio.to_thread(routed_fire)
+                await escalate(line)
+                channel = fake.originated[0]
+                spooled = current_spool().depth()
+                start = len(fake.requests)
+                with database_unreachable():
+                    fake.answer_originated(channel)
+                    await line.settled()
+                asked = [(r.method, r.operation) for r in line.requests(channel, start)]
+                return {"number": number, "asked": asked, "spooled": current_spool().depth() - spooled}
+        finally:
+            await fake.stop()
+
+    r = run(scenario())
+    assert ("DELETE", "hangup") in r["asked"]
+    assert ("POST", "continueInDialplan") not in r["asked"] and r["spooled"] == 0
+    assert ticket(r["number"]).status == "routed"

@@ -331,9 +331,6 @@ class AriCall:
                 return
             await self.render(turn)
         except CallsUnavailable:
-            if self.alert_attempt is not None:  # a member, not a citizen: the desk phones are not for him
-                await self._try(m.hangup(self.channel_id), "hanging up")  # the SMS alert and its failover go on
-                return
             await self._to_fallback()
 
     async def _to_fallback(self) -> None:
@@ -343,6 +340,11 @@ class AriCall:
         (hotline/spool/). A caller who hung up meanwhile is only spooled."""
         gone, self.gone, self.phase = self.gone, True, "fallback"
         self._cancel_timer()
+        if self.alert_attempt is not None:  # a member answering an alert: the desk phones are not for him
+            log.warning("ARI: alert call %s ended (database unavailable); its SMS and failover go on", self.channel_id)
+            if not gone:
+                await self._try(m.hangup(self.channel_id), "hanging up")
+            return
         for request in self._cleanup():
             with contextlib.suppress(*FAILURES):
                 await self._send(request)
