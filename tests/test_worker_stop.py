@@ -88,9 +88,9 @@ def _start_and_stop(count: int, folder: Path) -> list[float]:
                 stops.append(time.monotonic() - began)
             assert process.returncode == 0, _logs(folder)
         # The releaser and RQ's scheduler went with their worker (they watch it and are stopped by it).
-        wait_for(
+        wait_for(  # a liveness bound too: over 3 s was seen at a load average of 15
             lambda: not any(_alive(p) for p in family),
-            3,
+            STOP_WITHIN,
             lambda: f"outlived their worker: {[p.cmdline() for p in family if _alive(p)]}",
         )
     finally:
