@@ -1,0 +1,36 @@
+"""Take personal details out of free text before it is published (Open311's public answers).
+
+Phone numbers in Indonesian forms (08xx, +62, 62..., landlines like 0341-512345, with spaces, dots or dashes),
+e-mail addresses, NIK-like numbers (16 digits), and names the caller knows (the reporter's) become a marker.
+The full text stays in the database and the console."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+PHONE_MARK = "[telepon]"
+EMAIL_MARK = "[email]"
+NIK_MARK = "[NIK]"
+NAME_MARK = "[nama]"
+
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
+# 16 digits, alone or in groups of 4 or 6-6-4 (how a KTP number is copied).
+NIK = re.compile(r"(?<!\d)(?:\d{16}|\d{6}[ .-]\d{6}[ .-]\d{4}|\d{4}(?:[ .-]\d{4}){3})(?!\d)")
+# +62 / 62 / 0, then digits in groups separated by one space, dot or dash, maybe an area code in brackets.
+PHONE = re.compile(r"(?<![\w+])(?:\+\s?62|62|\(?0)[\s.-]?\(?\d[\d\s.()-]{6,18}\d(?!\d)")
+MIN_PHONE_DIGITS, MAX_PHONE_DIGITS = 8, 15
+
+
+def _phone(match: re.Match[str]) -> str:
+    digits = sum(ch.isdigit() for ch in match.group())
+    return PHONE_MARK if MIN_PHONE_DIGITS <= digits <= MAX_PHONE_DIGITS else match.group()
+
+
+def redact(text: str, *, names: Iterable[str] = ()) -> str:
+    text = EMAIL.sub(EMAIL_MARK, text)
+    text = NIK.sub(NIK_MARK, text)
+    text = PHONE.sub(_phone, text)
+    for name in sorted({n.strip() for n in names if n and len(n.strip()) >= 2}, key=len, reverse=True):
+        text = re.sub(rf"(?<!\w){re.escape(name)}(?!\w)", NAME_MARK, text, flags=re.IGNORECASE)
+    return text
