@@ -14,16 +14,26 @@ DEFAULT_MAX_BODY_BYTES = 256 * 1024
 
 
 class BodySizeLimit:
-    def __init__(self, app: ASGIApp, max_bytes: int = DEFAULT_MAX_BODY_BYTES):
-        self.app, self.max_bytes = app, max_bytes
+    """`larger` maps a path prefix to its own limit (an Open311 report with photos), for POSTs only."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int = DEFAULT_MAX_BODY_BYTES, larger: dict[str, int] | None = None):
+        self.app, self.max_bytes, self.larger = app, max_bytes, larger or {}
+
+    def _limit(self, scope: Scope) -> int:
+        if scope.get("method") == "POST":
+            for prefix, limit in self.larger.items():
+                if scope["path"].startswith(prefix):
+                    return limit
+        return self.max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self._limit(scope)
         declared = _content_length(scope)
-        if declared is not None and declared > self.max_bytes:
-            await self._refuse(send)
+        if declared is not None and declared > limit:
+            await self._refuse(send, limit)
             return
         received, started, refused = 0, False, False
 
@@ -34,12 +44,12 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > limit:
                     # Answer 413 now, and tell the app the client went away: whatever it catches while
                     # parsing (a form parser answers 400 to anything odd), its answer is dropped below.
                     refused = True
                     if not started:
-                        await self._refuse(send)
+                        await self._refuse(send, limit)
                     return {"type": "http.disconnect"}
             return message
 
@@ -53,10 +63,9 @@ class BodySizeLimit:
 
         await self.app(scope, counting_receive, noting_send)
 
-    async def _refuse(self, send: Send) -> None:
-        body = json.dumps(
-            {"detail": f"request body too large: the limit is {self.max_bytes} bytes"}, ensure_ascii=False
-        ).encode()
+    async def _refuse(self, send: Send, limit: int) -> None:
+        detail = f"request body too large: the limit is {limit} bytes"
+        body = json.dumps({"detail": detail}, ensure_ascii=False).encode()
         await send(
             {
                 "type": "http.response.start",
