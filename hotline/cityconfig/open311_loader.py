@@ -98,7 +98,7 @@ def load_open311(root: Path, categories: tuple[CategorySpec, ...]) -> tuple[Open
             if is_list != bool(attr.values):
                 fix = "add 'values:' with key and name" if is_list else "remove 'values:' or use a *valuelist datatype"
                 problem = f"attribute {attr.code}: {attr.datatype} {'needs' if is_list else 'takes no'} values"
-                errors.append(source.error(at, problem, fix))
+                errors.append(source.error((*at, "datatype"), problem, fix))
             values = tuple(AttributeValue(v.key, _words(v.name)) for v in attr.values)
             attributes.append(
                 ServiceAttribute(attr.code, attr.datatype, attr.required, _words(attr.description), i + 1, values)
