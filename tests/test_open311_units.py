@@ -10,7 +10,7 @@ from lxml import etree
 
 from hotline.cityconfig import load_city_config
 from hotline.services.photo_metadata import NotPublishable, without_metadata
-from hotline.services.redaction import redact
+from hotline.services.redaction import number_forms, redact
 from hotline.web.open311.documents import xml_bytes
 from tests.city_files import config_errors, copy_city, edit
 from tests.suite_city import CITY_DIR
@@ -47,6 +47,13 @@ def test_redaction_of_the_names_reporters_gave_whole_words_any_case() -> None:
     assert redact("SITI AMINAH melapor; bu siti ada di Jl. Sitinjau", names=names) == (
         "[nama] melapor; bu [nama] ada di Jl. Sitinjau"
     )
+
+
+def test_the_reporters_own_number_is_hidden_in_any_form_they_write_it() -> None:
+    forms = number_forms("+6281299990000")
+    assert forms == ["+6281299990000", "6281299990000", "081299990000", "81299990000"]
+    assert redact("nomor saya 81299990000, rumah no 81", numbers=forms) == "nomor saya [telepon], rumah no 81"
+    assert number_forms("INFOBATU") == []  # an alphanumeric sender has no number to hide
 
 
 def test_the_fixture_and_shipped_city_load_their_open311_files() -> None:

@@ -15,8 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hotline.cityconfig import CityConfig
-from hotline.models import Agency, Open311Submission, Ticket, TicketAttachment
-from hotline.services.redaction import redact
+from hotline.models import Agency, Open311Submission, Ticket, TicketAttachment, TicketReporter
+from hotline.services.redaction import number_forms, redact
 from hotline.services.tickets import CLOSED_STATUSES
 
 
@@ -48,15 +48,24 @@ def open311_status(ticket_status: str) -> str:
 @dataclass(frozen=True)
 class _Extras:
     names: list[str]
+    numbers: list[str]
     media_urls: list[str]
     attachment_ids: list[int]
 
 
-def _extras(session: Session, ids: list[int]) -> dict[int, _Extras]:
+def _extras(session: Session, tickets: list[Ticket]) -> dict[int, _Extras]:
+    """Per ticket: its reporters' names and numbers (to hide), its media URLs and photos (to publish)."""
+    ids = [t.id for t in tickets]
     names: dict[int, list[str]] = defaultdict(list)
+    numbers: dict[int, list[str]] = defaultdict(list)
     urls: dict[int, list[str]] = defaultdict(list)
     photos: dict[int, list[int]] = defaultdict(list)
+    for t in tickets:
+        numbers[t.id] += number_forms(t.reporter_phone)
     if ids:
+        linked = select(TicketReporter.ticket_id, TicketReporter.phone).where(TicketReporter.ticket_id.in_(ids))
+        for ticket_id, phone in session.execute(linked):
+            numbers[ticket_id] += number_forms(phone)
         for sub in session.scalars(select(Open311Submission).where(Open311Submission.ticket_id.in_(ids))):
             names[sub.ticket_id] += [n for n in (sub.first_name, sub.last_name, sub.email) if n]
             if sub.first_name and sub.last_name:
@@ -69,7 +78,7 @@ def _extras(session: Session, ids: list[int]) -> dict[int, _Extras]:
         )
         for ticket_id, attachment_id in rows:
             photos[ticket_id].append(attachment_id)
-    return {i: _Extras(names[i], urls[i], photos[i]) for i in ids}
+    return {i: _Extras(names[i], numbers[i], urls[i], photos[i]) for i in ids}
 
 
 def _place(ticket: Ticket, private: bool, decimals: int) -> tuple[str | None, float | None, float | None]:
@@ -86,7 +95,7 @@ def public_requests(
 ) -> list[PublicRequest]:
     """`media_base` + attachment id is where a published photo is served (hotline/web/open311/)."""
     agencies = {a.id: a.name for a in session.scalars(select(Agency))}
-    extras = _extras(session, [t.id for t in tickets])
+    extras = _extras(session, tickets)
     return [_view(config, t, agencies, extras[t.id], media_base) for t in tickets]
 
 
@@ -108,13 +117,13 @@ def _view(
         status_notes=ticket.status,
         service_name=category.name("id") if category else None,
         service_code=ticket.category,
-        description=redact(ticket.text, names=extra.names),
+        description=redact(ticket.text, names=extra.names, numbers=extra.numbers),
         agency_responsible=agencies.get(ticket.agency_id or 0),
         service_notice=None,
         requested_datetime=ticket.created_at,
         updated_datetime=ticket.updated_at,
         expected_datetime=ticket.resolve_due_at if ticket.status not in CLOSED_STATUSES else None,
-        address=redact(address, names=extra.names) if address else None,
+        address=redact(address, names=extra.names, numbers=extra.numbers) if address else None,
         address_id=None,
         zipcode=None,
         lat=lat,

@@ -27,9 +27,22 @@ def _phone(match: re.Match[str]) -> str:
     return PHONE_MARK if MIN_PHONE_DIGITS <= digits <= MAX_PHONE_DIGITS else match.group()
 
 
-def redact(text: str, *, names: Iterable[str] = ()) -> str:
+def number_forms(e164: str) -> list[str]:
+    """How a citizen may write their own number +6281234567890: 6281..., 081..., 81... (for `numbers`)."""
+    digits = "".join(ch for ch in e164 if ch.isdigit())
+    if not e164.startswith("+62") or len(digits) < MIN_PHONE_DIGITS:
+        return [e164] if len(digits) >= MIN_PHONE_DIGITS else []
+    national = digits[2:]
+    return [e164, digits, "0" + national, national]
+
+
+def redact(text: str, *, names: Iterable[str] = (), numbers: Iterable[str] = ()) -> str:
+    """`names`: words to hide (the reporters' names, e-mails); `numbers`: their numbers in any form written
+    (number_forms), also where no 0/62 prefix gives them away."""
     text = EMAIL.sub(EMAIL_MARK, text)
     text = NIK.sub(NIK_MARK, text)
+    for number in sorted({n for n in numbers if n}, key=len, reverse=True):
+        text = re.sub(rf"(?<!\d){re.escape(number)}(?!\d)", PHONE_MARK, text)
     text = PHONE.sub(_phone, text)
     for name in sorted({n.strip() for n in names if n and len(n.strip()) >= 2}, key=len, reverse=True):
         text = re.sub(rf"(?<!\w){re.escape(name)}(?!\w)", NAME_MARK, text, flags=re.IGNORECASE)
