@@ -33,6 +33,7 @@ from hotline.web.edge import ClientAddress, SecurityHeaders
 from hotline.web.health import router as health_router
 from hotline.web.open311 import register_errors as register_open311_errors
 from hotline.web.open311 import router as open311_router
+from hotline.web.open311.errors import too_large as open311_too_large
 from hotline.web.open311.errors import validation_error as open311_validation_error
 from hotline.web.prompts import router as prompts_router
 from hotline.web.safe import printable
@@ -122,6 +123,7 @@ def create_app() -> FastAPI:
         BodySizeLimit,
         max_bytes=settings.max_body_bytes,
         larger={"/open311/v2/requests.": max(settings.open311_media_bytes, settings.max_body_bytes)},
+        refusal=open311_too_large,
     )
 
     @app.exception_handler(RequestValidationError)

@@ -109,6 +109,7 @@ async def create(user: UserDep, form: FormDep) -> Response:
 @router.post("/tickets/{number}/reporters/{reporter_id}/split")
 async def split(number: RowId, reporter_id: RowId, user: UserDep, form: FormDep) -> Response:
     require(user, user.principal.can_supervise)
+
     def work(session: Session, ticket: Ticket) -> None:
         split_reporter(session, config=current_config(), actor=user.actor, ticket=ticket, reporter_id=reporter_id)
 
@@ -157,6 +158,7 @@ async def cancel_keep(number: RowId, user: UserDep, form: FormDep) -> Response:
 @router.post("/tickets/{number}/reassign")
 async def reassign_ticket(number: RowId, user: UserDep, form: FormDep) -> Response:
     require(user, user.principal.can_supervise)
+
     def work(session: Session, ticket: Ticket) -> None:
         reassign(session, config=current_config(), actor=user.actor, ticket=ticket, agency_code=field(form, "agency"))
 

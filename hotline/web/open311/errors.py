@@ -32,6 +32,14 @@ def error_document(path: str, status: int, description: str, headers: dict[str, 
     return response
 
 
+def too_large(path: str, limit: int) -> tuple[bytes, str] | None:
+    """BodySizeLimit's 413 as an error document, for Open311 paths only."""
+    if not path.startswith(PREFIX):
+        return None
+    answer = error_document(path, 413, f"request body too large: the limit is {limit} bytes (photos included)")
+    return bytes(answer.body), answer.media_type or "application/json"
+
+
 async def _open311_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, Open311Error)
     return error_document(request.url.path, exc.status, exc.description, exc.headers)
