@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from hotline.cli import app
 from hotline.db import unit_of_work
 from hotline.models import AuditEntry, Open311Submission, Ticket, TicketAttachment, utcnow
-from tests.accounts import make_partner, make_token
+from tests.accounts import console_login, make_partner, make_token, make_user
 from tests.helpers import sms_ticket, ticket
 from tests.open311_spec import check_answer
 
@@ -318,3 +318,23 @@ def test_cli_adds_lists_and_revokes_partner_keys(server: str) -> None:
     assert "revoked" in runner.invoke(app, ["partner", "list"]).output
     assert runner.invoke(app, ["partner", "revoke", "nobody"]).exit_code == 1
     assert audit_of("cli") == ["partner.add", "partner.revoke"]
+
+
+def test_the_console_keeps_the_photo_as_it_came_for_those_who_may_see_the_ticket(server: str, key: str) -> None:
+    post(server, key, first_name="Siti", phone="081234567000", files={"media": ("a.jpg", PHOTO, "image/jpeg")})
+    with unit_of_work() as session:
+        photo_id = session.scalar(select(TicketAttachment.id))
+    url = f"/console/tickets/1/attachments/{photo_id}"
+    make_user("ops", "operator")
+    make_user("pupr", "agency_staff", "PUPR")  # roads go to PUPR in the suite's city
+    make_user("pmk", "agency_staff", "PMK")
+    ops, staff, other = (console_login(server, name) for name in ("ops", "pupr", "pmk"))
+    kept = ops.get(url)
+    assert kept.status_code == 200 and kept.content == PHOTO  # with its EXIF: the evidence
+    assert kept.headers["content-type"] == "image/jpeg" and kept.headers["x-content-type-options"] == "nosniff"
+    assert "Siti" in ops.get("/console/tickets/1").text
+    assert staff.get(url).status_code == 200
+    page = staff.get("/console/tickets/1").text
+    assert "batt-app" in page and "Siti" not in page  # agency staff: not the reporter's name and contacts
+    assert other.get(url).status_code == 404
+    assert httpx.get(f"{server}{url}").status_code in (303, 401)

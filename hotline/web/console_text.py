@@ -208,6 +208,11 @@ TEXT: dict[str, tuple[str, str]] = {
         "New key (shown only once, keep it now):",
     ),
     "partner_revoked": ("Kunci mitra dicabut.", "Partner key revoked."),
+    "open311_filed": ("Dikirim lewat aplikasi mitra (Open311)", "Filed through a partner app (Open311)"),
+    "open311_partner": ("Aplikasi", "App"),
+    "open311_reporter": ("Pelapor", "Reporter"),
+    "open311_device": ("Perangkat / akun", "Device / account"),
+    "open311_photo": ("Foto", "Photo"),
 }
 
 
