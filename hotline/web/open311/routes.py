@@ -288,7 +288,23 @@ async def _uploads(form: FormData) -> list[Upload]:
     return [Upload(f.filename or "media", await f.read()) for f in files]
 
 
-@router.post(f"{BASE}/requests.{{fmt}}")
+_FORM = {"type": "string", "maxLength": MAX_FIELD}
+POST_BODY = {  # documented for /openapi.json (the form is read by hand: attribute[code] and file parts)
+    "requestBody": {
+        "content": {
+            "application/x-www-form-urlencoded": {
+                "schema": {
+                    "type": "object",
+                    "required": ["api_key", "service_code"],
+                    "properties": {"api_key": _FORM, **{name: _FORM for name in TEXT_FIELDS}, "media_url": _FORM},
+                }
+            }
+        }
+    }
+}
+
+
+@router.post(f"{BASE}/requests.{{fmt}}", openapi_extra=POST_BODY)
 async def request_create(request: Request, fmt: Fmt) -> Response:
     config = current_config()
     limit = max(get_settings().open311_media_bytes, get_settings().max_body_bytes)
