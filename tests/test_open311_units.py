@@ -109,3 +109,10 @@ def test_xml_writer_uses_the_specs_list_tags() -> None:
     root = etree.fromstring(doc)
     assert root.findtext("attributes/attribute/values/value/key") == "a"
     assert doc.startswith(b'<?xml version="1.0" encoding="utf-8"?>')
+
+
+def test_xml_text_is_escaped_and_rid_of_what_xml_cannot_carry() -> None:
+    sms = "Banjir <1 m> & naik\x0b\x1b lagi, \u201ccepat\u201d"  # a modem's vertical tab and escape, curly quotes
+    root = etree.fromstring(xml_bytes("service_requests", "request", [{"description": sms, "lat": None}]))
+    assert root.findtext("request/description") == "Banjir <1 m> & naik lagi, \u201ccepat\u201d"
+    assert root.findtext("request/lat") == ""

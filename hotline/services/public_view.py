@@ -67,9 +67,7 @@ def _extras(session: Session, tickets: list[Ticket]) -> dict[int, _Extras]:
         for ticket_id, phone in session.execute(linked):
             numbers[ticket_id] += number_forms(phone)
         for sub in session.scalars(select(Open311Submission).where(Open311Submission.ticket_id.in_(ids))):
-            names[sub.ticket_id] += [n for n in (sub.first_name, sub.last_name, sub.email) if n]
-            if sub.first_name and sub.last_name:
-                names[sub.ticket_id].append(f"{sub.first_name} {sub.last_name}")
+            names[sub.ticket_id] += [n for n in (sub.first_name, sub.last_name) if n]
             urls[sub.ticket_id] += list(sub.media_urls or [])
         rows = session.execute(
             select(TicketAttachment.ticket_id, TicketAttachment.id)

@@ -36,14 +36,26 @@ def number_forms(e164: str) -> list[str]:
     return [e164, digits, "0" + national, national]
 
 
+WORD = re.compile(r"\w+")
+HAS_DIGIT = re.compile(r"\d")
+DIGIT_RUN = re.compile(r"\+?\d+")
+NAME_RUN = re.compile(rf"{re.escape(NAME_MARK)}(?:\s+{re.escape(NAME_MARK)})+")
+
+
 def redact(text: str, *, names: Iterable[str] = (), numbers: Iterable[str] = ()) -> str:
-    """`names`: words to hide (the reporters' names, e-mails); `numbers`: their numbers in any form written
-    (number_forms), also where no 0/62 prefix gives them away."""
-    text = EMAIL.sub(EMAIL_MARK, text)
-    text = NIK.sub(NIK_MARK, text)
-    for number in sorted({n for n in numbers if n}, key=len, reverse=True):
-        text = re.sub(rf"(?<!\d){re.escape(number)}(?!\d)", PHONE_MARK, text)
-    text = PHONE.sub(_phone, text)
-    for name in sorted({n.strip() for n in names if n and len(n.strip()) >= 2}, key=len, reverse=True):
-        text = re.sub(rf"(?<!\w){re.escape(name)}(?!\w)", NAME_MARK, text, flags=re.IGNORECASE)
+    """`names`: the reporters' names (each of their words is hidden, any case; "Siti Aminah" becomes one
+    marker); `numbers`: their numbers in the forms they may write them (number_forms), also where no 0/62
+    prefix gives them away. Only precompiled patterns: a page of 1,000 requests compiles nothing."""
+    if "@" in text:  # the patterns scan every position: skip those that cannot match
+        text = EMAIL.sub(EMAIL_MARK, text)
+    if HAS_DIGIT.search(text):
+        text = NIK.sub(NIK_MARK, text)
+        own = {n.lstrip("+") for n in numbers if n}
+        if own:
+            text = DIGIT_RUN.sub(lambda m: PHONE_MARK if m.group().lstrip("+") in own else m.group(), text)
+        text = PHONE.sub(_phone, text)
+    words = {w.casefold() for name in names if name for w in WORD.findall(name) if len(w) >= 2}
+    if words:
+        text = WORD.sub(lambda m: NAME_MARK if m.group().casefold() in words else m.group(), text)
+        text = NAME_RUN.sub(NAME_MARK, text)
     return text
