@@ -183,6 +183,7 @@ def test_three_client_request_shapes(server: str, fake_twilio: Any) -> None:
 
     discovery = httpx.get(endpoint + "discovery.json")
     assert check_answer(discovery, "discovery")["endpoints"][0]["url"] == f"{server}/open311/v2"
+    assert discovery.json()["contact"] == "Command Center (suite city), hotline@kotabatu.example"
     check_answer(httpx.get(f"{server}/open311/discovery.xml"), "discovery")
     check_answer(httpx.get(endpoint + "services.json", params=keywords), "services")
     check_answer(httpx.get(endpoint + "services/fire.json", params=keywords), "service_definition")

@@ -203,6 +203,8 @@ class Open311Rules:
 
     jurisdiction_id: str | None = None
     private_gps_decimals: int = 2  # 2 decimals: about 1.1 km
+    contact: str = "The city's command center"  # discovery: who answers questions about the API
+    key_service: str = "Partner keys are issued by the city's Hotline administrators"  # discovery: how to get a key
     services: dict[str, Open311Service] = field(default_factory=dict)
 
     def service(self, code: str) -> Open311Service:

@@ -60,6 +60,8 @@ class ServiceIn(_Strict):
 class Open311File(_Strict):
     jurisdiction_id: str | None = Field(default=None, min_length=1, max_length=100)
     private_gps_decimals: int = Field(default=2, ge=0, le=4)
+    contact: str | None = Field(default=None, min_length=1, max_length=500)
+    key_service: str | None = Field(default=None, min_length=1, max_length=500)
     services: dict[str, ServiceIn] = {}
 
 
@@ -110,5 +112,12 @@ def load_open311(root: Path, categories: tuple[CategorySpec, ...]) -> tuple[Open
             attributes=tuple(attributes),
             private=spec.private,
         )
-    rules = Open311Rules(parsed.jurisdiction_id, parsed.private_gps_decimals, services)
+    defaults = Open311Rules()
+    rules = Open311Rules(
+        parsed.jurisdiction_id,
+        parsed.private_gps_decimals,
+        parsed.contact or defaults.contact,
+        parsed.key_service or defaults.key_service,
+        services,
+    )
     return (rules, errors) if not errors else (Open311Rules(), errors)

@@ -105,11 +105,11 @@ def _public_base(request: Request) -> str:
 @router.get("/open311/discovery.{fmt}")
 @router.get(f"{BASE}/discovery.{{fmt}}")
 def discovery(request: Request, fmt: Fmt) -> Response:
-    changeset = _changeset()
+    changeset, rules = _changeset(), current_config().open311
     body = {
         "changeset": changeset,
-        "contact": "Command Center, via the city's hotline",
-        "key_service": "Partner keys are issued by the city's Hotline administrators (hotline partner add)",
+        "contact": rules.contact,
+        "key_service": rules.key_service,
         "endpoints": [
             {
                 "specification": SPEC,
