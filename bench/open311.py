@@ -10,12 +10,13 @@ photo. Then a real `hotline serve` (SMS to the log, Redis db 10) and each read t
 GET requests.json and requests.xml (1,000 newest of the 90-day window: the spec's default), GET requests/{id}.xml;
 and POST requests.json with a 60 kB photo (a partner key made with `hotline partner add`). Code without XML or
 partner keys (main before issue 23) is timed on what it has: requests.json, and POST with an operator's token.
-Prints median ms (p95) and the answer's size.
+Prints median ms (p95) and the answer's size, and writes them to bench/results/open311-<label>-<time>.json.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import socket
@@ -23,6 +24,7 @@ import statistics
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -199,6 +201,12 @@ def main() -> int:
     print(
         f"\n{args.label}: {args.tickets} tickets, code {args.code}, load average {load:.1f} -> {os.getloadavg()[0]:.1f}"
     )
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    out = BENCH / "results" / f"open311-{args.label}-{stamp}.json"
+    keys = ("operation", "median_ms", "p95_ms", "bytes")
+    record = {"tickets": args.tickets, "code": str(args.code), "load": [load, os.getloadavg()[0]]}
+    out.write_text(json.dumps({**record, "rows": [dict(zip(keys, row, strict=True)) for row in rows]}, indent=1))
+    print(f"written: {out}")
     print(f"| operation ({args.label}) | median ms (p95) | answer |\n|---|---:|---:|")
     for label, median, p95, size in rows:
         print(f"| {label} | {median:.0f} ({p95:.0f}) | {size / 1024:.0f} kB |")
