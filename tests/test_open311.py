@@ -103,6 +103,19 @@ def test_refused_reads_get_the_specs_error_document(server: str, path: str, stat
     assert problem in description, description
 
 
+def test_a_broken_multipart_body_or_too_many_files_is_a_400_document(server: str, key: str) -> None:
+    broken = httpx.post(
+        f"{server}/open311/v2/requests.xml",
+        content=b"--xyz\r\nContent-Disposition: form-data; name=api_key\r\n\r\nx\r\n--xyz--\r\n",
+        headers={"Content-Type": "multipart/form-data"},  # no boundary: the parser cannot read it
+    )
+    assert broken.status_code == 400, broken.text
+    assert check_answer(broken, "errors").findtext("error/code") == "400"
+    files = [("media", (f"{i}.jpg", PHOTO, "image/jpeg")) for i in range(7)]
+    many = httpx.post(f"{server}/open311/v2/requests.json", data={"api_key": key, **REPORT}, files=files)
+    assert many.status_code == 400 and "Maximum number of files is 5" in many.json()[0]["description"], many.text
+
+
 def test_an_unencoded_plus_in_a_date_is_read_as_the_offset_it_was(server: str, key: str) -> None:
     assert post(server, key).status_code == 200
     today = (utcnow() + timedelta(hours=7)).date()

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from hotline.cityconfig import CityConfig
 from hotline.cityconfig.model import ServiceAttribute
-from hotline.models import Open311Submission, PartnerKey, TicketAttachment
+from hotline.models import Open311Submission, TicketAttachment
 from hotline.phone import to_e164
 from hotline.services.audit import audit
 from hotline.services.merging import open_or_merge
@@ -35,6 +35,14 @@ NO_TEXT = "(tanpa keterangan)"
 
 class RequestRefused(ValueError):
     """A posted request the city cannot take as it is; the message names the field and what it needs."""
+
+
+@dataclass(frozen=True)
+class Partner:
+    """The partner app filing (a row of partner_keys), as the key check found it."""
+
+    id: int
+    name: str
 
 
 @dataclass(frozen=True)
@@ -156,7 +164,7 @@ def file_request(
     session: Session,
     *,
     config: CityConfig,
-    partner: PartnerKey,
+    partner: Partner,
     posted: PostedRequest,
     uploads: list[Upload],
     ip: str | None,

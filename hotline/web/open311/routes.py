@@ -9,7 +9,6 @@ it duplicates, and answers 200 with the spec's body. A key is counted per minute
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -18,6 +17,8 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 from starlette.datastructures import FormData, UploadFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from hotline.cityconfig import CityConfig
 from hotline.cityconfig.model import ServiceAttribute
@@ -26,7 +27,7 @@ from hotline.jobs.queue import redis_connection
 from hotline.models import Open311Submission, Ticket
 from hotline.services.audit import audit
 from hotline.services.city import current_config
-from hotline.services.open311_intake import MAX_MEDIA, PostedRequest, Upload, file_request
+from hotline.services.open311_intake import MAX_MEDIA, Partner, PostedRequest, Upload, file_request
 from hotline.services.partners import partner_for_key, within_rate
 from hotline.services.photo_metadata import NotPublishable, without_metadata
 from hotline.services.public_view import PublicRequest, public_requests, publishable_photo
@@ -59,12 +60,6 @@ def _language(config: CityConfig, params: Any) -> str:
     if code and expected and code.lower() != expected.lower():
         raise Open311Error(404, f"jurisdiction_id {code[:60]!r} is not served here; this is {expected}")
     return "en" if language == "en" else "id"
-
-
-@dataclass(frozen=True)
-class Partner:
-    id: int
-    name: str
 
 
 def _use_key(request: Request, key: str, action: str) -> Partner:
@@ -268,7 +263,8 @@ def _posted(form: FormData) -> PostedRequest:
     for key, value in form.multi_items():
         if key.startswith("attribute[") and key.endswith("]") and isinstance(value, str):
             code = key[len("attribute[") : -1].removesuffix("][")  # attribute[code][] for multivaluelists
-            attributes.setdefault(code.rstrip("]").rstrip("["), []).append(value[:500])
+            if code:
+                attributes.setdefault(code, []).append(value[:500])
     urls = tuple(v for k, v in form.multi_items() if k in ("media_url", "media_url[]") and isinstance(v, str) and v)
     return PostedRequest(
         service_code=(fields.pop("service_code") or "").strip(),
@@ -308,25 +304,24 @@ POST_BODY = {  # documented for /openapi.json (the form is read by hand: attribu
 async def request_create(request: Request, fmt: Fmt) -> Response:
     config = current_config()
     limit = max(get_settings().open311_media_bytes, get_settings().max_body_bytes)
-    try:
-        form = await request.form(max_files=MAX_MEDIA + 1, max_fields=200, max_part_size=limit)
-    except Exception as exc:  # a form the parser refuses (bad multipart): the sender's mistake
-        raise Open311Error(400, f"the body is not a form this endpoint reads: {str(exc)[:200]}") from None
-    _language(config, {**request.query_params, **{k: v for k, v in form.items() if isinstance(v, str)}})
-    key = _text(form, "api_key") or request.query_params.get("api_key")
-    if not key:
-        raise Open311Error(403, "api_key is required to file a request (a partner key from the city)")
-    posted, uploads = _posted(form), await _uploads(form)
+    try:  # the context closes the uploads' temporary files
+        async with request.form(max_files=MAX_MEDIA, max_fields=200, max_part_size=limit) as form:
+            values = {k: v for k, v in form.items() if isinstance(v, str)}
+            _language(config, {**request.query_params, **values})
+            key = _text(form, "api_key") or request.query_params.get("api_key")
+            if not key:
+                raise Open311Error(403, "api_key is required to file a request (a partner key from the city)")
+            posted, uploads = _posted(form), await _uploads(form)
+    except StarletteHTTPException as exc:  # a multipart body the parser refuses: the sender's mistake
+        raise Open311Error(400, f"the body is not a form this endpoint reads: {exc.detail}") from None
+    except ClientDisconnect:  # gone, or cut off by BodySizeLimit (which has answered 413 already)
+        raise Open311Error(400, "the body ended early") from None
     partner = await run_sync(_use_key, request, key, "open311.post")
 
     def run() -> dict[str, Any]:
         with unit_of_work() as session:
-            from hotline.models import PartnerKey
-
-            row = session.get(PartnerKey, partner.id)
-            assert row is not None
             filed = file_request(
-                session, config=config, partner=row, posted=posted, uploads=uploads, ip=client_ip(request)
+                session, config=config, partner=partner, posted=posted, uploads=uploads, ip=client_ip(request)
             )
             notice = f"merged into open request {filed.service_request_id}" if filed.merged else None
             return {
