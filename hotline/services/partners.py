@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-import time
 
 from redis import Redis
 from sqlalchemy import select
@@ -20,6 +19,7 @@ from hotline.models import PartnerKey, utcnow
 KEY_PREFIX = "o311_"
 NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 DEFAULT_PER_MINUTE = 30
+RATE_WINDOW_SECONDS = 60
 
 
 class PartnerError(ValueError):
@@ -70,11 +70,11 @@ def partner_for_key(session: Session, key: str) -> PartnerKey | None:
 
 
 def within_rate(redis: Redis, *, partner_id: int, per_minute: int) -> bool:
-    """Count one use of the key in this minute; False once it is past its limit (the minute ends it)."""
-    minute = int(time.time() // 60)
-    counter = f"hotline:open311-rate:{partner_id}:{minute}"
+    """Count one use of the key; False once it is past its limit within the minute that began with the first use
+    counted (SET NX EX starts it: EXPIRE NX needs Redis 7, the embedded one is 6.2)."""
+    counter = f"hotline:open311-rate:{partner_id}"
     with redis.pipeline() as pipe:
+        pipe.set(counter, 0, ex=RATE_WINDOW_SECONDS, nx=True)
         pipe.incr(counter)
-        pipe.expire(counter, 120)
-        count, _ = pipe.execute()
+        _, count = pipe.execute()
     return int(count) <= per_minute

@@ -28,7 +28,7 @@ from hotline.models import Open311Submission, Ticket
 from hotline.services.audit import audit
 from hotline.services.city import current_config
 from hotline.services.open311_intake import MAX_MEDIA, Partner, PostedRequest, Upload, file_request
-from hotline.services.partners import partner_for_key, within_rate
+from hotline.services.partners import RATE_WINDOW_SECONDS, partner_for_key, within_rate
 from hotline.services.photo_metadata import NotPublishable, without_metadata
 from hotline.services.public_view import PublicRequest, public_requests, publishable_photo
 from hotline.settings import get_settings
@@ -69,7 +69,8 @@ def _use_key(request: Request, key: str, action: str) -> Partner:
         if row is None:
             raise Open311Error(403, "api_key is not a valid partner key (ask the city for one)")
         if not within_rate(redis_connection(), partner_id=row.id, per_minute=row.per_minute):
-            raise Open311Error(429, f"api_key: more than {row.per_minute} requests a minute", {"Retry-After": "60"})
+            limit = f"api_key: more than {row.per_minute} requests a minute"
+            raise Open311Error(429, limit, {"Retry-After": str(RATE_WINDOW_SECONDS)})
         audit(session, actor=f"open311:{row.name}", action=action, ip=client_ip(request), path=request.url.path)
         return Partner(row.id, row.name)
 
