@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from hotline.partner_cli import partner_app  # Open311 keys of partner apps
 from hotline.settings import get_settings
 from hotline.shield_cli import shield_app  # the junk-call shield's report
 from hotline.sms_cli import sms_app  # what SMS gateways call on this host (Gammu's RunOnReceive)
@@ -45,6 +46,7 @@ prompts_app = typer.Typer(help="IVR prompt audio (espeak-ng, or the city's recor
 app.add_typer(prompts_app, name="prompts")
 app.add_typer(user_app, name="user")
 app.add_typer(shield_app, name="shield")
+app.add_typer(partner_app, name="partner")
 app.add_typer(sms_app, name="sms")
 app.add_typer(spool_app, name="spool")
 console = Console()

@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     default_region: str = Field("ID", alias="HOTLINE_DEFAULT_REGION")
     timezone: str = Field("Asia/Jakarta", alias="HOTLINE_TIMEZONE")
     max_body_bytes: int = Field(256 * 1024, alias="HOTLINE_MAX_BODY_BYTES", gt=0)
+    # An Open311 report with its photos (POST /open311/v2/requests.*): the one body allowed past max_body_bytes.
+    open311_media_bytes: int = Field(5 * 1024 * 1024, alias="HOTLINE_OPEN311_MEDIA_BYTES", gt=0)
     log_format: Literal["text", "json"] = Field("text", alias="HOTLINE_LOG_FORMAT")
     # Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses or networks, comma-separated);
     # from anyone else the headers are ignored and the client is the connection's address.

@@ -58,3 +58,11 @@ def shown_after(client: httpx.Client, answer: httpx.Response) -> str:
     page = client.get(answer.headers["location"]).text
     found = re.search(r'<p class="flash" role="status">(.*?)</p>', page, re.S)
     return html.unescape(found.group(1)) if found else ""
+
+
+def make_partner(name: str, per_minute: int = 30) -> str:
+    """An Open311 partner key, made as `hotline partner add` makes it."""
+    from hotline.services.partners import add_partner
+
+    with unit_of_work() as session:
+        return add_partner(session, name=name, created_by="tests", per_minute=per_minute)

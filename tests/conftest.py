@@ -143,7 +143,10 @@ def clean(request: pytest.FixtureRequest) -> Iterator[None]:
             "outbound_messages",
             "inbound_messages",
             "ticket_events",
+            "ticket_attachments",  # Open311 photos and submissions point at tickets
+            "open311_submissions",
             "tickets",
+            "partner_keys",
             "opt_outs",
             "audit_log",
             "api_tokens",

@@ -16,7 +16,7 @@ from tests.accounts import make_token
 
 EXAMPLES_PER_OPERATION = 8
 # Where strangers' input reaches the services (the review of issue 18 found its 500s there): more examples.
-MORE_EXAMPLES = {"POST /api/v1/tickets": 30, "GET /open311/v2/requests.json": 30, "PATCH /api/v1/tickets/{number}": 20}
+MORE_EXAMPLES = {"POST /api/v1/tickets": 30, "GET /open311/v2/requests.{fmt}": 30, "PATCH /api/v1/tickets/{number}": 20}
 
 
 def test_no_server_errors_on_any_documented_operation(server: str) -> None:
@@ -43,4 +43,5 @@ def test_no_server_errors_on_any_documented_operation(server: str) -> None:
     # The token worked and generated data got through validation to the services, not only 4xx.
     assert 200 in statuses["GET /api/v1/tickets"], statuses
     assert 201 in statuses["POST /api/v1/tickets"], statuses
-    assert 200 in statuses["GET /open311/v2/services.json"], statuses
+    assert 200 in statuses["GET /open311/v2/services.{fmt}"], statuses
+    assert 200 in statuses["GET /open311/v2/requests.{fmt}"], statuses

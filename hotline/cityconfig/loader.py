@@ -31,6 +31,7 @@ from hotline.cityconfig.model import (
     StaleRules,
     UrcSpec,
 )
+from hotline.cityconfig.open311_loader import load_open311
 from hotline.cityconfig.schema_errors import pydantic_errors as _pydantic_errors
 from hotline.cityconfig.shield import read_shield
 from hotline.cityconfig.yamlsource import ConfigErrorOnRead, YamlSource, read_yaml
@@ -612,6 +613,8 @@ def load_city_config(config_dir: Path | str, region: str = "ID") -> CityConfig:
     stale = StaleRules(stale_in.after_hours, stale_in.digest_at)
     merging, merging_errors = load_merging(root, categories)
     c.errors.extend(merging_errors)
+    open311, open311_errors = load_open311(root, categories)
+    c.errors.extend(open311_errors)
     city = CityData(categories, areas, replies, REPLY_FIELDS, TICKET_STATUSES)
     flows, ivr_errors = build_ivr_flows(ivr, city)
     c.errors.extend(ivr_errors)
@@ -630,4 +633,5 @@ def load_city_config(config_dir: Path | str, region: str = "ID") -> CityConfig:
         merging=merging,
         shield=shield,
         stale=stale,
+        open311=open311,
     )

@@ -165,6 +165,53 @@ class MergeRules:
 
 
 @dataclass(frozen=True)
+class AttributeValue:
+    key: str
+    names: dict[str, str]
+
+
+@dataclass(frozen=True)
+class ServiceAttribute:
+    """One question a GeoReport service definition asks (`attribute[code]=` when posting)."""
+
+    code: str
+    datatype: str  # string | number | datetime | text | singlevaluelist | multivaluelist
+    required: bool
+    descriptions: dict[str, str]
+    order: int
+    values: tuple[AttributeValue, ...] = ()
+
+    def description(self, language: str) -> str:
+        return self.descriptions.get(language) or self.descriptions[LANGUAGES[0]]
+
+
+@dataclass(frozen=True)
+class Open311Service:
+    """What GeoReport clients learn of a category (routing/open311.yaml); defaults for one not listed."""
+
+    group: str = ""
+    descriptions: dict[str, str] = field(default_factory=dict)
+    keywords: tuple[str, ...] = ()
+    attributes: tuple[ServiceAttribute, ...] = ()
+    # Private: its reports' GPS is rounded in public answers and their photos are not published.
+    private: bool = False
+
+
+@dataclass(frozen=True)
+class Open311Rules:
+    """routing/open311.yaml. Without the file: any jurisdiction_id is taken, no category is private."""
+
+    jurisdiction_id: str | None = None
+    private_gps_decimals: int = 2  # 2 decimals: about 1.1 km
+    contact: str = "The city's command center"  # discovery: who answers questions about the API
+    key_service: str = "Partner keys are issued by the city's Hotline administrators"  # discovery: how to get a key
+    services: dict[str, Open311Service] = field(default_factory=dict)
+
+    def service(self, code: str) -> Open311Service:
+        return self.services.get(code, Open311Service())
+
+
+@dataclass(frozen=True)
 class ShieldRules:
     """The junk-call shield (routing/shield.yaml; hotline/services/shield.py). Off: every call is allowed
     (and still logged); silent calls are still told apart by the flow."""
@@ -206,6 +253,7 @@ class CityConfig:
     shield: ShieldRules = ShieldRules()
     merging: MergeRules = field(default_factory=MergeRules)  # no routing/merging.yaml: reports are never merged
     stale: StaleRules = StaleRules()  # no `stale:` in routing/escalation.yaml: 72 hours, digest at 07:00
+    open311: Open311Rules = field(default_factory=Open311Rules)  # no routing/open311.yaml: the defaults
 
     def category(self, code: str | None) -> CategorySpec | None:
         return next((c for c in self.categories if c.code == code), None)

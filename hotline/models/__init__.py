@@ -5,6 +5,7 @@ from hotline.models.alerts import AlertAttempt, AlertDelivery
 from hotline.models.base import Base, UTCDateTime, utcnow
 from hotline.models.calls import Call, CallEvent
 from hotline.models.messages import InboundMessage, OptOut, OutboundMessage
+from hotline.models.open311 import Open311Submission, PartnerKey, TicketAttachment
 from hotline.models.reporters import TicketReporter
 from hotline.models.routing import Agency, Member, Urc
 from hotline.models.screening import CallScreening
@@ -26,9 +27,12 @@ __all__ = [
     "Escalation",
     "InboundMessage",
     "Member",
+    "Open311Submission",
     "OptOut",
     "OutboundMessage",
+    "PartnerKey",
     "Ticket",
+    "TicketAttachment",
     "TicketEvent",
     "TicketReporter",
     "Timer",

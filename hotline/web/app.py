@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DataError, OperationalError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -32,7 +32,10 @@ from hotline.web.body_limit import BodySizeLimit
 from hotline.web.console import router as console_router
 from hotline.web.edge import ClientAddress, SecurityHeaders
 from hotline.web.health import router as health_router
+from hotline.web.open311 import register_errors as register_open311_errors
 from hotline.web.open311 import router as open311_router
+from hotline.web.open311.errors import too_large as open311_too_large
+from hotline.web.open311.errors import validation_error as open311_validation_error
 from hotline.web.prompts import router as prompts_router
 from hotline.web.safe import printable
 from hotline.web.templating import STATIC_DIR
@@ -121,10 +124,17 @@ def create_app() -> FastAPI:
     # The client's real address (audit log, login limits, Kannel's ALLOW) before anything reads it.
     app.add_middleware(ClientAddress)
     # Added last, so it runs first: an oversized body is refused before anything reads it.
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_body_bytes,
+        larger={"/open311/v2/requests.": max(settings.open311_media_bytes, settings.max_body_bytes)},
+        refusal=open311_too_large,
+    )
 
     @app.exception_handler(RequestValidationError)
-    async def refused_input(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def refused_input(request: Request, exc: RequestValidationError) -> Response:
+        if (open311 := open311_validation_error(request, exc)) is not None:
+            return open311  # Open311 clients read the spec's error documents, never FastAPI's 422 body
         # FastAPI's own 422, except that the input it echoes may be NaN or a lone surrogate, which its JSON
         # answer could not write (a 500 instead of the 422).
         return JSONResponse({"detail": printable(jsonable_encoder(exc.errors()))}, status_code=422)
@@ -141,4 +151,5 @@ def create_app() -> FastAPI:
         log.error("%s: a value the database cannot store: %s", request.url.path, exc.orig)
         return JSONResponse({"detail": "a field holds a value that cannot be stored (NUL byte or too long)"}, 400)
 
+    register_open311_errors(app)
     return app

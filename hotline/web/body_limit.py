@@ -7,23 +7,50 @@ floods of junk from tying up memory and the database slots."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 DEFAULT_MAX_BODY_BYTES = 256 * 1024
 
 
+# (path, limit) -> (body, content type) of the 413, for paths whose clients read another error format.
+Refusal = Callable[[str, int], tuple[bytes, str] | None]
+
+
+def _detail(path: str, limit: int) -> tuple[bytes, str]:
+    detail = f"request body too large: the limit is {limit} bytes"
+    return json.dumps({"detail": detail}, ensure_ascii=False).encode(), "application/json"
+
+
 class BodySizeLimit:
-    def __init__(self, app: ASGIApp, max_bytes: int = DEFAULT_MAX_BODY_BYTES):
-        self.app, self.max_bytes = app, max_bytes
+    """`larger` maps a path prefix to its own limit (an Open311 report with photos), for POSTs only;
+    `refusal` may word the 413 for a path (Open311's error document), else it is {"detail": ...}."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        larger: dict[str, int] | None = None,
+        refusal: Refusal | None = None,
+    ):
+        self.app, self.max_bytes, self.larger, self.refusal = app, max_bytes, larger or {}, refusal
+
+    def _limit(self, scope: Scope) -> int:
+        if scope.get("method") == "POST":
+            for prefix, limit in self.larger.items():
+                if scope["path"].startswith(prefix):
+                    return limit
+        return self.max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self._limit(scope)
         declared = _content_length(scope)
-        if declared is not None and declared > self.max_bytes:
-            await self._refuse(send)
+        if declared is not None and declared > limit:
+            await self._refuse(scope, send, limit)
             return
         received, started, refused = 0, False, False
 
@@ -34,12 +61,12 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > limit:
                     # Answer 413 now, and tell the app the client went away: whatever it catches while
                     # parsing (a form parser answers 400 to anything odd), its answer is dropped below.
                     refused = True
                     if not started:
-                        await self._refuse(send)
+                        await self._refuse(scope, send, limit)
                     return {"type": "http.disconnect"}
             return message
 
@@ -53,15 +80,14 @@ class BodySizeLimit:
 
         await self.app(scope, counting_receive, noting_send)
 
-    async def _refuse(self, send: Send) -> None:
-        body = json.dumps(
-            {"detail": f"request body too large: the limit is {self.max_bytes} bytes"}, ensure_ascii=False
-        ).encode()
+    async def _refuse(self, scope: Scope, send: Send, limit: int) -> None:
+        worded = self.refusal(scope["path"], limit) if self.refusal else None
+        body, kind = worded or _detail(scope["path"], limit)
         await send(
             {
                 "type": "http.response.start",
                 "status": 413,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+                "headers": [(b"content-type", kind.encode()), (b"content-length", str(len(body)).encode())],
             }
         )
         await send({"type": "http.response.body", "body": body})

@@ -188,6 +188,31 @@ TEXT: dict[str, tuple[str, str]] = {
     ),
     "user_enabled": ("Pengguna diaktifkan lagi.", "User enabled again."),
     "user_signed_out": ("Pengguna dikeluarkan dari semua perangkat.", "User signed out everywhere."),
+    # Open311 partner keys (issue 23)
+    "partners_title": ("Kunci mitra Open311", "Open311 partner keys"),
+    "partners_help": (
+        "Satu kunci per aplikasi mitra: hanya untuk mengirim dan membaca laporan publik di /open311/v2.",
+        "One key per partner app: it only files and reads public reports on /open311/v2.",
+    ),
+    "partner_name": ("Nama aplikasi", "App name"),
+    "per_minute": ("Batas per menit", "Limit per minute"),
+    "made": ("Dibuat", "Made"),
+    "last_used": ("Terakhir dipakai", "Last used"),
+    "never": ("belum pernah", "never"),
+    "revoked": ("Dicabut", "Revoked"),
+    "partner_add": ("Buat kunci", "Make key"),
+    "partner_revoke": ("Cabut kunci", "Revoke key"),
+    "no_partners": ("Belum ada kunci mitra.", "No partner keys yet."),
+    "partner_key_once": (
+        "Kunci baru (hanya ditampilkan sekali, simpan sekarang):",
+        "New key (shown only once, keep it now):",
+    ),
+    "partner_revoked": ("Kunci mitra dicabut.", "Partner key revoked."),
+    "open311_filed": ("Dikirim lewat aplikasi mitra (Open311)", "Filed through a partner app (Open311)"),
+    "open311_partner": ("Aplikasi", "App"),
+    "open311_reporter": ("Pelapor", "Reporter"),
+    "open311_device": ("Perangkat / akun", "Device / account"),
+    "open311_photo": ("Foto", "Photo"),
 }
 
 

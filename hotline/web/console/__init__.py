@@ -2,10 +2,10 @@
 
 from fastapi import APIRouter
 
-from hotline.web.console import actions, auth, live, pages, recordings, shield, users
+from hotline.web.console import actions, attachments, auth, live, pages, partners, recordings, shield, users
 
 router = APIRouter()
-for part in (auth, pages, actions, live, shield, recordings, users):
+for part in (auth, pages, actions, live, shield, recordings, attachments, users, partners):
     router.include_router(part.router)
 
 __all__ = ["router"]

@@ -24,6 +24,7 @@ FLASH_CODES = frozenset(
         "user_disabled",
         "user_enabled",
         "user_signed_out",
+        "partner_revoked",
     }
 )
 ERROR_MAX_AGE = 600

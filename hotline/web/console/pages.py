@@ -17,6 +17,7 @@ from hotline.services import cancel_requests, reporters
 from hotline.services.board import agency_loads
 from hotline.services.call_queue import waiting_calls
 from hotline.services.city import current_config
+from hotline.services.open311_records import filings
 from hotline.services.scorecard import Month, MonthError, city_timezone
 from hotline.services.scorecard.cache import cached_scorecard
 from hotline.services.shield_report import pending_callbacks
@@ -133,6 +134,7 @@ def ticket_page(request: Request, user: UserDep, number: RowId) -> Response:
         outbound = list(session.scalars(select(OutboundMessage).where(OutboundMessage.ticket_id == number)))
         calls = list(session.scalars(select(Call).where(Call.ticket_id == number).order_by(Call.id)))
         linked = reporters.all_rows(session, number)
+        open311 = filings(session, ticket_id=number)
     messages = sorted(
         [("in", m.received_at, m.from_e164, m.body, m.status) for m in inbound]
         + [("out", m.created_at, m.to_number, m.body, m.status) for m in outbound],
@@ -147,6 +149,7 @@ def ticket_page(request: Request, user: UserDep, number: RowId) -> Response:
         "recordings": [c for c in calls if c.recording_url],
         "recording_src": {c.id: console_recording_url(c) for c in calls},  # Asterisk's: through the hotline
         "linked": linked,
+        "open311": open311,
         "deadline": running_deadline(ticket),
         "cancel_requested": cancel_requests.is_open(ticket),
     }

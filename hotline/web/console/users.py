@@ -15,6 +15,7 @@ from hotline.db import unit_of_work
 from hotline.models import User
 from hotline.services.accounts import disable_user, enable_user, end_sessions, open_sessions
 from hotline.services.audit import audit
+from hotline.services.partners import list_partners
 from hotline.web.api_schemas import RowId
 from hotline.web.console.auth import ConsoleUser, FormDep, UserDep, render, require
 from hotline.web.console.flash import flash_url
@@ -25,10 +26,16 @@ PAGE = "/console/users"
 
 @router.get("")
 def users_page(request: Request, user: UserDep) -> Response:
+    return render_users(request, user)
+
+
+def render_users(request: Request, user: ConsoleUser, new_key: str | None = None) -> Response:
+    """Users and the Open311 partner keys (hotline/web/console/partners.py); `new_key` once, when just made."""
     require(user, user.principal.can_manage_users)
     with unit_of_work() as session:
         rows = [(u, open_sessions(session, user=u)) for u in session.scalars(select(User).order_by(User.username))]
-    return render(request, "users.html", {"rows": rows}, user=user)
+        partners = list_partners(session)
+    return render(request, "users.html", {"rows": rows, "partners": partners, "new_key": new_key}, user=user)
 
 
 async def _change(user: ConsoleUser, user_id: int, action: str, change: Callable[[Session, User], object]) -> None:

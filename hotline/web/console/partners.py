@@ -1,0 +1,73 @@
+"""Open311 partner keys on the admin screen (/console/users): made (the key shown once) and revoked here as with
+`hotline partner add|revoke`; each change is in the audit log."""
+
+from __future__ import annotations
+
+from anyio.to_thread import run_sync
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+
+from hotline.db import unit_of_work
+from hotline.models import PartnerKey, utcnow
+from hotline.services.audit import audit
+from hotline.services.partners import PartnerError, add_partner
+from hotline.web.api_schemas import RowId
+from hotline.web.console.actions import field
+from hotline.web.console.auth import FormDep, UserDep, require
+from hotline.web.console.flash import error_url, flash_url
+from hotline.web.console.users import PAGE, render_users
+from hotline.web.safe import plain_int
+
+router = APIRouter(prefix="/console/partners", include_in_schema=False)
+
+
+@router.post("")
+async def add(request: Request, user: UserDep, form: FormDep) -> Response:
+    require(user, user.principal.can_manage_users)
+    name, per_minute = field(form, "name"), plain_int(field(form, "per_minute").strip() or "30", max_digits=5)
+
+    def run() -> str:
+        with unit_of_work() as session:
+            key = add_partner(session, name=name, created_by=user.principal.username, per_minute=per_minute or 0)
+            audit(
+                session,
+                actor=user.principal.username,
+                action="partner.add",
+                target_type="partner",
+                target_id=name.strip().lower(),
+                ip=user.ip,
+            )
+            return key
+
+    try:
+        key = await run_sync(run)
+    except PartnerError as exc:
+        return RedirectResponse(error_url(PAGE, str(exc)), status_code=303)
+    # The key is shown on this answer only (not in a URL): only its hash is kept.
+    return await run_sync(lambda: render_users(request, user, new_key=key))
+
+
+@router.post("/{partner_id}/revoke")
+async def revoke(partner_id: RowId, user: UserDep, form: FormDep) -> Response:
+    require(user, user.principal.can_manage_users)
+
+    def run() -> bool:
+        with unit_of_work() as session:
+            row = session.get(PartnerKey, partner_id, with_for_update=True)
+            if row is None:
+                return False
+            if row.revoked_at is None:
+                row.revoked_at = utcnow()
+            audit(
+                session,
+                actor=user.principal.username,
+                action="partner.revoke",
+                target_type="partner",
+                target_id=row.name,
+                ip=user.ip,
+            )
+            return True
+
+    if not await run_sync(run):
+        raise HTTPException(404, "no such partner")
+    return RedirectResponse(flash_url(PAGE, "partner_revoked"), status_code=303)
