@@ -1,6 +1,6 @@
 """open311 partners: API keys of partner apps, what their reports carried, and the photos they sent
 
-Revision ID: 0019
+Revision ID: 0016
 Revises: 0015
 Create Date: 2026-12-07
 
@@ -14,7 +14,7 @@ from alembic import op
 
 from hotline.models.base import UTCDateTime
 
-revision: str = "0019"
+revision: str = "0016"
 down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
