@@ -149,6 +149,7 @@ def clean(request: pytest.FixtureRequest) -> Iterator[None]:
             "api_tokens",
             "console_sessions",
             "users",  # each test makes the accounts it needs (tests/accounts.py)
+            "scorecard_rollups",  # frozen months (hotline/services/scorecard/rollup.py)
         ):
             conn.execute(text(f"DELETE FROM {table}"))
         if engine.dialect.name == "postgresql":

@@ -7,6 +7,7 @@ from hotline.models.calls import Call, CallEvent
 from hotline.models.messages import InboundMessage, OptOut, OutboundMessage
 from hotline.models.reporters import TicketReporter
 from hotline.models.routing import Agency, Member, Urc
+from hotline.models.scorecards import ScorecardRollup
 from hotline.models.screening import CallScreening
 from hotline.models.tickets import Escalation, Ticket, TicketEvent
 from hotline.models.timers import Timer
@@ -28,6 +29,7 @@ __all__ = [
     "Member",
     "OptOut",
     "OutboundMessage",
+    "ScorecardRollup",
     "Ticket",
     "TicketEvent",
     "TicketReporter",
