@@ -216,3 +216,20 @@ def test_the_open_month_is_the_background_card_unless_asked_fresh(phone: Phone, 
     assert pmk_tickets_in_csv("scorecard", "-f", "csv", "--fresh") == "2"
     with unit_of_work() as session:
         assert session.scalars(select(ScorecardRollup)).all() == []  # an open month is never frozen
+
+
+def test_the_refresher_freezes_last_month_once_it_has_closed(phone: Phone) -> None:
+    from hotline.metrics import refresh_scorecards
+
+    set_clock(T0)
+    sms(phone, CITIZENS[0], "KEBAKARAN di Sisir")
+    set_clock(datetime(2030, 4, 1, 12, 0, tzinfo=UTC))  # 19:00 on 1 April: March ended, not closed yet
+    refresh_scorecards()
+    with unit_of_work() as session:
+        assert session.scalars(select(ScorecardRollup)).all() == []
+    set_clock(CLOSED)
+    expected = live()
+    refresh_scorecards()
+    with unit_of_work() as session:
+        assert set(session.scalars(select(ScorecardRollup.month))) == {"2030-03"}
+    assert shown().agencies == expected.agencies and row(expected, "PMK").accept_breaches == 1

@@ -4,6 +4,7 @@ from hotline.models.accounts import ROLES, ApiToken, AuditEntry, ConsoleSession,
 from hotline.models.alerts import AlertAttempt, AlertDelivery
 from hotline.models.base import Base, UTCDateTime, utcnow
 from hotline.models.calls import Call, CallEvent
+from hotline.models.gauges import GaugeCount, GaugeDelta
 from hotline.models.messages import InboundMessage, OptOut, OutboundMessage
 from hotline.models.reporters import TicketReporter
 from hotline.models.routing import Agency, Member, Urc
@@ -25,6 +26,8 @@ __all__ = [
     "CallScreening",
     "ConsoleSession",
     "Escalation",
+    "GaugeCount",
+    "GaugeDelta",
     "InboundMessage",
     "Member",
     "OptOut",

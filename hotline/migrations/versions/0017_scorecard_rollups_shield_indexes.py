@@ -1,6 +1,9 @@
 """scorecard_rollups: closed months' scorecards, frozen at close; indexes for the shield's lists (issue 25)
 
 - scorecard_rollups, one row per (month, agency).
+- gauge_counts and gauge_deltas, and the triggers that keep them (hotline/gauge_triggers.py): the /metrics gauges
+  counted as rows are written, so the refresher reads counts instead of recounting every table. The upgrade counts
+  each table once (seconds at 1M tickets) in its transaction.
 - call_screening: (at, id) for the decisions list newest first, paged by (at, id); the same partial over the
   held-back decisions (4 % of the rows: the console's default leaves `allowed` out); flags not cleared by `until`;
   callbacks not made by (at, id). Each list then reads its page, not the log.
@@ -19,6 +22,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import hotline.models.base
+from hotline import gauge_triggers
 
 revision: str = "0017"
 down_revision: str | None = "0015"
@@ -39,6 +43,22 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("month", "agency_code", name="pk_scorecard_rollups"),
     )
 
+    op.create_table(
+        "gauge_counts",
+        sa.Column("family", sa.String(length=48), nullable=False),
+        sa.Column("labels", sa.String(length=400), nullable=False),
+        sa.Column("n", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("family", "labels", name="pk_gauge_counts"),
+    )
+    op.create_table(
+        "gauge_deltas",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("family", sa.String(length=48), nullable=False),
+        sa.Column("labels", sa.String(length=400), nullable=False),
+        sa.Column("delta", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name="pk_gauge_deltas"),
+    )
+    gauge_triggers.install(op.get_bind())
     _screening_index("ix_call_screening_at_id", ["at", "id"], None)
     _screening_index("ix_call_screening_held_at_id", ["at", "id"], "decision <> 'allowed'")
     _screening_index("ix_call_screening_flag_until", ["until"], "decision = 'flagged' AND done_at IS NULL")
@@ -60,4 +80,7 @@ def downgrade() -> None:
         "ix_call_screening_at_id",
     ):
         op.drop_index(name, table_name="call_screening")
+    gauge_triggers.uninstall(op.get_bind())
+    op.drop_table("gauge_deltas")
+    op.drop_table("gauge_counts")
     op.drop_table("scorecard_rollups")
