@@ -1,12 +1,13 @@
 """Prometheus metrics.
 
-Database gauges (tickets, SMS, alerts, escalations, calls, ...) are counts over whole tables: after years of
-history one set costs seconds of database time (docs/benchmarks.md, growth). So a scrape never counts: one API
-process at a time (a Redis lease) recomputes them every HOTLINE_METRICS_INTERVAL seconds in a background thread
-and stores the result in Redis; every scrape, in any API process, serves that snapshot, with its age in
-`hotline_metrics_age_seconds`. The RQ queue depth is read live (three Redis calls). Webhook latency is measured in
-the API process that answered, labelled by the route's template (`/twilio/voice/alert/{...}`), never the raw path:
-a path no route knows is `route="unmatched"`, so random URLs cannot make new series.
+Database gauges (tickets, SMS, alerts, escalations, calls, ...) are counts the database keeps as rows are written
+(hotline/gauge_triggers.py, hotline/gauges.py), plus what joins alert attempts, deliveries and merged reporters.
+A scrape never counts: one API process at a time (a Redis lease) folds and reads them every
+HOTLINE_METRICS_INTERVAL seconds in a background thread (and judges this month's scorecard) and stores the result
+in Redis; every scrape, in any API process, serves that snapshot, with its age in `hotline_metrics_age_seconds`.
+The RQ queue depth is read live (three Redis calls). Webhook latency is measured in the API process that answered,
+labelled by the route's template (`/twilio/voice/alert/{...}`), never the raw path: a path no route knows is
+`route="unmatched"`, so random URLs cannot make new series.
 """
 
 from __future__ import annotations
