@@ -233,3 +233,18 @@ def test_the_refresher_freezes_last_month_once_it_has_closed(phone: Phone) -> No
     with unit_of_work() as session:
         assert set(session.scalars(select(ScorecardRollup.month))) == {"2030-03"}
     assert shown().agencies == expected.agencies and row(expected, "PMK").accept_breaches == 1
+
+
+def test_months_before_the_first_ticket_are_judged_and_never_stored(phone: Phone, server: str) -> None:
+    """The scorecard needs no token: asking for every month since 1970 must not fill a table."""
+    set_clock(T0)
+    sms(phone, CITIZENS[0], "KEBAKARAN di Sisir")
+    set_clock(CLOSED)
+    for month in ("1970-01", "2029-12", "2030-02"):
+        body = httpx.get(f"{server}/api/v1/scorecard", params={"month": month}).json()
+        assert body["month"] == month and all(r["tickets"] == 0 for r in body["agencies"])
+    with unit_of_work() as session:
+        assert session.scalars(select(ScorecardRollup)).all() == []
+    assert row(shown(), "PMK").tickets == 1  # March, the first ticket's month, is frozen
+    with unit_of_work() as session:
+        assert set(session.scalars(select(ScorecardRollup.month))) == {"2030-03"}

@@ -20,7 +20,7 @@ from hotline.services.scorecard.cache import cached_scorecard
 from hotline.services.scorecard.compute import Scorecard
 from hotline.services.scorecard.month import Month
 from hotline.services.scorecard.query import build_scorecard
-from hotline.services.scorecard.rollup import freeze, frozen_scorecard, is_closed
+from hotline.services.scorecard.rollup import first_month, freeze, frozen_scorecard, is_closed
 
 
 def judged_now(*, config: CityConfig, month: Month, tz: ZoneInfo, now: datetime) -> Scorecard:
@@ -38,8 +38,11 @@ def month_scorecard(*, config: CityConfig, month: Month, tz: ZoneInfo, now: date
             return judged_now(config=config, month=month, tz=tz, now=now)
     with unit_of_work() as session:
         card = frozen_scorecard(session, month=month, tz=tz)
+        first = first_month(session, tz=tz) if card is None else None  # the first entry of the routed_at index
     if card is not None:
         return card
+    if first is None or month < first:  # before the hotline's first ticket: nothing to judge, nothing stored
+        return judged_now(config=config, month=month, tz=tz, now=now)
     try:
         with unit_of_work() as session:
             return freeze(session, config=config, month=month, tz=tz, now=now)

@@ -73,12 +73,18 @@ def freeze(session: Session, *, config: CityConfig, month: Month, tz: ZoneInfo, 
     return card
 
 
+def first_month(session: Session, *, tz: ZoneInfo) -> Month | None:
+    """The month of the first routed ticket (an index's first entry): months before it have nothing to freeze."""
+    first = session.scalar(select(func.min(Ticket.routed_at)))
+    return None if first is None else Month.containing(first, tz)
+
+
 def closed_months(session: Session, *, tz: ZoneInfo, now: datetime) -> list[Month]:
     """Every closed month from the first routed ticket's on (what `hotline scorecard-rollup --all` freezes)."""
-    first = session.scalar(select(func.min(Ticket.routed_at)))
-    if first is None:
+    month = first_month(session, tz=tz)
+    if month is None:
         return []
-    months, month = [], Month.containing(first, tz)
+    months: list[Month] = []
     while is_closed(month, tz=tz, now=now):
         months.append(month)
         month = month.next()
