@@ -61,6 +61,18 @@ TARGET_GROWTH = 2.0
 TARGET_PAGE_MS = 200.0
 
 
+def _closed_month() -> str:
+    """Three months back (in UTC: a day off at a month's edge does not matter here): closed, and in every seed."""
+    today = datetime.now(UTC)
+    year, month = today.year, today.month - 3
+    if month < 1:
+        year, month = year - 1, month + 12
+    return f"{year:04d}-{month:02d}"
+
+
+CLOSED_MONTH = _closed_month()
+
+
 def db_name(size: str) -> str:
     return f"growth_{size}"
 
@@ -150,6 +162,18 @@ SELECT t.id, '+6281100000101', 'alert', 'Laporan #' || t.id, '["sms", "voice"]':
     CASE WHEN mod(t.id, 100) = 0 OR (t.status = 'routed' AND mod(t.id, 3) = 0) THEN 'exhausted' ELSE 'delivered' END,
     NULL, t.created_at, t.created_at
 FROM tickets t WHERE mod(t.id, 5) = 0;
+-- the shield's log: one decision a call (half as many calls as tickets), 4 % held back (silent, rate limited,
+-- flagged, queued last, prank), 1 % verification SMS, a third of those confirmed "1", a few cleared
+INSERT INTO call_screening (at, phone, call_id, decision, reason, rule, actor, until, done_at)
+SELECT c, '+62812' || lpad(mod(i::bigint * 7919, 400000)::text, 7, '0'), NULL,
+    CASE WHEN d < 96 THEN 'allowed' WHEN d = 96 THEN 'silent' WHEN d = 97 THEN 'rate_limited'
+         WHEN d = 98 THEN (ARRAY['flagged', 'queued_last', 'prank'])[1 + mod(i, 3)]
+         WHEN mod(i, 3) = 0 THEN 'confirmed' WHEN mod(i, 7) = 0 THEN 'cleared' ELSE 'verification_sent' END,
+    '', '{}'::json, CASE WHEN d = 99 AND mod(i, 7) = 0 THEN 'operator' ELSE 'system' END,
+    CASE WHEN d = 98 THEN c + interval '1 day' END, NULL
+FROM generate_series(1, %(n)s / 2) AS i
+CROSS JOIN LATERAL (SELECT now() - interval '1095 days' * (1 - i::float8 / (%(n)s / 2)) AS c,
+                           mod(i::bigint * 104729, 100) AS d) AS t;
 """
 
 
@@ -177,7 +201,14 @@ def seed(size: str, *, code: Path, force: bool) -> dict[str, Any]:
         conn.execute("VACUUM ANALYZE")
         counts = {
             table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # type: ignore[index]
-            for table in ("tickets", "ticket_events", "inbound_messages", "outbound_messages", "escalations")
+            for table in (
+                "tickets",
+                "ticket_events",
+                "inbound_messages",
+                "outbound_messages",
+                "escalations",
+                "call_screening",
+            )
         }
         counts["open"] = conn.execute(
             "SELECT count(*) FROM tickets WHERE status IN ('routed', 'accepted', 'on_site')"
@@ -301,6 +332,9 @@ class Runner:
         self.last_ticket: int | None = None
         self.last_phone = ""
 
+    def path(self, template: str) -> str:
+        return template.format(ticket=self.last_ticket, closed=CLOSED_MONTH)
+
     def get(self, path: str, *, console: bool = False) -> float:
         client = self.console if console else self.client
         headers = {} if console else {"Authorization": f"Bearer {self.token}"}
@@ -362,6 +396,11 @@ HTTP_OPS: list[tuple[str, str, bool, bool]] = [  # (name, path, console?, consol
     ("console ticket page", "/console/tickets/{ticket}", True, True),
     ("console calls page", "/console", True, True),
     ("console scorecard (current month)", "/console/scorecard", True, True),
+    ("console scorecard, a closed month", "/console/scorecard?month={closed}", True, True),
+    ("`/api/v1/scorecard` (this month)", "/api/v1/scorecard", False, False),
+    ("`/api/v1/scorecard?month=` a closed month", "/api/v1/scorecard?month={closed}", False, False),
+    ("console shield page (decisions, flags, the month's report)", "/console/shield", True, True),
+    ("`/api/v1/shield/decisions` (100 newest)", "/api/v1/shield/decisions", False, False),
     ("`/metrics`, one scrape", "/metrics", False, False),
     ("Open311 requests", "/open311/v2/requests.json", False, False),
 ]
@@ -432,7 +471,7 @@ def measure_sizes(sizes: list[str], code: Path, reps: int, log: Path) -> dict[st
             ops.append(
                 (
                     name,
-                    lambda r, p=path, c=is_console: r.get(p.format(ticket=r.last_ticket), console=c),
+                    lambda r, p=path, c=is_console: r.get(r.path(p), console=c),
                     {"page": page, "path": path},
                 )
             )
@@ -446,7 +485,7 @@ def measure_sizes(sizes: list[str], code: Path, reps: int, log: Path) -> dict[st
             for size in sizes:
                 row = {**summary(times[size]), **meta, "bytes": runners[size].last_bytes if meta else None}
                 if "path" in meta:
-                    row["path"] = meta["path"].format(ticket=runners[size].last_ticket)
+                    row["path"] = runners[size].path(meta["path"])
                 results[size][name] = row
             print(f"  {name}: " + ", ".join(f"{s} {results[s][name]['median_ms']:.1f} ms" for s in sizes), flush=True)
         for runner in runners.values():
@@ -478,30 +517,54 @@ def measure_sizes(sizes: list[str], code: Path, reps: int, log: Path) -> dict[st
 
 
 def probe(reps: int) -> None:
-    """In the hotline's own environment (run by `measure`): the scorecard and the sweeper's reconcile."""
+    """In the hotline's own environment (run by `measure`): what `hotline scorecard` does for this month and for a
+    closed one, what judging a month costs (the refresher's turn for this month, freezing for a closed one), one run
+    of the metrics refresher's database counts, and the sweeper's reconcile. Older code (no scorecard rollup) judges
+    every month now, as its `hotline scorecard` did."""
     from hotline import clock
     from hotline.db import unit_of_work
-    from hotline.jobs.escalation import reconcile
+    from hotline.jobs.timers import reconcile  # the sweeper's timer reconcile (escalations, failover, activation)
+    from hotline.metrics import refresh_database_metrics
     from hotline.services.city import current_config
-    from hotline.services.scorecard import Month, build_scorecard, city_timezone
+    from hotline.services.scorecard import Month, Scorecard, build_scorecard, city_timezone
 
     tz = city_timezone()
     config = current_config()
+    this_month = Month.containing(clock.now(), tz)
+    closed = this_month
+    for _ in range(3):
+        closed = Month(closed.year - 1, 12) if closed.month == 1 else Month(closed.year, closed.month - 1)
 
-    def scorecard() -> float:
-        started = time.perf_counter()
+    def judged(month: Month) -> Scorecard:
         with unit_of_work() as session:
-            build_scorecard(session, config=config, month=Month.containing(clock.now(), tz), tz=tz, now=clock.now())
-        return time.perf_counter() - started
+            return build_scorecard(session, config=config, month=month, tz=tz, now=clock.now())
 
-    def sweep() -> float:
-        started = time.perf_counter()
-        reconcile()
-        return time.perf_counter() - started
+    try:
+        from hotline.services.scorecard.monthly import month_scorecard
+
+        def cli_card(month: Month) -> Scorecard:
+            return month_scorecard(config=config, month=month, tz=tz, now=clock.now())
+    except ImportError:  # code from before the rollup: the CLI judged every month now
+        cli_card = judged
+
+    def seconds(fn: Any, *args: Any) -> Any:
+        def run() -> float:
+            started = time.perf_counter()
+            fn(*args)
+            return time.perf_counter() - started
+
+        return run
 
     out = {
-        "`hotline scorecard --month` (in-process part)": timed(scorecard, reps, 30),
-        "escalation reconcile (sweeper)": timed(sweep, reps, 20),
+        "`hotline scorecard --month` this month (in-process part)": timed(seconds(cli_card, this_month), reps, 30),
+        "`hotline scorecard --month` a closed month (in-process part)": timed(seconds(cli_card, closed), reps, 30),
+        "this month judged now (the refresher's turn, off the request path)": timed(
+            seconds(judged, this_month), reps, 30
+        ),
+        "metrics refresher, database counts of one run (off the request path)": timed(
+            seconds(refresh_database_metrics), reps, 30
+        ),
+        "timer reconcile (sweeper)": timed(seconds(reconcile), reps, 20),
     }
     print(json.dumps(out))
 

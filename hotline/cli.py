@@ -456,21 +456,30 @@ def scorecard_command(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="file to write (png default: scorecard-YYYY-MM.png)")
     ] = None,
+    fresh: Annotated[
+        bool,
+        typer.Option(
+            "--fresh",
+            help="judge the month now (reads all its tickets) instead of the frozen card of a closed month or the "
+            "open month's card judged in the background at most HOTLINE_METRICS_INTERVAL ago",
+        ),
+    ] = False,
 ) -> None:
-    """The agencies' monthly scorecard ("rapor merah"): times to accept and finish, share within SLA, grade."""
+    """The agencies' monthly scorecard ("rapor merah"): times to accept and finish, share within SLA, grade.
+
+    A closed month is frozen at close (docs: README "Scorecard"); the open month is as of the time printed."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from hotline import clock
-    from hotline.db import unit_of_work
     from hotline.services.city import current_config
-    from hotline.services.scorecard import Month, build_scorecard, city_timezone
+    from hotline.services.scorecard import Month, city_timezone
+    from hotline.services.scorecard.monthly import month_scorecard
     from hotline.settings import SettingsError
 
     try:
         tz = city_timezone()
         chosen = Month.parse(month) if month else Month.containing(clock.now(), tz)
-        with unit_of_work() as session:
-            card = build_scorecard(session, config=current_config(), month=chosen, tz=tz, now=clock.now())
+        card = month_scorecard(config=current_config(), month=chosen, tz=tz, now=clock.now(), fresh=fresh)
     except SettingsError as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from None
@@ -478,6 +487,46 @@ def scorecard_command(
         err.print(f"[red]cannot read the database ({type(exc).__name__}); is it up? run `hotline db upgrade`[/red]")
         raise typer.Exit(1) from None
     _write_scorecard(card, output_format, output)
+
+
+@app.command("scorecard-rollup")
+def scorecard_rollup_command(
+    month: Annotated[str | None, typer.Option(callback=_month_option, metavar="YYYY-MM")] = None,
+    all_months: Annotated[bool, typer.Option("--all", help="every closed month not frozen yet")] = False,
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="judge again and replace a frozen card")] = False,
+) -> None:
+    """Freeze closed months' scorecards (what a first view would do), or judge one again with --rebuild."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from hotline import clock
+    from hotline.db import unit_of_work
+    from hotline.services.city import current_config
+    from hotline.services.scorecard import Month, city_timezone
+    from hotline.services.scorecard.rollup import closed_months, freeze, frozen_scorecard, is_closed
+    from hotline.settings import SettingsError
+
+    if (month is None) == (not all_months):
+        err.print("[red]give --month YYYY-MM or --all[/red]")
+        raise typer.Exit(2)
+    try:
+        tz, now, config = city_timezone(), clock.now(), current_config()
+        with unit_of_work() as session:
+            months = [Month.parse(month)] if month else closed_months(session, tz=tz, now=now)
+        for chosen in months:
+            if not is_closed(chosen, tz=tz, now=now):
+                err.print(f"[red]{chosen} is not closed yet (a month closes a day after its end)[/red]")
+                raise typer.Exit(1)
+            with unit_of_work() as session:
+                if not rebuild and frozen_scorecard(session, month=chosen, tz=tz) is not None:
+                    continue
+                freeze(session, config=config, month=chosen, tz=tz, now=now)
+            console.print(f"{chosen}: frozen as of {now:%Y-%m-%d %H:%M} UTC")
+    except SettingsError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from None
+    except SQLAlchemyError as exc:
+        err.print(f"[red]cannot read the database ({type(exc).__name__}); is it up? run `hotline db upgrade`[/red]")
+        raise typer.Exit(1) from None
 
 
 def _write_scorecard(card: Scorecard, output_format: ScorecardFormat, output: Path | None) -> None:

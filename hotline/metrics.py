@@ -1,12 +1,13 @@
 """Prometheus metrics.
 
-Database gauges (tickets, SMS, alerts, escalations, calls, ...) are counts over whole tables: after years of
-history one set costs seconds of database time (docs/benchmarks.md, growth). So a scrape never counts: one API
-process at a time (a Redis lease) recomputes them every HOTLINE_METRICS_INTERVAL seconds in a background thread
-and stores the result in Redis; every scrape, in any API process, serves that snapshot, with its age in
-`hotline_metrics_age_seconds`. The RQ queue depth is read live (three Redis calls). Webhook latency is measured in
-the API process that answered, labelled by the route's template (`/twilio/voice/alert/{...}`), never the raw path:
-a path no route knows is `route="unmatched"`, so random URLs cannot make new series.
+Database gauges (tickets, SMS, alerts, escalations, calls, ...) are counts the database keeps as rows are written
+(hotline/gauge_triggers.py, hotline/gauges.py), plus what joins alert attempts, deliveries and merged reporters.
+A scrape never counts: one API process at a time (a Redis lease) folds and reads them every
+HOTLINE_METRICS_INTERVAL seconds in a background thread (and judges this month's scorecard) and stores the result
+in Redis; every scrape, in any API process, serves that snapshot, with its age in `hotline_metrics_age_seconds`.
+The RQ queue depth is read live (three Redis calls). Webhook latency is measured in the API process that answered,
+labelled by the route's template (`/twilio/voice/alert/{...}`), never the raw path: a path no route knows is
+`route="unmatched"`, so random URLs cannot make new series.
 """
 
 from __future__ import annotations
@@ -26,13 +27,10 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from hotline.db import unit_of_work
+from hotline.gauges import fold, read_counts
 from hotline.models import (
     AlertAttempt,
     AlertDelivery,
-    Call,
-    CallScreening,
-    Escalation,
-    InboundMessage,
     OutboundMessage,
     Ticket,
     TicketReporter,
@@ -122,87 +120,77 @@ def _add(samples: Samples, name: str, labels: Iterable[Any], value: float) -> No
     samples.setdefault(name, []).append(([str(v) for v in labels], float(value)))
 
 
+# Families the database counts itself as rows are written (hotline/gauge_triggers.py): read, never recounted.
+SELF_COUNTED = (
+    "hotline_tickets",
+    "hotline_inbound_sms",
+    "hotline_outbound_sms",
+    "hotline_escalations",
+    "hotline_calls",
+    "hotline_call_screening",
+    "hotline_alert_attempts",
+    "hotline_alert_deliveries",
+)
+
+
 def database_samples(session: Session) -> Samples:
-    """Every database gauge, counted now (seconds at a million tickets: never on a request)."""
+    """Every database gauge: the self-kept counts (a few hundred rows, hotline/gauges.py), and what is joined across
+    tables (alerts by the channel that got them through, merged reports, failovers) counted over alert attempts,
+    alert deliveries and merged reporters only."""
+    counts = read_counts(session)
     s: Samples = {}
-    for channel, category, status, n in session.execute(
-        select(Ticket.channel, Ticket.category, Ticket.status, func.count()).group_by(
-            Ticket.channel, Ticket.category, Ticket.status
-        )
-    ):
-        _add(s, "hotline_tickets", [channel, category or "none", status], n)
+    for family in SELF_COUNTED:
+        for label_set, n in counts.get(family, {}).items():
+            _add(s, family, label_set, n)
     # hotline_reports is the same count without the status: summed here, not counted again
     reports: dict[tuple[str, str], float] = {}
-    for labels, value in s.get("hotline_tickets", []):
-        reports[labels[0], labels[1]] = reports.get((labels[0], labels[1]), 0) + value
+    for ticket_labels, value in s.get("hotline_tickets", []):
+        key = (ticket_labels[0], ticket_labels[1])
+        reports[key] = reports.get(key, 0) + value
     for (channel, category), total in reports.items():
         _add(s, "hotline_reports", [channel, category], total)
-    for status, outcome, n in session.execute(
-        select(InboundMessage.status, InboundMessage.outcome, func.count()).group_by(
-            InboundMessage.status, InboundMessage.outcome
-        )
-    ):
-        _add(s, "hotline_inbound_sms", [status, outcome or "none"], n)
-    for purpose, status, n in session.execute(
-        select(OutboundMessage.purpose, OutboundMessage.status, func.count()).group_by(
-            OutboundMessage.purpose, OutboundMessage.status
-        )
-    ):
-        _add(s, "hotline_outbound_sms", [purpose, status], n)
-    _alerts(session, s)
-    for phase, status, n in session.execute(
-        select(Escalation.phase, Escalation.status, func.count()).group_by(Escalation.phase, Escalation.status)
-    ):
-        _add(s, "hotline_escalations", [phase, status], n)
-    for provider, status, n in session.execute(
-        select(Call.provider, Call.status, func.count()).group_by(Call.provider, Call.status)
-    ):
-        _add(s, "hotline_calls", [provider, status], n)
-    for decision, n in session.execute(select(CallScreening.decision, func.count()).group_by(CallScreening.decision)):
-        _add(s, "hotline_call_screening", [decision], n)
-    for category, rule, n in session.execute(
+    _alerts(session, s, counts.get("alert_sms", {}))
+    for merged_category, rule, n in session.execute(
         select(Ticket.category, TicketReporter.rule, func.count())
         .join(Ticket, Ticket.id == TicketReporter.ticket_id)
         .group_by(Ticket.category, TicketReporter.rule)
     ):
-        _add(s, "hotline_merged_reports", [category or "none", rule], n)
-    for channel, status, n in session.execute(
-        select(AlertAttempt.channel, AlertAttempt.status, func.count()).group_by(
-            AlertAttempt.channel, AlertAttempt.status
-        )
-    ):
-        _add(s, "hotline_alert_attempts", [channel, status], n)
+        _add(s, "hotline_merged_reports", [merged_category or "none", rule], n)
     for channel, n in session.execute(
         select(AlertAttempt.channel, func.count())
         .where(AlertAttempt.position > 0, AlertAttempt.status != "unavailable")
         .group_by(AlertAttempt.channel)
     ):
         _add(s, "hotline_alert_failovers", [channel], n)
-    for status, n in session.execute(select(AlertDelivery.status, func.count()).group_by(AlertDelivery.status)):
-        _add(s, "hotline_alert_deliveries", [status], n)
     return s
 
 
-def _alerts(session: Session, s: Samples) -> None:
+def _alerts(session: Session, s: Samples, alert_sms: dict[tuple[str, ...], int]) -> None:
     """One count per alert to one person, under the channel that really sent it.
 
-    A plain alert SMS (no failover list): its outcome, under the gateway that took it. An alert with a failover
-    list: one count for the whole alert, never one per channel tried: delivered -> "sent" under the channel that
-    got it through (an SMS's gateway, or voice); every channel failed -> "not_reached"."""
+    A plain alert SMS (no failover list): its outcome, under the gateway that took it: every alert SMS (counted by
+    the database, `alert_sms`) less those a failover attempt sent. An alert with a failover list: one count for the
+    whole alert, never one per channel tried: delivered -> "sent" under the channel that got it through (an SMS's
+    gateway, or voice); every channel failed -> "not_reached"."""
     counts: dict[tuple[str, str, str], float] = {}
     not_reached: dict[str, float] = dict.fromkeys(ALERT_PURPOSES, 0.0)
-    plain = (
+    plain: dict[tuple[str, ...], int] = dict(alert_sms)
+    sent_by_attempts = (
         select(
             OutboundMessage.purpose,
             OutboundMessage.status,
             func.coalesce(OutboundMessage.gateway, OutboundMessage.provider, "sms"),
-            func.count(),
+            func.count(func.distinct(OutboundMessage.id)),
         )
-        .outerjoin(AlertAttempt, AlertAttempt.outbound_id == OutboundMessage.id)
-        .where(OutboundMessage.purpose.in_(ALERT_PURPOSES), AlertAttempt.id.is_(None))
+        .join(AlertAttempt, AlertAttempt.outbound_id == OutboundMessage.id)
+        .where(OutboundMessage.purpose.in_(ALERT_PURPOSES))
         .group_by(OutboundMessage.purpose, OutboundMessage.status, OutboundMessage.gateway, OutboundMessage.provider)
     )
-    for purpose, status, channel, n in session.execute(plain):
+    for purpose, status, channel, n in session.execute(sent_by_attempts):
+        plain[purpose, status, channel] = plain.get((purpose, status, channel), 0) - n
+    for (purpose, status, channel), n in plain.items():
+        if n <= 0:
+            continue
         outcome = ALERT_OUTCOME.get(status, "pending")
         counts[channel, purpose, outcome] = counts.get((channel, purpose, outcome), 0) + n
         if outcome == "failed":
@@ -246,8 +234,11 @@ def _alerts(session: Session, s: Samples) -> None:
 
 
 def refresh_database_metrics() -> float:
-    """Count now and store the snapshot every scrape serves; returns the seconds it took."""
+    """Fold the deltas the database appended (hotline/gauges.py), read the counts, and store the snapshot every
+    scrape serves; returns the seconds it took."""
     started = time.perf_counter()
+    with unit_of_work() as session:
+        fold(session)
     with unit_of_work() as session:
         samples = database_samples(session)
     from hotline.jobs.queue import redis_connection
@@ -266,16 +257,23 @@ def _snapshot() -> tuple[float, Samples] | None:
     return float(data["at"]), {k: [(list(labels), v) for labels, v in rows] for k, rows in data["samples"].items()}
 
 
-def _refresh_scorecard() -> float:
-    """The console's scorecard of the current month, judged now (hotline/services/scorecard/cache.py)."""
+def refresh_scorecards() -> float:
+    """The scorecard of the current month judged now (hotline/services/scorecard/cache.py), and last month frozen
+    once it has closed (rollup.py), so no reader pays for it; returns the seconds it took."""
     from hotline import clock
     from hotline.services.city import current_config
     from hotline.services.scorecard import Month, city_timezone
     from hotline.services.scorecard.cache import refresh
+    from hotline.services.scorecard.monthly import month_scorecard
+    from hotline.services.scorecard.rollup import is_closed
 
     started = time.perf_counter()
-    tz, now = city_timezone(), clock.now()
-    refresh(config=current_config(), month=Month.containing(now, tz), tz=tz, now=now)
+    tz, now, config = city_timezone(), clock.now(), current_config()
+    this_month = Month.containing(now, tz)
+    refresh(config=config, month=this_month, tz=tz, now=now)
+    last_month = this_month.previous()
+    if is_closed(last_month, tz=tz, now=now):  # frozen already: a read of a few rows
+        month_scorecard(config=config, month=last_month, tz=tz, now=now)
     return time.perf_counter() - started
 
 
@@ -287,7 +285,7 @@ def refresh_if_due(interval: float) -> bool:
     if not redis_connection().set(_lease_key(), os.getpid(), nx=True, px=max(500, int(interval * 1000))):
         return False
     seconds = refresh_database_metrics()
-    seconds += _refresh_scorecard()
+    seconds += refresh_scorecards()
     if seconds > interval / 4:
         log.warning("metrics: counting took %.1f s (HOTLINE_METRICS_INTERVAL=%s s)", seconds, interval)
     return True

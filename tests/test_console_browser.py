@@ -176,3 +176,20 @@ def test_the_board_shows_counts_and_the_most_urgent_then_the_list_pages_on(page:
     card = page.locator("section", has=page.get_by_role("heading", name=re.compile("^PUPR")))
     expect(card.locator(".count-late")).to_have_text("30 late")
     expect(card.get_by_role("link", name=re.compile("Show all"))).to_have_text("Show all (50 more reports)")
+
+
+def test_the_shield_pages_back_through_older_decisions(page: Any, server: str) -> None:
+    from hotline.services.shield_report import SHIELD_PAGE
+    from tests.test_shield_paging import log_history
+
+    newest_first = log_history(120)
+    make_user("sari", "supervisor")
+    sign_in(page, "sari")
+    page.goto("/console/shield")
+    rows = page.locator('tr[data-decision="silent"]')
+    expect(rows).to_have_count(SHIELD_PAGE)
+    page.get_by_role("link", name="Keputusan lebih lama").click()
+    expect(rows).to_have_count(20)
+    expect(rows.first).to_contain_text(newest_first[SHIELD_PAGE][1])  # the 101st newest heads the older page
+    page.get_by_role("link", name="Kembali ke yang terbaru").click()
+    expect(rows).to_have_count(SHIELD_PAGE)

@@ -378,7 +378,7 @@ def test_month_boundary_in_the_database(phone: Phone) -> None:
 
 def test_api_scorecard(phone: Phone, server: str) -> None:
     march_story(phone)
-    body = httpx.get(f"{server}/api/v1/scorecard", params={"month": "2030-03"}).json()
+    body = httpx.get(f"{server}/api/v1/scorecard", params={"month": "2030-03", "fresh": "true"}).json()
     assert set(body) == {"month", "timezone", "thresholds", "as_of", "agencies"}
     assert (body["month"], body["timezone"], body["thresholds"]) == (
         "2030-03",
@@ -399,7 +399,7 @@ def test_api_scorecard(phone: Phone, server: str) -> None:
     assert pmk["share_within_sla"] == 0.5 and pmk["accept_median_min"] == pytest.approx(2.0, abs=0.15)
     assert len(body["agencies"]) == 6 and body["agencies"][1]["share_within_sla"] is None
 
-    default = httpx.get(f"{server}/api/v1/scorecard").json()  # the clock's month in Kota Batu: March 2030
+    default = httpx.get(f"{server}/api/v1/scorecard", params={"fresh": "true"}).json()  # the clock's month: March 2030
     assert default["month"] == "2030-03" and default["agencies"][0]["tickets"] == 4
     assert "/api/v1/scorecard" in httpx.get(f"{server}/openapi.json").json()["paths"]
 
@@ -419,7 +419,7 @@ runner = CliRunner()
 
 def test_cli_table(phone: Phone) -> None:
     march_story(phone)
-    result = runner.invoke(app, ["scorecard", "--month", "2030-03"])
+    result = runner.invoke(app, ["scorecard", "--fresh", "--month", "2030-03"])
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert "Rapor instansi / Agency scorecard 2030-03 (Asia/Jakarta)" in out
@@ -432,7 +432,7 @@ def test_cli_table(phone: Phone) -> None:
 
 def test_cli_csv(phone: Phone, tmp_path: Path) -> None:
     march_story(phone)
-    result = runner.invoke(app, ["scorecard", "--month", "2030-03", "--format", "csv"])
+    result = runner.invoke(app, ["scorecard", "--fresh", "--month", "2030-03", "--format", "csv"])
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert [r["code"] for r in rows] == ["PMK", "BPBD", "COMMAND", "DISTAN", "DLH", "PUPR"]
@@ -447,14 +447,14 @@ def test_cli_csv(phone: Phone, tmp_path: Path) -> None:
     assert rows[1]["share_within_sla"] == "" and rows[1]["accept_median_min"] == ""
 
     target = tmp_path / "rapor.csv"
-    result = runner.invoke(app, ["scorecard", "--month", "2030-03", "-f", "csv", "--output", str(target)])
+    result = runner.invoke(app, ["scorecard", "--fresh", "--month", "2030-03", "-f", "csv", "--output", str(target)])
     assert result.exit_code == 0 and target.read_text().splitlines()[1].startswith("2030-03,PMK,")
 
 
 def test_cli_png(phone: Phone, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     march_story(phone)
     monkeypatch.chdir(tmp_path)
-    result = runner.invoke(app, ["scorecard", "--month", "2030-03", "--format", "png"])
+    result = runner.invoke(app, ["scorecard", "--fresh", "--month", "2030-03", "--format", "png"])
     assert result.exit_code == 0, result.output
     path = tmp_path / "scorecard-2030-03.png"
     data = path.read_bytes()
@@ -486,6 +486,6 @@ def test_cli_rejects_a_bad_month_without_a_traceback(tmp_path: Path) -> None:
 def test_cli_default_month_is_the_city_month(phone: Phone) -> None:
     set_clock(datetime(2030, 3, 31, 17, 30, tzinfo=UTC))  # still 31 March in UTC, already April in Kota Batu
     sms(phone, CITIZENS[0], "KEBAKARAN di Jl. Diponegoro")
-    rows = list(csv.DictReader(io.StringIO(runner.invoke(app, ["scorecard", "-f", "csv"]).stdout)))
+    rows = list(csv.DictReader(io.StringIO(runner.invoke(app, ["scorecard", "--fresh", "-f", "csv"]).stdout)))
     assert {r["month"] for r in rows} == {"2030-04"}
     assert next(r for r in rows if r["code"] == "PMK")["tickets"] == "1"

@@ -4,10 +4,12 @@ from hotline.models.accounts import ROLES, ApiToken, AuditEntry, ConsoleSession,
 from hotline.models.alerts import AlertAttempt, AlertDelivery
 from hotline.models.base import Base, UTCDateTime, utcnow
 from hotline.models.calls import Call, CallEvent
+from hotline.models.gauges import GaugeCount, GaugeDelta
 from hotline.models.messages import InboundMessage, OptOut, OutboundMessage
 from hotline.models.open311 import Open311Submission, PartnerKey, TicketAttachment
 from hotline.models.reporters import TicketReporter
 from hotline.models.routing import Agency, Member, Urc
+from hotline.models.scorecards import ScorecardRollup
 from hotline.models.screening import CallScreening
 from hotline.models.tickets import Escalation, Ticket, TicketEvent
 from hotline.models.timers import Timer
@@ -25,12 +27,15 @@ __all__ = [
     "CallScreening",
     "ConsoleSession",
     "Escalation",
+    "GaugeCount",
+    "GaugeDelta",
     "InboundMessage",
     "Member",
     "Open311Submission",
     "OptOut",
     "OutboundMessage",
     "PartnerKey",
+    "ScorecardRollup",
     "Ticket",
     "TicketAttachment",
     "TicketEvent",

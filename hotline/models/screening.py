@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String
+from sqlalchemy import JSON, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hotline.models.base import Base, UTCDateTime, utcnow
@@ -22,6 +22,28 @@ class CallScreening(Base):
     __table_args__ = (
         Index("ix_call_screening_phone_at", "phone", "at"),
         Index("ix_call_screening_decision_at", "decision", "at"),
+        # the console's lists, newest first, paged by (at, id) (hotline/services/shield_report.py)
+        Index("ix_call_screening_at_id", "at", "id"),
+        Index(
+            "ix_call_screening_held_at_id",
+            "at",
+            "id",
+            postgresql_where=text("decision <> 'allowed'"),
+            sqlite_where=text("decision <> 'allowed'"),
+        ),
+        Index(
+            "ix_call_screening_flag_until",
+            "until",
+            postgresql_where=text("decision = 'flagged' AND done_at IS NULL"),
+            sqlite_where=text("decision = 'flagged' AND done_at IS NULL"),
+        ),
+        Index(
+            "ix_call_screening_callback_at_id",
+            "at",
+            "id",
+            postgresql_where=text("decision = 'callback_queued' AND done_at IS NULL"),
+            sqlite_where=text("decision = 'callback_queued' AND done_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -11,9 +11,9 @@ from fastapi import APIRouter, Query
 from fastapi.exceptions import RequestValidationError
 
 from hotline import clock
-from hotline.db import unit_of_work
 from hotline.services.city import current_config
-from hotline.services.scorecard import Month, MonthError, Scorecard, build_scorecard, city_timezone
+from hotline.services.scorecard import Month, MonthError, Scorecard, city_timezone
+from hotline.services.scorecard.monthly import month_scorecard
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
 
@@ -32,10 +32,14 @@ def _month(value: str | None, default: Month) -> Month:
 @router.get("/scorecard", response_model=Scorecard)
 def scorecard(
     month: Annotated[str | None, Query(description="YYYY-MM; default: this month in the city's timezone")] = None,
+    fresh: Annotated[
+        bool,
+        Query(description="judge the month now instead of the frozen card (closed month) or the background one"),
+    ] = False,
 ) -> Scorecard:
-    """The agencies' scorecard for one month; the rules are in hotline/services/scorecard/compute.py."""
+    """The agencies' scorecard for one month; the rules are in hotline/services/scorecard/compute.py. A closed
+    month is the card frozen at its close; the open month the one judged in the background at `as_of`."""
     tz = city_timezone()
     now = clock.now()
     chosen = _month(month, Month.containing(now, tz))
-    with unit_of_work() as session:
-        return build_scorecard(session, config=current_config(), month=chosen, tz=tz, now=now)
+    return month_scorecard(config=current_config(), month=chosen, tz=tz, now=now, fresh=fresh)

@@ -22,6 +22,7 @@ from hotline.services.scorecard import Month, MonthError, city_timezone
 from hotline.services.shield_report import false_block_report, flagged_numbers, pending_callbacks, recent_decisions
 from hotline.settings import get_settings
 from hotline.web.api_auth import PrincipalDep, SupervisorDep, client_ip
+from hotline.web.api_schemas import MAX_ID
 
 router = APIRouter(prefix="/api/v1/shield", tags=["shield"])
 FOR_COMMAND_CENTER: dict[int | str, dict[str, Any]] = {403: {"description": "agency staff"}}
@@ -104,29 +105,32 @@ def decisions(
     phone: Annotated[str | None, Query(max_length=40)] = None,
     include_allowed: bool = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    before: Annotated[int | None, Query(ge=1, le=MAX_ID, description="the id of the last decision seen")] = None,
 ) -> list[ScreeningOut]:
-    """Every decision about callers' numbers, newest first (`allowed` only with include_allowed)."""
+    """Decisions about callers' numbers, newest first (`allowed` only with include_allowed), `limit` at a time;
+    the next page: `before` = the last one's id."""
     _command_center(principal)
     number = _number(phone) if phone else None
     with unit_of_work() as session:
-        rows = recent_decisions(session, limit=limit, phone=number, include_allowed=include_allowed)
+        rows = recent_decisions(session, limit=limit, phone=number, include_allowed=include_allowed, before=before)
         return [ScreeningOut.of(r) for r in rows]
 
 
 @router.get("/flagged", response_model=list[ScreeningOut], responses=FOR_COMMAND_CENTER)
-def flagged(principal: PrincipalDep) -> list[ScreeningOut]:
-    """Numbers flagged as repeat offenders right now: their calls are served after everyone else's."""
+def flagged(principal: PrincipalDep, limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[ScreeningOut]:
+    """Numbers flagged as repeat offenders right now, newest first: their calls are served after everyone else's."""
     _command_center(principal)
     with unit_of_work() as session:
-        return [ScreeningOut.of(r) for r in flagged_numbers(session)]
+        return [ScreeningOut.of(r) for r in flagged_numbers(session, limit=limit)]
 
 
 @router.get("/callbacks", response_model=list[ScreeningOut], responses=FOR_COMMAND_CENTER)
-def callbacks(principal: PrincipalDep) -> list[ScreeningOut]:
-    """Numbers to call back: confirmed emergencies first, then landlines that could not get the SMS."""
+def callbacks(principal: PrincipalDep, limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[ScreeningOut]:
+    """Numbers to call back (the `limit` oldest): confirmed emergencies first, then landlines that could not get
+    the SMS."""
     _command_center(principal)
     with unit_of_work() as session:
-        return [ScreeningOut.of(r) for r in pending_callbacks(session)]
+        return [ScreeningOut.of(r) for r in pending_callbacks(session, limit=limit)]
 
 
 @router.get("/report", response_model=ShieldReportOut, responses=FOR_COMMAND_CENTER)

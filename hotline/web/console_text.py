@@ -162,6 +162,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "shield_numbers": ("Nomor", "Numbers"),
     "shield_decisions": ("Keputusan terbaru", "Recent decisions"),
     "shield_no_decisions": ("Belum ada keputusan.", "No decisions yet."),
+    "shield_older": ("Keputusan lebih lama", "Older decisions"),
+    "shield_newest": ("Kembali ke yang terbaru", "Back to the newest"),
     "shield_actor": ("Oleh", "By"),
     "bad_number": ("Nomor telepon tidak valid.", "Not a valid phone number."),
     "queued_last": ("dilayani terakhir", "served last"),

@@ -1,10 +1,10 @@
-"""The console's scorecard, computed at most once per HOTLINE_METRICS_INTERVAL per month and kept in Redis.
+"""The open month's scorecard, computed at most once per HOTLINE_METRICS_INTERVAL and kept in Redis.
 
 A month's scorecard reads that month's tickets only (query.py), but a busy month is tens of thousands of them:
-too many to judge on every page view. The metrics refresher (hotline/metrics.py) computes the current month in
-the background each interval, so the page only reads it; another month is computed on its first view and then
-served for an interval. `as_of` on the card says when it was judged. The JSON API and `hotline scorecard`
-always compute afresh.
+too many to judge on every read. The metrics refresher (hotline/metrics.py) computes the current month in
+the background each interval, so readers only read it; a month not closed yet that nobody refreshes (last month,
+its first day) is computed on its first read and then served for an interval. `as_of` on the card says when it
+was judged. Closed months are frozen instead (rollup.py); monthly.py chooses.
 """
 
 from __future__ import annotations

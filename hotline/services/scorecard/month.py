@@ -40,6 +40,9 @@ class Month:
     def next(self) -> Month:
         return Month(self.year + 1, 1) if self.month == 12 else Month(self.year, self.month + 1)
 
+    def previous(self) -> Month:
+        return Month(self.year - 1, 12) if self.month == 1 else Month(self.year, self.month - 1)
+
     def start(self, tz: tzinfo) -> datetime:
         """Local midnight on the 1st, as UTC (what the database stores)."""
         return datetime(self.year, self.month, 1, tzinfo=tz).astimezone(UTC)

@@ -19,7 +19,7 @@ from hotline.services.call_queue import waiting_calls
 from hotline.services.city import current_config
 from hotline.services.open311_records import filings
 from hotline.services.scorecard import Month, MonthError, city_timezone
-from hotline.services.scorecard.cache import cached_scorecard
+from hotline.services.scorecard.monthly import month_scorecard
 from hotline.services.shield_report import pending_callbacks
 from hotline.services.ticket_queries import STATUSES, TicketFilter, agency_codes, find_visible_ticket, list_tickets
 from hotline.services.timeline import load_ticket_view
@@ -187,7 +187,7 @@ def scorecard_page(
             chosen = Month.parse(month)
         except MonthError as exc:
             error = str(exc)
-    # judged at most once an interval per month, off the request path for this month (services/scorecard/cache.py)
-    card = cached_scorecard(config=current_config(), month=chosen, tz=tz, now=now)
+    # a closed month frozen at close; the open one judged in the background (services/scorecard/monthly.py)
+    card = month_scorecard(config=current_config(), month=chosen, tz=tz, now=now)
     rows = [r for r in card.agencies if user.principal.may_see_agency(r.code)]
     return render(request, "scorecard.html", {"card": card, "rows": rows, "error": error}, user=user)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Annotated
+from urllib.parse import urlencode
 
 from anyio.to_thread import run_sync
 from fastapi import APIRouter, HTTPException, Query, Request
@@ -21,9 +22,15 @@ from hotline.services import shield
 from hotline.services.audit import audit
 from hotline.services.city import current_config
 from hotline.services.scorecard import Month, MonthError, city_timezone
-from hotline.services.shield_report import false_block_report, flagged_numbers, pending_callbacks, recent_decisions
+from hotline.services.shield_report import (
+    SHIELD_PAGE,
+    false_block_report,
+    flagged_numbers,
+    pending_callbacks,
+    recent_decisions,
+)
 from hotline.settings import get_settings
-from hotline.web.api_schemas import RowId
+from hotline.web.api_schemas import MAX_ID, RowId
 from hotline.web.console.actions import field
 from hotline.web.console.auth import ConsoleUser, FormDep, UserDep, render, require
 from hotline.web.console.flash import flash_url
@@ -48,7 +55,9 @@ def shield_page(
     user: UserDep,
     month: Annotated[str | None, Query(max_length=7)] = None,
     phone: Annotated[str | None, Query(max_length=40)] = None,
+    before: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> Response:
+    """Each list one page (SHIELD_PAGE rows); the decisions page back by `before` (the last row's id)."""
     _operator(user)
     tz = city_timezone()
     error = None
@@ -60,13 +69,21 @@ def shield_page(
             error = str(exc)
     number = to_e164(phone, get_settings().default_region) if phone else None
     with unit_of_work() as session:
+        decisions = recent_decisions(session, limit=SHIELD_PAGE + 1, phone=number or (phone or None), before=before)
         context = {
-            "decisions": recent_decisions(session, limit=100, phone=number or (phone or None)),
+            "decisions": decisions[:SHIELD_PAGE],
             "flagged": flagged_numbers(session),
             "callbacks": pending_callbacks(session),
             "report": false_block_report(session, month=chosen, tz=tz),
         }
-    return render(request, "shield.html", {**context, "error": error, "phone": phone or ""}, user=user)
+    query = {k: v for k, v in (("month", month), ("phone", phone)) if v}
+    pages = {
+        "older_page": f"{PAGE}?{urlencode({**query, 'before': decisions[SHIELD_PAGE - 1].id})}#decisions-h"
+        if len(decisions) > SHIELD_PAGE
+        else None,
+        "newest_page": f"{PAGE}?{urlencode(query)}#decisions-h" if before is not None else None,
+    }
+    return render(request, "shield.html", {**context, **pages, "error": error, "phone": phone or ""}, user=user)
 
 
 def _number(user: ConsoleUser, raw: str) -> str:
