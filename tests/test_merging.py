@@ -310,10 +310,7 @@ def test_split_from_the_console(phone: Phone, server: str, fake_twilio: Any) -> 
         },
     )
     assert created.status_code == 303, created.text
-    assert (
-        created.headers["location"].startswith("/console/tickets/")
-        and "digabung" in shown_after(client, created)
-    )
+    assert created.headers["location"].startswith("/console/tickets/") and "digabung" in shown_after(client, created)
 
 
 def test_a_second_caller_joins_the_ticket_and_a_hung_up_call_stays_its_own(fake_twilio: Any) -> None:

@@ -6,7 +6,7 @@ endpoint) with `register_takeover("asterisk", ...)`. `take_call` is the use case
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,7 +21,13 @@ from hotline.settings import get_settings
 
 
 class TakeoverError(RuntimeError):
-    """The call could not be put through (gone, taken already, transport not able); the message says which."""
+    """The call could not be put through (gone, taken already, transport not able); the message says which.
+    `code` names the console's sentence for it (hotline/catalog, `error`); a transport's own words go in as
+    `detail` of the catch-all `takeover_failed`."""
+
+    def __init__(self, message: str, *, code: str = "takeover_failed", **params: Any):
+        self.code, self.params = code, {"detail": message, **params}
+        super().__init__(message)
 
 
 class CallTakeover(Protocol):
@@ -54,13 +60,21 @@ def take_call(session: Session, *, config: CityConfig, actor: Actor, call_id: in
     """Put the queued call through to the operator and mark it as theirs; two operators cannot both have it."""
     answer_at = answer_at.strip()
     if not answer_at:
-        raise TakeoverError("set where you answer calls (a phone number, client:NAME or sip:URI) first")
+        raise TakeoverError(
+            "set where you answer calls (a phone number, client:NAME or sip:URI) first", code="answer_at_missing"
+        )
     call = session.scalar(select(Call).where(Call.id == call_id).with_for_update())
     if call is None or call.status != "queued":
-        raise TakeoverError("this call is no longer waiting (taken by someone else, or the caller hung up)")
+        raise TakeoverError(
+            "this call is no longer waiting (taken by someone else, or the caller hung up)", code="call_gone"
+        )
     takeover = takeover_for(call.provider)
     if takeover is None:
-        raise TakeoverError(f"taking {call.provider} calls from the console is not available yet")
+        raise TakeoverError(
+            f"taking {call.provider} calls from the console is not available yet",
+            code="takeover_unavailable",
+            provider=call.provider,
+        )
     # Claim the row before the slow transport call: SQLite takes its write lock only at the first write.
     call.updated_at = utcnow()
     session.flush()

@@ -9,10 +9,12 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DataError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hotline import __version__
@@ -29,6 +31,7 @@ from hotline.web.api_shield import router as api_shield_router
 from hotline.web.api_tickets import router as api_tickets_router
 from hotline.web.body_limit import BodySizeLimit
 from hotline.web.console import router as console_router
+from hotline.web.console.errors import error_page, is_console_page
 from hotline.web.edge import ClientAddress, SecurityHeaders
 from hotline.web.health import router as health_router
 from hotline.web.open311 import router as open311_router
@@ -117,6 +120,12 @@ def create_app() -> FastAPI:
     app.add_middleware(ClientAddress)
     # Added last, so it runs first: an oversized body is refused before anything reads it.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if is_console_page(request, exc.status_code):  # a person reads it: the console's page, in their words
+            return error_page(request, exc.status_code)
+        return await http_exception_handler(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def refused_input(request: Request, exc: RequestValidationError) -> JSONResponse:
