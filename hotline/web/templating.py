@@ -9,6 +9,7 @@ from fastapi.templating import Jinja2Templates
 from hotline.catalog import word
 from hotline.localtime import local, zone_name
 from hotline.web.console_text import text
+from hotline.web.shield_words import reason_in_words
 
 WEB_DIR = Path(__file__).resolve().parent
 STATIC_DIR = WEB_DIR / "static"
@@ -17,4 +18,5 @@ templates = Jinja2Templates(directory=WEB_DIR / "templates")
 templates.env.globals["text"] = text
 templates.env.globals["word"] = word  # a code in words: word("status", ticket.status, lang)
 templates.env.globals["zone_name"] = zone_name
+templates.env.globals["shield_reason"] = reason_in_words
 templates.env.filters["local"] = local

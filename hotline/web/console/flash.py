@@ -67,6 +67,7 @@ def banner(request: Request, lang: str) -> Banner | None:
         return None
     if not isinstance(error, dict) or not has("error", str(error.get("code")), lang):
         return None
-    params = error.get("params") if isinstance(error.get("params"), dict) else {}
-    words = {k: word("status", v, lang) if k in STATUS_PARAMS else v for k, v in params.items()}
+    params = error.get("params")
+    values: dict[str, object] = params if isinstance(params, dict) else {}
+    words = {k: word("status", str(v), lang) if k in STATUS_PARAMS else v for k, v in values.items()}
     return Banner(say("error", str(error["code"]), lang, words), error=True)
