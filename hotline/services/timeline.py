@@ -146,10 +146,10 @@ def _event_params(kind: str, data: dict[str, Any], lang: str) -> dict[str, Any]:
         params["size"] = data.get("original_length")
     elif kind == "alert_failover":
         params["why"] = word("failover_reason", str(data.get("reason")), lang)
-        params["failed"] = word("channel", str(data.get("failed")), lang)
-        params["via"] = word("channel", str(data.get("to")), lang)
+        params["failed"] = word("alert_channel", str(data.get("failed")), lang)
+        params["via"] = word("alert_channel", str(data.get("to")), lang)
     elif kind == "alert_unreachable":
-        params["tried"] = ", ".join(word("channel", str(c), lang) for c in data.get("channels", []))
+        params["tried"] = ", ".join(word("alert_channel", str(c), lang) for c in data.get("channels", []))
     elif kind == "escalated":
         late = data.get("late_seconds")
         rnd = int(data.get("round", 0))
