@@ -694,9 +694,9 @@ def up(
             supervisor.start(Service("SMPP binds", [*base, "smpp"], env=env))
             console.print(f"SMPP binds: {', '.join(smpp_links)}")
         console.print(f"Hotline is up on http://{host}:{port} (Ctrl-C stops everything)")
-        console.print(f"console: {console_url(host, port)}", markup=False, highlight=False)
+        console.print(f"console: {console_url(host, port)}", markup=False, highlight=False, soft_wrap=True)
         if no_user_yet():
-            console.print(FIRST_ADMIN_HINT, markup=False, highlight=False)
+            console.print(FIRST_ADMIN_HINT, markup=False, highlight=False, soft_wrap=True)
         supervisor.run(stopping)
     except StartError as exc:
         err.print(str(exc), style="red", markup=False, highlight=False, soft_wrap=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from hotline.catalog import LANGUAGES, catalog, has, say
+from hotline.catalog import LANGUAGES, catalog, has, say, word
 from hotline.web.shield_words import reason_in_words
 
 HOTLINE = Path(__file__).resolve().parent.parent / "hotline"
@@ -46,6 +46,10 @@ def test_every_event_the_code_records_has_a_sentence_in_both_languages() -> None
     assert {"accepted", "reopened", "escalated", "stale", "merged", "note"} <= kinds  # the scan finds them
     for lang in LANGUAGES:
         assert sorted(k for k in kinds if not has("event", k, lang)) == [], lang
+
+
+def test_yaml_words_that_look_like_booleans_stay_keys() -> None:
+    assert (word("ui", "yes", "id"), word("ui", "no", "id"), word("ui", "no", "en")) == ("ya", "tidak", "no")
 
 
 def test_a_missing_value_reads_as_a_dash_not_an_error() -> None:

@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from twilio.request_validator import RequestValidator
 
+from hotline.first_run import FIRST_ADMIN_HINT
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, HOTLINE_NUMBER, _free_port
 from tests.suite_city import clean_environment, members
 
@@ -59,7 +60,12 @@ def test_up_serves_processes_and_stops_cleanly(
     else:
         db_url = f"sqlite:///{tmp_path / 'var' / 'hotline.db'}"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "hotline", "up"], env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        [sys.executable, "-m", "hotline", "up"],
+        env=env,
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,  # not a terminal: `up` prints how to add the first admin instead of asking
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     try:
         base = f"http://127.0.0.1:{port}"
@@ -71,6 +77,8 @@ def test_up_serves_processes_and_stops_cleanly(
                 return False
 
         _wait_for(ready, 90, "hotline up to be ready")
+        root = httpx.get(base + "/", follow_redirects=True)  # the address it printed leads to the sign-in page
+        assert root.status_code == 200 and "hotline user add NAMA --role admin" in root.text
         url = base + "/twilio/sms"
         sid = f"SM{uuid.uuid4().hex}"
         params = {
@@ -104,6 +112,8 @@ def test_up_serves_processes_and_stops_cleanly(
         output = proc.communicate(timeout=30)[0].decode(errors="replace")
     assert proc.returncode == 0, output
     assert "Hotline stopped" in output
+    assert f"console: http://127.0.0.1:{port}/console" in output
+    assert FIRST_ADMIN_HINT in output  # no user yet
 
 
 def test_settings_that_must_not_run_are_a_clear_error_not_a_traceback(tmp_path: Path) -> None:

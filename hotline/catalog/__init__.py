@@ -26,6 +26,10 @@ def language(code: str | None) -> str:
 @cache
 def catalog(lang: str) -> dict[str, dict[str, str]]:
     loaded = yaml.safe_load((CATALOG_DIR / f"{language(lang)}.yaml").read_text(encoding="utf-8"))
+    # YAML reads a bare yes/no/on/off key as a boolean: the catalog quotes them; refuse one that slipped in
+    odd = [k for entries in loaded.values() for k in entries if not isinstance(k, str)]
+    if odd:
+        raise ValueError(f"hotline/catalog/{lang}.yaml: quote the key(s) {odd} (YAML reads them as booleans)")
     return {section: {str(k): str(v) for k, v in entries.items()} for section, entries in loaded.items()}
 
 
