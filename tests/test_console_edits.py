@@ -125,6 +125,8 @@ def test_console_pages_have_styled_404_and_403_while_the_api_keeps_json(landslid
     operator.cookies.set("hotline_lang", "en")
     forbidden = operator.get("/console/users")  # an admin's page
     assert forbidden.status_code == 403 and "You may not do this." in forbidden.text
+    stale = operator.post(f"/console/tickets/{landslide}/edit", data={"csrf": "old", "text": "x"})
+    assert stale.status_code == 403 and "This form expired or did not come from the console." in stale.text
     token = make_token("app", "operator")
     api = httpx.get(f"{phone.base_url}/api/v1/tickets/999", headers={"Authorization": f"Bearer {token}"})
     assert api.status_code == 404 and api.headers["content-type"] == "application/json"

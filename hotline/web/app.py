@@ -124,7 +124,7 @@ def create_app() -> FastAPI:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if is_console_page(request, exc.status_code):  # a person reads it: the console's page, in their words
-            return error_page(request, exc.status_code)
+            return error_page(request, exc.status_code, exc.detail)
         return await http_exception_handler(request, exc)
 
     @app.exception_handler(RequestValidationError)

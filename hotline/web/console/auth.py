@@ -88,7 +88,7 @@ async def checked_form(request: Request, user: UserDep) -> FormData:
     form = await request.form()
     submitted = form.get("csrf")
     if not csrf_ok(user.session, submitted if isinstance(submitted, str) else None):
-        raise HTTPException(403, "the form expired or did not come from the console; reload the page")
+        raise HTTPException(403, "form_expired")  # the console's 403 page says it in words
     return form
 
 
@@ -180,7 +180,7 @@ async def login(
 ) -> Response:
     session = read_session(request)
     if not csrf_ok(session, csrf):
-        raise HTTPException(403, "the form expired; reload the sign-in page")
+        raise HTTPException(403, "form_expired")  # the console's 403 page says it in words
     device = known_device(request, username)
     outcome, user_id, key = await run_sync(_check_login, username, password, _ip(request) or "?", device)
     if outcome != "ok":

@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import Request
 from fastapi.responses import Response
 
+from hotline.catalog import has
 from hotline.web.session import language
 from hotline.web.templating import templates
 
@@ -20,7 +21,9 @@ def is_console_page(request: Request, status: int) -> bool:
     return not path.startswith(NOT_PAGES) and "X-Live-Refresh" not in request.headers
 
 
-def error_page(request: Request, status: int) -> Response:
+def error_page(request: Request, status: int, detail: object = None) -> Response:
+    """The page for `status`; a `detail` that is a catalog code (ui) says more, e.g. "form_expired"."""
     lang = language(request)
-    context = {"lang": lang, "user": None, "csrf": "", "flash": None, "message": STYLED[status], "status": status}
+    message = detail if isinstance(detail, str) and has("ui", detail, lang) else STYLED[status]
+    context = {"lang": lang, "user": None, "csrf": "", "flash": None, "message": message, "status": status}
     return templates.TemplateResponse(request, "error.html", context, status_code=status)
