@@ -113,7 +113,7 @@ ESCALATED = {
             "routed",
             {"agency": "PMK", "urc": "PMK-URC", "rule": "fire", "priority": "critical"},
             "en",
-            "Sent to PMK / PMK-URC, critical priority (rule fire)",
+            "Sent to PMK / PMK-URC, critical priority",
         ),
         ("alerted", {"members": ["+1", "+2", "+3"]}, "id", "Peringatan SMS ke 3 anggota tim"),
         ("created", {"channel": "sms", "category": None}, "en", "The system reported by SMS (kind not known yet)"),

@@ -117,9 +117,7 @@ def _event_params(kind: str, data: dict[str, Any], lang: str) -> dict[str, Any]:
     for key in ("priority", "previous"):
         if key in data and has("priority", str(data[key]), lang):
             params[key] = word("priority", str(data[key]), lang)
-    if kind == "routed":
-        params["rule"] = f"{word('ui', 'routing_rule', lang)} {data.get('rule') or '-'}"
-    elif kind in ("alerted", "urgency_alerted"):
+    if kind in ("alerted", "urgency_alerted"):
         params["count"] = _count(data.get("members"))
     elif kind == "reopened":
         due = data.get("resolve_due_at")
