@@ -12,7 +12,7 @@ import pytest
 from hotline.db import unit_of_work
 from hotline.first_run import FIRST_ADMIN_HINT, ask_first_admin, console_url, no_user_yet
 from hotline.services.edit_merge import plan_edit
-from tests.accounts import console_login, csrf_of, make_token, make_user
+from tests.accounts import console_login, csrf_of, error_after, make_token, make_user
 from tests.conftest import Phone, drain_queue
 from tests.helpers import ticket
 from tests.suite_city import members
@@ -159,3 +159,16 @@ def test_hotline_up_asks_for_the_first_admin_on_a_terminal(backend: dict[str, st
         from hotline.models import User
 
         assert session.scalar(select(User.role).where(User.username == "kepala")) == "admin"
+
+
+def test_what_cannot_be_done_is_said_in_words_in_the_error_box(server: str) -> None:
+    make_user("sri", "supervisor")
+    supervisor = console_login(server, "sri")
+    csrf = csrf_of(supervisor.get("/console/shield").text)
+    bad = supervisor.post("/console/shield/prank", data={"phone": "bukan nomor", "csrf": csrf})
+    assert error_after(supervisor, bad) == "Tidak bisa: Nomor telepon tidak valid."  # was a JSON 422
+    took = supervisor.post("/console/calls/999/take", data={"csrf": csrf})
+    assert "Isi dulu di mana Anda menerima panggilan" in error_after(supervisor, took)  # was English, in green
+    for page in ("/console/scorecard", "/console/shield"):
+        shown = supervisor.get(page, params={"month": "2026-13"}).text
+        assert "Bulan 2026-13 tidak bisa dibaca; tulis TTTT-BB" in shown, page

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hotline import clock
+from hotline.catalog import say
 from hotline.db import unit_of_work
 from hotline.models import Agency, Call, InboundMessage, OutboundMessage, Ticket
 from hotline.services import cancel_requests, reporters
@@ -214,8 +215,8 @@ def scorecard_page(
     if month:
         try:
             chosen = Month.parse(month)
-        except MonthError as exc:
-            error = str(exc)
+        except MonthError:
+            error = say("error", "bad_month", user.lang, {"month": month})
     # judged at most once an interval per month, off the request path for this month (services/scorecard/cache.py)
     card = cached_scorecard(config=current_config(), month=chosen, tz=tz, now=now)
     rows = [r for r in card.agencies if user.principal.may_see_agency(r.code)]
