@@ -144,7 +144,10 @@ def test_board_counts_down_per_agency_and_the_scorecard_renders(operator: httpx.
     assert 'href="/console/tickets/1"' in pmk and 'class="countdown" data-due="' in pmk
     card = operator.get("/console/scorecard")
     assert card.status_code == 200 and "PMK" in card.text and '<th scope="col">' in card.text
-    assert "month must be 01 to 12" in operator.get("/console/scorecard", params={"month": "2026-13"}).text
+    assert (
+        "Bulan 2026-13 tidak bisa dibaca; tulis TTTT-BB"
+        in operator.get("/console/scorecard", params={"month": "2026-13"}).text
+    )
 
     make_user("pupr1", "agency_staff", "PUPR")
     staff_board = console_login(server, "pupr1").get("/console/board").text
