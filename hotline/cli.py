@@ -709,6 +709,7 @@ def up(
     set, the SMPP binds when an SMPP gateway is configured). A part that dies is started again; Ctrl-C stops it
     all."""
     from hotline.embedded_redis import EmbeddedRedis
+    from hotline.first_run import FIRST_ADMIN_HINT, console_url, no_user_yet
     from hotline.supervisor import Service, StartError, Supervisor, stop_on_signals
 
     _logging()
@@ -724,6 +725,12 @@ def up(
             err.print(f"settings: {exc}", style="red", markup=False, highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
     listener = _listen_or_exit(host, port)
+    if sys.stdin.isatty():  # asked before the signal handlers: Ctrl-C at the prompt simply ends `up`
+        from hotline.first_run import ask_first_admin
+
+        _prepare_database()
+        if no_user_yet():
+            ask_first_admin()
     stopping = threading.Event()
     stop_on_signals(stopping)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -752,6 +759,9 @@ def up(
             supervisor.start(Service("SMPP binds", [*base, "smpp"], env=env))
             console.print(f"SMPP binds: {', '.join(smpp_links)}")
         console.print(f"Hotline is up on http://{host}:{port} (Ctrl-C stops everything)")
+        console.print(f"console: {console_url(host, port)}", markup=False, highlight=False, soft_wrap=True)
+        if no_user_yet():
+            console.print(FIRST_ADMIN_HINT, markup=False, highlight=False, soft_wrap=True)
         supervisor.run(stopping)
     except StartError as exc:
         err.print(str(exc), style="red", markup=False, highlight=False, soft_wrap=True)

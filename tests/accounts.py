@@ -66,3 +66,12 @@ def make_partner(name: str, per_minute: int = 30) -> str:
 
     with unit_of_work() as session:
         return add_partner(session, name=name, created_by="tests", per_minute=per_minute)
+
+
+def error_after(client: httpx.Client, answer: httpx.Response) -> str:
+    """The error (in the error style, role=alert) on the page a form's 303 leads to ('' when none)."""
+    assert answer.status_code == 303, answer.text
+    page = client.get(answer.headers["location"]).text
+    assert '<p class="flash"' not in page  # never an error in the green success box
+    found = re.search(r'<p class="error-box" role="alert">(.*?)</p>', page, re.S)
+    return html.unescape(re.sub(r"<[^>]+>", "", found.group(1))) if found else ""

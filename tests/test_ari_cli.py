@@ -130,6 +130,7 @@ def test_hotline_up_starts_the_ari_app_when_ari_url_is_set(tmp_path: Path) -> No
             "up",
             env=env,
             cwd=tmp_path,
+            stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
         )

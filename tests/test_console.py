@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from hotline.db import unit_of_work
 from hotline.models import AuditEntry, Call, Ticket
-from tests.accounts import console_login, csrf_of, make_user, shown_after
+from tests.accounts import console_login, csrf_of, error_after, make_user
 from tests.conftest import Caller, Phone, drain_queue
 from tests.helpers import events, outbound, ticket
 
@@ -72,7 +72,7 @@ def test_operator_creates_edits_reassigns_notes_and_texts(operator: httpx.Client
     shown = operator.get(page).text
     assert "Warga menelepon lagi" in shown and 'data-testid="agency">BPBD<' in shown
     bad = post(supervisor, page, "/console/tickets/1/reassign", {"agency": "NOPE"})
-    assert "unknown agency 'NOPE'" in shown_after(supervisor, bad)
+    assert "Dinas NOPE tidak dikenal." in error_after(supervisor, bad)
     assert 'action="/console/tickets/1/reassign"' not in operator.get(page).text
     assert 'action="/console/tickets/1/reassign"' in supervisor.get(page).text
 
@@ -95,7 +95,7 @@ def test_taking_a_twilio_call_dials_the_operator_and_marks_the_call(
     with unit_of_work() as session:
         assert session.get(Call, call.id).status == "with-operator"  # type: ignore[union-attr]
     again = post(operator, "/console", f"/console/calls/{call.id}/take", {})
-    assert "no longer waiting" in shown_after(operator, again)
+    assert "tidak menunggu lagi" in error_after(operator, again)
     assert "call.take" in audit_actions()
     drain_queue()
 
@@ -144,7 +144,10 @@ def test_board_counts_down_per_agency_and_the_scorecard_renders(operator: httpx.
     assert 'href="/console/tickets/1"' in pmk and 'class="countdown" data-due="' in pmk
     card = operator.get("/console/scorecard")
     assert card.status_code == 200 and "PMK" in card.text and '<th scope="col">' in card.text
-    assert "month must be 01 to 12" in operator.get("/console/scorecard", params={"month": "2026-13"}).text
+    assert (
+        "Bulan 2026-13 tidak bisa dibaca; tulis TTTT-BB"
+        in operator.get("/console/scorecard", params={"month": "2026-13"}).text
+    )
 
     make_user("pupr1", "agency_staff", "PUPR")
     staff_board = console_login(server, "pupr1").get("/console/board").text
@@ -172,7 +175,7 @@ def test_a_transport_without_a_takeover_says_so_and_the_call_keeps_waiting(opera
     with unit_of_work() as session:
         assert session.get(Call, call_id).status == "queued"  # type: ignore[union-attr]
     answer = post(operator, "/console", f"/console/calls/{call_id}/take", {})
-    assert "not available yet" in shown_after(operator, answer)
+    assert "belum bisa diangkat dari konsol" in error_after(operator, answer)
     with unit_of_work() as session:
         assert session.get(Call, call_id).status == "queued"  # type: ignore[union-attr]
     assert "call.take" not in audit_actions()

@@ -12,6 +12,7 @@ import pytest
 
 from tests.accounts import PASSWORD, make_user
 from tests.conftest import Caller, Phone, drain_queue
+from tests.suite_city import members as suite_members
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -85,13 +86,13 @@ def test_create_a_ticket_then_reassign_it(page: Any) -> None:
     page.get_by_label("Kecamatan").select_option("Batu")
     page.get_by_role("button", name="Buat laporan").click()
     expect(page).to_have_url(re.compile(r"/console/tickets/1"))
-    expect(page.get_by_test_id("status")).to_have_text("routed")
+    expect(page.get_by_test_id("status")).to_have_text("Menunggu diterima tim")
     expect(page.get_by_test_id("agency")).to_have_text("PUPR")
 
     page.get_by_label("Dinas", exact=True).select_option("BPBD")
     page.get_by_role("button", name="Alihkan").click()
     expect(page.get_by_test_id("agency")).to_have_text("BPBD")
-    expect(page.locator(".timeline")).to_contain_text("reassigned")
+    expect(page.locator(".timeline")).to_contain_text("Petugas ani mengalihkan laporan ke BPBD")
     page.get_by_role("textbox", name="Catatan").fill("Warga menelepon ulang")
     page.get_by_role("button", name="Tambah catatan").click()
     expect(page.locator(".timeline")).to_contain_text("Warga menelepon ulang")
@@ -105,7 +106,7 @@ def test_agency_staff_cannot_see_another_agencys_ticket(page: Any, browser: Any,
         page.get_by_label("Kategori").select_option(category)
         page.get_by_label("Isi laporan").fill(text)
         page.get_by_role("button", name="Buat laporan").click()
-        expect(page.get_by_test_id("status")).to_have_text("routed")
+        expect(page.get_by_test_id("status")).to_have_text("Menunggu diterima tim")
 
     make_user("pupr1", "agency_staff", "PUPR")
     staff = browser.new_context(base_url=server)
@@ -145,7 +146,7 @@ def test_split_a_merged_reporter_with_its_button(page: Any, phone: Phone) -> Non
     expect(page.locator(".flash")).to_contain_text("Dipisahkan")
     expect(page.get_by_test_id("reporters")).to_have_text("1")
     linked.get_by_role("link", name="#2").click()
-    expect(page.get_by_test_id("status")).to_have_text("routed")
+    expect(page.get_by_test_id("status")).to_have_text("Menunggu diterima tim")
     drain_queue()
 
 
@@ -193,3 +194,131 @@ def test_the_shield_pages_back_through_older_decisions(page: Any, server: str) -
     expect(rows.first).to_contain_text(newest_first[SHIELD_PAGE][1])  # the 101st newest heads the older page
     page.get_by_role("link", name="Kembali ke yang terbaru").click()
     expect(rows).to_have_count(SHIELD_PAGE)
+
+
+# --- plain language: no internal code on any page, in either language --------------------------------------
+
+CODE_SECTIONS = ("status", "event", "grade", "decision", "role", "priority", "reporter_status", "message_status")
+NOT_CODES = {"other", "place_told", "escalated_again", "escalated_accept", "escalated_resolve"}  # sentence parts
+PAGES = (
+    "/console",
+    "/console/tickets",
+    "/console/tickets?status=open",
+    "/console/tickets/1",
+    "/console/tickets/2",
+    "/console/board",
+    "/console/scorecard",
+    "/console/shield",
+    "/console/users",
+    "/console/tickets/999",  # the console's own 404 page
+)
+LEAVES = """() => [...document.querySelectorAll('body *')]
+    .filter((e) => !e.children.length && (e.offsetParent !== null || e.tagName === 'OPTION'))
+    .map((e) => e.textContent.trim()).filter(Boolean)"""
+
+
+def _codes() -> set[str]:
+    from hotline.catalog import catalog
+
+    return {code for section in CODE_SECTIONS for code in catalog("id")[section]} - NOT_CODES
+
+
+def _catalog_words(lang: str) -> set[str]:
+    from hotline.catalog import catalog
+
+    return {w for entries in catalog(lang).values() for v in entries.values() for w in re.findall(r"[\w-]+", v)}
+
+
+def raw_codes_on(page: Any, lang: str) -> list[str]:
+    """Internal codes a reader would see: a code as a whole cell/badge/option, snake_case codes, key=value
+    pairs, ISO timestamps and UTC times anywhere; in Indonesian also any code as a word (English words)."""
+    codes = _codes()
+    leaves: list[str] = page.evaluate(LEAVES)
+    text = page.evaluate("() => document.body.innerText") + "\n" + "\n".join(leaves)
+    from hotline.catalog import catalog
+
+    said = {v for entries in catalog(lang).values() for v in entries.values()}  # "processed" is English too
+    found = [leaf for leaf in leaves if leaf in codes and leaf not in said]
+    found += re.findall(r"\b[a-z]+(?:_[a-z]+)+\b", text)  # awaiting_category, rate_limited, agency_staff
+    found += re.findall(r"\b[a-z_]+=\S+", text)  # previous=routed
+    found += re.findall(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}|\bUTC\b", text)
+    if lang == "id":  # a code that is no Indonesian word of the catalog's own is an English leak
+        own = _catalog_words("id")
+        found += [w for w in re.findall(r"\b[a-z]+\b", text) if w in codes and w not in own]
+    return found
+
+
+def test_every_console_page_speaks_plain_language_in_both_languages(page: Any, phone: Phone) -> None:
+    bpbd = suite_members("BPBD")
+    for sender, text in (
+        ("+6281234500001", "LONGSOR di Sumberbrantas"),  # #1, routed to BPBD
+        ("+6281234500002", "longsor Sumberbrantas"),  # the same landslide: joins #1, raises its priority
+        (bpbd[0], "TERIMA 1"),
+        (bpbd[1], "SELESAI 1"),
+        ("+6281234500001", "2"),  # "not fixed yet": reopened with a new finish deadline
+    ):
+        phone.sms(sender, text)
+        drain_queue()
+    caller = Caller(phone, "+6281234599999")
+    caller.dial()
+    caller.press("1")  # #2, a caller waiting in the queue (and the shield's decision on the number)
+    make_user("kepala", "admin")
+    sign_in(page, "kepala")
+    page.goto("/console/shield")  # a decision of the shield to show: a prank call marked by a supervisor
+    page.get_by_label("Panggilan iseng dari nomor").fill("081234599999")
+    page.get_by_role("button", name="Tandai iseng").click()
+    expect(page.locator(".flash")).to_have_text("Tersimpan.")
+    for lang in ("id", "en"):
+        page.goto(f"/console/lang/{lang}")
+        for path in PAGES:
+            answer = page.goto(path)
+            assert answer is not None and answer.status == (404 if path.endswith("/999") else 200), path
+            assert raw_codes_on(page, lang) == [], f"{path} ({lang})"
+            expect(page.get_by_test_id("timezone")).to_contain_text("WIB")
+    page.goto("/console/tickets/1")  # still English: the deadline says which, the timeline who did what
+    expect(page.get_by_test_id("deadline-label")).to_have_text("Finish by")
+    expect(page.locator(".timeline")).to_contain_text("Ketua TRC BPBD accepted the report")
+    expect(page.locator(".timeline")).to_contain_text("answered it is not fixed; reopened, finish by")
+    drain_queue()
+
+
+# --- the live ticket page ----------------------------------------------------------------------------------
+
+
+def test_the_ticket_page_follows_the_crew_and_keeps_the_operators_edit(page: Any, phone: Phone) -> None:
+    phone.sms("+6281234500001", "LONGSOR di Sumberbrantas")
+    drain_queue()
+    bpbd = suite_members("BPBD")
+    make_user("ani", "operator")
+    sign_in(page, "ani")
+    page.goto("/console/tickets/1")
+    expect(page.locator("#live-status")).to_have_attribute("data-state", "on")
+    status, text_box = page.get_by_test_id("status"), page.get_by_label("Isi laporan")
+    expect(status).to_have_text("Menunggu diterima tim")
+    expect(page.get_by_test_id("deadline-label")).to_have_text("Batas diterima")
+    text_box.fill("Longsor menutup jalan desa, dua rumah terancam")  # begun before the crew answers
+
+    phone.sms(bpbd[0], "TERIMA 1")  # through the real intake: webhook, job, transition
+    drain_queue()
+    expect(status).to_have_text("Diterima tim")  # no reload: header, deadline, timeline and status field follow
+    expect(page.get_by_test_id("deadline-label")).to_have_text("Batas selesai")
+    expect(page.locator(".timeline")).to_contain_text("menerima laporan")
+    expect(page.get_by_label("Status", exact=True)).to_have_value("accepted")
+    expect(text_box).to_have_value("Longsor menutup jalan desa, dua rumah terancam")  # the typing is kept
+    page.get_by_role("button", name="Simpan").click()
+    expect(page.locator(".flash")).to_have_text("Tersimpan.")
+    expect(status).to_have_text("Diterima tim")
+    expect(page.locator("#live-region")).to_contain_text("dua rumah terancam")
+
+    page.get_by_label("Status", exact=True).select_option("on_site")  # the operator's choice, then the crew's
+    phone.sms(bpbd[1], "SELESAI 1")
+    drain_queue()
+    expect(status).to_have_text("Selesai")
+    expect(page.get_by_label("Status", exact=True)).to_have_value("on_site")  # touched: not overwritten
+    page.get_by_role("button", name="Simpan").click()
+    conflict = page.get_by_test_id("conflict")
+    expect(conflict).to_contain_text("Laporan ini berubah sejak Anda mulai mengubahnya")
+    expect(conflict).to_contain_text("menyatakan selesai")
+    expect(page.get_by_test_id("conflict-status")).to_have_text("Sekarang: Selesai")
+    expect(page.get_by_label("Status", exact=True)).to_have_value("on_site")  # still what the operator chose
+    drain_queue()

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from hotline.db import unit_of_work
 from hotline.models import AuditEntry
-from tests.accounts import console_login, csrf_of, make_token, make_user, shown_after
+from tests.accounts import console_login, csrf_of, error_after, make_token, make_user
 from tests.conftest import Phone, drain_queue
 from tests.helpers import events, ticket
 from tests.suite_city import members, reply, words
@@ -106,7 +106,7 @@ def test_the_operator_keeps_the_report_open(phone: Phone, fake_twilio: Any, oper
     assert all("DIBATALKAN" not in m.body for member in PMK for m in fake_twilio.sent_to(member))
 
     late = decide(operator, "confirm")  # nothing left to decide: said so, nothing changes
-    assert "no open cancel request" in shown_after(operator, late)
+    assert "tidak punya permintaan batal" in error_after(operator, late)
     assert ticket(1).status == "routed"
 
 

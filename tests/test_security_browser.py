@@ -104,7 +104,7 @@ def test_each_role_is_offered_what_it_may_do(page: Any, browser: Any, server: st
     sign_in(tab, "adm")
     tab.get_by_role("link", name="Pengguna").click()
     row = tab.locator('tr[data-user="op"]')
-    expect(row).to_contain_text("operator")
+    expect(row).to_contain_text("Operator")
     row.get_by_role("button", name=re.compile("Nonaktifkan")).click()
     expect(tab.locator(".flash")).to_contain_text("Pengguna dinonaktifkan")
     expect(tab.locator('tr[data-user="op"]')).to_contain_text("tidak")

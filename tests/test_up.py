@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -16,6 +17,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from twilio.request_validator import RequestValidator
 
+from hotline.first_run import FIRST_ADMIN_HINT
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, HOTLINE_NUMBER, _free_port
 from tests.suite_city import clean_environment, members
 
@@ -62,7 +64,12 @@ def test_up_serves_processes_and_stops_cleanly(
     else:
         db_url = f"sqlite:///{tmp_path / 'var' / 'hotline.db'}"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "hotline", "up"], env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        [sys.executable, "-m", "hotline", "up"],
+        env=env,
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,  # not a terminal: `up` prints how to add the first admin instead of asking
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     try:
         base = f"http://127.0.0.1:{port}"
@@ -74,6 +81,8 @@ def test_up_serves_processes_and_stops_cleanly(
                 return False
 
         _wait_for(ready, 90, "hotline up to be ready")
+        root = httpx.get(base + "/", follow_redirects=True)  # the address it printed leads to the sign-in page
+        assert root.status_code == 200 and "hotline user add NAMA --role admin" in root.text
         url = base + "/twilio/sms"
         sid = f"SM{uuid.uuid4().hex}"
         params = {
@@ -107,6 +116,8 @@ def test_up_serves_processes_and_stops_cleanly(
         output = proc.communicate(timeout=30)[0].decode(errors="replace")
     assert proc.returncode == 0, output
     assert "Hotline stopped" in output
+    assert f"console: http://127.0.0.1:{port}/console" in output
+    assert FIRST_ADMIN_HINT in output  # no user yet
 
 
 def test_settings_that_must_not_run_are_a_clear_error_not_a_traceback(tmp_path: Path) -> None:
@@ -127,3 +138,53 @@ def test_settings_that_must_not_run_are_a_clear_error_not_a_traceback(tmp_path: 
             assert done.returncode == 2, (command, done.stderr)
             assert "Traceback" not in done.stderr
             assert message in " ".join(done.stderr.split()), done.stderr  # rich wraps long lines
+
+
+def _read_until(stream: Any, wanted: str, timeout: float, seen: bytearray) -> None:
+    """Read `stream` (a pipe) into `seen` until `wanted` shows, without blocking past `timeout`."""
+    deadline = time.monotonic() + timeout
+    while wanted.encode() not in seen:
+        left = deadline - time.monotonic()
+        assert left > 0, f"no {wanted!r} in {seen.decode(errors='replace')!r}"
+        ready, _, _ = select.select([stream], [], [], left)
+        if ready:
+            chunk = os.read(stream.fileno(), 4096)
+            assert chunk, f"hotline up ended before {wanted!r}: {seen.decode(errors='replace')!r}"
+            seen += chunk
+
+
+def test_up_on_a_terminal_asks_for_the_first_admin(tmp_path: Path) -> None:
+    port = _free_port()
+    env = clean_environment(HOTLINE_DATA_DIR=str(tmp_path / "var"), HOTLINE_PORT=str(port))
+    env["HOTLINE_QUEUE"] = f"up-{uuid.uuid4().hex[:6]}"
+    leader, follower = os.openpty()  # stdin is a terminal; a new session has no /dev/tty, so getpass reads it
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hotline", "up"],
+        env=env,
+        cwd=tmp_path,
+        stdin=follower,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    os.close(follower)
+    seen = bytearray()
+    try:
+        assert proc.stdout is not None
+        _read_until(proc.stdout, "Admin name: ", 60, seen)
+        os.write(leader, b"kepala\n")
+        for prompt in ("Password: ", "Password again: "):
+            _read_until(proc.stdout, prompt, 10, seen)
+            os.write(leader, b"sandi panjang sekali\n")
+        _read_until(proc.stdout, "Hotline is up", 60, seen)
+        engine = create_engine(f"sqlite:///{tmp_path / 'var' / 'hotline.db'}")
+        with engine.connect() as conn:
+            role = conn.execute(text("SELECT role FROM users WHERE username = 'kepala'")).scalar()
+        engine.dispose()
+        assert role == "admin"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        seen += proc.communicate(timeout=30)[0]
+        os.close(leader)
+    output = seen.decode(errors="replace")
+    assert "user kepala (admin) created" in output and FIRST_ADMIN_HINT not in output, output

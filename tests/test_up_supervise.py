@@ -155,6 +155,7 @@ def hotline_up(tmp_path: Path, mode: str, backend: dict[str, Any], fake_twilio: 
                 [sys.executable, "-m", "hotline", "up", "--port", str(port), *args],
                 env=env,
                 cwd=tmp_path,
+                stdin=subprocess.DEVNULL,  # never the first-admin prompt of a terminal
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class CallStatus(StrEnum):
@@ -52,7 +52,13 @@ class CallError(Exception):
 
 
 class TakeoverError(RuntimeError):
-    """The call could not be put through (gone, taken already, transport not able); the message says which."""
+    """The call could not be put through (gone, taken already, transport not able); the message says which.
+    `code` names the console's sentence for it (hotline/catalog, `error`); a transport's own words go in as
+    `detail` of the catch-all `takeover_failed`."""
+
+    def __init__(self, message: str, *, code: str = "takeover_failed", **params: Any):
+        self.code, self.params = code, {"detail": message, **params}
+        super().__init__(message)
 
 
 class VoiceGateway(Protocol):

@@ -25,13 +25,21 @@ def take_call(session: Session, *, config: CityConfig, actor: Actor, call_id: in
     """Put the queued call through to the operator and mark it as theirs; two operators cannot both have it."""
     answer_at = answer_at.strip()
     if not answer_at:
-        raise TakeoverError("set where you answer calls (a phone number, client:NAME or sip:URI) first")
+        raise TakeoverError(
+            "set where you answer calls (a phone number, client:NAME or sip:URI) first", code="answer_at_missing"
+        )
     call = session.scalar(select(Call).where(Call.id == call_id).with_for_update())
     if call is None or call.status != "queued":
-        raise TakeoverError("this call is no longer waiting (taken by someone else, or the caller hung up)")
+        raise TakeoverError(
+            "this call is no longer waiting (taken by someone else, or the caller hung up)", code="call_gone"
+        )
     gateway = voice_gateways.gateway_for(call.provider)
     if gateway is None:
-        raise TakeoverError(f"taking {call.provider} calls from the console is not available yet")
+        raise TakeoverError(
+            f"taking {call.provider} calls from the console is not available yet",
+            code="takeover_unavailable",
+            provider=call.provider,
+        )
     # Claim the row before the slow transport call: SQLite takes its write lock only at the first write.
     call.updated_at = utcnow()
     session.flush()

@@ -6,10 +6,12 @@ where), in the caller's transaction. SMS leave through the outbox after the comm
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hotline.catalog import say
 from hotline.cityconfig import CityConfig
 from hotline.models import Agency, Ticket, Urc, utcnow
 from hotline.phone import to_e164
@@ -37,7 +39,12 @@ MAX_SMS = 459  # three concatenated GSM-7 segments
 
 
 class ActionError(ValueError):
-    """An operator action that cannot be done as asked; the message says why (shown to the operator)."""
+    """An operator action that cannot be done as asked: a code of hotline/catalog's `error` section and its
+    values. str() is the English sentence (the JSON API's); the console says it in the operator's language."""
+
+    def __init__(self, code: str, /, **params: Any):
+        self.code, self.params = code, params
+        super().__init__(say("error", code, "en", params))
 
 
 @dataclass(frozen=True)
@@ -59,7 +66,7 @@ def _category(config: CityConfig, code: str | None) -> str | None:
     if code in (None, ""):
         return None
     if config.category(code) is None:
-        raise ActionError(f"unknown category {code!r}; one of {', '.join(c.code for c in config.categories)}")
+        raise ActionError("unknown_category", code=code, choices=", ".join(c.code for c in config.categories))
     return code
 
 
@@ -68,7 +75,7 @@ def _kecamatan(config: CityConfig, name: str | None) -> str | None:
         return None
     known = {k.name.lower(): k.name for k in config.areas}
     if name.strip().lower() not in known:
-        raise ActionError(f"unknown kecamatan {name!r}; one of {', '.join(sorted(known.values()))}")
+        raise ActionError("unknown_kecamatan", name=name, choices=", ".join(sorted(known.values())))
     return known[name.strip().lower()]
 
 
@@ -96,11 +103,11 @@ def create_report(
     _require_editor(actor)
     text = (text or "").strip()
     if not text:
-        raise ActionError("the report needs a text (what happened)")
+        raise ActionError("text_missing")
     if len(text) > MAX_TEXT:
-        raise ActionError(f"text: at most {MAX_TEXT} characters")
+        raise ActionError("text_too_long", limit=MAX_TEXT)
     if (latitude is None) != (longitude is None):
-        raise ActionError("give both latitude and longitude, or neither")
+        raise ActionError("latlon_pair")
     number = to_e164(reporter, get_settings().default_region) if reporter.strip() else None
     kecamatan = _kecamatan(config, kecamatan)
     desa, kecamatan = _desa(config, desa, kecamatan)
@@ -149,9 +156,9 @@ def _desa(config: CityConfig, name: str | None, kecamatan: str | None) -> tuple[
         for desa in area.desa:
             if desa.lower() == wanted:
                 if kecamatan is not None and kecamatan != area.name:
-                    raise ActionError(f"desa {desa} is in kecamatan {area.name}, not {kecamatan}")
+                    raise ActionError("desa_elsewhere", desa=desa, kecamatan=area.name, chosen=kecamatan)
                 return desa, area.name
-    raise ActionError(f"unknown desa {name!r}; see routing/areas.yaml")
+    raise ActionError("unknown_desa", name=name)
 
 
 def edit_ticket(
@@ -175,7 +182,7 @@ def edit_ticket(
     changed: dict[str, object] = {}
     if text is not None and text.strip() and text.strip() != ticket.text:
         if len(text) > MAX_TEXT:
-            raise ActionError(f"text: at most {MAX_TEXT} characters")
+            raise ActionError("text_too_long", limit=MAX_TEXT)
         ticket.text = changed["text"] = text.strip()
     new_place = _place_edit(config, ticket, location=location, desa=desa, kecamatan=kecamatan)
     if changed or new_place:
@@ -206,7 +213,7 @@ def edit_ticket(
         try:
             transition(session, ticket=ticket, target=status, actor=actor.name)
         except (TransitionError, KeyError):
-            raise ActionError(f"ticket {ticket.id} cannot go from {ticket.status} to {status}") from None
+            raise ActionError("bad_transition", number=ticket.id, current=ticket.status, target=status) from None
         if status == "cancelled" and crew_out:  # the crew hears it, with the place and what it was
             stand_down(session, config=config, ticket=ticket, key="team_cancelled_by_hotline")
         changed["status"] = status
@@ -255,7 +262,7 @@ def confirm_cancel(session: Session, *, config: CityConfig, actor: Actor, ticket
     ticket is cancelled, the crew stood down, the reporter told."""
     _require_editor(actor)
     if not cancel_requests.is_open(ticket):
-        raise ActionError(f"ticket {ticket.id} has no open cancel request from its reporter")
+        raise ActionError("no_cancel_request", number=ticket.id)
     transition(session, ticket=ticket, target="cancelled", actor=actor.name, note="reporter's BATAL confirmed")
     stand_down(session, config=config, ticket=ticket, key="team_cancelled_by_hotline")
     cancel_requests.tell_reporter(session, config=config, ticket=ticket, key="cancelled")
@@ -274,7 +281,7 @@ def keep_open(session: Session, *, config: CityConfig, actor: Actor, ticket: Tic
     with its crew and the reporter is told."""
     _require_editor(actor)
     if not cancel_requests.is_open(ticket):
-        raise ActionError(f"ticket {ticket.id} has no open cancel request from its reporter")
+        raise ActionError("no_cancel_request", number=ticket.id)
     ticket.cancel_requested_at, ticket.updated_at = None, utcnow()
     record(session, ticket, "cancel_kept", actor=actor.name)
     cancel_requests.tell_reporter(session, config=config, ticket=ticket, key="cancel_kept")
@@ -291,14 +298,14 @@ def reassign(
     if not actor.principal.can_supervise:
         raise PermissionError(f"{actor.principal.role} may not reassign tickets (a supervisor does)")
     if ticket.status in CLOSED_STATUSES:
-        raise ActionError(f"ticket {ticket.id} is {ticket.status}; reopen is not possible, open a new one")
+        raise ActionError("ticket_closed", number=ticket.id, status=ticket.status)
     agency = session.scalar(select(Agency).where(Agency.code == agency_code, Agency.active))
     if agency is None:
-        raise ActionError(f"unknown agency {agency_code!r}")
+        raise ActionError("unknown_agency", code=agency_code)
     stmt = select(Urc).where(Urc.agency_id == agency.id, Urc.active).order_by(Urc.id)
     urc = session.scalar(stmt.where(Urc.code == urc_code) if urc_code else stmt)
     if urc is None:
-        raise ActionError(f"agency {agency_code} has no URC {urc_code!r}" if urc_code else f"{agency_code} has no URC")
+        raise ActionError("agency_without_urc", code=agency_code, urc=urc_code or "")
     previous = {"agency_id": ticket.agency_id, "urc_id": ticket.urc_id, "status": ticket.status}
     now = utcnow()
     ticket.agency_id, ticket.urc_id, ticket.routing_rule = agency.id, urc.id, f"reassigned by {actor.name}"[:100]
@@ -324,9 +331,9 @@ def reassign(
 def add_note(session: Session, *, actor: Actor, ticket: Ticket, text: str) -> None:
     text = (text or "").strip()
     if not text:
-        raise ActionError("the note is empty")
+        raise ActionError("note_empty")
     if len(text) > MAX_TEXT:
-        raise ActionError(f"note: at most {MAX_TEXT} characters")
+        raise ActionError("note_too_long", limit=MAX_TEXT)
     if actor.principal.role == "agency_staff" and not actor.principal.may_see_agency(_agency_code(session, ticket)):
         raise PermissionError("not this agency's ticket")
     record(session, ticket, "note", actor=actor.name, note=text)
@@ -338,14 +345,14 @@ def send_sms(session: Session, *, config: CityConfig, actor: Actor, ticket: Tick
     _require_editor(actor)
     body = (body or "").strip()
     if not body:
-        raise ActionError("the SMS is empty")
+        raise ActionError("sms_empty")
     if len(body) > MAX_SMS:
-        raise ActionError(f"SMS: at most {MAX_SMS} characters")
+        raise ActionError("sms_too_long", limit=MAX_SMS)
     if to == "reporter":
         if not ticket.reporter_phone.startswith("+"):
-            raise ActionError("the reporter has no phone number we can text")
+            raise ActionError("reporter_no_sms")
         if is_opted_out(session, ticket.reporter_phone):
-            raise ActionError("the reporter asked for no more SMS (BERHENTI)")
+            raise ActionError("reporter_opted_out")
         queue_sms(session, to=ticket.reporter_phone, body=body, purpose="operator", ticket_id=ticket.id)
         count = 1
     elif to == "reporters":  # the first reporter and every linked one (duplicate merging) who can get SMS
@@ -353,13 +360,13 @@ def send_sms(session: Session, *, config: CityConfig, actor: Actor, ticket: Tick
         everyone += [Recipient(r.phone, r.language) for r in linked(session, ticket.id)]
         recipients = textable(everyone, session)
         if not recipients:
-            raise ActionError("no reporter of this ticket can get SMS")
+            raise ActionError("no_reporter_sms")
         for recipient in recipients:
             queue_sms(session, to=recipient.phone, body=body, purpose="operator", ticket_id=ticket.id)
         count = len(recipients)
     elif to == "urc":
         if ticket.urc_id is None:
-            raise ActionError("the ticket has no URC yet")
+            raise ActionError("no_urc")
         members = urc_members(session, ticket.urc_id)
         for member in members:  # the number first: a member may have several tickets open
             queue_sms(
@@ -372,7 +379,7 @@ def send_sms(session: Session, *, config: CityConfig, actor: Actor, ticket: Tick
             )
         count = len(members)
     else:
-        raise ActionError("send the SMS to 'reporter', 'reporters' or 'urc'")
+        raise ActionError("bad_sms_target")
     record(session, ticket, "sms_sent", actor=actor.name, note=body, to=to, count=count)
     audit(session, actor=actor.name, action="ticket.sms", target_type="ticket", target_id=ticket.id, ip=actor.ip, to=to)
     return count

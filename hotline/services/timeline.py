@@ -13,16 +13,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hotline import clock
-from hotline.models import Agency, Escalation, Ticket, TicketEvent
+from hotline.catalog import has, say, word
+from hotline.localtime import local
+from hotline.models import Agency, Escalation, Member, Ticket, TicketEvent
 from hotline.models.chain import PinnedChain
+from hotline.services.city import current_config
 
 OPEN_PHASE = {"routed": "accept", "accepted": "resolve", "on_site": "resolve"}
-WHO = {
-    "urc": ("tim lapangan", "field team"),
-    "urc_leader": ("ketua tim", "team leader"),
-    "agency_head": ("kepala dinas", "head of agency"),
-    "command_center": ("command center", "command center"),
-}
 
 
 @dataclass(frozen=True)
@@ -79,101 +76,101 @@ def escalation_state(
     )
 
 
-CHANNEL_NAMES = {
-    "sms": ("SMS", "SMS"),
-    "sms_backup": ("SMS cadangan", "backup SMS"),
-    "voice": ("panggilan suara", "voice call"),
-}
-FAILOVER_REASON = {
-    "timeout": ("tanpa laporan terkirim", "had no delivery report"),
-    "undelivered": ("tidak terkirim", "was not delivered"),
-    "failed": ("gagal", "failed"),
-    "send_error": ("ditolak penyedia", "was refused by the provider"),
-    "busy": ("sibuk", "got busy"),
-    "no_answer": ("tidak diangkat", "was not answered"),  # hotline/channels/voice.py CallStatus
-    "no-answer": ("tidak diangkat", "was not answered"),  # Twilio's word, stored before CallStatus
-    "canceled": ("dibatalkan", "was cancelled"),
-}
-
-
-def _channel(channel: str, id_: bool) -> str:
-    return CHANNEL_NAMES.get(channel, (channel, channel))[0 if id_ else 1]
-
-
 def who(roles: list[str] | tuple[str, ...], language: str = "id") -> str:
-    index = 0 if language == "id" else 1
-    return ", ".join(WHO.get(role, (role, role))[index] for role in roles)
+    return ", ".join(word("notify", role, language) for role in roles)
 
 
-def describe(kind: str, data: dict[str, Any], language: str = "id") -> str:
-    """One line per timeline event, Bahasa Indonesia first; unknown kinds show their name and data."""
-    id_ = language == "id"
-    if kind == "escalated":
-        accept = data.get("phase") == "accept"
-        what = {(True, True): "belum diterima", (True, False): "belum selesai"}.get(
-            (id_, accept), "not accepted" if accept else "not finished"
-        )
+def actor_name(actor: str, language: str, *, reporter: str | None = None, members: dict[int, str] | None = None) -> str:
+    """Who did it, in words: a crew member by name, the reporter, another reporter by number, an operator."""
+    if actor in ("system", "cli"):
+        return word("actor", actor, language)
+    if actor.startswith("member:"):
+        number = actor.removeprefix("member:")
+        name = (members or {}).get(int(number)) if number.isdigit() else None
+        return say("actor", "member", language, {"name": name}) if name else word("actor", "member_unknown", language)
+    if reporter is not None and actor == reporter:
+        return word("actor", "reporter", language)
+    if actor.startswith("+") or actor[:1].isdigit():
+        return say("actor", "other_reporter", language, {"phone": actor})
+    return say("actor", "operator", language, {"name": actor})
+
+
+def _category_name(code: Any, lang: str) -> str | None:
+    if not code:
+        return None
+    category = current_config().category(str(code))
+    return category.name(lang) if category else str(code)
+
+
+def _count(value: Any) -> int:
+    return len(value) if isinstance(value, list | tuple) else int(value or 0)
+
+
+def _event_params(kind: str, data: dict[str, Any], lang: str) -> dict[str, Any]:
+    """The words an event's sentence needs, from its stored data (codes become words here)."""
+    params: dict[str, Any] = dict(data)
+    if "category" in data:
+        category = _category_name(data.get("category"), lang)
+        params["category"] = category or word("ui", "unknown_category", lang)
+    if "channel" in data:
+        params["channel"] = word("channel", str(data["channel"]), lang)
+    for key in ("priority", "previous"):
+        if key in data and has("priority", str(data[key]), lang):
+            params[key] = word("priority", str(data[key]), lang)
+    if kind in ("alerted", "urgency_alerted"):
+        params["count"] = _count(data.get("members"))
+    elif kind == "reopened":
+        due = data.get("resolve_due_at")
+        params["resolve_due"] = local(datetime.fromisoformat(due), "%d-%m %H:%M") if isinstance(due, str) else "—"
+    elif kind == "confirmation_asked":
+        params["hours"] = f"{float(data.get('window_hours') or 0):g}"
+    elif kind == "confirmation_skipped":
+        params["reason"] = word("confirmation_skip", str(data.get("reason")), lang)
+    elif kind == "merged":
+        params["rule"] = word("ui", f"rule_{data.get('rule')}", lang)
+    elif kind == "caller_screened":
+        params["decision"] = word("decision", str(data.get("decision")), lang)
+    elif kind == "cancel_requested":
+        params["told"] = _count(data.get("told"))
+    elif kind == "sms_sent":
+        params["to"] = word("sms_to", str(data.get("to")), lang)
+    elif kind == "edited":
+        params["fields"] = ", ".join(word("field", str(f), lang) for f in data.get("fields") or [])
+    elif kind == "place_changed":
+        params["where"] = ", ".join(str(data[k]) for k in ("location", "desa", "kecamatan") if data.get(k)) or "—"
+        told = _count(data.get("told"))
+        params["where"] += say("event", "place_told", lang, {"told": told}) if told else ""
+    elif kind == "sms_truncated":
+        params["size"] = data.get("original_length")
+    elif kind == "alert_failover":
+        params["why"] = word("failover_reason", str(data.get("reason")), lang)
+        params["failed"] = word("alert_channel", str(data.get("failed")), lang)
+        params["via"] = word("alert_channel", str(data.get("to")), lang)
+    elif kind == "alert_unreachable":
+        params["tried"] = ", ".join(word("alert_channel", str(c), lang) for c in data.get("channels", []))
+    elif kind == "escalated":
         late = data.get("late_seconds")
-        late_text = f", {late:g} s" if isinstance(late, int | float) else ""
         rnd = int(data.get("round", 0))
-        again = (f" (ulang ke-{rnd})" if id_ else f" (repeat {rnd})") if rnd else ""
-        label = "ESKALASI langkah" if id_ else "ESCALATION step"
-        sms = f"{len(data.get('phones', []))} SMS{late_text}"
-        step = int(data.get("step", 0)) + 1
-        return f"{label} {step}{again}: {what} -> {who(data.get('notify', []), language)} ({sms})"
-    if kind == "routed":
-        to = "diteruskan ke" if id_ else "routed to"
-        return f"{to} {data.get('agency')} / {data.get('urc')} ({data.get('rule')})"
-    if kind == "alerted":
-        members = len(data.get("members", []))
-        return f"peringatan SMS ke {members} anggota" if id_ else f"SMS alert to {members} members"
-    if kind == "caller_screened":
-        what = "penelepon disaring (junk-call shield)" if id_ else "caller screened (junk-call shield)"
-        return f"{what}: {data.get('decision')} ({data.get('reason') or '-'})"
-    if kind == "alert_failover":
-        why = FAILOVER_REASON.get(str(data.get("reason")), (str(data.get("reason")),) * 2)[0 if id_ else 1]
-        via = _channel(str(data.get("to")), id_)
-        if id_:
-            return f"peringatan ke {data.get('phone')} {why} lewat {_channel(str(data.get('failed')), id_)} -> {via}"
-        return f"alert to {data.get('phone')} {why} on {_channel(str(data.get('failed')), id_)} -> {via}"
-    if kind == "alert_unreachable":
-        tried = ", ".join(_channel(str(c), id_) for c in data.get("channels", []))
-        if id_:
-            return f"SEMUA SALURAN GAGAL: peringatan ke {data.get('phone')} tidak sampai ({tried}); hubungi langsung"
-        return f"ALL CHANNELS FAILED: alert to {data.get('phone')} not delivered ({tried}); contact them directly"
-    if kind == "place_changed":
-        where = ", ".join(str(data[k]) for k in ("location", "desa", "kecamatan") if data.get(k)) or "—"
-        told = len(data.get("told") or [])
-        source = data.get("source") or "-"
-        if id_:
-            return f"lokasi ({source}): {where}" + (f"; dikirim ke {told} anggota tim" if told else "")
-        return f"place ({source}): {where}" + (f"; sent to {told} team members" if told else "")
-    if kind == "cancel_requested":
-        told = len(data.get("told") or [])
-        if id_:
-            return (
-                f"pelapor minta BATAL; tim belum dihentikan, menunggu keputusan petugas ({told} SMS ke command center)"
-            )
-        return f"the reporter asked to CANCEL; team not stood down, waiting for an operator ({told} SMS to the desk)"
-    if kind == "sms_truncated":
-        size, kept = data.get("original_length"), data.get("kept")
-        if id_:
-            return f"SMS terlalu panjang ({size} karakter): hanya {kept} karakter pertama dipakai; aslinya disimpan"
-        return f"SMS too long ({size} characters): only the first {kept} used; the original is kept"
-    if kind == "cancel_kept":
-        return (
-            "permintaan batal ditolak: laporan tetap ditangani" if id_ else "cancel request declined: report kept open"
+        params["step"] = int(data.get("step", 0)) + 1
+        params["again"] = say("event", "escalated_again", lang, {"round": rnd}) if rnd else ""
+        params["what"] = word(
+            "event", "escalated_accept" if data.get("phase") == "accept" else "escalated_resolve", lang
         )
-    if kind == "stale":  # hotline/services/stale.py: the chain stopped repeating; the daily digest lists it
-        hours = f"{float(data.get('after_hours') or 0):g}"
-        if id_:
-            return f"lewat batas lebih dari {hours} jam: eskalasi berhenti, masuk ringkasan harian command center"
-        return f"past its deadline by more than {hours} hours: escalation stopped, on the command center's daily digest"
-    if kind == "created":
-        what = "laporan masuk" if id_ else "report received"
-        return f"{what} ({data.get('channel')}, {data.get('category') or '-'})"
-    details = ", ".join(f"{k}={v}" for k, v in data.items() if v not in (None, "", [], {}))
-    return f"{kind}{': ' + details if details else ''}"
+        params["notify"] = who(data.get("notify", []), lang)
+        params["count"] = len(data.get("phones", []))
+        params["late"] = f", {late:g} s" if isinstance(late, int | float) else ""
+    elif kind == "stale":
+        params["hours"] = f"{float(data.get('after_hours') or 0):g}"
+    return params
+
+
+def describe(kind: str, data: dict[str, Any], language: str = "id", *, who: str | None = None) -> str:
+    """One sentence per timeline event, in `language`, from hotline/catalog's `event` section; `who` is the
+    actor in words (actor_name). A kind the catalog does not know reads as "<who> changed the report"."""
+    lang = language if language in ("id", "en") else "id"
+    params = _event_params(kind, data, lang)
+    params["who"] = who or word("actor", "system", lang)
+    return say("event", kind if has("event", kind, lang) else "other", lang, params)
 
 
 @dataclass(frozen=True)
@@ -183,6 +180,7 @@ class TimelineLine:
     actor: str
     text: str
     note: str | None
+    event_id: int = 0  # the ticket's version after this event (the console's edit form carries it)
 
 
 @dataclass(frozen=True)
@@ -206,7 +204,16 @@ def load_ticket_view(session: Session, number: int, language: str = "id") -> Tic
     agency = session.get(Agency, ticket.agency_id) if ticket.agency_id else None
     rows = session.scalars(select(Escalation).where(Escalation.ticket_id == number).order_by(Escalation.id))
     steps = [StepRow(r.phase, r.step, r.round, r.due_at, r.status, r.fired_at) for r in rows]
-    events = session.scalars(select(TicketEvent).where(TicketEvent.ticket_id == number).order_by(TicketEvent.id))
+    events = list(session.scalars(select(TicketEvent).where(TicketEvent.ticket_id == number).order_by(TicketEvent.id)))
+    member_ids = {int(e.actor[7:]) for e in events if e.actor.startswith("member:") and e.actor[7:].isdigit()}
+    members = {
+        row.id: row.name for row in session.execute(select(Member.id, Member.name).where(Member.id.in_(member_ids)))
+    }
+
+    def sentence(event: TicketEvent) -> str:
+        name = actor_name(event.actor, language, reporter=ticket.reporter_phone, members=members)
+        return describe(event.kind, event.data or {}, language, who=name)
+
     return TicketView(
         number=ticket.id,
         status=ticket.status,
@@ -224,7 +231,5 @@ def load_ticket_view(session: Session, number: int, language: str = "id") -> Tic
             steps=steps,
             now=clock.now(),
         ),
-        timeline=[
-            TimelineLine(e.at, e.kind, e.actor, describe(e.kind, e.data or {}, language), e.note) for e in events
-        ],
+        timeline=[TimelineLine(e.at, e.kind, e.actor, sentence(e), e.note, e.id) for e in events],
     )

@@ -26,9 +26,9 @@ def split_reporter(session: Session, *, config: CityConfig, actor: Actor, ticket
         raise PermissionError(f"{actor.principal.role} may not split reports (a supervisor does)")
     row = session.get(TicketReporter, reporter_id, with_for_update=True)
     if row is None or row.ticket_id != ticket.id:
-        raise ActionError(f"ticket {ticket.id} has no linked reporter {reporter_id}")
+        raise ActionError("no_linked_reporter", number=ticket.id, reporter=reporter_id)
     if row.status != "linked":
-        raise ActionError(f"reporter {reporter_id} of ticket {ticket.id} is already {row.status}")
+        raise ActionError("reporter_already", reporter=reporter_id, number=ticket.id, status=row.status)
     new = open_ticket(
         session,
         config=config,

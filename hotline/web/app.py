@@ -9,10 +9,12 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DataError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hotline import __version__
@@ -30,6 +32,7 @@ from hotline.web.api_shield import router as api_shield_router
 from hotline.web.api_tickets import router as api_tickets_router
 from hotline.web.body_limit import BodySizeLimit
 from hotline.web.console import router as console_router
+from hotline.web.console.errors import error_page, is_console_page
 from hotline.web.edge import ClientAddress, SecurityHeaders
 from hotline.web.health import router as health_router
 from hotline.web.open311 import register_errors as register_open311_errors
@@ -130,6 +133,12 @@ def create_app() -> FastAPI:
         larger={"/open311/v2/requests.": max(settings.open311_media_bytes, settings.max_body_bytes)},
         refusal=open311_too_large,
     )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if is_console_page(request, exc.status_code):  # a person reads it: the console's page, in their words
+            return error_page(request, exc.status_code, exc.detail)
+        return await http_exception_handler(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def refused_input(request: Request, exc: RequestValidationError) -> Response:

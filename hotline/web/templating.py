@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from fastapi.templating import Jinja2Templates
 
-from hotline.settings import get_settings
+from hotline.catalog import word
+from hotline.localtime import local, zone_name
 from hotline.web.console_text import text
+from hotline.web.shield_words import reason_in_words
 
 WEB_DIR = Path(__file__).resolve().parent
 STATIC_DIR = WEB_DIR / "static"
 templates = Jinja2Templates(directory=WEB_DIR / "templates")
 
-
-def local_time(value: datetime | None, fmt: str = "%d-%m-%Y %H:%M") -> str:
-    if value is None:
-        return "—"
-    return value.astimezone(ZoneInfo(get_settings().timezone)).strftime(fmt)
-
-
 templates.env.globals["text"] = text
-templates.env.filters["local"] = local_time
+templates.env.globals["word"] = word  # a code in words: word("status", ticket.status, lang)
+templates.env.globals["zone_name"] = zone_name
+templates.env.globals["shield_reason"] = reason_in_words
+templates.env.filters["local"] = local

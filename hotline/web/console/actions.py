@@ -6,9 +6,10 @@ timeline and the audit log), then redirects (303) back to a page with a short me
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from anyio.to_thread import run_sync
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
@@ -18,6 +19,7 @@ from hotline.models import Ticket, User
 from hotline.services.audit import audit
 from hotline.services.call_takeover import TakeoverError, take_call
 from hotline.services.city import current_config
+from hotline.services.edit_merge import EDITABLE, current_values, plan_edit
 from hotline.services.ticket_actions import (
     ActionError,
     add_note,
@@ -31,8 +33,9 @@ from hotline.services.ticket_actions import (
 from hotline.services.ticket_queries import find_visible_ticket
 from hotline.services.unmerge import split_reporter
 from hotline.web.api_schemas import RowId
-from hotline.web.console.auth import ConsoleUser, FormDep, UserDep, require
+from hotline.web.console.auth import ConsoleUser, FormDep, UserDep, render, require
 from hotline.web.console.flash import error_url, flash_url
+from hotline.web.console.pages import Conflict, ticket_context
 from hotline.web.console_text import text
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -49,9 +52,10 @@ def back(path: str, code: str) -> Response:
     return RedirectResponse(flash_url(path, code), status_code=303)
 
 
-def back_with_error(path: str, message: str) -> Response:
-    """Back to `path` with a service's own words (signed: only the console can put text on its pages)."""
-    return RedirectResponse(error_url(path, message), status_code=303)
+def back_with_error(path: str, error: ActionError | TakeoverError) -> Response:
+    """Back to `path` with what could not be done, said in the reader's language (signed: only the console
+    can put an error on its pages)."""
+    return RedirectResponse(error_url(path, error.code, error.params), status_code=303)
 
 
 async def on_ticket(
@@ -73,7 +77,7 @@ async def on_ticket(
     except PermissionError:
         raise HTTPException(403, text("forbidden", user.lang)) from None
     except ActionError as exc:
-        return back_with_error(f"/console/tickets/{number}", str(exc))
+        return back_with_error(f"/console/tickets/{number}", exc)
     return back(f"/console/tickets/{number}", done)
 
 
@@ -101,7 +105,7 @@ async def create(user: UserDep, form: FormDep) -> Response:
     except PermissionError:
         raise HTTPException(403, text("forbidden", user.lang)) from None
     except ActionError as exc:
-        return back_with_error("/console", str(exc))
+        return back_with_error("/console", exc)
     # A duplicate joined an open ticket: the operator lands on it, told so (and can split it there).
     return back(f"/console/tickets/{number}", "merged_flash" if merged else "saved")
 
@@ -117,22 +121,48 @@ async def split(number: RowId, reporter_id: RowId, user: UserDep, form: FormDep)
 
 
 @router.post("/tickets/{number}/edit")
-async def edit(number: RowId, user: UserDep, form: FormDep) -> Response:
-    def work(session: Session, ticket: Ticket) -> None:
-        edit_ticket(
-            session,
-            config=current_config(),
-            actor=user.actor,
-            ticket=ticket,
-            text=field(form, "text"),
-            location=field(form, "location"),
-            kecamatan=field(form, "kecamatan"),
-            desa=field(form, "desa") if "desa" in form else None,
-            category=field(form, "category"),
-            status=field(form, "status") or None,
-        )
+async def edit(request: Request, number: RowId, user: UserDep, form: FormDep) -> Response:
+    """Save what the operator changed; if someone changed the same field meanwhile, nothing is saved and the
+    page comes back (409) with the operator's values still in the form and what changed listed."""
+    wanted = {name: field(form, name) for name in EDITABLE if name in form}
+    base = {name: field(form, f"base_{name}") for name in EDITABLE if f"base_{name}" in form}
+    version = field(form, "version")
+    since = int(version) if version.isdigit() and len(version) < 19 else 0
 
-    return await on_ticket(user, number, work)
+    def run() -> dict[str, Any] | None:
+        with unit_of_work() as session:
+            ticket = find_visible_ticket(session, principal=user.principal, number=number)
+            if ticket is None:
+                raise LookupError(number)
+            session.refresh(ticket, with_for_update=True)  # two saves of one ticket: one after the other
+            plan = plan_edit(wanted=wanted, base=base, current=current_values(ticket))
+            if not plan.clean:
+                return ticket_context(session, user, number, Conflict(wanted, frozenset(plan.conflicts), since))
+            edit_ticket(
+                session,
+                config=current_config(),
+                actor=user.actor,
+                ticket=ticket,
+                text=plan.changes.get("text"),
+                location=plan.changes.get("location"),
+                kecamatan=plan.changes.get("kecamatan"),
+                desa=plan.changes.get("desa"),
+                category=plan.changes.get("category"),
+                status=plan.changes.get("status"),
+            )
+            return None
+
+    try:
+        conflict = await run_sync(run)
+    except LookupError:
+        raise HTTPException(404, "no such ticket (or not your agency's)") from None
+    except PermissionError:
+        raise HTTPException(403, text("forbidden", user.lang)) from None
+    except ActionError as exc:
+        return back_with_error(f"/console/tickets/{number}", exc)
+    if conflict is not None:
+        return render(request, "ticket.html", conflict, user=user, status=409)
+    return back(f"/console/tickets/{number}", "saved")
 
 
 @router.post("/tickets/{number}/cancel-request/confirm")
@@ -203,7 +233,7 @@ async def take(call_id: RowId, user: UserDep, form: FormDep) -> Response:
     try:
         await run_sync(run)
     except TakeoverError as exc:
-        return back_with_error("/console", str(exc))
+        return back_with_error("/console", exc)
     return RedirectResponse(flash_url(f"/console?call={call_id}", "call_taken"), status_code=303)
 
 

@@ -14,16 +14,18 @@ from anyio.to_thread import run_sync
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import select
 from starlette.datastructures import FormData
 
 from hotline.db import unit_of_work
 from hotline.jobs.queue import redis_connection
+from hotline.models import User
 from hotline.services import login_limit
 from hotline.services.accounts import Principal, authenticate, end_session, open_session, principal_of, user_for_session
 from hotline.services.audit import audit
 from hotline.services.ticket_actions import Actor
 from hotline.settings import get_settings
-from hotline.web.console.flash import flash_message
+from hotline.web.console.flash import banner
 from hotline.web.console_text import text
 from hotline.web.session import (
     COOKIE,
@@ -86,7 +88,7 @@ async def checked_form(request: Request, user: UserDep) -> FormData:
     form = await request.form()
     submitted = form.get("csrf")
     if not csrf_ok(user.session, submitted if isinstance(submitted, str) else None):
-        raise HTTPException(403, "the form expired or did not come from the console; reload the page")
+        raise HTTPException(403, "form_expired")  # the console's 403 page says it in words
     return form
 
 
@@ -126,15 +128,21 @@ def render(
 ) -> Response:
     session = session or (user.session if user else read_session(request))
     lang = language(request)
-    base = {"lang": lang, "user": user, "csrf": session.csrf if session else "", "flash": flash_message(request, lang)}
+    base = {"lang": lang, "user": user, "csrf": session.csrf if session else "", "flash": banner(request, lang)}
     return templates.TemplateResponse(request, name, {**base, **context}, status_code=status)
+
+
+def _no_user_yet() -> bool:
+    """A fresh install: the sign-in page says how to create the first user (nothing else can sign in)."""
+    with unit_of_work() as session:
+        return session.scalar(select(User.id).limit(1)) is None
 
 
 @router.get("/login")
 def login_page(request: Request) -> Response:
     known = read_session(request)
     session = known or new_session()
-    response = render(request, "login.html", {"error": None}, user=None, session=session)
+    response = render(request, "login.html", {"error": None, "first_run": _no_user_yet()}, user=None, session=session)
     response.headers["Cache-Control"] = "no-store"
     if known is None:
         write_session(response, request, session)
@@ -172,7 +180,7 @@ async def login(
 ) -> Response:
     session = read_session(request)
     if not csrf_ok(session, csrf):
-        raise HTTPException(403, "the form expired; reload the sign-in page")
+        raise HTTPException(403, "form_expired")  # the console's 403 page says it in words
     device = known_device(request, username)
     outcome, user_id, key = await run_sync(_check_login, username, password, _ip(request) or "?", device)
     if outcome != "ok":

@@ -1,14 +1,18 @@
 """The message a console page shows after a form (the banner). `?flash=` takes only the codes below, shown
 in the user's language; anything else shows nothing, so a link cannot put its own words in the console's
-banner. A service's own error (e.g. "unknown agency 'X'") travels signed in `?error=`, valid 10 minutes."""
+banner. What could not be done travels signed in `?error=` (a code of hotline/catalog's `error` section and
+its values, valid 10 minutes) and shows in the error style, in the reader's language."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import Request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from hotline.catalog import has, say, word
 from hotline.settings import get_settings
 from hotline.web.console_text import text
 
@@ -28,6 +32,13 @@ FLASH_CODES = frozenset(
     }
 )
 ERROR_MAX_AGE = 600
+STATUS_PARAMS = frozenset({"current", "target", "status"})  # an error's ticket statuses, said in words
+
+
+@dataclass(frozen=True)
+class Banner:
+    text: str
+    error: bool  # shown as an error (role=alert), not as a success
 
 
 def _signer() -> URLSafeTimedSerializer:
@@ -39,19 +50,25 @@ def flash_url(path: str, code: str) -> str:
     return f"{path}{'&' if '?' in path else '?'}flash={code}"
 
 
-def error_url(path: str, message: str) -> str:
-    return f"{path}{'&' if '?' in path else '?'}error={quote(_signer().dumps(message[:500]))}"
+def error_url(path: str, code: str, params: dict[str, Any] | None = None) -> str:
+    values = {k: str(v)[:300] for k, v in (params or {}).items()}
+    return f"{path}{'&' if '?' in path else '?'}error={quote(_signer().dumps({'code': code, 'params': values}))}"
 
 
-def flash_message(request: Request, lang: str) -> str | None:
+def banner(request: Request, lang: str) -> Banner | None:
     code = request.query_params.get("flash")
     if code in FLASH_CODES:
-        return text(code, lang)
+        return Banner(text(code, lang), error=False)
     signed = request.query_params.get("error")
-    if signed:
-        try:
-            message = _signer().loads(signed, max_age=ERROR_MAX_AGE)
-        except BadSignature:
-            return None
-        return message if isinstance(message, str) else None
-    return None
+    if not signed:
+        return None
+    try:
+        error = _signer().loads(signed, max_age=ERROR_MAX_AGE)
+    except BadSignature:
+        return None
+    if not isinstance(error, dict) or not has("error", str(error.get("code")), lang):
+        return None
+    params = error.get("params")
+    values: dict[str, object] = params if isinstance(params, dict) else {}
+    words = {k: word("status", str(v), lang) if k in STATUS_PARAMS else v for k, v in values.items()}
+    return Banner(say("error", str(error["code"]), lang, words), error=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -9,20 +10,23 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from hotline import clock
+from hotline.catalog import say
 from hotline.db import unit_of_work
 from hotline.models import Agency, Call, InboundMessage, OutboundMessage, Ticket
 from hotline.services import cancel_requests, reporters
 from hotline.services.board import agency_loads
 from hotline.services.call_queue import waiting_calls
 from hotline.services.city import current_config
+from hotline.services.edit_merge import current_values
 from hotline.services.open311_records import filings
 from hotline.services.scorecard import Month, MonthError, city_timezone
 from hotline.services.scorecard.monthly import month_scorecard
 from hotline.services.shield_report import pending_callbacks
 from hotline.services.ticket_queries import STATUSES, TicketFilter, agency_codes, find_visible_ticket, list_tickets
-from hotline.services.timeline import load_ticket_view
+from hotline.services.timeline import OPEN_PHASE, load_ticket_view
 from hotline.web.api_schemas import MAX_ID, RowId
 from hotline.web.console.auth import ConsoleUser, UserDep, render, require
 from hotline.web.console.recordings import console_recording_url
@@ -41,6 +45,8 @@ def form_choices(lang: str) -> dict[str, Any]:
     config = current_config()
     return {
         "categories": [(c.code, c.name(lang)) for c in config.categories],
+        "category_names": {c.code: c.name(lang) for c in config.categories},
+        "phases": OPEN_PHASE,  # which deadline runs in a status: accept or resolve
         "kecamatans": sorted(k.name for k in config.areas),
         "desas": sorted(d for k in config.areas for d in k.desa),
         "agencies": [(a.code, a.name) for a in config.agencies],
@@ -122,25 +128,39 @@ def tickets_page(
     return render(request, "tickets.html", context, user=user)
 
 
-@router.get("/tickets/{number}")
-def ticket_page(request: Request, user: UserDep, number: RowId) -> Response:
-    with unit_of_work() as session:
-        ticket = find_visible_ticket(session, principal=user.principal, number=number)
-        if ticket is None:
-            raise HTTPException(404, "no such ticket (or not your agency's)")
-        view = load_ticket_view(session, number, user.lang)
-        agency = session.get(Agency, ticket.agency_id) if ticket.agency_id else None
-        inbound = list(session.scalars(select(InboundMessage).where(InboundMessage.ticket_id == number)))
-        outbound = list(session.scalars(select(OutboundMessage).where(OutboundMessage.ticket_id == number)))
-        calls = list(session.scalars(select(Call).where(Call.ticket_id == number).order_by(Call.id)))
-        linked = reporters.all_rows(session, number)
-        open311 = filings(session, ticket_id=number)
+@dataclass(frozen=True)
+class Conflict:
+    """A save that met changes made since its form was shown: the operator's values stay in the form."""
+
+    typed: dict[str, str]  # what the operator sent, shown again
+    fields: frozenset[str]  # the fields someone else changed too
+    since: int  # the version (last event id) the form was made on: what changed after it is listed
+
+
+def ticket_context(
+    session: Session, user: ConsoleUser, number: int, conflict: Conflict | None = None
+) -> dict[str, Any]:
+    """Everything the ticket page shows. LookupError when this user may not see the ticket."""
+    ticket = find_visible_ticket(session, principal=user.principal, number=number)
+    if ticket is None:
+        raise LookupError(number)
+    view = load_ticket_view(session, number, user.lang)
+    assert view is not None
+    agency = session.get(Agency, ticket.agency_id) if ticket.agency_id else None
+    inbound = list(session.scalars(select(InboundMessage).where(InboundMessage.ticket_id == number)))
+    outbound = list(session.scalars(select(OutboundMessage).where(OutboundMessage.ticket_id == number)))
+    calls = list(session.scalars(select(Call).where(Call.ticket_id == number).order_by(Call.id)))
+    linked = reporters.all_rows(session, number)
+    open311 = filings(session, ticket_id=number)
     messages = sorted(
         [("in", m.received_at, m.from_e164, m.body, m.status) for m in inbound]
         + [("out", m.created_at, m.to_number, m.body, m.status) for m in outbound],
         key=lambda m: m[1],
     )
-    context = {
+    base = current_values(ticket)
+    version = max((line.event_id for line in view.timeline), default=0)
+    changed = [line for line in view.timeline if conflict and line.event_id > conflict.since]
+    return {
         **form_choices(user.lang),
         "ticket": ticket,
         "view": view,
@@ -152,7 +172,20 @@ def ticket_page(request: Request, user: UserDep, number: RowId) -> Response:
         "open311": open311,
         "deadline": running_deadline(ticket),
         "cancel_requested": cancel_requests.is_open(ticket),
+        "base": base,
+        "version": version,
+        "shown": {**base, **(conflict.typed if conflict else {})},
+        "conflict": {"fields": conflict.fields, "lines": changed} if conflict else None,
     }
+
+
+@router.get("/tickets/{number}")
+def ticket_page(request: Request, user: UserDep, number: RowId) -> Response:
+    try:
+        with unit_of_work() as session:
+            context = ticket_context(session, user, number)
+    except LookupError:
+        raise HTTPException(404, "no such ticket (or not your agency's)") from None
     return render(request, "ticket.html", context, user=user)
 
 
@@ -185,8 +218,8 @@ def scorecard_page(
     if month:
         try:
             chosen = Month.parse(month)
-        except MonthError as exc:
-            error = str(exc)
+        except MonthError:
+            error = say("error", "bad_month", user.lang, {"month": month})
     # a closed month frozen at close; the open one judged in the background (services/scorecard/monthly.py)
     card = month_scorecard(config=current_config(), month=chosen, tz=tz, now=now)
     rows = [r for r in card.agencies if user.principal.may_see_agency(r.code)]

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from hotline import clock
+from hotline.catalog import say
 from hotline.db import unit_of_work
 from hotline.models import CallScreening
 from hotline.phone import to_e164
@@ -33,7 +34,7 @@ from hotline.settings import get_settings
 from hotline.web.api_schemas import MAX_ID, RowId
 from hotline.web.console.actions import field
 from hotline.web.console.auth import ConsoleUser, FormDep, UserDep, render, require
-from hotline.web.console.flash import flash_url
+from hotline.web.console.flash import error_url, flash_url
 from hotline.web.console_text import text
 
 router = APIRouter(prefix="/console/shield", include_in_schema=False)
@@ -65,8 +66,8 @@ def shield_page(
     if month:
         try:
             chosen = Month.parse(month)
-        except MonthError as exc:
-            error = str(exc)
+        except MonthError:
+            error = say("error", "bad_month", user.lang, {"month": month})
     number = to_e164(phone, get_settings().default_region) if phone else None
     with unit_of_work() as session:
         decisions = recent_decisions(session, limit=SHIELD_PAGE + 1, phone=number or (phone or None), before=before)
@@ -86,17 +87,9 @@ def shield_page(
     return render(request, "shield.html", {**context, **pages, "error": error, "phone": phone or ""}, user=user)
 
 
-def _number(user: ConsoleUser, raw: str) -> str:
-    number = to_e164(raw, get_settings().default_region)
-    if number is None:
-        raise HTTPException(422, text("bad_number", user.lang))
-    return number
-
-
 @router.post("/clear")
 async def clear_number(user: UserDep, form: FormDep) -> Response:
-    await _judge_number(user, form, "shield.clear", shield.clear)
-    return _back("shield_cleared")
+    return await _judge_number(user, form, "shield.clear", shield.clear) or _back("shield_cleared")
 
 
 @router.post("/prank")
@@ -104,31 +97,37 @@ async def mark_prank(user: UserDep, form: FormDep) -> Response:
     def prank(session: Session, *, phone: str, actor: str, note: str) -> CallScreening:
         return shield.mark_prank(session, config=current_config(), phone=phone, actor=actor, note=note)
 
-    await _judge_number(user, form, "shield.prank", prank)
-    return _back("saved")
+    return await _judge_number(user, form, "shield.prank", prank) or _back("saved")
 
 
-async def _judge_number(user: ConsoleUser, form: FormData, action: str, decide: Callable[..., CallScreening]) -> None:
-    """A supervisor's decision about a number (clear it, mark it a prank), with its audit entry."""
+async def _judge_number(
+    user: ConsoleUser, form: FormData, action: str, decide: Callable[..., CallScreening]
+) -> Response | None:
+    """A supervisor's decision about a number (clear it, mark it a prank), with its audit entry; the page
+    again with an error when the number is not one."""
     require(user, user.principal.can_supervise)
-    number = _number(user, field(form, "phone"))
+    number = to_e164(field(form, "phone"), get_settings().default_region)
+    if number is None:
+        return RedirectResponse(error_url(PAGE, "bad_number"), status_code=303)
+    known: str = number
     note = field(form, "note").strip()[:200]
 
     def run() -> None:
         with unit_of_work() as session:
-            row = decide(session, phone=number, actor=user.principal.username, note=note)
+            row = decide(session, phone=known, actor=user.principal.username, note=note)
             audit(
                 session,
                 actor=user.principal.username,
                 action=action,
                 target_type="phone",
-                target_id=number,
+                target_id=known,
                 ip=user.ip,
                 detail=note or None,
                 screening_id=row.id,
             )
 
     await run_sync(run)
+    return None
 
 
 @router.post("/callbacks/{callback_id}/done")

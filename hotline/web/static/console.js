@@ -21,17 +21,42 @@ function tick() {
   });
 }
 
-async function refreshLiveRegion() {
-  const region = document.getElementById("live-region");
-  if (!region) return;
-  const response = await fetch(window.location.href, { headers: { "X-Live-Refresh": "1" } });
+// The edit form: a field the operator has not touched takes the fresh value (and its base); a touched one
+// keeps what was typed and its old base, so saving it is checked against what changed meanwhile.
+function refreshForm(form, fresh) {
+  let touched = false;
+  form.querySelectorAll("[data-field]").forEach((el) => {
+    const base = form.elements["base_" + el.name];
+    const freshField = fresh.elements[el.name];
+    const freshBase = fresh.elements["base_" + el.name];
+    if (!base || !freshField || !freshBase) return;
+    if (el.value === base.value) {
+      el.value = freshBase.value;
+      base.value = freshBase.value;
+    } else {
+      touched = true;
+    }
+  });
+  if (!touched && form.elements.version && fresh.elements.version) form.elements.version.value = fresh.elements.version.value;
+}
+
+// Every live part of the page ([data-live-part] and #live-region) is swapped for the server's fresh copy.
+async function refreshLiveParts() {
+  const parts = document.querySelectorAll("#live-region, [data-live-part]");
+  const form = document.getElementById("edit-form");
+  if (!parts.length && !form) return;
+  const anchor = document.querySelector("[data-refresh-url]");
+  const url = anchor ? anchor.dataset.refreshUrl : window.location.href;
+  const response = await fetch(url, { headers: { "X-Live-Refresh": "1" } });
   if (!response.ok) return;
   const page = new DOMParser().parseFromString(await response.text(), "text/html");
-  const fresh = page.getElementById("live-region");
-  if (fresh) {
-    region.innerHTML = fresh.innerHTML;
-    tick();
-  }
+  parts.forEach((part) => {
+    const fresh = part.id ? page.getElementById(part.id) : null;
+    if (fresh) part.innerHTML = fresh.innerHTML;
+  });
+  const freshForm = page.getElementById("edit-form");
+  if (form && freshForm) refreshForm(form, freshForm);
+  tick();
 }
 
 function connect() {
@@ -47,7 +72,7 @@ function connect() {
       tick();
     }
   });
-  source.addEventListener("tickets", () => { refreshLiveRegion(); });
+  source.addEventListener("tickets", () => { refreshLiveParts(); });
 }
 
 document.addEventListener("DOMContentLoaded", () => {
