@@ -54,7 +54,7 @@ def test_an_admin_makes_and_revokes_a_partner_key(page: Any, server: str) -> Non
 
     page.get_by_label("Nama aplikasi").fill("batt-app")
     page.get_by_role("button", name="Buat kunci").click()
-    expect(page.locator(".flash")).to_contain_text("exists already")
+    expect(page.get_by_role("alert")).to_contain_text("Kunci untuk aplikasi batt-app sudah ada")  # in the error style
 
     row.get_by_role("button", name=re.compile("Cabut kunci")).click()
     expect(page.locator(".flash")).to_have_text("Kunci mitra dicabut.")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from typing import Any
 
 from redis import Redis
 from sqlalchemy import select
@@ -23,7 +24,12 @@ RATE_WINDOW_SECONDS = 60
 
 
 class PartnerError(ValueError):
-    """A key that cannot be made or revoked as asked (the message says why and how to fix it)."""
+    """A key that cannot be made or revoked as asked (the message says why and how to fix it, for the CLI);
+    `code` names the console's sentence for it (hotline/catalog, `error`)."""
+
+    def __init__(self, message: str, *, code: str, **params: Any):
+        self.code, self.params = code, params
+        super().__init__(message)
 
 
 def _digest(key: str) -> str:
@@ -34,11 +40,15 @@ def add_partner(session: Session, *, name: str, created_by: str, per_minute: int
     """A new key for the app `name`; the plain key is returned once and only its hash is stored."""
     name = name.strip().lower()
     if not NAME.match(name):
-        raise PartnerError("name: 1-64 of a-z, 0-9, '.', '-' or '_', e.g. batt-app")
+        raise PartnerError("name: 1-64 of a-z, 0-9, '.', '-' or '_', e.g. batt-app", code="partner_name_bad")
     if not 1 <= per_minute <= 10_000:
-        raise PartnerError("--per-minute: 1 to 10000")
+        raise PartnerError("--per-minute: 1 to 10000", code="partner_limit_bad")
     if session.scalar(select(PartnerKey.id).where(PartnerKey.name == name)) is not None:
-        raise PartnerError(f"partner {name!r} exists already (revoke it and add another name for a new key)")
+        raise PartnerError(
+            f"partner {name!r} exists already (revoke it and add another name for a new key)",
+            code="partner_exists",
+            name=name,
+        )
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     session.add(PartnerKey(name=name, key_sha256=_digest(key), per_minute=per_minute, created_by=created_by[:64]))
     session.flush()
@@ -48,7 +58,7 @@ def add_partner(session: Session, *, name: str, created_by: str, per_minute: int
 def revoke_partner(session: Session, *, name: str) -> PartnerKey:
     row = session.scalar(select(PartnerKey).where(PartnerKey.name == name.strip().lower()).with_for_update())
     if row is None:
-        raise PartnerError(f"no partner {name!r}; `hotline partner list` shows them")
+        raise PartnerError(f"no partner {name!r}; `hotline partner list` shows them", code="partner_unknown", name=name)
     if row.revoked_at is None:
         row.revoked_at = utcnow()
     return row

@@ -42,7 +42,7 @@ async def add(request: Request, user: UserDep, form: FormDep) -> Response:
     try:
         key = await run_sync(run)
     except PartnerError as exc:
-        return RedirectResponse(error_url(PAGE, str(exc)), status_code=303)
+        return RedirectResponse(error_url(PAGE, exc.code, exc.params), status_code=303)
     # The key is shown on this answer only (not in a URL): only its hash is kept.
     return await run_sync(lambda: render_users(request, user, new_key=key))
 
