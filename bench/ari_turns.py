@@ -43,7 +43,7 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     from sqlalchemy import event
 
-    import hotline.jobs.queue
+    import hotline.core.queue
     import hotline.services.tickets
     from hotline.channels.ari.calls import DatabaseCalls
     from hotline.db import get_engine, unit_of_work
@@ -56,7 +56,7 @@ def main() -> None:
     # then run and measured as the worker would, as its own row.
     to_activate: list[int] = []
     hotline.services.tickets.enqueue_activation = to_activate.extend  # type: ignore[assignment]
-    hotline.jobs.queue.enqueue_outbound = lambda *_args, **_kwargs: None  # type: ignore[assignment]
+    hotline.core.queue.enqueue_outbound = lambda *_args, **_kwargs: None  # type: ignore[assignment]
 
     config = current_config()
     DatabaseCalls().warm_up()

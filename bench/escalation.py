@@ -877,10 +877,10 @@ def pieces(n: int, workdir: Path) -> dict[str, Any]:
     from rq import SimpleWorker
     from sqlalchemy import select
 
+    from hotline.core.queue import queue
     from hotline.db import unit_of_work
     from hotline.jobs import escalation as jobs
     from hotline.jobs.outbound import send_outbound_sms
-    from hotline.jobs.queue import queue
     from hotline.models import OutboundMessage
 
     q = queue()

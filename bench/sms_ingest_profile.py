@@ -197,8 +197,8 @@ def components(n: int) -> dict[str, Any]:
     from starlette.requests import Request
     from twilio.request_validator import RequestValidator
 
+    from hotline.core.queue import enqueue_inbound, redis_connection
     from hotline.db import get_engine, unit_of_work
-    from hotline.jobs.queue import enqueue_inbound, redis_connection
     from hotline.models import InboundMessage, utcnow
     from hotline.phone import sender_id
     from hotline.services.sms_intake import store_inbound_sms

@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from hotline.cli_database import prepare_database as _prepare_database
 from hotline.partner_cli import partner_app  # Open311 keys of partner apps
 from hotline.settings import get_settings
 from hotline.shield_cli import shield_app  # the junk-call shield's report
@@ -57,23 +58,6 @@ def _logging(level: str = "INFO") -> None:
     from hotline.logs import configure
 
     configure(level, get_settings().log_format)  # HOTLINE_LOG_FORMAT=json: one JSON object per line
-
-
-def _prepare_database() -> None:
-    """Migrate and mirror routing/ into the database; refuse to go on with broken city data."""
-    from hotline.cityconfig import ConfigErrors
-    from hotline.db import unit_of_work
-    from hotline.migrate import upgrade
-    from hotline.services.city import current_config, sync_routing
-
-    try:
-        config = current_config()
-    except ConfigErrors as exc:
-        err.print(f"[red]The city's data has errors:[/red]\n{exc}")
-        raise typer.Exit(1) from None
-    upgrade()
-    with unit_of_work() as session:
-        sync_routing(session, config=config)
 
 
 @db_app.command("upgrade")
@@ -613,8 +597,8 @@ def worker(
     sweep_interval: Annotated[float, typer.Option(help="seconds between database sweeps")] = 30.0,
 ) -> None:
     """Run an RQ worker with its scheduler, plus the sweeper that re-queues from the database."""
+    from hotline.core.queue import queue, redis_connection
     from hotline.jobs import sweeper
-    from hotline.jobs.queue import queue, redis_connection
     from hotline.jobs.rq_workers import make_worker
     from hotline.jobs.worker_loop import work_until_stopped
 
@@ -776,6 +760,9 @@ def main() -> None:
     from pydantic import ValidationError
 
     from hotline.settings import settings_problems
+    from hotline.wiring import wire
+
+    wire()  # the composition root (hotline/wiring.py)
 
     try:
         app()

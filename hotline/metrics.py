@@ -241,14 +241,14 @@ def refresh_database_metrics() -> float:
         fold(session)
     with unit_of_work() as session:
         samples = database_samples(session)
-    from hotline.jobs.queue import redis_connection
+    from hotline.core.queue import redis_connection
 
     redis_connection().set(_key(), json.dumps({"at": time.time(), "samples": samples}))
     return time.perf_counter() - started
 
 
 def _snapshot() -> tuple[float, Samples] | None:
-    from hotline.jobs.queue import redis_connection
+    from hotline.core.queue import redis_connection
 
     raw = redis_connection().get(_key())
     if raw is None:
@@ -280,7 +280,7 @@ def refresh_scorecards() -> float:
 def refresh_if_due(interval: float) -> bool:
     """Recompute the gauges (and the console's scorecard of this month) when no other process has in the last
     `interval` seconds (a Redis lease); True if this did."""
-    from hotline.jobs.queue import redis_connection
+    from hotline.core.queue import redis_connection
 
     if not redis_connection().set(_lease_key(), os.getpid(), nx=True, px=max(500, int(interval * 1000))):
         return False
@@ -360,7 +360,7 @@ class DatabaseCollector(Collector):
         )
         try:
             from hotline.channels.smpp import keys, link_states
-            from hotline.jobs.queue import redis_connection
+            from hotline.core.queue import redis_connection
 
             for name, state in link_states(settings).items():
                 up.add_metric([name], 1 if state.get("state") == "bound" else 0)
@@ -375,7 +375,7 @@ class DatabaseCollector(Collector):
     def _queue(self) -> Iterator[GaugeMetricFamily]:
         depth = GaugeMetricFamily("hotline_queue_jobs", "RQ jobs by state", labels=["state"])
         try:
-            from hotline.jobs.queue import queue
+            from hotline.core.queue import queue
 
             q = queue()
             depth.add_metric(["queued"], q.count)

@@ -20,7 +20,7 @@ def partner_add(
     per_minute: Annotated[int, typer.Option(min=1, max=10_000, help="requests a minute before 429 (30)")] = 30,
 ) -> None:
     """Make a key for a partner app; it is printed once (only its hash is stored). Give it to the app as api_key."""
-    from hotline.cli import _prepare_database
+    from hotline.cli_database import prepare_database as _prepare_database
     from hotline.db import unit_of_work
     from hotline.services.audit import audit
     from hotline.services.partners import PartnerError, add_partner
@@ -39,7 +39,7 @@ def partner_add(
 @partner_app.command("list")
 def partner_list() -> None:
     """Every partner: its limit a minute, when it was made, last used, and whether it is revoked."""
-    from hotline.cli import _prepare_database
+    from hotline.cli_database import prepare_database as _prepare_database
     from hotline.db import unit_of_work
     from hotline.services.partners import list_partners
 
@@ -54,7 +54,7 @@ def partner_list() -> None:
 @partner_app.command("revoke")
 def partner_revoke(name: Annotated[str, typer.Argument(help="the partner whose key stops working now")]) -> None:
     """Revoke a partner's key: every request with it is refused (403) from now on."""
-    from hotline.cli import _prepare_database
+    from hotline.cli_database import prepare_database as _prepare_database
     from hotline.db import unit_of_work
     from hotline.services.audit import audit
     from hotline.services.partners import PartnerError, revoke_partner

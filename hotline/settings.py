@@ -9,11 +9,10 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field, PrivateAttr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# Re-exported: callers read these from hotline.settings (they live below it, beside the gateway settings).
+from hotline.core.secret_strength import GATEWAY_SECRET, weak_secret
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "dev", "development", "xxx"}
-# Words that make a secret a placeholder wherever they are in it (compared without case and punctuation):
-# CHANGE-ME-please, <change_me>, replace-me-123 ...
-PLACEHOLDER_WORDS = ("changeme", "replaceme", "placeholder", "yoursecret", "yourtoken", "yourpassword", "xxxxxx")
 MAKE_ONE = "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
 DATABASE_EXAMPLES = "sqlite:///var/hotline.db or postgresql+psycopg://user:password@host:5432/hotline"
 
@@ -22,7 +21,7 @@ if TYPE_CHECKING:
 
     from pydantic import ValidationError
 
-    from hotline.channels.gateway_config import SmsRouting
+    from hotline.core.gateway_config import SmsRouting
 
 
 class SettingsError(ValueError):
@@ -44,7 +43,7 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", alias="HOTLINE_HOST")
     port: int = Field(8000, alias="HOTLINE_PORT", ge=1, le=65535)
     queue_name: str = Field("hotline", alias="HOTLINE_QUEUE")
-    # SMS gateways (hotline/channels/gateway_config.py): HOTLINE_SMS_PROVIDER names the one gateway of before (any
+    # SMS gateways (hotline/core/gateway_config.py): HOTLINE_SMS_PROVIDER names the one gateway of before (any
     # type now); HOTLINE_SMS_GATEWAYS, its successor, names several, each set by HOTLINE_GATEWAY_<NAME>_<KEY>.
     sms_provider: str | None = Field(None, alias="HOTLINE_SMS_PROVIDER")
     sms_gateways: str | None = Field(None, alias="HOTLINE_SMS_GATEWAYS")
@@ -232,9 +231,9 @@ class Settings(BaseSettings):
 
     @property
     def sms_routing(self) -> SmsRouting:
-        """The SMS gateways and each purpose's list (hotline/channels/gateway_config.py), read once."""
+        """The SMS gateways and each purpose's list (hotline/core/gateway_config.py), read once."""
         if self._sms_routing is None:
-            from hotline.channels.gateway_config import gateway_environment, read_routing
+            from hotline.core.gateway_config import gateway_environment, read_routing
 
             self._sms_routing = read_routing(self, gateway_environment())
         return self._sms_routing
@@ -266,39 +265,6 @@ class Settings(BaseSettings):
         if problems:
             raise SettingsError("refusing to start in production: " + "; ".join(problems))
         return self
-
-
-GATEWAY_SECRET = {"min_length": 12, "min_bits": 28}  # Kannel, SMS Gateway for Android, ARI passwords and keys
-
-
-def weak_secret(value: str, *, min_length: int, min_bits: int) -> str | None:
-    """Why `value` cannot be a production secret ("a placeholder", "one character repeated", ...), or None.
-
-    `min_bits` is compared with the string's own Shannon entropy times its length: a rough upper bound of what
-    guessing it costs, which no random secret of `min_length` characters falls below."""
-    import math
-    import re
-    from collections import Counter
-    from itertools import pairwise
-
-    secret = value.strip()
-    plain = re.sub(r"[^a-z0-9]", "", secret.lower())
-    if secret.lower() in PLACEHOLDER_SECRETS or any(word in plain for word in PLACEHOLDER_WORDS):
-        return "unset or a placeholder"
-    if len(secret) < min_length:
-        return f"shorter than {min_length} characters"
-    if len(set(secret)) == 1:
-        return "one character repeated"
-    if any(len(secret) % size == 0 and secret == secret[:size] * (len(secret) // size) for size in range(2, 9)):
-        return "a short pattern repeated"
-    steps = sum(1 for a, b in pairwise(secret) if abs(ord(b) - ord(a)) <= 1)
-    if steps > len(secret) / 2:
-        return "a run of neighbouring characters (abcd..., 1234...)"
-    counts = Counter(secret)
-    bits = -sum(n / len(secret) * math.log2(n / len(secret)) for n in counts.values()) * len(secret)
-    if bits < min_bits:
-        return f"too predictable (about {bits:.0f} bits of randomness, {min_bits} needed)"
-    return None
 
 
 def _did_you_mean(name: str) -> str:

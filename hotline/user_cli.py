@@ -39,7 +39,7 @@ def user_add(
     password_stdin: Annotated[bool, typer.Option("--password-stdin", help="read the password from stdin")] = False,
 ) -> None:
     """Create a user; the password is asked for (or read from stdin) and stored as an argon2 hash."""
-    from hotline.cli import _prepare_database
+    from hotline.cli_database import prepare_database as _prepare_database
     from hotline.db import unit_of_work
     from hotline.services.accounts import AccountError, create_user
     from hotline.services.audit import audit
@@ -68,7 +68,7 @@ def user_token(
     """Issue an API token (Authorization: Bearer ...), valid --days (90); printed once, stored only as a hash."""
     from sqlalchemy import select
 
-    from hotline.cli import _prepare_database
+    from hotline.cli_database import prepare_database as _prepare_database
     from hotline.db import unit_of_work
     from hotline.services.accounts import issue_token
     from hotline.services.audit import audit
@@ -89,7 +89,7 @@ def user_token(
 
 def _account_command(username: str, action: str, change: Callable[[Session, User], str]) -> None:
     """Run `change` on the user in one unit of work, audited as `action` by the cli; print what it says."""
-    from hotline.cli import _prepare_database
+    from hotline.cli_database import prepare_database as _prepare_database
     from hotline.db import unit_of_work
     from hotline.services.accounts import AccountError, find_user
     from hotline.services.audit import audit
@@ -111,7 +111,7 @@ def user_list() -> None:
     """Every user: role, agency, active or not, open console sessions, valid API tokens (id, name, expiry)."""
     from sqlalchemy import select
 
-    from hotline.cli import _prepare_database
+    from hotline.cli_database import prepare_database as _prepare_database
     from hotline.db import unit_of_work
     from hotline.models import ApiToken, utcnow
     from hotline.services.accounts import open_sessions

@@ -21,11 +21,15 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from twilio.request_validator import RequestValidator
 
+from hotline.wiring import wire
 from tests.suite_city import CITY_DIR
 
 # Every test, and every process a test starts with this environment, runs on the suite's city
 # (tests/city/), never on the folders at the project root, which are the city's to edit.
 os.environ["HOTLINE_CONFIG_DIR"] = str(CITY_DIR)
+
+# The composition root (hotline/wiring.py), as the app and the CLI call it: tests call features directly.
+wire()
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ACCOUNT_SID = "ACae0e1e4b8b1d4c6f9d0b2b5c3a7e9f10"
@@ -126,8 +130,8 @@ def clean(request: pytest.FixtureRequest) -> Iterator[None]:
         yield
         return
     request.getfixturevalue("backend")
+    from hotline.core.queue import redis_connection
     from hotline.db import get_engine
-    from hotline.jobs.queue import redis_connection
 
     engine = get_engine()
     with engine.begin() as conn:
@@ -291,7 +295,7 @@ class Caller:
 
 def drain_queue() -> None:
     """Run every queued job to the end in this process (the in-process worker `hotline worker` runs, burst)."""
-    from hotline.jobs.queue import queue, redis_connection
+    from hotline.core.queue import queue, redis_connection
     from hotline.jobs.rq_workers import make_worker
 
     worker = make_worker([queue()], redis_connection())

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from hotline.cli import app
+from hotline.core.queue import redis_connection
 from hotline.db import unit_of_work
-from hotline.jobs.queue import redis_connection
 from hotline.models import AuditEntry, User
 from hotline.services import login_limit
 from hotline.services.accounts import AccountError, authenticate, create_user

@@ -16,11 +16,11 @@ import pytest
 from sqlalchemy import select
 
 from hotline import clock
+from hotline.core.queue import redis_connection
 from hotline.db import unit_of_work
 from hotline.fakes.kannel import NOT_DELIVERED, SMSC_REJECT, FakeKannel
 from hotline.fakes.twilio_rest import FakeCall, FakeMessage
 from hotline.jobs import timers
-from hotline.jobs.queue import redis_connection
 from hotline.jobs.timers import Due
 from hotline.models import AlertAttempt, AlertDelivery, Escalation, Ticket, TicketEvent
 from hotline.services.tickets import transition

@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from hotline.core.queue import redis_connection
 from hotline.db import unit_of_work
 from hotline.fakes.kannel import FakeKannel
-from hotline.jobs.queue import redis_connection
 from hotline.models import AlertDelivery
 from tests.conftest import Phone
 from tests.suite_city import CITY_DIR

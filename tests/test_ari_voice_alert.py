@@ -15,10 +15,10 @@ from rq.timeouts import TimerDeathPenalty
 from sqlalchemy import select
 
 from hotline import clock
+from hotline.core.queue import queue, redis_connection
 from hotline.db import unit_of_work
 from hotline.fakes.fake_ari import FakeAri, FakeRequest
 from hotline.jobs import timers
-from hotline.jobs.queue import queue, redis_connection
 from hotline.jobs.rq_workers import make_worker
 from hotline.models import AlertAttempt, AlertDelivery, Call, Ticket, TicketEvent
 from hotline.phone import national_digits

@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from sqlalchemy import delete, select
 
+from hotline.core.queue import queue, redis_connection
 from hotline.db import unit_of_work
 from hotline.ivr import actions as a
 from hotline.ivr.media_json import media_from_json, media_to_json
 from hotline.ivr.turn import Turn
 from hotline.jobs.activation import activate_routed_ticket
-from hotline.jobs.queue import queue, redis_connection
 from hotline.jobs.timers import fire_timer, reconcile
 from hotline.models import Call, CallEvent, OutboundMessage, Ticket, TicketEvent
 from hotline.services.calls import UnknownCall, begin_call, call_log, continue_call

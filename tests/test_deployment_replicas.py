@@ -15,8 +15,8 @@ from rq import Worker
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
+from hotline.core.queue import queue, redis_connection
 from hotline.db import unit_of_work
-from hotline.jobs.queue import queue, redis_connection
 from hotline.models import InboundMessage, OutboundMessage, Ticket
 from tests.conftest import AUTH_TOKEN, Phone
 from tests.fault_processes import serve, start, stop, wait_for

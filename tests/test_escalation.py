@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import select, update
 
 from hotline import clock
+from hotline.core.queue import queue, redis_connection
 from hotline.db import unit_of_work
 from hotline.jobs import timers
-from hotline.jobs.queue import queue, redis_connection
 from hotline.jobs.sweeper import sweep_once
 from hotline.jobs.timers import STALE_START, Due, claim_due, fire_claimed, heartbeat_key, inflight_key, timers_key
 from hotline.models import Escalation, Ticket, TicketEvent, Timer

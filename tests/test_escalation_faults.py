@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from hotline.core.queue import redis_connection
 from hotline.db import unit_of_work
-from hotline.jobs.queue import redis_connection
 from hotline.models import Escalation, OutboundMessage, TicketEvent
 from tests.conftest import Phone
 from tests.suite_city import CITY_DIR

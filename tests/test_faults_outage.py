@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from hotline.core.queue import redis_connection
 from hotline.db import unit_of_work
-from hotline.jobs.queue import redis_connection
 from hotline.models import Call, InboundMessage, OutboundMessage, Ticket
 from tests.conftest import Caller, Phone
 from tests.fault_processes import serve, stacks, start, stop, wait_for

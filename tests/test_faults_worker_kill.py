@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
+from hotline.core.queue import redis_connection
 from hotline.db import unit_of_work
 from hotline.jobs.outbound import send_outbound_sms
-from hotline.jobs.queue import redis_connection
 from hotline.jobs.sweeper import SENDING_STUCK, sweep_once
 from hotline.models import OutboundMessage, utcnow
 from tests.conftest import Phone, drain_queue

@@ -16,8 +16,8 @@ from sqlalchemy import select
 
 from hotline.channels.gammu.gateway import REPORTED, message_key
 from hotline.channels.gateway_polling import poll_gateways
+from hotline.core.queue import job_id, queue
 from hotline.db import unit_of_work
-from hotline.jobs.queue import job_id, queue
 from hotline.models import OutboundMessage
 from tests.conftest import drain_queue
 from tests.fault_processes import wait_for

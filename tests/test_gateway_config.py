@@ -1,4 +1,4 @@
-"""SMS gateway settings (hotline/channels/gateway_config.py), the GSM-7/UCS-2 choice, and what each gateway
+"""SMS gateway settings (hotline/core/gateway_config.py), the GSM-7/UCS-2 choice, and what each gateway
 asks of its peer for one SMS: pure, no database."""
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import pytest
 
 from hotline.channels.gammu.gateway import GammuGateway
 from hotline.channels.gateway import OutgoingSms
-from hotline.channels.gateway_config import SmsRouting, read_routing
 from hotline.channels.kannel.sms_client import KannelSmsProvider
+from hotline.core.gateway_config import SmsRouting, read_routing
 from hotline.settings import Settings
 from hotline.sms.encoding import measure
 from tests.suite_city import clean_environment

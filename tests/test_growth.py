@@ -59,7 +59,7 @@ def statements() -> Iterator[list[tuple[str, Any]]]:
 def refresher_lease(server: str) -> None:
     """Hold the refresher's lease, as another API process would: the server's background thread counts nothing
     until the test refreshes by hand."""
-    from hotline.jobs.queue import redis_connection
+    from hotline.core.queue import redis_connection
     from hotline.settings import get_settings
 
     redis_connection().set(f"hotline:metrics:lease:{get_settings().queue_name}", "test", px=600_000)
@@ -174,7 +174,7 @@ def test_a_scrape_serves_the_snapshot_and_runs_no_sql(
 
 
 def test_one_process_counts_per_interval(server: str) -> None:
-    from hotline.jobs.queue import redis_connection
+    from hotline.core.queue import redis_connection
     from hotline.settings import get_settings
 
     redis_connection().delete(f"hotline:metrics:lease:{get_settings().queue_name}")  # the server's refresher's

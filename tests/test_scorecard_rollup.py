@@ -198,7 +198,7 @@ def test_rollup_cli_freezes_every_closed_month_and_refuses_an_open_one(phone: Ph
 
 
 def test_the_open_month_is_the_background_card_unless_asked_fresh(phone: Phone, server: str) -> None:
-    from hotline.jobs.queue import redis_connection
+    from hotline.core.queue import redis_connection
     from hotline.settings import get_settings
 
     # the refresher's lease held, as by another API process: the server's own thread judges nothing meanwhile

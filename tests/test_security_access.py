@@ -351,7 +351,7 @@ def test_production_refuses_low_entropy_secrets_in_one_line(setting: str, value:
 
 
 def test_production_refuses_a_weak_gateway_secret() -> None:
-    from hotline.channels.gateway_config import read_routing
+    from hotline.core.gateway_config import read_routing
     from hotline.settings import Settings
 
     gateway = {

@@ -13,8 +13,8 @@ import pytest
 from typer.testing import CliRunner
 
 from hotline.cli import app
+from hotline.core.queue import queue
 from hotline.db import dispose
-from hotline.jobs.queue import queue
 from hotline.models import Ticket
 from hotline.simulate import simulation_database_path, simulation_database_url
 from tests.conftest import drain_queue

@@ -16,8 +16,8 @@ import pytest
 
 from hotline.channels.smpp import keys, links
 from hotline.channels.smpp.holder import serve
+from hotline.core.queue import redis_connection
 from hotline.db import unit_of_work
-from hotline.jobs.queue import redis_connection
 from hotline.services.outbox import queue_sms
 from hotline.settings import get_settings
 from hotline.sms.encoding import measure

@@ -8,11 +8,11 @@ import struct
 import pytest
 import smpp34
 
-from hotline.channels.gateway_config import GatewaySpec
 from hotline.channels.smpp import check, inbound, pdu
 from hotline.channels.smpp.config import address, read
 from hotline.channels.smpp.holder import _validity
 from hotline.channels.smpp.text import decode, gsm7_decode, gsm7_encode, parts, split_udh
+from hotline.core.gateway_config import GatewaySpec
 from hotline.sms.encoding import measure
 
 

@@ -7,8 +7,8 @@ from typing import Any
 
 from rq.job import Job
 
+from hotline.core.queue import queue, redis_connection
 from hotline.db import unit_of_work
-from hotline.jobs.queue import queue, redis_connection
 from hotline.models import OutboundMessage, utcnow
 from tests.conftest import Phone, drain_queue
 from tests.helpers import events, outbound, ticket
@@ -200,7 +200,7 @@ def test_transient_failures_retry_with_backoff_permanent_ones_stop(phone: Phone,
 
 
 def test_duplicate_send_jobs_send_once(phone: Phone, fake_twilio: Any) -> None:
-    from hotline.jobs.queue import enqueue_outbound
+    from hotline.core.queue import enqueue_outbound
 
     _report(phone)
     first = outbound()[0]

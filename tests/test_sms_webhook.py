@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from hotline.jobs.queue import queue
+from hotline.core.queue import queue
 from hotline.models import InboundMessage, Ticket
 from tests.conftest import AUTH_TOKEN, FIXTURES, Phone, drain_queue
 from tests.helpers import count, inbound, scrape

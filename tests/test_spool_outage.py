@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy import func, select
 
 from hotline.cli import _prepare_database
+from hotline.core.queue import redis_connection
 from hotline.db import dispose, unit_of_work, using_database
-from hotline.jobs.queue import redis_connection
 from hotline.models import Call, InboundMessage, Ticket
 from tests.conftest import Caller, Phone
 from tests.fault_processes import serve, start, stop, wait_for

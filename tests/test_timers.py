@@ -11,9 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hotline import clock
+from hotline.core.queue import queue, redis_connection
 from hotline.db import unit_of_work
 from hotline.jobs import timers
-from hotline.jobs.queue import queue, redis_connection
 from hotline.jobs.timers import Due, Outcome, TimerKind, add, reconcile
 from hotline.models import Timer
 from hotline.models.chain import PinnedChain

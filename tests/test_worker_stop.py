@@ -17,7 +17,7 @@ import pytest
 from rq import Worker
 from rq.worker import WorkerStatus
 
-from hotline.jobs.queue import queue, redis_connection
+from hotline.core.queue import queue, redis_connection
 from hotline.jobs.rq_workers import make_worker
 from tests.fault_processes import start, wait_for
 

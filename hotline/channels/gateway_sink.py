@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Literal
 
 from hotline.channels.gateway import DeliveryReport, InboundSms
-from hotline.channels.gateway_config import GatewaySpec
 from hotline.clock import now
+from hotline.core.gateway_config import GatewaySpec
 from hotline.db import DATABASE_UNAVAILABLE, get_engine, retry_if_disconnected, unit_of_work
 from hotline.services.delivery import ReportOutcome, apply_report
 from hotline.services.sms_intake import insert_inbound, row_for_gateway_sms
@@ -68,7 +68,7 @@ def take_inbound(sms: InboundSms, *, queue: bool = True, kind: str | None = None
 
     new_id = retry_if_disconnected(store)
     if new_id is not None and queue:
-        from hotline.jobs.queue import enqueue_inbound
+        from hotline.core.queue import enqueue_inbound
 
         try:
             enqueue_inbound(new_id)

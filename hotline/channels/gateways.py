@@ -1,4 +1,4 @@
-"""Build the configured SMS gateways (hotline/channels/gateway_config.py) as `SmsGateway`s.
+"""Build the configured SMS gateways (hotline/core/gateway_config.py) as `SmsGateway`s.
 
 A type's adapter is imported only when a gateway of that type is used. SMPP lives in hotline/channels/smpp/,
 which provides `build_gateway(spec, settings) -> SmsGateway` (and may provide `check(spec) -> list[str]`).
@@ -12,7 +12,7 @@ import uuid
 from datetime import datetime
 
 from hotline.channels.gateway import OutgoingSms, SendResult, SmsGateway
-from hotline.channels.gateway_config import GatewaySpec, SmsRouting
+from hotline.core.gateway_config import GatewaySpec, SmsRouting
 from hotline.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from hotline.core.deadlines import Due
 from hotline.db import unit_of_work
-from hotline.jobs.timers import Due, Outcome, TimerKind
+from hotline.jobs.timer_kind import Outcome, TimerKind
 from hotline.logs import log_context
 from hotline.models import Agency, Ticket, Urc
 from hotline.services.city import current_config

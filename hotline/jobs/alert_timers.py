@@ -13,14 +13,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hotline import clock
+from hotline.core.deadlines import Due
 from hotline.db import unit_of_work
-from hotline.jobs.queue import job_id, queue
-from hotline.jobs.timers import Due, Outcome, TimerKind
+from hotline.jobs.timer_kind import Outcome, TimerKind
 from hotline.models import AlertAttempt, AlertDelivery
 from hotline.services import failover
+from hotline.services.failover import enqueue_call
 
 log = logging.getLogger(__name__)
-CALL_JOB = "hotline.jobs.alert_calls.place_alert_call"
 CALL_STUCK = timedelta(seconds=30)  # a call still queued this long lost its job (Redis flushed): queue it again
 
 
@@ -31,15 +31,6 @@ def fire_timeouts(session: Session, pieces: list[Due]) -> list[Outcome]:
         found = session.get(AlertDelivery, due.ref) if outcome == "early" else None
         outcomes.append((outcome, found.due_at if found else None))
     return outcomes
-
-
-def enqueue_call(attempt_id: int, delay: timedelta | None = None, retry: int = 0) -> None:
-    q = queue()
-    options = {"job_id": job_id("alert-call", attempt_id, retry), "result_ttl": 300, "failure_ttl": 7 * 86400}
-    if delay is None:
-        q.enqueue(CALL_JOB, attempt_id, retry, **options)
-    else:
-        q.enqueue_in(delay, CALL_JOB, attempt_id, retry, **options)
 
 
 def requeue_stuck_calls() -> int:

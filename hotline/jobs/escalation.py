@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from hotline.jobs.timers import Due, Outcome, TimerKind
+from hotline.core.deadlines import Due
+from hotline.jobs.timer_kind import Outcome, TimerKind
 from hotline.services.city import current_config
 from hotline.services.escalation import TIMER_KIND, fire_many
 

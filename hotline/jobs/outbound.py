@@ -150,7 +150,7 @@ def _known_sids(session: Session, to: str) -> list[str]:
 
 
 def _failed(message_id: int, attempts: int, exc: SendError) -> str:
-    from hotline.jobs.queue import enqueue_outbound
+    from hotline.core.queue import enqueue_outbound
 
     retry = not exc.permanent and attempts <= len(BACKOFF_SECONDS)
     with unit_of_work() as session:

@@ -13,9 +13,9 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
+from hotline.core.queue import enqueue_inbound, enqueue_outbound, outbound_job_id, queue, redis_connection
 from hotline.db import unit_of_work
 from hotline.jobs import timers
-from hotline.jobs.queue import enqueue_inbound, enqueue_outbound, outbound_job_id, queue, redis_connection
 from hotline.models import InboundMessage, OutboundMessage, utcnow
 from hotline.settings import get_settings
 

@@ -30,7 +30,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -42,14 +42,16 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from hotline import clock
-from hotline.db import after_commit, dialect_insert, transaction_state, unit_of_work
-from hotline.jobs.queue import job_id, queue
+from hotline.core import deadlines
+from hotline.core.deadlines import HORIZON, Due, add
+from hotline.core.queue import job_id, queue
+from hotline.db import unit_of_work
+from hotline.jobs.timer_kind import Outcome, TimerKind
 from hotline.models import Timer
 from hotline.settings import get_settings
 
 log = logging.getLogger(__name__)
 JOB = "hotline.jobs.timers.fire_timer"
-HORIZON = timedelta(seconds=90)  # rows due this soon get a Redis timer; the reconciler wakes the rest as they near
 STALE_START = 10.0  # a fire takes milliseconds: started (or claimed) this long ago means its worker died
 LIVE = {b"queued", b"scheduled", b"deferred"}
 RELEASE_TICK = 0.05  # seconds between the releaser's looks at the timers: the most lateness it adds
@@ -70,49 +72,6 @@ return due
 """
 
 
-@dataclass(frozen=True, order=True)
-class Due:
-    """One piece of due work: row `ref` of kind `kind` (and `seq`, for a row with several deadlines)."""
-
-    kind: str
-    ref: int
-    seq: int = 0
-
-    @property
-    def member(self) -> str:
-        """Its name in Redis."""
-        return f"{self.kind}:{self.ref}:{self.seq}" if self.seq else f"{self.kind}:{self.ref}"
-
-    @classmethod
-    def parse(cls, member: bytes | str) -> Due:
-        kind, ref, *seq = (member.decode() if isinstance(member, bytes) else member).split(":")
-        return cls(kind, int(ref), int(seq[0]) if seq else 0)
-
-
-Outcome = tuple[str, datetime | None]  # what firing did ("fired", "moot", ...), and the moment when "early"
-
-
-@dataclass(frozen=True)
-class TimerKind:
-    """A kind of deadline. `fire(session, pieces)` acts on pieces of this kind, in the transaction given, and
-    returns one Outcome each, in order: "early" (with its moment) for one not due yet, which is kept and
-    woken again then; anything else ends it. Firing twice must do nothing the second time."""
-
-    name: str
-    fire: Callable[[Session, list[Due]], list[Outcome]]
-    # Fired by the releaser process itself, `batch` per transaction: for a kind whose lateness matters and
-    # that fires cheaply in batches (escalation steps). Otherwise the releaser queues an RQ job at the moment
-    # and a worker fires it: the releaser's time stays with the kinds that need it.
-    in_releaser: bool = False
-    batch: int = 1  # pieces fired in one transaction (locks held together: only a kind that orders them)
-    job_prefix: str = ""  # its RQ jobs are `<job_prefix>-<ref>[-<seq>]` (default: the name)
-    sweep: Callable[[], int] | None = None  # more to rebuild after Redis loss, run by each reconcile
-
-    @property
-    def prefix(self) -> str:
-        return self.job_prefix or self.name
-
-
 _KINDS: dict[str, TimerKind] = {}
 
 
@@ -124,9 +83,10 @@ def register(kind: TimerKind) -> None:
 
 @cache
 def _wire() -> None:
-    from hotline.jobs.timer_kinds import register_kinds
+    from hotline.jobs.timer_kinds import KINDS
 
-    register_kinds()
+    for kind in KINDS:
+        register(kind)
 
 
 def kinds() -> dict[str, TimerKind]:
@@ -153,26 +113,6 @@ def heartbeat_key() -> str:
 
 
 # ---------------------------------------------------------------- setting timers
-
-
-_ARM = "hotline_timers_to_arm"  # transaction_state key: timers to set in Redis once the transaction commits
-
-
-def add(session: Session, due: Due, at: datetime) -> None:
-    """Write a deadline in the caller's transaction (again: nothing changes). Due within HORIZON, its timer is
-    set after commit, all of one transaction's in one round trip to Redis; later ones the reconciler wakes."""
-    insert = dialect_insert(session.get_bind().dialect.name, Timer)
-    values = {"kind": due.kind, "ref": due.ref, "seq": due.seq, "due_at": at, "created_at": clock.now()}
-    session.execute(insert.values(**values).on_conflict_do_nothing())
-    if at > clock.now() + HORIZON:
-        return
-    state = transaction_state(session)
-    pending: list[tuple[Due, datetime]] | None = state.get(_ARM)
-    if pending is None:
-        pending = state[_ARM] = []
-        arm_these = pending
-        after_commit(session, lambda: arm(arm_these))
-    pending.append((due, at))
 
 
 def arm(timers: Sequence[tuple[Due, datetime]], q: Queue | None = None) -> None:
@@ -464,3 +404,8 @@ def _epoch(value: bytes) -> float:
         return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
     except Exception:
         return 0.0
+
+
+# Features write deadlines through hotline/core/deadlines.py; this is how they are armed after commit.
+deadlines.plug_arm(arm)
+__all__ = ["HORIZON", "Due", "Outcome", "TimerKind", "add"]  # re-exported: the timer core's names as before

@@ -13,7 +13,8 @@ from hotline.cityconfig.model import LANGUAGES
 from hotline.ivr import actions as a
 from hotline.models import Ticket
 from hotline.services import urc_commands
-from hotline.services.sms_intake import Sender, members_by_phone
+from hotline.services.sms_intake import members_by_phone
+from hotline.services.sms_sender import Sender
 from hotline.sms.grammar import ParsedSms
 
 VOICE_NOTE = "lewat panggilan suara (tekan 1)"  # on the 'accepted' event: how the member answered

@@ -13,7 +13,7 @@ from hotline.services.wording import ticket_fields
 from hotline.sms.grammar import ParsedSms
 
 if TYPE_CHECKING:
-    from hotline.services.sms_intake import Sender
+    from hotline.services.sms_sender import Sender
 
 
 def handle(sender: Sender, *, parsed: ParsedSms) -> tuple[str, int | None]:

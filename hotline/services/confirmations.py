@@ -24,7 +24,7 @@ from hotline.services.tickets import message_team, record, reopen
 from hotline.services.wording import say, ticket_fields
 
 if TYPE_CHECKING:
-    from hotline.services.sms_intake import Sender
+    from hotline.services.sms_sender import Sender
 
 YES, NO = 1, 2  # the digits the question offers; filled into `confirm_ask` so the text and the code agree
 ANSWERS = frozenset({YES, NO})

@@ -74,19 +74,3 @@ def apply_report(session: Session, report: DeliveryReport, *, kind: str) -> Repo
     # Every report, even one the ladder keeps out: a late 'delivered' still stops an alert's failover.
     failover.on_sms_status(session, message=message, status=status)
     return "applied"
-
-
-def record_delivery_status(
-    session: Session, *, message_id: int | None, provider_sid: str, status: str, error_code: str | None
-) -> bool:
-    """Twilio's status callback in the form of before (hotline/channels/twilio/webhooks.py)."""
-    from hotline.channels.twilio.sms_client import delivery_status
-
-    report = DeliveryReport(
-        gateway="twilio",
-        status=delivery_status(status),
-        message_id=message_id,
-        provider_sid=provider_sid,
-        error_code=error_code,
-    )
-    return apply_report(session, report, kind="twilio") == "applied"

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from hotline import clock
 from hotline.cityconfig import CityConfig
 from hotline.cityconfig.model import DEFAULT_DELIVERY_TIMEOUT_SECONDS, EscalationStep
-from hotline.jobs.timers import Due, add
+from hotline.core.deadlines import Due, add
 from hotline.models import Agency, Escalation, Member, Ticket, TicketEvent, Urc
 from hotline.models.chain import AlertPolicy, PinnedChain, PinnedStep
 from hotline.services import failover, stale

@@ -22,13 +22,15 @@ from hotline import clock
 from hotline.channels.voice import ANSWERED, NOT_REACHED, CallStatus
 from hotline.channels.voice_gateways import alert_gateway
 from hotline.cityconfig.model import DEFAULT_ALERT_CHANNELS, DEFAULT_DELIVERY_TIMEOUT_SECONDS
+from hotline.core.deadlines import Due, add
+from hotline.core.queue import job_id, queue
 from hotline.db import after_commit
-from hotline.jobs.timers import Due, add
 from hotline.models import AlertAttempt, AlertDelivery, OutboundMessage, Ticket
 from hotline.models.chain import PinnedChain
 from hotline.services.call_flows import ALERT_FLOW
 from hotline.services.city import current_config
 from hotline.services.outbox import NO_DISPATCH, queue_sms
+from hotline.services.ticket_events import record
 from hotline.settings import Settings, get_settings
 
 ALERT_PURPOSES = ("alert", "escalation")  # SMS that call a team out; replies to citizens never fail over
@@ -38,6 +40,7 @@ SMS_FAILED = frozenset({"failed", "undelivered"})
 # An attempt in one of these has its outcome; later callbacks only may turn it into "delivered".
 SETTLED = frozenset({"delivered", "answered", "failed", "timeout", "unavailable", "cancelled"})
 TIMER_KIND = "failover"  # each alert waiting on a channel has a timer of this kind (hotline/jobs/alert_timers.py)
+CALL_JOB = "hotline.jobs.alert_calls.place_alert_call"  # the RQ job that places a voice alert call
 EARLY_SLACK = timedelta(seconds=2)  # a timer may wake a little early (RQ keeps whole seconds)
 
 
@@ -257,8 +260,6 @@ def _next_channel(
     session: Session, *, ticket: Ticket, delivery: AlertDelivery, reason: str | None, failed: AlertAttempt | None
 ) -> None:
     """Send on the next channel not tried yet that this deployment has; none left: all channels failed."""
-    from hotline.services.tickets import record  # tickets -> alerts -> failover: imported when used
-
     if ticket.status != "routed":
         delivery.status, delivery.due_at = "stopped", None
         return
@@ -336,9 +337,17 @@ def _send_on(session: Session, *, delivery: AlertDelivery, channel: str, positio
         attempt_id = attempt.id
 
         def call() -> None:
-            from hotline.jobs.alert_timers import enqueue_call
-
             enqueue_call(attempt_id)
 
         after_commit(session, call)
     return attempt
+
+
+def enqueue_call(attempt_id: int, delay: timedelta | None = None, retry: int = 0) -> None:
+    """Queue the job that places a voice alert call (by its dotted name: the jobs layer runs it)."""
+    q = queue()
+    options = {"job_id": job_id("alert-call", attempt_id, retry), "result_ttl": 300, "failure_ttl": 7 * 86400}
+    if delay is None:
+        q.enqueue(CALL_JOB, attempt_id, retry, **options)
+    else:
+        q.enqueue_in(delay, CALL_JOB, attempt_id, retry, **options)

@@ -50,7 +50,7 @@ def queue_sms(
         ids = pending
 
         def release() -> None:
-            from hotline.jobs.queue import enqueue_outbound
+            from hotline.core.queue import enqueue_outbound
 
             enqueue_outbound(ids)
 

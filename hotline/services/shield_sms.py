@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from hotline.services import shield
 
 if TYPE_CHECKING:
-    from hotline.services.sms_intake import Sender
+    from hotline.services.sms_sender import Sender
 
 YES = shield.YES
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, cast
@@ -18,9 +17,9 @@ from hotline.models import InboundMessage, Member, Ticket, Urc, utcnow
 from hotline.phone import sender_id
 from hotline.services import citizen_commands, confirmations, flood, place, reporters, shield_sms, urc_commands
 from hotline.services.merging import open_or_merge
-from hotline.services.outbox import queue_sms
+from hotline.services.sms_sender import Sender
 from hotline.services.tickets import OPEN_STATUSES, open_ticket, record, set_category
-from hotline.services.wording import category_menu, say, ticket_fields
+from hotline.services.wording import category_menu, ticket_fields
 from hotline.settings import get_settings
 from hotline.sms.grammar import ParsedSms, parse_sms
 
@@ -30,23 +29,6 @@ CATEGORY_ASKS = 2  # after this many unclear answers the report goes to the defa
 FOLLOW_UP_WINDOW = timedelta(minutes=60)  # uncategorised text this soon after a report adds to it
 PENDING_WINDOW = timedelta(hours=24)
 ASK_AGAIN_AFTER = timedelta(minutes=10)  # "what happened, and where?" goes to one number at most this often
-
-
-@dataclass
-class Sender:
-    """Who wrote, and what we answer them with."""
-
-    session: Session
-    config: CityConfig
-    phone: str
-    inbound_id: int | None  # None: a voice alert's answer, which came by no SMS
-    language: str
-
-    def reply(self, key: str, ticket_id: int | None = None, purpose: str = "reply", **fields: Any) -> None:
-        body = say(self.config, key, self.language, **fields)
-        queue_sms(
-            self.session, to=self.phone, body=body, purpose=purpose, ticket_id=ticket_id, inbound_id=self.inbound_id
-        )
 
 
 def namespaced_sid(gateway: str, kind: str, sid: str) -> str:

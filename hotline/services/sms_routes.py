@@ -16,7 +16,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hotline.channels.gateway_config import SmsRouting
+from hotline.core.gateway_config import SmsRouting
 from hotline.models import AlertAttempt, InboundMessage, OutboundMessage, utcnow
 from hotline.services.failover import ALERT_PURPOSES
 

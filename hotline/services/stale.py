@@ -143,8 +143,8 @@ def send_daily_digest() -> Digest | None:
     clock; once the day's digest is decided (sent, or nothing stale) a Redis mark for the city's date makes every
     later sweep that day one GET. The database stays the truth: a lost mark sends nothing twice."""
     from hotline import clock
+    from hotline.core.queue import redis_connection
     from hotline.db import unit_of_work
-    from hotline.jobs.queue import redis_connection
     from hotline.services.city import current_config
     from hotline.services.scorecard import city_timezone
     from hotline.settings import get_settings

@@ -9,11 +9,12 @@ from sqlalchemy.orm import Session
 
 from hotline.cityconfig import CityConfig
 from hotline.cityconfig.model import PRIORITIES
-from hotline.jobs.timers import Due, add
+from hotline.core.deadlines import Due, add
 from hotline.models import Agency, Member, Ticket, TicketEvent, Urc, utcnow
 from hotline.router import RouteFacts, initial_priority, route
 from hotline.services import escalation, failover
 from hotline.services.outbox import NO_DISPATCH, queue_sms
+from hotline.services.ticket_events import record
 from hotline.services.wording import say, ticket_fields
 
 OPEN_STATUSES = ("awaiting_category", "routed", "accepted", "on_site")
@@ -33,14 +34,6 @@ class TransitionError(ValueError):
     def __init__(self, ticket: Ticket, target: str):
         self.ticket, self.target = ticket, target
         super().__init__(f"ticket {ticket.id} cannot go from {ticket.status} to {target}")
-
-
-def record(
-    session: Session, ticket: Ticket, kind: str, *, actor: str = "system", note: str | None = None, **data: Any
-) -> TicketEvent:
-    event = TicketEvent(ticket_id=ticket.id, kind=kind, actor=actor, note=note or None, data=data)
-    session.add(event)
-    return event
 
 
 def open_ticket(

@@ -15,7 +15,7 @@ from hotline.services.wording import say, status_words, ticket_fields
 from hotline.sms.grammar import ParsedSms
 
 if TYPE_CHECKING:
-    from hotline.services.sms_intake import Sender
+    from hotline.services.sms_sender import Sender
 
 TARGET = {"accept": "accepted", "on_site": "on_site", "done": "resolved"}
 MEMBER_REPLY = {"accept": "member_accepted", "on_site": "member_on_site", "done": "member_done"}

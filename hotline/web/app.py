@@ -42,6 +42,7 @@ from hotline.web.open311.errors import validation_error as open311_validation_er
 from hotline.web.prompts import router as prompts_router
 from hotline.web.safe import printable
 from hotline.web.templating import STATIC_DIR
+from hotline.wiring import wire
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +98,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 def create_app() -> FastAPI:
+    wire()  # the composition root (hotline/wiring.py)
     settings = get_settings()
     docs = settings.docs_enabled  # off in production unless HOTLINE_API_DOCS=true
     app = FastAPI(

@@ -7,8 +7,8 @@ from fastapi.concurrency import run_in_threadpool
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
+from hotline.core.queue import redis_connection
 from hotline.db import get_engine
-from hotline.jobs.queue import redis_connection
 from hotline.metrics import REGISTRY
 from hotline.settings import get_settings
 

@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from hotline.channels.gateway import DeliveryReport, InboundSms, OutgoingSms, SendError, SendResult
-from hotline.channels.gateway_config import GatewaySpec
+from hotline.core.gateway_config import GatewaySpec
 
 log = logging.getLogger(__name__)
 

@@ -25,10 +25,10 @@ from anyio.to_thread import run_sync
 from fastapi import APIRouter, Request, Response
 
 from hotline.channels.gateway import DeliveryReport, DeliveryStatus, InboundSms
-from hotline.channels.gateway_config import GatewaySpec
 from hotline.channels.gateway_sink import InboundRefused, gateways_named, take_or_spool, take_report
 from hotline.channels.kannel.sms_client import dlr_token
 from hotline.channels.twilio.webhooks import database_slots
+from hotline.core.gateway_config import GatewaySpec
 from hotline.settings import get_settings
 from hotline.web.safe import plain_int, same_secret
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from hotline.channels.gateway_config import GatewaySpec
 from hotline.channels.smpp.config import LinkConfig, read
+from hotline.core.gateway_config import GatewaySpec
 
 if TYPE_CHECKING:
     from hotline.channels.smpp.gateway import SmppGateway
@@ -40,7 +40,7 @@ def link_states(settings: Settings) -> dict[str, dict[str, Any]]:
     if not names:
         return {}
     from hotline.channels.smpp import keys
-    from hotline.jobs.queue import redis_connection
+    from hotline.core.queue import redis_connection
 
     raw = redis_connection().mget([keys.key(name, "state") for name in names])
     return {name: keys.read_state(value) for name, value in zip(names, raw, strict=True)}

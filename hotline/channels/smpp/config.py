@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from hotline.channels.gateway_config import GatewaySpec
+from hotline.core.gateway_config import GatewaySpec
 
 KEYS: dict[str, str] = {
     "HOST": "the SMSC's host name or address",

@@ -24,8 +24,8 @@ from typing import Any
 from redis import Redis
 from redis.exceptions import RedisError
 
+import hotline.channels.smpp.keys as keys
 from hotline.channels.gateway import OutgoingSms, SendError, SendResult
-from hotline.channels.smpp import keys
 from hotline.channels.smpp.config import LinkConfig
 
 START_WITHIN = 5.0  # the holder must start sending within this, or answer "expired"
@@ -43,7 +43,7 @@ def _redis(wait: float) -> Redis:
 
     url = get_settings().redis_url
     if not url:
-        from hotline.jobs.queue import redis_connection
+        from hotline.core.queue import redis_connection
 
         return redis_connection()  # raises: not configured
     return _client(url, wait)

@@ -20,11 +20,12 @@ from anyio.to_thread import run_sync
 from fastapi import APIRouter, Request, Response
 from starlette.datastructures import FormData
 
-from hotline.channels.gateway import InboundSms
+from hotline.channels.gateway import DeliveryReport, InboundSms
 from hotline.channels.gateway_sink import spool_sms, take_or_spool
 from hotline.channels.twilio import signature
+from hotline.channels.twilio.sms_client import delivery_status
 from hotline.db import POOL_SIZE, unit_of_work
-from hotline.services.delivery import record_delivery_status
+from hotline.services.delivery import apply_report
 from hotline.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -113,13 +114,14 @@ async def sms_status(request: Request) -> Response:
 
     def apply() -> bool:
         with unit_of_work() as session:
-            return record_delivery_status(
-                session,
+            report = DeliveryReport(
+                gateway="twilio",
+                status=delivery_status(status),
                 message_id=message_id,
                 provider_sid=sid,
-                status=status,
                 error_code=str(form.get("ErrorCode") or "") or None,
             )
+            return apply_report(session, report, kind="twilio") == "applied"  # Twilio's status callback
 
     known = await run_sync(apply, limiter=database_slots(request))
     if not known:

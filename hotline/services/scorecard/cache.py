@@ -48,7 +48,7 @@ def _load(raw: str | bytes) -> Scorecard:
 
 def refresh(*, config: CityConfig, month: Month, tz: ZoneInfo, now: datetime) -> Scorecard:
     """Compute the month now and keep it for the next interval (and a little more: the refresher's next turn)."""
-    from hotline.jobs.queue import redis_connection
+    from hotline.core.queue import redis_connection
 
     with unit_of_work() as session:
         card = build_scorecard(session, config=config, month=month, tz=tz, now=now)
@@ -61,7 +61,7 @@ def refresh(*, config: CityConfig, month: Month, tz: ZoneInfo, now: datetime) ->
 def cached_scorecard(*, config: CityConfig, month: Month, tz: ZoneInfo, now: datetime) -> Scorecard:
     """The month's card from Redis when judged less than two intervals ago (the refresher's turn comes every
     one to one and a half), else computed now (and kept)."""
-    from hotline.jobs.queue import redis_connection
+    from hotline.core.queue import redis_connection
 
     raw, at = redis_connection().mget(_key(month), _key(month) + ":at")
     if raw is not None and at is not None and time.time() - float(at) < 2 * get_settings().metrics_interval:

@@ -17,8 +17,8 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
 from starlette.datastructures import FormData
 
+from hotline.core.queue import redis_connection
 from hotline.db import unit_of_work
-from hotline.jobs.queue import redis_connection
 from hotline.models import User
 from hotline.services import login_limit
 from hotline.services.accounts import Principal, authenticate, end_session, open_session, principal_of, user_for_session

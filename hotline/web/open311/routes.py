@@ -22,8 +22,8 @@ from starlette.requests import ClientDisconnect
 
 from hotline.cityconfig import CityConfig
 from hotline.cityconfig.model import ServiceAttribute
+from hotline.core.queue import redis_connection
 from hotline.db import unit_of_work
-from hotline.jobs.queue import redis_connection
 from hotline.models import Open311Submission, Ticket
 from hotline.services.audit import audit
 from hotline.services.city import current_config

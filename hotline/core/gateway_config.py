@@ -23,10 +23,39 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from hotline.settings import Settings
+from hotline.core.secret_strength import GATEWAY_SECRET, weak_secret
+
+
+class Settings(Protocol):
+    """What the gateway settings read of hotline.settings.Settings (a Protocol: settings sit above this module)."""
+
+    @property
+    def env(self) -> str: ...
+    @property
+    def sms_gateways(self) -> str | None: ...
+    @property
+    def sms_provider(self) -> str | None: ...
+    @property
+    def twilio_account_sid(self) -> str | None: ...
+    @property
+    def twilio_auth_token(self) -> str | None: ...
+    @property
+    def twilio_from_number(self) -> str | None: ...
+    @property
+    def twilio_api_base(self) -> str: ...
+    @property
+    def backup_sms_url(self) -> str | None: ...
+    @property
+    def backup_sms_username(self) -> str | None: ...
+    @property
+    def backup_sms_password(self) -> str | None: ...
+    @property
+    def backup_sms_from(self) -> str | None: ...
+    @property
+    def backup_sms_smsc(self) -> str | None: ...
+
 
 KINDS = ("twilio", "kannel", "gammu", "android", "smpp", "log")
 PURPOSES = ("replies", "alerts", "broadcasts")
@@ -261,8 +290,6 @@ def _check(spec: GatewaySpec, settings: Settings, problems: list[str], notes: li
                     f"settings: {spec.env(key)}: {folder} is not a folder (gammu-smsd's {KEYS['gammu'][key]})"
                 )
     if settings.env == "production":
-        from hotline.settings import GATEWAY_SECRET, weak_secret
-
         for key in sorted(SECRET_KEYS & set(spec.options)):
             weak = weak_secret(spec.get(key) or "", **GATEWAY_SECRET)
             if weak:
