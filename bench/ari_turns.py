@@ -44,18 +44,18 @@ def main() -> None:
     from sqlalchemy import event
 
     import hotline.core.queue
-    import hotline.services.tickets
+    import hotline.features.tickets.tickets
     from hotline.channels.ari.calls import DatabaseCalls
+    from hotline.core.city import current_config
     from hotline.db import get_engine, unit_of_work
+    from hotline.features.calls.calls import begin_call, continue_call
     from hotline.ivr import actions as a
     from hotline.jobs.activation import activate_routed_ticket
-    from hotline.services.calls import begin_call, continue_call
-    from hotline.services.city import current_config
 
     # What the turns would queue for the worker is kept here instead of in Redis; the tickets' activation is
     # then run and measured as the worker would, as its own row.
     to_activate: list[int] = []
-    hotline.services.tickets.enqueue_activation = to_activate.extend  # type: ignore[assignment]
+    hotline.features.tickets.tickets.enqueue_activation = to_activate.extend  # type: ignore[assignment]
     hotline.core.queue.enqueue_outbound = lambda *_args, **_kwargs: None  # type: ignore[assignment]
 
     config = current_config()

@@ -151,10 +151,10 @@ def seed(plan: Plan) -> tuple[float, list[tuple[int, float]]]:
     """Bulk-insert the tickets and their pending rows; returns (start epoch, [(escalation id, due epoch)])."""
     from sqlalchemy import inspect, select, text
 
+    from hotline.core.city import current_config
     from hotline.db import get_engine, get_sessionmaker
+    from hotline.features.escalation.escalation import pin
     from hotline.models import Agency, Escalation, Ticket, Urc
-    from hotline.services.city import current_config
-    from hotline.services.escalation import pin
 
     config = current_config()
     # One prototype pinned by the app's own code, rolled back: every seeded ticket gets its chain.
@@ -439,7 +439,7 @@ def watch(
     try:
         from hotline.jobs.timers import HORIZON  # the timer core
     except ImportError:
-        from hotline.services.escalation import HORIZON  # type: ignore[attr-defined,no-redef]  # before it
+        from hotline.features.escalation.escalation import HORIZON  # type: ignore[attr-defined,no-redef]  # before it
 
     q = Queue(get_settings().queue_name, connection=redis)
     observed = Observed()

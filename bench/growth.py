@@ -522,11 +522,11 @@ def probe(reps: int) -> None:
     of the metrics refresher's database counts, and the sweeper's reconcile. Older code (no scorecard rollup) judges
     every month now, as its `hotline scorecard` did."""
     from hotline import clock
+    from hotline.core.city import current_config
     from hotline.db import unit_of_work
+    from hotline.features.scorecard import Month, Scorecard, build_scorecard, city_timezone
     from hotline.jobs.timers import reconcile  # the sweeper's timer reconcile (escalations, failover, activation)
     from hotline.metrics import refresh_database_metrics
-    from hotline.services.city import current_config
-    from hotline.services.scorecard import Month, Scorecard, build_scorecard, city_timezone
 
     tz = city_timezone()
     config = current_config()
@@ -540,7 +540,7 @@ def probe(reps: int) -> None:
             return build_scorecard(session, config=config, month=month, tz=tz, now=clock.now())
 
     try:
-        from hotline.services.scorecard.monthly import month_scorecard
+        from hotline.features.scorecard.monthly import month_scorecard
 
         def cli_card(month: Month) -> Scorecard:
             return month_scorecard(config=config, month=month, tz=tz, now=clock.now())

@@ -19,7 +19,7 @@ asks only the kecamatan (the desa said in the recording), the kecamatan said las
 time any flow of the city with at most small edits here.
 
 Where the ticket's alert goes comes from routing/rules.yaml on what the call gave, as the call service routes
-it (hotline/services/call_tickets.py): when the ticket opens, and again when a later answer brings the
+it (hotline/features/calls/call_tickets.py): when the ticket opens, and again when a later answer brings the
 category (an emergency opened before anyone knows what happened goes to the command center's desk, then to
 the category's team with the place).
 
@@ -169,7 +169,7 @@ class Routed:
 
 def routes(config: CityConfig, flow: Flow, walked: Walk | None) -> list[Routed]:
     """Where the ticket's URC alert goes, and when that changes, as the call service routes a call's ticket
-    (hotline/services/call_tickets.py): when it opens (a critical one of no category: the catch-all rule,
+    (hotline/features/calls/call_tickets.py): when it opens (a critical one of no category: the catch-all rule,
     the command center), and again when a later answer brings its first category (that category's team,
     with the kecamatan given by then). Not modelled: an operator who took the ticket first (no re-route)."""
     out: list[Routed] = []
@@ -192,7 +192,7 @@ def routes(config: CityConfig, flow: Flow, walked: Walk | None) -> list[Routed]:
 
 
 def most_urgent(priority: str, other: str | None) -> str:
-    """As hotline/services/tickets.py: never less urgent than the flow made it (the emergency key)."""
+    """As hotline/features/tickets/tickets.py: never less urgent than the flow made it (the emergency key)."""
     return priority if other is None else min(priority, other, key=PRIORITIES.index)
 
 

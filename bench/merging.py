@@ -49,15 +49,15 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from hotline.cityconfig import CityConfig, load_city_config
+from hotline.core.city import sync_routing
+from hotline.core.outbox import NO_DISPATCH
 from hotline.db import make_engine
 from hotline.duplicates import NewReport, Place
+from hotline.features.merging import merging
+from hotline.features.tickets.tickets import open_ticket
 from hotline.migrate import upgrade
 from hotline.models import Agency, Ticket, Urc
 from hotline.router import RouteFacts, initial_priority, route
-from hotline.services import merging
-from hotline.services.city import sync_routing
-from hotline.services.outbox import NO_DISPATCH
-from hotline.services.tickets import open_ticket
 from hotline.settings import PROJECT_ROOT
 
 RESULTS = Path(__file__).resolve().parent / "results"

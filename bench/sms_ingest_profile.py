@@ -199,9 +199,9 @@ def components(n: int) -> dict[str, Any]:
 
     from hotline.core.queue import enqueue_inbound, redis_connection
     from hotline.db import get_engine, unit_of_work
+    from hotline.features.sms.sms_intake import store_inbound_sms
     from hotline.models import InboundMessage, utcnow
     from hotline.phone import sender_id
-    from hotline.services.sms_intake import store_inbound_sms
 
     url = os.environ["HOTLINE_PUBLIC_URL"].rstrip("/") + "/twilio/sms"
     token = os.environ["TWILIO_AUTH_TOKEN"]

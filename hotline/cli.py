@@ -26,7 +26,7 @@ from hotline.user_cli import user_app  # accounts are their own concern, in thei
 
 if TYPE_CHECKING:
     from hotline.cityconfig import CityConfig
-    from hotline.services.scorecard import Scorecard
+    from hotline.features.scorecard import Scorecard
     from hotline.settings import Settings
     from hotline.simulate_call import SimulatedCall
 
@@ -96,12 +96,12 @@ def config_check(
         f"duplicate merging for {_merging_summary(config)}, "
         f"IVR flows: {flows or 'none (no ivr_flows/ folder)'} in {folder}"
     )
-    from hotline.services.sms_lengths import warnings
+    from hotline.features.sms.sms_lengths import warnings
 
     for warning in warnings(config):  # the city can still go live: a warning, never an error
         err.print(warning, markup=False, highlight=False, soft_wrap=True)
     from hotline.channels.voice_gateways import voice_summary
-    from hotline.services.call_flows import ALERT_FLOW
+    from hotline.features.calls.call_flows import ALERT_FLOW
 
     line = voice_summary(settings, has_alert_flow=ALERT_FLOW in config.ivr_flows)
     console.print(line, markup=False, highlight=False, soft_wrap=True)
@@ -207,8 +207,8 @@ def prompts_export_command(
     the city's recordings where they exist, else what `hotline prompts build` made."""
     import shutil
 
+    from hotline.core.city import current_config
     from hotline.ivr.prompt_audio import current_prompt_audio
-    from hotline.services.city import current_config
 
     settings = get_settings()
     flows = current_config().ivr_flows.values()
@@ -296,8 +296,8 @@ def simulate_call_command(
 
 def _simulate_call(from_number: str, lang: str | None, pace: bool) -> None:
     from hotline.channels.console.terminal import INSTRUCTIONS, Paced, Printed, Speaker, run_call
+    from hotline.core.city import current_config
     from hotline.ivr.prompt_seconds import PromptSeconds
-    from hotline.services.city import current_config
     from hotline.simulate_call import SimulatedCall
 
     config = current_config()
@@ -376,7 +376,7 @@ def ticket_show(
 ) -> None:
     """One ticket: its deadlines, where its escalation stands, and its timeline."""
     from hotline.db import unit_of_work
-    from hotline.services.timeline import load_ticket_view, who
+    from hotline.features.tickets.timeline import load_ticket_view, who
 
     if lang not in ("id", "en"):
         err.print("--lang must be id or en")
@@ -420,7 +420,7 @@ class ScorecardFormat(StrEnum):
 
 
 def _month_option(value: str | None) -> str | None:
-    from hotline.services.scorecard import Month, MonthError
+    from hotline.features.scorecard import Month, MonthError
 
     if value is None:
         return None
@@ -455,9 +455,9 @@ def scorecard_command(
     from sqlalchemy.exc import SQLAlchemyError
 
     from hotline import clock
-    from hotline.services.city import current_config
-    from hotline.services.scorecard import Month, city_timezone
-    from hotline.services.scorecard.monthly import month_scorecard
+    from hotline.core.city import current_config
+    from hotline.features.scorecard import Month, city_timezone
+    from hotline.features.scorecard.monthly import month_scorecard
     from hotline.settings import SettingsError
 
     try:
@@ -483,10 +483,10 @@ def scorecard_rollup_command(
     from sqlalchemy.exc import SQLAlchemyError
 
     from hotline import clock
+    from hotline.core.city import current_config
     from hotline.db import unit_of_work
-    from hotline.services.city import current_config
-    from hotline.services.scorecard import Month, city_timezone
-    from hotline.services.scorecard.rollup import closed_months, freeze, frozen_scorecard, is_closed
+    from hotline.features.scorecard import Month, city_timezone
+    from hotline.features.scorecard.rollup import closed_months, freeze, frozen_scorecard, is_closed
     from hotline.settings import SettingsError
 
     if (month is None) == (not all_months):

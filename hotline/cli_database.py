@@ -12,9 +12,9 @@ err = Console(stderr=True)
 def prepare_database() -> None:
     """Migrate and mirror routing/ into the database; refuse to go on with broken city data."""
     from hotline.cityconfig import ConfigErrors
+    from hotline.core.city import current_config, sync_routing
     from hotline.db import unit_of_work
     from hotline.migrate import upgrade
-    from hotline.services.city import current_config, sync_routing
 
     try:
         config = current_config()

@@ -1,7 +1,7 @@
 """Pure duplicate matching: is a new report the same incident as one of the open tickets offered? No I/O.
 
 The caller offers open tickets of the report's category created within the rule's window (one indexed
-query, hotline/services/merging.py); this module decides. A candidate is *ruled out* when anything says
+query, hotline/features/merging/merging.py); this module decides. A candidate is *ruled out* when anything says
 it is another place: both name a desa and they differ, both name a kecamatan and they differ, or both
 have GPS farther apart than the radius. Among the rest, one piece of evidence is enough:
 

@@ -30,9 +30,9 @@ def ask_first_admin(
 ) -> str | None:
     """Ask for the first admin's name and password on the terminal; returns the name, or None if skipped
     (an empty name: the hint is printed instead)."""
-    from hotline.services.accounts import AccountError, create_user
-    from hotline.services.audit import audit
-    from hotline.services.city import current_config
+    from hotline.core.city import current_config
+    from hotline.features.accounts.accounts import AccountError, create_user
+    from hotline.features.accounts.audit import audit
 
     say("No console user yet. Create the first admin now (leave the name empty to skip).")
     while True:

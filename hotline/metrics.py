@@ -46,7 +46,7 @@ ALERT_OUTCOME = {
     **dict.fromkeys(("failed", "undelivered"), "failed"),
     "suppressed": "suppressed",
 }
-# A failover delivery's status -> the alert's outcome (hotline/services/failover.py).
+# A failover delivery's status -> the alert's outcome (hotline/features/alerts/failover.py).
 DELIVERY_OUTCOME = {"delivered": "sent", "exhausted": "not_reached", "stopped": "stopped", "pending": "pending"}
 UNMATCHED_ROUTE = "unmatched"
 
@@ -258,14 +258,14 @@ def _snapshot() -> tuple[float, Samples] | None:
 
 
 def refresh_scorecards() -> float:
-    """The scorecard of the current month judged now (hotline/services/scorecard/cache.py), and last month frozen
+    """The scorecard of the current month judged now (hotline/features/scorecard/cache.py), and last month frozen
     once it has closed (rollup.py), so no reader pays for it; returns the seconds it took."""
     from hotline import clock
-    from hotline.services.city import current_config
-    from hotline.services.scorecard import Month, city_timezone
-    from hotline.services.scorecard.cache import refresh
-    from hotline.services.scorecard.monthly import month_scorecard
-    from hotline.services.scorecard.rollup import is_closed
+    from hotline.core.city import current_config
+    from hotline.features.scorecard import Month, city_timezone
+    from hotline.features.scorecard.cache import refresh
+    from hotline.features.scorecard.monthly import month_scorecard
+    from hotline.features.scorecard.rollup import is_closed
 
     started = time.perf_counter()
     tz, now, config = city_timezone(), clock.now(), current_config()

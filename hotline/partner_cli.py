@@ -22,8 +22,8 @@ def partner_add(
     """Make a key for a partner app; it is printed once (only its hash is stored). Give it to the app as api_key."""
     from hotline.cli_database import prepare_database as _prepare_database
     from hotline.db import unit_of_work
-    from hotline.services.audit import audit
-    from hotline.services.partners import PartnerError, add_partner
+    from hotline.features.accounts.audit import audit
+    from hotline.features.open311.partners import PartnerError, add_partner
 
     _prepare_database()
     try:
@@ -41,7 +41,7 @@ def partner_list() -> None:
     """Every partner: its limit a minute, when it was made, last used, and whether it is revoked."""
     from hotline.cli_database import prepare_database as _prepare_database
     from hotline.db import unit_of_work
-    from hotline.services.partners import list_partners
+    from hotline.features.open311.partners import list_partners
 
     _prepare_database()
     with unit_of_work() as session:
@@ -56,8 +56,8 @@ def partner_revoke(name: Annotated[str, typer.Argument(help="the partner whose k
     """Revoke a partner's key: every request with it is refused (403) from now on."""
     from hotline.cli_database import prepare_database as _prepare_database
     from hotline.db import unit_of_work
-    from hotline.services.audit import audit
-    from hotline.services.partners import PartnerError, revoke_partner
+    from hotline.features.accounts.audit import audit
+    from hotline.features.open311.partners import PartnerError, revoke_partner
 
     _prepare_database()
     try:

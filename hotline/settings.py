@@ -64,7 +64,7 @@ class Settings(BaseSettings):
     trusted_proxies: str | None = Field(None, alias="HOTLINE_TRUSTED_PROXIES")
     # /docs, /redoc and /openapi.json: on in development, off in production unless this says true.
     api_docs: bool | None = Field(None, alias="HOTLINE_API_DOCS")
-    # SMS flood: past this many messages a minute from one number, its messages wait (hotline/services/flood.py)
+    # SMS flood: past this many messages a minute from one number, its messages wait (hotline/features/sms/flood.py)
     sms_per_minute: int = Field(6, alias="HOTLINE_SMS_PER_MINUTE", gt=0)
     # The database gauges of /metrics are computed this often, by one API process, off the request path.
     metrics_interval: float = Field(60.0, alias="HOTLINE_METRICS_INTERVAL", ge=1, le=3600)

@@ -21,7 +21,7 @@ class ReportFormat(StrEnum):
 
 
 def _month_option(value: str | None) -> str | None:
-    from hotline.services.scorecard import Month, MonthError
+    from hotline.features.scorecard import Month, MonthError
 
     if value is None:
         return None
@@ -45,9 +45,9 @@ def report_command(
 
     from hotline import clock
     from hotline.db import unit_of_work
+    from hotline.features.scorecard import Month, city_timezone
+    from hotline.features.shield.shield_report import false_block_report
     from hotline.reports.shield import numbers_table, report_table, write_csv, write_json
-    from hotline.services.scorecard import Month, city_timezone
-    from hotline.services.shield_report import false_block_report
     from hotline.settings import SettingsError
 
     try:

@@ -15,12 +15,12 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hotline.core.city import current_config
+from hotline.core.outbox import CREATED, NO_DISPATCH
 from hotline.db import dispose, transaction_state, unit_of_work, using_database
+from hotline.features.sms.sms_intake import process_inbound, store_inbound_sms
 from hotline.models import InboundMessage, Member, OutboundMessage, Ticket
 from hotline.phone import sender_id
-from hotline.services.city import current_config
-from hotline.services.outbox import CREATED, NO_DISPATCH
-from hotline.services.sms_intake import process_inbound, store_inbound_sms
 from hotline.settings import get_settings
 
 
@@ -37,8 +37,8 @@ def simulation_database(*, reset: bool = False) -> Iterator[Path]:
     """Every unit of work inside runs on the scratch database, migrated and loaded with routing/ first.
     It keeps its tickets between runs (`simulate sms ... TERIMA 1` answers the ticket of the run before);
     `reset` empties it first. Nothing reads it but the simulators: no worker, timer, failover or escalation."""
+    from hotline.core.city import sync_routing
     from hotline.migrate import upgrade
-    from hotline.services.city import sync_routing
 
     path, url = simulation_database_path(), simulation_database_url()
     if reset:

@@ -10,13 +10,13 @@ import uuid
 from dataclasses import dataclass, field
 
 from hotline.cityconfig import CityConfig
+from hotline.core.outbox import NO_DISPATCH
 from hotline.db import unit_of_work
+from hotline.features.calls.calls import begin_call, call_log, continue_call, find_call
 from hotline.ivr import actions as a
 from hotline.ivr.flow import ReadNumberNode
 from hotline.ivr.turn import Turn
 from hotline.models import Call, Ticket
-from hotline.services.calls import begin_call, call_log, continue_call, find_call
-from hotline.services.outbox import NO_DISPATCH
 from hotline.simulate import SimulatedSms, simulated_messages, ticket_summary
 
 PROVIDER = "console"

@@ -40,10 +40,10 @@ def user_add(
 ) -> None:
     """Create a user; the password is asked for (or read from stdin) and stored as an argon2 hash."""
     from hotline.cli_database import prepare_database as _prepare_database
+    from hotline.core.city import current_config
     from hotline.db import unit_of_work
-    from hotline.services.accounts import AccountError, create_user
-    from hotline.services.audit import audit
-    from hotline.services.city import current_config
+    from hotline.features.accounts.accounts import AccountError, create_user
+    from hotline.features.accounts.audit import audit
 
     password = _read_password(password_stdin)
     _prepare_database()
@@ -70,8 +70,8 @@ def user_token(
 
     from hotline.cli_database import prepare_database as _prepare_database
     from hotline.db import unit_of_work
-    from hotline.services.accounts import issue_token
-    from hotline.services.audit import audit
+    from hotline.features.accounts.accounts import issue_token
+    from hotline.features.accounts.audit import audit
 
     _prepare_database()
     with unit_of_work() as session:
@@ -91,8 +91,8 @@ def _account_command(username: str, action: str, change: Callable[[Session, User
     """Run `change` on the user in one unit of work, audited as `action` by the cli; print what it says."""
     from hotline.cli_database import prepare_database as _prepare_database
     from hotline.db import unit_of_work
-    from hotline.services.accounts import AccountError, find_user
-    from hotline.services.audit import audit
+    from hotline.features.accounts.accounts import AccountError, find_user
+    from hotline.features.accounts.audit import audit
 
     _prepare_database()
     try:
@@ -113,8 +113,8 @@ def user_list() -> None:
 
     from hotline.cli_database import prepare_database as _prepare_database
     from hotline.db import unit_of_work
+    from hotline.features.accounts.accounts import open_sessions
     from hotline.models import ApiToken, utcnow
-    from hotline.services.accounts import open_sessions
 
     _prepare_database()
     now = utcnow()
@@ -139,7 +139,7 @@ def user_list() -> None:
 @user_app.command("disable")
 def user_disable(username: Annotated[str, typer.Argument(help="who")]) -> None:
     """The user can no longer sign in: their console sessions end and their API tokens are revoked now."""
-    from hotline.services.accounts import disable_user
+    from hotline.features.accounts.accounts import disable_user
 
     def change(session: Session, user: User) -> str:
         sessions, tokens = disable_user(session, user=user)
@@ -151,7 +151,7 @@ def user_disable(username: Annotated[str, typer.Argument(help="who")]) -> None:
 @user_app.command("enable")
 def user_enable(username: Annotated[str, typer.Argument(help="who")]) -> None:
     """Let a disabled user sign in again (their old tokens stay revoked: issue new ones)."""
-    from hotline.services.accounts import enable_user
+    from hotline.features.accounts.accounts import enable_user
 
     def change(session: Session, user: User) -> str:
         enable_user(session, user=user)
@@ -166,7 +166,7 @@ def user_password(
     password_stdin: Annotated[bool, typer.Option("--password-stdin", help="read the password from stdin")] = False,
 ) -> None:
     """Set a new password; every console session of the user ends (API tokens stay)."""
-    from hotline.services.accounts import set_password
+    from hotline.features.accounts.accounts import set_password
 
     password = _read_password(password_stdin)
 
@@ -183,7 +183,7 @@ def user_revoke(
     token: Annotated[int | None, typer.Option(help="only this token (its #id in `hotline user list`)")] = None,
 ) -> None:
     """End every console session and revoke every API token of the user (or only token --token ID)."""
-    from hotline.services.accounts import AccountError, end_sessions, revoke_tokens
+    from hotline.features.accounts.accounts import AccountError, end_sessions, revoke_tokens
 
     def change(session: Session, user: User) -> str:
         if token is not None:

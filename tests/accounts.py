@@ -7,9 +7,9 @@ import re
 
 import httpx
 
+from hotline.core.city import current_config
 from hotline.db import unit_of_work
-from hotline.services.accounts import create_user, issue_token
-from hotline.services.city import current_config
+from hotline.features.accounts.accounts import create_user, issue_token
 
 PASSWORD = "correct horse battery"
 
@@ -62,7 +62,7 @@ def shown_after(client: httpx.Client, answer: httpx.Response) -> str:
 
 def make_partner(name: str, per_minute: int = 30) -> str:
     """An Open311 partner key, made as `hotline partner add` makes it."""
-    from hotline.services.partners import add_partner
+    from hotline.features.open311.partners import add_partner
 
     with unit_of_work() as session:
         return add_partner(session, name=name, created_by="tests", per_minute=per_minute)

@@ -156,7 +156,7 @@ def clean(request: pytest.FixtureRequest) -> Iterator[None]:
             "api_tokens",
             "console_sessions",
             "users",  # each test makes the accounts it needs (tests/accounts.py)
-            "scorecard_rollups",  # frozen months (hotline/services/scorecard/rollup.py)
+            "scorecard_rollups",  # frozen months (hotline/features/scorecard/rollup.py)
             "gauge_deltas",  # last: the deletes above appended theirs (hotline/gauge_triggers.py)
             "gauge_counts",
         ):

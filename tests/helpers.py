@@ -39,8 +39,8 @@ def inbound() -> list[InboundMessage]:
 
 def sms_ticket(*, reporter: str, text: str, category: str, status: str = "routed") -> int:
     """A citizen's earlier SMS report, opened and routed by the services, then moved on to `status`."""
-    from hotline.services.city import current_config
-    from hotline.services.tickets import open_ticket, transition
+    from hotline.core.city import current_config
+    from hotline.features.tickets.tickets import open_ticket, transition
 
     with unit_of_work() as session:
         t = open_ticket(

@@ -11,12 +11,12 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from hotline.cli import app
+from hotline.core.city import current_config
 from hotline.core.queue import redis_connection
 from hotline.db import unit_of_work
+from hotline.features.accounts import login_limit
+from hotline.features.accounts.accounts import AccountError, authenticate, create_user
 from hotline.models import AuditEntry, User
-from hotline.services import login_limit
-from hotline.services.accounts import AccountError, authenticate, create_user
-from hotline.services.city import current_config
 from tests.accounts import PASSWORD, console_login, csrf_of, make_user
 
 runner = CliRunner()

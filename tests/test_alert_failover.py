@@ -20,10 +20,10 @@ from hotline.core.queue import redis_connection
 from hotline.db import unit_of_work
 from hotline.fakes.kannel import NOT_DELIVERED, SMSC_REJECT, FakeKannel
 from hotline.fakes.twilio_rest import FakeCall, FakeMessage
+from hotline.features.tickets.tickets import transition
 from hotline.jobs import timers
 from hotline.jobs.timers import Due
 from hotline.models import AlertAttempt, AlertDelivery, Escalation, Ticket, TicketEvent
-from hotline.services.tickets import transition
 from hotline.settings import get_settings
 from tests.accounts import console_login, make_user
 from tests.conftest import AUTH_TOKEN, Phone, drain_queue
@@ -224,7 +224,7 @@ def test_no_answer_on_the_last_channel_says_all_channels_failed(
         [data] = s.scalars(select(TicketEvent.data).where(TicketEvent.kind == "alert_unreachable"))
     assert (data["phone"], data["failed"], data["reason"]) == (PMK[0], "voice", "no_answer")  # our word, not Twilio's
     assert data["channels"] == ["sms", "sms_backup", "voice"]
-    from hotline.services.timeline import load_ticket_view
+    from hotline.features.tickets.timeline import load_ticket_view
 
     with unit_of_work() as s:  # what the operator reads on the console's ticket page
         view = load_ticket_view(s, 1)

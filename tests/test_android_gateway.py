@@ -13,9 +13,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from hotline.core.outbox import queue_sms
 from hotline.db import unit_of_work
 from hotline.fakes.android_sms import FakeAndroidGateway
-from hotline.services.outbox import queue_sms
 from tests.conftest import drain_queue
 from tests.fault_processes import free_port
 from tests.gateway_env import CITIZEN, gateways

@@ -152,8 +152,8 @@ def test_open311_bad_posts_get_open311_errors(server: str, form: dict[str, str],
 
 def test_open311_status_mapping_for_a_closed_ticket(api: httpx.Client, server: str) -> None:
     api.post("/api/v1/tickets", json={"text": "pohon tumbang", "category": "waste"})
+    from hotline.features.tickets.tickets import transition
     from hotline.models import Ticket
-    from hotline.services.tickets import transition
 
     with unit_of_work() as session:
         row = session.get(Ticket, 1)

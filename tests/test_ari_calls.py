@@ -14,15 +14,15 @@ from sqlalchemy import select
 
 from hotline.channels.ari.operators import NotQueued, connect_operator, waiting_calls
 from hotline.channels.ari.takeover import AsteriskTakeover
+from hotline.core.city import current_config
 from hotline.db import unit_of_work
 from hotline.fakes.ari_spec import ari_spec
 from hotline.fakes.fake_ari import FakeAri
+from hotline.features.accounts.accounts import Principal
+from hotline.features.calls.call_takeover import TakeoverError, take_call
+from hotline.features.calls.calls import call_log
+from hotline.features.tickets.ticket_actions import Actor
 from hotline.models import Call, Ticket, TicketEvent
-from hotline.services.accounts import Principal
-from hotline.services.call_takeover import TakeoverError, take_call
-from hotline.services.calls import call_log
-from hotline.services.city import current_config
-from hotline.services.ticket_actions import Actor
 from hotline.settings import get_settings
 from tests.ari_harness import Line, ari_line, requires_ari_docs, run
 from tests.conftest import drain_queue
@@ -507,7 +507,7 @@ def test_the_ari_queue_hands_out_emergencies_first() -> None:
     assert order[0] == emergency and priorities == ["emergency", "normal"]
 
 
-# --- the console takes the call (hotline/services/call_takeover.py) -----------------------------------------
+# --- the console takes the call (hotline/features/calls/call_takeover.py) -----------------------------------------
 
 
 def test_the_console_takes_an_asterisk_call_and_the_ari_app_bridges_the_operator(

@@ -475,7 +475,7 @@ def test_hiss_at_37_dbfs_is_talking_with_asterisk_s_default_and_silence_with_the
 
 def test_the_fixture_city_sets_the_threshold_and_the_greeting_carries_it() -> None:
     from hotline.channels.ari.media import talking_threshold
-    from hotline.services.city import current_config
+    from hotline.core.city import current_config
 
     flow = current_config().default_flow
     assert flow is not None and flow.talk_detection == a.TalkDetection(-35.0, 2500)

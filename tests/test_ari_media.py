@@ -8,8 +8,8 @@ from hotline.channels.ari import media as m
 from hotline.channels.ari.client import Backoff, event_channel, event_key
 from hotline.channels.ari.media import PromptMedia, plan_turn
 from hotline.channels.ari.takeover import operator_endpoint
+from hotline.features.calls.call_takeover import TakeoverError
 from hotline.ivr import actions as a
-from hotline.services.call_takeover import TakeoverError
 
 SOUNDS = m.PromptMedia()
 HTTP = m.PromptMedia("http", "https://hotline.batukota.go.id/")

@@ -18,11 +18,11 @@ from hotline import clock
 from hotline.core.queue import queue, redis_connection
 from hotline.db import unit_of_work
 from hotline.fakes.fake_ari import FakeAri, FakeRequest
+from hotline.features.calls.calls import call_log
 from hotline.jobs import timers
 from hotline.jobs.rq_workers import make_worker
 from hotline.models import AlertAttempt, AlertDelivery, Call, Ticket, TicketEvent
 from hotline.phone import national_digits
-from hotline.services.calls import call_log
 from hotline.settings import get_settings
 from hotline.spool.store import current_spool
 from tests.ari_harness import Line, ari_line, requires_ari_docs, run

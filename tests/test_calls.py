@@ -10,16 +10,16 @@ from typing import Any
 import pytest
 from sqlalchemy import delete, select
 
+from hotline.core.city import current_config
 from hotline.core.queue import queue, redis_connection
 from hotline.db import unit_of_work
+from hotline.features.calls.calls import UnknownCall, begin_call, call_log, continue_call
 from hotline.ivr import actions as a
 from hotline.ivr.media_json import media_from_json, media_to_json
 from hotline.ivr.turn import Turn
 from hotline.jobs.activation import activate_routed_ticket
 from hotline.jobs.timers import fire_timer, reconcile
 from hotline.models import Call, CallEvent, OutboundMessage, Ticket, TicketEvent
-from hotline.services.calls import UnknownCall, begin_call, call_log, continue_call
-from hotline.services.city import current_config
 from tests.conftest import HOTLINE_NUMBER, drain_queue
 from tests.helpers import count, events, outbound, sms_ticket, ticket
 from tests.suite_city import members
@@ -305,11 +305,11 @@ LANDLINE = "+62341512345"  # Malang area code: no SMS reaches it
 
 
 def shield_history(phone: str, kind: str) -> None:
-    """What the junk-call shield knows of the number before the call (hotline/services/shield.py)."""
+    """What the junk-call shield knows of the number before the call (hotline/features/shield/shield.py)."""
     from datetime import timedelta
 
+    from hotline.features.shield import shield
     from hotline.models import utcnow
-    from hotline.services import shield
 
     earlier = utcnow() - timedelta(minutes=10)
     with unit_of_work() as session:
@@ -520,7 +520,7 @@ def test_hanging_up_during_the_place_questions_keeps_what_was_said() -> None:
 
 
 def test_the_operator_queue_serves_emergencies_then_talkers_then_silent_callers_then_screened_numbers() -> None:
-    from hotline.services.call_queue import waiting_calls
+    from hotline.features.calls.call_queue import waiting_calls
 
     flagged = "+6281200000004"
     shield_history(flagged, "flag")
@@ -552,7 +552,7 @@ def test_a_ticket_that_cannot_be_opened_gets_an_apology_and_the_operator(monkeyp
     def broken(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("routing table is gone")
 
-    monkeypatch.setattr("hotline.services.call_tickets.open_or_merge", broken)
+    monkeypatch.setattr("hotline.features.calls.call_tickets.open_or_merge", broken)
     call = PhoneCall("CA-failed")
     turns = call.run(HAPPY)
     assert keys(turns[-1]) == ["technical_problem", "please_hold", "Enqueue"]

@@ -36,7 +36,7 @@ def recorded_kinds() -> set[str]:
         source = path.read_text()
         kinds |= set(re.findall(r'record\(\s*(?:self\.)?session,\s*\w+,\s*"(\w+)"', source))
         kinds |= set(re.findall(r'TicketEvent\([^)]*?kind="(\w+)"', source, re.S))
-    from hotline.services.tickets import TRANSITIONS
+    from hotline.features.tickets.tickets import TRANSITIONS
 
     return kinds | {target for targets in TRANSITIONS.values() for target in targets}
 

@@ -12,14 +12,14 @@ import pytest
 from sqlalchemy import select
 
 from hotline import clock
+from hotline.core.city import current_config
 from hotline.db import unit_of_work
+from hotline.features.scorecard import Month
+from hotline.features.scorecard.cache import refresh as refresh_scorecard
+from hotline.features.sms.confirmations import ANSWER_WINDOW, LATE_ANSWER_WINDOW, answer_state
+from hotline.features.tickets.tickets import open_ticket
 from hotline.models import Escalation, Ticket, TicketEvent
 from hotline.phone import is_mobile
-from hotline.services.city import current_config
-from hotline.services.confirmations import ANSWER_WINDOW, LATE_ANSWER_WINDOW, answer_state
-from hotline.services.scorecard import Month
-from hotline.services.scorecard.cache import refresh as refresh_scorecard
-from hotline.services.tickets import open_ticket
 from tests.accounts import console_login, make_user
 from tests.clocked import set_clock, sms, tick
 from tests.conftest import Phone, drain_queue

@@ -155,9 +155,9 @@ def test_board_counts_down_per_agency_and_the_scorecard_renders(operator: httpx.
 
 
 def test_a_transport_without_a_takeover_says_so_and_the_call_keeps_waiting(operator: httpx.Client) -> None:
+    from hotline.core.city import current_config
+    from hotline.features.calls.calls import begin_call, continue_call
     from hotline.ivr import actions as a
-    from hotline.services.calls import begin_call, continue_call
-    from hotline.services.city import current_config
 
     with unit_of_work() as session:  # an Asterisk call in the operator queue, through the real call service
         call, _ = begin_call(

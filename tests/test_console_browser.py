@@ -153,7 +153,7 @@ def test_split_a_merged_reporter_with_its_button(page: Any, phone: Phone) -> Non
 def test_the_board_shows_counts_and_the_most_urgent_then_the_list_pages_on(page: Any) -> None:
     from datetime import timedelta
 
-    from hotline.services.board import BOARD_ROWS
+    from hotline.features.tickets.board import BOARD_ROWS
     from tests.helpers import open_tickets
 
     ids = open_tickets("PUPR", [timedelta(minutes=m) for m in range(-30, 31) if m])  # 60 open, 30 of them late
@@ -180,7 +180,7 @@ def test_the_board_shows_counts_and_the_most_urgent_then_the_list_pages_on(page:
 
 
 def test_the_shield_pages_back_through_older_decisions(page: Any, server: str) -> None:
-    from hotline.services.shield_report import SHIELD_PAGE
+    from hotline.features.shield.shield_report import SHIELD_PAGE
     from tests.test_shield_paging import log_history
 
     newest_first = log_history(120)

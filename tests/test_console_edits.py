@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from hotline.db import unit_of_work
+from hotline.features.merging.edit_merge import plan_edit
 from hotline.first_run import FIRST_ADMIN_HINT, ask_first_admin, console_url, no_user_yet
-from hotline.services.edit_merge import plan_edit
 from tests.accounts import console_login, csrf_of, error_after, make_token, make_user
 from tests.conftest import Phone, drain_queue
 from tests.helpers import ticket

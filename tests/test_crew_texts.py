@@ -11,9 +11,9 @@ from typer.testing import CliRunner
 
 from hotline.cityconfig import load_city_config
 from hotline.cli import app
+from hotline.core.wording import MIN_LOCATION, crew_phone, fit, place, quote_source, say, shorten
+from hotline.features.sms.sms_lengths import warnings, worst_case_fields
 from hotline.models import Ticket
-from hotline.services.sms_lengths import warnings, worst_case_fields
-from hotline.services.wording import MIN_LOCATION, crew_phone, fit, place, quote_source, say, shorten
 from hotline.sms.encoding import measure
 from hotline.sms.replies import ONE_SMS, REPLY_FIELDS, SPOKEN
 from tests.city_files import copy_city, edit

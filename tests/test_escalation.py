@@ -305,7 +305,7 @@ def test_reassigning_is_not_a_live_edit_the_pinned_chain_is_used(phone: Phone, f
 
 
 def test_a_voice_alert_plugs_in_beside_sms(phone: Phone, fake_twilio: Any) -> None:
-    from hotline.services import alerts
+    from hotline.features.alerts import alerts
 
     calls: list[alerts.Alert] = []
     alerts.register("voice", lambda _session, alert: calls.append(alert))
@@ -329,9 +329,9 @@ def test_a_voice_alert_plugs_in_beside_sms(phone: Phone, fake_twilio: Any) -> No
 
 
 def test_a_rerouted_ticket_starts_a_new_chain_and_keeps_the_old_one_as_history(phone: Phone) -> None:
+    from hotline.core.city import current_config
+    from hotline.features.escalation import escalation
     from hotline.models import Agency
-    from hotline.services import escalation
-    from hotline.services.city import current_config
 
     _fire_report(phone)
     tick(6)  # PMK's step 0 fired

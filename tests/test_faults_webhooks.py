@@ -17,8 +17,8 @@ from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
 from hotline.db import unit_of_work
+from hotline.features.calls.calls import call_log
 from hotline.models import Call, InboundMessage, Ticket, TicketEvent
-from hotline.services.calls import call_log
 from hotline.settings import get_settings
 from tests.conftest import AUTH_TOKEN, Caller, Phone, drain_queue
 from tests.helpers import count, inbound, outbound

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hotline.cityconfig import load_city_config
-from hotline.services.city import current_config
+from hotline.core.city import current_config
 from hotline.sms.grammar import parse_sms
 from tests.suite_city import CITY_DIR
 

@@ -16,12 +16,12 @@ import pytest
 from sqlalchemy import event, select
 
 from hotline import clock
+from hotline.core.city import current_config
 from hotline.db import get_engine, unit_of_work
+from hotline.features.tickets.board import BOARD_ROWS
+from hotline.features.tickets.stale import send_digest_if_due
 from hotline.metrics import refresh_database_metrics, refresh_if_due
 from hotline.models import AlertDelivery, Escalation, OutboundMessage, Ticket
-from hotline.services.board import BOARD_ROWS
-from hotline.services.city import current_config
-from hotline.services.stale import send_digest_if_due
 from tests.accounts import console_login, make_user
 from tests.clocked import set_clock, tick
 from tests.conftest import Phone, drain_queue
@@ -138,7 +138,7 @@ def test_ticket_lists_page_by_number_at_any_depth(operator: httpx.Client, server
     assert shown_numbers(second) == sorted(ids, reverse=True)[50:]
     assert 'rel="next"' not in second and 'rel="first"' in second and "Terbaru" in second
     make_user("api", "supervisor")
-    from hotline.services.accounts import issue_token
+    from hotline.features.accounts.accounts import issue_token
 
     with unit_of_work() as session:
         from hotline.models import User
@@ -258,7 +258,7 @@ def test_a_ticket_left_open_for_days_leaves_the_repeat_loop(phone: Phone, fake_t
         rows = list(session.scalars(select(Escalation).order_by(Escalation.id)))
     assert [r.status for r in rows] == ["fired"] * 4
     assert events(1).count("stale") == 1 and events(1)[-1] == "stale"
-    from hotline.services.timeline import describe
+    from hotline.features.tickets.timeline import describe
 
     assert describe("stale", {"phase": "accept", "after_hours": 72}).startswith("lewat batas lebih dari 72 jam")
     assert "escalation stopped" in describe("stale", {"phase": "accept", "after_hours": 72}, "en")
@@ -297,7 +297,7 @@ def test_the_command_center_gets_one_digest_a_day(phone: Phone) -> None:
     assert digest_at(7, 30) is None and digest_at(23, 59) is None  # once a day
     assert digest_at(7, 0, on=day + timedelta(days=1)) is not None  # and again the next day
     # The sweeper's entry point, every sweep: the day's decision is marked, later sweeps that day do nothing
-    from hotline.services.stale import send_daily_digest
+    from hotline.features.tickets.stale import send_daily_digest
 
     later = day + timedelta(days=2)
     set_clock(datetime(later.year, later.month, later.day, 6, 0, tzinfo=TZ))
@@ -329,8 +329,8 @@ def test_stale_rules_are_city_data_checked_on_load(tmp_path: Any) -> None:
 
 
 def test_the_console_scorecard_is_judged_once_an_interval(operator: httpx.Client, refresher_lease: None) -> None:
-    from hotline.services.scorecard import Month, city_timezone
-    from hotline.services.scorecard.cache import refresh
+    from hotline.features.scorecard import Month, city_timezone
+    from hotline.features.scorecard.cache import refresh
 
     tz = city_timezone()
 

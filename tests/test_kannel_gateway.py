@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from hotline.core.outbox import queue_sms
 from hotline.db import unit_of_work
 from hotline.models import InboundMessage, OutboundMessage
-from hotline.services.outbox import queue_sms
 from hotline.sms.encoding import measure
 from tests.conftest import drain_queue
 from tests.fault_processes import wait_for

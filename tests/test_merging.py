@@ -168,7 +168,7 @@ def test_batal_from_a_linked_reporter_detaches_only_their_report(phone: Phone, f
     assert (t.status, t.reporter_phone, t.reporter_count) == ("routed", C, 1)
     assert [r.status for r in reporters(1)] == ["withdrawn", "primary"]
     # withdrawn reporters hear nothing more; the last one left cancels the ticket itself, and since a crew
-    # accepted it, that waits for an operator (crew protection: hotline/services/cancel_requests.py)
+    # accepted it, that waits for an operator (crew protection: hotline/features/tickets/cancel_requests.py)
     sms(phone, BPBD[0], "TERIMA 1")
     assert last(fake_twilio, C) == reply("citizen_accepted", number=1, agency="BPBD Kota Batu")
     assert "sedang ditangani" not in last(fake_twilio, B)
@@ -316,9 +316,9 @@ def test_split_from_the_console(phone: Phone, server: str, fake_twilio: Any) -> 
 def test_a_second_caller_joins_the_ticket_and_a_hung_up_call_stays_its_own(fake_twilio: Any) -> None:
     """A voice report (key 2) joins an open ticket like an SMS: here by its words (roads merge on GPS or text).
     An emergency (key 1) is opened before the caller says what or where, so it is never merged on a guess."""
+    from hotline.core.city import current_config
+    from hotline.features.calls.calls import begin_call, continue_call
     from hotline.ivr import actions as a
-    from hotline.services.calls import begin_call, continue_call
-    from hotline.services.city import current_config
 
     words = "Jalan berlubang besar di depan Pasar Punten, motor jatuh"
 

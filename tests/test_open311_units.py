@@ -9,8 +9,8 @@ import pytest
 from lxml import etree
 
 from hotline.cityconfig import load_city_config
-from hotline.services.photo_metadata import NotPublishable, without_metadata
-from hotline.services.redaction import number_forms, redact
+from hotline.features.open311.photo_metadata import NotPublishable, without_metadata
+from hotline.features.open311.redaction import number_forms, redact
 from hotline.web.open311.documents import xml_bytes
 from tests.city_files import config_errors, copy_city, edit
 from tests.suite_city import CITY_DIR

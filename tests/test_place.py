@@ -10,11 +10,11 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from hotline.core.city import current_config
 from hotline.db import unit_of_work
+from hotline.features.calls.call_tickets import CallTickets
 from hotline.ivr import actions as a
 from hotline.models import AuditEntry, Call, TicketEvent
-from hotline.services.call_tickets import CallTickets
-from hotline.services.city import current_config
 from tests.accounts import console_login, csrf_of, make_token, make_user
 from tests.conftest import HOTLINE_NUMBER, Phone, drain_queue
 from tests.helpers import events, ticket

@@ -214,7 +214,7 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 @needs_espeak
 def test_command_builds_every_prompt_of_the_city_flows(data_dir: Path) -> None:
     from hotline.cli import app
-    from hotline.services.city import current_config
+    from hotline.core.city import current_config
 
     flows = current_config().ivr_flows.values()
     expected = {f"{lang}/{key}" for flow in flows for lang, keys in flow.prompts.items() for key in keys}

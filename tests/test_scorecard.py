@@ -20,10 +20,9 @@ from typer.testing import CliRunner
 from hotline import clock
 from hotline.cityconfig.model import ScorecardThresholds
 from hotline.cli import app
+from hotline.core.city import current_config
 from hotline.db import unit_of_work
-from hotline.reports.labels import percent
-from hotline.services.city import current_config
-from hotline.services.scorecard import (
+from hotline.features.scorecard import (
     AgencyInfo,
     AgencyScore,
     Month,
@@ -35,7 +34,8 @@ from hotline.services.scorecard import (
     nearest_rank,
     score_month,
 )
-from hotline.services.scorecard.compute import Judgement, grade
+from hotline.features.scorecard.compute import Judgement, grade
+from hotline.reports.labels import percent
 from tests.accounts import make_token
 from tests.clocked import set_clock, sms, tick
 from tests.conftest import Phone

@@ -19,12 +19,12 @@ from typer.testing import CliRunner
 
 from hotline import clock
 from hotline.cli import app
+from hotline.core.city import current_config
 from hotline.db import get_engine, unit_of_work
+from hotline.features.scorecard import Month, Scorecard, build_scorecard
+from hotline.features.scorecard.monthly import month_scorecard
+from hotline.features.scorecard.rollup import is_closed
 from hotline.models import ScorecardRollup
-from hotline.services.city import current_config
-from hotline.services.scorecard import Month, Scorecard, build_scorecard
-from hotline.services.scorecard.monthly import month_scorecard
-from hotline.services.scorecard.rollup import is_closed
 from tests.accounts import make_token
 from tests.clocked import set_clock, sms, tick
 from tests.conftest import Phone

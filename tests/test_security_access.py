@@ -17,8 +17,8 @@ from typer.testing import CliRunner
 
 from hotline.cli import app as cli_app
 from hotline.db import unit_of_work
+from hotline.features.accounts import login_limit
 from hotline.models import ApiToken, AuditEntry, utcnow
-from hotline.services import login_limit
 from hotline.settings import get_settings
 from tests.accounts import PASSWORD, console_login, csrf_of, make_token, make_user
 

@@ -9,11 +9,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from hotline.core.city import current_config
 from hotline.db import unit_of_work
+from hotline.features.shield import shield
+from hotline.features.tickets.tickets import open_ticket
 from hotline.models import CallScreening, InboundMessage, utcnow
-from hotline.services import shield
-from hotline.services.city import current_config
-from hotline.services.tickets import open_ticket
 from tests.conftest import Caller, Phone, drain_queue
 from tests.helpers import events, ticket
 from tests.suite_city import prompt

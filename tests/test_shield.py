@@ -15,13 +15,14 @@ from typer.testing import CliRunner
 
 from hotline.cityconfig import load_city_config
 from hotline.cli import app
+from hotline.core.city import current_config
 from hotline.db import unit_of_work
+from hotline.features.calls.call_queue import waiting_calls
+from hotline.features.shield import shield
+from hotline.features.shield.shield_report import Held, Vindication, summarize
+from hotline.features.sms import confirmations
+from hotline.features.tickets.tickets import open_ticket, transition
 from hotline.models import AuditEntry, Call, CallEvent, CallScreening, InboundMessage, Ticket, TicketEvent, utcnow
-from hotline.services import confirmations, shield
-from hotline.services.call_queue import waiting_calls
-from hotline.services.city import current_config
-from hotline.services.shield_report import Held, Vindication, summarize
-from hotline.services.tickets import open_ticket, transition
 from tests.accounts import console_login, csrf_of, make_token, make_user
 from tests.ari_harness import ari_line, requires_ari_docs, run
 from tests.city_files import config_errors, copy_city, edit

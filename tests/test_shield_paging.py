@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from hotline.db import unit_of_work
-from hotline.services import shield
-from hotline.services.shield_report import SHIELD_PAGE, flagged_numbers, pending_callbacks
+from hotline.features.shield import shield
+from hotline.features.shield.shield_report import SHIELD_PAGE, flagged_numbers, pending_callbacks
 from tests.accounts import console_login, make_token, make_user
 
 pytestmark = pytest.mark.usefixtures("backend")

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from hotline.cityconfig import CityConfig, load_city_config
+from hotline.core.city import current_config
 from hotline.router import RouteFacts, initial_priority, route
-from hotline.services.city import current_config
 from hotline.settings import PROJECT_ROOT, get_settings
 from hotline.sms.grammar import parse_sms
 from tests.suite_city import CITY_DIR, all_phones, prompt

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from hotline.channels.gammu.gateway import GammuGateway
 from hotline.channels.gateway import OutgoingSms
+from hotline.features.sms.sms_intake import namespaced_sid
 from hotline.models import OutboundMessage
-from hotline.services.sms_intake import namespaced_sid
 from hotline.sms.encoding import measure
 
 

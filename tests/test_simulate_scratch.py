@@ -13,10 +13,10 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from hotline.cli import app
+from hotline.core.city import current_config
 from hotline.core.queue import queue, redis_connection
 from hotline.db import dispose, unit_of_work
 from hotline.models import AlertDelivery, Escalation, InboundMessage, OutboundMessage, Ticket
-from hotline.services.city import current_config
 from hotline.simulate import simulation_database_path, simulation_database_url
 from tests.conftest import drain_queue
 

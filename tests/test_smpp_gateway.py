@@ -16,9 +16,9 @@ import pytest
 
 from hotline.channels.smpp import keys, links
 from hotline.channels.smpp.holder import serve
+from hotline.core.outbox import queue_sms
 from hotline.core.queue import redis_connection
 from hotline.db import unit_of_work
-from hotline.services.outbox import queue_sms
 from hotline.settings import get_settings
 from hotline.sms.encoding import measure
 from tests.conftest import drain_queue

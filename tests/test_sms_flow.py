@@ -232,7 +232,7 @@ def test_status_callbacks_update_the_message_in_any_order(phone: Phone, fake_twi
 
 
 def test_a_message_that_breaks_intake_still_becomes_a_ticket(phone: Phone, fake_twilio: Any, monkeypatch: Any) -> None:
-    from hotline.services import sms_intake
+    from hotline.features.sms import sms_intake
 
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("simulated bug in intake")

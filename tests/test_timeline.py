@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 from hotline import clock
 from hotline.cli import app
 from hotline.db import unit_of_work
+from hotline.features.tickets.timeline import StepRow, actor_name, describe, escalation_state, load_ticket_view
 from hotline.jobs.timers import reconcile
-from hotline.services.timeline import StepRow, actor_name, describe, escalation_state, load_ticket_view
 from tests.conftest import Phone, drain_queue
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)

@@ -14,7 +14,7 @@ from hotline.channels.twilio.voice_gateway import TwilioVoice, alert_urls
 from hotline.channels.voice import CallError, CallStatus, OutboundCall
 from hotline.channels.voice_gateways import alert_gateway, gateway_for, voice_gateways
 from hotline.fakes.fake_ari import FakeAri
-from hotline.services import failover
+from hotline.features.alerts import failover
 from hotline.settings import Settings
 from tests.ari_harness import requires_ari_docs, run
 

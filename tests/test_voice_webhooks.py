@@ -17,8 +17,8 @@ from sqlalchemy.exc import OperationalError
 from twilio.request_validator import RequestValidator
 
 from hotline.db import unit_of_work
+from hotline.features.calls.calls import call_log
 from hotline.models import Call, OutboundMessage, Ticket, TicketEvent
-from hotline.services.calls import call_log
 from hotline.settings import get_settings
 from tests.conftest import AUTH_TOKEN, FIXTURES, HOTLINE_NUMBER, Caller, Phone, drain_queue
 from tests.helpers import count, events, outbound, sms_ticket, ticket

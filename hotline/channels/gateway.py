@@ -13,7 +13,7 @@ idempotent: the same inbound id, or the same report, twice changes nothing.
 A gateway that learns by looking rather than being called (Gammu's sent/error folders) also implements
 `PollingGateway.poll`, which the worker's sweeper calls.
 
-Ids: each gateway's own ids are stored namespaced as "<gateway name>:<id>" (hotline/services/sms_intake.py
+Ids: each gateway's own ids are stored namespaced as "<gateway name>:<id>" (hotline/features/sms/sms_intake.py
 `namespaced_sid`), so two gateways' ids never collide; Twilio's keep their bare "SM..." form.
 """
 

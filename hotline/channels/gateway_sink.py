@@ -14,8 +14,8 @@ from hotline.channels.gateway import DeliveryReport, InboundSms
 from hotline.clock import now
 from hotline.core.gateway_config import GatewaySpec
 from hotline.db import DATABASE_UNAVAILABLE, get_engine, retry_if_disconnected, unit_of_work
-from hotline.services.delivery import ReportOutcome, apply_report
-from hotline.services.sms_intake import insert_inbound, row_for_gateway_sms
+from hotline.features.alerts.delivery import ReportOutcome, apply_report
+from hotline.features.sms.sms_intake import insert_inbound, row_for_gateway_sms
 from hotline.settings import get_settings
 
 log = logging.getLogger(__name__)

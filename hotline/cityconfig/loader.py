@@ -168,7 +168,7 @@ Role = Literal["urc", "urc_leader", "agency_head", "command_center"]
 class StepIn(_Strict):
     after_minutes: float = Field(ge=0)
     notify: list[Role] = Field(min_length=1)
-    via: list[Literal["sms", "voice"]] = ["sms"]  # sent on each at once (hotline/services/alerts.py)
+    via: list[Literal["sms", "voice"]] = ["sms"]  # sent on each at once (hotline/features/alerts/alerts.py)
 
 
 class ChainIn(_Strict):

@@ -8,7 +8,8 @@ from hotline.ivr.flow import Flow
 
 LANGUAGES = ("id", "en")
 PRIORITIES = ("critical", "high", "normal", "low")  # most urgent first
-# The ways an alert reaches a URC member, in routing/agencies.yaml `alert_channels` (hotline/services/failover.py).
+# The ways an alert reaches a URC member, in routing/agencies.yaml `alert_channels`
+# (hotline/features/alerts/failover.py).
 ALERT_CHANNELS = ("sms", "sms_backup", "voice")
 DEFAULT_ALERT_CHANNELS: tuple[str, ...] = ("sms",)  # without the key: today's behaviour, SMS and no failover
 DEFAULT_DELIVERY_TIMEOUT_SECONDS = 120
@@ -41,7 +42,7 @@ class EscalationChain:
 
 @dataclass(frozen=True)
 class StaleRules:
-    """Tickets left open long past their deadline (routing/escalation.yaml `stale:`; hotline/services/stale.py).
+    """Tickets left open long past their deadline (routing/escalation.yaml `stale:`; hotline/features/tickets/stale.py).
 
     Once a ticket's running deadline (accept-by while routed, finish-by after) passed `after_hours` ago, its chain
     stops repeating the last step; the command center gets one SMS a day at `digest_at` (city time) instead,
@@ -213,7 +214,7 @@ class Open311Rules:
 
 @dataclass(frozen=True)
 class ShieldRules:
-    """The junk-call shield (routing/shield.yaml; hotline/services/shield.py). Off: every call is allowed
+    """The junk-call shield (routing/shield.yaml; hotline/features/shield/shield.py). Off: every call is allowed
     (and still logged); silent calls are still told apart by the flow."""
 
     enabled: bool = False

@@ -214,7 +214,7 @@ class SendSms:
 class ScreenCall:
     """The flow classified the call (a `screen` node): no key and no voice within the greeting. `decision`
     'silent_queued': a first silent call, put through to an operator; the service only logs it. 'silent':
-    a repeat silent caller; the junk-call shield (hotline/services/shield.py) logs it, may flag the number
+    a repeat silent caller; the junk-call shield (hotline/features/shield/shield.py) logs it, may flag the number
     and may send a verification SMS. Never a ticket. No answer expected; must not raise."""
 
     decision: str

@@ -1,7 +1,7 @@
 """The second half of routing a ticket a caller is waiting on: pin its deadlines and chain, alert its URC.
 
 The call's turn routes the ticket and tells the caller the number; a timer of this kind (`activation:<ticket
-id>`, due at once: hotline/services/tickets.py route_ticket with activate=False) does the rest right after that
+id>`, due at once: hotline/features/tickets/tickets.py route_ticket with activate=False) does the rest right after that
 commit, and the timer core's reconciler does it again if Redis lost the job. Idempotent: a ticket already
 activated, or no longer waiting for it (accepted, cancelled, re-routed meanwhile), is left as it is."""
 
@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from hotline.core.city import current_config
 from hotline.core.deadlines import Due
 from hotline.db import unit_of_work
+from hotline.features.tickets.tickets import ACTIVATION, activate_ticket, awaiting_activation
 from hotline.jobs.timer_kind import Outcome, TimerKind
 from hotline.logs import log_context
 from hotline.models import Agency, Ticket, Urc
-from hotline.services.city import current_config
-from hotline.services.tickets import ACTIVATION, activate_ticket, awaiting_activation
 
 
 def activate_routed_ticket(ticket_id: int) -> str:

@@ -11,8 +11,8 @@ from sqlalchemy import update
 from hotline.channels.voice import CallError, OutboundCall
 from hotline.channels.voice_gateways import alert_gateway
 from hotline.db import rows_changed, unit_of_work
+from hotline.features.alerts import failover
 from hotline.models import AlertAttempt, AlertDelivery, Ticket
-from hotline.services import failover
 
 log = logging.getLogger(__name__)
 RETRY_DELAYS = (5, 15)  # seconds; then the call counts as failed (the delivery timeout would move on anyway)

@@ -1,6 +1,6 @@
 """Alert failover as a kind of timer (hotline/jobs/timers.py): `failover:<delivery id>:<position>` is "no
 delivery report within N seconds" for the alert waiting on its channel number `position`. Firing it is
-idempotent (hotline/services/failover.py `on_timeout`), so a timer fired twice fails the alert over once.
+idempotent (hotline/features/alerts/failover.py `on_timeout`), so a timer fired twice fails the alert over once.
 
 Also here: the job that places a voice alert call, and the sweep that queues again a call whose job Redis lost."""
 
@@ -15,10 +15,10 @@ from sqlalchemy.orm import Session
 from hotline import clock
 from hotline.core.deadlines import Due
 from hotline.db import unit_of_work
+from hotline.features.alerts import failover
+from hotline.features.alerts.failover import enqueue_call
 from hotline.jobs.timer_kind import Outcome, TimerKind
 from hotline.models import AlertAttempt, AlertDelivery
-from hotline.services import failover
-from hotline.services.failover import enqueue_call
 
 log = logging.getLogger(__name__)
 CALL_STUCK = timedelta(seconds=30)  # a call still queued this long lost its job (Redis flushed): queue it again

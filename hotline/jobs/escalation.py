@@ -1,5 +1,5 @@
 """Escalation steps as a kind of timer (hotline/jobs/timers.py): `escalation:<id>` fires row `id` of the
-`escalations` table (hotline/services/escalation.py `fire_many`: at most once, whatever runs it how often).
+`escalations` table (hotline/features/escalation/escalation.py `fire_many`: at most once, whatever runs it how often).
 
 Many steps fall due together (a city-wide storm): the releaser fires them itself (no RQ job each),
 FIRE_CHUNK per transaction, one commit for many rows, few ticket locks held at a time; `fire_many` takes the
@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from hotline.core.city import current_config
 from hotline.core.deadlines import Due
+from hotline.features.escalation.escalation import TIMER_KIND, fire_many
 from hotline.jobs.timer_kind import Outcome, TimerKind
-from hotline.services.city import current_config
-from hotline.services.escalation import TIMER_KIND, fire_many
 
 FIRE_CHUNK = 25
 

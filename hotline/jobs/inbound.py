@@ -1,9 +1,9 @@
 from __future__ import annotations
 
+from hotline.core.city import current_config
 from hotline.db import retry_if_disconnected, unit_of_work
+from hotline.features.sms.sms_intake import process_inbound
 from hotline.logs import bind, log_context
-from hotline.services.city import current_config
-from hotline.services.sms_intake import process_inbound
 
 
 def process_inbound_sms(inbound_id: int) -> str | None:

@@ -11,14 +11,14 @@ from sqlalchemy.orm import Session
 
 from hotline.channels.gateway import OutgoingSms, SendError, SendResult
 from hotline.channels.gateways import build_gateway, routing
+from hotline.core.outbox import EXEMPT_FROM_OPT_OUT, is_opted_out
 from hotline.db import rows_changed, unit_of_work
+from hotline.features.alerts import failover
+from hotline.features.alerts.failover import ALERT_PURPOSES
+from hotline.features.sms.sms_intake import namespaced_sid
+from hotline.features.sms.sms_routes import RouteStep, is_failing_over, route_for
 from hotline.logs import bind, log_context
 from hotline.models import OutboundMessage, utcnow
-from hotline.services import failover
-from hotline.services.failover import ALERT_PURPOSES
-from hotline.services.outbox import EXEMPT_FROM_OPT_OUT, is_opted_out
-from hotline.services.sms_intake import namespaced_sid
-from hotline.services.sms_routes import RouteStep, is_failing_over, route_for
 from hotline.settings import get_settings
 from hotline.sms.encoding import measure
 

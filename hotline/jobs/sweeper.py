@@ -146,7 +146,7 @@ def _sweep(interval: float) -> None:
     except Exception:
         log.exception("timer reconcile failed; trying again in %ss", interval)
     try:  # once a day, the command center's digest of tickets left open long past their deadline
-        from hotline.services.stale import send_daily_digest
+        from hotline.features.tickets.stale import send_daily_digest
 
         send_daily_digest()
     except Exception:

@@ -36,7 +36,7 @@ class Call(Base):
     recording_url: Mapped[str | None] = mapped_column(String(1000))
     recording_seconds: Mapped[float | None] = mapped_column(Float)
     recording_transcript: Mapped[str | None] = mapped_column(Text)  # when the transport knows the words
-    # The operator queue (hotline/services/call_queue.py): the last Enqueue's priority (emergency, normal,
+    # The operator queue (hotline/features/calls/call_queue.py): the last Enqueue's priority (emergency, normal,
     # silent, screened) and when the call first joined the queue (kept when it leaves and comes back).
     queue_priority: Mapped[str | None] = mapped_column(String(16))
     queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

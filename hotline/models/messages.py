@@ -19,7 +19,7 @@ class InboundMessage(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     provider: Mapped[str] = mapped_column(String(16))  # the gateway's configured name (twilio, kannel, modem1...)
-    # The gateway's id for it, as "<gateway>:<id>" (Twilio's bare): hotline/services/sms_intake.py namespaced_sid
+    # The gateway's id for it, as "<gateway>:<id>" (Twilio's bare): hotline/features/sms/sms_intake.py namespaced_sid
     provider_sid: Mapped[str] = mapped_column(String(64), unique=True)
     from_raw: Mapped[str] = mapped_column(String(64))
     from_e164: Mapped[str] = mapped_column(String(32), index=True)
@@ -40,7 +40,7 @@ class OutboundMessage(Base):
     __tablename__ = "outbound_messages"
     __table_args__ = (
         Index("ix_outbound_status_next", "status", "next_attempt_at"),
-        # The daily stale-ticket digest: was today's sent? (hotline/services/stale.py, migration 0013)
+        # The daily stale-ticket digest: was today's sent? (hotline/features/tickets/stale.py, migration 0013)
         Index(
             "ix_outbound_digest_created",
             "created_at",

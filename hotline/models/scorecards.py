@@ -1,4 +1,4 @@
-"""Closed months' scorecards, frozen at close (hotline/services/scorecard/rollup.py): one row per (month, agency)."""
+"""Closed months' scorecards, frozen at close (hotline/features/scorecard/rollup.py): one row per (month, agency)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The junk-call shield's log: one row per decision about a caller's number (hotline/services/shield.py).
+"""The junk-call shield's log: one row per decision about a caller's number (hotline/features/shield/shield.py).
 
 Append-only except for `done_at`, which closes a row that waits for something: a verification SMS
 (answered "1"), a callback (an operator called the number back) or a flag (an operator cleared it).
@@ -22,7 +22,7 @@ class CallScreening(Base):
     __table_args__ = (
         Index("ix_call_screening_phone_at", "phone", "at"),
         Index("ix_call_screening_decision_at", "decision", "at"),
-        # the console's lists, newest first, paged by (at, id) (hotline/services/shield_report.py)
+        # the console's lists, newest first, paged by (at, id) (hotline/features/shield/shield_report.py)
         Index("ix_call_screening_at_id", "at", "id"),
         Index(
             "ix_call_screening_held_at_id",
@@ -51,7 +51,7 @@ class CallScreening(Base):
     phone: Mapped[str] = mapped_column(String(32))  # E.164, or the raw caller id
     call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id"), index=True)
     # allowed | silent | rate_limited | flagged | queued_last | verification_sent | callback_queued |
-    # confirmed | cleared | called_back | prank (hotline/services/shield.py DECISIONS)
+    # confirmed | cleared | called_back | prank (hotline/features/shield/shield.py DECISIONS)
     decision: Mapped[str] = mapped_column(String(24))
     reason: Mapped[str] = mapped_column(String(200), default="")
     rule: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # the limit values that applied

@@ -24,13 +24,13 @@ class Ticket(Base):
     __table_args__ = (
         Index("ix_tickets_reporter_status", "reporter_phone", "status"),
         Index("ix_tickets_status_created", "status", "created_at"),
-        # The duplicate lookup (hotline/services/merging.py): open tickets of one category, newest first.
+        # The duplicate lookup (hotline/features/merging/merging.py): open tickets of one category, newest first.
         Index("ix_tickets_category_status_created", "category", "status", "created_at"),
         # The same when the report names a desa: that desa's tickets and those with none, not the whole category.
         Index("ix_tickets_category_desa_created", "category", "desa", "created_at"),
         # Open tickets only (2 % of the rows after years): lists of open tickets, the board, the stale digest
         # (migration 0013). The WHERE must stay the same as OPEN_STATUSES for the planner to use them.
-        # The page of numbers of an "open" list comes from this index alone (hotline/services/ticket_queries.py).
+        # The page of numbers of an "open" list comes from this index alone (features/tickets/ticket_queries.py).
         _partial(
             "ix_tickets_open",
             ["id", "agency_id", "status", "accept_due_at", "resolve_due_at", "category", "kecamatan"],
@@ -65,7 +65,7 @@ class Ticket(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The reporter sent BATAL while a crew may be on its way (accepted, on site, or critical): the ticket stays
-    # open until an operator confirms or keeps it (hotline/services/cancel_requests.py). None: no request open.
+    # open until an operator confirms or keeps it (hotline/features/tickets/cancel_requests.py). None: no request open.
     cancel_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Pinned when routed, so editing routing/ never changes a live ticket's deadlines or chain.
     sla_accept_minutes: Mapped[float | None] = mapped_column(Float)

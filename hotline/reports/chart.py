@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from hotline.features.scorecard import Grade, Scorecard
 from hotline.reports.labels import GRADE_COLOURS, TITLE
-from hotline.services.scorecard import Grade, Scorecard
 
 LINE_WORDS: dict[Grade, str] = {"green": "hijau", "yellow": "kuning"}
 

@@ -6,7 +6,7 @@ import csv
 from dataclasses import asdict, fields
 from typing import TextIO
 
-from hotline.services.scorecard import AgencyScore, Scorecard
+from hotline.features.scorecard import AgencyScore, Scorecard
 
 COLUMNS = ("month", *(f.name for f in fields(AgencyScore)))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from hotline.services.scorecard import Grade
+from hotline.features.scorecard import Grade
 
 GRADE_LABELS: dict[Grade, str] = {
     "green": "HIJAU / green",

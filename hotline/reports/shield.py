@@ -1,4 +1,4 @@
-"""The junk-call shield's false-block report as a rich table, CSV or JSON (hotline/services/shield_report.py)."""
+"""The junk-call shield's false-block report as a rich table, CSV or JSON (hotline/features/shield/shield_report.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any, TextIO
 
 from rich.table import Table
 
-from hotline.services.shield_report import ShieldReport
+from hotline.features.shield.shield_report import ShieldReport
 
 
 def _rate(value: float | None) -> str:

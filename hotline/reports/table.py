@@ -6,8 +6,8 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
+from hotline.features.scorecard import Scorecard
 from hotline.reports.labels import GRADE_COLOURS, GRADE_LABELS, TITLE, minutes, percent
-from hotline.services.scorecard import Scorecard
 
 # Bahasa Indonesia first, English second, then the unit. Median and p90 share a cell, as do the two
 # kinds of breach; the CSV and the API keep every number in its own field.

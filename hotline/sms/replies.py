@@ -72,12 +72,12 @@ REPLY_FIELDS: dict[str, frozenset[str]] = {
     # To a caller who pressed the emergency key: the number, while they wait for an operator (ivr_flows/).
     "emergency_received": frozenset({"number"}),
     # Once a day to the command center: tickets open long past their deadline, which no longer escalate
-    # (routing/escalation.yaml `stale:`, hotline/services/stale.py).
+    # (routing/escalation.yaml `stale:`, hotline/features/tickets/stale.py).
     "stale_digest": frozenset({"date", "count", "hours", "agencies", "oldest"}),
 }
 SPOKEN = frozenset(key for key in REPLY_FIELDS if key.startswith("voice_"))  # never sent as SMS
 # Texts to crews, leaders, heads and the command center: they must fit one SMS, so the place and the
-# citizen's words are shortened to fit (hotline/services/wording.py).
+# citizen's words are shortened to fit (hotline/core/wording.py).
 ONE_SMS = frozenset(
     {
         "alert",

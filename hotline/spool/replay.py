@@ -2,7 +2,7 @@
 
 An SMS goes to `gateway_sink.take_inbound` (stored under its provider id, queued for the worker: routing,
 alerts, the citizen's reply, as if it had just come). A voice message becomes a voice ticket
-(hotline/services/outage_calls.py). A record is removed only after its transaction committed; a crash in
+(hotline/features/calls/outage_calls.py). A record is removed only after its transaction committed; a crash in
 between replays it again, and the unique provider id makes that a repeat, not a second report.
 
 The database still down: replay stops at that record (the order is kept) and is tried again later. A record
@@ -90,9 +90,9 @@ def apply(record: dict[str, Any]) -> bool:
         sms, gateway_kind = sms_of(record)
         return take_inbound(sms, kind=gateway_kind) is not None
     if kind == "voice_message":
+        from hotline.core.city import current_config
         from hotline.db import unit_of_work
-        from hotline.services.city import current_config
-        from hotline.services.outage_calls import keep_voice_message
+        from hotline.features.calls.outage_calls import keep_voice_message
 
         message = voice_of(record)
         with unit_of_work() as session:

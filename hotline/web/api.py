@@ -11,9 +11,9 @@ from fastapi import APIRouter, Query
 from fastapi.exceptions import RequestValidationError
 
 from hotline import clock
-from hotline.services.city import current_config
-from hotline.services.scorecard import Month, MonthError, Scorecard, city_timezone
-from hotline.services.scorecard.monthly import month_scorecard
+from hotline.core.city import current_config
+from hotline.features.scorecard import Month, MonthError, Scorecard, city_timezone
+from hotline.features.scorecard.monthly import month_scorecard
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
 
@@ -37,7 +37,7 @@ def scorecard(
         Query(description="judge the month now instead of the frozen card (closed month) or the background one"),
     ] = False,
 ) -> Scorecard:
-    """The agencies' scorecard for one month; the rules are in hotline/services/scorecard/compute.py. A closed
+    """The agencies' scorecard for one month; the rules are in hotline/features/scorecard/compute.py. A closed
     month is the card frozen at its close; the open month the one judged in the background at `as_of`."""
     tz = city_timezone()
     now = clock.now()

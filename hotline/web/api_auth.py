@@ -8,8 +8,8 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from hotline.db import unit_of_work
-from hotline.services.accounts import Principal, principal_of, user_for_token
-from hotline.services.ticket_actions import Actor
+from hotline.features.accounts.accounts import Principal, principal_of, user_for_token
+from hotline.features.tickets.ticket_actions import Actor
 
 bearer = HTTPBearer(auto_error=False, description="an API token from `hotline user token USERNAME`")
 

@@ -12,14 +12,19 @@ from pydantic import BaseModel
 
 from hotline import clock
 from hotline.db import unit_of_work
+from hotline.features.accounts.accounts import Principal
+from hotline.features.accounts.audit import audit
+from hotline.features.scorecard import Month, MonthError, city_timezone
+from hotline.features.shield import shield
+from hotline.features.shield.shield_report import (
+    false_block_report,
+    flagged_numbers,
+    pending_callbacks,
+    recent_decisions,
+)
 from hotline.models import CallScreening
 from hotline.phone import to_e164
 from hotline.reports.shield import as_dict
-from hotline.services import shield
-from hotline.services.accounts import Principal
-from hotline.services.audit import audit
-from hotline.services.scorecard import Month, MonthError, city_timezone
-from hotline.services.shield_report import false_block_report, flagged_numbers, pending_callbacks, recent_decisions
 from hotline.settings import get_settings
 from hotline.web.api_auth import PrincipalDep, SupervisorDep, client_ip
 from hotline.web.api_schemas import MAX_ID

@@ -11,16 +11,22 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from sqlalchemy import func, select
 
 from hotline import clock
+from hotline.core.city import current_config
 from hotline.db import unit_of_work
+from hotline.features.calls.call_queue import waiting_calls
+from hotline.features.merging import reporters
+from hotline.features.merging.unmerge import split_reporter
+from hotline.features.tickets.ticket_actions import ActionError, confirm_cancel, create_report, edit_ticket, keep_open
+from hotline.features.tickets.ticket_queries import (
+    STATUSES,
+    TicketFilter,
+    agency_codes,
+    find_visible_ticket,
+    list_tickets,
+)
+from hotline.features.tickets.tickets import OPEN_STATUSES
+from hotline.features.tickets.timeline import load_ticket_view
 from hotline.models import Agency, Call, InboundMessage, OutboundMessage, Ticket
-from hotline.services import reporters
-from hotline.services.call_queue import waiting_calls
-from hotline.services.city import current_config
-from hotline.services.ticket_actions import ActionError, confirm_cancel, create_report, edit_ticket, keep_open
-from hotline.services.ticket_queries import STATUSES, TicketFilter, agency_codes, find_visible_ticket, list_tickets
-from hotline.services.tickets import OPEN_STATUSES
-from hotline.services.timeline import load_ticket_view
-from hotline.services.unmerge import split_reporter
 from hotline.web.api_auth import EditorDep, PrincipalDep, SupervisorDep, actor_for
 from hotline.web.api_schemas import (
     MAX_ID,

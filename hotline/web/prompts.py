@@ -10,8 +10,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 from fastapi.responses import FileResponse
 
+from hotline.core.city import current_config
 from hotline.ivr.prompt_audio import current_prompt_audio
-from hotline.services.city import current_config
 from hotline.settings import get_settings
 
 router = APIRouter()

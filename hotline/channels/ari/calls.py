@@ -1,4 +1,4 @@
-"""The call service as the ARI app sees it: hotline/services/calls.py, one unit of work per turn, in a
+"""The call service as the ARI app sees it: hotline/features/calls/calls.py, one unit of work per turn, in a
 worker thread (`DatabaseCalls.pool`) so the database never blocks the event loop.
 
 The executor only knows the `CallPort` protocol; `DatabaseCalls` is the real one. Errors are mapped here,
@@ -19,13 +19,13 @@ from sqlalchemy.orm import Session
 
 from hotline.channels.ari.alerts import status_of_cause
 from hotline.cityconfig import CityConfig
+from hotline.core.city import current_config
 from hotline.db import DATABASE_UNAVAILABLE, get_sessionmaker, retry_if_disconnected, unit_of_work
+from hotline.features.alerts import voice_alerts
+from hotline.features.calls.call_flows import apology_media
+from hotline.features.calls.calls import UnknownCall, begin_call, continue_call, recording_ready
 from hotline.ivr import actions as a
 from hotline.ivr.turn import Turn
-from hotline.services import voice_alerts
-from hotline.services.call_flows import apology_media
-from hotline.services.calls import UnknownCall, begin_call, continue_call, recording_ready
-from hotline.services.city import current_config
 from hotline.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ class CallPort(Protocol):
 
 @runtime_checkable
 class AlertCallPort(Protocol):
-    """The URC voice alert (hotline/services/voice_alerts.py) as the ARI app sees it."""
+    """The URC voice alert (hotline/features/alerts/voice_alerts.py) as the ARI app sees it."""
 
     async def begin_alert(self, *, call_id: str, attempt_id: int) -> Turn:
         """The member answered the alert call on channel `call_id`: the alert flow's first turn."""

@@ -1,4 +1,4 @@
-"""The console taking an Asterisk call (hotline/services/call_takeover.py), from the web process.
+"""The console taking an Asterisk call (hotline/features/calls/call_takeover.py), from the web process.
 
 The web process does not talk to the ARI app: it asks Asterisk directly (ARI REST) to ring the operator
 into the Stasis app with appArgs `operator,<caller channel>`. The ARI app sees that leg start and bridges it

@@ -99,7 +99,7 @@ class Paced:
 
 
 class CallLine(Protocol):
-    """The call service as a transport sees it (the simulator wires it to hotline/services/calls.py)."""
+    """The call service as a transport sees it (the simulator wires it to hotline/features/calls/calls.py)."""
 
     def start(self) -> Turn: ...
 

@@ -1,5 +1,5 @@
 """Twilio webhooks of the URC voice alert (placed by hotline/channels/twilio/voice_gateway.py). The call runs the
-city's alert flow (hotline/services/voice_alerts.py) like any call: its <Gather> and status come back to the
+city's alert flow (hotline/features/alerts/voice_alerts.py) like any call: its <Gather> and status come back to the
 usual /twilio/voice/ routes (hotline/channels/twilio/voice_webhooks.py); only its start and status are its own.
 
     POST /twilio/voice/alert?attempt=N          the member answered   -> the alert flow's first turn (TwiML)
@@ -17,10 +17,10 @@ from hotline.channels.twilio.voice_gateway import ALERT_PATH, PROVIDER, TwilioVo
 from hotline.channels.twilio.voice_webhooks import signed_call, status_callback, turn_response
 from hotline.channels.voice import NOT_REACHED, OVER
 from hotline.cityconfig import CityConfig
+from hotline.features.alerts import voice_alerts
+from hotline.features.calls.calls import continue_call, find_call
 from hotline.ivr import actions as a
 from hotline.ivr.turn import Turn
-from hotline.services import voice_alerts
-from hotline.services.calls import continue_call, find_call
 from hotline.settings import get_settings
 
 router = APIRouter(prefix=ALERT_PATH)

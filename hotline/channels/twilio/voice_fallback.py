@@ -7,7 +7,7 @@
                                            (an operator had it); otherwise: the message prompt and <Record>.
     POST /twilio/voice/fallback/recorded   <Record> action (and the <Redirect> after an empty one): the
                                            recording's URL and the caller are spooled and become a voice ticket
-                                           when the database is back (hotline/services/outage_calls.py).
+                                           when the database is back (hotline/features/calls/outage_calls.py).
 
 TwiML, in the flow's first language: the apology (`operator.apology` prompts), then <Dial> to
 HOTLINE_VOICE_FALLBACK_NUMBER (the command center's desk) for 30 s; nobody answers, or no number set: the
@@ -29,8 +29,8 @@ from hotline.channels.twilio.voice_twiml import VOICE_PREFIX, VoiceUrls, speak_p
 from hotline.channels.twilio.webhooks import signed_form, twiml
 from hotline.cityconfig import CityConfig
 from hotline.clock import now
+from hotline.core.city import current_config
 from hotline.ivr.prompt_audio import current_prompt_audio
-from hotline.services.city import current_config
 from hotline.settings import get_settings
 from hotline.spool.records import VoiceMessage, voice_record
 from hotline.spool.store import current_spool

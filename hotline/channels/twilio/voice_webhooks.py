@@ -43,15 +43,15 @@ from hotline.channels.twilio.voice_fallback import fallback_twiml
 from hotline.channels.twilio.voice_twiml import BARGE_IN, VoiceUrls, record_after_key, render, render_wait
 from hotline.channels.twilio.webhooks import database_slots, signed_form, twiml
 from hotline.cityconfig import CityConfig
+from hotline.core.city import current_config
 from hotline.db import DATABASE_UNAVAILABLE, retry_if_disconnected, unit_of_work
+from hotline.features.calls.call_flows import apology_media
+from hotline.features.calls.calls import UnknownCall, begin_call, continue_call, recording_ready, turn_number
 from hotline.ivr import actions as a
 from hotline.ivr.flow import TransferNode
 from hotline.ivr.prompt_audio import PromptAudio, current_prompt_audio
 from hotline.ivr.turn import Turn
 from hotline.logs import bind
-from hotline.services.call_flows import apology_media
-from hotline.services.calls import UnknownCall, begin_call, continue_call, recording_ready, turn_number
-from hotline.services.city import current_config
 from hotline.settings import get_settings
 
 log = logging.getLogger(__name__)

@@ -25,7 +25,7 @@ from hotline.channels.gateway_sink import spool_sms, take_or_spool
 from hotline.channels.twilio import signature
 from hotline.channels.twilio.sms_client import delivery_status
 from hotline.db import POOL_SIZE, unit_of_work
-from hotline.services.delivery import apply_report
+from hotline.features.alerts.delivery import apply_report
 from hotline.settings import get_settings
 
 log = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 """The console's form POSTs: take a call, create and edit tickets, reassign, note, SMS, where I answer calls.
 
-Each checks the CSRF token (FormDep), does one unit of work through hotline/services (which write the
+Each checks the CSRF token (FormDep), does one unit of work through hotline/features (which write the
 timeline and the audit log), then redirects (303) back to a page with a short message."""
 
 from __future__ import annotations
@@ -14,13 +14,13 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
+from hotline.core.city import current_config
 from hotline.db import unit_of_work
-from hotline.models import Ticket, User
-from hotline.services.audit import audit
-from hotline.services.call_takeover import TakeoverError, take_call
-from hotline.services.city import current_config
-from hotline.services.edit_merge import EDITABLE, current_values, plan_edit
-from hotline.services.ticket_actions import (
+from hotline.features.accounts.audit import audit
+from hotline.features.calls.call_takeover import TakeoverError, take_call
+from hotline.features.merging.edit_merge import EDITABLE, current_values, plan_edit
+from hotline.features.merging.unmerge import split_reporter
+from hotline.features.tickets.ticket_actions import (
     ActionError,
     add_note,
     confirm_cancel,
@@ -30,8 +30,8 @@ from hotline.services.ticket_actions import (
     reassign,
     send_sms,
 )
-from hotline.services.ticket_queries import find_visible_ticket
-from hotline.services.unmerge import split_reporter
+from hotline.features.tickets.ticket_queries import find_visible_ticket
+from hotline.models import Ticket, User
 from hotline.web.api_schemas import RowId
 from hotline.web.console.auth import ConsoleUser, FormDep, UserDep, render, require
 from hotline.web.console.flash import error_url, flash_url

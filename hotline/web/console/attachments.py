@@ -8,8 +8,8 @@ from fastapi import APIRouter, HTTPException
 from fastapi.responses import Response
 
 from hotline.db import unit_of_work
-from hotline.services.open311_records import attachment_of
-from hotline.services.ticket_queries import find_visible_ticket
+from hotline.features.open311.open311_records import attachment_of
+from hotline.features.tickets.ticket_queries import find_visible_ticket
 from hotline.web.api_schemas import RowId
 from hotline.web.console.auth import UserDep
 

@@ -3,7 +3,7 @@
 A signed-in session lives on the server (console_sessions): logout, a password change, disabling the user or
 `hotline user revoke` end it at once, whatever the cookie says. A successful sign-in also leaves a long-lived
 known-device cookie (signed, the username only), which exempts this browser from the per-account login budget
-(hotline/services/login_limit.py): guessing from elsewhere cannot lock the user out of their own browser."""
+(hotline/features/accounts/login_limit.py): guessing from elsewhere cannot lock the user out of their own browser."""
 
 from __future__ import annotations
 
@@ -19,11 +19,18 @@ from starlette.datastructures import FormData
 
 from hotline.core.queue import redis_connection
 from hotline.db import unit_of_work
+from hotline.features.accounts import login_limit
+from hotline.features.accounts.accounts import (
+    Principal,
+    authenticate,
+    end_session,
+    open_session,
+    principal_of,
+    user_for_session,
+)
+from hotline.features.accounts.audit import audit
+from hotline.features.tickets.ticket_actions import Actor
 from hotline.models import User
-from hotline.services import login_limit
-from hotline.services.accounts import Principal, authenticate, end_session, open_session, principal_of, user_for_session
-from hotline.services.audit import audit
-from hotline.services.ticket_actions import Actor
 from hotline.settings import get_settings
 from hotline.web.console.flash import banner
 from hotline.web.console_text import text

@@ -17,8 +17,8 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy import func, select
 
 from hotline.db import unit_of_work
+from hotline.features.accounts.accounts import user_for_session
 from hotline.models import Call, Ticket, TicketEvent
-from hotline.services.accounts import user_for_session
 from hotline.web.console.auth import ConsoleUser, UserDep
 from hotline.web.console.pages import queue_context
 from hotline.web.templating import templates

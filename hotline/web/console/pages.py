@@ -14,19 +14,26 @@ from sqlalchemy.orm import Session
 
 from hotline import clock
 from hotline.catalog import say
+from hotline.core.city import current_config
 from hotline.db import unit_of_work
+from hotline.features.calls.call_queue import waiting_calls
+from hotline.features.merging import reporters
+from hotline.features.merging.edit_merge import current_values
+from hotline.features.open311.open311_records import filings
+from hotline.features.scorecard import Month, MonthError, city_timezone
+from hotline.features.scorecard.monthly import month_scorecard
+from hotline.features.shield.shield_report import pending_callbacks
+from hotline.features.tickets import cancel_requests
+from hotline.features.tickets.board import agency_loads
+from hotline.features.tickets.ticket_queries import (
+    STATUSES,
+    TicketFilter,
+    agency_codes,
+    find_visible_ticket,
+    list_tickets,
+)
+from hotline.features.tickets.timeline import OPEN_PHASE, load_ticket_view
 from hotline.models import Agency, Call, InboundMessage, OutboundMessage, Ticket
-from hotline.services import cancel_requests, reporters
-from hotline.services.board import agency_loads
-from hotline.services.call_queue import waiting_calls
-from hotline.services.city import current_config
-from hotline.services.edit_merge import current_values
-from hotline.services.open311_records import filings
-from hotline.services.scorecard import Month, MonthError, city_timezone
-from hotline.services.scorecard.monthly import month_scorecard
-from hotline.services.shield_report import pending_callbacks
-from hotline.services.ticket_queries import STATUSES, TicketFilter, agency_codes, find_visible_ticket, list_tickets
-from hotline.services.timeline import OPEN_PHASE, load_ticket_view
 from hotline.web.api_schemas import MAX_ID, RowId
 from hotline.web.console.auth import ConsoleUser, UserDep, render, require
 from hotline.web.console.recordings import console_recording_url
@@ -220,7 +227,7 @@ def scorecard_page(
             chosen = Month.parse(month)
         except MonthError:
             error = say("error", "bad_month", user.lang, {"month": month})
-    # a closed month frozen at close; the open one judged in the background (services/scorecard/monthly.py)
+    # a closed month frozen at close; the open one judged in the background (features/scorecard/monthly.py)
     card = month_scorecard(config=current_config(), month=chosen, tz=tz, now=now)
     rows = [r for r in card.agencies if user.principal.may_see_agency(r.code)]
     return render(request, "scorecard.html", {"card": card, "rows": rows, "error": error}, user=user)

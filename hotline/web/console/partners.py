@@ -8,9 +8,9 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from hotline.db import unit_of_work
+from hotline.features.accounts.audit import audit
+from hotline.features.open311.partners import PartnerError, add_partner
 from hotline.models import PartnerKey, utcnow
-from hotline.services.audit import audit
-from hotline.services.partners import PartnerError, add_partner
 from hotline.web.api_schemas import RowId
 from hotline.web.console.actions import field
 from hotline.web.console.auth import FormDep, UserDep, require

@@ -24,8 +24,8 @@ from fastapi.responses import FileResponse, Response
 
 from hotline.channels.ari.client import basic_auth
 from hotline.db import unit_of_work
+from hotline.features.tickets.ticket_queries import find_visible_ticket
 from hotline.models import Call
-from hotline.services.ticket_queries import find_visible_ticket
 from hotline.settings import get_settings
 from hotline.web.api_schemas import RowId
 from hotline.web.console.auth import UserDep

@@ -16,20 +16,20 @@ from starlette.datastructures import FormData
 
 from hotline import clock
 from hotline.catalog import say
+from hotline.core.city import current_config
 from hotline.db import unit_of_work
-from hotline.models import CallScreening
-from hotline.phone import to_e164
-from hotline.services import shield
-from hotline.services.audit import audit
-from hotline.services.city import current_config
-from hotline.services.scorecard import Month, MonthError, city_timezone
-from hotline.services.shield_report import (
+from hotline.features.accounts.audit import audit
+from hotline.features.scorecard import Month, MonthError, city_timezone
+from hotline.features.shield import shield
+from hotline.features.shield.shield_report import (
     SHIELD_PAGE,
     false_block_report,
     flagged_numbers,
     pending_callbacks,
     recent_decisions,
 )
+from hotline.models import CallScreening
+from hotline.phone import to_e164
 from hotline.settings import get_settings
 from hotline.web.api_schemas import MAX_ID, RowId
 from hotline.web.console.actions import field

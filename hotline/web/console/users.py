@@ -12,10 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hotline.db import unit_of_work
+from hotline.features.accounts.accounts import disable_user, enable_user, end_sessions, open_sessions
+from hotline.features.accounts.audit import audit
+from hotline.features.open311.partners import list_partners
 from hotline.models import User
-from hotline.services.accounts import disable_user, enable_user, end_sessions, open_sessions
-from hotline.services.audit import audit
-from hotline.services.partners import list_partners
 from hotline.web.api_schemas import RowId
 from hotline.web.console.auth import ConsoleUser, FormDep, UserDep, render, require
 from hotline.web.console.flash import flash_url

@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 
-from hotline.services.open311_intake import RequestRefused
+from hotline.features.open311.open311_intake import RequestRefused
 from hotline.web.open311.documents import document
 from hotline.web.safe import printable
 

@@ -15,8 +15,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Select, select
 
 from hotline.cityconfig import CityConfig
+from hotline.features.tickets.tickets import CLOSED_STATUSES
 from hotline.models import Ticket, utcnow
-from hotline.services.tickets import CLOSED_STATUSES
 from hotline.web.api_schemas import MAX_ID
 from hotline.web.open311.errors import Open311Error
 from hotline.web.safe import plain_int

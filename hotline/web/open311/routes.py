@@ -2,7 +2,7 @@
 
 services = the categories of routing/categories.yaml, described by routing/open311.yaml (groups, attributes,
 private categories); requests = tickets. Reading is public and shows the public view only
-(hotline/services/public_view.py). Filing (POST requests) needs a partner app's `api_key` (`hotline partner add`),
+(features/open311/public_view.py). Filing (POST requests) needs a partner app's `api_key` (`hotline partner add`),
 in the form or the query string; it opens a ticket routed and alerted like an SMS report, or joins the open one
 it duplicates, and answers 200 with the spec's body. A key is counted per minute and every use is audited."""
 
@@ -22,15 +22,15 @@ from starlette.requests import ClientDisconnect
 
 from hotline.cityconfig import CityConfig
 from hotline.cityconfig.model import ServiceAttribute
+from hotline.core.city import current_config
 from hotline.core.queue import redis_connection
 from hotline.db import unit_of_work
+from hotline.features.accounts.audit import audit
+from hotline.features.open311.open311_intake import MAX_MEDIA, Partner, PostedRequest, Upload, file_request
+from hotline.features.open311.partners import RATE_WINDOW_SECONDS, partner_for_key, within_rate
+from hotline.features.open311.photo_metadata import NotPublishable, without_metadata
+from hotline.features.open311.public_view import PublicRequest, public_requests, publishable_photo
 from hotline.models import Open311Submission, Ticket
-from hotline.services.audit import audit
-from hotline.services.city import current_config
-from hotline.services.open311_intake import MAX_MEDIA, Partner, PostedRequest, Upload, file_request
-from hotline.services.partners import RATE_WINDOW_SECONDS, partner_for_key, within_rate
-from hotline.services.photo_metadata import NotPublishable, without_metadata
-from hotline.services.public_view import PublicRequest, public_requests, publishable_photo
 from hotline.settings import get_settings
 from hotline.web.api_auth import client_ip
 from hotline.web.open311.documents import document

@@ -1,0 +1,63 @@
+"""Queue an SMS in the outbox; delivery jobs are released only after the transaction commits."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hotline.db import after_commit, transaction_state
+from hotline.models import OptOut, OutboundMessage
+from hotline.sms.encoding import fold
+
+NO_DISPATCH = "hotline_no_dispatch"  # session.info flag: keep rows, send nothing (simulator, tests)
+_PENDING = "hotline_outbox_pending"
+CREATED = "hotline_outbox_created"  # transaction_state key: ids queued in this transaction
+EXEMPT_FROM_OPT_OUT = frozenset({"optout_ack"})
+
+
+def queue_sms(
+    session: Session,
+    *,
+    to: str,
+    body: str,
+    purpose: str,
+    ticket_id: int | None = None,
+    member_id: int | None = None,
+    inbound_id: int | None = None,
+    channel: str | None = None,
+) -> OutboundMessage:
+    message = OutboundMessage(
+        to_number=to,
+        # Every SMS we send is folded into GSM-7: one "…" or curly quote (ours, or a citizen's words quoted in
+        # an alert) would make the whole message UCS-2, 70 characters a part instead of 160. Only letters of
+        # another script (a name) are kept, and cost UCS-2: crew texts fold even those (core/wording.py).
+        body=fold(body, keep_other_scripts=True),
+        purpose=purpose,
+        ticket_id=ticket_id,
+        member_id=member_id,
+        inbound_id=inbound_id,
+        channel=channel,
+    )
+    session.add(message)
+    session.flush()
+    state = transaction_state(session)
+    state.setdefault(CREATED, []).append(message.id)
+    if session.info.get(NO_DISPATCH):
+        return message
+    pending: list[int] | None = state.get(_PENDING)
+    if pending is None:
+        pending = state[_PENDING] = []
+        ids = pending
+
+        def release() -> None:
+            from hotline.core.queue import enqueue_outbound
+
+            enqueue_outbound(ids)
+
+        after_commit(session, release)
+    pending.append(message.id)
+    return message
+
+
+def is_opted_out(session: Session, phone: str) -> bool:
+    return session.scalar(select(OptOut.phone).where(OptOut.phone == phone)) is not None

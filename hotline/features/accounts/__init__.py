@@ -1,0 +1,1 @@
+"""Operator accounts, login limits and the audit log."""

@@ -1,0 +1,83 @@
+"""How an escalation step reaches people: one sender per channel named in the step's `via`, all at once.
+
+    sms    the alert SMS, failing over along the agency's `alert_channels` (hotline/features/alerts/failover.py)
+    voice  an automated call, "tekan 1 untuk menerima" (hotline/channels/twilio/alert_call.py)
+
+`via: [sms, voice]` in routing/escalation.yaml calls and texts together; the SMS's failover then skips the
+voice channel, so nobody is called twice for one step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+from sqlalchemy.orm import Session
+
+from hotline.core.outbox import queue_sms
+from hotline.features.alerts import failover
+from hotline.models import Ticket
+
+
+@dataclass(frozen=True)
+class Alert:
+    ticket_id: int
+    phones: tuple[str, ...]
+    body: str
+    purpose: str = "escalation"
+    via: tuple[str, ...] = ()  # every channel this alert goes out on at once (set by send_alert)
+
+
+AlertSender = Callable[[Session, Alert], None]
+
+
+def _by_sms(session: Session, alert: Alert) -> None:
+    ticket = session.get(Ticket, alert.ticket_id)
+    for phone in alert.phones:  # through the outbox: sent after commit, retried, never lost
+        if ticket is None:
+            queue_sms(session, to=phone, body=alert.body, purpose=alert.purpose, ticket_id=alert.ticket_id)
+            continue
+        channels, _ = failover.pinned_channels(ticket)
+        also = set(alert.via) - {"sms"}  # sent on those at once already: not again as a failover
+        failover.start(
+            session,
+            ticket=ticket,
+            phone=phone,
+            body=alert.body,
+            purpose=alert.purpose,
+            channels=[c for c in channels if c not in also],
+        )
+
+
+def _by_voice(session: Session, alert: Alert) -> None:
+    ticket = session.get(Ticket, alert.ticket_id)
+    if ticket is None or ticket.status != "routed":
+        return  # the call asks to accept: once someone has, nothing to ask
+    for phone in alert.phones:
+        failover.start(session, ticket=ticket, phone=phone, body=alert.body, purpose=alert.purpose, channels=["voice"])
+
+
+_BUILT_IN: dict[str, AlertSender] = {"sms": _by_sms, "voice": _by_voice}
+_SENDERS: dict[str, AlertSender] = dict(_BUILT_IN)
+
+
+def register(channel: str, sender: AlertSender) -> None:
+    _SENDERS[channel] = sender
+
+
+def unregister(channel: str) -> None:
+    """Remove a sender registered by `register`; a built-in one comes back."""
+    if channel in _BUILT_IN:
+        _SENDERS[channel] = _BUILT_IN[channel]
+    else:
+        _SENDERS.pop(channel, None)
+
+
+def send_alert(session: Session, via: Sequence[str], alert: Alert) -> list[str]:
+    """Send on every channel of `via` that has a sender; SMS when none does, so no step goes unheard.
+    Returns the channels used."""
+    used = [channel for channel in dict.fromkeys(via) if channel in _SENDERS] or ["sms"]
+    alert = replace(alert, via=tuple(used))
+    for channel in used:
+        _SENDERS[channel](session, alert)
+    return used

@@ -1,0 +1,1 @@
+"""Calls: the IVR's calls, their flows, the queue, takeover, the tickets calls make, outages."""

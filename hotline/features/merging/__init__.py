@@ -1,0 +1,1 @@
+"""Merging duplicate reports, undoing it, the reporters of a ticket."""

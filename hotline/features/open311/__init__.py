@@ -1,0 +1,1 @@
+"""Open311 (GeoReport v2): intake, records, the public view, redaction, photos, partner apps."""

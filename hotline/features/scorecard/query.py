@@ -1,0 +1,81 @@
+"""What the pure scorecard needs from outside: a month's ticket facts from the database, the city's timezone."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from hotline.cityconfig import CityConfig
+from hotline.features.scorecard.compute import AgencyInfo, Scorecard, TicketFacts, score_month
+from hotline.features.scorecard.month import Month
+from hotline.models import Agency, Escalation, Ticket, TicketEvent
+from hotline.settings import SettingsError, get_settings
+
+
+def city_timezone() -> ZoneInfo:
+    name = get_settings().timezone
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(f"HOTLINE_TIMEZONE={name!r} is not a known timezone (e.g. Asia/Jakarta)") from None
+
+
+def month_tickets(session: Session, *, month: Month, tz: ZoneInfo) -> list[TicketFacts]:
+    """Tickets routed within the local month, with how many escalation steps fired for each and whether the
+    reporter reopened it."""
+    start, end = month.bounds(tz)
+    in_month = (Ticket.routed_at >= start, Ticket.routed_at < end)
+    fired = (  # counted for this month's tickets only, not grouped over the whole escalations table
+        select(Escalation.ticket_id, func.count().label("n"))
+        .join(Ticket, Ticket.id == Escalation.ticket_id)
+        .where(Escalation.status == "fired", *in_month)
+        .group_by(Escalation.ticket_id)
+        .subquery()
+    )
+    reopened = select(TicketEvent.id).where(TicketEvent.ticket_id == Ticket.id, TicketEvent.kind == "reopened").exists()
+    rows = session.execute(
+        select(
+            Agency.code,
+            Ticket.routed_at,
+            Ticket.accept_due_at,
+            Ticket.resolve_due_at,
+            Ticket.accepted_at,
+            Ticket.resolved_at,
+            Ticket.cancelled_at,
+            func.coalesce(fired.c.n, 0),
+            reopened,
+        )
+        .join(Agency, Ticket.agency_id == Agency.id)
+        .outerjoin(fired, fired.c.ticket_id == Ticket.id)
+        .where(*in_month)
+        .order_by(Ticket.id)
+    ).all()
+    return [
+        TicketFacts(agency, routed, accept_due, resolve_due, accepted, resolved, cancelled, fired_n, bool(was_reopened))
+        for agency, routed, accept_due, resolve_due, accepted, resolved, cancelled, fired_n, was_reopened in rows
+    ]  # bool(): SQLite answers 0/1
+
+
+def _agencies(session: Session, config: CityConfig, tickets: list[TicketFacts]) -> list[AgencyInfo]:
+    """Every agency in routing/, plus any that has left it but still holds tickets this month."""
+    agencies = [AgencyInfo(a.code, a.name, a.default) for a in config.agencies]
+    retired = {t.agency for t in tickets} - {a.code for a in agencies}
+    if retired:
+        stmt = select(Agency).where(Agency.code.in_(retired)).order_by(Agency.code)
+        agencies += [AgencyInfo(a.code, a.name, a.is_default) for a in session.scalars(stmt)]
+    return agencies
+
+
+def build_scorecard(session: Session, *, config: CityConfig, month: Month, tz: ZoneInfo, now: datetime) -> Scorecard:
+    tickets = month_tickets(session, month=month, tz=tz)
+    return score_month(
+        tickets,
+        agencies=_agencies(session, config, tickets),
+        month=month,
+        tz=tz,
+        now=now,
+        thresholds=config.scorecard,
+    )

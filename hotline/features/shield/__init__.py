@@ -1,0 +1,1 @@
+"""The shield: what keeps abuse out, its SMS and its report."""

@@ -1,0 +1,1 @@
+"""Citizens' and URC members' SMS: intake, the commands, confirmations, routes and lengths."""

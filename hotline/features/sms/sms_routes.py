@@ -1,0 +1,90 @@
+"""Which gateways one outbox row goes through, in order (the next takes it when one cannot).
+
+- Alerts and escalations: the alerts list (HOTLINE_SMS_ROUTE_ALERTS). An alert on the `sms_backup` channel of
+  routing/agencies.yaml skips the gateways its earlier SMS went through: "SMS again, another way".
+- Everything else to a person who texted us (replies, notices, operator SMS): first back through the gateway,
+  number and line their SMS came in on (the SMS this answers, else their latest within 30 days), then the
+  replies list. A citizen who texted the Kannel modem's number is answered from it, not from another SIM.
+- Broadcasts (later): the broadcasts list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hotline.core.gateway_config import SmsRouting
+from hotline.features.alerts.failover import ALERT_PURPOSES
+from hotline.models import AlertAttempt, InboundMessage, OutboundMessage, utcnow
+
+ORIGIN_WINDOW = timedelta(days=30)
+
+
+@dataclass(frozen=True)
+class RouteStep:
+    gateway: str
+    sender: str | None = None  # our number to send from
+    line: str | None = None  # the gateway's line (smsc-id, SIM)
+
+
+def purpose_list(purpose: str) -> str:
+    if purpose in ALERT_PURPOSES:
+        return "alerts"
+    return "broadcasts" if purpose == "broadcast" else "replies"
+
+
+def route_for(session: Session, message: OutboundMessage, routing: SmsRouting) -> list[RouteStep]:
+    group = purpose_list(message.purpose)
+    names = list(routing.routes.get(group, ()))
+    steps: list[RouteStep] = []
+    if group == "replies":
+        origin = _origin(session, message)
+        if origin is not None and origin.provider in routing.gateways:
+            line = (origin.payload or {}).get("hotline_line")
+            steps.append(RouteStep(origin.provider, origin.to_number or None, str(line) if line else None))
+    delivery_id = (
+        session.scalar(select(AlertAttempt.delivery_id).where(AlertAttempt.outbound_id == message.id))
+        if group == "alerts"
+        else None
+    )
+    if delivery_id is not None:  # an alert failing over along routing/agencies.yaml alert_channels
+        if message.channel == "sms_backup":  # SMS again, through the gateways its earlier SMS did not go through
+            skip = _gateways_tried(session, delivery_id, message.id) | set(names[:1])  # `sms` goes by the first
+            names = [n for n in names if n not in skip]
+        else:  # `sms`: the first gateway; when it cannot, the alert moves on to `sms_backup` at once (visibly)
+            names = names[:1]
+    steps.extend(RouteStep(n) for n in names if all(s.gateway != n for s in steps))
+    return steps
+
+
+def _origin(session: Session, message: OutboundMessage) -> InboundMessage | None:
+    if message.inbound_id is not None:
+        found = session.get(InboundMessage, message.inbound_id)
+        if found is not None:
+            return found
+    stmt = (
+        select(InboundMessage)
+        .where(InboundMessage.from_e164 == message.to_number, InboundMessage.received_at > utcnow() - ORIGIN_WINDOW)
+        .order_by(InboundMessage.id.desc())
+        .limit(1)
+    )
+    return session.scalar(stmt)
+
+
+def is_failing_over(session: Session, message: OutboundMessage) -> bool:
+    """Whether this alert SMS is a step of an alert's channel failover (hotline/features/alerts/failover.py)."""
+    if message.purpose not in ALERT_PURPOSES:
+        return False
+    return session.scalar(select(AlertAttempt.id).where(AlertAttempt.outbound_id == message.id)) is not None
+
+
+def _gateways_tried(session: Session, delivery_id: int, message_id: int) -> set[str]:
+    stmt = (
+        select(OutboundMessage.gateway)
+        .join(AlertAttempt, AlertAttempt.outbound_id == OutboundMessage.id)
+        .where(AlertAttempt.delivery_id == delivery_id, OutboundMessage.id != message_id)
+    )
+    return {g for g in session.scalars(stmt) if g}

@@ -1,0 +1,1 @@
+"""Tickets: open, route, move through their states, their timeline and the queries on them."""
