@@ -302,18 +302,27 @@ def drain_queue() -> None:
     worker.work(burst=True, logging_level="WARNING")
 
 
+# Integration tests whose point includes what PostgreSQL does differently from SQLite (queries with dates and time
+# zones, ordering, row locks, unique constraints under concurrent requests, triggers, migrations, a lost server):
+# CI's PostgreSQL pass runs them (marked `postgres`, as the system tests that say so themselves). The rest run on
+# the embedded default only: both passes in full take this 2-core machine past CI's 8 minutes (tests/README.md).
+POSTGRES_MODULES = frozenset(
+    f"test_{name}"
+    for name in (
+        "accounts alert_failover api_v1 close_the_loop console_edits crew_protection escalation faults_odd_reports "
+        "faults_webhooks gauge_counts growth merging migrations open311 scorecard scorecard_rollup shield "
+        "shield_paging sms_flow sms_webhook spool timers"
+    ).split()
+)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Every test gets one kind (tests/README.md): `system` and `browser` are declared by their modules, and
     `integration` by a test that reaches the test database without the `backend` fixture; the rest are
-    `integration` when they use the real services (the `backend` fixture), else `unit`.
-    A `system` test that does not use the backend starts every service it needs itself, so the test URLs
-    change nothing for it: it is also `own_services`, and the PostgreSQL pass of .ci/run leaves it to the
-    embedded pass instead of running it twice."""
+    `integration` when they use the real services (the `backend` fixture), else `unit`."""
     for item in items:
-        if item.get_closest_marker("system"):
-            if "backend" not in item.fixturenames:
-                item.add_marker(pytest.mark.own_services)
-            continue
-        if item.get_closest_marker("browser") or item.get_closest_marker("integration"):
+        if item.module is not None and item.module.__name__.rpartition(".")[2] in POSTGRES_MODULES:
+            item.add_marker(pytest.mark.postgres)
+        if any(item.get_closest_marker(kind) for kind in ("system", "browser", "integration")):
             continue
         item.add_marker(pytest.mark.integration if "backend" in item.fixturenames else pytest.mark.unit)

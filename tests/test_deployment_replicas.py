@@ -22,7 +22,9 @@ from tests.conftest import AUTH_TOKEN, Phone
 from tests.fault_processes import serve, start, stop, wait_for
 from tests.suite_city import members
 
-pytestmark = pytest.mark.system  # starts hotline processes (or builds the package): see tests/README.md
+# system: starts hotline processes; postgres: its point is PostgreSQL's behaviour (an outage, several processes
+# on one database), so CI's PostgreSQL pass runs it too (tests/README.md)
+pytestmark = [pytest.mark.system, pytest.mark.postgres]
 
 PUBLIC_URL = "https://hotline.batukota.example"  # what Twilio calls: the load balancer, not a replica
 PMK = members("PMK")

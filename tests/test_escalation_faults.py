@@ -23,7 +23,9 @@ from hotline.models import Escalation, OutboundMessage, TicketEvent
 from tests.conftest import Phone
 from tests.suite_city import CITY_DIR
 
-pytestmark = pytest.mark.system  # starts hotline processes (or builds the package): see tests/README.md
+# system: starts hotline processes; postgres: its point is PostgreSQL's behaviour (an outage, several processes
+# on one database), so CI's PostgreSQL pass runs it too (tests/README.md)
+pytestmark = [pytest.mark.system, pytest.mark.postgres]
 
 REPORTS = 40
 

@@ -28,7 +28,9 @@ from tests.fault_processes import serve, stacks, start, stop, wait_for
 from tests.suite_city import members
 from tests.tcp_proxy import TcpProxy, database_target, redis_target
 
-pytestmark = pytest.mark.system  # starts hotline processes (or builds the package): see tests/README.md
+# system: starts hotline processes; postgres: its point is PostgreSQL's behaviour (an outage, several processes
+# on one database), so CI's PostgreSQL pass runs it too (tests/README.md)
+pytestmark = [pytest.mark.system, pytest.mark.postgres]
 
 PMK = members("PMK")
 REPORTS = 5

@@ -279,6 +279,7 @@ def test_readyz_and_metrics_while_the_link_is_bound(telco: Smsc, server: str) ->
     wait_for(lambda: submitted in httpx.get(f"{server}/metrics").text, 5, "the submit_sm was not counted")
 
 
+@pytest.mark.postgres  # an outage of the database server: CI's PostgreSQL pass runs it
 def test_hotline_smpp_process_spools_what_comes_while_the_database_is_away(
     smsc: Smsc, backend: dict[str, str], tmp_path: Path
 ) -> None:

@@ -23,9 +23,9 @@ from tests.suite_city import clean_environment, members
 
 pytestmark = pytest.mark.system  # starts hotline processes (or builds the package): see tests/README.md
 
-# The embedded mode starts its own SQLite and Redis: the test URLs change nothing for it (own_services).
-MODES = [pytest.param("embedded", marks=pytest.mark.own_services)] + (
-    ["postgres"] if os.environ.get("HOTLINE_TEST_DATABASE_URL") else []
+# `hotline up` on PostgreSQL is how a city runs it: CI's PostgreSQL pass runs that mode (postgres).
+MODES = ["embedded"] + (
+    [pytest.param("postgres", marks=pytest.mark.postgres)] if os.environ.get("HOTLINE_TEST_DATABASE_URL") else []
 )
 
 

@@ -30,10 +30,7 @@ from tests.suite_city import clean_environment
 
 pytestmark = pytest.mark.system  # starts hotline processes (or builds the package): see tests/README.md
 
-# The embedded mode starts its own SQLite and Redis: the test URLs change nothing for it (own_services).
-MODES = [pytest.param("embedded", marks=pytest.mark.own_services)] + (
-    ["postgres"] if os.environ.get("HOTLINE_TEST_DATABASE_URL") else []
-)
+MODES = ["embedded"] + (["postgres"] if os.environ.get("HOTLINE_TEST_DATABASE_URL") else [])
 T = TypeVar("T")
 
 
