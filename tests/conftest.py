@@ -309,14 +309,10 @@ def drain_queue() -> None:
 POSTGRES_MODULES = frozenset(
     f"test_{name}"
     for name in [
-        "accounts",
         "alert_failover",
         "api_v1",
         "close_the_loop",
-        "console_edits",
-        "crew_protection",
         "escalation",
-        "faults_odd_reports",
         "faults_webhooks",
         "gauge_counts",
         "growth",
@@ -327,7 +323,6 @@ POSTGRES_MODULES = frozenset(
         "scorecard_rollup",
         "shield",
         "shield_paging",
-        "sms_flow",
         "sms_webhook",
         "spool",
         "timers",
