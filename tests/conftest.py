@@ -9,6 +9,7 @@ import socket
 import threading
 import time
 import uuid
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import pytest
 import uvicorn
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 from twilio.request_validator import RequestValidator
 
@@ -134,6 +135,14 @@ def clean(request: pytest.FixtureRequest) -> Iterator[None]:
     from hotline.db import get_engine
 
     engine = get_engine()
+    if not inspect(engine).has_table("tickets"):
+        # Seen twice on one xdist worker of the embedded pass: its SQLite file had lost every table, and every test
+        # after that errored in this fixture. The test that empties it is not found yet (issue noted in the
+        # closing note): say so loudly and build the schema again, so the rest of the worker's tests still run.
+        warnings.warn(f"the test database had no tables before {request.node.nodeid}: migrated again", stacklevel=1)
+        from hotline.cli_database import prepare_database
+
+        prepare_database()
     with engine.begin() as conn:
         for table in (
             "ticket_reporters",  # points at tickets, calls and inbound messages: goes first
