@@ -105,7 +105,8 @@ class SpoolReplayer:
 
     def __init__(self, interval: float = 1.0, spool: Spool | None = None) -> None:
         self.interval = interval
-        self.spool = spool
+        # Bound once: a thread that outlives its app (a test's, or a reload) keeps to the spool it was made for.
+        self.spool = spool or current_spool()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="spool-replayer", daemon=True)
 
@@ -119,12 +120,11 @@ class SpoolReplayer:
     def _run(self) -> None:
         rounds = 0
         while not self._stop.is_set():
-            spool = self.spool or current_spool()
             try:
                 if rounds % TMP_SWEEP_EVERY == 0:
-                    spool.sweep_tmp()
-                if spool.depth():
-                    replay(spool)
+                    self.spool.sweep_tmp()
+                if self.spool.depth():
+                    replay(self.spool)
             except Exception:  # never let the thread die: the spool is the last line
                 log.exception("spool: replay round failed")
             rounds += 1
