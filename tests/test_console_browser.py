@@ -3,6 +3,7 @@ download) against the app served by uvicorn on localhost."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 
 from tests.accounts import PASSWORD, make_user
 from tests.conftest import Caller, Phone, drain_queue
+from tests.screens import shot
 from tests.suite_city import members as suite_members
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -49,6 +51,9 @@ def page(browser: Any, server: str) -> Iterator[Any]:
     context.set_default_timeout(10_000)
     tab = context.new_page()
     yield tab
+    # What the test left on screen, for a person (tests/screens.py); a page that crashed leaves no picture.
+    with contextlib.suppress(Exception):
+        shot(tab, "last")
     context.close()  # closes the live stream too, so the server can stop
 
 
