@@ -58,6 +58,8 @@ BROKEN = [
         "command word TERIMA is already used",
     ),
     ("sms/keywords.yaml", "  landslide:\n", "  landslides:\n", "category landslides is not in routing/categories"),
+    ("routing/areas.yaml", "  Temas: [", "  Temass: [", "unknown desa Temass"),
+    ("routing/areas.yaml", "  Punten: [-7.8450, 112.5280]", "  Punten: [-97.8, 112.5]", "not a latitude"),
 ]
 
 
@@ -70,6 +72,17 @@ def test_errors_name_the_file_and_line(city: Path, file: str, old: str, new: str
     assert matching[0].startswith(f"{file}:")
     reported_line = int(matching[0].split(":")[1])
     assert abs(reported_line - line) <= 2, (matching[0], line)
+
+
+def test_desa_points_place_a_shared_location() -> None:
+    """routing/areas.yaml `points`: the map's fallback for a report known by its desa, and the desa of a GPS point."""
+    config = load_city_config(CITY_DIR)
+    assert config.point_of("Punten") == (-7.8450, 112.5280)
+    assert config.point_of(None) is None
+    assert config.nearest_desa(-7.8455, 112.5290) == "Punten"  # about 130 m from Punten's point
+    assert config.nearest_desa(-7.9140, 112.5395) == "Tlekung"
+    assert config.nearest_desa(-6.2, 106.8) is None  # Jakarta is no desa of this city
+    assert config.kecamatan_of("Tlekung") == "Junrejo"
 
 
 def test_no_default_agency_points_at_the_agencies_list(city: Path) -> None:

@@ -133,6 +133,23 @@ class KecamatanIn(_Strict):
 
 class AreasFile(_Strict):
     kecamatan: list[KecamatanIn] = Field(min_length=1)
+    # desa -> [latitude, longitude] (WGS84): where the map puts a report known only by its desa, and the desa a
+    # shared point lies in (the nearest point). Optional; a desa without one is simply not drawn.
+    points: dict[str, tuple[float, float]] = Field(default_factory=dict)
+
+
+def _build_points(c: _Checker, areas_in: AreasFile) -> dict[str, tuple[float, float]]:
+    f = "routing/areas.yaml"
+    known = {d for k in areas_in.kecamatan for d in k.desa}
+    points: dict[str, tuple[float, float]] = {}
+    for desa, (lat, lon) in areas_in.points.items():
+        if desa not in known:
+            c.fail(f, ("points", desa), f"unknown desa {desa}", "use a desa listed under kecamatan above")
+        elif not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            c.fail(f, ("points", desa), f"[{lat}, {lon}] is not a latitude and longitude", "write [lat, lon]")
+        else:
+            points[desa] = (lat, lon)
+    return points
 
 
 class CategoryWordsIn(_Strict):
@@ -605,6 +622,7 @@ def load_city_config(config_dir: Path | str, region: str = "ID") -> CityConfig:
     agencies = _build_agencies(c, parsed["routing/agencies.yaml"], region)
     categories = _build_categories(c, parsed["routing/categories.yaml"])
     areas = tuple(KecamatanSpec(k.name, tuple(k.desa)) for k in parsed["routing/areas.yaml"].kecamatan)
+    desa_points = _build_points(c, parsed["routing/areas.yaml"])
     rules = _build_rules(c, parsed["routing/rules.yaml"], agencies, categories, areas)
     grammar = _build_grammar(c, parsed["sms/keywords.yaml"], parsed["sms/commands.yaml"], categories)
     replies = _build_replies(c, parsed["sms/replies.yaml"], categories)
@@ -634,4 +652,5 @@ def load_city_config(config_dir: Path | str, region: str = "ID") -> CityConfig:
         shield=shield,
         stale=stale,
         open311=open311,
+        desa_points=desa_points,
     )

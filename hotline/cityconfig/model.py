@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from hotline.ivr.flow import Flow
@@ -255,12 +256,30 @@ class CityConfig:
     merging: MergeRules = field(default_factory=MergeRules)  # no routing/merging.yaml: reports are never merged
     stale: StaleRules = StaleRules()  # no `stale:` in routing/escalation.yaml: 72 hours, digest at 07:00
     open311: Open311Rules = field(default_factory=Open311Rules)  # no routing/open311.yaml: the defaults
+    desa_points: dict[str, tuple[float, float]] = field(default_factory=dict)  # routing/areas.yaml `points`
 
     def category(self, code: str | None) -> CategorySpec | None:
         return next((c for c in self.categories if c.code == code), None)
 
     def agency(self, code: str) -> AgencySpec | None:
         return next((a for a in self.agencies if a.code == code), None)
+
+    def kecamatan_of(self, desa: str) -> str | None:
+        return next((k.name for k in self.areas if desa in k.desa), None)
+
+    def point_of(self, desa: str | None) -> tuple[float, float] | None:
+        """The desa's point from routing/areas.yaml (lat, lon), or None."""
+        return self.desa_points.get(desa) if desa else None
+
+    def nearest_desa(self, lat: float, lon: float, *, within_km: float = 10.0) -> str | None:
+        """The desa whose point is nearest to (lat, lon), if one is within `within_km` (a point far outside the
+        city belongs to no desa of it); None when the city gave no points."""
+        best: tuple[float, str] | None = None
+        for desa, (dlat, dlon) in self.desa_points.items():
+            km = distance_km(lat, lon, dlat, dlon)
+            if km <= within_km and (best is None or km < best[0]):
+                best = (km, desa)
+        return best[1] if best else None
 
     @property
     def default_agency(self) -> AgencySpec:
@@ -271,3 +290,11 @@ class CityConfig:
         """The flow a call starts in: the one marked default, or the only one."""
         flows = list(self.ivr_flows.values())
         return next((f for f in flows if f.default), flows[0] if len(flows) == 1 else None)
+
+
+def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance (haversine, mean Earth radius)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6371.0088 * math.asin(math.sqrt(a))
