@@ -151,6 +151,8 @@ def test_scorecard_downloads_csv_and_png_and_refuse_a_bad_month(month_of_tickets
     assert (by_code["PMK"]["within_sla"], by_code["PMK"]["grade"], by_code["PMK"]["month"]) == ("2", "red", "2030-03")
     png = operator.get("/console/scorecard.png", params={"month": "2030-03"})
     assert png.headers["content-type"] == "image/png" and png.content.startswith(b"\x89PNG\r\n\x1a\n")
+    ahead = operator.get("/console/scorecard", params={"month": "2032-01"})  # nothing yet: no trend, no error
+    assert ahead.status_code == 200 and "PMK" in ahead.text and 'data-testid="trend-charts"' not in ahead.text
     bad = operator.get("/console/scorecard.csv", params={"month": "2030-13"})
     assert bad.status_code == 400 and "Bulan 2030-13 tidak bisa dibaca" in bad.text
     assert operator.get("/console/scorecard.png", params={"month": "maret"}).status_code == 400

@@ -32,6 +32,10 @@ def _svg(key: str, width: int, height: int, title: str, desc: str, body: list[st
     )
 
 
+def _short(name: str, size: int) -> str:
+    return name if len(name) <= size else name[: size - 1].rstrip() + "…"
+
+
 def _text(x: float, y: float, words: str, *, anchor: str = "start", fill: str = INK, extra: str = "") -> str:
     return f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" fill="{fill}" {extra}>{escape(words)}</text>'
 
@@ -56,7 +60,7 @@ def _zones(x0: float, width: float, top: float, height: float, t: ScorecardThres
 def share_chart(rows: Sequence[AgencyScore], thresholds: ScorecardThresholds, *, month: str, lang: str) -> str:
     """Per agency three bars: within SLA on both deadlines (the graded share, in its grade's colour), accepted in
     time, finished in time; against the green and yellow thresholds."""
-    left, plot, right, bar, gap = 190, 440, 150, 13, 3
+    left, plot, right, bar, gap = 170, 330, 130, 12, 3
     band = 3 * (bar + gap) + 18
     top = 56
     height = top + band * max(1, len(rows)) + 34
@@ -68,11 +72,11 @@ def share_chart(rows: Sequence[AgencyScore], thresholds: ScorecardThresholds, *,
         (ACCEPT_COLOUR, word("charts", "series_accept", lang)),
         (FINISH_COLOUR, word("charts", "series_finish", lang)),
     ]
-    x = left
+    x = 8
     for colour, label in legend:
         body.append(f'<rect x="{x}" y="8" width="12" height="12" rx="2" fill="{colour}"/>')
         body.append(_text(x + 17, 18.5, label))
-        x += 30 + 7 * len(label)
+        x += 30 + 6.8 * len(label)
     for tick in range(0, 101, 20):
         tx = left + plot * tick / 100
         body.append(f'<line x1="{tx:.1f}" y1="{top - 6}" x2="{tx:.1f}" y2="{height - 28}" stroke="{GRID}"/>')
@@ -85,12 +89,13 @@ def share_chart(rows: Sequence[AgencyScore], thresholds: ScorecardThresholds, *,
             f'stroke-width="2" stroke-dasharray="5 3"/>'
         )
         label = say("charts", f"line_{name}", lang, {"share": f"{value:.0%}".replace("%", " %")})
-        body.append(_text(tx, top - 14, label, anchor="middle", fill=MUTED, extra='font-size="11"'))
+        anchor, nudge = ("end", -3) if name == "yellow" else ("start", 3)  # close lines: labels apart
+        body.append(_text(tx + nudge, top - 14, label, anchor=anchor, fill=MUTED, extra='font-size="11"'))
     for i, row in enumerate(rows):
         y = top + i * band
         red = row.grade == "red"
         body.append(_text(left - 10, y + 15, row.code, anchor="end", extra='font-weight="600" font-size="13"'))
-        body.append(_text(left - 10, y + 30, row.name[:28], anchor="end", fill=MUTED, extra='font-size="11"'))
+        body.append(_text(left - 10, y + 30, _short(row.name, 23), anchor="end", fill=MUTED, extra='font-size="11"'))
         if red:
             body.append(
                 f'<rect x="{left - 108}" y="{y + 35}" width="98" height="16" rx="3" fill="{GRADE_COLOURS["red"]}"/>'
@@ -161,29 +166,29 @@ def minutes_words(value: float | None, lang: str) -> str:
 
 def median_chart(rows: Sequence[AgencyScore], *, month: str, lang: str) -> str:
     """Per agency the median minutes from routing to accept and to finish (one scale, so they compare)."""
-    left, plot, right, bar, gap = 190, 440, 150, 14, 3
+    left, plot, right, bar, gap = 170, 360, 100, 14, 3
     band = 2 * (bar + gap) + 14
     top = 34
-    height = top + band * max(1, len(rows)) + 34
+    height = top + band * max(1, len(rows)) + 48
     width = left + plot + right
     values = [v for r in rows for v in (r.accept_median_min, r.resolve_median_min) if v is not None]
     scale = _nice_max(max(values, default=0.0))
     body = [f'<rect width="{width}" height="{height}" fill="#fff"/>']
-    x = left
+    x = 8
     for colour, key in ((ACCEPT_COLOUR, "median_accept"), (FINISH_COLOUR, "median_finish")):
         label = word("charts", key, lang)
         body.append(f'<rect x="{x}" y="8" width="12" height="12" rx="2" fill="{colour}"/>')
         body.append(_text(x + 17, 18.5, label))
-        x += 30 + 7 * len(label)
+        x += 30 + 6.8 * len(label)
     for k in range(6):
         tx = left + plot * k / 5
-        body.append(f'<line x1="{tx:.1f}" y1="{top - 4}" x2="{tx:.1f}" y2="{height - 28}" stroke="{GRID}"/>')
-        body.append(_text(tx, height - 12, f"{scale * k / 5:g}", anchor="middle", fill=MUTED))
-    body.append(_text(left + plot + 8, height - 12, word("charts", "axis_minutes", lang), fill=MUTED))
+        body.append(f'<line x1="{tx:.1f}" y1="{top - 4}" x2="{tx:.1f}" y2="{height - 42}" stroke="{GRID}"/>')
+        body.append(_text(tx, height - 26, f"{scale * k / 5:g}", anchor="middle", fill=MUTED))
+    body.append(_text(left + plot / 2, height - 8, word("charts", "axis_minutes", lang), anchor="middle", fill=MUTED))
     for i, row in enumerate(rows):
         y = top + i * band
         body.append(_text(left - 10, y + 13, row.code, anchor="end", extra='font-weight="600" font-size="13"'))
-        body.append(_text(left - 10, y + 28, row.name[:28], anchor="end", fill=MUTED, extra='font-size="11"'))
+        body.append(_text(left - 10, y + 28, _short(row.name, 23), anchor="end", fill=MUTED, extra='font-size="11"'))
         for j, (value, colour) in enumerate(
             ((row.accept_median_min, ACCEPT_COLOUR), (row.resolve_median_min, FINISH_COLOUR))
         ):
@@ -227,7 +232,7 @@ def trend_chart(
     step = plot_w / max(1, len(points) - 1) if len(points) > 1 else 0.0
     body = [f'<rect width="{width}" height="{height}" fill="#fff"/>']
     body += _zones(left, plot_w, top, plot_h, thresholds, vertical=True)
-    body.append(_text(0, 16, f"{code} · {name[:40]}", extra='font-weight="600" font-size="13"'))
+    body.append(_text(0, 16, f"{code} · {_short(name, 38)}", extra='font-weight="600" font-size="13"'))
     for tick in (0, 50, 100):
         ty = top + plot_h * (1 - tick / 100)
         body.append(f'<line x1="{left}" y1="{ty:.1f}" x2="{left + plot_w}" y2="{ty:.1f}" stroke="{GRID}"/>')
@@ -244,6 +249,10 @@ def trend_chart(
         xy.append((px, py))
         if py is not None:
             coords.append((px, py, point))
+    if not coords:
+        body.append(
+            _text(left + plot_w / 2, top + plot_h / 2, word("charts", "no_data", lang), anchor="middle", fill=MUTED)
+        )
     segments: list[list[str]] = [[]]
     for px, py in xy:  # nothing decided in a month breaks the line there
         if py is None:
@@ -263,7 +272,7 @@ def trend_chart(
             body.append(
                 _text(
                     px,
-                    py - 8,
+                    py + 17,
                     word("charts", "red_short", lang),
                     anchor="middle",
                     fill=GRADE_COLOURS["red"],

@@ -20,7 +20,7 @@ from hotline.db import unit_of_work
 from hotline.features.accounts.audit import audit
 from hotline.features.scorecard import Month, MonthError, Scorecard, city_timezone
 from hotline.features.scorecard.monthly import month_scorecard
-from hotline.features.scorecard.trend import TREND_MONTHS, agency_trends, recent_cards
+from hotline.features.scorecard.trend import TREND_MONTHS, accept_share, agency_trends, finish_share, recent_cards
 from hotline.features.tickets.ticket_export import export_rows
 from hotline.localtime import city_zone
 from hotline.reports.chart import png_bytes
@@ -81,6 +81,8 @@ def scorecard_page(request: Request, user: UserDep, month: MonthParam = None) ->
         "months": TREND_MONTHS,
         "percent": percent,
         "minutes": minutes_words,
+        "accept_share": accept_share,
+        "finish_share": finish_share,
         "say": say,
         "green": percent(thresholds.green),
         "yellow": percent(thresholds.yellow),
