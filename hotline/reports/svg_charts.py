@@ -72,7 +72,7 @@ def share_chart(rows: Sequence[AgencyScore], thresholds: ScorecardThresholds, *,
         (ACCEPT_COLOUR, word("charts", "series_accept", lang)),
         (FINISH_COLOUR, word("charts", "series_finish", lang)),
     ]
-    x = 8
+    x = 8.0
     for colour, label in legend:
         body.append(f'<rect x="{x}" y="8" width="12" height="12" rx="2" fill="{colour}"/>')
         body.append(_text(x + 17, 18.5, label))
@@ -174,7 +174,7 @@ def median_chart(rows: Sequence[AgencyScore], *, month: str, lang: str) -> str:
     values = [v for r in rows for v in (r.accept_median_min, r.resolve_median_min) if v is not None]
     scale = _nice_max(max(values, default=0.0))
     body = [f'<rect width="{width}" height="{height}" fill="#fff"/>']
-    x = 8
+    x = 8.0
     for colour, key in ((ACCEPT_COLOUR, "median_accept"), (FINISH_COLOUR, "median_finish")):
         label = word("charts", key, lang)
         body.append(f'<rect x="{x}" y="8" width="12" height="12" rx="2" fill="{colour}"/>')
