@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from hotline.catalog import word
 from hotline.features.tickets.ticket_export import ExportRow
@@ -16,7 +16,6 @@ from hotline.reports.csv_safe import safe_cell
 
 CHUNK = 64 * 1024
 BOM = "\ufeff"  # spreadsheets then read the file as UTF-8 (kecamatan names, citizens' texts)
-STAMP = "%Y-%m-%d %H:%M:%S"
 COLUMNS = (
     "number",
     "status",
@@ -42,11 +41,12 @@ def header(lang: str) -> list[str]:
     ]
 
 
-def _time(value: datetime | None) -> str:
-    return "" if value is None else value.astimezone(city_zone()).strftime(STAMP)
+def _time(value: datetime | None, zone: tzinfo) -> str:
+    # isoformat is C and several times faster than strftime: the export's hottest line (bench/ticket_export.py)
+    return "" if value is None else value.astimezone(zone).isoformat(sep=" ", timespec="seconds")[:19]
 
 
-def cells(row: ExportRow, lang: str, category_names: Mapping[str, str]) -> list[object]:
+def cells(row: ExportRow, lang: str, category_names: Mapping[str, str], zone: tzinfo) -> list[object]:
     category = category_names.get(row.category, row.category) if row.category else ""
     values: list[object] = [
         row.number,
@@ -65,16 +65,17 @@ def cells(row: ExportRow, lang: str, category_names: Mapping[str, str]) -> list[
     ]
     times = [row.created_at, row.routed_at, row.accept_due_at, row.accepted_at]
     times += [row.resolve_due_at, row.resolved_at, row.cancelled_at]
-    return [safe_cell(v) for v in values] + [_time(t) for t in times]
+    return [safe_cell(v) for v in values] + [_time(t, zone) for t in times]
 
 
 def ticket_csv(rows: Iterable[ExportRow], *, lang: str, category_names: Mapping[str, str]) -> Iterator[str]:
+    zone = city_zone()
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     buffer.write(BOM)
     writer.writerow(header(lang))
     for row in rows:
-        writer.writerow(cells(row, lang, category_names))
+        writer.writerow(cells(row, lang, category_names, zone))
         if buffer.tell() >= CHUNK:
             yield buffer.getvalue()
             buffer.seek(0)
