@@ -28,6 +28,7 @@ import subprocess
 import sys
 import time
 import uuid
+from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -195,7 +196,14 @@ def run(sizes: list[str]) -> None:
         values = [results[s][what][key] for s in sizes]
         ratio = values[-1] / values[0] if values[0] else float("nan")
         print(f"| {label} | {' | '.join(fmt.format(v) for v in values)} | {ratio:.1f} |")
-    print(f"\nload average after: {os.getloadavg()}")
+    load = os.getloadavg()
+    print(f"\nload average after: {load}")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = BENCH / "results" / f"ticket-export-{stamp}.json"
+    path.parent.mkdir(exist_ok=True)
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout
+    path.write_text(json.dumps({"commit": commit.strip(), "load_after": load, "results": results}, indent=2))
+    print(f"wrote {path.relative_to(ROOT)}")
 
 
 def main() -> None:
