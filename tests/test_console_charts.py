@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 from sqlalchemy import select
 
@@ -111,6 +112,7 @@ def test_the_charts_carry_the_computed_scorecard(month_of_tickets: None, server:
     assert banner and "Rapor merah 2030-03: PMK." in banner.group(1) and "PUPR" not in banner.group(1)
     # accessible: each chart is an image with a title and a description (the numbers in words)
     assert share.count('role="img"') == 1 and "<title id=" in share and "PMK: Merah (rapor merah)" in share
+    assert "style=" not in share + medians + trend  # the CSP (style-src 'self') would drop it
     # the trend: 12 months ending with the chosen one, February's ticket in it, March from its frozen rows
     months = re.findall(r'<th scope="col">(\d{4}-\d{2})</th>', page)
     assert months[0] == "2029-04" and months[-1] == "2030-03" and len(months) == 12
@@ -153,6 +155,8 @@ def test_scorecard_downloads_csv_and_png_and_refuse_a_bad_month(month_of_tickets
     assert png.headers["content-type"] == "image/png" and png.content.startswith(b"\x89PNG\r\n\x1a\n")
     ahead = operator.get("/console/scorecard", params={"month": "2032-01"})  # nothing yet: no trend, no error
     assert ahead.status_code == 200 and "PMK" in ahead.text and 'data-testid="trend-charts"' not in ahead.text
+    for path in ("/console/scorecard.csv", "/console/scorecard.png", "/console/tickets.csv"):
+        assert httpx.get(server + path).headers["location"] == "/console/login"  # signed in only
     bad = operator.get("/console/scorecard.csv", params={"month": "2030-13"})
     assert bad.status_code == 400 and "Bulan 2030-13 tidak bisa dibaca" in bad.text
     assert operator.get("/console/scorecard.png", params={"month": "maret"}).status_code == 400

@@ -1,4 +1,5 @@
-"""The scorecard's charts as inline SVG for the console: drawn on the server, no script, no chart library.
+"""The scorecard's charts as inline SVG for the console: drawn on the server, no script, no chart library, and no
+style attribute (the console's CSP allows no inline style): attributes only, the page's CSS sizes them.
 
 Each chart is an <svg role="img"> with a <title> and a <desc> (what a screen reader says); the page's tables carry
 the same numbers. Colours are the CLI chart's (labels.GRADE_COLOURS); the grade zones are tinted behind the bars
@@ -27,7 +28,7 @@ FONT = 'font-family="system-ui, -apple-system, Segoe UI, Roboto, sans-serif"'
 def _svg(key: str, width: int, height: int, title: str, desc: str, body: list[str]) -> str:
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" viewBox="0 0 {width} {height}" width="100%" '
-        f'style="max-width:{width}px" aria-labelledby="{key}-t {key}-d" class="chart" {FONT} font-size="12">'
+        f'aria-labelledby="{key}-t {key}-d" class="chart" {FONT} font-size="12">'
         f'<title id="{key}-t">{escape(title)}</title><desc id="{key}-d">{escape(desc)}</desc>{"".join(body)}</svg>'
     )
 
