@@ -272,7 +272,7 @@ def trend_chart(
         if point.grade == "red":
             body.append(
                 _text(
-                    px,
+                    min(px, left + plot_w - 12),  # the last month's word stays inside the chart
                     py + 17,
                     word("charts", "red_short", lang),
                     anchor="middle",
