@@ -34,6 +34,7 @@ def sse_events(stream: httpx.Response) -> Iterator[tuple[str, str]]:
     """(event, data) pairs as they arrive; comments (keepalives) and the retry line are skipped."""
     name, data = "", []
     for line in stream.iter_lines():
+        assert not line.startswith(":"), "a keepalive: the stream was quiet for 15 s"
         if line.startswith("event: "):
             name = line.removeprefix("event: ")
         elif line.startswith("data: "):
@@ -75,7 +76,10 @@ def queries_while_open(client: httpx.Client, tabs: int) -> int:
         made = client.post("/console/tickets", data={"category": "roads", "text": "Jalan ambles", "csrf": csrf})
         assert made.status_code == 303
         for reader in readers:
-            assert any(line == "event: tickets" for line in reader)
+            for line in reader:
+                assert not line.startswith(":"), "a keepalive: this tab heard nothing for 15 s"
+                if line == "event: tickets":
+                    break
         return len(seen)
 
 

@@ -29,6 +29,7 @@ async def stream(request: Request, user: ConsoleUser) -> AsyncIterator[str]:
     hub = live_hub()
     tab = hub.subscribe(user)  # the session was checked just now (UserDep); the hub checks it each second
     try:
+        await hub.started()  # so a change made once the page is told "open" is never taken for the starting point
         yield "retry: 2000\n\n"
         ends = time.monotonic() + MAX_STREAM_SECONDS
         while (left := ends - time.monotonic()) > 0:

@@ -10,6 +10,7 @@ worker, webhooks, another server process."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import weakref
@@ -119,14 +120,22 @@ class LiveHub:
         self.task: asyncio.Task[None] | None = None
         self.seen: Seen | None = None
         self.announced: set[int] = set()  # critical tickets already announced by this process
+        self.ready = asyncio.Event()  # the task has read its starting point: changes after it are heard
 
     def subscribe(self, user: ConsoleUser) -> Subscriber:
         subscriber = Subscriber(user)
         self.subscribers.add(subscriber)
         if self.task is None or self.task.done():
             self.seen = None  # a new task reads its own starting point: nothing from before is announced
+            self.announced = set()
+            self.ready = asyncio.Event()
             self.task = asyncio.get_running_loop().create_task(self._run())
         return subscriber
+
+    async def started(self) -> None:
+        """Once the poller has its starting point (at most a few polls' wait; a lost database does not block)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.ready.wait(), timeout=3 * POLL_SECONDS)
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
         self.subscribers.discard(subscriber)
@@ -147,6 +156,7 @@ class LiveHub:
             return
         before, self.seen = self.seen, result.seen
         if before is None:
+            self.ready.set()
             return
         self.announced.update(t.number for t in result.critical)
         arrived = [w for w in result.waiting if w.call_id in result.seen.call_ids - before.call_ids]
