@@ -1,7 +1,7 @@
 """Live updates for the console: Server-Sent Events at /console/live.
 
 One poller per server process (hotline/web/console/live_hub.py) reads two small fingerprints from the database
-each second (the calls waiting in the queue, and the latest change to any ticket) and hands every open tab the
+twice a second (the calls waiting in the queue, and the latest change to any ticket) and hands every open tab the
 events for it: `queue` carries the queue table as HTML, `call` a caller who just joined the queue, `tickets` tells
 the page to refresh its live part, `critical` a ticket that just became critical (for those who may see it).
 Polling the database (not Redis pub/sub) catches every writer (API, worker, webhooks, another server) without
@@ -27,7 +27,7 @@ MAX_STREAM_SECONDS = 600.0
 
 async def stream(request: Request, user: ConsoleUser) -> AsyncIterator[str]:
     hub = live_hub()
-    tab = hub.subscribe(user)  # the session was checked just now (UserDep); the hub checks it each second
+    tab = hub.subscribe(user)  # the session was checked just now (UserDep); the hub checks it at each poll
     try:
         await hub.started()  # so a change made once the page is told "open" is never taken for the starting point
         yield "retry: 2000\n\n"

@@ -1,6 +1,6 @@
 """One database poll per server process for every open console tab (issue 19).
 
-The first tab that opens /console/live starts one asyncio task; it reads the fingerprints once a second (the
+The first tab that opens /console/live starts one asyncio task; it reads the fingerprints twice a second (the
 waiting calls, the latest ticket change) and checks every open tab's session in the same query, then hands
 each tab the events it should see. A tab costs nothing while nothing changes; when the queue changes its rows
 are read once and the table rendered once per language (the tab's CSRF token goes in afterwards). The task
@@ -32,7 +32,7 @@ from hotline.web.console.auth import ConsoleUser
 from hotline.web.console.pages import queue_view
 from hotline.web.templating import templates
 
-POLL_SECONDS = 1.0
+POLL_SECONDS = 0.5  # one poll per process, whatever the tabs: cheap enough for p99 < 1 s (issue 19)
 log = logging.getLogger(__name__)
 CSRF_SLOT = "HOTLINECSRFSLOT"  # rendered once per language, replaced by each tab's own token
 
