@@ -69,8 +69,9 @@ class Poll:
 
 def _read_seen(session: Session) -> Seen:
     queued = session.execute(select(Call.id, Call.updated_at).where(Call.status == "queued").order_by(Call.id)).all()
-    tickets = session.execute(select(func.count(Ticket.id), func.max(Ticket.updated_at))).one()
-    last_event = session.scalar(select(func.max(TicketEvent.id))) or 0
+    newest_event = select(func.max(TicketEvent.id)).scalar_subquery()
+    tickets = session.execute(select(func.count(Ticket.id), func.max(Ticket.updated_at), newest_event)).one()
+    last_event = tickets[2] or 0
     ids = frozenset(row[0] for row in queued)
     return Seen(repr(queued), ids, f"{tickets[0]}|{tickets[1]}|{last_event}", last_event)
 
