@@ -22,7 +22,7 @@ from hotline.features.calls.call_queue import WaitingCall
 from hotline.features.calls.queue_urgency import urgency
 from hotline.features.tickets.critical_watch import CriticalTicket, became_critical
 from hotline.web.console.auth import ConsoleUser
-from hotline.web.console.live_hub import LiveHub, Poll, Seen
+from hotline.web.console.live_hub import MAX_BACKLOG, LiveHub, Poll, Seen, Subscriber
 from hotline.web.session import SessionData
 from tests.accounts import console_login, csrf_of, make_user
 from tests.conftest import Caller, Phone, drain_queue
@@ -164,3 +164,13 @@ def test_queue_row_urgency(queue: str, ticket: str | None, category: str | None,
     call = WaitingCall(1, "twilio", "CA1", "+62", category, None, "id", datetime.now(UTC), False, queue, ticket)
     levels = {"landslide": "critical", "flood": "high", "roads": "normal"}
     assert urgency(call, levels) == level
+
+
+@pytest.mark.unit
+def test_a_tab_that_stopped_reading_is_ended_not_grown() -> None:
+    tab = Subscriber(_user("ani", "operator"))
+    for _ in range(MAX_BACKLOG):
+        tab.send("event: tickets\ndata: x\n\n")
+    assert tab.events.qsize() == MAX_BACKLOG
+    tab.send("event: tickets\ndata: y\n\n")  # one too many: the stream ends, the browser reconnects
+    assert tab.events.qsize() == 1 and tab.events.get_nowait() is None

@@ -34,6 +34,7 @@ from hotline.web.templating import templates
 
 POLL_SECONDS = 0.5  # one poll per process, whatever the tabs: cheap enough for p99 < 1 s (issue 19)
 log = logging.getLogger(__name__)
+MAX_BACKLOG = 100  # events waiting for one tab
 CSRF_SLOT = "HOTLINECSRFSLOT"  # rendered once per language, replaced by each tab's own token
 
 
@@ -45,7 +46,17 @@ def sse(event: str, data: str) -> str:
 @dataclass(eq=False)
 class Subscriber:
     user: ConsoleUser
-    events: asyncio.Queue[str | None] = field(default_factory=asyncio.Queue)  # None: the stream ends
+    events: asyncio.Queue[str | None] = field(default_factory=lambda: asyncio.Queue(MAX_BACKLOG))  # None: it ends
+
+    def send(self, event: str | None) -> None:
+        """Queue `event`; a tab that stopped reading (a stalled connection) is ended instead of growing without end:
+        the browser reconnects and gets the page's state afresh."""
+        try:
+            self.events.put_nowait(event)
+        except asyncio.QueueFull:
+            while not self.events.empty():
+                self.events.get_nowait()
+            self.events.put_nowait(None)
 
 
 @dataclass(frozen=True)
@@ -163,10 +174,10 @@ class LiveHub:
         arrived = [w for w in result.waiting if w.call_id in result.seen.call_ids - before.call_ids]
         for tab in tabs:
             if tab.user.session.key not in result.alive:
-                tab.events.put_nowait(None)  # the session ended on the server: so does the stream
+                tab.send(None)  # the session ended on the server: so does the stream
                 continue
             for event in self._events_for(tab.user, before, result, arrived):
-                tab.events.put_nowait(event)
+                tab.send(event)
 
     @staticmethod
     def _events_for(user: ConsoleUser, before: Seen, result: Poll, arrived: list[WaitingCall]) -> list[str]:
