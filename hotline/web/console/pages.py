@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 from hotline import clock
 from hotline.core.city import current_config
 from hotline.db import unit_of_work
-from hotline.features.calls.call_queue import waiting_calls
+from hotline.features.calls.call_queue import WaitingCall, waiting_calls
+from hotline.features.calls.queue_urgency import urgency
 from hotline.features.merging import reporters
 from hotline.features.merging.edit_merge import current_values
 from hotline.features.open311.open311_records import filings
@@ -30,7 +31,7 @@ from hotline.features.tickets.ticket_queries import (
     list_tickets,
 )
 from hotline.features.tickets.timeline import OPEN_PHASE, load_ticket_view
-from hotline.models import Agency, Call, InboundMessage, OutboundMessage, Ticket
+from hotline.models import Agency, Call, CallScreening, InboundMessage, OutboundMessage, Ticket
 from hotline.web.api_schemas import MAX_ID, RowId
 from hotline.web.console.auth import ConsoleUser, UserDep, render, require
 from hotline.web.console.recordings import console_recording_url
@@ -60,13 +61,25 @@ def form_choices(lang: str) -> dict[str, Any]:
     }
 
 
-def queue_context(user: ConsoleUser) -> dict[str, Any]:
+def queue_view(waiting: list[WaitingCall], callbacks: list[CallScreening], lang: str) -> dict[str, Any]:
+    """What _queue.html shows, from the rows read once (the live stream shares them between open tabs)."""
     config = current_config()
+    names = {c.code: c.name(lang) for c in config.categories}
+    levels = {c.code: c.priority for c in config.categories}
+    return {
+        "waiting": waiting,
+        "callbacks": callbacks,
+        "category_names": names,
+        "urgency": {w.call_id: urgency(w, levels) for w in waiting},  # the row's colour and words
+        "now": clock.now(),
+    }
+
+
+def queue_context(user: ConsoleUser) -> dict[str, Any]:
     with unit_of_work() as session:
         waiting = waiting_calls(session)
         callbacks = pending_callbacks(session)  # the junk-call shield's: confirmed emergencies first
-    names = {c.code: c.name(user.lang) for c in config.categories}
-    return {"waiting": waiting, "callbacks": callbacks, "category_names": names, "now": clock.now()}
+    return queue_view(waiting, callbacks, user.lang)
 
 
 @router.get("")

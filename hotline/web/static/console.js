@@ -59,6 +59,95 @@ async function refreshLiveParts() {
   tick();
 }
 
+// Attention (issue 19): a short tone made with WebAudio (no sound file) and a desktop notification when a caller
+// joins the queue or a report becomes critical. The server sends neither for what this user did themselves.
+const MUTE_KEY = "hotline.sound.muted";
+let audio = null;
+
+function muted() {
+  try { return window.localStorage.getItem(MUTE_KEY) === "1"; } catch (e) { return false; }
+}
+
+// Browsers start audio only after a user gesture: the first click or key on the page unlocks it.
+function audioContext() {
+  const Context = window.AudioContext || window.webkitAudioContext;
+  if (!Context) return null;
+  if (!audio) audio = new Context();
+  if (audio.state === "suspended") audio.resume().catch(() => {});
+  return audio;
+}
+
+function tone(urgent) {
+  if (muted()) return;
+  const context = audioContext();
+  if (!context) return;
+  const pitches = urgent ? [988, 740, 988, 740] : [660, 880];  // a critical report: longer, two-tone
+  pitches.forEach((hz, i) => {
+    const start = context.currentTime + i * 0.18;
+    const oscillator = context.createOscillator();
+    const gain = context.createGain();
+    oscillator.type = "sine";
+    oscillator.frequency.value = hz;
+    gain.gain.setValueAtTime(0.0001, start);
+    gain.gain.exponentialRampToValueAtTime(0.3, start + 0.02);
+    gain.gain.exponentialRampToValueAtTime(0.0001, start + 0.16);
+    oscillator.connect(gain).connect(context.destination);
+    oscillator.start(start);
+    oscillator.stop(start + 0.17);
+  });
+}
+
+function notify(data, tag) {
+  if (!("Notification" in window) || window.Notification.permission !== "granted") return;
+  try {
+    const note = new window.Notification(data.title, { body: data.body, tag });
+    if (data.url) note.addEventListener("click", () => { window.focus(); window.location.href = data.url; });
+  } catch (e) { /* a browser that allows notifications only from a service worker: the tone still plays */ }
+}
+
+function attend(event, urgent, tag) {
+  let data;
+  try { data = JSON.parse(event.data); } catch (e) { return; }
+  tone(urgent);
+  notify(data, tag + (data.id || data.number || ""));
+}
+
+function showSound(button) {
+  const off = muted();
+  button.setAttribute("aria-pressed", off ? "true" : "false");
+  button.textContent = off ? button.dataset.off : button.dataset.on;
+  button.title = off ? button.dataset.unmute : button.dataset.mute;
+  button.classList.toggle("is-muted", off);
+}
+
+function showNotify(button) {
+  const permission = "Notification" in window ? window.Notification.permission : "denied";
+  if (permission === "granted") button.textContent = button.dataset.granted;
+  if (permission === "denied") button.textContent = button.dataset.denied;
+  button.disabled = permission !== "default";
+}
+
+function setUpAttention() {
+  const group = document.getElementById("attention");
+  const sound = document.getElementById("sound-toggle");
+  const ask = document.getElementById("notify-button");
+  if (!group || !sound || !ask) return;
+  group.hidden = false;
+  showSound(sound);
+  showNotify(ask);
+  sound.addEventListener("click", () => {
+    try { window.localStorage.setItem(MUTE_KEY, muted() ? "0" : "1"); } catch (e) { return; }
+    showSound(sound);
+  });
+  ask.addEventListener("click", () => {
+    if (!("Notification" in window)) return;
+    Promise.resolve(window.Notification.requestPermission()).then(() => showNotify(ask));
+  });
+  const unlock = () => { if (!muted()) audioContext(); };
+  document.addEventListener("pointerdown", unlock, { once: true });
+  document.addEventListener("keydown", unlock, { once: true });
+}
+
 function connect() {
   if (document.body.dataset.live !== "on" || !window.EventSource) return;
   const status = document.getElementById("live-status");
@@ -73,10 +162,13 @@ function connect() {
     }
   });
   source.addEventListener("tickets", () => { refreshLiveParts(); });
+  source.addEventListener("call", (event) => attend(event, false, "call-"));
+  source.addEventListener("critical", (event) => attend(event, true, "critical-"));
 }
 
 document.addEventListener("DOMContentLoaded", () => {
   tick();
   setInterval(tick, 1000);
+  setUpAttention();
   connect();
 });
