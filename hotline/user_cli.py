@@ -15,7 +15,8 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
 user_app = typer.Typer(
-    help="Console accounts and API tokens: add, list, role, disable, enable, password, token, revoke.", no_args_is_help=True
+    help="Console accounts and API tokens: add, list, role, disable, enable, password, token, revoke.",
+    no_args_is_help=True,
 )
 out = Console()
 err = Console(stderr=True)

@@ -140,12 +140,30 @@ def tab_to(tab: Any, matches: Callable[[dict[str, str]], bool], what: str, limit
     raise AssertionError(f"{what} was not reached with {limit} presses of Tab")
 
 
-def focus_ring(tab: Any) -> tuple[str, float]:
-    """The focused element's outline style and width in px (what shows where the keyboard is)."""
-    style, width = tab.evaluate(
-        "() => { const s = getComputedStyle(document.activeElement); return [s.outlineStyle, s.outlineWidth]; }"
+def _luminance(rgb: str) -> float:
+    channels = [int(c) / 255 for c in re.findall(r"\d+", rgb)[:3]]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast(one: str, other: str) -> float:
+    """WCAG's contrast ratio of two CSS rgb() colours."""
+    light, dark = sorted((_luminance(one), _luminance(other)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def focus_ring(tab: Any) -> tuple[str, float, float]:
+    """The focused element's outline: style, width in px, and its contrast with the page behind it."""
+    style, width, colour, page_colour = tab.evaluate(
+        """() => { const s = getComputedStyle(document.activeElement), page = getComputedStyle(document.body);
+            return [s.outlineStyle, s.outlineWidth, s.outlineColor, page.backgroundColor]; }"""
     )
-    return style, float(width.removesuffix("px") or 0)
+    return style, float(width.removesuffix("px") or 0), contrast(colour, page_colour)
+
+
+def assert_visible_focus(tab: Any, what: str) -> None:
+    style, width, ratio = focus_ring(tab)
+    assert style != "none" and width >= 2 and ratio >= 3, f"{what}: focus ring {style} {width}px, contrast {ratio:.1f}"
 
 
 def test_a_call_is_taken_and_filed_with_the_keyboard_alone(page: Any, phone: Phone, fake_twilio: Any) -> None:  # noqa: F811
@@ -164,8 +182,7 @@ def test_a_call_is_taken_and_filed_with_the_keyboard_alone(page: Any, phone: Pho
 
     expect(page.locator("#queue")).to_contain_text("+6281234567890")
     tab_to(page, lambda f: f["tag"] == "button" and f["text"].startswith("Angkat"), "the take-call button")
-    style, width = focus_ring(page)
-    assert style != "none" and width >= 2, f"the focused button shows no ring: {style} {width}px"
+    assert_visible_focus(page, "the take-call button")
     shot(page, "keyboard-focus-take-call")
     page.keyboard.press("Enter")
     expect(page.locator(".flash")).to_be_visible()
@@ -183,9 +200,8 @@ def test_a_call_is_taken_and_filed_with_the_keyboard_alone(page: Any, phone: Pho
     expect(page).to_have_url(re.compile(r"/console/tickets/\d+\?flash=saved$"))
     expect(page.locator("main")).to_contain_text("Pohon tumbang menutup jalan")
     page.keyboard.press("Tab")  # the skip link comes first and shows itself
-    link_style, link_width = focus_ring(page)
     assert page.evaluate("() => document.activeElement.className") == "skip"
-    assert link_style != "none" and link_width >= 2
+    assert_visible_focus(page, "the skip link")
     shot(page, "keyboard-ticket-filed")
     assert fake_twilio.call_updates, "taking the call put it through to the operator"
     drain_queue()

@@ -174,7 +174,7 @@ def test_the_audit_log_filters_pages_and_exports(server: str) -> None:
     _entry(datetime(2026, 12, 6, 16, 30, tzinfo=UTC), "ani", "ticket.note", ticket=12)
     _entry(datetime(2026, 12, 6, 17, 30, tzinfo=UTC), "ani", "ticket.edit", ticket=12)  # 00:30 WIB on the 7th
     _entry(datetime(2026, 12, 6, 18, 0, tzinfo=UTC), "budi", "ticket.note", ticket=13)
-    _entry(datetime(2026, 12, 6, 18, 5, tzinfo=UTC), "budi", "=HYPERLINK(\"x\")", ticket=14)
+    _entry(datetime(2026, 12, 6, 18, 5, tzinfo=UTC), "budi", '=HYPERLINK("x")', ticket=14)
     admin = console_login(server, "adm")
 
     def rows(query: str) -> list[str]:
@@ -205,7 +205,7 @@ def test_the_audit_log_filters_pages_and_exports(server: str) -> None:
     table = list(csv.reader(io.StringIO(exported.text)))
     assert table[0][:5] == ["id", "waktu", "pengguna", "kode_tindakan", "tindakan"]
     assert [r[2] for r in table[1:]] == ["budi", "budi"]
-    assert table[1][3] == "'=HYPERLINK(\"x\")"  # a spreadsheet would run it: written as text
+    assert table[1][3] == '\'=HYPERLINK("x")'  # a spreadsheet would run it: written as text
     assert table[2][1] == "2026-12-07T01:00:00+07:00" and table[2][4] == "Menambah catatan"
     assert admin.get("/console/admin/audit.csv?from=junk").status_code == 303
 
