@@ -199,6 +199,15 @@ def test_the_audit_log_filters_pages_and_exports(server: str) -> None:
         page = admin.get(f"/console/admin/audit?{query}")
         assert page.status_code == 200 and said in page.text, query
 
+    with unit_of_work() as session:  # 51 rows: one page and one more
+        session.add_all(AuditEntry(actor="cici", action="login", data={}) for _ in range(51))
+    first = admin.get("/console/admin/audit?user=cici").text
+    assert first.count('<tr data-audit="') == 50
+    older = re.search(r'<a href="([^"]+)" rel="next">', first)
+    assert older and "user=cici" in older.group(1) and "before=" in older.group(1)
+    second = admin.get(older.group(1).replace("&amp;", "&")).text
+    assert second.count('<tr data-audit="') == 1 and 'rel="next"' not in second
+
     exported = admin.get("/console/admin/audit.csv?user=budi")
     assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/csv")
     assert "attachment" in exported.headers["content-disposition"]
@@ -237,7 +246,9 @@ def test_only_admins_reach_the_admin_screens(server: str) -> None:
     for action, data in (
         ("/console/users", {"username": "x", "role": "admin", "password": PASSWORD, "password2": PASSWORD}),
         (f"/console/users/{op}/role", {"role": "admin"}),
+        (f"/console/users/{user_id('sup')}/role", {"role": "admin"}),  # their own: 403 too, not "your own role"
         (f"/console/users/{op}/password", {"password": NEW_PASSWORD, "password2": NEW_PASSWORD}),
+        (f"/console/users/{op}/password", {"password": NEW_PASSWORD, "password2": "differs"}),
         ("/console/admin/tokens", {"owner": "sup", "name": "mine"}),
         ("/console/admin/tokens/1/revoke", {}),
     ):

@@ -164,6 +164,7 @@ async def _change(user: ConsoleUser, user_id: int, action: str, change: Callable
 @router.post("/{user_id}/password")
 async def reset_password(user_id: RowId, user: UserDep, form: FormDep) -> Response:
     """A temporary password the admin tells the user; every console session of the user ends."""
+    require(user, user.principal.can_manage_users)
     password = field(form, "password")
     if password != field(form, "password2"):
         return RedirectResponse(error_url(user_page(user_id), "passwords_differ"), status_code=303)
@@ -179,6 +180,7 @@ async def reset_password(user_id: RowId, user: UserDep, form: FormDep) -> Respon
 @router.post("/{user_id}/role")
 async def set_role(user_id: RowId, user: UserDep, form: FormDep) -> Response:
     """A new role (and agency for agency staff); the user's sessions end so the new powers apply at once."""
+    require(user, user.principal.can_manage_users)
     role, agency = field(form, "role"), field(form, "agency") or None
     if user_id == user.principal.user_id:  # an admin who demoted themselves could not undo it here
         return RedirectResponse(error_url(user_page(user_id), "own_role"), status_code=303)
@@ -197,6 +199,7 @@ async def set_role(user_id: RowId, user: UserDep, form: FormDep) -> Response:
 
 @router.post("/{user_id}/disable")
 async def disable(user_id: RowId, user: UserDep, form: FormDep) -> Response:
+    require(user, user.principal.can_manage_users)
     if user_id == user.principal.user_id:
         raise HTTPException(409, "an admin cannot disable their own account here (use `hotline user disable`)")
     await _change(user, user_id, "user.disable", lambda session, row: disable_user(session, user=row))
