@@ -183,6 +183,14 @@ def test_a_call_is_taken_and_filed_with_the_keyboard_alone(page: Any, phone: Pho
     expect(page.locator("#queue")).to_contain_text("+6281234567890")
     tab_to(page, lambda f: f["tag"] == "button" and f["text"].startswith("Angkat"), "the take-call button")
     assert_visible_focus(page, "the take-call button")
+    take_first = page.evaluate("() => document.activeElement.form.getAttribute('action')")
+    second = Caller(phone, "+6281234500077")
+    second.dial()
+    second.press("1")  # a new caller: the queue is swapped under the operator's focus
+    expect(page.locator("#queue")).to_contain_text("+6281234500077")
+    assert page.evaluate("() => document.activeElement.form && document.activeElement.form.getAttribute('action')") == (
+        take_first
+    ), "focus left the take button when the queue refreshed"
     shot(page, "keyboard-focus-take-call")
     page.keyboard.press("Enter")
     expect(page.locator(".flash")).to_be_visible()

@@ -68,7 +68,15 @@ function connect() {
   source.addEventListener("queue", (event) => {
     const queue = document.getElementById("queue");
     if (queue) {
+      // A keyboard user on a call's "take" button stays on it when a new caller arrives (the swap would drop focus).
+      const focused = queue.contains(document.activeElement) ? document.activeElement.closest("form") : null;
+      const action = focused ? focused.getAttribute("action") : null;
       queue.innerHTML = event.data;
+      if (action) {
+        const again = [...queue.querySelectorAll("form")].find((f) => f.getAttribute("action") === action);
+        const target = (again || queue).querySelector("button");
+        if (target) target.focus();
+      }
       tick();
     }
   });
