@@ -38,8 +38,8 @@ MIN_PASSWORD_LENGTH = 10
 TOKEN_PREFIX = "htl_"
 TOKEN_DAYS = 90  # `hotline user token` without --days
 SESSION_HOURS = 12  # one shift
-SESSION_KEEP_DAYS = 30
-TOKEN_USE_RESOLUTION = timedelta(minutes=1)  # ended sessions' rows are deleted this long after they expired
+SESSION_KEEP_DAYS = 30  # ended sessions' rows are deleted this long after they expired
+TOKEN_USE_RESOLUTION = timedelta(minutes=1)  # a token's last use is written at most this often
 
 
 class AccountError(ValueError):
@@ -275,7 +275,10 @@ def enable_user(session: Session, *, user: User) -> None:
 
 
 def active_admins(session: Session) -> int:
-    return int(session.scalar(select(func.count()).where(User.role == "admin", User.active.is_(True))) or 0)
+    """How many active admins there are, their rows locked: two admins demoting each other at once cannot both
+    pass the last-admin check (PostgreSQL; SQLite runs one writer at a time anyway)."""
+    admins = select(User.id).where(User.role == "admin", User.active.is_(True)).with_for_update()
+    return len(session.scalars(admins).all())
 
 
 def change_role(session: Session, *, config: CityConfig, user: User, role: str, agency: str | None = None) -> int:
