@@ -217,6 +217,8 @@ def test_the_audit_log_filters_pages_and_exports(server: str) -> None:
     assert table[1][3] == '\'=HYPERLINK("x")'  # a spreadsheet would run it: written as text
     assert table[2][1] == "2026-12-07T01:00:00+07:00" and table[2][4] == "Menambah catatan"
     assert admin.get("/console/admin/audit.csv?from=junk").status_code == 303
+    export = audited("audit.export")[-1]
+    assert (export.actor, export.data) == ("adm", {"filter": {"user": "budi"}})  # who took a copy, and of what
 
 
 def test_the_audit_log_pages_by_id_and_stays_bounded(backend: dict[str, str]) -> None:

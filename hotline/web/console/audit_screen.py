@@ -17,6 +17,7 @@ from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from hotline import clock
 from hotline.catalog import catalog, word
 from hotline.db import unit_of_work
+from hotline.features.accounts.audit import audit
 from hotline.features.accounts.audit_log import AuditFilter, audit_page, export_batches
 from hotline.localtime import city_zone
 from hotline.models import AuditEntry
@@ -163,6 +164,8 @@ def audit_csv(
     if problem:  # the page says what is wrong, in the reader's language
         asked = {"user": by, "ticket": ticket, "action": action, "from": since, "to": until}
         return RedirectResponse(f"{PAGE}?{urlencode(asked)}", status_code=303)
+    with unit_of_work() as session:  # who took a copy of the log, and of what, is in the log too
+        audit(session, actor=user.principal.username, action="audit.export", ip=user.ip, filter=_query(f))
     stamp = clock.now().astimezone(city_zone()).strftime("%Y%m%d-%H%M")
     return StreamingResponse(
         _csv_lines(f, user.lang),
