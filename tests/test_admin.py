@@ -142,6 +142,7 @@ def test_api_tokens_are_made_once_used_listed_and_revoked_at_once(server: str) -
         ({"owner": "app", "name": ""}, "Beri nama token"),
         ({"owner": "app", "name": "x", "days": "0"}, "1 sampai 3660 hari"),
         ({"owner": "ghost", "name": "x"}, "Tidak ada pengguna ghost"),
+        ({"owner": "app\x00", "name": "\x00"}, "Beri nama token"),
     ):
         assert said in error_after(admin, post(admin, page, page, data))
 
@@ -217,6 +218,9 @@ def test_the_audit_log_filters_pages_and_exports(server: str) -> None:
     assert table[1][3] == '\'=HYPERLINK("x")'  # a spreadsheet would run it: written as text
     assert table[2][1] == "2026-12-07T01:00:00+07:00" and table[2][4] == "Menambah catatan"
     assert admin.get("/console/admin/audit.csv?from=junk").status_code == 303
+    for query in ({"user": "a\x00b"}, {"action": "\x00"}, {"ticket": "²"}, {"from": "0001-01-01", "to": "9999-12-31"}):
+        assert admin.get("/console/admin/audit", params=query).status_code == 200, query  # never a 500
+    assert "Tanggal tidak terbaca" in admin.get("/console/admin/audit", params={"to": "9999-12-31"}).text
     export = audited("audit.export")[-1]
     assert (export.actor, export.data) == ("adm", {"filter": {"user": "budi"}})  # who took a copy, and of what
 

@@ -50,7 +50,8 @@ def _render(request: Request, user: ConsoleUser, new_token: str | None = None, o
 @router.post("")
 async def create(request: Request, user: UserDep, form: FormDep) -> Response:
     require(user, user.principal.can_manage_users)
-    owner, name = field(form, "owner").strip(), field(form, "name").strip()
+    # NUL cannot be stored in a PostgreSQL text column: dropped rather than a 500.
+    owner, name = field(form, "owner").strip(), field(form, "name").replace("\x00", "").strip()
     days = plain_int(field(form, "days").strip() or str(TOKEN_DAYS), max_digits=5)
     if not name:
         return RedirectResponse(error_url(PAGE, "token_name_needed"), status_code=303)

@@ -30,6 +30,7 @@ PAGE = "/console/admin/audit"
 DETAIL_KEYS = ("username", "role", "agency", "name", "days", "to", "path")  # data shown, each with its label
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet would run such a cell as a formula
 
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(9998, 12, 31)  # dates a filter can take
 Text = Annotated[str, Query(max_length=64)]
 
 
@@ -59,12 +60,17 @@ def _read_filter(user: str, ticket: str, action: str, since: str, until: str) ->
     dates: list[date | None] = []
     for raw in (since, until):
         try:
-            dates.append(date.fromisoformat(raw.strip()) if raw.strip() else None)
+            day = date.fromisoformat(raw.strip()) if raw.strip() else None
         except ValueError:
+            day = None
             problem = problem or "bad_date_filter"
-            dates.append(None)
+        if day is not None and not FIRST_DAY <= day <= LAST_DAY:  # the zone's offset or the next day would overflow
+            day, problem = None, problem or "bad_date_filter"
+        dates.append(day)
     if dates[0] and dates[1] and dates[0] > dates[1]:
         problem, dates = "dates_reversed", [None, None]
+    # NUL cannot be compared with a PostgreSQL text column: no row has it, so it is dropped rather than a 500.
+    user, action = user.replace("\x00", ""), action.replace("\x00", "")
     return AuditFilter(user.strip() or None, number, action.strip() or None, dates[0], dates[1]), problem
 
 
