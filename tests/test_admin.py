@@ -143,6 +143,7 @@ def test_api_tokens_are_made_once_used_listed_and_revoked_at_once(server: str) -
         ({"owner": "app", "name": "x", "days": "0"}, "1 sampai 3660 hari"),
         ({"owner": "ghost", "name": "x"}, "Tidak ada pengguna ghost"),
         ({"owner": "app\x00", "name": "\x00"}, "Beri nama token"),
+        ({"owner": "gh\x00ost", "name": "x"}, "Tidak ada pengguna ghost"),
     ):
         assert said in error_after(admin, post(admin, page, page, data))
 

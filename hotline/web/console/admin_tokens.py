@@ -51,7 +51,7 @@ def _render(request: Request, user: ConsoleUser, new_token: str | None = None, o
 async def create(request: Request, user: UserDep, form: FormDep) -> Response:
     require(user, user.principal.can_manage_users)
     # NUL cannot be stored in a PostgreSQL text column: dropped rather than a 500.
-    owner, name = field(form, "owner").strip(), field(form, "name").replace("\x00", "").strip()
+    owner, name = field(form, "owner").replace("\x00", "").strip(), field(form, "name").replace("\x00", "").strip()
     days = plain_int(field(form, "days").strip() or str(TOKEN_DAYS), max_digits=5)
     if not name:
         return RedirectResponse(error_url(PAGE, "token_name_needed"), status_code=303)
