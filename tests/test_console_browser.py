@@ -215,7 +215,6 @@ PAGES = (
     "/console/scorecard",
     "/console/shield",
     "/console/users",
-    "/console/users/1",
     "/console/admin/tokens",
     "/console/admin/audit",
     "/console/tickets/999",  # the console's own 404 page
