@@ -3,11 +3,43 @@
 from fastapi import APIRouter
 from fastapi.responses import RedirectResponse
 
-from hotline.web.console import actions, attachments, auth, charts, live, pages, partners, recordings, shield, users
+from hotline.web.console import (
+    actions,
+    admin_tokens,
+    attachments,
+    audit_screen,
+    auth,
+    charts,
+    live,
+    pages,
+    partners,
+    recordings,
+    shield,
+    users,
+)
 
 router = APIRouter()
-for part in (auth, pages, charts, actions, live, shield, recordings, attachments, users, partners):
+for part in (
+    auth,
+    pages,
+    charts,
+    actions,
+    live,
+    shield,
+    recordings,
+    attachments,
+    users,
+    partners,
+    admin_tokens,
+    audit_screen,
+):
     router.include_router(part.router)
+
+
+@router.get("/console/admin", include_in_schema=False)
+def admin_home() -> RedirectResponse:
+    """The admin screens start with the users (/console/users; tokens and the audit log beside it)."""
+    return RedirectResponse("/console/users", status_code=307)
 
 
 @router.get("/", include_in_schema=False)

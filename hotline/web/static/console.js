@@ -40,6 +40,21 @@ function refreshForm(form, fresh) {
   if (!touched && form.elements.version && fresh.elements.version) form.elements.version.value = fresh.elements.version.value;
 }
 
+// A live swap replaces what the keyboard is on: focus goes back to the same link or form button (by its address)
+// in the fresh copy, else to the first control there, so a keyboard user is not thrown to the top of the page.
+function swapKeepingFocus(container, html) {
+  const active = container.contains(document.activeElement) ? document.activeElement : null;
+  const form = active && active.closest("form");
+  const key = active && (active.getAttribute("href") || (form && form.getAttribute("action")));
+  container.innerHTML = html;
+  if (!active) return;
+  const same = key && [...container.querySelectorAll("a[href], form")].find(
+    (el) => (el.getAttribute("href") || el.getAttribute("action")) === key,
+  );
+  const target = same ? (same.tagName === "FORM" ? same.querySelector("button") : same) : container.querySelector("a[href], button");
+  if (target) target.focus();
+}
+
 // Every live part of the page ([data-live-part] and #live-region) is swapped for the server's fresh copy.
 async function refreshLiveParts() {
   const parts = document.querySelectorAll("#live-region, [data-live-part]");
@@ -52,7 +67,7 @@ async function refreshLiveParts() {
   const page = new DOMParser().parseFromString(await response.text(), "text/html");
   parts.forEach((part) => {
     const fresh = part.id ? page.getElementById(part.id) : null;
-    if (fresh) part.innerHTML = fresh.innerHTML;
+    if (fresh) swapKeepingFocus(part, fresh.innerHTML);
   });
   const freshForm = page.getElementById("edit-form");
   if (form && freshForm) refreshForm(form, freshForm);
@@ -157,7 +172,7 @@ function connect() {
   source.addEventListener("queue", (event) => {
     const queue = document.getElementById("queue");
     if (queue) {
-      queue.innerHTML = event.data;
+      swapKeepingFocus(queue, event.data);
       tick();
     }
   });
