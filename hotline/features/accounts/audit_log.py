@@ -1,6 +1,6 @@
 """Reading the audit log (the admin's /console/admin/audit and its CSV): filtered by who, which ticket, which
 action and a date range in the city's time zone; newest first, paged by id (keyset: a page reads its rows, not the
-log, with the indexes of migration 0020), and an export bounded by `EXPORT_CAP`."""
+log, with the indexes of migration 0018), and an export bounded by `EXPORT_CAP`."""
 
 from __future__ import annotations
 
