@@ -24,6 +24,7 @@ from hotline.channels.twilio.alert_call import router as alert_call_router
 from hotline.channels.twilio.voice_fallback import router as voice_fallback_router
 from hotline.channels.twilio.voice_webhooks import router as voice_router
 from hotline.channels.twilio.webhooks import router as twilio_router
+from hotline.channels.whatsapp.webhook import router as whatsapp_router
 from hotline.metrics import UNMATCHED_ROUTE, WEBHOOK_SECONDS, MetricsRefresher
 from hotline.settings import get_settings
 from hotline.spool.replay import SpoolReplayer
@@ -116,6 +117,7 @@ def create_app() -> FastAPI:
     app.include_router(alert_call_router)
     app.include_router(kannel_router)
     app.include_router(android_router)
+    app.include_router(whatsapp_router)
     app.include_router(api_router)
     app.include_router(api_tickets_router)
     app.include_router(api_shield_router)

@@ -1,0 +1,55 @@
+"""WhatsApp (Cloud API) as an `SmsGateway` and a `MediaSource`: replies and notices go back as WhatsApp
+messages to those who wrote on it (hotline/features/sms/sms_routes.py picks it, inside the 24-hour window), and
+the photos, voice notes and documents they sent are fetched by media id.
+
+Delivery reports come back through the webhook's `statuses` (webhook.py) under the wamid `send` returned.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from hotline.channels.gateway import FetchedMedia, MediaFetchError, OutgoingSms, SendError, SendResult
+from hotline.channels.whatsapp.graph import GraphClient, GraphError
+
+TEXT_LIMIT = 4096  # a text message's body, in characters
+
+
+def wa_number(to: str) -> str:
+    """WhatsApp numbers are digits with the country code, no '+'."""
+    return "".join(ch for ch in to if ch.isdigit())
+
+
+class WhatsAppGateway:
+    kind = "whatsapp"
+
+    def __init__(self, *, name: str, client: GraphClient):
+        self.name, self.client = name, client
+
+    def send(self, sms: OutgoingSms) -> SendResult:
+        to = wa_number(sms.to)
+        if not to:
+            raise SendError(f"{sms.to!r} is not a WhatsApp number", permanent=True)
+        message = {"to": to, "type": "text", "text": {"preview_url": False, "body": sms.body[:TEXT_LIMIT]}}
+        try:
+            wamid = self.client.send(message)
+        except GraphError as exc:
+            raise SendError(str(exc), code=str(exc.code or exc.status), permanent=not exc.retryable) from exc
+        return SendResult(self.name, self.kind, wamid, "accepted")
+
+    def find_sent(self, sms: OutgoingSms, *, since: datetime, exclude: set[str]) -> SendResult | None:
+        return None  # the Cloud API cannot be asked what was sent; a repeat is one more chat message, not a charge
+
+    def fetch_media(self, ref: str, *, max_bytes: int) -> FetchedMedia:
+        """`ref` is the media id of the webhook. Its URL is asked for each time: it expires within minutes."""
+        try:
+            info = self.client.media_info(ref)
+            if info.file_size is not None and info.file_size > max_bytes:
+                raise MediaFetchError(f"media {ref}: {info.file_size} bytes, over {max_bytes}", permanent=True)
+            data = self.client.download(info.url, max_bytes=max_bytes)
+        except GraphError as exc:
+            # 404 on the id: deleted (30 days) or never ours. An expired URL answers 401/404 on the download:
+            # asked again (a fresh URL) with the other transient errors.
+            gone = exc.status in (400, 404) and "download" not in str(exc)
+            raise MediaFetchError(str(exc), permanent=gone or exc.status == 413) from exc
+        return FetchedMedia(data, info.mime_type)
