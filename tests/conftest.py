@@ -146,6 +146,7 @@ def clean(request: pytest.FixtureRequest) -> Iterator[None]:
     with engine.begin() as conn:
         for table in (
             "ticket_reporters",  # points at tickets, calls and inbound messages: goes first
+            "media_items",  # WhatsApp / MMS media: points at tickets and inbound messages
             "call_events",
             "call_screening",  # points at calls
             "calls",

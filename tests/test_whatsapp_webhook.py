@@ -40,7 +40,9 @@ def _texts(graph: FakeGraph, number: str) -> list[str]:
 
 def test_meta_verifies_the_webhook_with_our_token_only(graph: FakeGraph, server: str) -> None:
     url = f"{server}/whatsapp/webhook"
-    ok = httpx.get(url, params={"hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "1158201444"})
+    ok = httpx.get(
+        url, params={"hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "1158201444"}
+    )
     assert (ok.status_code, ok.text) == (200, "1158201444")
     wrong = httpx.get(url, params={"hub.mode": "subscribe", "hub.verify_token": "guess", "hub.challenge": "1"})
     assert wrong.status_code == 403
@@ -49,12 +51,16 @@ def test_meta_verifies_the_webhook_with_our_token_only(graph: FakeGraph, server:
 def test_a_forged_or_unsigned_webhook_is_refused_and_nothing_kept(graph: FakeGraph, server: str) -> None:
     body = graph.webhook("text", CITIZEN, body="KEBAKARAN di Jl. Diponegoro 12 Sisir")
     assert graph.deliver(body, secret="not-our-app-secret").status_code == 403
-    unsigned = httpx.post(f"{server}/whatsapp/webhook", content=json.dumps(body), headers={"Content-Type": "application/json"})
+    unsigned = httpx.post(
+        f"{server}/whatsapp/webhook", content=json.dumps(body), headers={"Content-Type": "application/json"}
+    )
     assert unsigned.status_code == 403
     assert inbound() == []
 
 
-def test_a_text_report_on_whatsapp_is_answered_on_whatsapp_and_alerts_by_sms(graph: FakeGraph, fake_twilio: Any) -> None:
+def test_a_text_report_on_whatsapp_is_answered_on_whatsapp_and_alerts_by_sms(
+    graph: FakeGraph, fake_twilio: Any
+) -> None:
     assert graph.text(CITIZEN, "KEBAKARAN di Jl. Diponegoro 12 Sisir, asap tebal").status_code == 200
     drain_queue()
     [stored] = inbound()
@@ -91,7 +97,9 @@ def test_meta_redelivering_a_message_changes_nothing(graph: FakeGraph) -> None:
         ("unsupported", "unsupported", ""),
     ],
 )
-def test_every_message_type_is_kept_with_what_the_grammar_reads(graph: FakeGraph, fixture: str, wa_type: str, body: str) -> None:
+def test_every_message_type_is_kept_with_what_the_grammar_reads(
+    graph: FakeGraph, fixture: str, wa_type: str, body: str
+) -> None:
     raw = json.loads((FIXTURES / "whatsapp" / f"{fixture}.json").read_text())
     assert graph.deliver(raw).status_code == 200
     [stored] = inbound()

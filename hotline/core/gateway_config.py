@@ -61,7 +61,9 @@ KINDS = ("twilio", "kannel", "gammu", "android", "smpp", "whatsapp", "log")
 PURPOSES = ("replies", "alerts", "broadcasts")
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,15}$")
 ENV_PREFIX = "HOTLINE_GATEWAY_"
-SECRET_KEYS = frozenset({"PASSWORD", "AUTH_TOKEN", "SECRET", "SIGNING_KEY", "ACCESS_TOKEN", "APP_SECRET", "VERIFY_TOKEN"})
+SECRET_KEYS = frozenset(
+    {"PASSWORD", "AUTH_TOKEN", "SECRET", "SIGNING_KEY", "ACCESS_TOKEN", "APP_SECRET", "VERIFY_TOKEN"}
+)
 
 # The keys each type reads (HOTLINE_GATEWAY_<NAME>_<KEY>), the ones it cannot work without, and what they are.
 KEYS: dict[str, dict[str, str]] = {

@@ -63,7 +63,9 @@ class SentMessage:
         if self.type == "interactive":
             return str(self.body["interactive"]["body"]["text"])
         if self.type == "template":
-            params = [p.get("text", "") for c in self.body["template"].get("components", []) for p in c.get("parameters", [])]
+            params = [
+                p.get("text", "") for c in self.body["template"].get("components", []) for p in c.get("parameters", [])
+            ]
             return " ".join(str(p) for p in params)
         return ""
 
@@ -202,11 +204,15 @@ class FakeGraph:
         return self.deliver(body)
 
     def status(self, message: SentMessage, status: str, *, code: int | None = None, title: str = "") -> httpx.Response:
-        body = json.loads((FIXTURES / ("status_failed.json" if status == "failed" else "status_delivered.json")).read_text())
+        body = json.loads(
+            (FIXTURES / ("status_failed.json" if status == "failed" else "status_delivered.json")).read_text()
+        )
         value = body["entry"][0]["changes"][0]["value"]
         value["metadata"] = {"display_phone_number": self.display_number, "phone_number_id": self.phone_number_id}
         entry = value["statuses"][0]
-        entry.update({"id": message.wamid, "status": status, "recipient_id": message.to, "timestamp": str(int(time.time()))})
+        entry.update(
+            {"id": message.wamid, "status": status, "recipient_id": message.to, "timestamp": str(int(time.time()))}
+        )
         if status == "failed" and code is not None:
             entry["errors"] = [{"code": code, "title": title or "failed", "message": title or "failed"}]
         message.statuses.append(status)
@@ -251,7 +257,12 @@ class FakeGraph:
             if fault is not None:
                 return fault
             if number_id != self.phone_number_id:
-                return _graph_error(400, 100, f"Unsupported post request. Object with ID '{number_id}' does not exist", "GraphMethodException")
+                return _graph_error(
+                    400,
+                    100,
+                    f"Unsupported post request. Object with ID '{number_id}' does not exist",
+                    "GraphMethodException",
+                )
             try:
                 body = json.loads(await request.body())
             except ValueError:
@@ -268,7 +279,11 @@ class FakeGraph:
             if window_closed and body["type"] != "template":
                 threading.Thread(target=self._late_failure, args=(sent,), daemon=True).start()
             return JSONResponse(
-                {"messaging_product": "whatsapp", "contacts": [{"input": body["to"], "wa_id": body["to"]}], "messages": [{"id": wamid}]}
+                {
+                    "messaging_product": "whatsapp",
+                    "contacts": [{"input": body["to"], "wa_id": body["to"]}],
+                    "messages": [{"id": wamid}],
+                }
             )
 
         @app.get(f"/{VERSION}/{{media_id}}")
@@ -280,7 +295,12 @@ class FakeGraph:
                 return fault
             stored = self.media.get(media_id)
             if stored is None:
-                return _graph_error(404, 100, f"Unsupported get request. Object with ID '{media_id}' does not exist", "GraphMethodException")
+                return _graph_error(
+                    404,
+                    100,
+                    f"Unsupported get request. Object with ID '{media_id}' does not exist",
+                    "GraphMethodException",
+                )
             stored.token, stored.url_expires = secrets.token_urlsafe(16), time.time() + self.url_ttl
             return JSONResponse(
                 {

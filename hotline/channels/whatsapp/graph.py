@@ -62,9 +62,13 @@ class GraphClient:
         body = {"messaging_product": "whatsapp", "recipient_type": "individual", **message}
         try:
             with httpx.Client(timeout=TIMEOUT) as http:
-                response = http.post(f"{self.api_base}/{self.phone_number_id}/messages", json=body, headers=self._headers)
+                response = http.post(
+                    f"{self.api_base}/{self.phone_number_id}/messages", json=body, headers=self._headers
+                )
         except httpx.HTTPError as exc:
-            raise GraphError(f"send: Graph API unreachable: {type(exc).__name__}: {exc}", status=0, retryable=True)
+            raise GraphError(
+                f"send: Graph API unreachable: {type(exc).__name__}: {exc}", status=0, retryable=True
+            ) from exc
         if response.status_code != 200:
             raise _error(response, "send")
         try:

@@ -25,7 +25,12 @@ log = logging.getLogger(__name__)
 
 MEDIA_TYPES = ("image", "audio", "video", "document", "sticker")
 IGNORED_TYPES = ("reaction", "system", "ephemeral", "request_welcome")
-STATUSES: dict[str, DeliveryStatus] = {"sent": "sent", "delivered": "delivered", "read": "delivered", "failed": "failed"}
+STATUSES: dict[str, DeliveryStatus] = {
+    "sent": "sent",
+    "delivered": "delivered",
+    "read": "delivered",
+    "failed": "failed",
+}
 ID_ROOM = 40  # a wamid runs to about 60 characters; inbound_messages.provider_sid holds 64 with "<gateway>:"
 
 
@@ -77,7 +82,10 @@ def parse(body: Any, *, gateway: str) -> Parsed:
                 continue
             value = _dict(change.get("value"))
             to = _str(_dict(value.get("metadata")).get("display_phone_number"))
-            names = {_str(c.get("wa_id")): _str(_dict(c.get("profile")).get("name")) for c in map(_dict, _list(value.get("contacts")))}
+            names = {
+                _str(c.get("wa_id")): _str(_dict(c.get("profile")).get("name"))
+                for c in map(_dict, _list(value.get("contacts")))
+            }
             for message in map(_dict, _list(value.get("messages"))):
                 sms = _message(message, gateway=gateway, to=to, names=names, out=out)
                 if sms is not None:
@@ -89,7 +97,9 @@ def parse(body: Any, *, gateway: str) -> Parsed:
     return out
 
 
-def _message(message: dict[str, Any], *, gateway: str, to: str, names: dict[str, str], out: Parsed) -> InboundSms | None:
+def _message(
+    message: dict[str, Any], *, gateway: str, to: str, names: dict[str, str], out: Parsed
+) -> InboundSms | None:
     wamid, sender, kind = _str(message.get("id")), _str(message.get("from")), _str(message.get("type"))
     if kind in IGNORED_TYPES:
         out.ignored.append(f"{kind} {wamid}")
@@ -125,7 +135,13 @@ def _message(message: dict[str, Any], *, gateway: str, to: str, names: dict[str,
         text = _str(content.get("payload")) or _str(content.get("text"))
     else:  # "unsupported" and types newer than this code: kept, said
         errors = [f"{_dict(e).get('code')} {_str(_dict(e).get('title'))}" for e in _list(message.get("errors"))]
-        log.warning("WhatsApp message %s from %s of type %r kept without text (%s)", wamid, sender, kind, "; ".join(errors) or "no detail")
+        log.warning(
+            "WhatsApp message %s from %s of type %r kept without text (%s)",
+            wamid,
+            sender,
+            kind,
+            "; ".join(errors) or "no detail",
+        )
     if _dict(message.get("context")).get("id"):
         extra["context_wamid"] = _str(_dict(message.get("context")).get("id"))
     if _str(message.get("timestamp")).isdigit():  # when the citizen sent it; stored as received when it came

@@ -18,6 +18,8 @@ import hashlib
 import hmac
 import json
 import logging
+from functools import partial
+from typing import Any
 
 from anyio.to_thread import run_sync
 from fastapi import APIRouter, Request, Response
@@ -51,13 +53,17 @@ async def verify(request: Request) -> Response:
     token, challenge = params.get("hub.verify_token", ""), params.get("hub.challenge", "")
     tokens = [s.get("VERIFY_TOKEN") or "" for s in _specs()]
     if params.get("hub.mode") != "subscribe" or not any(t and same_secret(token, t) for t in tokens):
-        log.warning("WhatsApp webhook verification refused (mode %r, token wrong or none configured)", params.get("hub.mode"))
+        log.warning(
+            "WhatsApp webhook verification refused (mode %r, token wrong or none configured)", params.get("hub.mode")
+        )
         return _plain("verification refused", 403)
     return _plain(challenge, 200)
 
 
 def _signed_by(body: bytes, given: str) -> list[GatewaySpec]:
-    return [s for s in _specs() if s.get("APP_SECRET") and same_secret(given, signature(s.get("APP_SECRET") or "", body))]
+    return [
+        s for s in _specs() if s.get("APP_SECRET") and same_secret(given, signature(s.get("APP_SECRET") or "", body))
+    ]
 
 
 @router.post("/webhook", include_in_schema=False)
@@ -68,13 +74,17 @@ async def receive(request: Request) -> Response:
     given = request.headers.get("X-Hub-Signature-256", "").strip().lower()
     signers = _signed_by(body, given) if given.startswith("sha256=") else []
     if not signers:
-        log.warning("WhatsApp webhook refused: X-Hub-Signature-256 missing or not by our app secret (%d bytes)", len(body))
+        log.warning(
+            "WhatsApp webhook refused: X-Hub-Signature-256 missing or not by our app secret (%d bytes)", len(body)
+        )
         return _plain("invalid or missing X-Hub-Signature-256", 403)
     try:
         data = json.loads(body)
         by_number = {s.get("PHONE_NUMBER_ID"): s.name for s in _specs()}
-        parsed = [parse(_only_entry(data, change), gateway=by_number.get(number) or signers[0].name)
-                  for change, number in _changes(data)]
+        parsed = [
+            parse(_only_entry(data, change), gateway=by_number.get(number) or signers[0].name)
+            for change, number in _changes(data)
+        ]
     except (ValueError, NotAWebhook) as exc:
         return _plain(f"not a WhatsApp webhook: {exc}", 400)
     limiter = database_slots(request)
@@ -83,11 +93,11 @@ async def receive(request: Request) -> Response:
             log.info("WhatsApp %s: nothing for us", ignored)
         for sms in part.messages:
             try:
-                await run_sync(lambda sms=sms: take_or_spool(sms, kind="whatsapp"), limiter=limiter)
+                await run_sync(partial(take_or_spool, sms, kind="whatsapp"), limiter=limiter)
             except InboundRefused as exc:  # one bad message must not make Meta resend the good ones for days
                 log.warning("WhatsApp message from %s refused: %s (payload %s)", sms.sender, exc, dict(sms.payload))
         for report in part.reports:
-            await run_sync(lambda report=report: take_report(report), limiter=limiter)
+            await run_sync(partial(take_report, report), limiter=limiter)
             if report.status == "failed":
                 log.warning("WhatsApp message %s failed: %s %s", report.provider_sid, report.error_code, report.detail)
     return _plain("", 200)
@@ -98,9 +108,11 @@ def _changes(data: object) -> list[tuple[tuple[int, int], str | None]]:
     if not isinstance(data, dict) or data.get("object") != "whatsapp_business_account":
         raise NotAWebhook("expected {'object': 'whatsapp_business_account', 'entry': [...]}")
     found = []
-    entries = data.get("entry") if isinstance(data.get("entry"), list) else []
+    raw_entries = data.get("entry")
+    entries: list[Any] = raw_entries if isinstance(raw_entries, list) else []
     for i, entry in enumerate(entries):
-        changes = entry.get("changes") if isinstance(entry, dict) and isinstance(entry.get("changes"), list) else []
+        raw = entry.get("changes") if isinstance(entry, dict) else None
+        changes: list[Any] = raw if isinstance(raw, list) else []
         for j, change in enumerate(changes):
             value = change.get("value") if isinstance(change, dict) else None
             metadata = value.get("metadata") if isinstance(value, dict) else None

@@ -14,6 +14,7 @@ from hotline.channels.gateway import InboundSms
 from hotline.cityconfig import CityConfig
 from hotline.core.wording import category_menu, ticket_fields
 from hotline.db import dialect_insert
+from hotline.features.media import intake as media_intake
 from hotline.features.merging import reporters
 from hotline.features.merging.merging import open_or_merge
 from hotline.features.shield import shield_sms
@@ -159,6 +160,8 @@ def process_inbound(session: Session, *, inbound_id: int, config: CityConfig) ->
     try:
         with session.begin_nested():
             outcome, ticket_id = handle_sms(session, config=config, message=message)
+            role = "after" if outcome == "urc_done" else "report"  # a crew's SELESAI photo shows the work done
+            media_intake.after_intake(session, config=config, message=message, ticket_id=ticket_id, role=role)
         message.status, message.outcome, message.ticket_id = "processed", outcome, ticket_id
         _say_if_cut(session, message)
     except Exception as exc:
@@ -204,6 +207,8 @@ def handle_sms(session: Session, *, config: CityConfig, message: InboundMessage)
     if merged_into is not None:
         return "flood_merged", merged_into
     sender = Sender(session, config, message.from_e164, message.id, parsed.language)
+    if media_intake.only_extras(message) and parsed.kind not in ("urc_command", "citizen_command"):
+        return _extras_alone(sender, message)
     if parsed.kind == "empty":
         sender.reply("empty_message")
         return "empty", None
@@ -218,6 +223,18 @@ def handle_sms(session: Session, *, config: CityConfig, message: InboundMessage)
     if parsed.kind == "courtesy":
         return "courtesy", None
     return _report(sender, parsed, message)
+
+
+def _extras_alone(sender: Sender, message: InboundMessage) -> tuple[str, int | None]:
+    """A shared place or a photo without words: it adds to the sender's open report of the last hour, else
+    they are asked what happened (the place and photo wait for the answer: hotline/features/media/intake.py)."""
+    recent = _latest_ticket(sender.session, sender.phone, OPEN_STATUSES, FOLLOW_UP_WINDOW)
+    if recent is None:
+        return _ask_what_and_where(sender, message)
+    record(sender.session, recent, "info_added", actor=sender.phone, note=message.body or None)
+    sender.language = recent.language
+    sender.reply("info_added", ticket_id=recent.id, number=recent.id)
+    return "info_added", recent.id
 
 
 def _merged_flood(session: Session, *, message: InboundMessage, parsed: ParsedSms) -> int | None:
@@ -290,18 +307,23 @@ def _report(sender: Sender, parsed: ParsedSms, message: InboundMessage) -> tuple
             return "info_added", recent.id
     if parsed.kind in ("menu_choice", "contentless"):
         return _ask_what_and_where(sender, message)
+    latitude, longitude, desa, kecamatan = media_intake.report_place(
+        session, config=config, message=message, desa=parsed.desa, kecamatan=parsed.kecamatan
+    )
     intake = open_or_merge(
         session,
         config=config,
-        channel="sms",
+        channel="whatsapp" if (message.payload or {}).get("wa_type") else "sms",
         reporter=sender.phone,
         text=text,
         language=parsed.language,
         category=parsed.category,
         urgent=parsed.urgent,
         location=parsed.location,
-        desa=parsed.desa,
-        kecamatan=parsed.kecamatan,
+        desa=desa,
+        kecamatan=kecamatan,
+        latitude=latitude,
+        longitude=longitude,
         inbound_id=sender.inbound_id,
     )
     ticket = intake.ticket
