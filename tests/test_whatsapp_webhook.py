@@ -14,7 +14,7 @@ import pytest
 from hotline.fakes.whatsapp_graph import FakeGraph
 from tests.conftest import FIXTURES, drain_queue
 from tests.gateway_env import CITIZEN
-from tests.helpers import inbound, outbound, ticket
+from tests.helpers import events, inbound, outbound, ticket
 from tests.suite_city import members
 from tests.whatsapp_env import VERIFY_TOKEN, whatsapp
 
@@ -125,3 +125,60 @@ def test_a_body_that_is_not_a_webhook_is_400(graph: FakeGraph, server: str) -> N
     sig = "sha256=" + hmac.new(graph.app_secret.encode(), raw, hashlib.sha256).hexdigest()
     answer = httpx.post(f"{server}/whatsapp/webhook", content=raw, headers={"X-Hub-Signature-256": sig})
     assert answer.status_code == 400
+
+
+def test_the_category_question_is_a_list_and_a_tap_answers_it(graph: FakeGraph) -> None:
+    graph.text(CITIZEN, "tolong ada masalah di Jl. Diponegoro 12 Sisir")
+    drain_queue()
+    [question] = graph.sent_to(CITIZEN)
+    assert question.type == "interactive" and question.body["interactive"]["type"] == "list"
+    rows = question.body["interactive"]["action"]["sections"][0]["rows"]
+    assert question.text.startswith("Laporan No. 1") and len(rows) >= 2
+    fire = next(r for r in rows if r["title"].lower().startswith("kebakaran"))
+    graph.reply(CITIZEN, "list_reply", fire["id"], fire["title"])
+    drain_queue()
+    assert ticket(1).category == "fire" and ticket(1).status == "routed"
+
+
+def test_a_place_alone_is_answered_with_a_location_request(graph: FakeGraph) -> None:
+    graph.text(CITIZEN, "1")
+    drain_queue()
+    [ask] = graph.sent_to(CITIZEN)
+    assert ask.body["interactive"]["type"] == "location_request_message"
+
+
+def test_a_member_on_whatsapp_closes_the_loop_and_the_citizen_taps_yes(graph: FakeGraph) -> None:
+    graph.text(CITIZEN, "KEBAKARAN di Jl. Diponegoro 12 Sisir")
+    drain_queue()
+    graph.text(PMK[0], "TERIMA 1")
+    drain_queue()
+    assert ticket(1).status == "accepted"
+    graph.text(PMK[0], "SELESAI 1")
+    drain_queue()
+    question = graph.sent_to(CITIZEN)[-1]
+    assert question.body["interactive"]["type"] == "button"
+    yes = question.body["interactive"]["action"]["buttons"][0]["reply"]
+    graph.reply(CITIZEN, "button_reply", yes["id"], yes["title"])
+    drain_queue()
+    assert ticket(1).status == "resolved" and events(1)[-1] == "confirmed"
+    assert [m.statuses for m in graph.sent] == [[]] * len(graph.sent), [(m.to, m.text[:30]) for m in graph.sent]
+
+
+def test_past_the_24_hour_window_the_answer_goes_by_sms(graph: FakeGraph, fake_twilio: Any) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from hotline.db import unit_of_work
+    from hotline.models import InboundMessage, utcnow
+    from tests.conftest import Phone
+
+    graph.text(CITIZEN, "KEBAKARAN di Jl. Diponegoro 12 Sisir")
+    drain_queue()
+    with unit_of_work() as s:  # the citizen wrote 25 hours ago (the clock stays: no escalation storm to wait on)
+        s.execute(update(InboundMessage).values(received_at=utcnow() - timedelta(hours=25)))
+    phone = Phone(graph.webhook_url.removesuffix("/whatsapp/webhook"))
+    assert phone.sms(PMK[0], "TERIMA 1").status_code == 200
+    drain_queue()
+    assert len(graph.sent_to(CITIZEN)) == 1  # only the first answer, inside the window
+    assert any("ditangani" in m.body for m in fake_twilio.sent_to(CITIZEN))

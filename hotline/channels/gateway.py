@@ -42,6 +42,7 @@ class OutgoingSms:
     sender: str | None = None  # our number to send from (the one the citizen texted), when known
     line: str | None = None  # the gateway's line the citizen used (Kannel smsc-id, Android SIM number)
     created_at: datetime | None = None  # when the outbox row was made (gateways that name messages by it)
+    choices: Mapping[str, object] | None = None  # buttons a channel may offer (hotline/core/outbox.py Choices)
 
 
 @dataclass(frozen=True)

@@ -74,6 +74,7 @@ def _send(message_id: int) -> str:
             purpose=message.purpose,
             validity=validity(message.purpose),
             created_at=created_at,
+            choices=message.choices,
         )
         known_sids = set(_known_sids(session, message.to_number)) if attempts > 1 else set()
     if not steps:  # e.g. an alert's `sms_backup` when every gateway was tried already

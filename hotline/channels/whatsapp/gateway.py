@@ -7,17 +7,56 @@ Delivery reports come back through the webhook's `statuses` (webhook.py) under t
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from hotline.channels.gateway import FetchedMedia, MediaFetchError, OutgoingSms, SendError, SendResult
 from hotline.channels.whatsapp.graph import GraphClient, GraphError
 
 TEXT_LIMIT = 4096  # a text message's body, in characters
+INTERACTIVE_BODY = 1024  # an interactive message's body
 
 
 def wa_number(to: str) -> str:
     """WhatsApp numbers are digits with the country code, no '+'."""
     return "".join(ch for ch in to if ch.isdigit())
+
+
+def text(body: str) -> dict[str, Any]:
+    return {"type": "text", "text": {"preview_url": False, "body": body[:TEXT_LIMIT]}}
+
+
+def interactive(body: str, choices: Mapping[str, object] | None) -> dict[str, Any] | None:
+    """The question with WhatsApp's own buttons (hotline/core/outbox.py Choices), or None to send the text: the
+    text says the same, so anything WhatsApp would refuse (too long, too many rows) goes as text."""
+    kind = (choices or {}).get("kind")
+    raw = (choices or {}).get("options")
+    options = (
+        [(str(o[0]), str(o[1])) for o in raw if isinstance(o, list | tuple) and len(o) == 2]
+        if isinstance(raw, list)
+        else []
+    )
+    if not kind or len(body) > INTERACTIVE_BODY:
+        return None
+    if kind == "location":
+        action: dict[str, Any] = {"name": "send_location"}
+        return {
+            "type": "interactive",
+            "interactive": {"type": "location_request_message", "body": {"text": body}, "action": action},
+        }
+    if kind == "list" and 1 <= len(options) <= 10:
+        rows = [{"id": key, "title": title[:24]} for key, title in options]
+        label = str((choices or {}).get("button") or "Pilih")[:20]
+        action = {"button": label, "sections": [{"title": label, "rows": rows}]}
+        return {"type": "interactive", "interactive": {"type": "list", "body": {"text": body}, "action": action}}
+    if kind == "buttons" and 1 <= len(options) <= 3:
+        buttons = [{"type": "reply", "reply": {"id": key, "title": title[:20]}} for key, title in options]
+        return {
+            "type": "interactive",
+            "interactive": {"type": "button", "body": {"text": body}, "action": {"buttons": buttons}},
+        }
+    return None
 
 
 class WhatsAppGateway:
@@ -30,7 +69,7 @@ class WhatsAppGateway:
         to = wa_number(sms.to)
         if not to:
             raise SendError(f"{sms.to!r} is not a WhatsApp number", permanent=True)
-        message = {"to": to, "type": "text", "text": {"preview_url": False, "body": sms.body[:TEXT_LIMIT]}}
+        message = {"to": to, **(interactive(sms.body, sms.choices) or text(sms.body))}
         try:
             wamid = self.client.send(message)
         except GraphError as exc:

@@ -18,7 +18,7 @@ from hotline.features.media import intake as media_intake
 from hotline.features.merging import reporters
 from hotline.features.merging.merging import open_or_merge
 from hotline.features.shield import shield_sms
-from hotline.features.sms import citizen_commands, confirmations, flood, urc_commands
+from hotline.features.sms import choices, citizen_commands, confirmations, flood, urc_commands
 from hotline.features.sms.sms_sender import Sender
 from hotline.features.tickets import place
 from hotline.features.tickets.tickets import OPEN_STATUSES, open_ticket, record, set_category
@@ -337,7 +337,13 @@ def _report(sender: Sender, parsed: ParsedSms, message: InboundMessage) -> tuple
     if ticket.status == "awaiting_category":
         ticket.category_prompts = 1
         record(session, ticket, "category_asked", attempt=1)
-        sender.reply("ask_category", ticket_id=ticket.id, number=ticket.id, menu=category_menu(config, sender.language))
+        sender.reply(
+            "ask_category",
+            ticket_id=ticket.id,
+            choices=choices.category_list(config, sender.language),
+            number=ticket.id,
+            menu=category_menu(config, sender.language),
+        )
         return "ticket_awaiting_category", ticket.id
     sender.reply("ticket_created", ticket_id=ticket.id, **ticket_fields(session, config, ticket, sender.language))
     return "ticket_created", ticket.id
@@ -363,7 +369,7 @@ def _ask_what_and_where(sender: Sender, message: InboundMessage) -> tuple[str, N
         session, message=message, per_minute=get_settings().sms_per_minute
     ):
         return NO_REPORT_QUIET, None
-    sender.reply("ask_what_where")
+    sender.reply("ask_what_where", choices=choices.LOCATION)
     return NO_REPORT_ASKED, None
 
 
@@ -410,7 +416,13 @@ def _answer_category(sender: Sender, ticket: Ticket, parsed: ParsedSms, text: st
     if parsed.category is None and ticket.category_prompts < CATEGORY_ASKS:
         ticket.category_prompts += 1
         record(session, ticket, "category_asked", attempt=ticket.category_prompts, answer=text)
-        sender.reply("ask_category", ticket_id=ticket.id, number=ticket.id, menu=category_menu(config, sender.language))
+        sender.reply(
+            "ask_category",
+            ticket_id=ticket.id,
+            choices=choices.category_list(config, sender.language),
+            number=ticket.id,
+            menu=category_menu(config, sender.language),
+        )
         return "category_asked_again", ticket.id
     set_category(session, config=config, ticket=ticket, category=parsed.category, actor=sender.phone)
     sender.reply("ticket_created", ticket_id=ticket.id, **ticket_fields(session, config, ticket, sender.language))

@@ -21,6 +21,7 @@ from hotline.features.alerts.failover import ALERT_PURPOSES
 from hotline.models import AlertAttempt, InboundMessage, OutboundMessage, utcnow
 
 ORIGIN_WINDOW = timedelta(days=30)
+WHATSAPP_WINDOW = timedelta(hours=23, minutes=50)  # Meta's 24 hours, less a margin for the send's own delay
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,8 @@ def route_for(session: Session, message: OutboundMessage, routing: SmsRouting) -
     steps: list[RouteStep] = []
     if group == "replies":
         origin = _origin(session, message)
-        if origin is not None and origin.provider in routing.gateways:
+        known = origin is not None and origin.provider in routing.gateways
+        if origin is not None and known and _open_session(session, origin, message, routing):
             line = (origin.payload or {}).get("hotline_line")
             steps.append(RouteStep(origin.provider, origin.to_number or None, str(line) if line else None))
     delivery_id = (
@@ -58,6 +60,21 @@ def route_for(session: Session, message: OutboundMessage, routing: SmsRouting) -
             names = names[:1]
     steps.extend(RouteStep(n) for n in names if all(s.gateway != n for s in steps))
     return steps
+
+
+def _open_session(session: Session, origin: InboundMessage, message: OutboundMessage, routing: SmsRouting) -> bool:
+    """WhatsApp answers free-form only within 24 hours of the recipient's own last message to it (Meta's customer
+    service window: a member's TERIMA on WhatsApp opens none for the teammates told of it); past that, or
+    never opened, the SMS of the replies list takes it. Other gateways have no such window."""
+    if routing.gateways[origin.provider].kind != "whatsapp":
+        return True
+    latest = session.scalar(
+        select(InboundMessage.received_at)
+        .where(InboundMessage.from_e164 == message.to_number, InboundMessage.provider == origin.provider)
+        .order_by(InboundMessage.id.desc())
+        .limit(1)
+    )
+    return latest is not None and latest > utcnow() - WHATSAPP_WINDOW
 
 
 def _origin(session: Session, message: OutboundMessage) -> InboundMessage | None:

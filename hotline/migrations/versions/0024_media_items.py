@@ -1,10 +1,10 @@
-"""media_items: photos, voice notes and documents that came by WhatsApp or MMS (issue 20)
+"""media_items: photos, voice notes and documents that came by WhatsApp or MMS; outbound_messages.choices (issue 20)
 
 Revision ID: 0024
 Revises: 0017
 Create Date: 2026-12-07
 
-A new table only; nothing to copy. The files themselves live under HOTLINE_DATA_DIR/media/.
+A new table and a nullable column; nothing to copy. The files themselves live under HOTLINE_DATA_DIR/media/.
 """
 
 from collections.abc import Sequence
@@ -52,7 +52,11 @@ def upgrade() -> None:
     op.create_index("ix_media_items_ticket_id", "media_items", ["ticket_id"])
     op.create_index("ix_media_items_sender", "media_items", ["sender"])
     op.create_index("ix_media_items_status_next", "media_items", ["status", "next_attempt_at"])
+    with op.batch_alter_table("outbound_messages") as batch:
+        batch.add_column(sa.Column("choices", sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("outbound_messages") as batch:
+        batch.drop_column("choices")
     op.drop_table("media_items")
