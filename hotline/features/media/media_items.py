@@ -194,3 +194,13 @@ def _tell_ticket(session: Session, item: MediaItem, kind: str, **data: Any) -> N
     ticket = session.get(Ticket, item.ticket_id) if item.ticket_id else None
     if ticket is not None:
         record(session, ticket, kind, actor=item.sender, media_id=item.id, **data)
+
+
+def of_ticket(session: Session, *, ticket_id: int) -> list[MediaItem]:
+    """A ticket's media, oldest first (the console's ticket page)."""
+    return list(session.scalars(select(MediaItem).where(MediaItem.ticket_id == ticket_id).order_by(MediaItem.id)))
+
+
+def stored_item(session: Session, *, ticket_id: int, media_id: int) -> MediaItem | None:
+    item = session.get(MediaItem, media_id)
+    return item if item is not None and item.ticket_id == ticket_id and item.status == "stored" else None
