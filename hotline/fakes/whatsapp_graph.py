@@ -62,6 +62,8 @@ class SentMessage:
             return str(self.body["text"]["body"])
         if self.type == "interactive":
             return str(self.body["interactive"]["body"]["text"])
+        if self.type == "image":
+            return str(self.body["image"].get("caption", ""))
         if self.type == "template":
             params = [
                 p.get("text", "") for c in self.body["template"].get("components", []) for p in c.get("parameters", [])
@@ -355,7 +357,12 @@ def _check_message(body: Any, templates: dict[str, set[str]]) -> tuple[int, int,
         if name not in templates or language not in templates[name]:
             return 404, 132001, f"Template name does not exist in the translation ({name}, {language})"
         return None
-    if kind in ("image", "audio", "document", "video", "location"):
+    if kind in ("image", "audio", "document", "video"):
+        has_one = isinstance(part.get("id"), str) or str(part.get("link", "")).startswith(("https://", "http://"))
+        if not has_one or len(str(part.get("caption", ""))) > 1024:
+            return 400, 100, f"Param {kind} needs an id or an http(s) link, and a caption of at most 1024 characters"
+        return None
+    if kind == "location":
         return None
     return 400, 100, f"Unsupported message type {kind}"
 

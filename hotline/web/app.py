@@ -41,6 +41,7 @@ from hotline.web.open311 import router as open311_router
 from hotline.web.open311.errors import too_large as open311_too_large
 from hotline.web.open311.errors import validation_error as open311_validation_error
 from hotline.web.prompts import router as prompts_router
+from hotline.web.public_media import router as public_media_router
 from hotline.web.safe import printable
 from hotline.web.templating import STATIC_DIR
 from hotline.wiring import wire
@@ -118,6 +119,7 @@ def create_app() -> FastAPI:
     app.include_router(kannel_router)
     app.include_router(android_router)
     app.include_router(whatsapp_router)
+    app.include_router(public_media_router)
     app.include_router(api_router)
     app.include_router(api_tickets_router)
     app.include_router(api_shield_router)

@@ -37,6 +37,8 @@ def interactive(body: str, choices: Mapping[str, object] | None) -> dict[str, An
         if isinstance(raw, list)
         else []
     )
+    if kind == "image" and isinstance((choices or {}).get("url"), str) and len(body) <= INTERACTIVE_BODY:
+        return {"type": "image", "image": {"link": str((choices or {})["url"]), "caption": body}}
     if not kind or len(body) > INTERACTIVE_BODY:
         return None
     if kind == "location":

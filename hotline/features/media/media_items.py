@@ -15,13 +15,17 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from hotline.catalog import say
 from hotline.cityconfig import CityConfig
+from hotline.core.outbox import queue_sms
 from hotline.db import after_commit
-from hotline.features.media import exif_gps, media_store
-from hotline.features.media.location import locate
+from hotline.features.media import exif_gps, media_store, public_link
+from hotline.features.media.location import PHOTO_GPS, locate
 from hotline.features.media.sniff import sniff, why_refused
+from hotline.features.tickets.place import alerted_members
 from hotline.features.tickets.tickets import record
 from hotline.models import InboundMessage, MediaItem, Ticket, utcnow
+from hotline.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -153,8 +157,52 @@ def keep(session: Session, *, media_id: int, data: bytes, claimed: str, data_dir
             session, ticket, "media_received", actor=item.sender, media_kind=item.kind, media_id=item.id, role=item.role
         )
         if point is not None and item.role == "report":  # a fallback: a shared location was set before, and wins
-            locate(session, config=config, ticket=ticket, point=point, actor=item.sender, source="photo_gps")
+            locate(session, config=config, ticket=ticket, point=point, actor=item.sender, source=PHOTO_GPS)
+        if sniffed.startswith("image/"):
+            _share(session, ticket=ticket, item=item)
     return "stored"
+
+
+def _share(session: Session, *, ticket: Ticket, item: MediaItem) -> None:
+    """The first photo of a report goes to the crew alerted for it, the crew's "after" photo to the citizen: a
+    signed, expiring link (an SMS can carry nothing else; WhatsApp shows the photo itself)."""
+    settings = get_settings()
+    if not settings.public_url:
+        log.warning("HOTLINE_PUBLIC_URL is not set: photo %s of ticket %s is shared with nobody", item.id, ticket.id)
+        return
+    earlier = session.scalar(
+        select(MediaItem.id)
+        .where(
+            MediaItem.ticket_id == ticket.id,
+            MediaItem.role == item.role,
+            MediaItem.status == "stored",
+            MediaItem.content_type.like("image/%"),
+            MediaItem.id != item.id,
+        )
+        .limit(1)
+    )
+    if earlier is not None:
+        return  # one link per ticket and side: it shows every photo there is when opened
+    url = public_link.link(settings.public_url, public_link.make_token(settings.secret_key, ticket.id))
+    choices = {"kind": "image", "url": f"{url}/media/{item.id}"}
+    if item.role == "after":
+        if ticket.reporter_phone.startswith("+"):
+            body = say("sms", "after_photo", ticket.language, {"number": ticket.id, "url": url})
+            queue_sms(
+                session, to=ticket.reporter_phone, body=body, purpose="notify", ticket_id=ticket.id, choices=choices
+            )
+        return
+    body = say("sms", "crew_photo", "id", {"number": ticket.id, "url": url})
+    for member in alerted_members(session, ticket):
+        queue_sms(
+            session,
+            to=member.phone,
+            body=body,
+            purpose="notify",
+            ticket_id=ticket.id,
+            member_id=member.id,
+            choices=choices,
+        )
 
 
 def fetch_failed(session: Session, *, media_id: int, error: str, permanent: bool) -> timedelta | None:
