@@ -23,7 +23,7 @@ PMK = members("PMK")
 
 @pytest.fixture(scope="module")
 def graph_server() -> Iterator[FakeGraph]:
-    fake = FakeGraph().start()
+    fake = FakeGraph(templates={"hotline_update": {"id"}}).start()  # as tests/city/sms/whatsapp.yaml names it
     yield fake
     fake.stop()
 
@@ -164,7 +164,9 @@ def test_a_member_on_whatsapp_closes_the_loop_and_the_citizen_taps_yes(graph: Fa
     assert [m.statuses for m in graph.sent] == [[]] * len(graph.sent), [(m.to, m.text[:30]) for m in graph.sent]
 
 
-def test_past_the_24_hour_window_the_answer_goes_by_sms(graph: FakeGraph, fake_twilio: Any) -> None:
+def test_past_the_24_hour_window_news_goes_as_the_city_s_template_and_the_rest_by_sms(
+    graph: FakeGraph, fake_twilio: Any
+) -> None:
     from datetime import timedelta
 
     from sqlalchemy import update
@@ -180,5 +182,24 @@ def test_past_the_24_hour_window_the_answer_goes_by_sms(graph: FakeGraph, fake_t
     phone = Phone(graph.webhook_url.removesuffix("/whatsapp/webhook"))
     assert phone.sms(PMK[0], "TERIMA 1").status_code == 200
     drain_queue()
-    assert len(graph.sent_to(CITIZEN)) == 1  # only the first answer, inside the window
-    assert any("ditangani" in m.body for m in fake_twilio.sent_to(CITIZEN))
+    first, news = graph.sent_to(CITIZEN)
+    assert first.type == "text" and news.type == "template"  # "being handled": the approved template
+    assert news.body["template"]["name"] == "hotline_update" and "ditangani" in news.text
+    assert fake_twilio.sent_to(CITIZEN) == [] and not news.statuses  # no 131047 from Meta
+
+    graph.templates.clear()  # a template Meta no longer has: the news goes by SMS instead
+    assert phone.sms(PMK[0], "TIBA 1").status_code == 200
+    drain_queue()
+    assert len(graph.sent_to(CITIZEN)) == 2 and len(fake_twilio.sent_to(CITIZEN)) == 1
+
+
+def test_stop_on_whatsapp_is_honoured_as_for_sms(graph: FakeGraph) -> None:
+    graph.text(CITIZEN, "KEBAKARAN di Jl. Diponegoro 12 Sisir")
+    drain_queue()
+    graph.text(CITIZEN, "STOP")
+    drain_queue()
+    sent = len(graph.sent_to(CITIZEN))
+    graph.text(PMK[0], "TERIMA 1")
+    drain_queue()
+    assert len(graph.sent_to(CITIZEN)) == sent  # "being handled" is not sent to someone who opted out
+    assert any(m.status == "suppressed" for m in outbound() if m.to_number == CITIZEN)

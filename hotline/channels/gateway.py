@@ -43,6 +43,7 @@ class OutgoingSms:
     line: str | None = None  # the gateway's line the citizen used (Kannel smsc-id, Android SIM number)
     created_at: datetime | None = None  # when the outbox row was made (gateways that name messages by it)
     choices: Mapping[str, object] | None = None  # buttons a channel may offer (hotline/core/outbox.py Choices)
+    template: tuple[str, str] | None = None  # WhatsApp: send as this approved template (name, language)
 
 
 @dataclass(frozen=True)

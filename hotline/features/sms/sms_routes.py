@@ -18,7 +18,9 @@ from sqlalchemy.orm import Session
 
 from hotline.core.gateway_config import SmsRouting
 from hotline.features.alerts.failover import ALERT_PURPOSES
+from hotline.features.sms.whatsapp_templates import template_for
 from hotline.models import AlertAttempt, InboundMessage, OutboundMessage, utcnow
+from hotline.settings import get_settings
 
 ORIGIN_WINDOW = timedelta(days=30)
 WHATSAPP_WINDOW = timedelta(hours=23, minutes=50)  # Meta's 24 hours, less a margin for the send's own delay
@@ -29,6 +31,7 @@ class RouteStep:
     gateway: str
     sender: str | None = None  # our number to send from
     line: str | None = None  # the gateway's line (smsc-id, SIM)
+    template: tuple[str, str] | None = None  # WhatsApp outside the 24-hour window: (template name, language)
 
 
 def purpose_list(purpose: str) -> str:
@@ -42,11 +45,15 @@ def route_for(session: Session, message: OutboundMessage, routing: SmsRouting) -
     names = list(routing.routes.get(group, ()))
     steps: list[RouteStep] = []
     if group == "replies":
-        origin = _origin(session, message)
+        origin = _whatsapp_origin(session, message, routing) or _origin(session, message)
         known = origin is not None and origin.provider in routing.gateways
         if origin is not None and known and _open_session(session, origin, message, routing):
             line = (origin.payload or {}).get("hotline_line")
             steps.append(RouteStep(origin.provider, origin.to_number or None, str(line) if line else None))
+        elif origin is not None and known and _wrote_on_whatsapp(session, origin, message, routing):
+            template = template_for(get_settings().config_dir, message.purpose)
+            if template is not None:  # the window is closed: an approved template, else SMS
+                steps.append(RouteStep(origin.provider, template=template))
     delivery_id = (
         session.scalar(select(AlertAttempt.delivery_id).where(AlertAttempt.outbound_id == message.id))
         if group == "alerts"
@@ -60,6 +67,31 @@ def route_for(session: Session, message: OutboundMessage, routing: SmsRouting) -
             names = names[:1]
     steps.extend(RouteStep(n) for n in names if all(s.gateway != n for s in steps))
     return steps
+
+
+def _whatsapp_origin(session: Session, message: OutboundMessage, routing: SmsRouting) -> InboundMessage | None:
+    """The recipient's own latest message, when it came on WhatsApp: news of their report answers them there
+    even when a crew's SMS triggered it (the SMS origin rule would pick the crew's gateway)."""
+    whatsapp = [g.name for g in routing.gateways.values() if g.kind == "whatsapp"]
+    if not whatsapp:
+        return None
+    stmt = (
+        select(InboundMessage)
+        .where(InboundMessage.from_e164 == message.to_number, InboundMessage.received_at > utcnow() - ORIGIN_WINDOW)
+        .order_by(InboundMessage.id.desc())
+        .limit(1)
+    )
+    latest = session.scalar(stmt)
+    return latest if latest is not None and latest.provider in whatsapp else None
+
+
+def _wrote_on_whatsapp(session: Session, origin: InboundMessage, message: OutboundMessage, routing: SmsRouting) -> bool:
+    if routing.gateways[origin.provider].kind != "whatsapp":
+        return False
+    stmt = select(InboundMessage.id).where(
+        InboundMessage.from_e164 == message.to_number, InboundMessage.provider == origin.provider
+    )
+    return session.scalar(stmt.limit(1)) is not None
 
 
 def _open_session(session: Session, origin: InboundMessage, message: OutboundMessage, routing: SmsRouting) -> bool:
