@@ -336,6 +336,8 @@ POSTGRES_MODULES = frozenset(
         "sms_webhook",
         "spool",
         "timers",
+        "whatsapp_end_to_end",  # issue 20: a wamid redelivered (unique provider_sid), media rows, the place
+        "whatsapp_webhook",
     ]
 )
 

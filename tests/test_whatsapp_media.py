@@ -105,7 +105,7 @@ def test_the_graph_api_down_keeps_the_report_and_fetches_the_photo_later(graph: 
     [item] = media()
     assert (item.status, item.attempts) == ("pending", 1) and "503" in (item.error or "")
     assert item.next_attempt_at is not None
-    assert "media-1-1" in ScheduledJobRegistry(queue=queue()).get_job_ids()  # the retry, with back-off
+    assert f"media-{item.id}-1" in ScheduledJobRegistry(queue=queue()).get_job_ids()  # the retry, with back-off
     graph.down = False
     assert fetch_media(item.id) == "stored"  # what the scheduled retry runs
     assert media()[0].status == "stored"
