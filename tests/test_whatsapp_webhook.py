@@ -203,3 +203,17 @@ def test_stop_on_whatsapp_is_honoured_as_for_sms(graph: FakeGraph) -> None:
     drain_queue()
     assert len(graph.sent_to(CITIZEN)) == sent  # "being handled" is not sent to someone who opted out
     assert any(m.status == "suppressed" for m in outbound() if m.to_number == CITIZEN)
+
+
+@pytest.mark.parametrize("status, code", [(503, 131000), (401, 190), (429, 130429)])
+def test_the_graph_api_refusing_a_reply_hands_it_to_sms(
+    graph: FakeGraph, fake_twilio: Any, status: int, code: int
+) -> None:
+    graph.fail_next(status, code)
+    graph.text(CITIZEN, "KEBAKARAN di Jl. Diponegoro 12 Sisir")
+    drain_queue()
+    assert graph.sent_to(CITIZEN) == []
+    [sms] = fake_twilio.sent_to(CITIZEN)
+    assert sms.body.startswith("Laporan No. 1")
+    [row] = [m for m in outbound() if m.to_number == CITIZEN]
+    assert row.gateway == "twilio" and f"Graph API {status}" in (row.last_error or "")
