@@ -12,6 +12,13 @@ from hotline.features.media.media_items import adopt, media_of, pending_point, r
 from hotline.models import InboundMessage, Ticket
 
 
+def can_carry_extras(message: InboundMessage) -> bool:
+    """Whether the sender's gateway carries media or places at all (WhatsApp, Twilio): plain SMS gateways skip
+    the look for a photo or place sent just before, a query less on every SMS."""
+    payload = message.payload or {}
+    return bool(payload.get("wa_type") or "NumMedia" in payload or payload.get("media_count"))
+
+
 def only_extras(message: InboundMessage) -> bool:
     """A shared place, or media without a word: no report by itself."""
     payload = message.payload or {}
@@ -23,7 +30,9 @@ def report_place(
 ) -> tuple[float | None, float | None, str | None, str | None]:
     """(latitude, longitude, desa, kecamatan) for a new report: the point it carried or one shared just before,
     and the desa it lies in when the words named none."""
-    point = coordinates_of(message.payload) or pending_point(session, sender=message.from_e164, before_id=message.id)
+    point = coordinates_of(message.payload)
+    if point is None and can_carry_extras(message):
+        point = pending_point(session, sender=message.from_e164, before_id=message.id)
     if point is None:
         return None, None, desa, kecamatan
     if desa is None:
@@ -37,7 +46,7 @@ def after_intake(
     """The message was handled: its media are kept for the ticket (fetched after commit), media sent just before
     join it, and its place goes on the ticket when the ticket has none."""
     register(session, message=message, ticket_id=ticket_id, role=role)
-    if ticket_id is None:
+    if ticket_id is None or not can_carry_extras(message):
         return
     adopt(session, sender=message.from_e164, ticket_id=ticket_id, role=role)
     point = coordinates_of(message.payload)
