@@ -44,6 +44,7 @@ from hotline.fakes.serving import ThreadedServer
 
 VERSION = "v21.0"
 WINDOW_SECONDS = 24 * 3600
+LATENCY = 0.03  # seconds before each answer: Meta's edge is never instant (tests set 0 where they measure us)
 FIXTURES = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "whatsapp"
 
 
@@ -105,7 +106,7 @@ class FakeGraph:
         self.last_inbound: dict[str, float] = {}  # wa_id -> when they last wrote (the 24-hour window)
         self.webhook_url = ""
         self.url_ttl = 300.0
-        self.latency = 0.0
+        self.latency = LATENCY
         self.down = False
         self._faults: list[tuple[int, int]] = []
         self._lock = threading.Lock()
@@ -132,7 +133,7 @@ class FakeGraph:
             self.requests.clear()
             self.last_inbound.clear()
             self._faults.clear()
-        self.down, self.latency, self.url_ttl = False, 0.0, 300.0
+        self.down, self.latency, self.url_ttl = False, LATENCY, 300.0
 
     def fail_next(self, status: int, code: int, times: int = 1) -> None:
         with self._lock:

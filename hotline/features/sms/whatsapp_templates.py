@@ -12,19 +12,26 @@ by SMS once the window is closed (hotline/features/sms/sms_routes.py).
 
 from __future__ import annotations
 
+import logging
 from functools import lru_cache
 from pathlib import Path
 
 import yaml
 
+log = logging.getLogger(__name__)
 FILE = Path("sms") / "whatsapp.yaml"
 
 
 @lru_cache(maxsize=4)
 def _read(path: str, mtime: float) -> dict[str, tuple[str, str]]:
-    loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    try:
+        loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:  # a broken file must not stop the outbox: SMS takes over
+        log.error("%s cannot be read (%s): no WhatsApp templates until it is fixed", path, exc)
+        return {}
+    templates = loaded.get("templates") if isinstance(loaded, dict) else None
     found = {}
-    for purpose, spec in (loaded.get("templates") or {}).items():
+    for purpose, spec in (templates if isinstance(templates, dict) else {}).items():
         if isinstance(spec, dict) and isinstance(spec.get("name"), str) and isinstance(spec.get("language"), str):
             found[str(purpose)] = (spec["name"], spec["language"])
     return found
