@@ -146,3 +146,20 @@ def test_a_photo_redelivered_by_meta_is_fetched_once(graph: FakeGraph) -> None:
     drain_queue()
     assert len(media()) == 1
     assert len([p for m, p, _ in graph.requests if m == "GET" and p.endswith(media_id)]) == 1
+
+
+def test_a_photo_with_its_place_while_the_database_is_down_is_spooled_and_nothing_lost(graph: FakeGraph) -> None:
+    from hotline.spool.store import current_spool
+    from tests.outage import database_unreachable, empty_spool, replayed
+
+    empty_spool()
+    with database_unreachable():
+        assert graph.image(CITIZEN, jpeg(), caption="POHON TUMBANG menutup jalan").status_code == 200
+        assert graph.location(CITIZEN, *PUNTEN).status_code == 200
+        assert current_spool().depth() == 2  # both kept on disk, answered 200: Meta does not send them again
+    replayed()
+    drain_queue()
+    t = ticket(1)
+    assert (t.desa, t.latitude, t.longitude) == ("Punten", *PUNTEN)
+    [item] = media()
+    assert (item.ticket_id, item.status) == (1, "stored")  # the photo, fetched after the replay
