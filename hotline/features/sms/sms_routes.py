@@ -6,6 +6,8 @@
   number and line their SMS came in on (the SMS this answers, else their latest within 30 days), then the
   replies list. A citizen who texted the Kannel modem's number is answered from it, not from another SIM.
 - Broadcasts (later): the broadcasts list.
+- WhatsApp (issue 20): news to someone whose own latest message came on WhatsApp goes back there, free-form within
+  their 24-hour window, as the city's approved template past it (sms/whatsapp.yaml), else by the replies list.
 """
 
 from __future__ import annotations
