@@ -36,3 +36,11 @@ async def kannel_sms(request: Request) -> Response:
     if not request.query_params.get("id"):
         return Response("id is missing", status_code=400, media_type="text/plain")
     return Response("", media_type="text/plain")
+
+
+@app.post("/whatsapp/webhook")
+async def whatsapp_webhook(request: Request) -> Response:
+    """bench/whatsapp_ingest.py's floor: read Meta's JSON body, answer empty (no signature, no database)."""
+    if not (await request.body()).startswith(b"{"):
+        return Response("not JSON", status_code=400, media_type="text/plain")
+    return Response("", media_type="text/plain")

@@ -103,6 +103,53 @@ def build_requests(
     return requests, sids
 
 
+def build_whatsapp_requests(
+    *, count: int, host: str, port: int, app_secret: str, gateway: str, sid_prefix: str, seed: int, image: bool
+) -> tuple[list[bytes], list[str]]:
+    """`count` WhatsApp Cloud API webhooks as Meta posts them (one message each, the shape of
+    tests/fixtures/whatsapp/text.json or image.json), signed with X-Hub-Signature-256. The ids returned are the
+    provider_sid each is stored under ("<gateway>:<wamid or its digest>")."""
+    import hashlib
+    import hmac
+
+    rng = random.Random(seed)
+    requests: list[bytes] = []
+    sids: list[str] = []
+    for n in range(count):
+        wamid = f"wamid.{sid_prefix}{uuid.UUID(int=rng.getrandbits(128)).hex}{n:06d}"
+        sender = f"62812{rng.randrange(10_000_000, 99_999_999)}"
+        text = rng.choice(BODIES)
+        if image:
+            content = {
+                "type": "image",
+                "image": {"caption": text, "mime_type": "image/jpeg", "sha256": "x", "id": str(10**15 + n)},
+            }
+        else:
+            content = {"type": "text", "text": {"body": text}}
+        message = {"from": sender, "id": wamid, "timestamp": str(int(time.time())), **content}
+        value = {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "6281100000099", "phone_number_id": "106540352242922"},
+            "contacts": [{"profile": {"name": "Warga"}, "wa_id": sender}],
+            "messages": [message],
+        }
+        body = json.dumps(
+            {
+                "object": "whatsapp_business_account",
+                "entry": [{"id": "1022", "changes": [{"value": value, "field": "messages"}]}],
+            }
+        ).encode()
+        signature = "sha256=" + hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
+        head = (
+            f"POST /whatsapp/webhook HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: facebookexternalua\r\n"
+            f"Content-Type: application/json\r\nX-Hub-Signature-256: {signature}\r\nContent-Length: {len(body)}\r\n\r\n"
+        ).encode()
+        requests.append(head + body)
+        stored = wamid if len(wamid) <= 40 else "h" + hashlib.sha256(wamid.encode()).hexdigest()[:39]
+        sids.append(f"{gateway}:{stored}")
+    return requests, sids
+
+
 def build_kannel_requests(
     *, count: int, host: str, port: int, secret: str, gateway: str, sid_prefix: str, seed: int
 ) -> tuple[list[bytes], list[str]]:
@@ -348,7 +395,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--path", default="/twilio/sms")
     parser.add_argument("--public-url", help="base URL the signature is computed for (default http://host:port)")
     parser.add_argument("--token", required=True, help="Twilio auth token the server checks against")
-    parser.add_argument("--kind", choices=["twilio", "kannel"], default="twilio", help="whose requests to send")
+    parser.add_argument(
+        "--kind", choices=["twilio", "kannel", "whatsapp", "whatsapp-image"], default="twilio", help="whose requests"
+    )
+    parser.add_argument("--app-secret", default="", help="the WhatsApp app secret (--kind whatsapp*)")
     parser.add_argument("--kannel-secret", default="", help="the Kannel gateway's SECRET (--kind kannel)")
     parser.add_argument("--kannel-gateway", default="kannel", help="the Kannel gateway's name (--kind kannel)")
     parser.add_argument("--rate", type=float, required=True, help="requests per second (open loop)")
@@ -364,7 +414,18 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("loopback only")
 
     count = max(1, round(args.rate * args.seconds))
-    if args.kind == "kannel":
+    if args.kind.startswith("whatsapp"):
+        requests, sids = build_whatsapp_requests(
+            count=count,
+            host=args.host,
+            port=args.port,
+            app_secret=args.app_secret,
+            gateway="wa",
+            sid_prefix=args.sid_prefix[:8],
+            seed=args.seed,
+            image=args.kind == "whatsapp-image",
+        )
+    elif args.kind == "kannel":
         requests, sids = build_kannel_requests(
             count=count,
             host=args.host,

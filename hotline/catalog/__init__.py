@@ -26,6 +26,11 @@ def language(code: str | None) -> str:
 @cache
 def catalog(lang: str) -> dict[str, dict[str, str]]:
     loaded = yaml.safe_load((CATALOG_DIR / f"{language(lang)}.yaml").read_text(encoding="utf-8"))
+    # A feature's own block at the end of the file names its entries "section.code: words" (one block per feature
+    # keeps parallel branches from editing the same lines); they join their section here.
+    for key in [k for k in loaded if isinstance(k, str) and "." in k and isinstance(loaded[k], str)]:
+        section, _, code = key.partition(".")
+        loaded.setdefault(section, {})[code] = loaded.pop(key)
     # YAML reads a bare yes/no/on/off key as a boolean: the catalog quotes them; refuse one that slipped in
     odd = [k for entries in loaded.values() for k in entries if not isinstance(k, str)]
     if odd:

@@ -42,6 +42,8 @@ class OutgoingSms:
     sender: str | None = None  # our number to send from (the one the citizen texted), when known
     line: str | None = None  # the gateway's line the citizen used (Kannel smsc-id, Android SIM number)
     created_at: datetime | None = None  # when the outbox row was made (gateways that name messages by it)
+    choices: Mapping[str, object] | None = None  # buttons a channel may offer (hotline/core/outbox.py Choices)
+    template: tuple[str, str] | None = None  # WhatsApp: send as this approved template (name, language)
 
 
 @dataclass(frozen=True)
@@ -99,8 +101,57 @@ class SmsGateway(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class FetchedMedia:
+    data: bytes
+    content_type: str  # what the provider says it is (the media feature sniffs the bytes itself)
+
+
+class MediaFetchError(Exception):
+    """A photo, voice note or document could not be fetched. `permanent`: asking again cannot help (gone, too
+    big, refused); otherwise it is asked again later with back-off."""
+
+    def __init__(self, message: str, *, permanent: bool = False):
+        super().__init__(message)
+        self.permanent = permanent
+
+
+@runtime_checkable
+class MediaSource(Protocol):
+    """A gateway whose messages carry media by reference (WhatsApp's media ids, Twilio's MediaUrl)."""
+
+    def fetch_media(self, ref: str, *, max_bytes: int) -> FetchedMedia:
+        """The bytes behind `ref`, at most `max_bytes` (more: MediaFetchError, permanent). Raise MediaFetchError."""
+        ...
+
+
 @runtime_checkable
 class PollingGateway(Protocol):
     def poll(self) -> Iterable[InboundSms | DeliveryReport]:
         """What arrived since the last poll. Safe to call from several processes (results are idempotent)."""
         ...
+
+
+# What a message carried besides its text, in its InboundSms.payload (flat: the payload is stored as JSON of
+# scalars): "media_count", then "media_<i>_ref" (what the gateway's MediaSource fetches), "media_<i>_type" (the
+# content type the gateway claims), "media_<i>_kind" (image | audio | voice | video | document | sticker);
+# "latitude" / "longitude" for a shared place. The SMS intake reads them back (features/media/).
+@dataclass(frozen=True)
+class InboundMedia:
+    ref: str
+    content_type: str
+    kind: str
+
+
+def extras_payload(
+    media: Iterable[InboundMedia] = (), latitude: float | None = None, longitude: float | None = None
+) -> dict[str, object]:
+    out: dict[str, object] = {}
+    items = list(media)
+    if items:
+        out["media_count"] = len(items)
+        for i, item in enumerate(items):
+            out.update({f"media_{i}_ref": item.ref, f"media_{i}_type": item.content_type, f"media_{i}_kind": item.kind})
+    if latitude is not None and longitude is not None:
+        out.update(latitude=latitude, longitude=longitude)
+    return out

@@ -11,7 +11,7 @@ import logging
 import uuid
 from datetime import datetime
 
-from hotline.channels.gateway import OutgoingSms, SendResult, SmsGateway
+from hotline.channels.gateway import MediaSource, OutgoingSms, SendResult, SmsGateway
 from hotline.core.gateway_config import GatewaySpec, SmsRouting
 from hotline.settings import Settings, get_settings
 
@@ -98,6 +98,16 @@ def build_gateway(spec: GatewaySpec, settings: Settings | None = None) -> SmsGat
         from hotline.channels.gammu.gateway import GammuGateway
 
         return GammuGateway.from_spec(spec)
+    if spec.kind == "whatsapp":
+        from hotline.channels.whatsapp.gateway import WhatsAppGateway
+        from hotline.channels.whatsapp.graph import DEFAULT_API_BASE, GraphClient
+
+        client = GraphClient(
+            api_base=spec.get("API_BASE") or DEFAULT_API_BASE,
+            access_token=spec.get("ACCESS_TOKEN") or "",
+            phone_number_id=spec.get("PHONE_NUMBER_ID") or "",
+        )
+        return WhatsAppGateway(name=spec.name, client=client)
     if spec.kind == "smpp":
         module = importlib.import_module("hotline.channels.smpp")
         built: SmsGateway = module.build_gateway(spec, settings)
@@ -108,3 +118,18 @@ def build_gateway(spec: GatewaySpec, settings: Settings | None = None) -> SmsGat
 def gateway_named(name: str, settings: Settings | None = None) -> SmsGateway | None:
     spec = routing(settings).gateways.get(name)
     return build_gateway(spec, settings) if spec is not None else None
+
+
+def media_source(name: str, settings: Settings | None = None) -> MediaSource | None:
+    """The gateway called `name` as a MediaSource (WhatsApp, Twilio), or None when it cannot fetch media."""
+    gateway = gateway_named(name, settings)
+    return gateway if isinstance(gateway, MediaSource) else None
+
+
+def media_max_bytes(name: str, settings: Settings | None = None) -> int:
+    spec = routing(settings).gateways.get(name)
+    raw = (spec.get("MEDIA_MAX_BYTES") if spec is not None else None) or ""
+    return int(raw) if raw.isdigit() else DEFAULT_MEDIA_MAX_BYTES
+
+
+DEFAULT_MEDIA_MAX_BYTES = 16 * 1024 * 1024  # WhatsApp's own cap on audio, video and images it relays

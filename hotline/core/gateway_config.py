@@ -1,7 +1,7 @@
 """Which SMS gateways this hotline has, by name, and which of them each purpose uses, in order.
 
     HOTLINE_SMS_GATEWAYS=modem,phone             # names, in the default order
-    HOTLINE_GATEWAY_MODEM_TYPE=kannel            # twilio | kannel | gammu | android | smpp | log
+    HOTLINE_GATEWAY_MODEM_TYPE=kannel            # twilio | kannel | gammu | android | smpp | whatsapp | log
     HOTLINE_GATEWAY_MODEM_URL=http://127.0.0.1:13013/cgi-bin/sendsms
     HOTLINE_GATEWAY_MODEM_PASSWORD=...           # secrets come from the environment (or .env), never from a file
     HOTLINE_SMS_ROUTE_ALERTS=modem,phone         # per purpose: replies, alerts, broadcasts (default: all, in order)
@@ -57,11 +57,13 @@ class Settings(Protocol):
     def backup_sms_smsc(self) -> str | None: ...
 
 
-KINDS = ("twilio", "kannel", "gammu", "android", "smpp", "log")
+KINDS = ("twilio", "kannel", "gammu", "android", "smpp", "whatsapp", "log")
 PURPOSES = ("replies", "alerts", "broadcasts")
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,15}$")
 ENV_PREFIX = "HOTLINE_GATEWAY_"
-SECRET_KEYS = frozenset({"PASSWORD", "AUTH_TOKEN", "SECRET", "SIGNING_KEY"})
+SECRET_KEYS = frozenset(
+    {"PASSWORD", "AUTH_TOKEN", "SECRET", "SIGNING_KEY", "ACCESS_TOKEN", "APP_SECRET", "VERIFY_TOKEN"}
+)
 
 # The keys each type reads (HOTLINE_GATEWAY_<NAME>_<KEY>), the ones it cannot work without, and what they are.
 KEYS: dict[str, dict[str, str]] = {
@@ -93,6 +95,14 @@ KEYS: dict[str, dict[str, str]] = {
         "SIGNING_KEY": "the webhook signing key (Settings > Webhooks) that POST /android-sms/webhook checks",
         "SIM": "the SIM (1-3) to send from when the citizen's SIM is not known",
     },
+    "whatsapp": {
+        "PHONE_NUMBER_ID": "the WhatsApp Business phone number id messages are sent from (Meta's app dashboard)",
+        "ACCESS_TOKEN": "a system user's access token with whatsapp_business_messaging",
+        "APP_SECRET": "the Meta app's secret, which signs every webhook (X-Hub-Signature-256)",
+        "VERIFY_TOKEN": "the token Meta's webhook verification (GET /whatsapp/webhook) must echo",
+        "API_BASE": "the Graph API base URL (default https://graph.facebook.com/v21.0)",
+        "MEDIA_MAX_BYTES": "the largest photo, voice note or document kept (default 16 MiB, WhatsApp's own cap)",
+    },
     "smpp": {},  # the SMPP gateway (hotline/channels/smpp/) reads and checks its own keys
     "log": {},
 }
@@ -101,6 +111,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "kannel": ("URL", "USERNAME", "PASSWORD"),
     "gammu": ("OUTBOX", "SENT", "ERROR"),
     "android": ("URL", "PASSWORD"),
+    "whatsapp": ("PHONE_NUMBER_ID", "ACCESS_TOKEN", "APP_SECRET", "VERIFY_TOKEN"),
 }
 
 
@@ -199,7 +210,9 @@ def read_routing(settings: Settings, environ: Mapping[str, str]) -> SmsRouting:
         elif legacy and purpose != "alerts":
             routes[purpose] = tuple(n for n in gateways if n != "backup")  # the backup gateway was for alerts only
         else:
-            routes[purpose] = tuple(gateways)
+            # WhatsApp answers those who wrote on it (their origin, sms_routes.py) but is never a default for the
+            # rest: a member or citizen who never wrote there can be reached only by template, if at all.
+            routes[purpose] = tuple(n for n, g in gateways.items() if g.kind != "whatsapp")
     return SmsRouting(gateways, routes, tuple(problems), tuple(notes))
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -14,6 +17,12 @@ _PENDING = "hotline_outbox_pending"
 CREATED = "hotline_outbox_created"  # transaction_state key: ids queued in this transaction
 EXEMPT_FROM_OPT_OUT = frozenset({"optout_ack"})
 
+# What a channel with buttons may offer with a message whose text already says it all (SMS sends the text):
+#   {"kind": "list", "button": "Pilih", "options": [["3", "Banjir"], ...]}   pick one (the id is what they "type")
+#   {"kind": "buttons", "options": [["1", "Ya, sudah beres"], ["2", "Belum"]]}
+#   {"kind": "location"}                                                      share your place
+Choices = Mapping[str, Any]
+
 
 def queue_sms(
     session: Session,
@@ -25,6 +34,7 @@ def queue_sms(
     member_id: int | None = None,
     inbound_id: int | None = None,
     channel: str | None = None,
+    choices: Choices | None = None,
 ) -> OutboundMessage:
     message = OutboundMessage(
         to_number=to,
@@ -37,6 +47,7 @@ def queue_sms(
         member_id=member_id,
         inbound_id=inbound_id,
         channel=channel,
+        choices=dict(choices) if choices else None,
     )
     session.add(message)
     session.flush()

@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from twilio.request_validator import RequestValidator
 
 from hotline.fakes.serving import ThreadedServer
@@ -77,6 +77,7 @@ class FakeTwilio:
         self.messages: list[FakeMessage] = []
         self.call_updates: list[tuple[str, dict[str, str]]] = []  # (CallSid, form) of each Calls update
         self.calls: list[FakeCall] = []  # outbound calls placed (Calls.json)
+        self.media: dict[str, tuple[bytes, str]] = {}  # media sid -> (bytes, content type): an MMS's pictures
         self.requests = 0
         self._failures: list[_Failure] = []
         self._lock = threading.Lock()
@@ -108,6 +109,14 @@ class FakeTwilio:
             self._failures.clear()
             self.requests = 0
         self._stalled = False
+
+    def add_media(self, data: bytes, content_type: str) -> str:
+        """A picture an MMS (or a WhatsApp message through Twilio) carries; returns its MediaUrl. As Twilio's
+        media with HTTP authentication on, it is served only with the account's credentials (401 without),
+        by a redirect to the media store, as Twilio answers."""
+        sid = f"ME{uuid.uuid4().hex}"
+        self.media[sid] = (data, content_type)
+        return f"{self.base_url}/2010-04-01/Accounts/{self.account_sid}/Messages/MM{uuid.uuid4().hex}/Media/{sid}"
 
     def sent_to(self, number: str) -> list[FakeMessage]:
         return [m for m in self.messages if m.to == number]
@@ -171,6 +180,19 @@ class FakeTwilio:
 
     def _build_app(self) -> FastAPI:
         app = FastAPI()
+
+        @app.get("/2010-04-01/Accounts/{account_sid}/Messages/{message_sid}/Media/{media_sid}")
+        async def media(account_sid: str, message_sid: str, media_sid: str, request: Request) -> Response:
+            if not self._authorised(request) or account_sid != self.account_sid:
+                return _error(401, 20003, "Authenticate")
+            if media_sid not in self.media:
+                return _error(404, 20404, f"The requested resource {request.url.path} was not found")
+            return Response(status_code=307, headers={"Location": f"/media-store/{media_sid}"})
+
+        @app.get("/media-store/{media_sid}")
+        async def media_store(media_sid: str) -> Response:
+            data, kind = self.media.get(media_sid, (b"", ""))
+            return Response(data, media_type=kind) if kind else Response(status_code=404)
 
         @app.post("/2010-04-01/Accounts/{account_sid}/Messages.json")
         async def create_message(account_sid: str, request: Request) -> JSONResponse:

@@ -74,6 +74,7 @@ def _send(message_id: int) -> str:
             purpose=message.purpose,
             validity=validity(message.purpose),
             created_at=created_at,
+            choices=message.choices,
         )
         known_sids = set(_known_sids(session, message.to_number)) if attempts > 1 else set()
     if not steps:  # e.g. an alert's `sms_backup` when every gateway was tried already
@@ -84,7 +85,7 @@ def _send(message_id: int) -> str:
         spec = sms_routing.gateways[step.gateway]
         try:
             gateway = build_gateway(spec, settings)
-            attempt = replace(sms, sender=step.sender, line=step.line)
+            attempt = replace(sms, sender=step.sender, line=step.line, template=step.template)
             if attempts > 1:  # an earlier attempt may have reached the gateway before its worker died or timed out
                 result = gateway.find_sent(attempt, since=created_at, exclude=_bare(known_sids, step.gateway))
                 if result is not None:

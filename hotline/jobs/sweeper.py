@@ -67,6 +67,12 @@ def sweep_once() -> SweepResult:
     result.inbound, result.outbound = len(inbound_ids), len(outbound_ids)
     if result.inbound or result.outbound or result.unstuck:
         log.warning("sweeper re-queued %s", result)
+    try:  # media whose fetch job was lost (Redis lost, a worker killed): hotline/jobs/media.py
+        from hotline.jobs.media import queue_overdue
+
+        queue_overdue()
+    except Exception:
+        log.warning("re-queueing overdue media failed; next sweep", exc_info=True)
     try:  # gateways learnt about by looking (Gammu SMSD's folders)
         from hotline.channels.gateway_polling import poll_gateways
 

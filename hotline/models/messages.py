@@ -63,6 +63,9 @@ class OutboundMessage(Base):
     channel: Mapped[str | None] = mapped_column(String(16))
     # "<gateway>:<the gateway's id>": a Gammu outbox file name is up to 67 characters, a gateway name 16 (0013)
     provider_sid: Mapped[str | None] = mapped_column(String(128), unique=True)
+    # What a channel with buttons may offer besides the text (hotline/core/outbox.py Choices): WhatsApp shows
+    # a list, reply buttons or a location request; SMS gateways send the text, which says the same.
+    choices: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error_code: Mapped[str | None] = mapped_column(String(16))
     last_error: Mapped[str | None] = mapped_column(Text)

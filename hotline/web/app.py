@@ -24,6 +24,7 @@ from hotline.channels.twilio.alert_call import router as alert_call_router
 from hotline.channels.twilio.voice_fallback import router as voice_fallback_router
 from hotline.channels.twilio.voice_webhooks import router as voice_router
 from hotline.channels.twilio.webhooks import router as twilio_router
+from hotline.channels.whatsapp.webhook import router as whatsapp_router
 from hotline.metrics import UNMATCHED_ROUTE, WEBHOOK_SECONDS, MetricsRefresher
 from hotline.settings import get_settings
 from hotline.spool.replay import SpoolReplayer
@@ -40,6 +41,7 @@ from hotline.web.open311 import router as open311_router
 from hotline.web.open311.errors import too_large as open311_too_large
 from hotline.web.open311.errors import validation_error as open311_validation_error
 from hotline.web.prompts import router as prompts_router
+from hotline.web.public_media import router as public_media_router
 from hotline.web.safe import printable
 from hotline.web.templating import STATIC_DIR
 from hotline.wiring import wire
@@ -116,6 +118,8 @@ def create_app() -> FastAPI:
     app.include_router(alert_call_router)
     app.include_router(kannel_router)
     app.include_router(android_router)
+    app.include_router(whatsapp_router)
+    app.include_router(public_media_router)
     app.include_router(api_router)
     app.include_router(api_tickets_router)
     app.include_router(api_shield_router)

@@ -12,7 +12,8 @@ from twilio.http.response import Response
 from twilio.rest import Client
 from twilio.rest.api.v2010.account.message import MessageInstance
 
-from hotline.channels.gateway import DeliveryStatus, OutgoingSms, SendError, SendResult
+from hotline.channels.gateway import DeliveryStatus, FetchedMedia, OutgoingSms, SendError, SendResult
+from hotline.channels.twilio.media import TwilioMedia
 
 # Twilio error codes where a retry cannot succeed (bad number, unsubscribed, unreachable country...).
 PERMANENT_ERRORS = {21211, 21212, 21408, 21601, 21606, 21610, 21612, 21614, 21617, 30003, 30005, 30006}
@@ -87,6 +88,11 @@ class TwilioSmsProvider:
             http_client = TwilioHttpClient(timeout=10.0)
         self._client = Client(account_sid, auth_token, http_client=http_client)
         self._from = from_number
+        self._media = TwilioMedia(account_sid=account_sid, auth_token=auth_token, api_base=api_base)
+
+    def fetch_media(self, ref: str, *, max_bytes: int) -> FetchedMedia:
+        """An MMS picture or WhatsApp medium's MediaUrl (hotline/channels/twilio/media.py)."""
+        return self._media.fetch_media(ref, max_bytes=max_bytes)
 
     def send(self, sms: OutgoingSms) -> SendResult:
         # The citizen's SMS came to one of our Twilio numbers: the answer comes from it.

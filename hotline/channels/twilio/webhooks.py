@@ -22,7 +22,7 @@ from starlette.datastructures import FormData
 
 from hotline.channels.gateway import DeliveryReport, InboundSms
 from hotline.channels.gateway_sink import spool_sms, take_or_spool
-from hotline.channels.twilio import signature
+from hotline.channels.twilio import media, signature
 from hotline.channels.twilio.sms_client import delivery_status
 from hotline.db import POOL_SIZE, unit_of_work
 from hotline.features.alerts.delivery import apply_report
@@ -90,13 +90,14 @@ async def _signed_sms(request: Request) -> InboundSms | Response:
     if len(sid) > MAX_SID_LENGTH:  # Twilio's are 34 characters; cutting one could merge two reports
         return Response(f"MessageSid longer than {MAX_SID_LENGTH} characters", status_code=400, media_type="text/plain")
     twilio = get_settings().sms_routing.of_kind("twilio")
+    fields = {k: v for k, v in form.items() if isinstance(v, str)}
     return InboundSms(
         gateway=twilio[0].name if twilio else "twilio",
         gateway_id=sid,
-        sender=sender,
-        to=str(form.get("To") or ""),
+        sender=media.bare_sender(sender),
+        to=media.bare_sender(str(form.get("To") or "")),
         body=str(form.get("Body") or ""),
-        payload={k: v for k, v in form.items() if isinstance(v, str)},
+        payload={**fields, **media.extras_of(fields)},  # MMS pictures, WhatsApp media and places (issue 20)
     )
 
 

@@ -19,6 +19,7 @@ from hotline.cityconfig import CityConfig
 from hotline.core.outbox import is_opted_out, queue_sms
 from hotline.core.wording import say, ticket_fields
 from hotline.features.merging.reporters import tell_linked
+from hotline.features.sms.choices import yes_no
 from hotline.features.tickets.tickets import message_team, record, reopen
 from hotline.models import Ticket, TicketEvent, utcnow
 from hotline.phone import is_mobile
@@ -75,7 +76,13 @@ def ask(session: Session, *, config: CityConfig, ticket: Ticket, inbound_id: int
     fields = ticket_fields(session, config, ticket, ticket.language)
     body = say(config, "confirm_ask", ticket.language, yes=YES, no=NO, **fields)
     queue_sms(
-        session, to=ticket.reporter_phone, body=body, purpose="notify", ticket_id=ticket.id, inbound_id=inbound_id
+        session,
+        to=ticket.reporter_phone,
+        body=body,
+        purpose="notify",
+        ticket_id=ticket.id,
+        inbound_id=inbound_id,
+        choices=yes_no(ticket.language, YES, NO),
     )
     record(session, ticket, "confirmation_asked", window_hours=ANSWER_WINDOW.total_seconds() / 3600)
     return True

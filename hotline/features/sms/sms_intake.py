@@ -14,10 +14,11 @@ from hotline.channels.gateway import InboundSms
 from hotline.cityconfig import CityConfig
 from hotline.core.wording import category_menu, ticket_fields
 from hotline.db import dialect_insert
+from hotline.features.media import intake as media_intake
 from hotline.features.merging import reporters
 from hotline.features.merging.merging import open_or_merge
 from hotline.features.shield import shield_sms
-from hotline.features.sms import citizen_commands, confirmations, flood, urc_commands
+from hotline.features.sms import choices, citizen_commands, confirmations, flood, urc_commands
 from hotline.features.sms.sms_sender import Sender
 from hotline.features.tickets import place
 from hotline.features.tickets.tickets import OPEN_STATUSES, open_ticket, record, set_category
@@ -159,6 +160,8 @@ def process_inbound(session: Session, *, inbound_id: int, config: CityConfig) ->
     try:
         with session.begin_nested():
             outcome, ticket_id = handle_sms(session, config=config, message=message)
+            role = "after" if outcome == "urc_done" else "report"  # a crew's SELESAI photo shows the work done
+            media_intake.after_intake(session, config=config, message=message, ticket_id=ticket_id, role=role)
         message.status, message.outcome, message.ticket_id = "processed", outcome, ticket_id
         _say_if_cut(session, message)
     except Exception as exc:
@@ -204,6 +207,8 @@ def handle_sms(session: Session, *, config: CityConfig, message: InboundMessage)
     if merged_into is not None:
         return "flood_merged", merged_into
     sender = Sender(session, config, message.from_e164, message.id, parsed.language)
+    if media_intake.only_extras(message) and parsed.kind not in ("urc_command", "citizen_command"):
+        return _extras_alone(sender, message)
     if parsed.kind == "empty":
         sender.reply("empty_message")
         return "empty", None
@@ -218,6 +223,18 @@ def handle_sms(session: Session, *, config: CityConfig, message: InboundMessage)
     if parsed.kind == "courtesy":
         return "courtesy", None
     return _report(sender, parsed, message)
+
+
+def _extras_alone(sender: Sender, message: InboundMessage) -> tuple[str, int | None]:
+    """A shared place or a photo without words: it adds to the sender's open report of the last hour, else
+    they are asked what happened (the place and photo wait for the answer: hotline/features/media/intake.py)."""
+    recent = _latest_ticket(sender.session, sender.phone, OPEN_STATUSES, FOLLOW_UP_WINDOW)
+    if recent is None:
+        return _ask_what_and_where(sender, message)
+    record(sender.session, recent, "info_added", actor=sender.phone, note=message.body or None)
+    sender.language = recent.language
+    sender.reply("info_added", ticket_id=recent.id, number=recent.id)
+    return "info_added", recent.id
 
 
 def _merged_flood(session: Session, *, message: InboundMessage, parsed: ParsedSms) -> int | None:
@@ -290,18 +307,23 @@ def _report(sender: Sender, parsed: ParsedSms, message: InboundMessage) -> tuple
             return "info_added", recent.id
     if parsed.kind in ("menu_choice", "contentless"):
         return _ask_what_and_where(sender, message)
+    latitude, longitude, desa, kecamatan = media_intake.report_place(
+        session, config=config, message=message, desa=parsed.desa, kecamatan=parsed.kecamatan
+    )
     intake = open_or_merge(
         session,
         config=config,
-        channel="sms",
+        channel="whatsapp" if (message.payload or {}).get("wa_type") else "sms",
         reporter=sender.phone,
         text=text,
         language=parsed.language,
         category=parsed.category,
         urgent=parsed.urgent,
         location=parsed.location,
-        desa=parsed.desa,
-        kecamatan=parsed.kecamatan,
+        desa=desa,
+        kecamatan=kecamatan,
+        latitude=latitude,
+        longitude=longitude,
         inbound_id=sender.inbound_id,
     )
     ticket = intake.ticket
@@ -315,7 +337,13 @@ def _report(sender: Sender, parsed: ParsedSms, message: InboundMessage) -> tuple
     if ticket.status == "awaiting_category":
         ticket.category_prompts = 1
         record(session, ticket, "category_asked", attempt=1)
-        sender.reply("ask_category", ticket_id=ticket.id, number=ticket.id, menu=category_menu(config, sender.language))
+        sender.reply(
+            "ask_category",
+            ticket_id=ticket.id,
+            choices=choices.category_list(config, sender.language),
+            number=ticket.id,
+            menu=category_menu(config, sender.language),
+        )
         return "ticket_awaiting_category", ticket.id
     sender.reply("ticket_created", ticket_id=ticket.id, **ticket_fields(session, config, ticket, sender.language))
     return "ticket_created", ticket.id
@@ -341,7 +369,7 @@ def _ask_what_and_where(sender: Sender, message: InboundMessage) -> tuple[str, N
         session, message=message, per_minute=get_settings().sms_per_minute
     ):
         return NO_REPORT_QUIET, None
-    sender.reply("ask_what_where")
+    sender.reply("ask_what_where", choices=choices.LOCATION)
     return NO_REPORT_ASKED, None
 
 
@@ -388,7 +416,13 @@ def _answer_category(sender: Sender, ticket: Ticket, parsed: ParsedSms, text: st
     if parsed.category is None and ticket.category_prompts < CATEGORY_ASKS:
         ticket.category_prompts += 1
         record(session, ticket, "category_asked", attempt=ticket.category_prompts, answer=text)
-        sender.reply("ask_category", ticket_id=ticket.id, number=ticket.id, menu=category_menu(config, sender.language))
+        sender.reply(
+            "ask_category",
+            ticket_id=ticket.id,
+            choices=choices.category_list(config, sender.language),
+            number=ticket.id,
+            menu=category_menu(config, sender.language),
+        )
         return "category_asked_again", ticket.id
     set_category(session, config=config, ticket=ticket, category=parsed.category, actor=sender.phone)
     sender.reply("ticket_created", ticket_id=ticket.id, **ticket_fields(session, config, ticket, sender.language))

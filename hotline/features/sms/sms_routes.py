@@ -6,6 +6,8 @@
   number and line their SMS came in on (the SMS this answers, else their latest within 30 days), then the
   replies list. A citizen who texted the Kannel modem's number is answered from it, not from another SIM.
 - Broadcasts (later): the broadcasts list.
+- WhatsApp (issue 20): news to someone whose own latest message came on WhatsApp goes back there, free-form within
+  their 24-hour window, as the city's approved template past it (sms/whatsapp.yaml), else by the replies list.
 """
 
 from __future__ import annotations
@@ -18,9 +20,12 @@ from sqlalchemy.orm import Session
 
 from hotline.core.gateway_config import SmsRouting
 from hotline.features.alerts.failover import ALERT_PURPOSES
+from hotline.features.sms.whatsapp_templates import template_for
 from hotline.models import AlertAttempt, InboundMessage, OutboundMessage, utcnow
+from hotline.settings import get_settings
 
 ORIGIN_WINDOW = timedelta(days=30)
+WHATSAPP_WINDOW = timedelta(hours=23, minutes=50)  # Meta's 24 hours, less a margin for the send's own delay
 
 
 @dataclass(frozen=True)
@@ -28,6 +33,7 @@ class RouteStep:
     gateway: str
     sender: str | None = None  # our number to send from
     line: str | None = None  # the gateway's line (smsc-id, SIM)
+    template: tuple[str, str] | None = None  # WhatsApp outside the 24-hour window: (template name, language)
 
 
 def purpose_list(purpose: str) -> str:
@@ -41,10 +47,15 @@ def route_for(session: Session, message: OutboundMessage, routing: SmsRouting) -
     names = list(routing.routes.get(group, ()))
     steps: list[RouteStep] = []
     if group == "replies":
-        origin = _origin(session, message)
-        if origin is not None and origin.provider in routing.gateways:
+        origin = _whatsapp_origin(session, message, routing) or _origin(session, message)
+        known = origin is not None and origin.provider in routing.gateways
+        if origin is not None and known and _open_session(session, origin, message, routing):
             line = (origin.payload or {}).get("hotline_line")
             steps.append(RouteStep(origin.provider, origin.to_number or None, str(line) if line else None))
+        elif origin is not None and known and _wrote_on_whatsapp(session, origin, message, routing):
+            template = template_for(get_settings().config_dir, message.purpose)
+            if template is not None:  # the window is closed: an approved template, else SMS
+                steps.append(RouteStep(origin.provider, template=template))
     delivery_id = (
         session.scalar(select(AlertAttempt.delivery_id).where(AlertAttempt.outbound_id == message.id))
         if group == "alerts"
@@ -58,6 +69,46 @@ def route_for(session: Session, message: OutboundMessage, routing: SmsRouting) -
             names = names[:1]
     steps.extend(RouteStep(n) for n in names if all(s.gateway != n for s in steps))
     return steps
+
+
+def _whatsapp_origin(session: Session, message: OutboundMessage, routing: SmsRouting) -> InboundMessage | None:
+    """The recipient's own latest message, when it came on WhatsApp: news of their report answers them there
+    even when a crew's SMS triggered it (the SMS origin rule would pick the crew's gateway)."""
+    whatsapp = [g.name for g in routing.gateways.values() if g.kind == "whatsapp"]
+    if not whatsapp:
+        return None
+    stmt = (
+        select(InboundMessage)
+        .where(InboundMessage.from_e164 == message.to_number, InboundMessage.received_at > utcnow() - ORIGIN_WINDOW)
+        .order_by(InboundMessage.id.desc())
+        .limit(1)
+    )
+    latest = session.scalar(stmt)
+    return latest if latest is not None and latest.provider in whatsapp else None
+
+
+def _wrote_on_whatsapp(session: Session, origin: InboundMessage, message: OutboundMessage, routing: SmsRouting) -> bool:
+    if routing.gateways[origin.provider].kind != "whatsapp":
+        return False
+    stmt = select(InboundMessage.id).where(
+        InboundMessage.from_e164 == message.to_number, InboundMessage.provider == origin.provider
+    )
+    return session.scalar(stmt.limit(1)) is not None
+
+
+def _open_session(session: Session, origin: InboundMessage, message: OutboundMessage, routing: SmsRouting) -> bool:
+    """WhatsApp answers free-form only within 24 hours of the recipient's own last message to it (Meta's customer
+    service window: a member's TERIMA on WhatsApp opens none for the teammates told of it); past that, or
+    never opened, the SMS of the replies list takes it. Other gateways have no such window."""
+    if routing.gateways[origin.provider].kind != "whatsapp":
+        return True
+    latest = session.scalar(
+        select(InboundMessage.received_at)
+        .where(InboundMessage.from_e164 == message.to_number, InboundMessage.provider == origin.provider)
+        .order_by(InboundMessage.id.desc())
+        .limit(1)
+    )
+    return latest is not None and latest > utcnow() - WHATSAPP_WINDOW
 
 
 def _origin(session: Session, message: OutboundMessage) -> InboundMessage | None:

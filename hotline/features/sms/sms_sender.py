@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from hotline.cityconfig import CityConfig
-from hotline.core.outbox import queue_sms
+from hotline.core.outbox import Choices, queue_sms
 from hotline.core.wording import say
 
 
@@ -23,8 +23,21 @@ class Sender:
     inbound_id: int | None  # None: a voice alert's answer, which came by no SMS
     language: str
 
-    def reply(self, key: str, ticket_id: int | None = None, purpose: str = "reply", **fields: Any) -> None:
+    def reply(
+        self,
+        key: str,
+        ticket_id: int | None = None,
+        purpose: str = "reply",
+        choices: Choices | None = None,
+        **fields: Any,
+    ) -> None:
         body = say(self.config, key, self.language, **fields)
         queue_sms(
-            self.session, to=self.phone, body=body, purpose=purpose, ticket_id=ticket_id, inbound_id=self.inbound_id
+            self.session,
+            to=self.phone,
+            body=body,
+            purpose=purpose,
+            ticket_id=ticket_id,
+            inbound_id=self.inbound_id,
+            choices=choices,
         )

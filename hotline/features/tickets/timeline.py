@@ -140,6 +140,15 @@ def _event_params(kind: str, data: dict[str, Any], lang: str) -> dict[str, Any]:
         params["where"] = ", ".join(str(data[k]) for k in ("location", "desa", "kecamatan") if data.get(k)) or "—"
         told = _count(data.get("told"))
         params["where"] += say("event", "place_told", lang, {"told": told}) if told else ""
+    elif kind == "media_received":  # issue 20: WhatsApp / MMS media
+        what = {"image": "media_photo", "sticker": "media_photo", "voice": "media_voice", "audio": "media_voice"}
+        params["what"] = word(
+            "ui",
+            "media_after" if data.get("role") == "after" else what.get(str(data.get("media_kind")), "media_document"),
+            lang,
+        )
+    elif kind == "location_shared":
+        params["desa"] = data.get("desa") or f"{data.get('latitude')}, {data.get('longitude')}"
     elif kind == "sms_truncated":
         params["size"] = data.get("original_length")
     elif kind == "alert_failover":

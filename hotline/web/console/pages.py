@@ -17,6 +17,7 @@ from hotline.core.city import current_config
 from hotline.db import unit_of_work
 from hotline.features.calls.call_queue import WaitingCall, waiting_calls
 from hotline.features.calls.queue_urgency import urgency
+from hotline.features.media import media_items
 from hotline.features.merging import reporters
 from hotline.features.merging.edit_merge import current_values
 from hotline.features.open311.open311_records import filings
@@ -201,6 +202,7 @@ def ticket_context(
         "recording_src": {c.id: console_recording_url(c) for c in calls},  # Asterisk's: through the hotline
         "linked": linked,
         "open311": open311,
+        "media": media_items.of_ticket(session, ticket_id=number),  # WhatsApp / MMS photos and voice notes
         "deadline": running_deadline(ticket),
         "cancel_requested": cancel_requests.is_open(ticket),
         "base": base,
