@@ -1,7 +1,7 @@
 """media_items: photos, voice notes and documents that came by WhatsApp or MMS; outbound_messages.choices (issue 20)
 
-Revision ID: 0024
-Revises: 0017
+Revision ID: 0019
+Revises: 0018
 Create Date: 2026-12-07
 
 A new table and a nullable column; nothing to copy. The files themselves live under HOTLINE_DATA_DIR/media/.
@@ -14,8 +14,8 @@ from alembic import op
 
 import hotline.models.base
 
-revision: str = "0024"
-down_revision: str | None = "0017"
+revision: str = "0019"
+down_revision: str | None = "0018"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
