@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal, TypeVar, get_args
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from hotline.cityconfig.errors import ConfigError, ConfigErrors
+from hotline.cityconfig.farming_loader import read_farming, with_field_officers
 from hotline.cityconfig.ivr_loader import CityData, build_ivr_flows, read_ivr_files
 from hotline.cityconfig.merging_loader import load_merging
 from hotline.cityconfig.model import (
@@ -179,7 +180,8 @@ class RepliesFile(_Strict):
     no_agency: dict[Lang, str]
 
 
-Role = Literal["urc", "urc_leader", "agency_head", "command_center"]
+# ppl_coordinator: the kecamatan's PPL coordinator of the ticket's place (routing/farming.yaml `coordinators`)
+Role = Literal["urc", "urc_leader", "agency_head", "command_center", "ppl_coordinator"]
 
 
 class StepIn(_Strict):
@@ -633,6 +635,9 @@ def load_city_config(config_dir: Path | str, region: str = "ID") -> CityConfig:
     c.errors.extend(merging_errors)
     open311, open311_errors = load_open311(root, categories)
     c.errors.extend(open311_errors)
+    farming, farming_errors = read_farming(root, region=region, agencies=agencies, categories=categories, areas=areas)
+    c.errors.extend(farming_errors)
+    agencies = with_field_officers(agencies, farming)  # the PPL of each desa: URCs of the farming agency
     city = CityData(categories, areas, replies, REPLY_FIELDS, TICKET_STATUSES)
     flows, ivr_errors = build_ivr_flows(ivr, city)
     c.errors.extend(ivr_errors)
@@ -653,4 +658,5 @@ def load_city_config(config_dir: Path | str, region: str = "ID") -> CityConfig:
         stale=stale,
         open311=open311,
         desa_points=desa_points,
+        farming=farming,
     )

@@ -4,6 +4,7 @@ from hotline.models.accounts import ROLES, ApiToken, AuditEntry, ConsoleSession,
 from hotline.models.alerts import AlertAttempt, AlertDelivery
 from hotline.models.base import Base, UTCDateTime, utcnow
 from hotline.models.calls import Call, CallEvent
+from hotline.models.farming import Farmer, FarmOutbreak, FarmReport
 from hotline.models.gauges import GaugeCount, GaugeDelta
 from hotline.models.messages import InboundMessage, OptOut, OutboundMessage
 from hotline.models.open311 import Open311Submission, PartnerKey, TicketAttachment
@@ -27,6 +28,9 @@ __all__ = [
     "CallScreening",
     "ConsoleSession",
     "Escalation",
+    "FarmOutbreak",
+    "FarmReport",
+    "Farmer",
     "GaugeCount",
     "GaugeDelta",
     "InboundMessage",
