@@ -80,6 +80,7 @@ class FarmingRules:
     outbreak: OutbreakRule = OutbreakRule()
     farmer_line: str = ""  # appended to a PPL's alert: {name} {kelompok_tani} {commodity} {desa} {subcategory}
     outbreak_text: str = ""  # the outbreak SMS to the agency's heads
+    warning_text: str = ""  # the ready-made warning to the farmers of an outbreak's desa and commodity
 
     def is_farm(self, category: str | None) -> bool:
         return self.enabled and category in self.categories

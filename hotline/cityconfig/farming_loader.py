@@ -84,6 +84,7 @@ class OutbreakIn(_Strict):
 class TextsIn(_Strict):
     farmer: str
     outbreak: str
+    warning: str
 
 
 class FarmingFile(_Strict):
@@ -100,6 +101,7 @@ class FarmingFile(_Strict):
 
 FARMER_FIELDS = frozenset({"name", "kelompok_tani", "commodity", "desa", "subcategory"})
 OUTBREAK_FIELDS = frozenset({"subcategory", "commodity", "count", "days", "places", "number"})
+WARNING_FIELDS = frozenset({"subcategory", "commodity", "places", "agency"})
 
 
 def read_farming(
@@ -210,6 +212,7 @@ def _build(
             fail(("outbreak", "subcategories", i), f"sub-category {code} is not listed", "add it to subcategories")
     _check_text(fail, ("texts", "farmer"), parsed.texts.farmer, FARMER_FIELDS)
     _check_text(fail, ("texts", "outbreak"), parsed.texts.outbreak, OUTBREAK_FIELDS)
+    _check_text(fail, ("texts", "warning"), parsed.texts.warning, WARNING_FIELDS)
     watch = parsed.outbreak
     rules = FarmingRules(
         enabled=True,
@@ -226,6 +229,7 @@ def _build(
         ),
         farmer_line=parsed.texts.farmer,
         outbreak_text=parsed.texts.outbreak,
+        warning_text=parsed.texts.warning,
     )
     return rules, errors
 
