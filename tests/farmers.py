@@ -6,7 +6,10 @@ from __future__ import annotations
 import csv
 import io
 import random
+from collections.abc import Iterator
 from functools import cache
+
+import pytest
 
 from tests.suite_city import CITY_DIR
 
@@ -75,3 +78,29 @@ def import_registry(rows: tuple[tuple[str, ...], ...] | None = None) -> None:
     with unit_of_work() as session:
         sheet = read_sheet(registry_csv(rows), "petani.csv")
         import_farmers(session, config=current_config(), sheet=sheet, region="ID", actor="test")
+
+
+def empty_registry() -> None:
+    """No farmers (the conftest's `clean` leaves the registry alone: importing 3,000 per test costs seconds)."""
+    from sqlalchemy import delete
+
+    from hotline.db import unit_of_work
+    from hotline.models import Farmer, FarmReport
+
+    with unit_of_work() as session:
+        session.execute(delete(FarmReport))
+        session.execute(delete(Farmer))
+
+
+@pytest.fixture(scope="module")
+def registry(backend: dict[str, str]) -> Iterator[None]:
+    """The 3,000 generated farmers, imported once for the module and removed after it."""
+    empty_registry()
+    import_registry()
+    yield
+    empty_registry()
+
+
+@pytest.fixture
+def no_farmers(backend: dict[str, str]) -> None:
+    empty_registry()

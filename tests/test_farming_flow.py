@@ -13,10 +13,12 @@ from sqlalchemy import select
 from hotline import clock
 from hotline.db import unit_of_work
 from hotline.models import FarmOutbreak, FarmReport, OutboundMessage, Ticket, Urc
+from tests.clocked import tick
 from tests.conftest import Phone, drain_queue
-from tests.farmers import farmer_rows, import_registry
+from tests.farmers import farmer_rows, registry  # noqa: F401  (the module's registry fixture, used below)
 from tests.suite_city import heads, members
 
+pytestmark = pytest.mark.usefixtures("registry")  # the 3,000 generated farmers, imported once
 HEAD = heads("DISTAN")[0]
 APPLE_TEXT = "TANI HAMA kutu daun di kebun apel"
 
@@ -42,15 +44,8 @@ def _sent(to: str, purpose: str | None = None) -> list[OutboundMessage]:
         return rows
 
 
-@pytest.fixture
-def registry(backend: dict[str, str]) -> None:
-    import_registry()
-
-
-def test_a_registered_apple_farmer_reaches_his_desas_apple_ppl_by_name(
-    registry: None, phone: Phone, fake_twilio: Any
-) -> None:
-    name, number, desa, group, _crop, _ha = _apple_farmers("Bumiaji")[0]
+def test_a_registered_apple_farmer_reaches_his_desas_apple_ppl_by_name(phone: Phone, fake_twilio: Any) -> None:
+    name, number, _desa, group, _crop, _ha = _apple_farmers("Bumiaji")[0]
     assert phone.sms(number, APPLE_TEXT).status_code == 200
     drain_queue()
     with unit_of_work() as session:
@@ -77,7 +72,7 @@ def test_a_registered_apple_farmer_reaches_his_desas_apple_ppl_by_name(
     assert reply.body.startswith("Laporan No. 1 (Pertanian) diterima")
 
 
-def test_an_unknown_number_is_routed_by_the_place_it_names(registry: None, phone: Phone, fake_twilio: Any) -> None:
+def test_an_unknown_number_is_routed_by_the_place_it_names(phone: Phone, fake_twilio: Any) -> None:
     phone.sms("+6281299990001", "TANI ulat di kebun kubis desa Punten")
     drain_queue()
     with unit_of_work() as session:
@@ -92,7 +87,7 @@ def test_an_unknown_number_is_routed_by_the_place_it_names(registry: None, phone
 
 
 def test_five_reports_in_a_week_from_neighbouring_desa_alert_the_head(
-    registry: None, phone: Phone, fake_twilio: Any, real_clock: None
+    phone: Phone, fake_twilio: Any, real_clock: None
 ) -> None:
     reporters = _apple_farmers("Bumiaji")[:2] + _apple_farmers("Punten")[:2] + _apple_farmers("Giripurno")[:1]
     for i, row in enumerate(reporters):
@@ -114,3 +109,41 @@ def test_five_reports_in_a_week_from_neighbouring_desa_alert_the_head(
     assert len(_sent(HEAD, "farm_outbreak")) == 1
     with unit_of_work() as session:
         assert session.scalars(select(FarmOutbreak)).one().report_count == 6
+
+
+def test_the_ppls_advice_by_sms_reaches_the_farmer_and_counts_as_the_response(phone: Phone, fake_twilio: Any) -> None:
+    number = _apple_farmers("Bumiaji")[0][1]
+    phone.sms(number, APPLE_TEXT)
+    drain_queue()
+    [ppl] = _ppl("PPL-DESA-BUMIAJI-APEL")
+    phone.sms(ppl, "SARAN 1 semprot abamektin sore hari, buang daun yang keriting")
+    drain_queue()
+    assert fake_twilio.sent_to(number)[-1].body == (
+        "Saran PPL PPL Apel Bumiaji untuk laporan No. 1: semprot abamektin sore hari, buang daun yang keriting"
+    )
+    assert fake_twilio.sent_to(ppl)[-1].body == "Saran untuk No. 1 terkirim ke pelapor."
+    with unit_of_work() as session:
+        ticket = session.get(Ticket, 1)
+        assert ticket is not None and ticket.status == "accepted" and ticket.accepted_at is not None
+    phone.sms(members("DISTAN", "PPL-BATU")[0], "SARAN 1 coba ini")  # as TERIMA: any member of the agency
+    drain_queue()
+    assert fake_twilio.sent_to(number)[-1].body.endswith("coba ini")  # any Dinas Pertanian officer may advise
+
+
+def test_nobody_takes_a_farm_report_the_kecamatan_coordinator_then_the_head(
+    phone: Phone, fake_twilio: Any, real_clock: None
+) -> None:
+    number = _apple_farmers("Punten")[0][1]
+    phone.sms(number, "TANI PUPUK urea langka")  # fertiliser: accept within 480 minutes (farming.yaml)
+    drain_queue()
+    with unit_of_work() as session:
+        ticket = session.get(Ticket, 1)
+        assert ticket is not None and ticket.sla_accept_minutes == 480
+    tick(480 + 29)
+    assert not _sent("+6285700000552", "escalation")
+    tick(2)  # 30 minutes past the deadline: Bumiaji's PPL coordinator (Punten is in Bumiaji)
+    [to_coordinator] = _sent("+6285700000552", "escalation")
+    assert "TERIMA" not in to_coordinator.body  # a supervisor reads the head's text
+    assert not _sent("+6285700000551") and not _sent(HEAD, "escalation")
+    tick(30)
+    assert _sent(HEAD, "escalation")

@@ -16,9 +16,10 @@ from hotline.features.farming.errors import RegistryFileError, RegistryRejected
 from hotline.features.farming.registry import ImportResult, import_farmers, save_farmer
 from hotline.features.farming.registry_files import read_sheet
 from hotline.models import Farmer
-from tests.farmers import HEADERS, farmer_phone, farmer_rows, registry_csv, registry_xlsx
+from tests.farmers import HEADERS, farmer_phone, farmer_rows, no_farmers, registry_csv, registry_xlsx  # noqa: F401
 
 ROWS = farmer_rows()
+pytestmark = pytest.mark.usefixtures("no_farmers")  # each test starts from an empty registry
 
 
 def _import(data: bytes, name: str = "petani.csv") -> ImportResult:

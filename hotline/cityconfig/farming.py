@@ -80,6 +80,8 @@ class FarmingRules:
     outbreak: OutbreakRule = OutbreakRule()
     farmer_line: str = ""  # appended to a PPL's alert: {name} {kelompok_tani} {commodity} {desa} {subcategory}
     outbreak_text: str = ""  # the outbreak SMS to the agency's heads
+    advice_text: str = ""  # a PPL's advice (SARAN 12 ...) as the farmer reads it: {number} {name} {advice}
+    advice_sent_text: str = ""  # the PPL's confirmation: {number}
     warning_text: str = ""  # the ready-made warning to the farmers of an outbreak's desa and commodity
 
     def is_farm(self, category: str | None) -> bool:

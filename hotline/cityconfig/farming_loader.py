@@ -85,6 +85,8 @@ class TextsIn(_Strict):
     farmer: str
     outbreak: str
     warning: str
+    advice: str
+    advice_sent: str
 
 
 class FarmingFile(_Strict):
@@ -102,6 +104,7 @@ class FarmingFile(_Strict):
 FARMER_FIELDS = frozenset({"name", "kelompok_tani", "commodity", "desa", "subcategory"})
 OUTBREAK_FIELDS = frozenset({"subcategory", "commodity", "count", "days", "places", "number"})
 WARNING_FIELDS = frozenset({"subcategory", "commodity", "places", "agency"})
+ADVICE_FIELDS = frozenset({"number", "name", "advice"})
 
 
 def read_farming(
@@ -213,6 +216,8 @@ def _build(
     _check_text(fail, ("texts", "farmer"), parsed.texts.farmer, FARMER_FIELDS)
     _check_text(fail, ("texts", "outbreak"), parsed.texts.outbreak, OUTBREAK_FIELDS)
     _check_text(fail, ("texts", "warning"), parsed.texts.warning, WARNING_FIELDS)
+    _check_text(fail, ("texts", "advice"), parsed.texts.advice, ADVICE_FIELDS)
+    _check_text(fail, ("texts", "advice_sent"), parsed.texts.advice_sent, ADVICE_FIELDS)
     watch = parsed.outbreak
     rules = FarmingRules(
         enabled=True,
@@ -230,6 +235,8 @@ def _build(
         farmer_line=parsed.texts.farmer,
         outbreak_text=parsed.texts.outbreak,
         warning_text=parsed.texts.warning,
+        advice_text=parsed.texts.advice,
+        advice_sent_text=parsed.texts.advice_sent,
     )
     return rules, errors
 

@@ -44,7 +44,7 @@ LANGS: tuple[Lang, ...] = get_args(Lang)  # model.LANGUAGES, typed as the keys t
 Priority = Literal["critical", "high", "normal", "low"]
 Code = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_-]{0,47}$")]
 Words = dict[Lang, list[Annotated[str, Field(min_length=1)]]]
-UrcCommand = Literal["accept", "on_site", "done", "decline"]
+UrcCommand = Literal["accept", "on_site", "done", "decline", "advice"]  # advice: optional (farm PPL, issue 22)
 CitizenCommand = Literal["status", "cancel", "stop", "start"]
 _Command = TypeVar("_Command", bound=str)
 
@@ -491,6 +491,8 @@ def _build_grammar(c: _Checker, kw: KeywordsFile, cmds: CommandsFile, categories
         return table
 
     urc = commands(cmds.urc, URC_COMMANDS, "urc")
+    if "advice" in cmds.urc:  # SARAN 12 <advice>: a PPL's advice to the farmer (hotline/features/sms/farm_advice.py)
+        urc |= commands(cmds.urc, ("advice",), "urc")
     citizen = commands(cmds.citizen, CITIZEN_COMMANDS, "citizen")
     order = tuple(code for code in cat_codes if code in kw.categories)
     return Grammar(
