@@ -98,6 +98,16 @@ def config_check(
         f"duplicate merging for {_merging_summary(config)}, "
         f"IVR flows: {flows or 'none (no ivr_flows/ folder)'} in {folder}"
     )
+    if config.farming.enabled:  # routing/farming.yaml (issue 22)
+        farm, watch = config.farming, config.farming.outbreak
+        console.print(
+            f"farming: {len(farm.officers)} field officers in {len(farm.ppl_urc_codes)} desa teams of {farm.agency}, "
+            f"{len(farm.subcategories)} sub-categories, {len(farm.commodities)} commodities; outbreak at "
+            f"{watch.reports} reports within {watch.radius_km:g} km in {watch.window_days:g} days",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
     from hotline.features.sms.sms_lengths import warnings
 
     for warning in warnings(config):  # the city can still go live: a warning, never an error
