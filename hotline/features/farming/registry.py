@@ -8,7 +8,7 @@ import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from hotline.cityconfig import CityConfig
@@ -130,19 +130,23 @@ def import_farmers(session: Session, *, config: CityConfig, sheet: Sheet, region
     """All rows or none: a sheet with any problem raises RegistryRejected before anything is written."""
     farmers = check_sheet(config, sheet, region=region)
     known = {f.phone: f for f in session.scalars(select(Farmer))}
-    added = updated = unchanged = 0
+    updated = unchanged = 0
     now = utcnow()
+    new_rows = []
     for fields in farmers:
         farmer = known.get(fields.phone)
         if farmer is None:
-            session.add(_new(fields, actor, now))
-            added += 1
+            new_rows.append(
+                {**_values(fields), "phone": fields.phone, "created_at": now, "updated_at": now, "updated_by": actor}
+            )
         elif _apply(farmer, fields, actor, now):
             updated += 1
         else:
             unchanged += 1
     session.flush()
-    return ImportResult(added, updated, unchanged)
+    if new_rows:  # one executemany: the ORM's unit of work took seconds for 3,000 new farmers
+        session.execute(insert(Farmer), new_rows)
+    return ImportResult(len(new_rows), updated, unchanged)
 
 
 def _new(fields: FarmerFields, actor: str, now: object) -> Farmer:
@@ -153,7 +157,17 @@ def _new(fields: FarmerFields, actor: str, now: object) -> Farmer:
 
 def _apply(farmer: Farmer, fields: FarmerFields, actor: str, now: object) -> bool:
     """Copy the fields over; True when something changed (then it records who and when)."""
-    values = {
+    values = _values(fields)
+    changed = any(getattr(farmer, k, None) != v for k, v in values.items())
+    if changed:
+        for key, value in values.items():
+            setattr(farmer, key, value)
+        farmer.updated_at, farmer.updated_by = now, actor  # type: ignore[assignment]
+    return changed
+
+
+def _values(fields: FarmerFields) -> dict[str, object]:
+    return {
         "name": fields.name,
         "desa": fields.desa,
         "kecamatan": fields.kecamatan,
@@ -161,12 +175,6 @@ def _apply(farmer: Farmer, fields: FarmerFields, actor: str, now: object) -> boo
         "commodities": list(fields.commodities),
         "land_area_ha": fields.land_area_ha,
     }
-    changed = any(getattr(farmer, k, None) != v for k, v in values.items())
-    if changed:
-        for key, value in values.items():
-            setattr(farmer, key, value)
-        farmer.updated_at, farmer.updated_by = now, actor  # type: ignore[assignment]
-    return changed
 
 
 def save_farmer(
