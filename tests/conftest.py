@@ -326,6 +326,8 @@ POSTGRES_MODULES = frozenset(
         "close_the_loop",
         "escalation",
         "faults_webhooks",
+        "farming_flow",  # outbreak windows (dates), the registry's unique numbers, bulk upserts
+        "farming_registry",
         "gauge_counts",
         "growth",
         "merging",
