@@ -1,0 +1,93 @@
+"""/console/farmers: farmers' personal data for Dinas Pertanian staff and admins only; a farmer added and
+corrected with a report per problem and nothing half-saved; the weekly view, PPL times and outbreak exports."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+from sqlalchemy import select
+
+from hotline.db import unit_of_work
+from hotline.models import AuditEntry, Farmer
+from tests.accounts import console_login, csrf_of, make_user
+from tests.conftest import Phone, drain_queue
+from tests.farmers import farmer_rows, no_farmers  # noqa: F401  (the fixture below)
+
+pytestmark = pytest.mark.usefixtures("no_farmers")  # each test starts from an empty registry
+
+
+def test_only_dinas_pertanian_staff_and_admins_see_farmers(server: str) -> None:
+    make_user("tani", "agency_staff", agency="DISTAN")
+    make_user("root", "admin")
+    make_user("ops", "operator")
+    make_user("sup", "supervisor")
+    make_user("damkar", "agency_staff", agency="PMK")
+    for username in ("ops", "sup", "damkar"):
+        client = console_login(server, username)
+        assert client.get("/console/farmers").status_code == 403, username
+        assert client.get("/console/farmers/export.csv").status_code == 403, username
+        assert 'href="/console/farmers"' not in client.get("/console/tickets").text  # no link either
+    for username in ("tani", "root"):
+        client = console_login(server, username)
+        page = client.get("/console/farmers")
+        assert page.status_code == 200 and "Daftar petani" in page.text, username
+        assert 'href="/console/farmers"' in client.get("/console/tickets").text
+
+
+def test_a_farmer_is_added_corrected_and_a_bad_form_saves_nothing(server: str) -> None:
+    make_user("tani", "agency_staff", agency="DISTAN")
+    client = console_login(server, "tani")
+    csrf = csrf_of(client.get("/console/farmers").text)
+    form = {"csrf": csrf, "name": "Pak Darto", "phone": "0858-9901-2345", "desa": "Bumiaji"}
+    bad = client.post("/console/farmers", data={**form, "phone": "12", "commodities": "durian", "land_area": "x"})
+    assert bad.status_code == 400
+    for problem in ("phone &#39;12&#39; is not a valid number", "commodity &#39;durian&#39; is unknown", "land area"):
+        assert problem in bad.text
+    assert 'value="Pak Darto"' in bad.text  # what was typed stays in the form
+    with unit_of_work() as session:
+        assert session.scalars(select(Farmer)).all() == []
+    added = client.post("/console/farmers", data={**form, "kelompok_tani": "Poktan Makmur", "commodities": "apel"})
+    assert added.status_code == 303
+    farmer_path = added.headers["location"].split("?")[0]
+    corrected = client.post(farmer_path, data={**form, "desa": "Punten", "commodities": "apel, sayur"})
+    assert corrected.status_code == 303
+    with unit_of_work() as session:
+        [farmer] = session.scalars(select(Farmer)).all()
+        assert (farmer.phone, farmer.desa, farmer.commodities, farmer.updated_by) == (
+            "+6285899012345",
+            "Punten",
+            ["apel", "sayur"],
+            "tani",
+        )
+        actions = [a.action for a in session.scalars(select(AuditEntry).order_by(AuditEntry.id))]
+        assert actions[-2:] == ["farmer.add", "farmer.correct"]
+    assert 'value="Punten"' in client.get(farmer_path).text or ">Punten</option>" in client.get(farmer_path).text
+
+
+def test_the_dinas_view_counts_reports_and_exports_an_outbreaks_warning_list(server: str, phone: Phone) -> None:
+    from tests.farmers import import_registry
+
+    rows = farmer_rows()[:600]
+    import_registry(rows)
+    apple = [r for r in rows if r[4] == "apel" and r[2] in ("Bumiaji", "Punten")][:5]
+    assert len(apple) == 5
+    for row in apple:
+        phone.sms(row[1], "TANI HAMA kutu daun di kebun apel")
+        drain_queue()
+    make_user("tani", "agency_staff", agency="DISTAN")
+    client = console_login(server, "tani")
+    page = client.get("/console/farmers").text
+    assert 'data-outbreak="1"' in page and "PPL-DESA-BUMIAJI-APEL" in page
+    weekly = list(csv.DictReader(io.StringIO(client.get("/console/farmers/report.csv").text)))
+    assert sum(int(r["reports"]) for r in weekly) == 5
+    assert {(r["kecamatan"], r["commodity"], r["subcategory"]) for r in weekly} == {("Bumiaji", "apel", "hama")}
+    warned = list(csv.DictReader(io.StringIO(client.get("/console/farmers/outbreaks/1/warning.csv").text)))
+    expected = {r[1] for r in rows if r[4] == "apel" and r[2] in {row[2] for row in apple}}
+    assert {w["phone"] for w in warned} == expected  # the apple growers of those desa, nobody else
+    assert warned[0]["message"].startswith("Dinas Pertanian Kota Batu: WASPADA Hama dan penyakit Apel di ")
+    geo = json.loads(client.get("/console/farmers/outbreaks/1/map.geojson").text)
+    assert sum(f["properties"]["reports"] for f in geo["features"]) == 5
+    assert client.get("/console/farmers/outbreaks/99/warning.csv").status_code == 404
