@@ -14,9 +14,10 @@ from hotline import clock
 from hotline.db import unit_of_work
 from hotline.models import FarmOutbreak, FarmReport, OutboundMessage, Ticket, Urc
 from tests.clocked import tick
-from tests.conftest import Phone, drain_queue
+from tests.conftest import Caller, Phone, drain_queue
 from tests.farmers import farmer_rows, registry  # noqa: F401  (the module's registry fixture, used below)
-from tests.suite_city import heads, members
+from tests.suite_city import heads, members, prompt
+from tests.test_voice_webhooks import outline
 
 pytestmark = pytest.mark.usefixtures("registry")  # the 3,000 generated farmers, imported once
 HEAD = heads("DISTAN")[0]
@@ -147,3 +148,27 @@ def test_nobody_takes_a_farm_report_the_kecamatan_coordinator_then_the_head(
     assert not _sent("+6285700000551") and not _sent(HEAD, "escalation")
     tick(30)
     assert _sent(HEAD, "escalation")
+
+
+def test_a_registered_farmer_who_calls_gets_the_farm_report_first_and_no_place_question(
+    phone: Phone, fake_twilio: Any
+) -> None:
+    name, number, _desa, group, *_ = _apple_farmers("Punten")[1]
+    caller = Caller(phone, number=number)
+    assert outline(caller.dial()) == ["Gather", f"Say: {prompt('welcome_farmer')}"]
+    assert outline(caller.press("2"))[1] == f"Say: {prompt('ask_description')}"  # straight to the recording
+    assert outline(caller.speak(10))[0] == f"Say: {prompt('your_number_is')}"
+    caller.hang_up()
+    drain_queue()
+    with unit_of_work() as session:
+        ticket = session.scalars(select(Ticket)).one()
+        assert (ticket.channel, ticket.category, ticket.desa, ticket.kecamatan) == (
+            "voice",
+            "farm",
+            "Punten",
+            "Bumiaji",
+        )
+    [ppl] = _ppl("PPL-DESA-PUNTEN-APEL")  # his commodity from the registry: the call said none
+    assert fake_twilio.sent_to(ppl)[-1].body.startswith(f"Petani {name} ({group}, Apel, Punten):")
+    other = Caller(phone, number="+6281299990002")  # not registered: the usual welcome
+    assert outline(other.dial()) == ["Gather", f"Say: {prompt('welcome')}"]
