@@ -102,5 +102,8 @@ def registry(backend: dict[str, str]) -> Iterator[None]:
 
 
 @pytest.fixture
-def no_farmers(backend: dict[str, str]) -> None:
+def no_farmers(backend: dict[str, str]) -> Iterator[None]:
+    """An empty registry for the test, and none left behind for the next module's tests."""
+    empty_registry()
+    yield
     empty_registry()

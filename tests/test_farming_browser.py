@@ -22,7 +22,7 @@ def test_dinas_staff_correct_a_farmer_and_see_the_outbreak(page: Any, phone: Pho
     sign_in(page, "tani")
     page.get_by_role("link", name="Petani").click()
     expect(page.get_by_role("heading", name="Wabah", exact=True)).to_be_visible()
-    outbreak = page.locator('[data-outbreak="1"]')
+    outbreak = page.locator("[data-outbreak]")
     expect(outbreak).to_contain_text("Bumiaji")
     expect(outbreak.get_by_role("link", name="Petani yang diperingatkan (CSV)")).to_be_visible()
     shot(page, "dinas-view")
