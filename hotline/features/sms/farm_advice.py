@@ -36,7 +36,8 @@ def handle(sender: Sender, *, ticket: Ticket, member: Member, advice: str) -> tu
     actor = f"member:{member.id}"
     if ticket.status == "routed":
         transition(session, ticket=ticket, target="accepted", actor=actor, note=advice, member=member)
-    record(session, ticket, "advice", actor=actor, note=advice, member=member.phone)
+    # a note in the timeline ("... added a note"), marked as the advice the farmer was sent
+    record(session, ticket, "note", actor=actor, note=advice, member=member.phone, advice=True)
     fields = {"number": ticket.id, "name": member.name, "advice": advice}
     if ticket.reporter_phone.startswith("+"):  # an alphanumeric sender id cannot receive SMS
         body = string.Formatter().vformat(rules.advice_text, (), fields)
