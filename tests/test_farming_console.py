@@ -6,10 +6,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from typer.testing import CliRunner
 
+from hotline.cli import app
 from hotline.db import unit_of_work
 from hotline.models import AuditEntry, Farmer, FarmOutbreak
 from tests.accounts import console_login, csrf_of, make_user
@@ -93,3 +96,48 @@ def test_the_dinas_view_counts_reports_and_exports_an_outbreaks_warning_list(ser
     geo = json.loads(client.get(f"/console/farmers/outbreaks/{number}/map.geojson").text)
     assert sum(f["properties"]["reports"] for f in geo["features"]) == 5
     assert client.get(f"/console/farmers/outbreaks/{number + 1}/warning.csv").status_code == 404
+
+
+def test_the_cli_lists_outbreaks_and_writes_their_warning_list_map_and_the_weekly_view(
+    server: str, phone: Phone, tmp_path: Path
+) -> None:
+    from tests.farmers import import_registry
+
+    rows = farmer_rows()[:600]
+    import_registry(rows)
+    for row in [r for r in rows if r[4] == "apel" and r[2] in ("Bumiaji", "Punten")][:5]:
+        phone.sms(row[1], "TANI HAMA kutu daun di kebun apel")
+        drain_queue()
+    with unit_of_work() as session:
+        [number] = session.scalars(select(FarmOutbreak.id)).all()
+    runner = CliRunner()
+    listed = runner.invoke(app, ["farmers", "outbreaks"])
+    assert listed.exit_code == 0 and listed.stdout.split("\t")[0] == str(number)
+    assert "\thama\tapel\t5\t" in listed.stdout
+    out = tmp_path / "warn.csv"
+    assert runner.invoke(app, ["farmers", "warning", str(number), "-o", str(out)]).exit_code == 0
+    assert out.read_text().startswith("phone,name,desa,kelompok_tani,commodities,message\n")
+    geo = json.loads(runner.invoke(app, ["farmers", "map", str(number)]).stdout)
+    assert geo["type"] == "FeatureCollection" and geo["properties"]["reports"] == 5
+    weekly = runner.invoke(app, ["farmers", "report", "--weeks", "1"]).stdout
+    assert weekly.splitlines()[0] == "week,kecamatan,desa,commodity,subcategory,reports"
+    ppl = runner.invoke(app, ["farmers", "ppl", "--month", "2020-01"]).stdout
+    assert ppl.splitlines() == [
+        ",".join(
+            (
+                "urc",
+                "name",
+                "tickets",
+                "within_sla",
+                "measured",
+                "share_within_sla",
+                "accept_median_min",
+                "accept_p90_min",
+                "resolve_median_min",
+                "grade",
+            )
+        )
+    ]
+    missing = runner.invoke(app, ["farmers", "warning", str(number + 1)])
+    assert missing.exit_code == 1 and f"no outbreak {number + 1}" in missing.stderr
+    assert runner.invoke(app, ["farmers", "ppl", "--month", "2020-13"]).exit_code == 1
