@@ -3,6 +3,7 @@ duplicates, bad sheets refused whole with one line per problem, the CLI, correct
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
@@ -66,6 +67,23 @@ def test_a_corrected_sheet_updates_the_farmers_it_changes_and_adds_new_ones(back
 def test_xlsx_imports_like_csv(backend: dict[str, str]) -> None:
     assert _import(registry_xlsx(ROWS[:300]), "Petani Kota Batu.xlsx") == ImportResult(300, 0, 0)
     assert _import(registry_csv(ROWS[:300])) == ImportResult(0, 0, 300)  # the same farmers, no duplicates
+
+
+def test_numbers_typed_as_numbers_in_excel_keep_their_country(backend: dict[str, str]) -> None:
+    from openpyxl import Workbook  # type: ignore[import-untyped]
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(list(HEADERS))
+    sheet.append(["Pak A", 6285899055501, "Bumiaji", "Poktan A", "apel", 1.5])  # 62... as a number
+    sheet.append(["Bu B", 85899055502, "punten", "Poktan B", "Apel, Sayur", 2])  # 0858... lost its 0 in Excel
+    out = io.BytesIO()
+    book.save(out)
+    assert _import(out.getvalue(), "petani.xlsx") == ImportResult(2, 0, 0)
+    with unit_of_work() as session:
+        farmers = {f.phone: f for f in session.scalars(select(Farmer))}
+    assert set(farmers) == {"+6285899055501", "+6285899055502"}  # not +81 (Japan)
+    assert (farmers["+6285899055502"].desa, farmers["+6285899055502"].commodities) == ("Punten", ["apel", "sayur"])
 
 
 def test_a_sheet_with_bad_rows_imports_nothing_and_says_every_row(backend: dict[str, str]) -> None:

@@ -53,7 +53,7 @@ def check_farmer(config: CityConfig, raw: dict[str, str], *, region: str) -> tup
     if not name:
         problems.append("name is empty")
     phone_raw = raw.get("phone", "").strip()
-    phone = to_e164(phone_raw, region) if phone_raw else None
+    phone = to_e164(_leading_zero(phone_raw, region), region) if phone_raw else None
     if phone is None:
         problems.append(f"phone '{phone_raw}' is not a valid number" if phone_raw else "phone is empty")
     desa_raw = " ".join(raw.get("desa", "").split())
@@ -90,6 +90,12 @@ def check_farmer(config: CityConfig, raw: dict[str, str], *, region: str) -> tup
         land_area_ha=land,
     )
     return fields, []
+
+
+def _leading_zero(phone: str, region: str) -> str:
+    """A number typed into a spreadsheet cell as a number loses its leading 0 (0812... becomes 812...), which would
+    read as country code 81. An Indonesian mobile number is 08...: put the 0 back."""
+    return f"0{phone}" if region == "ID" and phone.isdigit() and phone.startswith("8") else phone
 
 
 def _desa(config: CityConfig, text: str) -> str | None:
