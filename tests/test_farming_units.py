@@ -72,6 +72,18 @@ def test_a_missing_registry_column_and_an_unknown_key_are_reported(tmp_path: Pat
     assert any(e.startswith(f"{FILE}:{line + 1}: outbreak.report: Extra inputs") for e in errors), errors
 
 
+def test_a_coordinator_step_without_coordinators_is_refused_at_its_line(tmp_path: Path) -> None:
+    city = copy_city(tmp_path)
+    text = (city / FILE).read_text()
+    start, end = text.index("coordinators:\n"), text.index("# N reports")
+    (city / FILE).write_text(text[:start] + text[end:])
+    line = edit(city / "routing" / "escalation.yaml", "notify: [ppl_coordinator]", "notify: [ppl_coordinator]")
+    assert (
+        f"routing/escalation.yaml:{line}: ppl_coordinator is notified, but routing/farming.yaml lists no coordinators"
+        " (fix: add 'coordinators:' (kecamatan -> name and phone) to routing/farming.yaml)"
+    ) in config_errors(city)
+
+
 def test_a_ppl_team_code_taken_in_agencies_yaml_is_refused(tmp_path: Path) -> None:
     city = copy_city(tmp_path)
     edit(city / "routing" / "agencies.yaml", "code: DISTAN-POSKO", "code: PPL-DESA-TEMAS")

@@ -598,6 +598,20 @@ def _build_escalation(
     return chains, ScorecardThresholds(parsed.scorecard.green, parsed.scorecard.yellow)
 
 
+def _check_coordinators(c: _Checker, parsed: EscalationFile, have_coordinators: bool) -> None:
+    """A chain notifying ppl_coordinator needs routing/farming.yaml `coordinators` (else the step reaches nobody)."""
+    chains = [(("default",), parsed.default)] + [(("agencies", code), chain) for code, chain in parsed.agencies.items()]
+    for path, chain in chains:
+        for i, step in enumerate(chain.steps):
+            if "ppl_coordinator" in step.notify and not have_coordinators:
+                c.fail(
+                    "routing/escalation.yaml",
+                    (*path, "steps", i, "notify"),
+                    "ppl_coordinator is notified, but routing/farming.yaml lists no coordinators",
+                    "add 'coordinators:' (kecamatan -> name and phone) to routing/farming.yaml",
+                )
+
+
 def load_city_config(config_dir: Path | str, region: str = "ID") -> CityConfig:
     """Load and check everything; raise ConfigErrors listing every problem with file:line."""
     root = Path(config_dir)
@@ -640,6 +654,7 @@ def load_city_config(config_dir: Path | str, region: str = "ID") -> CityConfig:
     farming, farming_errors = read_farming(root, region=region, agencies=agencies, categories=categories, areas=areas)
     c.errors.extend(farming_errors)
     agencies = with_field_officers(agencies, farming)  # the PPL of each desa: URCs of the farming agency
+    _check_coordinators(c, parsed["routing/escalation.yaml"], bool(farming.coordinators))
     city = CityData(categories, areas, replies, REPLY_FIELDS, TICKET_STATUSES)
     flows, ivr_errors = build_ivr_flows(ivr, city)
     c.errors.extend(ivr_errors)
