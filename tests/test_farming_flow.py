@@ -65,7 +65,7 @@ def test_a_registered_apple_farmer_reaches_his_desas_apple_ppl_by_name(phone: Ph
     [ppl] = _ppl("PPL-DESA-BUMIAJI-APEL")
     alert = fake_twilio.sent_to(ppl)[-1].body
     assert alert.startswith(f"Petani {name} ({group}, Apel, Bumiaji): Hama dan penyakit.")
-    assert "TERIMA" in alert
+    assert alert.endswith("Balas TERIMA 1 / TOLAK 1") and len(alert) <= 160  # one SMS: the quote made room
     for general in _ppl("PPL-DESA-BUMIAJI"):  # the desa's other PPL do apples no more than the kecamatan's
         assert not fake_twilio.sent_to(general)
     assert not fake_twilio.sent_to(members("DISTAN", "PPL-BUMIAJI")[0])

@@ -11,7 +11,7 @@ from hotline.cityconfig import CityConfig
 from hotline.cityconfig.model import PRIORITIES
 from hotline.core.deadlines import Due, add
 from hotline.core.outbox import NO_DISPATCH, queue_sms
-from hotline.core.wording import say, ticket_fields
+from hotline.core.wording import ONE_SMS_LENGTH, fit, length, say, ticket_fields
 from hotline.features.alerts import failover
 from hotline.features.escalation import escalation
 from hotline.features.farming import farm_reports, outbreaks
@@ -178,10 +178,12 @@ def message_team(
 
 def alert_urc(session: Session, *, config: CityConfig, ticket: Ticket, urc: Urc) -> None:
     """Alert every active member; each alert fails over along the agency's alert channels until it arrives."""
-    body = say(config, "alert", "id", **ticket_fields(session, config, ticket, "id"))
+    fields = ticket_fields(session, config, ticket, "id")
+    body = say(config, "alert", "id", **fields)
     farmer = farm_reports.farmer_line(session, config=config, ticket=ticket)
-    if farmer:  # a registered farmer: the PPL knows whom to call back before reading the rest
-        body = f"{farmer} {body}"
+    if farmer:  # a registered farmer: the PPL knows whom to call back; the quote shrinks so it stays one SMS
+        room = max(ONE_SMS_LENGTH - length(farmer) - 1, 0)
+        body = f"{farmer} {fit(config.replies.templates['alert']['id'], fields, limit=room)}"
     members = urc_members(session, urc.id)
     for member in members:
         failover.start(session, ticket=ticket, phone=member.phone, body=body, purpose="alert", member_id=member.id)
