@@ -17,7 +17,7 @@ from hotline.db import unit_of_work
 from hotline.models import AuditEntry, Farmer, FarmOutbreak
 from tests.accounts import console_login, csrf_of, make_user
 from tests.conftest import Phone, drain_queue
-from tests.farmers import farmer_rows, no_farmers  # noqa: F401  (the fixture below)
+from tests.farmers import farmer_rows, no_farmers, registry_csv, registry_xlsx  # noqa: F401  (no_farmers: below)
 
 pytestmark = pytest.mark.usefixtures("no_farmers")  # each test starts from an empty registry
 
@@ -141,3 +141,37 @@ def test_the_cli_lists_outbreaks_and_writes_their_warning_list_map_and_the_weekl
     missing = runner.invoke(app, ["farmers", "warning", str(number + 1)])
     assert missing.exit_code == 1 and f"no outbreak {number + 1}" in missing.stderr
     assert runner.invoke(app, ["farmers", "ppl", "--month", "2020-13"]).exit_code == 1
+
+
+def test_the_registry_spreadsheet_is_uploaded_from_the_console_all_rows_or_none(server: str) -> None:
+    make_user("tani", "agency_staff", agency="DISTAN")
+    make_user("ops", "operator")
+    client = console_login(server, "tani")
+    csrf = csrf_of(client.get("/console/farmers").text)
+    rows = farmer_rows()
+    bad = (*rows[:10], (rows[10][0], "bukan nomor", *rows[10][2:]))
+    refused = client.post(
+        "/console/farmers/import", data={"csrf": csrf}, files={"file": ("petani.csv", registry_csv(bad), "text/csv")}
+    )
+    assert refused.status_code == 400
+    assert "Tidak ada yang diimpor: 1 masalah." in refused.text
+    assert "petani.csv:12: phone &#39;bukan nomor&#39; is not a valid number" in refused.text
+    with unit_of_work() as session:
+        assert session.scalars(select(Farmer)).all() == []
+    whole = registry_xlsx()  # all 3,000
+    done = client.post(
+        "/console/farmers/import",
+        data={"csrf": csrf},
+        files={"file": ("Petani.xlsx", whole, "application/octet-stream")},
+    )
+    assert done.status_code == 200 and "3000 ditambah, 0 diperbarui, 0 tetap." in done.text
+    big_csv = registry_csv(farmer_rows(4000))  # above the app's usual body limit (256 KiB): not refused here
+    assert len(big_csv) > 256 * 1024
+    again = client.post(
+        "/console/farmers/import", data={"csrf": csrf}, files={"file": ("petani.csv", big_csv, "text/csv")}
+    )
+    assert again.status_code == 200 and "1000 ditambah, 0 diperbarui, 3000 tetap." in again.text
+    operator = console_login(server, "ops")
+    csrf = csrf_of(operator.get("/console/tickets").text)
+    files = {"file": ("petani.csv", registry_csv(rows[:2]), "text/csv")}
+    assert operator.post("/console/farmers/import", data={"csrf": csrf}, files=files).status_code == 403

@@ -13,13 +13,22 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from hotline import clock
+from hotline.catalog import say
 from hotline.core.city import current_config
 from hotline.db import unit_of_work
 from hotline.features.accounts.audit import audit
 from hotline.features.farming.access import may_see_farmers
 from hotline.features.farming.dinas_view import ppl_csv, ppl_scores, weekly_csv, weekly_reports
-from hotline.features.farming.errors import FarmerNotFound, RegistryRejected
-from hotline.features.farming.registry import count_farmers, export_csv, list_farmers, save_farmer
+from hotline.features.farming.errors import FarmerNotFound, RegistryFileError, RegistryRejected
+from hotline.features.farming.registry import (
+    ImportResult,
+    count_farmers,
+    export_csv,
+    import_farmers,
+    list_farmers,
+    save_farmer,
+)
+from hotline.features.farming.registry_files import read_sheet
 from hotline.features.farming.warnings import get_outbreak, list_outbreaks, outbreak_geojson, warning_csv
 from hotline.features.scorecard import Month, city_timezone
 from hotline.models import Farmer
@@ -124,6 +133,53 @@ def outbreak_map(outbreak_id: RowId, user: UserDep) -> Response:
     except FarmerNotFound:
         raise HTTPException(404, "no such outbreak") from None
     return Response(body, media_type="application/geo+json")
+
+
+@router.post("/import")
+async def import_sheet(request: Request, user: UserDep, form: FormDep) -> Response:
+    """The registry spreadsheet uploaded (CSV or XLSX): all rows or none, as `hotline farmers import`."""
+    _allowed(user)
+    upload = form.get("file")
+    if upload is None or isinstance(upload, str):
+        return _import_page(request, user, [say("agri", "import_no_file", user.lang)], None)
+    data, name = await upload.read(), upload.filename or "upload.csv"
+
+    def run() -> ImportResult:
+        with unit_of_work() as session:
+            result = import_farmers(
+                session,
+                config=current_config(),
+                sheet=read_sheet(data, name),
+                region=get_settings().default_region,
+                actor=user.principal.username,
+            )
+            audit(
+                session,
+                actor=user.principal.username,
+                action="farmers.import",
+                target_type="registry",
+                target_id=name[:64],
+                ip=user.ip,
+            )
+            return result
+
+    try:
+        result = await run_sync(run)
+    except RegistryRejected as exc:
+        return _import_page(request, user, exc.problems, None)
+    except RegistryFileError as exc:
+        return _import_page(request, user, [str(exc)], None)
+    return _import_page(request, user, [], result)
+
+
+def _import_page(request: Request, user: ConsoleUser, problems: list[str], result: ImportResult | None) -> Response:
+    if result is not None:
+        counts = {"added": result.added, "updated": result.updated, "unchanged": result.unchanged}
+        summary = say("agri", "import_done", user.lang, counts)
+    else:
+        summary = say("agri", "import_refused", user.lang, {"count": len(problems)})
+    context = {"problems": problems, "summary": summary, "done": result is not None}
+    return render(request, "farmers_import.html", context, user=user, status=200 if result is not None else 400)
 
 
 @router.get("/{farmer_id}")
