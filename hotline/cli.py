@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from hotline.cli_database import prepare_database as _prepare_database
+from hotline.farmers_cli import farmers_app  # Dinas Pertanian's farmer registry and outbreaks
 from hotline.partner_cli import partner_app  # Open311 keys of partner apps
 from hotline.settings import get_settings
 from hotline.shield_cli import shield_app  # the junk-call shield's report
@@ -51,6 +52,7 @@ app.add_typer(shield_app, name="shield")
 app.add_typer(partner_app, name="partner")
 app.add_typer(sms_app, name="sms")
 app.add_typer(spool_app, name="spool")
+app.add_typer(farmers_app, name="farmers")
 console = Console()
 err = Console(stderr=True)
 
@@ -97,6 +99,16 @@ def config_check(
         f"duplicate merging for {_merging_summary(config)}, "
         f"IVR flows: {flows or 'none (no ivr_flows/ folder)'} in {folder}"
     )
+    if config.farming.enabled:  # routing/farming.yaml (issue 22)
+        farm, watch = config.farming, config.farming.outbreak
+        console.print(
+            f"farming: {len(farm.officers)} field officers in {len(farm.ppl_urc_codes)} desa teams of {farm.agency}, "
+            f"{len(farm.subcategories)} sub-categories, {len(farm.commodities)} commodities; outbreak at "
+            f"{watch.reports} reports within {watch.radius_km:g} km in {watch.window_days:g} days",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
     from hotline.features.sms.sms_lengths import warnings
 
     for warning in warnings(config):  # the city can still go live: a warning, never an error

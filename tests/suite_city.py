@@ -46,9 +46,15 @@ def national(phone: str) -> str:
     return "-".join(digits[i : i + 4] for i in range(0, len(digits), 4))
 
 
+def field_officers() -> list[str]:
+    """The PPL numbers of tests/city/routing/farming.yaml: members of DISTAN's desa teams (PPL-DESA-...)."""
+    data = yaml.safe_load((CITY_DIR / "routing" / "farming.yaml").read_text())
+    return [str(o["phone"]) for o in data["field_officers"]]
+
+
 def all_phones() -> list[str]:
     """Every member and head number in the suite's city."""
-    return [phone for code in _agencies() for phone in heads(code) + members(code)]
+    return [phone for code in _agencies() for phone in heads(code) + members(code)] + field_officers()
 
 
 @cache

@@ -21,6 +21,7 @@ from hotline.jobs.activation import activate_routed_ticket
 from hotline.jobs.timers import fire_timer, reconcile
 from hotline.models import Call, CallEvent, OutboundMessage, Ticket, TicketEvent
 from tests.conftest import HOTLINE_NUMBER, drain_queue
+from tests.farmers import empty_registry
 from tests.helpers import count, events, outbound, sms_ticket, ticket
 from tests.suite_city import members
 
@@ -299,9 +300,20 @@ class Hangup:
     outcome: str = "hung_up"
     caller: str = CITIZEN
     shield: str = ""  # "limit": the number used up its calls this hour; "silent": a silent call an hour ago
+    farmer: bool = False  # the caller is in the farmer registry (issue 22)
 
 
 LANDLINE = "+62341512345"  # Malang area code: no SMS reaches it
+
+
+def register_farmer(phone: str) -> None:
+    """The number in the farmer registry (hotline/features/farming/), as the console adds one."""
+    from hotline.features.farming.registry import save_farmer
+
+    empty_registry()
+    with unit_of_work() as session:
+        raw = {"name": "Pak Tani", "phone": phone, "desa": "Punten", "commodities": "apel"}
+        save_farmer(session, config=current_config(), raw=raw, region="ID", actor="tests")
 
 
 def shield_history(phone: str, kind: str) -> None:
@@ -329,6 +341,7 @@ HANGUPS: dict[str, Hangup] = {
     "greet": Hangup([], "welcome", None),
     "welcome": Hangup([], "welcome", None),
     "welcome_known": Hangup([], "welcome_known", None, open_ticket=True),
+    "welcome_farmer": Hangup([], "welcome_farmer", None, caller="+6285899077777", farmer=True),
     # the emergency ticket is complete as soon as it is opened; hanging up in the queue adds nothing
     **{
         node: Hangup(["1"], "emergency_queue", "complete") for node in ("emergency", "emergency_sms", "emergency_queue")
@@ -373,11 +386,16 @@ def test_the_hangup_table_covers_every_node_of_the_flow() -> None:
 
 
 @pytest.mark.parametrize("node", sorted(HANGUPS))
-def test_hanging_up_at_any_node_keeps_what_was_said_in_a_marked_ticket(node: str) -> None:
+def test_hanging_up_at_any_node_keeps_what_was_said_in_a_marked_ticket(
+    node: str, request: pytest.FixtureRequest
+) -> None:
     case = HANGUPS[node]
     earlier = existing_ticket("on_site") if case.open_ticket else None
     if case.shield:
         shield_history(case.caller, case.shield)
+    if case.farmer:
+        register_farmer(case.caller)
+        request.addfinalizer(empty_registry)
     call = PhoneCall(f"CA-hangup-{node}", caller=case.caller)
     call.run(case.inputs)
     last = call.send("hangup")

@@ -24,6 +24,7 @@ FLOW = CONFIG.default_flow
 assert FLOW is not None
 CALLER = "+6281234567890"
 OPEN = a.OpenTicket(number=77, status="accepted", category="fire")
+FARMER = a.Start(CALLER, farmer=True)  # the number is in the farmer registry (issue 22)
 
 
 # --- a recording fake of the ticket service, and a compact way to read actions -------------------------
@@ -532,6 +533,7 @@ EMERGENCY_SAVED = ["create critical", "sms emergency_received #101 id"]
 TO_OPERATOR = [
     ("welcome", None, [], [], "normal"),
     ("welcome_known", OPEN, [], [], "normal"),
+    ("welcome_farmer", FARMER, [], [], "normal"),
     ("hello", REPEAT_SILENT, ["silence"], [], "normal"),
     ("operators_busy", None, ["speech", "unanswered"], [], "normal"),
     ("over_limit_sms", LIMITED_SMS, [], [], "screened"),
@@ -602,6 +604,7 @@ HANGUPS: dict[str, HangupCase] = {
     "greet": HangupCase([], "welcome", []),
     "welcome": HangupCase([], "welcome", []),
     "welcome_known": HangupCase([], "welcome_known", [], OPEN),
+    "welcome_farmer": HangupCase([], "welcome_farmer", [], FARMER),
     "emergency": HangupCase(["1"], "emergency", ["create critical"], during_ticket=True),
     **{node: HangupCase(["1"], "emergency_queue", EMERGENCY_SAVED) for node in ("emergency_sms", "emergency_queue")},
     "emergency_category": HangupCase(["1", "unanswered"], "emergency_category", EMERGENCY_SAVED),

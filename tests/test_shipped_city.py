@@ -75,6 +75,8 @@ def test_a_city_edits_its_copy_and_the_suites_city_is_untouched(shipped_copy: Pa
     numbers = iter(range(1000))
     # Every number becomes another valid Indonesian mobile number, none of them the shipped or the suite's.
     agencies.write_text(PHONE.sub(lambda _: f'phone: "+6281399{next(numbers):06d}"', agencies.read_text()))
+    farming = shipped_copy / "routing" / "farming.yaml"  # the field officers are members of DISTAN's PPL teams
+    farming.write_text(PHONE.sub(lambda _: f'phone: "+6281399{next(numbers):06d}"', farming.read_text()))
     prompts = shipped_copy / "ivr_flows" / "prompts" / "id.yaml"
     assert welcome(shipped) in prompts.read_text()
     prompts.write_text(prompts.read_text().replace(welcome(shipped), "Hotline Kota, silakan sampaikan laporan Anda."))
@@ -99,3 +101,16 @@ def test_a_city_edits_its_copy_and_the_suites_city_is_untouched(shipped_copy: Pa
     flow, shipped_flow = suites.default_flow, shipped.default_flow
     assert flow is not None and shipped_flow is not None and flow.version != shipped_flow.version
     assert f"kota_batu {flow.version}" in " ".join(done.stdout.split())
+
+
+def test_the_shipped_farming_data_gives_every_desa_a_ppl_team_and_a_point() -> None:
+    config = load_city_config(PROJECT_ROOT)
+    farm = config.farming
+    assert farm.enabled and farm.agency == "DISTAN"
+    desa = [d for k in config.areas for d in k.desa]
+    assert all(farm.ppl_urc(d, None) for d in desa)  # placeholders until Dinas Pertanian lists its PPL
+    assert all(config.point_of(d) for d in desa)  # the outbreak watch measures between desa points
+    assert set(farm.coordinators) == {k.name for k in config.areas}
+    distan = config.agency("DISTAN")
+    assert distan is not None and {u.code for u in distan.urcs} >= farm.ppl_urc_codes
+    assert not phones(config) & set(all_phones())  # the suite's 80 PPL are not the shipped placeholders

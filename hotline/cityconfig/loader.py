@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal, TypeVar, get_args
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from hotline.cityconfig.errors import ConfigError, ConfigErrors
+from hotline.cityconfig.farming_loader import read_farming, with_field_officers
 from hotline.cityconfig.ivr_loader import CityData, build_ivr_flows, read_ivr_files
 from hotline.cityconfig.merging_loader import load_merging
 from hotline.cityconfig.model import (
@@ -43,7 +44,7 @@ LANGS: tuple[Lang, ...] = get_args(Lang)  # model.LANGUAGES, typed as the keys t
 Priority = Literal["critical", "high", "normal", "low"]
 Code = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_-]{0,47}$")]
 Words = dict[Lang, list[Annotated[str, Field(min_length=1)]]]
-UrcCommand = Literal["accept", "on_site", "done", "decline"]
+UrcCommand = Literal["accept", "on_site", "done", "decline", "advice"]  # advice: optional (farm PPL, issue 22)
 CitizenCommand = Literal["status", "cancel", "stop", "start"]
 _Command = TypeVar("_Command", bound=str)
 
@@ -179,7 +180,8 @@ class RepliesFile(_Strict):
     no_agency: dict[Lang, str]
 
 
-Role = Literal["urc", "urc_leader", "agency_head", "command_center"]
+# ppl_coordinator: the kecamatan's PPL coordinator of the ticket's place (routing/farming.yaml `coordinators`)
+Role = Literal["urc", "urc_leader", "agency_head", "command_center", "ppl_coordinator"]
 
 
 class StepIn(_Strict):
@@ -489,6 +491,8 @@ def _build_grammar(c: _Checker, kw: KeywordsFile, cmds: CommandsFile, categories
         return table
 
     urc = commands(cmds.urc, URC_COMMANDS, "urc")
+    if "advice" in cmds.urc:  # SARAN 12 <advice>: a PPL's advice to the farmer (hotline/features/sms/farm_advice.py)
+        urc |= commands(cmds.urc, ("advice",), "urc")
     citizen = commands(cmds.citizen, CITIZEN_COMMANDS, "citizen")
     order = tuple(code for code in cat_codes if code in kw.categories)
     return Grammar(
@@ -594,6 +598,20 @@ def _build_escalation(
     return chains, ScorecardThresholds(parsed.scorecard.green, parsed.scorecard.yellow)
 
 
+def _check_coordinators(c: _Checker, parsed: EscalationFile, have_coordinators: bool) -> None:
+    """A chain notifying ppl_coordinator needs routing/farming.yaml `coordinators` (else the step reaches nobody)."""
+    chains = [(("default",), parsed.default)] + [(("agencies", code), chain) for code, chain in parsed.agencies.items()]
+    for path, chain in chains:
+        for i, step in enumerate(chain.steps):
+            if "ppl_coordinator" in step.notify and not have_coordinators:
+                c.fail(
+                    "routing/escalation.yaml",
+                    (*path, "steps", i, "notify"),
+                    "ppl_coordinator is notified, but routing/farming.yaml lists no coordinators",
+                    "add 'coordinators:' (kecamatan -> name and phone) to routing/farming.yaml",
+                )
+
+
 def load_city_config(config_dir: Path | str, region: str = "ID") -> CityConfig:
     """Load and check everything; raise ConfigErrors listing every problem with file:line."""
     root = Path(config_dir)
@@ -633,6 +651,10 @@ def load_city_config(config_dir: Path | str, region: str = "ID") -> CityConfig:
     c.errors.extend(merging_errors)
     open311, open311_errors = load_open311(root, categories)
     c.errors.extend(open311_errors)
+    farming, farming_errors = read_farming(root, region=region, agencies=agencies, categories=categories, areas=areas)
+    c.errors.extend(farming_errors)
+    agencies = with_field_officers(agencies, farming)  # the PPL of each desa: URCs of the farming agency
+    _check_coordinators(c, parsed["routing/escalation.yaml"], bool(farming.coordinators))
     city = CityData(categories, areas, replies, REPLY_FIELDS, TICKET_STATUSES)
     flows, ivr_errors = build_ivr_flows(ivr, city)
     c.errors.extend(ivr_errors)
@@ -653,4 +675,5 @@ def load_city_config(config_dir: Path | str, region: str = "ID") -> CityConfig:
         stale=stale,
         open311=open311,
         desa_points=desa_points,
+        farming=farming,
     )

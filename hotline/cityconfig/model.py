@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from hotline.cityconfig.farming import FarmingRules
 from hotline.ivr.flow import Flow
 
 LANGUAGES = ("id", "en")
@@ -257,6 +258,7 @@ class CityConfig:
     stale: StaleRules = StaleRules()  # no `stale:` in routing/escalation.yaml: 72 hours, digest at 07:00
     open311: Open311Rules = field(default_factory=Open311Rules)  # no routing/open311.yaml: the defaults
     desa_points: dict[str, tuple[float, float]] = field(default_factory=dict)  # routing/areas.yaml `points`
+    farming: FarmingRules = field(default_factory=FarmingRules)  # no routing/farming.yaml: farming off
 
     def category(self, code: str | None) -> CategorySpec | None:
         return next((c for c in self.categories if c.code == code), None)

@@ -266,6 +266,7 @@ class Start:
     screening: str = ""
     verify_by: str = ""
     recent_silent_calls: int = 0  # silent calls from this number the shield still counts (engine field)
+    farmer: bool = False  # a registered farmer (hotline/features/farming/): the engine field `farmer` is "1"
 
 
 @dataclass(frozen=True)

@@ -182,6 +182,8 @@ class _Turn:
             self.fields["verify_by"] = event.verify_by
         if event.recent_silent_calls > 0:
             self.fields["recent_silent_calls"] = str(event.recent_silent_calls)
+        if event.farmer:
+            self.fields["farmer"] = "1"
         # A screened call starts where the flow says; a decision the flow has no node for starts normally.
         self.enter(self.flow.screening.get(event.screening, self.flow.start))
 

@@ -50,6 +50,7 @@ ENGINE_FIELDS = frozenset(
         "screening",  # the shield's decision before the call (Start.screening)
         "verify_by",  # how a screened caller confirms an emergency: sms | callback
         "recent_silent_calls",  # silent calls the shield still counts for this number (Start), when above 0
+        "farmer",  # "1": the caller's number is in the farmer registry (Start.farmer; routing/farming.yaml)
     }
 )
 # What a `screen` node may classify a call as: a first silent call (put through), a repeat one (the shield).

@@ -4,6 +4,7 @@ from hotline.models.accounts import ROLES, ApiToken, AuditEntry, ConsoleSession,
 from hotline.models.alerts import AlertAttempt, AlertDelivery
 from hotline.models.base import Base, UTCDateTime, utcnow
 from hotline.models.calls import Call, CallEvent
+from hotline.models.farming import Farmer, FarmOutbreak, FarmReport
 from hotline.models.gauges import GaugeCount, GaugeDelta
 from hotline.models.media import MediaItem
 from hotline.models.messages import InboundMessage, OptOut, OutboundMessage
@@ -28,6 +29,9 @@ __all__ = [
     "CallScreening",
     "ConsoleSession",
     "Escalation",
+    "FarmOutbreak",
+    "FarmReport",
+    "Farmer",
     "GaugeCount",
     "GaugeDelta",
     "InboundMessage",

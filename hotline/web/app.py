@@ -136,7 +136,11 @@ def create_app() -> FastAPI:
     app.add_middleware(
         BodySizeLimit,
         max_bytes=settings.max_body_bytes,
-        larger={"/open311/v2/requests.": max(settings.open311_media_bytes, settings.max_body_bytes)},
+        larger={
+            "/open311/v2/requests.": max(settings.open311_media_bytes, settings.max_body_bytes),
+            # Dinas Pertanian's registry spreadsheet (hotline/web/console/farmers.py): 3,000 farmers are ~250 KB
+            "/console/farmers/import": max(8 * 1024 * 1024, settings.max_body_bytes),
+        },
         refusal=open311_too_large,
     )
 

@@ -21,3 +21,15 @@ templates.env.globals["say"] = say  # a sentence with its {values}: say("admin",
 templates.env.globals["zone_name"] = zone_name
 templates.env.globals["shield_reason"] = reason_in_words
 templates.env.filters["local"] = local
+
+
+def farmers_nav(user: object) -> bool:
+    """The console's "Farmers" link: for those who may see farmers (hotline/features/farming/access.py)."""
+    from hotline.core.city import current_config
+    from hotline.features.farming.access import may_see_farmers
+
+    principal = getattr(user, "principal", None)
+    return principal is not None and may_see_farmers(principal, current_config().farming)
+
+
+templates.env.globals["farmers_nav"] = farmers_nav

@@ -24,6 +24,7 @@ from hotline.cityconfig import CityConfig
 from hotline.db import dialect_insert
 from hotline.features.calls.call_flows import default_flow, registry
 from hotline.features.calls.call_tickets import CallTickets, attach_recording
+from hotline.features.farming import farm_reports
 from hotline.features.shield import shield
 from hotline.features.tickets.tickets import CLOSED_STATUSES
 from hotline.ivr import actions as a
@@ -109,6 +110,8 @@ def begin_call(
         screening=screened.screening,
         verify_by=screened.verify_by,
         recent_silent_calls=screened.recent_silent_calls,
+        # a registered farmer's flow may offer the farm report first (its desa comes from the registry)
+        farmer=bool(number and config.farming.enabled and farm_reports.farmer_by_phone(session, number)),
     )
     return call, _run(session, call, flow, state, start_event, config=config, transcripts={})
 

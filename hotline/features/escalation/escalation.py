@@ -16,6 +16,7 @@ from hotline.core.deadlines import Due, add
 from hotline.core.wording import clock_time, say, ticket_fields
 from hotline.features.alerts import failover
 from hotline.features.alerts.alerts import Alert, send_alert
+from hotline.features.farming.farm_reports import farm_sla
 from hotline.features.tickets import stale
 from hotline.models import Agency, Escalation, Member, Ticket, TicketEvent, Urc
 from hotline.models.chain import AlertPolicy, PinnedChain, PinnedStep
@@ -50,6 +51,10 @@ def _phones_for(
         elif role == "agency_head":
             spec = config.agency(agency.code)
             phones = [h.phone for h in spec.heads] if spec else []
+        elif role == "ppl_coordinator":
+            # the kecamatan's PPL coordinator supervises like a head: reads the head's text, cannot TERIMA
+            phones = [c.phone for c in config.farming.coordinators.get(ticket.kecamatan or "", ())]
+            role = "agency_head"
         elif role == "command_center":
             stmt = (
                 select(Member.phone)
@@ -87,7 +92,7 @@ def pin(session: Session, *, config: CityConfig, ticket: Ticket, agency: Agency)
     spec = config.agency(agency.code)
     if spec is None or ticket.routed_at is None:
         return
-    sla = spec.sla.get(ticket.priority) or spec.sla["normal"]
+    sla = farm_sla(session, config=config, ticket=ticket) or spec.sla.get(ticket.priority) or spec.sla["normal"]
     ticket.sla_accept_minutes, ticket.sla_resolve_minutes = sla.accept_minutes, sla.resolve_minutes
     ticket.accept_due_at = ticket.routed_at + minutes(sla.accept_minutes)
     ticket.resolve_due_at = ticket.routed_at + minutes(sla.resolve_minutes)

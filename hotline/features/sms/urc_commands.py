@@ -9,7 +9,7 @@ from sqlalchemy import select
 from hotline.core.outbox import queue_sms
 from hotline.core.wording import say, status_words, ticket_fields
 from hotline.features.merging.reporters import tell_linked
-from hotline.features.sms import confirmations
+from hotline.features.sms import confirmations, farm_advice
 from hotline.features.tickets.tickets import TransitionError, message_team, record, transition, urc_members
 from hotline.models import Agency, Member, Ticket, TicketEvent, Urc
 from hotline.sms.grammar import ParsedSms
@@ -45,6 +45,8 @@ def handle(sender: Sender, *, members: list[Member], parsed: ParsedSms) -> tuple
     command = parsed.command or ""
     if command == "decline":
         return _decline(sender, ticket, member, parsed.note)
+    if command == "advice":
+        return farm_advice.handle(sender, ticket=ticket, member=member, advice=parsed.note)
     try:
         transition(session, ticket=ticket, target=TARGET[command], actor=actor, note=parsed.note, member=member)
     except TransitionError:

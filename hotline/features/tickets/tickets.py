@@ -11,12 +11,13 @@ from hotline.cityconfig import CityConfig
 from hotline.cityconfig.model import PRIORITIES
 from hotline.core.deadlines import Due, add
 from hotline.core.outbox import NO_DISPATCH, queue_sms
-from hotline.core.wording import say, ticket_fields
+from hotline.core.wording import ONE_SMS_LENGTH, fit, length, say, ticket_fields
 from hotline.features.alerts import failover
 from hotline.features.escalation import escalation
+from hotline.features.farming import farm_reports, outbreaks
 from hotline.features.tickets.ticket_events import record
 from hotline.models import Agency, Member, Ticket, TicketEvent, Urc, utcnow
-from hotline.router import RouteFacts, initial_priority, route
+from hotline.router import RouteDecision, RouteFacts, initial_priority, route
 
 OPEN_STATUSES = ("awaiting_category", "routed", "accepted", "on_site")
 CLOSED_STATUSES = ("resolved", "cancelled")
@@ -104,7 +105,10 @@ def route_ticket(session: Session, *, config: CityConfig, ticket: Ticket, activa
     `activate=False` (a caller waiting on the line for their number) leaves that half to a timer due at once
     (hotline/jobs/activation.py; its job runs after commit, and again if Redis lost it): the deadlines count
     from `routed_at` either way, so nothing is later or shorter for it."""
+    farm = farm_reports.before_route(session, config=config, ticket=ticket)  # may fill the desa from the registry
     decision = route(config.rules, config.agencies, RouteFacts(ticket.category, ticket.priority, ticket.kecamatan))
+    if farm is not None and farm.urc is not None:  # the field officers of the farmer's desa (routing/farming.yaml)
+        decision = RouteDecision(config.farming.agency, farm.urc, f"{decision.rule}; ppl {ticket.desa}")
     agency = session.scalar(select(Agency).where(Agency.code == decision.agency))
     urc = session.scalar(select(Urc).where(Urc.code == decision.urc))
     if agency is None or urc is None:
@@ -116,6 +120,8 @@ def route_ticket(session: Session, *, config: CityConfig, ticket: Ticket, activa
         activate_ticket(session, config=config, ticket=ticket, agency=agency, urc=urc)
     else:
         add(session, Due(ACTIVATION, ticket.id), utcnow())
+    if farm is not None:
+        outbreaks.watch(session, config=config, report=farm.report)
 
 
 def activate_ticket(session: Session, *, config: CityConfig, ticket: Ticket, agency: Agency, urc: Urc) -> None:
@@ -172,7 +178,12 @@ def message_team(
 
 def alert_urc(session: Session, *, config: CityConfig, ticket: Ticket, urc: Urc) -> None:
     """Alert every active member; each alert fails over along the agency's alert channels until it arrives."""
-    body = say(config, "alert", "id", **ticket_fields(session, config, ticket, "id"))
+    fields = ticket_fields(session, config, ticket, "id")
+    body = say(config, "alert", "id", **fields)
+    farmer = farm_reports.farmer_line(session, config=config, ticket=ticket)
+    if farmer:  # a registered farmer: the PPL knows whom to call back; the quote shrinks so it stays one SMS
+        room = max(ONE_SMS_LENGTH - length(farmer) - 1, 0)
+        body = f"{farmer} {fit(config.replies.templates['alert']['id'], fields, limit=room)}"
     members = urc_members(session, urc.id)
     for member in members:
         failover.start(session, ticket=ticket, phone=member.phone, body=body, purpose="alert", member_id=member.id)

@@ -10,6 +10,7 @@ from hotline.web.console import (
     audit_screen,
     auth,
     charts,
+    farmers,
     live,
     media,
     pages,
@@ -34,6 +35,7 @@ for part in (
     partners,
     admin_tokens,
     audit_screen,
+    farmers,
 ):
     router.include_router(part.router)
 

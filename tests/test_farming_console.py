@@ -1,0 +1,177 @@
+"""/console/farmers: farmers' personal data for Dinas Pertanian staff and admins only; a farmer added and
+corrected with a report per problem and nothing half-saved; the weekly view, PPL times and outbreak exports."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from hotline.cli import app
+from hotline.db import unit_of_work
+from hotline.models import AuditEntry, Farmer, FarmOutbreak
+from tests.accounts import console_login, csrf_of, make_user
+from tests.conftest import Phone, drain_queue
+from tests.farmers import farmer_rows, no_farmers, registry_csv, registry_xlsx  # noqa: F401  (no_farmers: below)
+
+pytestmark = pytest.mark.usefixtures("no_farmers")  # each test starts from an empty registry
+
+
+def test_only_dinas_pertanian_staff_and_admins_see_farmers(server: str) -> None:
+    make_user("tani", "agency_staff", agency="DISTAN")
+    make_user("root", "admin")
+    make_user("ops", "operator")
+    make_user("sup", "supervisor")
+    make_user("damkar", "agency_staff", agency="PMK")
+    for username in ("ops", "sup", "damkar"):
+        client = console_login(server, username)
+        assert client.get("/console/farmers").status_code == 403, username
+        assert client.get("/console/farmers/export.csv").status_code == 403, username
+        assert 'href="/console/farmers"' not in client.get("/console/tickets").text  # no link either
+    for username in ("tani", "root"):
+        client = console_login(server, username)
+        page = client.get("/console/farmers")
+        assert page.status_code == 200 and "Daftar petani" in page.text, username
+        assert 'href="/console/farmers"' in client.get("/console/tickets").text
+
+
+def test_a_farmer_is_added_corrected_and_a_bad_form_saves_nothing(server: str) -> None:
+    make_user("tani", "agency_staff", agency="DISTAN")
+    client = console_login(server, "tani")
+    csrf = csrf_of(client.get("/console/farmers").text)
+    form = {"csrf": csrf, "name": "Pak Darto", "phone": "0858-9901-2345", "desa": "Bumiaji"}
+    bad = client.post("/console/farmers", data={**form, "phone": "12", "commodities": "durian", "land_area": "x"})
+    assert bad.status_code == 400
+    for problem in ("phone &#39;12&#39; is not a valid number", "commodity &#39;durian&#39; is unknown", "land area"):
+        assert problem in bad.text
+    assert 'value="Pak Darto"' in bad.text  # what was typed stays in the form
+    with unit_of_work() as session:
+        assert session.scalars(select(Farmer)).all() == []
+    added = client.post("/console/farmers", data={**form, "kelompok_tani": "Poktan Makmur", "commodities": "apel"})
+    assert added.status_code == 303
+    farmer_path = added.headers["location"].split("?")[0]
+    corrected = client.post(farmer_path, data={**form, "desa": "Punten", "commodities": "apel, sayur"})
+    assert corrected.status_code == 303
+    with unit_of_work() as session:
+        [farmer] = session.scalars(select(Farmer)).all()
+        assert (farmer.phone, farmer.desa, farmer.commodities, farmer.updated_by) == (
+            "+6285899012345",
+            "Punten",
+            ["apel", "sayur"],
+            "tani",
+        )
+        actions = [a.action for a in session.scalars(select(AuditEntry).order_by(AuditEntry.id))]
+        assert actions[-2:] == ["farmer.add", "farmer.correct"]
+    assert 'value="Punten"' in client.get(farmer_path).text or ">Punten</option>" in client.get(farmer_path).text
+
+
+def test_the_dinas_view_counts_reports_and_exports_an_outbreaks_warning_list(server: str, phone: Phone) -> None:
+    from tests.farmers import import_registry
+
+    rows = farmer_rows()[:600]
+    import_registry(rows)
+    apple = [r for r in rows if r[4] == "apel" and r[2] in ("Bumiaji", "Punten")][:5]
+    assert len(apple) == 5
+    for row in apple:
+        phone.sms(row[1], "TANI HAMA kutu daun di kebun apel")
+        drain_queue()
+    make_user("tani", "agency_staff", agency="DISTAN")
+    client = console_login(server, "tani")
+    with unit_of_work() as session:
+        [number] = session.scalars(select(FarmOutbreak.id)).all()  # not always 1: PostgreSQL keeps its sequence
+    page = client.get("/console/farmers").text
+    assert f'data-outbreak="{number}"' in page and "PPL-DESA-BUMIAJI-APEL" in page
+    weekly = list(csv.DictReader(io.StringIO(client.get("/console/farmers/report.csv").text)))
+    assert sum(int(r["reports"]) for r in weekly) == 5
+    assert {(r["kecamatan"], r["commodity"], r["subcategory"]) for r in weekly} == {("Bumiaji", "apel", "hama")}
+    warned = list(csv.DictReader(io.StringIO(client.get(f"/console/farmers/outbreaks/{number}/warning.csv").text)))
+    expected = {r[1] for r in rows if r[4] == "apel" and r[2] in {row[2] for row in apple}}
+    assert {w["phone"] for w in warned} == expected  # the apple growers of those desa, nobody else
+    assert warned[0]["message"].startswith("Dinas Pertanian Kota Batu: WASPADA Hama dan penyakit Apel di ")
+    geo = json.loads(client.get(f"/console/farmers/outbreaks/{number}/map.geojson").text)
+    assert sum(f["properties"]["reports"] for f in geo["features"]) == 5
+    assert client.get(f"/console/farmers/outbreaks/{number + 1}/warning.csv").status_code == 404
+
+
+def test_the_cli_lists_outbreaks_and_writes_their_warning_list_map_and_the_weekly_view(
+    server: str, phone: Phone, tmp_path: Path
+) -> None:
+    from tests.farmers import import_registry
+
+    rows = farmer_rows()[:600]
+    import_registry(rows)
+    for row in [r for r in rows if r[4] == "apel" and r[2] in ("Bumiaji", "Punten")][:5]:
+        phone.sms(row[1], "TANI HAMA kutu daun di kebun apel")
+        drain_queue()
+    with unit_of_work() as session:
+        [number] = session.scalars(select(FarmOutbreak.id)).all()
+    runner = CliRunner()
+    listed = runner.invoke(app, ["farmers", "outbreaks"])
+    assert listed.exit_code == 0 and listed.stdout.split("\t")[0] == str(number)
+    assert "\thama\tapel\t5\t" in listed.stdout
+    out = tmp_path / "warn.csv"
+    assert runner.invoke(app, ["farmers", "warning", str(number), "-o", str(out)]).exit_code == 0
+    assert out.read_text().startswith("phone,name,desa,kelompok_tani,commodities,message\n")
+    geo = json.loads(runner.invoke(app, ["farmers", "map", str(number)]).stdout)
+    assert geo["type"] == "FeatureCollection" and geo["properties"]["reports"] == 5
+    weekly = runner.invoke(app, ["farmers", "report", "--weeks", "1"]).stdout
+    assert weekly.splitlines()[0] == "week,kecamatan,desa,commodity,subcategory,reports"
+    ppl = runner.invoke(app, ["farmers", "ppl", "--month", "2020-01"]).stdout
+    assert ppl.splitlines() == [
+        ",".join(
+            (
+                "urc",
+                "name",
+                "tickets",
+                "within_sla",
+                "measured",
+                "share_within_sla",
+                "accept_median_min",
+                "accept_p90_min",
+                "resolve_median_min",
+                "grade",
+            )
+        )
+    ]
+    missing = runner.invoke(app, ["farmers", "warning", str(number + 1)])
+    assert missing.exit_code == 1 and f"no outbreak {number + 1}" in missing.stderr
+    assert runner.invoke(app, ["farmers", "ppl", "--month", "2020-13"]).exit_code == 1
+
+
+def test_the_registry_spreadsheet_is_uploaded_from_the_console_all_rows_or_none(server: str) -> None:
+    make_user("tani", "agency_staff", agency="DISTAN")
+    make_user("ops", "operator")
+    client = console_login(server, "tani")
+    csrf = csrf_of(client.get("/console/farmers").text)
+    rows = farmer_rows()
+    bad = (*rows[:10], (rows[10][0], "bukan nomor", *rows[10][2:]))
+    refused = client.post(
+        "/console/farmers/import", data={"csrf": csrf}, files={"file": ("petani.csv", registry_csv(bad), "text/csv")}
+    )
+    assert refused.status_code == 400
+    assert "Tidak ada yang diimpor: 1 masalah." in refused.text
+    assert "petani.csv:12: phone &#39;bukan nomor&#39; is not a valid number" in refused.text
+    with unit_of_work() as session:
+        assert session.scalars(select(Farmer)).all() == []
+    whole = registry_xlsx()  # all 3,000
+    done = client.post(
+        "/console/farmers/import",
+        data={"csrf": csrf},
+        files={"file": ("Petani.xlsx", whole, "application/octet-stream")},
+    )
+    assert done.status_code == 200 and "3000 ditambah, 0 diperbarui, 0 tetap." in done.text
+    big_csv = registry_csv(farmer_rows(4000))  # above the app's usual body limit (256 KiB): not refused here
+    assert len(big_csv) > 256 * 1024
+    again = client.post(
+        "/console/farmers/import", data={"csrf": csrf}, files={"file": ("petani.csv", big_csv, "text/csv")}
+    )
+    assert again.status_code == 200 and "1000 ditambah, 0 diperbarui, 3000 tetap." in again.text
+    operator = console_login(server, "ops")
+    csrf = csrf_of(operator.get("/console/tickets").text)
+    files = {"file": ("petani.csv", registry_csv(rows[:2]), "text/csv")}
+    assert operator.post("/console/farmers/import", data={"csrf": csrf}, files=files).status_code == 403
