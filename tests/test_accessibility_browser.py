@@ -56,6 +56,7 @@ PAGES = [
     ConsolePage("user", "/console/users/{user}"),
     ConsolePage("tokens", "/console/admin/tokens"),
     ConsolePage("audit", "/console/admin/audit"),
+    ConsolePage("farmers", "/console/farmers"),
     ConsolePage("login", "/console/login", who="nobody"),
     ConsolePage("not-found", "/console/tickets/999", status=404),
     ConsolePage("forbidden", "/console/users", status=403, who="operator"),
