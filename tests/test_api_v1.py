@@ -73,6 +73,9 @@ def test_filters_and_the_agency_limit_of_agency_staff(api: httpx.Client, server:
     assert [t["number"] for t in api.get("/api/v1/tickets", params={"category": "flood"}).json()["tickets"]] == [3]
     assert api.get("/api/v1/tickets", params={"overdue": "true"}).json()["tickets"] == []
     assert api.get("/api/v1/tickets", params={"status": "nonsense"}).status_code == 422
+    for field, typo in (("agency", "PURP"), ("category", "flod"), ("kecamatan", "Bumiaj")):  # not an empty list
+        refused = api.get("/api/v1/tickets", params={field: typo})
+        assert refused.status_code == 422 and f"unknown {field} '{typo}'" in refused.json()["detail"], refused.text
 
     staff = make_token("pupr1", "agency_staff", "PUPR")
     headers = {"Authorization": f"Bearer {staff}"}

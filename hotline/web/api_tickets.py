@@ -66,11 +66,28 @@ def tickets(
     """Tickets, newest first, filtered. Page with `before` = the last number of the page before (costs the same
     at any depth; `offset` reads every row it skips)."""
     now = clock.now()
+    unknown = unknown_filter(agency=agency, category=category, kecamatan=kecamatan)
+    if unknown:  # an empty list would read as "none there", not as a typo
+        raise HTTPException(422, unknown)
     filters = TicketFilter(status, agency, category, kecamatan, overdue, limit, offset, before)
     with unit_of_work() as session:
         codes = agency_codes(session)
         rows = list_tickets(session, principal=principal, filters=filters, now=now)
         return TicketList(tickets=[TicketOut.of(t, codes.get(t.agency_id or 0), now) for t in rows])
+
+
+def unknown_filter(*, agency: str | None, category: str | None, kecamatan: str | None) -> str | None:
+    """The first filter value the city does not know, said in a sentence; None when all are known."""
+    config = current_config()
+    known = {
+        "agency": {a.code for a in config.agencies},
+        "category": {c.code for c in config.categories},
+        "kecamatan": {k.name for k in config.areas},
+    }
+    for field, value in (("agency", agency), ("category", category), ("kecamatan", kecamatan)):
+        if value and value not in known[field]:
+            return f"unknown {field} {value!r}: use one of {', '.join(sorted(known[field]))}"
+    return None
 
 
 @router.get("/tickets/{number}", response_model=TicketDetail, responses={404: {"description": NOT_FOUND}})
