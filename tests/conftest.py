@@ -160,6 +160,7 @@ def clean(request: pytest.FixtureRequest) -> Iterator[None]:
             "open311_submissions",
             "tickets",
             "partner_keys",
+            "kiosk_tokens",  # the wallboard's screens (hotline/features/wallboard/kiosk.py)
             "opt_outs",
             "audit_log",
             "api_tokens",

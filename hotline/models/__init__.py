@@ -5,6 +5,7 @@ from hotline.models.alerts import AlertAttempt, AlertDelivery
 from hotline.models.base import Base, UTCDateTime, utcnow
 from hotline.models.calls import Call, CallEvent
 from hotline.models.gauges import GaugeCount, GaugeDelta
+from hotline.models.kiosk import KioskToken
 from hotline.models.messages import InboundMessage, OptOut, OutboundMessage
 from hotline.models.open311 import Open311Submission, PartnerKey, TicketAttachment
 from hotline.models.reporters import TicketReporter
@@ -30,6 +31,7 @@ __all__ = [
     "GaugeCount",
     "GaugeDelta",
     "InboundMessage",
+    "KioskToken",
     "Member",
     "Open311Submission",
     "OptOut",

@@ -62,7 +62,8 @@ class Ticket(Base):
     routed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     on_site_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # index: the wallboard's "finished today" (migration 0018) reads today's rows only
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The reporter sent BATAL while a crew may be on its way (accepted, on site, or critical): the ticket stays
     # open until an operator confirms or keeps it (hotline/features/tickets/cancel_requests.py). None: no request open.

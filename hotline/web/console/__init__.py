@@ -3,10 +3,23 @@
 from fastapi import APIRouter
 from fastapi.responses import RedirectResponse
 
-from hotline.web.console import actions, attachments, auth, live, pages, partners, recordings, shield, users
+from hotline.web.console import (
+    actions,
+    attachments,
+    auth,
+    kiosks,
+    live,
+    maps,
+    pages,
+    partners,
+    recordings,
+    shield,
+    users,
+    wallboard,
+)
 
 router = APIRouter()
-for part in (auth, pages, actions, live, shield, recordings, attachments, users, partners):
+for part in (auth, pages, actions, live, shield, recordings, attachments, users, partners, kiosks, maps, wallboard):
     router.include_router(part.router)
 
 

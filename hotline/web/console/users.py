@@ -15,6 +15,7 @@ from hotline.db import unit_of_work
 from hotline.features.accounts.accounts import disable_user, enable_user, end_sessions, open_sessions
 from hotline.features.accounts.audit import audit
 from hotline.features.open311.partners import list_partners
+from hotline.features.wallboard.kiosk import list_kiosks
 from hotline.models import User
 from hotline.web.api_schemas import RowId
 from hotline.web.console.auth import ConsoleUser, FormDep, UserDep, render, require
@@ -29,13 +30,29 @@ def users_page(request: Request, user: UserDep) -> Response:
     return render_users(request, user)
 
 
-def render_users(request: Request, user: ConsoleUser, new_key: str | None = None) -> Response:
-    """Users and the Open311 partner keys (hotline/web/console/partners.py); `new_key` once, when just made."""
+def render_users(
+    request: Request,
+    user: ConsoleUser,
+    new_key: str | None = None,
+    kiosk_link: str | None = None,
+    kiosk_note: tuple[str, bool] | None = None,
+) -> Response:
+    """Users, the Open311 partner keys (hotline/web/console/partners.py) and the kiosk screens
+    (hotline/web/console/kiosks.py); `new_key` / `kiosk_link` once, when just made; `kiosk_note`: (words, error)."""
     require(user, user.principal.can_manage_users)
     with unit_of_work() as session:
         rows = [(u, open_sessions(session, user=u)) for u in session.scalars(select(User).order_by(User.username))]
         partners = list_partners(session)
-    return render(request, "users.html", {"rows": rows, "partners": partners, "new_key": new_key}, user=user)
+        kiosks = list_kiosks(session)
+    context = {
+        "rows": rows,
+        "partners": partners,
+        "new_key": new_key,
+        "kiosks": kiosks,
+        "kiosk_link": kiosk_link,
+        "kiosk_note": kiosk_note,
+    }
+    return render(request, "users.html", context, user=user)
 
 
 async def _change(user: ConsoleUser, user_id: int, action: str, change: Callable[[Session, User], object]) -> None:

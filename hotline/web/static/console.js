@@ -72,7 +72,10 @@ function connect() {
       tick();
     }
   });
-  source.addEventListener("tickets", () => { refreshLiveParts(); });
+  source.addEventListener("tickets", () => {
+    refreshLiveParts();
+    document.dispatchEvent(new CustomEvent("hotline:tickets"));  // the map redraws (map.js)
+  });
 }
 
 document.addEventListener("DOMContentLoaded", () => {
