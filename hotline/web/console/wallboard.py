@@ -69,10 +69,11 @@ async def viewer(request: Request) -> Viewer:
     return Viewer(user.lang, None, user.principal.username)
 
 
-def _board() -> tuple[Wallboard, str]:
+def _board(known: str | None = None) -> tuple[Wallboard, str]:
+    """The board and its version (`known` when the caller just read it)."""
     with unit_of_work() as session:
         board = wallboard(session, config=current_config(), now=clock.now(), tz=city_zone())
-        return board, version(session)
+        return board, known or version(session)
 
 
 def _version() -> str:
@@ -142,9 +143,10 @@ async def wallboard_page(request: Request, kiosk: Annotated[str | None, Query(ma
 async def wallboard_panel(request: Request, since: Annotated[str | None, Query(max_length=40)] = None) -> Response:
     """The panel's HTML when anything changed since `since`; 204 when nothing did."""
     who = await viewer(request)
-    if since and since == await run_sync(_version):
+    current = await run_sync(_version) if since else None
+    if since and since == current:
         return Response(status_code=204, headers={"Cache-Control": "no-store"})
-    board, stamp = await run_sync(_board)
+    board, stamp = await run_sync(_board, current)
     return _render(request, "_wallboard_panel.html", who, board, stamp)
 
 
