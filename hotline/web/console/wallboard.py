@@ -26,6 +26,7 @@ from hotline.features.accounts.audit import audit
 from hotline.features.wallboard.board import Wallboard, version, wallboard
 from hotline.features.wallboard.kiosk import kiosk_for_token
 from hotline.localtime import city_zone, local
+from hotline.settings import get_settings
 from hotline.web.console.auth import ConsoleUser, console_user
 from hotline.web.session import cookie_secure, language
 from hotline.web.templating import templates
@@ -90,6 +91,7 @@ def _render(request: Request, name: str, viewer: Viewer, board: Wallboard, stamp
         "version": stamp,
         "now": clock.now(),
         "poll": POLL_SECONDS,
+        "tz": get_settings().timezone,  # the screen's clock in the city's time, whatever the TV's own zone
         "category_names": {c.code: c.name(viewer.lang) for c in config.categories},
     }
     response = templates.TemplateResponse(request, name, context, status_code=status)

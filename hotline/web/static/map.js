@@ -9,7 +9,8 @@
   const summary = document.getElementById("map-summary");
   const errorBox = document.getElementById("map-error");
   const [lat, lon] = el.dataset.centre.split(",").map(Number);
-  const map = L.map(el, { zoomControl: true, attributionControl: true }).setView([lat, lon], 13);
+  // maxZoom on the map itself: marker clustering needs one, and the offline map has no tile layer to give it
+  const map = L.map(el, { zoomControl: true, attributionControl: true, maxZoom: 18, minZoom: 9 }).setView([lat, lon], 13);
   map.attributionControl.setPrefix(false);
   if (el.dataset.tiles) {
     // strict-origin: the tile server sees which site asks (OpenStreetMap's policy wants a Referer), never the page
@@ -20,6 +21,8 @@
   const clusters = L.markerClusterGroup({ showCoverageOnHover: false, maxClusterRadius: 40, spiderfyOnMaxZoom: true });
   map.addLayer(clusters);
   let fitted = false;
+  let wholeCity = 99; // the zoom that shows every desa; one step closer names them all
+  map.on("zoomend", () => el.classList.toggle("zoomed-in", map.getZoom() > wholeCity));
 
   function escapeText(text) {
     const span = document.createElement("span");
@@ -65,7 +68,10 @@
     desa.forEach((d) => {
       const point = L.circleMarker([d.lat, d.lon], { radius: d.open ? 7 : 4, weight: 1, className: d.open ? "desa-point busy" : "desa-point" });
       const label = d.open ? `${d.name} · ${d.open} ${el.dataset.openCount}` : d.name;
-      point.bindTooltip(label, { permanent: !el.dataset.tiles, direction: "right", className: "desa-label", offset: [6, 0] });
+      // Offline every desa keeps its name on (the map has nothing else to read by); those with no open report
+      // show it only when zoomed in (.quiet, console.css), so twenty-odd labels do not cover each other.
+      const kind = d.open ? "desa-label busy" : "desa-label quiet";
+      point.bindTooltip(label, { permanent: !el.dataset.tiles, direction: "right", className: kind, offset: [6, 0] });
       desaLayer.addLayer(point);
     });
   }
@@ -100,7 +106,8 @@
     summary.textContent = data.summary;
     el.dataset.shown = String(data.shown);
     if (!fitted && data.desa.length) {
-      map.fitBounds(L.latLngBounds(data.desa.map((d) => [d.lat, d.lon])).pad(0.05));
+      map.fitBounds(L.latLngBounds(data.desa.map((d) => [d.lat, d.lon])).pad(0.05), { animate: false });
+      wholeCity = map.getZoom();
       fitted = true;
     }
   }

@@ -52,9 +52,11 @@
     setTimeout(poll, every);
   }
 
+  // The city's time (data-tz), whatever zone the TV's own clock is set to.
+  const format = new Intl.DateTimeFormat("en-GB", { hour: "2-digit", minute: "2-digit", hour12: false, timeZone: clock.dataset.tz });
+
   function showClock() {
-    const now = new Date();
-    clock.textContent = `${String(now.getHours()).padStart(2, "0")}:${String(now.getMinutes()).padStart(2, "0")} ${clock.dataset.zone}`;
+    clock.textContent = `${format.format(new Date())} ${clock.dataset.zone}`;
   }
 
   setTimeout(poll, every);
