@@ -19,7 +19,7 @@ from tests.accounts import make_user
 from tests.helpers import sms_ticket
 from tests.map_tickets import placed_ticket
 from tests.screens import shot
-from tests.test_console_browser import browser, expect, page, pytestmark, sign_in  # noqa: F401
+from tests.test_console_browser import browser, expect, page, pytestmark, sign_in  # noqa: F401  (fixtures)
 
 
 def tile_png() -> bytes:
@@ -43,13 +43,13 @@ def offline(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     get_settings.cache_clear()
 
 
-def policy_errors(page: Any) -> list[str]:
+def policy_errors(tab: Any) -> list[str]:
     seen: list[str] = []
-    page.on("console", lambda message: seen.append(message.text) if "Content Security Policy" in message.text else None)
+    tab.on("console", lambda message: seen.append(message.text) if "Content Security Policy" in message.text else None)
     return seen
 
 
-def test_markers_a_filter_and_a_click_through_to_the_ticket(page: Any) -> None:
+def test_markers_a_filter_and_a_click_through_to_the_ticket(page: Any) -> None:  # noqa: F811
     fire = placed_ticket(category="fire", agency="PMK", priority="critical", desa="Temas", text="Gudang terbakar")
     placed_ticket(desa="Sisir", gps=(-7.8712, 112.5221))
     placed_ticket(category="waste", agency="DLH", desa="Beji", due_in=timedelta(minutes=-20))
@@ -87,7 +87,7 @@ def test_markers_a_filter_and_a_click_through_to_the_ticket(page: Any) -> None:
     assert violations == []
 
 
-def test_offline_the_map_draws_desa_on_a_plain_background(page: Any, offline: None) -> None:
+def test_offline_the_map_draws_desa_on_a_plain_background(page: Any, offline: None) -> None:  # noqa: F811
     placed_ticket(desa="Sisir")
     placed_ticket(desa="Sisir", priority="high")
     placed_ticket(desa=None)  # no place: counted, not drawn
@@ -117,7 +117,7 @@ def test_offline_the_map_draws_desa_on_a_plain_background(page: Any, offline: No
     assert outside == [] and violations == []
 
 
-def test_the_wallboard_on_a_1920_screen_updates_when_a_report_comes_in(browser: Any, server: str) -> None:
+def test_the_wallboard_on_a_1920_screen_updates_when_a_report_comes_in(browser: Any, server: str) -> None:  # noqa: F811
     sms_ticket(reporter="+6281234500001", text="Jalan ambles di Sisir", category="roads")
     with unit_of_work() as session:
         token = add_kiosk(session, name="tv-ruang", created_by="tests")
