@@ -326,6 +326,7 @@ POSTGRES_MODULES = frozenset(
         "faults_webhooks",
         "gauge_counts",
         "growth",
+        "map",  # ordering by CASE over priorities and deadlines, a GROUP BY of open tickets
         "merging",
         "migrations",
         "open311",
