@@ -38,7 +38,8 @@ DB = "bench_map"
 
 SEED = """
 WITH ag AS (SELECT row_number() OVER (ORDER BY id) - 1 AS idx, id AS agency_id FROM agencies WHERE active),
-     d AS (SELECT row_number() OVER (ORDER BY name) - 1 AS idx, name, lat, lon FROM unnest(%(desa)s::text[], %(lat)s::float8[], %(lon)s::float8[]) AS x(name, lat, lon))
+     d AS (SELECT row_number() OVER (ORDER BY name) - 1 AS idx, name, lat, lon
+           FROM unnest(%(desa)s::text[], %(lat)s::float8[], %(lon)s::float8[]) AS x(name, lat, lon))
 INSERT INTO tickets (id, channel, reporter_phone, language, category, priority, urgent, text, status, agency_id, desa,
     kecamatan, category_prompts, created_at, updated_at, routed_at, accepted_at, resolved_at, accept_due_at,
     resolve_due_at, latitude, longitude, partial, reporter_count)
@@ -51,7 +52,8 @@ SELECT i, 'sms', '+62812' || lpad(mod(i::bigint * 7919, 400000)::text, 7, '0'), 
     CASE WHEN o AND mod(i, 5) IN (0, 1) THEN NULL ELSE c + interval '10 minutes' END,
     CASE WHEN o THEN NULL ELSE c + interval '3 hours' END,
     c + interval '15 minutes', c + interval '240 minutes',
-    CASE WHEN mod(i, 3) = 0 THEN d.lat + mod(i, 17) * 0.0003 END, CASE WHEN mod(i, 3) = 0 THEN d.lon - mod(i, 13) * 0.0003 END,
+    CASE WHEN mod(i, 3) = 0 THEN d.lat + mod(i, 17) * 0.0003 END,
+    CASE WHEN mod(i, 3) = 0 THEN d.lon - mod(i, 13) * 0.0003 END,
     false, 1
 FROM generate_series(1, %(n)s) AS i
 CROSS JOIN LATERAL (SELECT now() - interval '1095 days' * (1 - i::float8 / %(n)s) AS c,
@@ -159,7 +161,7 @@ def main() -> None:
         first_wall_ms, _ = timed(wall, statements)  # the month's scorecard judged once, then kept in Redis
         samples: dict[str, list[float]] = {name: [] for name in ops}
         queries: dict[str, int] = {}
-        for name, fn in ops.items():
+        for fn in ops.values():
             fn()  # warm-up
         for _ in range(args.reps):
             for name, fn in ops.items():
@@ -172,7 +174,9 @@ def main() -> None:
         for name, values in samples.items():
             median = statistics.median(values)
             p95 = sorted(values)[max(0, int(len(values) * 0.95) - 1)]
-            rows.append({"op": name, "median_ms": median, "p95_ms": p95, "statements": queries[name], "ratio": median / base})
+            rows.append(
+                {"op": name, "median_ms": median, "p95_ms": p95, "statements": queries[name], "ratio": median / base}
+            )
             print(f"{name:32} {median:10.1f} {p95:8.1f} {queries[name]:4d} {median / base:6.2f}")
         print(f"\nthe first wallboard of the month (its scorecard judged, then cached): {first_wall_ms:.0f} ms")
         load = os.getloadavg()[0]

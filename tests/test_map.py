@@ -68,6 +68,18 @@ def test_filters_narrow_the_markers_and_late_only_keeps_the_late(operator: httpx
     assert [m["id"] for m in late["markers"]] == [late_road] and late["markers"][0]["late"] is True
 
 
+def test_a_ticket_asked_for_by_number_is_drawn_whatever_the_filters(operator: httpx.Client) -> None:
+    road = placed_ticket(desa="Punten")
+    fire = placed_ticket(category="fire", agency="PMK", desa="Temas")
+    focused = markers(operator, category="fire", focus=str(road))
+    assert [m["id"] for m in focused["markers"]] == [fire, road] and focused["focus"] == road
+    assert focused["shown"] == 1  # the counts stay the filter's
+    assert markers(operator, focus="999")["focus"] is None  # no such ticket: nothing more
+    page = operator.get(f"/console/tickets/{road}").text
+    assert f'href="/console/map?focus={road}"' in page and "Lihat di peta" in page
+    assert f'data-focus="{road}"' in operator.get(f"/console/map?focus={road}").text
+
+
 def test_a_filter_the_city_does_not_know_is_a_clear_400(operator: httpx.Client) -> None:
     for params, words in (
         ({"category": "volcano"}, "Kategori 'volcano' tidak dikenal."),

@@ -83,6 +83,9 @@ def test_markers_a_filter_and_a_click_through_to_the_ticket(page: Any) -> None: 
     popup.get_by_role("link", name="Buka laporan").click()
     expect(page).to_have_url(re.compile(rf"/console/tickets/{fire}$"))
     expect(page.get_by_role("textbox", name="Isi laporan")).to_have_value("Gudang terbakar")
+    page.get_by_test_id("on-map").click()  # and back: the ticket's own marker, its popup open
+    expect(page.locator(".leaflet-popup")).to_contain_text(f"#{fire} · Kebakaran")
+    shot(page, "map-from-ticket")
     assert tiles and all(t.startswith("https://tile.openstreetmap.org/") for t in tiles)
     assert violations == []
 

@@ -123,36 +123,43 @@ def map_view(
         return MapView([], total, no_place, per_desa)
     placed = or_(has_gps, Ticket.desa.in_(sorted(config.desa_points)))  # the city's desa: a fixed, small list
     rank = case({p: i for i, p in enumerate(PRIORITIES)}, value=Ticket.priority, else_=len(PRIORITIES))
+    late = case((overdue_clause(now), 0), else_=1)
+    stmt = (
+        _filtered(_columns(), principal=principal, filters=filters, now=now)
+        .where(placed)
+        .order_by(rank, late, Ticket.id.desc())
+        .limit(max(1, limit))
+    )
+    markers = [m for row in session.execute(stmt) if (m := _marker(row, config=config, now=now)) is not None]
+    return MapView(markers, total, no_place, per_desa)
+
+
+def _columns() -> Select[Any]:
     due = case(
         (Ticket.status == "routed", Ticket.accept_due_at),
         (Ticket.status.in_(("accepted", "on_site")), Ticket.resolve_due_at),
         else_=None,
     )
-    late = case((overdue_clause(now), 0), else_=1)
-    columns = select(
-        Ticket.id,
-        Ticket.latitude,
-        Ticket.longitude,
-        Ticket.category,
-        Ticket.priority,
-        Ticket.status,
-        Ticket.desa,
-        due,
+    return select(
+        Ticket.id, Ticket.latitude, Ticket.longitude, Ticket.category, Ticket.priority, Ticket.status, Ticket.desa, due
     )
-    stmt = (
-        _filtered(columns, principal=principal, filters=filters, now=now)
-        .where(placed)
-        .order_by(rank, late, Ticket.id.desc())
-        .limit(max(1, limit))
-    )
-    markers = []
-    for number, lat, lon, category, priority, status, desa, deadline in session.execute(stmt):
-        exact = lat is not None and lon is not None
-        point = (lat, lon) if exact else config.point_of(desa)
-        if point is None:
-            continue
-        is_late = deadline is not None and deadline < now
-        markers.append(
-            MapTicket(number, point[0], point[1], exact, category, priority, status, desa, deadline, is_late)
-        )
-    return MapView(markers, total, no_place, per_desa)
+
+
+def _marker(row: Any, *, config: CityConfig, now: datetime) -> MapTicket | None:
+    number, lat, lon, category, priority, status, desa, deadline = row
+    exact = lat is not None and lon is not None
+    point = (lat, lon) if exact else config.point_of(desa)
+    if point is None:
+        return None
+    is_late = deadline is not None and deadline < now
+    return MapTicket(number, point[0], point[1], exact, category, priority, status, desa, deadline, is_late)
+
+
+def focus_marker(
+    session: Session, *, config: CityConfig, principal: Principal, number: int, now: datetime
+) -> MapTicket | None:
+    """One open ticket's marker (a link from its page: "on the map"), whatever the filters and the limit; None
+    when it is closed, has no place, or this person may not see it."""
+    stmt = _filtered(_columns(), principal=principal, filters=MapFilter(), now=now).where(Ticket.id == number)
+    row = session.execute(stmt).first()
+    return _marker(row, config=config, now=now) if row is not None else None

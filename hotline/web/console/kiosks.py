@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from anyio.to_thread import run_sync
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from hotline.catalog import say
 from hotline.db import unit_of_work
@@ -15,7 +15,7 @@ from hotline.models import KioskToken, utcnow
 from hotline.web.api_schemas import RowId
 from hotline.web.console.actions import field
 from hotline.web.console.auth import FormDep, UserDep, require
-from hotline.web.console.users import PAGE, render_users
+from hotline.web.console.users import render_users
 
 router = APIRouter(prefix="/console/kiosks", include_in_schema=False)
 
@@ -50,7 +50,7 @@ async def add(request: Request, user: UserDep, form: FormDep) -> Response:
 
 
 @router.post("/{kiosk_id}/revoke")
-async def revoke(kiosk_id: RowId, user: UserDep, form: FormDep) -> Response:
+async def revoke(request: Request, kiosk_id: RowId, user: UserDep, form: FormDep) -> Response:
     require(user, user.principal.can_manage_users)
 
     def run() -> bool:
@@ -72,4 +72,5 @@ async def revoke(kiosk_id: RowId, user: UserDep, form: FormDep) -> Response:
 
     if not await run_sync(run):
         raise HTTPException(404, "no such kiosk")
-    return RedirectResponse(f"{PAGE}#kiosks", status_code=303)
+    note = (say("map", "kiosk_revoked", user.lang), False)
+    return await run_sync(lambda: render_users(request, user, kiosk_note=note))

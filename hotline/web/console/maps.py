@@ -15,9 +15,18 @@ from hotline import clock
 from hotline.catalog import say, word
 from hotline.core.city import current_config
 from hotline.db import unit_of_work
-from hotline.features.map.markers import PRIORITIES, MapFilter, MapFilterError, MapView, map_view
+from hotline.features.map.markers import (
+    PRIORITIES,
+    MapFilter,
+    MapFilterError,
+    MapTicket,
+    MapView,
+    focus_marker,
+    map_view,
+)
 from hotline.localtime import local
 from hotline.settings import get_settings
+from hotline.web.api_schemas import MAX_ID
 from hotline.web.console.auth import ConsoleUser, UserDep, render
 
 router = APIRouter(prefix="/console/map", include_in_schema=False)
@@ -37,30 +46,34 @@ def city_centre() -> tuple[float, float]:
     return (sum(p[0] for p in points) / len(points), sum(p[1] for p in points) / len(points))
 
 
-def view_json(view: MapView, lang: str) -> dict[str, Any]:
+DEADLINES = {"routed": "deadline_accept", "accepted": "deadline_resolve", "on_site": "deadline_resolve"}
+
+
+def marker_json(m: MapTicket, lang: str) -> dict[str, Any]:
+    spec = current_config().category(m.category)
+    return {
+        "id": m.id,
+        "lat": round(m.lat, 6),
+        "lon": round(m.lon, 6),
+        "exact": m.exact,
+        "level": m.priority if m.priority in PRIORITIES else "normal",  # a CSS class, never shown
+        "category": spec.name(lang) if spec else word("map", "no_category", lang),
+        "priority": word("priority", m.priority, lang),
+        "status": word("status", m.status, lang),
+        "place": m.desa or "—",
+        "where": word("map", "gps" if m.exact else "desa_point", lang),
+        "due_label": word("ui", DEADLINES[m.status], lang) if m.status in DEADLINES else "",
+        "due": local(m.due, "%d-%m %H:%M") if m.due else "",
+        "late": m.late,
+        "url": f"/console/tickets/{m.id}",
+    }
+
+
+def view_json(view: MapView, lang: str, focus: MapTicket | None = None) -> dict[str, Any]:
     config = current_config()
-    markers = []
-    for m in view.markers:
-        spec = config.category(m.category)
-        deadline = {"routed": "deadline_accept", "accepted": "deadline_resolve", "on_site": "deadline_resolve"}
-        markers.append(
-            {
-                "id": m.id,
-                "lat": round(m.lat, 6),
-                "lon": round(m.lon, 6),
-                "exact": m.exact,
-                "level": m.priority if m.priority in PRIORITIES else "normal",  # a CSS class, never shown
-                "category": spec.name(lang) if spec else word("map", "no_category", lang),
-                "priority": word("priority", m.priority, lang),
-                "status": word("status", m.status, lang),
-                "place": m.desa or "—",
-                "where": word("map", "gps" if m.exact else "desa_point", lang),
-                "due_label": word("ui", deadline[m.status], lang) if m.status in deadline else "",
-                "due": local(m.due, "%d-%m %H:%M") if m.due else "",
-                "late": m.late,
-                "url": f"/console/tickets/{m.id}",
-            }
-        )
+    markers = [marker_json(m, lang) for m in view.markers]
+    if focus is not None and all(m.id != focus.id for m in view.markers):
+        markers.append(marker_json(focus, lang))  # the one asked for by number, beyond the filters and the limit
     desa = [
         {"name": name, "lat": lat, "lon": lon, "open": view.per_desa.get(name, 0)}
         for name, (lat, lon) in sorted(config.desa_points.items())
@@ -71,16 +84,18 @@ def view_json(view: MapView, lang: str) -> dict[str, Any]:
         summary += " " + say("map", "summary_left_out", lang, counts)
     if view.no_place:
         summary += " " + say("map", "summary_no_place", lang, counts)
-    return {"markers": markers, "desa": desa, **counts, "summary": summary}
+    return {"markers": markers, "desa": desa, **counts, "summary": summary, "focus": focus.id if focus else None}
 
 
-def _load(user: ConsoleUser, filters: MapFilter) -> dict[str, Any]:
+def _load(user: ConsoleUser, filters: MapFilter, focus: int | None) -> dict[str, Any]:
     config = current_config()
+    now = clock.now()
     with unit_of_work() as session:
-        view = map_view(
-            session, config=config, principal=user.principal, filters=filters.checked(config), now=clock.now()
-        )
-    return view_json(view, user.lang)
+        view = map_view(session, config=config, principal=user.principal, filters=filters.checked(config), now=now)
+        focused = None
+        if focus is not None:
+            focused = focus_marker(session, config=config, principal=user.principal, number=focus, now=now)
+    return view_json(view, user.lang, focused)
 
 
 @router.get("")
@@ -92,6 +107,7 @@ def map_page(
     agency: Short = None,
     kecamatan: Short = None,
     late: bool = False,
+    focus: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> Response:
     config = current_config()
     settings = get_settings()
@@ -105,6 +121,7 @@ def map_page(
         "tiles": settings.map_tiles_url,
         "attribution": settings.map_tiles_attribution,
         "centre": f"{lat:.5f},{lon:.5f}",
+        "focus": focus,
     }
     return render(request, "map.html", context, user=user)
 
@@ -117,11 +134,12 @@ async def map_tickets(
     agency: Short = None,
     kecamatan: Short = None,
     late: bool = False,
+    focus: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> JSONResponse:
     """At most MAP_MARKERS markers, the counts of what was left out, and the city's desa points with their counts."""
     filters = map_filter(category, priority, agency, kecamatan, late)
     try:
-        body = await run_sync(_load, user, filters)
+        body = await run_sync(_load, user, filters, focus)
     except MapFilterError as exc:
         message = say("map", exc.code, user.lang, {"value": exc.value})
         return JSONResponse(

@@ -51,6 +51,8 @@
     return box;
   }
 
+  const byId = new Map();
+
   function pin(m) {
     const classes = `pin pri-${m.level}${m.late ? " late-ring" : ""}${m.exact ? " exact" : ""}`;
     const icon = L.divIcon({ className: "pin-icon", html: `<span class="${classes}"></span>`, iconSize: [22, 22], iconAnchor: [11, 11] });
@@ -60,6 +62,7 @@
       const node = marker.getElement();
       if (node) node.dataset.ticket = String(m.id);
     });
+    byId.set(m.id, marker);
     return marker;
   }
 
@@ -78,6 +81,7 @@
 
   function query() {
     const params = new URLSearchParams();
+    if (el.dataset.focus) params.set("focus", el.dataset.focus);
     if (!form) return params;
     new FormData(form).forEach((value, key) => { if (value) params.set(key, String(value)); });
     return params;
@@ -101,6 +105,7 @@
     errorBox.hidden = true;
     const data = await response.json();
     clusters.clearLayers();
+    byId.clear();
     clusters.addLayers(data.markers.map(pin));
     drawDesa(data.desa);
     summary.textContent = data.summary;
@@ -109,6 +114,8 @@
       map.fitBounds(L.latLngBounds(data.desa.map((d) => [d.lat, d.lon])).pad(0.05), { animate: false });
       wholeCity = map.getZoom();
       fitted = true;
+      const focused = data.focus && byId.get(data.focus);
+      if (focused) clusters.zoomToShowLayer(focused, () => focused.openPopup()); // "on the map" from a ticket
     }
   }
 
