@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from hotline.db import unit_of_work
-from hotline.features.wallboard.kiosk import add_kiosk
+from hotline.features.wallboard.kiosk import add_kiosk, revoke_kiosk
 from hotline.settings import get_settings
 from tests.accounts import make_user
 from tests.helpers import sms_ticket
@@ -127,6 +127,7 @@ def test_the_wallboard_on_a_1920_screen_updates_when_a_report_comes_in(browser: 
     context = browser.new_context(base_url=server, viewport={"width": 1920, "height": 1080})
     context.set_default_timeout(10_000)
     tv = context.new_page()
+    violations = policy_errors(tv)
     try:
         tv.goto(f"/console/wallboard?kiosk={token}")
         expect(tv).to_have_url(re.compile(r"/console/wallboard$"))
@@ -141,6 +142,12 @@ def test_the_wallboard_on_a_1920_screen_updates_when_a_report_comes_in(browser: 
         heights = tv.evaluate("[document.documentElement.scrollWidth, document.body.scrollWidth]")
         assert max(heights) <= 1920  # nothing runs off the side of the screen
         shot(tv, "wallboard-updated")
+        with unit_of_work() as session:
+            revoke_kiosk(session, name="tv-ruang")
+        expect(tv.locator("#wall-banner")).to_have_text(re.compile("sudah dicabut"))  # at the next poll
+        expect(tv.locator("#wall-panel")).to_be_hidden()
+        shot(tv, "wallboard-revoked")
+        assert violations == []
     finally:
         with __import__("contextlib").suppress(Exception):
             shot(tv, "wallboard-last")

@@ -36,6 +36,14 @@ class Ticket(Base):
             ["id", "agency_id", "status", "accept_due_at", "resolve_due_at", "category", "kecamatan"],
             OPEN_WHERE,
         ),
+        # The console map (features/map/markers.py, migration 0018): every column it reads of an open ticket, so
+        # its counts per desa and its markers come from this small index, not from heap pages across the history.
+        _partial(
+            "ix_tickets_open_map",
+            ["priority", "desa", "latitude", "longitude", "id", "agency_id", "category", "status", "kecamatan"]
+            + ["accept_due_at", "resolve_due_at"],
+            OPEN_WHERE,
+        ),
         _partial("ix_tickets_routed_due", ["agency_id", "accept_due_at"], "status = 'routed'"),
         _partial("ix_tickets_working_due", ["agency_id", "resolve_due_at"], "status IN ('accepted', 'on_site')"),
     )
