@@ -40,8 +40,10 @@ class Ticket(Base):
         # its counts per desa and its markers come from this small index, not from heap pages across the history.
         _partial(
             "ix_tickets_open_map",
-            ["priority", "desa", "latitude", "longitude", "id", "agency_id", "category", "status", "kecamatan"]
-            + ["accept_due_at", "resolve_due_at"],
+            [
+                *("priority", "desa", "latitude", "longitude", "id", "agency_id", "category", "status"),
+                *("kecamatan", "accept_due_at", "resolve_due_at"),
+            ],
             OPEN_WHERE,
         ),
         _partial("ix_tickets_routed_due", ["agency_id", "accept_due_at"], "status = 'routed'"),
