@@ -152,3 +152,20 @@ def test_the_wallboard_on_a_1920_screen_updates_when_a_report_comes_in(browser: 
         with __import__("contextlib").suppress(Exception):
             shot(tv, "wallboard-last")
         context.close()
+
+
+def test_an_admin_makes_a_kiosk_link_and_revokes_it(page: Any) -> None:  # noqa: F811
+    make_user("root", "admin")
+    sign_in(page, "root")
+    page.goto("/console/users")
+    page.get_by_label("Nama layar").fill("tv-ruang-kendali")
+    page.get_by_role("button", name="Buat tautan kios").click()
+    link = page.locator("[data-kiosk-link]")
+    expect(link).to_contain_text("/console/wallboard?kiosk=kiosk_")
+    row = page.locator('tr[data-kiosk="tv-ruang-kendali"]')
+    expect(row).to_contain_text("aktif")
+    shot(page, "kiosk-made")
+    row.get_by_role("button", name="Cabut").click()
+    expect(page.get_by_test_id("kiosk-note")).to_have_text(re.compile("Tautan kios dicabut"))
+    expect(row).to_contain_text("dicabut")
+    expect(page.locator("[data-kiosk-link]")).to_have_count(0)  # the link was shown once
