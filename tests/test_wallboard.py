@@ -95,6 +95,13 @@ def test_a_kiosk_token_opens_the_wallboard_and_nothing_else(server: str) -> None
         assert row is not None and row.token_sha256 != token and token not in row.token_sha256  # hashed
 
 
+def test_a_kiosk_link_with_a_language_shows_the_screen_in_it(server: str) -> None:
+    client = httpx.Client(base_url=server, timeout=10)
+    assert client.get("/console/wallboard", params={"kiosk": kiosk(), "lang": "en"}).status_code == 303
+    page = client.get("/console/wallboard").text
+    assert "new reports today" in page and "laporan baru hari ini" not in page
+
+
 def test_a_wrong_or_revoked_token_is_refused_at_once(server: str) -> None:
     wrong = httpx.get(f"{server}/console/wallboard", params={"kiosk": "kiosk_not-a-token"})
     assert wrong.status_code == 403 and "Minta tautan kios baru" in wrong.text

@@ -28,7 +28,7 @@ from hotline.features.wallboard.kiosk import kiosk_for_token
 from hotline.localtime import city_zone, local
 from hotline.settings import get_settings
 from hotline.web.console.auth import ConsoleUser, console_user
-from hotline.web.session import cookie_secure, language
+from hotline.web.session import LANGUAGE_COOKIE, LANGUAGES, cookie_secure, language
 from hotline.web.templating import templates
 
 router = APIRouter(prefix="/console/wallboard", include_in_schema=False)
@@ -130,6 +130,8 @@ async def wallboard_page(request: Request, kiosk: Annotated[str | None, Query(ma
             secure=cookie_secure(request),
             path="/console/wallboard",
         )
+        if request.query_params.get("lang") in LANGUAGES:  # a kiosk link with &lang=en: the screen in English
+            response.set_cookie(LANGUAGE_COOKIE, request.query_params["lang"], max_age=KIOSK_MAX_AGE, samesite="lax")
         return response
     try:
         who = await viewer(request)
