@@ -8,11 +8,13 @@ from typing import Any
 import httpx
 import pytest
 
+from hotline import clock
 from hotline.core.city import current_config
 from hotline.db import unit_of_work
 from hotline.features.accounts.accounts import Principal
 from hotline.features.map.markers import MapFilter, map_view
 from hotline.settings import get_settings
+from hotline.web.console.maps import view_json
 from tests.accounts import console_login, make_user
 from tests.map_tickets import placed_ticket
 from tests.test_growth import statements  # noqa: F401 (a fixture)
@@ -114,11 +116,15 @@ def test_the_answer_is_bounded_and_counts_what_it_left_out(backend: dict[str, st
             config=current_config(),
             principal=Principal(1, "x", "operator", None),
             filters=MapFilter(),
-            now=__import__("hotline.clock", fromlist=["now"]).now(),
+            now=clock.now(),
             limit=3,
         )
     assert len(view.markers) == 3 and view.total == 8 and view.left_out == 5
     assert view.markers[0].priority == "critical"
+    answer = view_json(view, "id")
+    assert answer["summary"] == (
+        "3 dari 8 laporan terbuka di peta. 5 lainnya tidak ditampilkan (batas peta); saring untuk melihatnya."
+    )
 
 
 def test_the_map_binds_no_list_that_grows_with_open_tickets(

@@ -3,6 +3,7 @@ ticket, the offline map with no tile server, and the wallboard on a 1920x1080 sc
 
 from __future__ import annotations
 
+import contextlib
 import re
 import struct
 import zlib
@@ -149,7 +150,7 @@ def test_the_wallboard_on_a_1920_screen_updates_when_a_report_comes_in(browser: 
         shot(tv, "wallboard-revoked")
         assert violations == []
     finally:
-        with __import__("contextlib").suppress(Exception):
+        with contextlib.suppress(Exception):
             shot(tv, "wallboard-last")
         context.close()
 
