@@ -28,6 +28,7 @@ from hotline.user_cli import user_app  # accounts are their own concern, in thei
 if TYPE_CHECKING:
     from hotline.cityconfig import CityConfig
     from hotline.features.scorecard import Scorecard
+    from hotline.features.tickets.timeline import TicketView
     from hotline.settings import Settings
     from hotline.simulate_call import SimulatedCall
 
@@ -377,8 +378,10 @@ def ticket_show(
     lang: Annotated[str, typer.Option(help="id (Bahasa Indonesia) or en")] = "id",
 ) -> None:
     """One ticket: its deadlines, where its escalation stands, and its timeline."""
+    from hotline.catalog import say
     from hotline.db import unit_of_work
     from hotline.features.tickets.timeline import load_ticket_view, who
+    from hotline.localtime import local, zone_name
 
     if lang not in ("id", "en"):
         err.print("--lang must be id or en")
@@ -388,31 +391,37 @@ def ticket_show(
     if view is None:
         err.print(f"[red]No ticket #{number}.[/red]")
         raise typer.Exit(1)
-    id_ = lang == "id"
-    console.print(
-        f"[bold]#{view.number}[/bold] {view.status} · {view.category or '-'} · {view.priority} · "
-        f"{view.agency or '-'} · {view.reporter}\n{view.text}"
-    )
+    console.print(ticket_summary(view, lang))
     esc = view.escalation
     if esc.phase and esc.due_at and esc.minutes_left is not None:
-        deadline = ("batas terima" if esc.phase == "accept" else "batas selesai") if id_ else f"{esc.phase} deadline"
-        when = (
-            (f"lewat {-esc.minutes_left:g} menit" if id_ else f"overdue by {-esc.minutes_left:g} min")
-            if esc.overdue
-            else (f"{esc.minutes_left:g} menit lagi" if id_ else f"in {esc.minutes_left:g} min")
-        )
+        deadline = say("charts", f"show_deadline_{esc.phase}", lang)
+        left = f"{abs(esc.minutes_left):g}"
+        when = say("charts", "show_overdue" if esc.overdue else "show_due_in", lang, {"minutes": left})
         colour = "red" if esc.overdue else "green"
-        console.print(f"{deadline}: {esc.due_at:%Y-%m-%d %H:%M:%S} UTC ([{colour}]{when}[/{colour}])")
-    fired = f"eskalasi terkirim: {esc.fired}" if id_ else f"escalations fired: {esc.fired}"
+        console.print(f"{deadline}: {local(esc.due_at)} ([{colour}]{when}[/{colour}])")
+    fired = say("charts", "show_escalations", lang, {"count": esc.fired})
     if esc.next_due_at is not None and esc.next_step is not None:
-        nxt = "berikutnya" if id_ else "next"
-        fired += f"; {nxt}: {esc.next_step + 1} @ {esc.next_due_at:%H:%M:%S} UTC -> {who(esc.next_notify, lang)}"
+        at, who_ = local(esc.next_due_at, "%H:%M:%S"), who(esc.next_notify, lang)
+        fired += "; " + say("charts", "show_next", lang, {"step": esc.next_step + 1, "at": at, "who": who_})
     console.print(fired)
-    table = Table("UTC", "event", "actor", "text", title="timeline" if not id_ else "riwayat")
+    table = Table(f"{say('charts', 'show_time', lang)} ({zone_name()})", say("charts", "show_event", lang))
+    table.title = say("charts", "show_timeline", lang)
     for line in view.timeline:
         text = f"{line.text}\n[dim]{line.note}[/dim]" if line.note else line.text
-        table.add_row(f"{line.at:%Y-%m-%d %H:%M:%S}", line.kind, line.actor, text)
+        table.add_row(local(line.at, "%d-%m-%Y %H:%M:%S").rsplit(" ", 1)[0], text)
     console.print(table)
+
+
+def ticket_summary(view: TicketView, lang: str) -> str:
+    """The ticket's first lines in words, as the console says them: status, kind of incident, priority."""
+    from hotline.catalog import word
+    from hotline.core.city import current_config
+
+    category = current_config().category(view.category) if view.category else None
+    kind = category.name(lang) if category else (view.category or word("ui", "unknown_category", lang))
+    status, priority = word("status", view.status, lang), word("priority", view.priority, lang)
+    facts = " · ".join((status, kind, priority, view.agency or "-", view.reporter))
+    return f"[bold]#{view.number}[/bold] {facts}\n{view.text}"
 
 
 class ScorecardFormat(StrEnum):

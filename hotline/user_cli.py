@@ -15,7 +15,8 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
 user_app = typer.Typer(
-    help="Console accounts and API tokens: add, list, disable, enable, password, token, revoke.", no_args_is_help=True
+    help="Console accounts and API tokens: add, list, role, disable, enable, password, token, revoke.",
+    no_args_is_help=True,
 )
 out = Console()
 err = Console(stderr=True)
@@ -177,6 +178,23 @@ def user_password(
     _account_command(username, "user.password", change)
 
 
+@user_app.command("role")
+def user_role(
+    username: Annotated[str, typer.Argument(help="whose role")],
+    role: Annotated[str, typer.Option(help=f"one of {', '.join(ROLES)}")],
+    agency: Annotated[str | None, typer.Option(help="agency code from routing/ (required for agency_staff)")] = None,
+) -> None:
+    """Change a user's role (and agency, for agency_staff); their console sessions end so it applies at once."""
+    from hotline.core.city import current_config
+    from hotline.features.accounts.accounts import change_role
+
+    def change(session: Session, user: User) -> str:
+        ended = change_role(session, config=current_config(), user=user, role=role, agency=agency)
+        return f"{user.username} is now {role}{', ' + agency if agency else ''}; {ended} session(s) ended"
+
+    _account_command(username, "user.role", change)
+
+
 @user_app.command("revoke")
 def user_revoke(
     username: Annotated[str, typer.Argument(help="whose sessions and tokens")],
@@ -188,7 +206,7 @@ def user_revoke(
     def change(session: Session, user: User) -> str:
         if token is not None:
             if not revoke_tokens(session, user=user, token_id=token):
-                raise AccountError(f"{user.username} has no valid token #{token}")
+                raise AccountError(f"{user.username} has no valid token #{token}", code="no_token", id=token)
             return f"token #{token} of {user.username} revoked"
         sessions, tokens = end_sessions(session, user=user), revoke_tokens(session, user=user)
         return f"{user.username}: {sessions} session(s) ended, {tokens} token(s) revoked"

@@ -133,6 +133,11 @@ def clean(request: pytest.FixtureRequest) -> Iterator[None]:
     request.getfixturevalue("backend")
     from hotline.core.queue import redis_connection
     from hotline.db import get_engine
+    from hotline.settings import get_settings
+
+    # Settings as the environment says now: a test that changed the environment for a while and cleared the
+    # cache may have had a background thread (the app's replayer, refresher) cache its values meanwhile.
+    get_settings.cache_clear()
 
     engine = get_engine()
     if not inspect(engine).has_table("tickets"):

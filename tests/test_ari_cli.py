@@ -93,6 +93,7 @@ def test_prompts_export_without_audio_says_what_to_do(tmp_path: Path, monkeypatc
     try:
         done = CliRunner().invoke(app, ["prompts", "export", str(tmp_path / "sounds")])
     finally:
+        monkeypatch.undo()  # before clearing: a thread's get_settings() in between would keep this test's dir
         get_settings.cache_clear()
     assert done.exit_code == 1 and "hotline prompts build" in done.output
 

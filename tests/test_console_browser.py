@@ -215,6 +215,8 @@ PAGES = (
     "/console/scorecard",
     "/console/shield",
     "/console/users",
+    "/console/admin/tokens",
+    "/console/admin/audit",
     "/console/tickets/999",  # the console's own 404 page
 )
 LEAVES = """() => [...document.querySelectorAll('body *')]

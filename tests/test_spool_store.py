@@ -91,4 +91,5 @@ def test_hotline_spool_status_list_and_replay(tmp_path: Path, monkeypatch: pytes
         assert runner.invoke(app, ["spool", "list", "--bad"]).output.split()[0] == path.name
         assert "0 pending, 1 bad" in runner.invoke(app, ["spool", "status"]).output
     finally:
+        monkeypatch.undo()  # before clearing: a thread's get_settings() in between would keep this test's dir
         get_settings.cache_clear()

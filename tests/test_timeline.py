@@ -180,15 +180,18 @@ def test_ticket_show_tells_the_operator_the_escalation_state(phone: Phone, real_
     before = runner.invoke(app, ["ticket", "show", "1", "--lang", "en"])
     assert before.exit_code == 0, before.output
     assert "accept deadline" in before.output and "in 5 min" in before.output
-    assert "escalations fired: 0; next: 1" in before.output
+    assert "escalations fired: 0; next: step 1 at " in before.output
+    # in words, as the console says it: no raw status, kind or event code; times in the city's zone
+    assert "#1 Waiting for the team to accept · Fire · " in before.output and "routed" not in before.output
+    assert "time (WIB)" in before.output and "UTC" not in before.output
     clock.advance(timedelta(minutes=6))
     reconcile(only=["escalation"])
     drain_queue()
     after = runner.invoke(app, ["ticket", "show", "1"])
     assert after.exit_code == 0, after.output
     assert "batas terima" in after.output and "lewat 1 menit" in after.output
-    assert "eskalasi terkirim: 1; berikutnya: 2" in after.output
-    assert "escalated" in after.output and "ESKALASI" in after.output  # the table wraps long lines
+    assert "eskalasi terkirim: 1; berikutnya: langkah 2 pukul " in after.output
+    assert "escalated" not in after.output and "ESKALASI" in after.output  # the sentence, not the event's code
     with unit_of_work() as session:
         view = load_ticket_view(session, 1)
     assert view is not None

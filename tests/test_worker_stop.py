@@ -27,7 +27,7 @@ pytestmark = pytest.mark.system  # starts hotline processes (or builds the packa
 # thread's sleep), while a prompt stop takes about a second, more on a loaded machine (2.09 s seen in CI).
 STOP_WITHIN = 10.0
 LISTENER_STOP_WITHIN = 5.0
-RUNS = 12
+RUNS = 8  # the listener's race is forced in its own test below; these are real processes, about 1.4 s of CPU each
 
 
 @pytest.mark.parametrize("fork", [False, True])
@@ -59,8 +59,8 @@ def test_the_command_listener_stops_at_once_every_time(backend: dict[str, str]) 
     assert max(took) < LISTENER_STOP_WITHIN, took
 
 
-def test_hotline_worker_stops_on_sigterm_without_stalling_twelve_times(backend: dict[str, str], tmp_path: Path) -> None:
-    """12 real `hotline worker` processes (4 at a time), each stopped with SIGTERM once it is working: every
+def test_hotline_worker_stops_on_sigterm_without_stalling_eight_times(backend: dict[str, str], tmp_path: Path) -> None:
+    """8 real `hotline worker` processes (4 at a time), each stopped with SIGTERM once it is working: every
     one exits well before any RQ wait would end (about a second each), with its releaser, and leaves no
     process behind."""
     stops: list[float] = []

@@ -41,6 +41,8 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Refused after this (`hotline user token --days N`); None: a token made before expiry existed.
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set when a request uses it, to the minute (the admin's token list); None: never used.
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ConsoleSession(Base):
@@ -63,7 +65,12 @@ class AuditEntry(Base):
     """Who changed what, when: one row per login, ticket edit, reassignment, note, SMS sent by a person."""
 
     __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_log_target", "target_type", "target_id"),)
+    __table_args__ = (
+        Index("ix_audit_log_target", "target_type", "target_id"),
+        # The audit screen's filters, newest first, paged by id (hotline/features/accounts/audit_log.py).
+        Index("ix_audit_log_actor_id", "actor", "id"),
+        Index("ix_audit_log_action_id", "action", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

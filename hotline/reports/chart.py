@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 from hotline.features.scorecard import Grade, Scorecard
@@ -11,6 +12,12 @@ LINE_WORDS: dict[Grade, str] = {"green": "hijau", "yellow": "kuning"}
 
 
 def write_png(card: Scorecard, path: Path) -> Path:
+    path.write_bytes(png_bytes(card))
+    return path
+
+
+def png_bytes(card: Scorecard) -> bytes:
+    """The chart as PNG bytes (the CLI writes them to a file, the console sends them)."""
     # The object API with the Agg canvas: no pyplot global state, no display needed (servers, CI).
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -49,5 +56,6 @@ def write_png(card: Scorecard, path: Path) -> Path:
     ax.set_ylabel("Tepat SLA / Within SLA (%)")
     ax.set_xlabel("Instansi / Agency")
     ax.set_title(f"{TITLE} {card.month} ({card.timezone})")
-    fig.savefig(path, format="png")
-    return path
+    out = io.BytesIO()
+    fig.savefig(out, format="png")
+    return out.getvalue()

@@ -7,6 +7,7 @@ from dataclasses import asdict, fields
 from typing import TextIO
 
 from hotline.features.scorecard import AgencyScore, Scorecard
+from hotline.reports.csv_safe import safe_cell
 
 COLUMNS = ("month", *(f.name for f in fields(AgencyScore)))
 
@@ -16,5 +17,5 @@ def write_csv(card: Scorecard, out: TextIO) -> None:
     writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()
     for row in card.agencies:
-        values = {k: "" if v is None else v for k, v in asdict(row).items()}
+        values = {k: "" if v is None else safe_cell(v) for k, v in asdict(row).items()}  # names come from routing/
         writer.writerow({"month": card.month, **values})

@@ -14,6 +14,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -38,10 +39,16 @@ TOKEN_PREFIX = "htl_"
 TOKEN_DAYS = 90  # `hotline user token` without --days
 SESSION_HOURS = 12  # one shift
 SESSION_KEEP_DAYS = 30  # ended sessions' rows are deleted this long after they expired
+TOKEN_USE_RESOLUTION = timedelta(minutes=1)  # a token's last use is written at most this often
 
 
 class AccountError(ValueError):
-    """A user or token that cannot be made as asked (the message says why and how to fix it)."""
+    """A user or token that cannot be made or changed as asked: the message says why and how to fix it (for the
+    CLI); `code` names the console's sentence for it (hotline/catalog, `admin_error`), `params` fill it."""
+
+    def __init__(self, message: str, *, code: str, **params: Any):
+        self.code, self.params = code, params
+        super().__init__(message)
 
 
 @dataclass(frozen=True)
@@ -87,21 +94,27 @@ def create_user(
 ) -> User:
     username = username.strip()
     if not username or len(username) > 64 or not username.replace(".", "").replace("-", "").replace("_", "").isalnum():
-        raise AccountError("username: 1-64 letters, digits, '.', '-' or '_'")
-    if role not in ROLES:
-        raise AccountError(f"role {role!r} is not one of {', '.join(ROLES)}")
-    if role == "agency_staff" and not agency:
-        raise AccountError("agency_staff needs --agency CODE (they see only that agency's tickets)")
-    if agency is not None and config.agency(agency) is None:
-        known = ", ".join(a.code for a in config.agencies)
-        raise AccountError(f"agency {agency!r} is not in routing/agencies.yaml (one of {known})")
+        raise AccountError("username: 1-64 letters, digits, '.', '-' or '_'", code="bad_username")
+    _check_role(config, role, agency)
     _check_password(password)
     if session.scalar(select(User.id).where(User.username == username)) is not None:
-        raise AccountError(f"user {username!r} exists already")
+        raise AccountError(f"user {username!r} exists already", code="user_exists", username=username)
     user = User(username=username, role=role, agency_code=agency, password_hash=hash_password(password))
     session.add(user)
     session.flush()
     return user
+
+
+def _check_role(config: CityConfig, role: str, agency: str | None) -> None:
+    if role not in ROLES:
+        raise AccountError(f"role {role!r} is not one of {', '.join(ROLES)}", code="bad_role")
+    if role == "agency_staff" and not agency:
+        raise AccountError("agency_staff needs --agency CODE (they see only that agency's tickets)", code="need_agency")
+    if agency is not None and config.agency(agency) is None:
+        known = ", ".join(a.code for a in config.agencies)
+        raise AccountError(
+            f"agency {agency!r} is not in routing/agencies.yaml (one of {known})", code="bad_agency", agency=agency
+        )
 
 
 def authenticate(session: Session, *, username: str, password: str) -> User | None:
@@ -124,14 +137,22 @@ def _digest(token: str) -> str:
 
 def _check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"password: at least {MIN_PASSWORD_LENGTH} characters")
+        raise AccountError(
+            f"password: at least {MIN_PASSWORD_LENGTH} characters", code="weak_password", min=MIN_PASSWORD_LENGTH
+        )
 
 
 def issue_token(session: Session, *, user: User, name: str = "", days: int | None = TOKEN_DAYS) -> str:
     """A new bearer token for `user`, valid `days` (None: until revoked); the plain token is returned once
     and never stored."""
     if days is not None and not 1 <= days <= 3660:
-        raise AccountError("--days: 1 to 3660")
+        raise AccountError("--days: 1 to 3660", code="bad_days")
+    if not user.active:
+        raise AccountError(
+            f"user {user.username!r} is disabled; `hotline user enable {user.username}` first",
+            code="user_disabled",
+            username=user.username,
+        )
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     expires = utcnow() + timedelta(days=days) if days is not None else None
     session.add(ApiToken(user_id=user.id, name=name[:100], token_sha256=_digest(token), expires_at=expires))
@@ -144,10 +165,16 @@ def user_for_token(session: Session, token: str) -> User | None:
     if not token.isascii() or len(token) > 200:
         return None
     row = session.scalar(select(ApiToken).where(ApiToken.token_sha256 == _digest(token), ApiToken.revoked_at.is_(None)))
-    if row is None or (row.expires_at is not None and row.expires_at <= utcnow()):
+    now = utcnow()
+    if row is None or (row.expires_at is not None and row.expires_at <= now):
         return None
     user = session.get(User, row.user_id)
-    return user if user is not None and user.active else None
+    if user is None or not user.active:
+        return None
+    # "Last used" for the admin's token list, to the minute: not one write per request of a busy client.
+    if row.last_used_at is None or now - row.last_used_at >= TOKEN_USE_RESOLUTION:
+        row.last_used_at = now
+    return user
 
 
 def revoke_tokens(session: Session, *, user: User, token_id: int | None = None) -> int:
@@ -225,7 +252,7 @@ def open_sessions(session: Session, *, user: User) -> int:
 def find_user(session: Session, username: str) -> User:
     user = session.scalar(select(User).where(User.username == username.strip()))
     if user is None:
-        raise AccountError(f"no user {username!r}; `hotline user list` shows them")
+        raise AccountError(f"no user {username!r}; `hotline user list` shows them", code="no_user", username=username)
     return user
 
 
@@ -245,3 +272,21 @@ def disable_user(session: Session, *, user: User) -> tuple[int, int]:
 
 def enable_user(session: Session, *, user: User) -> None:
     user.active = True
+
+
+def active_admins(session: Session) -> int:
+    """How many active admins there are, their rows locked: two admins demoting each other at once cannot both
+    pass the last-admin check (PostgreSQL; SQLite runs one writer at a time anyway)."""
+    admins = select(User.id).where(User.role == "admin", User.active.is_(True)).with_for_update()
+    return len(session.scalars(admins).all())
+
+
+def change_role(session: Session, *, config: CityConfig, user: User, role: str, agency: str | None = None) -> int:
+    """A new role (and agency: agency staff only); the user's console sessions end so the new powers apply at
+    once (how many). The last active admin keeps the role: nobody could manage users after."""
+    agency = agency if role == "agency_staff" else None
+    _check_role(config, role, agency)
+    if user.role == "admin" and role != "admin" and user.active and active_admins(session) <= 1:
+        raise AccountError(f"{user.username} is the last active admin; make another admin first", code="last_admin")
+    user.role, user.agency_code = role, agency
+    return end_sessions(session, user=user)

@@ -36,6 +36,7 @@ class WaitingCall:
     waiting_since: datetime
     last: bool = False  # held back by the junk-call shield: served after everyone else
     priority: str = "normal"  # one of QUEUE_PRIORITIES
+    ticket_priority: str | None = None  # the ticket's (critical, high, ...), when the call has one
 
 
 def waiting_calls(session: Session) -> list[WaitingCall]:
@@ -56,14 +57,14 @@ def waiting_calls(session: Session) -> list[WaitingCall]:
     )
     since = func.coalesce(Call.queued_at, entered.c.since, Call.started_at)
     stmt = (
-        select(Call, since, Ticket.category, rank)
+        select(Call, since, Ticket.category, Ticket.priority, rank)
         .outerjoin(entered, entered.c.call_id == Call.id)
         .outerjoin(Ticket, Ticket.id == Call.ticket_id)
         .where(Call.status == "queued")
         .order_by(rank, since, Call.id)
     )
     rows = []
-    for call, waiting_since, ticket_category, position in session.execute(stmt):
+    for call, waiting_since, ticket_category, ticket_priority, position in session.execute(stmt):
         fields = (call.state or {}).get("fields") or {}
         rows.append(
             WaitingCall(
@@ -77,6 +78,7 @@ def waiting_calls(session: Session) -> list[WaitingCall]:
                 waiting_since=waiting_since or call.started_at,
                 last=position == SCREENED,
                 priority=QUEUE_PRIORITIES[position],
+                ticket_priority=ticket_priority,
             )
         )
     return rows

@@ -14,6 +14,7 @@ a live judgement without storing it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -42,9 +43,14 @@ def frozen_scorecard(session: Session, *, month: Month, tz: ZoneInfo) -> Scoreca
     ).all()
     if not rows or rows[0].timezone != tz.key:
         return None
+    return card_of(rows)
+
+
+def card_of(rows: Sequence[ScorecardRollup]) -> Scorecard:
+    """One month's stored rows (in their position order) as its card."""
     first = rows[0]
     return Scorecard(
-        month=str(month),
+        month=first.month,
         timezone=first.timezone,
         as_of=first.as_of,
         thresholds=ScorecardThresholds(**first.thresholds),

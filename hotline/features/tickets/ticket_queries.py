@@ -43,10 +43,9 @@ def visible_tickets(principal: Principal) -> Select[Ticket]:
     return stmt
 
 
-def list_tickets(session: Session, *, principal: Principal, filters: TicketFilter, now: datetime) -> list[Ticket]:
-    """A page of tickets, newest first. The page's numbers are chosen first, from the columns alone (for open
-    tickets an index-only scan of ix_tickets_open, migration 0013), then those rows are read: the cost is the
-    page, not every ticket the filter matches."""
+def filtered_ids(principal: Principal, filters: TicketFilter, now: datetime) -> Select[int]:
+    """The numbers of the tickets `filters` picks that this person may see (no order, no page): what the list
+    pages through and the CSV export streams, so both always pick the same tickets."""
     ids = select(Ticket.id)
     if not principal.sees_all_agencies:
         ids = ids.join(Agency, Agency.id == Ticket.agency_id).where(Agency.code == principal.agency_code)
@@ -67,6 +66,14 @@ def list_tickets(session: Session, *, principal: Principal, filters: TicketFilte
         ids = ids.where(overdue_clause(now))
     if filters.before is not None:
         ids = ids.where(Ticket.id < filters.before)
+    return ids
+
+
+def list_tickets(session: Session, *, principal: Principal, filters: TicketFilter, now: datetime) -> list[Ticket]:
+    """A page of tickets, newest first. The page's numbers are chosen first, from the columns alone (for open
+    tickets an index-only scan of ix_tickets_open, migration 0013), then those rows are read: the cost is the
+    page, not every ticket the filter matches."""
+    ids = filtered_ids(principal, filters, now)
     limit = max(1, min(filters.limit, MAX_PAGE))
     page = ids.order_by(Ticket.id.desc()).limit(limit).offset(max(0, filters.offset)).subquery()
     stmt = select(Ticket).where(Ticket.id.in_(select(page.c.id))).order_by(Ticket.id.desc())

@@ -5,8 +5,11 @@ from fastapi.responses import RedirectResponse
 
 from hotline.web.console import (
     actions,
+    admin_tokens,
     attachments,
+    audit_screen,
     auth,
+    charts,
     kiosks,
     live,
     maps,
@@ -19,8 +22,30 @@ from hotline.web.console import (
 )
 
 router = APIRouter()
-for part in (auth, pages, actions, live, shield, recordings, attachments, users, partners, kiosks, maps, wallboard):
+for part in (
+    auth,
+    pages,
+    charts,
+    actions,
+    live,
+    shield,
+    recordings,
+    attachments,
+    users,
+    partners,
+    admin_tokens,
+    audit_screen,
+    kiosks,
+    maps,
+    wallboard,
+):
     router.include_router(part.router)
+
+
+@router.get("/console/admin", include_in_schema=False)
+def admin_home() -> RedirectResponse:
+    """The admin screens start with the users (/console/users; tokens and the audit log beside it)."""
+    return RedirectResponse("/console/users", status_code=307)
 
 
 @router.get("/", include_in_schema=False)

@@ -31,6 +31,8 @@ FLASH_CODES = frozenset(
         "partner_revoked",
     }
 )
+# The admin screens' messages (hotline/catalog `admin`): user_added, password_reset, ...
+ADMIN_FLASH_CODES = frozenset({"user_added", "password_reset", "role_changed", "token_revoked"})
 ERROR_MAX_AGE = 600
 STATUS_PARAMS = frozenset({"current", "target", "status"})  # an error's ticket statuses, said in words
 
@@ -46,7 +48,7 @@ def _signer() -> URLSafeTimedSerializer:
 
 
 def flash_url(path: str, code: str) -> str:
-    assert code in FLASH_CODES, code
+    assert code in FLASH_CODES or code in ADMIN_FLASH_CODES, code
     return f"{path}{'&' if '?' in path else '?'}flash={code}"
 
 
@@ -59,6 +61,8 @@ def banner(request: Request, lang: str) -> Banner | None:
     code = request.query_params.get("flash")
     if code in FLASH_CODES:
         return Banner(text(code, lang), error=False)
+    if code in ADMIN_FLASH_CODES:
+        return Banner(word("admin", code, lang), error=False)
     signed = request.query_params.get("error")
     if not signed:
         return None
@@ -66,9 +70,13 @@ def banner(request: Request, lang: str) -> Banner | None:
         error = _signer().loads(signed, max_age=ERROR_MAX_AGE)
     except BadSignature:
         return None
-    if not isinstance(error, dict) or not has("error", str(error.get("code")), lang):
+    if not isinstance(error, dict):
+        return None
+    # The admin screens' errors have a section of their own (hotline/catalog `admin_error`).
+    section = next((s for s in ("error", "admin_error") if has(s, str(error.get("code")), lang)), None)
+    if section is None:
         return None
     params = error.get("params")
     values: dict[str, object] = params if isinstance(params, dict) else {}
     words = {k: word("status", str(v), lang) if k in STATUS_PARAMS else v for k, v in values.items()}
-    return Banner(say("error", str(error["code"]), lang, words), error=True)
+    return Banner(say(section, str(error["code"]), lang, words), error=True)

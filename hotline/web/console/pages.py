@@ -1,4 +1,4 @@
-"""The console's pages (GET): call queue and new ticket, ticket list, ticket page, agency board, scorecard."""
+"""The console's pages (GET): call queue and new ticket, ticket list, ticket page, board (scorecard: charts.py)."""
 
 from __future__ import annotations
 
@@ -13,15 +13,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hotline import clock
-from hotline.catalog import say
 from hotline.core.city import current_config
 from hotline.db import unit_of_work
-from hotline.features.calls.call_queue import waiting_calls
+from hotline.features.calls.call_queue import WaitingCall, waiting_calls
+from hotline.features.calls.queue_urgency import urgency
 from hotline.features.merging import reporters
 from hotline.features.merging.edit_merge import current_values
 from hotline.features.open311.open311_records import filings
-from hotline.features.scorecard import Month, MonthError, city_timezone
-from hotline.features.scorecard.monthly import month_scorecard
 from hotline.features.shield.shield_report import pending_callbacks
 from hotline.features.tickets import cancel_requests
 from hotline.features.tickets.board import agency_loads
@@ -33,10 +31,11 @@ from hotline.features.tickets.ticket_queries import (
     list_tickets,
 )
 from hotline.features.tickets.timeline import OPEN_PHASE, load_ticket_view
-from hotline.models import Agency, Call, InboundMessage, OutboundMessage, Ticket
+from hotline.models import Agency, Call, CallScreening, InboundMessage, OutboundMessage, Ticket
 from hotline.web.api_schemas import MAX_ID, RowId
 from hotline.web.console.auth import ConsoleUser, UserDep, render, require
 from hotline.web.console.recordings import console_recording_url
+from hotline.web.console.ticket_filters import FilterError, ticket_filter
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 CONSOLE_PAGE = 50  # tickets per page of the list
@@ -62,13 +61,25 @@ def form_choices(lang: str) -> dict[str, Any]:
     }
 
 
-def queue_context(user: ConsoleUser) -> dict[str, Any]:
+def queue_view(waiting: list[WaitingCall], callbacks: list[CallScreening], lang: str) -> dict[str, Any]:
+    """What _queue.html shows, from the rows read once (the live stream shares them between open tabs)."""
     config = current_config()
+    names = {c.code: c.name(lang) for c in config.categories}
+    levels = {c.code: c.priority for c in config.categories}
+    return {
+        "waiting": waiting,
+        "callbacks": callbacks,
+        "category_names": names,
+        "urgency": {w.call_id: urgency(w, levels) for w in waiting},  # the row's colour and words
+        "now": clock.now(),
+    }
+
+
+def queue_context(user: ConsoleUser) -> dict[str, Any]:
     with unit_of_work() as session:
         waiting = waiting_calls(session)
         callbacks = pending_callbacks(session)  # the junk-call shield's: confirmed emergencies first
-    names = {c.code: c.name(user.lang) for c in config.categories}
-    return {"waiting": waiting, "callbacks": callbacks, "category_names": names, "now": clock.now()}
+    return queue_view(waiting, callbacks, user.lang)
 
 
 @router.get("")
@@ -107,15 +118,26 @@ def tickets_page(
     before: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> Response:
     """One page of CONSOLE_PAGE tickets, newest first; "next" pages by number (keyset), never by offset."""
-    filters = TicketFilter(
-        status or None, agency or None, category or None, kecamatan or None, overdue, CONSOLE_PAGE, before=before
-    )
+    error = None
+    try:
+        filters = ticket_filter(
+            status=status,
+            agency=agency,
+            category=category,
+            kecamatan=kecamatan,
+            overdue=overdue,
+            limit=CONSOLE_PAGE,
+            before=before,
+        )
+    except FilterError as exc:  # say which value is unknown rather than list nothing
+        error, filters = exc.words(user.lang), TicketFilter(limit=CONSOLE_PAGE)
     now = clock.now()
     with unit_of_work() as session:
         codes = agency_codes(session)
         rows = [
             (t, codes.get(t.agency_id or 0), running_deadline(t))
             for t in list_tickets(session, principal=user.principal, filters=filters, now=now)
+            if error is None  # an unknown value lists nothing: no page passed off as filtered
         ]
     query = {k: v for k, v in (("status", status), ("agency", agency), ("category", category)) if v}
     query |= {"kecamatan": kecamatan} if kecamatan else {}
@@ -131,6 +153,8 @@ def tickets_page(
         "now": now,
         "next_page": next_page,
         "first_page": first_page,
+        "export_href": None if error else f"/console/tickets.csv?{urlencode(query)}",  # every page, not this one
+        "error": error,
     }
     return render(request, "tickets.html", context, user=user)
 
@@ -212,22 +236,3 @@ def board_page(request: Request, user: UserDep) -> Response:
     names = {c.code: c.name(user.lang) for c in config.categories}
     context = {"board": board, "now": now, "category_names": names, "unreachable": unreachable}
     return render(request, "board.html", context, user=user)
-
-
-@router.get("/scorecard")
-def scorecard_page(
-    request: Request, user: UserDep, month: Annotated[str | None, Query(max_length=7)] = None
-) -> Response:
-    tz = city_timezone()
-    now = clock.now()
-    error = None
-    chosen = Month.containing(now, tz)
-    if month:
-        try:
-            chosen = Month.parse(month)
-        except MonthError:
-            error = say("error", "bad_month", user.lang, {"month": month})
-    # a closed month frozen at close; the open one judged in the background (features/scorecard/monthly.py)
-    card = month_scorecard(config=current_config(), month=chosen, tz=tz, now=now)
-    rows = [r for r in card.agencies if user.principal.may_see_agency(r.code)]
-    return render(request, "scorecard.html", {"card": card, "rows": rows, "error": error}, user=user)

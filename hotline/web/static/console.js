@@ -40,6 +40,21 @@ function refreshForm(form, fresh) {
   if (!touched && form.elements.version && fresh.elements.version) form.elements.version.value = fresh.elements.version.value;
 }
 
+// A live swap replaces what the keyboard is on: focus goes back to the same link or form button (by its address)
+// in the fresh copy, else to the first control there, so a keyboard user is not thrown to the top of the page.
+function swapKeepingFocus(container, html) {
+  const active = container.contains(document.activeElement) ? document.activeElement : null;
+  const form = active && active.closest("form");
+  const key = active && (active.getAttribute("href") || (form && form.getAttribute("action")));
+  container.innerHTML = html;
+  if (!active) return;
+  const same = key && [...container.querySelectorAll("a[href], form")].find(
+    (el) => (el.getAttribute("href") || el.getAttribute("action")) === key,
+  );
+  const target = same ? (same.tagName === "FORM" ? same.querySelector("button") : same) : container.querySelector("a[href], button");
+  if (target) target.focus();
+}
+
 // Every live part of the page ([data-live-part] and #live-region) is swapped for the server's fresh copy.
 async function refreshLiveParts() {
   const parts = document.querySelectorAll("#live-region, [data-live-part]");
@@ -52,11 +67,100 @@ async function refreshLiveParts() {
   const page = new DOMParser().parseFromString(await response.text(), "text/html");
   parts.forEach((part) => {
     const fresh = part.id ? page.getElementById(part.id) : null;
-    if (fresh) part.innerHTML = fresh.innerHTML;
+    if (fresh) swapKeepingFocus(part, fresh.innerHTML);
   });
   const freshForm = page.getElementById("edit-form");
   if (form && freshForm) refreshForm(form, freshForm);
   tick();
+}
+
+// Attention (issue 19): a short tone made with WebAudio (no sound file) and a desktop notification when a caller
+// joins the queue or a report becomes critical. The server sends neither for what this user did themselves.
+const MUTE_KEY = "hotline.sound.muted";
+let audio = null;
+
+function muted() {
+  try { return window.localStorage.getItem(MUTE_KEY) === "1"; } catch (e) { return false; }
+}
+
+// Browsers start audio only after a user gesture: the first click or key on the page unlocks it.
+function audioContext() {
+  const Context = window.AudioContext || window.webkitAudioContext;
+  if (!Context) return null;
+  if (!audio) audio = new Context();
+  if (audio.state === "suspended") audio.resume().catch(() => {});
+  return audio;
+}
+
+function tone(urgent) {
+  if (muted()) return;
+  const context = audioContext();
+  if (!context) return;
+  const pitches = urgent ? [988, 740, 988, 740] : [660, 880];  // a critical report: longer, two-tone
+  pitches.forEach((hz, i) => {
+    const start = context.currentTime + i * 0.18;
+    const oscillator = context.createOscillator();
+    const gain = context.createGain();
+    oscillator.type = "sine";
+    oscillator.frequency.value = hz;
+    gain.gain.setValueAtTime(0.0001, start);
+    gain.gain.exponentialRampToValueAtTime(0.3, start + 0.02);
+    gain.gain.exponentialRampToValueAtTime(0.0001, start + 0.16);
+    oscillator.connect(gain).connect(context.destination);
+    oscillator.start(start);
+    oscillator.stop(start + 0.17);
+  });
+}
+
+function notify(data, tag) {
+  if (!("Notification" in window) || window.Notification.permission !== "granted") return;
+  try {
+    const note = new window.Notification(data.title, { body: data.body, tag });
+    if (data.url) note.addEventListener("click", () => { window.focus(); window.location.href = data.url; });
+  } catch (e) { /* a browser that allows notifications only from a service worker: the tone still plays */ }
+}
+
+function attend(event, urgent, tag) {
+  let data;
+  try { data = JSON.parse(event.data); } catch (e) { return; }
+  tone(urgent);
+  notify(data, tag + (data.id || data.number || ""));
+}
+
+function showSound(button) {
+  const off = muted();
+  button.setAttribute("aria-pressed", off ? "true" : "false");
+  button.textContent = off ? button.dataset.off : button.dataset.on;
+  button.title = off ? button.dataset.unmute : button.dataset.mute;
+  button.classList.toggle("is-muted", off);
+}
+
+function showNotify(button) {
+  const permission = "Notification" in window ? window.Notification.permission : "denied";
+  if (permission === "granted") button.textContent = button.dataset.granted;
+  if (permission === "denied") button.textContent = button.dataset.denied;
+  button.disabled = permission !== "default";
+}
+
+function setUpAttention() {
+  const group = document.getElementById("attention");
+  const sound = document.getElementById("sound-toggle");
+  const ask = document.getElementById("notify-button");
+  if (!group || !sound || !ask) return;
+  group.hidden = false;
+  showSound(sound);
+  showNotify(ask);
+  sound.addEventListener("click", () => {
+    try { window.localStorage.setItem(MUTE_KEY, muted() ? "0" : "1"); } catch (e) { return; }
+    showSound(sound);
+  });
+  ask.addEventListener("click", () => {
+    if (!("Notification" in window)) return;
+    Promise.resolve(window.Notification.requestPermission()).then(() => showNotify(ask));
+  });
+  const unlock = () => { if (!muted()) audioContext(); };
+  document.addEventListener("pointerdown", unlock, { once: true });
+  document.addEventListener("keydown", unlock, { once: true });
 }
 
 function connect() {
@@ -68,7 +172,7 @@ function connect() {
   source.addEventListener("queue", (event) => {
     const queue = document.getElementById("queue");
     if (queue) {
-      queue.innerHTML = event.data;
+      swapKeepingFocus(queue, event.data);
       tick();
     }
   });
@@ -76,10 +180,13 @@ function connect() {
     refreshLiveParts();
     document.dispatchEvent(new CustomEvent("hotline:tickets"));  // the map redraws (map.js)
   });
+  source.addEventListener("call", (event) => attend(event, false, "call-"));
+  source.addEventListener("critical", (event) => attend(event, true, "critical-"));
 }
 
 document.addEventListener("DOMContentLoaded", () => {
   tick();
   setInterval(tick, 1000);
+  setUpAttention();
   connect();
 });

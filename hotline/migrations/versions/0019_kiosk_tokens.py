@@ -1,7 +1,7 @@
 """kiosk tokens for the wallboard, and an index for the tickets finished today
 
-Revision ID: 0018
-Revises: 0017
+Revision ID: 0019
+Revises: 0018
 Create Date: 2026-12-07
 
 A wall screen opens /console/wallboard with a read-only kiosk token (`hotline kiosk add`); only its SHA-256 is
@@ -16,8 +16,8 @@ from alembic import op
 
 from hotline.models.base import UTCDateTime
 
-revision: str = "0018"
-down_revision: str | None = "0017"
+revision: str = "0019"
+down_revision: str | None = "0018"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

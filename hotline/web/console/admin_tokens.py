@@ -1,0 +1,108 @@
+"""API tokens on the admin screens (/console/admin/tokens): every token with its owner, made (shown once, like a
+partner key) and revoked here as with `hotline user token|revoke --token`; each change is in the audit log."""
+
+from __future__ import annotations
+
+from anyio.to_thread import run_sync
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
+
+from hotline.db import unit_of_work
+from hotline.features.accounts.accounts import TOKEN_DAYS, AccountError, issue_token
+from hotline.features.accounts.audit import audit
+from hotline.features.accounts.token_list import list_tokens, revoke_token
+from hotline.models import User, utcnow
+from hotline.web.api_schemas import RowId
+from hotline.web.console.actions import field
+from hotline.web.console.auth import ConsoleUser, FormDep, UserDep, render, require
+from hotline.web.console.flash import error_url, flash_url
+from hotline.web.safe import plain_int
+
+router = APIRouter(prefix="/console/admin/tokens", include_in_schema=False)
+PAGE = "/console/admin/tokens"
+
+
+@router.get("")
+def tokens_page(request: Request, user: UserDep) -> Response:
+    return _render(request, user)
+
+
+def _render(request: Request, user: ConsoleUser, new_token: str | None = None, owner: str | None = None) -> Response:
+    require(user, user.principal.can_manage_users)
+    with unit_of_work() as session:
+        tokens = list_tokens(session)
+        owners = list(session.scalars(select(User.username).where(User.active.is_(True)).order_by(User.username)))
+    context = {
+        "tokens": tokens,
+        "owners": owners,
+        "now": utcnow(),
+        "new_token": new_token,
+        "new_owner": owner,
+        "default_days": TOKEN_DAYS,
+        "section": "tokens",
+    }
+    response = render(request, "tokens.html", context, user=user)
+    response.headers["Cache-Control"] = "no-store"  # the page with a new token on it stays out of caches
+    return response
+
+
+@router.post("")
+async def create(request: Request, user: UserDep, form: FormDep) -> Response:
+    require(user, user.principal.can_manage_users)
+    # NUL cannot be stored in a PostgreSQL text column: dropped rather than a 500.
+    owner, name = field(form, "owner").replace("\x00", "").strip(), field(form, "name").replace("\x00", "").strip()
+    days = plain_int(field(form, "days").strip() or str(TOKEN_DAYS), max_digits=5)
+    if not name:
+        return RedirectResponse(error_url(PAGE, "token_name_needed"), status_code=303)
+
+    def run() -> str:
+        with unit_of_work() as session:
+            row = session.scalar(select(User).where(User.username == owner))
+            if row is None:
+                raise AccountError(f"no user {owner!r}", code="no_user", username=owner)
+            token = issue_token(session, user=row, name=name, days=days or 0)
+            audit(
+                session,
+                actor=user.principal.username,
+                action="token.issue",
+                target_type="user",
+                target_id=row.id,
+                ip=user.ip,
+                username=row.username,
+                name=name[:100],
+                days=days,
+            )
+            return token
+
+    try:
+        token = await run_sync(run)
+    except AccountError as exc:
+        return RedirectResponse(error_url(PAGE, exc.code, exc.params), status_code=303)
+    # The token is shown on this answer only (not in a URL): only its hash is kept.
+    return await run_sync(lambda: _render(request, user, new_token=token, owner=owner))
+
+
+@router.post("/{token_id}/revoke")
+async def revoke(token_id: RowId, user: UserDep, form: FormDep) -> Response:
+    require(user, user.principal.can_manage_users)
+
+    def run() -> None:
+        with unit_of_work() as session:
+            row = revoke_token(session, token_id=token_id)
+            audit(
+                session,
+                actor=user.principal.username,
+                action="token.revoke",
+                target_type="token",
+                target_id=row.id,
+                ip=user.ip,
+                name=row.name,
+                user_id=row.user_id,
+            )
+
+    try:
+        await run_sync(run)
+    except AccountError as exc:
+        return RedirectResponse(error_url(PAGE, exc.code, exc.params), status_code=303)
+    return RedirectResponse(flash_url(PAGE, "token_revoked"), status_code=303)
