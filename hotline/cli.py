@@ -18,6 +18,7 @@ from rich.table import Table
 
 from hotline.cli_database import prepare_database as _prepare_database
 from hotline.farmers_cli import farmers_app  # Dinas Pertanian's farmer registry and outbreaks
+from hotline.kiosk_cli import kiosk_app  # read-only kiosk links for the wallboard
 from hotline.partner_cli import partner_app  # Open311 keys of partner apps
 from hotline.settings import get_settings
 from hotline.shield_cli import shield_app  # the junk-call shield's report
@@ -50,6 +51,7 @@ app.add_typer(prompts_app, name="prompts")
 app.add_typer(user_app, name="user")
 app.add_typer(shield_app, name="shield")
 app.add_typer(partner_app, name="partner")
+app.add_typer(kiosk_app, name="kiosk")
 app.add_typer(sms_app, name="sms")
 app.add_typer(spool_app, name="spool")
 app.add_typer(farmers_app, name="farmers")

@@ -100,6 +100,10 @@ class Settings(BaseSettings):
     ari_alert_caller_id: str | None = Field(None, alias="ARI_ALERT_CALLER_ID")
     # Which voice gateway places alert calls: twilio | asterisk; unset: Twilio when it can, else Asterisk.
     voice_alerts: Literal["twilio", "asterisk"] | None = Field(None, alias="HOTLINE_VOICE_ALERTS")
+    # The console map's tiles (hotline/web/console/map.py): a {z}/{x}/{y} URL template; "none" (or empty) draws
+    # the desa points on a plain background, for a command center with no internet.
+    map_tiles_url: str = Field("https://tile.openstreetmap.org/{z}/{x}/{y}.png", alias="HOTLINE_MAP_TILES_URL")
+    map_tiles_attribution: str = Field("© OpenStreetMap contributors", alias="HOTLINE_MAP_TILES_ATTRIBUTION")
 
     # Settings that cannot work are refused when they are read, so every command says so in one line at
     # start (cli.main) instead of failing later, e.g. on every SMS (a timezone typo) or at the first query.
@@ -167,6 +171,31 @@ class Settings(BaseSettings):
             # Twilio signs the exact URL it calls: anything else fails every webhook's signature check.
             raise ValueError(f"{url!r} must be the address Twilio calls, e.g. https://hotline.example.go.id")
         return url
+
+    @field_validator("map_tiles_url")
+    @classmethod
+    def _tiles_url(cls, url: str) -> str:
+        url = url.strip()
+        if url.lower() in ("", "none", "off"):
+            return ""  # offline: no tile server
+        scheme, _, rest = url.partition("://")
+        host = rest.split("/", 1)[0]
+        missing = [part for part in ("{z}", "{x}", "{y}") if part not in url]
+        bad_host = not host or any(c in host for c in "'; ") or ("{" in host and not host.startswith("{s}."))
+        if scheme not in ("http", "https") or bad_host or missing:
+            raise ValueError(
+                f"{url!r} must be a tile URL template such as https://tile.openstreetmap.org/{{z}}/{{x}}/{{y}}.png "
+                "(or none for a map without tiles)"
+            )
+        return url
+
+    @property
+    def map_tiles_source(self) -> str | None:
+        """The tile server as a CSP source (https://*.tile.example.org for a {s} template); None when offline."""
+        if not self.map_tiles_url:
+            return None
+        scheme, _, rest = self.map_tiles_url.partition("://")
+        return f"{scheme}://{rest.split('/', 1)[0].replace('{s}', '*')}"
 
     @field_validator("voice_fallback_number")
     @classmethod

@@ -169,6 +169,7 @@ def clean(request: pytest.FixtureRequest) -> Iterator[None]:
             "open311_submissions",
             "tickets",
             "partner_keys",
+            "kiosk_tokens",  # the wallboard's screens (hotline/features/wallboard/kiosk.py)
             "opt_outs",
             "audit_log",
             "api_tokens",
@@ -336,6 +337,7 @@ POSTGRES_MODULES = frozenset(
         "farming_registry",
         "gauge_counts",
         "growth",
+        "map",  # ordering by CASE over priorities and deadlines, a GROUP BY of open tickets
         "merging",
         "migrations",
         "open311",

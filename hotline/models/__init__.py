@@ -7,6 +7,7 @@ from hotline.models.calls import Call, CallEvent
 from hotline.models.farming import Farmer, FarmOutbreak, FarmReport
 from hotline.models.gauges import GaugeCount, GaugeDelta
 from hotline.models.media import MediaItem
+from hotline.models.kiosk import KioskToken
 from hotline.models.messages import InboundMessage, OptOut, OutboundMessage
 from hotline.models.open311 import Open311Submission, PartnerKey, TicketAttachment
 from hotline.models.reporters import TicketReporter
@@ -36,6 +37,7 @@ __all__ = [
     "GaugeDelta",
     "InboundMessage",
     "MediaItem",
+    "KioskToken",
     "Member",
     "Open311Submission",
     "OptOut",

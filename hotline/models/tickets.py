@@ -36,6 +36,16 @@ class Ticket(Base):
             ["id", "agency_id", "status", "accept_due_at", "resolve_due_at", "category", "kecamatan"],
             OPEN_WHERE,
         ),
+        # The console map (features/map/markers.py, migration 0019): every column it reads of an open ticket, so
+        # its counts per desa and its markers come from this small index, not from heap pages across the history.
+        _partial(
+            "ix_tickets_open_map",
+            [
+                *("priority", "desa", "latitude", "longitude", "id", "agency_id", "category", "status"),
+                *("kecamatan", "accept_due_at", "resolve_due_at"),
+            ],
+            OPEN_WHERE,
+        ),
         _partial("ix_tickets_routed_due", ["agency_id", "accept_due_at"], "status = 'routed'"),
         _partial("ix_tickets_working_due", ["agency_id", "resolve_due_at"], "status IN ('accepted', 'on_site')"),
     )
@@ -62,7 +72,8 @@ class Ticket(Base):
     routed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     on_site_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # index: the wallboard's "finished today" (migration 0019) reads today's rows only
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The reporter sent BATAL while a crew may be on its way (accepted, on site, or critical): the ticket stays
     # open until an operator confirms or keeps it (hotline/features/tickets/cancel_requests.py). None: no request open.

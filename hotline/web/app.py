@@ -44,6 +44,7 @@ from hotline.web.prompts import router as prompts_router
 from hotline.web.public_media import router as public_media_router
 from hotline.web.safe import printable
 from hotline.web.templating import STATIC_DIR
+from hotline.web.vendor import mount_vendor
 from hotline.wiring import wire
 
 log = logging.getLogger(__name__)
@@ -126,6 +127,7 @@ def create_app() -> FastAPI:
     app.include_router(open311_router)
     app.include_router(console_router)
     app.mount("/console/static", StaticFiles(directory=STATIC_DIR), name="console-static")
+    mount_vendor(app)  # Leaflet for the map, from its Python package
     app.include_router(prompts_router)
 
     app.add_middleware(WebhookTimer)

@@ -22,6 +22,16 @@ CONSOLE_CSP = (
     "connect-src 'self'; "
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
+MAP_PAGE = "/console/map"  # its tiles come from the tile server of HOTLINE_MAP_TILES_URL, when one is set
+
+
+def map_csp(tile_source: str | None) -> str:
+    """The console's policy with the tile server allowed as an image source (the map page only)."""
+    if not tile_source:
+        return CONSOLE_CSP
+    return CONSOLE_CSP.replace("img-src 'self' data:;", f"img-src 'self' data: {tile_source};")
+
+
 # /docs and /redoc (development) load Swagger UI / ReDoc from a CDN with an inline script: only no framing.
 DOCS_CSP = "frame-ancestors 'none'"
 DOCS_PATHS = ("/docs", "/redoc")
@@ -95,7 +105,13 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        csp = DOCS_CSP if scope["path"] in DOCS_PATHS else CONSOLE_CSP
+        path = scope["path"]
+        if path in DOCS_PATHS:
+            csp = DOCS_CSP
+        elif path == MAP_PAGE:
+            csp = map_csp(get_settings().map_tiles_source)
+        else:
+            csp = CONSOLE_CSP
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -11,13 +11,16 @@ from hotline.web.console import (
     auth,
     charts,
     farmers,
+    kiosks,
     live,
+    maps,
     media,
     pages,
     partners,
     recordings,
     shield,
     users,
+    wallboard,
 )
 
 router = APIRouter()
@@ -36,6 +39,9 @@ for part in (
     admin_tokens,
     audit_screen,
     farmers,
+    kiosks,
+    maps,
+    wallboard,
 ):
     router.include_router(part.router)
 

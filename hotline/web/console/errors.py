@@ -11,7 +11,15 @@ from hotline.web.session import language
 from hotline.web.templating import templates
 
 STYLED = {403: "forbidden", 404: "page_not_found"}  # status -> the catalog's sentence (ui)
-NOT_PAGES = ("/console/live", "/console/static/", "/console/queue")  # a stream, files, a fragment
+# a stream, files, a fragment, JSON for scripts
+NOT_PAGES = (
+    "/console/live",
+    "/console/static/",
+    "/console/vendor/",
+    "/console/queue",
+    "/console/map/",
+    "/console/wallboard/",
+)
 
 
 def is_console_page(request: Request, status: int) -> bool:

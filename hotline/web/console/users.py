@@ -29,6 +29,7 @@ from hotline.features.accounts.accounts import (
 )
 from hotline.features.accounts.audit import audit
 from hotline.features.open311.partners import list_partners
+from hotline.features.wallboard.kiosk import list_kiosks
 from hotline.models import ROLES, ApiToken, User, utcnow
 from hotline.web.api_schemas import RowId
 from hotline.web.console.actions import field
@@ -67,8 +68,15 @@ def admin_choices() -> dict[str, object]:
     }
 
 
-def render_users(request: Request, user: ConsoleUser, new_key: str | None = None) -> Response:
-    """Users and the Open311 partner keys (hotline/web/console/partners.py); `new_key` once, when just made."""
+def render_users(
+    request: Request,
+    user: ConsoleUser,
+    new_key: str | None = None,
+    kiosk_link: str | None = None,
+    kiosk_note: tuple[str, bool] | None = None,
+) -> Response:
+    """Users, the Open311 partner keys (hotline/web/console/partners.py) and the kiosk screens
+    (hotline/web/console/kiosks.py); `new_key` / `kiosk_link` once, when just made; `kiosk_note`: (words, error)."""
     require(user, user.principal.can_manage_users)
     with unit_of_work() as session:
         tokens = _valid_tokens(session)
@@ -77,7 +85,17 @@ def render_users(request: Request, user: ConsoleUser, new_key: str | None = None
             for u in session.scalars(select(User).order_by(User.username))
         ]
         partners = list_partners(session)
-    context = {"rows": rows, "partners": partners, "new_key": new_key, "section": "users", **admin_choices()}
+        kiosks = list_kiosks(session)
+    context = {
+        "rows": rows,
+        "partners": partners,
+        "new_key": new_key,
+        "section": "users",
+        **admin_choices(),
+        "kiosks": kiosks,
+        "kiosk_link": kiosk_link,
+        "kiosk_note": kiosk_note,
+    }
     return render(request, "users.html", context, user=user)
 
 

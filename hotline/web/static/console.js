@@ -176,7 +176,10 @@ function connect() {
       tick();
     }
   });
-  source.addEventListener("tickets", () => { refreshLiveParts(); });
+  source.addEventListener("tickets", () => {
+    refreshLiveParts();
+    document.dispatchEvent(new CustomEvent("hotline:tickets"));  // the map redraws (map.js)
+  });
   source.addEventListener("call", (event) => attend(event, false, "call-"));
   source.addEventListener("critical", (event) => attend(event, true, "critical-"));
 }

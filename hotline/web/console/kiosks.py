@@ -1,0 +1,76 @@
+"""Kiosk screens on the admin screen (/console/users): made (the link shown once) and revoked here as with
+`hotline kiosk add|revoke`; each change is in the audit log."""
+
+from __future__ import annotations
+
+from anyio.to_thread import run_sync
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import Response
+
+from hotline.catalog import say
+from hotline.db import unit_of_work
+from hotline.features.accounts.audit import audit
+from hotline.features.wallboard.kiosk import KioskError, add_kiosk
+from hotline.models import KioskToken, utcnow
+from hotline.web.api_schemas import RowId
+from hotline.web.console.actions import field
+from hotline.web.console.auth import FormDep, UserDep, require
+from hotline.web.console.users import render_users
+
+router = APIRouter(prefix="/console/kiosks", include_in_schema=False)
+
+
+@router.post("")
+async def add(request: Request, user: UserDep, form: FormDep) -> Response:
+    require(user, user.principal.can_manage_users)
+    name = field(form, "name")
+
+    def run() -> str:
+        with unit_of_work() as session:
+            token = add_kiosk(session, name=name, created_by=user.principal.username)
+            target = name.strip().lower()
+            audit(
+                session,
+                actor=user.principal.username,
+                action="kiosk.add",
+                target_type="kiosk",
+                target_id=target,
+                ip=user.ip,
+            )
+            return token
+
+    try:
+        token = await run_sync(run)
+    except KioskError as exc:
+        note = (say("map", exc.code, user.lang, exc.params), True)
+        return await run_sync(lambda: render_users(request, user, kiosk_note=note))
+    # The link is shown on this answer only (never in a redirect's URL): only the token's hash is kept.
+    link = f"{str(request.base_url).rstrip('/')}/console/wallboard?kiosk={token}"
+    return await run_sync(lambda: render_users(request, user, kiosk_link=link))
+
+
+@router.post("/{kiosk_id}/revoke")
+async def revoke(request: Request, kiosk_id: RowId, user: UserDep, form: FormDep) -> Response:
+    require(user, user.principal.can_manage_users)
+
+    def run() -> bool:
+        with unit_of_work() as session:
+            row = session.get(KioskToken, kiosk_id, with_for_update=True)
+            if row is None:
+                return False
+            if row.revoked_at is None:
+                row.revoked_at = utcnow()
+            audit(
+                session,
+                actor=user.principal.username,
+                action="kiosk.revoke",
+                target_type="kiosk",
+                target_id=row.name,
+                ip=user.ip,
+            )
+            return True
+
+    if not await run_sync(run):
+        raise HTTPException(404, "no such kiosk")
+    note = (say("map", "kiosk_revoked", user.lang), False)
+    return await run_sync(lambda: render_users(request, user, kiosk_note=note))
