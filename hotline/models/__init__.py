@@ -6,8 +6,8 @@ from hotline.models.base import Base, UTCDateTime, utcnow
 from hotline.models.calls import Call, CallEvent
 from hotline.models.farming import Farmer, FarmOutbreak, FarmReport
 from hotline.models.gauges import GaugeCount, GaugeDelta
-from hotline.models.media import MediaItem
 from hotline.models.kiosk import KioskToken
+from hotline.models.media import MediaItem
 from hotline.models.messages import InboundMessage, OptOut, OutboundMessage
 from hotline.models.open311 import Open311Submission, PartnerKey, TicketAttachment
 from hotline.models.reporters import TicketReporter
@@ -36,8 +36,8 @@ __all__ = [
     "GaugeCount",
     "GaugeDelta",
     "InboundMessage",
-    "MediaItem",
     "KioskToken",
+    "MediaItem",
     "Member",
     "Open311Submission",
     "OptOut",
