@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from hotline.broadcast_cli import broadcast_app  # early warnings to desa (issue 21)
 from hotline.cli_database import prepare_database as _prepare_database
 from hotline.partner_cli import partner_app  # Open311 keys of partner apps
 from hotline.settings import get_settings
@@ -49,6 +50,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(shield_app, name="shield")
 app.add_typer(partner_app, name="partner")
 app.add_typer(sms_app, name="sms")
+app.add_typer(broadcast_app, name="broadcast")
 app.add_typer(spool_app, name="spool")
 console = Console()
 err = Console(stderr=True)

@@ -146,6 +146,9 @@ def clean(request: pytest.FixtureRequest) -> Iterator[None]:
     with engine.begin() as conn:
         for table in (
             "ticket_reporters",  # points at tickets, calls and inbound messages: goes first
+            "broadcast_recipients",  # points at broadcasts, subscribers and tickets
+            "broadcasts",
+            "subscribers",
             "call_events",
             "call_screening",  # points at calls
             "calls",

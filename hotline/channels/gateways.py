@@ -98,6 +98,10 @@ def build_gateway(spec: GatewaySpec, settings: Settings | None = None) -> SmsGat
         from hotline.channels.gammu.gateway import GammuGateway
 
         return GammuGateway.from_spec(spec)
+    if spec.kind == "record":
+        from hotline.fakes.recording_sms import RecordingGateway
+
+        return RecordingGateway(spec.name, spec.get("PATH") or "")
     if spec.kind == "smpp":
         module = importlib.import_module("hotline.channels.smpp")
         built: SmsGateway = module.build_gateway(spec, settings)

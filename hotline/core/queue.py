@@ -55,7 +55,10 @@ def enqueue_inbound(inbound_id: int) -> None:
         pipe.execute()
 
 
-def enqueue_outbound(message_ids: list[int], delay: timedelta | None = None, attempt: int = 0) -> None:
+def enqueue_outbound(
+    message_ids: list[int], delay: timedelta | None = None, attempt: int = 0, *, at_front: bool = False
+) -> None:
+    """`at_front`: alerts and escalations go before the replies already waiting (hotline/core/outbox.py)."""
     if not message_ids:
         return
     if delay is not None:
@@ -70,10 +73,12 @@ def enqueue_outbound(message_ids: list[int], delay: timedelta | None = None, att
                 failure_ttl=7 * 86400,
             )
         return
-    _enqueue_many("hotline.jobs.outbound.send_outbound_sms", {outbound_job_id(i, attempt): i for i in message_ids})
+    _enqueue_many(
+        "hotline.jobs.outbound.send_outbound_sms", {outbound_job_id(i, attempt): i for i in message_ids}, at_front
+    )
 
 
-def _enqueue_many(function: str, ids_by_job_id: dict[str, int]) -> None:
+def _enqueue_many(function: str, ids_by_job_id: dict[str, int], at_front: bool = False) -> None:
     """One job per id, named by its key (a re-run makes the same job id), all in one round trip to Redis."""
     if not ids_by_job_id:
         return
@@ -81,7 +86,9 @@ def _enqueue_many(function: str, ids_by_job_id: dict[str, int]) -> None:
     with q.connection.pipeline() as pipe:
         q.enqueue_many(
             [
-                Queue.prepare_data(function, (value,), job_id=name, result_ttl=60, failure_ttl=7 * 86400)
+                Queue.prepare_data(
+                    function, (value,), job_id=name, result_ttl=60, failure_ttl=7 * 86400, at_front=at_front
+                )
                 for name, value in ids_by_job_id.items()
             ],
             pipeline=pipe,

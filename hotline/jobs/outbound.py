@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from hotline.channels.gateway import OutgoingSms, SendError, SendResult
 from hotline.channels.gateways import build_gateway, routing
+from hotline.core import gateway_pace
 from hotline.core.outbox import EXEMPT_FROM_OPT_OUT, is_opted_out
 from hotline.db import rows_changed, unit_of_work
 from hotline.features.alerts import failover
@@ -108,6 +109,7 @@ def _send(message_id: int) -> str:
         permanent = all(exc.permanent for _, exc in errors)
         summary = "; ".join(f"{step.gateway}: {exc}" for step, exc in errors)
         return _failed(message_id, attempts, SendError(summary, code=errors[-1][1].code, permanent=permanent))
+    gateway_pace.took(result.gateway)  # the broadcast sender leaves this gateway's TPS to alerts and replies first
     sid = namespaced_sid(result.gateway, result.kind, result.provider_sid)
     with unit_of_work() as session:
         # Conditional UPDATEs, not a read and a write: a delivery report may land between the two (Kannel's come

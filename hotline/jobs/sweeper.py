@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 
 from hotline.core.queue import enqueue_inbound, enqueue_outbound, outbound_job_id, queue, redis_connection
 from hotline.db import unit_of_work
-from hotline.jobs import timers
+from hotline.jobs import broadcast_sender, timers
 from hotline.models import InboundMessage, OutboundMessage, utcnow
 from hotline.settings import get_settings
 
@@ -111,20 +111,26 @@ def run_forever(stop: threading.Event, interval: float = 30.0) -> None:
     Also keeps the timer releaser process running, which fires due timers within a tick of their moment."""
     timers.kinds()  # the kinds' modules load now, before the releaser starts, not in the middle of a first sweep
     releaser = timers.start_releaser()
+    sender = broadcast_sender.start_sender()  # early warnings, off the RQ queue (one sends: a Redis lease)
     try:
         while not stop.is_set():
             if releaser.poll() is not None:
                 log.error("timer releaser exited (%s); starting it again", releaser.returncode)
                 releaser = timers.start_releaser()
+            if sender.poll() is not None:
+                log.error("broadcast sender exited (%s); starting it again", sender.returncode)
+                sender = broadcast_sender.start_sender()
             if _my_turn(interval):
                 _sweep(interval)
             stop.wait(interval)
     finally:
-        releaser.terminate()
-        try:
-            releaser.wait(10)
-        except subprocess.TimeoutExpired:
-            releaser.kill()
+        for process in (releaser, sender):
+            process.terminate()
+        for process in (releaser, sender):
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
 
 
 def _sweep(interval: float) -> None:

@@ -3,6 +3,7 @@
 from hotline.models.accounts import ROLES, ApiToken, AuditEntry, ConsoleSession, User
 from hotline.models.alerts import AlertAttempt, AlertDelivery
 from hotline.models.base import Base, UTCDateTime, utcnow
+from hotline.models.broadcasts import Broadcast, BroadcastRecipient, Subscriber
 from hotline.models.calls import Call, CallEvent
 from hotline.models.gauges import GaugeCount, GaugeDelta
 from hotline.models.messages import InboundMessage, OptOut, OutboundMessage
@@ -22,6 +23,8 @@ __all__ = [
     "ApiToken",
     "AuditEntry",
     "Base",
+    "Broadcast",
+    "BroadcastRecipient",
     "Call",
     "CallEvent",
     "CallScreening",
@@ -36,6 +39,7 @@ __all__ = [
     "OutboundMessage",
     "PartnerKey",
     "ScorecardRollup",
+    "Subscriber",
     "Ticket",
     "TicketAttachment",
     "TicketEvent",
