@@ -223,9 +223,13 @@ def test_csv_import_all_or_nothing_with_file_row_errors(backend: Any) -> None:
     ]
     with unit_of_work() as session:
         assert session.scalar(select(func.count()).select_from(Subscriber)) == 0  # nothing half-imported
-    with unit_of_work() as session, pytest.raises(CsvRejected, match="warga.csv:1: missing column"):
+    with unit_of_work() as session, pytest.raises(CsvRejected, match=r"warga\.csv:1: missing column"):
         import_csv(session, config=config, text="phone,desa\n0812,Punten\n", file_name="warga.csv")
-    good = "\ufeffPhone,Desa,Consent,Channel\n081200000100,sumberbrantas,formulir RT 03,whatsapp\n081200000101,Punten,lisan,\n"
+    good = (
+        "\ufeffPhone,Desa,Consent,Channel\n"
+        "081200000100,sumberbrantas,formulir RT 03,whatsapp\n"
+        "081200000101,Punten,lisan,\n"
+    )
     with unit_of_work() as session:
         assert import_csv(session, config=config, text=good, file_name="warga.csv") == 2
     with unit_of_work() as session:
