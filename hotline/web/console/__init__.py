@@ -3,10 +3,21 @@
 from fastapi import APIRouter
 from fastapi.responses import RedirectResponse
 
-from hotline.web.console import actions, attachments, auth, live, pages, partners, recordings, shield, users
+from hotline.web.console import (
+    actions,
+    attachments,
+    auth,
+    broadcasts,
+    live,
+    pages,
+    partners,
+    recordings,
+    shield,
+    users,
+)
 
 router = APIRouter()
-for part in (auth, pages, actions, live, shield, recordings, attachments, users, partners):
+for part in (auth, pages, actions, live, shield, recordings, attachments, users, partners, broadcasts):
     router.include_router(part.router)
 
 
