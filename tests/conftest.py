@@ -323,6 +323,9 @@ POSTGRES_MODULES = frozenset(
     for name in [
         "alert_failover",
         "api_v1",
+        "broadcast_checkin",  # BANTU's ticket, the tally's sums (issue 21)
+        "broadcast_sender",  # claims with SKIP LOCKED, resume after kill -9
+        "broadcasts",  # unique (broadcast, phone), all-or-nothing CSV
         "close_the_loop",
         "escalation",
         "faults_webhooks",

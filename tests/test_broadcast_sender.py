@@ -74,6 +74,14 @@ def _broadcast(count: int, desa: str = "Sumberbrantas") -> int:
     return number
 
 
+def test_a_batch_of_alerts_keeps_its_order_at_the_front(backend: dict[str, str]) -> None:
+    with unit_of_work() as session:
+        reply = queue_sms(session, to="+6281200000009", body="r", purpose="reply").id
+    with unit_of_work() as session:
+        alerts = [queue_sms(session, to=f"+628120000000{i}", body="a", purpose="alert").id for i in range(3)]
+    assert queue().job_ids == [outbound_job_id(i) for i in (*alerts, reply)]
+
+
 def test_alerts_go_ahead_of_replies_in_the_queue(backend: dict[str, str]) -> None:
     assert set(ALERT_PURPOSES) == FRONT_OF_QUEUE
     ids = []

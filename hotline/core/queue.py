@@ -83,13 +83,16 @@ def _enqueue_many(function: str, ids_by_job_id: dict[str, int], at_front: bool =
     if not ids_by_job_id:
         return
     q = queue()
+    # Each job pushed to the front goes before the one pushed just before it: pushed in reverse, a batch keeps its
+    # order (the first member's alert first). A later batch of alerts goes before an earlier one still waiting.
+    items = list(ids_by_job_id.items())
     with q.connection.pipeline() as pipe:
         q.enqueue_many(
             [
                 Queue.prepare_data(
                     function, (value,), job_id=name, result_ttl=60, failure_ttl=7 * 86400, at_front=at_front
                 )
-                for name, value in ids_by_job_id.items()
+                for name, value in (reversed(items) if at_front else items)
             ],
             pipeline=pipe,
         )
