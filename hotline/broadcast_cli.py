@@ -66,7 +66,7 @@ def draft_cmd(
     out.print(f"broadcast {number} drafted for {', '.join(desa)}", markup=False)
     for lang, body in zip(("id", "en"), bodies, strict=True):
         size = measure(body)
-        out.print(f"  {lang} ({size.segments} SMS, {size.length} {size.encoding}): {body}", markup=False)
+        typer.echo(f"  {lang} ({size.segments} SMS, {size.length} {size.encoding}): {body}")
     out.print(f"approve it (another person): hotline broadcast approve {number} --as NAME", markup=False)
 
 
@@ -157,7 +157,7 @@ def to_call_cmd(number: int) -> None:
     with unit_of_work() as session:
         rows = checkin.to_call(session, broadcast_id=number)
     for desa, phone in rows:
-        out.print(f"{desa}\t{phone}", markup=False)
+        typer.echo(f"{desa}\t{phone}")  # tab-separated: for a spreadsheet or a script
     if not rows:
         out.print("nobody to call (yet)", markup=False)
 
@@ -171,8 +171,8 @@ def subscribers_cmd() -> None:
     with unit_of_work() as session:
         counts = counts_per_desa(session)
     for desa, count in counts.items():
-        out.print(f"{desa}\t{count}", markup=False)
-    out.print(f"total\t{sum(counts.values())}", markup=False)
+        typer.echo(f"{desa}\t{count}")
+    typer.echo(f"total\t{sum(counts.values())}")
 
 
 @broadcast_app.command("import")

@@ -599,7 +599,7 @@ def worker(
     sweep_interval: Annotated[float, typer.Option(help="seconds between database sweeps")] = 30.0,
 ) -> None:
     """Run an RQ worker with its scheduler, plus the sweeper that re-queues from the database."""
-    from hotline.core.queue import queue, redis_connection
+    from hotline.core.queue import redis_connection, worker_queues
     from hotline.jobs import sweeper
     from hotline.jobs.rq_workers import make_worker
     from hotline.jobs.worker_loop import work_until_stopped
@@ -613,7 +613,7 @@ def worker(
         # Started again if Redis goes away under it (hotline/jobs/worker_loop.py).
         work_until_stopped(
             lambda: make_worker(
-                [queue()], redis_connection(), fork=fork, on_stop=stop.set, maintenance_interval=30, worker_ttl=60
+                worker_queues(), redis_connection(), fork=fork, on_stop=stop.set, maintenance_interval=30, worker_ttl=60
             ),
             burst=burst,
         )

@@ -307,10 +307,10 @@ class Caller:
 
 def drain_queue() -> None:
     """Run every queued job to the end in this process (the in-process worker `hotline worker` runs, burst)."""
-    from hotline.core.queue import queue, redis_connection
+    from hotline.core.queue import redis_connection, worker_queues
     from hotline.jobs.rq_workers import make_worker
 
-    worker = make_worker([queue()], redis_connection())
+    worker = make_worker(worker_queues(), redis_connection())  # the alert lane first, as `hotline worker`
     worker.work(burst=True, logging_level="WARNING")
 
 

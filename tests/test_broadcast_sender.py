@@ -17,13 +17,14 @@ from sqlalchemy import insert, select
 
 from hotline.core import gateway_pace
 from hotline.core.city import current_config
-from hotline.core.outbox import FRONT_OF_QUEUE, queue_sms
-from hotline.core.queue import outbound_job_id, queue
+from hotline.core.outbox import URGENT_PURPOSES, queue_sms
+from hotline.core.queue import alert_queue, outbound_job_id, queue, redis_connection, worker_queues
 from hotline.db import unit_of_work
 from hotline.fakes.recording_sms import read_records
 from hotline.features.alerts.failover import ALERT_PURPOSES
 from hotline.features.broadcasts import drafting, sending
 from hotline.jobs.broadcast_sender import Pace, Sender, build_route
+from hotline.jobs.rq_workers import make_worker
 from hotline.models import BroadcastRecipient, OutboundMessage, Subscriber, utcnow
 from hotline.settings import get_settings
 from tests.broadcast_helpers import send_broadcasts, statuses
@@ -74,23 +75,21 @@ def _broadcast(count: int, desa: str = "Sumberbrantas") -> int:
     return number
 
 
-def test_a_batch_of_alerts_keeps_its_order_at_the_front(backend: dict[str, str]) -> None:
-    with unit_of_work() as session:
-        reply = queue_sms(session, to="+6281200000009", body="r", purpose="reply").id
-    with unit_of_work() as session:
-        alerts = [queue_sms(session, to=f"+628120000000{i}", body="a", purpose="alert").id for i in range(3)]
-    assert queue().job_ids == [outbound_job_id(i) for i in (*alerts, reply)]
-
-
-def test_alerts_go_ahead_of_replies_in_the_queue(backend: dict[str, str]) -> None:
-    assert set(ALERT_PURPOSES) == FRONT_OF_QUEUE
+def test_alerts_have_a_lane_of_their_own_taken_first(backend: dict[str, str]) -> None:
+    """Alerts and escalations go to the alert queue, first in first out; a worker takes that queue first."""
+    assert set(ALERT_PURPOSES) == URGENT_PURPOSES
     ids = []
-    for purpose in ("reply", "reply", "escalation", "reply", "alert"):
+    for purpose in ("reply", "alert", "reply", "escalation"):
         with unit_of_work() as session:
             ids.append(queue_sms(session, to="+6281200000001", body="x", purpose=purpose).id)
-    waiting = queue().job_ids
-    assert waiting[:2] == [outbound_job_id(ids[4]), outbound_job_id(ids[2])]
-    assert waiting[2:] == [outbound_job_id(i) for i in (ids[0], ids[1], ids[3])]
+    assert alert_queue().job_ids == [outbound_job_id(ids[1]), outbound_job_id(ids[3])]
+    assert queue().job_ids == [outbound_job_id(ids[0]), outbound_job_id(ids[2])]
+    assert worker_queues()[0].name == alert_queue().name
+    worker = make_worker(worker_queues(), redis_connection())
+    order: list[str] = []
+    worker.execute_job = lambda job, q: order.append(job.id)  # type: ignore[method-assign]
+    worker.work(burst=True, logging_level="WARNING")
+    assert order == [outbound_job_id(i) for i in (ids[1], ids[3], ids[0], ids[2])]
 
 
 def test_tps_setting_and_the_pace_leaves_room_for_alerts() -> None:

@@ -13,10 +13,10 @@ NO_DISPATCH = "hotline_no_dispatch"  # session.info flag: keep rows, send nothin
 _PENDING = "hotline_outbox_pending"
 CREATED = "hotline_outbox_created"  # transaction_state key: ids queued in this transaction
 EXEMPT_FROM_OPT_OUT = frozenset({"optout_ack"})
-# Lanes: SMS that call a crew out (features/alerts/failover.py ALERT_PURPOSES) are queued at the front of the RQ
-# queue, before replies; broadcasts never enter it (their own sender, hotline/jobs/broadcast_sender.py).
-FRONT_OF_QUEUE = frozenset({"alert", "escalation"})
-_PENDING_FRONT = "hotline_outbox_pending_front"
+# Lanes: SMS that call a crew out (features/alerts/failover.py ALERT_PURPOSES) go to the alert queue, which workers
+# take first (hotline/core/queue.py); replies to the usual one; broadcasts to neither (jobs/broadcast_sender.py).
+URGENT_PURPOSES = frozenset({"alert", "escalation"})
+_PENDING_URGENT = "hotline_outbox_pending_urgent"
 
 
 def queue_sms(
@@ -48,8 +48,8 @@ def queue_sms(
     state.setdefault(CREATED, []).append(message.id)
     if session.info.get(NO_DISPATCH):
         return message
-    front = purpose in FRONT_OF_QUEUE
-    key = _PENDING_FRONT if front else _PENDING
+    urgent = purpose in URGENT_PURPOSES
+    key = _PENDING_URGENT if urgent else _PENDING
     pending: list[int] | None = state.get(key)
     if pending is None:
         pending = state[key] = []
@@ -58,7 +58,7 @@ def queue_sms(
         def release() -> None:
             from hotline.core.queue import enqueue_outbound
 
-            enqueue_outbound(ids, at_front=front)
+            enqueue_outbound(ids, urgent=urgent)
 
         after_commit(session, release)
     pending.append(message.id)

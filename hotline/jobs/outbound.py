@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from hotline.channels.gateway import OutgoingSms, SendError, SendResult
 from hotline.channels.gateways import build_gateway, routing
 from hotline.core import gateway_pace
-from hotline.core.outbox import EXEMPT_FROM_OPT_OUT, is_opted_out
+from hotline.core.outbox import EXEMPT_FROM_OPT_OUT, URGENT_PURPOSES, is_opted_out
 from hotline.db import rows_changed, unit_of_work
 from hotline.features.alerts import failover
 from hotline.features.alerts.failover import ALERT_PURPOSES
@@ -161,6 +161,7 @@ def _failed(message_id: int, attempts: int, exc: SendError) -> str:
         if retry and is_failing_over(session, message) and failover.can_move_on(session, message=message):
             retry = False  # a gateway down: the alert's next channel (another gateway, a call) takes it now
         message.last_error, message.error_code = str(exc), exc.code
+        urgent = message.purpose in URGENT_PURPOSES
         if retry:
             delay = timedelta(seconds=BACKOFF_SECONDS[attempts - 1])
             message.status, message.next_attempt_at = "queued", utcnow() + delay
@@ -170,7 +171,7 @@ def _failed(message_id: int, attempts: int, exc: SendError) -> str:
                 failover.on_sms_status(session, message=message, status="failed", reason="send_error")
     if retry:
         log.warning("SMS %s failed (attempt %s), retrying in %ss: %s", message_id, attempts, delay.seconds, exc)
-        enqueue_outbound([message_id], delay=delay, attempt=attempts)
+        enqueue_outbound([message_id], delay=delay, attempt=attempts, urgent=urgent)
         return "retry"
     log.error("SMS %s failed for good after %s attempt(s): %s", message_id, attempts, exc)
     return "failed"

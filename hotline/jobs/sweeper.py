@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from hotline.core.queue import enqueue_inbound, enqueue_outbound, outbound_job_id, queue, redis_connection
+from hotline.core.queue import enqueue_inbound, enqueue_outbound, outbound_job_id, redis_connection, worker_queues
 from hotline.db import unit_of_work
 from hotline.jobs import broadcast_sender, timers
 from hotline.models import InboundMessage, OutboundMessage, utcnow
@@ -82,9 +82,9 @@ def _still_waiting(message_ids: list[int]) -> set[int]:
     escalation). A job in RQ's intermediate list may belong to a worker that died: not counted as waiting."""
     if not message_ids:
         return set()
-    q = queue()
-    popped = set(q.intermediate_queue.get_job_ids())
-    with q.connection.pipeline(transaction=False) as pipe:
+    lanes = worker_queues()
+    popped = {job for q in lanes for job in q.intermediate_queue.get_job_ids()}
+    with lanes[0].connection.pipeline(transaction=False) as pipe:
         for message_id in message_ids:
             pipe.hget(f"rq:job:{outbound_job_id(message_id)}", "status")
         statuses = pipe.execute()
