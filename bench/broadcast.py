@@ -72,10 +72,15 @@ def records(path: Path) -> list[dict[str, Any]]:
     return read_records(path)
 
 
-def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+def start_worker(env: dict[str, str], log: Path, sweep: float = 30.0) -> subprocess.Popen[bytes]:
+    """`sweep`: the sweeper starts a killed sender again at its next sweep (phase C sweeps every second)."""
     with log.open("ab") as out:
         return subprocess.Popen(
-            [HOTLINE, "worker", "--sweep-interval", "1"], env=env, stdout=out, stderr=out, start_new_session=True
+            [HOTLINE, "worker", "--sweep-interval", str(sweep)],
+            env=env,
+            stdout=out,
+            stderr=out,
+            start_new_session=True,
         )
 
 
@@ -92,7 +97,7 @@ def wait_until(condition: Any, seconds: float, what: str) -> None:
     while not condition():
         if time.monotonic() > deadline:
             raise SystemExit(f"timed out waiting for {what}")
-        time.sleep(0.2)
+        time.sleep(0.5)
 
 
 def seed(count: int) -> None:
@@ -137,7 +142,7 @@ def approve_broadcast(hazard: str, areas: list[str] = DESA) -> tuple[int, float,
             session,
             config=current_config(),
             hazard=hazard,
-            areas=["Sumberbrantas", "Punten", "Tulungrejo", "Bulukerto"],
+            areas=areas,
             author="spv-a",
         ).id
     began = time.monotonic()
@@ -283,7 +288,7 @@ def lease_holder() -> int | None:
 
 def phase_kill(tmp: Path, total: int) -> dict[str, Any]:
     path = tmp / "kill.jsonl"
-    worker = start_worker(env_for(path), tmp / "worker-c.log")
+    worker = start_worker(env_for(path), tmp / "worker-c.log", sweep=1.0)
     try:
         time.sleep(3)
         number, _, _ = approve_broadcast("eruption")

@@ -101,9 +101,9 @@ def test_tps_setting_and_the_pace_leaves_room_for_alerts() -> None:
     with pytest.raises(ValueError, match="above 0"):
         gateway_pace.parse_tps("0", ["a"])
     pace = Pace(100.0, tokens=10.0)
-    pace.at -= 1.0  # a second went by: the bucket is full (10 = 0.1 s at 100/s)
-    assert pace.allowance(others_now=50, batch=200) == 10  # the first look only learns the outbox's count
-    pace.took(10)
+    pace.at -= 1.0  # a second went by: the bucket is full (50 = 0.5 s at 100/s), not more
+    assert pace.allowance(others_now=50, batch=200) == 50  # the first look only learns the outbox's count
+    pace.took(50)
     pace.at -= 0.1
     assert pace.allowance(others_now=57, batch=200) == 3  # 7 alerts went meanwhile: 10 - 7 for the broadcast
     pace.took(3)

@@ -54,7 +54,9 @@ class Pace:
         if self.rate is None:
             return batch
         now = time.monotonic()
-        burst = max(1.0, self.rate / 10)  # at most 0.1 s of sends at once
+        # Up to half a second of sends at once: a turn slowed by a busy machine catches up, without bursts that
+        # would put a gateway's one-second window over its TPS.
+        burst = max(1.0, self.rate / 2)
         self.tokens = min(burst, self.tokens + (now - self.at) * self.rate)
         self.at = now
         if self.others_seen is not None:
