@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Integer, String, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from hotline.cityconfig import CityConfig
@@ -11,7 +11,7 @@ from hotline.features.accounts.audit import audit
 from hotline.features.broadcasts.city_data import broadcast_data
 from hotline.features.broadcasts.errors import BadMessage, NotAllowed, NotFound
 from hotline.features.broadcasts.places import expand
-from hotline.models import Broadcast, BroadcastRecipient, OptOut, Subscriber, utcnow
+from hotline.models import Broadcast, BroadcastRecipient, OptOut, Subscriber, UTCDateTime, utcnow
 from hotline.sms.encoding import fold, measure
 
 MAX_CHECKIN_MINUTES = 24 * 60
@@ -98,32 +98,35 @@ def approve(session: Session, *, broadcast_id: int, approver: str) -> int:
     if approver == broadcast.created_by:
         raise NotAllowed(f"{approver} drafted broadcast {broadcast_id}: another person must approve it")
     opted_out = select(OptOut.phone).where(OptOut.phone == Subscriber.phone).exists()
+    now = utcnow()
+    # One INSERT ... SELECT in the database: 50,000 recipients listed in a second, not fetched and sent back.
     chosen = select(
+        literal(broadcast.id, Integer),
         Subscriber.id,
         Subscriber.phone,
         Subscriber.desa,
         Subscriber.language,
         Subscriber.channel,
+        literal("queued", String),
+        literal(0, Integer),
+        literal(now, UTCDateTime()),
     ).where(Subscriber.active, Subscriber.desa.in_(broadcast.desa), ~opted_out)
-    now = utcnow()
-    rows = [
-        {
-            "broadcast_id": broadcast.id,
-            "subscriber_id": sid,
-            "phone": phone,
-            "desa": desa,
-            "language": lang,
-            "channel": channel,
-            "status": "queued",
-            "attempts": 0,
-            "next_attempt_at": now,
-        }
-        for sid, phone, desa, lang, channel in session.execute(chosen)
+    r = BroadcastRecipient
+    columns = [
+        "broadcast_id",
+        "subscriber_id",
+        "phone",
+        "desa",
+        "language",
+        "channel",
+        "status",
+        "attempts",
+        "next_attempt_at",
     ]
-    for start in range(0, len(rows), 5000):
-        session.execute(insert(BroadcastRecipient), rows[start : start + 5000])
+    session.execute(insert(r).from_select(columns, chosen))
+    count = session.scalar(select(func.count()).select_from(r).where(r.broadcast_id == broadcast.id)) or 0
     broadcast.status, broadcast.approved_by, broadcast.approved_at = "sending", approver, now
-    if not rows:
+    if not count:
         broadcast.status, broadcast.finished_at = "done", now
     audit(
         session,
@@ -131,10 +134,10 @@ def approve(session: Session, *, broadcast_id: int, approver: str) -> int:
         action="broadcast.approve",
         target_type="broadcast",
         target_id=broadcast.id,
-        recipients=len(rows),
+        recipients=count,
         drafted_by=broadcast.created_by,
     )
-    return len(rows)
+    return count
 
 
 def cancel(session: Session, *, broadcast_id: int, actor: str) -> int:
