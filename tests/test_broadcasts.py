@@ -236,3 +236,16 @@ def test_csv_import_all_or_nothing_with_file_row_errors(backend: Any) -> None:
         assert counts_per_desa(session) == {"Punten": 1, "Sumberbrantas": 1}
         channels = dict(session.execute(select(Subscriber.phone, Subscriber.channel)).all())
         assert channels == {"+6281200000100": "whatsapp", "+6281200000101": "sms"}
+
+
+def test_delivery_reports_reach_the_recipients(phone: Phone, fake_twilio: Any) -> None:
+    _city()
+    number = _approved(["Punten"])
+    send_broadcasts()
+    first, second, third = [m for m in fake_twilio.messages if m.to in PUNTEN]
+    assert fake_twilio.report_status(first.sid, "delivered").status_code in (200, 204)
+    assert fake_twilio.report_status(second.sid, "undelivered", error_code="30005").status_code in (200, 204)
+    assert statuses(number) == {first.to: "delivered", second.to: "failed", third.to: "sent"}
+    with unit_of_work() as session:
+        counts = progress(session, broadcast_id=number).counts
+    assert (counts["delivered"], counts["failed"], counts["sent"]) == (1, 1, 1)

@@ -125,10 +125,7 @@ def take_report(report: DeliveryReport) -> ReportOutcome:
 
     def apply() -> ReportOutcome:
         with unit_of_work() as session:
-            outcome = apply_report(session, report, kind=kind)
-            if outcome == "unknown" and _broadcast_report(session, report, kind):
-                return "applied"
-            return outcome
+            return apply_any_report(session, report, kind=kind)
 
     outcome = retry_if_disconnected(apply)
     if outcome != "applied":
@@ -140,6 +137,14 @@ def take_report(report: DeliveryReport) -> ReportOutcome:
             report.provider_sid,
             outcome,
         )
+    return outcome
+
+
+def apply_any_report(session: Session, report: DeliveryReport, *, kind: str) -> ReportOutcome:
+    """An outbox row's report (alerts fail over on it), else an early warning's (features/broadcasts/sending.py)."""
+    outcome = apply_report(session, report, kind=kind)
+    if outcome == "unknown" and _broadcast_report(session, report, kind):
+        return "applied"
     return outcome
 
 
