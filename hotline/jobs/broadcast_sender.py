@@ -25,7 +25,7 @@ from datetime import timedelta
 
 from hotline.channels.gateway import OutgoingSms, SendError, SmsGateway
 from hotline.channels.gateways import build_gateway, routing
-from hotline.core import gateway_pace
+from hotline.core import broadcast_wake, gateway_pace
 from hotline.core.queue import redis_connection
 from hotline.db import unit_of_work
 from hotline.features.broadcasts import sending
@@ -37,7 +37,8 @@ from hotline.sms.encoding import SmsSize, measure
 log = logging.getLogger(__name__)
 
 LEASE_MS = 3000  # a killed sender's lease runs out this soon; the next sender resumes its work
-IDLE_WAIT = 0.5  # seconds between looks for work when there is none
+IDLE_WAIT = 0.5  # seconds between looks at the wake counter (Redis) when there is no work
+IDLE_LOOK = 15.0  # seconds between looks in the database when idle and not woken (retries whose back-off ended)
 VALIDITY = timedelta(hours=6)  # a warning delivered later than this is no warning
 
 
@@ -215,6 +216,8 @@ def run_sender(stop: threading.Event, *, route: Route | None = None) -> None:
     sender = Sender(route or build_route(), get_settings().broadcast_batch)
     lease = Lease()
     holding = False
+    idle_since: float | None = None  # when the last turn found nothing; None: look in the database now
+    rung = -1
     try:
         while not stop.is_set():
             try:
@@ -223,11 +226,18 @@ def run_sender(stop: threading.Event, *, route: Route | None = None) -> None:
                     stop.wait(LEASE_MS / 3000)
                     continue
                 if not holding:
-                    holding = True
+                    holding, idle_since = True, None
                     sender.resume()
+                if idle_since is not None:
+                    now_rung = broadcast_wake.rings()
+                    if now_rung == rung and time.monotonic() - idle_since < IDLE_LOOK:
+                        stop.wait(IDLE_WAIT)
+                        continue
+                    rung, idle_since = now_rung, None
                 handled = sender.turn()
                 if handled == 0:
                     sender.finish()
+                    idle_since = time.monotonic()
                     stop.wait(IDLE_WAIT)
                 elif handled < 0:
                     stop.wait(min(IDLE_WAIT, sender.route.paces[sender.route.names[0]].wait_hint()))
@@ -254,10 +264,12 @@ def sender_main(worker_pid: int | None = None) -> None:
 
     def watch_parent() -> None:
         while worker_pid is None or os.getppid() == worker_pid:
-            if stop.wait(1.0):
+            if stop.wait(0.5):
                 return
         stop.set()
 
     if worker_pid is not None:
         threading.Thread(target=watch_parent, name="watch-worker", daemon=True).start()
     run_sender(stop)
+    logging.shutdown()
+    os._exit(0)  # stopped: no teardown of every module (a worker's stop waits for its children)

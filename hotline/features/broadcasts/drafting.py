@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from hotline.cityconfig import CityConfig
 from hotline.cityconfig.model import LANGUAGES
+from hotline.core import broadcast_wake
 from hotline.features.accounts.audit import audit
 from hotline.features.broadcasts.city_data import broadcast_data
 from hotline.features.broadcasts.errors import BadMessage, NotAllowed, NotFound
@@ -128,6 +129,7 @@ def approve(session: Session, *, broadcast_id: int, approver: str) -> int:
     broadcast.status, broadcast.approved_by, broadcast.approved_at = "sending", approver, now
     if not count:
         broadcast.status, broadcast.finished_at = "done", now
+    broadcast_wake.ring(session)
     audit(
         session,
         actor=approver,
