@@ -54,7 +54,7 @@ class Settings(BaseSettings):
     # replies, which go first ("100" for every gateway, or "modem=10,phone=1"; unset: no limit), and how many
     # recipients the sender claims per transaction.
     broadcast_tps: str | None = Field(None, alias="HOTLINE_BROADCAST_TPS")
-    broadcast_batch: int = Field(200, alias="HOTLINE_BROADCAST_BATCH", ge=1, le=5000)
+    broadcast_batch: int = Field(500, alias="HOTLINE_BROADCAST_BATCH", ge=1, le=5000)
     # How long a gateway may keep trying: a "Balas TERIMA" hours after an outage is worse than none.
     sms_alert_validity_minutes: int = Field(30, alias="HOTLINE_SMS_ALERT_VALIDITY_MINUTES", ge=1, le=10080)
     sms_reply_validity_minutes: int = Field(1440, alias="HOTLINE_SMS_REPLY_VALIDITY_MINUTES", ge=1, le=10080)
