@@ -98,6 +98,16 @@ def config_check(
         f"duplicate merging for {_merging_summary(config)}, "
         f"IVR flows: {flows or 'none (no ivr_flows/ folder)'} in {folder}"
     )
+    from hotline.features.broadcasts import city_data as broadcasts
+
+    if (Path(folder) / broadcasts.FILE).is_file():  # early warnings (issue 21); a city may not have them yet
+        try:
+            warnings_data = broadcasts.load(folder, {c.code for c in config.categories})
+        except ConfigErrors as exc:
+            for error in exc.errors:
+                err.print(str(error), markup=False, highlight=False)
+            raise typer.Exit(1) from None
+        console.print(f"early warnings: {', '.join(sorted(warnings_data.hazards))}", markup=False, highlight=False)
     from hotline.features.sms.sms_lengths import warnings
 
     for warning in warnings(config):  # the city can still go live: a warning, never an error

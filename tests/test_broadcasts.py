@@ -249,3 +249,17 @@ def test_delivery_reports_reach_the_recipients(phone: Phone, fake_twilio: Any) -
     with unit_of_work() as session:
         counts = progress(session, broadcast_id=number).counts
     assert (counts["delivered"], counts["failed"], counts["sent"]) == (1, 1, 1)
+
+
+def test_a_wrong_broadcasts_file_names_each_problem(tmp_path: Any) -> None:
+    from hotline.cityconfig.errors import ConfigErrors
+    from hotline.features.broadcasts.city_data import load
+
+    (tmp_path / "sms").mkdir()
+    (tmp_path / "sms" / "broadcasts.yaml").write_text('hazards:\n  quake: {category: nope, id: "x"}\n')
+    with pytest.raises(ConfigErrors) as bad:
+        load(tmp_path, {"landslide"})
+    lines = str(bad.value).splitlines()
+    assert "sms/broadcasts.yaml:0: hazards.quake.category: 'nope' is not a category of routing/categories.yaml" in lines
+    assert "sms/broadcasts.yaml:0: hazards.quake: has no 'en' text" in lines
+    assert "sms/broadcasts.yaml:0: keywords.subscribe: has no words (add id: [...] and en: [...])" in lines
