@@ -344,7 +344,9 @@ def main() -> int:
     Redis.from_url(REDIS_URL).flushdb()
     subprocess.run([HOTLINE, "db", "upgrade"], env=env_for(tmp / "x.jsonl"), check=True, capture_output=True)
     began = time.time()
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
     result: dict[str, Any] = {
+        "commit": commit.stdout.strip(),  # at the start: the workers load the code as it is then
         "started": datetime.now(UTC).isoformat(),
         "machine": platform.node(),
         "cpus": os.cpu_count(),
@@ -373,8 +375,6 @@ def main() -> int:
     finally:
         result["seconds"] = time.time() - began
         result["load_after"] = os.getloadavg()
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
-        result["commit"] = commit.stdout.strip()
         RESULTS.mkdir(exist_ok=True)
         out = RESULTS / f"broadcast-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.json"
         out.write_text(json.dumps(result, indent=2, default=str))
