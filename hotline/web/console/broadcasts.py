@@ -183,4 +183,5 @@ def broadcast_progress(user: UserDep, number: BroadcastId) -> Response:
             }
     except NotFound:
         raise HTTPException(404, text("page_not_found", user.lang)) from None
+    body["state_text"] = word("broadcast", f"state_{body['status']}", user.lang)
     return JSONResponse(body, headers={"Cache-Control": "no-store"})

@@ -1,4 +1,5 @@
-// The broadcast page's live bar: redraws progress, counts and the check-in tally every 2 s until it is finished.
+// The broadcast page's live bar: redraws progress, counts and the check-in tally every 2 s (until it is finished
+// and asks no check-in).
 (function () {
   "use strict";
   var box = document.getElementById("broadcast-progress");
@@ -9,6 +10,7 @@
     bar.max = data.total || 1;
     bar.value = data.finished;
     box.querySelector("[data-percent]").textContent = data.percent;
+    box.querySelector("[data-broadcast-state]").textContent = data.state_text;
     Object.keys(data.counts).forEach(function (status) {
       var cell = box.querySelector('[data-count="' + status + '"]');
       if (cell) { cell.textContent = data.counts[status]; }
@@ -20,7 +22,8 @@
         tr.querySelector('[data-col="' + col + '"]').textContent = row[col];
       });
     });
-    return data.status === "done" || data.status === "cancelled";
+    // A check-in keeps counting answers after the last SMS went: keep redrawing while one is asked.
+    return data.status === "cancelled" || (data.status === "done" && !data.checkin_minutes);
   }
   function poll() {
     fetch(url, { credentials: "same-origin" })
