@@ -178,3 +178,20 @@ def test_kill_9_the_sender_mid_way_none_skipped_none_doubled(recorded: Path, mon
 
 def statuses_done(number: int) -> bool:
     return set(statuses(number).values()) == {"sent"}
+
+
+def test_the_sweeper_puts_a_lost_alert_back_in_its_lane(backend: dict[str, str]) -> None:
+    from datetime import timedelta
+
+    from hotline.jobs.sweeper import sweep_once
+
+    long_ago = utcnow() - timedelta(minutes=5)
+    with unit_of_work() as session:  # queued rows whose jobs Redis lost
+        alert = OutboundMessage(to_number="+6281200000001", body="a", purpose="alert", next_attempt_at=long_ago)
+        reply = OutboundMessage(to_number="+6281200000002", body="r", purpose="reply", next_attempt_at=long_ago)
+        session.add_all([alert, reply])
+        session.flush()
+        ids = alert.id, reply.id
+    sweep_once()
+    assert [job.split("-")[1] for job in alert_queue().job_ids] == [str(ids[0])]
+    assert [job.split("-")[1] for job in queue().job_ids] == [str(ids[1])]

@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
+from hotline.core.outbox import URGENT_PURPOSES
 from hotline.core.queue import enqueue_inbound, enqueue_outbound, outbound_job_id, redis_connection, worker_queues
 from hotline.db import unit_of_work
 from hotline.jobs import broadcast_sender, timers
@@ -59,11 +60,24 @@ def sweep_once() -> SweepResult:
             .order_by(OutboundMessage.id)
             .limit(BATCH)
         ).all()
-    waiting = _still_waiting(list(late))
-    outbound_ids = sorted({*unstuck, *(i for i in late if i not in waiting)})
+        waiting = _still_waiting(list(late))
+        outbound_ids = sorted({*unstuck, *(i for i in late if i not in waiting)})
+        urgent = (
+            set(  # alerts go back to their own lane (hotline/core/queue.py)
+                session.scalars(
+                    select(OutboundMessage.id).where(
+                        OutboundMessage.id.in_(outbound_ids), OutboundMessage.purpose.in_(URGENT_PURPOSES)
+                    )
+                )
+            )
+            if outbound_ids
+            else set()
+        )
     for inbound_id in inbound_ids:
         enqueue_inbound(inbound_id)
-    enqueue_outbound(list(outbound_ids), attempt=int(now.timestamp()))
+    attempt = int(now.timestamp())
+    enqueue_outbound([i for i in outbound_ids if i in urgent], attempt=attempt, urgent=True)
+    enqueue_outbound([i for i in outbound_ids if i not in urgent], attempt=attempt)
     result.inbound, result.outbound = len(inbound_ids), len(outbound_ids)
     if result.inbound or result.outbound or result.unstuck:
         log.warning("sweeper re-queued %s", result)
