@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from hotline.broadcast_cli import broadcast_app  # early warnings to desa (issue 21)
 from hotline.cli_database import prepare_database as _prepare_database
 from hotline.farmers_cli import farmers_app  # Dinas Pertanian's farmer registry and outbreaks
 from hotline.kiosk_cli import kiosk_app  # read-only kiosk links for the wallboard
@@ -53,6 +54,7 @@ app.add_typer(shield_app, name="shield")
 app.add_typer(partner_app, name="partner")
 app.add_typer(kiosk_app, name="kiosk")
 app.add_typer(sms_app, name="sms")
+app.add_typer(broadcast_app, name="broadcast")
 app.add_typer(spool_app, name="spool")
 app.add_typer(farmers_app, name="farmers")
 console = Console()
@@ -111,6 +113,16 @@ def config_check(
             highlight=False,
             soft_wrap=True,
         )
+    from hotline.features.broadcasts import city_data as broadcasts
+
+    if (Path(folder) / broadcasts.FILE).is_file():  # early warnings (issue 21); a city may not have them yet
+        try:
+            warnings_data = broadcasts.load(folder, {c.code for c in config.categories})
+        except ConfigErrors as exc:
+            for error in exc.errors:
+                err.print(str(error), markup=False, highlight=False)
+            raise typer.Exit(1) from None
+        console.print(f"early warnings: {', '.join(sorted(warnings_data.hazards))}", markup=False, highlight=False)
     from hotline.features.sms.sms_lengths import warnings
 
     for warning in warnings(config):  # the city can still go live: a warning, never an error
@@ -620,7 +632,7 @@ def worker(
     sweep_interval: Annotated[float, typer.Option(help="seconds between database sweeps")] = 30.0,
 ) -> None:
     """Run an RQ worker with its scheduler, plus the sweeper that re-queues from the database."""
-    from hotline.core.queue import queue, redis_connection
+    from hotline.core.queue import redis_connection, worker_queues
     from hotline.jobs import sweeper
     from hotline.jobs.rq_workers import make_worker
     from hotline.jobs.worker_loop import work_until_stopped
@@ -634,7 +646,7 @@ def worker(
         # Started again if Redis goes away under it (hotline/jobs/worker_loop.py).
         work_until_stopped(
             lambda: make_worker(
-                [queue()], redis_connection(), fork=fork, on_stop=stop.set, maintenance_interval=30, worker_ttl=60
+                worker_queues(), redis_connection(), fork=fork, on_stop=stop.set, maintenance_interval=30, worker_ttl=60
             ),
             burst=burst,
         )

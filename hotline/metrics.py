@@ -375,12 +375,12 @@ class DatabaseCollector(Collector):
     def _queue(self) -> Iterator[GaugeMetricFamily]:
         depth = GaugeMetricFamily("hotline_queue_jobs", "RQ jobs by state", labels=["state"])
         try:
-            from hotline.core.queue import queue
+            from hotline.core.queue import worker_queues
 
-            q = queue()
-            depth.add_metric(["queued"], q.count)
-            depth.add_metric(["scheduled"], q.scheduled_job_registry.count)
-            depth.add_metric(["failed"], q.failed_job_registry.count)
+            lanes = worker_queues()  # the alert lane and the usual queue, summed
+            depth.add_metric(["queued"], sum(q.count for q in lanes))
+            depth.add_metric(["scheduled"], sum(q.scheduled_job_registry.count for q in lanes))
+            depth.add_metric(["failed"], sum(q.failed_job_registry.count for q in lanes))
         except Exception:
             log.warning("metrics: Redis unavailable", exc_info=True)
         yield depth

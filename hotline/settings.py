@@ -50,6 +50,11 @@ class Settings(BaseSettings):
     sms_route_replies: str | None = Field(None, alias="HOTLINE_SMS_ROUTE_REPLIES")
     sms_route_alerts: str | None = Field(None, alias="HOTLINE_SMS_ROUTE_ALERTS")
     sms_route_broadcasts: str | None = Field(None, alias="HOTLINE_SMS_ROUTE_BROADCASTS")
+    # Early warnings (hotline/jobs/broadcast_sender.py): each gateway's SMS per second, shared with alerts and
+    # replies, which go first ("100" for every gateway, or "modem=10,phone=1"; unset: no limit), and how many
+    # recipients the sender claims per transaction.
+    broadcast_tps: str | None = Field(None, alias="HOTLINE_BROADCAST_TPS")
+    broadcast_batch: int = Field(500, alias="HOTLINE_BROADCAST_BATCH", ge=1, le=5000)
     # How long a gateway may keep trying: a "Balas TERIMA" hours after an outage is worse than none.
     sms_alert_validity_minutes: int = Field(30, alias="HOTLINE_SMS_ALERT_VALIDITY_MINUTES", ge=1, le=10080)
     sms_reply_validity_minutes: int = Field(1440, alias="HOTLINE_SMS_REPLY_VALIDITY_MINUTES", ge=1, le=10080)

@@ -152,6 +152,9 @@ def clean(request: pytest.FixtureRequest) -> Iterator[None]:
         for table in (
             "ticket_reporters",  # points at tickets, calls and inbound messages: goes first
             "media_items",  # WhatsApp / MMS media: points at tickets and inbound messages
+            "broadcast_recipients",  # points at broadcasts, subscribers and tickets
+            "broadcasts",
+            "subscribers",
             "call_events",
             "call_screening",  # points at calls
             "calls",
@@ -314,10 +317,10 @@ class Caller:
 
 def drain_queue() -> None:
     """Run every queued job to the end in this process (the in-process worker `hotline worker` runs, burst)."""
-    from hotline.core.queue import queue, redis_connection
+    from hotline.core.queue import redis_connection, worker_queues
     from hotline.jobs.rq_workers import make_worker
 
-    worker = make_worker([queue()], redis_connection())
+    worker = make_worker(worker_queues(), redis_connection())  # the alert lane first, as `hotline worker`
     worker.work(burst=True, logging_level="WARNING")
 
 
@@ -330,6 +333,9 @@ POSTGRES_MODULES = frozenset(
     for name in [
         "alert_failover",
         "api_v1",
+        "broadcast_checkin",  # BANTU's ticket, the tally's sums (issue 21)
+        "broadcast_sender",  # claims with SKIP LOCKED, resume after kill -9
+        "broadcasts",  # unique (broadcast, phone), all-or-nothing CSV
         "close_the_loop",
         "escalation",
         "faults_webhooks",

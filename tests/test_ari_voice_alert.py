@@ -15,7 +15,7 @@ from rq.timeouts import TimerDeathPenalty
 from sqlalchemy import select
 
 from hotline import clock
-from hotline.core.queue import queue, redis_connection
+from hotline.core.queue import redis_connection, worker_queues
 from hotline.db import unit_of_work
 from hotline.fakes.fake_ari import FakeAri, FakeRequest
 from hotline.features.calls.calls import call_log
@@ -76,7 +76,7 @@ def routed_fire() -> int:
 def run_jobs() -> None:
     """What `drain_queue` does, from a thread (RQ sets its signal handlers only in the main thread): the jobs
     call the fake ARI, which runs in the test's event loop."""
-    worker = make_worker([queue()], redis_connection())
+    worker = make_worker(worker_queues(), redis_connection())
     worker._install_signal_handlers = lambda: None  # type: ignore[method-assign]
     worker.death_penalty_class = TimerDeathPenalty  # SIGALRM, too, is the main thread's
     worker.work(burst=True, logging_level="WARNING")

@@ -97,7 +97,7 @@ def test_every_problem_is_one_line_naming_its_setting() -> None:
     )
     assert list(routing.problems) == [
         "settings: HOTLINE_GATEWAY_MODEM_TYPE: 'kanel' is not a gateway type; set it to one of twilio, kannel, "
-        "gammu, android, smpp, whatsapp, log",
+        "gammu, android, smpp, whatsapp, log, record",
         "settings: HOTLINE_SMS_GATEWAYS: 'bad-name' is not a gateway name (a-z first, then a-z, 0-9 or _, at most 16)",
         "settings: HOTLINE_GATEWAY_PHONE_PASWORD: no such setting for a gateway of type android; it reads URL, "
         "USERNAME, PASSWORD, SIGNING_KEY, SIM",

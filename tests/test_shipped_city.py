@@ -114,3 +114,20 @@ def test_the_shipped_farming_data_gives_every_desa_a_ppl_team_and_a_point() -> N
     distan = config.agency("DISTAN")
     assert distan is not None and {u.code for u in distan.urcs} >= farm.ppl_urc_codes
     assert not phones(config) & set(all_phones())  # the suite's 80 PPL are not the shipped placeholders
+
+
+def test_shipped_early_warnings_load_for_every_hazard_in_both_languages() -> None:
+    """sms/broadcasts.yaml (issue 21): its hazards name categories of the shipped city, each in id and en, and a
+    warning to every desa of a kecamatan with the check-in fits its parts limit."""
+    from hotline.features.broadcasts.city_data import load
+    from hotline.sms.encoding import measure
+
+    shipped = load_city_config(PROJECT_ROOT)
+    data = load(PROJECT_ROOT, {c.code for c in shipped.categories})
+    assert {"landslide", "flood", "eruption"} <= set(data.hazards)
+    assert data.words["DAFTAR"] == ("subscribe", "id") and data.words["BANTU"] == ("help", "id")
+    widest = ", ".join(max((k.desa for k in shipped.areas), key=len))
+    for hazard in data.hazards.values():
+        for lang in ("id", "en"):
+            text = f"{hazard.texts[lang].format(desa=widest)} {data.checkin[lang]}"
+            assert measure(text).encoding == "gsm7" and measure(text).segments <= data.max_segments, (hazard.code, lang)

@@ -7,7 +7,8 @@ from typing import Any
 
 from rq.job import Job
 
-from hotline.core.queue import queue, redis_connection
+from hotline.core.outbox import URGENT_PURPOSES
+from hotline.core.queue import alert_queue, queue, redis_connection
 from hotline.db import unit_of_work
 from hotline.models import OutboundMessage, utcnow
 from tests.conftest import Phone, drain_queue
@@ -180,13 +181,14 @@ def test_transient_failures_retry_with_backoff_permanent_ones_stop(phone: Phone,
     failed = [m for m in outbound() if m.attempts == 1 and m.status == "queued"]
     assert len(failed) == 1 and failed[0].error_code == "20503"
     assert failed[0].next_attempt_at > utcnow() + timedelta(seconds=5)
-    registry = queue().scheduled_job_registry
+    lane = alert_queue() if failed[0].purpose in URGENT_PURPOSES else queue()  # alerts go first, in their lane
+    registry = lane.scheduled_job_registry
     [job_id] = registry.get_job_ids()
     # Let the backoff pass without sleeping: move the due time and hand the job to the queue.
     with unit_of_work() as s:
         s.get(OutboundMessage, failed[0].id).next_attempt_at = utcnow()
     registry.remove(job_id)
-    queue().enqueue_job(Job.fetch(job_id, connection=redis_connection()))
+    lane.enqueue_job(Job.fetch(job_id, connection=redis_connection()))
     drain_queue()
     retried = next(m for m in outbound() if m.id == failed[0].id)
     assert (retried.status, retried.attempts) == ("sent", 2)

@@ -10,12 +10,15 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Literal
 
+from sqlalchemy.orm import Session
+
 from hotline.channels.gateway import DeliveryReport, InboundSms
 from hotline.clock import now
 from hotline.core.gateway_config import GatewaySpec
 from hotline.db import DATABASE_UNAVAILABLE, get_engine, retry_if_disconnected, unit_of_work
 from hotline.features.alerts.delivery import ReportOutcome, apply_report
-from hotline.features.sms.sms_intake import insert_inbound, row_for_gateway_sms
+from hotline.features.broadcasts import sending as broadcast_sending
+from hotline.features.sms.sms_intake import insert_inbound, namespaced_sid, row_for_gateway_sms
 from hotline.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -122,7 +125,7 @@ def take_report(report: DeliveryReport) -> ReportOutcome:
 
     def apply() -> ReportOutcome:
         with unit_of_work() as session:
-            return apply_report(session, report, kind=kind)
+            return apply_any_report(session, report, kind=kind)
 
     outcome = retry_if_disconnected(apply)
     if outcome != "applied":
@@ -135,3 +138,17 @@ def take_report(report: DeliveryReport) -> ReportOutcome:
             outcome,
         )
     return outcome
+
+
+def apply_any_report(session: Session, report: DeliveryReport, *, kind: str) -> ReportOutcome:
+    """An outbox row's report (alerts fail over on it), else an early warning's (features/broadcasts/sending.py)."""
+    outcome = apply_report(session, report, kind=kind)
+    if outcome == "unknown" and _broadcast_report(session, report, kind):
+        return "applied"
+    return outcome
+
+
+def _broadcast_report(session: Session, report: DeliveryReport, kind: str) -> bool:
+    """A report of an early warning's SMS (message id -recipient id, or its sid): not an outbox row."""
+    sid = namespaced_sid(report.gateway, kind, report.provider_sid) if report.provider_sid else None
+    return broadcast_sending.apply_report(session, message_id=report.message_id, sid=sid, status=report.status)

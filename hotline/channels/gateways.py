@@ -108,6 +108,10 @@ def build_gateway(spec: GatewaySpec, settings: Settings | None = None) -> SmsGat
             phone_number_id=spec.get("PHONE_NUMBER_ID") or "",
         )
         return WhatsAppGateway(name=spec.name, client=client)
+    if spec.kind == "record":
+        from hotline.fakes.recording_sms import RecordingGateway
+
+        return RecordingGateway(spec.name, spec.get("PATH") or "")
     if spec.kind == "smpp":
         module = importlib.import_module("hotline.channels.smpp")
         built: SmsGateway = module.build_gateway(spec, settings)

@@ -57,7 +57,7 @@ class Settings(Protocol):
     def backup_sms_smsc(self) -> str | None: ...
 
 
-KINDS = ("twilio", "kannel", "gammu", "android", "smpp", "whatsapp", "log")
+KINDS = ("twilio", "kannel", "gammu", "android", "smpp", "whatsapp", "log", "record")
 PURPOSES = ("replies", "alerts", "broadcasts")
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,15}$")
 ENV_PREFIX = "HOTLINE_GATEWAY_"
@@ -105,6 +105,8 @@ KEYS: dict[str, dict[str, str]] = {
     },
     "smpp": {},  # the SMPP gateway (hotline/channels/smpp/) reads and checks its own keys
     "log": {},
+    # Appends each SMS to a file as a JSON line and sends nothing: tests, benches (hotline/fakes/recording_sms.py)
+    "record": {"PATH": "the file each SMS is appended to, one JSON line each"},
 }
 REQUIRED: dict[str, tuple[str, ...]] = {
     "twilio": ("ACCOUNT_SID", "AUTH_TOKEN", "FROM"),
@@ -112,6 +114,7 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "gammu": ("OUTBOX", "SENT", "ERROR"),
     "android": ("URL", "PASSWORD"),
     "whatsapp": ("PHONE_NUMBER_ID", "ACCESS_TOKEN", "APP_SECRET", "VERIFY_TOKEN"),
+    "record": ("PATH",),
 }
 
 
@@ -302,6 +305,8 @@ def _check(spec: GatewaySpec, settings: Settings, problems: list[str], notes: li
                 problems.append(
                     f"settings: {spec.env(key)}: {folder} is not a folder (gammu-smsd's {KEYS['gammu'][key]})"
                 )
+    if settings.env == "production" and spec.kind == "record":
+        problems.append(f"settings: {spec.env('TYPE')}: a record gateway sends nothing; not for production")
     if settings.env == "production":
         for key in sorted(SECRET_KEYS & set(spec.options)):
             weak = weak_secret(spec.get(key) or "", **GATEWAY_SECRET)

@@ -16,6 +16,10 @@ NO_DISPATCH = "hotline_no_dispatch"  # session.info flag: keep rows, send nothin
 _PENDING = "hotline_outbox_pending"
 CREATED = "hotline_outbox_created"  # transaction_state key: ids queued in this transaction
 EXEMPT_FROM_OPT_OUT = frozenset({"optout_ack"})
+# Lanes: SMS that call a crew out (features/alerts/failover.py ALERT_PURPOSES) go to the alert queue, which workers
+# take first (hotline/core/queue.py); replies to the usual one; broadcasts to neither (jobs/broadcast_sender.py).
+URGENT_PURPOSES = frozenset({"alert", "escalation"})
+_PENDING_URGENT = "hotline_outbox_pending_urgent"
 
 # What a channel with buttons may offer with a message whose text already says it all (SMS sends the text):
 #   {"kind": "list", "button": "Pilih", "options": [["3", "Banjir"], ...]}   pick one (the id is what they "type")
@@ -55,15 +59,17 @@ def queue_sms(
     state.setdefault(CREATED, []).append(message.id)
     if session.info.get(NO_DISPATCH):
         return message
-    pending: list[int] | None = state.get(_PENDING)
+    urgent = purpose in URGENT_PURPOSES
+    key = _PENDING_URGENT if urgent else _PENDING
+    pending: list[int] | None = state.get(key)
     if pending is None:
-        pending = state[_PENDING] = []
+        pending = state[key] = []
         ids = pending
 
         def release() -> None:
             from hotline.core.queue import enqueue_outbound
 
-            enqueue_outbound(ids)
+            enqueue_outbound(ids, urgent=urgent)
 
         after_commit(session, release)
     pending.append(message.id)

@@ -31,6 +31,17 @@ def queue() -> Queue:
     return Queue(get_settings().queue_name, connection=redis_connection())
 
 
+def alert_queue() -> Queue:
+    """The lane of SMS that call a crew out (hotline/core/outbox.py URGENT_PURPOSES): workers take it first."""
+    return Queue(f"{get_settings().queue_name}-alerts", connection=redis_connection())
+
+
+def worker_queues() -> list[Queue]:
+    """What a worker listens to, in order: RQ takes the first queue's jobs before any of the next one's. Early
+    warnings are in neither (hotline/jobs/broadcast_sender.py)."""
+    return [alert_queue(), queue()]
+
+
 def job_id(prefix: str, *parts: int) -> str:
     """Every RQ job id Hotline makes: `<prefix>-<id>[-<n>...]`, derived from what the job acts on, so the same
     work queued twice is one job id (`inbound-7`, `outbound-9-0`, `esc-12`, `failover-3-1`, `alert-call-5-0`)."""
@@ -55,11 +66,14 @@ def enqueue_inbound(inbound_id: int) -> None:
         pipe.execute()
 
 
-def enqueue_outbound(message_ids: list[int], delay: timedelta | None = None, attempt: int = 0) -> None:
+def enqueue_outbound(
+    message_ids: list[int], delay: timedelta | None = None, attempt: int = 0, *, urgent: bool = False
+) -> None:
+    """`urgent`: alerts and escalations, in the alert lane (`alert_queue`), ahead of replies."""
     if not message_ids:
         return
+    q = alert_queue() if urgent else queue()
     if delay is not None:
-        q = queue()
         for message_id in message_ids:
             q.enqueue_in(
                 delay,
@@ -70,14 +84,14 @@ def enqueue_outbound(message_ids: list[int], delay: timedelta | None = None, att
                 failure_ttl=7 * 86400,
             )
         return
-    _enqueue_many("hotline.jobs.outbound.send_outbound_sms", {outbound_job_id(i, attempt): i for i in message_ids})
+    _enqueue_many("hotline.jobs.outbound.send_outbound_sms", {outbound_job_id(i, attempt): i for i in message_ids}, q)
 
 
-def _enqueue_many(function: str, ids_by_job_id: dict[str, int]) -> None:
+def _enqueue_many(function: str, ids_by_job_id: dict[str, int], q: Queue | None = None) -> None:
     """One job per id, named by its key (a re-run makes the same job id), all in one round trip to Redis."""
     if not ids_by_job_id:
         return
-    q = queue()
+    q = q or queue()
     with q.connection.pipeline() as pipe:
         q.enqueue_many(
             [

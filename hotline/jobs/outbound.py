@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from hotline.channels.gateway import OutgoingSms, SendError, SendResult
 from hotline.channels.gateways import build_gateway, routing
-from hotline.core.outbox import EXEMPT_FROM_OPT_OUT, is_opted_out
+from hotline.core import gateway_pace
+from hotline.core.outbox import EXEMPT_FROM_OPT_OUT, URGENT_PURPOSES, is_opted_out
 from hotline.db import rows_changed, unit_of_work
 from hotline.features.alerts import failover
 from hotline.features.alerts.failover import ALERT_PURPOSES
@@ -109,6 +110,7 @@ def _send(message_id: int) -> str:
         permanent = all(exc.permanent for _, exc in errors)
         summary = "; ".join(f"{step.gateway}: {exc}" for step, exc in errors)
         return _failed(message_id, attempts, SendError(summary, code=errors[-1][1].code, permanent=permanent))
+    gateway_pace.took(result.gateway)  # the broadcast sender leaves this gateway's TPS to alerts and replies first
     sid = namespaced_sid(result.gateway, result.kind, result.provider_sid)
     with unit_of_work() as session:
         # Conditional UPDATEs, not a read and a write: a delivery report may land between the two (Kannel's come
@@ -160,6 +162,7 @@ def _failed(message_id: int, attempts: int, exc: SendError) -> str:
         if retry and is_failing_over(session, message) and failover.can_move_on(session, message=message):
             retry = False  # a gateway down: the alert's next channel (another gateway, a call) takes it now
         message.last_error, message.error_code = str(exc), exc.code
+        urgent = message.purpose in URGENT_PURPOSES
         if retry:
             delay = timedelta(seconds=BACKOFF_SECONDS[attempts - 1])
             message.status, message.next_attempt_at = "queued", utcnow() + delay
@@ -169,7 +172,7 @@ def _failed(message_id: int, attempts: int, exc: SendError) -> str:
                 failover.on_sms_status(session, message=message, status="failed", reason="send_error")
     if retry:
         log.warning("SMS %s failed (attempt %s), retrying in %ss: %s", message_id, attempts, delay.seconds, exc)
-        enqueue_outbound([message_id], delay=delay, attempt=attempts)
+        enqueue_outbound([message_id], delay=delay, attempt=attempts, urgent=urgent)
         return "retry"
     log.error("SMS %s failed for good after %s attempt(s): %s", message_id, attempts, exc)
     return "failed"

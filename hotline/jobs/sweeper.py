@@ -13,9 +13,10 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from hotline.core.queue import enqueue_inbound, enqueue_outbound, outbound_job_id, queue, redis_connection
+from hotline.core.outbox import URGENT_PURPOSES
+from hotline.core.queue import enqueue_inbound, enqueue_outbound, outbound_job_id, redis_connection, worker_queues
 from hotline.db import unit_of_work
-from hotline.jobs import timers
+from hotline.jobs import broadcast_sender, timers
 from hotline.models import InboundMessage, OutboundMessage, utcnow
 from hotline.settings import get_settings
 
@@ -59,11 +60,24 @@ def sweep_once() -> SweepResult:
             .order_by(OutboundMessage.id)
             .limit(BATCH)
         ).all()
-    waiting = _still_waiting(list(late))
-    outbound_ids = sorted({*unstuck, *(i for i in late if i not in waiting)})
+        waiting = _still_waiting(list(late))
+        outbound_ids = sorted({*unstuck, *(i for i in late if i not in waiting)})
+        urgent = (
+            set(  # alerts go back to their own lane (hotline/core/queue.py)
+                session.scalars(
+                    select(OutboundMessage.id).where(
+                        OutboundMessage.id.in_(outbound_ids), OutboundMessage.purpose.in_(URGENT_PURPOSES)
+                    )
+                )
+            )
+            if outbound_ids
+            else set()
+        )
     for inbound_id in inbound_ids:
         enqueue_inbound(inbound_id)
-    enqueue_outbound(list(outbound_ids), attempt=int(now.timestamp()))
+    attempt = int(now.timestamp())
+    enqueue_outbound([i for i in outbound_ids if i in urgent], attempt=attempt, urgent=True)
+    enqueue_outbound([i for i in outbound_ids if i not in urgent], attempt=attempt)
     result.inbound, result.outbound = len(inbound_ids), len(outbound_ids)
     if result.inbound or result.outbound or result.unstuck:
         log.warning("sweeper re-queued %s", result)
@@ -88,9 +102,9 @@ def _still_waiting(message_ids: list[int]) -> set[int]:
     escalation). A job in RQ's intermediate list may belong to a worker that died: not counted as waiting."""
     if not message_ids:
         return set()
-    q = queue()
-    popped = set(q.intermediate_queue.get_job_ids())
-    with q.connection.pipeline(transaction=False) as pipe:
+    lanes = worker_queues()
+    popped = {job for q in lanes for job in q.intermediate_queue.get_job_ids()}
+    with lanes[0].connection.pipeline(transaction=False) as pipe:
         for message_id in message_ids:
             pipe.hget(f"rq:job:{outbound_job_id(message_id)}", "status")
         statuses = pipe.execute()
@@ -117,20 +131,26 @@ def run_forever(stop: threading.Event, interval: float = 30.0) -> None:
     Also keeps the timer releaser process running, which fires due timers within a tick of their moment."""
     timers.kinds()  # the kinds' modules load now, before the releaser starts, not in the middle of a first sweep
     releaser = timers.start_releaser()
+    sender = broadcast_sender.start_sender()  # early warnings, off the RQ queue (one sends: a Redis lease)
     try:
         while not stop.is_set():
             if releaser.poll() is not None:
                 log.error("timer releaser exited (%s); starting it again", releaser.returncode)
                 releaser = timers.start_releaser()
+            if sender.poll() is not None:
+                log.error("broadcast sender exited (%s); starting it again", sender.returncode)
+                sender = broadcast_sender.start_sender()
             if _my_turn(interval):
                 _sweep(interval)
             stop.wait(interval)
     finally:
-        releaser.terminate()
-        try:
-            releaser.wait(10)
-        except subprocess.TimeoutExpired:
-            releaser.kill()
+        for process in (releaser, sender):
+            process.terminate()
+        for process in (releaser, sender):
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
 
 
 def _sweep(interval: float) -> None:

@@ -3,6 +3,7 @@
 from hotline.models.accounts import ROLES, ApiToken, AuditEntry, ConsoleSession, User
 from hotline.models.alerts import AlertAttempt, AlertDelivery
 from hotline.models.base import Base, UTCDateTime, utcnow
+from hotline.models.broadcasts import Broadcast, BroadcastRecipient, Subscriber
 from hotline.models.calls import Call, CallEvent
 from hotline.models.farming import Farmer, FarmOutbreak, FarmReport
 from hotline.models.gauges import GaugeCount, GaugeDelta
@@ -25,6 +26,8 @@ __all__ = [
     "ApiToken",
     "AuditEntry",
     "Base",
+    "Broadcast",
+    "BroadcastRecipient",
     "Call",
     "CallEvent",
     "CallScreening",
@@ -44,6 +47,7 @@ __all__ = [
     "OutboundMessage",
     "PartnerKey",
     "ScorecardRollup",
+    "Subscriber",
     "Ticket",
     "TicketAttachment",
     "TicketEvent",

@@ -29,6 +29,7 @@ from hotline.metrics import UNMATCHED_ROUTE, WEBHOOK_SECONDS, MetricsRefresher
 from hotline.settings import get_settings
 from hotline.spool.replay import SpoolReplayer
 from hotline.web.api import router as api_router
+from hotline.web.api_broadcasts import router as api_broadcasts_router
 from hotline.web.api_shield import router as api_shield_router
 from hotline.web.api_tickets import router as api_tickets_router
 from hotline.web.body_limit import BodySizeLimit
@@ -124,6 +125,7 @@ def create_app() -> FastAPI:
     app.include_router(api_router)
     app.include_router(api_tickets_router)
     app.include_router(api_shield_router)
+    app.include_router(api_broadcasts_router)
     app.include_router(open311_router)
     app.include_router(console_router)
     app.mount("/console/static", StaticFiles(directory=STATIC_DIR), name="console-static")

@@ -21,11 +21,10 @@ from fastapi import APIRouter, Request, Response
 from starlette.datastructures import FormData
 
 from hotline.channels.gateway import DeliveryReport, InboundSms
-from hotline.channels.gateway_sink import spool_sms, take_or_spool
+from hotline.channels.gateway_sink import apply_any_report, spool_sms, take_or_spool
 from hotline.channels.twilio import media, signature
 from hotline.channels.twilio.sms_client import delivery_status
 from hotline.db import POOL_SIZE, unit_of_work
-from hotline.features.alerts.delivery import apply_report
 from hotline.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -122,7 +121,7 @@ async def sms_status(request: Request) -> Response:
                 provider_sid=sid,
                 error_code=str(form.get("ErrorCode") or "") or None,
             )
-            return apply_report(session, report, kind="twilio") == "applied"  # Twilio's status callback
+            return apply_any_report(session, report, kind="twilio") == "applied"  # Twilio's status callback
 
     known = await run_sync(apply, limiter=database_slots(request))
     if not known:

@@ -14,6 +14,7 @@ from hotline.channels.gateway import InboundSms
 from hotline.cityconfig import CityConfig
 from hotline.core.wording import category_menu, ticket_fields
 from hotline.db import dialect_insert
+from hotline.features.broadcasts import sms_commands as broadcast_sms
 from hotline.features.media import intake as media_intake
 from hotline.features.merging import reporters
 from hotline.features.merging.merging import open_or_merge
@@ -206,6 +207,12 @@ def handle_sms(session: Session, *, config: CityConfig, message: InboundMessage)
     merged_into = _merged_flood(session, message=message, parsed=parsed)
     if merged_into is not None:
         return "flood_merged", merged_into
+    if parsed.kind != "urc_command":  # DAFTAR <desa>, and AMAN/BANTU to an early warning's check-in
+        ours = broadcast_sms.handle(
+            session, config=config, phone=message.from_e164, text=message.body, inbound_id=message.id
+        )
+        if ours is not None:
+            return ours
     sender = Sender(session, config, message.from_e164, message.id, parsed.language)
     if media_intake.only_extras(message) and parsed.kind not in ("urc_command", "citizen_command"):
         return _extras_alone(sender, message)

@@ -9,6 +9,7 @@ from hotline.web.console import (
     attachments,
     audit_screen,
     auth,
+    broadcasts,
     charts,
     farmers,
     kiosks,
@@ -42,6 +43,7 @@ for part in (
     kiosks,
     maps,
     wallboard,
+    broadcasts,
 ):
     router.include_router(part.router)
 

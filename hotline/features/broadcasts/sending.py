@@ -1,0 +1,194 @@
+"""The sender's bookkeeping, in the database: claim a batch, record what the gateway took, retry, resume.
+
+A recipient is claimed (`sending`, committed) before any gateway sees it and marked `sent` after; a sender
+killed in between leaves it `sending`, and the next sender asks the gateway (`find_sent`) before sending it
+again (hotline/jobs/broadcast_sender.py): none skipped, none doubled where the gateway can tell.
+
+An SMS of a broadcast reaches a gateway as `OutgoingSms.message_id = -recipient_id`: never an outbox id, so a
+delivery report that carries it comes back here (`recipient_for_report`), not to an alert."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Integer, String, and_, column, exists, select, update, values
+from sqlalchemy.orm import Session
+
+from hotline.models import Broadcast, BroadcastRecipient, OptOut, utcnow
+
+SENDABLE_CHANNELS = ("sms",)  # whatsapp recipients wait for the WhatsApp sender (branch whatsapp)
+BACKOFF_SECONDS = (10, 30, 120, 600)  # a gateway that did not take it; then `failed`
+
+
+@dataclass(frozen=True)
+class Claimed:
+    recipient_id: int
+    broadcast_id: int
+    phone: str
+    body: str
+    attempts: int
+    claimed_at: datetime
+
+    @property
+    def message_id(self) -> int:
+        return -self.recipient_id
+
+
+def _bodies(session: Session, ids: set[int]) -> dict[int, tuple[str, str]]:
+    rows = session.execute(select(Broadcast.id, Broadcast.body_id, Broadcast.body_en).where(Broadcast.id.in_(ids)))
+    return {bid: (body_id, body_en) for bid, body_id, body_en in rows}
+
+
+def _claimed(session: Session, rows: list[Any], now: datetime) -> list[Claimed]:
+    bodies = _bodies(session, {r.broadcast_id for r in rows})
+    return [
+        Claimed(r.id, r.broadcast_id, r.phone, bodies[r.broadcast_id][1 if r.language == "en" else 0], r.attempts, now)
+        for r in rows
+    ]
+
+
+def claim(session: Session, *, limit: int) -> list[Claimed]:
+    """Up to `limit` recipients due now, oldest first, marked `sending` (commit before sending them). Opted-out
+    numbers are marked `skipped` on the way: BERHENTI after approval still counts."""
+    if limit <= 0:
+        return []
+    now = utcnow()
+    r = BroadcastRecipient
+    due = (
+        select(r.id, r.broadcast_id, r.phone, r.language, r.attempts)
+        .join(Broadcast, Broadcast.id == r.broadcast_id)
+        .where(
+            r.status == "queued",
+            r.next_attempt_at <= now,
+            r.channel.in_(SENDABLE_CHANNELS),
+            Broadcast.status == "sending",
+        )
+        .order_by(r.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        due = due.with_for_update(of=r, skip_locked=True)
+    rows = list(session.execute(due))
+    if not rows:
+        return []
+    ids = [row.id for row in rows]
+    opted = set(session.scalars(select(OptOut.phone).where(OptOut.phone.in_({row.phone for row in rows}))))
+    if opted:
+        session.execute(
+            update(r).where(r.id.in_(ids), r.phone.in_(opted)).values(status="skipped", last_error="opted out")
+        )
+        rows = [row for row in rows if row.phone not in opted]
+        ids = [row.id for row in rows]
+    if ids:
+        session.execute(
+            update(r).where(r.id.in_(ids)).values(status="sending", attempts=r.attempts + 1, claimed_at=now)
+        )
+    return _claimed(session, rows, now)
+
+
+def left_sending(session: Session) -> list[Claimed]:
+    """Recipients a sender claimed and never finished (it was killed, or lost its lease): ask the gateway."""
+    r = BroadcastRecipient
+    rows = list(
+        session.execute(
+            select(r.id, r.broadcast_id, r.phone, r.language, r.attempts, r.claimed_at)
+            .where(r.status == "sending")
+            .order_by(r.id)
+        )
+    )
+    bodies = _bodies(session, {row.broadcast_id for row in rows})
+    return [
+        Claimed(
+            row.id,
+            row.broadcast_id,
+            row.phone,
+            bodies[row.broadcast_id][1 if row.language == "en" else 0],
+            row.attempts,
+            row.claimed_at or utcnow(),
+        )
+        for row in rows
+    ]
+
+
+def mark_sent(session: Session, sent: list[tuple[int, str, str]]) -> None:
+    """(recipient id, gateway, namespaced sid) of each SMS a gateway took."""
+    if not sent:
+        return
+    now = utcnow()
+    r = BroadcastRecipient
+    if session.get_bind().dialect.name == "postgresql":
+        # One UPDATE ... FROM (VALUES ...) for the batch: an UPDATE per row was the sender's largest cost.
+        rows = values(column("rid", Integer), column("gw", String), column("sid", String), name="v").data(sent)
+        session.execute(
+            update(r)
+            .where(r.id == rows.c.rid, r.status == "sending")
+            .values(status="sent", gateway=rows.c.gw, provider_sid=rows.c.sid, sent_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return
+    session.execute(
+        update(r).where(r.status == "sending"),
+        [{"id": rid, "status": "sent", "gateway": gw, "provider_sid": sid, "sent_at": now} for rid, gw, sid in sent],
+        execution_options={"synchronize_session": False},
+    )
+
+
+def requeue(session: Session, ids: list[int]) -> None:
+    """Claimed but (the gateway says) never sent: back in line, the attempt not counted."""
+    if ids:
+        r = BroadcastRecipient
+        session.execute(
+            update(r).where(r.id.in_(ids), r.status == "sending").values(status="queued", attempts=r.attempts - 1)
+        )
+
+
+def mark_failed(session: Session, failed: list[tuple[Claimed, str, bool]]) -> None:
+    """(recipient, error, permanent): retried with back-off unless permanent or out of attempts."""
+    now = utcnow()
+    for item, error, permanent in failed:
+        retry = not permanent and item.attempts <= len(BACKOFF_SECONDS)
+        values: dict[str, Any] = {"last_error": error[:500]}
+        if retry:
+            values.update(status="queued", next_attempt_at=now + timedelta(seconds=BACKOFF_SECONDS[item.attempts - 1]))
+        else:
+            values.update(status="failed")
+        session.execute(
+            update(BroadcastRecipient)
+            .where(BroadcastRecipient.id == item.recipient_id, BroadcastRecipient.status == "sending")
+            .values(**values)
+        )
+
+
+def finish(session: Session) -> list[int]:
+    """Broadcasts with nothing left to send (SMS) become `done`."""
+    r = BroadcastRecipient
+    pending = exists().where(
+        and_(r.broadcast_id == Broadcast.id, r.status.in_(("queued", "sending")), r.channel.in_(SENDABLE_CHANNELS))
+    )
+    ids = list(session.scalars(select(Broadcast.id).where(Broadcast.status == "sending", ~pending)))
+    if ids:
+        session.execute(update(Broadcast).where(Broadcast.id.in_(ids)).values(status="done", finished_at=utcnow()))
+    return ids
+
+
+DELIVERY_RANK = {"sent": 0, "delivered": 1, "failed": 1}
+
+
+def apply_report(session: Session, *, message_id: int | None, sid: str | None, status: str) -> bool:
+    """A gateway's delivery report of a broadcast SMS (message id -recipient id, or its sid). True if ours."""
+    r = BroadcastRecipient
+    if message_id is not None and message_id < 0:
+        where = r.id == -message_id
+    elif sid is not None:
+        where = r.provider_sid == sid
+    else:
+        return False
+    ours = session.scalar(select(r.id).where(where))
+    if ours is None:
+        return False
+    ours_status = {"delivered": "delivered", "undelivered": "failed", "failed": "failed"}.get(status)
+    if ours_status is not None:  # a final word; queued/sent reports change nothing we show
+        session.execute(update(r).where(r.id == ours, r.status.in_(("sent", "sending"))).values(status=ours_status))
+    return True
