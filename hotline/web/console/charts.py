@@ -28,9 +28,8 @@ from hotline.reports.csv_export import write_csv
 from hotline.reports.labels import percent
 from hotline.reports.svg_charts import median_chart, minutes_words, share_chart, trend_chart
 from hotline.reports.ticket_csv import ticket_csv
-from hotline.web.api_schemas import MAX_ID
 from hotline.web.console.auth import ConsoleUser, UserDep, render
-from hotline.web.console.ticket_filters import FilterError, ticket_filter
+from hotline.web.console.ticket_filters import FilterError, ListQueryDep
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 MonthParam = Annotated[str | None, Query(max_length=7)]
@@ -132,36 +131,15 @@ def scorecard_png(user: UserDep, month: MonthParam = None) -> Response:
 
 
 @router.get("/tickets.csv")
-def tickets_csv(
-    user: UserDep,
-    status: Annotated[str | None, Query(max_length=24)] = None,
-    agency: Annotated[str | None, Query(max_length=32)] = None,
-    category: Annotated[str | None, Query(max_length=32)] = None,
-    kecamatan: Annotated[str | None, Query(max_length=100)] = None,
-    overdue: bool = False,
-    before: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
-) -> Response:
+def tickets_csv(user: UserDep, given: ListQueryDep) -> Response:
     """Every ticket the list page's filters pick (not one page), streamed: memory stays bounded at any size."""
     try:
-        filters = ticket_filter(
-            status=status,
-            agency=agency,
-            category=category,
-            kecamatan=kecamatan,
-            overdue=overdue,
-            limit=0,
-            before=before,
-        )
+        filters = given.filter(0)
     except FilterError as exc:
         return _bad_request(exc.words(user.lang))
     now = clock.now()
-    given: dict[str, str | bool] = {
-        k: v for k, v in (("status", status), ("agency", agency), ("category", category)) if v
-    }
-    given |= {"kecamatan": kecamatan} if kecamatan else {}
-    given |= {"overdue": True} if overdue else {}
     with unit_of_work() as session:
-        audit(session, actor=user.principal.username, action="export.tickets", ip=user.ip, filters=given)
+        audit(session, actor=user.principal.username, action="export.tickets", ip=user.ip, filters=given.given())
     names = {c.code: c.name(user.lang) for c in current_config().categories}
 
     def chunks() -> Iterator[str]:

@@ -36,7 +36,7 @@ from hotline.models import Agency, Call, CallScreening, InboundMessage, Outbound
 from hotline.web.api_schemas import MAX_ID, RowId
 from hotline.web.console.auth import ConsoleUser, UserDep, render, require
 from hotline.web.console.recordings import console_recording_url
-from hotline.web.console.ticket_filters import FilterError, ticket_filter
+from hotline.web.console.ticket_filters import FilterError, ListQueryDep
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 CONSOLE_PAGE = 50  # tickets per page of the list
@@ -108,28 +108,11 @@ def queue_fragment(request: Request, user: UserDep) -> Response:
 
 
 @router.get("/tickets")
-def tickets_page(
-    request: Request,
-    user: UserDep,
-    status: Annotated[str | None, Query(max_length=24)] = None,
-    agency: Annotated[str | None, Query(max_length=32)] = None,
-    category: Annotated[str | None, Query(max_length=32)] = None,
-    kecamatan: Annotated[str | None, Query(max_length=100)] = None,
-    overdue: bool = False,
-    before: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
-) -> Response:
+def tickets_page(request: Request, user: UserDep, given: ListQueryDep) -> Response:
     """One page of CONSOLE_PAGE tickets, newest first; "next" pages by number (keyset), never by offset."""
     error = None
     try:
-        filters = ticket_filter(
-            status=status,
-            agency=agency,
-            category=category,
-            kecamatan=kecamatan,
-            overdue=overdue,
-            limit=CONSOLE_PAGE,
-            before=before,
-        )
+        filters = given.filter(CONSOLE_PAGE)
     except FilterError as exc:  # say which value is unknown rather than list nothing
         error, filters = exc.words(user.lang), TicketFilter(limit=CONSOLE_PAGE)
     now = clock.now()
@@ -140,13 +123,11 @@ def tickets_page(
             for t in list_tickets(session, principal=user.principal, filters=filters, now=now)
             if error is None  # an unknown value lists nothing: no page passed off as filtered
         ]
-    query = {k: v for k, v in (("status", status), ("agency", agency), ("category", category)) if v}
-    query |= {"kecamatan": kecamatan} if kecamatan else {}
-    query |= {"overdue": "true"} if overdue else {}
+    query = {k: "true" if v is True else v for k, v in given.given().items()}
     next_page = None
     if len(rows) == CONSOLE_PAGE:  # maybe more: the next page starts below this page's last number
         next_page = f"/console/tickets?{urlencode({**query, 'before': rows[-1][0].id})}"
-    first_page = f"/console/tickets?{urlencode(query)}" if before is not None else None
+    first_page = f"/console/tickets?{urlencode(query)}" if given.before is not None else None
     context = {
         **form_choices(user.lang),
         "rows": rows,
