@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from typer.testing import CliRunner
 
 from hotline.cli import app
 from hotline.db import unit_of_work
-from hotline.models import AuditEntry, Farmer, FarmOutbreak, FarmReport
+from hotline.models import AuditEntry, Farmer, FarmOutbreak, FarmReport, Ticket, Urc
 from tests.accounts import console_login, csrf_of, make_user
 from tests.conftest import Phone, drain_queue
 from tests.farmers import farmer_rows, no_farmers, registry_csv, registry_xlsx  # noqa: F401  (no_farmers: below)
@@ -222,3 +223,65 @@ def test_the_ticket_page_shows_the_farm_facts_and_the_farmer_only_to_dinas_staff
     assert "<td>Petani [petani: khusus Dinas Pertanian] ([petani: khusus Dinas Pertanian], Apel, Bumiaji)" in page
     unknown = _farm_facts(console_login(server, "tani").get(f"/console/tickets/{last}").text)
     assert ">Pupuk<" in unknown and 'data-testid="farm-farmer"' not in unknown  # not registered: no farmer
+
+
+def test_the_scorecard_shows_and_exports_the_ppl_teams_times_and_breaches(server: str, phone: Phone) -> None:
+    from datetime import timedelta
+
+    from hotline.features.scorecard import Month
+    from hotline.localtime import city_zone
+    from tests.farmers import import_registry
+
+    rows = farmer_rows()[:600]
+    import_registry(rows)
+    for row in [r for r in rows if r[4] == "apel" and r[2] == "Bumiaji"][:3]:
+        phone.sms(row[1], "TANI HAMA kutu daun di kebun apel")  # the pest SLA: 240 min to accept, 2,880 to finish
+        drain_queue()
+    phone.sms(next(r for r in rows if r[4] != "apel" and r[2] == "Punten")[1], "TANI HAMA ulat di kebun kubis")
+    drain_queue()
+    times = [(30, 600), (300, 1000), (60, 3000)]  # minutes to accept, to finish: one late to accept, one to finish
+    with unit_of_work() as session:
+        apple = session.scalars(
+            select(Ticket)
+            .join(Urc, Urc.id == Ticket.urc_id)
+            .where(Urc.code == "PPL-DESA-BUMIAJI-APEL")
+            .order_by(Ticket.id)
+        ).all()
+        assert len(apple) == 3
+        for ticket, (accept, finish) in zip(apple, times, strict=True):
+            assert ticket.routed_at is not None
+            ticket.accepted_at = ticket.routed_at + timedelta(minutes=accept)
+            ticket.resolved_at = ticket.routed_at + timedelta(minutes=finish)
+            ticket.status = "resolved"
+        month = str(Month.containing(apple[0].routed_at, city_zone()))
+    make_user("ani", "operator")
+    make_user("damkar", "agency_staff", agency="PMK")
+    page = console_login(server, "ani").get("/console/scorecard", params={"month": month}).text
+    assert f"DISTAN: tim penyuluh (PPL) per desa, {month}" in page
+    team = page[page.index('data-ppl="PPL-DESA-BUMIAJI-APEL"') :].split("</tr>")[0]
+    cells = dict(re.findall(r'data-col="([\w-]+)">([^<]*)<', team))
+    assert cells == {
+        "tickets": "3",
+        "share": "1/3 (33.3 %)",
+        "accept-median": "60 mnt",  # nearest rank of 30, 60, 300
+        "finish-median": "16.7 jam",  # 1,000 minutes
+        "accept-breaches": "1",
+        "finish-breaches": "1",
+    }
+    assert 'data-ppl="PPL-DESA-PUNTEN"' in page  # the other team, still open: pending, no times yet
+    exported = console_login(server, "ani").get("/console/scorecard.csv", params={"month": month}).text
+    by_code = {r["code"]: r for r in csv.DictReader(io.StringIO(exported))}
+    ppl = by_code["PPL-DESA-BUMIAJI-APEL"]
+    assert (ppl["team_of"], ppl["tickets"], ppl["accept_median_min"], ppl["resolve_median_min"]) == (
+        "DISTAN",
+        "3",
+        "60.0",
+        "1000.0",
+    )
+    assert (ppl["accept_breaches"], ppl["resolve_breaches"], ppl["within_sla"]) == ("1", "1", "1")
+    assert by_code["DISTAN"]["team_of"] == "" and by_code["PPL-DESA-PUNTEN"]["team_of"] == "DISTAN"
+    cli = CliRunner().invoke(app, ["farmers", "ppl", "--month", month]).stdout  # the same numbers as the CLI's
+    assert "PPL-DESA-BUMIAJI-APEL,PPL Desa Bumiaji (apel),3,1,3,0.333,60.0,300.0,1000.0,red" in cli
+    staff = console_login(server, "damkar")  # another agency's staff: not DISTAN's teams
+    assert "data-ppl=" not in staff.get("/console/scorecard", params={"month": month}).text
+    assert "team_of" not in staff.get("/console/scorecard.csv", params={"month": month}).text
