@@ -253,7 +253,9 @@ def test_the_scorecard_shows_and_exports_the_ppl_teams_times_and_breaches(server
             ticket.accepted_at = ticket.routed_at + timedelta(minutes=accept)
             ticket.resolved_at = ticket.routed_at + timedelta(minutes=finish)
             ticket.status = "resolved"
-        month = str(Month.containing(apple[0].routed_at, city_zone()))
+        first = apple[0].routed_at
+        assert first is not None
+        month = str(Month.containing(first, city_zone()))
     make_user("ani", "operator")
     make_user("damkar", "agency_staff", agency="PMK")
     page = console_login(server, "ani").get("/console/scorecard", params={"month": month}).text
