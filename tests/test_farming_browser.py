@@ -9,6 +9,7 @@ from tests.accounts import make_user
 from tests.conftest import Phone, drain_queue
 from tests.farmers import farmer_rows, import_registry, no_farmers  # noqa: F401
 from tests.screens import shot
+from tests.test_accessibility_browser import serious_violations
 from tests.test_console_browser import browser, expect, page, pytestmark, sign_in  # noqa: F401
 
 
@@ -32,6 +33,7 @@ def test_dinas_staff_correct_a_farmer_and_see_the_outbreak(page: Any, phone: Pho
     expect(facts).to_contain_text("Hama dan penyakit")
     expect(page.get_by_test_id("farm-farmer")).to_be_visible()
     shot(page, "ticket-with-farmer")
+    assert serious_violations(page) == []  # axe-core, as tests/test_accessibility_browser.py runs it
     page.get_by_test_id("farm-outbreak").get_by_role("link").click()
     expect(page.locator("[data-outbreak]:target")).to_be_visible()  # the outbreak's row on the farmers page
     name = rows[9][0]
