@@ -64,11 +64,12 @@ def farmer_words(session: Session, *, ticket_id: int) -> tuple[str, ...]:
     if report is None or report.farmer_id is None:
         return ()
     words = (report.farmer_name or "", report.kelompok_tani or "")
-    return tuple(sorted((w for w in words if w.strip()), key=len, reverse=True))
+    # a word of one or two letters would mask half of every message: such a name is left as it is
+    return tuple(sorted((w for w in words if len(w.strip()) >= 3), key=len, reverse=True))
 
 
 def hide_words(body: str, words: tuple[str, ...], mask: str) -> str:
     """The body with each of `words` replaced by `mask` (longest first, so a name inside another goes whole)."""
-    for word in words:
+    for word in sorted(words, key=len, reverse=True):
         body = body.replace(word, mask)
     return body
