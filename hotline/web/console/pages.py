@@ -13,10 +13,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hotline import clock
+from hotline.catalog import say
 from hotline.core.city import current_config
 from hotline.db import unit_of_work
 from hotline.features.calls.call_queue import WaitingCall, waiting_calls
 from hotline.features.calls.queue_urgency import urgency
+from hotline.features.farming.access import may_see_farmers
+from hotline.features.farming.ticket_facts import farm_facts, farmer_words, hide_words
 from hotline.features.media import media_items
 from hotline.features.merging import reporters
 from hotline.features.merging.edit_merge import current_values
@@ -165,14 +168,21 @@ def ticket_context(
     calls = list(session.scalars(select(Call).where(Call.ticket_id == number).order_by(Call.id)))
     linked = reporters.all_rows(session, number)
     open311 = filings(session, ticket_id=number)
+    config = current_config()
+    sees_farmers = may_see_farmers(user.principal, config.farming)
+    hidden = () if sees_farmers else farmer_words(session, ticket_id=number)  # the PPL's alert names the farmer
+    mask = say("agri", "farmer_hidden", user.lang) if hidden else ""
     messages = sorted(
-        [("in", m.received_at, m.from_e164, m.body, m.status) for m in inbound]
-        + [("out", m.created_at, m.to_number, m.body, m.status) for m in outbound],
+        [("in", m.received_at, m.from_e164, hide_words(m.body, hidden, mask), m.status) for m in inbound]
+        + [("out", m.created_at, m.to_number, hide_words(m.body, hidden, mask), m.status) for m in outbound],
         key=lambda m: m[1],
     )
     base = current_values(ticket)
     version = max((line.event_id for line in view.timeline), default=0)
     changed = [line for line in view.timeline if conflict and line.event_id > conflict.since]
+    farm = farm_facts(  # the farmer who sent it: for those who may see farmers only (the farmers page's check)
+        session, config=config, ticket_id=number, lang=user.lang, with_farmer=sees_farmers
+    )
     return {
         **form_choices(user.lang),
         "ticket": ticket,
@@ -184,6 +194,7 @@ def ticket_context(
         "linked": linked,
         "open311": open311,
         "media": media_items.of_ticket(session, ticket_id=number),  # WhatsApp / MMS photos and voice notes
+        "farm": farm,
         "deadline": running_deadline(ticket),
         "cancel_requested": cancel_requests.is_open(ticket),
         "base": base,
