@@ -5,6 +5,7 @@ template beforehand; the city names them here, per purpose, with the language ea
     templates:
       notify: {name: hotline_update, language: id}     # news of their report (accepted, done, "is it fixed?")
       reply:  {name: hotline_reply, language: id}
+      broadcast: {name: hotline_warning, language: id}  # early warnings to WhatsApp subscribers
 
 Each template has one body parameter, {{1}}: the text the SMS would carry. A purpose with no template is sent
 by SMS once the window is closed (hotline/features/sms/sms_routes.py).
