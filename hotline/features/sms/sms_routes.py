@@ -5,7 +5,9 @@
 - Everything else to a person who texted us (replies, notices, operator SMS): first back through the gateway,
   number and line their SMS came in on (the SMS this answers, else their latest within 30 days), then the
   replies list. A citizen who texted the Kannel modem's number is answered from it, not from another SIM.
-- Broadcasts (later): the broadcasts list.
+- Broadcasts: the broadcasts list.
+- An alert on the `whatsapp` channel of routing/agencies.yaml: the WhatsApp gateways only (text in the member's
+  24-hour window, the `alert`/`escalation` template past it); when none can, the alert's next channel.
 - WhatsApp (issue 20): news to someone whose own latest message came on WhatsApp goes back there, free-form within
   their 24-hour window, as the city's approved template past it (sms/whatsapp.yaml), else by the replies list.
 - WhatsApp through Twilio (`From=whatsapp:+62...` on /twilio/sms): answered through the same Twilio gateway with
@@ -67,6 +69,8 @@ def route_for(session: Session, message: OutboundMessage, routing: SmsRouting) -
         else None
     )
     if delivery_id is not None:  # an alert failing over along routing/agencies.yaml alert_channels
+        if message.channel == "whatsapp":  # none usable (no template, window closed): the next channel takes it
+            return _whatsapp_alert_steps(session, message, routing)
         if message.channel == "sms_backup":  # SMS again, through the gateways its earlier SMS did not go through
             skip = _gateways_tried(session, delivery_id, message.id) | set(names[:1])  # `sms` goes by the first
             names = [n for n in names if n not in skip]
@@ -102,6 +106,26 @@ def _twilio_whatsapp_step(
     if ours and last.received_at > utcnow() - WHATSAPP_WINDOW:
         return RouteStep(origin.provider, sender=WHATSAPP_PREFIX + ours.removeprefix(WHATSAPP_PREFIX))
     return RouteStep(origin.provider)
+
+
+def _whatsapp_alert_steps(session: Session, message: OutboundMessage, routing: SmsRouting) -> list[RouteStep]:
+    """An alert on the `whatsapp` channel: each WhatsApp gateway, free text within 24 hours of the member's own
+    last message to it, else the city's approved template for the purpose (sms/whatsapp.yaml `alert`,
+    `escalation`); nothing else, so a refusal or a missing template moves the alert to its next channel."""
+    template = template_for(get_settings().config_dir, message.purpose)
+    steps: list[RouteStep] = []
+    for spec in routing.of_kind("whatsapp"):
+        latest = session.scalar(
+            select(InboundMessage.received_at)
+            .where(InboundMessage.from_e164 == message.to_number, InboundMessage.provider == spec.name)
+            .order_by(InboundMessage.id.desc())
+            .limit(1)
+        )
+        if latest is not None and latest > utcnow() - WHATSAPP_WINDOW:
+            steps.append(RouteStep(spec.name))
+        elif template is not None:
+            steps.append(RouteStep(spec.name, template=template))
+    return steps
 
 
 def _whatsapp_origin(session: Session, message: OutboundMessage, routing: SmsRouting) -> InboundMessage | None:
