@@ -137,3 +137,16 @@ def test_within_the_member_s_window_the_alert_is_text(phone: Phone, graph: FakeG
     _fire(phone)
     alert = graph.sent_to(PMK[0])[-1]
     assert alert.type == "text" and alert.text.endswith("Balas TERIMA 1 / TOLAK 1")
+
+
+def test_without_a_template_outside_the_window_the_alert_goes_by_sms_at_once(
+    phone: Phone, graph: FakeGraph, fake_twilio: Any
+) -> None:
+    from hotline.settings import get_settings
+
+    templates = get_settings().config_dir / "sms" / "whatsapp.yaml"
+    edit(templates, "  alert: {name: hotline_alert, language: id}", "")
+    _fire(phone)
+    assert graph.sent_to(PMK[0]) == []
+    assert _attempts(PMK[0]) == [("whatsapp", "failed"), ("sms", "sent")]
+    assert len(_sms_alerts(fake_twilio, PMK[0])) == 1

@@ -6,8 +6,10 @@ sent/failed/delivered per recipient, and a crash mid-batch resumed without doubl
 
 from __future__ import annotations
 
+import shutil
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,7 +26,9 @@ from hotline.features.broadcasts.subscribers import subscribe
 from hotline.jobs.broadcast_sender import Sender, build_route
 from hotline.models import Subscriber, Ticket
 from tests.broadcast_helpers import recipients, send_broadcasts, statuses
+from tests.city_files import edit
 from tests.conftest import drain_queue
+from tests.suite_city import CITY_DIR
 from tests.whatsapp_env import whatsapp
 
 DESA = "Sumberbrantas"
@@ -166,3 +170,19 @@ def test_a_sender_dying_mid_batch_is_resumed_without_doubles(graph: FakeGraph) -
     send_broadcasts()  # the next sender resumes
     assert Counter(m.to for m in graph.sent[before:]) == {p.lstrip("+"): 1 for p in ON_WA}
     assert set(statuses(number).values()) == {"sent"}
+
+
+def test_without_a_broadcast_template_a_closed_window_means_sms(
+    graph_server: FakeGraph, server: str, fake_twilio: Any, tmp_path: Path
+) -> None:
+    city = tmp_path / "city"
+    shutil.copytree(CITY_DIR, city)
+    edit(city / "sms" / "whatsapp.yaml", "  broadcast: {name: hotline_warning, language: id}", "")
+    with whatsapp(graph_server, fake_twilio.base_url, server, HOTLINE_CONFIG_DIR=str(city)) as graph:
+        _imported_on_whatsapp(QUIET)
+        number = _approved()
+        send_broadcasts()
+        assert graph.sent_to(QUIET) == []
+        assert [m.to for m in fake_twilio.messages] == [QUIET]
+        [row] = recipients(number)
+        assert (row.status, row.gateway) == ("sent", "twilio")
