@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 from sqlalchemy import select
@@ -18,6 +19,7 @@ from hotline.db import unit_of_work
 from hotline.features.wallboard.kiosk import add_kiosk, revoke_kiosk
 from hotline.models import AuditEntry, Call, KioskToken, Ticket, TicketEvent
 from tests.accounts import console_login, csrf_of, make_user
+from tests.clocked import set_clock
 from tests.map_tickets import placed_ticket
 from tests.test_growth import refresher_lease, statements  # noqa: F401 (fixtures)
 
@@ -40,7 +42,14 @@ def screen(server: str, token: str) -> httpx.Client:
     return client
 
 
-def test_the_board_puts_late_agencies_first_and_counts_today(server: str, refresher_lease: None) -> None:  # noqa: F811
+def test_the_board_puts_late_agencies_first_and_counts_today(
+    server: str,
+    refresher_lease: None,  # noqa: F811
+    real_clock: None,
+) -> None:
+    # Midday in the city: "today" must hold the tickets routed minutes ago (from 00:00 to 00:05 WIB it did not).
+    today = clock.now().astimezone(ZoneInfo("Asia/Jakarta")).date()
+    set_clock(datetime(today.year, today.month, today.day, 12, 0, tzinfo=ZoneInfo("Asia/Jakarta")))
     placed_ticket(agency="PUPR", desa="Sisir")  # open, on time
     late = placed_ticket(agency="DLH", category="waste", desa="Temas", due_in=timedelta(minutes=-15))
     done = placed_ticket(agency="PMK", category="fire")
