@@ -163,6 +163,21 @@ function setUpAttention() {
   document.addEventListener("keydown", unlock, { once: true });
 }
 
+// The header's menus ("More", the account; <details>, so they work without this): Escape closes one and gives the
+// keyboard back to its summary; a click or focus elsewhere closes it, so it never stays open over the work area.
+function setUpMenus() {
+  document.querySelectorAll("header details").forEach((menu) => {
+    const close = () => { menu.open = false; };
+    menu.addEventListener("keydown", (event) => {
+      if (event.key !== "Escape" || !menu.open) return;
+      close();
+      menu.querySelector("summary").focus();
+    });
+    document.addEventListener("click", (event) => { if (!menu.contains(event.target)) close(); });
+    document.addEventListener("focusin", (event) => { if (!menu.contains(event.target)) close(); });
+  });
+}
+
 function connect() {
   if (document.body.dataset.live !== "on" || !window.EventSource) return;
   const status = document.getElementById("live-status");
@@ -188,5 +203,6 @@ document.addEventListener("DOMContentLoaded", () => {
   tick();
   setInterval(tick, 1000);
   setUpAttention();
+  setUpMenus();
   connect();
 });
