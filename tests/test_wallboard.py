@@ -157,7 +157,9 @@ def test_an_unchanged_poll_is_a_204_of_three_queries(
 def test_admins_make_and_revoke_kiosk_links_on_the_users_page(server: str) -> None:
     make_user("root", "admin")
     admin = console_login(server, "root")
-    made = admin.post("/console/kiosks", data={"name": "TV-Ruang", "csrf": csrf_of(admin.get("/console/users").text)})
+    posted = admin.post("/console/kiosks", data={"name": "TV-Ruang", "csrf": csrf_of(admin.get("/console/users").text)})
+    assert posted.status_code == 303  # POST/redirect/GET (tests/test_shown_once.py)
+    made = admin.get(posted.headers["location"])
     link = re.search(r"<code data-kiosk-link>([^<]+)</code>", made.text)
     assert made.status_code == 200 and link and "/console/wallboard?kiosk=kiosk_" in link.group(1)
     assert link.group(1) not in admin.get("/console/users").text  # shown once
