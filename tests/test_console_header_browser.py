@@ -53,3 +53,16 @@ def test_the_admin_header_is_one_row_and_its_more_menu_works_by_keyboard(page: A
         page.keyboard.press("Tab")
         page.keyboard.press("Enter")  # the first moved link, followed
         expect(page).to_have_url(re.compile(r"/console/broadcasts$"))
+
+
+def test_the_map_and_the_board_use_a_wide_screen_and_the_lists_keep_their_measure(page: Any) -> None:  # noqa: F811
+    make_user("kepala", "admin")
+    sign_in(page, "kepala")
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    width = "() => document.getElementById('main').getBoundingClientRect().width"
+    for path in ("/console/map", "/console/board"):
+        page.goto(path)
+        assert page.evaluate(width) >= 1900, path  # no third of the screen left empty
+        shot(page, f"wide-{path.rsplit('/', 1)[1]}")
+    page.goto("/console/tickets")
+    assert page.evaluate(width) <= 1440  # a list of tickets keeps a readable line length
