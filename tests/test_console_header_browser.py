@@ -53,6 +53,15 @@ def test_the_admin_header_is_one_row_and_its_more_menu_works_by_keyboard(page: A
         page.keyboard.press("Tab")
         page.keyboard.press("Enter")  # the first moved link, followed
         expect(page).to_have_url(re.compile(r"/console/broadcasts$"))
+    # The account menu (who, the time zone, signing out) opens by keyboard too.
+    account = page.locator("#account-menu summary")
+    account.focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("timezone")).to_be_visible()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Sign out")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/console/login$"))
 
 
 def test_the_map_and_the_board_use_a_wide_screen_and_the_lists_keep_their_measure(page: Any) -> None:  # noqa: F811
