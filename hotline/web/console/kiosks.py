@@ -15,6 +15,7 @@ from hotline.models import KioskToken, utcnow
 from hotline.web.api_schemas import RowId
 from hotline.web.console.actions import field
 from hotline.web.console.auth import FormDep, UserDep, require
+from hotline.web.console.flash import flash_url
 from hotline.web.console.shown_once import keep
 from hotline.web.console.users import PAGE, render_users
 
@@ -74,5 +75,4 @@ async def revoke(request: Request, kiosk_id: RowId, user: UserDep, form: FormDep
 
     if not await run_sync(run):
         raise HTTPException(404, "no such kiosk")
-    note = (say("map", "kiosk_revoked", user.lang), False)
-    return await run_sync(lambda: render_users(request, user, kiosk_note=note))
+    return RedirectResponse(flash_url(PAGE, "kiosk_revoked"), status_code=303)  # a reload revokes nothing again
