@@ -123,6 +123,14 @@ def config_check(
                 err.print(str(error), markup=False, highlight=False)
             raise typer.Exit(1) from None
         console.print(f"early warnings: {', '.join(sorted(warnings_data.hazards))}", markup=False, highlight=False)
+    from hotline.features.sms import whatsapp_templates
+
+    wrong = whatsapp_templates.check(Path(folder))  # read at run time with only a log line when broken
+    if wrong:
+        for error in wrong:
+            err.print(str(error), markup=False, highlight=False)
+        err.print(f"{len(wrong)} error(s) in {folder}")
+        raise typer.Exit(1)
     from hotline.features.sms.sms_lengths import warnings
 
     for warning in warnings(config):  # the city can still go live: a warning, never an error

@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     twilio_auth_token: str | None = Field(None, alias="TWILIO_AUTH_TOKEN")
     twilio_from_number: str | None = Field(None, alias="TWILIO_FROM_NUMBER")
     twilio_api_base: str = Field("https://api.twilio.com", alias="TWILIO_API_BASE")
+    # Twilio's WhatsApp sender (E.164): citizens who write `whatsapp:` through Twilio are answered on WhatsApp from
+    # the number they wrote to, this one when their message did not say, within their 24-hour window.
+    twilio_whatsapp_from: str | None = Field(None, alias="TWILIO_WHATSAPP_FROM")
     # A call that arrives while the database is down (or on the Voice Fallback URL) is put through to this
     # phone, e.g. the command center's desk (E.164); nobody answers, or unset: the caller leaves a message.
     voice_fallback_number: str | None = Field(None, alias="HOTLINE_VOICE_FALLBACK_NUMBER")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from typer.testing import CliRunner
 
 from hotline.cli import app
 from hotline.db import unit_of_work
-from hotline.models import AuditEntry, Farmer, FarmOutbreak
+from hotline.models import AuditEntry, Farmer, FarmOutbreak, FarmReport, Ticket, Urc
 from tests.accounts import console_login, csrf_of, make_user
 from tests.conftest import Phone, drain_queue
 from tests.farmers import farmer_rows, no_farmers, registry_csv, registry_xlsx  # noqa: F401  (no_farmers: below)
@@ -175,3 +176,114 @@ def test_the_registry_spreadsheet_is_uploaded_from_the_console_all_rows_or_none(
     csrf = csrf_of(operator.get("/console/tickets").text)
     files = {"file": ("petani.csv", registry_csv(rows[:2]), "text/csv")}
     assert operator.post("/console/farmers/import", data={"csrf": csrf}, files=files).status_code == 403
+
+
+def _farm_facts(page: str) -> str:
+    assert 'data-testid="farm-facts"' in page
+    return page.split('data-testid="farm-facts"')[1].split("</dl>")[0]
+
+
+def test_the_ticket_page_shows_the_farm_facts_and_the_farmer_only_to_dinas_staff(server: str, phone: Phone) -> None:
+    from tests.farmers import import_registry
+
+    rows = farmer_rows()[:600]
+    import_registry(rows)
+    apple = [r for r in rows if r[4] == "apel" and r[2] in ("Bumiaji", "Punten")][:5]
+    for row in apple:
+        phone.sms(row[1], "TANI HAMA kutu daun di kebun apel")
+        drain_queue()
+    phone.sms("+6281299990001", "TANI pupuk urea langka di desa Punten")  # no farmer in the registry
+    drain_queue()
+    with unit_of_work() as session:
+        [number] = session.scalars(select(FarmOutbreak.id)).all()
+        last = max(session.scalars(select(FarmReport.ticket_id)).all())
+        [ticket] = session.scalars(select(FarmReport.ticket_id).where(FarmReport.outbreak_id == number)).all()[-1:]
+        farmer = session.scalar(select(Farmer).where(Farmer.phone == apple[-1][1]))
+        assert farmer is not None and farmer.land_area_ha is not None
+        land, kelompok = f"{farmer.land_area_ha:g}", farmer.kelompok_tani
+    name = apple[-1][0]
+    make_user("tani", "agency_staff", agency="DISTAN")
+    make_user("root", "admin")
+    make_user("ops", "operator")
+    for username in ("tani", "root"):
+        page = console_login(server, username).get(f"/console/tickets/{ticket}").text
+        facts = _farm_facts(page)
+        assert ">Hama dan penyakit<" in facts and ">Apel<" in facts, username
+        assert f'href="/console/farmers#outbreak-{number}">No. {number}</a>' in facts
+        assert f">{name}</a>" in facts and f'href="/console/farmers/{farmer.id}"' in facts
+        assert f'data-testid="farm-kelompok">{kelompok}<' in facts and f'data-testid="farm-land">{land}<' in facts
+        assert 'data-testid="farm-commodities">Apel<' in facts
+        assert f"<td>Petani {name} ({kelompok}, Apel, " in page  # the PPL's alert as sent
+    operator = console_login(server, "ops")
+    page = operator.get(f"/console/tickets/{ticket}").text
+    facts = _farm_facts(page)
+    assert ">Hama dan penyakit<" in facts and f"No. {number}" in facts  # the report's facts, for everyone
+    assert "/console/farmers" not in facts and 'data-testid="farm-farmer"' not in facts
+    assert name not in page and kelompok not in page  # nowhere on the page: not even in the PPL's alert text
+    assert "<td>Petani [petani: khusus Dinas Pertanian] ([petani: khusus Dinas Pertanian], Apel, Bumiaji)" in page
+    unknown = _farm_facts(console_login(server, "tani").get(f"/console/tickets/{last}").text)
+    assert ">Pupuk<" in unknown and 'data-testid="farm-farmer"' not in unknown  # not registered: no farmer
+
+
+def test_the_scorecard_shows_and_exports_the_ppl_teams_times_and_breaches(server: str, phone: Phone) -> None:
+    from datetime import timedelta
+
+    from hotline.features.scorecard import Month
+    from hotline.localtime import city_zone
+    from tests.farmers import import_registry
+
+    rows = farmer_rows()[:600]
+    import_registry(rows)
+    for row in [r for r in rows if r[4] == "apel" and r[2] == "Bumiaji"][:3]:
+        phone.sms(row[1], "TANI HAMA kutu daun di kebun apel")  # the pest SLA: 240 min to accept, 2,880 to finish
+        drain_queue()
+    phone.sms(next(r for r in rows if r[4] != "apel" and r[2] == "Punten")[1], "TANI HAMA ulat di kebun kubis")
+    drain_queue()
+    times = [(30, 600), (300, 1000), (60, 3000)]  # minutes to accept, to finish: one late to accept, one to finish
+    with unit_of_work() as session:
+        apple = session.scalars(
+            select(Ticket)
+            .join(Urc, Urc.id == Ticket.urc_id)
+            .where(Urc.code == "PPL-DESA-BUMIAJI-APEL")
+            .order_by(Ticket.id)
+        ).all()
+        assert len(apple) == 3
+        for ticket, (accept, finish) in zip(apple, times, strict=True):
+            assert ticket.routed_at is not None
+            ticket.accepted_at = ticket.routed_at + timedelta(minutes=accept)
+            ticket.resolved_at = ticket.routed_at + timedelta(minutes=finish)
+            ticket.status = "resolved"
+        first = apple[0].routed_at
+        assert first is not None
+        month = str(Month.containing(first, city_zone()))
+    make_user("ani", "operator")
+    make_user("damkar", "agency_staff", agency="PMK")
+    page = console_login(server, "ani").get("/console/scorecard", params={"month": month}).text
+    assert f"DISTAN: tim penyuluh (PPL) per desa, {month}" in page
+    team = page[page.index('data-ppl="PPL-DESA-BUMIAJI-APEL"') :].split("</tr>")[0]
+    cells = dict(re.findall(r'data-col="([\w-]+)">([^<]*)<', team))
+    assert cells == {
+        "tickets": "3",
+        "share": "1/3 (33.3 %)",
+        "accept-median": "60 mnt",  # nearest rank of 30, 60, 300
+        "finish-median": "16.7 jam",  # 1,000 minutes
+        "accept-breaches": "1",
+        "finish-breaches": "1",
+    }
+    assert 'data-ppl="PPL-DESA-PUNTEN"' in page  # the other team, still open: pending, no times yet
+    exported = console_login(server, "ani").get("/console/scorecard.csv", params={"month": month}).text
+    by_code = {r["code"]: r for r in csv.DictReader(io.StringIO(exported))}
+    ppl = by_code["PPL-DESA-BUMIAJI-APEL"]
+    assert (ppl["team_of"], ppl["tickets"], ppl["accept_median_min"], ppl["resolve_median_min"]) == (
+        "DISTAN",
+        "3",
+        "60.0",
+        "1000.0",
+    )
+    assert (ppl["accept_breaches"], ppl["resolve_breaches"], ppl["within_sla"]) == ("1", "1", "1")
+    assert by_code["DISTAN"]["team_of"] == "" and by_code["PPL-DESA-PUNTEN"]["team_of"] == "DISTAN"
+    cli = CliRunner().invoke(app, ["farmers", "ppl", "--month", month]).stdout  # the same numbers as the CLI's
+    assert "PPL-DESA-BUMIAJI-APEL,PPL Desa Bumiaji (apel),3,1,3,0.333,60.0,300.0,1000.0,red" in cli
+    staff = console_login(server, "damkar")  # another agency's staff: not DISTAN's teams
+    assert "data-ppl=" not in staff.get("/console/scorecard", params={"month": month}).text
+    assert "team_of" not in staff.get("/console/scorecard.csv", params={"month": month}).text

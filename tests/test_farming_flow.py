@@ -4,14 +4,19 @@ kelompok tani and commodity; five such reports in a week from neighbouring desa 
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
 
 from hotline import clock
-from hotline.db import unit_of_work
+from hotline.core.city import current_config
+from hotline.db import get_engine, get_sessionmaker, unit_of_work
+from hotline.features.farming import outbreaks
 from hotline.models import FarmOutbreak, FarmReport, OutboundMessage, Ticket, Urc
 from tests.clocked import tick
 from tests.conftest import Caller, Phone, drain_queue
@@ -172,3 +177,66 @@ def test_a_registered_farmer_who_calls_gets_the_farm_report_first_and_no_place_q
     assert fake_twilio.sent_to(ppl)[-1].body.startswith(f"Petani {name} ({group}, Apel, Punten):")
     other = Caller(phone, number="+6281299990002")  # not registered: the usual welcome
     assert outline(other.dial()) == ["Gather", f"Say: {prompt('welcome')}"]
+
+
+def _farm_report(session: Session, desa: str) -> FarmReport:
+    """A routed pest report on apples from `desa` (Bumiaji, Punten and Giripurno are within 5 km of each other)."""
+    ticket = Ticket(channel="sms", reporter_phone="+6281299990009", category="farm", text=APPLE_TEXT, status="routed")
+    session.add(ticket)
+    session.flush()
+    report = FarmReport(ticket_id=ticket.id, subcategory="hama", commodity="apel", desa=desa, kecamatan="Bumiaji")
+    session.add(report)
+    session.flush()
+    return report
+
+
+def test_two_reports_watched_at_the_same_moment_raise_one_outbreak(backend: dict[str, str]) -> None:
+    """A has the fifth report and raises the outbreak, its transaction still open; B's sixth report, routed
+    meanwhile, must wait for A (the advisory lock per sub-category and commodity) and then join A's outbreak.
+    Without the lock B counts four committed reports and its own, sees no outbreak, and raises a second one."""
+    if get_engine().dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only: SQLite has one writer at a time, so two watches never overlap there")
+    config = current_config()
+    with unit_of_work() as session:
+        for desa in ("Bumiaji", "Bumiaji", "Punten", "Punten"):
+            _farm_report(session, desa)  # four committed reports: one short of an outbreak
+    outcome: dict[str, object] = {}
+
+    def other_worker() -> None:
+        try:
+            with unit_of_work() as b:
+                outcome["raised"] = outbreaks.watch(b, config=config, report=_farm_report(b, "Punten"))
+        except Exception as exc:
+            outcome["error"] = exc
+
+    a = get_sessionmaker()()
+    try:
+        assert outbreaks.watch(a, config=config, report=_farm_report(a, "Giripurno")) is not None  # the fifth
+        a.flush()
+        b_thread = threading.Thread(target=other_worker, daemon=True)
+        b_thread.start()
+        deadline = time.monotonic() + 10
+        while not _waiting_on_a_lock():  # B's watch is blocked on A
+            assert time.monotonic() < deadline and b_thread.is_alive(), f"B did not wait for A: {outcome}"
+            time.sleep(0.02)
+        a.commit()
+    finally:
+        a.close()
+    b_thread.join(10)
+    assert not b_thread.is_alive() and "error" not in outcome, outcome
+    assert outcome["raised"] is None  # B joined A's outbreak instead of raising its own
+    with unit_of_work() as session:
+        [outbreak] = session.scalars(select(FarmOutbreak)).all()
+        assert outbreak.report_count == 6 and outbreak.places["Punten"]["count"] == 3
+    assert len(_sent(HEAD, "farm_outbreak")) == 1  # the head is told once
+
+
+def _waiting_on_a_lock() -> bool:
+    with unit_of_work() as session:
+        waiting = session.scalar(
+            text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+            )
+        )
+    return bool(waiting)

@@ -8,6 +8,7 @@ from pathlib import Path
 from hotline.cityconfig import load_city_config
 from hotline.cityconfig.farming import ppl_urc_code
 from hotline.features.farming.recognise import commodity_in, subcategory_of
+from hotline.features.farming.ticket_facts import hide_words
 from tests.city_files import config_errors, copy_city, edit
 from tests.suite_city import CITY_DIR
 
@@ -89,3 +90,10 @@ def test_a_ppl_team_code_taken_in_agencies_yaml_is_refused(tmp_path: Path) -> No
     edit(city / "routing" / "agencies.yaml", "code: DISTAN-POSKO", "code: PPL-DESA-TEMAS")
     errors = config_errors(city)
     assert any("URC PPL-DESA-TEMAS is made here and also listed in routing/agencies.yaml" in e for e in errors)
+
+
+def test_the_farmer_is_masked_in_a_message_longest_name_first() -> None:
+    alert = "Petani Sri Rahayu (Poktan Sri, Apel, Bumiaji): Hama dan penyakit."
+    words = ("Sri", "Sri Rahayu", "Poktan Sri")  # shortest first: "Sri" must not leave "Rahayu" behind
+    assert hide_words(alert, words, "[x]") == "Petani [x] ([x], Apel, Bumiaji): Hama dan penyakit."
+    assert hide_words(alert, (), "[x]") == alert

@@ -61,7 +61,14 @@ def _modem_receives(peer: GammuPeer, sender: str, text: str, stored: int) -> Non
     # RunOnReceive commits the row, then queues its job: run the queue once the job is there, not in between
     # (on a busy machine the test drained an empty queue and found the report unprocessed).
     wait_for(lambda: _queued(inbound()[stored - 1].id), 30, lambda: f"RunOnReceive queued no job:\n{peer.log()}")
+    # Run the queue until the report is processed: on a loaded machine its job can be retried once (a busy
+    # SQLite writer) and is then waiting again after the first drain.
+    wait_for(lambda: _drained_and_processed(stored), 30, lambda: f"report {stored} not processed:\n{peer.log()}")
+
+
+def _drained_and_processed(stored: int) -> bool:
     drain_queue()
+    return inbound()[stored - 1].status == "processed"
 
 
 def _queued(inbound_id: int) -> bool:

@@ -345,11 +345,12 @@ def test_story_from_sms_to_scorecard(phone: Phone) -> None:
     assert (pmk.tickets, pmk.cancelled, pmk.pending, pmk.measured, pmk.within_sla) == (4, 1, 1, 2, 1)
     assert (pmk.share_within_sla, pmk.grade, pmk.accept_breaches, pmk.resolve_breaches) == (0.5, "red", 1, 0)
     assert pmk.escalations == 1
-    # accepted after 2 and 6 minutes, finished after 6 and 7 (a little real time passes in the jobs)
-    assert pmk.accept_median_min == pytest.approx(2.0, abs=0.15)
-    assert pmk.accept_p90_min == pytest.approx(6.0, abs=0.15)
-    assert pmk.resolve_median_min == pytest.approx(6.0, abs=0.15)
-    assert pmk.resolve_p90_min == pytest.approx(7.0, abs=0.15)
+    # accepted after 2 and 6 minutes, finished after 6 and 7 (real time passes in the jobs: 12 s was seen on a
+    # machine at load 12, so 0.5 min of slack, still far from the next whole minute)
+    assert pmk.accept_median_min == pytest.approx(2.0, abs=0.5)
+    assert pmk.accept_p90_min == pytest.approx(6.0, abs=0.5)
+    assert pmk.resolve_median_min == pytest.approx(6.0, abs=0.5)
+    assert pmk.resolve_p90_min == pytest.approx(7.0, abs=0.5)
     assert all(r.tickets == 0 and r.grade == "none" for r in card.agencies[1:])
 
     tick(6)  # #4 is still not accepted and its deadline has passed: it is a breach now
@@ -396,7 +397,7 @@ def test_api_scorecard(phone: Phone, server: str) -> None:
         "grade": "red",
         "escalations": 1,
     }
-    assert pmk["share_within_sla"] == 0.5 and pmk["accept_median_min"] == pytest.approx(2.0, abs=0.15)
+    assert pmk["share_within_sla"] == 0.5 and pmk["accept_median_min"] == pytest.approx(2.0, abs=0.5)
     assert len(body["agencies"]) == 6 and body["agencies"][1]["share_within_sla"] is None
 
     default = httpx.get(f"{server}/api/v1/scorecard", params={"fresh": "true"}).json()  # the clock's month: March 2030

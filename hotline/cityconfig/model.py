@@ -12,7 +12,7 @@ LANGUAGES = ("id", "en")
 PRIORITIES = ("critical", "high", "normal", "low")  # most urgent first
 # The ways an alert reaches a URC member, in routing/agencies.yaml `alert_channels`
 # (hotline/features/alerts/failover.py).
-ALERT_CHANNELS = ("sms", "sms_backup", "voice")
+ALERT_CHANNELS = ("sms", "sms_backup", "voice", "whatsapp")
 DEFAULT_ALERT_CHANNELS: tuple[str, ...] = ("sms",)  # without the key: today's behaviour, SMS and no failover
 DEFAULT_DELIVERY_TIMEOUT_SECONDS = 120
 

@@ -46,6 +46,8 @@ class Settings(Protocol):
     @property
     def twilio_api_base(self) -> str: ...
     @property
+    def twilio_whatsapp_from(self) -> str | None: ...
+    @property
     def backup_sms_url(self) -> str | None: ...
     @property
     def backup_sms_username(self) -> str | None: ...
@@ -72,6 +74,8 @@ KEYS: dict[str, dict[str, str]] = {
         "AUTH_TOKEN": "its auth token (default TWILIO_AUTH_TOKEN)",
         "FROM": "the number SMS are sent from (default TWILIO_FROM_NUMBER)",
         "API_BASE": "the REST base URL (default TWILIO_API_BASE)",
+        "WHATSAPP_FROM": "the WhatsApp sender number replies to `whatsapp:` senders go from when their message did "
+        "not name one (default TWILIO_WHATSAPP_FROM)",
     },
     "kannel": {
         "URL": "smsbox's sendsms URL, e.g. http://127.0.0.1:13013/cgi-bin/sendsms",
@@ -255,6 +259,7 @@ def _legacy_options(name: str, kind: str, settings: Settings) -> dict[str, str]:
             "AUTH_TOKEN": settings.twilio_auth_token,
             "FROM": settings.twilio_from_number,
             "API_BASE": settings.twilio_api_base,
+            "WHATSAPP_FROM": settings.twilio_whatsapp_from,
         }
     elif kind == "kannel" and name in ("backup", "kannel"):
         values = {

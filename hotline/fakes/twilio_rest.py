@@ -210,7 +210,10 @@ class FakeTwilio:
                 return _error(400, 21603, "A 'From' phone number is required.")
             if not form.get("Body") and not form.get("MediaUrl"):
                 return _error(400, 21602, "Message body is required.")
-            if not form["To"].startswith("+") or not form["To"][1:].isdigit():
+            to = form["To"].removeprefix("whatsapp:")  # Twilio's WhatsApp: both addresses `whatsapp:+...`
+            if form["To"].startswith("whatsapp:") != form.get("From", "").startswith("whatsapp:"):
+                return _error(400, 63007, "Twilio could not find a Channel with the specified From address")
+            if not to.startswith("+") or not to[1:].isdigit():
                 return _error(400, 21211, f"The 'To' number {form['To']} is not a valid phone number.")
             message = FakeMessage(
                 f"SM{uuid.uuid4().hex}",

@@ -20,7 +20,7 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from hotline.channels.gateway import OutgoingSms, SendError, SmsGateway
@@ -31,6 +31,7 @@ from hotline.db import unit_of_work
 from hotline.features.broadcasts import sending
 from hotline.features.broadcasts.sending import Claimed
 from hotline.features.sms.sms_intake import namespaced_sid
+from hotline.features.sms.whatsapp_templates import template_for
 from hotline.settings import get_settings
 from hotline.sms.encoding import SmsSize, measure
 
@@ -80,15 +81,22 @@ class Route:
     names: list[str]
     gateways: dict[str, SmsGateway]
     paces: dict[str, Pace]
+    # WhatsApp (Cloud API) gateways, tried first for subscribers on WhatsApp; the broadcasts route after them
+    whatsapp: list[str] = field(default_factory=list)
 
 
 def build_route() -> Route:
     settings = get_settings()
     sms_routing = routing(settings)
     names = list(sms_routing.routes.get("broadcasts", ()))
-    gateways = {name: build_gateway(sms_routing.gateways[name], settings) for name in names}
-    limits = gateway_pace.parse_tps(settings.broadcast_tps, names)
-    return Route(names, gateways, {name: Pace(limits[name]) for name in names})
+    whatsapp = [s.name for s in sms_routing.of_kind("whatsapp") if s.name not in names]
+    every = names + whatsapp
+    gateways = {name: build_gateway(sms_routing.gateways[name], settings) for name in every}
+    limits = gateway_pace.parse_tps(settings.broadcast_tps, every)
+    return Route(names, gateways, {name: Pace(limits[name]) for name in every}, whatsapp)
+
+
+Step = tuple[str, tuple[str, str] | None]  # a gateway, and the WhatsApp template to send as (None: the text)
 
 
 def _text(value: object) -> str | None:
@@ -121,6 +129,16 @@ class Sender:
         self.route, self.batch = route, batch
         self._sizes: dict[str, SmsSize] = {}
 
+    def _steps(self, item: Claimed, windows: set[str], template: tuple[str, str] | None) -> list[Step]:
+        """A WhatsApp subscriber: the WhatsApp gateways first, free text within their 24-hour window, the city's
+        `broadcast` template past it (sms/whatsapp.yaml; none: straight to SMS); then the broadcasts route."""
+        steps: list[Step] = []
+        if item.channel == "whatsapp":
+            chosen = None if item.phone in windows else template
+            if item.phone in windows or template is not None:
+                steps = [(name, chosen) for name in self.route.whatsapp]
+        return steps + [(name, None) for name in self.route.names]
+
     def _sms(self, item: Claimed) -> OutgoingSms:
         size = self._sizes.get(item.body)
         if size is None:
@@ -144,7 +162,9 @@ class Sender:
         for item in left:
             sms = self._sms(item)
             result = None
-            for name in self.route.names:
+            # WhatsApp cannot be asked (find_sent: None): a WhatsApp send is recorded the moment Graph takes it, so
+            # at most the one in flight when the sender died is sent again
+            for name, _ in self._steps(item, set(), None):
                 gateway = self.route.gateways[name]
                 try:
                     result = gateway.find_sent(sms, since=item.claimed_at - timedelta(minutes=1), exclude=set())
@@ -166,35 +186,43 @@ class Sender:
 
     def turn(self) -> int:
         """One batch; returns how many recipients it handled (0: nothing due; -1: the pace says wait)."""
-        names = self.route.names
-        if not names:
+        every = self.route.names + self.route.whatsapp
+        if not every:
             return 0
-        others = gateway_pace.sent_so_far(names)
-        first = names[0]
+        others = gateway_pace.sent_so_far(every)
+        first = every[0]
         limit = self.route.paces[first].allowance(others[first], self.batch)
-        for name in names[1:]:
+        for name in every[1:]:
             self.route.paces[name].allowance(others[name], self.batch)  # keep their buckets current
         if limit <= 0:
             return -1
         with unit_of_work() as session:
             claimed = sending.claim(session, limit=limit)
+            on_whatsapp = {item.phone for item in claimed if item.channel == "whatsapp"}
+            windows = sending.whatsapp_windows(session, on_whatsapp, self.route.whatsapp)
         if not claimed:
             return 0
+        template = template_for(get_settings().config_dir, "broadcast") if on_whatsapp else None
         sent: list[tuple[int, str, str]] = []
         failed: list[tuple[Claimed, str, bool]] = []
         for item in claimed:
             sms = self._sms(item)
             errors: list[str] = []
             permanent = True
-            for name in names:
+            for name, chosen in self._steps(item, windows, template):
                 try:
-                    result = self.route.gateways[name].send(sms)
+                    result = self.route.gateways[name].send(replace(sms, template=chosen))
                 except SendError as exc:
                     errors.append(f"{name}: {exc}")
                     permanent = permanent and exc.permanent
                     continue
                 self.route.paces[name].took(1)
-                sent.append((item.recipient_id, name, namespaced_sid(result.gateway, result.kind, result.provider_sid)))
+                took = (item.recipient_id, name, namespaced_sid(result.gateway, result.kind, result.provider_sid))
+                if name in self.route.whatsapp:  # it cannot be asked later whether it went: recorded at once
+                    with unit_of_work() as session:
+                        sending.mark_sent(session, [took])
+                else:
+                    sent.append(took)
                 break
             else:
                 failed.append((item, "; ".join(errors), permanent))

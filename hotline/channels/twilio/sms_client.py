@@ -13,7 +13,7 @@ from twilio.rest import Client
 from twilio.rest.api.v2010.account.message import MessageInstance
 
 from hotline.channels.gateway import DeliveryStatus, FetchedMedia, OutgoingSms, SendError, SendResult
-from hotline.channels.twilio.media import TwilioMedia
+from hotline.channels.twilio.media import WHATSAPP_PREFIX, TwilioMedia
 
 # Twilio error codes where a retry cannot succeed (bad number, unsubscribed, unreachable country...).
 PERMANENT_ERRORS = {21211, 21212, 21408, 21601, 21606, 21610, 21612, 21614, 21617, 30003, 30005, 30006}
@@ -95,9 +95,11 @@ class TwilioSmsProvider:
         return self._media.fetch_media(ref, max_bytes=max_bytes)
 
     def send(self, sms: OutgoingSms) -> SendResult:
-        # The citizen's SMS came to one of our Twilio numbers: the answer comes from it.
-        sender = sms.sender if sms.sender and sms.sender.startswith("+") else self._from
-        kwargs = {"to": sms.to, "body": sms.body, "from_": sender}
+        # The citizen's SMS came to one of our Twilio numbers: the answer comes from it. A `whatsapp:` sender
+        # (hotline/features/sms/sms_routes.py, within the 24-hour window) answers on WhatsApp: both addresses prefixed.
+        sender = sms.sender if sms.sender and sms.sender.startswith(("+", WHATSAPP_PREFIX)) else self._from
+        to = WHATSAPP_PREFIX + sms.to if sender.startswith(WHATSAPP_PREFIX) else sms.to
+        kwargs = {"to": to, "body": sms.body, "from_": sender}
         if self._public_url:
             kwargs["status_callback"] = f"{self._public_url.rstrip('/')}/twilio/sms/status?id={sms.message_id}"
         if sms.validity is not None and sms.purpose in ("alert", "escalation"):  # a late alert is worse than none:
@@ -113,11 +115,13 @@ class TwilioSmsProvider:
         return SendResult(self.name, self.kind, message.sid or "", delivery_status(_status(message.status)))
 
     def find_sent(self, sms: OutgoingSms, *, since: datetime, exclude: set[str]) -> SendResult | None:
-        to, body = sms.to, sms.body
+        to, body, sender = sms.to, sms.body, self._from
+        if sms.sender and sms.sender.startswith(WHATSAPP_PREFIX):
+            to, sender = WHATSAPP_PREFIX + sms.to, sms.sender
         try:
             # A minute of slack: our clock and Twilio's differ, and DateSent is set when Twilio sends.
             listed = self._client.messages.list(
-                to=to, from_=self._from, date_sent_after=since - timedelta(minutes=1), limit=50
+                to=to, from_=sender, date_sent_after=since - timedelta(minutes=1), limit=50
             )
         except Exception as exc:  # cannot tell: better to send again than to lose the SMS
             raise SendError(f"could not check for an earlier delivery: {type(exc).__name__}: {exc}") from exc

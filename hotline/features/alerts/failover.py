@@ -1,7 +1,8 @@
 """Alerts that fail over: an alert reported undelivered, refused by its provider, or without a delivery report
 within the agency's `delivery_timeout_seconds`, goes out at once on the next of the agency's `alert_channels`
 (routing/agencies.yaml, pinned on the ticket when it is routed): another SMS provider, then a voice call,
-"tekan 1 untuk menerima". Escalation keeps its own timers; this never waits for them.
+"tekan 1 untuk menerima", or WhatsApp (an approved template outside the member's 24-hour window). Escalation
+keeps its own timers; this never waits for them.
 
 One `AlertDelivery` per alert per phone, one `AlertAttempt` per channel tried (unique: never the same alert
 twice on the same channel). Every step locks the ticket, then the delivery (the order a transition takes
@@ -34,7 +35,7 @@ from hotline.models.chain import PinnedChain
 from hotline.settings import Settings, get_settings
 
 ALERT_PURPOSES = ("alert", "escalation")  # SMS that call a team out; replies to citizens never fail over
-SMS_CHANNELS = ("sms", "sms_backup")
+SMS_CHANNELS = ("sms", "sms_backup", "whatsapp")  # sent through the outbox (whatsapp: the WhatsApp gateway)
 SMS_DELIVERED = frozenset({"delivered", "read"})
 SMS_FAILED = frozenset({"failed", "undelivered"})
 # An attempt in one of these has its outcome; later callbacks only may turn it into "delivered".
@@ -52,6 +53,8 @@ def available(channel: str, settings: Settings) -> bool:
         channel == "sms_backup"
     ):  # SMS again through another gateway of the alerts list (hotline/features/sms/sms_routes.py)
         return len(settings.sms_routing.routes.get("alerts", ())) >= 2
+    if channel == "whatsapp":  # a WhatsApp (Cloud API) gateway: free text in the member's window, else a template
+        return bool(settings.sms_routing.of_kind("whatsapp"))
     if channel == "voice":  # the configured voice gateway says whether it can place calls, and the city has the flow
         return alert_gateway(settings) is not None and ALERT_FLOW in current_config().ivr_flows
     return False

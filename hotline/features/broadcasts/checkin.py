@@ -45,7 +45,14 @@ def open_question(session: Session, *, phone: str) -> BroadcastRecipient | None:
 
 
 def answer(
-    session: Session, *, config: CityConfig, phone: str, word: str, text: str, inbound_id: int | None
+    session: Session,
+    *,
+    config: CityConfig,
+    phone: str,
+    word: str,
+    text: str,
+    inbound_id: int | None,
+    channel: str = "sms",
 ) -> Answered | None:
     """None when the phone has no open check-in (the SMS is then handled as any other)."""
     data = broadcast_data(config)
@@ -69,7 +76,7 @@ def answer(
     intake = open_or_merge(
         session,
         config=config,
-        channel="sms",
+        channel=channel,  # where the BANTU came from: sms | whatsapp
         reporter=phone,
         text=f"{text.strip()} (BANTU: peringatan No. {broadcast.id}, {recipient.desa})",
         language=language,

@@ -16,9 +16,10 @@ from typing import Any
 from sqlalchemy import Integer, String, and_, column, exists, select, update, values
 from sqlalchemy.orm import Session
 
-from hotline.models import Broadcast, BroadcastRecipient, OptOut, utcnow
+from hotline.features.sms.sms_routes import WHATSAPP_WINDOW
+from hotline.models import Broadcast, BroadcastRecipient, InboundMessage, OptOut, utcnow
 
-SENDABLE_CHANNELS = ("sms",)  # whatsapp recipients wait for the WhatsApp sender (branch whatsapp)
+SENDABLE_CHANNELS = ("sms", "whatsapp")  # whatsapp: through a WhatsApp gateway first (hotline/jobs/broadcast_sender.py)
 BACKOFF_SECONDS = (10, 30, 120, 600)  # a gateway that did not take it; then `failed`
 
 
@@ -30,6 +31,7 @@ class Claimed:
     body: str
     attempts: int
     claimed_at: datetime
+    channel: str = "sms"  # the subscriber's: sms | whatsapp
 
     @property
     def message_id(self) -> int:
@@ -44,7 +46,15 @@ def _bodies(session: Session, ids: set[int]) -> dict[int, tuple[str, str]]:
 def _claimed(session: Session, rows: list[Any], now: datetime) -> list[Claimed]:
     bodies = _bodies(session, {r.broadcast_id for r in rows})
     return [
-        Claimed(r.id, r.broadcast_id, r.phone, bodies[r.broadcast_id][1 if r.language == "en" else 0], r.attempts, now)
+        Claimed(
+            r.id,
+            r.broadcast_id,
+            r.phone,
+            bodies[r.broadcast_id][1 if r.language == "en" else 0],
+            r.attempts,
+            now,
+            r.channel,
+        )
         for r in rows
     ]
 
@@ -57,7 +67,7 @@ def claim(session: Session, *, limit: int) -> list[Claimed]:
     now = utcnow()
     r = BroadcastRecipient
     due = (
-        select(r.id, r.broadcast_id, r.phone, r.language, r.attempts)
+        select(r.id, r.broadcast_id, r.phone, r.language, r.attempts, r.channel)
         .join(Broadcast, Broadcast.id == r.broadcast_id)
         .where(
             r.status == "queued",
@@ -93,7 +103,7 @@ def left_sending(session: Session) -> list[Claimed]:
     r = BroadcastRecipient
     rows = list(
         session.execute(
-            select(r.id, r.broadcast_id, r.phone, r.language, r.attempts, r.claimed_at)
+            select(r.id, r.broadcast_id, r.phone, r.language, r.attempts, r.claimed_at, r.channel)
             .where(r.status == "sending")
             .order_by(r.id)
         )
@@ -107,9 +117,22 @@ def left_sending(session: Session) -> list[Claimed]:
             bodies[row.broadcast_id][1 if row.language == "en" else 0],
             row.attempts,
             row.claimed_at or utcnow(),
+            row.channel,
         )
         for row in rows
     ]
+
+
+def whatsapp_windows(session: Session, phones: set[str], gateways: list[str]) -> set[str]:
+    """Which of these numbers wrote to one of these WhatsApp gateways within the 24-hour window: they may be sent
+    free text; the others only an approved template (hotline/features/sms/sms_routes.py, the same rule)."""
+    if not phones or not gateways:
+        return set()
+    since = utcnow() - WHATSAPP_WINDOW
+    stmt = select(InboundMessage.from_e164).where(
+        InboundMessage.from_e164.in_(phones), InboundMessage.provider.in_(gateways), InboundMessage.received_at > since
+    )
+    return set(session.scalars(stmt.distinct()))
 
 
 def mark_sent(session: Session, sent: list[tuple[int, str, str]]) -> None:
@@ -162,7 +185,7 @@ def mark_failed(session: Session, failed: list[tuple[Claimed, str, bool]]) -> No
 
 
 def finish(session: Session) -> list[int]:
-    """Broadcasts with nothing left to send (SMS) become `done`."""
+    """Broadcasts with nothing left to send (SMS and WhatsApp) become `done`."""
     r = BroadcastRecipient
     pending = exists().where(
         and_(r.broadcast_id == Broadcast.id, r.status.in_(("queued", "sending")), r.channel.in_(SENDABLE_CHANNELS))

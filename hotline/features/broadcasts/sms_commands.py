@@ -1,4 +1,4 @@
-"""DAFTAR <desa> (subscribe) and AMAN/BANTU (check-in answers) by SMS, before the usual intake."""
+"""DAFTAR <desa> (subscribe) and AMAN/BANTU (check-in answers) by SMS or WhatsApp, before the usual intake."""
 
 from __future__ import annotations
 
@@ -48,7 +48,9 @@ def handle(
         )
         return "subscribed", None
     if meaning == "help" or (meaning == "safe" and len(words) == 1):  # "BANTU rumah retak" says more
-        answered = checkin.answer(session, config=config, phone=phone, word=first, text=text, inbound_id=inbound_id)
+        answered = checkin.answer(
+            session, config=config, phone=phone, word=first, text=text, inbound_id=inbound_id, channel=channel
+        )
         if answered is None:
             return None
         if answered.outcome == "checkin_safe":

@@ -1,14 +1,19 @@
 """The outbreak watch: N reports of one sub-category (and commodity) from desa within a radius, inside a window
 (routing/farming.yaml `outbreak`), raise one outbreak: an SMS to the farming agency's heads naming the desa and
-their counts. Later reports of the same kind join it quietly while it is active (no SMS storm)."""
+their counts. Later reports of the same kind join it quietly while it is active (no SMS storm).
+
+On PostgreSQL the watch holds a transaction-scoped advisory lock per (sub-category, commodity): two reports routed
+at once are counted one after the other, so the second sees the first's report and outbreak and joins it instead of
+raising another. SQLite has one writer at a time (the report row is written earlier in the same transaction)."""
 
 from __future__ import annotations
 
 import string
+import zlib
 from collections.abc import Sequence
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from hotline.cityconfig import CityConfig
@@ -17,6 +22,14 @@ from hotline.core.outbox import queue_sms
 from hotline.models import FarmOutbreak, FarmReport, utcnow
 
 PURPOSE = "farm_outbreak"  # outbound_messages.purpose of the heads' SMS
+LOCK_NAMESPACE = 0x4641524D  # "FARM": the first key of pg_advisory_xact_lock(int, int)
+
+
+def lock_kind(session: Session, *, subcategory: str, commodity: str | None) -> None:
+    """Serialise the watch of one kind of report until the transaction ends (PostgreSQL; SQLite has one writer)."""
+    if session.get_bind().dialect.name == "postgresql":
+        key = zlib.crc32(f"{subcategory}\x1f{commodity or ''}".encode()) - 2**31  # into int4
+        session.execute(text("SELECT pg_advisory_xact_lock(:ns, :key)"), {"ns": LOCK_NAMESPACE, "key": key})
 
 
 def watch(session: Session, *, config: CityConfig, report: FarmReport) -> FarmOutbreak | None:
@@ -27,6 +40,8 @@ def watch(session: Session, *, config: CityConfig, report: FarmReport) -> FarmOu
     origin = config.point_of(report.desa)
     if origin is None:
         return None  # a report with no known desa cannot be placed near others
+    # before counting: a report routed at the same moment is counted after this one commits, and joins its outbreak
+    lock_kind(session, subcategory=report.subcategory, commodity=report.commodity if rule.same_commodity else None)
     now = utcnow()
     since = now - timedelta(days=rule.window_days)
     stmt = select(FarmReport).where(FarmReport.subcategory == report.subcategory, FarmReport.created_at >= since)

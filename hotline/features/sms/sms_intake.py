@@ -209,7 +209,12 @@ def handle_sms(session: Session, *, config: CityConfig, message: InboundMessage)
         return "flood_merged", merged_into
     if parsed.kind != "urc_command":  # DAFTAR <desa>, and AMAN/BANTU to an early warning's check-in
         ours = broadcast_sms.handle(
-            session, config=config, phone=message.from_e164, text=message.body, inbound_id=message.id
+            session,
+            config=config,
+            phone=message.from_e164,
+            text=message.body,
+            inbound_id=message.id,
+            channel="whatsapp" if (message.payload or {}).get("wamid") else "sms",  # the Cloud API's, not Twilio's
         )
         if ours is not None:
             return ours

@@ -5,9 +5,14 @@
 - Everything else to a person who texted us (replies, notices, operator SMS): first back through the gateway,
   number and line their SMS came in on (the SMS this answers, else their latest within 30 days), then the
   replies list. A citizen who texted the Kannel modem's number is answered from it, not from another SIM.
-- Broadcasts (later): the broadcasts list.
+- Broadcasts: the broadcasts list.
+- An alert on the `whatsapp` channel of routing/agencies.yaml: the WhatsApp gateways only (text in the member's
+  24-hour window, the `alert`/`escalation` template past it); when none can, the alert's next channel.
 - WhatsApp (issue 20): news to someone whose own latest message came on WhatsApp goes back there, free-form within
   their 24-hour window, as the city's approved template past it (sms/whatsapp.yaml), else by the replies list.
+- WhatsApp through Twilio (`From=whatsapp:+62...` on /twilio/sms): answered through the same Twilio gateway with
+  `whatsapp:` addresses within the 24-hour window of their last WhatsApp message, as SMS from the gateway's own
+  number past it.
 """
 
 from __future__ import annotations
@@ -49,7 +54,9 @@ def route_for(session: Session, message: OutboundMessage, routing: SmsRouting) -
     if group == "replies":
         origin = _whatsapp_origin(session, message, routing) or _origin(session, message)
         known = origin is not None and origin.provider in routing.gateways
-        if origin is not None and known and _open_session(session, origin, message, routing):
+        if origin is not None and known and _via_twilio_whatsapp(origin, routing):
+            steps.append(_twilio_whatsapp_step(session, origin, message, routing))
+        elif origin is not None and known and _open_session(session, origin, message, routing):
             line = (origin.payload or {}).get("hotline_line")
             steps.append(RouteStep(origin.provider, origin.to_number or None, str(line) if line else None))
         elif origin is not None and known and _wrote_on_whatsapp(session, origin, message, routing):
@@ -62,6 +69,8 @@ def route_for(session: Session, message: OutboundMessage, routing: SmsRouting) -
         else None
     )
     if delivery_id is not None:  # an alert failing over along routing/agencies.yaml alert_channels
+        if message.channel == "whatsapp":  # none usable (no template, window closed): the next channel takes it
+            return _whatsapp_alert_steps(session, message, routing)
         if message.channel == "sms_backup":  # SMS again, through the gateways its earlier SMS did not go through
             skip = _gateways_tried(session, delivery_id, message.id) | set(names[:1])  # `sms` goes by the first
             names = [n for n in names if n not in skip]
@@ -71,10 +80,58 @@ def route_for(session: Session, message: OutboundMessage, routing: SmsRouting) -
     return steps
 
 
+TWILIO_WHATSAPP_SCAN = 20  # a person's latest messages looked at for their last WhatsApp one through Twilio
+WHATSAPP_PREFIX = "whatsapp:"
+
+
+def _via_twilio_whatsapp(origin: InboundMessage, routing: SmsRouting) -> bool:
+    return routing.gateways[origin.provider].kind == "twilio" and (origin.payload or {}).get("twilio_channel") == (
+        "whatsapp"
+    )
+
+
+def _twilio_whatsapp_step(
+    session: Session, origin: InboundMessage, message: OutboundMessage, routing: SmsRouting
+) -> RouteStep:
+    """Back on WhatsApp through Twilio (`whatsapp:` From and To) while the window of the person's last WhatsApp
+    message there is open; past it, an SMS from the gateway's own number (not from the WhatsApp sender's)."""
+    recent = session.scalars(
+        select(InboundMessage)
+        .where(InboundMessage.from_e164 == message.to_number, InboundMessage.provider == origin.provider)
+        .order_by(InboundMessage.id.desc())
+        .limit(TWILIO_WHATSAPP_SCAN)
+    )
+    last = next((m for m in recent if (m.payload or {}).get("twilio_channel") == "whatsapp"), origin)
+    ours = last.to_number or routing.gateways[origin.provider].get("WHATSAPP_FROM")
+    if ours and last.received_at > utcnow() - WHATSAPP_WINDOW:
+        return RouteStep(origin.provider, sender=WHATSAPP_PREFIX + ours.removeprefix(WHATSAPP_PREFIX))
+    return RouteStep(origin.provider)
+
+
+def _whatsapp_alert_steps(session: Session, message: OutboundMessage, routing: SmsRouting) -> list[RouteStep]:
+    """An alert on the `whatsapp` channel: each WhatsApp gateway, free text within 24 hours of the member's own
+    last message to it, else the city's approved template for the purpose (sms/whatsapp.yaml `alert`,
+    `escalation`); nothing else, so a refusal or a missing template moves the alert to its next channel."""
+    template = template_for(get_settings().config_dir, message.purpose)
+    steps: list[RouteStep] = []
+    for spec in routing.of_kind("whatsapp"):
+        latest = session.scalar(
+            select(InboundMessage.received_at)
+            .where(InboundMessage.from_e164 == message.to_number, InboundMessage.provider == spec.name)
+            .order_by(InboundMessage.id.desc())
+            .limit(1)
+        )
+        if latest is not None and latest > utcnow() - WHATSAPP_WINDOW:
+            steps.append(RouteStep(spec.name))
+        elif template is not None:
+            steps.append(RouteStep(spec.name, template=template))
+    return steps
+
+
 def _whatsapp_origin(session: Session, message: OutboundMessage, routing: SmsRouting) -> InboundMessage | None:
-    """The recipient's own latest message, when it came on WhatsApp: news of their report answers them there
-    even when a crew's SMS triggered it (the SMS origin rule would pick the crew's gateway)."""
-    whatsapp = [g.name for g in routing.gateways.values() if g.kind == "whatsapp"]
+    """The recipient's own latest message, when it came on WhatsApp (the Cloud API's or Twilio's): news of their
+    report answers them there even when a crew's SMS triggered it (the SMS origin rule would pick the crew's)."""
+    whatsapp = [g.name for g in routing.gateways.values() if g.kind in ("whatsapp", "twilio")]
     if not whatsapp:
         return None
     stmt = (
@@ -84,7 +141,13 @@ def _whatsapp_origin(session: Session, message: OutboundMessage, routing: SmsRou
         .limit(1)
     )
     latest = session.scalar(stmt)
-    return latest if latest is not None and latest.provider in whatsapp else None
+    if latest is None or latest.provider not in whatsapp:
+        return None
+    return (
+        latest
+        if routing.gateways[latest.provider].kind == "whatsapp" or _via_twilio_whatsapp(latest, routing)
+        else None
+    )
 
 
 def _wrote_on_whatsapp(session: Session, origin: InboundMessage, message: OutboundMessage, routing: SmsRouting) -> bool:

@@ -5,6 +5,7 @@ template beforehand; the city names them here, per purpose, with the language ea
     templates:
       notify: {name: hotline_update, language: id}     # news of their report (accepted, done, "is it fixed?")
       reply:  {name: hotline_reply, language: id}
+      broadcast: {name: hotline_warning, language: id}  # early warnings to WhatsApp subscribers
 
 Each template has one body parameter, {{1}}: the text the SMS would carry. A purpose with no template is sent
 by SMS once the window is closed (hotline/features/sms/sms_routes.py).
@@ -13,13 +14,31 @@ by SMS once the window is closed (hotline/features/sms/sms_routes.py).
 from __future__ import annotations
 
 import logging
+import re
 from functools import lru_cache
 from pathlib import Path
 
 import yaml
 
+from hotline.cityconfig.errors import ConfigError
+
 log = logging.getLogger(__name__)
 FILE = Path("sms") / "whatsapp.yaml"
+# What the hotline sends (outbound_messages.purpose) and so what a template may stand for
+PURPOSES = (
+    "reply",
+    "notify",
+    "operator",
+    "advice",
+    "optout_ack",
+    "alert",
+    "escalation",
+    "broadcast",
+    "farm_outbreak",
+    "digest",
+)
+NAME_RE = re.compile(r"^[a-z0-9_]{1,512}$")  # Meta: lowercase letters, digits and underscores
+LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(_[A-Z]{2})?$")  # Meta's codes: id, en, en_US, pt_BR
 
 
 @lru_cache(maxsize=4)
@@ -45,3 +64,65 @@ def template_for(config_dir: Path, purpose: str) -> tuple[str, str] | None:
     except OSError:
         return None
     return _read(str(path), mtime).get(purpose)
+
+
+def check(config_dir: Path) -> list[ConfigError]:
+    """`hotline config check`: what is wrong in sms/whatsapp.yaml, file:line each (no file: nothing). At run
+    time a broken file is only logged and SMS takes over; this says so before the city goes live."""
+    path = Path(config_dir) / FILE
+    if not path.is_file():
+        return []
+    name = FILE.as_posix()
+    try:
+        root = yaml.compose(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        return [ConfigError(name, 0, f"cannot be read: {exc}")]
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        return [ConfigError(name, mark.line + 1 if mark else 0, f"not valid YAML: {exc}")]
+    if root is None:
+        return []
+
+    def at(node: yaml.Node) -> int:
+        return node.start_mark.line + 1
+
+    if not isinstance(root, yaml.MappingNode):
+        return [ConfigError(name, at(root), "expected a mapping with `templates:`", "templates: {notify: {...}}")]
+    problems: list[ConfigError] = []
+    templates: yaml.Node | None = None
+    for key, value in root.value:
+        if key.value == "templates":
+            templates = value
+        else:
+            problems.append(ConfigError(name, at(key), f"unknown key {key.value!r}", "only `templates:` is read"))
+    if templates is None:
+        return [*problems, ConfigError(name, at(root), "no `templates:`", "templates: {notify: {name, language}}")]
+    if not isinstance(templates, yaml.MappingNode):
+        return [*problems, ConfigError(name, at(templates), "templates: expected a mapping of purpose -> template")]
+    fix = "e.g. notify: {name: hotline_update, language: id}"
+    for key, spec in templates.value:
+        purpose = str(key.value)
+        if purpose not in PURPOSES:
+            problems.append(
+                ConfigError(name, at(key), f"templates.{purpose}: no such purpose", f"one of {', '.join(PURPOSES)}")
+            )
+        if not isinstance(spec, yaml.MappingNode):
+            problems.append(ConfigError(name, at(spec), f"templates.{purpose}: expected {{name, language}}", fix))
+            continue
+        fields = {str(k.value): v for k, v in spec.value}
+        for field, node in fields.items():
+            if field not in ("name", "language"):
+                problems.append(ConfigError(name, at(node), f"templates.{purpose}.{field}: unknown key", fix))
+        for field, pattern, what in (
+            ("name", NAME_RE, "lowercase letters, digits and underscores, as Meta approved it"),
+            ("language", LANGUAGE_RE, "the code the template was approved in: id, en, en_US"),
+        ):
+            node = fields.get(field)
+            if node is None:
+                problems.append(ConfigError(name, at(spec), f"templates.{purpose}: no {field}", fix))
+            elif not isinstance(node, yaml.ScalarNode) or not pattern.match(str(node.value)):
+                shown = node.value if isinstance(node, yaml.ScalarNode) else "a list or mapping"
+                problems.append(
+                    ConfigError(name, at(node), f"templates.{purpose}.{field}: {shown!r} is not valid", what)
+                )
+    return problems

@@ -69,43 +69,5 @@ def export_rows(session: Session, *, principal: Principal, filters: TicketFilter
         .order_by(Ticket.id.desc())
         .execution_options(yield_per=EXPORT_BATCH)
     )
-    for (
-        number,
-        status,
-        category,
-        agency,
-        priority,
-        channel,
-        reporter,
-        kecamatan,
-        desa,
-        location,
-        text,
-        created,
-        routed,
-        accept_due,
-        accepted,
-        resolve_due,
-        resolved,
-        cancelled,
-    ) in session.execute(stmt):
-        yield ExportRow(
-            number,
-            status,
-            category,
-            agency,
-            priority,
-            channel,
-            reporter,
-            kecamatan,
-            desa,
-            location,
-            text,
-            created,
-            routed,
-            accept_due,
-            accepted,
-            resolve_due,
-            resolved,
-            cancelled,
-        )
+    for row in session.execute(stmt):
+        yield ExportRow(*tuple(row))  # the columns above, in ExportRow's order

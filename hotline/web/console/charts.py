@@ -18,7 +18,8 @@ from hotline.catalog import say
 from hotline.core.city import current_config
 from hotline.db import unit_of_work
 from hotline.features.accounts.audit import audit
-from hotline.features.scorecard import Month, MonthError, Scorecard, city_timezone
+from hotline.features.farming.dinas_view import ppl_scores
+from hotline.features.scorecard import AgencyScore, Month, MonthError, Scorecard, city_timezone
 from hotline.features.scorecard.monthly import month_scorecard
 from hotline.features.scorecard.trend import TREND_MONTHS, accept_share, agency_trends, finish_share, recent_cards
 from hotline.features.tickets.ticket_export import export_rows
@@ -28,9 +29,8 @@ from hotline.reports.csv_export import write_csv
 from hotline.reports.labels import percent
 from hotline.reports.svg_charts import median_chart, minutes_words, share_chart, trend_chart
 from hotline.reports.ticket_csv import ticket_csv
-from hotline.web.api_schemas import MAX_ID
 from hotline.web.console.auth import ConsoleUser, UserDep, render
-from hotline.web.console.ticket_filters import FilterError, ticket_filter
+from hotline.web.console.ticket_filters import FilterError, ListQueryDep
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 MonthParam = Annotated[str | None, Query(max_length=7)]
@@ -44,6 +44,17 @@ def _visible(card: Scorecard, user: ConsoleUser) -> Scorecard:
     """The card with only the agencies this user may see (agency staff: their own)."""
     rows = tuple(r for r in card.agencies if user.principal.may_see_agency(r.code))
     return replace(card, agencies=rows)
+
+
+def _ppl_teams(user: ConsoleUser, month: Month) -> list[AgencyScore] | None:
+    """The farming agency's PPL teams scored for the month (as `hotline farmers ppl`), for those who see that
+    agency's row; None when routing/farming.yaml is off or this user does not."""
+    config = current_config()
+    rules = config.farming
+    if not rules.enabled or not user.principal.may_see_agency(rules.agency):
+        return None
+    with unit_of_work() as session:
+        return ppl_scores(session, config=config, month=month, tz=city_timezone(), now=clock.now())
 
 
 def _chosen_month(month: str | None) -> Month:
@@ -86,6 +97,8 @@ def scorecard_page(request: Request, user: UserDep, month: MonthParam = None) ->
         "say": say,
         "green": percent(thresholds.green),
         "yellow": percent(thresholds.yellow),
+        "ppl": _ppl_teams(user, chosen),
+        "ppl_agency": config.farming.agency,
     }
     return render(request, "scorecard.html", context, user=user)
 
@@ -117,7 +130,8 @@ def scorecard_csv(user: UserDep, month: MonthParam = None) -> Response:
     if isinstance(card, Response):
         return card
     out = io.StringIO()
-    write_csv(card, out)
+    teams = _ppl_teams(user, Month.parse(card.month))
+    write_csv(card, out, teams=teams, team_of=current_config().farming.agency)
     headers = {"Content-Disposition": f'attachment; filename="scorecard-{card.month}.csv"'}
     return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)
 
@@ -132,36 +146,15 @@ def scorecard_png(user: UserDep, month: MonthParam = None) -> Response:
 
 
 @router.get("/tickets.csv")
-def tickets_csv(
-    user: UserDep,
-    status: Annotated[str | None, Query(max_length=24)] = None,
-    agency: Annotated[str | None, Query(max_length=32)] = None,
-    category: Annotated[str | None, Query(max_length=32)] = None,
-    kecamatan: Annotated[str | None, Query(max_length=100)] = None,
-    overdue: bool = False,
-    before: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
-) -> Response:
+def tickets_csv(user: UserDep, given: ListQueryDep) -> Response:
     """Every ticket the list page's filters pick (not one page), streamed: memory stays bounded at any size."""
     try:
-        filters = ticket_filter(
-            status=status,
-            agency=agency,
-            category=category,
-            kecamatan=kecamatan,
-            overdue=overdue,
-            limit=0,
-            before=before,
-        )
+        filters = given.filter(0)
     except FilterError as exc:
         return _bad_request(exc.words(user.lang))
     now = clock.now()
-    given: dict[str, str | bool] = {
-        k: v for k, v in (("status", status), ("agency", agency), ("category", category)) if v
-    }
-    given |= {"kecamatan": kecamatan} if kecamatan else {}
-    given |= {"overdue": True} if overdue else {}
     with unit_of_work() as session:
-        audit(session, actor=user.principal.username, action="export.tickets", ip=user.ip, filters=given)
+        audit(session, actor=user.principal.username, action="export.tickets", ip=user.ip, filters=given.given())
     names = {c.code: c.name(user.lang) for c in current_config().categories}
 
     def chunks() -> Iterator[str]:

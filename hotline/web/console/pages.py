@@ -13,10 +13,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hotline import clock
+from hotline.catalog import say
 from hotline.core.city import current_config
 from hotline.db import unit_of_work
 from hotline.features.calls.call_queue import WaitingCall, waiting_calls
 from hotline.features.calls.queue_urgency import urgency
+from hotline.features.farming.access import may_see_farmers
+from hotline.features.farming.ticket_facts import farm_facts, farmer_words, hide_words
 from hotline.features.media import media_items
 from hotline.features.merging import reporters
 from hotline.features.merging.edit_merge import current_values
@@ -36,7 +39,7 @@ from hotline.models import Agency, Call, CallScreening, InboundMessage, Outbound
 from hotline.web.api_schemas import MAX_ID, RowId
 from hotline.web.console.auth import ConsoleUser, UserDep, render, require
 from hotline.web.console.recordings import console_recording_url
-from hotline.web.console.ticket_filters import FilterError, ticket_filter
+from hotline.web.console.ticket_filters import FilterError, ListQueryDep
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 CONSOLE_PAGE = 50  # tickets per page of the list
@@ -108,28 +111,11 @@ def queue_fragment(request: Request, user: UserDep) -> Response:
 
 
 @router.get("/tickets")
-def tickets_page(
-    request: Request,
-    user: UserDep,
-    status: Annotated[str | None, Query(max_length=24)] = None,
-    agency: Annotated[str | None, Query(max_length=32)] = None,
-    category: Annotated[str | None, Query(max_length=32)] = None,
-    kecamatan: Annotated[str | None, Query(max_length=100)] = None,
-    overdue: bool = False,
-    before: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
-) -> Response:
+def tickets_page(request: Request, user: UserDep, given: ListQueryDep) -> Response:
     """One page of CONSOLE_PAGE tickets, newest first; "next" pages by number (keyset), never by offset."""
     error = None
     try:
-        filters = ticket_filter(
-            status=status,
-            agency=agency,
-            category=category,
-            kecamatan=kecamatan,
-            overdue=overdue,
-            limit=CONSOLE_PAGE,
-            before=before,
-        )
+        filters = given.filter(CONSOLE_PAGE)
     except FilterError as exc:  # say which value is unknown rather than list nothing
         error, filters = exc.words(user.lang), TicketFilter(limit=CONSOLE_PAGE)
     now = clock.now()
@@ -140,13 +126,11 @@ def tickets_page(
             for t in list_tickets(session, principal=user.principal, filters=filters, now=now)
             if error is None  # an unknown value lists nothing: no page passed off as filtered
         ]
-    query = {k: v for k, v in (("status", status), ("agency", agency), ("category", category)) if v}
-    query |= {"kecamatan": kecamatan} if kecamatan else {}
-    query |= {"overdue": "true"} if overdue else {}
+    query = {k: "true" if v is True else v for k, v in given.given().items()}
     next_page = None
     if len(rows) == CONSOLE_PAGE:  # maybe more: the next page starts below this page's last number
         next_page = f"/console/tickets?{urlencode({**query, 'before': rows[-1][0].id})}"
-    first_page = f"/console/tickets?{urlencode(query)}" if before is not None else None
+    first_page = f"/console/tickets?{urlencode(query)}" if given.before is not None else None
     context = {
         **form_choices(user.lang),
         "rows": rows,
@@ -184,14 +168,21 @@ def ticket_context(
     calls = list(session.scalars(select(Call).where(Call.ticket_id == number).order_by(Call.id)))
     linked = reporters.all_rows(session, number)
     open311 = filings(session, ticket_id=number)
+    config = current_config()
+    sees_farmers = may_see_farmers(user.principal, config.farming)
+    hidden = () if sees_farmers else farmer_words(session, ticket_id=number)  # the PPL's alert names the farmer
+    mask = say("agri", "farmer_hidden", user.lang) if hidden else ""
     messages = sorted(
-        [("in", m.received_at, m.from_e164, m.body, m.status) for m in inbound]
-        + [("out", m.created_at, m.to_number, m.body, m.status) for m in outbound],
+        [("in", m.received_at, m.from_e164, hide_words(m.body, hidden, mask), m.status) for m in inbound]
+        + [("out", m.created_at, m.to_number, hide_words(m.body, hidden, mask), m.status) for m in outbound],
         key=lambda m: m[1],
     )
     base = current_values(ticket)
     version = max((line.event_id for line in view.timeline), default=0)
     changed = [line for line in view.timeline if conflict and line.event_id > conflict.since]
+    farm = farm_facts(  # the farmer who sent it: for those who may see farmers only (the farmers page's check)
+        session, config=config, ticket_id=number, lang=user.lang, with_farmer=sees_farmers
+    )
     return {
         **form_choices(user.lang),
         "ticket": ticket,
@@ -203,6 +194,7 @@ def ticket_context(
         "linked": linked,
         "open311": open311,
         "media": media_items.of_ticket(session, ticket_id=number),  # WhatsApp / MMS photos and voice notes
+        "farm": farm,
         "deadline": running_deadline(ticket),
         "cancel_requested": cancel_requests.is_open(ticket),
         "base": base,

@@ -3,9 +3,15 @@ know (a status, agency, category or kecamatan) is a sentence naming it, never an
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Query
+
 from hotline.catalog import say
 from hotline.core.city import current_config
 from hotline.features.tickets.ticket_queries import STATUSES, TicketFilter
+from hotline.web.api_schemas import MAX_ID
 
 
 class FilterError(ValueError):
@@ -42,3 +48,47 @@ def ticket_filter(
     return TicketFilter(
         status or None, agency or None, category or None, kecamatan or None, overdue, limit, before=before
     )
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """The list's filters as given in the query string (the list page, its next pages and its CSV export)."""
+
+    status: str | None
+    agency: str | None
+    category: str | None
+    kecamatan: str | None
+    overdue: bool
+    before: int | None
+
+    def filter(self, limit: int) -> TicketFilter:
+        """The filter at `limit` tickets (0: all), or FilterError for a value the city does not know."""
+        return ticket_filter(
+            status=self.status,
+            agency=self.agency,
+            category=self.category,
+            kecamatan=self.kecamatan,
+            overdue=self.overdue,
+            limit=limit,
+            before=self.before,
+        )
+
+    def given(self) -> dict[str, str | bool]:
+        """The filters that were set (not the page), for links and the audit log."""
+        named = (("status", self.status), ("agency", self.agency), ("category", self.category))
+        chosen: dict[str, str | bool] = {k: v for k, v in (*named, ("kecamatan", self.kecamatan)) if v}
+        return chosen | ({"overdue": True} if self.overdue else {})
+
+
+def list_query(
+    status: Annotated[str | None, Query(max_length=24)] = None,
+    agency: Annotated[str | None, Query(max_length=32)] = None,
+    category: Annotated[str | None, Query(max_length=32)] = None,
+    kecamatan: Annotated[str | None, Query(max_length=100)] = None,
+    overdue: bool = False,
+    before: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+) -> ListQuery:
+    return ListQuery(status, agency, category, kecamatan, overdue, before)
+
+
+ListQueryDep = Annotated[ListQuery, Depends(list_query)]
