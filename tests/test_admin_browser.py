@@ -19,6 +19,7 @@ def test_an_admin_manages_users_and_tokens_and_reads_the_audit_log(page: Any, se
     make_user("kepala", "admin")
     make_user("ani", "operator")
     sign_in(page, "kepala")
+    page.locator("#nav-more summary").click()  # the header's "More" menu
     page.get_by_role("link", name="Pengguna", exact=True).click()
 
     form = page.locator("form[action='/console/users']")

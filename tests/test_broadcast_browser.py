@@ -32,6 +32,7 @@ def test_draft_approve_and_watch_it_go(page: Any, phone: Phone, browser: Any, se
     make_user("spv-ani", "supervisor")
     make_user("spv-budi", "supervisor")
     sign_in(page, "spv-ani")
+    page.locator("#nav-more summary").click()  # the header's "More" menu
     page.get_by_role("link", name="Peringatan dini").click()
     expect(page.locator('[data-subscribers] tr[data-desa="Punten"]')).to_contain_text("3")
     page.get_by_label("Bahaya", exact=True).select_option("landslide")

@@ -21,6 +21,7 @@ def test_dinas_staff_correct_a_farmer_and_see_the_outbreak(page: Any, phone: Pho
         drain_queue()
     make_user("tani", "agency_staff", agency="DISTAN")
     sign_in(page, "tani")
+    page.locator("#nav-more summary").click()  # the header's "More" menu
     page.get_by_role("link", name="Petani").click()
     expect(page.get_by_role("heading", name="Wabah", exact=True)).to_be_visible()
     outbreak = page.locator("[data-outbreak]")

@@ -49,6 +49,7 @@ def test_logout_ends_the_session_for_a_copied_cookie_too(page: Any, browser: Any
     tab = other.new_page()
     tab.goto("/console/tickets")
     expect(tab.get_by_test_id("me")).to_have_text("ani")  # the copy works while the session lives
+    page.get_by_test_id("me").click()  # the account menu (issue 19: the header is one row)
     page.get_by_role("button", name="Keluar").click()
     expect(page).to_have_url(re.compile(r"/console/login$"))
     tab.goto("/console/tickets")
@@ -102,6 +103,7 @@ def test_each_role_is_offered_what_it_may_do(page: Any, browser: Any, server: st
     admin = browser.new_context(base_url=server)
     tab = admin.new_page()
     sign_in(tab, "adm")
+    tab.locator("#nav-more summary").click()  # the header's "More" menu
     tab.get_by_role("link", name="Pengguna").click()
     row = tab.locator('tr[data-user="op"]')
     expect(row).to_contain_text("Operator")

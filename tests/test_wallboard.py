@@ -18,7 +18,7 @@ from hotline.cli import app
 from hotline.db import unit_of_work
 from hotline.features.wallboard.kiosk import add_kiosk, revoke_kiosk
 from hotline.models import AuditEntry, Call, KioskToken, Ticket, TicketEvent
-from tests.accounts import console_login, csrf_of, make_user
+from tests.accounts import console_login, csrf_of, make_user, shown_after
 from tests.clocked import set_clock
 from tests.map_tickets import placed_ticket
 from tests.test_growth import refresher_lease, statements  # noqa: F401 (fixtures)
@@ -166,7 +166,9 @@ def test_an_unchanged_poll_is_a_204_of_three_queries(
 def test_admins_make_and_revoke_kiosk_links_on_the_users_page(server: str) -> None:
     make_user("root", "admin")
     admin = console_login(server, "root")
-    made = admin.post("/console/kiosks", data={"name": "TV-Ruang", "csrf": csrf_of(admin.get("/console/users").text)})
+    posted = admin.post("/console/kiosks", data={"name": "TV-Ruang", "csrf": csrf_of(admin.get("/console/users").text)})
+    assert posted.status_code == 303  # POST/redirect/GET (tests/test_shown_once.py)
+    made = admin.get(posted.headers["location"])
     link = re.search(r"<code data-kiosk-link>([^<]+)</code>", made.text)
     assert made.status_code == 200 and link and "/console/wallboard?kiosk=kiosk_" in link.group(1)
     assert link.group(1) not in admin.get("/console/users").text  # shown once
@@ -180,7 +182,7 @@ def test_admins_make_and_revoke_kiosk_links_on_the_users_page(server: str) -> No
     with unit_of_work() as session:
         kiosk_id = session.scalar(select(KioskToken.id).where(KioskToken.name == "tv-ruang"))
     revoked = admin.post(f"/console/kiosks/{kiosk_id}/revoke", data={"csrf": csrf_of(admin.get("/console/users").text)})
-    assert revoked.status_code == 200 and "Tautan kios dicabut" in revoked.text
+    assert "Tautan kios dicabut" in shown_after(admin, revoked)  # POST/redirect/GET
     assert tv.get("/console/wallboard").status_code == 403
     make_user("ani", "operator")
     operator = console_login(server, "ani")

@@ -17,6 +17,7 @@ from hotline.web.api_schemas import RowId
 from hotline.web.console.actions import field
 from hotline.web.console.auth import ConsoleUser, FormDep, UserDep, render, require
 from hotline.web.console.flash import error_url, flash_url
+from hotline.web.console.shown_once import keep, take
 from hotline.web.safe import plain_int
 
 router = APIRouter(prefix="/console/admin/tokens", include_in_schema=False)
@@ -25,7 +26,9 @@ PAGE = "/console/admin/tokens"
 
 @router.get("")
 def tokens_page(request: Request, user: UserDep) -> Response:
-    return _render(request, user)
+    require(user, user.principal.can_manage_users)
+    shown = take(request, user)  # a token just made: on this page once
+    return _render(request, user, new_token=shown.get("token"), owner=shown.get("owner"))
 
 
 def _render(request: Request, user: ConsoleUser, new_token: str | None = None, owner: str | None = None) -> Response:
@@ -79,8 +82,9 @@ async def create(request: Request, user: UserDep, form: FormDep) -> Response:
         token = await run_sync(run)
     except AccountError as exc:
         return RedirectResponse(error_url(PAGE, exc.code, exc.params), status_code=303)
-    # The token is shown on this answer only (not in a URL): only its hash is kept.
-    return await run_sync(lambda: _render(request, user, new_token=token, owner=owner))
+    # Shown once on the page the redirect leads to (never in a URL; a reload makes no second token): only its
+    # hash is kept.
+    return RedirectResponse(await run_sync(keep, user, PAGE, {"token": token, "owner": owner}), status_code=303)
 
 
 @router.post("/{token_id}/revoke")

@@ -33,6 +33,8 @@ FLASH_CODES = frozenset(
 )
 # The admin screens' messages (hotline/catalog `admin`): user_added, password_reset, ...
 ADMIN_FLASH_CODES = frozenset({"user_added", "password_reset", "role_changed", "token_revoked"})
+# The kiosk screens' (hotline/catalog `map`).
+MAP_FLASH_CODES = frozenset({"kiosk_revoked"})
 ERROR_MAX_AGE = 600
 STATUS_PARAMS = frozenset({"current", "target", "status"})  # an error's ticket statuses, said in words
 
@@ -48,7 +50,7 @@ def _signer() -> URLSafeTimedSerializer:
 
 
 def flash_url(path: str, code: str) -> str:
-    assert code in FLASH_CODES or code in ADMIN_FLASH_CODES, code
+    assert code in FLASH_CODES or code in ADMIN_FLASH_CODES or code in MAP_FLASH_CODES, code
     return f"{path}{'&' if '?' in path else '?'}flash={code}"
 
 
@@ -63,6 +65,8 @@ def banner(request: Request, lang: str) -> Banner | None:
         return Banner(text(code, lang), error=False)
     if code in ADMIN_FLASH_CODES:
         return Banner(word("admin", code, lang), error=False)
+    if code in MAP_FLASH_CODES:
+        return Banner(word("map", code, lang), error=False)
     signed = request.query_params.get("error")
     if not signed:
         return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from anyio.to_thread import run_sync
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 
 from hotline.catalog import say
 from hotline.db import unit_of_work
@@ -15,7 +15,9 @@ from hotline.models import KioskToken, utcnow
 from hotline.web.api_schemas import RowId
 from hotline.web.console.actions import field
 from hotline.web.console.auth import FormDep, UserDep, require
-from hotline.web.console.users import render_users
+from hotline.web.console.flash import flash_url
+from hotline.web.console.shown_once import keep
+from hotline.web.console.users import PAGE, render_users
 
 router = APIRouter(prefix="/console/kiosks", include_in_schema=False)
 
@@ -44,9 +46,10 @@ async def add(request: Request, user: UserDep, form: FormDep) -> Response:
     except KioskError as exc:
         note = (say("map", exc.code, user.lang, exc.params), True)
         return await run_sync(lambda: render_users(request, user, kiosk_note=note))
-    # The link is shown on this answer only (never in a redirect's URL): only the token's hash is kept.
+    # Shown once on the page the redirect leads to (never in its URL; a reload makes no second link): only the
+    # token's hash is kept.
     link = f"{str(request.base_url).rstrip('/')}/console/wallboard?kiosk={token}"
-    return await run_sync(lambda: render_users(request, user, kiosk_link=link))
+    return RedirectResponse(await run_sync(keep, user, PAGE, {"kiosk_link": link}), status_code=303)
 
 
 @router.post("/{kiosk_id}/revoke")
@@ -72,5 +75,4 @@ async def revoke(request: Request, kiosk_id: RowId, user: UserDep, form: FormDep
 
     if not await run_sync(run):
         raise HTTPException(404, "no such kiosk")
-    note = (say("map", "kiosk_revoked", user.lang), False)
-    return await run_sync(lambda: render_users(request, user, kiosk_note=note))
+    return RedirectResponse(flash_url(PAGE, "kiosk_revoked"), status_code=303)  # a reload revokes nothing again

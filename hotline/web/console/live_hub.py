@@ -112,7 +112,10 @@ def _call_notice(call: WaitingCall, lang: str) -> str:
     names = {c.code: c.name(lang) for c in current_config().categories}
     topic = names.get(call.category, call.category) if call.category else None
     body = f"{call.caller} — {topic}" if topic else call.caller
-    return json.dumps({"id": call.call_id, "title": word("attention", "call_title", lang), "body": body})
+    # `line`: the caller in the page's short spoken news of the queue (calls.html #queue-news), not the whole table.
+    badge = {"emergency": "queue_emergency", "silent": "queue_silent"}.get(call.priority)
+    line = f"{call.caller} ({word('ui', badge, lang)})" if badge else call.caller
+    return json.dumps({"id": call.call_id, "title": word("attention", "call_title", lang), "body": body, "line": line})
 
 
 def _critical_notice(ticket: CriticalTicket, lang: str) -> str:

@@ -15,7 +15,8 @@ from hotline.web.api_schemas import RowId
 from hotline.web.console.actions import field
 from hotline.web.console.auth import FormDep, UserDep, require
 from hotline.web.console.flash import error_url, flash_url
-from hotline.web.console.users import PAGE, render_users
+from hotline.web.console.shown_once import keep
+from hotline.web.console.users import PAGE
 from hotline.web.safe import plain_int
 
 router = APIRouter(prefix="/console/partners", include_in_schema=False)
@@ -43,8 +44,9 @@ async def add(request: Request, user: UserDep, form: FormDep) -> Response:
         key = await run_sync(run)
     except PartnerError as exc:
         return RedirectResponse(error_url(PAGE, exc.code, exc.params), status_code=303)
-    # The key is shown on this answer only (not in a URL): only its hash is kept.
-    return await run_sync(lambda: render_users(request, user, new_key=key))
+    # Shown once on the page the redirect leads to (never in a URL; a reload makes no second key): only its hash
+    # is kept.
+    return RedirectResponse(await run_sync(keep, user, PAGE, {"partner_key": key}), status_code=303)
 
 
 @router.post("/{partner_id}/revoke")

@@ -35,6 +35,7 @@ from hotline.web.api_schemas import RowId
 from hotline.web.console.actions import field
 from hotline.web.console.auth import ConsoleUser, FormDep, UserDep, render, require
 from hotline.web.console.flash import error_url, flash_url
+from hotline.web.console.shown_once import take
 
 router = APIRouter(prefix="/console/users", include_in_schema=False)
 PAGE = "/console/users"
@@ -46,7 +47,9 @@ def user_page(user_id: int) -> str:
 
 @router.get("")
 def users_page(request: Request, user: UserDep) -> Response:
-    return render_users(request, user)
+    require(user, user.principal.can_manage_users)
+    shown = take(request, user)  # a partner key or kiosk link just made: on this page once
+    return render_users(request, user, new_key=shown.get("partner_key"), kiosk_link=shown.get("kiosk_link"))
 
 
 def _valid_tokens(session: Session) -> dict[int, int]:
@@ -96,7 +99,9 @@ def render_users(
         "kiosk_link": kiosk_link,
         "kiosk_note": kiosk_note,
     }
-    return render(request, "users.html", context, user=user)
+    response = render(request, "users.html", context, user=user)
+    response.headers["Cache-Control"] = "no-store"  # a page with a new key or link on it stays out of caches
+    return response
 
 
 @router.get("/{user_id}")

@@ -163,14 +163,42 @@ function setUpAttention() {
   document.addEventListener("keydown", unlock, { once: true });
 }
 
+// The header's menus ("More", the account; <details>, so they work without this): Escape closes one and gives the
+// keyboard back to its summary; a click or focus elsewhere closes it, so it never stays open over the work area.
+function setUpMenus() {
+  document.querySelectorAll("header details").forEach((menu) => {
+    const close = () => { menu.open = false; };
+    menu.addEventListener("keydown", (event) => {
+      if (event.key !== "Escape" || !menu.open) return;
+      close();
+      menu.querySelector("summary").focus();
+    });
+    document.addEventListener("click", (event) => { if (!menu.contains(event.target)) close(); });
+    document.addEventListener("focusin", (event) => { if (!menu.contains(event.target)) close(); });
+  });
+}
+
+// The queue's short news for screen readers (#queue-news, a polite status): who joined, never the whole table.
+function sayArrival(event, arrivals) {
+  const news = document.getElementById("queue-news");
+  let data;
+  try { data = JSON.parse(event.data); } catch (e) { return; }
+  if (!news || !data.line) return;
+  arrivals.push(data.line);
+  const template = arrivals.length === 1 ? news.dataset.one : news.dataset.many;
+  news.textContent = template.replace("{n}", String(arrivals.length)).replace("{calls}", arrivals.join("; "));
+}
+
 function connect() {
   if (document.body.dataset.live !== "on" || !window.EventSource) return;
   const status = document.getElementById("live-status");
   const source = new EventSource("/console/live");
   source.addEventListener("open", () => { if (status) status.dataset.state = "on"; });
   source.addEventListener("error", () => { if (status) status.dataset.state = "off"; });
+  let arrivals = [];  // the callers who joined with the last queue change, said in one sentence
   source.addEventListener("queue", (event) => {
     const queue = document.getElementById("queue");
+    arrivals = [];
     if (queue) {
       swapKeepingFocus(queue, event.data);
       tick();
@@ -180,7 +208,10 @@ function connect() {
     refreshLiveParts();
     document.dispatchEvent(new CustomEvent("hotline:tickets"));  // the map redraws (map.js)
   });
-  source.addEventListener("call", (event) => attend(event, false, "call-"));
+  source.addEventListener("call", (event) => {
+    attend(event, false, "call-");
+    sayArrival(event, arrivals);
+  });
   source.addEventListener("critical", (event) => attend(event, true, "critical-"));
 }
 
@@ -188,5 +219,6 @@ document.addEventListener("DOMContentLoaded", () => {
   tick();
   setInterval(tick, 1000);
   setUpAttention();
+  setUpMenus();
   connect();
 });
