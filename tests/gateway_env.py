@@ -12,9 +12,14 @@ CITIZEN = "+6281234567890"
 MODEM = "+62811000000"  # the number citizens text (the modem's SIM, the phone's SIM)
 
 
+PREFIXES = ("TWILIO_", "HOTLINE_GATEWAY_", "HOTLINE_SMS_")
+
+
 @contextmanager
 def gateways(env: dict[str, str]) -> Iterator[None]:
-    saved = {k: v for k, v in os.environ.items() if k.startswith(("TWILIO_", "HOTLINE_GATEWAY_", "HOTLINE_SMS_"))}
+    # Every gateway setting is replaced; any other setting `env` names (HOTLINE_CONFIG_DIR, say) is put back too:
+    # one left behind sent every later test of the worker to another city.
+    saved = {k: v for k, v in os.environ.items() if k.startswith(PREFIXES) or k in env}
     for name in saved:
         del os.environ[name]
     os.environ.update(env)
@@ -22,7 +27,7 @@ def gateways(env: dict[str, str]) -> Iterator[None]:
     try:
         yield
     finally:
-        for name in [k for k in os.environ if k.startswith(("TWILIO_", "HOTLINE_GATEWAY_", "HOTLINE_SMS_"))]:
+        for name in [k for k in os.environ if k.startswith(PREFIXES) or k in env]:
             del os.environ[name]
         os.environ.update(saved)
         get_settings.cache_clear()
