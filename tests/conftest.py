@@ -124,6 +124,54 @@ def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]
         cleanup()
 
 
+# Every table a test may fill, children before their parents (the order the deletes must take).
+TEST_TABLES = (
+    "ticket_reporters",  # points at tickets, calls and inbound messages: goes first
+    "media_items",  # WhatsApp / MMS media: points at tickets and inbound messages
+    "broadcast_recipients",  # points at broadcasts, subscribers and tickets
+    "broadcasts",
+    "subscribers",
+    "call_events",
+    "call_screening",  # points at calls
+    "calls",
+    "alert_attempts",  # points at alert_deliveries and outbound_messages
+    "alert_deliveries",  # points at tickets and members
+    "escalations",
+    "timers",  # the table of due work (hotline/jobs/timers.py)
+    "outbound_messages",
+    "inbound_messages",
+    "ticket_events",
+    "farm_reports",  # points at tickets, farmers and outbreaks (hotline/features/farming/); the farmers
+    # themselves are left to the tests that import them, once a module (tests/farmers.py registry fixtures)
+    "farm_outbreaks",
+    "ticket_attachments",  # Open311 photos and submissions point at tickets
+    "open311_submissions",
+    "tickets",
+    "partner_keys",
+    "kiosk_tokens",  # the wallboard's screens (hotline/features/wallboard/kiosk.py)
+    "opt_outs",
+    "audit_log",
+    "api_tokens",
+    "console_sessions",
+    "users",  # each test makes the accounts it needs (tests/accounts.py)
+    "scorecard_rollups",  # frozen months (hotline/features/scorecard/rollup.py)
+    "gauge_deltas",  # last: the deletes above appended theirs (hotline/gauge_triggers.py)
+    "gauge_counts",
+)
+
+
+def empty_tables(tables: tuple[str, ...] = TEST_TABLES) -> None:
+    """What each database test starts with: no rows in TEST_TABLES, ticket numbers from 1 again."""
+    from hotline.db import get_engine
+
+    engine = get_engine()
+    with engine.begin() as conn:
+        for table in tables:
+            conn.execute(text(f"DELETE FROM {table}"))
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("ALTER SEQUENCE tickets_id_seq RESTART WITH 1"))
+
+
 @pytest.fixture(autouse=True)
 def clean(request: pytest.FixtureRequest) -> Iterator[None]:
     """Each test starts with no tickets or messages and an empty queue."""
@@ -148,43 +196,7 @@ def clean(request: pytest.FixtureRequest) -> Iterator[None]:
         from hotline.cli_database import prepare_database
 
         prepare_database()
-    with engine.begin() as conn:
-        for table in (
-            "ticket_reporters",  # points at tickets, calls and inbound messages: goes first
-            "media_items",  # WhatsApp / MMS media: points at tickets and inbound messages
-            "broadcast_recipients",  # points at broadcasts, subscribers and tickets
-            "broadcasts",
-            "subscribers",
-            "call_events",
-            "call_screening",  # points at calls
-            "calls",
-            "alert_attempts",  # points at alert_deliveries and outbound_messages
-            "alert_deliveries",  # points at tickets and members
-            "escalations",
-            "timers",  # the table of due work (hotline/jobs/timers.py)
-            "outbound_messages",
-            "inbound_messages",
-            "ticket_events",
-            "farm_reports",  # points at tickets, farmers and outbreaks (hotline/features/farming/); the farmers
-            # themselves are left to the tests that import them, once a module (tests/farmers.py registry fixtures)
-            "farm_outbreaks",
-            "ticket_attachments",  # Open311 photos and submissions point at tickets
-            "open311_submissions",
-            "tickets",
-            "partner_keys",
-            "kiosk_tokens",  # the wallboard's screens (hotline/features/wallboard/kiosk.py)
-            "opt_outs",
-            "audit_log",
-            "api_tokens",
-            "console_sessions",
-            "users",  # each test makes the accounts it needs (tests/accounts.py)
-            "scorecard_rollups",  # frozen months (hotline/features/scorecard/rollup.py)
-            "gauge_deltas",  # last: the deletes above appended theirs (hotline/gauge_triggers.py)
-            "gauge_counts",
-        ):
-            conn.execute(text(f"DELETE FROM {table}"))
-        if engine.dialect.name == "postgresql":
-            conn.execute(text("ALTER SEQUENCE tickets_id_seq RESTART WITH 1"))
+    empty_tables()
     redis_connection().flushdb()
     yield
 

@@ -15,6 +15,7 @@ import json
 import logging
 import weakref
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from anyio.to_thread import run_sync
 from sqlalchemy import func, select
@@ -67,6 +68,11 @@ class Seen:
     call_ids: frozenset[int]
     tickets: str
     last_event: int
+    last_event_at: datetime | None = None  # when that event was written: the same id with another time is a new row
+
+
+# What a poll compares with when the database went back (other rows under the ids seen): all it holds is new.
+NOTHING_SEEN = Seen("", frozenset(), "", 0)
 
 
 @dataclass
@@ -76,15 +82,31 @@ class Poll:
     queue_html: dict[str, str]  # language -> the queue table, when the queue changed
     waiting: list[WaitingCall]
     critical: list[CriticalTicket]
+    went_back: bool = False  # the database holds other rows under the ids seen before (see NOTHING_SEEN)
 
 
 def _read_seen(session: Session) -> Seen:
     queued = session.execute(select(Call.id, Call.updated_at).where(Call.status == "queued").order_by(Call.id)).all()
-    newest_event = select(func.max(TicketEvent.id)).scalar_subquery()
-    tickets = session.execute(select(func.count(Ticket.id), func.max(Ticket.updated_at), newest_event)).one()
+    newest = select(TicketEvent.id, TicketEvent.at).order_by(TicketEvent.id.desc()).limit(1).subquery()
+    tickets = session.execute(
+        select(func.count(Ticket.id), func.max(Ticket.updated_at), select(newest.c.id).scalar_subquery()).add_columns(
+            select(newest.c.at).scalar_subquery()
+        )
+    ).one()
     last_event = tickets[2] or 0
     ids = frozenset(row[0] for row in queued)
-    return Seen(repr(queued), ids, f"{tickets[0]}|{tickets[1]}|{last_event}", last_event)
+    return Seen(repr(queued), ids, f"{tickets[0]}|{tickets[1]}|{last_event}", last_event, tickets[3])
+
+
+def _went_back(session: Session, before: Seen, seen: Seen) -> bool:
+    """The database holds other rows under the ids the last poll saw (a restored backup; a test suite's emptied
+    and refilled tables): the event the last poll saw newest is gone or was written at another time."""
+    if not before.last_event:
+        return False
+    if seen.last_event <= before.last_event:
+        return seen.last_event < before.last_event or seen.last_event_at != before.last_event_at
+    at = session.scalar(select(TicketEvent.at).where(TicketEvent.id == before.last_event))
+    return at != before.last_event_at
 
 
 def poll(before: Seen | None, sessions: list[tuple[int, str]], langs: set[str], announced: set[int]) -> Poll:
@@ -92,6 +114,11 @@ def poll(before: Seen | None, sessions: list[tuple[int, str]], langs: set[str], 
     with unit_of_work() as session:
         alive = live_session_keys(session, sessions)
         seen = _read_seen(session)
+        # A restored backup (or a test suite's emptied tables) numbers events and calls from lower ids again:
+        # compare with nothing, or ids seen before would hide the new ones.
+        went_back = before is not None and _went_back(session, before, seen)
+        if went_back:
+            before, announced = NOTHING_SEEN, set()
         html: dict[str, str] = {}
         waiting: list[WaitingCall] = []
         critical: list[CriticalTicket] = []
@@ -105,7 +132,7 @@ def poll(before: Seen | None, sessions: list[tuple[int, str]], langs: set[str], 
             critical = became_critical(
                 session, after_event=before.last_event, upto_event=seen.last_event, announced=announced
             )
-    return Poll(seen, alive, html, waiting, critical)
+    return Poll(seen, alive, html, waiting, critical, went_back)
 
 
 def _call_notice(call: WaitingCall, lang: str) -> str:
@@ -173,6 +200,8 @@ class LiveHub:
         if before is None:
             self.ready.set()
             return
+        if result.went_back:
+            before, self.announced = NOTHING_SEEN, set()
         self.announced.update(t.number for t in result.critical)
         arrived = [w for w in result.waiting if w.call_id in result.seen.call_ids - before.call_ids]
         for tab in tabs:
