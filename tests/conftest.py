@@ -345,17 +345,14 @@ POSTGRES_MODULES = frozenset(
     for name in [
         "alert_failover",
         "api_v1",
-        "broadcast_checkin",  # BANTU's ticket, the tally's sums (issue 21)
-        "broadcast_sender",  # claims with SKIP LOCKED, resume after kill -9
-        "broadcasts",  # unique (broadcast, phone), all-or-nothing CSV
+        "broadcast_sender",  # claims with SKIP LOCKED (PostgreSQL's own), resume after kill -9
         "close_the_loop",
         "escalation",
         "faults_webhooks",
-        "farming_flow",  # outbreak windows (dates), the registry's unique numbers, bulk upserts
-        "farming_registry",
+        "farming_flow",  # outbreak windows (dates), the outbreak's advisory lock (PostgreSQL only)
+        "farming_registry",  # bulk upserts (ON CONFLICT, written per dialect)
         "gauge_counts",
         "growth",
-        "map",  # ordering by CASE over priorities and deadlines, a GROUP BY of open tickets
         "merging",
         "migrations",
         "open311",
@@ -366,8 +363,6 @@ POSTGRES_MODULES = frozenset(
         "sms_webhook",
         "spool",
         "timers",
-        "whatsapp_end_to_end",  # issue 20: a wamid redelivered (unique provider_sid), media rows, the place
-        "whatsapp_webhook",
     ]
 )
 
