@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     # recipients the sender claims per transaction.
     broadcast_tps: str | None = Field(None, alias="HOTLINE_BROADCAST_TPS")
     broadcast_batch: int = Field(500, alias="HOTLINE_BROADCAST_BATCH", ge=1, le=5000)
+    # Who runs the broadcast sender: each `hotline worker` keeps one ("worker"; a Redis lease lets one send), or
+    # none of them ("off": `hotline broadcast sender` runs on its own, or the deployment sends no warnings).
+    broadcast_sender: Literal["worker", "off"] = Field("worker", alias="HOTLINE_BROADCAST_SENDER")
     # How long a gateway may keep trying: a "Balas TERIMA" hours after an outage is worse than none.
     sms_alert_validity_minutes: int = Field(30, alias="HOTLINE_SMS_ALERT_VALIDITY_MINUTES", ge=1, le=10080)
     sms_reply_validity_minutes: int = Field(1440, alias="HOTLINE_SMS_REPLY_VALIDITY_MINUTES", ge=1, le=10080)

@@ -104,6 +104,9 @@ def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]
         "HOTLINE_REDIS_URL": redis_url,
         "HOTLINE_DATA_DIR": str(tmp / "var"),
         "HOTLINE_QUEUE": f"hotline-test-{uuid.uuid4().hex[:8]}",
+        # Workers the tests start keep no broadcast sender (a Python process each, ~1.4 s of CPU): the broadcast
+        # tests run it themselves (tests/broadcast_helpers.py, `hotline broadcast sender`).
+        "HOTLINE_BROADCAST_SENDER": "off",
         "HOTLINE_PUBLIC_URL": f"http://127.0.0.1:{port}",
         "HOTLINE_PORT": str(port),
         "TWILIO_ACCOUNT_SID": ACCOUNT_SID,

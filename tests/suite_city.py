@@ -18,7 +18,8 @@ def clean_environment(**settings: str) -> dict[str, str]:
     suite's, but still on the suite's city: a `hotline up` on the suite's database without it would load
     the shipped routing/ into that database and every later test would alert the shipped numbers."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HOTLINE_", "TWILIO_", "ARI_"))}
-    return {**env, "HOTLINE_CONFIG_DIR": str(CITY_DIR), **settings}
+    # No broadcast sender in the workers these start (tests/conftest.py says why); a test may ask for one.
+    return {**env, "HOTLINE_CONFIG_DIR": str(CITY_DIR), "HOTLINE_BROADCAST_SENDER": "off", **settings}
 
 
 @cache

@@ -126,3 +126,26 @@ def _alive(process: psutil.Process) -> bool:
 
 def _logs(folder: Path) -> Any:
     return "\n".join(f"{log.name}: {log.read_text()[-800:]}" for log in sorted(folder.glob("*.log")))
+
+
+@pytest.mark.parametrize("mode", ["worker", "off"])
+def test_a_worker_keeps_a_broadcast_sender_unless_told_not_to(
+    backend: dict[str, str], tmp_path: Path, mode: str
+) -> None:
+    """HOTLINE_BROADCAST_SENDER: each worker keeps the early-warning sender ("worker", the default), or none
+    ("off": `hotline broadcast sender` runs on its own; the suite's workers run none)."""
+    env = {**os.environ, "HOTLINE_BROADCAST_SENDER": mode}
+    worker = start(["worker", "--sweep-interval", "0.5"], env, tmp_path / "worker.log")
+
+    def helpers() -> list[str]:
+        return [" ".join(p.cmdline()) for p in _descendants(worker) if _alive(p)]
+
+    try:
+        wait_for(lambda: _working(worker) and any("releaser_main" in c for c in helpers()), 60, lambda: _logs(tmp_path))
+        if mode == "worker":
+            wait_for(lambda: any("sender_main" in c for c in helpers()), 20, lambda: f"no sender: {helpers()}")
+        else:
+            assert not any("sender_main" in c for c in helpers()), helpers()
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(STOP_WITHIN + 5)

@@ -131,22 +131,26 @@ def run_forever(stop: threading.Event, interval: float = 30.0) -> None:
     Also keeps the timer releaser process running, which fires due timers within a tick of their moment."""
     timers.kinds()  # the kinds' modules load now, before the releaser starts, not in the middle of a first sweep
     releaser = timers.start_releaser()
-    sender = broadcast_sender.start_sender()  # early warnings, off the RQ queue (one sends: a Redis lease)
+    # Early warnings, off the RQ queue (one sends: a Redis lease); HOTLINE_BROADCAST_SENDER=off leaves it to
+    # `hotline broadcast sender` (or to nobody).
+    with_sender = get_settings().broadcast_sender == "worker"
+    sender = broadcast_sender.start_sender() if with_sender else None
     try:
         while not stop.is_set():
             if releaser.poll() is not None:
                 log.error("timer releaser exited (%s); starting it again", releaser.returncode)
                 releaser = timers.start_releaser()
-            if sender.poll() is not None:
+            if sender is not None and sender.poll() is not None:
                 log.error("broadcast sender exited (%s); starting it again", sender.returncode)
                 sender = broadcast_sender.start_sender()
             if _my_turn(interval):
                 _sweep(interval)
             stop.wait(interval)
     finally:
-        for process in (releaser, sender):
+        processes = [p for p in (releaser, sender) if p is not None]
+        for process in processes:
             process.terminate()
-        for process in (releaser, sender):
+        for process in processes:
             try:
                 process.wait(10)
             except subprocess.TimeoutExpired:
