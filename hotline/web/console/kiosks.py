@@ -11,11 +11,12 @@ from hotline.catalog import say
 from hotline.db import unit_of_work
 from hotline.features.accounts.audit import audit
 from hotline.features.wallboard.kiosk import KioskError, add_kiosk
-from hotline.models import KioskToken, utcnow
+from hotline.models import KioskToken
 from hotline.web.api_schemas import RowId
 from hotline.web.console.actions import field
 from hotline.web.console.auth import FormDep, UserDep, require
 from hotline.web.console.flash import flash_url
+from hotline.web.console.revoking import revoke_row
 from hotline.web.console.shown_once import keep
 from hotline.web.console.users import PAGE, render_users
 
@@ -55,24 +56,6 @@ async def add(request: Request, user: UserDep, form: FormDep) -> Response:
 @router.post("/{kiosk_id}/revoke")
 async def revoke(request: Request, kiosk_id: RowId, user: UserDep, form: FormDep) -> Response:
     require(user, user.principal.can_manage_users)
-
-    def run() -> bool:
-        with unit_of_work() as session:
-            row = session.get(KioskToken, kiosk_id, with_for_update=True)
-            if row is None:
-                return False
-            if row.revoked_at is None:
-                row.revoked_at = utcnow()
-            audit(
-                session,
-                actor=user.principal.username,
-                action="kiosk.revoke",
-                target_type="kiosk",
-                target_id=row.name,
-                ip=user.ip,
-            )
-            return True
-
-    if not await run_sync(run):
+    if not await revoke_row(user, KioskToken, kiosk_id, "kiosk"):
         raise HTTPException(404, "no such kiosk")
     return RedirectResponse(flash_url(PAGE, "kiosk_revoked"), status_code=303)  # a reload revokes nothing again

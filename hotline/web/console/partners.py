@@ -10,11 +10,12 @@ from fastapi.responses import RedirectResponse, Response
 from hotline.db import unit_of_work
 from hotline.features.accounts.audit import audit
 from hotline.features.open311.partners import PartnerError, add_partner
-from hotline.models import PartnerKey, utcnow
+from hotline.models import PartnerKey
 from hotline.web.api_schemas import RowId
 from hotline.web.console.actions import field
 from hotline.web.console.auth import FormDep, UserDep, require
 from hotline.web.console.flash import error_url, flash_url
+from hotline.web.console.revoking import revoke_row
 from hotline.web.console.shown_once import keep
 from hotline.web.console.users import PAGE
 from hotline.web.safe import plain_int
@@ -52,24 +53,6 @@ async def add(request: Request, user: UserDep, form: FormDep) -> Response:
 @router.post("/{partner_id}/revoke")
 async def revoke(partner_id: RowId, user: UserDep, form: FormDep) -> Response:
     require(user, user.principal.can_manage_users)
-
-    def run() -> bool:
-        with unit_of_work() as session:
-            row = session.get(PartnerKey, partner_id, with_for_update=True)
-            if row is None:
-                return False
-            if row.revoked_at is None:
-                row.revoked_at = utcnow()
-            audit(
-                session,
-                actor=user.principal.username,
-                action="partner.revoke",
-                target_type="partner",
-                target_id=row.name,
-                ip=user.ip,
-            )
-            return True
-
-    if not await run_sync(run):
+    if not await revoke_row(user, PartnerKey, partner_id, "partner"):
         raise HTTPException(404, "no such partner")
     return RedirectResponse(flash_url(PAGE, "partner_revoked"), status_code=303)
