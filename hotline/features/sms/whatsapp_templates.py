@@ -21,6 +21,7 @@ from pathlib import Path
 import yaml
 
 from hotline.cityconfig.errors import ConfigError
+from hotline.cityconfig.yamlsource import FastSafeLoader, safe_load
 
 log = logging.getLogger(__name__)
 FILE = Path("sms") / "whatsapp.yaml"
@@ -44,7 +45,7 @@ LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(_[A-Z]{2})?$")  # Meta's codes: id, en, e
 @lru_cache(maxsize=4)
 def _read(path: str, mtime: float) -> dict[str, tuple[str, str]]:
     try:
-        loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        loaded = safe_load(Path(path).read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:  # a broken file must not stop the outbox: SMS takes over
         log.error("%s cannot be read (%s): no WhatsApp templates until it is fixed", path, exc)
         return {}
@@ -74,7 +75,7 @@ def check(config_dir: Path) -> list[ConfigError]:
         return []
     name = FILE.as_posix()
     try:
-        root = yaml.compose(path.read_text(encoding="utf-8"))
+        root = yaml.compose(path.read_text(encoding="utf-8"), Loader=FastSafeLoader)
     except (OSError, UnicodeDecodeError) as exc:
         return [ConfigError(name, 0, f"cannot be read: {exc}")]
     except yaml.YAMLError as exc:
