@@ -18,10 +18,12 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import pytest
 import uvicorn
+from argon2 import PasswordHasher, profiles
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 from twilio.request_validator import RequestValidator
 
+import hotline.features.accounts.accounts as _accounts
 from hotline.wiring import wire
 from tests.suite_city import CITY_DIR
 
@@ -31,6 +33,14 @@ os.environ["HOTLINE_CONFIG_DIR"] = str(CITY_DIR)
 
 # The composition root (hotline/wiring.py), as the app and the CLI call it: tests call features directly.
 wire()
+
+# Passwords hashed and checked in the suite's own process use argon2-cffi's profile for tests (CHEAPEST): each
+# hash or check with the production parameters costs ~0.16 s of CPU, and the suite makes ~170 users and signs
+# in some 150 times (~50 s of CI's CPU). Processes the tests start (hotline serve, up) keep the production
+# parameters, and test_accounts checks what they are.
+# (pytest and `from tests.conftest import` may each run this module: the first one's hasher is kept)
+PRODUCTION_PASSWORD_HASHER: PasswordHasher = vars(_accounts).setdefault("_production_hasher", _accounts._hasher)
+_accounts._hasher = PasswordHasher.from_parameters(profiles.CHEAPEST)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ACCOUNT_SID = "ACae0e1e4b8b1d4c6f9d0b2b5c3a7e9f10"
