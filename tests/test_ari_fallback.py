@@ -102,6 +102,7 @@ def test_the_message_the_fallback_recorded_becomes_a_voice_ticket_of_the_caller_
             replayed()
             _message(line.fake, channel, caller_digits="")  # a caller id the dialplan could not read
             _message(line.fake, "1700000000.99")  # a call no app saw (the app away): a row from the name
+            _message(line.fake, "1700000000.98", caller_digits="")  # ... from a withheld number
             line.fake.stored["hotline-1700000000.5-0"] = FakeRecording("hotline-1700000000.5-0", "x", "wav")
             first = await keep_fallback_messages(line.client, ari_url=line.fake.base_url)
             again = await keep_fallback_messages(line.client, ari_url=line.fake.base_url)
@@ -114,11 +115,12 @@ def test_the_message_the_fallback_recorded_becomes_a_voice_ticket_of_the_caller_
             return channel, first, again, last
 
     channel, first, again, last = run(scenario())
-    assert (first, again, last) == (2, 0, 1)
+    assert (first, again, last) == (3, 0, 1)
     tickets = {call_id: (url, reporter) for call_id, url, reporter in _voice_tickets()}
-    assert set(tickets) == {channel, "1700000000.99", "1700000001.7"}  # the call recording is no message
+    assert set(tickets) == {channel, "1700000000.99", "1700000000.98", "1700000001.7"}  # not the call recording
     url, reporter = tickets[channel]
     assert reporter == CITIZEN  # the caller the app saw, not the name's empty digits
     assert url is not None and url.endswith(f"/ari/recordings/stored/hotline-fallback-20261207-101500--{channel}/file")
     assert tickets["1700000000.99"][1] == CITIZEN  # 081234567890 read in the city's region
-    assert len(_calls()) == 3  # one row per call, nothing twice
+    assert tickets["1700000000.98"][1] == ""  # no number to call back, the message still a ticket
+    assert len(_calls()) == 4  # one row per call, nothing twice
