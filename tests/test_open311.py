@@ -179,6 +179,15 @@ def test_services_in_english_and_definitions_from_city_data(server: str) -> None
     assert flood.findtext("service_code") == "flood" and len(flood.find("attributes")) == 0
 
 
+def test_requests_name_their_service_in_the_language_asked(server: str, key: str) -> None:
+    assert post(server, key, service_code="fire", **{"attribute[trapped]": "no"}).status_code == 200
+    for path in ("requests.json", "requests/1.json"):
+        english = httpx.get(f"{server}/open311/v2/{path}", params={"jurisdiction_id": "kotabatu.example:en"})
+        indonesian = httpx.get(f"{server}/open311/v2/{path}")
+        assert [r["service_name"] for r in check_answer(english, "requests")] == ["Fire"]
+        assert [r["service_name"] for r in check_answer(indonesian, "requests")] == ["Kebakaran"]
+
+
 # --- filing: every documented field kept --------------------------------------------------------------------
 
 

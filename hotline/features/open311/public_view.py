@@ -95,16 +95,17 @@ def _place(ticket: Ticket, private: bool, decimals: int) -> tuple[str | None, fl
 
 
 def public_requests(
-    session: Session, *, config: CityConfig, tickets: list[Ticket], media_base: str
+    session: Session, *, config: CityConfig, tickets: list[Ticket], media_base: str, language: str = "id"
 ) -> list[PublicRequest]:
-    """`media_base` + attachment id is where a published photo is served (hotline/web/open311/)."""
+    """`media_base` + attachment id is where a published photo is served (hotline/web/open311/); `language` names
+    the services (as services.{fmt} does for the same jurisdiction_id)."""
     agencies = {a.id: a.name for a in session.scalars(select(Agency))}
     extras = _extras(session, tickets)
-    return [_view(config, t, agencies, extras[t.id], media_base) for t in tickets]
+    return [_view(config, t, agencies, extras[t.id], media_base, language) for t in tickets]
 
 
 def _view(
-    config: CityConfig, ticket: Ticket, agencies: dict[int, str], extra: _Extras, media_base: str
+    config: CityConfig, ticket: Ticket, agencies: dict[int, str], extra: _Extras, media_base: str, language: str
 ) -> PublicRequest:
     category = config.category(ticket.category)
     private = config.open311.service(ticket.category or "").private
@@ -119,7 +120,7 @@ def _view(
         service_request_id=str(ticket.id),
         status=open311_status(ticket.status),
         status_notes=ticket.status,
-        service_name=category.name("id") if category else None,
+        service_name=category.name(language) if category else None,
         service_code=ticket.category,
         description=redact(ticket.text, names=extra.names, numbers=extra.numbers),
         agency_responsible=agencies.get(ticket.agency_id or 0),
