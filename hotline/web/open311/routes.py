@@ -9,6 +9,7 @@ it duplicates, and answers 200 with the spec's body. A key is counted per minute
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -119,6 +120,13 @@ def discovery(request: Request, fmt: Fmt) -> Response:
     return document(fmt, "discovery", None, body)
 
 
+def _keywords(words: Sequence[str], *, private: bool) -> str:
+    """Comma-separated with no spaces: FixMyStreet splits on ',' alone and marks a category whose keywords hold
+    `private` non-public on its own site (perllib/Open311/PopulateServiceList.pm), as our public view does."""
+    listed = [w.strip().replace(",", " ") for w in words if w.strip() and w.strip() != "private"]
+    return ",".join([*listed, "private"] if private else listed)
+
+
 def _service(config: CityConfig, code: str, language: str) -> dict[str, Any]:
     category = config.category(code)
     assert category is not None
@@ -129,7 +137,7 @@ def _service(config: CityConfig, code: str, language: str) -> dict[str, Any]:
         "description": spec.descriptions.get(language) or spec.descriptions.get("id") or category.name(language),
         "metadata": bool(spec.attributes),
         "type": "realtime",
-        "keywords": ", ".join(spec.keywords or sorted({code, *category.names.values()})),
+        "keywords": _keywords(spec.keywords or sorted({code, *category.names.values()}), private=spec.private),
         "group": spec.group,
     }
 
