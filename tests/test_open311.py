@@ -80,6 +80,18 @@ def test_refused_posts_get_the_specs_error_document(
         assert session.scalar(select(Ticket.id)) is None
 
 
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_a_post_without_api_key_or_service_code_fields_at_all(server: str, key: str, fmt: str) -> None:
+    url = f"{server}/open311/v2/requests.{fmt}"
+    no_key = httpx.post(url, data=REPORT)
+    no_code = httpx.post(url, data={"api_key": key, **{k: v for k, v in REPORT.items() if k != "service_code"}})
+    for answer, status, problem in ((no_key, 403, "api_key is required"), (no_code, 400, "service_code is required")):
+        assert answer.status_code == status, answer.text
+        body = check_answer(answer, "errors")
+        described = body[0]["description"] if fmt == "json" else body.findtext("error/description")
+        assert problem in described, described
+
+
 @pytest.mark.parametrize(
     ("path", "status", "problem"),
     [
