@@ -52,7 +52,7 @@ def upgrade() -> None:
                 moved.append(by_inbound[inbound_id])
     for start in range(0, len(moved), CHUNK):
         ids = {"ids": moved[start : start + CHUNK]}
-        expanding = sa.bindparam("ids", expanding=True)
+        expanding: sa.BindParameter[list[int]] = sa.bindparam("ids", expanding=True)
         bind.execute(
             sa.text(
                 "UPDATE subscribers SET channel = 'twilio_whatsapp', source = 'twilio_whatsapp' WHERE id IN :ids"
