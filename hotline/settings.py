@@ -340,6 +340,10 @@ class Settings(BaseSettings):
             weak = weak_secret(self.ari_password or "", **GATEWAY_SECRET)
             if weak:  # config/asterisk/ari.conf ships CHANGE-ME
                 problems.append(f"ARI_PASSWORD is {weak}; set the password of the ARI user in ari.conf")
+        if self.media_s3_secret_key:
+            weak = weak_secret(self.media_s3_secret_key, **GATEWAY_SECRET)
+            if weak:
+                problems.append(f"HOTLINE_MEDIA_S3_SECRET_KEY is {weak}; set the store's real secret key")
         if problems:
             raise SettingsError("refusing to start in production: " + "; ".join(problems))
         return self

@@ -189,3 +189,6 @@ def test_config_check_says_where_media_are_kept_and_refuses_what_cannot_work() -
     ):
         answer = _config_check(**{**_env("https://minio.example.go.id:9000"), **wrong})
         assert answer.returncode == 2 and said in answer.stderr, (wrong, answer.stderr)
+    minio_default = {"HOTLINE_MEDIA_S3_SECRET_KEY": "minioadmin", "HOTLINE_ENV": "production"}  # MinIO's own
+    weak = _config_check(**{**_env("https://minio.example.go.id:9000"), **minio_default})
+    assert weak.returncode == 2 and "HOTLINE_MEDIA_S3_SECRET_KEY is" in weak.stderr  # refused as other secrets
