@@ -7,6 +7,7 @@ database and sender, against the fake Twilio (which fails a free-form WhatsApp m
 from __future__ import annotations
 
 import json
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,11 +16,13 @@ import pytest
 from sqlalchemy import create_engine, select, text
 
 from hotline import clock
+from hotline.channels.gateway import OutgoingSms, SendResult
 from hotline.core.city import current_config
 from hotline.db import unit_of_work
 from hotline.features.broadcasts import drafting
 from hotline.features.broadcasts.city_data import broadcast_data
 from hotline.features.broadcasts.subscribers import subscribe
+from hotline.jobs.broadcast_sender import Sender, build_route
 from hotline.migrate import upgrade
 from hotline.models import Subscriber
 from tests.broadcast_helpers import recipients, send_broadcasts
@@ -36,10 +39,10 @@ BROADCAST_SID = "HXb0a1c2d3e4f5061728394a5b6c7d8e9f"  # tests/city/sms/whatsapp.
 T0 = datetime(2030, 3, 10, 2, 0, tzinfo=UTC)
 
 
-def _daftar_on_whatsapp(phone: Phone, fake_twilio: Any) -> None:
-    params = phone.payload(WA_CITIZEN, f"DAFTAR {DESA.lower()}")
+def _daftar_on_whatsapp(phone: Phone, fake_twilio: Any, number: str = CITIZEN) -> None:
+    params = phone.payload(f"whatsapp:{number}", f"DAFTAR {DESA.lower()}")
     params["To"] = f"whatsapp:{WA_SENDER}"
-    fake_twilio.whatsapp_inbound(CITIZEN)  # Twilio sees it too: their window opens there
+    fake_twilio.whatsapp_inbound(number)  # Twilio sees it too: their window opens there
     assert phone.post("/twilio/sms", params).status_code == 200
     drain_queue()
 
@@ -92,6 +95,42 @@ def test_past_their_window_the_warning_is_the_approved_template(phone: Phone, fa
     assert warning.error_code is None  # Twilio takes a template outside the window (free text: 63016)
     assert recipients(number)[0].status == "sent"
     assert fake_twilio.sent_to(CITIZEN) == []  # no SMS besides
+
+
+class DiesAfter:
+    """The real Twilio gateway, and the sender process dying (SystemExit) after `sends` messages reached Twilio."""
+
+    def __init__(self, real: Any, sends: int):
+        self.real, self.left = real, sends
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+    def send(self, sms: OutgoingSms) -> SendResult:
+        if self.left == 0:
+            raise SystemExit("killed")
+        self.left -= 1
+        return self.real.send(sms)  # type: ignore[no-any-return]
+
+
+def test_a_sender_dying_mid_batch_finds_its_twilio_templates_again_no_doubles(phone: Phone, fake_twilio: Any) -> None:
+    fake_twilio.add_content("PERINGATAN DINI: {{1}}", sid=BROADCAST_SID)
+    set_clock(T0)
+    others = ["+6281200000701", "+6281200000702"]
+    for number in others:
+        _daftar_on_whatsapp(phone, fake_twilio, number)
+    clock.advance(timedelta(hours=24, minutes=1))
+    fake_twilio.reset()
+    broadcast = _approved()
+    route = build_route()
+    route.gateways["twilio"] = DiesAfter(route.gateways["twilio"], 1)
+    with pytest.raises(SystemExit):
+        Sender(route, 50).turn()
+    assert sorted(r.status for r in recipients(broadcast)) == ["sending", "sending"]  # Twilio has one of them
+    send_broadcasts()  # the next sender asks Twilio (find_sent) first
+    assert Counter(m.to for m in fake_twilio.messages) == {f"whatsapp:{n}": 1 for n in others}
+    assert all(m.params.get("ContentSid") == BROADCAST_SID for m in fake_twilio.messages)
+    assert {r.status for r in recipients(broadcast)} == {"sent"}
 
 
 def test_imported_with_no_whatsapp_sender_known_the_warning_goes_by_sms(fake_twilio: Any) -> None:

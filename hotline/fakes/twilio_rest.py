@@ -19,7 +19,6 @@ import base64
 import json
 import re
 import threading
-import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -44,7 +43,7 @@ class FakeMessage:
     status_callback: str | None
     status: str = "queued"
     params: dict[str, str] = field(default_factory=dict)
-    created: float = field(default_factory=time.time)
+    created: float = field(default_factory=lambda: clock.now().timestamp())  # the hotline clock, as DateSent filters
     error_code: int | None = None
 
 
