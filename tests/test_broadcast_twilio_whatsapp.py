@@ -1,7 +1,7 @@
 """Early warnings to subscribers who came through Twilio's WhatsApp (issue 20): their DAFTAR on /twilio/sms
 (`From=whatsapp:+62...`) stores them as `twilio_whatsapp`, and the broadcast sender reaches them back on WhatsApp
 through Twilio: free text within their 24-hour window, the city's `broadcast` template (ContentSid) past it,
-SMS when neither can. Migration 0027 moves those stored as SMS subscribers before. Through the real webhook,
+SMS when neither can. Migration 0023 moves those stored as SMS subscribers before. Through the real webhook,
 database and sender, against the fake Twilio (which fails a free-form WhatsApp message outside the window)."""
 
 from __future__ import annotations
@@ -154,7 +154,7 @@ def test_imported_with_no_whatsapp_sender_known_the_warning_goes_by_sms(fake_twi
     assert recipients(number)[0].status == "sent"
 
 
-def test_migration_0027_moves_twilio_whatsapp_subscribers_stored_as_sms(tmp_path: Path) -> None:
+def test_migration_0023_moves_twilio_whatsapp_subscribers_stored_as_sms(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/before.db"
     upgrade(url, "0022")
     engine = create_engine(url)

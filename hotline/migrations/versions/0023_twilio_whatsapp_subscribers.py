@@ -4,7 +4,7 @@ as SMS subscribers; they become `twilio_whatsapp` (issue 20), and so do their re
 A subscriber's consent names the message it came by ("sms <inbound id>: DAFTAR ..."): that message's payload
 says `twilio_channel: whatsapp` when it was WhatsApp through Twilio.
 
-Revision ID: 0027
+Revision ID: 0023
 Revises: 0022
 Create Date: 2026-12-07
 """
@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0027"
+revision: str = "0023"
 down_revision: str | None = "0022"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
