@@ -351,6 +351,7 @@ def test_the_console_scorecard_is_judged_once_an_interval(operator: httpx.Client
     assert pupr_tickets(operator.get("/console/scorecard", params={"month": str(month)}).text) == 2
 
 
+@pytest.mark.usefixtures("real_clock")
 def test_settled_failover_alerts_are_folded_once_and_counted_the_same(server: str) -> None:
     """/metrics' failover alerts (hotline/alert_counts.py): a delivery settled for a day is folded into the counts
     once, a batch at a time, and the scrape says the same before and after; a pending one is still joined live."""
