@@ -560,7 +560,9 @@ def probe(reps: int) -> None:
         return run
 
     out: dict[str, Any] = {}
-    try:  # migration 0026: the failover alerts settled before it are folded once, over the refresher's first turns
+    from hotline.models import AlertDelivery
+
+    if hasattr(AlertDelivery, "counted"):  # migration 0026: the failover alerts settled before it folded once
         from hotline.alert_counts import fold_settled
 
         started = time.perf_counter()
@@ -570,8 +572,6 @@ def probe(reps: int) -> None:
                     break
         once = (time.perf_counter() - started) * 1000
         out["failover alerts folded once after migration 0026 (all turns, one-off)"] = summary([once])
-    except ImportError:  # code from before: every refresher turn joins every delivery
-        pass
     out |= {
         "`hotline scorecard --month` this month (in-process part)": timed(seconds(cli_card, this_month), reps, 30),
         "`hotline scorecard --month` a closed month (in-process part)": timed(seconds(cli_card, closed), reps, 30),
