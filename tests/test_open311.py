@@ -108,7 +108,13 @@ def test_a_post_without_api_key_or_service_code_fields_at_all(server: str, key: 
         ("requests.html", 400, "json"),
         ("services/volcano.xml", 404, "service_code 'volcano'"),
         ("tokens/nope.json", 404, "no request was filed with this token"),
-        ("servicerequestupdates.xml", 404, "not a GeoReport v2 resource"),
+        ("requestupdates.xml", 404, "not a GeoReport v2 resource"),
+        ("servicerequestupdates.xml?start_date=yesterday", 400, "start_date: a w3c datetime"),
+        ("servicerequestupdates.json?start_date=2026-06-01T00:00:00Z&end_date=2026-01-01T00:00:00Z", 400, "before"),
+        ("servicerequestupdates.xml?end_date=2026-06-01T00:00:00+07:00&start_date=2026-01-01T00:00:00Z", 400, "90"),
+        ("servicerequestupdates.json?page=0", 400, "page: a whole number"),
+        ("servicerequestupdates.xml?jurisdiction_id=jakarta", 404, "jurisdiction_id 'jakarta'"),
+        ("servicerequestupdates.xml?api_key=o311_not-a-key", 403, "api_key is not a valid partner key"),
     ],
 )
 def test_refused_reads_get_the_specs_error_document(server: str, path: str, status: int, problem: str) -> None:
