@@ -206,6 +206,61 @@ def test_requests_name_their_service_in_the_language_asked(server: str, key: str
         assert [r["service_name"] for r in check_answer(indonesian, "requests")] == ["Kebakaran"]
 
 
+# --- servicerequestupdates: the public steps of the timelines ---------------------------------------------
+
+
+def test_updates_follow_the_timeline_with_the_state_of_each_step(server: str, key: str) -> None:
+    """Every kind of step, in order, each once; a joined report carries the state the request was in; an
+    operator's note and the joined report's own text stay in the console."""
+    from hotline.core.city import current_config
+    from hotline.features.tickets.tickets import reopen, transition
+
+    def step(target: str, actor: str, note: str | None = None) -> None:
+        with unit_of_work() as session:
+            row = session.get(Ticket, 1, with_for_update=True)
+            assert row is not None
+            if target == "reopened":
+                reopen(session, config=current_config(), ticket=row, actor="+6281234567890")
+            else:
+                transition(session, ticket=row, target=target, actor=actor, note=note)
+
+    here = {"lat": "-7.871234", "long": "112.523456"}  # the second report is 10 m away: it joins the first
+    assert post(server, key, phone="081234567890", **here).status_code == 200
+    step("accepted", "member:1", "otw, hubungi pelapor di 0812 3456 7890")
+    there = {"lat": "-7.871300", "long": "112.523500"}
+    joined = post(server, key, description="Aspal ambles, kata Pak Harjo di 0813-9999-1111", **there)
+    assert joined.json()[0]["service_notice"] == "merged into open request 1", joined.text
+    step("on_site", "member:1")
+    step("resolved", "Operator Sari", "catatan internal: pelapor rewel")
+    step("reopened", "")
+    step("cancelled", "Operator Sari", "reporter's BATAL confirmed")
+
+    answer = httpx.get(f"{server}/open311/v2/servicerequestupdates.json")
+    rows = check_answer(answer, "updates")
+    assert [(r["external_status_code"], r["status"]) for r in rows] == [
+        ("accepted", "action_scheduled"),
+        ("merged", "action_scheduled"),  # the request was accepted when the second report joined it
+        ("on_site", "in_progress"),
+        ("resolved", "fixed"),
+        ("reopened", "open"),
+        ("cancelled", "closed"),
+    ]
+    assert {r["service_request_id"] for r in rows} == {"1"}
+    assert [int(r["update_id"]) for r in rows] == sorted({int(r["update_id"]) for r in rows})
+    assert rows[0]["description"].endswith("Catatan petugas: otw, hubungi pelapor di [telepon]")
+    assert rows[1]["description"] == "Laporan lain tentang masalah yang sama digabungkan ke laporan ini."
+    assert rows[3]["description"] == "Petugas menyatakan laporan ini selesai ditangani."
+    for leaked in ("0812", "0813", "Harjo", "internal", "BATAL", "Sari", "member:", "+62"):
+        assert leaked not in answer.text, leaked
+    # pages of the same order; XML against the schema
+    page = httpx.get(f"{server}/open311/v2/servicerequestupdates.xml", params={"page_size": "2", "page": "2"})
+    ids = [e.findtext("update_id") for e in check_answer(page, "updates").iter("request_update")]
+    assert ids == [rows[2]["update_id"], rows[3]["update_id"]]
+    # a window before the report holds none of its steps
+    early = {"end_date": (utcnow() - timedelta(days=1)).isoformat()}
+    assert check_answer(httpx.get(f"{server}/open311/v2/servicerequestupdates.json", params=early), "updates") == []
+
+
 # --- filing: every documented field kept --------------------------------------------------------------------
 
 
