@@ -420,6 +420,10 @@ def test_a_key_is_limited_per_minute(server: str, backend: Any) -> None:
     third = post(server, key)
     assert third.status_code == 429 and third.headers["retry-after"] == "60"
     assert third.json()[0]["code"] == 429
+    poll = httpx.get(f"{server}/open311/v2/servicerequestupdates.xml", params={"api_key": key})  # reads count too
+    assert poll.status_code == 429 and check_answer(poll, "errors").findtext("error/code") == "429"
+    polled = httpx.get(f"{server}/open311/v2/servicerequestupdates.xml", params={"api_key": make_partner("poller")})
+    assert polled.status_code == 200 and audit_of("open311:poller") == ["open311.read"]
     assert make_partner("other-app") and post(server, make_partner("third-app")).status_code == 200  # per key
 
 
