@@ -15,8 +15,10 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from hotline.cli import app
+from hotline.core.city import current_config
 from hotline.db import unit_of_work
 from hotline.fakes.whatsapp_graph import FakeGraph
+from hotline.features.tickets.tickets import reopen, transition
 from hotline.models import AuditEntry, Open311Submission, Ticket, TicketAttachment, utcnow
 from tests.accounts import console_login, make_partner, make_token, make_user
 from tests.conftest import drain_queue
@@ -209,31 +211,30 @@ def test_requests_name_their_service_in_the_language_asked(server: str, key: str
 # --- servicerequestupdates: the public steps of the timelines ---------------------------------------------
 
 
+def step(number: int, target: str, actor: str, note: str | None = None) -> None:
+    """A step of ticket `number`'s timeline as the domain takes it (a crew's SMS, an operator, the reporter)."""
+    with unit_of_work() as session:
+        row = session.get(Ticket, number, with_for_update=True)
+        assert row is not None
+        if target == "reopened":
+            reopen(session, config=current_config(), ticket=row, actor="+6281234567890")
+        else:
+            transition(session, ticket=row, target=target, actor=actor, note=note)
+
+
 def test_updates_follow_the_timeline_with_the_state_of_each_step(server: str, key: str) -> None:
     """Every kind of step, in order, each once; a joined report carries the state the request was in; an
     operator's note and the joined report's own text stay in the console."""
-    from hotline.core.city import current_config
-    from hotline.features.tickets.tickets import reopen, transition
-
-    def step(target: str, actor: str, note: str | None = None) -> None:
-        with unit_of_work() as session:
-            row = session.get(Ticket, 1, with_for_update=True)
-            assert row is not None
-            if target == "reopened":
-                reopen(session, config=current_config(), ticket=row, actor="+6281234567890")
-            else:
-                transition(session, ticket=row, target=target, actor=actor, note=note)
-
     here = {"lat": "-7.871234", "long": "112.523456"}  # the second report is 10 m away: it joins the first
     assert post(server, key, phone="081234567890", **here).status_code == 200
-    step("accepted", "member:1", "otw, hubungi pelapor di 0812 3456 7890")
+    step(1, "accepted", "member:1", "otw, hubungi pelapor di 0812 3456 7890")
     there = {"lat": "-7.871300", "long": "112.523500"}
     joined = post(server, key, description="Aspal ambles, kata Pak Harjo di 0813-9999-1111", **there)
     assert joined.json()[0]["service_notice"] == "merged into open request 1", joined.text
-    step("on_site", "member:1")
-    step("resolved", "Operator Sari", "catatan internal: pelapor rewel")
-    step("reopened", "")
-    step("cancelled", "Operator Sari", "reporter's BATAL confirmed")
+    step(1, "on_site", "member:1")
+    step(1, "resolved", "Operator Sari", "catatan internal: pelapor rewel")
+    step(1, "reopened", "")
+    step(1, "cancelled", "Operator Sari", "reporter's BATAL confirmed")
 
     answer = httpx.get(f"{server}/open311/v2/servicerequestupdates.json")
     rows = check_answer(answer, "updates")
@@ -259,6 +260,17 @@ def test_updates_follow_the_timeline_with_the_state_of_each_step(server: str, ke
     # a window before the report holds none of its steps
     early = {"end_date": (utcnow() - timedelta(days=1)).isoformat()}
     assert check_answer(httpx.get(f"{server}/open311/v2/servicerequestupdates.json", params=early), "updates") == []
+
+
+def test_a_private_categorys_updates_are_listed_without_the_crews_note(server: str, key: str) -> None:
+    assert post(server, key).status_code == 200
+    assert post(server, key, service_code="other", address_string="Jl. Mawar 3 rumah Bu RT").status_code == 200
+    for number in (1, 2):
+        step(number, "accepted", "member:1", "sudah di Jl. Mawar 3, rumah cat hijau")
+    rows = check_answer(httpx.get(f"{server}/open311/v2/servicerequestupdates.json"), "updates")
+    described = {r["service_request_id"]: r["description"] for r in rows}
+    assert described["1"].endswith("Catatan petugas: sudah di Jl. Mawar 3, rumah cat hijau")  # roads: public
+    assert described["2"] == "Laporan diterima tim petugas dan akan ditangani."  # other: private
 
 
 # --- filing: every documented field kept --------------------------------------------------------------------

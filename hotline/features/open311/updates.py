@@ -8,8 +8,9 @@ that keeps the ids it has seen (FixMyStreet does) takes each once however its wi
 in_progress, fixed, closed; `external_status_code` is the hotline's own name of the step. The description is a
 fixed sentence in the language asked, with the crew's note from their SMS (TERIMA/TIBA/SELESAI <no> <note>)
 passed through the same redaction as the public request list; operators' notes stay in the console, and the
-joined report's own text is not published (its reporter did not file it with this ticket). No actor, name or
-number is in an update at all."""
+joined report's own text is not published (its reporter did not file it with this ticket). A private category
+(routing/open311.yaml) is listed as requests lists it, without the crew's note: crews write where they went, and
+the public view cuts a private report's address to its desa. No actor, name or number is in an update at all."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from datetime import datetime
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from hotline.cityconfig import CityConfig
 from hotline.features.open311.public_view import reporter_details
 from hotline.features.open311.redaction import redact
 from hotline.models import Ticket, TicketEvent
@@ -91,16 +93,20 @@ def _states_before(session: Session, merged: list[TicketEvent]) -> dict[int, str
     return states
 
 
-def public_updates(session: Session, *, events: list[TicketEvent], language: str = "id") -> list[PublicUpdate]:
+def public_updates(
+    session: Session, *, config: CityConfig, events: list[TicketEvent], language: str = "id"
+) -> list[PublicUpdate]:
     tickets = list(session.scalars(select(Ticket).where(Ticket.id.in_({e.ticket_id for e in events}))))
     details = reporter_details(session, tickets)
+    private = {t.id for t in tickets if config.open311.service(t.category or "").private}
     states = _states_before(session, [e for e in events if e.kind == "merged"])
     words = SENTENCES.get(language, SENTENCES["id"])
     updates = []
     for event in events:
         known = details[event.ticket_id]
         description = words[event.kind]
-        if event.kind in STATES and event.actor.startswith("member:") and (event.note or "").strip():
+        crew_note = event.kind in STATES and event.actor.startswith("member:") and (event.note or "").strip()
+        if crew_note and event.ticket_id not in private:
             note = redact(event.note or "", names=known.names, numbers=known.numbers)
             description = f"{description} {NOTE_LABEL.get(language, NOTE_LABEL['id'])}: {note.strip()}"
         updates.append(

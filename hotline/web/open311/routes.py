@@ -250,7 +250,7 @@ def request_updates(
     _read_key(request)
     with unit_of_work() as session:
         statement = updates_statement(query.start, query.end, page_size=query.page_size, page=query.page)
-        views = public_updates(session, events=list(session.scalars(statement)), language=language)
+        views = public_updates(session, config=config, events=list(session.scalars(statement)), language=language)
     return document(fmt, "service_request_updates", "request_update", [dict(vars(v)) for v in views])
 
 
