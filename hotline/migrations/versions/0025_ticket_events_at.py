@@ -1,6 +1,6 @@
 """ticket_events.at indexed: Open311's servicerequestupdates polls a window of the whole timeline by time
 
-Revision ID: 0030
+Revision ID: 0025
 Revises: 0024
 Create Date: 2026-12-07
 
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0030"
+revision: str = "0025"
 down_revision: str | None = "0024"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
