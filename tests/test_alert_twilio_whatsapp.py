@@ -158,7 +158,11 @@ def test_a_whatsapp_failure_by_the_status_callback_moves_the_alert_to_sms(
     assert _attempts(PMK[0]) == [("whatsapp", "failed"), ("sms", "sent")]
     assert len(_sms_alerts(on_twilio, PMK[0])) == 1
     with unit_of_work() as s:
-        attempt = s.scalar(select(AlertAttempt).where(AlertAttempt.channel == "whatsapp").limit(1))
+        attempt = s.scalar(
+            select(AlertAttempt)
+            .join(AlertDelivery, AlertDelivery.id == AlertAttempt.delivery_id)
+            .where(AlertDelivery.phone == PMK[0], AlertAttempt.channel == "whatsapp")
+        )
         assert attempt is not None and attempt.error == code
         events = s.scalars(select(TicketEvent.data).where(TicketEvent.kind == "alert_failover"))
         assert any(e["phone"] == PMK[0] and (e["failed"], e["to"]) == ("whatsapp", "sms") for e in events)
