@@ -5,6 +5,10 @@ tests/test_alert_twilio_whatsapp.py."""
 
 from __future__ import annotations
 
+import logging
+
+import pytest
+
 from hotline.channels.whatsapp.gateway import template
 from hotline.sms.template_text import ELLIPSIS, TEMPLATE_VARIABLE, fit, would_cut
 
@@ -44,3 +48,26 @@ def test_the_cloud_api_template_parameter_is_shortened_the_same_way() -> None:
     message = template(text, "hotline_alert", "id")
     [parameter] = message["template"]["components"][0]["parameters"]
     assert parameter["text"] == fit(text) and parameter["text"].endswith("banjir" + ELLIPSIS)
+
+
+def test_the_cut_is_logged_once_per_message_across_calls(
+    backend: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """The marker is in Redis, so a retry, a second gateway or another worker does not log it again; an early
+    warning's one text is one message (`broadcast:<id>`) for all its recipients."""
+    from hotline.core import template_cuts
+    from hotline.core.queue import redis_connection
+
+    redis_connection().delete(template_cuts._key("broadcast:41"), template_cuts._key("broadcast:42"))
+    long = " ".join(["longsor"] * 300)
+    with caplog.at_level(logging.WARNING, logger="hotline.core.template_cuts"):
+        for _ in range(3):  # three recipients of one broadcast
+            template_cuts.note("broadcast:41", purpose="broadcast", text=long)
+        template_cuts.note("broadcast:42", purpose="broadcast", text=long)
+        template_cuts.note("broadcast:43", purpose="broadcast", text="Waspada longsor di Sumberbrantas")
+    lines = [r.getMessage() for r in caplog.records if r.name == "hotline.core.template_cuts"]
+    assert [line.split(" (")[0] for line in lines] == [
+        "WhatsApp template text of broadcast:41",
+        "WhatsApp template text of broadcast:42",
+    ]
+    assert f"is {len(long)} characters" in lines[0] and f"shortened to {len(fit(long))}" in lines[0]
