@@ -138,6 +138,7 @@ def config_check(
 
     for warning in warnings(config):  # the city can still go live: a warning, never an error
         err.print(warning, markup=False, highlight=False, soft_wrap=True)
+    _whatsapp_alerts_summary(settings, Path(folder))
     from hotline.channels.voice_gateways import voice_summary
     from hotline.features.calls.call_flows import ALERT_FLOW
 
@@ -152,6 +153,31 @@ def config_check(
         if rules.enabled
         else "call shield: no routing/shield.yaml (no limits; calls are still logged)"
     )
+
+
+def _whatsapp_alerts_summary(settings: Settings, folder: Path) -> None:
+    """Which gateway carries alerts on the `whatsapp` channel, and a note for each purpose it has no template for
+    (outside the member's 24-hour window such an alert moves on to its next channel at once)."""
+    from hotline.channels.gateways import whatsapp_alert_gateways, whatsapp_alert_summary
+    from hotline.features.sms.whatsapp_templates import template_for, twilio_content_for
+
+    console.print(whatsapp_alert_summary(settings), markup=False, highlight=False, soft_wrap=True)
+    for spec in whatsapp_alert_gateways(settings):
+        twilio = spec.kind == "twilio"
+        missing = [
+            p
+            for p in ("alert", "escalation")
+            if (twilio_content_for(folder, p) if twilio else template_for(folder, p)) is None
+        ]
+        if missing:
+            what = "twilio_content_sid" if twilio else "a template (name, language)"
+            console.print(
+                f"note: {spec.name}: sms/whatsapp.yaml has no {what} for {', '.join(missing)}: outside a member's "
+                "24-hour window those alerts skip WhatsApp",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
 
 
 def _refuse_gateway_problems(settings: Settings) -> None:

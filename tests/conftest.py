@@ -358,6 +358,7 @@ POSTGRES_MODULES = frozenset(
     f"test_{name}"
     for name in [
         "alert_failover",
+        "alert_twilio_whatsapp",  # failover on Twilio's status callbacks under row locks (8 s)
         "api_v1",
         "broadcast_sender",  # claims with SKIP LOCKED (PostgreSQL's own), resume after kill -9
         "close_the_loop",

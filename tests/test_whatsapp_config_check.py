@@ -75,3 +75,42 @@ def test_broken_yaml_fails_config_check_with_file_and_line(city: Path) -> None:
     bad = _config_check(city)
     assert bad.returncode == 1, bad.stdout + bad.stderr
     assert f"{FILE}:" in bad.stderr and "not valid YAML" in bad.stderr
+
+
+def _check_with(city: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    import os
+
+    keep = {k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "HOTLINE_GATEWAY_", "HOTLINE_SMS_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "hotline", "config", "check", str(city)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**keep, **env},
+    )
+
+
+TWILIO = {"TWILIO_ACCOUNT_SID": "AC" + "1" * 32, "TWILIO_AUTH_TOKEN": "t" * 32, "TWILIO_FROM_NUMBER": "+14155550100"}
+CLOUD = {
+    "HOTLINE_GATEWAY_WA_TYPE": "whatsapp",
+    "HOTLINE_GATEWAY_WA_PHONE_NUMBER_ID": "1234567890",
+    "HOTLINE_GATEWAY_WA_ACCESS_TOKEN": "x" * 40,
+    "HOTLINE_GATEWAY_WA_APP_SECRET": "y" * 32,
+    "HOTLINE_GATEWAY_WA_VERIFY_TOKEN": "z" * 24,
+}
+
+
+def test_config_check_says_which_gateway_carries_whatsapp_alerts(city: Path) -> None:
+    none = _check_with(city, **TWILIO)
+    assert "whatsapp alerts: no WhatsApp gateway" in none.stdout, none.stdout + none.stderr
+    twilio = _check_with(city, **TWILIO, TWILIO_WHATSAPP_FROM="+14155238886")
+    assert "whatsapp alerts: through twilio (Twilio WhatsApp from +14155238886)" in twilio.stdout
+    # the suite's city names Meta templates for alerts, no Content SID: said, and the check still passes
+    assert "note: twilio: sms/whatsapp.yaml has no twilio_content_sid for alert, escalation" in twilio.stdout
+    assert twilio.returncode == 0, twilio.stderr
+    both = _check_with(
+        city, **TWILIO, **CLOUD, HOTLINE_SMS_GATEWAYS="twilio,wa", TWILIO_WHATSAPP_FROM="whatsapp:+14155238886"
+    )
+    line = "whatsapp alerts: through wa (Cloud API), then twilio (Twilio WhatsApp from +14155238886)"
+    assert line in both.stdout, both.stdout + both.stderr
+    assert "note: wa:" not in both.stdout  # the Meta templates are there

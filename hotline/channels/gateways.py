@@ -119,6 +119,30 @@ def build_gateway(spec: GatewaySpec, settings: Settings | None = None) -> SmsGat
     return LogGateway(spec.name)
 
 
+def whatsapp_alert_gateways(settings: Settings | None = None) -> list[GatewaySpec]:
+    """The gateways that carry an alert on the `whatsapp` alert channel, in the order they are tried: every Cloud
+    API gateway (type whatsapp), then every Twilio gateway with a WhatsApp sender (WHATSAPP_FROM, default
+    TWILIO_WHATSAPP_FROM). With both, the Cloud API wins; Twilio takes the alert only when the Cloud API cannot
+    (no template for it outside the member's window, or it refused the send). None: the channel is skipped."""
+    sms_routing = routing(settings)
+    twilio = [g for g in sms_routing.of_kind("twilio") if g.get("WHATSAPP_FROM")]
+    return [*sms_routing.of_kind("whatsapp"), *twilio]
+
+
+def whatsapp_alert_summary(settings: Settings | None = None) -> str:
+    """`hotline config check`'s line on which gateway carries WhatsApp alerts."""
+    carriers = whatsapp_alert_gateways(settings)
+    if not carriers:
+        return "whatsapp alerts: no WhatsApp gateway (a `whatsapp` entry of alert_channels is skipped)"
+    named = [
+        f"{g.name} (Cloud API)"
+        if g.kind == "whatsapp"
+        else f"{g.name} (Twilio WhatsApp from {(g.get('WHATSAPP_FROM') or '').removeprefix('whatsapp:')})"
+        for g in carriers
+    ]
+    return "whatsapp alerts: through " + ", then ".join(named)
+
+
 def gateway_named(name: str, settings: Settings | None = None) -> SmsGateway | None:
     spec = routing(settings).gateways.get(name)
     return build_gateway(spec, settings) if spec is not None else None

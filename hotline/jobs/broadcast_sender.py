@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from hotline.channels.gateway import OutgoingSms, SendError, SmsGateway
 from hotline.channels.gateways import build_gateway, routing
-from hotline.core import broadcast_wake, gateway_pace
+from hotline.core import broadcast_wake, gateway_pace, template_cuts
 from hotline.core.queue import redis_connection
 from hotline.db import unit_of_work
 from hotline.features.broadcasts import sending
@@ -268,6 +268,8 @@ class Sender:
                 name = step.gateway
                 try:
                     attempt = replace(sms, template=step.template, sender=step.sender, content_sid=step.content_sid)
+                    if step.template is not None or step.content_sid is not None:  # one text to all: logged once
+                        template_cuts.note(f"broadcast:{item.broadcast_id}", purpose="broadcast", text=sms.body)
                     result = self.route.gateways[name].send(attempt)
                 except SendError as exc:
                     errors.append(f"{name}: {exc}")

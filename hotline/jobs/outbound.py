@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from hotline.channels.gateway import OutgoingSms, SendError, SendResult
 from hotline.channels.gateways import build_gateway, routing
-from hotline.core import gateway_pace
+from hotline.core import gateway_pace, template_cuts
 from hotline.core.outbox import EXEMPT_FROM_OPT_OUT, URGENT_PURPOSES, is_opted_out
 from hotline.db import rows_changed, unit_of_work
 from hotline.features.alerts import failover
@@ -89,6 +89,8 @@ def _send(message_id: int) -> str:
             attempt = replace(
                 sms, sender=step.sender, line=step.line, template=step.template, content_sid=step.content_sid
             )
+            if step.template is not None or step.content_sid is not None:  # its text fills a WhatsApp template
+                template_cuts.note(f"outbox:{message_id}", purpose=sms.purpose, text=sms.body)
             if attempts > 1:  # an earlier attempt may have reached the gateway before its worker died or timed out
                 result = gateway.find_sent(attempt, since=created_at, exclude=_bare(known_sids, step.gateway))
                 if result is not None:

@@ -15,9 +15,9 @@ from twilio.rest.api.v2010.account.message import MessageInstance
 
 from hotline.channels.gateway import DeliveryStatus, FetchedMedia, OutgoingSms, SendError, SendResult
 from hotline.channels.twilio.media import WHATSAPP_PREFIX, TwilioMedia
+from hotline.sms.template_text import fit
 
 # Twilio error codes where a retry cannot succeed (bad number, unsubscribed, unreachable country...).
-TEMPLATE_VARIABLE = 1024  # WhatsApp's limit of a template with its parameters (Twilio error 63021 past it)
 PERMANENT_ERRORS = {21211, 21212, 21408, 21601, 21606, 21610, 21612, 21614, 21617, 30003, 30005, 30006}
 
 
@@ -106,7 +106,7 @@ class TwilioSmsProvider:
             # template gets through (Content API); its one variable is the text. No Body beside it (Twilio's rule).
             del kwargs["body"]
             kwargs["content_sid"] = sms.content_sid
-            kwargs["content_variables"] = json.dumps({"1": sms.body[:TEMPLATE_VARIABLE]}, ensure_ascii=False)
+            kwargs["content_variables"] = json.dumps({"1": fit(sms.body)}, ensure_ascii=False)  # 1,024 at most (63021)
         if self._public_url:
             kwargs["status_callback"] = f"{self._public_url.rstrip('/')}/twilio/sms/status?id={sms.message_id}"
         if sms.validity is not None and sms.purpose in ("alert", "escalation"):  # a late alert is worse than none:
@@ -134,7 +134,7 @@ class TwilioSmsProvider:
             raise SendError(f"could not check for an earlier delivery: {type(exc).__name__}: {exc}") from exc
         for message in listed:
             # a template's body is Twilio's rendering of it, with our text as its variable
-            same = message.body == body or (sms.content_sid is not None and body in (message.body or ""))
+            same = message.body == body or (sms.content_sid is not None and fit(body) in (message.body or ""))
             if same and message.sid and message.sid not in exclude:
                 return SendResult(self.name, self.kind, message.sid, delivery_status(_status(message.status) or "sent"))
         return None

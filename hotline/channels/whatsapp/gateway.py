@@ -13,10 +13,11 @@ from typing import Any
 
 from hotline.channels.gateway import FetchedMedia, MediaFetchError, OutgoingSms, SendError, SendResult
 from hotline.channels.whatsapp.graph import GraphClient, GraphError
+from hotline.sms.template_text import TEMPLATE_VARIABLE, fit
 
 TEXT_LIMIT = 4096  # a text message's body, in characters
 INTERACTIVE_BODY = 1024  # an interactive message's body
-TEMPLATE_PARAMETER = 1024  # a template body parameter
+TEMPLATE_PARAMETER = TEMPLATE_VARIABLE  # a template body parameter
 
 
 def wa_number(to: str) -> str:
@@ -30,7 +31,7 @@ def text(body: str) -> dict[str, Any]:
 
 def template(body: str, name: str, language: str) -> dict[str, Any]:
     """The city's approved template (sms/whatsapp.yaml) with the message's text as its one body parameter."""
-    parameters = [{"type": "text", "text": body[:TEMPLATE_PARAMETER]}]
+    parameters = [{"type": "text", "text": fit(body, TEMPLATE_PARAMETER)}]  # at a word, with "…"
     components = [{"type": "body", "parameters": parameters}]
     return {"type": "template", "template": {"name": name, "language": {"code": language}, "components": components}}
 

@@ -1,7 +1,8 @@
 """Alerts that fail over: an alert reported undelivered, refused by its provider, or without a delivery report
 within the agency's `delivery_timeout_seconds`, goes out at once on the next of the agency's `alert_channels`
 (routing/agencies.yaml, pinned on the ticket when it is routed): another SMS provider, then a voice call,
-"tekan 1 untuk menerima", or WhatsApp (an approved template outside the member's 24-hour window). Escalation
+"tekan 1 untuk menerima", or WhatsApp (an approved template outside the member's 24-hour window; through the Cloud
+API, or Twilio's WhatsApp: hotline/channels/gateways.py `whatsapp_alert_gateways`). Escalation
 keeps its own timers; this never waits for them.
 
 One `AlertDelivery` per alert per phone, one `AlertAttempt` per channel tried (unique: never the same alert
@@ -20,6 +21,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from hotline import clock
+from hotline.channels.gateways import whatsapp_alert_gateways
 from hotline.channels.voice import ANSWERED, NOT_REACHED, CallStatus
 from hotline.channels.voice_gateways import alert_gateway
 from hotline.cityconfig.model import DEFAULT_ALERT_CHANNELS, DEFAULT_DELIVERY_TIMEOUT_SECONDS
@@ -53,8 +55,8 @@ def available(channel: str, settings: Settings) -> bool:
         channel == "sms_backup"
     ):  # SMS again through another gateway of the alerts list (hotline/features/sms/sms_routes.py)
         return len(settings.sms_routing.routes.get("alerts", ())) >= 2
-    if channel == "whatsapp":  # a WhatsApp (Cloud API) gateway: free text in the member's window, else a template
-        return bool(settings.sms_routing.of_kind("whatsapp"))
+    if channel == "whatsapp":  # a Cloud API gateway or Twilio's WhatsApp: free text in the member's window, else
+        return bool(whatsapp_alert_gateways(settings))  # a template (hotline/features/sms/sms_routes.py)
     if channel == "voice":  # the configured voice gateway says whether it can place calls, and the city has the flow
         return alert_gateway(settings) is not None and ALERT_FLOW in current_config().ivr_flows
     return False

@@ -6,8 +6,9 @@
   number and line their SMS came in on (the SMS this answers, else their latest within 30 days), then the
   replies list. A citizen who texted the Kannel modem's number is answered from it, not from another SIM.
 - Broadcasts: the broadcasts list.
-- An alert on the `whatsapp` channel of routing/agencies.yaml: the WhatsApp gateways only (text in the member's
-  24-hour window, the `alert`/`escalation` template past it); when none can, the alert's next channel.
+- An alert on the `whatsapp` channel of routing/agencies.yaml: the gateways that carry WhatsApp alerts only (the
+  Cloud API's, then Twilio's WhatsApp; text in the member's 24-hour window, the `alert`/`escalation` template
+  past it, a Content SID through Twilio); when none can, the alert's next channel.
 - WhatsApp (issue 20): news to someone whose own latest message came on WhatsApp goes back there, free-form within
   their 24-hour window, as the city's approved template past it (sms/whatsapp.yaml), else by the replies list.
 - WhatsApp through Twilio (`From=whatsapp:+62...` on /twilio/sms): answered through the same Twilio gateway with
@@ -24,7 +25,8 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hotline.core.gateway_config import SmsRouting
+from hotline.channels.gateways import whatsapp_alert_gateways
+from hotline.core.gateway_config import GatewaySpec, SmsRouting
 from hotline.features.alerts.failover import ALERT_PURPOSES
 from hotline.features.sms.whatsapp_templates import template_for, twilio_content_for
 from hotline.models import AlertAttempt, InboundMessage, OutboundMessage, utcnow
@@ -72,7 +74,7 @@ def route_for(session: Session, message: OutboundMessage, routing: SmsRouting) -
     )
     if delivery_id is not None:  # an alert failing over along routing/agencies.yaml alert_channels
         if message.channel == "whatsapp":  # none usable (no template, window closed): the next channel takes it
-            return _whatsapp_alert_steps(session, message, routing)
+            return _whatsapp_alert_steps(session, message)
         if message.channel == "sms_backup":  # SMS again, through the gateways its earlier SMS did not go through
             skip = _gateways_tried(session, delivery_id, message.id) | set(names[:1])  # `sms` goes by the first
             names = [n for n in names if n not in skip]
@@ -117,13 +119,21 @@ def _twilio_whatsapp_step(
     return RouteStep(origin.provider)
 
 
-def _whatsapp_alert_steps(session: Session, message: OutboundMessage, routing: SmsRouting) -> list[RouteStep]:
-    """An alert on the `whatsapp` channel: each WhatsApp gateway, free text within 24 hours of the member's own
-    last message to it, else the city's approved template for the purpose (sms/whatsapp.yaml `alert`,
-    `escalation`); nothing else, so a refusal or a missing template moves the alert to its next channel."""
-    template = template_for(get_settings().config_dir, message.purpose)
+def _whatsapp_alert_steps(session: Session, message: OutboundMessage) -> list[RouteStep]:
+    """An alert on the `whatsapp` channel: each gateway that carries WhatsApp alerts (the Cloud API's, then
+    Twilio's WhatsApp: hotline/channels/gateways.py), free text within 24 hours of the member's own last WhatsApp
+    message to it, else the city's approved template for the purpose (sms/whatsapp.yaml `alert`, `escalation`:
+    the Meta name, or `twilio_content_sid` through Twilio); nothing else, so a refusal, a failed status (Twilio's
+    63016) or a missing template moves the alert to its next channel."""
+    settings = get_settings()
+    template = template_for(settings.config_dir, message.purpose)
     steps: list[RouteStep] = []
-    for spec in routing.of_kind("whatsapp"):
+    for spec in whatsapp_alert_gateways(settings):
+        if spec.kind == "twilio":
+            step = _twilio_whatsapp_alert_step(session, spec, message)
+            if step is not None:
+                steps.append(step)
+            continue
         latest = session.scalar(
             select(InboundMessage.received_at)
             .where(InboundMessage.from_e164 == message.to_number, InboundMessage.provider == spec.name)
@@ -135,6 +145,25 @@ def _whatsapp_alert_steps(session: Session, message: OutboundMessage, routing: S
         elif template is not None:
             steps.append(RouteStep(spec.name, template=template))
     return steps
+
+
+def _twilio_whatsapp_alert_step(session: Session, spec: GatewaySpec, message: OutboundMessage) -> RouteStep | None:
+    """Through Twilio's WhatsApp: free text from the number the member last wrote to on WhatsApp, within 24 hours
+    of it; else the purpose's Content SID from the gateway's WhatsApp sender; else None (not this gateway)."""
+    recent = session.scalars(
+        select(InboundMessage)
+        .where(InboundMessage.from_e164 == message.to_number, InboundMessage.provider == spec.name)
+        .order_by(InboundMessage.id.desc())
+        .limit(TWILIO_WHATSAPP_SCAN)
+    )
+    last = next((m for m in recent if (m.payload or {}).get("twilio_channel") == "whatsapp"), None)
+    ours = (spec.get("WHATSAPP_FROM") or "").removeprefix(WHATSAPP_PREFIX)
+    if last is not None and last.received_at > utcnow() - WHATSAPP_WINDOW:
+        return RouteStep(spec.name, sender=WHATSAPP_PREFIX + (last.to_number or ours).removeprefix(WHATSAPP_PREFIX))
+    content_sid = twilio_content_for(get_settings().config_dir, message.purpose)
+    if content_sid is None or not ours:
+        return None
+    return RouteStep(spec.name, sender=WHATSAPP_PREFIX + ours, content_sid=content_sid)
 
 
 def _whatsapp_origin(session: Session, message: OutboundMessage, routing: SmsRouting) -> InboundMessage | None:
