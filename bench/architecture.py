@@ -74,8 +74,10 @@ def main() -> int:
     total = [sum(lines(p)[i] for p in jobs) for i in (0, 1)]
     extra = [sum(lines(p)[i] for p in outside) for i in (0, 1)]
     print(f"hotline/jobs/: {len(jobs)} modules, {total[0]} lines ({total[1]} without blank and comment lines)")
-    print(f"timer code outside jobs/ ({', '.join(str(p.relative_to(root)) for p in outside) or 'none'}): "
-          f"{extra[0]} lines ({extra[1]})")
+    print(
+        f"timer code outside jobs/ ({', '.join(str(p.relative_to(root)) for p in outside) or 'none'}): "
+        f"{extra[0]} lines ({extra[1]})"
+    )
     print(f"together: {total[0] + extra[0]} lines ({total[1] + extra[1]})")
     return 0
 
