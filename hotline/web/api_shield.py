@@ -14,7 +14,7 @@ from hotline import clock
 from hotline.db import unit_of_work
 from hotline.features.accounts.accounts import Principal
 from hotline.features.accounts.audit import audit
-from hotline.features.scorecard import Month, MonthError, city_timezone
+from hotline.features.scorecard import Month, city_timezone
 from hotline.features.shield import shield
 from hotline.features.shield.shield_report import (
     false_block_report,
@@ -146,10 +146,7 @@ def report(
     """Numbers held back in the month and how many were real callers after all (false blocks)."""
     _command_center(principal)
     tz = city_timezone()
-    try:
-        chosen = Month.parse(month) if month else Month.containing(clock.now(), tz)
-    except MonthError as exc:
-        raise HTTPException(422, str(exc)) from None
+    chosen = Month.parse(month) if month else Month.containing(clock.now(), tz)  # MonthError: 422 (domain_errors)
     with unit_of_work() as session:
         return ShieldReportOut.model_validate(as_dict(false_block_report(session, month=chosen, tz=tz)))
 

@@ -16,7 +16,7 @@ from hotline.db import unit_of_work
 from hotline.features.calls.call_queue import waiting_calls
 from hotline.features.merging import reporters
 from hotline.features.merging.unmerge import split_reporter
-from hotline.features.tickets.ticket_actions import ActionError, confirm_cancel, create_report, edit_ticket, keep_open
+from hotline.features.tickets.ticket_actions import confirm_cancel, create_report, edit_ticket, keep_open
 from hotline.features.tickets.ticket_queries import (
     STATUSES,
     TicketFilter,
@@ -112,36 +112,33 @@ def new_ticket(body: TicketIn, principal: EditorDep, request: Request) -> Ticket
     A duplicate of an open ticket (routing/merging.yaml) joins it instead: `merged` is true and the answer
     is that ticket, with its reporter count."""
     now = clock.now()
-    try:
-        with unit_of_work() as session:
-            intake = create_report(
-                session,
-                config=current_config(),
-                actor=actor_for(principal, request),
-                reporter=body.reporter,
-                text=body.text,
-                category=body.category,
-                location=body.location,
-                kecamatan=body.kecamatan,
-                desa=body.desa,
-                latitude=body.latitude,
-                longitude=body.longitude,
-                urgent=body.urgent,
-                language=body.language,
-                channel="api",
-                merge=body.merge,
-            )
-            row = intake.ticket
-            base = TicketOut.of(row, agency_codes(session).get(row.agency_id or 0), now)
-            match = intake.match
-            return TicketCreated(
-                **base.model_dump(),
-                merged=match is not None,
-                merge_rule=match.rule if match else None,
-                merge_score=match.score if match else None,
-            )
-    except ActionError as exc:
-        raise HTTPException(422, str(exc)) from None
+    with unit_of_work() as session:
+        intake = create_report(
+            session,
+            config=current_config(),
+            actor=actor_for(principal, request),
+            reporter=body.reporter,
+            text=body.text,
+            category=body.category,
+            location=body.location,
+            kecamatan=body.kecamatan,
+            desa=body.desa,
+            latitude=body.latitude,
+            longitude=body.longitude,
+            urgent=body.urgent,
+            language=body.language,
+            channel="api",
+            merge=body.merge,
+        )
+        row = intake.ticket
+        base = TicketOut.of(row, agency_codes(session).get(row.agency_id or 0), now)
+        match = intake.match
+        return TicketCreated(
+            **base.model_dump(),
+            merged=match is not None,
+            merge_rule=match.rule if match else None,
+            merge_score=match.score if match else None,
+        )
 
 
 @router.patch(
@@ -157,27 +154,24 @@ def edit(number: RowId, body: TicketPatch, principal: EditorDep, request: Reques
     """Change a ticket's text, place, category or status. A place given or corrected after the URC was
     alerted reaches every alerted member by SMS at once; status `cancelled` stands the crew down by SMS."""
     now = clock.now()
-    try:
-        with unit_of_work() as session:
-            row = find_visible_ticket(session, principal=principal, number=number, for_update=True)
-            if row is None:
-                raise HTTPException(404, NOT_FOUND)
-            edit_ticket(
-                session,
-                config=current_config(),
-                actor=actor_for(principal, request),
-                ticket=row,
-                text=body.text,
-                location=body.location,
-                kecamatan=body.kecamatan,
-                desa=body.desa,
-                category=body.category,
-                status=body.status,
-                source="api",
-            )
-            return TicketOut.of(row, agency_codes(session).get(row.agency_id or 0), now)
-    except ActionError as exc:
-        raise HTTPException(422, str(exc)) from None
+    with unit_of_work() as session:
+        row = find_visible_ticket(session, principal=principal, number=number, for_update=True)
+        if row is None:
+            raise HTTPException(404, NOT_FOUND)
+        edit_ticket(
+            session,
+            config=current_config(),
+            actor=actor_for(principal, request),
+            ticket=row,
+            text=body.text,
+            location=body.location,
+            kecamatan=body.kecamatan,
+            desa=body.desa,
+            category=body.category,
+            status=body.status,
+            source="api",
+        )
+        return TicketOut.of(row, agency_codes(session).get(row.agency_id or 0), now)
 
 
 @router.post(
@@ -191,16 +185,13 @@ def decide_cancel_request(
     """The reporter's BATAL on a ticket a crew had waits for an operator: `confirm` cancels it and stands the
     crew down, `keep` leaves it with the crew; the reporter is told either way."""
     now = clock.now()
-    try:
-        with unit_of_work() as session:
-            row = find_visible_ticket(session, principal=principal, number=number, for_update=True)
-            if row is None:
-                raise HTTPException(404, NOT_FOUND)
-            decide = confirm_cancel if decision == "confirm" else keep_open
-            decide(session, config=current_config(), actor=actor_for(principal, request), ticket=row)
-            return TicketOut.of(row, agency_codes(session).get(row.agency_id or 0), now)
-    except ActionError as exc:
-        raise HTTPException(422, str(exc)) from None
+    with unit_of_work() as session:
+        row = find_visible_ticket(session, principal=principal, number=number, for_update=True)
+        if row is None:
+            raise HTTPException(404, NOT_FOUND)
+        decide = confirm_cancel if decision == "confirm" else keep_open
+        decide(session, config=current_config(), actor=actor_for(principal, request), ticket=row)
+        return TicketOut.of(row, agency_codes(session).get(row.agency_id or 0), now)
 
 
 @router.post(
@@ -217,21 +208,18 @@ def split(number: RowId, reporter_id: RowId, principal: SupervisorDep, request: 
     """Undo a wrong merge: the linked report becomes its own ticket (routed and alerted; its reporter is told
     the new number). Answers the new ticket."""
     now = clock.now()
-    try:
-        with unit_of_work() as session:
-            row = find_visible_ticket(session, principal=principal, number=number, for_update=True)
-            if row is None:
-                raise HTTPException(404, NOT_FOUND)
-            new = split_reporter(
-                session,
-                config=current_config(),
-                actor=actor_for(principal, request),
-                ticket=row,
-                reporter_id=reporter_id,
-            )
-            return TicketOut.of(new, agency_codes(session).get(new.agency_id or 0), now)
-    except ActionError as exc:
-        raise HTTPException(422, str(exc)) from None
+    with unit_of_work() as session:
+        row = find_visible_ticket(session, principal=principal, number=number, for_update=True)
+        if row is None:
+            raise HTTPException(404, NOT_FOUND)
+        new = split_reporter(
+            session,
+            config=current_config(),
+            actor=actor_for(principal, request),
+            ticket=row,
+            reporter_id=reporter_id,
+        )
+        return TicketOut.of(new, agency_codes(session).get(new.agency_id or 0), now)
 
 
 @router.get("/tickets/{number}/messages", response_model=list[MessageOut], responses={404: {"description": NOT_FOUND}})
