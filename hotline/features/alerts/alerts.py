@@ -1,7 +1,7 @@
 """How an escalation step reaches people: one sender per channel named in the step's `via`, all at once.
 
     sms    the alert SMS, failing over along the agency's `alert_channels` (hotline/features/alerts/failover.py)
-    voice  an automated call, "tekan 1 untuk menerima" (hotline/channels/twilio/alert_call.py)
+    voice  an automated call, "tekan 1 untuk menerima": the flow ivr_flows/urc_alert.yaml (voice_alerts.py)
 
 `via: [sms, voice]` in routing/escalation.yaml calls and texts together; the SMS's failover then skips the
 voice channel, so nobody is called twice for one step.
