@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from hotline.core.outbox import queue_sms
 from hotline.features.alerts import failover
-from hotline.models import Ticket
+from hotline.models import Ticket, TicketStatus
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ def _by_sms(session: Session, alert: Alert) -> None:
 
 def _by_voice(session: Session, alert: Alert) -> None:
     ticket = session.get(Ticket, alert.ticket_id)
-    if ticket is None or ticket.status != "routed":
+    if ticket is None or ticket.status != TicketStatus.ROUTED:
         return  # the call asks to accept: once someone has, nothing to ask
     for phone in alert.phones:
         failover.start(session, ticket=ticket, phone=phone, body=alert.body, purpose=alert.purpose, channels=["voice"])
