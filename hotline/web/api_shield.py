@@ -11,7 +11,6 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request
 from pydantic import BaseModel
 
 from hotline import clock
-from hotline.db import unit_of_work
 from hotline.features.accounts.accounts import Principal
 from hotline.features.accounts.audit import audit
 from hotline.features.scorecard import Month, city_timezone
@@ -28,6 +27,7 @@ from hotline.reports.shield import as_dict
 from hotline.settings import get_settings
 from hotline.web.api_auth import PrincipalDep, SupervisorDep, client_ip
 from hotline.web.api_schemas import MAX_ID
+from hotline.web.db_session import DbSession
 
 router = APIRouter(prefix="/api/v1/shield", tags=["shield"])
 FOR_COMMAND_CENTER: dict[int | str, dict[str, Any]] = {403: {"description": "agency staff"}}
@@ -106,6 +106,7 @@ def _number(raw: str) -> str:
 
 @router.get("/decisions", response_model=list[ScreeningOut], responses=FOR_COMMAND_CENTER)
 def decisions(
+    session: DbSession,
     principal: PrincipalDep,
     phone: Annotated[str | None, Query(max_length=40)] = None,
     include_allowed: bool = False,
@@ -116,30 +117,32 @@ def decisions(
     the next page: `before` = the last one's id."""
     _command_center(principal)
     number = _number(phone) if phone else None
-    with unit_of_work() as session:
-        rows = recent_decisions(session, limit=limit, phone=number, include_allowed=include_allowed, before=before)
-        return [ScreeningOut.of(r) for r in rows]
+    rows = recent_decisions(session, limit=limit, phone=number, include_allowed=include_allowed, before=before)
+    return [ScreeningOut.of(r) for r in rows]
 
 
 @router.get("/flagged", response_model=list[ScreeningOut], responses=FOR_COMMAND_CENTER)
-def flagged(principal: PrincipalDep, limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[ScreeningOut]:
+def flagged(
+    session: DbSession, principal: PrincipalDep, limit: Annotated[int, Query(ge=1, le=500)] = 100
+) -> list[ScreeningOut]:
     """Numbers flagged as repeat offenders right now, newest first: their calls are served after everyone else's."""
     _command_center(principal)
-    with unit_of_work() as session:
-        return [ScreeningOut.of(r) for r in flagged_numbers(session, limit=limit)]
+    return [ScreeningOut.of(r) for r in flagged_numbers(session, limit=limit)]
 
 
 @router.get("/callbacks", response_model=list[ScreeningOut], responses=FOR_COMMAND_CENTER)
-def callbacks(principal: PrincipalDep, limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[ScreeningOut]:
+def callbacks(
+    session: DbSession, principal: PrincipalDep, limit: Annotated[int, Query(ge=1, le=500)] = 100
+) -> list[ScreeningOut]:
     """Numbers to call back (the `limit` oldest): confirmed emergencies first, then landlines that could not get
     the SMS."""
     _command_center(principal)
-    with unit_of_work() as session:
-        return [ScreeningOut.of(r) for r in pending_callbacks(session, limit=limit)]
+    return [ScreeningOut.of(r) for r in pending_callbacks(session, limit=limit)]
 
 
 @router.get("/report", response_model=ShieldReportOut, responses=FOR_COMMAND_CENTER)
 def report(
+    session: DbSession,
     principal: PrincipalDep,
     month: Annotated[str | None, Query(max_length=7, description="YYYY-MM; default this month")] = None,
 ) -> ShieldReportOut:
@@ -147,12 +150,12 @@ def report(
     _command_center(principal)
     tz = city_timezone()
     chosen = Month.parse(month) if month else Month.containing(clock.now(), tz)  # MonthError: 422 (domain_errors)
-    with unit_of_work() as session:
-        return ShieldReportOut.model_validate(as_dict(false_block_report(session, month=chosen, tz=tz)))
+    return ShieldReportOut.model_validate(as_dict(false_block_report(session, month=chosen, tz=tz)))
 
 
 @router.post("/numbers/{phone}/clear", response_model=ScreeningOut, responses=FOR_COMMAND_CENTER)
 def clear(
+    session: DbSession,
     principal: SupervisorDep,
     request: Request,
     phone: Annotated[str, Path(max_length=40)],
@@ -162,16 +165,15 @@ def clear(
     _command_center(principal)
     number = _number(phone)
     note = (body.note if body else "").strip()[:200]
-    with unit_of_work() as session:
-        row = shield.clear(session, phone=number, actor=principal.username, note=note)
-        audit(
-            session,
-            actor=principal.username,
-            action="shield.clear",
-            target_type="phone",
-            target_id=number,
-            ip=client_ip(request),
-            detail=note or None,
-            screening_id=row.id,
-        )
-        return ScreeningOut.of(row)
+    row = shield.clear(session, phone=number, actor=principal.username, note=note)
+    audit(
+        session,
+        actor=principal.username,
+        action="shield.clear",
+        target_type="phone",
+        target_id=number,
+        ip=client_ip(request),
+        detail=note or None,
+        screening_id=row.id,
+    )
+    return ScreeningOut.of(row)
