@@ -57,20 +57,8 @@ def _by_voice(session: Session, alert: Alert) -> None:
         failover.start(session, ticket=ticket, phone=phone, body=alert.body, purpose=alert.purpose, channels=["voice"])
 
 
-_BUILT_IN: dict[str, AlertSender] = {"sms": _by_sms, "voice": _by_voice}
-_SENDERS: dict[str, AlertSender] = dict(_BUILT_IN)
-
-
-def register(channel: str, sender: AlertSender) -> None:
-    _SENDERS[channel] = sender
-
-
-def unregister(channel: str) -> None:
-    """Remove a sender registered by `register`; a built-in one comes back."""
-    if channel in _BUILT_IN:
-        _SENDERS[channel] = _BUILT_IN[channel]
-    else:
-        _SENDERS.pop(channel, None)
+# One sender per channel a step's `via` may name (a provider is chosen below them: failover.py, the gateways).
+_SENDERS: dict[str, AlertSender] = {"sms": _by_sms, "voice": _by_voice}
 
 
 def send_alert(session: Session, via: Sequence[str], alert: Alert) -> list[str]:
