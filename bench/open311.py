@@ -5,8 +5,9 @@
 
 A PostgreSQL database of its own (`open311_bench`, dropped after), migrated by the code under test, seeded by SQL
 with `--tickets` tickets over the last 120 days (their text holds a phone number, an e-mail and a NIK-like number,
-as citizens write them); where the code has `open311_submissions`, every tenth ticket gets one (with a name) and a
-photo. Then a real `hotline serve` (SMS to the log, Redis db 10) and each read timed `--reps` times after a warm-up:
+as citizens write them) and the inbound message it came from (every fifth a WhatsApp one with a profile name); where
+the code has `open311_submissions`, every tenth ticket gets one (with a name) and a photo. Then a real `hotline
+serve` (SMS to the log, Redis db 10 or $OPEN311_BENCH_REDIS_URL) and each read timed `--reps` times after a warm-up:
 GET requests.json and requests.xml (1,000 newest of the 90-day window: the spec's default), GET requests/{id}.xml;
 and POST requests.json with a 60 kB photo (a partner key made with `hotline partner add`). Code without XML or
 partner keys (main before issue 23) is timed on what it has: requests.json, and POST with an operator's token.
@@ -35,7 +36,7 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 PYTHON = sys.executable
 DB = "open311_bench"
-REDIS_URL = "redis://127.0.0.1:6379/10"
+REDIS_URL = "redis://127.0.0.1:6379/10"  # or $OPEN311_BENCH_REDIS_URL: on a shared machine, a database of your own
 PHOTO = (ROOT / "tests" / "fixtures" / "open311" / "photo_with_gps.jpg").read_bytes()
 
 SEED_SQL = """
@@ -50,7 +51,14 @@ SELECT i, 'sms', '+62812' || lpad(mod(i * 7919, 400000)::text, 7, '0'), 'id',
     now() - interval '120 days' * (1 - i::float8 / %(n)s), now() - interval '120 days' * (1 - i::float8 / %(n)s),
     false, 1
 FROM generate_series(1, %(n)s) AS i;
-SELECT setval('tickets_id_seq', %(n)s)
+SELECT setval('tickets_id_seq', %(n)s);
+INSERT INTO inbound_messages (provider, provider_sid, from_raw, from_e164, to_number, body, payload, status, outcome,
+    ticket_id, received_at, processed_at)
+SELECT CASE WHEN mod(i, 5) = 0 THEN 'wa' ELSE 'twilio' END, 'seed-' || i, t.reporter_phone, t.reporter_phone,
+    '+6281100000000', t.text,
+    (CASE WHEN mod(i, 5) = 0 THEN '{"wa_type": "text", "profile_name": "Siti Rahayu"}' ELSE '{}' END)::json,
+    'processed', 'ticket', i, t.created_at, t.created_at
+FROM generate_series(1, %(n)s) AS i JOIN tickets t ON t.id = i
 """
 SUBMISSIONS_SQL = """
 INSERT INTO partner_keys (id, name, key_sha256, per_minute, created_by, created_at)
@@ -73,7 +81,7 @@ def free_port() -> int:
 def env_for(code: Path, port: int) -> dict[str, str]:
     env = hotline_env(
         HOTLINE_DATABASE_URL=database_url(DB),
-        HOTLINE_REDIS_URL=REDIS_URL,
+        HOTLINE_REDIS_URL=os.environ.get("OPEN311_BENCH_REDIS_URL", REDIS_URL),
         HOTLINE_QUEUE="open311-bench",
         HOTLINE_ENV="development",
         HOTLINE_SMS_PROVIDER="log",

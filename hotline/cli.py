@@ -83,6 +83,9 @@ def config_check(
 
     settings = get_settings()  # settings that cannot work stop here, one line each (main)
     console.print(_settings_summary(settings), markup=False, highlight=False, soft_wrap=True)
+    from hotline.features.media.s3_store import describe
+
+    console.print(describe(settings), markup=False, highlight=False, soft_wrap=True)
     _refuse_gateway_problems(settings)
     console.print(settings.sms_routing.summary(), markup=False, highlight=False, soft_wrap=True)
     for note in settings.sms_routing.notes:

@@ -185,7 +185,6 @@ def farmers_ppl(
     from hotline import clock
     from hotline.cli_database import prepare_database
     from hotline.core.city import current_config
-    from hotline.db import unit_of_work
     from hotline.features.farming.dinas_view import ppl_csv, ppl_scores
     from hotline.features.scorecard import Month, MonthError, city_timezone
 
@@ -195,6 +194,5 @@ def farmers_ppl(
         err.print(str(exc), style="red", markup=False, highlight=False)
         raise typer.Exit(1) from None
     prepare_database()
-    with unit_of_work() as session:
-        scores = ppl_scores(session, config=current_config(), month=chosen, tz=city_timezone(), now=clock.now())
+    scores = ppl_scores(config=current_config(), month=chosen, tz=city_timezone(), now=clock.now())
     _write(ppl_csv(scores), output)

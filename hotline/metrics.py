@@ -18,19 +18,22 @@ import os
 import threading
 import time
 from collections.abc import Iterable, Iterator
+from itertools import chain
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
-from sqlalchemy import and_, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from hotline import clock
+from hotline.alert_counts import FAMILY as SETTLED_FAMILY
+from hotline.alert_counts import fold_settled, folded_outcomes, live_outcomes
 from hotline.db import unit_of_work
 from hotline.gauges import fold, read_counts
 from hotline.models import (
     AlertAttempt,
-    AlertDelivery,
     OutboundMessage,
     Ticket,
     TicketReporter,
@@ -149,7 +152,7 @@ def database_samples(session: Session) -> Samples:
         reports[key] = reports.get(key, 0) + value
     for (channel, category), total in reports.items():
         _add(s, "hotline_reports", [channel, category], total)
-    _alerts(session, s, counts.get("alert_sms", {}))
+    _alerts(session, s, counts.get("alert_sms", {}), counts.get(SETTLED_FAMILY, {}))
     for merged_category, rule, n in session.execute(
         select(Ticket.category, TicketReporter.rule, func.count())
         .join(Ticket, Ticket.id == TicketReporter.ticket_id)
@@ -165,7 +168,9 @@ def database_samples(session: Session) -> Samples:
     return s
 
 
-def _alerts(session: Session, s: Samples, alert_sms: dict[tuple[str, ...], int]) -> None:
+def _alerts(
+    session: Session, s: Samples, alert_sms: dict[tuple[str, ...], int], settled_counts: dict[tuple[str, ...], int]
+) -> None:
     """One count per alert to one person, under the channel that really sent it.
 
     A plain alert SMS (no failover list): its outcome, under the gateway that took it: every alert SMS (counted by
@@ -195,30 +200,10 @@ def _alerts(session: Session, s: Samples, alert_sms: dict[tuple[str, ...], int])
         counts[channel, purpose, outcome] = counts.get((channel, purpose, outcome), 0) + n
         if outcome == "failed":
             not_reached[purpose] = not_reached.get(purpose, 0) + n
-    # Failover alerts: the attempt now waited on (pending, stopped, exhausted) or the one that got through.
-    through = AlertAttempt.status.in_(("delivered", "answered"))
-    settled = and_(AlertDelivery.status == "delivered", through)
-    waiting = and_(AlertDelivery.status != "delivered", AlertAttempt.position == AlertDelivery.position)
-    failover = (
-        select(
-            AlertDelivery.purpose,
-            AlertDelivery.status,
-            AlertAttempt.channel,
-            AlertAttempt.status,
-            OutboundMessage.gateway,
-            func.count(func.distinct(AlertDelivery.id)),
-        )
-        .join(AlertAttempt, and_(AlertAttempt.delivery_id == AlertDelivery.id, settled | waiting), isouter=True)
-        .outerjoin(OutboundMessage, OutboundMessage.id == AlertAttempt.outbound_id)
-        .group_by(
-            AlertDelivery.purpose,
-            AlertDelivery.status,
-            AlertAttempt.channel,
-            AlertAttempt.status,
-            OutboundMessage.gateway,
-        )
-    )
-    for purpose, status, attempt_channel, attempt_status, gateway, n in session.execute(failover):
+    # Failover alerts: the attempt now waited on (pending, stopped, exhausted) or the one that got through; those
+    # settled long enough are folded counts (hotline/alert_counts.py), the rest joined now.
+    failover = chain(folded_outcomes(settled_counts), live_outcomes(session))
+    for (purpose, status, attempt_channel, attempt_status, gateway), n in failover:
         outcome = DELIVERY_OUTCOME.get(status, status)
         if outcome == "pending" and attempt_status == "sent":  # the gateway took it, as a plain SMS's "sent"
             outcome = "sent"
@@ -237,6 +222,8 @@ def refresh_database_metrics() -> float:
     """Fold the deltas the database appended (hotline/gauges.py), read the counts, and store the snapshot every
     scrape serves; returns the seconds it took."""
     started = time.perf_counter()
+    with unit_of_work() as session:
+        fold_settled(session, now=clock.now())
     with unit_of_work() as session:
         fold(session)
     with unit_of_work() as session:

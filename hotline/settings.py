@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -76,6 +77,16 @@ class Settings(BaseSettings):
     sms_per_minute: int = Field(6, alias="HOTLINE_SMS_PER_MINUTE", gt=0)
     # The database gauges of /metrics are computed this often, by one API process, off the request path.
     metrics_interval: float = Field(60.0, alias="HOTLINE_METRICS_INTERVAL", ge=1, le=3600)
+
+    # Media (WhatsApp/MMS photos, voice notes) in an S3-compatible bucket instead of HOTLINE_DATA_DIR/media
+    # (hotline/features/media/s3_store.py): set the bucket to turn it on. The endpoint of MinIO, Ceph, Garage...
+    # (unset: AWS itself); keys unset: boto3's own chain (environment, instance role). The bucket must be private.
+    media_s3_bucket: str | None = Field(None, alias="HOTLINE_MEDIA_S3_BUCKET")
+    media_s3_endpoint: str | None = Field(None, alias="HOTLINE_MEDIA_S3_ENDPOINT")
+    media_s3_region: str = Field("us-east-1", alias="HOTLINE_MEDIA_S3_REGION", pattern=r"^[a-z0-9-]{2,32}$")
+    media_s3_access_key: str | None = Field(None, alias="HOTLINE_MEDIA_S3_ACCESS_KEY")
+    media_s3_secret_key: str | None = Field(None, alias="HOTLINE_MEDIA_S3_SECRET_KEY")
+    media_s3_prefix: str = Field("media/", alias="HOTLINE_MEDIA_S3_PREFIX", pattern=r"^([A-Za-z0-9._-]+/){0,4}$")
 
     twilio_account_sid: str | None = Field(None, alias="TWILIO_ACCOUNT_SID")
     twilio_auth_token: str | None = Field(None, alias="TWILIO_AUTH_TOKEN")
@@ -182,6 +193,33 @@ class Settings(BaseSettings):
             # Twilio signs the exact URL it calls: anything else fails every webhook's signature check.
             raise ValueError(f"{url!r} must be the address Twilio calls, e.g. https://hotline.example.go.id")
         return url
+
+    @field_validator("media_s3_bucket")
+    @classmethod
+    def _bucket_name(cls, name: str | None) -> str | None:
+        if not name:
+            return None
+        if not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", name) or ".." in name:
+            raise ValueError(f"{name!r} is not an S3 bucket name (3-63 lowercase letters, digits, '.' and '-')")
+        return name
+
+    @field_validator("media_s3_endpoint")
+    @classmethod
+    def _endpoint(cls, url: str | None) -> str | None:
+        if not url:
+            return None
+        scheme, _, rest = url.partition("://")
+        if scheme not in ("http", "https") or not rest.strip("/") or "?" in rest:
+            raise ValueError(f"{url!r} must be the store's address, e.g. https://minio.example.go.id:9000")
+        return url.rstrip("/")
+
+    @model_validator(mode="after")
+    def _both_s3_keys(self) -> Settings:
+        if bool(self.media_s3_access_key) != bool(self.media_s3_secret_key):
+            raise ValueError(
+                "HOTLINE_MEDIA_S3_ACCESS_KEY and HOTLINE_MEDIA_S3_SECRET_KEY go together (or neither: boto3's chain)"
+            )
+        return self
 
     @field_validator("map_tiles_url")
     @classmethod
@@ -302,6 +340,10 @@ class Settings(BaseSettings):
             weak = weak_secret(self.ari_password or "", **GATEWAY_SECRET)
             if weak:  # config/asterisk/ari.conf ships CHANGE-ME
                 problems.append(f"ARI_PASSWORD is {weak}; set the password of the ARI user in ari.conf")
+        if self.media_s3_secret_key:
+            weak = weak_secret(self.media_s3_secret_key, **GATEWAY_SECRET)
+            if weak:
+                problems.append(f"HOTLINE_MEDIA_S3_SECRET_KEY is {weak}; set the store's real secret key")
         if problems:
             raise SettingsError("refusing to start in production: " + "; ".join(problems))
         return self

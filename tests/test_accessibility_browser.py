@@ -17,7 +17,7 @@ import pytest
 from tests.accounts import PASSWORD, make_user
 from tests.conftest import Caller, Phone, drain_queue
 from tests.screens import shot
-from tests.test_console_browser import browser, expect, page, pytestmark, sign_in  # noqa: F401  (fixtures)
+from tests.test_console_browser import expect, page, pytestmark, sign_in  # noqa: F401  (fixtures)
 
 axe_sync = pytest.importorskip(
     "axe_playwright_python.sync_playwright", reason="axe-playwright-python (a dev dependency) is not installed"
@@ -80,7 +80,7 @@ def sideways_overflow(tab: Any) -> int:
     return int(tab.evaluate("() => document.scrollingElement.scrollWidth - window.innerWidth"))
 
 
-def _sign_in_with(browser: Any, server: str, who: str) -> Any:  # noqa: F811
+def _sign_in_with(browser: Any, server: str, who: str) -> Any:
     context = browser.new_context(base_url=server, viewport=LAPTOP)
     context.set_default_timeout(10_000)
     context.add_init_script(axe_sync.Axe().axe_script)

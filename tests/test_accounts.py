@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
+from argon2 import extract_parameters, profiles
 from sqlalchemy import select
 from typer.testing import CliRunner
 
@@ -18,6 +19,7 @@ from hotline.features.accounts import login_limit
 from hotline.features.accounts.accounts import AccountError, authenticate, create_user
 from hotline.models import AuditEntry, User
 from tests.accounts import PASSWORD, console_login, csrf_of, make_user
+from tests.conftest import PRODUCTION_PASSWORD_HASHER
 
 runner = CliRunner()
 
@@ -36,6 +38,14 @@ def test_passwords_are_stored_as_argon2_and_checked(backend: Any) -> None:
         assert authenticate(session, username="ani", password=PASSWORD) is not None
         assert authenticate(session, username="ani", password=PASSWORD + "x") is None
         assert authenticate(session, username="nobody", password=PASSWORD) is None
+
+
+def test_production_passwords_use_argon2ids_recommended_parameters() -> None:
+    """The suite hashes with argon2's cheapest parameters (tests/conftest.py); what hotline itself uses is
+    RFC 9106's recommendation for low memory (argon2id, t=3, 64 MiB, p=4), and a hash made so is checked."""
+    made = PRODUCTION_PASSWORD_HASHER.hash(PASSWORD)
+    assert extract_parameters(made) == profiles.RFC_9106_LOW_MEMORY
+    assert PRODUCTION_PASSWORD_HASHER.verify(made, PASSWORD)
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ import httpx
 
 from tests.accounts import make_user
 from tests.screens import shot
-from tests.test_console_browser import browser, expect, page, pytestmark, sign_in  # noqa: F401  (fixtures)
+from tests.test_console_browser import expect, page, pytestmark, sign_in  # noqa: F401  (fixtures)
 
 STAFF_PASSWORD = "kata sandi awal 1"
 

@@ -10,8 +10,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from hotline.db import unit_of_work
-from hotline.models import Call
+from hotline.channels.ari.fallback_messages import keep_fallback_messages
+from hotline.db import DATABASE_UNAVAILABLE, unit_of_work
+from hotline.fakes.fake_ari import FakeAri, FakeRecording
+from hotline.models import Call, Ticket
 from hotline.spool.replay import replay
 from hotline.spool.store import current_spool
 from tests.ari_harness import ari_line, requires_ari_docs, run
@@ -69,3 +71,56 @@ def test_a_call_whose_database_goes_away_mid_call_goes_to_the_fallback_at_its_ne
     replayed()
     [call] = _calls()  # the row the call had before the outage
     assert call.provider_call_id == channel
+
+
+def _message(fake: FakeAri, channel: str, caller_digits: str = "081234567890") -> str:
+    """What the dialplan's fallback leaves after a message: a stored recording named as extensions.conf names it."""
+    name = f"hotline-fallback-20261207-101500-{caller_digits}-{channel}"
+    fake.stored[name] = FakeRecording(name, channel, "wav", state="done", duration=9)
+    return name
+
+
+def _voice_tickets() -> list[tuple[str, str | None, str]]:
+    with unit_of_work() as session:
+        rows = session.execute(
+            select(Call.provider_call_id, Call.recording_url, Ticket.reporter_phone)
+            .join(Ticket, Ticket.id == Call.ticket_id)
+            .where(Call.provider == "asterisk", Ticket.channel == "voice")
+        )
+        return [tuple(r) for r in rows]  # type: ignore[misc]
+
+
+def test_the_message_the_fallback_recorded_becomes_a_voice_ticket_of_the_caller_once() -> None:
+    """Issue 18: a call during an outage reaches an operator or records a message that is kept. Asterisk kept
+    it on its disk only; the command center had to look in a folder. Now it is a ticket, as on Twilio."""
+
+    async def scenario() -> tuple[str, int, int, int]:
+        async with ari_line() as line:
+            with database_unreachable():
+                channel = await line.dial(CITIZEN)
+            replay()  # the call's row, from the spool
+            replayed()
+            _message(line.fake, channel, caller_digits="")  # a caller id the dialplan could not read
+            _message(line.fake, "1700000000.99")  # a call no app saw (the app away): a row from the name
+            _message(line.fake, "1700000000.98", caller_digits="")  # ... from a withheld number
+            line.fake.stored["hotline-1700000000.5-0"] = FakeRecording("hotline-1700000000.5-0", "x", "wav")
+            first = await keep_fallback_messages(line.client, ari_url=line.fake.base_url)
+            again = await keep_fallback_messages(line.client, ari_url=line.fake.base_url)
+            with database_unreachable():  # a later message while the database is down again waits for it
+                later = _message(line.fake, "1700000001.7")
+                with pytest.raises(DATABASE_UNAVAILABLE):
+                    await keep_fallback_messages(line.client, ari_url=line.fake.base_url)
+            assert later in line.fake.stored
+            last = await keep_fallback_messages(line.client, ari_url=line.fake.base_url)
+            return channel, first, again, last
+
+    channel, first, again, last = run(scenario())
+    assert (first, again, last) == (3, 0, 1)
+    tickets = {call_id: (url, reporter) for call_id, url, reporter in _voice_tickets()}
+    assert set(tickets) == {channel, "1700000000.99", "1700000000.98", "1700000001.7"}  # not the call recording
+    url, reporter = tickets[channel]
+    assert reporter == CITIZEN  # the caller the app saw, not the name's empty digits
+    assert url is not None and url.endswith(f"/ari/recordings/stored/hotline-fallback-20261207-101500--{channel}/file")
+    assert tickets["1700000000.99"][1] == CITIZEN  # 081234567890 read in the city's region
+    assert tickets["1700000000.98"][1] == ""  # no number to call back, the message still a ticket
+    assert len(_calls()) == 4  # one row per call, nothing twice

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from hotline.channels.ari.fallback_messages import parse
+
 CONFIG = Path(__file__).resolve().parent.parent / "config" / "asterisk"
 pytestmark = pytest.mark.unit
 
@@ -63,6 +65,18 @@ def test_no_caller_is_hung_up_when_stasis_finds_no_app() -> None:
     [record] = [s for s in fallback if s.startswith("Record(")]
     assert record.startswith("Record(/var/spool/asterisk/recording/")  # where ARI lists stored recordings
     assert record.rsplit(",", 1)[1].rstrip(")") == "qk"  # no Asterisk beep (ours plays first), kept on hang-up
+    # the name `hotline ari` reads to make the message a voice ticket (channels/ari/fallback_messages.py)
+    path = record.removeprefix("Record(/var/spool/asterisk/recording/").rsplit(",", 3)[0]  # silence, max, options
+    for variable, value in (
+        ("${STRFTIME(${EPOCH},UTC,%Y%m%d-%H%M%S)}", "20261207-101500"),
+        ("${FILTER(0-9,${CALLERID(num)})}", "6281234567890"),
+        ("${UNIQUEID}", "1733567700.42"),
+    ):
+        assert variable in path, variable
+        path = path.replace(variable, value)
+    assert path.endswith(".wav") and "/" not in path  # in the folder ARI lists, under a name the console can fetch
+    message = parse(path.removesuffix(".wav"))
+    assert message is not None and (message.channel_id, message.caller) == ("1733567700.42", "6281234567890")
 
 
 def test_pjsip_placeholders_are_values_asterisk_accepts() -> None:

@@ -11,7 +11,7 @@ from tests.accounts import make_user
 from tests.broadcast_helpers import send_broadcasts
 from tests.conftest import Phone, drain_queue
 from tests.screens import shot
-from tests.test_console_browser import browser, expect, page, pytestmark, sign_in  # noqa: F401
+from tests.test_console_browser import expect, page, pytestmark, sign_in  # noqa: F401
 
 RESIDENTS = ["+6281500000101", "+6281500000102", "+6281500000103"]
 

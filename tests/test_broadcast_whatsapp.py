@@ -31,6 +31,7 @@ from tests.conftest import drain_queue
 from tests.suite_city import CITY_DIR
 from tests.whatsapp_env import whatsapp
 
+BROADCAST_SID = "HXb0a1c2d3e4f5061728394a5b6c7d8e9f"  # tests/city/sms/whatsapp.yaml, broadcast (Twilio)
 DESA = "Sumberbrantas"
 ON_WA = [f"+6281200000{i:03d}" for i in range(900, 904)]
 QUIET = "+6281200000950"  # subscribed on WhatsApp (imported), never wrote: its window is closed
@@ -177,7 +178,11 @@ def test_without_a_broadcast_template_a_closed_window_means_sms(
 ) -> None:
     city = tmp_path / "city"
     shutil.copytree(CITY_DIR, city)
-    edit(city / "sms" / "whatsapp.yaml", "  broadcast: {name: hotline_warning, language: id}", "")
+    edit(
+        city / "sms" / "whatsapp.yaml",
+        f"  broadcast: {{name: hotline_warning, language: id, twilio_content_sid: {BROADCAST_SID}}}",
+        "",
+    )
     with whatsapp(graph_server, fake_twilio.base_url, server, HOTLINE_CONFIG_DIR=str(city)) as graph:
         _imported_on_whatsapp(QUIET)
         number = _approved()

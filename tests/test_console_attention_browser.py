@@ -17,7 +17,7 @@ from hotline.models.base import utcnow
 from tests.accounts import make_user
 from tests.conftest import Caller, Phone, drain_queue
 from tests.screens import shot
-from tests.test_console_browser import browser, expect, page, pytestmark, sign_in  # noqa: F401
+from tests.test_console_browser import expect, page, pytestmark, sign_in  # noqa: F401
 
 # Runs before the console's script on every page: what the page played and showed is kept for the test to read
 # (page.evaluate reads it; wait_for_function would need 'unsafe-eval', which the console's CSP refuses).
@@ -38,7 +38,7 @@ window.Notification = class extends RealNotification {
 
 
 @pytest.fixture
-def alerted(browser: Any, server: str) -> Iterator[Any]:  # noqa: F811
+def alerted(browser: Any, server: str) -> Iterator[Any]:
     """A tab whose site may show notifications (as after "Turn on notifications"), instrumented."""
     size = {"width": 1366, "height": 768}
     context = browser.new_context(base_url=server, viewport=size, permissions=["notifications"])

@@ -7,7 +7,7 @@ from typing import Any
 from tests.accounts import make_user
 from tests.clocked import set_clock  # noqa: F401
 from tests.screens import shot
-from tests.test_console_browser import browser, expect, page, pytestmark, sign_in  # noqa: F401
+from tests.test_console_browser import expect, page, pytestmark, sign_in  # noqa: F401
 from tests.test_console_charts import month_of_tickets  # noqa: F401
 
 

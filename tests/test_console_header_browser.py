@@ -8,7 +8,7 @@ from typing import Any
 
 from tests.accounts import make_user
 from tests.screens import shot
-from tests.test_console_browser import browser, expect, page, pytestmark, sign_in  # noqa: F401  (fixtures)
+from tests.test_console_browser import expect, page, pytestmark, sign_in  # noqa: F401  (fixtures)
 
 # One row of the header: its buttons (about 34 px) and padding; a second row would add 30 px and more.
 ONE_ROW = 60

@@ -8,7 +8,7 @@ from typing import Any
 from tests.accounts import make_user
 from tests.conftest import Caller, Phone, drain_queue
 from tests.screens import shot
-from tests.test_console_browser import browser, expect, page, pytestmark, sign_in  # noqa: F401  (fixtures)
+from tests.test_console_browser import expect, page, pytestmark, sign_in  # noqa: F401  (fixtures)
 
 IN_A_LIVE_REGION = "(el) => !!el.closest('[aria-live], [role=status], [role=log], [role=alert], [role=marquee]')"
 

@@ -10,7 +10,7 @@ from tests.conftest import Phone, drain_queue
 from tests.farmers import farmer_rows, import_registry, no_farmers  # noqa: F401
 from tests.screens import shot
 from tests.test_accessibility_browser import serious_violations
-from tests.test_console_browser import browser, expect, page, pytestmark, sign_in  # noqa: F401
+from tests.test_console_browser import expect, page, pytestmark, sign_in  # noqa: F401
 
 
 def test_dinas_staff_correct_a_farmer_and_see_the_outbreak(page: Any, phone: Phone, no_farmers: None) -> None:  # noqa: F811

@@ -349,3 +349,63 @@ def test_the_console_scorecard_is_judged_once_an_interval(operator: httpx.Client
     assert pupr_tickets(operator.get("/console/scorecard", params={"month": str(month)}).text) == 1  # kept
     refresh(config=current_config(), month=month, tz=tz, now=clock.now())  # the refresher's turn
     assert pupr_tickets(operator.get("/console/scorecard", params={"month": str(month)}).text) == 2
+
+
+@pytest.mark.usefixtures("real_clock")
+def test_settled_failover_alerts_are_folded_once_and_counted_the_same(server: str) -> None:
+    """/metrics' failover alerts (hotline/alert_counts.py): a delivery settled for a day is folded into the counts
+    once, a batch at a time, and the scrape says the same before and after; a pending one is still joined live."""
+    from hotline.alert_counts import GRACE, fold_settled, live_outcomes
+    from hotline.models import AlertAttempt
+
+    [number] = open_tickets("PMK", [timedelta(minutes=5)])
+    with unit_of_work() as session:
+        sent = OutboundMessage(
+            to_number="+6281100000101", body="x", purpose="alert", ticket_id=number, status="delivered", gateway="modem"
+        )
+        session.add(sent)
+        session.flush()
+        ends = [("delivered", 0), ("exhausted", 1), ("stopped", 0), ("pending", 0), ("delivered", 0)]
+        for i, (status, position) in enumerate(ends):
+            delivery = AlertDelivery(
+                ticket_id=number,
+                phone=f"+628110000020{i}",
+                purpose="escalation" if i == 4 else "alert",
+                body="x",
+                timeout_seconds=60,
+                status=status,
+                channels=["sms", "voice"],
+                position=position,
+            )
+            session.add(delivery)
+            session.flush()
+            if i == 0:
+                session.add(
+                    AlertAttempt(
+                        delivery_id=delivery.id, channel="sms", position=0, outbound_id=sent.id, status="delivered"
+                    )
+                )
+            if i == 4:
+                session.add(AlertAttempt(delivery_id=delivery.id, channel="voice", position=1, status="answered"))
+    before = scrape(server)
+    assert 'hotline_alerts{channel="modem",outcome="sent",purpose="alert"} 1.0' in before
+    assert 'hotline_alerts{channel="voice",outcome="sent",purpose="escalation"} 1.0' in before
+    assert 'hotline_alerts{channel="none",outcome="not_reached",purpose="alert"} 1.0' in before
+    assert 'hotline_alerts{channel="sms",outcome="stopped",purpose="alert"} 1.0' in before
+    assert 'hotline_alerts{channel="sms",outcome="pending",purpose="alert"} 1.0' in before
+    with unit_of_work() as session:
+        assert fold_settled(session, now=clock.now()) == 0  # settled just now: a late report may still come
+
+    clock.advance(GRACE + timedelta(minutes=1))
+    with unit_of_work() as session:
+        assert fold_settled(session, now=clock.now(), batch=3) == 3  # the oldest three settled ones
+    with unit_of_work() as session:
+        assert sum(n for _, n in live_outcomes(session)) == 2  # the last settled one and the pending one
+    after = scrape(server)  # the refresher folds the last one
+    with unit_of_work() as session:
+        counted = session.scalars(select(AlertDelivery.status).where(AlertDelivery.counted).order_by(AlertDelivery.id))
+        assert list(counted) == ["delivered", "exhausted", "stopped", "delivered"]
+        assert [labels for labels, _ in live_outcomes(session)] == [("alert", "pending", None, None, None)]
+        assert fold_settled(session, now=clock.now()) == 0
+    alerts = sorted(line for line in before.splitlines() if line.startswith("hotline_alerts"))
+    assert sorted(line for line in after.splitlines() if line.startswith("hotline_alerts")) == alerts

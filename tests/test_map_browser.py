@@ -20,7 +20,7 @@ from tests.accounts import make_user
 from tests.helpers import sms_ticket
 from tests.map_tickets import placed_ticket
 from tests.screens import shot
-from tests.test_console_browser import browser, expect, page, pytestmark, sign_in  # noqa: F401  (fixtures)
+from tests.test_console_browser import expect, page, pytestmark, sign_in  # noqa: F401  (fixtures)
 
 
 def tile_png() -> bytes:
@@ -121,7 +121,7 @@ def test_offline_the_map_draws_desa_on_a_plain_background(page: Any, offline: No
     assert outside == [] and violations == []
 
 
-def test_the_wallboard_on_a_1920_screen_updates_when_a_report_comes_in(browser: Any, server: str) -> None:  # noqa: F811
+def test_the_wallboard_on_a_1920_screen_updates_when_a_report_comes_in(browser: Any, server: str) -> None:
     sms_ticket(reporter="+6281234500001", text="Jalan ambles di Sisir", category="roads")
     with unit_of_work() as session:
         token = add_kiosk(session, name="tv-ruang", created_by="tests")

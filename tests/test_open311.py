@@ -4,6 +4,7 @@ sets are in tests/test_open311_conformance.py."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -15,10 +16,13 @@ from typer.testing import CliRunner
 
 from hotline.cli import app
 from hotline.db import unit_of_work
+from hotline.fakes.whatsapp_graph import FakeGraph
 from hotline.models import AuditEntry, Open311Submission, Ticket, TicketAttachment, utcnow
 from tests.accounts import console_login, make_partner, make_token, make_user
+from tests.conftest import drain_queue
 from tests.helpers import sms_ticket, ticket
 from tests.open311_spec import check_answer
+from tests.whatsapp_env import whatsapp
 
 PHOTO = (Path(__file__).parent / "fixtures" / "open311" / "photo_with_gps.jpg").read_bytes()
 REPORT = {"service_code": "roads", "description": "Jalan berlubang", "address_string": "Jl. Diponegoro 12"}
@@ -74,6 +78,18 @@ def test_refused_posts_get_the_specs_error_document(
     assert "detail" not in answer.text  # never FastAPI's 422 body
     with unit_of_work() as session:
         assert session.scalar(select(Ticket.id)) is None
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_a_post_without_api_key_or_service_code_fields_at_all(server: str, key: str, fmt: str) -> None:
+    url = f"{server}/open311/v2/requests.{fmt}"
+    no_key = httpx.post(url, data=REPORT)
+    no_code = httpx.post(url, data={"api_key": key, **{k: v for k, v in REPORT.items() if k != "service_code"}})
+    for answer, status, problem in ((no_key, 403, "api_key is required"), (no_code, 400, "service_code is required")):
+        assert answer.status_code == status, answer.text
+        body = check_answer(answer, "errors")
+        described = body[0]["description"] if fmt == "json" else body.findtext("error/description")
+        assert problem in described, described
 
 
 @pytest.mark.parametrize(
@@ -175,6 +191,15 @@ def test_services_in_english_and_definitions_from_city_data(server: str) -> None
     assert flood.findtext("service_code") == "flood" and len(flood.find("attributes")) == 0
 
 
+def test_requests_name_their_service_in_the_language_asked(server: str, key: str) -> None:
+    assert post(server, key, service_code="fire", **{"attribute[trapped]": "no"}).status_code == 200
+    for path in ("requests.json", "requests/1.json"):
+        english = httpx.get(f"{server}/open311/v2/{path}", params={"jurisdiction_id": "kotabatu.example:en"})
+        indonesian = httpx.get(f"{server}/open311/v2/{path}")
+        assert [r["service_name"] for r in check_answer(english, "requests")] == ["Fire"]
+        assert [r["service_name"] for r in check_answer(indonesian, "requests")] == ["Kebakaran"]
+
+
 # --- filing: every documented field kept --------------------------------------------------------------------
 
 
@@ -267,6 +292,29 @@ def test_public_answers_hold_no_reporter_details(server: str, key: str) -> None:
         and rows[0]["description"] == "JALAN rusak, hubungi [telepon] / [telepon]"
     )
     assert "Budi Santoso" in ticket(1).text  # the console keeps the full text
+
+
+@pytest.fixture(scope="module")
+def graph_server() -> Iterator[FakeGraph]:
+    fake = FakeGraph().start()
+    yield fake
+    fake.stop()
+
+
+def test_a_whatsapp_reporters_profile_name_is_not_published(
+    server: str, fake_twilio: Any, graph_server: FakeGraph
+) -> None:
+    with whatsapp(graph_server, fake_twilio.base_url, server) as graph:  # the fixture's profile is Siti Rahayu
+        text = "KEBAKARAN di Jl. Diponegoro 12 Sisir. Saya Siti Rahayu, wa 812 3456 7890"
+        assert graph.text("+6281234567890", text).status_code == 200
+        drain_queue()
+    assert ticket(1).text == text  # the console keeps it all
+    for fmt in ("json", "xml"):
+        answer = httpx.get(f"{server}/open311/v2/requests.{fmt}")
+        check_answer(answer, "requests")
+        assert "Siti" not in answer.text and "Rahayu" not in answer.text and "3456" not in answer.text, answer.text
+    [row] = httpx.get(f"{server}/open311/v2/requests/1.json").json()
+    assert row["description"] == "KEBAKARAN di Jl. Diponegoro 12 Sisir. Saya [nama], wa [telepon]"
 
 
 def test_private_categories_round_the_gps_and_publish_no_photo(server: str, key: str) -> None:

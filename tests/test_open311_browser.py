@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from tests.accounts import make_user
-from tests.test_console_browser import browser, expect, page, pytestmark, sign_in  # noqa: F401  (fixtures)
+from tests.test_console_browser import expect, page, pytestmark, sign_in  # noqa: F401  (fixtures)
 
 PHOTO = (Path(__file__).parent / "fixtures" / "open311" / "photo_with_gps.jpg").read_bytes()
 REPORT = {"service_code": "roads", "description": "Jalan berlubang", "address_string": "Jl. Diponegoro 12"}

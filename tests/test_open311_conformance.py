@@ -137,6 +137,10 @@ def test_fixmystreet_request_set(server: str, fake_twilio: Any) -> None:
     assert {"fire", "roads", "other"} <= {s["service_code"] for s in services}
     fire = next(s for s in services if s["service_code"] == "fire")
     assert (fire["metadata"], fire["group"], fire["type"]) == ("true", "Darurat", "realtime")
+    # PopulateServiceList splits keywords on ',' and marks a category with `private` non-public on its own site
+    keywords = {s["service_code"]: (s["keywords"] or "").split(",") for s in services}
+    assert keywords["fire"] == ["api", "kebakaran"] and "private" in keywords["other"]
+    assert [code for code, words in keywords.items() if "private" in words] == ["farm", "other"]
     meta = httpx.get(base + "services/fire.xml", params=jurisdiction)
     attributes = fms_xml(meta)["service_definition"]["attributes"]["attribute"]
     trapped = next(a for a in attributes if a["code"] == "trapped")

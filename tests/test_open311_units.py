@@ -31,9 +31,14 @@ PHOTO = (Path(__file__).parent / "fixtures" / "open311" / "photo_with_gps.jpg").
         ("NIK 357901 234567 8901", "NIK [NIK]"),
         ("KTP 3579-0123-4567-8901", "KTP [NIK]"),
         ("mail Siti.Aminah+lapor@gmail.co.id!", "mail [email]!"),
+        ("HP081234567890, WA0812-3456-7890", "HP[telepon], WA[telepon]"),  # glued to the word before
+        ("0812 3456 7890 0813 1111 2222", "[telepon] [telepon]"),  # two numbers, not a NIK nor one long run
+        ("+62 812 3456 7890 +62 813 1111 2222", "[telepon] [telepon]"),
+        ("NIK 6271 0123 4567 8901", "NIK [NIK]"),  # Central Kalimantan's NIK starts with 62
         # what must stay: house numbers, RT/RW, dates, times, distances, coordinates, short numbers
         ("Jl. Diponegoro 12 RT 03 RW 05", "Jl. Diponegoro 12 RT 03 RW 05"),
         ("sejak 2026-03-01 jam 10.30, km 12", "sejak 2026-03-01 jam 10.30, km 12"),
+        ("tanggal 07-12-2026 jam 08.00, 01/02/2026", "tanggal 07-12-2026 jam 08.00, 01/02/2026"),
         ("titik -7.871200,112.523400", "titik -7.871200,112.523400"),
         ("2 rumah, 15 orang, 0341", "2 rumah, 15 orang, 0341"),
     ],
@@ -53,6 +58,8 @@ def test_the_reporters_own_number_is_hidden_in_any_form_they_write_it() -> None:
     forms = number_forms("+6281299990000")
     assert forms == ["+6281299990000", "6281299990000", "081299990000", "81299990000"]
     assert redact("nomor saya 81299990000, rumah no 81", numbers=forms) == "nomor saya [telepon], rumah no 81"
+    spaced = "wa 812 9999 0000 atau 812-9999-0000, RT 03 81299990000"
+    assert redact(spaced, numbers=forms) == "wa [telepon] atau [telepon], RT 03 [telepon]"
     assert number_forms("INFOBATU") == []  # an alphanumeric sender has no number to hide
 
 

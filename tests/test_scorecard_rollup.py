@@ -24,11 +24,11 @@ from hotline.db import get_engine, unit_of_work
 from hotline.features.scorecard import Month, Scorecard, build_scorecard
 from hotline.features.scorecard.monthly import month_scorecard
 from hotline.features.scorecard.rollup import is_closed
-from hotline.models import ScorecardRollup
+from hotline.models import ScorecardRollup, Ticket
 from tests.accounts import make_token
 from tests.clocked import set_clock, sms, tick
 from tests.conftest import Phone
-from tests.helpers import events, ticket
+from tests.helpers import events, sms_ticket, ticket
 from tests.suite_city import members
 
 pytestmark = pytest.mark.usefixtures("real_clock")
@@ -253,3 +253,52 @@ def test_months_before_the_first_ticket_are_judged_and_never_stored(phone: Phone
     assert row(shown(), "PMK").tickets == 1  # March, the first ticket's month, is frozen
     with unit_of_work() as session:
         assert set(session.scalars(select(ScorecardRollup.month))) == {"2030-03"}
+
+
+def farm_ticket(reporter: str, team: str, *, accept_after: int | None) -> int:
+    """A ticket of the month handed to a PPL team with a farm report (as farming's routing leaves it), accepted
+    `accept_after` minutes after it was routed (None: not yet)."""
+    from hotline.models import FarmReport, Urc
+
+    number = sms_ticket(reporter=reporter, text="KEBAKARAN di Sisir", category="fire")
+    with unit_of_work() as session:
+        held = session.get(Ticket, number)
+        assert held is not None and held.routed_at is not None
+        held.urc_id = session.scalar(select(Urc.id).where(Urc.code == team))
+        if accept_after is not None:
+            held.accepted_at, held.status = held.routed_at + timedelta(minutes=accept_after), "accepted"
+        session.add(FarmReport(ticket_id=number, subcategory="hama", commodity="apel", desa="Sisir"))
+    return number
+
+
+def test_the_ppl_teams_come_with_the_card_and_are_frozen_with_it(phone: Phone, ticket_reads: list[str]) -> None:
+    from hotline.features.farming.dinas_view import ppl_scores
+
+    set_clock(T0)
+    farm_ticket(CITIZENS[0], "PPL-BUMIAJI", accept_after=5)
+    late = farm_ticket(CITIZENS[1], "PPL-BATU", accept_after=None)
+    sms_ticket(reporter=CITIZENS[2], text="KEBAKARAN di Temas", category="fire")  # no farm report: no team
+    set_clock(CLOSED)
+    expected = live()
+    teams = {t.code: t for t in expected.teams}
+    assert set(teams) == {"PPL-BUMIAJI", "PPL-BATU"}  # PMK's own ticket counts for PMK only
+    assert (teams["PPL-BUMIAJI"].tickets, teams["PPL-BUMIAJI"].accept_breaches) == (1, 0)
+    assert (teams["PPL-BATU"].tickets, teams["PPL-BATU"].accept_breaches) == (1, 1)  # never accepted: late
+    assert row(expected, "PMK").tickets == 3
+
+    frozen = ppl_scores(config=current_config(), month=MARCH, tz=JAKARTA, now=clock.now())  # freezes the month
+    assert frozen == list(expected.teams)
+    with unit_of_work() as session:
+        kinds = session.execute(select(ScorecardRollup.kind, ScorecardRollup.agency_code)).all()
+    assert sorted(code for kind, code in kinds if kind == "team") == ["PPL-BATU", "PPL-BUMIAJI"]
+
+    with unit_of_work() as session:  # a late correction: the team's ticket accepted in April
+        held = session.get(Ticket, late)
+        assert held is not None
+        held.accepted_at, held.status = clock.now(), "accepted"
+    assert {t.code: t.accept_breaches for t in live().teams}["PPL-BATU"] == 1  # still late, but now measured
+    assert {t.code: t.accept_median_min for t in live().teams}["PPL-BATU"] is not None
+    ticket_reads.clear()
+    again = ppl_scores(config=current_config(), month=MARCH, tz=JAKARTA, now=clock.now())
+    assert (again == frozen and again[0].accept_median_min is None) or again[1].accept_median_min is None
+    assert ticket_reads == []  # read back from the frozen rows, not judged again

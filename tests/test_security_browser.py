@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 from tests.accounts import make_user
-from tests.test_console_browser import browser, expect, page, pytestmark, sign_in  # noqa: F401  (fixtures)
+from tests.test_console_browser import expect, page, pytestmark, sign_in  # noqa: F401  (fixtures)
 
 
 def _violations(tab: Any) -> list[str]:

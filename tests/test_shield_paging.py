@@ -96,3 +96,58 @@ def test_the_console_shows_a_page_and_links_the_older_one(server: str) -> None:
     assert second.text.count('data-decision="silent"') == 30
     assert "Keputusan lebih lama" not in second.text and 'href="/console/shield?#decisions-h"' in second.text
     assert console.get("/console/shield?before=-1").status_code == 422
+
+
+def test_flags_callbacks_and_the_reports_numbers_page_through_the_api(api: httpx.Client) -> None:
+    now = datetime.now(UTC)
+    with unit_of_work() as session:
+        for n in range(7):
+            shield.log_decision(session, phone=f"+6281300{n:05d}", decision="flagged", until=now + timedelta(days=1))
+            shield.log_decision(session, phone=f"+6281400{n:05d}", decision="callback_queued")
+
+    def walk(path: str, key: str, cursor: str) -> list[str]:
+        seen: list[str] = []
+        params: dict[str, Any] = {"limit": 3}
+        while (page := api.get(path, params=params).json()) and len(seen) < 20:  # 20: a page that never moves on
+            seen += [row["phone"] for row in page]
+            edge = (min if cursor == "before" else max)(page, key=lambda r: (r["at"], r["id"]))
+            params = {"limit": 3, cursor: edge[key]}
+        return seen
+
+    assert walk("/api/v1/shield/flagged", "id", "before") == [f"+6281300{n:05d}" for n in reversed(range(7))]
+    assert walk("/api/v1/shield/callbacks", "id", "after") == [f"+6281400{n:05d}" for n in range(7)]
+    assert api.get("/api/v1/shield/flagged", params={"before": 10**9}).json() == []
+
+
+def test_the_months_report_pages_its_numbers_and_binds_no_list_of_them(api: httpx.Client) -> None:
+    from sqlalchemy import event
+
+    from hotline.db import get_engine
+    from hotline.features.scorecard import Month
+    from hotline.features.shield.shield_report import false_block_report
+
+    newest_first = log_history(12)
+    phones = [phone for _, phone in reversed(newest_first)]  # first held back first
+    with unit_of_work() as session:
+        shield.log_decision(session, phone=phones[3], decision="confirmed", at=T0 + timedelta(hours=5))
+    bound: list[Any] = []
+
+    def note(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
+        bound.extend(parameters.values() if isinstance(parameters, dict) else parameters)
+
+    event.listen(get_engine(), "before_cursor_execute", note)
+    try:
+        with unit_of_work() as session:
+            report = false_block_report(session, month=Month(2030, 5), tz=UTC)
+    finally:
+        event.remove(get_engine(), "before_cursor_execute", note)
+    assert report.held_numbers == 12 and report.false_blocks == 1  # the proof was matched inside the database
+    assert not set(phones) & {str(v) for v in bound}  # no held number was sent as a value
+
+    first = api.get("/api/v1/shield/report", params={"month": "2030-05", "limit": 5}).json()
+    assert (first["held_numbers"], first["false_blocks"]) == (12, 1)  # the figures are the whole month's
+    assert [n["phone"] for n in first["numbers"]] == phones[:5]
+    rest = api.get("/api/v1/shield/report", params={"month": "2030-05", "limit": 500, "after": phones[4]}).json()
+    assert [n["phone"] for n in rest["numbers"]] == phones[5:] and rest["held_numbers"] == 12
+    unknown = api.get("/api/v1/shield/report", params={"month": "2030-05", "after": "+6289999999999"}).json()
+    assert unknown["numbers"] == []

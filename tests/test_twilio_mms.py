@@ -38,7 +38,8 @@ def test_an_mms_picture_is_fetched_with_the_account_s_credentials_and_kept(phone
     assert refused.status == "refused" and "application/pdf" in (refused.error or "")
 
 
-def test_a_whatsapp_location_through_twilio_places_the_ticket(phone: Phone) -> None:
+def test_a_whatsapp_location_through_twilio_places_the_ticket(phone: Phone, fake_twilio: Any) -> None:
+    fake_twilio.whatsapp_inbound(CITIZEN)  # Twilio sees their messages too: its answers are inside the window
     params = phone.payload(f"whatsapp:{CITIZEN}", "")  # a shared place: no Body, as Twilio posts it
     params.update(Latitude="-7.8452", Longitude="112.5283", To="whatsapp:+15005550006")
     assert phone.post("/twilio/sms", params).status_code == 200

@@ -18,7 +18,7 @@ from tests.helpers import ticket
 from tests.media_files import ogg_voice
 from tests.screens import shot
 from tests.suite_city import members
-from tests.test_console_browser import browser, expect, page, pytestmark, sign_in  # noqa: F401  (fixtures)
+from tests.test_console_browser import expect, page, pytestmark, sign_in  # noqa: F401  (fixtures)
 from tests.whatsapp_env import whatsapp
 
 PHOTO = (Path(__file__).parent / "fixtures" / "open311" / "photo_with_gps.jpg").read_bytes()  # 8 px, GPS in Sisir

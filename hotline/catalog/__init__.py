@@ -12,7 +12,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
+from hotline.cityconfig.yamlsource import safe_load
 
 LANGUAGES = ("id", "en")
 CATALOG_DIR = Path(__file__).resolve().parent
@@ -25,7 +25,7 @@ def language(code: str | None) -> str:
 
 @cache
 def catalog(lang: str) -> dict[str, dict[str, str]]:
-    loaded = yaml.safe_load((CATALOG_DIR / f"{language(lang)}.yaml").read_text(encoding="utf-8"))
+    loaded = safe_load((CATALOG_DIR / f"{language(lang)}.yaml").read_text(encoding="utf-8"))
     # A feature's own block at the end of the file names its entries "section.code: words" (one block per feature
     # keeps parallel branches from editing the same lines); they join their section here.
     for key in [k for k in loaded if isinstance(k, str) and "." in k and isinstance(loaded[k], str)]:

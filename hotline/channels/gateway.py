@@ -44,6 +44,7 @@ class OutgoingSms:
     created_at: datetime | None = None  # when the outbox row was made (gateways that name messages by it)
     choices: Mapping[str, object] | None = None  # buttons a channel may offer (hotline/core/outbox.py Choices)
     template: tuple[str, str] | None = None  # WhatsApp: send as this approved template (name, language)
+    content_sid: str | None = None  # WhatsApp through Twilio: the approved template's Content SID (HX...)
 
 
 @dataclass(frozen=True)

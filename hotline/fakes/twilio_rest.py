@@ -3,14 +3,22 @@
 It answers what api.twilio.com answers: basic auth with the account SID and auth token, form-encoded
 parameters, a 201 Message resource in JSON, Twilio's error JSON (code, message, more_info, status).
 Point the real `twilio` client at it with TWILIO_API_BASE.
+
+WhatsApp as Twilio speaks it (`whatsapp:` on both addresses): the fake knows each person's 24-hour customer
+service window from `whatsapp_inbound(number)` (what Twilio learns from their messages); a free-form message
+outside it is taken (201, queued) and then fails as on Twilio, status `failed` with error 63016, by the
+StatusCallback. An approved template goes as `ContentSid` (`add_content` registers one, HX + 32 hex) with
+`ContentVariables` (a JSON object; 21656 otherwise), rendered into the message's body; an unknown ContentSid is
+21655, ContentVariables without ContentSid 21654 (docs: twilio.com/docs/content, /docs/api/errors/<code>).
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import json
+import re
 import threading
-import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,6 +30,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from twilio.request_validator import RequestValidator
 
+from hotline import clock
 from hotline.fakes.serving import ThreadedServer
 
 
@@ -34,7 +43,8 @@ class FakeMessage:
     status_callback: str | None
     status: str = "queued"
     params: dict[str, str] = field(default_factory=dict)
-    created: float = field(default_factory=time.time)
+    created: float = field(default_factory=lambda: clock.now().timestamp())  # the hotline clock, as DateSent filters
+    error_code: int | None = None
 
 
 @dataclass
@@ -64,6 +74,15 @@ def _iso_timestamp(value: str | None) -> float | None:
     return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
 
 
+CONTENT_SID = re.compile(r"^HX[0-9a-fA-F]{32}$")
+WHATSAPP_WINDOW = 24 * 3600.0
+OUTSIDE_WINDOW = 63016  # "Outside messaging window. For WhatsApp, use a Message Template instead"
+
+
+def _render(template: str, variables: dict[str, str]) -> str:
+    return re.sub(r"\{\{(\w+)\}\}", lambda m: variables.get(m.group(1), m.group(0)), template)
+
+
 def _error(status: int, code: int, message: str) -> JSONResponse:
     return JSONResponse(
         {"code": code, "message": message, "more_info": f"https://www.twilio.com/docs/errors/{code}", "status": status},
@@ -78,6 +97,8 @@ class FakeTwilio:
         self.call_updates: list[tuple[str, dict[str, str]]] = []  # (CallSid, form) of each Calls update
         self.calls: list[FakeCall] = []  # outbound calls placed (Calls.json)
         self.media: dict[str, tuple[bytes, str]] = {}  # media sid -> (bytes, content type): an MMS's pictures
+        self.contents: dict[str, str] = {}  # Content SID -> its approved body, with {{1}}... (Content API)
+        self.whatsapp_last_inbound: dict[str, float] = {}  # E.164 -> when they last wrote on WhatsApp (clock)
         self.requests = 0
         self._failures: list[_Failure] = []
         self._lock = threading.Lock()
@@ -107,6 +128,7 @@ class FakeTwilio:
             self.call_updates.clear()
             self.calls.clear()
             self._failures.clear()
+            self.whatsapp_last_inbound.clear()  # approved templates (contents) stay: they belong to the account
             self.requests = 0
         self._stalled = False
 
@@ -117,6 +139,32 @@ class FakeTwilio:
         sid = f"ME{uuid.uuid4().hex}"
         self.media[sid] = (data, content_type)
         return f"{self.base_url}/2010-04-01/Accounts/{self.account_sid}/Messages/MM{uuid.uuid4().hex}/Media/{sid}"
+
+    def add_content(self, body: str, sid: str | None = None) -> str:
+        """An approved WhatsApp template in the Content API (twilio/text with {{1}}...); returns its SID."""
+        sid = sid or f"HX{uuid.uuid4().hex}"
+        self.contents[sid] = body
+        return sid
+
+    def whatsapp_inbound(self, number: str) -> None:
+        """`number` wrote to us on WhatsApp now (the hotline's clock): their 24-hour window opens."""
+        self.whatsapp_last_inbound[number.removeprefix("whatsapp:")] = clock.now().timestamp()
+
+    def _window_open(self, number: str) -> bool:
+        last = self.whatsapp_last_inbound.get(number)
+        return last is not None and clock.now().timestamp() - last < WHATSAPP_WINDOW
+
+    def _fail_later(self, message: FakeMessage, code: int) -> None:
+        """Twilio takes the message, then reports its failure by the StatusCallback (not in the 201)."""
+        message.status, message.error_code = "failed", code
+        if message.status_callback:
+            later = threading.Timer(0.2, self._report_failure, args=(message.sid, code))
+            later.daemon = True
+            later.start()
+
+    def _report_failure(self, sid: str, code: int) -> None:
+        if any(m.sid == sid for m in self.messages):  # not when the test reset the fake meanwhile
+            self.report_status(sid, "failed", str(code))
 
     def sent_to(self, number: str) -> list[FakeMessage]:
         return [m for m in self.messages if m.to == number]
@@ -208,23 +256,32 @@ class FakeTwilio:
                 return _error(400, 21604, "A 'To' phone number is required.")
             if not form.get("From") and not form.get("MessagingServiceSid"):
                 return _error(400, 21603, "A 'From' phone number is required.")
-            if not form.get("Body") and not form.get("MediaUrl"):
+            content_sid = form.get("ContentSid")
+            if form.get("ContentVariables") and not content_sid:
+                return _error(400, 21654, "A ContentSid must be specified if ContentVariables are provided.")
+            if content_sid and (not CONTENT_SID.match(content_sid) or content_sid not in self.contents):
+                return _error(400, 21655, "The ContentSid is Invalid")
+            try:
+                variables = json.loads(form.get("ContentVariables") or "{}")
+            except ValueError:
+                variables = None
+            if not isinstance(variables, dict) or any(not isinstance(v, str) or not v for v in variables.values()):
+                return _error(400, 21656, "The ContentVariables Parameter is invalid")
+            if not content_sid and not form.get("Body") and not form.get("MediaUrl"):
                 return _error(400, 21602, "Message body is required.")
+            body = _render(self.contents[content_sid], variables) if content_sid else form.get("Body", "")
             to = form["To"].removeprefix("whatsapp:")  # Twilio's WhatsApp: both addresses `whatsapp:+...`
             if form["To"].startswith("whatsapp:") != form.get("From", "").startswith("whatsapp:"):
                 return _error(400, 63007, "Twilio could not find a Channel with the specified From address")
             if not to.startswith("+") or not to[1:].isdigit():
                 return _error(400, 21211, f"The 'To' number {form['To']} is not a valid phone number.")
             message = FakeMessage(
-                f"SM{uuid.uuid4().hex}",
-                form["To"],
-                form.get("From", ""),
-                form["Body"],
-                form.get("StatusCallback"),
-                params=form,
+                f"SM{uuid.uuid4().hex}", form["To"], form.get("From", ""), body, form.get("StatusCallback"), params=form
             )
             with self._lock:
                 self.messages.append(message)
+            if form["To"].startswith("whatsapp:") and not content_sid and not self._window_open(to):
+                self._fail_later(message, OUTSIDE_WINDOW)
             while self._stalled:
                 await asyncio.sleep(0.01)
             return JSONResponse(self._resource(message), status_code=201)

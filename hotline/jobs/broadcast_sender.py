@@ -22,6 +22,7 @@ import threading
 import time
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from typing import TYPE_CHECKING, NamedTuple
 
 from hotline.channels.gateway import OutgoingSms, SendError, SmsGateway
 from hotline.channels.gateways import build_gateway, routing
@@ -31,9 +32,13 @@ from hotline.db import unit_of_work
 from hotline.features.broadcasts import sending
 from hotline.features.broadcasts.sending import Claimed
 from hotline.features.sms.sms_intake import namespaced_sid
-from hotline.features.sms.whatsapp_templates import template_for
+from hotline.features.sms.sms_routes import WHATSAPP_PREFIX
+from hotline.features.sms.whatsapp_templates import template_for, twilio_content_for
 from hotline.settings import get_settings
 from hotline.sms.encoding import SmsSize, measure
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +88,8 @@ class Route:
     paces: dict[str, Pace]
     # WhatsApp (Cloud API) gateways, tried first for subscribers on WhatsApp; the broadcasts route after them
     whatsapp: list[str] = field(default_factory=list)
+    # Twilio gateways, and each one's WhatsApp sender (WHATSAPP_FROM): subscribers on WhatsApp through Twilio
+    twilio: dict[str, str | None] = field(default_factory=dict)
 
 
 def build_route() -> Route:
@@ -90,13 +97,32 @@ def build_route() -> Route:
     sms_routing = routing(settings)
     names = list(sms_routing.routes.get("broadcasts", ()))
     whatsapp = [s.name for s in sms_routing.of_kind("whatsapp") if s.name not in names]
-    every = names + whatsapp
+    twilio = {s.name: s.get("WHATSAPP_FROM") for s in sms_routing.of_kind("twilio")}
+    every = names + whatsapp + [name for name in twilio if name not in names]
     gateways = {name: build_gateway(sms_routing.gateways[name], settings) for name in every}
     limits = gateway_pace.parse_tps(settings.broadcast_tps, every)
-    return Route(names, gateways, {name: Pace(limits[name]) for name in every}, whatsapp)
+    return Route(names, gateways, {name: Pace(limits[name]) for name in every}, whatsapp, twilio)
 
 
-Step = tuple[str, tuple[str, str] | None]  # a gateway, and the WhatsApp template to send as (None: the text)
+class Step(NamedTuple):
+    """A gateway, and how to send through it: as text (no template), as the Cloud API's template, or on WhatsApp
+    through Twilio (the `whatsapp:` sender, and the approved template's Content SID outside the window)."""
+
+    gateway: str
+    template: tuple[str, str] | None = None
+    sender: str | None = None
+    content_sid: str | None = None
+
+
+@dataclass(frozen=True)
+class Reach:
+    """What a batch's WhatsApp subscribers allow: open Cloud API windows, the `broadcast` templates, and where
+    each Twilio WhatsApp subscriber last wrote."""
+
+    windows: set[str] = field(default_factory=set)
+    template: tuple[str, str] | None = None
+    twilio: dict[str, sending.TwilioWhatsApp] = field(default_factory=dict)
+    content_sid: str | None = None
 
 
 def _text(value: object) -> str | None:
@@ -129,15 +155,43 @@ class Sender:
         self.route, self.batch = route, batch
         self._sizes: dict[str, SmsSize] = {}
 
-    def _steps(self, item: Claimed, windows: set[str], template: tuple[str, str] | None) -> list[Step]:
+    def _steps(self, item: Claimed, reach: Reach) -> list[Step]:
         """A WhatsApp subscriber: the WhatsApp gateways first, free text within their 24-hour window, the city's
         `broadcast` template past it (sms/whatsapp.yaml; none: straight to SMS); then the broadcasts route."""
         steps: list[Step] = []
         if item.channel == "whatsapp":
-            chosen = None if item.phone in windows else template
-            if item.phone in windows or template is not None:
-                steps = [(name, chosen) for name in self.route.whatsapp]
-        return steps + [(name, None) for name in self.route.names]
+            chosen = None if item.phone in reach.windows else reach.template
+            if item.phone in reach.windows or reach.template is not None:
+                steps = [Step(name, chosen) for name in self.route.whatsapp]
+        elif item.channel == "twilio_whatsapp":
+            steps = self._twilio_steps(item, reach)
+        return steps + [Step(name) for name in self.route.names]
+
+    def _twilio_steps(self, item: Claimed, reach: Reach) -> list[Step]:
+        """Back through the Twilio gateway and WhatsApp number they last wrote to (else the first Twilio gateway
+        with a WHATSAPP_FROM): free text in their window, the `broadcast` Content SID past it, else nothing."""
+        last = reach.twilio.get(item.phone)
+        if last is not None and last.gateway in self.route.twilio:
+            gateway, ours = last.gateway, last.our_number or self.route.twilio[last.gateway]
+        else:
+            gateway, ours = next(((n, f) for n, f in self.route.twilio.items() if f), ("", None))
+        if not ours:
+            return []
+        sender = WHATSAPP_PREFIX + ours.removeprefix(WHATSAPP_PREFIX)
+        if last is not None and last.gateway == gateway and last.window_open:
+            return [Step(gateway, sender=sender)]
+        return [Step(gateway, sender=sender, content_sid=reach.content_sid)] if reach.content_sid else []
+
+    def _reach(self, session: Session, claimed: list[Claimed]) -> Reach:
+        on_whatsapp = {item.phone for item in claimed if item.channel == "whatsapp"}
+        on_twilio = {item.phone for item in claimed if item.channel == "twilio_whatsapp"}
+        config_dir = get_settings().config_dir
+        return Reach(
+            windows=sending.whatsapp_windows(session, on_whatsapp, self.route.whatsapp),
+            template=template_for(config_dir, "broadcast") if on_whatsapp else None,
+            twilio=sending.twilio_whatsapp_of(session, on_twilio, list(self.route.twilio)),
+            content_sid=twilio_content_for(config_dir, "broadcast") if on_twilio else None,
+        )
 
     def _sms(self, item: Claimed) -> OutgoingSms:
         size = self._sizes.get(item.body)
@@ -157,17 +211,20 @@ class Sender:
         """Recipients a killed sender left `sending`: (found sent, put back in line)."""
         with unit_of_work() as session:
             left = sending.left_sending(session)
+            reach = self._reach(session, left)
         found: list[tuple[int, str, str]] = []
         again: list[int] = []
         for item in left:
             sms = self._sms(item)
             result = None
             # WhatsApp cannot be asked (find_sent: None): a WhatsApp send is recorded the moment Graph takes it, so
-            # at most the one in flight when the sender died is sent again
-            for name, _ in self._steps(item, set(), None):
+            # at most the one in flight when the sender died is sent again. Twilio's WhatsApp can be asked.
+            for step in self._steps(item, reach):
+                name = step.gateway
                 gateway = self.route.gateways[name]
                 try:
-                    result = gateway.find_sent(sms, since=item.claimed_at - timedelta(minutes=1), exclude=set())
+                    asked = replace(sms, sender=step.sender, content_sid=step.content_sid)
+                    result = gateway.find_sent(asked, since=item.claimed_at - timedelta(minutes=1), exclude=set())
                 except SendError as exc:  # cannot tell: sending again is better than losing a warning
                     log.warning("broadcast SMS %s: could not ask %s (%s)", item.recipient_id, name, exc)
                 if result is not None:
@@ -186,7 +243,7 @@ class Sender:
 
     def turn(self) -> int:
         """One batch; returns how many recipients it handled (0: nothing due; -1: the pace says wait)."""
-        every = self.route.names + self.route.whatsapp
+        every = self.route.names + self.route.whatsapp + [n for n in self.route.twilio if n not in self.route.names]
         if not every:
             return 0
         others = gateway_pace.sent_so_far(every)
@@ -198,20 +255,20 @@ class Sender:
             return -1
         with unit_of_work() as session:
             claimed = sending.claim(session, limit=limit)
-            on_whatsapp = {item.phone for item in claimed if item.channel == "whatsapp"}
-            windows = sending.whatsapp_windows(session, on_whatsapp, self.route.whatsapp)
+            reach = self._reach(session, claimed)
         if not claimed:
             return 0
-        template = template_for(get_settings().config_dir, "broadcast") if on_whatsapp else None
         sent: list[tuple[int, str, str]] = []
         failed: list[tuple[Claimed, str, bool]] = []
         for item in claimed:
             sms = self._sms(item)
             errors: list[str] = []
             permanent = True
-            for name, chosen in self._steps(item, windows, template):
+            for step in self._steps(item, reach):
+                name = step.gateway
                 try:
-                    result = self.route.gateways[name].send(replace(sms, template=chosen))
+                    attempt = replace(sms, template=step.template, sender=step.sender, content_sid=step.content_sid)
+                    result = self.route.gateways[name].send(attempt)
                 except SendError as exc:
                     errors.append(f"{name}: {exc}")
                     permanent = permanent and exc.permanent

@@ -1,6 +1,7 @@
 """Fetch one medium of a stored message (hotline/features/media/media_items.py): the download happens outside
 any transaction, through the gateway the message came by (its MediaSource), then the bytes are kept or
-refused; a failure is tried again with back-off, by a job queued with a delay."""
+refused; a failure (of the source, or of an S3 media store) is tried again with back-off, by a job queued
+with a delay."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from hotline.channels.gateways import media_max_bytes, media_source
 from hotline.core.city import current_config
 from hotline.db import unit_of_work
 from hotline.features.media.media_items import fetch_failed, keep, overdue, queue_fetch
+from hotline.features.media.media_store import MediaStoreDown
 from hotline.logs import log_context
 from hotline.models import MediaItem
 from hotline.settings import get_settings
@@ -41,15 +43,23 @@ def _fetch(media_id: int) -> str:
             queue_fetch([media_id], delay=delay, attempt=attempts + 1)
             return "retry"
         return "given-up"
-    with unit_of_work() as session:
-        return keep(
-            session,
-            media_id=media_id,
-            data=fetched.data,
-            claimed=fetched.content_type,
-            data_dir=get_settings().data_dir,
-            config=current_config(),
-        )
+    try:
+        with unit_of_work() as session:
+            return keep(
+                session,
+                media_id=media_id,
+                data=fetched.data,
+                claimed=fetched.content_type,
+                data_dir=get_settings().data_dir,
+                config=current_config(),
+            )
+    except MediaStoreDown as exc:  # nothing was written: fetched again at the next try (a fresh URL, as above)
+        with unit_of_work() as session:
+            delay = fetch_failed(session, media_id=media_id, error=f"media store: {exc}", permanent=False)
+        if delay is not None:
+            queue_fetch([media_id], delay=delay, attempt=attempts + 1)
+            return "retry"
+        return "given-up"
 
 
 def queue_overdue() -> int:

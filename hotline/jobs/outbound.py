@@ -86,7 +86,9 @@ def _send(message_id: int) -> str:
         spec = sms_routing.gateways[step.gateway]
         try:
             gateway = build_gateway(spec, settings)
-            attempt = replace(sms, sender=step.sender, line=step.line, template=step.template)
+            attempt = replace(
+                sms, sender=step.sender, line=step.line, template=step.template, content_sid=step.content_sid
+            )
             if attempts > 1:  # an earlier attempt may have reached the gateway before its worker died or timed out
                 result = gateway.find_sent(attempt, since=created_at, exclude=_bare(known_sids, step.gateway))
                 if result is not None:

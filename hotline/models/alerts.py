@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hotline.models.base import Base, UTCDateTime, utcnow
@@ -27,6 +27,13 @@ class AlertDelivery(Base):
             postgresql_where=text("status = 'exhausted'"),
             sqlite_where=text("status = 'exhausted'"),
         ),
+        # The settled deliveries /metrics has not folded into its counts yet (hotline/alert_counts.py, 0024).
+        Index(
+            "ix_alert_deliveries_not_counted",
+            "id",
+            postgresql_where=text("NOT counted"),
+            sqlite_where=text("NOT counted"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -41,6 +48,8 @@ class AlertDelivery(Base):
     # pending: waiting on channels[position] | delivered | stopped (ticket accepted or closed) | exhausted
     status: Mapped[str] = mapped_column(String(16), default="pending")
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Folded into /metrics' counts once settled (hotline/alert_counts.py): never read again by the refresher.
+    counted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

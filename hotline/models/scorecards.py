@@ -1,4 +1,5 @@
-"""Closed months' scorecards, frozen at close (hotline/features/scorecard/rollup.py): one row per (month, agency)."""
+"""Closed months' scorecards, frozen at close (hotline/features/scorecard/rollup.py): one row per (month, kind, code):
+the agencies' rows and the farming agency's PPL teams'."""
 
 from __future__ import annotations
 
@@ -15,12 +16,14 @@ class ScorecardRollup(Base):
     """An agency's row of a month's scorecard as it was judged when the month was frozen.
 
     `figures` holds every field of the scorecard's AgencyScore (code, counts, share, times, grade); `position` is
-    the row's place in the frozen card (worst first), `thresholds` the grade thresholds then in force."""
+    the row's place in the frozen card (worst first), `thresholds` the grade thresholds then in force. `kind` is
+    `agency` (agency_code: the agency's) or `team` (a PPL team's row: agency_code holds the URC's code)."""
 
     __tablename__ = "scorecard_rollups"
-    __table_args__ = (PrimaryKeyConstraint("month", "agency_code", name="pk_scorecard_rollups"),)
+    __table_args__ = (PrimaryKeyConstraint("month", "kind", "agency_code", name="pk_scorecard_rollups"),)
 
     month: Mapped[str] = mapped_column(String(7))  # YYYY-MM in the city's timezone
+    kind: Mapped[str] = mapped_column(String(8), server_default="agency")  # agency | team (migration 0024)
     agency_code: Mapped[str] = mapped_column(String(32))
     position: Mapped[int] = mapped_column(Integer)
     timezone: Mapped[str] = mapped_column(String(64))

@@ -29,7 +29,9 @@ def _month(value: str | None, default: Month) -> Month:
         ) from None
 
 
-@router.get("/scorecard", response_model=Scorecard)
+# The PPL teams the card carries are the farming console's (for those who see Dinas Pertanian), not this public
+# document's: its fields stay what they were.
+@router.get("/scorecard", response_model=Scorecard, response_model_exclude={"teams"})
 def scorecard(
     month: Annotated[str | None, Query(description="YYYY-MM; default: this month in the city's timezone")] = None,
     fresh: Annotated[

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -193,15 +194,21 @@ class MessageOut(BaseModel):
     purpose: str | None
 
     @classmethod
-    def inbound(cls, m: InboundMessage) -> MessageOut:
+    def inbound(cls, m: InboundMessage, shown: Callable[[str], str]) -> MessageOut:
+        """`shown`: the body as this reader may see it (farming/ticket_facts.py farmer_hider)."""
         return cls(
-            direction="inbound", at=m.received_at, number=m.from_e164, body=m.body, status=m.status, purpose=None
+            direction="inbound", at=m.received_at, number=m.from_e164, body=shown(m.body), status=m.status, purpose=None
         )
 
     @classmethod
-    def outbound(cls, m: OutboundMessage) -> MessageOut:
+    def outbound(cls, m: OutboundMessage, shown: Callable[[str], str]) -> MessageOut:
         return cls(
-            direction="outbound", at=m.created_at, number=m.to_number, body=m.body, status=m.status, purpose=m.purpose
+            direction="outbound",
+            at=m.created_at,
+            number=m.to_number,
+            body=shown(m.body),
+            status=m.status,
+            purpose=m.purpose,
         )
 
 

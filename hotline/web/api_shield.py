@@ -4,6 +4,7 @@ supervisor's or admin's token and is written to the audit log."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -11,6 +12,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request
 from pydantic import BaseModel
 
 from hotline import clock
+from hotline.db import unit_of_work
 from hotline.features.accounts.accounts import Principal
 from hotline.features.accounts.audit import audit
 from hotline.features.scorecard import Month, city_timezone
@@ -18,6 +20,7 @@ from hotline.features.shield import shield
 from hotline.features.shield.shield_report import (
     false_block_report,
     flagged_numbers,
+    numbers_page,
     pending_callbacks,
     recent_decisions,
 )
@@ -123,34 +126,47 @@ def decisions(
 
 @router.get("/flagged", response_model=list[ScreeningOut], responses=FOR_COMMAND_CENTER)
 def flagged(
-    session: DbSession, principal: PrincipalDep, limit: Annotated[int, Query(ge=1, le=500)] = 100
+    session: DbSession,
+    principal: PrincipalDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    before: Annotated[int | None, Query(ge=1, le=MAX_ID, description="the id of the last flag seen")] = None,
 ) -> list[ScreeningOut]:
-    """Numbers flagged as repeat offenders right now, newest first: their calls are served after everyone else's."""
+    """Numbers flagged as repeat offenders right now, newest first: their calls are served after everyone else's.
+    The next page: `before` = the last one's id."""
     _command_center(principal)
-    return [ScreeningOut.of(r) for r in flagged_numbers(session, limit=limit)]
+    return [ScreeningOut.of(r) for r in flagged_numbers(session, limit=limit, before=before)]
 
 
 @router.get("/callbacks", response_model=list[ScreeningOut], responses=FOR_COMMAND_CENTER)
 def callbacks(
-    session: DbSession, principal: PrincipalDep, limit: Annotated[int, Query(ge=1, le=500)] = 100
+    session: DbSession,
+    principal: PrincipalDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    after: Annotated[int | None, Query(ge=1, le=MAX_ID, description="the id of the newest callback seen")] = None,
 ) -> list[ScreeningOut]:
     """Numbers to call back (the `limit` oldest): confirmed emergencies first, then landlines that could not get
-    the SMS."""
+    the SMS. The next page: `after` = the id of the newest of the page (the largest `at`)."""
     _command_center(principal)
-    return [ScreeningOut.of(r) for r in pending_callbacks(session, limit=limit)]
+    return [ScreeningOut.of(r) for r in pending_callbacks(session, limit=limit, after=after)]
 
 
 @router.get("/report", response_model=ShieldReportOut, responses=FOR_COMMAND_CENTER)
 def report(
-    session: DbSession,
     principal: PrincipalDep,
     month: Annotated[str | None, Query(max_length=7, description="YYYY-MM; default this month")] = None,
+    limit: Annotated[int, Query(ge=1, le=500, description="numbers in `numbers`")] = 100,
+    after: Annotated[str | None, Query(max_length=40, description="the last number of the page before")] = None,
 ) -> ShieldReportOut:
-    """Numbers held back in the month and how many were real callers after all (false blocks)."""
+    """Numbers held back in the month and how many were real callers after all (false blocks): the figures are the
+    whole month's; `numbers` lists `limit` of them (first held back first), the next page after=<its last phone>."""
     _command_center(principal)
     tz = city_timezone()
     chosen = Month.parse(month) if month else Month.containing(clock.now(), tz)  # MonthError: 422 (domain_errors)
-    return ShieldReportOut.model_validate(as_dict(false_block_report(session, month=chosen, tz=tz)))
+    with unit_of_work() as session:
+        found = false_block_report(session, month=chosen, tz=tz)
+    page = replace(found, numbers=numbers_page(found, limit=limit, after=after))
+    whole = as_dict(found)  # the month's figures count every number, not only the page's
+    return ShieldReportOut.model_validate({**whole, "numbers": as_dict(page)["numbers"]})
 
 
 @router.post("/numbers/{phone}/clear", response_model=ScreeningOut, responses=FOR_COMMAND_CENTER)

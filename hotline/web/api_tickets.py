@@ -11,8 +11,11 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from sqlalchemy import func, select
 
 from hotline import clock
+from hotline.catalog import language, say
 from hotline.core.city import current_config
 from hotline.features.calls.call_queue import waiting_calls
+from hotline.features.farming.access import may_see_farmers
+from hotline.features.farming.ticket_facts import farmer_hider
 from hotline.features.merging import reporters
 from hotline.features.merging.unmerge import split_reporter
 from hotline.features.tickets.ticket_actions import confirm_cancel, create_report, edit_ticket, keep_open
@@ -226,7 +229,13 @@ def ticket_messages(session: DbSession, number: RowId, principal: PrincipalDep) 
         raise HTTPException(404, NOT_FOUND)
     inbound = session.scalars(select(InboundMessage).where(InboundMessage.ticket_id == number))
     outbound = session.scalars(select(OutboundMessage).where(OutboundMessage.ticket_id == number))
-    messages = [MessageOut.inbound(m) for m in inbound] + [MessageOut.outbound(m) for m in outbound]
+    shown = farmer_hider(  # the PPL's alert names the farmer: as on the console's ticket page
+        session,
+        may_see=may_see_farmers(principal, current_config().farming),
+        ticket_id=number,
+        mask=say("agri", "farmer_hidden", language(None)),
+    )
+    messages = [MessageOut.inbound(m, shown) for m in inbound] + [MessageOut.outbound(m, shown) for m in outbound]
     return sorted(messages, key=lambda m: m.at)
 
 

@@ -8,6 +8,8 @@ served here; voice notes and documents stay in the console."""
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
@@ -15,13 +17,14 @@ from hotline.core.city import current_config
 from hotline.core.wording import place
 from hotline.db import unit_of_work
 from hotline.features.media.media_items import of_ticket
-from hotline.features.media.media_store import read
+from hotline.features.media.media_store import MediaStoreDown, read
 from hotline.features.media.public_link import map_link, read_token
 from hotline.features.open311.photo_metadata import NotPublishable, without_metadata
 from hotline.models import Ticket
 from hotline.settings import get_settings
 from hotline.web.templating import templates
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/p", include_in_schema=False)
 NOT_FOUND = "this link is not valid or has expired"
 
@@ -78,6 +81,9 @@ def media_file(token: str, media_id: int) -> Response:
         clean = without_metadata(read(get_settings().data_dir, path), kind)
     except (OSError, NotPublishable):
         raise HTTPException(404, NOT_FOUND) from None
+    except MediaStoreDown:
+        log.warning("photo %s of ticket %s: the media store is down", media_id, ticket_id, exc_info=True)
+        raise HTTPException(503, "the photo cannot be shown right now; try again shortly") from None
     headers = {
         "X-Content-Type-Options": "nosniff",
         "Cache-Control": "private, no-store",

@@ -144,7 +144,7 @@ def talk_detect_off(channel_id: str) -> AriRequest:
 
 
 # Where a call goes when the database cannot be reached: config/asterisk/extensions.conf's [hotline-fallback]
-# (the operators' desk phones, then a recorded message kept under hotline-fallback/).
+# (the operators' desk phones, then a recorded message: hotline-fallback-*, made a ticket by fallback_messages.py).
 FALLBACK_CONTEXT, FALLBACK_EXTENSION = "hotline-fallback", "s"
 
 

@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 from hotline.channels.ari.calls import AlertCallPort, CallPort, DatabaseCalls
 from hotline.channels.ari.client import AriClient
 from hotline.channels.ari.executor import AriApp
+from hotline.channels.ari.fallback_messages import watch as watch_fallback_messages
 from hotline.channels.ari.lease import AriLease, lease_key
 from hotline.channels.ari.media import PromptMedia
 from hotline.settings import Settings
@@ -63,9 +64,12 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
         watchers = [asyncio.create_task(_set_when(stop.wait(), running))]
         if lease is not None:
             watchers.append(asyncio.create_task(_set_when(lease.keep(stop), running)))
+        # the messages the dialplan's fallback recorded become tickets: one app per Asterisk looks (the lease)
+        messages = asyncio.create_task(watch_fallback_messages(client, ari_url=settings.ari_url or "", stop=running))
         try:
             await client.run(running)
         finally:
+            messages.cancel()
             for watcher in watchers:
                 watcher.cancel()
             await client.close()

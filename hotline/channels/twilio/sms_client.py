@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from typing import cast
 from urllib.parse import urlsplit, urlunsplit
@@ -16,6 +17,7 @@ from hotline.channels.gateway import DeliveryStatus, FetchedMedia, OutgoingSms, 
 from hotline.channels.twilio.media import WHATSAPP_PREFIX, TwilioMedia
 
 # Twilio error codes where a retry cannot succeed (bad number, unsubscribed, unreachable country...).
+TEMPLATE_VARIABLE = 1024  # WhatsApp's limit of a template with its parameters (Twilio error 63021 past it)
 PERMANENT_ERRORS = {21211, 21212, 21408, 21601, 21606, 21610, 21612, 21614, 21617, 30003, 30005, 30006}
 
 
@@ -100,6 +102,11 @@ class TwilioSmsProvider:
         sender = sms.sender if sms.sender and sms.sender.startswith(("+", WHATSAPP_PREFIX)) else self._from
         to = WHATSAPP_PREFIX + sms.to if sender.startswith(WHATSAPP_PREFIX) else sms.to
         kwargs = {"to": to, "body": sms.body, "from_": sender}
+        if sms.content_sid and sender.startswith(WHATSAPP_PREFIX):  # outside the 24-hour window: only an approved
+            # template gets through (Content API); its one variable is the text. No Body beside it (Twilio's rule).
+            del kwargs["body"]
+            kwargs["content_sid"] = sms.content_sid
+            kwargs["content_variables"] = json.dumps({"1": sms.body[:TEMPLATE_VARIABLE]}, ensure_ascii=False)
         if self._public_url:
             kwargs["status_callback"] = f"{self._public_url.rstrip('/')}/twilio/sms/status?id={sms.message_id}"
         if sms.validity is not None and sms.purpose in ("alert", "escalation"):  # a late alert is worse than none:
@@ -126,6 +133,8 @@ class TwilioSmsProvider:
         except Exception as exc:  # cannot tell: better to send again than to lose the SMS
             raise SendError(f"could not check for an earlier delivery: {type(exc).__name__}: {exc}") from exc
         for message in listed:
-            if message.body == body and message.sid and message.sid not in exclude:
+            # a template's body is Twilio's rendering of it, with our text as its variable
+            same = message.body == body or (sms.content_sid is not None and body in (message.body or ""))
+            if same and message.sid and message.sid not in exclude:
                 return SendResult(self.name, self.kind, message.sid, delivery_status(_status(message.status) or "sent"))
         return None

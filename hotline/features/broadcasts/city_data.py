@@ -11,6 +11,7 @@ import yaml
 from hotline.cityconfig import CityConfig
 from hotline.cityconfig.errors import ConfigError, ConfigErrors
 from hotline.cityconfig.model import LANGUAGES
+from hotline.cityconfig.yamlsource import safe_load
 from hotline.settings import get_settings
 
 FILE = "sms/broadcasts.yaml"
@@ -46,7 +47,7 @@ def load(config_dir: Path | str, categories: set[str]) -> BroadcastData:
         problems.append(ConfigError(FILE, 0, f"{where}: {message}"))
 
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigErrors([ConfigError(FILE, 0, f"cannot be read: {exc}")]) from None
     words: dict[str, tuple[str, str]] = {}

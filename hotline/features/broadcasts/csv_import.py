@@ -1,7 +1,7 @@
 """Import subscribers from a CSV the city collected (with consent): every row checked first, then all or none.
 
 Columns (a header row, any order): phone, desa, consent; optional language (id|en, default id) and channel
-(sms|whatsapp, default sms). `consent` says how the person agreed ("formulir RT 03, 2026-11-02"): a row
+(sms|whatsapp|twilio_whatsapp, default sms). `consent` says how the person agreed ("formulir RT 03, 2026-11-02"): a row
 without it is refused, as is an unknown desa or a number that is no phone."""
 
 from __future__ import annotations

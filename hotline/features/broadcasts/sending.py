@@ -16,10 +16,11 @@ from typing import Any
 from sqlalchemy import Integer, String, and_, column, exists, select, update, values
 from sqlalchemy.orm import Session
 
-from hotline.features.sms.sms_routes import WHATSAPP_WINDOW
+from hotline.features.sms.sms_routes import ORIGIN_WINDOW, WHATSAPP_WINDOW
 from hotline.models import Broadcast, BroadcastRecipient, InboundMessage, OptOut, utcnow
 
-SENDABLE_CHANNELS = ("sms", "whatsapp")  # whatsapp: through a WhatsApp gateway first (hotline/jobs/broadcast_sender.py)
+# whatsapp: through a WhatsApp gateway first, twilio_whatsapp: through Twilio's (hotline/jobs/broadcast_sender.py)
+SENDABLE_CHANNELS = ("sms", "whatsapp", "twilio_whatsapp")
 BACKOFF_SECONDS = (10, 30, 120, 600)  # a gateway that did not take it; then `failed`
 
 
@@ -31,7 +32,7 @@ class Claimed:
     body: str
     attempts: int
     claimed_at: datetime
-    channel: str = "sms"  # the subscriber's: sms | whatsapp
+    channel: str = "sms"  # the subscriber's: sms | whatsapp | twilio_whatsapp
 
     @property
     def message_id(self) -> int:
@@ -133,6 +134,46 @@ def whatsapp_windows(session: Session, phones: set[str], gateways: list[str]) ->
         InboundMessage.from_e164.in_(phones), InboundMessage.provider.in_(gateways), InboundMessage.received_at > since
     )
     return set(session.scalars(stmt.distinct()))
+
+
+@dataclass(frozen=True)
+class TwilioWhatsApp:
+    """Where a subscriber on WhatsApp through Twilio last wrote: that gateway and our number there, and when."""
+
+    gateway: str
+    our_number: str | None
+    last_at: datetime
+
+    @property
+    def window_open(self) -> bool:
+        return self.last_at > utcnow() - WHATSAPP_WINDOW
+
+
+def twilio_whatsapp_of(session: Session, phones: set[str], gateways: list[str]) -> dict[str, TwilioWhatsApp]:
+    """Each number's latest WhatsApp message through one of these Twilio gateways, within 30 days (none: the
+    gateway's own WHATSAPP_FROM names the sender, and the window is closed)."""
+    if not phones or not gateways:
+        return {}
+    stmt = (
+        select(
+            InboundMessage.from_e164,
+            InboundMessage.provider,
+            InboundMessage.to_number,
+            InboundMessage.received_at,
+            InboundMessage.payload,
+        )
+        .where(
+            InboundMessage.from_e164.in_(phones),
+            InboundMessage.provider.in_(gateways),
+            InboundMessage.received_at > utcnow() - ORIGIN_WINDOW,
+        )
+        .order_by(InboundMessage.id.desc())
+    )
+    found: dict[str, TwilioWhatsApp] = {}
+    for phone, gateway, to_number, received_at, payload in session.execute(stmt):
+        if phone not in found and (payload or {}).get("twilio_channel") == "whatsapp":
+            found[phone] = TwilioWhatsApp(gateway, to_number or None, received_at)
+    return found
 
 
 def mark_sent(session: Session, sent: list[tuple[int, str, str]]) -> None:

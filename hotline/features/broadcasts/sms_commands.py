@@ -48,8 +48,9 @@ def handle(
         )
         return "subscribed", None
     if meaning == "help" or (meaning == "safe" and len(words) == 1):  # "BANTU rumah retak" says more
+        ticket_channel = "whatsapp" if channel == "whatsapp" else "sms"  # as other Twilio WhatsApp reports
         answered = checkin.answer(
-            session, config=config, phone=phone, word=first, text=text, inbound_id=inbound_id, channel=channel
+            session, config=config, phone=phone, word=first, text=text, inbound_id=inbound_id, channel=ticket_channel
         )
         if answered is None:
             return None

@@ -8,7 +8,8 @@ from sqlalchemy.orm import Session
 from hotline.features.accounts.audit import audit
 from hotline.models import OptOut, Subscriber, utcnow
 
-CHANNELS = ("sms", "whatsapp")  # whatsapp is stored now; its sending comes with the whatsapp branch
+# whatsapp: the Cloud API's (a WhatsApp gateway); twilio_whatsapp: WhatsApp through a Twilio gateway (`whatsapp:`)
+CHANNELS = ("sms", "whatsapp", "twilio_whatsapp")
 
 
 def subscribe(

@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 OUTAGE_NODE = "outage_fallback"  # calls.stopped_at of a call only the fallback answered
 # calls.outcome; "dialplan": Asterisk's fallback had the call (desk phones, then a message the dialplan records
-# under hotline-fallback/ with the channel id, which is the call's provider_call_id, in its name): unknown here.
+# as hotline-fallback-...-<channel id>, the call's provider_call_id; channels/ari/fallback_messages.py keeps it).
 OUTCOMES: dict[str, str | None] = {
     "recorded": "completed",
     "dialed": "operator",

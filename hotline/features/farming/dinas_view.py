@@ -10,13 +10,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hotline.cityconfig import CityConfig
-from hotline.features.scorecard.compute import AgencyInfo, AgencyScore, TicketFacts, score_agency
+from hotline.features.scorecard.compute import AgencyScore
 from hotline.features.scorecard.month import Month
-from hotline.models import Escalation, FarmReport, Ticket, TicketEvent, Urc
+from hotline.features.scorecard.monthly import month_scorecard
+from hotline.models import FarmReport
 
 WEEK_COLUMNS = ("week", "kecamatan", "desa", "commodity", "subcategory", "reports")
 
@@ -55,54 +56,13 @@ def weekly_csv(rows: list[WeekRow]) -> str:
     return out.getvalue()
 
 
-def ppl_scores(session: Session, *, config: CityConfig, month: Month, tz: ZoneInfo, now: datetime) -> list[AgencyScore]:
-    """One scorecard row per PPL team (URC) of the farming agency that held farm tickets routed in the month:
-    times to accept (TERIMA, or the advice SMS that counts as it) and to finish, share within SLA, breaches,
-    escalation steps fired and reopened tickets, by the scorecard's own rules (features/scorecard/compute.py)."""
-    start, end = month.bounds(tz)
-    in_month = (Ticket.routed_at >= start, Ticket.routed_at < end)
-    fired = (  # as the agencies' card counts them (features/scorecard/query.py), for this month's tickets only
-        select(Escalation.ticket_id, func.count().label("n"))
-        .join(Ticket, Ticket.id == Escalation.ticket_id)
-        .where(Escalation.status == "fired", *in_month)
-        .group_by(Escalation.ticket_id)
-        .subquery()
-    )
-    reopened = select(TicketEvent.id).where(TicketEvent.ticket_id == Ticket.id, TicketEvent.kind == "reopened").exists()
-    rows = session.execute(
-        select(
-            Urc.code,
-            Urc.name,
-            Ticket.routed_at,
-            Ticket.accept_due_at,
-            Ticket.resolve_due_at,
-            Ticket.accepted_at,
-            Ticket.resolved_at,
-            Ticket.cancelled_at,
-            func.coalesce(fired.c.n, 0),
-            reopened,
-        )
-        .join(Urc, Ticket.urc_id == Urc.id)
-        .join(FarmReport, FarmReport.ticket_id == Ticket.id)
-        .outerjoin(fired, fired.c.ticket_id == Ticket.id)
-        .where(*in_month)
-        .order_by(Ticket.id)
-    ).all()
-    teams: dict[str, tuple[str, list[TicketFacts]]] = {}
-    for code, name, routed, accept_due, resolve_due, accepted, resolved, cancelled, fired_n, was_reopened in rows:
-        if routed is None:  # the WHERE above keeps only routed tickets; this tells the type checker
-            continue
-        facts = TicketFacts(
-            code, routed, accept_due, resolve_due, accepted, resolved, cancelled, fired_n, bool(was_reopened)
-        )  # bool(): SQLite answers 0/1
-        teams.setdefault(code, (name, []))[1].append(facts)
-    scores = [
-        score_agency(AgencyInfo(code, name), tickets, now=now, thresholds=config.scorecard)
-        for code, (name, tickets) in teams.items()
-    ]
-    return sorted(
-        scores, key=lambda s: (("red", "yellow", "green", "none").index(s.grade), s.share_within_sla or 0, s.code)
-    )
+def ppl_scores(*, config: CityConfig, month: Month, tz: ZoneInfo, now: datetime) -> list[AgencyScore]:
+    """One scorecard row per PPL team (URC) that held farm tickets routed in the month: times to accept (TERIMA,
+    or the advice SMS that counts as it) and to finish, share within SLA, breaches, escalation steps fired and
+    reopened tickets, by the scorecard's own rules. They come with the month's scorecard (the same read of the
+    month, features/scorecard/query.py): frozen with it once the month has closed, the refresher's card for the
+    open month."""
+    return list(month_scorecard(config=config, month=month, tz=tz, now=now).teams)
 
 
 PPL_COLUMNS = (

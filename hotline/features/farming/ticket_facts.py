@@ -4,6 +4,7 @@ for those who may see farmers (access.py); the caller says whether this reader m
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
@@ -66,6 +67,13 @@ def farmer_words(session: Session, *, ticket_id: int) -> tuple[str, ...]:
     words = (report.farmer_name or "", report.kelompok_tani or "")
     # a word of one or two letters would mask half of every message: such a name is left as it is
     return tuple(sorted((w for w in words if len(w.strip()) >= 3), key=len, reverse=True))
+
+
+def farmer_hider(session: Session, *, may_see: bool, ticket_id: int, mask: str) -> Callable[[str], str]:
+    """What a reader is shown of the ticket's message bodies: as sent to one who may see farmers (access.py), the
+    farmer's name and kelompok tani replaced by `mask` for anyone else. One rule for the console and /api/v1."""
+    hidden = () if may_see else farmer_words(session, ticket_id=ticket_id)
+    return lambda body: hide_words(body, hidden, mask)
 
 
 def hide_words(body: str, words: tuple[str, ...], mask: str) -> str:

@@ -6,19 +6,16 @@ the public view of requests (hotline/features/open311/public_view.py)."""
 
 from __future__ import annotations
 
-import hashlib
-import re
-import secrets
 from typing import Any
 
 from redis import Redis
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hotline.core.named_secrets import digest, may_be_ours, new_secret, normal_name, revoke_named
 from hotline.models import PartnerKey, utcnow
 
 KEY_PREFIX = "o311_"
-NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 DEFAULT_PER_MINUTE = 30
 RATE_WINDOW_SECONDS = 60
 
@@ -32,14 +29,10 @@ class PartnerError(ValueError):
         super().__init__(message)
 
 
-def _digest(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
-
-
 def add_partner(session: Session, *, name: str, created_by: str, per_minute: int = DEFAULT_PER_MINUTE) -> str:
     """A new key for the app `name`; the plain key is returned once and only its hash is stored."""
-    name = name.strip().lower()
-    if not NAME.match(name):
+    name = normal_name(name) or ""
+    if not name:
         raise PartnerError("name: 1-64 of a-z, 0-9, '.', '-' or '_', e.g. batt-app", code="partner_name_bad")
     if not 1 <= per_minute <= 10_000:
         raise PartnerError("--per-minute: 1 to 10000", code="partner_limit_bad")
@@ -49,18 +42,16 @@ def add_partner(session: Session, *, name: str, created_by: str, per_minute: int
             code="partner_exists",
             name=name,
         )
-    key = KEY_PREFIX + secrets.token_urlsafe(32)
-    session.add(PartnerKey(name=name, key_sha256=_digest(key), per_minute=per_minute, created_by=created_by[:64]))
+    key = new_secret(KEY_PREFIX)
+    session.add(PartnerKey(name=name, key_sha256=digest(key), per_minute=per_minute, created_by=created_by[:64]))
     session.flush()
     return key
 
 
 def revoke_partner(session: Session, *, name: str) -> PartnerKey:
-    row = session.scalar(select(PartnerKey).where(PartnerKey.name == name.strip().lower()).with_for_update())
+    row = revoke_named(session, PartnerKey, name)
     if row is None:
         raise PartnerError(f"no partner {name!r}; `hotline partner list` shows them", code="partner_unknown", name=name)
-    if row.revoked_at is None:
-        row.revoked_at = utcnow()
     return row
 
 
@@ -70,9 +61,9 @@ def list_partners(session: Session) -> list[PartnerKey]:
 
 def partner_for_key(session: Session, key: str) -> PartnerKey | None:
     """The partner a key that is not revoked belongs to; its last use is noted."""
-    if not key.isascii() or not key.startswith(KEY_PREFIX) or len(key) > 200:
+    if not may_be_ours(key, KEY_PREFIX):
         return None
-    row = session.scalar(select(PartnerKey).where(PartnerKey.key_sha256 == _digest(key)))
+    row = session.scalar(select(PartnerKey).where(PartnerKey.key_sha256 == digest(key)))
     if row is None or row.revoked_at is not None:
         return None
     row.last_used_at = utcnow()

@@ -1,7 +1,8 @@
 """What anyone may read of a ticket on /open311/v2: safe by default.
 
 Never the reporter's name, number or e-mail (they are not in the view at all); the description and address
-pass through `redaction.redact` (phones, e-mails, NIK-like numbers, the names the reporters gave); a private
+pass through `redaction.redact` (phones, e-mails, NIK-like numbers, the names the reporters gave to Open311 or
+showed as their WhatsApp profile); a private
 category (routing/open311.yaml) has its GPS rounded to `private_gps_decimals`, its address cut to the desa
 and kecamatan, and no photo published. The console shows everything."""
 
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session
 from hotline.cityconfig import CityConfig
 from hotline.features.open311.redaction import number_forms, redact
 from hotline.features.tickets.tickets import CLOSED_STATUSES
-from hotline.models import Agency, Open311Submission, Ticket, TicketAttachment, TicketReporter
+from hotline.models import Agency, InboundMessage, Open311Submission, Ticket, TicketAttachment, TicketReporter
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,8 @@ class _Extras:
 
 
 def _extras(session: Session, tickets: list[Ticket]) -> dict[int, _Extras]:
-    """Per ticket: its reporters' names and numbers (to hide), its media URLs and photos (to publish)."""
+    """Per ticket: its reporters' names (given to Open311, shown on WhatsApp) and numbers (to hide), its media URLs
+    and photos (to publish)."""
     ids = [t.id for t in tickets]
     names: dict[int, list[str]] = defaultdict(list)
     numbers: dict[int, list[str]] = defaultdict(list)
@@ -66,6 +68,10 @@ def _extras(session: Session, tickets: list[Ticket]) -> dict[int, _Extras]:
         linked = select(TicketReporter.ticket_id, TicketReporter.phone).where(TicketReporter.ticket_id.in_(ids))
         for ticket_id, phone in session.execute(linked):
             numbers[ticket_id] += number_forms(phone)
+        profile = InboundMessage.payload["profile_name"].as_string()  # the name a WhatsApp sender shows
+        named = select(InboundMessage.ticket_id, profile).where(InboundMessage.ticket_id.in_(ids), profile.is_not(None))
+        for ticket_id, name in session.execute(named):
+            names[ticket_id].append(name)
         for sub in session.scalars(select(Open311Submission).where(Open311Submission.ticket_id.in_(ids))):
             names[sub.ticket_id] += [n for n in (sub.first_name, sub.last_name) if n]
             urls[sub.ticket_id] += list(sub.media_urls or [])
@@ -89,16 +95,17 @@ def _place(ticket: Ticket, private: bool, decimals: int) -> tuple[str | None, fl
 
 
 def public_requests(
-    session: Session, *, config: CityConfig, tickets: list[Ticket], media_base: str
+    session: Session, *, config: CityConfig, tickets: list[Ticket], media_base: str, language: str = "id"
 ) -> list[PublicRequest]:
-    """`media_base` + attachment id is where a published photo is served (hotline/web/open311/)."""
+    """`media_base` + attachment id is where a published photo is served (hotline/web/open311/); `language` names
+    the services (as services.{fmt} does for the same jurisdiction_id)."""
     agencies = {a.id: a.name for a in session.scalars(select(Agency))}
     extras = _extras(session, tickets)
-    return [_view(config, t, agencies, extras[t.id], media_base) for t in tickets]
+    return [_view(config, t, agencies, extras[t.id], media_base, language) for t in tickets]
 
 
 def _view(
-    config: CityConfig, ticket: Ticket, agencies: dict[int, str], extra: _Extras, media_base: str
+    config: CityConfig, ticket: Ticket, agencies: dict[int, str], extra: _Extras, media_base: str, language: str
 ) -> PublicRequest:
     category = config.category(ticket.category)
     private = config.open311.service(ticket.category or "").private
@@ -113,7 +120,7 @@ def _view(
         service_request_id=str(ticket.id),
         status=open311_status(ticket.status),
         status_notes=ticket.status,
-        service_name=category.name("id") if category else None,
+        service_name=category.name(language) if category else None,
         service_code=ticket.category,
         description=redact(ticket.text, names=extra.names, numbers=extra.numbers),
         agency_responsible=agencies.get(ticket.agency_id or 0),

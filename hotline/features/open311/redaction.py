@@ -15,16 +15,24 @@ NIK_MARK = "[NIK]"
 NAME_MARK = "[nama]"
 
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
-# 16 digits, alone or in groups of 4 or 6-6-4 (how a KTP number is copied).
-NIK = re.compile(r"(?<!\d)(?:\d{16}|\d{6}[ .-]\d{6}[ .-]\d{4}|\d{4}(?:[ .-]\d{4}){3})(?!\d)")
-# +62 / 62 / 0, then digits in groups separated by one space, dot or dash, maybe an area code in brackets.
-PHONE = re.compile(r"(?<![\w+])(?:\+\s?62|62|\(?0)[\s.-]?\(?\d[\d\s.()-]{6,18}\d(?!\d)")
+# 16 digits, alone or in groups of 4 or 6-6-4 (how a KTP number is copied); it starts with a province code (11-94),
+# never 0, and is no continuation of other digit groups (two phone numbers in a row are not a NIK).
+NIK = re.compile(r"(?<![\d+])(?<!\d[ .-])[1-9](?:\d{15}|\d{5}[ .-]\d{6}[ .-]\d{4}|\d{3}(?:[ .-]\d{4}){3})(?!\d)")
+# +62 / 62 / 0, then digits in groups separated by one space, dot or dash, maybe an area code in brackets; a
+# letter may come right before it (texters write "HP081234567890", "wa0812..."), a digit may not. A space before
+# 02-09 or + starts the next number ("0812 3456 7890 0813 1111 2222" is two).
+PHONE = re.compile(r"(?<![\d+])(?:\+\s?62|62|\(?0)[\s.-]?\(?\d(?:[\d.()-]|\s(?!0[2-9]|\+)){6,18}\d(?!\d)")
 MIN_PHONE_DIGITS, MAX_PHONE_DIGITS = 8, 15
+# A date written day first (07-12-2026, 01/02/2026) has 8 digits and may start with 0: it is not a number.
+DATE = re.compile(r"\d{1,2}([-/.])\d{1,2}\1(?:19|20)\d\d")
 
 
 def _phone(match: re.Match[str]) -> str:
-    digits = sum(ch.isdigit() for ch in match.group())
-    return PHONE_MARK if MIN_PHONE_DIGITS <= digits <= MAX_PHONE_DIGITS else match.group()
+    text = match.group()
+    digits = sum(ch.isdigit() for ch in text)
+    if DATE.fullmatch(text):
+        return text
+    return PHONE_MARK if MIN_PHONE_DIGITS <= digits <= MAX_PHONE_DIGITS else text
 
 
 def number_forms(e164: str) -> list[str]:
@@ -39,7 +47,16 @@ def number_forms(e164: str) -> list[str]:
 WORD = re.compile(r"\w+")
 HAS_DIGIT = re.compile(r"\d")
 DIGIT_RUN = re.compile(r"\+?\d+")
+# Digits in groups (812 3456 7890, 812-3456-7890): the reporter's own number written without 0 or 62.
+GROUPED_RUN = re.compile(r"\+?\d(?:[ .-]?\d)*")
 NAME_RUN = re.compile(rf"{re.escape(NAME_MARK)}(?:\s+{re.escape(NAME_MARK)})+")
+
+
+def _own_number(run: str, own: set[str]) -> str:
+    """A run of digit groups that is one of the reporter's numbers, or that holds one as a group of its own."""
+    if "".join(ch for ch in run if ch.isdigit()) in own:
+        return PHONE_MARK
+    return DIGIT_RUN.sub(lambda m: PHONE_MARK if m.group().lstrip("+") in own else m.group(), run)
 
 
 def redact(text: str, *, names: Iterable[str] = (), numbers: Iterable[str] = ()) -> str:
@@ -52,7 +69,7 @@ def redact(text: str, *, names: Iterable[str] = (), numbers: Iterable[str] = ())
         text = NIK.sub(NIK_MARK, text)
         own = {n.lstrip("+") for n in numbers if n}
         if own:
-            text = DIGIT_RUN.sub(lambda m: PHONE_MARK if m.group().lstrip("+") in own else m.group(), text)
+            text = GROUPED_RUN.sub(lambda m: _own_number(m.group(), own), text)
         text = PHONE.sub(_phone, text)
     words = {w.casefold() for name in names if name for w in WORD.findall(name) if len(w) >= 2}
     if words:

@@ -43,6 +43,7 @@ def _load(raw: str | bytes) -> Scorecard:
         as_of=datetime.fromisoformat(data["as_of"]),
         thresholds=ScorecardThresholds(**data["thresholds"]),
         agencies=tuple(AgencyScore(**row) for row in data["agencies"]),
+        teams=tuple(AgencyScore(**row) for row in data.get("teams", [])),  # a card kept by older code has none
     )
 
 

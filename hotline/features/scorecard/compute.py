@@ -108,6 +108,9 @@ class Scorecard:
     as_of: datetime  # open tickets were judged against this moment
     thresholds: ScorecardThresholds
     agencies: tuple[AgencyScore, ...]
+    # The farming agency's PPL teams (URCs holding farm tickets), scored by the same rules from the same read
+    # of the month (features/farming/dinas_view.py shows them); `code` and `name` are the team's.
+    teams: tuple[AgencyScore, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -213,6 +216,17 @@ def score_agency(
 
 def _worst_first(row: AgencyScore) -> tuple[int, float, str]:
     return GRADES.index(row.grade), row.share_within_sla or 0.0, row.code
+
+
+def score_teams(
+    tickets: Iterable[tuple[AgencyInfo, TicketFacts]], *, now: datetime, thresholds: ScorecardThresholds
+) -> tuple[AgencyScore, ...]:
+    """One row per team for the tickets it held, worst first (as the agencies' rows, then by share and code)."""
+    teams: dict[str, tuple[AgencyInfo, list[TicketFacts]]] = {}
+    for team, ticket in tickets:
+        teams.setdefault(team.code, (team, []))[1].append(ticket)
+    scores = [score_agency(team, facts, now=now, thresholds=thresholds) for team, facts in teams.values()]
+    return tuple(sorted(scores, key=_worst_first))
 
 
 def score_month(

@@ -10,6 +10,9 @@ Late corrections stay out, as on a paper scorecard: a ticket of a frozen month r
 does not change that month's figures. `hotline scorecard-rollup --month YYYY-MM --rebuild` judges it again (an
 audit, a data fix) and replaces the stored card; `--fresh` on `hotline scorecard` and `fresh=true` on the API show
 a live judgement without storing it.
+
+The farming agency's PPL teams (hotline farmers ppl, the scorecard page) are frozen with the agencies, from the
+same judgement (kind `team`). A card frozen before migration 0024 has no team rows: `--rebuild` adds them.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from hotline.features.scorecard.query import build_scorecard
 from hotline.models import ScorecardRollup, Ticket
 
 FREEZE_AFTER = timedelta(days=1)
+AGENCY, TEAM = "agency", "team"  # ScorecardRollup.kind: an agency's row, a PPL team's
 
 
 def is_closed(month: Month, *, tz: ZoneInfo, now: datetime) -> bool:
@@ -41,20 +45,21 @@ def frozen_scorecard(session: Session, *, month: Month, tz: ZoneInfo) -> Scoreca
     rows = session.scalars(
         select(ScorecardRollup).where(ScorecardRollup.month == str(month)).order_by(ScorecardRollup.position)
     ).all()
-    if not rows or rows[0].timezone != tz.key:
+    if not rows or rows[0].timezone != tz.key or not any(row.kind == AGENCY for row in rows):
         return None
     return card_of(rows)
 
 
 def card_of(rows: Sequence[ScorecardRollup]) -> Scorecard:
-    """One month's stored rows (in their position order) as its card."""
+    """One month's stored rows (in their position order) as its card: the agencies' rows, then the teams'."""
     first = rows[0]
     return Scorecard(
         month=first.month,
         timezone=first.timezone,
         as_of=first.as_of,
         thresholds=ScorecardThresholds(**first.thresholds),
-        agencies=tuple(AgencyScore(**row.figures) for row in rows),
+        agencies=tuple(AgencyScore(**row.figures) for row in rows if row.kind == AGENCY),
+        teams=tuple(AgencyScore(**row.figures) for row in rows if row.kind == TEAM),
     )
 
 
@@ -66,6 +71,7 @@ def freeze(session: Session, *, config: CityConfig, month: Month, tz: ZoneInfo, 
     session.add_all(
         ScorecardRollup(
             month=str(month),
+            kind=kind,
             agency_code=row.code,
             position=position,
             timezone=card.timezone,
@@ -73,7 +79,8 @@ def freeze(session: Session, *, config: CityConfig, month: Month, tz: ZoneInfo, 
             thresholds=thresholds,
             figures=asdict(row),
         )
-        for position, row in enumerate(card.agencies)
+        for kind, rows in ((AGENCY, card.agencies), (TEAM, card.teams))
+        for position, row in enumerate(rows)
     )
     session.flush()
     return card

@@ -16,7 +16,7 @@ from hotline.db import unit_of_work
 from hotline.features.scorecard.compute import AgencyScore, Grade, Scorecard
 from hotline.features.scorecard.month import Month
 from hotline.features.scorecard.monthly import month_scorecard
-from hotline.features.scorecard.rollup import card_of
+from hotline.features.scorecard.rollup import AGENCY, card_of
 from hotline.models import ScorecardRollup
 
 TREND_MONTHS = 12
@@ -67,7 +67,7 @@ def recent_cards(
     with unit_of_work() as session:
         stored = session.scalars(
             select(ScorecardRollup)
-            .where(ScorecardRollup.month.in_(names))
+            .where(ScorecardRollup.month.in_(names), ScorecardRollup.kind == AGENCY)
             .order_by(ScorecardRollup.month, ScorecardRollup.position)
         ).all()
     by_month: dict[str, list[ScorecardRollup]] = defaultdict(list)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
 from sqlalchemy import func, literal, select, tuple_
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from hotline.features.scorecard import Month
 from hotline.features.shield.shield import HELD_BACK, VINDICATED
@@ -122,30 +122,39 @@ def summarize(
 
 
 def false_block_report(session: Session, *, month: Month, tz: tzinfo) -> ShieldReport:
+    """The month's report. The numbers held back are matched to their proofs inside the database (a subquery of
+    the month's held-back numbers), never sent to it as a list of values: a busy month holds back hundreds."""
     start, end = month.bounds(tz)
+    held_where = (
+        CallScreening.at >= start,
+        CallScreening.at < end,
+        CallScreening.decision.in_(HELD_BACK),
+        CallScreening.phone != "anonymous",  # a withheld number cannot be confirmed or blamed
+    )
     held = [
         Held(phone, decision, at)
         for phone, decision, at in session.execute(
-            select(CallScreening.phone, CallScreening.decision, CallScreening.at).where(
-                CallScreening.at >= start,
-                CallScreening.at < end,
-                CallScreening.decision.in_(HELD_BACK),
-                CallScreening.phone != "anonymous",  # a withheld number cannot be confirmed or blamed
-            )
+            select(CallScreening.phone, CallScreening.decision, CallScreening.at).where(*held_where)
         )
     ]
-    phones = sorted({h.phone for h in held})
     proofs: list[Vindication] = []
-    if phones:
+    if held:
+        logged = aliased(CallScreening)
+        held_phones = select(logged.phone).where(
+            logged.at >= start,
+            logged.at < end,
+            logged.decision.in_(HELD_BACK),
+            logged.phone != "anonymous",
+        )
         for phone, decision, at, actor in session.execute(
             select(CallScreening.phone, CallScreening.decision, CallScreening.at, CallScreening.actor).where(
-                CallScreening.phone.in_(phones), CallScreening.decision.in_(VINDICATED), CallScreening.at >= start
+                CallScreening.phone.in_(held_phones), CallScreening.decision.in_(VINDICATED), CallScreening.at >= start
             )
         ):
             proofs.append(Vindication(phone, at, "replied 1" if decision == "confirmed" else f"cleared by {actor}"))
         for phone, number, created in session.execute(
             select(Ticket.reporter_phone, Ticket.id, Ticket.created_at).where(
-                Ticket.reporter_phone.in_(phones),
+                Ticket.reporter_phone.in_(held_phones),
                 Ticket.routed_at.is_not(None),
                 Ticket.status != TicketStatus.CANCELLED,
                 Ticket.created_at >= start,
@@ -161,6 +170,16 @@ def false_block_report(session: Session, *, month: Month, tz: tzinfo) -> ShieldR
         )
     }
     return summarize(str(month), held, proofs, counts)
+
+
+def numbers_page(report: ShieldReport, *, limit: int, after: str | None = None) -> tuple[HeldNumber, ...]:
+    """`limit` of the report's numbers (in its order: first held back first) after the number `after` (none when
+    that number is not in the report): the API's pages."""
+    numbers = report.numbers
+    if after is not None:
+        at = next((i for i, n in enumerate(numbers) if n.phone == after), None)
+        numbers = () if at is None else numbers[at + 1 :]
+    return numbers[:limit]
 
 
 # --- the console's lists ---------------------------------------------------------------------------
@@ -193,9 +212,12 @@ def recent_decisions(
     return list(session.scalars(stmt))
 
 
-def flagged_numbers(session: Session, *, now: datetime | None = None, limit: int = SHIELD_PAGE) -> list[CallScreening]:
-    """Numbers queued last right now (one row each: its flag), newest first; a partial index holds the flags not
-    cleared, searched by `until`, so flags that ran out long ago are never read."""
+def flagged_numbers(
+    session: Session, *, now: datetime | None = None, limit: int = SHIELD_PAGE, before: int | None = None
+) -> list[CallScreening]:
+    """Numbers queued last right now (one row each: its flag), newest first, older than the flag `before` when
+    given (none if it is not a flag); a partial index holds the flags not cleared, searched by `until`, so flags
+    that ran out long ago are never read."""
     stmt = (
         select(CallScreening)
         .where(
@@ -206,18 +228,28 @@ def flagged_numbers(session: Session, *, now: datetime | None = None, limit: int
         .order_by(CallScreening.at.desc(), CallScreening.id.desc())
         .limit(limit)
     )
+    if before is not None:
+        anchor = session.get(CallScreening, before)
+        if anchor is None or anchor.decision != "flagged":
+            return []
+        stmt = stmt.where(tuple_(CallScreening.at, CallScreening.id) < tuple_(literal(anchor.at), literal(anchor.id)))
     return list(session.scalars(stmt))
 
 
-def pending_callbacks(session: Session, *, limit: int = SHIELD_PAGE) -> list[CallScreening]:
-    """Numbers an operator should call back: confirmed emergencies (normal priority) first, oldest first; at most
-    `limit` of the oldest (a partial index holds only the callbacks not made)."""
-    rows = list(
-        session.scalars(
-            select(CallScreening)
-            .where(CallScreening.decision == "callback_queued", CallScreening.done_at.is_(None))
-            .order_by(CallScreening.at, CallScreening.id)
-            .limit(limit)
-        )
+def pending_callbacks(session: Session, *, limit: int = SHIELD_PAGE, after: int | None = None) -> list[CallScreening]:
+    """Numbers an operator should call back: `limit` of the oldest (after the callback `after` when given: the
+    next page; none if it is not a callback), confirmed emergencies (normal priority) first within the page,
+    oldest first (a partial index holds only the callbacks not made)."""
+    stmt = (
+        select(CallScreening)
+        .where(CallScreening.decision == "callback_queued", CallScreening.done_at.is_(None))
+        .order_by(CallScreening.at, CallScreening.id)
+        .limit(limit)
     )
+    if after is not None:
+        anchor = session.get(CallScreening, after)
+        if anchor is None or anchor.decision != "callback_queued":
+            return []
+        stmt = stmt.where(tuple_(CallScreening.at, CallScreening.id) > tuple_(literal(anchor.at), literal(anchor.id)))
+    rows = list(session.scalars(stmt))
     return sorted(rows, key=lambda r: (r.rule.get("priority") == "last", r.at, r.id))

@@ -202,6 +202,14 @@ def _rescue(session: Session, *, config: CityConfig, message: InboundMessage) ->
         return None
 
 
+def _subscriber_channel(message: InboundMessage) -> str:
+    """Where a DAFTAR came from, so the warnings go back there: the Cloud API's WhatsApp, Twilio's, or SMS."""
+    payload = message.payload or {}
+    if payload.get("wamid"):
+        return "whatsapp"
+    return "twilio_whatsapp" if payload.get("twilio_channel") == "whatsapp" else "sms"
+
+
 def handle_sms(session: Session, *, config: CityConfig, message: InboundMessage) -> tuple[str, int | None]:
     parsed = parse_sms(message.body, config.grammar, config.areas)
     merged_into = _merged_flood(session, message=message, parsed=parsed)
@@ -214,7 +222,7 @@ def handle_sms(session: Session, *, config: CityConfig, message: InboundMessage)
             phone=message.from_e164,
             text=message.body,
             inbound_id=message.id,
-            channel="whatsapp" if (message.payload or {}).get("wamid") else "sms",  # the Cloud API's, not Twilio's
+            channel=_subscriber_channel(message),
         )
         if ours is not None:
             return ours

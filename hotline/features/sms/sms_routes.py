@@ -11,8 +11,9 @@
 - WhatsApp (issue 20): news to someone whose own latest message came on WhatsApp goes back there, free-form within
   their 24-hour window, as the city's approved template past it (sms/whatsapp.yaml), else by the replies list.
 - WhatsApp through Twilio (`From=whatsapp:+62...` on /twilio/sms): answered through the same Twilio gateway with
-  `whatsapp:` addresses within the 24-hour window of their last WhatsApp message, as SMS from the gateway's own
-  number past it.
+  `whatsapp:` addresses within the 24-hour window of their last WhatsApp message; past it as the purpose's
+  approved template (`twilio_content_sid` in sms/whatsapp.yaml, sent as ContentSid), else as SMS from the
+  gateway's own number.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from hotline.core.gateway_config import SmsRouting
 from hotline.features.alerts.failover import ALERT_PURPOSES
-from hotline.features.sms.whatsapp_templates import template_for
+from hotline.features.sms.whatsapp_templates import template_for, twilio_content_for
 from hotline.models import AlertAttempt, InboundMessage, OutboundMessage, utcnow
 from hotline.settings import get_settings
 
@@ -39,6 +40,7 @@ class RouteStep:
     sender: str | None = None  # our number to send from
     line: str | None = None  # the gateway's line (smsc-id, SIM)
     template: tuple[str, str] | None = None  # WhatsApp outside the 24-hour window: (template name, language)
+    content_sid: str | None = None  # the same through Twilio: the template's Content SID
 
 
 def purpose_list(purpose: str) -> str:
@@ -94,7 +96,8 @@ def _twilio_whatsapp_step(
     session: Session, origin: InboundMessage, message: OutboundMessage, routing: SmsRouting
 ) -> RouteStep:
     """Back on WhatsApp through Twilio (`whatsapp:` From and To) while the window of the person's last WhatsApp
-    message there is open; past it, an SMS from the gateway's own number (not from the WhatsApp sender's)."""
+    message there is open; past it, the purpose's approved template (Twilio answers a free-form message there
+    with error 63016), else an SMS from the gateway's own number (not from the WhatsApp sender's)."""
     recent = session.scalars(
         select(InboundMessage)
         .where(InboundMessage.from_e164 == message.to_number, InboundMessage.provider == origin.provider)
@@ -103,8 +106,14 @@ def _twilio_whatsapp_step(
     )
     last = next((m for m in recent if (m.payload or {}).get("twilio_channel") == "whatsapp"), origin)
     ours = last.to_number or routing.gateways[origin.provider].get("WHATSAPP_FROM")
-    if ours and last.received_at > utcnow() - WHATSAPP_WINDOW:
-        return RouteStep(origin.provider, sender=WHATSAPP_PREFIX + ours.removeprefix(WHATSAPP_PREFIX))
+    if not ours:
+        return RouteStep(origin.provider)
+    sender = WHATSAPP_PREFIX + ours.removeprefix(WHATSAPP_PREFIX)
+    if last.received_at > utcnow() - WHATSAPP_WINDOW:
+        return RouteStep(origin.provider, sender=sender)
+    content_sid = twilio_content_for(get_settings().config_dir, message.purpose)
+    if content_sid is not None:
+        return RouteStep(origin.provider, sender=sender, content_sid=content_sid)
     return RouteStep(origin.provider)
 
 

@@ -9,6 +9,13 @@ template beforehand; the city names them here, per purpose, with the language ea
 
 Each template has one body parameter, {{1}}: the text the SMS would carry. A purpose with no template is sent
 by SMS once the window is closed (hotline/features/sms/sms_routes.py).
+
+WhatsApp through Twilio names the same approved template by its Content API SID (Twilio's Content Template
+Builder, `HX` + 32 hex digits), sent as `ContentSid` with `ContentVariables={"1": <the text>}`:
+
+      notify: {name: hotline_update, language: id, twilio_content_sid: HX0123456789abcdef0123456789abcdef}
+
+An entry may have the Meta name and language, the Twilio SID, or both (a city on one of the two needs only its own).
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from pathlib import Path
 import yaml
 
 from hotline.cityconfig.errors import ConfigError
+from hotline.cityconfig.yamlsource import FastSafeLoader, safe_load
 
 log = logging.getLogger(__name__)
 FILE = Path("sms") / "whatsapp.yaml"
@@ -39,31 +47,43 @@ PURPOSES = (
 )
 NAME_RE = re.compile(r"^[a-z0-9_]{1,512}$")  # Meta: lowercase letters, digits and underscores
 LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(_[A-Z]{2})?$")  # Meta's codes: id, en, en_US, pt_BR
+CONTENT_SID_RE = re.compile(r"^HX[0-9a-fA-F]{32}$")  # Twilio's Content resource SID
 
 
 @lru_cache(maxsize=4)
-def _read(path: str, mtime: float) -> dict[str, tuple[str, str]]:
+def _read(path: str, mtime: float) -> dict[str, dict[str, str]]:
     try:
-        loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        loaded = safe_load(Path(path).read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:  # a broken file must not stop the outbox: SMS takes over
         log.error("%s cannot be read (%s): no WhatsApp templates until it is fixed", path, exc)
         return {}
     templates = loaded.get("templates") if isinstance(loaded, dict) else None
     found = {}
     for purpose, spec in (templates if isinstance(templates, dict) else {}).items():
-        if isinstance(spec, dict) and isinstance(spec.get("name"), str) and isinstance(spec.get("language"), str):
-            found[str(purpose)] = (spec["name"], spec["language"])
+        if isinstance(spec, dict):
+            found[str(purpose)] = {str(k): v for k, v in spec.items() if isinstance(v, str)}
     return found
 
 
-def template_for(config_dir: Path, purpose: str) -> tuple[str, str] | None:
-    """(template name, language code) for this purpose, or None."""
+def _spec(config_dir: Path, purpose: str) -> dict[str, str]:
     path = config_dir / FILE
     try:
         mtime = path.stat().st_mtime
     except OSError:
-        return None
-    return _read(str(path), mtime).get(purpose)
+        return {}
+    return _read(str(path), mtime).get(purpose, {})
+
+
+def template_for(config_dir: Path, purpose: str) -> tuple[str, str] | None:
+    """(template name, language code) for this purpose on the Cloud API, or None."""
+    spec = _spec(config_dir, purpose)
+    return (spec["name"], spec["language"]) if "name" in spec and "language" in spec else None
+
+
+def twilio_content_for(config_dir: Path, purpose: str) -> str | None:
+    """The Twilio Content SID (HX...) of this purpose's approved template, or None."""
+    sid = _spec(config_dir, purpose).get("twilio_content_sid")
+    return sid if sid and CONTENT_SID_RE.match(sid) else None
 
 
 def check(config_dir: Path) -> list[ConfigError]:
@@ -74,7 +94,7 @@ def check(config_dir: Path) -> list[ConfigError]:
         return []
     name = FILE.as_posix()
     try:
-        root = yaml.compose(path.read_text(encoding="utf-8"))
+        root = yaml.compose(path.read_text(encoding="utf-8"), Loader=FastSafeLoader)
     except (OSError, UnicodeDecodeError) as exc:
         return [ConfigError(name, 0, f"cannot be read: {exc}")]
     except yaml.YAMLError as exc:
@@ -111,13 +131,17 @@ def check(config_dir: Path) -> list[ConfigError]:
             continue
         fields = {str(k.value): v for k, v in spec.value}
         for field, node in fields.items():
-            if field not in ("name", "language"):
+            if field not in ("name", "language", "twilio_content_sid"):
                 problems.append(ConfigError(name, at(node), f"templates.{purpose}.{field}: unknown key", fix))
+        twilio_only = "twilio_content_sid" in fields and "name" not in fields and "language" not in fields
         for field, pattern, what in (
             ("name", NAME_RE, "lowercase letters, digits and underscores, as Meta approved it"),
             ("language", LANGUAGE_RE, "the code the template was approved in: id, en, en_US"),
+            ("twilio_content_sid", CONTENT_SID_RE, "HX and 32 hex digits, from Twilio's Content Template Builder"),
         ):
             node = fields.get(field)
+            if node is None and (field == "twilio_content_sid" or twilio_only):
+                continue  # optional; and a Twilio-only entry needs no Meta name
             if node is None:
                 problems.append(ConfigError(name, at(spec), f"templates.{purpose}: no {field}", fix))
             elif not isinstance(node, yaml.ScalarNode) or not pattern.match(str(node.value)):

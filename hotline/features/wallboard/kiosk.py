@@ -4,19 +4,16 @@ and stops at once when revoked (every request looks it up)."""
 
 from __future__ import annotations
 
-import hashlib
-import re
-import secrets
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hotline.core.named_secrets import digest, may_be_ours, new_secret, normal_name, revoke_named
 from hotline.models import KioskToken, utcnow
 
 TOKEN_PREFIX = "kiosk_"
-NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 USE_NOTED_EVERY = timedelta(minutes=5)  # last_used_at is written this often at most, not at every poll
 
 
@@ -29,14 +26,10 @@ class KioskError(ValueError):
         super().__init__(message)
 
 
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def add_kiosk(session: Session, *, name: str, created_by: str) -> str:
     """A new token for the screen `name`; the plain token is returned once and only its hash is stored."""
-    name = name.strip().lower()
-    if not NAME.match(name):
+    name = normal_name(name) or ""
+    if not name:
         raise KioskError("name: 1-64 of a-z, 0-9, '.', '-' or '_', e.g. tv-ruang-kendali", code="kiosk_name_bad")
     if session.scalar(select(KioskToken.id).where(KioskToken.name == name)) is not None:
         raise KioskError(
@@ -44,18 +37,16 @@ def add_kiosk(session: Session, *, name: str, created_by: str) -> str:
             code="kiosk_exists",
             name=name,
         )
-    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    session.add(KioskToken(name=name, token_sha256=_digest(token), created_by=created_by[:64]))
+    token = new_secret(TOKEN_PREFIX)
+    session.add(KioskToken(name=name, token_sha256=digest(token), created_by=created_by[:64]))
     session.flush()
     return token
 
 
 def revoke_kiosk(session: Session, *, name: str) -> KioskToken:
-    row = session.scalar(select(KioskToken).where(KioskToken.name == name.strip().lower()).with_for_update())
+    row = revoke_named(session, KioskToken, name)
     if row is None:
         raise KioskError(f"no kiosk {name!r}; `hotline kiosk list` shows them", code="kiosk_unknown", name=name)
-    if row.revoked_at is None:
-        row.revoked_at = utcnow()
     return row
 
 
@@ -65,9 +56,9 @@ def list_kiosks(session: Session) -> list[KioskToken]:
 
 def kiosk_for_token(session: Session, token: str | None) -> KioskToken | None:
     """The kiosk a token that is not revoked belongs to (its last use noted now and then); None otherwise."""
-    if not token or not token.isascii() or not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+    if token is None or not may_be_ours(token, TOKEN_PREFIX):
         return None
-    row = session.scalar(select(KioskToken).where(KioskToken.token_sha256 == _digest(token)))
+    row = session.scalar(select(KioskToken).where(KioskToken.token_sha256 == digest(token)))
     if row is None or row.revoked_at is not None:
         return None
     now = utcnow()

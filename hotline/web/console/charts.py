@@ -18,7 +18,6 @@ from hotline.catalog import say
 from hotline.core.city import current_config
 from hotline.db import unit_of_work
 from hotline.features.accounts.audit import audit
-from hotline.features.farming.dinas_view import ppl_scores
 from hotline.features.scorecard import AgencyScore, Month, MonthError, Scorecard, city_timezone
 from hotline.features.scorecard.monthly import month_scorecard
 from hotline.features.scorecard.trend import TREND_MONTHS, accept_share, agency_trends, finish_share, recent_cards
@@ -46,15 +45,13 @@ def _visible(card: Scorecard, user: ConsoleUser) -> Scorecard:
     return replace(card, agencies=rows)
 
 
-def _ppl_teams(user: ConsoleUser, month: Month) -> list[AgencyScore] | None:
-    """The farming agency's PPL teams scored for the month (as `hotline farmers ppl`), for those who see that
-    agency's row; None when routing/farming.yaml is off or this user does not."""
-    config = current_config()
-    rules = config.farming
+def _ppl_teams(user: ConsoleUser, card: Scorecard) -> list[AgencyScore] | None:
+    """The farming agency's PPL teams scored for the month (as `hotline farmers ppl`: they come with the card),
+    for those who see that agency's row; None when routing/farming.yaml is off or this user does not."""
+    rules = current_config().farming
     if not rules.enabled or not user.principal.may_see_agency(rules.agency):
         return None
-    with unit_of_work() as session:
-        return ppl_scores(session, config=config, month=month, tz=city_timezone(), now=clock.now())
+    return list(card.teams)
 
 
 def _chosen_month(month: str | None) -> Month:
@@ -97,7 +94,7 @@ def scorecard_page(request: Request, user: UserDep, month: MonthParam = None) ->
         "say": say,
         "green": percent(thresholds.green),
         "yellow": percent(thresholds.yellow),
-        "ppl": _ppl_teams(user, chosen),
+        "ppl": _ppl_teams(user, card),
         "ppl_agency": config.farming.agency,
     }
     return render(request, "scorecard.html", context, user=user)
@@ -130,7 +127,7 @@ def scorecard_csv(user: UserDep, month: MonthParam = None) -> Response:
     if isinstance(card, Response):
         return card
     out = io.StringIO()
-    teams = _ppl_teams(user, Month.parse(card.month))
+    teams = _ppl_teams(user, card)
     write_csv(card, out, teams=teams, team_of=current_config().farming.agency)
     headers = {"Content-Disposition": f'attachment; filename="scorecard-{card.month}.csv"'}
     return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)

@@ -79,7 +79,7 @@ def farmers_page(request: Request, user: UserDep, q: str = "", desa: str = "") -
             "desa_list": [d for k in config.areas for d in k.desa],
             "commodities": config.farming.commodities,
             "weeks": weekly_reports(session, tz=tz, since=now - timedelta(weeks=WEEKS)),
-            "ppl": ppl_scores(session, config=config, month=Month.containing(now, tz), tz=tz, now=now),
+            "ppl": ppl_scores(config=config, month=Month.containing(now, tz), tz=tz, now=now),
             "outbreaks": list_outbreaks(session)[:20],
             "month": Month.containing(now, tz),
         }
@@ -108,8 +108,7 @@ def ppl(user: UserDep, month: str = "") -> Response:
     _allowed(user)
     tz, now = city_timezone(), clock.now()
     chosen = Month.parse(month) if month else Month.containing(now, tz)
-    with unit_of_work() as session:
-        scores = ppl_scores(session, config=current_config(), month=chosen, tz=tz, now=now)
+    scores = ppl_scores(config=current_config(), month=chosen, tz=tz, now=now)
     return _csv(ppl_csv(scores), f"ppl-{chosen}.csv")
 
 

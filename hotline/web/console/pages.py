@@ -19,7 +19,7 @@ from hotline.db import unit_of_work
 from hotline.features.calls.call_queue import WaitingCall, waiting_calls
 from hotline.features.calls.queue_urgency import urgency
 from hotline.features.farming.access import may_see_farmers
-from hotline.features.farming.ticket_facts import farm_facts, farmer_words, hide_words
+from hotline.features.farming.ticket_facts import farm_facts, farmer_hider
 from hotline.features.media import media_items
 from hotline.features.merging import reporters
 from hotline.features.merging.edit_merge import current_values
@@ -170,11 +170,12 @@ def ticket_context(
     open311 = filings(session, ticket_id=number)
     config = current_config()
     sees_farmers = may_see_farmers(user.principal, config.farming)
-    hidden = () if sees_farmers else farmer_words(session, ticket_id=number)  # the PPL's alert names the farmer
-    mask = say("agri", "farmer_hidden", user.lang) if hidden else ""
+    shown = farmer_hider(  # the PPL's alert names the farmer
+        session, may_see=sees_farmers, ticket_id=number, mask=say("agri", "farmer_hidden", user.lang)
+    )
     messages = sorted(
-        [("in", m.received_at, m.from_e164, hide_words(m.body, hidden, mask), m.status) for m in inbound]
-        + [("out", m.created_at, m.to_number, hide_words(m.body, hidden, mask), m.status) for m in outbound],
+        [("in", m.received_at, m.from_e164, shown(m.body), m.status) for m in inbound]
+        + [("out", m.created_at, m.to_number, shown(m.body), m.status) for m in outbound],
         key=lambda m: m[1],
     )
     base = current_values(ticket)

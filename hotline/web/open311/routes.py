@@ -9,6 +9,7 @@ it duplicates, and answers 200 with the spec's body. A key is counted per minute
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -119,6 +120,13 @@ def discovery(request: Request, fmt: Fmt) -> Response:
     return document(fmt, "discovery", None, body)
 
 
+def _keywords(words: Sequence[str], *, private: bool) -> str:
+    """Comma-separated with no spaces: FixMyStreet splits on ',' alone and marks a category whose keywords hold
+    `private` non-public on its own site (perllib/Open311/PopulateServiceList.pm), as our public view does."""
+    listed = [w.strip().replace(",", " ") for w in words if w.strip() and w.strip() != "private"]
+    return ",".join([*listed, "private"] if private else listed)
+
+
 def _service(config: CityConfig, code: str, language: str) -> dict[str, Any]:
     category = config.category(code)
     assert category is not None
@@ -129,7 +137,7 @@ def _service(config: CityConfig, code: str, language: str) -> dict[str, Any]:
         "description": spec.descriptions.get(language) or spec.descriptions.get("id") or category.name(language),
         "metadata": bool(spec.attributes),
         "type": "realtime",
-        "keywords": ", ".join(spec.keywords or sorted({code, *category.names.values()})),
+        "keywords": _keywords(spec.keywords or sorted({code, *category.names.values()}), private=spec.private),
         "group": spec.group,
     }
 
@@ -175,9 +183,12 @@ def _rows(views: list[PublicRequest]) -> list[dict[str, Any]]:
     return [dict(vars(view)) for view in views]
 
 
-def _public(request: Request, config: CityConfig, tickets: list[Ticket], session: Any) -> list[dict[str, Any]]:
+def _public(
+    request: Request, config: CityConfig, tickets: list[Ticket], session: Any, language: str
+) -> list[dict[str, Any]]:
     media_base = f"{_public_base(request)}{BASE}/media/"
-    return _rows(public_requests(session, config=config, tickets=tickets, media_base=media_base))
+    views = public_requests(session, config=config, tickets=tickets, media_base=media_base, language=language)
+    return _rows(views)
 
 
 @router.get(f"{BASE}/requests.{{fmt}}")
@@ -196,25 +207,25 @@ def requests_list(
 ) -> Response:
     """The spec's filters (read in hotline/web/open311/query.py from the query string as sent)."""
     config = current_config()
-    _language(config, request.query_params)
+    language = _language(config, request.query_params)
     query = requests_query(request.query_params, config)
     _read_key(request)
     with unit_of_work() as session:
-        rows = _public(request, config, list(session.scalars(query.statement())), session)
+        rows = _public(request, config, list(session.scalars(query.statement())), session, language)
     return document(fmt, "service_requests", "request", rows)
 
 
 @router.get(f"{BASE}/requests/{{request_id}}.{{fmt}}")
 def request_one(request: Request, request_id: str, fmt: Fmt) -> Response:
     config = current_config()
-    _language(config, request.query_params)
+    language = _language(config, request.query_params)
     number = plain_int(request_id, max_digits=10)
     _read_key(request)
     with unit_of_work() as session:
         ticket = session.get(Ticket, number) if number is not None and number <= 2_147_483_647 else None
         if ticket is None:
             raise Open311Error(404, f"no service request {request_id[:40]!r}")
-        rows = _public(request, config, [ticket], session)
+        rows = _public(request, config, [ticket], session, language)
     return document(fmt, "service_requests", "request", rows)
 
 
