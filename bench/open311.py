@@ -9,7 +9,11 @@ as citizens write them) and the inbound message it came from (every fifth a What
 the code has `open311_submissions`, every tenth ticket gets one (with a name) and a photo. Then a real `hotline
 serve` (SMS to the log, Redis db 10 or $OPEN311_BENCH_REDIS_URL) and each read timed `--reps` times after a warm-up:
 GET requests.json and requests.xml (1,000 newest of the 90-day window: the spec's default), GET requests/{id}.xml;
-and POST requests.json with a 60 kB photo (a partner key made with `hotline partner add`). Code without XML or
+and POST requests.json with a 60 kB photo (a partner key made with `hotline partner add`). Each ticket's timeline
+is seeded too (created, routed, alerted, accepted with a crew note with a number; resolved for a third): where the
+code answers servicerequestupdates, FixMyStreet's poll (the last two hours) and the 90-day default's first page
+are timed, then again in the same run without the index on ticket_events.at (dropped), as the baseline. Code
+without XML or
 partner keys (main before issue 23) is timed on what it has: requests.json, and POST with an operator's token.
 Prints median ms (p95) and the answer's size, and writes them to bench/results/open311-<label>-<time>.json.
 """
@@ -25,7 +29,7 @@ import statistics
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -59,6 +63,18 @@ SELECT CASE WHEN mod(i, 5) = 0 THEN 'wa' ELSE 'twilio' END, 'seed-' || i, t.repo
     (CASE WHEN mod(i, 5) = 0 THEN '{"wa_type": "text", "profile_name": "Siti Rahayu"}' ELSE '{}' END)::json,
     'processed', 'ticket', i, t.created_at, t.created_at
 FROM generate_series(1, %(n)s) AS i JOIN tickets t ON t.id = i
+"""
+EVENTS_SQL = """
+INSERT INTO ticket_events (ticket_id, at, kind, actor, note, data)
+SELECT t.id, t.created_at + k.after, k.kind, 'system', NULL, '{}'::json
+FROM tickets t CROSS JOIN (VALUES ('created', interval '0 s'), ('routed', interval '1 s'), ('alerted', interval '2 s'))
+    AS k(kind, after);
+INSERT INTO ticket_events (ticket_id, at, kind, actor, note, data)
+SELECT id, created_at + interval '10 minutes', 'accepted', 'member:1', 'otw, hubungi 0812 3456 7890', '{}'::json
+FROM tickets;
+INSERT INTO ticket_events (ticket_id, at, kind, actor, note, data)
+SELECT id, created_at + interval '2 hours', 'resolved', 'member:1', 'sudah diperbaiki', '{}'::json
+FROM tickets WHERE status = 'resolved'
 """
 SUBMISSIONS_SQL = """
 INSERT INTO partner_keys (id, name, key_sha256, per_minute, created_by, created_at)
@@ -112,7 +128,7 @@ def seed(code: Path, port: int, n: int) -> bool:
     hotline(code, port, "db", "upgrade")
     dsn = PG_ADMIN_DSN.rsplit("/", 1)[0] + f"/{DB}"
     with psycopg.connect(dsn) as conn:
-        for statement in SEED_SQL.split(";\n"):
+        for statement in [*SEED_SQL.split(";\n"), *EVENTS_SQL.split(";\n")]:
             conn.execute(statement.replace("%(n)s", str(n)))  # type: ignore[arg-type]
         has = conn.execute("SELECT to_regclass('open311_submissions') IS NOT NULL").fetchone()
         submissions = bool(has and has[0])
@@ -186,6 +202,8 @@ def measure(code: Path, n: int, reps: int) -> list[tuple[str, float, float, int]
                 "lat": "-7.87",
                 "long": "112.52",
             }
+            if http.get(f"{base}/servicerequestupdates.xml").status_code == 200:
+                rows += _updates(http, base, reps)
             files = {"media": ("p.jpg", PHOTO + b"\0" * 60_000, "image/jpeg")} if new else None
             label = "POST requests.json with a 60 kB photo" if new else "POST requests.json (no photo: not kept)"
             rows.append((label, *timed(reps, lambda: http.post(f"{base}/requests.json", data=form, files=files))))
@@ -193,6 +211,27 @@ def measure(code: Path, n: int, reps: int) -> list[tuple[str, float, float, int]
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(30)
         drop_database(DB)
+    return rows
+
+
+def _updates(http: httpx.Client, base: str, reps: int) -> list[tuple[str, float, float, int]]:
+    """FixMyStreet's poll and the default window's first page, with the index on ticket_events.at and without."""
+    now = datetime.now(UTC)
+    poll = {"start_date": (now - timedelta(hours=2)).isoformat(), "end_date": now.isoformat()}
+    url = f"{base}/servicerequestupdates.xml"
+    rows = []
+    dsn = PG_ADMIN_DSN.rsplit("/", 1)[0] + f"/{DB}"
+    for variant in ("", " without ix_ticket_events_at"):
+        if variant:
+            with psycopg.connect(dsn, autocommit=True) as conn:
+                conn.execute("DROP INDEX ix_ticket_events_at")
+                conn.execute("ANALYZE ticket_events")
+        rows.append(
+            (f"GET servicerequestupdates.xml, last 2 hours{variant}", *timed(reps, lambda: http.get(url, params=poll)))
+        )
+        rows.append(
+            (f"GET servicerequestupdates.xml, 90 days' first 1,000{variant}", *timed(reps, lambda: http.get(url)))
+        )
     return rows
 
 

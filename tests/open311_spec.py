@@ -19,6 +19,15 @@ REQUEST = {
     "agency_responsible", "service_notice", "requested_datetime", "updated_datetime", "expected_datetime",
     "address", "address_id", "zipcode", "lat", "long", "media_url",
 }  # fmt: skip
+UPDATE = {
+    "update_id", "service_request_id", "status", "updated_datetime", "description", "media_url",
+    "external_status_code",
+}  # fmt: skip
+# FixMyStreet's words for a state (Open311.pm map_state): the spec's open/closed and its extended ones
+UPDATE_STATUSES = {
+    "open", "closed", "fixed", "in_progress", "action_scheduled", "investigating", "duplicate",
+    "not_councils_responsibility", "no_further_action", "internal_referral",
+}  # fmt: skip
 CREATED = {"service_request_id", "token", "service_notice", "account_id"}
 TOKEN = {"service_request_id", "token"}
 ERROR = {"code", "description"}
@@ -43,7 +52,7 @@ def check_request_row(row: dict[str, Any]) -> None:
 
 
 def check_json(kind: str, body: Any) -> None:
-    """`kind`: services, service_definition, requests, created, token, errors, discovery."""
+    """`kind`: services, service_definition, requests, updates, created, token, errors, discovery."""
     if kind == "discovery":
         assert set(body) == DISCOVERY and body["endpoints"], body
         for endpoint in body["endpoints"]:
@@ -61,6 +70,10 @@ def check_json(kind: str, body: Any) -> None:
     for row in body:
         if kind == "requests":
             check_request_row(row)
+        elif kind == "updates":
+            assert set(row) == UPDATE, set(row) ^ UPDATE
+            assert row["status"] in UPDATE_STATUSES and row["update_id"] and row["service_request_id"], row
+            _w3c(row["updated_datetime"])
         else:
             assert set(row) == fields[kind], set(row) ^ fields[kind]
     if kind == "errors":

@@ -16,7 +16,12 @@ from tests.accounts import make_token
 
 EXAMPLES_PER_OPERATION = 8
 # Where strangers' input reaches the services (the review of issue 18 found its 500s there): more examples.
-MORE_EXAMPLES = {"POST /api/v1/tickets": 30, "GET /open311/v2/requests.{fmt}": 30, "PATCH /api/v1/tickets/{number}": 20}
+MORE_EXAMPLES = {
+    "POST /api/v1/tickets": 30,
+    "GET /open311/v2/requests.{fmt}": 30,
+    "GET /open311/v2/servicerequestupdates.{fmt}": 30,
+    "PATCH /api/v1/tickets/{number}": 20,
+}
 
 
 def test_no_server_errors_on_any_documented_operation(server: str) -> None:

@@ -15,8 +15,10 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from hotline.cli import app
+from hotline.core.city import current_config
 from hotline.db import unit_of_work
 from hotline.fakes.whatsapp_graph import FakeGraph
+from hotline.features.tickets.tickets import reopen, transition
 from hotline.models import AuditEntry, Open311Submission, Ticket, TicketAttachment, utcnow
 from tests.accounts import console_login, make_partner, make_token, make_user
 from tests.conftest import drain_queue
@@ -108,7 +110,13 @@ def test_a_post_without_api_key_or_service_code_fields_at_all(server: str, key: 
         ("requests.html", 400, "json"),
         ("services/volcano.xml", 404, "service_code 'volcano'"),
         ("tokens/nope.json", 404, "no request was filed with this token"),
-        ("servicerequestupdates.xml", 404, "not a GeoReport v2 resource"),
+        ("requestupdates.xml", 404, "not a GeoReport v2 resource"),
+        ("servicerequestupdates.xml?start_date=yesterday", 400, "start_date: a w3c datetime"),
+        ("servicerequestupdates.json?start_date=2026-06-01T00:00:00Z&end_date=2026-01-01T00:00:00Z", 400, "before"),
+        ("servicerequestupdates.xml?end_date=2026-06-01T00:00:00+07:00&start_date=2026-01-01T00:00:00Z", 400, "90"),
+        ("servicerequestupdates.json?page=0", 400, "page: a whole number"),
+        ("servicerequestupdates.xml?jurisdiction_id=jakarta", 404, "jurisdiction_id 'jakarta'"),
+        ("servicerequestupdates.xml?api_key=o311_not-a-key", 403, "api_key is not a valid partner key"),
     ],
 )
 def test_refused_reads_get_the_specs_error_document(server: str, path: str, status: int, problem: str) -> None:
@@ -198,6 +206,71 @@ def test_requests_name_their_service_in_the_language_asked(server: str, key: str
         indonesian = httpx.get(f"{server}/open311/v2/{path}")
         assert [r["service_name"] for r in check_answer(english, "requests")] == ["Fire"]
         assert [r["service_name"] for r in check_answer(indonesian, "requests")] == ["Kebakaran"]
+
+
+# --- servicerequestupdates: the public steps of the timelines ---------------------------------------------
+
+
+def step(number: int, target: str, actor: str, note: str | None = None) -> None:
+    """A step of ticket `number`'s timeline as the domain takes it (a crew's SMS, an operator, the reporter)."""
+    with unit_of_work() as session:
+        row = session.get(Ticket, number, with_for_update=True)
+        assert row is not None
+        if target == "reopened":
+            reopen(session, config=current_config(), ticket=row, actor="+6281234567890")
+        else:
+            transition(session, ticket=row, target=target, actor=actor, note=note)
+
+
+def test_updates_follow_the_timeline_with_the_state_of_each_step(server: str, key: str) -> None:
+    """Every kind of step, in order, each once; a joined report carries the state the request was in; an
+    operator's note and the joined report's own text stay in the console."""
+    here = {"lat": "-7.871234", "long": "112.523456"}  # the second report is 10 m away: it joins the first
+    assert post(server, key, phone="081234567890", **here).status_code == 200
+    step(1, "accepted", "member:1", "otw, hubungi pelapor di 0812 3456 7890")
+    there = {"lat": "-7.871300", "long": "112.523500"}
+    joined = post(server, key, description="Aspal ambles, kata Pak Harjo di 0813-9999-1111", **there)
+    assert joined.json()[0]["service_notice"] == "merged into open request 1", joined.text
+    step(1, "on_site", "member:1")
+    step(1, "resolved", "Operator Sari", "catatan internal: pelapor rewel")
+    step(1, "reopened", "")
+    step(1, "cancelled", "Operator Sari", "reporter's BATAL confirmed")
+
+    answer = httpx.get(f"{server}/open311/v2/servicerequestupdates.json")
+    rows = check_answer(answer, "updates")
+    assert [(r["external_status_code"], r["status"]) for r in rows] == [
+        ("accepted", "action_scheduled"),
+        ("merged", "action_scheduled"),  # the request was accepted when the second report joined it
+        ("on_site", "in_progress"),
+        ("resolved", "fixed"),
+        ("reopened", "open"),
+        ("cancelled", "closed"),
+    ]
+    assert {r["service_request_id"] for r in rows} == {"1"}
+    assert [int(r["update_id"]) for r in rows] == sorted({int(r["update_id"]) for r in rows})
+    assert rows[0]["description"].endswith("Catatan petugas: otw, hubungi pelapor di [telepon]")
+    assert rows[1]["description"] == "Laporan lain tentang masalah yang sama digabungkan ke laporan ini."
+    assert rows[3]["description"] == "Petugas menyatakan laporan ini selesai ditangani."
+    for leaked in ("0812", "0813", "Harjo", "internal", "BATAL", "Sari", "member:", "+62"):
+        assert leaked not in answer.text, leaked
+    # pages of the same order; XML against the schema
+    page = httpx.get(f"{server}/open311/v2/servicerequestupdates.xml", params={"page_size": "2", "page": "2"})
+    ids = [e.findtext("update_id") for e in check_answer(page, "updates").iter("request_update")]
+    assert ids == [rows[2]["update_id"], rows[3]["update_id"]]
+    # a window before the report holds none of its steps
+    early = {"end_date": (utcnow() - timedelta(days=1)).isoformat()}
+    assert check_answer(httpx.get(f"{server}/open311/v2/servicerequestupdates.json", params=early), "updates") == []
+
+
+def test_a_private_categorys_updates_are_listed_without_the_crews_note(server: str, key: str) -> None:
+    assert post(server, key).status_code == 200
+    assert post(server, key, service_code="other", address_string="Jl. Mawar 3 rumah Bu RT").status_code == 200
+    for number in (1, 2):
+        step(number, "accepted", "member:1", "sudah di Jl. Mawar 3, rumah cat hijau")
+    rows = check_answer(httpx.get(f"{server}/open311/v2/servicerequestupdates.json"), "updates")
+    described = {r["service_request_id"]: r["description"] for r in rows}
+    assert described["1"].endswith("Catatan petugas: sudah di Jl. Mawar 3, rumah cat hijau")  # roads: public
+    assert described["2"] == "Laporan diterima tim petugas dan akan ditangani."  # other: private
 
 
 # --- filing: every documented field kept --------------------------------------------------------------------
@@ -359,6 +432,10 @@ def test_a_key_is_limited_per_minute(server: str, backend: Any) -> None:
     third = post(server, key)
     assert third.status_code == 429 and third.headers["retry-after"] == "60"
     assert third.json()[0]["code"] == 429
+    poll = httpx.get(f"{server}/open311/v2/servicerequestupdates.xml", params={"api_key": key})  # reads count too
+    assert poll.status_code == 429 and check_answer(poll, "errors").findtext("error/code") == "429"
+    polled = httpx.get(f"{server}/open311/v2/servicerequestupdates.xml", params={"api_key": make_partner("poller")})
+    assert polled.status_code == 200 and audit_of("open311:poller") == ["open311.read"]
     assert make_partner("other-app") and post(server, make_partner("third-app")).status_code == 200  # per key
 
 

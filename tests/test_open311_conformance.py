@@ -4,7 +4,9 @@
   service definition, lists and reads requests. It has no POST method, so the report it reads back is filed
   with FixMyStreet's request;
 - FixMyStreet's perllib/Open311.pm, replayed request by request (XML only; multipart `photo1` upload,
-  `attribute[...]`, `jurisdiction_id` on every call, `api_key` on POST only, W3CDTF dates, tokens/{id}.xml);
+  `attribute[...]`, `jurisdiction_id` on every call, `api_key` on POST only, W3CDTF dates, tokens/{id}.xml),
+  and its updates poll (Open311/GetServiceRequestUpdates.pm: servicerequestupdates.xml with `api_key` and a
+  window ending now, read as UpdatesBase.pm reads it);
 - the `three` client (codeforamerica/three core.py), replayed: `{endpoint}discovery.json`, `count` sent as
   `page_size`, dates as `%Y-%m-%dT%H:%M:%SZ`, POST with `address_string`, split `name`, a `media` file.
 
@@ -26,8 +28,10 @@ import xmltodict
 from georeport import GeoReport
 
 from tests.accounts import make_partner
+from tests.clocked import sms
+from tests.conftest import Phone
 from tests.open311_spec import check_answer, check_json, check_xml
-from tests.suite_city import CITY_DIR
+from tests.suite_city import CITY_DIR, members
 
 PHOTO = (Path(__file__).parent / "fixtures" / "open311" / "photo_with_gps.jpg").read_bytes()
 JURISDICTION = "kotabatu.example"
@@ -79,7 +83,7 @@ def fms_xml(answer: httpx.Response) -> dict[str, Any]:
     """The document valid against the schema, read as FixMyStreet's _get_xml_object reads it (XML::Simple,
     ForceArray on the list tags)."""
     check_xml(answer.content)
-    force = ("service", "attribute", "value", "request", "error")
+    force = ("service", "attribute", "value", "request", "error", "request_update")
     parsed: dict[str, Any] = xmltodict.parse(answer.content, force_list=force)
     return parsed
 
@@ -127,7 +131,7 @@ def test_georeport_client_discovers_services_and_reads_back_a_report_with_its_ph
         assert_private(answer.content)
 
 
-def test_fixmystreet_request_set(server: str, fake_twilio: Any) -> None:
+def test_fixmystreet_request_set(server: str, fake_twilio: Any, phone: Phone) -> None:
     key = make_partner("fixmystreet")
     base = f"{server}/open311/v2/"
     jurisdiction = {"jurisdiction_id": JURISDICTION}
@@ -178,6 +182,53 @@ def test_fixmystreet_request_set(server: str, fake_twilio: Any) -> None:
     missing = fms_post(server, key, **{"attribute[size]": "enormous"})
     assert missing.status_code == 400
     assert "attribute[size]" in fms_xml(missing)["errors"]["error"][0]["description"]
+
+    # The crew takes the report and finishes it by SMS; FixMyStreet's updates poll then hears both steps.
+    crew = members("PUPR")[0]
+    sms(phone, crew, f"TERIMA {number}")
+    sms(phone, crew, f"SELESAI {number} tiang diganti, sudah kabari Siti Aminah di 081234567890 / NIK 3579012345678901")
+    updates = fms_poll(server, key, start=datetime.now(UTC) - timedelta(hours=2))
+    assert [(u["service_request_id"], u["status"], u["external_status_code"]) for u in updates] == [
+        (number, "action_scheduled", "accepted"),
+        (number, "fixed", "resolved"),
+    ]
+    ids = [int(u["update_id"]) for u in updates]
+    assert ids == sorted(set(ids)), ids  # each once, in the order they happened
+    times = [datetime.fromisoformat(u["updated_datetime"]) for u in updates]
+    assert times == sorted(times) and all(t.utcoffset() == timedelta(hours=7) for t in times)
+    assert updates[0]["description"] == "Laporan diterima tim petugas dan akan ditangani."
+    # the crew's note is published, redacted like every public description
+    assert updates[1]["description"] == (
+        "Petugas menyatakan laporan ini selesai ditangani. Catatan petugas: tiang diganti, sudah kabari [nama] di "
+        "[telepon] / NIK [NIK]"
+    )
+    assert updates[1]["media_url"] is None
+    # FixMyStreet's next poll starts after the last update it has: nothing new
+    assert fms_poll(server, key, start=times[-1] + timedelta(seconds=1)) == []
+    # the same window in JSON and English, checked field by field against the extension's fields
+    window = {"start_date": (times[0] - timedelta(minutes=1)).isoformat(), "jurisdiction_id": f"{JURISDICTION}:en"}
+    answer = httpx.get(base + "servicerequestupdates.json", params={**window, "api_key": key})
+    english = check_answer(answer, "updates")
+    assert [u["update_id"] for u in english] == [str(i) for i in ids]
+    assert english[0]["description"] == "The crew has accepted the report and will handle it."
+    assert_private(answer.content)
+
+
+def fms_poll(server: str, key: str, *, start: datetime) -> list[dict[str, Any]]:
+    """get_service_request_updates: servicerequestupdates.xml with api_key, jurisdiction_id and a W3CDTF window
+    that ends now (UTC, whole seconds); every answer checked against the schema and for the reporter's details."""
+    end = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=1)
+    params = {
+        "api_key": key,
+        "start_date": start.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "end_date": end.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "jurisdiction_id": JURISDICTION,
+    }
+    answer = httpx.get(f"{server}/open311/v2/servicerequestupdates.xml", params=params)
+    assert answer.status_code == 200, answer.text
+    assert_private(answer.content)
+    document = fms_xml(answer)["service_request_updates"]
+    return list((document or {}).get("request_update", []))
 
 
 def test_three_client_request_shapes(server: str, fake_twilio: Any) -> None:

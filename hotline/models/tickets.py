@@ -123,7 +123,8 @@ class Ticket(Base):
 class TicketEvent(Base):
     __tablename__ = "ticket_events"
     # The scorecard's "reopened" EXISTS: one kind of one ticket (migration 0013).
-    __table_args__ = (Index("ix_ticket_events_kind_ticket", "kind", "ticket_id"),)
+    # Open311's updates poll a window of time across every ticket (hotline/features/open311/updates.py, 0025).
+    __table_args__ = (Index("ix_ticket_events_kind_ticket", "kind", "ticket_id"), Index("ix_ticket_events_at", "at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)

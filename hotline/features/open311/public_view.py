@@ -47,14 +47,14 @@ def open311_status(ticket_status: str) -> str:
 
 
 @dataclass(frozen=True)
-class _Extras:
+class ReporterDetails:
     names: list[str]
     numbers: list[str]
     media_urls: list[str]
     attachment_ids: list[int]
 
 
-def _extras(session: Session, tickets: list[Ticket]) -> dict[int, _Extras]:
+def reporter_details(session: Session, tickets: list[Ticket]) -> dict[int, ReporterDetails]:
     """Per ticket: its reporters' names (given to Open311, shown on WhatsApp) and numbers (to hide), its media URLs
     and photos (to publish)."""
     ids = [t.id for t in tickets]
@@ -82,7 +82,7 @@ def _extras(session: Session, tickets: list[Ticket]) -> dict[int, _Extras]:
         )
         for ticket_id, attachment_id in rows:
             photos[ticket_id].append(attachment_id)
-    return {i: _Extras(names[i], numbers[i], urls[i], photos[i]) for i in ids}
+    return {i: ReporterDetails(names[i], numbers[i], urls[i], photos[i]) for i in ids}
 
 
 def _place(ticket: Ticket, private: bool, decimals: int) -> tuple[str | None, float | None, float | None]:
@@ -100,12 +100,12 @@ def public_requests(
     """`media_base` + attachment id is where a published photo is served (hotline/web/open311/); `language` names
     the services (as services.{fmt} does for the same jurisdiction_id)."""
     agencies = {a.id: a.name for a in session.scalars(select(Agency))}
-    extras = _extras(session, tickets)
+    extras = reporter_details(session, tickets)
     return [_view(config, t, agencies, extras[t.id], media_base, language) for t in tickets]
 
 
 def _view(
-    config: CityConfig, ticket: Ticket, agencies: dict[int, str], extra: _Extras, media_base: str, language: str
+    config: CityConfig, ticket: Ticket, agencies: dict[int, str], extra: ReporterDetails, media_base: str, language: str
 ) -> PublicRequest:
     category = config.category(ticket.category)
     private = config.open311.service(ticket.category or "").private

@@ -30,8 +30,9 @@ def upgrade() -> None:
         batch.add_column(sa.Column("kind", sa.String(length=8), server_default="agency", nullable=False))
         batch.drop_constraint("pk_scorecard_rollups", type_="primary")
         batch.create_primary_key("pk_scorecard_rollups", ["month", "kind", "agency_code"])
-    with op.batch_alter_table("alert_deliveries") as batch:
-        batch.add_column(sa.Column("counted", sa.Boolean(), server_default=sa.false(), nullable=False))
+    # A plain ALTER TABLE, not a batch: on SQLite a batch copies the table into a new one, and the copy would lose
+    # the /metrics gauge triggers alert_deliveries carries (hotline/gauge_triggers.py, migration 0017).
+    op.add_column("alert_deliveries", sa.Column("counted", sa.Boolean(), server_default=sa.false(), nullable=False))
     condition = sa.text(NOT_COUNTED)
     op.create_index(
         "ix_alert_deliveries_not_counted",
@@ -44,8 +45,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_alert_deliveries_not_counted", table_name="alert_deliveries")
-    with op.batch_alter_table("alert_deliveries") as batch:
-        batch.drop_column("counted")
+    op.drop_column("alert_deliveries", "counted")  # SQLite 3.35+ drops a column in place, keeping the triggers
     op.execute("DELETE FROM scorecard_rollups WHERE kind <> 'agency'")
     with op.batch_alter_table("scorecard_rollups") as batch:
         batch.drop_constraint("pk_scorecard_rollups", type_="primary")

@@ -123,3 +123,20 @@ def requests_query(params: Mapping[str, str], config: CityConfig) -> RequestsQue
         raise Open311Error(400, "status: open, closed, or open,closed")
     start, end = _window(params)
     return RequestsQuery(None, codes, statuses, start, end, page_size, page)
+
+
+@dataclass(frozen=True)
+class UpdatesQuery:
+    """GET servicerequestupdates.{fmt}: the same window (90 days at most, the last 90 by default) and pages."""
+
+    start: datetime
+    end: datetime
+    page_size: int
+    page: int
+
+
+def updates_query(params: Mapping[str, str]) -> UpdatesQuery:
+    page_size = _number(params, "page_size", MAX_REQUESTS, MAX_REQUESTS)
+    page = _number(params, "page", 1, 100_000)
+    start, end = _window(params)
+    return UpdatesQuery(start, end, page_size, page)

@@ -1,7 +1,8 @@
 """Open311 GeoReport v2 at /open311/v2, in JSON and XML (`.json` / `.xml`), with discovery at /open311/discovery.
 
 services = the categories of routing/categories.yaml, described by routing/open311.yaml (groups, attributes,
-private categories); requests = tickets. Reading is public and shows the public view only
+private categories); requests = tickets; servicerequestupdates (FixMyStreet's extension) = the public steps of
+their timelines. Reading is public and shows the public view only
 (features/open311/public_view.py). Filing (POST requests) needs a partner app's `api_key` (`hotline partner add`),
 in the form or the query string; it opens a ticket routed and alerted like an SMS report, or joins the open one
 it duplicates, and answers 200 with the spec's body. A key is counted per minute and every use is audited."""
@@ -31,12 +32,13 @@ from hotline.features.open311.open311_intake import MAX_MEDIA, Partner, PostedRe
 from hotline.features.open311.partners import RATE_WINDOW_SECONDS, partner_for_key, within_rate
 from hotline.features.open311.photo_metadata import NotPublishable, without_metadata
 from hotline.features.open311.public_view import PublicRequest, public_requests, publishable_photo
+from hotline.features.open311.updates import public_updates, updates_statement
 from hotline.models import Open311Submission, Ticket
 from hotline.settings import get_settings
 from hotline.web.api_auth import client_ip
 from hotline.web.open311.documents import document
 from hotline.web.open311.errors import Open311Error
-from hotline.web.open311.query import requests_query
+from hotline.web.open311.query import requests_query, updates_query
 from hotline.web.safe import plain_int
 
 router = APIRouter(tags=["open311"])
@@ -229,6 +231,29 @@ def request_one(request: Request, request_id: str, fmt: Fmt) -> Response:
     return document(fmt, "service_requests", "request", rows)
 
 
+@router.get(f"{BASE}/servicerequestupdates.{{fmt}}")
+def request_updates(
+    request: Request,
+    fmt: Fmt,
+    start_date: Text = None,
+    end_date: Text = None,
+    page_size: Text = None,
+    page: Text = None,
+    jurisdiction_id: Text = None,
+    api_key: Text = None,
+) -> Response:
+    """FixMyStreet's updates extension: the public steps of every request in the window, oldest first
+    (hotline/features/open311/updates.py), read like requests.{fmt}: public, a key checked and counted if given."""
+    config = current_config()
+    language = _language(config, request.query_params)
+    query = updates_query(request.query_params)
+    _read_key(request)
+    with unit_of_work() as session:
+        statement = updates_statement(query.start, query.end, page_size=query.page_size, page=query.page)
+        views = public_updates(session, config=config, events=list(session.scalars(statement)), language=language)
+    return document(fmt, "service_request_updates", "request_update", [dict(vars(v)) for v in views])
+
+
 @router.get(f"{BASE}/tokens/{{token}}.{{fmt}}")
 def token(request: Request, token: str, fmt: Fmt) -> Response:
     _language(current_config(), request.query_params)
@@ -348,4 +373,5 @@ async def request_create(request: Request, fmt: Fmt) -> Response:
 
 @router.api_route(f"{BASE}/{{rest:path}}", methods=["GET", "POST"], include_in_schema=False)
 def unknown(rest: str) -> Response:
-    raise Open311Error(404, f"{rest[:60]!r} is not a GeoReport v2 resource: discovery, services, requests, tokens")
+    known = "discovery, services, requests, tokens, servicerequestupdates"
+    raise Open311Error(404, f"{rest[:60]!r} is not a GeoReport v2 resource: {known}")
