@@ -16,7 +16,7 @@ from hotline.db import unit_of_work
 from hotline.jobs import timers
 from hotline.jobs.sweeper import sweep_once
 from hotline.jobs.timers import STALE_START, Due, claim_due, fire_claimed, heartbeat_key, inflight_key, timers_key
-from hotline.models import Escalation, Ticket, TicketEvent, Timer
+from hotline.models import AlertDelivery, Escalation, Ticket, TicketEvent, Timer
 from tests.clocked import tick
 from tests.conftest import Phone, drain_queue
 from tests.helpers import events, outbound, ticket
@@ -304,24 +304,19 @@ def test_reassigning_is_not_a_live_edit_the_pinned_chain_is_used(phone: Phone, f
     assert [to for to, _ in escalation_sms(fake_twilio)] == ["+6281299990000"]
 
 
-def test_a_voice_alert_plugs_in_beside_sms(phone: Phone, fake_twilio: Any) -> None:
-    from hotline.features.alerts import alerts
-
-    calls: list[alerts.Alert] = []
-    alerts.register("voice", lambda _session, alert: calls.append(alert))
-    try:
-        _fire_report(phone)
-        with unit_of_work() as s:  # a chain pinned with `via: [sms, voice]` (the config will allow it with voice)
-            t = s.get(Ticket, 1)
-            assert t is not None and t.escalation_chain is not None
-            chain = dict(t.escalation_chain)
-            chain["steps"] = [dict(step, via=["sms", "voice"]) for step in chain["steps"]]
-            t.escalation_chain = chain
-        tick(6)
-    finally:
-        alerts.unregister("voice")
-    assert sorted(phone for a in calls for phone in a.phones) == sorted(PMK_URC)  # the leader's text is its own
-    assert all(a.ticket_id == 1 and "TERIMA 1" in a.body for a in calls)
+def test_a_voice_alert_goes_beside_sms(phone: Phone, fake_twilio: Any) -> None:
+    _fire_report(phone)
+    with unit_of_work() as s:  # a chain pinned with `via: [sms, voice]`
+        t = s.get(Ticket, 1)
+        assert t is not None and t.escalation_chain is not None
+        chain = dict(t.escalation_chain)
+        chain["steps"] = [dict(step, via=["sms", "voice"]) for step in chain["steps"]]
+        t.escalation_chain = chain
+    tick(6)
+    with unit_of_work() as s:  # the built-in voice sender: one voice-only alert delivery per phone of the step
+        calls = s.scalars(select(AlertDelivery).where(AlertDelivery.purpose == "escalation")).all()
+        voice = [(d.phone, d.ticket_id, "TERIMA 1" in d.body) for d in calls if d.channels == ["voice"]]
+    assert sorted(voice) == sorted((p, 1, True) for p in PMK_URC)  # the leader's text is its own
     assert len(escalation_sms(fake_twilio)) == 3  # SMS went out as well
     with unit_of_work() as s:
         data = s.scalars(select(TicketEvent.data).where(TicketEvent.kind == "escalated")).one()

@@ -15,7 +15,7 @@ from hotline.models.reporters import TicketReporter
 from hotline.models.routing import Agency, Member, Urc
 from hotline.models.scorecards import ScorecardRollup
 from hotline.models.screening import CallScreening
-from hotline.models.tickets import Escalation, Ticket, TicketEvent
+from hotline.models.tickets import Escalation, Ticket, TicketEvent, TicketStatus
 from hotline.models.timers import Timer
 
 __all__ = [
@@ -52,6 +52,7 @@ __all__ = [
     "TicketAttachment",
     "TicketEvent",
     "TicketReporter",
+    "TicketStatus",
     "Timer",
     "UTCDateTime",
     "Urc",

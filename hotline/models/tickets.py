@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false, text
@@ -10,7 +11,23 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hotline.models.base import Base, UTCDateTime, utcnow
 
-OPEN_WHERE = "status IN ('awaiting_category', 'routed', 'accepted', 'on_site')"
+
+class TicketStatus(StrEnum):
+    """A ticket's state, `tickets.status` (the moves allowed: features/tickets/tickets.py TRANSITIONS). A member is
+    its word: it equals, hashes and is stored as the string, so rows and JSON written before read the same."""
+
+    NEW = "new"  # a row being made, before it is routed or waits for a category
+    AWAITING_CATEGORY = "awaiting_category"  # the command center sorts it
+    ROUTED = "routed"  # an agency's URC alerted, nobody accepted yet
+    ACCEPTED = "accepted"
+    ON_SITE = "on_site"
+    RESOLVED = "resolved"
+    CANCELLED = "cancelled"
+
+
+OPEN = (TicketStatus.AWAITING_CATEGORY, TicketStatus.ROUTED, TicketStatus.ACCEPTED, TicketStatus.ON_SITE)
+CLOSED = (TicketStatus.RESOLVED, TicketStatus.CANCELLED)
+OPEN_WHERE = f"status IN ({', '.join(repr(str(s)) for s in OPEN)})"  # the partial indexes' condition
 
 
 def _partial(name: str, columns: list[str], where: str) -> Index:
@@ -59,7 +76,7 @@ class Ticket(Base):
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     text: Mapped[str] = mapped_column(Text, default="")
     location_text: Mapped[str | None] = mapped_column(String(500))
-    status: Mapped[str] = mapped_column(String(24), default="new")
+    status: Mapped[str] = mapped_column(String(24), default=TicketStatus.NEW)  # a TicketStatus
     agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"), index=True)
     urc_id: Mapped[int | None] = mapped_column(ForeignKey("urcs.id"))
     routing_rule: Mapped[str | None] = mapped_column(String(100))

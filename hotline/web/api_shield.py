@@ -15,7 +15,7 @@ from hotline import clock
 from hotline.db import unit_of_work
 from hotline.features.accounts.accounts import Principal
 from hotline.features.accounts.audit import audit
-from hotline.features.scorecard import Month, MonthError, city_timezone
+from hotline.features.scorecard import Month, city_timezone
 from hotline.features.shield import shield
 from hotline.features.shield.shield_report import (
     false_block_report,
@@ -30,6 +30,7 @@ from hotline.reports.shield import as_dict
 from hotline.settings import get_settings
 from hotline.web.api_auth import PrincipalDep, SupervisorDep, client_ip
 from hotline.web.api_schemas import MAX_ID
+from hotline.web.db_session import DbSession
 
 router = APIRouter(prefix="/api/v1/shield", tags=["shield"])
 FOR_COMMAND_CENTER: dict[int | str, dict[str, Any]] = {403: {"description": "agency staff"}}
@@ -108,6 +109,7 @@ def _number(raw: str) -> str:
 
 @router.get("/decisions", response_model=list[ScreeningOut], responses=FOR_COMMAND_CENTER)
 def decisions(
+    session: DbSession,
     principal: PrincipalDep,
     phone: Annotated[str | None, Query(max_length=40)] = None,
     include_allowed: bool = False,
@@ -118,13 +120,13 @@ def decisions(
     the next page: `before` = the last one's id."""
     _command_center(principal)
     number = _number(phone) if phone else None
-    with unit_of_work() as session:
-        rows = recent_decisions(session, limit=limit, phone=number, include_allowed=include_allowed, before=before)
-        return [ScreeningOut.of(r) for r in rows]
+    rows = recent_decisions(session, limit=limit, phone=number, include_allowed=include_allowed, before=before)
+    return [ScreeningOut.of(r) for r in rows]
 
 
 @router.get("/flagged", response_model=list[ScreeningOut], responses=FOR_COMMAND_CENTER)
 def flagged(
+    session: DbSession,
     principal: PrincipalDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     before: Annotated[int | None, Query(ge=1, le=MAX_ID, description="the id of the last flag seen")] = None,
@@ -132,12 +134,12 @@ def flagged(
     """Numbers flagged as repeat offenders right now, newest first: their calls are served after everyone else's.
     The next page: `before` = the last one's id."""
     _command_center(principal)
-    with unit_of_work() as session:
-        return [ScreeningOut.of(r) for r in flagged_numbers(session, limit=limit, before=before)]
+    return [ScreeningOut.of(r) for r in flagged_numbers(session, limit=limit, before=before)]
 
 
 @router.get("/callbacks", response_model=list[ScreeningOut], responses=FOR_COMMAND_CENTER)
 def callbacks(
+    session: DbSession,
     principal: PrincipalDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     after: Annotated[int | None, Query(ge=1, le=MAX_ID, description="the id of the newest callback seen")] = None,
@@ -145,8 +147,7 @@ def callbacks(
     """Numbers to call back (the `limit` oldest): confirmed emergencies first, then landlines that could not get
     the SMS. The next page: `after` = the id of the newest of the page (the largest `at`)."""
     _command_center(principal)
-    with unit_of_work() as session:
-        return [ScreeningOut.of(r) for r in pending_callbacks(session, limit=limit, after=after)]
+    return [ScreeningOut.of(r) for r in pending_callbacks(session, limit=limit, after=after)]
 
 
 @router.get("/report", response_model=ShieldReportOut, responses=FOR_COMMAND_CENTER)
@@ -160,10 +161,7 @@ def report(
     whole month's; `numbers` lists `limit` of them (first held back first), the next page after=<its last phone>."""
     _command_center(principal)
     tz = city_timezone()
-    try:
-        chosen = Month.parse(month) if month else Month.containing(clock.now(), tz)
-    except MonthError as exc:
-        raise HTTPException(422, str(exc)) from None
+    chosen = Month.parse(month) if month else Month.containing(clock.now(), tz)  # MonthError: 422 (domain_errors)
     with unit_of_work() as session:
         found = false_block_report(session, month=chosen, tz=tz)
     page = replace(found, numbers=numbers_page(found, limit=limit, after=after))
@@ -173,6 +171,7 @@ def report(
 
 @router.post("/numbers/{phone}/clear", response_model=ScreeningOut, responses=FOR_COMMAND_CENTER)
 def clear(
+    session: DbSession,
     principal: SupervisorDep,
     request: Request,
     phone: Annotated[str, Path(max_length=40)],
@@ -182,16 +181,15 @@ def clear(
     _command_center(principal)
     number = _number(phone)
     note = (body.note if body else "").strip()[:200]
-    with unit_of_work() as session:
-        row = shield.clear(session, phone=number, actor=principal.username, note=note)
-        audit(
-            session,
-            actor=principal.username,
-            action="shield.clear",
-            target_type="phone",
-            target_id=number,
-            ip=client_ip(request),
-            detail=note or None,
-            screening_id=row.id,
-        )
-        return ScreeningOut.of(row)
+    row = shield.clear(session, phone=number, actor=principal.username, note=note)
+    audit(
+        session,
+        actor=principal.username,
+        action="shield.clear",
+        target_type="phone",
+        target_id=number,
+        ip=client_ip(request),
+        detail=note or None,
+        screening_id=row.id,
+    )
+    return ScreeningOut.of(row)

@@ -13,13 +13,12 @@ from sqlalchemy import func, select
 from hotline import clock
 from hotline.catalog import language, say
 from hotline.core.city import current_config
-from hotline.db import unit_of_work
 from hotline.features.calls.call_queue import waiting_calls
 from hotline.features.farming.access import may_see_farmers
 from hotline.features.farming.ticket_facts import farmer_hider
 from hotline.features.merging import reporters
 from hotline.features.merging.unmerge import split_reporter
-from hotline.features.tickets.ticket_actions import ActionError, confirm_cancel, create_report, edit_ticket, keep_open
+from hotline.features.tickets.ticket_actions import confirm_cancel, create_report, edit_ticket, keep_open
 from hotline.features.tickets.ticket_queries import (
     STATUSES,
     TicketFilter,
@@ -46,6 +45,7 @@ from hotline.web.api_schemas import (
     TicketPatch,
     TimelineEntry,
 )
+from hotline.web.db_session import DbSession
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
 StatusFilter = Literal["open", "closed", *STATUSES]  # type: ignore[valid-type]  # STATUSES unpacked at run time
@@ -54,6 +54,7 @@ NOT_FOUND = "no such ticket (or not your agency's)"
 
 @router.get("/tickets", response_model=TicketList)
 def tickets(
+    session: DbSession,
     principal: PrincipalDep,
     status: Annotated[StatusFilter | None, Query(description="a status, or open / closed")] = None,
     agency: Annotated[str | None, Query(max_length=32)] = None,
@@ -73,10 +74,9 @@ def tickets(
     if unknown:  # an empty list would read as "none there", not as a typo
         raise HTTPException(422, unknown)
     filters = TicketFilter(status, agency, category, kecamatan, overdue, limit, offset, before)
-    with unit_of_work() as session:
-        codes = agency_codes(session)
-        rows = list_tickets(session, principal=principal, filters=filters, now=now)
-        return TicketList(tickets=[TicketOut.of(t, codes.get(t.agency_id or 0), now) for t in rows])
+    codes = agency_codes(session)
+    rows = list_tickets(session, principal=principal, filters=filters, now=now)
+    return TicketList(tickets=[TicketOut.of(t, codes.get(t.agency_id or 0), now) for t in rows])
 
 
 def unknown_filter(*, agency: str | None, category: str | None, kecamatan: str | None) -> str | None:
@@ -94,57 +94,52 @@ def unknown_filter(*, agency: str | None, category: str | None, kecamatan: str |
 
 
 @router.get("/tickets/{number}", response_model=TicketDetail, responses={404: {"description": NOT_FOUND}})
-def ticket(number: RowId, principal: PrincipalDep) -> TicketDetail:
+def ticket(session: DbSession, number: RowId, principal: PrincipalDep) -> TicketDetail:
     """One ticket with its timeline."""
     now = clock.now()
-    with unit_of_work() as session:
-        row = find_visible_ticket(session, principal=principal, number=number)
-        if row is None:
-            raise HTTPException(404, NOT_FOUND)
-        view = load_ticket_view(session, number)
-        assert view is not None
-        base = TicketOut.of(row, agency_codes(session).get(row.agency_id or 0), now)
-        timeline = [TimelineEntry(at=t.at, kind=t.kind, actor=t.actor, text=t.text, note=t.note) for t in view.timeline]
-        linked = [LinkedReporterOut.of(r) for r in reporters.all_rows(session, number)]
-        return TicketDetail(**base.model_dump(), timeline=timeline, linked_reporters=linked)
+    row = find_visible_ticket(session, principal=principal, number=number)
+    if row is None:
+        raise HTTPException(404, NOT_FOUND)
+    view = load_ticket_view(session, number)
+    assert view is not None
+    base = TicketOut.of(row, agency_codes(session).get(row.agency_id or 0), now)
+    timeline = [TimelineEntry(at=t.at, kind=t.kind, actor=t.actor, text=t.text, note=t.note) for t in view.timeline]
+    linked = [LinkedReporterOut.of(r) for r in reporters.all_rows(session, number)]
+    return TicketDetail(**base.model_dump(), timeline=timeline, linked_reporters=linked)
 
 
 @router.post("/tickets", response_model=TicketCreated, status_code=201, responses={422: {"description": "bad field"}})
-def new_ticket(body: TicketIn, principal: EditorDep, request: Request) -> TicketCreated:
+def new_ticket(session: DbSession, body: TicketIn, principal: EditorDep, request: Request) -> TicketCreated:
     """Open a ticket; with a category it is routed and the URC alerted at once, as an SMS report would be.
     A duplicate of an open ticket (routing/merging.yaml) joins it instead: `merged` is true and the answer
     is that ticket, with its reporter count."""
     now = clock.now()
-    try:
-        with unit_of_work() as session:
-            intake = create_report(
-                session,
-                config=current_config(),
-                actor=actor_for(principal, request),
-                reporter=body.reporter,
-                text=body.text,
-                category=body.category,
-                location=body.location,
-                kecamatan=body.kecamatan,
-                desa=body.desa,
-                latitude=body.latitude,
-                longitude=body.longitude,
-                urgent=body.urgent,
-                language=body.language,
-                channel="api",
-                merge=body.merge,
-            )
-            row = intake.ticket
-            base = TicketOut.of(row, agency_codes(session).get(row.agency_id or 0), now)
-            match = intake.match
-            return TicketCreated(
-                **base.model_dump(),
-                merged=match is not None,
-                merge_rule=match.rule if match else None,
-                merge_score=match.score if match else None,
-            )
-    except ActionError as exc:
-        raise HTTPException(422, str(exc)) from None
+    intake = create_report(
+        session,
+        config=current_config(),
+        actor=actor_for(principal, request),
+        reporter=body.reporter,
+        text=body.text,
+        category=body.category,
+        location=body.location,
+        kecamatan=body.kecamatan,
+        desa=body.desa,
+        latitude=body.latitude,
+        longitude=body.longitude,
+        urgent=body.urgent,
+        language=body.language,
+        channel="api",
+        merge=body.merge,
+    )
+    row = intake.ticket
+    base = TicketOut.of(row, agency_codes(session).get(row.agency_id or 0), now)
+    match = intake.match
+    return TicketCreated(
+        **base.model_dump(),
+        merged=match is not None,
+        merge_rule=match.rule if match else None,
+        merge_score=match.score if match else None,
+    )
 
 
 @router.patch(
@@ -156,31 +151,27 @@ def new_ticket(body: TicketIn, principal: EditorDep, request: Request) -> Ticket
         422: {"description": "bad field"},
     },
 )
-def edit(number: RowId, body: TicketPatch, principal: EditorDep, request: Request) -> TicketOut:
+def edit(session: DbSession, number: RowId, body: TicketPatch, principal: EditorDep, request: Request) -> TicketOut:
     """Change a ticket's text, place, category or status. A place given or corrected after the URC was
     alerted reaches every alerted member by SMS at once; status `cancelled` stands the crew down by SMS."""
     now = clock.now()
-    try:
-        with unit_of_work() as session:
-            row = find_visible_ticket(session, principal=principal, number=number, for_update=True)
-            if row is None:
-                raise HTTPException(404, NOT_FOUND)
-            edit_ticket(
-                session,
-                config=current_config(),
-                actor=actor_for(principal, request),
-                ticket=row,
-                text=body.text,
-                location=body.location,
-                kecamatan=body.kecamatan,
-                desa=body.desa,
-                category=body.category,
-                status=body.status,
-                source="api",
-            )
-            return TicketOut.of(row, agency_codes(session).get(row.agency_id or 0), now)
-    except ActionError as exc:
-        raise HTTPException(422, str(exc)) from None
+    row = find_visible_ticket(session, principal=principal, number=number, for_update=True)
+    if row is None:
+        raise HTTPException(404, NOT_FOUND)
+    edit_ticket(
+        session,
+        config=current_config(),
+        actor=actor_for(principal, request),
+        ticket=row,
+        text=body.text,
+        location=body.location,
+        kecamatan=body.kecamatan,
+        desa=body.desa,
+        category=body.category,
+        status=body.status,
+        source="api",
+    )
+    return TicketOut.of(row, agency_codes(session).get(row.agency_id or 0), now)
 
 
 @router.post(
@@ -189,21 +180,17 @@ def edit(number: RowId, body: TicketPatch, principal: EditorDep, request: Reques
     responses={404: {"description": NOT_FOUND}, 422: {"description": "no open cancel request"}},
 )
 def decide_cancel_request(
-    number: RowId, decision: Literal["confirm", "keep"], principal: EditorDep, request: Request
+    session: DbSession, number: RowId, decision: Literal["confirm", "keep"], principal: EditorDep, request: Request
 ) -> TicketOut:
     """The reporter's BATAL on a ticket a crew had waits for an operator: `confirm` cancels it and stands the
     crew down, `keep` leaves it with the crew; the reporter is told either way."""
     now = clock.now()
-    try:
-        with unit_of_work() as session:
-            row = find_visible_ticket(session, principal=principal, number=number, for_update=True)
-            if row is None:
-                raise HTTPException(404, NOT_FOUND)
-            decide = confirm_cancel if decision == "confirm" else keep_open
-            decide(session, config=current_config(), actor=actor_for(principal, request), ticket=row)
-            return TicketOut.of(row, agency_codes(session).get(row.agency_id or 0), now)
-    except ActionError as exc:
-        raise HTTPException(422, str(exc)) from None
+    row = find_visible_ticket(session, principal=principal, number=number, for_update=True)
+    if row is None:
+        raise HTTPException(404, NOT_FOUND)
+    decide = confirm_cancel if decision == "confirm" else keep_open
+    decide(session, config=current_config(), actor=actor_for(principal, request), ticket=row)
+    return TicketOut.of(row, agency_codes(session).get(row.agency_id or 0), now)
 
 
 @router.post(
@@ -216,66 +203,61 @@ def decide_cancel_request(
         422: {"description": "not a linked reporter of this ticket"},
     },
 )
-def split(number: RowId, reporter_id: RowId, principal: SupervisorDep, request: Request) -> TicketOut:
+def split(
+    session: DbSession, number: RowId, reporter_id: RowId, principal: SupervisorDep, request: Request
+) -> TicketOut:
     """Undo a wrong merge: the linked report becomes its own ticket (routed and alerted; its reporter is told
     the new number). Answers the new ticket."""
     now = clock.now()
-    try:
-        with unit_of_work() as session:
-            row = find_visible_ticket(session, principal=principal, number=number, for_update=True)
-            if row is None:
-                raise HTTPException(404, NOT_FOUND)
-            new = split_reporter(
-                session,
-                config=current_config(),
-                actor=actor_for(principal, request),
-                ticket=row,
-                reporter_id=reporter_id,
-            )
-            return TicketOut.of(new, agency_codes(session).get(new.agency_id or 0), now)
-    except ActionError as exc:
-        raise HTTPException(422, str(exc)) from None
+    row = find_visible_ticket(session, principal=principal, number=number, for_update=True)
+    if row is None:
+        raise HTTPException(404, NOT_FOUND)
+    new = split_reporter(
+        session,
+        config=current_config(),
+        actor=actor_for(principal, request),
+        ticket=row,
+        reporter_id=reporter_id,
+    )
+    return TicketOut.of(new, agency_codes(session).get(new.agency_id or 0), now)
 
 
 @router.get("/tickets/{number}/messages", response_model=list[MessageOut], responses={404: {"description": NOT_FOUND}})
-def ticket_messages(number: RowId, principal: PrincipalDep) -> list[MessageOut]:
+def ticket_messages(session: DbSession, number: RowId, principal: PrincipalDep) -> list[MessageOut]:
     """Every SMS in and out about the ticket, oldest first."""
-    with unit_of_work() as session:
-        if find_visible_ticket(session, principal=principal, number=number) is None:
-            raise HTTPException(404, NOT_FOUND)
-        inbound = session.scalars(select(InboundMessage).where(InboundMessage.ticket_id == number))
-        outbound = session.scalars(select(OutboundMessage).where(OutboundMessage.ticket_id == number))
-        shown = farmer_hider(  # the PPL's alert names the farmer: as on the console's ticket page
-            session,
-            may_see=may_see_farmers(principal, current_config().farming),
-            ticket_id=number,
-            mask=say("agri", "farmer_hidden", language(None)),
-        )
-        messages = [MessageOut.inbound(m, shown) for m in inbound] + [MessageOut.outbound(m, shown) for m in outbound]
-        return sorted(messages, key=lambda m: m.at)
+    if find_visible_ticket(session, principal=principal, number=number) is None:
+        raise HTTPException(404, NOT_FOUND)
+    inbound = session.scalars(select(InboundMessage).where(InboundMessage.ticket_id == number))
+    outbound = session.scalars(select(OutboundMessage).where(OutboundMessage.ticket_id == number))
+    shown = farmer_hider(  # the PPL's alert names the farmer: as on the console's ticket page
+        session,
+        may_see=may_see_farmers(principal, current_config().farming),
+        ticket_id=number,
+        mask=say("agri", "farmer_hidden", language(None)),
+    )
+    messages = [MessageOut.inbound(m, shown) for m in inbound] + [MessageOut.outbound(m, shown) for m in outbound]
+    return sorted(messages, key=lambda m: m.at)
 
 
 @router.get("/agencies", response_model=list[AgencyOut])
-def agencies(principal: PrincipalDep) -> list[AgencyOut]:
+def agencies(session: DbSession, principal: PrincipalDep) -> list[AgencyOut]:
     """The agencies from routing/, with their open tickets (agency staff: their own agency only)."""
-    with unit_of_work() as session:
-        open_counts = dict(
-            session.execute(
-                select(Ticket.agency_id, func.count())
-                .where(Ticket.status.in_(OPEN_STATUSES))
-                .group_by(Ticket.agency_id)
-            ).all()
-        )
-        rows = session.scalars(select(Agency).where(Agency.active).order_by(Agency.code))
-        return [
-            AgencyOut(code=a.code, name=a.name, is_default=a.is_default, open_tickets=open_counts.get(a.id, 0))
-            for a in rows
-            if principal.may_see_agency(a.code)
-        ]
+    open_counts = dict(
+        session.execute(
+            select(Ticket.agency_id, func.count()).where(Ticket.status.in_(OPEN_STATUSES)).group_by(Ticket.agency_id)
+        ).all()
+    )
+    rows = session.scalars(select(Agency).where(Agency.active).order_by(Agency.code))
+    return [
+        AgencyOut(code=a.code, name=a.name, is_default=a.is_default, open_tickets=open_counts.get(a.id, 0))
+        for a in rows
+        if principal.may_see_agency(a.code)
+    ]
 
 
 @router.get("/calls", response_model=list[CallOut], responses={403: {"description": "agency staff"}})
 def calls(
+    session: DbSession,
     principal: PrincipalDep,
     status: Annotated[Literal["queued", "active", "all"], Query(description="queued: waiting for an operator")] = "all",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
@@ -283,12 +265,11 @@ def calls(
     """Calls, newest first; `status=queued` is the operator queue, oldest waiting first."""
     if not principal.sees_all_agencies:
         raise HTTPException(403, "calls are for the command center")
-    with unit_of_work() as session:
-        if status == "queued":
-            waiting = waiting_calls(session)[:limit]
-            by_id = {c.id: c for c in session.scalars(select(Call).where(Call.id.in_([w.call_id for w in waiting])))}
-            return [CallOut.of(by_id[w.call_id], w.category, w.waiting_since) for w in waiting]
-        stmt = select(Call).order_by(Call.id.desc()).limit(limit)
-        if status == "active":
-            stmt = stmt.where(Call.ended_at.is_(None))
-        return [CallOut.of(c, None, None) for c in session.scalars(stmt)]
+    if status == "queued":
+        waiting = waiting_calls(session)[:limit]
+        by_id = {c.id: c for c in session.scalars(select(Call).where(Call.id.in_([w.call_id for w in waiting])))}
+        return [CallOut.of(by_id[w.call_id], w.category, w.waiting_since) for w in waiting]
+    stmt = select(Call).order_by(Call.id.desc()).limit(limit)
+    if status == "active":
+        stmt = stmt.where(Call.ended_at.is_(None))
+    return [CallOut.of(c, None, None) for c in session.scalars(stmt)]

@@ -35,6 +35,7 @@ from hotline.web.api_tickets import router as api_tickets_router
 from hotline.web.body_limit import BodySizeLimit
 from hotline.web.console import router as console_router
 from hotline.web.console.errors import error_page, is_console_page
+from hotline.web.domain_errors import register as register_domain_errors
 from hotline.web.edge import ClientAddress, SecurityHeaders
 from hotline.web.health import router as health_router
 from hotline.web.open311 import register_errors as register_open311_errors
@@ -153,6 +154,8 @@ def create_app() -> FastAPI:
         if is_console_page(request, exc.status_code):  # a person reads it: the console's page, in their words
             return error_page(request, exc.status_code, exc.detail)
         return await http_exception_handler(request, exc)
+
+    register_domain_errors(app, http_error)  # a feature's error, answered as its HTTPException would be
 
     @app.exception_handler(RequestValidationError)
     async def refused_input(request: Request, exc: RequestValidationError) -> Response:

@@ -1,7 +1,7 @@
 """How an escalation step reaches people: one sender per channel named in the step's `via`, all at once.
 
     sms    the alert SMS, failing over along the agency's `alert_channels` (hotline/features/alerts/failover.py)
-    voice  an automated call, "tekan 1 untuk menerima" (hotline/channels/twilio/alert_call.py)
+    voice  an automated call, "tekan 1 untuk menerima": the flow ivr_flows/urc_alert.yaml (voice_alerts.py)
 
 `via: [sms, voice]` in routing/escalation.yaml calls and texts together; the SMS's failover then skips the
 voice channel, so nobody is called twice for one step.
@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from hotline.core.outbox import queue_sms
 from hotline.features.alerts import failover
-from hotline.models import Ticket
+from hotline.models import Ticket, TicketStatus
 
 
 @dataclass(frozen=True)
@@ -51,26 +51,14 @@ def _by_sms(session: Session, alert: Alert) -> None:
 
 def _by_voice(session: Session, alert: Alert) -> None:
     ticket = session.get(Ticket, alert.ticket_id)
-    if ticket is None or ticket.status != "routed":
+    if ticket is None or ticket.status != TicketStatus.ROUTED:
         return  # the call asks to accept: once someone has, nothing to ask
     for phone in alert.phones:
         failover.start(session, ticket=ticket, phone=phone, body=alert.body, purpose=alert.purpose, channels=["voice"])
 
 
-_BUILT_IN: dict[str, AlertSender] = {"sms": _by_sms, "voice": _by_voice}
-_SENDERS: dict[str, AlertSender] = dict(_BUILT_IN)
-
-
-def register(channel: str, sender: AlertSender) -> None:
-    _SENDERS[channel] = sender
-
-
-def unregister(channel: str) -> None:
-    """Remove a sender registered by `register`; a built-in one comes back."""
-    if channel in _BUILT_IN:
-        _SENDERS[channel] = _BUILT_IN[channel]
-    else:
-        _SENDERS.pop(channel, None)
+# One sender per channel a step's `via` may name (a provider is chosen below them: failover.py, the gateways).
+_SENDERS: dict[str, AlertSender] = {"sms": _by_sms, "voice": _by_voice}
 
 
 def send_alert(session: Session, via: Sequence[str], alert: Alert) -> list[str]:

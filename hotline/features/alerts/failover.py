@@ -32,7 +32,7 @@ from hotline.core.queue import job_id, queue
 from hotline.db import after_commit
 from hotline.features.calls.call_flows import ALERT_FLOW
 from hotline.features.tickets.ticket_events import record
-from hotline.models import AlertAttempt, AlertDelivery, OutboundMessage, Ticket
+from hotline.models import AlertAttempt, AlertDelivery, OutboundMessage, Ticket, TicketStatus
 from hotline.models.chain import PinnedChain
 from hotline.settings import Settings, get_settings
 
@@ -85,7 +85,7 @@ def start(
     just SMS, gets a plain SMS as before: there is nothing to fail over to, or nobody left to call out."""
     pinned, timeout = pinned_channels(ticket)
     chain = list(channels) if channels is not None else pinned
-    if ticket.status != "routed" or not chain or chain == ["sms"]:
+    if ticket.status != TicketStatus.ROUTED or not chain or chain == ["sms"]:
         queue_sms(session, to=phone, body=body, purpose=purpose, ticket_id=ticket.id, member_id=member_id)
         return None
     delivery = AlertDelivery(
@@ -131,7 +131,8 @@ def unreachable_tickets(session: Session, *, ticket_ids: Sequence[int]) -> set[i
     stmt = (
         select(AlertDelivery.ticket_id)
         .join(Ticket, Ticket.id == AlertDelivery.ticket_id)
-        .where(AlertDelivery.ticket_id.in_(ticket_ids), AlertDelivery.status == "exhausted", Ticket.status == "routed")
+        .where(AlertDelivery.ticket_id.in_(ticket_ids), AlertDelivery.status == "exhausted")
+        .where(Ticket.status == TicketStatus.ROUTED)
     )
     return set(session.scalars(stmt.distinct()))
 
@@ -267,7 +268,7 @@ def _next_channel(
     session: Session, *, ticket: Ticket, delivery: AlertDelivery, reason: str | None, failed: AlertAttempt | None
 ) -> None:
     """Send on the next channel not tried yet that this deployment has; none left: all channels failed."""
-    if ticket.status != "routed":
+    if ticket.status != TicketStatus.ROUTED:
         delivery.status, delivery.due_at = "stopped", None
         return
     settings = get_settings()

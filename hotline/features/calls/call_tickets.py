@@ -31,7 +31,7 @@ from hotline.features.tickets.place import set_place
 from hotline.features.tickets.tickets import most_urgent, record, route_ticket, set_category
 from hotline.ivr import actions as a
 from hotline.ivr.flow import Flow
-from hotline.models import Call, Ticket, TicketEvent, TicketReporter, Urc, utcnow
+from hotline.models import Call, Ticket, TicketEvent, TicketReporter, TicketStatus, Urc, utcnow
 from hotline.router import RouteFacts, initial_priority, route
 
 log = logging.getLogger(__name__)
@@ -131,7 +131,7 @@ class CallTickets:
             if details.recording_url:
                 self._attach_recording(ticket, details)
             return ticket
-        if ticket.status == "awaiting_category":
+        if ticket.status == TicketStatus.AWAITING_CATEGORY:
             # An SMS reporter is asked for the category by SMS; a caller cannot be: the command center sorts it.
             route_ticket(self.session, config=self.config, ticket=ticket, activate=False)
         if details.recording_url:
@@ -189,7 +189,7 @@ class CallTickets:
         """The caller said what happened after the ticket was opened. Waiting for it: routed now. An emergency
         opened before the category (routed to the command center by the default rule): routed afresh to the
         team the category is for (new deadlines, an alert), unless someone already took it."""
-        if ticket.status == "awaiting_category":
+        if ticket.status == TicketStatus.AWAITING_CATEGORY:
             actor = ticket.reporter_phone
             set_category(self.session, config=self.config, ticket=ticket, category=category, actor=actor)
             return
@@ -197,7 +197,7 @@ class CallTickets:
         starting = initial_priority(self.config.category(category), ticket.urgent)
         ticket.priority = most_urgent(starting, ticket.priority)  # never less urgent than the emergency key made it
         record(self.session, ticket, "category_set", actor=ticket.reporter_phone, category=category)
-        if ticket.status != "routed" or ticket.accepted_at is not None:
+        if ticket.status != TicketStatus.ROUTED or ticket.accepted_at is not None:
             return
         facts = RouteFacts(ticket.category, ticket.priority, ticket.kecamatan)
         decision = route(self.config.rules, self.config.agencies, facts)

@@ -18,7 +18,7 @@ from hotline.features.alerts import failover
 from hotline.features.alerts.alerts import Alert, send_alert
 from hotline.features.farming.farm_reports import farm_sla
 from hotline.features.tickets import stale
-from hotline.models import Agency, Escalation, Member, Ticket, TicketEvent, Urc
+from hotline.models import Agency, Escalation, Member, Ticket, TicketEvent, TicketStatus, Urc
 from hotline.models.chain import AlertPolicy, PinnedChain, PinnedStep
 from hotline.sms.replies import ROLE_SUFFIX
 
@@ -172,7 +172,7 @@ def cancel_pending(session: Session, *, ticket_id: int, phase: str | None = None
 def on_status_change(session: Session, *, ticket: Ticket) -> None:
     """Accepting stops the accept chain and starts the resolve deadline; closing stops everything. Either way
     no alert of the ticket fails over any more: someone has it."""
-    if ticket.status != "routed":
+    if ticket.status != TicketStatus.ROUTED:
         failover.stop(session, ticket_id=ticket.id)
     if ticket.status in ("accepted", "on_site"):
         cancel_pending(session, ticket_id=ticket.id, phase="accept")

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from hotline.cityconfig import CityConfig
 from hotline.features.accounts.accounts import Principal
 from hotline.features.tickets.tickets import OPEN_STATUSES
-from hotline.models import Agency, Ticket
+from hotline.models import Agency, Ticket, TicketStatus
 
 MAP_MARKERS = 500  # markers a map answer carries at most; the rest are counted
 PRIORITIES = ("critical", "high", "normal", "low")
@@ -100,7 +100,7 @@ def _filtered(stmt: Select[Any], *, principal: Principal, filters: MapFilter, no
 def _due() -> Any:
     """The running deadline: accept-by while waiting, finish-by while worked, none otherwise."""
     return case(
-        (Ticket.status == "routed", Ticket.accept_due_at),
+        (Ticket.status == TicketStatus.ROUTED, Ticket.accept_due_at),
         (Ticket.status.in_(("accepted", "on_site")), Ticket.resolve_due_at),
         else_=None,
     )

@@ -29,7 +29,7 @@ from hotline.duplicates import Candidate, Match, NewReport, Place, find_duplicat
 from hotline.features.merging.reporters import linked_row
 from hotline.features.tickets.place import fill_missing
 from hotline.features.tickets.tickets import OPEN_STATUSES, message_team, open_ticket, record
-from hotline.models import Ticket, TicketReporter, utcnow
+from hotline.models import Ticket, TicketReporter, TicketStatus, utcnow
 from hotline.router import initial_priority
 
 MAX_CANDIDATES = 500  # newest first; in a disaster more than this in one category and window is one city-wide event
@@ -252,7 +252,7 @@ def raise_priority(session: Session, *, config: CityConfig, ticket: Ticket, urge
         priority=wanted,
         reporters=ticket.reporter_count,
     )
-    if ticket.status == "routed" and ticket.urc_id is not None:
+    if ticket.status == TicketStatus.ROUTED and ticket.urc_id is not None:
         members = message_team(
             session,
             config=config,

@@ -16,7 +16,7 @@ from hotline.features.merging.merging import count_reporters
 from hotline.features.merging.reporters import Recipient, linked, linked_row, textable
 from hotline.features.tickets.ticket_actions import ActionError, Actor
 from hotline.features.tickets.tickets import OPEN_STATUSES, open_ticket, record, route_ticket
-from hotline.models import Call, InboundMessage, Ticket, TicketReporter, utcnow
+from hotline.models import Call, InboundMessage, Ticket, TicketReporter, TicketStatus, utcnow
 
 
 def split_reporter(session: Session, *, config: CityConfig, actor: Actor, ticket: Ticket, reporter_id: int) -> Ticket:
@@ -44,7 +44,7 @@ def split_reporter(session: Session, *, config: CityConfig, actor: Actor, ticket
         latitude=row.latitude,
         longitude=row.longitude,
     )
-    if new.status == "awaiting_category":  # the ticket had no category: the command center sorts it
+    if new.status == TicketStatus.AWAITING_CATEGORY:  # the ticket had no category: the command center sorts it
         route_ticket(session, config=config, ticket=new)
     now = utcnow()
     row.status, row.ended_at, row.split_into_ticket_id = "split", now, new.id

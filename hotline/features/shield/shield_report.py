@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, aliased
 
 from hotline.features.scorecard import Month
 from hotline.features.shield.shield import HELD_BACK, VINDICATED
-from hotline.models import CallScreening, Ticket, utcnow
+from hotline.models import CallScreening, Ticket, TicketStatus, utcnow
 
 
 @dataclass(frozen=True)
@@ -156,7 +156,7 @@ def false_block_report(session: Session, *, month: Month, tz: tzinfo) -> ShieldR
             select(Ticket.reporter_phone, Ticket.id, Ticket.created_at).where(
                 Ticket.reporter_phone.in_(held_phones),
                 Ticket.routed_at.is_not(None),
-                Ticket.status != "cancelled",
+                Ticket.status != TicketStatus.CANCELLED,
                 Ticket.created_at >= start,
             )
         ):

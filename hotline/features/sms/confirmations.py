@@ -21,7 +21,7 @@ from hotline.core.wording import say, ticket_fields
 from hotline.features.merging.reporters import tell_linked
 from hotline.features.sms.choices import yes_no
 from hotline.features.tickets.tickets import message_team, record, reopen
-from hotline.models import Ticket, TicketEvent, utcnow
+from hotline.models import Ticket, TicketEvent, TicketStatus, utcnow
 from hotline.phone import is_mobile
 
 if TYPE_CHECKING:
@@ -50,7 +50,7 @@ def answer_state(*, asked_at: datetime, answered: bool, ticket_status: str, now:
     age = now - asked_at
     if age > LATE_ANSWER_WINDOW:
         return "none"
-    if answered or ticket_status != "resolved":
+    if answered or ticket_status != TicketStatus.RESOLVED:
         return "answered"
     return "expired" if age > ANSWER_WINDOW else "open"
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from hotline.core.outbox import queue_sms
 from hotline.core.wording import status_words
 from hotline.features.tickets.tickets import record, transition
-from hotline.models import Member, Ticket
+from hotline.models import Member, Ticket, TicketStatus
 
 if TYPE_CHECKING:
     from hotline.features.sms.sms_sender import Sender
@@ -34,7 +34,7 @@ def handle(sender: Sender, *, ticket: Ticket, member: Member, advice: str) -> tu
         )
         return "bad_transition", ticket.id
     actor = f"member:{member.id}"
-    if ticket.status == "routed":
+    if ticket.status == TicketStatus.ROUTED:
         transition(session, ticket=ticket, target="accepted", actor=actor, note=advice, member=member)
     # a note in the timeline ("... added a note"), marked as the advice the farmer was sent
     record(session, ticket, "note", actor=actor, note=advice, member=member.phone, advice=True)

@@ -23,7 +23,7 @@ from hotline.features.sms import choices, citizen_commands, confirmations, flood
 from hotline.features.sms.sms_sender import Sender
 from hotline.features.tickets import place
 from hotline.features.tickets.tickets import OPEN_STATUSES, open_ticket, record, set_category
-from hotline.models import InboundMessage, Member, Ticket, Urc, utcnow
+from hotline.models import InboundMessage, Member, Ticket, TicketStatus, Urc, utcnow
 from hotline.phone import sender_id
 from hotline.settings import get_settings
 from hotline.sms.grammar import ParsedSms, parse_sms
@@ -266,7 +266,7 @@ def _merged_flood(session: Session, *, message: InboundMessage, parsed: ParsedSm
     if not flood.over_limit(session, message=message, per_minute=get_settings().sms_per_minute):
         return None
     ticket = _latest_ticket(session, message.from_e164, OPEN_STATUSES, PENDING_WINDOW)
-    if ticket is None or ticket.status == "awaiting_category":
+    if ticket is None or ticket.status == TicketStatus.AWAITING_CATEGORY:
         return None
     flood.merge_into(session, ticket=ticket, message=message)
     return ticket.id
@@ -354,7 +354,7 @@ def _report(sender: Sender, parsed: ParsedSms, message: InboundMessage) -> tuple
         fields = ticket_fields(session, config, ticket, sender.language)
         sender.reply("merged_report", ticket_id=ticket.id, reporters=ticket.reporter_count, **fields)
         return "merged", ticket.id
-    if ticket.status == "awaiting_category":
+    if ticket.status == TicketStatus.AWAITING_CATEGORY:
         ticket.category_prompts = 1
         record(session, ticket, "category_asked", attempt=1)
         sender.reply(

@@ -11,7 +11,7 @@ from hotline.core.wording import say, status_words, ticket_fields
 from hotline.features.merging.reporters import tell_linked
 from hotline.features.sms import confirmations, farm_advice
 from hotline.features.tickets.tickets import TransitionError, message_team, record, transition, urc_members
-from hotline.models import Agency, Member, Ticket, TicketEvent, Urc
+from hotline.models import Agency, Member, Ticket, TicketEvent, TicketStatus, Urc
 from hotline.sms.grammar import ParsedSms
 
 if TYPE_CHECKING:
@@ -95,7 +95,7 @@ def _tell_reporter(sender: Sender, ticket: Ticket, key: str) -> None:
 
 def _decline(sender: Sender, ticket: Ticket, member: Member, note: str) -> tuple[str, int | None]:
     session, config = sender.session, sender.config
-    if ticket.status != "routed":
+    if ticket.status != TicketStatus.ROUTED:
         sender.reply(
             "bad_transition",
             ticket_id=ticket.id,

@@ -16,7 +16,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from hotline.features.alerts.failover import unreachable_tickets
-from hotline.models import AlertDelivery, Ticket
+from hotline.models import AlertDelivery, Ticket, TicketStatus
 
 BOARD_ROWS = 10  # the most urgent tickets shown per agency; the rest are one link away
 WORKING = ("accepted", "on_site")
@@ -47,7 +47,7 @@ def agency_loads(
         return loads, set()
     counts = [
         select(Ticket.agency_id, func.count(), _late(Ticket.accept_due_at, now))
-        .where(Ticket.status == "routed", Ticket.agency_id.in_(agency_ids))
+        .where(Ticket.status == TicketStatus.ROUTED, Ticket.agency_id.in_(agency_ids))
         .group_by(Ticket.agency_id),
         select(Ticket.agency_id, func.count(), _late(Ticket.resolve_due_at, now))
         .where(Ticket.status.in_(WORKING), Ticket.agency_id.in_(agency_ids))
@@ -63,7 +63,7 @@ def agency_loads(
     )  # both sides from partial indexes (migration 0013): open tickets, exhausted deliveries
     unreachable = (
         select(Ticket.agency_id, func.count())
-        .where(Ticket.status == "routed", Ticket.agency_id.in_(agency_ids), exhausted.exists())
+        .where(Ticket.status == TicketStatus.ROUTED, Ticket.agency_id.in_(agency_ids), exhausted.exists())
         .group_by(Ticket.agency_id)
     )
     for agency_id, n in session.execute(unreachable):
@@ -73,7 +73,7 @@ def agency_loads(
             continue
         waiting = session.scalars(
             select(Ticket)
-            .where(Ticket.status == "routed", Ticket.agency_id == agency_id)
+            .where(Ticket.status == TicketStatus.ROUTED, Ticket.agency_id == agency_id)
             .order_by(Ticket.accept_due_at.asc().nulls_last(), Ticket.id)
             .limit(rows)
         )

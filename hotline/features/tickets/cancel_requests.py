@@ -21,7 +21,7 @@ from hotline.cityconfig import CityConfig
 from hotline.core.outbox import is_opted_out, queue_sms
 from hotline.core.wording import say, ticket_fields
 from hotline.features.tickets.tickets import message_team, record
-from hotline.models import Agency, Ticket, utcnow
+from hotline.models import Agency, Ticket, TicketStatus, utcnow
 
 MOVING = ("accepted", "on_site")
 
@@ -30,7 +30,7 @@ def protects_crew(ticket: Ticket) -> bool:
     """Whether the reporter's BATAL must wait for an operator: a crew has it, or may be on its way."""
     if ticket.urc_id is None:
         return False
-    return ticket.status in MOVING or (ticket.status == "routed" and ticket.priority == "critical")
+    return ticket.status in MOVING or (ticket.status == TicketStatus.ROUTED and ticket.priority == "critical")
 
 
 def is_open(ticket: Ticket) -> bool:

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from hotline.cityconfig import CityConfig
 from hotline.core.outbox import queue_sms
 from hotline.core.wording import say
-from hotline.models import Agency, Member, OutboundMessage, Ticket, TicketEvent, Urc
+from hotline.models import Agency, Member, OutboundMessage, Ticket, TicketEvent, TicketStatus, Urc
 
 log = logging.getLogger(__name__)
 DIGEST_PURPOSE = "digest"
@@ -73,7 +73,7 @@ def stale_tickets(session: Session, *, config: CityConfig, now: datetime) -> tup
     per_agency: dict[str, int] = {}
     oldest: list[tuple[datetime, int]] = []
     phases = (
-        (Ticket.accept_due_at, Ticket.status == "routed"),
+        (Ticket.accept_due_at, Ticket.status == TicketStatus.ROUTED),
         (Ticket.resolve_due_at, Ticket.status.in_(WORKING)),
     )
     for due, in_phase in phases:

@@ -31,7 +31,7 @@ from hotline.features.tickets.tickets import (
     transition,
     urc_members,
 )
-from hotline.models import Agency, Ticket, Urc, utcnow
+from hotline.models import Agency, Ticket, TicketStatus, Urc, utcnow
 from hotline.phone import to_e164
 from hotline.settings import get_settings
 
@@ -203,7 +203,7 @@ def edit_ticket(
         )
     new_category = _category(config, category) if category is not None else ticket.category
     if new_category != ticket.category:
-        if ticket.status == "awaiting_category" and new_category is not None:
+        if ticket.status == TicketStatus.AWAITING_CATEGORY and new_category is not None:
             set_category(session, config=config, ticket=ticket, category=new_category, actor=actor.name)
         else:  # a routed ticket keeps its agency: reassigning is its own, deliberate action
             ticket.category = new_category
@@ -215,7 +215,7 @@ def edit_ticket(
             transition(session, ticket=ticket, target=status, actor=actor.name)
         except (TransitionError, KeyError):
             raise ActionError("bad_transition", number=ticket.id, current=ticket.status, target=status) from None
-        if status == "cancelled" and crew_out:  # the crew hears it, with the place and what it was
+        if status == TicketStatus.CANCELLED and crew_out:  # the crew hears it, with the place and what it was
             stand_down(session, config=config, ticket=ticket, key="team_cancelled_by_hotline")
         changed["status"] = status
     if changed:

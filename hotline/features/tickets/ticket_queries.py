@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from hotline.features.accounts.accounts import Principal
 from hotline.features.tickets.tickets import CLOSED_STATUSES, OPEN_STATUSES
-from hotline.models import Agency, Ticket
+from hotline.models import Agency, Ticket, TicketStatus
 
 STATUSES = (*OPEN_STATUSES, *CLOSED_STATUSES)
 MAX_PAGE = 200
@@ -31,7 +31,7 @@ class TicketFilter:
 def overdue_clause(now: datetime) -> ColumnElement[bool]:
     """Open tickets whose running deadline has passed: accept-by while routed, finish-by after."""
     return or_(
-        and_(Ticket.status == "routed", Ticket.accept_due_at < now),
+        and_(Ticket.status == TicketStatus.ROUTED, Ticket.accept_due_at < now),
         and_(Ticket.status.in_(("accepted", "on_site")), Ticket.resolve_due_at < now),
     )
 

@@ -16,19 +16,21 @@ from hotline.features.alerts import failover
 from hotline.features.escalation import escalation
 from hotline.features.farming import farm_reports, outbreaks
 from hotline.features.tickets.ticket_events import record
-from hotline.models import Agency, Member, Ticket, TicketEvent, Urc, utcnow
+from hotline.models import Agency, Member, Ticket, TicketEvent, TicketStatus, Urc, utcnow
+from hotline.models.tickets import CLOSED, OPEN
 from hotline.router import RouteDecision, RouteFacts, initial_priority, route
 
-OPEN_STATUSES = ("awaiting_category", "routed", "accepted", "on_site")
-CLOSED_STATUSES = ("resolved", "cancelled")
+OPEN_STATUSES: tuple[TicketStatus, ...] = OPEN
+CLOSED_STATUSES: tuple[TicketStatus, ...] = CLOSED
+S = TicketStatus
 # Which states each state may move to. A member's TIBA or SELESAI on a routed ticket implies TERIMA.
 TRANSITIONS: dict[str, frozenset[str]] = {
-    "awaiting_category": frozenset({"routed", "cancelled"}),
-    "routed": frozenset({"accepted", "on_site", "resolved", "cancelled"}),
-    "accepted": frozenset({"on_site", "resolved", "cancelled"}),
-    "on_site": frozenset({"resolved", "cancelled"}),
-    "resolved": frozenset(),
-    "cancelled": frozenset(),
+    S.AWAITING_CATEGORY: frozenset({S.ROUTED, S.CANCELLED}),
+    S.ROUTED: frozenset({S.ACCEPTED, S.ON_SITE, S.RESOLVED, S.CANCELLED}),
+    S.ACCEPTED: frozenset({S.ON_SITE, S.RESOLVED, S.CANCELLED}),
+    S.ON_SITE: frozenset({S.RESOLVED, S.CANCELLED}),
+    S.RESOLVED: frozenset(),
+    S.CANCELLED: frozenset(),
 }
 
 
@@ -139,7 +141,7 @@ def not_yet_activated() -> Any:
 
 def awaiting_activation(session: Session, ticket: Ticket) -> bool:
     """Routed, but its deadlines and alert have not followed yet (route_ticket with activate=False)."""
-    if ticket.status != "routed" or ticket.escalation_chain is not None:
+    if ticket.status != TicketStatus.ROUTED or ticket.escalation_chain is not None:
         return False
     return bool(session.scalar(select(Ticket.id).where(Ticket.id == ticket.id, not_yet_activated())))
 
@@ -217,7 +219,7 @@ def reopen(session: Session, *, config: CityConfig, ticket: Ticket, actor: str, 
     """The reporter says a resolved ticket is not fixed: it goes back to the team that had it, as accepted
     (no new TERIMA needed), with a fresh finish deadline and chain. Not in TRANSITIONS on purpose: a URC
     command must never reopen a ticket, only the reporter's answer (features/sms/confirmations.py)."""
-    if ticket.status != "resolved":
+    if ticket.status != TicketStatus.RESOLVED:
         raise TransitionError(ticket, "accepted")
     agency = session.get(Agency, ticket.agency_id) if ticket.agency_id else None
     ticket.status, ticket.resolved_at, ticket.updated_at = "accepted", None, utcnow()

@@ -18,7 +18,7 @@ from hotline.cityconfig import CityConfig
 from hotline.features.scorecard import Month
 from hotline.features.scorecard.monthly import month_scorecard
 from hotline.features.tickets.board import AgencyLoad, agency_loads
-from hotline.models import Agency, Call, Ticket, TicketEvent
+from hotline.models import Agency, Call, Ticket, TicketEvent, TicketStatus
 
 WALL_ROWS = 5  # tickets per agency on the big screen: readable from 5 metres
 
@@ -65,7 +65,7 @@ def wallboard(session: Session, *, config: CityConfig, now: datetime, tz: ZoneIn
     today = start_of_day(now, tz)
     new_today = session.scalar(select(func.count(Ticket.id)).where(Ticket.routed_at >= today)) or 0
     finished = session.scalar(
-        select(func.count(Ticket.id)).where(Ticket.resolved_at >= today, Ticket.status == "resolved")
+        select(func.count(Ticket.id)).where(Ticket.resolved_at >= today, Ticket.status == TicketStatus.RESOLVED)
     )
     waiting = session.scalar(select(func.count(Call.id)).where(Call.status == "queued")) or 0
     return Wallboard(wall, new_today, finished or 0, waiting, red, str(month))
