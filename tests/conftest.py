@@ -25,6 +25,7 @@ from sqlalchemy.engine import make_url
 from twilio.request_validator import RequestValidator
 
 import hotline.features.accounts.accounts as _accounts
+from hotline.fakes.whatsapp_graph import FakeGraph
 from hotline.wiring import wire
 from tests.suite_city import CITY_DIR
 
@@ -392,6 +393,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if any(item.get_closest_marker(kind) for kind in ("system", "browser", "integration")):
             continue
         item.add_marker(pytest.mark.integration if "backend" in item.fixturenames else pytest.mark.unit)
+
+
+@pytest.fixture(scope="module")
+def graph_server() -> Iterator[FakeGraph]:
+    """The fake WhatsApp Graph API (hotline/fakes/whatsapp_graph.py) of a test module; tests/whatsapp_env.py points
+    the hotline at it."""
+    fake = FakeGraph().start()
+    yield fake
+    fake.stop()
 
 
 # --- The browser tests' Chromium: one per test process ---------------------------------------------------------

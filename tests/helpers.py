@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from hotline import clock
 from hotline.db import unit_of_work
-from hotline.models import Agency, InboundMessage, OutboundMessage, Ticket, TicketEvent
+from hotline.models import Agency, AlertAttempt, AlertDelivery, InboundMessage, OutboundMessage, Ticket, TicketEvent
 
 
 def count(model: type, url: str | None = None) -> int:
@@ -95,3 +95,14 @@ def open_tickets(code: str, dues: list[timedelta], status: str = "routed") -> li
             session.flush()
             ids.append(t.id)
     return ids
+
+
+def alert_attempts(number: str) -> list[tuple[str, str]]:
+    """(channel, status) of each attempt to reach a member's number, in the order of the failover list."""
+    with unit_of_work() as s:
+        delivery = s.scalar(select(AlertDelivery).where(AlertDelivery.phone == number))
+        assert delivery is not None
+        rows = s.scalars(
+            select(AlertAttempt).where(AlertAttempt.delivery_id == delivery.id).order_by(AlertAttempt.position)
+        )
+        return [(a.channel, a.status) for a in rows]

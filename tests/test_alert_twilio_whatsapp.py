@@ -31,6 +31,7 @@ from hotline.sms.template_text import ELLIPSIS, TEMPLATE_VARIABLE
 from tests.city_files import edit
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, HOTLINE_NUMBER, Phone, drain_queue
 from tests.gateway_env import gateways
+from tests.helpers import alert_attempts
 from tests.suite_city import CITY_DIR, members
 from tests.whatsapp_env import whatsapp
 
@@ -96,16 +97,6 @@ def _sms_alerts(fake: Any, number: str) -> list[str]:
     return [m.body for m in fake.sent_to(number) if m.body.endswith("Balas TERIMA 1 / TOLAK 1")]
 
 
-def _attempts(number: str) -> list[tuple[str, str]]:
-    with unit_of_work() as s:
-        delivery = s.scalar(select(AlertDelivery).where(AlertDelivery.phone == number))
-        assert delivery is not None
-        rows = s.scalars(
-            select(AlertAttempt).where(AlertAttempt.delivery_id == delivery.id).order_by(AlertAttempt.position)
-        )
-        return [(a.channel, a.status) for a in rows]
-
-
 def _wait(condition: Callable[[], bool], seconds: float = 5.0) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
@@ -135,7 +126,7 @@ def test_outside_the_window_the_alert_is_the_content_template_and_a_delivered_on
     clock.advance(PMK_TIMEOUT + timedelta(seconds=1))
     timers.reconcile(only=["failover"])
     drain_queue()
-    assert _attempts(PMK[0]) == [("whatsapp", "delivered")]
+    assert alert_attempts(PMK[0]) == [("whatsapp", "delivered")]
     assert _sms_alerts(on_twilio, PMK[0]) == []
 
 
@@ -155,7 +146,7 @@ def test_a_whatsapp_failure_by_the_status_callback_moves_the_alert_to_sms(
     [sent] = _on_whatsapp(on_twilio, PMK[0])
     assert on_twilio.report_status(sent.sid, status, code).status_code == 204
     drain_queue()
-    assert _attempts(PMK[0]) == [("whatsapp", "failed"), ("sms", "sent")]
+    assert alert_attempts(PMK[0]) == [("whatsapp", "failed"), ("sms", "sent")]
     assert len(_sms_alerts(on_twilio, PMK[0])) == 1
     with unit_of_work() as s:
         attempt = s.scalar(
@@ -183,7 +174,7 @@ def test_twilio_s_own_63016_moves_a_free_text_alert_to_sms(phone: Phone, on_twil
 
     _wait(moved_to_sms)
     assert alert.error_code == 63016
-    assert _attempts(PMK[0]) == [("whatsapp", "failed"), ("sms", "sent")]
+    assert alert_attempts(PMK[0]) == [("whatsapp", "failed"), ("sms", "sent")]
 
 
 def test_twilio_refusing_the_template_moves_the_alert_to_sms_at_once(phone: Phone, on_twilio: Any) -> None:
@@ -195,7 +186,7 @@ def test_twilio_refusing_the_template_moves_the_alert_to_sms_at_once(phone: Phon
     for number in PMK:
         assert _on_whatsapp(on_twilio, number) == []
         assert len(_sms_alerts(on_twilio, number)) == 1
-        assert _attempts(number) == [("whatsapp", "failed"), ("sms", "sent")]
+        assert alert_attempts(number) == [("whatsapp", "failed"), ("sms", "sent")]
 
 
 def test_without_a_content_sid_outside_the_window_the_alert_goes_by_sms_at_once(
@@ -204,7 +195,7 @@ def test_without_a_content_sid_outside_the_window_the_alert_goes_by_sms_at_once(
     edit(city / "sms" / "whatsapp.yaml", f", twilio_content_sid: {ALERT_SID}", "")
     _fire(phone)
     assert _on_whatsapp(on_twilio, PMK[0]) == []
-    assert _attempts(PMK[0]) == [("whatsapp", "failed"), ("sms", "sent")]
+    assert alert_attempts(PMK[0]) == [("whatsapp", "failed"), ("sms", "sent")]
 
 
 def test_no_delivery_report_in_time_moves_the_alert_to_sms(phone: Phone, on_twilio: Any) -> None:
@@ -213,7 +204,7 @@ def test_no_delivery_report_in_time_moves_the_alert_to_sms(phone: Phone, on_twil
     clock.advance(PMK_TIMEOUT + timedelta(seconds=1))
     timers.reconcile(only=["failover"])
     drain_queue()
-    assert _attempts(PMK[0]) == [("whatsapp", "timeout"), ("sms", "sent")]
+    assert alert_attempts(PMK[0]) == [("whatsapp", "timeout"), ("sms", "sent")]
 
 
 def test_within_the_window_the_alert_is_text_and_terima_on_whatsapp_accepts_as_the_member(
@@ -271,7 +262,7 @@ def test_twilio_s_whatsapp_carries_the_alert_when_the_cloud_api_refuses_it(
     assert on_both.sent_to(PMK[0]) == []
     [sent] = _on_whatsapp(fake_twilio, PMK[0])
     assert (sent.from_, sent.params["ContentSid"]) == (f"whatsapp:{WA_SENDER}", ALERT_SID)
-    assert _attempts(PMK[0]) == [("whatsapp", "sent")] and _sms_alerts(fake_twilio, PMK[0]) == []
+    assert alert_attempts(PMK[0]) == [("whatsapp", "sent")] and _sms_alerts(fake_twilio, PMK[0]) == []
 
 
 def test_a_template_text_over_1024_is_shortened_at_a_word_and_logged_once(

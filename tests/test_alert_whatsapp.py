@@ -19,10 +19,11 @@ from hotline import clock
 from hotline.db import unit_of_work
 from hotline.fakes.whatsapp_graph import FakeGraph, SentMessage
 from hotline.jobs import timers
-from hotline.models import AlertAttempt, AlertDelivery, TicketEvent
+from hotline.models import TicketEvent
 from tests.city_files import edit
 from tests.conftest import Phone, drain_queue
 from tests.gateway_env import CITIZEN
+from tests.helpers import alert_attempts
 from tests.suite_city import CITY_DIR, members
 from tests.whatsapp_env import whatsapp
 
@@ -67,16 +68,6 @@ def _sms_alerts(fake_twilio: Any, number: str) -> list[str]:
     return [m.body for m in fake_twilio.sent_to(number) if m.body.endswith("Balas TERIMA 1 / TOLAK 1")]
 
 
-def _attempts(number: str) -> list[tuple[str, str]]:
-    with unit_of_work() as s:
-        delivery = s.scalar(select(AlertDelivery).where(AlertDelivery.phone == number))
-        assert delivery is not None
-        rows = s.scalars(
-            select(AlertAttempt).where(AlertAttempt.delivery_id == delivery.id).order_by(AlertAttempt.position)
-        )
-        return [(a.channel, a.status) for a in rows]
-
-
 def _failovers() -> list[dict[str, Any]]:
     with unit_of_work() as s:
         return list(
@@ -98,7 +89,7 @@ def test_outside_the_window_the_alert_is_the_template_and_a_delivered_one_stays(
     clock.advance(PMK_TIMEOUT + timedelta(seconds=1))
     timers.reconcile(only=["failover"])
     drain_queue()
-    assert _attempts(PMK[0]) == [("whatsapp", "delivered")]
+    assert alert_attempts(PMK[0]) == [("whatsapp", "delivered")]
     assert _sms_alerts(fake_twilio, PMK[0]) == []
 
 
@@ -108,7 +99,7 @@ def test_a_failed_status_moves_the_alert_to_sms(phone: Phone, graph: FakeGraph, 
     assert graph.status(sent, "failed", code=131026, title="Message undeliverable").status_code == 200
     drain_queue()
     assert len(_sms_alerts(fake_twilio, PMK[0])) == 1
-    assert _attempts(PMK[0]) == [("whatsapp", "failed"), ("sms", "sent")]
+    assert alert_attempts(PMK[0]) == [("whatsapp", "failed"), ("sms", "sent")]
     assert any(f["phone"] == PMK[0] and (f["failed"], f["to"]) == ("whatsapp", "sms") for f in _failovers())
 
 
@@ -118,7 +109,7 @@ def test_graph_refusing_moves_the_alert_to_sms_at_once(phone: Phone, graph: Fake
     for number in PMK:
         assert graph.sent_to(number) == []
         assert len(_sms_alerts(fake_twilio, number)) == 1
-        assert _attempts(number) == [("whatsapp", "failed"), ("sms", "sent")]
+        assert alert_attempts(number) == [("whatsapp", "failed"), ("sms", "sent")]
 
 
 def test_no_delivery_report_in_time_moves_the_alert_to_sms(phone: Phone, graph: FakeGraph, fake_twilio: Any) -> None:
@@ -127,7 +118,7 @@ def test_no_delivery_report_in_time_moves_the_alert_to_sms(phone: Phone, graph: 
     clock.advance(PMK_TIMEOUT + timedelta(seconds=1))
     timers.reconcile(only=["failover"])
     drain_queue()
-    assert _attempts(PMK[0]) == [("whatsapp", "timeout"), ("sms", "sent")]
+    assert alert_attempts(PMK[0]) == [("whatsapp", "timeout"), ("sms", "sent")]
     assert len(_sms_alerts(fake_twilio, PMK[0])) == 1
 
 
@@ -148,5 +139,5 @@ def test_without_a_template_outside_the_window_the_alert_goes_by_sms_at_once(
     edit(templates, "  alert: {name: hotline_alert, language: id}", "")
     _fire(phone)
     assert graph.sent_to(PMK[0]) == []
-    assert _attempts(PMK[0]) == [("whatsapp", "failed"), ("sms", "sent")]
+    assert alert_attempts(PMK[0]) == [("whatsapp", "failed"), ("sms", "sent")]
     assert len(_sms_alerts(fake_twilio, PMK[0])) == 1

@@ -81,13 +81,6 @@ def _closed_port() -> str:
         return f"http://127.0.0.1:{sock.getsockname()[1]}"
 
 
-@pytest.fixture(scope="module")
-def graph_server() -> Iterator[FakeGraph]:
-    fake = FakeGraph().start()
-    yield fake
-    fake.stop()
-
-
 @pytest.fixture
 def graph(graph_server: FakeGraph, server: str, fake_twilio: Any, s3: Any, s3_server: str) -> Iterator[FakeGraph]:
     with whatsapp(graph_server, fake_twilio.base_url, server, **_env(s3_server)) as fake:

@@ -4,7 +4,6 @@ sets are in tests/test_open311_conformance.py."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -365,13 +364,6 @@ def test_public_answers_hold_no_reporter_details(server: str, key: str) -> None:
         and rows[0]["description"] == "JALAN rusak, hubungi [telepon] / [telepon]"
     )
     assert "Budi Santoso" in ticket(1).text  # the console keeps the full text
-
-
-@pytest.fixture(scope="module")
-def graph_server() -> Iterator[FakeGraph]:
-    fake = FakeGraph().start()
-    yield fake
-    fake.stop()
 
 
 def test_a_whatsapp_reporters_profile_name_is_not_published(

@@ -3,12 +3,10 @@ sign-in), the voice note as a player, the crew's "after" photo; signed out, the 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from hotline.fakes.whatsapp_graph import FakeGraph
 from tests.accounts import make_user
@@ -23,13 +21,6 @@ from tests.whatsapp_env import whatsapp
 
 PHOTO = (Path(__file__).parent / "fixtures" / "open311" / "photo_with_gps.jpg").read_bytes()  # 8 px, GPS in Sisir
 PMK = members("PMK")
-
-
-@pytest.fixture(scope="module")
-def graph_server() -> Iterator[FakeGraph]:
-    fake = FakeGraph().start()
-    yield fake
-    fake.stop()
 
 
 def test_photos_and_voice_notes_on_the_ticket_page(

@@ -27,13 +27,6 @@ PUNTEN = (-7.8452, 112.5283)
 PMK = members("PMK")
 
 
-@pytest.fixture(scope="module")
-def graph_server() -> Iterator[FakeGraph]:
-    fake = FakeGraph().start()
-    yield fake
-    fake.stop()
-
-
 @pytest.fixture
 def graph(graph_server: FakeGraph, server: str, fake_twilio: Any) -> Iterator[FakeGraph]:
     with whatsapp(graph_server, fake_twilio.base_url, server) as fake:
