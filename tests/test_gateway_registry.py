@@ -1,6 +1,7 @@
-"""A new SMS gateway type is one declaration and one registration (hotline/channels/gateway.py `GatewayType`,
-hotline/wiring.py): the type below is defined only here, and once registered the settings accept it
-(`hotline config check`), the outbox sends through it and the app mounts its webhooks."""
+"""A new gateway type is one declaration and one registration (hotline/channels/gateway.py `GatewayType`,
+hotline/channels/voice.py `VoiceGatewayType`, hotline/wiring.py): the types below are defined only here. Once
+registered, an SMS type is accepted by the settings (`hotline config check`), the outbox sends through it and the
+app mounts its webhooks; a voice type is built when configured, places alerts and has its webhooks mounted."""
 
 from __future__ import annotations
 
@@ -16,11 +17,16 @@ from typer.testing import CliRunner
 
 from hotline.channels.gateway import GatewayType, OutgoingSms, SendResult, SmsGateway
 from hotline.channels.gateways import gateway_problems, gateway_types, register, unregister
+from hotline.channels.voice import CallStatus, OutboundCall, VoiceGatewayType
+from hotline.channels.voice_gateways import alert_gateway, gateway_for, voice_gateways
+from hotline.channels.voice_gateways import register as voice_register
+from hotline.channels.voice_gateways import unregister as voice_unregister
 from hotline.core.gateway_config import Findings, GatewaySpec
 from hotline.core.gateway_config import Settings as GatewaySettings
 from hotline.core.outbox import queue_sms
 from hotline.db import unit_of_work
-from hotline.settings import get_settings
+from hotline.features.alerts import failover
+from hotline.settings import Settings, get_settings
 from tests.conftest import drain_queue
 from tests.gateway_env import CITIZEN, gateways
 from tests.helpers import outbound
@@ -139,3 +145,61 @@ def test_a_registered_type_is_checked_built_sent_through_and_mounted(
         from hotline.web.app import create_app
 
         assert TestClient(create_app()).get("/pigeon/ping").json() == {"coo": "ok"}
+
+
+# A voice gateway type the same way: declared here, registered with one call.
+
+voice_router = APIRouter(prefix="/tincan")
+
+
+@voice_router.post("/status")
+def tincan_status() -> dict[str, str]:
+    return {"heard": "yes"}
+
+
+class TinCanVoice:
+    provider = "tincan"
+
+    def __init__(self) -> None:
+        self.rung: list[str] = []
+
+    def can_place_calls(self) -> bool:
+        return True
+
+    def place_call(self, call: OutboundCall) -> str:
+        self.rung.append(call.to)
+        return f"TC{len(self.rung)}"
+
+    def take_over(self, *, provider_call_id: str, answer_at: str) -> None:
+        return None
+
+    def call_status(self, word: str) -> CallStatus | None:
+        return {"heard": CallStatus.ANSWERED, "silence": CallStatus.NO_ANSWER}.get(word)
+
+
+TINCAN = VoiceGatewayType(
+    name="tincan",
+    configured=lambda settings: settings.public_url == "https://tincan.example.id",
+    build=lambda settings: TinCanVoice(),
+    routers=(f"{__name__}:voice_router",),
+)
+
+
+def test_a_registered_voice_type_takes_calls_places_alerts_and_is_mounted() -> None:
+    unset = {name: None for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "ARI_URL", "HOTLINE_VOICE_ALERTS")}
+    settings = Settings(**{**unset, "HOTLINE_PUBLIC_URL": "https://tincan.example.id"})  # type: ignore[arg-type]
+    assert voice_gateways(settings) == {} and alert_gateway(settings) is None  # not registered: no way to call
+    voice_register(TINCAN)
+    try:
+        assert list(voice_gateways(settings)) == ["tincan"]
+        assert voice_gateways(Settings(**unset)) == {}  # type: ignore[arg-type]  # built only when configured
+        gateway = alert_gateway(settings)
+        assert isinstance(gateway, TinCanVoice) and gateway.call_status("silence") is CallStatus.NO_ANSWER
+        assert isinstance(gateway_for("tincan", settings), TinCanVoice)  # the console can take its calls
+        assert failover.available("voice", settings)
+
+        from hotline.web.app import create_app
+
+        assert TestClient(create_app()).post("/tincan/status").json() == {"heard": "yes"}
+    finally:
+        voice_unregister("tincan")

@@ -20,9 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hotline import __version__
 from hotline.channels.gateways import gateway_types
-from hotline.channels.twilio.alert_call import router as alert_call_router
-from hotline.channels.twilio.voice_fallback import router as voice_fallback_router
-from hotline.channels.twilio.voice_webhooks import router as voice_router
+from hotline.channels.voice_gateways import voice_types
 from hotline.metrics import UNMATCHED_ROUTE, WEBHOOK_SECONDS, MetricsRefresher
 from hotline.settings import get_settings
 from hotline.spool.replay import SpoolReplayer
@@ -125,9 +123,9 @@ def create_app() -> FastAPI:
     for gateway_type in gateway_types().values():  # each SMS gateway type's webhooks (hotline/wiring.py lists them)
         if gateway_type.router is not None:
             app.include_router(_imported_router(gateway_type.router))
-    app.include_router(voice_router)
-    app.include_router(voice_fallback_router)
-    app.include_router(alert_call_router)
+    for voice_type in voice_types().values():
+        for router in voice_type.routers:
+            app.include_router(_imported_router(router))
     app.include_router(public_media_router)
     app.include_router(api_router)
     app.include_router(api_tickets_router)

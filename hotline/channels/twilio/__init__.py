@@ -1,12 +1,14 @@
 """Twilio: SMS and WhatsApp through its REST API (sms_client.py, webhooks.py) and voice (voice_*.py, alert_call.py).
 
-`GATEWAY` is the SMS gateway type `twilio` (hotline/channels/gateway.py `GatewayType`)."""
+`GATEWAY` is the SMS gateway type `twilio` (hotline/channels/gateway.py `GatewayType`), `VOICE` the voice gateway
+type `twilio` (hotline/channels/voice.py `VoiceGatewayType`)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from hotline.channels.gateway import GatewayType, SmsGateway
+from hotline.channels.voice import VoiceGateway, VoiceGatewayType
 from hotline.core.gateway_config import GatewaySpec
 
 if TYPE_CHECKING:
@@ -39,4 +41,26 @@ GATEWAY = GatewayType(
     },
     required=("ACCOUNT_SID", "AUTH_TOKEN", "FROM"),
     router="hotline.channels.twilio.webhooks:router",
+)
+
+
+def _voice_configured(settings: Settings) -> bool:
+    return bool(settings.twilio_account_sid and settings.twilio_auth_token)
+
+
+def _build_voice(settings: Settings) -> VoiceGateway:
+    from hotline.channels.twilio.voice_gateway import TwilioVoice
+
+    return TwilioVoice.from_settings(settings)
+
+
+VOICE = VoiceGatewayType(
+    name="twilio",
+    configured=_voice_configured,
+    build=_build_voice,
+    routers=(
+        "hotline.channels.twilio.voice_webhooks:router",
+        "hotline.channels.twilio.voice_fallback:router",
+        "hotline.channels.twilio.alert_call:router",
+    ),
 )
