@@ -883,6 +883,12 @@ def pieces(n: int, workdir: Path) -> dict[str, Any]:
     from hotline.jobs.outbound import send_outbound_sms
     from hotline.models import OutboundMessage
 
+    try:  # this process runs jobs itself: wire it as `hotline worker` is (the gateway types, the timer core)
+        from hotline.wiring import wire
+
+        wire()
+    except ImportError:  # a checkout from before the composition root
+        pass
     q = queue()
     out: dict[str, Any] = {"rows_per_piece": n // 2}
     try:  # the timer core (hotline/jobs/timers.py); before it, hotline/jobs/escalation.py had these

@@ -13,18 +13,27 @@ idempotent: the same inbound id, or the same report, twice changes nothing.
 A gateway that learns by looking rather than being called (Gammu's sent/error folders) also implements
 `PollingGateway.poll`, which the worker's sweeper calls.
 
+A gateway type (twilio, kannel, ...) is declared once, by its adapter package, as a `GatewayType`: its name, the
+settings it reads, a builder and, optionally, a check of its settings and a webhook router. The composition root
+(hotline/wiring.py) registers the types (hotline/channels/gateways.py `register`); nothing else lists them.
+
 Ids: each gateway's own ids are stored namespaced as "<gateway name>:<id>" (hotline/features/sms/sms_intake.py
 `namespaced_sid`), so two gateways' ids never collide; Twilio's keep their bare "SM..." form.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
+from hotline.core.gateway_config import Findings, GatewaySpec
+from hotline.core.gateway_config import Settings as GatewaySettings
 from hotline.sms.encoding import SmsSize
+
+if TYPE_CHECKING:
+    from hotline.settings import Settings
 
 # What a delivery report says, in our words; every gateway maps its own to one of these.
 DeliveryStatus = Literal["accepted", "queued", "sent", "delivered", "undelivered", "failed"]
@@ -156,3 +165,21 @@ def extras_payload(
     if latitude is not None and longitude is not None:
         out.update(latitude=latitude, longitude=longitude)
     return out
+
+
+@dataclass(frozen=True)
+class GatewayType:
+    """One kind of SMS gateway, as its adapter package declares it (e.g. hotline/channels/kannel/__init__.py).
+
+    `build` is called only when a gateway is built, and `router` imported only by the app, so declaring a type
+    imports none of its adapter's code."""
+
+    name: str  # the HOTLINE_GATEWAY_<NAME>_TYPE value
+    build: Callable[[GatewaySpec, Settings], SmsGateway]
+    keys: Mapping[str, str] = field(default_factory=dict)  # key -> what it is; empty: the type checks its own keys
+    required: tuple[str, ...] = ()  # keys it cannot work without ("missing; <what it is>")
+    check: Callable[[GatewaySpec, GatewaySettings], Findings] | None = None  # its own checks, beyond `required`
+    # Its webhooks' FastAPI router as "module:attribute". A name, not a function: only the web layer
+    # (hotline/web/app.py) imports it, as the layers in pyproject.toml want (a webhook module may use hotline.web).
+    router: str | None = None
+    default_route: bool = True  # False: used for a purpose only when that purpose names it (WhatsApp)

@@ -7,14 +7,19 @@
 
 Adapters: hotline/channels/twilio/voice_gateway.py (REST), hotline/channels/ari/voice_gateway.py (ARI
 originate into the Stasis app). hotline/channels/voice_gateways.py builds the configured ones from settings;
-nothing else names an adapter. SMS has its own interface: hotline/channels/gateway.py `SmsGateway`.
+nothing else names an adapter. Each adapter package declares its `VoiceGatewayType` and the composition root
+(hotline/wiring.py) registers it. SMS has its own interface: hotline/channels/gateway.py `SmsGateway`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from hotline.settings import Settings
 
 
 class CallStatus(StrEnum):
@@ -79,3 +84,15 @@ class VoiceGateway(Protocol):
     def call_status(self, word: str) -> CallStatus | None:
         """The provider's word for a call's state in ours; None for a word that says nothing we act on."""
         ...
+
+
+@dataclass(frozen=True)
+class VoiceGatewayType:
+    """One kind of voice gateway, as its adapter package declares it (hotline/channels/ari/__init__.py)."""
+
+    name: str  # the provider word stored with its calls and named by HOTLINE_VOICE_ALERTS (twilio, asterisk)
+    configured: Callable[[Settings], bool]  # its settings are there (it is built only then)
+    build: Callable[[Settings], VoiceGateway]
+    # Its webhooks' FastAPI routers as "module:attribute", mounted by hotline/web/app.py (a name: only the web
+    # layer imports them).
+    routers: tuple[str, ...] = ()

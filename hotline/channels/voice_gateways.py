@@ -1,33 +1,44 @@
 """The composition point of the voice side: which `VoiceGateway`s (hotline/channels/voice.py) this deployment
-has, built from settings. The only module that names a voice adapter; SMS gateways are built the same way in
-hotline/channels/gateways.py.
+has, built from settings; SMS gateways are built the same way in hotline/channels/gateways.py.
 
     twilio     TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN set (calls placed from TWILIO_FROM_NUMBER)
     asterisk   ARI_URL, ARI_USERNAME and ARI_PASSWORD set (calls placed at ARI_ALERT_ENDPOINT)
 
 Alert calls go through HOTLINE_VOICE_ALERTS when it is set, else the first of twilio, asterisk that can place
-calls. Adapters are imported only when configured.
+calls. Adapters are imported only when configured. The types are declared by their packages (`VoiceGatewayType`)
+and registered, in that order, by the composition root (hotline/wiring.py).
 """
 
 from __future__ import annotations
 
-from hotline.channels.voice import VoiceGateway
+from collections.abc import Mapping
+
+from hotline.channels.voice import VoiceGateway, VoiceGatewayType
 from hotline.settings import Settings, get_settings
+
+_TYPES: dict[str, VoiceGatewayType] = {}
+
+
+def register(voice_type: VoiceGatewayType) -> None:
+    _TYPES[voice_type.name] = voice_type
+
+
+def unregister(name: str) -> None:
+    _TYPES.pop(name, None)
+
+
+def voice_types() -> Mapping[str, VoiceGatewayType]:
+    """The registered types, in registration order."""
+    return _TYPES
 
 
 def voice_gateways(settings: Settings | None = None) -> dict[str, VoiceGateway]:
-    """The configured voice gateways by provider, Twilio first."""
+    """The configured voice gateways by provider, in registration order (Twilio first)."""
+    if not _TYPES:
+        # Without them this deployment would seem unable to call anyone: say why instead.
+        raise RuntimeError("no voice gateway types registered (hotline.wiring.wire() was not called in this process)")
     settings = settings or get_settings()
-    found: dict[str, VoiceGateway] = {}
-    if settings.twilio_account_sid and settings.twilio_auth_token:
-        from hotline.channels.twilio.voice_gateway import TwilioVoice
-
-        found["twilio"] = TwilioVoice.from_settings(settings)
-    if settings.ari_url and settings.ari_username and settings.ari_password:
-        from hotline.channels.ari.voice_gateway import AsteriskVoice
-
-        found["asterisk"] = AsteriskVoice.from_settings(settings)
-    return found
+    return {name: t.build(settings) for name, t in _TYPES.items() if t.configured(settings)}
 
 
 def gateway_for(provider: str, settings: Settings | None = None) -> VoiceGateway | None:

@@ -11,16 +11,18 @@ the settings of before still mean what they meant: HOTLINE_SMS_PROVIDER (twilio,
 Twilio when TWILIO_ACCOUNT_SID is set, else the log; HOTLINE_BACKUP_SMS_* adds the gateway `backup` (Kannel)
 at the end of the alerts list, which is what `sms_backup` in routing/agencies.yaml fails over to.
 
+The types are not listed here: each adapter package declares its own (hotline/channels/gateway.py `GatewayType`)
+and the composition root (hotline/wiring.py) registers them with `register_type` at start-up.
+
 Everything wrong is one line in `problems` (`hotline config check` prints them; `up`, `serve` and `worker`
 refuse to start with any).
 """
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -59,7 +61,6 @@ class Settings(Protocol):
     def backup_sms_smsc(self) -> str | None: ...
 
 
-KINDS = ("twilio", "kannel", "gammu", "android", "smpp", "whatsapp", "log", "record")
 PURPOSES = ("replies", "alerts", "broadcasts")
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,15}$")
 ENV_PREFIX = "HOTLINE_GATEWAY_"
@@ -67,59 +68,51 @@ SECRET_KEYS = frozenset(
     {"PASSWORD", "AUTH_TOKEN", "SECRET", "SIGNING_KEY", "ACCESS_TOKEN", "APP_SECRET", "VERIFY_TOKEN"}
 )
 
-# The keys each type reads (HOTLINE_GATEWAY_<NAME>_<KEY>), the ones it cannot work without, and what they are.
-KEYS: dict[str, dict[str, str]] = {
-    "twilio": {
-        "ACCOUNT_SID": "the Twilio account SID (default TWILIO_ACCOUNT_SID)",
-        "AUTH_TOKEN": "its auth token (default TWILIO_AUTH_TOKEN)",
-        "FROM": "the number SMS are sent from (default TWILIO_FROM_NUMBER)",
-        "API_BASE": "the REST base URL (default TWILIO_API_BASE)",
-        "WHATSAPP_FROM": "the WhatsApp sender number replies to `whatsapp:` senders go from when their message did "
-        "not name one (default TWILIO_WHATSAPP_FROM)",
-    },
-    "kannel": {
-        "URL": "smsbox's sendsms URL, e.g. http://127.0.0.1:13013/cgi-bin/sendsms",
-        "USERNAME": "the sendsms-user's username",
-        "PASSWORD": "the sendsms-user's password",
-        "FROM": "the sender number or name",
-        "SMSC": "the smsc-id to send through (default: the one the citizen's SMS came in on, else Kannel's routing)",
-        "SECRET": "the secret Kannel's post-url carries (secret=...) for POST /kannel/sms",
-        "ALLOW": "addresses allowed to post SMS and reports, e.g. 127.0.0.1,10.0.0.0/8 (default: any)",
-    },
-    "gammu": {
-        "OUTBOX": "gammu-smsd's OutboxPath (files service)",
-        "SENT": "its SentSMSPath",
-        "ERROR": "its ErrorSMSPath",
-        "INBOX": "its InboxPath (read by `hotline sms gammu-receive` and the sweeper)",
-    },
-    "android": {
-        "URL": "the app's API, e.g. http://192.168.1.20:8080 (local) or https://api.sms-gate.app/3rdparty/v1",
-        "USERNAME": "the app's username (empty: PASSWORD is a bearer token)",
-        "PASSWORD": "the app's password",
-        "SIGNING_KEY": "the webhook signing key (Settings > Webhooks) that POST /android-sms/webhook checks",
-        "SIM": "the SIM (1-3) to send from when the citizen's SIM is not known",
-    },
-    "whatsapp": {
-        "PHONE_NUMBER_ID": "the WhatsApp Business phone number id messages are sent from (Meta's app dashboard)",
-        "ACCESS_TOKEN": "a system user's access token with whatsapp_business_messaging",
-        "APP_SECRET": "the Meta app's secret, which signs every webhook (X-Hub-Signature-256)",
-        "VERIFY_TOKEN": "the token Meta's webhook verification (GET /whatsapp/webhook) must echo",
-        "API_BASE": "the Graph API base URL (default https://graph.facebook.com/v21.0)",
-        "MEDIA_MAX_BYTES": "the largest photo, voice note or document kept (default 16 MiB, WhatsApp's own cap)",
-    },
-    "smpp": {},  # the SMPP gateway (hotline/channels/smpp/) reads and checks its own keys
-    "log": {},
-    # Appends each SMS to a file as a JSON line and sends nothing: tests, benches (hotline/fakes/recording_sms.py)
-    "record": {"PATH": "the file each SMS is appended to, one JSON line each"},
-}
-REQUIRED: dict[str, tuple[str, ...]] = {
-    "twilio": ("ACCOUNT_SID", "AUTH_TOKEN", "FROM"),
-    "kannel": ("URL", "USERNAME", "PASSWORD"),
-    "gammu": ("OUTBOX", "SENT", "ERROR"),
-    "android": ("URL", "PASSWORD"),
-    "whatsapp": ("PHONE_NUMBER_ID", "ACCESS_TOKEN", "APP_SECRET", "VERIFY_TOKEN"),
-    "record": ("PATH",),
-}
+
+@dataclass
+class Findings:
+    """What a gateway type's own check found in one gateway's settings: lines that stop it, lines worth a note."""
+
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+class GatewayKind(Protocol):
+    """What this module reads of a gateway type (hotline/channels/gateway.py `GatewayType`, declared by each adapter
+    package and registered by the composition root, hotline/wiring.py: core may not import the adapters)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def keys(self) -> Mapping[str, str]: ...  # HOTLINE_GATEWAY_<NAME>_<KEY> it reads, and what each is (empty:
+    # the type reads and checks its own keys, so unknown ones are not flagged here)
+    @property
+    def required(self) -> tuple[str, ...]: ...
+    @property
+    def default_route(self) -> bool: ...  # False: never in a purpose's list unless named there (WhatsApp)
+    @property
+    def check(self) -> Callable[[GatewaySpec, Settings], Findings] | None: ...
+
+
+_TYPES: dict[str, GatewayKind] = {}  # in registration order: `set it to one of ...` lists them so
+
+
+def register_type(kind: GatewayKind) -> None:
+    """Make a gateway type known to the settings (the composition root does, at start-up, before settings are read)."""
+    if not NAME_RE.match(kind.name):
+        raise ValueError(f"gateway type {kind.name!r}: a-z first, then a-z, 0-9 or _, at most 16")
+    _TYPES[kind.name] = kind
+
+
+def unregister_type(name: str) -> None:
+    _TYPES.pop(name, None)
+
+
+def gateway_types() -> Mapping[str, GatewayKind]:
+    if not _TYPES:
+        # Reading gateway settings without them would call every gateway's type unknown: say why instead.
+        raise RuntimeError("no SMS gateway types registered (hotline.wiring.wire() was not called in this process)")
+    return _TYPES
 
 
 @dataclass(frozen=True)
@@ -219,7 +212,8 @@ def read_routing(settings: Settings, environ: Mapping[str, str]) -> SmsRouting:
         else:
             # WhatsApp answers those who wrote on it (their origin, sms_routes.py) but is never a default for the
             # rest: a member or citizen who never wrote there can be reached only by template, if at all.
-            routes[purpose] = tuple(n for n, g in gateways.items() if g.kind != "whatsapp")
+            types = gateway_types()
+            routes[purpose] = tuple(n for n, g in gateways.items() if types[g.kind].default_route)
     return SmsRouting(gateways, routes, tuple(problems), tuple(notes))
 
 
@@ -230,17 +224,18 @@ def _names(raw: str | None) -> list[str]:
 def _spec(name: str, settings: Settings, environ: Mapping[str, str], problems: list[str]) -> GatewaySpec | None:
     prefix = f"{ENV_PREFIX}{name.upper()}_"
     own = {k[len(prefix) :]: v.strip() for k, v in environ.items() if k.startswith(prefix)}
-    kind = own.pop("TYPE", "").lower() or (name if name in KINDS else "")
+    types = gateway_types()
+    kind = own.pop("TYPE", "").lower() or (name if name in types else "")
     if name == "backup" and not kind:
         kind = "kannel"
-    if kind not in KINDS:
+    if kind not in types:
         problems.append(
             f"settings: {prefix}TYPE: {'missing' if not kind else repr(kind) + ' is not a gateway type'}; "
-            f"set it to one of {', '.join(KINDS)}"
+            f"set it to one of {', '.join(types)}"
         )
         return None
     options = {**_legacy_options(name, kind, settings), **{k: v for k, v in own.items() if v}}
-    known = KEYS[kind]
+    known = types[kind].keys
     if known:
         for key in sorted(set(own) - set(known)):
             problems.append(
@@ -273,45 +268,18 @@ def _legacy_options(name: str, kind: str, settings: Settings) -> dict[str, str]:
 
 
 def _check(spec: GatewaySpec, settings: Settings, problems: list[str], notes: list[str]) -> None:
-    for key in REQUIRED.get(spec.kind, ()):
+    kind = gateway_types()[spec.kind]
+    for key in kind.required:
         if not spec.get(key):
-            problems.append(f"settings: {spec.env(key)}: missing; {KEYS[spec.kind][key]}")
+            problems.append(f"settings: {spec.env(key)}: missing; {kind.keys[key]}")
     for key in ("URL", "API_BASE"):
         url = spec.get(key)
         if url and not re.match(r"^https?://[^/\s]+", url):
             problems.append(f"settings: {spec.env(key)}: {url!r} is not an http:// or https:// URL")
-    if spec.kind == "kannel":
-        for entry in (spec.get("ALLOW") or "").split(","):
-            if entry.strip():
-                try:
-                    ipaddress.ip_network(entry.strip(), strict=False)
-                except ValueError:
-                    problems.append(
-                        f"settings: {spec.env('ALLOW')}: {entry.strip()!r} is not an address or network "
-                        "(e.g. 127.0.0.1 or 10.0.0.0/8)"
-                    )
-        if not spec.get("SECRET"):
-            notes.append(
-                f"{spec.name} (kannel): no {spec.env('SECRET')}, so POST /kannel/sms refuses its SMS (sending works)"
-            )
-    if spec.kind == "android":
-        sim = spec.get("SIM")
-        if sim and sim not in ("1", "2", "3"):
-            problems.append(f"settings: {spec.env('SIM')}: {sim!r} must be 1, 2 or 3")
-        if not spec.get("SIGNING_KEY"):
-            notes.append(
-                f"{spec.name} (android): no {spec.env('SIGNING_KEY')}, so POST /android-sms/webhook refuses its "
-                "events (sending works)"
-            )
-    if spec.kind == "gammu":
-        for key in ("OUTBOX", "SENT", "ERROR", "INBOX"):
-            folder = spec.get(key)
-            if folder and not Path(folder).is_dir():
-                problems.append(
-                    f"settings: {spec.env(key)}: {folder} is not a folder (gammu-smsd's {KEYS['gammu'][key]})"
-                )
-    if settings.env == "production" and spec.kind == "record":
-        problems.append(f"settings: {spec.env('TYPE')}: a record gateway sends nothing; not for production")
+    if kind.check is not None:
+        found = kind.check(spec, settings)
+        problems.extend(found.problems)
+        notes.extend(found.notes)
     if settings.env == "production":
         for key in sorted(SECRET_KEYS & set(spec.options)):
             weak = weak_secret(spec.get(key) or "", **GATEWAY_SECRET)

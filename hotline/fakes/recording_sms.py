@@ -17,7 +17,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from hotline.channels.gateway import OutgoingSms, SendError, SendResult
+from hotline.channels.gateway import GatewayType, OutgoingSms, SendError, SendResult, SmsGateway
+from hotline.core.gateway_config import Findings, GatewaySpec
+from hotline.core.gateway_config import Settings as GatewaySettings
 
 
 class RecordingGateway:
@@ -80,3 +82,22 @@ def read_records(path: str | Path) -> list[dict[str, Any]]:
     except FileNotFoundError:
         return []
     return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def _build(spec: GatewaySpec, settings: object) -> SmsGateway:
+    return RecordingGateway(spec.name, spec.get("PATH") or "")
+
+
+def _check(spec: GatewaySpec, settings: GatewaySettings) -> Findings:
+    if settings.env == "production":
+        return Findings(problems=[f"settings: {spec.env('TYPE')}: a record gateway sends nothing; not for production"])
+    return Findings()
+
+
+GATEWAY = GatewayType(
+    name="record",
+    build=_build,
+    keys={"PATH": "the file each SMS is appended to, one JSON line each"},
+    required=("PATH",),
+    check=_check,
+)

@@ -339,7 +339,9 @@ def run_sender(stop: threading.Event, *, route: Route | None = None) -> None:
 
 def start_sender() -> subprocess.Popen[bytes]:
     """The sender in a process of its own (a GIL of its own, as the releaser), stopping with its worker."""
-    code = f"from hotline.jobs.broadcast_sender import sender_main; sender_main({os.getpid()})"
+    # Its own entry point, so it wires itself (the composition root, hotline/wiring.py: gateway types, the timer core).
+    entry = "from hotline.wiring import wire; wire(); "
+    code = entry + f"from hotline.jobs.broadcast_sender import sender_main; sender_main({os.getpid()})"
     return subprocess.Popen([sys.executable, "-c", code], close_fds=False)  # close_fds: see timers.start_releaser
 
 

@@ -228,7 +228,9 @@ def start_releaser() -> subprocess.Popen[bytes]:
     behind (docs/benchmarks.md, escalation). It stops with its worker, or when the worker is gone."""
     # The worker's pid goes along: a worker stopped while the releaser was still importing would otherwise be
     # gone before the releaser first asked who its parent is, and the releaser would watch init instead.
-    code = f"from hotline.jobs.timers import releaser_main; releaser_main({os.getpid()})"
+    # Its own entry point, so it wires itself (the composition root, hotline/wiring.py: gateway types, the timer core).
+    entry = "from hotline.wiring import wire; wire(); "
+    code = entry + f"from hotline.jobs.timers import releaser_main; releaser_main({os.getpid()})"
     # close_fds=False lets subprocess use posix_spawn. Its default fork+exec waits on a pipe until the child
     # has exec'd, and RQ forks its scheduler (no exec) from another thread of this process: a fork at the
     # wrong moment inherits that pipe's write end, and this call then waited as long as the scheduler

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
@@ -18,13 +19,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hotline import __version__
-from hotline.channels.android.webhook import router as android_router
-from hotline.channels.kannel.webhooks import router as kannel_router
-from hotline.channels.twilio.alert_call import router as alert_call_router
-from hotline.channels.twilio.voice_fallback import router as voice_fallback_router
-from hotline.channels.twilio.voice_webhooks import router as voice_router
-from hotline.channels.twilio.webhooks import router as twilio_router
-from hotline.channels.whatsapp.webhook import router as whatsapp_router
+from hotline.channels.gateways import gateway_types
+from hotline.channels.voice_gateways import voice_types
 from hotline.metrics import UNMATCHED_ROUTE, WEBHOOK_SECONDS, MetricsRefresher
 from hotline.settings import get_settings
 from hotline.spool.replay import SpoolReplayer
@@ -102,6 +98,15 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         refresher.stop()
 
 
+def _imported_router(path: str) -> APIRouter:
+    """A gateway type's webhook router, named "module:attribute" (hotline/channels/gateway.py `GatewayType`)."""
+    module, _, attribute = path.partition(":")
+    router = getattr(importlib.import_module(module), attribute)
+    if not isinstance(router, APIRouter):
+        raise TypeError(f"gateway router {path!r} is not a FastAPI APIRouter")
+    return router
+
+
 def create_app() -> FastAPI:
     wire()  # the composition root (hotline/wiring.py)
     settings = get_settings()
@@ -115,13 +120,12 @@ def create_app() -> FastAPI:
         openapi_url="/openapi.json" if docs else None,
     )
     app.include_router(health_router)
-    app.include_router(twilio_router)
-    app.include_router(voice_router)
-    app.include_router(voice_fallback_router)
-    app.include_router(alert_call_router)
-    app.include_router(kannel_router)
-    app.include_router(android_router)
-    app.include_router(whatsapp_router)
+    for gateway_type in gateway_types().values():  # each SMS gateway type's webhooks (hotline/wiring.py lists them)
+        if gateway_type.router is not None:
+            app.include_router(_imported_router(gateway_type.router))
+    for voice_type in voice_types().values():
+        for router in voice_type.routers:
+            app.include_router(_imported_router(router))
     app.include_router(public_media_router)
     app.include_router(api_router)
     app.include_router(api_tickets_router)

@@ -4,14 +4,19 @@
 it with `SmppGateway` (gateway.py), and /readyz and /metrics read each link's state (`link_states`).
 The PDUs (pdu.py) and the session (session.py) are our own, on asyncio: see docs/sms-gateways.md for why no
 library was used.
+
+`GATEWAY` is the SMS gateway type `smpp` (hotline/channels/gateway.py `GatewayType`); it reads and checks its own
+keys (config.py).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from hotline.channels.gateway import GatewayType
 from hotline.channels.smpp.config import LinkConfig, read
-from hotline.core.gateway_config import GatewaySpec
+from hotline.core.gateway_config import Findings, GatewaySpec
+from hotline.core.gateway_config import Settings as GatewaySettings
 
 if TYPE_CHECKING:
     from hotline.channels.smpp.gateway import SmppGateway
@@ -27,6 +32,13 @@ def build_gateway(spec: GatewaySpec, settings: Settings | None = None) -> SmppGa
     from hotline.channels.smpp.gateway import SmppGateway
 
     return SmppGateway(read(spec)[0])
+
+
+def _check(spec: GatewaySpec, settings: GatewaySettings) -> Findings:
+    return Findings(problems=check(spec))
+
+
+GATEWAY = GatewayType(name="smpp", build=build_gateway, check=_check)
 
 
 def links(settings: Settings) -> list[LinkConfig]:
