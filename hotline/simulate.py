@@ -19,7 +19,7 @@ from hotline.core.city import current_config
 from hotline.core.outbox import CREATED, NO_DISPATCH
 from hotline.db import dispose, transaction_state, unit_of_work, using_database
 from hotline.features.sms.sms_intake import process_inbound, store_inbound_sms
-from hotline.models import InboundMessage, Member, OutboundMessage, Ticket
+from hotline.models import InboundMessage, Member, OutboundMessage, OutboundStatus, Ticket
 from hotline.phone import sender_id
 from hotline.settings import get_settings
 
@@ -99,7 +99,7 @@ def simulated_messages(session: Session) -> list[SimulatedSms]:
     names = {m.id: m.name for m in session.scalars(select(Member))}
     out = []
     for row in rows:
-        row.status = "simulated"
+        row.status = OutboundStatus.SIMULATED
         out.append(SimulatedSms(row.to_number, names.get(row.member_id or 0), row.purpose, row.body))
     return out
 

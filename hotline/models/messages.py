@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, text
@@ -34,6 +35,22 @@ class InboundMessage(Base):
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class OutboundStatus(StrEnum):
+    """An outbox row's `status`. A member is its word (equal, hashed and stored as the string), so rows written
+    before read the same. The delivery-report words are the gateways' reports in our words
+    (hotline/channels/gateway.py DeliveryStatus; features/alerts/delivery.py RANK keeps them from moving back)."""
+
+    QUEUED = "queued"  # waiting for its job (again, after a retryable error)
+    SENDING = "sending"  # claimed by a worker
+    SENT = "sent"  # a gateway took it
+    SUPPRESSED = "suppressed"  # the recipient opted out: never sent
+    FAILED = "failed"  # for good (or reported failed)
+    SIMULATED = "simulated"  # made by `hotline simulate`: kept, never sent
+    ACCEPTED = "accepted"  # delivery reports from here on
+    DELIVERED = "delivered"
+    UNDELIVERED = "undelivered"
+
+
 class OutboundMessage(Base):
     """The outbox: a row per SMS we owe someone; jobs deliver it after the transaction commits."""
 
@@ -56,7 +73,7 @@ class OutboundMessage(Base):
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
     member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
     inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"), index=True)
-    status: Mapped[str] = mapped_column(String(16), default="queued")
+    status: Mapped[str] = mapped_column(String(16), default=OutboundStatus.QUEUED)  # OutboundStatus
     provider: Mapped[str | None] = mapped_column(String(16))  # the type of gateway that took it (twilio, kannel...)
     gateway: Mapped[str | None] = mapped_column(String(16))  # the configured gateway that took it
     # None: along its purpose's gateways; "sms_backup": an alert failing over, along the gateways not tried yet.
