@@ -26,10 +26,10 @@ from hotline.channels.voice import ANSWERED, NOT_REACHED, CallStatus
 from hotline.channels.voice_gateways import alert_gateway
 from hotline.cityconfig.model import DEFAULT_ALERT_CHANNELS, DEFAULT_DELIVERY_TIMEOUT_SECONDS
 from hotline.core.city import current_config
-from hotline.core.deadlines import Due, add
-from hotline.core.outbox import NO_DISPATCH, queue_sms
+from hotline.core.deadlines import Due
+from hotline.core.dispatch import dispatcher
+from hotline.core.outbox import queue_sms
 from hotline.core.queue import job_id, queue
-from hotline.db import after_commit
 from hotline.features.calls.call_flows import ALERT_FLOW
 from hotline.features.tickets.ticket_events import record
 from hotline.models import (
@@ -368,16 +368,15 @@ def _send_on(session: Session, *, delivery: AlertDelivery, channel: str, positio
     session.flush()
     due = clock.now() + timedelta(seconds=delivery.timeout_seconds)
     delivery.position, delivery.due_at = position, due
-    if session.info.get(NO_DISPATCH):
-        return attempt
-    add(session, Due(TIMER_KIND, delivery.id, position), due)
+    dispatch = dispatcher(session)
+    dispatch.deadline(session, Due(TIMER_KIND, delivery.id, position), due)
     if channel == "voice":
         attempt_id = attempt.id
 
         def call() -> None:
             enqueue_call(attempt_id)
 
-        after_commit(session, call)
+        dispatch.release(session, call)
     return attempt
 
 
