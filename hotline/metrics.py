@@ -37,6 +37,7 @@ from hotline.models import (
     AlertAttemptStatus,
     AlertDeliveryStatus,
     OutboundMessage,
+    OutboundPurpose,
     OutboundStatus,
     Ticket,
     TicketReporter,
@@ -45,7 +46,8 @@ from hotline.settings import get_settings
 
 log = logging.getLogger(__name__)
 REGISTRY = CollectorRegistry()
-ALERT_PURPOSES = ("alert", "escalation")  # SMS that call a team out, as opposed to replies to citizens
+# SMS that call a team out, as opposed to replies to citizens
+ALERT_PURPOSES = (OutboundPurpose.ALERT, OutboundPurpose.ESCALATION)
 # Outbox status -> what an alert's outcome is; queued and sending are "pending".
 ALERT_OUTCOME: dict[str, str] = {
     **dict.fromkeys((OutboundStatus.SENT, OutboundStatus.DELIVERED, "read"), "sent"),

@@ -1,6 +1,6 @@
-"""The outbox's, the alerts' and the calls' statuses are enums (issue 16): each member is the word the database
-holds. A real flow is run (an alert that fails over to a call, then accepted; an emergency call through the
-operator queue) and the stored words are read back with plain SQL, not through the models."""
+"""The outbox's, the alerts' and the calls' statuses, and the outbox's purposes, are enums (issue 16): each member
+is the word the database holds. A real flow is run (an alert that fails over to a call, then accepted; an
+emergency call through the operator queue) and the stored words are read back with plain SQL, not the models."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from hotline.models import (
     AlertAttemptStatus,
     AlertDeliveryStatus,
     CallRecordStatus,
+    OutboundPurpose,
     OutboundStatus,
     Ticket,
     TicketStatus,
@@ -53,6 +54,7 @@ def test_a_status_is_its_word_in_json_and_in_the_partial_index() -> None:
     assert json.dumps([OutboundStatus.QUEUED, CallRecordStatus.WITH_OPERATOR]) == '["queued", "with-operator"]'
     assert f"{AlertAttemptStatus.TIMEOUT}" == "timeout" and AlertDeliveryStatus.PENDING == "pending"
     assert EXHAUSTED_WHERE == "status = 'exhausted'"  # ix_alert_deliveries_exhausted (migration 0013)
+    assert OutboundPurpose.DIGEST == "digest"  # ix_outbound_digest_created's condition (migration 0013)
 
 
 @pytest.mark.usefixtures("real_clock")
@@ -71,6 +73,8 @@ def test_an_alert_that_fails_over_to_a_call_stores_the_enums_words(phone: Phone,
     outbox = _stored("SELECT status FROM outbound_messages")
     assert OutboundStatus.FAILED in outbox and OutboundStatus.SENT in outbox
     assert set(outbox) <= set(OutboundStatus)
+    purposes = set(_stored("SELECT purpose FROM outbound_messages"))
+    assert purposes == {OutboundPurpose.REPLY, OutboundPurpose.ALERT}
 
     with unit_of_work() as s:  # a member accepts: every alert still failing over stops
         t = s.get(Ticket, 1, with_for_update=True)

@@ -10,15 +10,15 @@ from sqlalchemy.orm import Session
 
 from hotline.core.dispatch import dispatcher
 from hotline.db import transaction_state
-from hotline.models import OptOut, OutboundMessage
+from hotline.models import OptOut, OutboundMessage, OutboundPurpose
 from hotline.sms.encoding import fold
 
 _PENDING = "hotline_outbox_pending"
 CREATED = "hotline_outbox_created"  # transaction_state key: ids queued in this transaction
-EXEMPT_FROM_OPT_OUT = frozenset({"optout_ack"})
+EXEMPT_FROM_OPT_OUT = frozenset({OutboundPurpose.OPTOUT_ACK})
 # Lanes: SMS that call a crew out (features/alerts/failover.py ALERT_PURPOSES) go to the alert queue, which workers
 # take first (hotline/core/queue.py); replies to the usual one; broadcasts to neither (jobs/broadcast_sender.py).
-URGENT_PURPOSES = frozenset({"alert", "escalation"})
+URGENT_PURPOSES = frozenset({OutboundPurpose.ALERT, OutboundPurpose.ESCALATION})
 _PENDING_URGENT = "hotline_outbox_pending_urgent"
 
 # What a channel with buttons may offer with a message whose text already says it all (SMS sends the text):

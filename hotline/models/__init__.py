@@ -9,7 +9,7 @@ from hotline.models.farming import Farmer, FarmOutbreak, FarmReport
 from hotline.models.gauges import GaugeCount, GaugeDelta
 from hotline.models.kiosk import KioskToken
 from hotline.models.media import MediaItem
-from hotline.models.messages import InboundMessage, OptOut, OutboundMessage, OutboundStatus
+from hotline.models.messages import InboundMessage, OptOut, OutboundMessage, OutboundPurpose, OutboundStatus
 from hotline.models.open311 import Open311Submission, PartnerKey, TicketAttachment
 from hotline.models.reporters import TicketReporter
 from hotline.models.routing import Agency, Member, Urc
@@ -48,6 +48,7 @@ __all__ = [
     "Open311Submission",
     "OptOut",
     "OutboundMessage",
+    "OutboundPurpose",
     "OutboundStatus",
     "PartnerKey",
     "ScorecardRollup",

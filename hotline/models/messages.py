@@ -51,6 +51,22 @@ class OutboundStatus(StrEnum):
     UNDELIVERED = "undelivered"
 
 
+class OutboundPurpose(StrEnum):
+    """What an outbox row is for (`purpose`): the gateways' list it takes (features/sms/sms_routes.py), its queue
+    lane (core/outbox.py), whether it fails over (features/alerts/failover.py) and its WhatsApp template."""
+
+    REPLY = "reply"  # an answer to a citizen's SMS or call
+    NOTIFY = "notify"  # news of their ticket to a citizen
+    OPERATOR = "operator"  # an operator's message from the console
+    ADVICE = "advice"  # a field officer's advice to a farmer (SARAN)
+    OPTOUT_ACK = "optout_ack"  # the one SMS an opted-out number still gets
+    ALERT = "alert"  # a URC team called out
+    ESCALATION = "escalation"  # an escalation step's alert
+    BROADCAST = "broadcast"  # an early warning
+    FARM_OUTBREAK = "farm_outbreak"  # the heads told of an outbreak
+    DIGEST = "digest"  # the daily stale-ticket digest
+
+
 class OutboundMessage(Base):
     """The outbox: a row per SMS we owe someone; jobs deliver it after the transaction commits."""
 
@@ -69,7 +85,7 @@ class OutboundMessage(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     to_number: Mapped[str] = mapped_column(String(32), index=True)
     body: Mapped[str] = mapped_column(Text)
-    purpose: Mapped[str] = mapped_column(String(24))  # reply | alert | notify
+    purpose: Mapped[str] = mapped_column(String(24))  # OutboundPurpose
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
     member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
     inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"), index=True)

@@ -38,6 +38,7 @@ from hotline.models import (
     AlertDelivery,
     AlertDeliveryStatus,
     OutboundMessage,
+    OutboundPurpose,
     OutboundStatus,
     Ticket,
     TicketStatus,
@@ -45,7 +46,8 @@ from hotline.models import (
 from hotline.models.chain import PinnedChain
 from hotline.settings import Settings, get_settings
 
-ALERT_PURPOSES = ("alert", "escalation")  # SMS that call a team out; replies to citizens never fail over
+# SMS that call a team out; replies to citizens never fail over
+ALERT_PURPOSES = (OutboundPurpose.ALERT, OutboundPurpose.ESCALATION)
 SMS_CHANNELS = ("sms", "sms_backup", "whatsapp")  # sent through the outbox (whatsapp: the WhatsApp gateway)
 SMS_DELIVERED = frozenset({OutboundStatus.DELIVERED, "read"})  # "read": a WhatsApp word, should one reach us
 SMS_FAILED = frozenset({OutboundStatus.FAILED, OutboundStatus.UNDELIVERED})

@@ -17,7 +17,7 @@ from hotline.features.alerts import failover
 from hotline.features.escalation import escalation
 from hotline.features.farming import farm_reports, outbreaks
 from hotline.features.tickets.ticket_events import record
-from hotline.models import Agency, Member, Ticket, TicketEvent, TicketStatus, Urc, utcnow
+from hotline.models import Agency, Member, OutboundPurpose, Ticket, TicketEvent, TicketStatus, Urc, utcnow
 from hotline.models.tickets import CLOSED, OPEN
 from hotline.router import RouteDecision, RouteFacts, initial_priority, route
 
@@ -157,7 +157,7 @@ def message_team(
     ticket: Ticket,
     urc_id: int,
     key: str,
-    purpose: str = "notify",
+    purpose: str = OutboundPurpose.NOTIFY,
     skip_phone: str | None = None,
     inbound_id: int | None = None,
     **extra: Any,
@@ -188,7 +188,9 @@ def alert_urc(session: Session, *, config: CityConfig, ticket: Ticket, urc: Urc)
         body = f"{farmer} {fit(config.replies.templates['alert']['id'], fields, limit=room)}"
     members = urc_members(session, urc.id)
     for member in members:
-        failover.start(session, ticket=ticket, phone=member.phone, body=body, purpose="alert", member_id=member.id)
+        failover.start(
+            session, ticket=ticket, phone=member.phone, body=body, purpose=OutboundPurpose.ALERT, member_id=member.id
+        )
     record(session, ticket, "alerted", urc=urc.code, members=[m.phone for m in members])
 
 
