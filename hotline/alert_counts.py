@@ -18,10 +18,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, Select, and_, func, select, update
 from sqlalchemy.orm import Session
 
-from hotline.models import AlertAttempt, AlertDelivery, GaugeDelta, OutboundMessage
+from hotline.models import AlertAttempt, AlertDelivery, AlertDeliveryStatus, GaugeDelta, OutboundMessage
 
 FAMILY = "alert_deliveries_settled"
-SETTLED = ("delivered", "stopped", "exhausted")
+SETTLED = (AlertDeliveryStatus.DELIVERED, AlertDeliveryStatus.STOPPED, AlertDeliveryStatus.EXHAUSTED)
 GRACE = timedelta(days=1)
 BATCH = 5000
 

@@ -34,7 +34,11 @@ from hotline.db import unit_of_work
 from hotline.gauges import fold, read_counts
 from hotline.models import (
     AlertAttempt,
+    AlertAttemptStatus,
+    AlertDeliveryStatus,
     OutboundMessage,
+    OutboundPurpose,
+    OutboundStatus,
     Ticket,
     TicketReporter,
 )
@@ -42,15 +46,21 @@ from hotline.settings import get_settings
 
 log = logging.getLogger(__name__)
 REGISTRY = CollectorRegistry()
-ALERT_PURPOSES = ("alert", "escalation")  # SMS that call a team out, as opposed to replies to citizens
+# SMS that call a team out, as opposed to replies to citizens
+ALERT_PURPOSES = (OutboundPurpose.ALERT, OutboundPurpose.ESCALATION)
 # Outbox status -> what an alert's outcome is; queued and sending are "pending".
-ALERT_OUTCOME = {
-    **dict.fromkeys(("sent", "delivered", "read"), "sent"),
-    **dict.fromkeys(("failed", "undelivered"), "failed"),
-    "suppressed": "suppressed",
+ALERT_OUTCOME: dict[str, str] = {
+    **dict.fromkeys((OutboundStatus.SENT, OutboundStatus.DELIVERED, "read"), "sent"),
+    **dict.fromkeys((OutboundStatus.FAILED, OutboundStatus.UNDELIVERED), "failed"),
+    OutboundStatus.SUPPRESSED: "suppressed",
 }
 # A failover delivery's status -> the alert's outcome (hotline/features/alerts/failover.py).
-DELIVERY_OUTCOME = {"delivered": "sent", "exhausted": "not_reached", "stopped": "stopped", "pending": "pending"}
+DELIVERY_OUTCOME: dict[str, str] = {
+    AlertDeliveryStatus.DELIVERED: "sent",
+    AlertDeliveryStatus.EXHAUSTED: "not_reached",
+    AlertDeliveryStatus.STOPPED: "stopped",
+    AlertDeliveryStatus.PENDING: "pending",
+}
 UNMATCHED_ROUTE = "unmatched"
 
 WEBHOOK_SECONDS = Histogram(
@@ -161,7 +171,7 @@ def database_samples(session: Session) -> Samples:
         _add(s, "hotline_merged_reports", [merged_category or "none", rule], n)
     for channel, n in session.execute(
         select(AlertAttempt.channel, func.count())
-        .where(AlertAttempt.position > 0, AlertAttempt.status != "unavailable")
+        .where(AlertAttempt.position > 0, AlertAttempt.status != AlertAttemptStatus.UNAVAILABLE)
         .group_by(AlertAttempt.channel)
     ):
         _add(s, "hotline_alert_failovers", [channel], n)

@@ -15,11 +15,12 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hotline.core import dispatch
 from hotline.core.city import current_config
-from hotline.core.outbox import CREATED, NO_DISPATCH
+from hotline.core.outbox import CREATED
 from hotline.db import dispose, transaction_state, unit_of_work, using_database
 from hotline.features.sms.sms_intake import process_inbound, store_inbound_sms
-from hotline.models import InboundMessage, Member, OutboundMessage, Ticket
+from hotline.models import InboundMessage, Member, OutboundMessage, OutboundStatus, Ticket
 from hotline.phone import sender_id
 from hotline.settings import get_settings
 
@@ -70,7 +71,7 @@ class SimulationResult:
 def simulate_sms(from_number: str, text: str) -> SimulationResult:
     config = current_config()
     with unit_of_work() as session:
-        session.info[NO_DISPATCH] = True
+        dispatch.use(session, dispatch.QUIET)  # keep the rows, send nothing
         inbound_id, _ = store_inbound_sms(
             session,
             provider="simulator",
@@ -99,7 +100,7 @@ def simulated_messages(session: Session) -> list[SimulatedSms]:
     names = {m.id: m.name for m in session.scalars(select(Member))}
     out = []
     for row in rows:
-        row.status = "simulated"
+        row.status = OutboundStatus.SIMULATED
         out.append(SimulatedSms(row.to_number, names.get(row.member_id or 0), row.purpose, row.body))
     return out
 

@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from hotline.cityconfig import CityConfig
-from hotline.core.outbox import NO_DISPATCH
+from hotline.core import dispatch
 from hotline.db import unit_of_work
 from hotline.features.calls.calls import begin_call, call_log, continue_call, find_call
 from hotline.ivr import actions as a
@@ -45,7 +45,7 @@ class SimulatedCall:
 
     def start(self) -> Turn:
         with unit_of_work() as session:
-            session.info[NO_DISPATCH] = True
+            dispatch.use(session, dispatch.QUIET)  # keep the rows, send nothing
             _, turn = begin_call(
                 session,
                 provider=PROVIDER,
@@ -60,7 +60,7 @@ class SimulatedCall:
 
     def send(self, event: a.Event, *, transcript: str | None = None) -> Turn:
         with unit_of_work() as session:
-            session.info[NO_DISPATCH] = True
+            dispatch.use(session, dispatch.QUIET)  # keep the rows, send nothing
             turn = continue_call(
                 session,
                 provider=PROVIDER,

@@ -8,17 +8,17 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hotline.db import after_commit, transaction_state
-from hotline.models import OptOut, OutboundMessage
+from hotline.core.dispatch import dispatcher
+from hotline.db import transaction_state
+from hotline.models import OptOut, OutboundMessage, OutboundPurpose
 from hotline.sms.encoding import fold
 
-NO_DISPATCH = "hotline_no_dispatch"  # session.info flag: keep rows, send nothing (simulator, tests)
 _PENDING = "hotline_outbox_pending"
 CREATED = "hotline_outbox_created"  # transaction_state key: ids queued in this transaction
-EXEMPT_FROM_OPT_OUT = frozenset({"optout_ack"})
+EXEMPT_FROM_OPT_OUT = frozenset({OutboundPurpose.OPTOUT_ACK})
 # Lanes: SMS that call a crew out (features/alerts/failover.py ALERT_PURPOSES) go to the alert queue, which workers
 # take first (hotline/core/queue.py); replies to the usual one; broadcasts to neither (jobs/broadcast_sender.py).
-URGENT_PURPOSES = frozenset({"alert", "escalation"})
+URGENT_PURPOSES = frozenset({OutboundPurpose.ALERT, OutboundPurpose.ESCALATION})
 _PENDING_URGENT = "hotline_outbox_pending_urgent"
 
 # What a channel with buttons may offer with a message whose text already says it all (SMS sends the text):
@@ -57,8 +57,6 @@ def queue_sms(
     session.flush()
     state = transaction_state(session)
     state.setdefault(CREATED, []).append(message.id)
-    if session.info.get(NO_DISPATCH):
-        return message
     urgent = purpose in URGENT_PURPOSES
     key = _PENDING_URGENT if urgent else _PENDING
     pending: list[int] | None = state.get(key)
@@ -71,7 +69,7 @@ def queue_sms(
 
             enqueue_outbound(ids, urgent=urgent)
 
-        after_commit(session, release)
+        dispatcher(session).release(session, release)  # the workers' queue (the simulator: nowhere)
     pending.append(message.id)
     return message
 

@@ -12,7 +12,7 @@ from hotline.channels.voice import CallError, OutboundCall
 from hotline.channels.voice_gateways import alert_gateway
 from hotline.db import rows_changed, unit_of_work
 from hotline.features.alerts import failover
-from hotline.models import AlertAttempt, AlertDelivery, Ticket, TicketStatus
+from hotline.models import AlertAttempt, AlertAttemptStatus, AlertDelivery, Ticket, TicketStatus
 
 log = logging.getLogger(__name__)
 RETRY_DELAYS = (5, 15)  # seconds; then the call counts as failed (the delivery timeout would move on anyway)
@@ -23,8 +23,8 @@ def place_alert_call(attempt_id: int, retry: int = 0) -> str:
         claimed = rows_changed(
             session,
             update(AlertAttempt)
-            .where(AlertAttempt.id == attempt_id, AlertAttempt.status == "queued")
-            .values(status="calling"),
+            .where(AlertAttempt.id == attempt_id, AlertAttempt.status == AlertAttemptStatus.QUEUED)
+            .values(status=AlertAttemptStatus.CALLING),
         )
         if not claimed:
             return "not-queued"  # placed, cancelled, or timed out already
@@ -33,7 +33,7 @@ def place_alert_call(attempt_id: int, retry: int = 0) -> str:
         delivery = session.get(AlertDelivery, attempt.delivery_id)
         ticket = session.get(Ticket, delivery.ticket_id) if delivery else None
         if delivery is None or ticket is None or delivery.status != "pending" or ticket.status != TicketStatus.ROUTED:
-            attempt.status = "cancelled"  # accepted (or delivered) while the call waited: do not ring
+            attempt.status = AlertAttemptStatus.CANCELLED  # accepted (or delivered) while the call waited: do not ring
             return "moot"
         phone = delivery.phone
     gateway = alert_gateway()
@@ -53,8 +53,8 @@ def place_alert_call(attempt_id: int, retry: int = 0) -> str:
         )
         session.execute(
             update(AlertAttempt)
-            .where(AlertAttempt.id == attempt_id, AlertAttempt.status == "calling")
-            .values(status="sent")
+            .where(AlertAttempt.id == attempt_id, AlertAttempt.status == AlertAttemptStatus.CALLING)
+            .values(status=AlertAttemptStatus.SENT)
         )
     return "called"
 
@@ -67,8 +67,8 @@ def _failed(attempt_id: int, retry: int, exc: CallError) -> str:
         if again:
             session.execute(
                 update(AlertAttempt)
-                .where(AlertAttempt.id == attempt_id, AlertAttempt.status == "calling")
-                .values(status="queued", error=str(exc))
+                .where(AlertAttempt.id == attempt_id, AlertAttempt.status == AlertAttemptStatus.CALLING)
+                .values(status=AlertAttemptStatus.QUEUED, error=str(exc))
             )
         else:
             failover.on_call_error(session, attempt_id=attempt_id, error=str(exc))

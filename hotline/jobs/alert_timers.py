@@ -18,7 +18,7 @@ from hotline.db import unit_of_work
 from hotline.features.alerts import failover
 from hotline.features.alerts.failover import enqueue_call
 from hotline.jobs.timer_kind import Outcome, TimerKind
-from hotline.models import AlertAttempt, AlertDelivery
+from hotline.models import AlertAttempt, AlertAttemptStatus, AlertDelivery, AlertDeliveryStatus
 
 log = logging.getLogger(__name__)
 CALL_STUCK = timedelta(seconds=30)  # a call still queued this long lost its job (Redis flushed): queue it again
@@ -43,9 +43,9 @@ def requeue_stuck_calls() -> int:
                 select(AlertAttempt.id)
                 .join(AlertDelivery, AlertDelivery.id == AlertAttempt.delivery_id)
                 .where(
-                    AlertDelivery.status == "pending",
+                    AlertDelivery.status == AlertDeliveryStatus.PENDING,
                     AlertAttempt.channel == "voice",
-                    AlertAttempt.status == "queued",
+                    AlertAttempt.status == AlertAttemptStatus.QUEUED,
                     AlertAttempt.updated_at < now - CALL_STUCK,
                 )
             )

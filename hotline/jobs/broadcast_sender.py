@@ -34,6 +34,7 @@ from hotline.features.broadcasts.sending import Claimed
 from hotline.features.sms.sms_intake import namespaced_sid
 from hotline.features.sms.sms_routes import WHATSAPP_PREFIX
 from hotline.features.sms.whatsapp_templates import template_for, twilio_content_for
+from hotline.models import OutboundPurpose
 from hotline.settings import get_settings
 from hotline.sms.encoding import SmsSize, measure
 
@@ -202,7 +203,7 @@ class Sender:
             to=item.phone,
             body=item.body,
             coding=size,
-            purpose="broadcast",
+            purpose=OutboundPurpose.BROADCAST,
             validity=VALIDITY,
             created_at=item.claimed_at,
         )
@@ -269,7 +270,9 @@ class Sender:
                 try:
                     attempt = replace(sms, template=step.template, sender=step.sender, content_sid=step.content_sid)
                     if step.template is not None or step.content_sid is not None:  # one text to all: logged once
-                        template_cuts.note(f"broadcast:{item.broadcast_id}", purpose="broadcast", text=sms.body)
+                        template_cuts.note(
+                            f"broadcast:{item.broadcast_id}", purpose=OutboundPurpose.BROADCAST, text=sms.body
+                        )
                     result = self.route.gateways[name].send(attempt)
                 except SendError as exc:
                     errors.append(f"{name}: {exc}")

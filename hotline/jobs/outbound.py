@@ -19,7 +19,7 @@ from hotline.features.alerts.failover import ALERT_PURPOSES
 from hotline.features.sms.sms_intake import namespaced_sid
 from hotline.features.sms.sms_routes import RouteStep, is_failing_over, route_for
 from hotline.logs import bind, log_context
-from hotline.models import OutboundMessage, utcnow
+from hotline.models import OutboundMessage, OutboundStatus, utcnow
 from hotline.settings import get_settings
 from hotline.sms.encoding import measure
 
@@ -48,21 +48,21 @@ def _send(message_id: int) -> str:
             update(OutboundMessage)
             .where(
                 OutboundMessage.id == message_id,
-                OutboundMessage.status == "queued",
+                OutboundMessage.status == OutboundStatus.QUEUED,
                 # RQ may fire a delayed job up to a second early; never send before the backoff ends.
                 or_(
                     OutboundMessage.next_attempt_at.is_(None),
                     OutboundMessage.next_attempt_at <= utcnow() + timedelta(seconds=2),
                 ),
             )
-            .values(status="sending", attempts=OutboundMessage.attempts + 1, updated_at=utcnow()),
+            .values(status=OutboundStatus.SENDING, attempts=OutboundMessage.attempts + 1, updated_at=utcnow()),
         )
         if not claimed:
             return "not-queued"  # already sent, being sent, or gone: nothing to do
         message = session.get(OutboundMessage, message_id)
         assert message is not None
         if message.purpose not in EXEMPT_FROM_OPT_OUT and is_opted_out(session, message.to_number):
-            message.status = "suppressed"
+            message.status = OutboundStatus.SUPPRESSED
             return "suppressed"
         bind(ticket_id=message.ticket_id)
         attempts, created_at = message.attempts, message.created_at
@@ -122,8 +122,8 @@ def _send(message_id: int) -> str:
         rows_changed(
             session,
             update(OutboundMessage)
-            .where(OutboundMessage.id == message_id, OutboundMessage.status == "sending")
-            .values(status="sent"),
+            .where(OutboundMessage.id == message_id, OutboundMessage.status == OutboundStatus.SENDING)
+            .values(status=OutboundStatus.SENT),
         )
         rows_changed(
             session,
@@ -169,11 +169,11 @@ def _failed(message_id: int, attempts: int, exc: SendError) -> str:
         urgent = message.purpose in URGENT_PURPOSES
         if retry:
             delay = timedelta(seconds=BACKOFF_SECONDS[attempts - 1])
-            message.status, message.next_attempt_at = "queued", utcnow() + delay
+            message.status, message.next_attempt_at = OutboundStatus.QUEUED, utcnow() + delay
         else:
-            message.status, message.next_attempt_at = "failed", None
+            message.status, message.next_attempt_at = OutboundStatus.FAILED, None
             if message.purpose in ALERT_PURPOSES:  # an alert that cannot go this way goes the next way at once
-                failover.on_sms_status(session, message=message, status="failed", reason="send_error")
+                failover.on_sms_status(session, message=message, status=OutboundStatus.FAILED, reason="send_error")
     if retry:
         log.warning("SMS %s failed (attempt %s), retrying in %ss: %s", message_id, attempts, delay.seconds, exc)
         enqueue_outbound([message_id], delay=delay, attempt=attempts, urgent=urgent)

@@ -17,7 +17,7 @@ from hotline.core.outbox import URGENT_PURPOSES
 from hotline.core.queue import enqueue_inbound, enqueue_outbound, outbound_job_id, redis_connection, worker_queues
 from hotline.db import unit_of_work
 from hotline.jobs import broadcast_sender, timers
-from hotline.models import InboundMessage, OutboundMessage, utcnow
+from hotline.models import InboundMessage, OutboundMessage, OutboundStatus, utcnow
 from hotline.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -49,14 +49,18 @@ def sweep_once() -> SweepResult:
         # (a possible duplicate is better than a lost alert), in this sweep: its job died with the worker.
         unstuck = session.scalars(
             update(OutboundMessage)
-            .where(OutboundMessage.status == "sending", OutboundMessage.updated_at < now - SENDING_STUCK)
-            .values(status="queued", next_attempt_at=now, last_error="worker stopped mid-send; sending again")
+            .where(OutboundMessage.status == OutboundStatus.SENDING, OutboundMessage.updated_at < now - SENDING_STUCK)
+            .values(
+                status=OutboundStatus.QUEUED, next_attempt_at=now, last_error="worker stopped mid-send; sending again"
+            )
             .returning(OutboundMessage.id)
         ).all()
         result.unstuck = len(unstuck)
         late = session.scalars(
             select(OutboundMessage.id)
-            .where(OutboundMessage.status == "queued", OutboundMessage.next_attempt_at < now - OUTBOUND_GRACE)
+            .where(
+                OutboundMessage.status == OutboundStatus.QUEUED, OutboundMessage.next_attempt_at < now - OUTBOUND_GRACE
+            )
             .order_by(OutboundMessage.id)
             .limit(BATCH)
         ).all()

@@ -1,15 +1,15 @@
 """SQLAlchemy models. Import from here so Alembic sees every table."""
 
 from hotline.models.accounts import ROLES, ApiToken, AuditEntry, ConsoleSession, User
-from hotline.models.alerts import AlertAttempt, AlertDelivery
+from hotline.models.alerts import AlertAttempt, AlertAttemptStatus, AlertDelivery, AlertDeliveryStatus
 from hotline.models.base import Base, UTCDateTime, utcnow
 from hotline.models.broadcasts import Broadcast, BroadcastRecipient, Subscriber
-from hotline.models.calls import Call, CallEvent
+from hotline.models.calls import Call, CallEvent, CallRecordStatus
 from hotline.models.farming import Farmer, FarmOutbreak, FarmReport
 from hotline.models.gauges import GaugeCount, GaugeDelta
 from hotline.models.kiosk import KioskToken
 from hotline.models.media import MediaItem
-from hotline.models.messages import InboundMessage, OptOut, OutboundMessage
+from hotline.models.messages import InboundMessage, OptOut, OutboundMessage, OutboundPurpose, OutboundStatus
 from hotline.models.open311 import Open311Submission, PartnerKey, TicketAttachment
 from hotline.models.reporters import TicketReporter
 from hotline.models.routing import Agency, Member, Urc
@@ -22,7 +22,9 @@ __all__ = [
     "ROLES",
     "Agency",
     "AlertAttempt",
+    "AlertAttemptStatus",
     "AlertDelivery",
+    "AlertDeliveryStatus",
     "ApiToken",
     "AuditEntry",
     "Base",
@@ -30,6 +32,7 @@ __all__ = [
     "BroadcastRecipient",
     "Call",
     "CallEvent",
+    "CallRecordStatus",
     "CallScreening",
     "ConsoleSession",
     "Escalation",
@@ -45,6 +48,8 @@ __all__ = [
     "Open311Submission",
     "OptOut",
     "OutboundMessage",
+    "OutboundPurpose",
+    "OutboundStatus",
     "PartnerKey",
     "ScorecardRollup",
     "Subscriber",

@@ -3,11 +3,38 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hotline.models.base import Base, UTCDateTime, utcnow
+
+
+class AlertDeliveryStatus(StrEnum):
+    """An alert delivery's `status` (stored as the word, like every StrEnum here)."""
+
+    PENDING = "pending"  # waiting on channels[position]
+    DELIVERED = "delivered"
+    STOPPED = "stopped"  # the ticket was accepted, closed or re-routed first
+    EXHAUSTED = "exhausted"  # every channel failed
+
+
+class AlertAttemptStatus(StrEnum):
+    """An alert attempt's `status`: the alert on one channel."""
+
+    QUEUED = "queued"  # made; its SMS or call not out yet
+    CALLING = "calling"  # a voice alert's call being placed
+    SENT = "sent"  # the SMS left, or the call was placed
+    DELIVERED = "delivered"  # settled from here on (SETTLED in features/alerts/failover.py)
+    ANSWERED = "answered"  # a voice alert picked up
+    FAILED = "failed"
+    TIMEOUT = "timeout"  # no delivery report within the agency's timeout
+    UNAVAILABLE = "unavailable"  # this deployment cannot send on the channel
+    CANCELLED = "cancelled"  # a queued voice alert no longer needed
+
+
+EXHAUSTED_WHERE = f"status = '{AlertDeliveryStatus.EXHAUSTED}'"  # the partial index's condition
 
 
 class AlertDelivery(Base):
@@ -24,8 +51,8 @@ class AlertDelivery(Base):
         Index(
             "ix_alert_deliveries_exhausted",
             "ticket_id",
-            postgresql_where=text("status = 'exhausted'"),
-            sqlite_where=text("status = 'exhausted'"),
+            postgresql_where=text(EXHAUSTED_WHERE),
+            sqlite_where=text(EXHAUSTED_WHERE),
         ),
         # The settled deliveries /metrics has not folded into its counts yet (hotline/alert_counts.py, 0024).
         Index(
@@ -45,8 +72,7 @@ class AlertDelivery(Base):
     channels: Mapped[list[str]] = mapped_column(JSON, default=list)
     timeout_seconds: Mapped[int] = mapped_column(Integer)
     position: Mapped[int] = mapped_column(Integer, default=0)
-    # pending: waiting on channels[position] | delivered | stopped (ticket accepted or closed) | exhausted
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[str] = mapped_column(String(16), default=AlertDeliveryStatus.PENDING)  # AlertDeliveryStatus
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Folded into /metrics' counts once settled (hotline/alert_counts.py): never read again by the refresher.
     counted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
@@ -67,8 +93,7 @@ class AlertAttempt(Base):
     position: Mapped[int] = mapped_column(Integer)
     outbound_id: Mapped[int | None] = mapped_column(ForeignKey("outbound_messages.id"), unique=True)
     call_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
-    # queued | calling | sent | delivered | answered | failed | timeout | unavailable | cancelled
-    status: Mapped[str] = mapped_column(String(16), default="queued")
+    status: Mapped[str] = mapped_column(String(16), default=AlertAttemptStatus.QUEUED)  # AlertAttemptStatus
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

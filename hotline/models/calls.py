@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hotline.models.base import Base, UTCDateTime, utcnow
+
+
+class CallRecordStatus(StrEnum):
+    """A call row's `status`, what operators filter on (features/calls/calls.py call_status derives it from the
+    engine's phase). Stored as the word. Not the voice gateway's CallStatus (channels/voice.py): that one is what
+    the provider says of a call we placed."""
+
+    RINGING = "ringing"
+    IN_PROGRESS = "in-progress"  # in the flow
+    QUEUED = "queued"  # waiting for an operator
+    WITH_OPERATOR = "with-operator"
+    COMPLETED = "completed"
 
 
 class Call(Base):
@@ -29,7 +42,7 @@ class Call(Base):
     state: Mapped[dict[str, Any]] = mapped_column(JSON)  # CallState.to_dict()
     # The media of the last turn, so a retried webhook gets the same answer without stepping again.
     last_media: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
-    status: Mapped[str] = mapped_column(String(16), index=True)  # ringing|in-progress|queued|with-operator|completed
+    status: Mapped[str] = mapped_column(String(16), index=True)  # CallRecordStatus
     outcome: Mapped[str | None] = mapped_column(String(16))  # completed | hung_up | operator
     stopped_at: Mapped[str | None] = mapped_column(String(64))  # the node where the call ended
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, text
@@ -34,6 +35,38 @@ class InboundMessage(Base):
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class OutboundStatus(StrEnum):
+    """An outbox row's `status`. A member is its word (equal, hashed and stored as the string), so rows written
+    before read the same. The delivery-report words are the gateways' reports in our words
+    (hotline/channels/gateway.py DeliveryStatus; features/alerts/delivery.py RANK keeps them from moving back)."""
+
+    QUEUED = "queued"  # waiting for its job (again, after a retryable error)
+    SENDING = "sending"  # claimed by a worker
+    SENT = "sent"  # a gateway took it
+    SUPPRESSED = "suppressed"  # the recipient opted out: never sent
+    FAILED = "failed"  # for good (or reported failed)
+    SIMULATED = "simulated"  # made by `hotline simulate`: kept, never sent
+    ACCEPTED = "accepted"  # delivery reports from here on
+    DELIVERED = "delivered"
+    UNDELIVERED = "undelivered"
+
+
+class OutboundPurpose(StrEnum):
+    """What an outbox row is for (`purpose`): the gateways' list it takes (features/sms/sms_routes.py), its queue
+    lane (core/outbox.py), whether it fails over (features/alerts/failover.py) and its WhatsApp template."""
+
+    REPLY = "reply"  # an answer to a citizen's SMS or call
+    NOTIFY = "notify"  # news of their ticket to a citizen
+    OPERATOR = "operator"  # an operator's message from the console
+    ADVICE = "advice"  # a field officer's advice to a farmer (SARAN)
+    OPTOUT_ACK = "optout_ack"  # the one SMS an opted-out number still gets
+    ALERT = "alert"  # a URC team called out
+    ESCALATION = "escalation"  # an escalation step's alert
+    BROADCAST = "broadcast"  # an early warning
+    FARM_OUTBREAK = "farm_outbreak"  # the heads told of an outbreak
+    DIGEST = "digest"  # the daily stale-ticket digest
+
+
 class OutboundMessage(Base):
     """The outbox: a row per SMS we owe someone; jobs deliver it after the transaction commits."""
 
@@ -52,11 +85,11 @@ class OutboundMessage(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     to_number: Mapped[str] = mapped_column(String(32), index=True)
     body: Mapped[str] = mapped_column(Text)
-    purpose: Mapped[str] = mapped_column(String(24))  # reply | alert | notify
+    purpose: Mapped[str] = mapped_column(String(24))  # OutboundPurpose
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
     member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
     inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"), index=True)
-    status: Mapped[str] = mapped_column(String(16), default="queued")
+    status: Mapped[str] = mapped_column(String(16), default=OutboundStatus.QUEUED)  # OutboundStatus
     provider: Mapped[str | None] = mapped_column(String(16))  # the type of gateway that took it (twilio, kannel...)
     gateway: Mapped[str | None] = mapped_column(String(16))  # the configured gateway that took it
     # None: along its purpose's gateways; "sms_backup": an alert failing over, along the gateways not tried yet.

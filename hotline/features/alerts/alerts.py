@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from hotline.core.outbox import queue_sms
 from hotline.features.alerts import failover
-from hotline.models import Ticket, TicketStatus
+from hotline.models import OutboundPurpose, Ticket, TicketStatus
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class Alert:
     ticket_id: int
     phones: tuple[str, ...]
     body: str
-    purpose: str = "escalation"
+    purpose: str = OutboundPurpose.ESCALATION
     via: tuple[str, ...] = ()  # every channel this alert goes out on at once (set by send_alert)
 
 

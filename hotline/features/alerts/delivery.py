@@ -14,19 +14,21 @@ from sqlalchemy.orm import Session
 from hotline.channels.gateway import DeliveryReport
 from hotline.features.alerts import failover
 from hotline.features.sms.sms_intake import namespaced_sid
-from hotline.models import OutboundMessage, utcnow
+from hotline.models import OutboundMessage, OutboundStatus, utcnow
 
 # Callbacks arrive out of order; a status never moves back down this ladder.
-RANK = {
-    "queued": 0,
-    "accepted": 0,
-    "sending": 1,
-    "sent": 2,
+# ("receiving", "received", "read": Twilio's and WhatsApp's words, mapped to ours at the edge today; kept ranked
+# should a row hold one.)
+RANK: dict[str, int] = {
+    OutboundStatus.QUEUED: 0,
+    OutboundStatus.ACCEPTED: 0,
+    OutboundStatus.SENDING: 1,
+    OutboundStatus.SENT: 2,
     "receiving": 2,
     "received": 3,
-    "delivered": 4,
-    "undelivered": 4,
-    "failed": 4,
+    OutboundStatus.DELIVERED: 4,
+    OutboundStatus.UNDELIVERED: 4,
+    OutboundStatus.FAILED: 4,
     "read": 5,
 }
 

@@ -26,22 +26,42 @@ from hotline.channels.voice import ANSWERED, NOT_REACHED, CallStatus
 from hotline.channels.voice_gateways import alert_gateway
 from hotline.cityconfig.model import DEFAULT_ALERT_CHANNELS, DEFAULT_DELIVERY_TIMEOUT_SECONDS
 from hotline.core.city import current_config
-from hotline.core.deadlines import Due, add
-from hotline.core.outbox import NO_DISPATCH, queue_sms
+from hotline.core.deadlines import Due
+from hotline.core.dispatch import dispatcher
+from hotline.core.outbox import queue_sms
 from hotline.core.queue import job_id, queue
-from hotline.db import after_commit
 from hotline.features.calls.call_flows import ALERT_FLOW
 from hotline.features.tickets.ticket_events import record
-from hotline.models import AlertAttempt, AlertDelivery, OutboundMessage, Ticket, TicketStatus
+from hotline.models import (
+    AlertAttempt,
+    AlertAttemptStatus,
+    AlertDelivery,
+    AlertDeliveryStatus,
+    OutboundMessage,
+    OutboundPurpose,
+    OutboundStatus,
+    Ticket,
+    TicketStatus,
+)
 from hotline.models.chain import PinnedChain
 from hotline.settings import Settings, get_settings
 
-ALERT_PURPOSES = ("alert", "escalation")  # SMS that call a team out; replies to citizens never fail over
+# SMS that call a team out; replies to citizens never fail over
+ALERT_PURPOSES = (OutboundPurpose.ALERT, OutboundPurpose.ESCALATION)
 SMS_CHANNELS = ("sms", "sms_backup", "whatsapp")  # sent through the outbox (whatsapp: the WhatsApp gateway)
-SMS_DELIVERED = frozenset({"delivered", "read"})
-SMS_FAILED = frozenset({"failed", "undelivered"})
+SMS_DELIVERED = frozenset({OutboundStatus.DELIVERED, "read"})  # "read": a WhatsApp word, should one reach us
+SMS_FAILED = frozenset({OutboundStatus.FAILED, OutboundStatus.UNDELIVERED})
 # An attempt in one of these has its outcome; later callbacks only may turn it into "delivered".
-SETTLED = frozenset({"delivered", "answered", "failed", "timeout", "unavailable", "cancelled"})
+SETTLED = frozenset(
+    {
+        AlertAttemptStatus.DELIVERED,
+        AlertAttemptStatus.ANSWERED,
+        AlertAttemptStatus.FAILED,
+        AlertAttemptStatus.TIMEOUT,
+        AlertAttemptStatus.UNAVAILABLE,
+        AlertAttemptStatus.CANCELLED,
+    }
+)
 TIMER_KIND = "failover"  # each alert waiting on a channel has a timer of this kind (hotline/jobs/alert_timers.py)
 CALL_JOB = "hotline.jobs.alert_calls.place_alert_call"  # the RQ job that places a voice alert call
 EARLY_SLACK = timedelta(seconds=2)  # a timer may wake a little early (RQ keeps whole seconds)
@@ -97,7 +117,7 @@ def start(
         channels=chain,
         timeout_seconds=timeout,
         position=-1,
-        status="pending",
+        status=AlertDeliveryStatus.PENDING,
     )
     session.add(delivery)
     session.flush()
@@ -108,17 +128,23 @@ def start(
 def stop(session: Session, *, ticket_id: int) -> None:
     """The ticket was accepted, closed or re-routed: no alert of it fails over any more, and a voice call not
     yet placed is not placed (hotline/jobs/alert_calls.py checks the delivery before dialling)."""
-    pending = select(AlertDelivery.id).where(AlertDelivery.ticket_id == ticket_id, AlertDelivery.status == "pending")
+    pending = select(AlertDelivery.id).where(
+        AlertDelivery.ticket_id == ticket_id, AlertDelivery.status == AlertDeliveryStatus.PENDING
+    )
     session.execute(
         update(AlertAttempt)
-        .where(AlertAttempt.delivery_id.in_(pending), AlertAttempt.status == "queued", AlertAttempt.channel == "voice")
-        .values(status="cancelled", updated_at=clock.now())
+        .where(
+            AlertAttempt.delivery_id.in_(pending),
+            AlertAttempt.status == AlertAttemptStatus.QUEUED,
+            AlertAttempt.channel == "voice",
+        )
+        .values(status=AlertAttemptStatus.CANCELLED, updated_at=clock.now())
         .execution_options(synchronize_session=False)
     )
     session.execute(
         update(AlertDelivery)
-        .where(AlertDelivery.ticket_id == ticket_id, AlertDelivery.status == "pending")
-        .values(status="stopped", due_at=None, updated_at=clock.now())
+        .where(AlertDelivery.ticket_id == ticket_id, AlertDelivery.status == AlertDeliveryStatus.PENDING)
+        .values(status=AlertDeliveryStatus.STOPPED, due_at=None, updated_at=clock.now())
         .execution_options(synchronize_session=False)
     )
 
@@ -131,7 +157,7 @@ def unreachable_tickets(session: Session, *, ticket_ids: Sequence[int]) -> set[i
     stmt = (
         select(AlertDelivery.ticket_id)
         .join(Ticket, Ticket.id == AlertDelivery.ticket_id)
-        .where(AlertDelivery.ticket_id.in_(ticket_ids), AlertDelivery.status == "exhausted")
+        .where(AlertDelivery.ticket_id.in_(ticket_ids), AlertDelivery.status == AlertDeliveryStatus.EXHAUSTED)
         .where(Ticket.status == TicketStatus.ROUTED)
     )
     return set(session.scalars(stmt.distinct()))
@@ -148,9 +174,9 @@ def on_sms_status(session: Session, *, message: OutboundMessage, status: str, re
     if status in SMS_DELIVERED:
         _delivered(session, attempt)
     elif status in SMS_FAILED:
-        _failed(session, attempt, outcome="failed", reason=reason or status, error=message.error_code)
+        _failed(session, attempt, outcome=AlertAttemptStatus.FAILED, reason=reason or status, error=message.error_code)
     elif attempt.status not in SETTLED:
-        attempt.status = "sent"
+        attempt.status = AlertAttemptStatus.SENT
 
 
 def can_move_on(session: Session, *, message: OutboundMessage) -> bool:
@@ -160,7 +186,7 @@ def can_move_on(session: Session, *, message: OutboundMessage) -> bool:
     if attempt is None:
         return False
     delivery = session.get(AlertDelivery, attempt.delivery_id)
-    if delivery is None or delivery.status != "pending" or delivery.position != attempt.position:
+    if delivery is None or delivery.status != AlertDeliveryStatus.PENDING or delivery.position != attempt.position:
         return False
     settings = get_settings()
     for channel in delivery.channels[attempt.position + 1 :]:
@@ -173,8 +199,8 @@ def on_sms_sent(session: Session, *, message_id: int) -> None:
     """The provider took the alert SMS: its attempt waits for the delivery report now."""
     session.execute(
         update(AlertAttempt)
-        .where(AlertAttempt.outbound_id == message_id, AlertAttempt.status == "queued")
-        .values(status="sent", updated_at=clock.now())
+        .where(AlertAttempt.outbound_id == message_id, AlertAttempt.status == AlertAttemptStatus.QUEUED)
+        .values(status=AlertAttemptStatus.SENT, updated_at=clock.now())
         .execution_options(synchronize_session=False)
     )
 
@@ -188,16 +214,16 @@ def on_call_status(session: Session, *, attempt_id: int, call_sid: str, status: 
     if attempt.call_sid is None:
         attempt.call_sid = call_sid  # the callback beat the job's own record of the call
     if status in ANSWERED:
-        _delivered(session, attempt, as_status="answered")
+        _delivered(session, attempt, as_status=AlertAttemptStatus.ANSWERED)
     elif status in NOT_REACHED:
-        _failed(session, attempt, outcome="failed", reason=status.value, error=None)
+        _failed(session, attempt, outcome=AlertAttemptStatus.FAILED, reason=status.value, error=None)
 
 
 def on_call_error(session: Session, *, attempt_id: int, error: str) -> None:
     """The voice gateway refused to place the call for good (a bad number, ...): the next channel, at once."""
     attempt = session.get(AlertAttempt, attempt_id)
     if attempt is not None:
-        _failed(session, attempt, outcome="failed", reason="send_error", error=error)
+        _failed(session, attempt, outcome=AlertAttemptStatus.FAILED, reason="send_error", error=error)
 
 
 def on_timeout(session: Session, *, delivery_id: int, position: int) -> str:
@@ -207,7 +233,7 @@ def on_timeout(session: Session, *, delivery_id: int, position: int) -> str:
         return "missing"
     ticket = _lock_ticket(session, found.ticket_id)
     delivery = _lock_delivery(session, delivery_id)
-    if delivery.status != "pending" or delivery.position != position:
+    if delivery.status != AlertDeliveryStatus.PENDING or delivery.position != position:
         return "moot"
     if delivery.due_at is not None and delivery.due_at > clock.now() + EARLY_SLACK:
         return "early"
@@ -215,7 +241,7 @@ def on_timeout(session: Session, *, delivery_id: int, position: int) -> str:
         select(AlertAttempt).where(AlertAttempt.delivery_id == delivery.id, AlertAttempt.position == position)
     )
     if attempt is not None and attempt.status not in SETTLED:
-        attempt.status = "timeout"
+        attempt.status = AlertAttemptStatus.TIMEOUT
     _next_channel(session, ticket=ticket, delivery=delivery, reason="timeout", failed=attempt)
     return "failed-over"
 
@@ -223,21 +249,25 @@ def on_timeout(session: Session, *, delivery_id: int, position: int) -> str:
 # ---------------------------------------------------------------------------------------------------
 
 
-def _delivered(session: Session, attempt: AlertAttempt, *, as_status: str = "delivered") -> None:
+def _delivered(
+    session: Session, attempt: AlertAttempt, *, as_status: AlertAttemptStatus = AlertAttemptStatus.DELIVERED
+) -> None:
     delivery = _lock_delivery_of(session, attempt)
     attempt.status = as_status
-    if delivery.status == "pending":  # even a late report for an earlier channel: the member has it
-        delivery.status, delivery.due_at = "delivered", None
+    if delivery.status == AlertDeliveryStatus.PENDING:  # even a late report for an earlier channel: the member has it
+        delivery.status, delivery.due_at = AlertDeliveryStatus.DELIVERED, None
 
 
-def _failed(session: Session, attempt: AlertAttempt, *, outcome: str, reason: str, error: str | None) -> None:
+def _failed(
+    session: Session, attempt: AlertAttempt, *, outcome: AlertAttemptStatus, reason: str, error: str | None
+) -> None:
     if attempt.status in SETTLED:
         return  # a repeated or late report: this attempt was dealt with already
     delivery = _lock_delivery_of(session, attempt)
     if attempt.status in SETTLED:  # settled by whoever held the lock before us
         return
     attempt.status, attempt.error = outcome, error or reason
-    if delivery.status == "pending" and delivery.position == attempt.position:
+    if delivery.status == AlertDeliveryStatus.PENDING and delivery.position == attempt.position:
         ticket = session.get(Ticket, delivery.ticket_id)
         assert ticket is not None
         _next_channel(session, ticket=ticket, delivery=delivery, reason=reason, failed=attempt)
@@ -269,7 +299,7 @@ def _next_channel(
 ) -> None:
     """Send on the next channel not tried yet that this deployment has; none left: all channels failed."""
     if ticket.status != TicketStatus.ROUTED:
-        delivery.status, delivery.due_at = "stopped", None
+        delivery.status, delivery.due_at = AlertDeliveryStatus.STOPPED, None
         return
     settings = get_settings()
     tried = set(session.scalars(select(AlertAttempt.channel).where(AlertAttempt.delivery_id == delivery.id)))
@@ -285,7 +315,7 @@ def _next_channel(
                     delivery_id=delivery.id,
                     channel=channel,
                     position=position,
-                    status="unavailable",
+                    status=AlertAttemptStatus.UNAVAILABLE,
                     error="not configured on this server",
                 )
             )
@@ -306,7 +336,7 @@ def _next_channel(
                 skipped=skipped,
             )
         return
-    delivery.status, delivery.due_at = "exhausted", None
+    delivery.status, delivery.due_at = AlertDeliveryStatus.EXHAUSTED, None
     record(
         session,
         ticket,
@@ -322,7 +352,9 @@ def _next_channel(
 
 
 def _send_on(session: Session, *, delivery: AlertDelivery, channel: str, position: int) -> AlertAttempt:
-    attempt = AlertAttempt(delivery_id=delivery.id, channel=channel, position=position, status="queued")
+    attempt = AlertAttempt(
+        delivery_id=delivery.id, channel=channel, position=position, status=AlertAttemptStatus.QUEUED
+    )
     if channel in SMS_CHANNELS:
         message = queue_sms(
             session,
@@ -338,16 +370,15 @@ def _send_on(session: Session, *, delivery: AlertDelivery, channel: str, positio
     session.flush()
     due = clock.now() + timedelta(seconds=delivery.timeout_seconds)
     delivery.position, delivery.due_at = position, due
-    if session.info.get(NO_DISPATCH):
-        return attempt
-    add(session, Due(TIMER_KIND, delivery.id, position), due)
+    dispatch = dispatcher(session)
+    dispatch.deadline(session, Due(TIMER_KIND, delivery.id, position), due)
     if channel == "voice":
         attempt_id = attempt.id
 
         def call() -> None:
             enqueue_call(attempt_id)
 
-        after_commit(session, call)
+        dispatch.release(session, call)
     return attempt
 
 

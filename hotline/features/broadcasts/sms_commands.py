@@ -10,6 +10,7 @@ from hotline.features.broadcasts import checkin
 from hotline.features.broadcasts.city_data import broadcast_data
 from hotline.features.broadcasts.places import find_desa
 from hotline.features.broadcasts.subscribers import subscribe
+from hotline.models import OutboundPurpose
 
 
 def handle(
@@ -27,7 +28,7 @@ def handle(
         place = find_desa(config, rest)
         if place is None:
             body = data.say("unknown_desa", language, desa=rest or "?")
-            queue_sms(session, to=phone, body=body, purpose="reply", inbound_id=inbound_id)
+            queue_sms(session, to=phone, body=body, purpose=OutboundPurpose.REPLY, inbound_id=inbound_id)
             return "subscribe_unknown_desa", None
         subscribe(
             session,
@@ -43,7 +44,7 @@ def handle(
             session,
             to=phone,
             body=data.say("subscribed", language, desa=place[0]),
-            purpose="reply",
+            purpose=OutboundPurpose.REPLY,
             inbound_id=inbound_id,
         )
         return "subscribed", None
@@ -58,6 +59,13 @@ def handle(
             body = data.say("safe_noted", answered.language)
         else:
             body = data.say("help_ticket", answered.language, number=answered.ticket_id)
-        queue_sms(session, to=phone, body=body, purpose="reply", ticket_id=answered.ticket_id, inbound_id=inbound_id)
+        queue_sms(
+            session,
+            to=phone,
+            body=body,
+            purpose=OutboundPurpose.REPLY,
+            ticket_id=answered.ticket_id,
+            inbound_id=inbound_id,
+        )
         return answered.outcome, answered.ticket_id
     return None

@@ -18,7 +18,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from hotline.ivr.actions import QUEUE_PRIORITIES
-from hotline.models import Call, CallEvent, CallScreening, Ticket
+from hotline.models import Call, CallEvent, CallRecordStatus, CallScreening, Ticket
 
 LAST_IN_QUEUE = ("rate_limited", "queued_last")  # hotline/features/shield/shield.py decisions
 SCREENED = QUEUE_PRIORITIES.index("screened")
@@ -60,7 +60,7 @@ def waiting_calls(session: Session) -> list[WaitingCall]:
         select(Call, since, Ticket.category, Ticket.priority, rank)
         .outerjoin(entered, entered.c.call_id == Call.id)
         .outerjoin(Ticket, Ticket.id == Call.ticket_id)
-        .where(Call.status == "queued")
+        .where(Call.status == CallRecordStatus.QUEUED)
         .order_by(rank, since, Call.id)
     )
     rows = []

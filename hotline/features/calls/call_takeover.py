@@ -16,7 +16,7 @@ from hotline.features.accounts.audit import audit
 from hotline.features.calls.calls import continue_call
 from hotline.features.tickets.ticket_actions import Actor
 from hotline.ivr import actions as a
-from hotline.models import Call, utcnow
+from hotline.models import Call, CallRecordStatus, utcnow
 
 __all__ = ["TakeoverError", "take_call"]
 
@@ -29,7 +29,7 @@ def take_call(session: Session, *, config: CityConfig, actor: Actor, call_id: in
             "set where you answer calls (a phone number, client:NAME or sip:URI) first", code="answer_at_missing"
         )
     call = session.scalar(select(Call).where(Call.id == call_id).with_for_update())
-    if call is None or call.status != "queued":
+    if call is None or call.status != CallRecordStatus.QUEUED:
         raise TakeoverError(
             "this call is no longer waiting (taken by someone else, or the caller hung up)", code="call_gone"
         )

@@ -31,7 +31,7 @@ from hotline.features.tickets.place import set_place
 from hotline.features.tickets.tickets import most_urgent, record, route_ticket, set_category
 from hotline.ivr import actions as a
 from hotline.ivr.flow import Flow
-from hotline.models import Call, Ticket, TicketEvent, TicketReporter, TicketStatus, Urc, utcnow
+from hotline.models import Call, OutboundPurpose, Ticket, TicketEvent, TicketReporter, TicketStatus, Urc, utcnow
 from hotline.router import RouteFacts, initial_priority, route
 
 log = logging.getLogger(__name__)
@@ -82,7 +82,7 @@ class CallTickets:
                     raise LookupError(f"no ticket #{action.ticket_number}")
                 fields = ticket_fields(self.session, self.config, ticket, action.language)
                 body = say(self.config, action.template, action.language, **fields)
-                queue_sms(self.session, to=action.to, body=body, purpose="reply", ticket_id=ticket.id)
+                queue_sms(self.session, to=action.to, body=body, purpose=OutboundPurpose.REPLY, ticket_id=ticket.id)
         except Exception:
             log.exception("call %s: SMS %s not queued", self.call.provider_call_id, action.template)
 

@@ -33,7 +33,7 @@ from hotline.ivr.flow import Flow
 from hotline.ivr.media_json import media_from_json, media_to_json
 from hotline.ivr.state import CallState
 from hotline.ivr.turn import Turn, run_turn
-from hotline.models import Call, CallEvent, Ticket, utcnow
+from hotline.models import Call, CallEvent, CallRecordStatus, Ticket, utcnow
 from hotline.phone import to_e164
 from hotline.settings import get_settings
 
@@ -183,8 +183,8 @@ def continue_call(
         raise UnknownCall(provider, provider_call_id)
     state = CallState.from_dict(call.state)
     if state.ended:
-        if isinstance(event, a.HangUp) and call.status == "with-operator":
-            call.status, call.ended_at = "completed", utcnow()
+        if isinstance(event, a.HangUp) and call.status == CallRecordStatus.WITH_OPERATOR:
+            call.status, call.ended_at = CallRecordStatus.COMPLETED, utcnow()
         return Turn(state, (), ())
     if turn is not None and turn != turn_number(state):
         log.info(
@@ -263,15 +263,15 @@ def latest_open_ticket(session: Session, *, phone: str) -> Ticket | None:
     return session.scalar(stmt)
 
 
-def call_status(state: CallState) -> str:
+def call_status(state: CallState) -> CallRecordStatus:
     """ringing | in-progress | queued (waiting for an operator) | with-operator | completed."""
     if state.phase == "new":
-        return "ringing"
+        return CallRecordStatus.RINGING
     if state.phase == "queue":
-        return "queued"
+        return CallRecordStatus.QUEUED
     if state.phase == "ended":
-        return "with-operator" if state.outcome == "operator" else "completed"
-    return "in-progress"
+        return CallRecordStatus.WITH_OPERATOR if state.outcome == "operator" else CallRecordStatus.COMPLETED
+    return CallRecordStatus.IN_PROGRESS
 
 
 def turn_number(state: CallState) -> int:
@@ -335,14 +335,14 @@ def _save(session: Session, call: Call, *, before: CallState, turn: Turn, transc
     call.flow_version = after.flow_version  # moves only when the registry lost the pinned version
     call.last_media = media_to_json(turn.media)
     call.status = call_status(after)
-    if call.status == "queued":
+    if call.status == CallRecordStatus.QUEUED:
         queued = next((m for m in reversed(turn.media) if isinstance(m, a.Enqueue)), None)
         if queued is not None:
             call.queue_priority = queued.priority
         # The first time counts: a caller back from giving the place (or from a full wait) keeps their turn.
         call.queued_at = call.queued_at or utcnow()
     call.outcome, call.stopped_at = after.outcome, after.outcome_node
-    if call.status == "completed" and call.ended_at is None:
+    if call.status == CallRecordStatus.COMPLETED and call.ended_at is None:
         call.ended_at = utcnow()
     call.ticket_id = after.ticket_number or call.ticket_id
     url = after.fields.get("recording_url")

@@ -19,7 +19,7 @@ from hotline.features.calls.call_tickets import attach_recording
 from hotline.features.calls.calls import find_call
 from hotline.features.tickets.tickets import open_ticket, record, set_category
 from hotline.ivr.state import CallState
-from hotline.models import Call, Ticket
+from hotline.models import Call, CallRecordStatus, Ticket
 from hotline.phone import sender_id
 from hotline.settings import get_settings
 from hotline.spool.records import VoiceMessage
@@ -91,7 +91,7 @@ def _insert_call(session: Session, *, config: CityConfig, message: VoiceMessage)
         flow_version=version,
         state=state.to_dict(),
         last_media=[],
-        status="completed",
+        status=CallRecordStatus.COMPLETED,
         outcome=OUTCOMES.get(message.outcome),
         stopped_at=OUTAGE_NODE,
         started_at=message.arrived_at,

@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 from hotline.cityconfig import CityConfig
 from hotline.cityconfig.model import distance_km
 from hotline.core.outbox import queue_sms
-from hotline.models import FarmOutbreak, FarmReport, utcnow
+from hotline.models import FarmOutbreak, FarmReport, OutboundPurpose, utcnow
 
-PURPOSE = "farm_outbreak"  # outbound_messages.purpose of the heads' SMS
+PURPOSE = OutboundPurpose.FARM_OUTBREAK  # outbound_messages.purpose of the heads' SMS
 LOCK_NAMESPACE = 0x4641524D  # "FARM": the first key of pg_advisory_xact_lock(int, int)
 
 

@@ -24,7 +24,7 @@ from hotline.features.media.location import PHOTO_GPS, locate
 from hotline.features.media.sniff import sniff, why_refused
 from hotline.features.tickets.place import alerted_members
 from hotline.features.tickets.tickets import record
-from hotline.models import InboundMessage, MediaItem, Ticket, utcnow
+from hotline.models import InboundMessage, MediaItem, OutboundPurpose, Ticket, utcnow
 from hotline.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -189,7 +189,12 @@ def _share(session: Session, *, ticket: Ticket, item: MediaItem) -> None:
         if ticket.reporter_phone.startswith("+"):
             body = say("sms", "after_photo", ticket.language, {"number": ticket.id, "url": url})
             queue_sms(
-                session, to=ticket.reporter_phone, body=body, purpose="notify", ticket_id=ticket.id, choices=choices
+                session,
+                to=ticket.reporter_phone,
+                body=body,
+                purpose=OutboundPurpose.NOTIFY,
+                ticket_id=ticket.id,
+                choices=choices,
             )
         return
     body = say("sms", "crew_photo", "id", {"number": ticket.id, "url": url})
@@ -198,7 +203,7 @@ def _share(session: Session, *, ticket: Ticket, item: MediaItem) -> None:
             session,
             to=member.phone,
             body=body,
-            purpose="notify",
+            purpose=OutboundPurpose.NOTIFY,
             ticket_id=ticket.id,
             member_id=member.id,
             choices=choices,

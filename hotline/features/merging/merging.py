@@ -29,7 +29,7 @@ from hotline.duplicates import Candidate, Match, NewReport, Place, find_duplicat
 from hotline.features.merging.reporters import linked_row
 from hotline.features.tickets.place import fill_missing
 from hotline.features.tickets.tickets import OPEN_STATUSES, message_team, open_ticket, record
-from hotline.models import Ticket, TicketReporter, TicketStatus, utcnow
+from hotline.models import OutboundPurpose, Ticket, TicketReporter, TicketStatus, utcnow
 from hotline.router import initial_priority
 
 MAX_CANDIDATES = 500  # newest first; in a disaster more than this in one category and window is one city-wide event
@@ -259,7 +259,7 @@ def raise_priority(session: Session, *, config: CityConfig, ticket: Ticket, urge
             ticket=ticket,
             urc_id=ticket.urc_id,
             key="more_reports",
-            purpose="alert",
+            purpose=OutboundPurpose.ALERT,
             reporters=ticket.reporter_count,
         )
         record(session, ticket, "urgency_alerted", members=[m.phone for m in members], priority=wanted)

@@ -15,7 +15,7 @@ from hotline.cityconfig import CityConfig
 from hotline.core.outbox import queue_sms
 from hotline.core.wording import say, ticket_fields
 from hotline.features.tickets.tickets import OPEN_STATUSES
-from hotline.models import OptOut, Ticket, TicketReporter
+from hotline.models import OptOut, OutboundPurpose, Ticket, TicketReporter
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ def tell_linked(
     ticket: Ticket,
     key: str,
     inbound_id: int | None = None,
-    purpose: str = "notify",
+    purpose: str = OutboundPurpose.NOTIFY,
     **extra: Any,
 ) -> list[str]:
     """Send reply `key` about the ticket to every linked reporter, each in their language; returns the phones."""

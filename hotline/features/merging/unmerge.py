@@ -16,7 +16,7 @@ from hotline.features.merging.merging import count_reporters
 from hotline.features.merging.reporters import Recipient, linked, linked_row, textable
 from hotline.features.tickets.ticket_actions import ActionError, Actor
 from hotline.features.tickets.tickets import OPEN_STATUSES, open_ticket, record, route_ticket
-from hotline.models import Call, InboundMessage, Ticket, TicketReporter, TicketStatus, utcnow
+from hotline.models import Call, InboundMessage, OutboundPurpose, Ticket, TicketReporter, TicketStatus, utcnow
 
 
 def split_reporter(session: Session, *, config: CityConfig, actor: Actor, ticket: Ticket, reporter_id: int) -> Ticket:
@@ -68,7 +68,7 @@ def split_reporter(session: Session, *, config: CityConfig, actor: Actor, ticket
     for recipient in textable([Recipient(row.phone, row.language)], session):
         fields = ticket_fields(session, config, new, recipient.language)
         body = say(config, "report_split", recipient.language, **fields)
-        queue_sms(session, to=recipient.phone, body=body, purpose="reply", ticket_id=new.id)
+        queue_sms(session, to=recipient.phone, body=body, purpose=OutboundPurpose.REPLY, ticket_id=new.id)
     audit(
         session,
         actor=actor.name,

@@ -50,7 +50,7 @@ from hotline.cityconfig.model import ShieldRules
 from hotline.core.outbox import is_opted_out, queue_sms
 from hotline.core.wording import say
 from hotline.features.tickets.tickets import CLOSED_STATUSES
-from hotline.models import CallScreening, Ticket, utcnow
+from hotline.models import CallScreening, OutboundPurpose, Ticket, utcnow
 from hotline.phone import is_mobile
 
 log = logging.getLogger(__name__)
@@ -326,7 +326,7 @@ def request_verification(
     if can_text(session, phone):
         if open_verification(session, phone=phone, now=now) is None:
             body = say(config, template, "id", yes=YES)
-            queue_sms(session, to=phone, body=body, purpose="reply")
+            queue_sms(session, to=phone, body=body, purpose=OutboundPurpose.REPLY)
             until = now + timedelta(hours=config.shield.verify_reply_hours)
             log_decision(
                 session,

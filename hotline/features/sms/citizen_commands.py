@@ -10,7 +10,7 @@ from hotline.core.wording import ticket_fields
 from hotline.features.merging import reporters, unmerge
 from hotline.features.tickets import cancel_requests
 from hotline.features.tickets.tickets import CLOSED_STATUSES, TransitionError, transition
-from hotline.models import Member, OptOut, Ticket, Urc
+from hotline.models import Member, OptOut, OutboundPurpose, Ticket, Urc
 from hotline.sms.grammar import ParsedSms
 
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ def handle(sender: Sender, *, parsed: ParsedSms) -> tuple[str, int | None]:
     if command == "stop":
         if sender.session.get(OptOut, sender.phone) is None:
             sender.session.add(OptOut(phone=sender.phone))
-        sender.reply("opted_out", purpose="optout_ack")
+        sender.reply("opted_out", purpose=OutboundPurpose.OPTOUT_ACK)
         return "opted_out", None
     sender.session.execute(delete(OptOut).where(OptOut.phone == sender.phone))
     sender.reply("opted_in")

@@ -21,7 +21,7 @@ from hotline.core.wording import say, ticket_fields
 from hotline.features.merging.reporters import tell_linked
 from hotline.features.sms.choices import yes_no
 from hotline.features.tickets.tickets import message_team, record, reopen
-from hotline.models import Ticket, TicketEvent, TicketStatus, utcnow
+from hotline.models import OutboundPurpose, Ticket, TicketEvent, TicketStatus, utcnow
 from hotline.phone import is_mobile
 
 if TYPE_CHECKING:
@@ -79,7 +79,7 @@ def ask(session: Session, *, config: CityConfig, ticket: Ticket, inbound_id: int
         session,
         to=ticket.reporter_phone,
         body=body,
-        purpose="notify",
+        purpose=OutboundPurpose.NOTIFY,
         ticket_id=ticket.id,
         inbound_id=inbound_id,
         choices=yes_no(ticket.language, YES, NO),

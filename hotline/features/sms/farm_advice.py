@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from hotline.core.outbox import queue_sms
 from hotline.core.wording import status_words
 from hotline.features.tickets.tickets import record, transition
-from hotline.models import Member, Ticket, TicketStatus
+from hotline.models import Member, OutboundPurpose, Ticket, TicketStatus
 
 if TYPE_CHECKING:
     from hotline.features.sms.sms_sender import Sender
@@ -45,10 +45,17 @@ def handle(sender: Sender, *, ticket: Ticket, member: Member, advice: str) -> tu
             session,
             to=ticket.reporter_phone,
             body=body,
-            purpose="advice",
+            purpose=OutboundPurpose.ADVICE,
             ticket_id=ticket.id,
             inbound_id=sender.inbound_id,
         )
     body = string.Formatter().vformat(rules.advice_sent_text, (), fields)
-    queue_sms(session, to=sender.phone, body=body, purpose="reply", ticket_id=ticket.id, inbound_id=sender.inbound_id)
+    queue_sms(
+        session,
+        to=sender.phone,
+        body=body,
+        purpose=OutboundPurpose.REPLY,
+        ticket_id=ticket.id,
+        inbound_id=sender.inbound_id,
+    )
     return "urc_advice", ticket.id

@@ -29,7 +29,7 @@ from hotline.channels.gateways import whatsapp_alert_gateways
 from hotline.core.gateway_config import GatewaySpec, SmsRouting
 from hotline.features.alerts.failover import ALERT_PURPOSES
 from hotline.features.sms.whatsapp_templates import template_for, twilio_content_for
-from hotline.models import AlertAttempt, InboundMessage, OutboundMessage, utcnow
+from hotline.models import AlertAttempt, InboundMessage, OutboundMessage, OutboundPurpose, utcnow
 from hotline.settings import get_settings
 
 ORIGIN_WINDOW = timedelta(days=30)
@@ -48,7 +48,7 @@ class RouteStep:
 def purpose_list(purpose: str) -> str:
     if purpose in ALERT_PURPOSES:
         return "alerts"
-    return "broadcasts" if purpose == "broadcast" else "replies"
+    return "broadcasts" if purpose == OutboundPurpose.BROADCAST else "replies"
 
 
 def route_for(session: Session, message: OutboundMessage, routing: SmsRouting) -> list[RouteStep]:

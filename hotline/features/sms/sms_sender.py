@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from hotline.cityconfig import CityConfig
 from hotline.core.outbox import Choices, queue_sms
 from hotline.core.wording import say
+from hotline.models import OutboundPurpose
 
 
 @dataclass
@@ -27,7 +28,7 @@ class Sender:
         self,
         key: str,
         ticket_id: int | None = None,
-        purpose: str = "reply",
+        purpose: str = OutboundPurpose.REPLY,
         choices: Choices | None = None,
         **fields: Any,
     ) -> None:

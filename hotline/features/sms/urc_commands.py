@@ -11,7 +11,7 @@ from hotline.core.wording import say, status_words, ticket_fields
 from hotline.features.merging.reporters import tell_linked
 from hotline.features.sms import confirmations, farm_advice
 from hotline.features.tickets.tickets import TransitionError, message_team, record, transition, urc_members
-from hotline.models import Agency, Member, Ticket, TicketEvent, TicketStatus, Urc
+from hotline.models import Agency, Member, OutboundPurpose, Ticket, TicketEvent, TicketStatus, Urc
 from hotline.sms.grammar import ParsedSms
 
 if TYPE_CHECKING:
@@ -87,7 +87,7 @@ def _tell_reporter(sender: Sender, ticket: Ticket, key: str) -> None:
         sender.session,
         to=ticket.reporter_phone,
         body=body,
-        purpose="notify",
+        purpose=OutboundPurpose.NOTIFY,
         ticket_id=ticket.id,
         inbound_id=sender.inbound_id,
     )
@@ -128,7 +128,7 @@ def _raise_to_command_center(sender: Sender, ticket: Ticket) -> None:
             ticket=ticket,
             urc_id=desk.id,
             key="all_declined",
-            purpose="alert",
+            purpose=OutboundPurpose.ALERT,
             inbound_id=sender.inbound_id,
             urc=urc.name if urc else "-",
         )

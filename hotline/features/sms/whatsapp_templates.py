@@ -29,22 +29,12 @@ import yaml
 
 from hotline.cityconfig.errors import ConfigError
 from hotline.cityconfig.yamlsource import FastSafeLoader, safe_load
+from hotline.models import OutboundPurpose
 
 log = logging.getLogger(__name__)
 FILE = Path("sms") / "whatsapp.yaml"
 # What the hotline sends (outbound_messages.purpose) and so what a template may stand for
-PURPOSES = (
-    "reply",
-    "notify",
-    "operator",
-    "advice",
-    "optout_ack",
-    "alert",
-    "escalation",
-    "broadcast",
-    "farm_outbreak",
-    "digest",
-)
+PURPOSES = tuple(OutboundPurpose)
 NAME_RE = re.compile(r"^[a-z0-9_]{1,512}$")  # Meta: lowercase letters, digits and underscores
 LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(_[A-Z]{2})?$")  # Meta's codes: id, en, en_US, pt_BR
 CONTENT_SID_RE = re.compile(r"^HX[0-9a-fA-F]{32}$")  # Twilio's Content resource SID

@@ -16,7 +16,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from hotline.features.alerts.failover import unreachable_tickets
-from hotline.models import AlertDelivery, Ticket, TicketStatus
+from hotline.models import AlertDelivery, AlertDeliveryStatus, Ticket, TicketStatus
 
 BOARD_ROWS = 10  # the most urgent tickets shown per agency; the rest are one link away
 WORKING = ("accepted", "on_site")
@@ -59,7 +59,7 @@ def agency_loads(
             load.open += n
             load.late += int(late)
     exhausted = select(AlertDelivery.id).where(
-        AlertDelivery.ticket_id == Ticket.id, AlertDelivery.status == "exhausted"
+        AlertDelivery.ticket_id == Ticket.id, AlertDelivery.status == AlertDeliveryStatus.EXHAUSTED
     )  # both sides from partial indexes (migration 0013): open tickets, exhausted deliveries
     unreachable = (
         select(Ticket.agency_id, func.count())

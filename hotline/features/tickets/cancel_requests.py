@@ -21,7 +21,7 @@ from hotline.cityconfig import CityConfig
 from hotline.core.outbox import is_opted_out, queue_sms
 from hotline.core.wording import say, ticket_fields
 from hotline.features.tickets.tickets import message_team, record
-from hotline.models import Agency, Ticket, TicketStatus, utcnow
+from hotline.models import Agency, OutboundPurpose, Ticket, TicketStatus, utcnow
 
 MOVING = ("accepted", "on_site")
 
@@ -53,7 +53,7 @@ def request(session: Session, *, config: CityConfig, ticket: Ticket, phone: str,
                 ticket=ticket,
                 urc_id=urc.id,
                 key="cancel_requested",
-                purpose="alert",
+                purpose=OutboundPurpose.ALERT,
                 inbound_id=inbound_id,
             )
             told += [m.phone for m in members]
@@ -75,5 +75,5 @@ def tell_reporter(session: Session, *, config: CityConfig, ticket: Ticket, key: 
     if not phone.startswith("+") or is_opted_out(session, phone):
         return False
     body = say(config, key, ticket.language, **ticket_fields(session, config, ticket, ticket.language), **extra)
-    queue_sms(session, to=phone, body=body, purpose="notify", ticket_id=ticket.id)
+    queue_sms(session, to=phone, body=body, purpose=OutboundPurpose.NOTIFY, ticket_id=ticket.id)
     return True

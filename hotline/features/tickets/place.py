@@ -21,7 +21,7 @@ from hotline.cityconfig import CityConfig
 from hotline.core.outbox import queue_sms
 from hotline.core.wording import place, say, ticket_fields
 from hotline.features.tickets.tickets import OPEN_STATUSES, record
-from hotline.models import Member, Ticket, TicketEvent, Urc, utcnow
+from hotline.models import Member, OutboundPurpose, Ticket, TicketEvent, Urc, utcnow
 
 MAX_LOCATION = 500  # tickets.location_text
 
@@ -159,7 +159,7 @@ def _tell_crew(session: Session, *, config: CityConfig, ticket: Ticket, inbound_
             session,
             to=member.phone,
             body=body,
-            purpose="notify",
+            purpose=OutboundPurpose.NOTIFY,
             ticket_id=ticket.id,
             member_id=member.id,
             inbound_id=inbound_id,

@@ -27,10 +27,10 @@ from sqlalchemy.orm import Session
 from hotline.cityconfig import CityConfig
 from hotline.core.outbox import queue_sms
 from hotline.core.wording import say
-from hotline.models import Agency, Member, OutboundMessage, Ticket, TicketEvent, TicketStatus, Urc
+from hotline.models import Agency, Member, OutboundMessage, OutboundPurpose, Ticket, TicketEvent, TicketStatus, Urc
 
 log = logging.getLogger(__name__)
-DIGEST_PURPOSE = "digest"
+DIGEST_PURPOSE = OutboundPurpose.DIGEST
 OLDEST_SHOWN = 3
 WORKING = ("accepted", "on_site")
 

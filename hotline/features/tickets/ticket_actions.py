@@ -31,7 +31,7 @@ from hotline.features.tickets.tickets import (
     transition,
     urc_members,
 )
-from hotline.models import Agency, Ticket, TicketStatus, Urc, utcnow
+from hotline.models import Agency, OutboundPurpose, Ticket, TicketStatus, Urc, utcnow
 from hotline.phone import to_e164
 from hotline.settings import get_settings
 
@@ -354,7 +354,7 @@ def send_sms(session: Session, *, config: CityConfig, actor: Actor, ticket: Tick
             raise ActionError("reporter_no_sms")
         if is_opted_out(session, ticket.reporter_phone):
             raise ActionError("reporter_opted_out")
-        queue_sms(session, to=ticket.reporter_phone, body=body, purpose="operator", ticket_id=ticket.id)
+        queue_sms(session, to=ticket.reporter_phone, body=body, purpose=OutboundPurpose.OPERATOR, ticket_id=ticket.id)
         count = 1
     elif to == "reporters":  # the first reporter and every linked one (duplicate merging) who can get SMS
         everyone = [Recipient(ticket.reporter_phone, ticket.language)]
@@ -363,7 +363,7 @@ def send_sms(session: Session, *, config: CityConfig, actor: Actor, ticket: Tick
         if not recipients:
             raise ActionError("no_reporter_sms")
         for recipient in recipients:
-            queue_sms(session, to=recipient.phone, body=body, purpose="operator", ticket_id=ticket.id)
+            queue_sms(session, to=recipient.phone, body=body, purpose=OutboundPurpose.OPERATOR, ticket_id=ticket.id)
         count = len(recipients)
     elif to == "urc":
         if ticket.urc_id is None:
@@ -374,7 +374,7 @@ def send_sms(session: Session, *, config: CityConfig, actor: Actor, ticket: Tick
                 session,
                 to=member.phone,
                 body=f"No. {ticket.id}: {body}",
-                purpose="operator",
+                purpose=OutboundPurpose.OPERATOR,
                 ticket_id=ticket.id,
                 member_id=member.id,
             )

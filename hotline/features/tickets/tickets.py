@@ -9,14 +9,15 @@ from sqlalchemy.orm import Session
 
 from hotline.cityconfig import CityConfig
 from hotline.cityconfig.model import PRIORITIES
-from hotline.core.deadlines import Due, add
-from hotline.core.outbox import NO_DISPATCH, queue_sms
+from hotline.core.deadlines import Due
+from hotline.core.dispatch import dispatcher
+from hotline.core.outbox import queue_sms
 from hotline.core.wording import ONE_SMS_LENGTH, fit, length, say, ticket_fields
 from hotline.features.alerts import failover
 from hotline.features.escalation import escalation
 from hotline.features.farming import farm_reports, outbreaks
 from hotline.features.tickets.ticket_events import record
-from hotline.models import Agency, Member, Ticket, TicketEvent, TicketStatus, Urc, utcnow
+from hotline.models import Agency, Member, OutboundPurpose, Ticket, TicketEvent, TicketStatus, Urc, utcnow
 from hotline.models.tickets import CLOSED, OPEN
 from hotline.router import RouteDecision, RouteFacts, initial_priority, route
 
@@ -118,10 +119,9 @@ def route_ticket(session: Session, *, config: CityConfig, ticket: Ticket, activa
     ticket.agency_id, ticket.urc_id, ticket.routing_rule = agency.id, urc.id, decision.rule
     ticket.status, ticket.routed_at = "routed", utcnow()
     record(session, ticket, "routed", rule=decision.rule, agency=agency.code, urc=urc.code, priority=ticket.priority)
-    if activate or session.info.get(NO_DISPATCH):  # the simulators queue no jobs: they show the alert at once
+    # Later means a deadline due now; a dispatcher that sets none (the simulator's) has it done at once.
+    if activate or not dispatcher(session).deadline(session, Due(ACTIVATION, ticket.id), utcnow()):
         activate_ticket(session, config=config, ticket=ticket, agency=agency, urc=urc)
-    else:
-        add(session, Due(ACTIVATION, ticket.id), utcnow())
     if farm is not None:
         outbreaks.watch(session, config=config, report=farm.report)
 
@@ -157,7 +157,7 @@ def message_team(
     ticket: Ticket,
     urc_id: int,
     key: str,
-    purpose: str = "notify",
+    purpose: str = OutboundPurpose.NOTIFY,
     skip_phone: str | None = None,
     inbound_id: int | None = None,
     **extra: Any,
@@ -188,7 +188,9 @@ def alert_urc(session: Session, *, config: CityConfig, ticket: Ticket, urc: Urc)
         body = f"{farmer} {fit(config.replies.templates['alert']['id'], fields, limit=room)}"
     members = urc_members(session, urc.id)
     for member in members:
-        failover.start(session, ticket=ticket, phone=member.phone, body=body, purpose="alert", member_id=member.id)
+        failover.start(
+            session, ticket=ticket, phone=member.phone, body=body, purpose=OutboundPurpose.ALERT, member_id=member.id
+        )
     record(session, ticket, "alerted", urc=urc.code, members=[m.phone for m in members])
 
 

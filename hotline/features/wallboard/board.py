@@ -18,7 +18,7 @@ from hotline.cityconfig import CityConfig
 from hotline.features.scorecard import Month
 from hotline.features.scorecard.monthly import month_scorecard
 from hotline.features.tickets.board import AgencyLoad, agency_loads
-from hotline.models import Agency, Call, Ticket, TicketEvent, TicketStatus
+from hotline.models import Agency, Call, CallRecordStatus, Ticket, TicketEvent, TicketStatus
 
 WALL_ROWS = 5  # tickets per agency on the big screen: readable from 5 metres
 
@@ -50,7 +50,7 @@ def version(session: Session) -> str:
     """Changes whenever the board could: any ticket event (its id only grows) or the calls waiting. Two index
     reads, for the screen's cheap poll (hotline/web/console/wallboard.py)."""
     last_event = session.scalar(select(func.max(TicketEvent.id)))
-    waiting = session.scalar(select(func.count(Call.id)).where(Call.status == "queued"))
+    waiting = session.scalar(select(func.count(Call.id)).where(Call.status == CallRecordStatus.QUEUED))
     return f"{last_event or 0}.{waiting or 0}"
 
 
@@ -67,5 +67,5 @@ def wallboard(session: Session, *, config: CityConfig, now: datetime, tz: ZoneIn
     finished = session.scalar(
         select(func.count(Ticket.id)).where(Ticket.resolved_at >= today, Ticket.status == TicketStatus.RESOLVED)
     )
-    waiting = session.scalar(select(func.count(Call.id)).where(Call.status == "queued")) or 0
+    waiting = session.scalar(select(func.count(Call.id)).where(Call.status == CallRecordStatus.QUEUED)) or 0
     return Wallboard(wall, new_today, finished or 0, waiting, red, str(month))

@@ -28,7 +28,7 @@ from hotline.features.accounts.live_sessions import live_session_keys
 from hotline.features.calls.call_queue import WaitingCall, waiting_calls
 from hotline.features.shield.shield_report import pending_callbacks
 from hotline.features.tickets.critical_watch import CriticalTicket, became_critical
-from hotline.models import Call, Ticket, TicketEvent
+from hotline.models import Call, CallRecordStatus, Ticket, TicketEvent
 from hotline.web.console.auth import ConsoleUser
 from hotline.web.console.pages import queue_view
 from hotline.web.templating import templates
@@ -86,7 +86,9 @@ class Poll:
 
 
 def _read_seen(session: Session) -> Seen:
-    queued = session.execute(select(Call.id, Call.updated_at).where(Call.status == "queued").order_by(Call.id)).all()
+    queued = session.execute(
+        select(Call.id, Call.updated_at).where(Call.status == CallRecordStatus.QUEUED).order_by(Call.id)
+    ).all()
     newest = select(TicketEvent.id, TicketEvent.at).order_by(TicketEvent.id.desc()).limit(1).subquery()
     tickets = session.execute(
         select(func.count(Ticket.id), func.max(Ticket.updated_at), select(newest.c.id).scalar_subquery()).add_columns(
