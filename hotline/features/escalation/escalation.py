@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 from hotline import clock
 from hotline.cityconfig import CityConfig
 from hotline.cityconfig.model import DEFAULT_DELIVERY_TIMEOUT_SECONDS, EscalationStep
-from hotline.core.deadlines import Due, add
+from hotline.core.deadlines import Due
+from hotline.core.dispatch import dispatcher
 from hotline.core.wording import clock_time, say, ticket_fields
 from hotline.features.alerts import failover
 from hotline.features.alerts.alerts import Alert, send_alert
@@ -158,7 +159,8 @@ def schedule(
     )
     session.add(row)
     session.flush()
-    add(session, Due(TIMER_KIND, row.id), due)
+    # through the session's dispatcher, as every deadline: the simulator's sets none (none may wake the real workers)
+    dispatcher(session).deadline(session, Due(TIMER_KIND, row.id), due)
     return row
 
 
