@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select, update
 
 from hotline import clock
-from hotline.core.queue import queue, redis_connection
+from hotline.core.queue import queue, redis_connection, worker_queues
 from hotline.db import unit_of_work
 from hotline.jobs import timers
 from hotline.jobs.sweeper import sweep_once
@@ -288,6 +288,24 @@ def test_alerts_waiting_behind_a_backlog_are_not_queued_twice_by_the_sweeper(pho
     assert len(queue()) == waiting
     redis_connection().flushdb()  # now they are lost
     assert sweep_once().outbound == 3
+    drain_queue()
+    assert len(escalation_sms(fake_twilio)) == 3
+
+
+def test_an_alert_job_a_killed_worker_took_off_the_queue_is_queued_again_by_the_sweeper(
+    phone: Phone, fake_twilio: Any
+) -> None:
+    """A worker takes a job off its lane's list (BLPOP) before it marks it started: killed in between, the job
+    still says "queued" and is in no list (tests/test_escalation_faults.py saw it). Lost, not waiting."""
+    _fire_report(phone)
+    clock.advance(timedelta(minutes=6))
+    [row] = escalations()
+    assert fire_escalation(row.id) == "fired"
+    lanes = [q for q in worker_queues() if len(q)]
+    taken = redis_connection().lpop(lanes[0].key)  # what the killed worker's BLPOP did
+    assert taken is not None and redis_connection().hget(f"rq:job:{taken.decode()}", "status") == b"queued"
+    clock.advance(timedelta(minutes=1))  # older than the sweeper's grace
+    assert sweep_once().outbound == 1  # the one taken; the others are still in the queue
     drain_queue()
     assert len(escalation_sms(fake_twilio)) == 3
 

@@ -103,20 +103,25 @@ def sweep_once() -> SweepResult:
 def _still_waiting(message_ids: list[int]) -> set[int]:
     """Rows whose first delivery job (`outbound-<id>-0`, jobs/queue.py) is still queued in RQ: late behind
     a backlog, not lost. Queueing them again only made the backlog longer (docs/benchmarks.md,
-    escalation). A job in RQ's intermediate list may belong to a worker that died: not counted as waiting."""
+    escalation). Queued means in a lane's list: a worker takes a job off the list (BLPOP) before it marks it
+    started, so a worker killed in between leaves a job that says "queued" and is in no list, lost (seen in
+    tests/test_escalation_faults.py). A job in RQ's intermediate list may belong to a worker that died: not
+    counted as waiting either."""
     if not message_ids:
         return set()
     lanes = worker_queues()
+    listed = {job for q in lanes for job in q.get_job_ids()}
     popped = {job for q in lanes for job in q.intermediate_queue.get_job_ids()}
     with lanes[0].connection.pipeline(transaction=False) as pipe:
         for message_id in message_ids:
             pipe.hget(f"rq:job:{outbound_job_id(message_id)}", "status")
         statuses = pipe.execute()
-    return {
-        message_id
-        for message_id, status in zip(message_ids, statuses, strict=True)
-        if status in (b"queued", b"deferred") and outbound_job_id(message_id) not in popped
-    }
+    waiting = set()
+    for message_id, status in zip(message_ids, statuses, strict=True):
+        job = outbound_job_id(message_id)
+        if status == b"deferred" or (status == b"queued" and job in listed and job not in popped):
+            waiting.add(message_id)
+    return waiting
 
 
 def _my_turn(interval: float) -> bool:
