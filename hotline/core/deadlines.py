@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
+from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
 from hotline import clock
@@ -59,16 +61,25 @@ def _arm_after_commit(timers: Sequence[tuple[Due, datetime]]) -> None:
 _ARM = "hotline_timers_to_arm"  # transaction_state key: timers to set in Redis once the transaction commits
 
 
+_INSERTS: dict[str, Any] = {}  # dialect name -> the one INSERT ... ON CONFLICT DO NOTHING of a timers row
+
+
+def _insert(dialect: str) -> Any:
+    """Built once per dialect, on the table (Core, not the ORM entity): a statement built per call with its values
+    cost more CPU than the INSERT's round trip, and an ORM statement autoflushed the caller's pending changes, one
+    more flush per deadline (docs/benchmarks.md, escalation: CPU per step). The row names its work by an id that
+    is already flushed, so nothing pending has to go first."""
+    statement = _INSERTS.get(dialect)
+    if statement is None:
+        statement = _INSERTS[dialect] = dialect_insert(dialect, cast(Table, Timer.__table__)).on_conflict_do_nothing()
+    return statement
+
+
 def add(session: Session, due: Due, at: datetime) -> None:
     """Write a deadline in the caller's transaction (again: nothing changes). Due within HORIZON, its timer is
     set after commit, all of one transaction's in one round trip to Redis; later ones the reconciler wakes."""
-    insert = dialect_insert(session.get_bind().dialect.name, Timer)
     values = {"kind": due.kind, "ref": due.ref, "seq": due.seq, "due_at": at, "created_at": clock.now()}
-    # No autoflush: the row names its work by id (already flushed), so the caller's pending changes need not go
-    # first. An autoflush here sent each caller's changes as single statements (an alert's delivery: one UPDATE
-    # per alert) where the commit's flush sends them batched (docs/benchmarks.md, escalation: CPU per step).
-    with session.no_autoflush:
-        session.execute(insert.values(**values).on_conflict_do_nothing())
+    session.execute(_insert(session.get_bind().dialect.name), values)
     if at > clock.now() + HORIZON:
         return
     state = transaction_state(session)
