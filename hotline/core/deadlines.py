@@ -65,10 +65,8 @@ _INSERTS: dict[str, Any] = {}  # dialect name -> the one INSERT ... ON CONFLICT 
 
 
 def _insert(dialect: str) -> Any:
-    """Built once per dialect, on the table (Core, not the ORM entity): a statement built per call with its values
-    cost more CPU than the INSERT's round trip, and an ORM statement autoflushed the caller's pending changes, one
-    more flush per deadline (docs/benchmarks.md, escalation: CPU per step). The row names its work by an id that
-    is already flushed, so nothing pending has to go first."""
+    """Built once per dialect, on the table: a statement built per call with its values (values(), ON CONFLICT,
+    its cache key) cost more CPU than the INSERT's round trip (docs/benchmarks.md, escalation: CPU per step)."""
     statement = _INSERTS.get(dialect)
     if statement is None:
         statement = _INSERTS[dialect] = dialect_insert(dialect, cast(Table, Timer.__table__)).on_conflict_do_nothing()
@@ -79,7 +77,10 @@ def add(session: Session, due: Due, at: datetime) -> None:
     """Write a deadline in the caller's transaction (again: nothing changes). Due within HORIZON, its timer is
     set after commit, all of one transaction's in one round trip to Redis; later ones the reconciler wakes."""
     values = {"kind": due.kind, "ref": due.ref, "seq": due.seq, "due_at": at, "created_at": clock.now()}
-    session.execute(_insert(session.get_bind().dialect.name), values)
+    # No autoflush (Session.execute flushes first, Core statements too): the row names its work by an id already
+    # flushed, so the caller's pending changes need not go first; the flush cost one more per deadline written.
+    with session.no_autoflush:
+        session.execute(_insert(session.get_bind().dialect.name), values)
     if at > clock.now() + HORIZON:
         return
     state = transaction_state(session)
