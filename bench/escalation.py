@@ -3,6 +3,7 @@
     flock /tmp/hotline-bench.lock .venv/bin/python bench/escalation.py           # 100,000 tickets, ~14 min
     flock /tmp/hotline-bench.lock .venv/bin/python bench/escalation.py --quick   # 10,000 over 2 min, ~3 min
     flock /tmp/hotline-bench.lock .venv/bin/python bench/escalation.py --pieces 4000   # CPU per piece, ~1 min
+    ... --pieces 4000 --profile /tmp/esc.prof   # and cProfile the releaser piece (calls, statements: load-free)
     .venv/bin/python bench/escalation.py --report bench/results/escalation-<time>.json   # the table again
 
 One run, on PostgreSQL (database hotline_bench_esc, dropped and created here) and Redis (db 8,
@@ -38,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import cProfile
 import itertools
 import json
 import math
@@ -857,7 +859,7 @@ def report(result: dict[str, Any]) -> None:
 # ---------------------------------------------------------------- --pieces: what one escalation costs
 
 
-def pieces(n: int, workdir: Path) -> dict[str, Any]:
+def pieces(n: int, workdir: Path, profile: Path | None = None) -> dict[str, Any]:
     """CPU and wall time per row of each piece of the path, in this process, one at a time, against the
     same PostgreSQL and Redis (the full run has both workers, PostgreSQL and Redis share 2 cores)."""
     import logging
@@ -927,11 +929,21 @@ def pieces(n: int, workdir: Path) -> dict[str, Any]:
         lambda: [fire_one(i) for i in ids[:half]],
     )
     q.connection.delete(q.key)  # their SMS jobs: not run here
-    timed(
-        f"fire {jobs.FIRE_CHUNK} rows per transaction (releaser)",
-        n - half,
-        lambda: fire_claimed(ids[half:], q.connection),
-    )
+    profiler = cProfile.Profile() if profile else None  # --profile: call and statement counts do not vary with load
+
+    def releaser_piece() -> None:
+        if profiler:
+            profiler.enable()
+        try:
+            fire_claimed(ids[half:], q.connection)
+        finally:
+            if profiler:
+                profiler.disable()
+
+    timed(f"fire {jobs.FIRE_CHUNK} rows per transaction (releaser)", n - half, releaser_piece)
+    if profiler and profile:
+        profiler.dump_stats(profile)
+        say(f"profile of the releaser piece: {profile} (python -m pstats)")
     q.connection.delete(q.key)
     with unit_of_work() as session:
         sms = list(session.scalars(select(OutboundMessage.id).where(OutboundMessage.status == "queued")))
@@ -954,6 +966,7 @@ def main() -> int:
     parser.add_argument("--strict", action="store_true", help="exit 1 when the p99 target is missed")
     parser.add_argument("--report", type=Path, help="print the table of an earlier results file")
     parser.add_argument("--pieces", type=int, metavar="N", help="only the CPU per piece, over N rows (e.g. 4000)")
+    parser.add_argument("--profile", type=Path, help="with --pieces: cProfile the releaser piece into this file")
     args = parser.parse_args()
     if args.report:
         report(json.loads(args.report.read_text()))
@@ -963,7 +976,7 @@ def main() -> int:
         with tempfile.TemporaryDirectory(prefix="bench-esc-") as tmp:
             try:
                 measured = {"at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "machine": machine()}
-                measured |= pieces(args.pieces, Path(tmp))
+                measured |= pieces(args.pieces, Path(tmp), args.profile)
             finally:
                 from hotline.db import dispose_all
 

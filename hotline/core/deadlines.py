@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
+from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
 from hotline import clock
@@ -59,12 +61,26 @@ def _arm_after_commit(timers: Sequence[tuple[Due, datetime]]) -> None:
 _ARM = "hotline_timers_to_arm"  # transaction_state key: timers to set in Redis once the transaction commits
 
 
+_INSERTS: dict[str, Any] = {}  # dialect name -> the one INSERT ... ON CONFLICT DO NOTHING of a timers row
+
+
+def _insert(dialect: str) -> Any:
+    """Built once per dialect, on the table: a statement built per call with its values (values(), ON CONFLICT,
+    its cache key) cost more CPU than the INSERT's round trip (docs/benchmarks.md, escalation: CPU per step)."""
+    statement = _INSERTS.get(dialect)
+    if statement is None:
+        statement = _INSERTS[dialect] = dialect_insert(dialect, cast(Table, Timer.__table__)).on_conflict_do_nothing()
+    return statement
+
+
 def add(session: Session, due: Due, at: datetime) -> None:
     """Write a deadline in the caller's transaction (again: nothing changes). Due within HORIZON, its timer is
     set after commit, all of one transaction's in one round trip to Redis; later ones the reconciler wakes."""
-    insert = dialect_insert(session.get_bind().dialect.name, Timer)
     values = {"kind": due.kind, "ref": due.ref, "seq": due.seq, "due_at": at, "created_at": clock.now()}
-    session.execute(insert.values(**values).on_conflict_do_nothing())
+    # No autoflush (Session.execute flushes first, Core statements too): the row names its work by an id already
+    # flushed, so the caller's pending changes need not go first; the flush cost one more per deadline written.
+    with session.no_autoflush:
+        session.execute(_insert(session.get_bind().dialect.name), values)
     if at > clock.now() + HORIZON:
         return
     state = transaction_state(session)
