@@ -15,6 +15,8 @@ from tests.conftest import CHROMIUM, Caller, Phone, drain_queue
 from tests.screens import shot
 from tests.suite_city import members as suite_members
 
+ELSEWHERE = re.compile(r"^https?://(?!127\.0\.0\.1[:/])")
+
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(
@@ -30,6 +32,10 @@ expect = sync_api.expect
 def page(browser: Any, server: str) -> Iterator[Any]:
     context = browser.new_context(base_url=server, viewport={"width": 1366, "height": 768})
     context.set_default_timeout(10_000)
+    # Nothing leaves this machine: a request to another host (the map's OpenStreetMap tiles) is refused at once
+    # instead of waiting on the closed network (the map page's load once waited past 10 s for its tiles). A test
+    # that wants tiles serves them itself (page.route, tests/test_map_browser.py: a page's routes come first).
+    context.route(ELSEWHERE, lambda route: route.abort())
     tab = context.new_page()
     yield tab
     # What the test left on screen, for a person (tests/screens.py); a page that crashed leaves no picture.
