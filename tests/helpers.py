@@ -2,7 +2,10 @@ from __future__ import annotations
 
 import secrets
 from datetime import timedelta
+from typing import Any
 
+import anyio
+import httpx
 from sqlalchemy import func, select
 
 from hotline import clock
@@ -106,3 +109,27 @@ def alert_attempts(number: str) -> list[tuple[str, str]]:
             select(AlertAttempt).where(AlertAttempt.delivery_id == delivery.id).order_by(AlertAttempt.position)
         )
         return [(a.channel, a.status) for a in rows]
+
+
+class AsgiClient:
+    """Requests straight into the ASGI app (no server, and not Starlette's deprecated TestClient)."""
+
+    def __init__(self, app: Any):
+        self.app = app
+
+    def request(self, method: str, path: str) -> httpx.Response:
+        async def send() -> httpx.Response:
+            transport = httpx.ASGITransport(app=self.app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://hotline.test") as client:
+                return await client.request(method, path)
+
+        return anyio.run(send)
+
+    def get(self, path: str) -> httpx.Response:
+        return self.request("GET", path)
+
+    def head(self, path: str) -> httpx.Response:
+        return self.request("HEAD", path)
+
+    def post(self, path: str) -> httpx.Response:
+        return self.request("POST", path)

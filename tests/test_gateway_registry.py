@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 from fastapi import APIRouter
-from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from hotline.channels.gateway import GatewayType, OutgoingSms, SendResult, SmsGateway
@@ -29,7 +28,7 @@ from hotline.features.alerts import failover
 from hotline.settings import Settings, get_settings
 from tests.conftest import drain_queue
 from tests.gateway_env import CITIZEN, gateways
-from tests.helpers import outbound
+from tests.helpers import AsgiClient, outbound
 
 router = APIRouter(prefix="/pigeon")
 
@@ -144,7 +143,7 @@ def test_a_registered_type_is_checked_built_sent_through_and_mounted(
 
         from hotline.web.app import create_app
 
-        assert TestClient(create_app()).get("/pigeon/ping").json() == {"coo": "ok"}
+        assert AsgiClient(create_app()).get("/pigeon/ping").json() == {"coo": "ok"}
 
 
 # A voice gateway type the same way: declared here, registered with one call.
@@ -200,6 +199,6 @@ def test_a_registered_voice_type_takes_calls_places_alerts_and_is_mounted() -> N
 
         from hotline.web.app import create_app
 
-        assert TestClient(create_app()).post("/tincan/status").json() == {"heard": "yes"}
+        assert AsgiClient(create_app()).post("/tincan/status").json() == {"heard": "yes"}
     finally:
         voice_unregister("tincan")

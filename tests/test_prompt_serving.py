@@ -8,11 +8,10 @@ import wave
 from collections.abc import Iterator
 from pathlib import Path
 
-import anyio
 import httpx
 import pytest
-from fastapi import FastAPI
 
+from tests.helpers import AsgiClient
 from tests.suite_city import CITY_DIR
 
 
@@ -42,35 +41,14 @@ def city(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Path
     get_settings.cache_clear()
 
 
-class Client:
-    """Requests straight into the ASGI app (no server, no deprecated TestClient)."""
-
-    def __init__(self, app: FastAPI):
-        self.app = app
-
-    def request(self, method: str, path: str) -> httpx.Response:
-        async def send() -> httpx.Response:
-            transport = httpx.ASGITransport(app=self.app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://hotline.test") as client:
-                return await client.request(method, path)
-
-        return anyio.run(send)
-
-    def get(self, path: str) -> httpx.Response:
-        return self.request("GET", path)
-
-    def head(self, path: str) -> httpx.Response:
-        return self.request("HEAD", path)
-
-
 @pytest.fixture
-def client(city: tuple[Path, Path]) -> Client:
+def client(city: tuple[Path, Path]) -> AsgiClient:
     from hotline.web.app import create_app
 
-    return Client(create_app())
+    return AsgiClient(create_app())
 
 
-def test_serves_the_built_file(client: Client, city: tuple[Path, Path]) -> None:
+def test_serves_the_built_file(client: AsgiClient, city: tuple[Path, Path]) -> None:
     _, data = city
     body = write_wav(data / "prompts/id/welcome.wav")
     response = client.get("/ivr/prompts/id/welcome.wav")
@@ -82,7 +60,7 @@ def test_serves_the_built_file(client: Client, city: tuple[Path, Path]) -> None:
     assert head.status_code == 200 and head.content == b"" and head.headers["content-length"] == str(len(body))
 
 
-def test_a_city_recording_wins_over_the_built_file(client: Client, city: tuple[Path, Path]) -> None:
+def test_a_city_recording_wins_over_the_built_file(client: AsgiClient, city: tuple[Path, Path]) -> None:
     config, data = city
     write_wav(data / "prompts/en/goodbye.wav", fill=b"\x01\x00")
     assert client.get("/ivr/prompts/en/goodbye.wav").content == (data / "prompts/en/goodbye.wav").read_bytes()
@@ -108,7 +86,7 @@ def test_a_city_recording_wins_over_the_built_file(client: Client, city: tuple[P
         "/ivr/prompts/id/%2E%2E%2Fen%2Fwelcome.wav",
     ],
 )
-def test_anything_else_is_404(client: Client, city: tuple[Path, Path], path: str) -> None:
+def test_anything_else_is_404(client: AsgiClient, city: tuple[Path, Path], path: str) -> None:
     config, data = city
     write_wav(data / "prompts/id/welcome.wav")
     write_wav(data / "prompts/en/welcome.wav")
