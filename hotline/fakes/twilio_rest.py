@@ -228,147 +228,162 @@ class FakeTwilio:
 
     def _build_app(self) -> FastAPI:
         app = FastAPI()
-
-        @app.get("/2010-04-01/Accounts/{account_sid}/Messages/{message_sid}/Media/{media_sid}")
-        async def media(account_sid: str, message_sid: str, media_sid: str, request: Request) -> Response:
-            if not self._authorised(request) or account_sid != self.account_sid:
-                return _error(401, 20003, "Authenticate")
-            if media_sid not in self.media:
-                return _error(404, 20404, f"The requested resource {request.url.path} was not found")
-            return Response(status_code=307, headers={"Location": f"/media-store/{media_sid}"})
-
-        @app.get("/media-store/{media_sid}")
-        async def media_store(media_sid: str) -> Response:
-            data, kind = self.media.get(media_sid, (b"", ""))
-            return Response(data, media_type=kind) if kind else Response(status_code=404)
-
-        @app.post("/2010-04-01/Accounts/{account_sid}/Messages.json")
-        async def create_message(account_sid: str, request: Request) -> JSONResponse:
-            self.requests += 1
-            if not self._authorised(request) or account_sid != self.account_sid:
-                return _error(401, 20003, "Authenticate")
-            form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
-            with self._lock:
-                failure = self._failures.pop(0) if self._failures else None
-            if failure:
-                return _error(failure.status, failure.code, failure.message)
-            if not form.get("To"):
-                return _error(400, 21604, "A 'To' phone number is required.")
-            if not form.get("From") and not form.get("MessagingServiceSid"):
-                return _error(400, 21603, "A 'From' phone number is required.")
-            content_sid = form.get("ContentSid")
-            if form.get("ContentVariables") and not content_sid:
-                return _error(400, 21654, "A ContentSid must be specified if ContentVariables are provided.")
-            if content_sid and (not CONTENT_SID.match(content_sid) or content_sid not in self.contents):
-                return _error(400, 21655, "The ContentSid is Invalid")
-            try:
-                variables = json.loads(form.get("ContentVariables") or "{}")
-            except ValueError:
-                variables = None
-            if not isinstance(variables, dict) or any(not isinstance(v, str) or not v for v in variables.values()):
-                return _error(400, 21656, "The ContentVariables Parameter is invalid")
-            if not content_sid and not form.get("Body") and not form.get("MediaUrl"):
-                return _error(400, 21602, "Message body is required.")
-            body = _render(self.contents[content_sid], variables) if content_sid else form.get("Body", "")
-            to = form["To"].removeprefix("whatsapp:")  # Twilio's WhatsApp: both addresses `whatsapp:+...`
-            if form["To"].startswith("whatsapp:") != form.get("From", "").startswith("whatsapp:"):
-                return _error(400, 63007, "Twilio could not find a Channel with the specified From address")
-            if not to.startswith("+") or not to[1:].isdigit():
-                return _error(400, 21211, f"The 'To' number {form['To']} is not a valid phone number.")
-            message = FakeMessage(
-                f"SM{uuid.uuid4().hex}", form["To"], form.get("From", ""), body, form.get("StatusCallback"), params=form
-            )
-            with self._lock:
-                self.messages.append(message)
-            if form["To"].startswith("whatsapp:") and not content_sid and not self._window_open(to):
-                self._fail_later(message, OUTSIDE_WINDOW)
-            while self._stalled:
-                await asyncio.sleep(0.01)
-            return JSONResponse(self._resource(message), status_code=201)
-
-        @app.get("/2010-04-01/Accounts/{account_sid}/Messages.json")
-        async def list_messages(account_sid: str, request: Request) -> JSONResponse:
-            """Messages filtered as Twilio filters them: To, From, DateSent> (sent after), newest first."""
-            if not self._authorised(request) or account_sid != self.account_sid:
-                return _error(401, 20003, "Authenticate")
-            query = request.query_params
-            after = _iso_timestamp(query.get("DateSent>"))
-            with self._lock:
-                found = [
-                    m
-                    for m in reversed(self.messages)
-                    if (not query.get("To") or m.to == query["To"])
-                    and (not query.get("From") or m.from_ == query["From"])
-                    and (after is None or m.created >= after)
-                ]
-            uri = f"/2010-04-01/Accounts/{self.account_sid}/Messages.json"
-            return JSONResponse(
-                {
-                    "messages": [self._resource(m) for m in found],
-                    "first_page_uri": uri,
-                    "next_page_uri": None,
-                    "previous_page_uri": None,
-                    "page": 0,
-                    "page_size": len(found),
-                    "start": 0,
-                    "end": max(0, len(found) - 1),
-                    "uri": uri,
-                }
-            )
-
-        @app.post("/2010-04-01/Accounts/{account_sid}/Calls.json")
-        async def create_call(account_sid: str, request: Request) -> JSONResponse:
-            """Place an outbound call: To, From, and Url (or Twiml) are required, as on api.twilio.com."""
-            self.requests += 1
-            if not self._authorised(request) or account_sid != self.account_sid:
-                return _error(401, 20003, "Authenticate")
-            form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
-            with self._lock:
-                failure = self._failures.pop(0) if self._failures else None
-            if failure:
-                return _error(failure.status, failure.code, failure.message)
-            if not form.get("To"):
-                return _error(400, 21201, "No 'To' number is specified")
-            if not form.get("From"):
-                return _error(400, 21213, "No 'From' number is specified")
-            if not form.get("Url") and not form.get("Twiml") and not form.get("ApplicationSid"):
-                return _error(400, 21205, "Url parameter is required.")
-            if not form["To"].startswith("+") or not form["To"][1:].isdigit():
-                return _error(400, 21211, f"The phone number you are attempting to call, {form['To']}, is not valid.")
-            call = FakeCall(
-                f"CA{uuid.uuid4().hex}", form["To"], form["From"], form.get("Url", ""), form.get("StatusCallback"), form
-            )
-            with self._lock:
-                self.calls.append(call)
-            return JSONResponse(self._call_resource(call), status_code=201)
-
-        @app.post("/2010-04-01/Accounts/{account_sid}/Calls/{call_sid}.json")
-        async def update_call(account_sid: str, call_sid: str, request: Request) -> JSONResponse:
-            """Redirect a live call to new TwiML (Twiml) or a new URL (Url), as an operator taking it does."""
-            if not self._authorised(request) or account_sid != self.account_sid:
-                return _error(401, 20003, "Authenticate")
-            form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
-            if not call_sid.startswith("CA"):
-                return _error(404, 20404, f"The requested resource /Calls/{call_sid}.json was not found")
-            if not form.get("Twiml") and not form.get("Url") and not form.get("Status"):
-                return _error(400, 21205, "Url, Twiml or Status is required.")
-            with self._lock:
-                self.call_updates.append((call_sid, form))
-            now = formatdate(usegmt=True)
-            return JSONResponse(
-                {
-                    "account_sid": self.account_sid,
-                    "api_version": "2010-04-01",
-                    "date_created": now,
-                    "date_updated": now,
-                    "direction": "inbound",
-                    "sid": call_sid,
-                    "status": "in-progress",
-                    "uri": f"/2010-04-01/Accounts/{self.account_sid}/Calls/{call_sid}.json",
-                }
-            )
-
+        accounts = "/2010-04-01/Accounts/{account_sid}"
+        app.add_api_route(f"{accounts}/Messages/{{message_sid}}/Media/{{media_sid}}", self._media, methods=["GET"])
+        app.add_api_route("/media-store/{media_sid}", self._media_store, methods=["GET"])
+        app.add_api_route(f"{accounts}/Messages.json", self._create_message, methods=["POST"])
+        app.add_api_route(f"{accounts}/Messages.json", self._list_messages, methods=["GET"])
+        app.add_api_route(f"{accounts}/Calls.json", self._create_call, methods=["POST"])
+        app.add_api_route(f"{accounts}/Calls/{{call_sid}}.json", self._update_call, methods=["POST"])
         return app
+
+    def _refused(self, request: Request, account_sid: str) -> JSONResponse | None:
+        """Twilio's answer to a request with the wrong credentials or another account's path, else None."""
+        if not self._authorised(request) or account_sid != self.account_sid:
+            return _error(401, 20003, "Authenticate")
+        return None
+
+    def _next_failure(self) -> JSONResponse | None:
+        """The error a test asked for with `fail_next`, answered instead of the next create."""
+        with self._lock:
+            failure = self._failures.pop(0) if self._failures else None
+        return _error(failure.status, failure.code, failure.message) if failure else None
+
+    async def _media(self, account_sid: str, message_sid: str, media_sid: str, request: Request) -> Response:
+        if refused := self._refused(request, account_sid):
+            return refused
+        if media_sid not in self.media:
+            return _error(404, 20404, f"The requested resource {request.url.path} was not found")
+        return Response(status_code=307, headers={"Location": f"/media-store/{media_sid}"})
+
+    async def _media_store(self, media_sid: str) -> Response:
+        data, kind = self.media.get(media_sid, (b"", ""))
+        return Response(data, media_type=kind) if kind else Response(status_code=404)
+
+    async def _create_message(self, account_sid: str, request: Request) -> JSONResponse:
+        self.requests += 1
+        if refused := self._refused(request, account_sid):
+            return refused
+        form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+        if failed := self._next_failure() or self._invalid_message(form):
+            return failed
+        content_sid = form.get("ContentSid")
+        variables = json.loads(form.get("ContentVariables") or "{}")  # checked by _invalid_message
+        body = _render(self.contents[content_sid], variables) if content_sid else form.get("Body", "")
+        to = form["To"].removeprefix("whatsapp:")  # Twilio's WhatsApp: both addresses `whatsapp:+...`
+        message = FakeMessage(
+            f"SM{uuid.uuid4().hex}", form["To"], form.get("From", ""), body, form.get("StatusCallback"), params=form
+        )
+        with self._lock:
+            self.messages.append(message)
+        if form["To"].startswith("whatsapp:") and not content_sid and not self._window_open(to):
+            self._fail_later(message, OUTSIDE_WINDOW)
+        while self._stalled:
+            await asyncio.sleep(0.01)
+        return JSONResponse(self._resource(message), status_code=201)
+
+    def _invalid_message(self, form: dict[str, str]) -> JSONResponse | None:
+        """Twilio's 400 for a message it would refuse, in the order api.twilio.com checks, else None."""
+        if not form.get("To"):
+            return _error(400, 21604, "A 'To' phone number is required.")
+        if not form.get("From") and not form.get("MessagingServiceSid"):
+            return _error(400, 21603, "A 'From' phone number is required.")
+        content_sid = form.get("ContentSid")
+        if form.get("ContentVariables") and not content_sid:
+            return _error(400, 21654, "A ContentSid must be specified if ContentVariables are provided.")
+        if content_sid and (not CONTENT_SID.match(content_sid) or content_sid not in self.contents):
+            return _error(400, 21655, "The ContentSid is Invalid")
+        try:
+            variables = json.loads(form.get("ContentVariables") or "{}")
+        except ValueError:
+            variables = None
+        if not isinstance(variables, dict) or any(not isinstance(v, str) or not v for v in variables.values()):
+            return _error(400, 21656, "The ContentVariables Parameter is invalid")
+        if not content_sid and not form.get("Body") and not form.get("MediaUrl"):
+            return _error(400, 21602, "Message body is required.")
+        to = form["To"].removeprefix("whatsapp:")
+        if form["To"].startswith("whatsapp:") != form.get("From", "").startswith("whatsapp:"):
+            return _error(400, 63007, "Twilio could not find a Channel with the specified From address")
+        if not to.startswith("+") or not to[1:].isdigit():
+            return _error(400, 21211, f"The 'To' number {form['To']} is not a valid phone number.")
+        return None
+
+    async def _list_messages(self, account_sid: str, request: Request) -> JSONResponse:
+        """Messages filtered as Twilio filters them: To, From, DateSent> (sent after), newest first."""
+        if refused := self._refused(request, account_sid):
+            return refused
+        query = request.query_params
+        after = _iso_timestamp(query.get("DateSent>"))
+        with self._lock:
+            found = [
+                m
+                for m in reversed(self.messages)
+                if (not query.get("To") or m.to == query["To"])
+                and (not query.get("From") or m.from_ == query["From"])
+                and (after is None or m.created >= after)
+            ]
+        uri = f"/2010-04-01/Accounts/{self.account_sid}/Messages.json"
+        return JSONResponse(
+            {
+                "messages": [self._resource(m) for m in found],
+                "first_page_uri": uri,
+                "next_page_uri": None,
+                "previous_page_uri": None,
+                "page": 0,
+                "page_size": len(found),
+                "start": 0,
+                "end": max(0, len(found) - 1),
+                "uri": uri,
+            }
+        )
+
+    async def _create_call(self, account_sid: str, request: Request) -> JSONResponse:
+        """Place an outbound call: To, From, and Url (or Twiml) are required, as on api.twilio.com."""
+        self.requests += 1
+        if refused := self._refused(request, account_sid):
+            return refused
+        form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+        if failed := self._next_failure():
+            return failed
+        if not form.get("To"):
+            return _error(400, 21201, "No 'To' number is specified")
+        if not form.get("From"):
+            return _error(400, 21213, "No 'From' number is specified")
+        if not form.get("Url") and not form.get("Twiml") and not form.get("ApplicationSid"):
+            return _error(400, 21205, "Url parameter is required.")
+        if not form["To"].startswith("+") or not form["To"][1:].isdigit():
+            return _error(400, 21211, f"The phone number you are attempting to call, {form['To']}, is not valid.")
+        call = FakeCall(
+            f"CA{uuid.uuid4().hex}", form["To"], form["From"], form.get("Url", ""), form.get("StatusCallback"), form
+        )
+        with self._lock:
+            self.calls.append(call)
+        return JSONResponse(self._call_resource(call), status_code=201)
+
+    async def _update_call(self, account_sid: str, call_sid: str, request: Request) -> JSONResponse:
+        """Redirect a live call to new TwiML (Twiml) or a new URL (Url), as an operator taking it does."""
+        if refused := self._refused(request, account_sid):
+            return refused
+        form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+        if not call_sid.startswith("CA"):
+            return _error(404, 20404, f"The requested resource /Calls/{call_sid}.json was not found")
+        if not form.get("Twiml") and not form.get("Url") and not form.get("Status"):
+            return _error(400, 21205, "Url, Twiml or Status is required.")
+        with self._lock:
+            self.call_updates.append((call_sid, form))
+        now = formatdate(usegmt=True)
+        return JSONResponse(
+            {
+                "account_sid": self.account_sid,
+                "api_version": "2010-04-01",
+                "date_created": now,
+                "date_updated": now,
+                "direction": "inbound",
+                "sid": call_sid,
+                "status": "in-progress",
+                "uri": f"/2010-04-01/Accounts/{self.account_sid}/Calls/{call_sid}.json",
+            }
+        )
 
     def _resource(self, m: FakeMessage) -> dict[str, Any]:
         now = formatdate(usegmt=True)
