@@ -230,13 +230,6 @@ def test_within_the_window_the_alert_is_text_and_terima_on_whatsapp_accepts_as_t
     assert answer and all(m.from_ == f"whatsapp:{WA_SENDER}" for m in answer)  # answered where they wrote
 
 
-@pytest.fixture(scope="module")
-def graph_server() -> Iterator[FakeGraph]:
-    fake = FakeGraph(templates={"hotline_update": {"id"}, "hotline_alert": {"id"}}).start()
-    yield fake
-    fake.stop()
-
-
 @pytest.fixture
 def on_both(graph_server: FakeGraph, city: Path, server: str, fake_twilio: Any) -> Iterator[FakeGraph]:
     fake_twilio.add_content(ALERT_TEMPLATE, sid=ALERT_SID)

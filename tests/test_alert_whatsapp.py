@@ -34,13 +34,6 @@ PMK_TIMEOUT = timedelta(seconds=60)  # routing/agencies.yaml
 REPORT = "KEBAKARAN di Jl. Diponegoro 12 Sisir"
 
 
-@pytest.fixture(scope="module")
-def graph_server() -> Iterator[FakeGraph]:
-    fake = FakeGraph(templates={"hotline_update": {"id"}, "hotline_alert": {"id"}}).start()
-    yield fake
-    fake.stop()
-
-
 @pytest.fixture
 def graph(graph_server: FakeGraph, server: str, fake_twilio: Any, tmp_path: Path) -> Iterator[FakeGraph]:
     city = tmp_path / "city"

@@ -37,14 +37,6 @@ ON_WA = [f"+6281200000{i:03d}" for i in range(900, 904)]
 QUIET = "+6281200000950"  # subscribed on WhatsApp (imported), never wrote: its window is closed
 
 
-@pytest.fixture(scope="module")
-def graph_server() -> Iterator[FakeGraph]:
-    # the templates tests/city/sms/whatsapp.yaml names, as Meta approved them
-    fake = FakeGraph(templates={"hotline_update": {"id"}, "hotline_warning": {"id"}}).start()
-    yield fake
-    fake.stop()
-
-
 @pytest.fixture
 def graph(graph_server: FakeGraph, server: str, fake_twilio: Any) -> Iterator[FakeGraph]:
     with whatsapp(graph_server, fake_twilio.base_url, server) as fake:

@@ -21,13 +21,6 @@ from tests.whatsapp_env import VERIFY_TOKEN, whatsapp
 PMK = members("PMK")
 
 
-@pytest.fixture(scope="module")
-def graph_server() -> Iterator[FakeGraph]:
-    fake = FakeGraph(templates={"hotline_update": {"id"}}).start()  # as tests/city/sms/whatsapp.yaml names it
-    yield fake
-    fake.stop()
-
-
 @pytest.fixture
 def graph(graph_server: FakeGraph, server: str, fake_twilio: Any) -> Iterator[FakeGraph]:
     with whatsapp(graph_server, fake_twilio.base_url, server) as fake:
