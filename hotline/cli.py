@@ -139,11 +139,13 @@ def config_check(
     for warning in warnings(config):  # the city can still go live: a warning, never an error
         err.print(warning, markup=False, highlight=False, soft_wrap=True)
     _whatsapp_alerts_summary(settings, Path(folder))
-    from hotline.channels.voice_gateways import voice_summary
+    from hotline.channels.voice_gateways import voice_findings, voice_summary
     from hotline.features.calls.call_flows import ALERT_FLOW
 
     line = voice_summary(settings, has_alert_flow=ALERT_FLOW in config.ivr_flows)
     console.print(line, markup=False, highlight=False, soft_wrap=True)
+    for note in voice_findings(settings).notes:  # its problems stopped it above (_refuse_gateway_problems)
+        console.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
     rules = config.shield
     console.print(
         f"call shield: {rules.calls_per_hour} calls/hour, {rules.calls_per_day}/day per number "
@@ -181,10 +183,11 @@ def _whatsapp_alerts_summary(settings: Settings, folder: Path) -> None:
 
 
 def _refuse_gateway_problems(settings: Settings) -> None:
-    """SMS gateway settings that cannot work: one line each, exit 2 (as other settings, in main)."""
+    """SMS and voice gateway settings that cannot work: one line each, exit 2 (as other settings, in main)."""
     from hotline.channels.gateways import gateway_problems
+    from hotline.channels.voice_gateways import voice_findings
 
-    problems = gateway_problems(settings)
+    problems = gateway_problems(settings) + voice_findings(settings).problems
     for line in problems:
         err.print(line, style="red", markup=False, highlight=False, soft_wrap=True)
     if problems:
@@ -772,7 +775,10 @@ def up(
     settings = get_settings()
     _refuse_gateway_problems(settings)
     host, port = host or settings.host, port or settings.port
-    if settings.ari_url:
+    from hotline.channels.ari.settings import ari_settings
+
+    ari = ari_settings(settings)
+    if ari.url:
         from hotline.channels.ari.run import AriSettingsError, build_app
 
         try:
@@ -807,9 +813,9 @@ def up(
         fd = listener.fileno()
         supervisor.start(Service("API", [*base, "serve", "--fd", str(fd)], env=env, pass_fds=(fd,)))
         supervisor.start(Service("worker", [*base, "worker"], env=env))
-        if settings.ari_url:
+        if ari.url:
             supervisor.start(Service("ARI app", [*base, "ari"], env=env))
-            console.print(f"Asterisk ARI app {settings.ari_app!r} on {settings.ari_url}")
+            console.print(f"Asterisk ARI app {ari.app!r} on {ari.url}")
         smpp_links = [g.name for g in settings.sms_routing.of_kind("smpp")]
         if smpp_links:
             supervisor.start(Service("SMPP binds", [*base, "smpp"], env=env))

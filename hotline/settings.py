@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import re
+from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 from pydantic import Field, PrivateAttr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Re-exported: callers read these from hotline.settings (they live below it, beside the gateway settings).
 from hotline.core.secret_strength import GATEWAY_SECRET, weak_secret
+from hotline.core.settings_errors import error_lines
+from hotline.core.voice_config import VoiceSettings, alerts_choice, read_voice_settings, voice_kinds
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MAKE_ONE = "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
@@ -29,10 +32,18 @@ class SettingsError(ValueError):
     """Configuration that must not run (e.g. placeholder secrets in production)."""
 
 
+V = TypeVar("V", bound=VoiceSettings)
+# What Settings(...) was given, while it validates: each voice gateway type's settings are read from it too.
+_GIVEN: ContextVar[dict[str, Any]] = ContextVar("hotline_settings_given")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
     _sms_routing: SmsRouting | None = PrivateAttr(None)
     _proxy_networks: tuple[IPv4Network | IPv6Network, ...] | None = PrivateAttr(None)
+    # Each registered voice gateway type's own settings (hotline/core/voice_config.py), by its model.
+    _voice: dict[type[VoiceSettings], VoiceSettings] | None = PrivateAttr(None)
+    _given: dict[str, Any] = PrivateAttr(default_factory=dict)
 
     env: Literal["development", "production"] = Field("development", alias="HOTLINE_ENV")
     database_url: str | None = Field(None, alias="HOTLINE_DATABASE_URL")
@@ -95,9 +106,8 @@ class Settings(BaseSettings):
     # Twilio's WhatsApp sender (E.164): citizens who write `whatsapp:` through Twilio are answered on WhatsApp from
     # the number they wrote to, this one when their message did not say, within their 24-hour window.
     twilio_whatsapp_from: str | None = Field(None, alias="TWILIO_WHATSAPP_FROM")
-    # A call that arrives while the database is down (or on the Voice Fallback URL) is put through to this
-    # phone, e.g. the command center's desk (E.164); nobody answers, or unset: the caller leaves a message.
-    voice_fallback_number: str | None = Field(None, alias="HOTLINE_VOICE_FALLBACK_NUMBER")
+    # The TWILIO_* account above is Twilio's for SMS and voice alike, so it is here; each voice gateway type's own
+    # settings (ARI_*, HOTLINE_VOICE_FALLBACK_NUMBER) are its package's: `voice(model)` below.
 
     # The backup SMS gateway alerts fail over to (`sms_backup` in routing/agencies.yaml): Kannel's sendsms URL,
     # e.g. http://127.0.0.1:13013/cgi-bin/sendsms, and the sendsms-user it logs in as.
@@ -107,28 +117,47 @@ class Settings(BaseSettings):
     backup_sms_from: str | None = Field(None, alias="HOTLINE_BACKUP_SMS_FROM")
     backup_sms_smsc: str | None = Field(None, alias="HOTLINE_BACKUP_SMS_SMSC")  # Kannel smsc-id to route by
 
-    ari_url: str | None = Field(None, alias="ARI_URL")
-    ari_username: str | None = Field(None, alias="ARI_USERNAME")
-    ari_password: str | None = Field(None, alias="ARI_PASSWORD")
-    ari_app: str = Field("hotline", alias="ARI_APP")
-    # One ARI app per Asterisk (hotline/channels/ari/lease.py): a standby takes over this long after the
-    # running app dies. 0 turns the lease off.
-    ari_lease_seconds: float = Field(15.0, alias="ARI_LEASE_SECONDS", ge=0)
-    # sounds: sound:hotline/{lang}/{key} from Asterisk's sounds folder; http: fetched from HOTLINE_PUBLIC_URL
-    ari_prompts: Literal["sounds", "http"] = Field("sounds", alias="ARI_PROMPTS")
-    # Voice alerts through Asterisk: the dial string a member's phone is rung at ({number}: +62812...,
-    # {national}: 0812...), and the number they see. hotline/channels/ari/voice_gateway.py
-    ari_alert_endpoint: str = Field("PJSIP/{national}@trunk", alias="ARI_ALERT_ENDPOINT")
-    ari_alert_caller_id: str | None = Field(None, alias="ARI_ALERT_CALLER_ID")
-    # Which voice gateway places alert calls: twilio | asterisk; unset: Twilio when it can, else Asterisk.
-    voice_alerts: Literal["twilio", "asterisk"] | None = Field(None, alias="HOTLINE_VOICE_ALERTS")
+    # Which voice gateway type places alert calls (a registered one: twilio, asterisk, ...); unset: the first, in
+    # registration order (hotline/wiring.py), that can place calls.
+    voice_alerts: str | None = Field(None, alias="HOTLINE_VOICE_ALERTS")
     # The console map's tiles (hotline/web/console/map.py): a {z}/{x}/{y} URL template; "none" (or empty) draws
     # the desa points on a plain background, for a command center with no internet.
     map_tiles_url: str = Field("https://tile.openstreetmap.org/{z}/{x}/{y}.png", alias="HOTLINE_MAP_TILES_URL")
     map_tiles_attribution: str = Field("© OpenStreetMap contributors", alias="HOTLINE_MAP_TILES_ATTRIBUTION")
 
+    def __init__(self, **values: Any) -> None:
+        token = _GIVEN.set(values)
+        try:
+            super().__init__(**values)
+        finally:
+            _GIVEN.reset(token)
+
+    def voice(self, model: type[V]) -> V:
+        """A voice gateway type's own settings (its `VoiceSettings` model), read once, with what this was given."""
+        parts = self._voice_parts()
+        if model not in parts:  # a type registered after these settings were read (a test's)
+            parts[model] = read_voice_settings(model, self._given)
+        return cast(V, parts[model])
+
+    def _voice_parts(self) -> dict[type[VoiceSettings], VoiceSettings]:
+        if self._voice is None:
+            self._given = dict(_GIVEN.get({}))
+            models = [kind.settings for kind in voice_kinds().values() if kind.settings is not None]
+            self._voice = {model: read_voice_settings(model, self._given) for model in models}
+        return self._voice
+
     # Settings that cannot work are refused when they are read, so every command says so in one line at
     # start (cli.main) instead of failing later, e.g. on every SMS (a timezone typo) or at the first query.
+    @field_validator("voice_alerts")
+    @classmethod
+    def _registered_voice_type(cls, name: str | None) -> str | None:
+        return alerts_choice(name)
+
+    @model_validator(mode="after")
+    def _read_voice_settings(self) -> Settings:
+        self._voice_parts()  # ARI_PROMPTS=ftp and the like stop here, as the settings above do
+        return self
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, name: str) -> str:
@@ -246,16 +275,6 @@ class Settings(BaseSettings):
         scheme, _, rest = self.map_tiles_url.partition("://")
         return f"{scheme}://{rest.split('/', 1)[0].replace('{s}', '*')}"
 
-    @field_validator("voice_fallback_number")
-    @classmethod
-    def _dialable(cls, number: str | None) -> str | None:
-        if not number or not number.strip():
-            return None
-        compact = "".join(c for c in number if c not in " -().")
-        if not (compact.startswith("+") and compact[1:].isdigit() and 8 <= len(compact) <= 16):
-            raise ValueError(f"{number!r} must be a phone number in E.164 form, e.g. +62341512345")
-        return compact
-
     @field_validator("trusted_proxies")
     @classmethod
     def _proxies_are_addresses(cls, value: str | None) -> str | None:
@@ -336,10 +355,8 @@ class Settings(BaseSettings):
             weak = weak_secret(self.backup_sms_password or "", **GATEWAY_SECRET)
             if weak:
                 problems.append(f"HOTLINE_BACKUP_SMS_PASSWORD is {weak}; set the Kannel sendsms-user's password")
-        if self.ari_url:
-            weak = weak_secret(self.ari_password or "", **GATEWAY_SECRET)
-            if weak:  # config/asterisk/ari.conf ships CHANGE-ME
-                problems.append(f"ARI_PASSWORD is {weak}; set the password of the ARI user in ari.conf")
+        for part in self._voice_parts().values():  # each voice gateway type's own (ARI_PASSWORD)
+            problems.extend(part.production_problems())
         if self.media_s3_secret_key:
             weak = weak_secret(self.media_s3_secret_key, **GATEWAY_SECRET)
             if weak:
@@ -359,14 +376,7 @@ def _did_you_mean(name: str) -> str:
 
 def settings_problems(exc: ValidationError) -> list[str]:
     """One line per setting that cannot work, named as it is set (HOTLINE_PORT: ...)."""
-    lines = []
-    for problem in exc.errors():
-        where = ".".join(str(part) for part in problem["loc"])
-        # Our own validators' ValueErrors read as sentences; pydantic would prefix them with "Value error, ".
-        error = problem.get("ctx", {}).get("error")
-        message = str(error) if problem["type"] == "value_error" and error is not None else problem["msg"]
-        lines.append(f"settings: {where + ': ' if where else ''}{message}")
-    return lines
+    return [f"settings: {line}" for line in error_lines(exc)]
 
 
 @lru_cache(maxsize=1)

@@ -5,7 +5,8 @@
   registering them tells the settings which types exist (hotline/core/gateway_config.py), the factory how to
   build them (hotline/channels/gateways.py) and the app which webhook routers to mount (hotline/web/app.py).
   The voice gateway types (`VOICE_GATEWAY_TYPES`) are registered with hotline/channels/voice_gateways.py the
-  same way (their routers mounted too).
+  same way: the settings learn their names (HOTLINE_VOICE_ALERTS) and read their own settings
+  (hotline/core/voice_config.py), and their routers are mounted.
 
 Called by the app (hotline/web/app.py `create_app`), the CLI (hotline/cli.py, so `hotline worker` and the RQ work
 horses it forks), the timer releaser and broadcast sender processes (their `-c` entry code), and the test suite."""

@@ -1,7 +1,8 @@
 """A new gateway type is one declaration and one registration (hotline/channels/gateway.py `GatewayType`,
 hotline/channels/voice.py `VoiceGatewayType`, hotline/wiring.py): the types below are defined only here. Once
 registered, an SMS type is accepted by the settings (`hotline config check`), the outbox sends through it and the
-app mounts its webhooks; a voice type is built when configured, places alerts and has its webhooks mounted."""
+app mounts its webhooks; a voice type reads and checks its own settings, is built when configured, is named by
+HOTLINE_VOICE_ALERTS, places alerts and has its webhooks mounted."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from fastapi import APIRouter
+from pydantic import Field, ValidationError
 from typer.testing import CliRunner
 
 from hotline.channels.gateway import GatewayType, OutgoingSms, SendResult, SmsGateway
@@ -23,9 +25,10 @@ from hotline.channels.voice_gateways import unregister as voice_unregister
 from hotline.core.gateway_config import Findings, GatewaySpec
 from hotline.core.gateway_config import Settings as GatewaySettings
 from hotline.core.outbox import queue_sms
+from hotline.core.voice_config import VoiceSettings
 from hotline.db import unit_of_work
 from hotline.features.alerts import failover
-from hotline.settings import Settings, get_settings
+from hotline.settings import Settings, get_settings, settings_problems
 from tests.conftest import drain_queue
 from tests.gateway_env import CITIZEN, gateways
 from tests.helpers import AsgiClient, outbound
@@ -146,7 +149,7 @@ def test_a_registered_type_is_checked_built_sent_through_and_mounted(
         assert AsgiClient(create_app()).get("/pigeon/ping").json() == {"coo": "ok"}
 
 
-# A voice gateway type the same way: declared here, registered with one call.
+# A voice gateway type the same way: declared here with a setting of its own, registered with one call.
 
 voice_router = APIRouter(prefix="/tincan")
 
@@ -156,18 +159,24 @@ def tincan_status() -> dict[str, str]:
     return {"heard": "yes"}
 
 
+class TinCanSettings(VoiceSettings):
+    """Its own setting, which hotline/settings.py knows nothing of: read and checked with the rest at start."""
+
+    line: str | None = Field(None, alias="TINCAN_LINE")  # the string's number at the exchange
+
+
 class TinCanVoice:
     provider = "tincan"
 
-    def __init__(self) -> None:
-        self.rung: list[str] = []
+    def __init__(self, line: str) -> None:
+        self.line, self.rung = line, list[str]()
 
     def can_place_calls(self) -> bool:
         return True
 
     def place_call(self, call: OutboundCall) -> str:
         self.rung.append(call.to)
-        return f"TC{len(self.rung)}"
+        return f"TC{self.line}-{len(self.rung)}"
 
     def take_over(self, *, provider_call_id: str, answer_at: str) -> None:
         return None
@@ -176,24 +185,60 @@ class TinCanVoice:
         return {"heard": CallStatus.ANSWERED, "silence": CallStatus.NO_ANSWER}.get(word)
 
 
+def _tincan_line(settings: Settings) -> str:
+    return settings.voice(TinCanSettings).line or ""
+
+
+def _tincan_check(settings: Settings) -> Findings:
+    found = Findings()
+    line = _tincan_line(settings)
+    if line and not line.isdigit():
+        found.problems.append(f"settings: TINCAN_LINE: {line!r} is not a line number")
+    if not line:
+        found.notes.append("tincan: no TINCAN_LINE, no tin can")
+    return found
+
+
 TINCAN = VoiceGatewayType(
     name="tincan",
-    configured=lambda settings: settings.public_url == "https://tincan.example.id",
-    build=lambda settings: TinCanVoice(),
+    configured=lambda settings: _tincan_line(settings).isdigit(),
+    build=lambda settings: TinCanVoice(_tincan_line(settings)),
+    settings=TinCanSettings,
+    check=_tincan_check,
+    describe=lambda settings: f"tincan, on line {_tincan_line(settings)}",
     routers=(f"{__name__}:voice_router",),
 )
+NOT_TWILIO = {"TWILIO_ACCOUNT_SID": None, "TWILIO_AUTH_TOKEN": None, "ARI_URL": None, "HOTLINE_VOICE_ALERTS": None}
+TWILIO = {
+    "TWILIO_ACCOUNT_SID": "AC" + "1" * 32,
+    "TWILIO_AUTH_TOKEN": "t" * 32,
+    "TWILIO_FROM_NUMBER": "+6234100000",
+    "HOTLINE_PUBLIC_URL": "https://hotline.example.id",
+}
+
+
+@pytest.fixture
+def tincan() -> Iterator[None]:
+    voice_register(TINCAN)  # the one call a new voice type needs (hotline/wiring.py makes it for the shipped ones)
+    yield
+    voice_unregister("tincan")
+    get_settings.cache_clear()
+
+
+def _settings(**values: str | None) -> Settings:
+    return Settings(**{**NOT_TWILIO, **values})  # type: ignore[arg-type]
 
 
 def test_a_registered_voice_type_takes_calls_places_alerts_and_is_mounted() -> None:
-    unset = {name: None for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "ARI_URL", "HOTLINE_VOICE_ALERTS")}
-    settings = Settings(**{**unset, "HOTLINE_PUBLIC_URL": "https://tincan.example.id"})  # type: ignore[arg-type]
+    settings = _settings(TINCAN_LINE="7")
     assert voice_gateways(settings) == {} and alert_gateway(settings) is None  # not registered: no way to call
     voice_register(TINCAN)
     try:
         assert list(voice_gateways(settings)) == ["tincan"]
-        assert voice_gateways(Settings(**unset)) == {}  # type: ignore[arg-type]  # built only when configured
+        assert voice_gateways(_settings()) == {}  # built only when configured: its own setting is not set
         gateway = alert_gateway(settings)
-        assert isinstance(gateway, TinCanVoice) and gateway.call_status("silence") is CallStatus.NO_ANSWER
+        assert isinstance(gateway, TinCanVoice) and gateway.line == "7"
+        assert gateway.call_status("silence") is CallStatus.NO_ANSWER
         assert isinstance(gateway_for("tincan", settings), TinCanVoice)  # the console can take its calls
         assert failover.available("voice", settings)
 
@@ -202,3 +247,42 @@ def test_a_registered_voice_type_takes_calls_places_alerts_and_is_mounted() -> N
         assert AsgiClient(create_app()).post("/tincan/status").json() == {"heard": "yes"}
     finally:
         voice_unregister("tincan")
+
+
+def test_hotline_voice_alerts_names_a_registered_voice_type(tincan: None) -> None:
+    both = _settings(**TWILIO, TINCAN_LINE="7")
+    assert list(voice_gateways(both)) == ["twilio", "tincan"]
+    assert alert_gateway(both).provider == "twilio"  # type: ignore[union-attr]  # unset: the first that can
+    chosen = alert_gateway(_settings(**TWILIO, TINCAN_LINE="7", HOTLINE_VOICE_ALERTS="tincan"))
+    assert isinstance(chosen, TinCanVoice) and chosen.place_call(OutboundCall(attempt_id=1, to=CITIZEN)) == "TC7-1"
+    # Named but not configured: no voice alerts (as for the shipped types), not another gateway.
+    assert alert_gateway(_settings(**TWILIO, HOTLINE_VOICE_ALERTS="tincan")) is None
+
+
+def test_an_unknown_voice_alerts_gateway_is_a_clear_settings_error() -> None:
+    with pytest.raises(ValidationError) as refused:
+        _settings(HOTLINE_VOICE_ALERTS="tincan")  # not registered here
+    assert settings_problems(refused.value) == [
+        "settings: HOTLINE_VOICE_ALERTS: 'tincan' is not a voice gateway type; set it to one of twilio, asterisk "
+        "(or unset it)"
+    ]
+    voice_register(TINCAN)
+    try:
+        assert _settings(HOTLINE_VOICE_ALERTS="tincan").voice_alerts == "tincan"
+        with pytest.raises(ValidationError, match="set it to one of twilio, asterisk, tincan"):
+            _settings(HOTLINE_VOICE_ALERTS="sip")
+    finally:
+        voice_unregister("tincan")
+
+
+def test_config_check_checks_and_names_a_registered_voice_type(tincan: None) -> None:
+    voice = {"HOTLINE_VOICE_ALERTS": "tincan"}
+    with gateways({"TINCAN_LINE": "seven", **voice}):
+        code, output = _config_check()
+    assert code == 2 and "settings: TINCAN_LINE: 'seven' is not a line number" in output, output
+    with gateways({"TINCAN_LINE": "7", **voice}):
+        code, output = _config_check()
+    assert code == 0 and "voice alerts: tincan, on line 7; console takes calls of: tincan" in output, output
+    with gateways({}):
+        code, output = _config_check()
+    assert code == 0 and "note: tincan: no TINCAN_LINE, no tin can" in output, output

@@ -7,8 +7,9 @@
 
 Adapters: hotline/channels/twilio/voice_gateway.py (REST), hotline/channels/ari/voice_gateway.py (ARI
 originate into the Stasis app). hotline/channels/voice_gateways.py builds the configured ones from settings;
-nothing else names an adapter. Each adapter package declares its `VoiceGatewayType` and the composition root
-(hotline/wiring.py) registers it. SMS has its own interface: hotline/channels/gateway.py `SmsGateway`.
+nothing else names an adapter. Each adapter package declares its `VoiceGatewayType` (its settings, their check,
+whether it is configured, its builder) and the composition root (hotline/wiring.py) registers it. SMS has its
+own interface: hotline/channels/gateway.py `SmsGateway`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
+
+from hotline.core.gateway_config import Findings
+from hotline.core.voice_config import VoiceSettings
 
 if TYPE_CHECKING:
     from hotline.settings import Settings
@@ -88,11 +92,21 @@ class VoiceGateway(Protocol):
 
 @dataclass(frozen=True)
 class VoiceGatewayType:
-    """One kind of voice gateway, as its adapter package declares it (hotline/channels/ari/__init__.py)."""
+    """One kind of voice gateway, as its adapter package declares it (hotline/channels/ari/__init__.py): all that
+    is its own. `build` is called only when it is configured and `routers` imported only by the app, so declaring
+    a type imports none of its adapter's code."""
 
     name: str  # the provider word stored with its calls and named by HOTLINE_VOICE_ALERTS (twilio, asterisk)
     configured: Callable[[Settings], bool]  # its settings are there (it is built only then)
     build: Callable[[Settings], VoiceGateway]
+    # Its own settings (ARI_*): a model whose fields' aliases are the environment variables, read and validated with
+    # the rest at start; the type reads them as `settings.voice(Model)`. None: it reads only shared ones (TWILIO_*).
+    settings: type[VoiceSettings] | None = None
+    # Problems with its settings ("settings: ARI_...: ..."), which `hotline config check` prints and which stop
+    # `up`, `serve` and `worker`, and notes it only prints.
+    check: Callable[[Settings], Findings] | None = None
+    # What `hotline config check` says when it places the voice alerts ("asterisk, at PJSIP/{national}@trunk").
+    describe: Callable[[Settings], str] | None = None
     # Its webhooks' FastAPI routers as "module:attribute", mounted by hotline/web/app.py (a name: only the web
     # layer imports them).
     routers: tuple[str, ...] = ()

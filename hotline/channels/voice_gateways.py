@@ -1,12 +1,12 @@
 """The composition point of the voice side: which `VoiceGateway`s (hotline/channels/voice.py) this deployment
 has, built from settings; SMS gateways are built the same way in hotline/channels/gateways.py.
 
-    twilio     TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN set (calls placed from TWILIO_FROM_NUMBER)
-    asterisk   ARI_URL, ARI_USERNAME and ARI_PASSWORD set (calls placed at ARI_ALERT_ENDPOINT)
-
-Alert calls go through HOTLINE_VOICE_ALERTS when it is set, else the first of twilio, asterisk that can place
-calls. Adapters are imported only when configured. The types are declared by their packages (`VoiceGatewayType`)
-and registered, in that order, by the composition root (hotline/wiring.py).
+Each type says when it is configured (e.g. twilio: TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN set; asterisk:
+ARI_URL, ARI_USERNAME and ARI_PASSWORD), reads and checks its own settings and builds its adapter, imported only
+when configured. Alert calls go through the type HOTLINE_VOICE_ALERTS names when it is set (a registered one:
+the settings refuse others), else the first, in registration order, that can place calls. The types are declared
+by their packages (`VoiceGatewayType`) and registered by the composition root (hotline/wiring.py): `register`
+tells this module and the settings (hotline/core/voice_config.py `register_kind`: core may not import adapters).
 """
 
 from __future__ import annotations
@@ -14,17 +14,25 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from hotline.channels.voice import VoiceGateway, VoiceGatewayType
+from hotline.core import voice_config
+from hotline.core.gateway_config import NAME_RE, Findings
 from hotline.settings import Settings, get_settings
 
 _TYPES: dict[str, VoiceGatewayType] = {}
 
 
 def register(voice_type: VoiceGatewayType) -> None:
+    """Make a voice gateway type known: built from here, named by HOTLINE_VOICE_ALERTS, its settings read. Before
+    the settings are read (hotline/wiring.py `wire`), as SMS gateway types are."""
+    if not NAME_RE.match(voice_type.name):
+        raise ValueError(f"voice gateway type {voice_type.name!r}: a-z first, then a-z, 0-9 or _, at most 16")
     _TYPES[voice_type.name] = voice_type
+    voice_config.register_kind(voice_type)
 
 
 def unregister(name: str) -> None:
     _TYPES.pop(name, None)
+    voice_config.unregister_kind(name)
 
 
 def voice_types() -> Mapping[str, VoiceGatewayType]:
@@ -56,6 +64,18 @@ def alert_gateway(settings: Settings | None = None) -> VoiceGateway | None:
     return next((g for g in gateways.values() if g.can_place_calls()), None)
 
 
+def voice_findings(settings: Settings | None = None) -> Findings:
+    """Every registered type's check of its own settings: problems stop `up`, `serve` and `worker` (cli.py)."""
+    settings = settings or get_settings()
+    found = Findings()
+    for voice_type in _TYPES.values():
+        if voice_type.check is not None:
+            own = voice_type.check(settings)
+            found.problems.extend(own.problems)
+            found.notes.extend(own.notes)
+    return found
+
+
 def voice_summary(settings: Settings, *, has_alert_flow: bool) -> str:
     """One line for `hotline config check`: who places voice alerts, and whose calls the console can take."""
     gateways = voice_gateways(settings)
@@ -65,8 +85,7 @@ def voice_summary(settings: Settings, *, has_alert_flow: bool) -> str:
         alerts = "none (needs Twilio with HOTLINE_PUBLIC_URL, or ARI_URL; docs/asterisk.md)"
     elif not has_alert_flow:
         alerts = "none (no ivr_flows/urc_alert.yaml)"
-    elif chosen.provider == "asterisk":
-        alerts = f"asterisk, at {settings.ari_alert_endpoint}"
     else:
-        alerts = chosen.provider
+        voice_type = _TYPES.get(chosen.provider)  # a gateway's provider is its type's name
+        alerts = voice_type.describe(settings) if voice_type and voice_type.describe else chosen.provider
     return f"voice alerts: {alerts}; console takes calls of: {takes}"

@@ -2,12 +2,14 @@
 runs calls on channels (executor.py), the call service seam (calls.py), operators (operators.py,
 takeover.py) and `hotline ari` (run.py). docs/asterisk.md explains the whole.
 
-`VOICE` is the voice gateway type `asterisk` (hotline/channels/voice.py `VoiceGatewayType`)."""
+`VOICE` is the voice gateway type `asterisk` (hotline/channels/voice.py `VoiceGatewayType`), with its own settings
+(ARI_*: settings.py)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from hotline.channels.ari.settings import AriSettings, ari_settings, check
 from hotline.channels.voice import VoiceGateway, VoiceGatewayType
 
 if TYPE_CHECKING:
@@ -15,7 +17,11 @@ if TYPE_CHECKING:
 
 
 def _configured(settings: Settings) -> bool:
-    return bool(settings.ari_url and settings.ari_username and settings.ari_password)
+    return ari_settings(settings).connected
+
+
+def _describe(settings: Settings) -> str:
+    return f"asterisk, at {ari_settings(settings).alert_endpoint}"
 
 
 def _build(settings: Settings) -> VoiceGateway:
@@ -24,4 +30,6 @@ def _build(settings: Settings) -> VoiceGateway:
     return AsteriskVoice.from_settings(settings)
 
 
-VOICE = VoiceGatewayType(name="asterisk", configured=_configured, build=_build)
+VOICE = VoiceGatewayType(
+    name="asterisk", configured=_configured, build=_build, settings=AriSettings, check=check, describe=_describe
+)

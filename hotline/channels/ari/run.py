@@ -15,6 +15,7 @@ from hotline.channels.ari.executor import AriApp
 from hotline.channels.ari.fallback_messages import watch as watch_fallback_messages
 from hotline.channels.ari.lease import AriLease, lease_key
 from hotline.channels.ari.media import PromptMedia
+from hotline.channels.ari.settings import ari_settings, setting_problems
 from hotline.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -25,17 +26,17 @@ class AriSettingsError(ValueError):
 
 
 def build_app(settings: Settings, calls: CallPort | None = None) -> tuple[AriApp, AriClient]:
-    if not settings.ari_url:
+    ari = ari_settings(settings)
+    if not ari.url:
         raise AriSettingsError("ARI_URL is not set (e.g. http://127.0.0.1:8088)")
-    if not settings.ari_username or not settings.ari_password:
-        raise AriSettingsError("ARI_USERNAME and ARI_PASSWORD must be set (config/asterisk/ari.conf)")
-    if settings.ari_prompts == "http" and not settings.public_url:
-        raise AriSettingsError("ARI_PROMPTS=http needs HOTLINE_PUBLIC_URL (where Asterisk fetches the prompts)")
-    prompts = PromptMedia(settings.ari_prompts, settings.public_url or "")
+    problems = setting_problems(settings)  # the Asterisk type's check (`hotline config check` says them too)
+    if problems:
+        raise AriSettingsError(problems[0])
+    prompts = PromptMedia(ari.prompts, settings.public_url or "")
     calls = calls or DatabaseCalls()
     alerts = calls if isinstance(calls, AlertCallPort) else None  # a test's port may run citizens' calls only
-    app = AriApp(calls=calls, prompts=prompts, ari_url=settings.ari_url, app_name=settings.ari_app, alerts=alerts)
-    client = AriClient(settings.ari_url, settings.ari_username, settings.ari_password, settings.ari_app, app)
+    app = AriApp(calls=calls, prompts=prompts, ari_url=ari.url, app_name=ari.app, alerts=alerts)
+    client = AriClient(ari.url, ari.username or "", ari.password or "", ari.app, app)
     app.attach(client)
     return app, client
 
@@ -55,17 +56,18 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     lease = _lease(settings)
+    ari = ari_settings(settings)
     while not stop.is_set():
         if lease is not None and not await lease.acquire(stop):
             break
         _, client = build_app(settings, calls)
-        log.info("ARI app %r on %s (prompts: %s)", settings.ari_app, settings.ari_url, settings.ari_prompts)
+        log.info("ARI app %r on %s (prompts: %s)", ari.app, ari.url, ari.prompts)
         running = asyncio.Event()  # set on stop, or when the lease is lost (another app runs this Asterisk)
         watchers = [asyncio.create_task(_set_when(stop.wait(), running))]
         if lease is not None:
             watchers.append(asyncio.create_task(_set_when(lease.keep(stop), running)))
         # the messages the dialplan's fallback recorded become tickets: one app per Asterisk looks (the lease)
-        messages = asyncio.create_task(watch_fallback_messages(client, ari_url=settings.ari_url or "", stop=running))
+        messages = asyncio.create_task(watch_fallback_messages(client, ari_url=ari.url or "", stop=running))
         try:
             await client.run(running)
         finally:
@@ -79,11 +81,12 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
 
 def _lease(settings: Settings) -> AriLease | None:
     """No Redis configured (a bare `hotline ari` in development): nothing to coordinate with."""
-    if not settings.redis_url or settings.ari_lease_seconds <= 0:
+    ari = ari_settings(settings)
+    if not settings.redis_url or ari.lease_seconds <= 0:
         return None
     redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5)
-    key = lease_key(settings.ari_url or "", settings.ari_app)
-    return AriLease(redis, key, ttl=settings.ari_lease_seconds)
+    key = lease_key(ari.url or "", ari.app)
+    return AriLease(redis, key, ttl=ari.lease_seconds)
 
 
 async def _set_when(awaitable: Awaitable[object], event: asyncio.Event) -> None:

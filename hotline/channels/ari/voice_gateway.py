@@ -13,6 +13,7 @@ import httpx
 from hotline.channels.ari import media as m
 from hotline.channels.ari.alerts import ALERT_ARG, alert_channel_id, status_of_cause
 from hotline.channels.ari.client import basic_auth
+from hotline.channels.ari.settings import ari_settings
 from hotline.channels.ari.takeover import AsteriskTakeover
 from hotline.channels.voice import CallError, CallStatus, OutboundCall
 from hotline.phone import national_digits
@@ -43,13 +44,14 @@ class AsteriskVoice:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AsteriskVoice:
+        ari = ari_settings(settings)
         return cls(
-            url=settings.ari_url or "",
-            username=settings.ari_username or "",
-            password=settings.ari_password or "",
-            app=settings.ari_app,
-            endpoint=settings.ari_alert_endpoint,
-            caller_id=settings.ari_alert_caller_id or "",
+            url=ari.url or "",
+            username=ari.username or "",
+            password=ari.password or "",
+            app=ari.app,
+            endpoint=ari.alert_endpoint,
+            caller_id=ari.alert_caller_id or "",
             region=settings.default_region,
         )
 

@@ -1,13 +1,14 @@
 """Twilio: SMS and WhatsApp through its REST API (sms_client.py, webhooks.py) and voice (voice_*.py, alert_call.py).
 
 `GATEWAY` is the SMS gateway type `twilio` (hotline/channels/gateway.py `GatewayType`), `VOICE` the voice gateway
-type `twilio` (hotline/channels/voice.py `VoiceGatewayType`)."""
+type `twilio` (hotline/channels/voice.py `VoiceGatewayType`), with its own settings (voice_settings.py)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from hotline.channels.gateway import GatewayType, SmsGateway
+from hotline.channels.twilio.voice_settings import TwilioVoiceSettings
 from hotline.channels.voice import VoiceGateway, VoiceGatewayType
 from hotline.core.gateway_config import GatewaySpec
 
@@ -45,6 +46,7 @@ GATEWAY = GatewayType(
 
 
 def _voice_configured(settings: Settings) -> bool:
+    # The account is shared with SMS (TWILIO_*, hotline/settings.py); HOTLINE_VOICE_FALLBACK_NUMBER is voice's own.
     return bool(settings.twilio_account_sid and settings.twilio_auth_token)
 
 
@@ -58,6 +60,7 @@ VOICE = VoiceGatewayType(
     name="twilio",
     configured=_voice_configured,
     build=_build_voice,
+    settings=TwilioVoiceSettings,
     routers=(
         "hotline.channels.twilio.voice_webhooks:router",
         "hotline.channels.twilio.voice_fallback:router",

@@ -25,6 +25,7 @@ from fastapi import APIRouter, Request, Response
 from starlette.datastructures import FormData
 from twilio.twiml.voice_response import VoiceResponse
 
+from hotline.channels.twilio.voice_settings import TwilioVoiceSettings
 from hotline.channels.twilio.voice_twiml import VOICE_PREFIX, VoiceUrls, speak_prompt
 from hotline.channels.twilio.webhooks import signed_form, twiml
 from hotline.cityconfig import CityConfig
@@ -68,8 +69,9 @@ def fallback_twiml(request: Request, config: CityConfig, *, step: Literal["start
     base = _base(request)
     if step == "start":
         say(*(flow.apology if flow else ()))
-        if settings.voice_fallback_number:
-            response.dial(settings.voice_fallback_number, action=f"{base}/dialed", timeout=DIAL_SECONDS)
+        desk = settings.voice(TwilioVoiceSettings).fallback_number
+        if desk:
+            response.dial(desk, action=f"{base}/dialed", timeout=DIAL_SECONDS)
             return response.to_xml()
         step = "message"
     if step == "message":

@@ -23,6 +23,7 @@ from fastapi import APIRouter, HTTPException
 from fastapi.responses import FileResponse, Response
 
 from hotline.channels.ari.client import basic_auth
+from hotline.channels.ari.settings import ari_settings
 from hotline.db import unit_of_work
 from hotline.features.tickets.ticket_queries import find_visible_ticket
 from hotline.models import Call
@@ -63,13 +64,13 @@ def call_recording(user: UserDep, call_id: RowId) -> Response:
 
 
 def _fetch(name: str, copy: Path) -> None:
-    settings = get_settings()
-    if not (settings.ari_url and settings.ari_username and settings.ari_password):
+    ari = ari_settings(get_settings())
+    if not (ari.url and ari.username and ari.password):
         raise HTTPException(503, "Asterisk (ARI_URL) is not configured here: the recording cannot be fetched")
-    url = f"{settings.ari_url.rstrip('/')}/ari/recordings/stored/{name}/file"
+    url = f"{ari.url.rstrip('/')}/ari/recordings/stored/{name}/file"
     try:
         with httpx.Client(timeout=30) as http:
-            answer = http.get(url, headers={"Authorization": basic_auth(settings.ari_username, settings.ari_password)})
+            answer = http.get(url, headers={"Authorization": basic_auth(ari.username, ari.password)})
     except httpx.HTTPError as exc:
         raise HTTPException(503, f"Asterisk is not reachable ({type(exc).__name__})") from None
     if answer.status_code == 404:
