@@ -356,7 +356,7 @@ async def request_create(session: DbSession, request: Request, fmt: Fmt) -> Resp
         raise Open311Error(400, "the body ended early") from None
     partner = await run_sync(_use_key, request, key, "open311.post")
 
-    def run() -> dict[str, Any]:  # committed, its alerts queued, when this returns and before the answer leaves
+    def run() -> dict[str, Any]:  # the request's transaction: committed, alerts queued, before the answer leaves
         filed = file_request(
             session, config=config, partner=partner, posted=posted, uploads=uploads, ip=client_ip(request)
         )
