@@ -111,6 +111,37 @@ def test_calls_waiting_for_an_operator(api: httpx.Client, phone: Phone) -> None:
     assert queued[0]["waiting_since"] is not None
 
 
+def test_agencies_count_their_open_tickets_and_calls_list_newest_first(api: httpx.Client, phone: Phone) -> None:
+    for text, category in (("Rumah terbakar", "fire"), ("Gudang terbakar", "fire"), ("Jalan rusak", "roads")):
+        assert api.post("/api/v1/tickets", json={"text": text, "category": category}).status_code == 201
+    agencies = api.get("/api/v1/agencies").json()
+    assert [a["code"] for a in agencies] == sorted(a["code"] for a in agencies)
+    counts = {a["code"]: a["open_tickets"] for a in agencies}
+    assert (counts["PMK"], counts["PUPR"], counts["BPBD"]) == (2, 1, 0)
+
+    first, second = Caller(phone, "+6281234567801", sid="CA-first"), Caller(phone, "+6281234567802", sid="CA-second")
+    first.dial()
+    second.dial()
+    listed = api.get("/api/v1/calls").json()
+    assert [c["caller"] for c in listed] == ["+6281234567802", "+6281234567801"]
+    assert [c["caller"] for c in api.get("/api/v1/calls", params={"status": "active", "limit": 1}).json()] == [
+        "+6281234567802"
+    ]
+
+
+def test_broadcasts_api_for_the_command_center(api: httpx.Client, server: str, phone: Phone) -> None:
+    assert api.get("/api/v1/broadcasts").json() == []
+    phone.sms("+6281300000201", "DAFTAR Punten")
+    drain_queue()
+    assert api.get("/api/v1/broadcasts/subscribers").json() == {"Punten": 1}
+    missing = api.get("/api/v1/broadcasts/99")
+    assert (missing.status_code, missing.json()) == (404, {"detail": "no broadcast 99"})
+    assert api.get("/api/v1/broadcasts/99/tally").json() == {"detail": "no broadcast 99"}
+    staff = {"Authorization": f"Bearer {make_token('bpbd1', 'agency_staff', 'BPBD')}"}
+    refused = httpx.get(f"{server}/api/v1/broadcasts/99", headers=staff)
+    assert (refused.status_code, refused.json()) == (403, {"detail": "broadcasts are for the command center"})
+
+
 # --- Open311 GeoReport v2 (more in tests/test_open311.py and tests/test_open311_conformance.py) ------------
 
 

@@ -124,7 +124,7 @@ def take_report(report: DeliveryReport) -> ReportOutcome:
     kind = _kind(report.gateway)
 
     def apply() -> ReportOutcome:
-        with unit_of_work() as session:
+        with unit_of_work() as session:  # its own: every gateway calls this, in a request or not (SMPP, polling)
             return apply_any_report(session, report, kind=kind)
 
     outcome = retry_if_disconnected(apply)

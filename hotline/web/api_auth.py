@@ -15,7 +15,7 @@ bearer = HTTPBearer(auto_error=False, description="an API token from `hotline us
 
 
 def token_principal(token: str) -> Principal | None:
-    with unit_of_work() as session:
+    with unit_of_work() as session:  # its own: "last used" is kept when the request fails; no row lock held through it
         user = user_for_token(session, token)
         return principal_of(user) if user else None
 

@@ -9,14 +9,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Path
 
 from hotline.core.city import current_config
-from hotline.db import unit_of_work
 from hotline.features.accounts.accounts import Principal
-from hotline.features.broadcasts.errors import NotFound
 from hotline.features.broadcasts.progress import recent
 from hotline.features.broadcasts.subscribers import counts_per_desa
 from hotline.features.broadcasts.views import progress_json, tally_json
 from hotline.web.api_auth import PrincipalDep
 from hotline.web.api_schemas import MAX_ID
+from hotline.web.db_session import DbSession
 
 router = APIRouter(prefix="/api/v1/broadcasts", tags=["broadcasts"])
 RESPONSES: dict[int | str, dict[str, Any]] = {403: {"description": "agency staff"}, 404: {"description": "none"}}
@@ -29,38 +28,28 @@ def _command_center(principal: Principal) -> None:
 
 
 @router.get("", responses=RESPONSES)
-def list_broadcasts(principal: PrincipalDep) -> list[dict[str, Any]]:
+def list_broadcasts(session: DbSession, principal: PrincipalDep) -> list[dict[str, Any]]:
     """The latest 50 broadcasts, newest first, with their progress."""
     _command_center(principal)
-    with unit_of_work() as session:
-        return [progress_json(session, broadcast_id=b.id) for b in recent(session)]
+    return [progress_json(session, broadcast_id=b.id) for b in recent(session)]
 
 
 @router.get("/subscribers", responses=RESPONSES)
-def subscribers(principal: PrincipalDep) -> dict[str, int]:
+def subscribers(session: DbSession, principal: PrincipalDep) -> dict[str, int]:
     """Active subscribers per desa (opted-out numbers not counted)."""
     _command_center(principal)
-    with unit_of_work() as session:
-        return counts_per_desa(session)
+    return counts_per_desa(session)
 
 
 @router.get("/{number}", responses=RESPONSES)
-def one(principal: PrincipalDep, number: BroadcastId) -> dict[str, Any]:
+def one(session: DbSession, principal: PrincipalDep, number: BroadcastId) -> dict[str, Any]:
     """Recipients per status (queued, sending, sent, delivered, failed, skipped, cancelled) and the percentage done."""
     _command_center(principal)
-    try:
-        with unit_of_work() as session:
-            return progress_json(session, broadcast_id=number)
-    except NotFound as exc:
-        raise HTTPException(404, str(exc)) from None
+    return progress_json(session, broadcast_id=number)  # NotFound: 404 (web/domain_errors.py)
 
 
 @router.get("/{number}/tally", responses=RESPONSES)
-def tally(principal: PrincipalDep, number: BroadcastId) -> dict[str, Any]:
+def tally(session: DbSession, principal: PrincipalDep, number: BroadcastId) -> dict[str, Any]:
     """Check-in answers per desa: recipients, sent, aman, bantu, no_answer, with the desa's lat/lon for the map."""
     _command_center(principal)
-    try:
-        with unit_of_work() as session:
-            return tally_json(session, config=current_config(), broadcast_id=number)
-    except NotFound as exc:
-        raise HTTPException(404, str(exc)) from None
+    return tally_json(session, config=current_config(), broadcast_id=number)  # NotFound: 404 (domain_errors)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import Path
 from pydantic import BaseModel, Field, field_validator
 
-from hotline.models import Call, InboundMessage, OutboundMessage, Ticket, TicketReporter
+from hotline.features.tickets.ticket_messages import TicketMessage
+from hotline.models import Call, Ticket, TicketReporter
 from hotline.web.safe import has_lone_surrogate
 
 
@@ -194,22 +194,8 @@ class MessageOut(BaseModel):
     purpose: str | None
 
     @classmethod
-    def inbound(cls, m: InboundMessage, shown: Callable[[str], str]) -> MessageOut:
-        """`shown`: the body as this reader may see it (farming/ticket_facts.py farmer_hider)."""
-        return cls(
-            direction="inbound", at=m.received_at, number=m.from_e164, body=shown(m.body), status=m.status, purpose=None
-        )
-
-    @classmethod
-    def outbound(cls, m: OutboundMessage, shown: Callable[[str], str]) -> MessageOut:
-        return cls(
-            direction="outbound",
-            at=m.created_at,
-            number=m.to_number,
-            body=shown(m.body),
-            status=m.status,
-            purpose=m.purpose,
-        )
+    def of(cls, m: TicketMessage) -> MessageOut:
+        return cls(direction=m.direction, at=m.at, number=m.number, body=m.body, status=m.status, purpose=m.purpose)
 
 
 class CallOut(BaseModel):

@@ -12,7 +12,6 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request
 from pydantic import BaseModel
 
 from hotline import clock
-from hotline.db import unit_of_work
 from hotline.features.accounts.accounts import Principal
 from hotline.features.accounts.audit import audit
 from hotline.features.scorecard import Month, city_timezone
@@ -152,6 +151,7 @@ def callbacks(
 
 @router.get("/report", response_model=ShieldReportOut, responses=FOR_COMMAND_CENTER)
 def report(
+    session: DbSession,
     principal: PrincipalDep,
     month: Annotated[str | None, Query(max_length=7, description="YYYY-MM; default this month")] = None,
     limit: Annotated[int, Query(ge=1, le=500, description="numbers in `numbers`")] = 100,
@@ -162,8 +162,7 @@ def report(
     _command_center(principal)
     tz = city_timezone()
     chosen = Month.parse(month) if month else Month.containing(clock.now(), tz)  # MonthError: 422 (domain_errors)
-    with unit_of_work() as session:
-        found = false_block_report(session, month=chosen, tz=tz)
+    found = false_block_report(session, month=chosen, tz=tz)
     page = replace(found, numbers=numbers_page(found, limit=limit, after=after))
     whole = as_dict(found)  # the month's figures count every number, not only the page's
     return ShieldReportOut.model_validate({**whole, "numbers": as_dict(page)["numbers"]})

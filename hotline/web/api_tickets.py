@@ -8,27 +8,28 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from sqlalchemy import func, select
 
 from hotline import clock
 from hotline.catalog import language, say
 from hotline.core.city import current_config
-from hotline.features.calls.call_queue import waiting_calls
+from hotline.features.calls.call_queries import recent_calls
+from hotline.features.calls.call_queue import queued_calls
 from hotline.features.farming.access import may_see_farmers
 from hotline.features.farming.ticket_facts import farmer_hider
 from hotline.features.merging import reporters
 from hotline.features.merging.unmerge import split_reporter
 from hotline.features.tickets.ticket_actions import confirm_cancel, create_report, edit_ticket, keep_open
+from hotline.features.tickets.ticket_messages import messages_of
 from hotline.features.tickets.ticket_queries import (
     STATUSES,
     TicketFilter,
+    active_agencies,
     agency_codes,
     find_visible_ticket,
     list_tickets,
+    open_tickets_per_agency,
 )
-from hotline.features.tickets.tickets import OPEN_STATUSES
 from hotline.features.tickets.timeline import load_ticket_view
-from hotline.models import Agency, Call, InboundMessage, OutboundMessage, Ticket
 from hotline.web.api_auth import EditorDep, PrincipalDep, SupervisorDep, actor_for
 from hotline.web.api_schemas import (
     MAX_ID,
@@ -227,27 +228,20 @@ def ticket_messages(session: DbSession, number: RowId, principal: PrincipalDep) 
     """Every SMS in and out about the ticket, oldest first."""
     if find_visible_ticket(session, principal=principal, number=number) is None:
         raise HTTPException(404, NOT_FOUND)
-    inbound = session.scalars(select(InboundMessage).where(InboundMessage.ticket_id == number))
-    outbound = session.scalars(select(OutboundMessage).where(OutboundMessage.ticket_id == number))
     shown = farmer_hider(  # the PPL's alert names the farmer: as on the console's ticket page
         session,
         may_see=may_see_farmers(principal, current_config().farming),
         ticket_id=number,
         mask=say("agri", "farmer_hidden", language(None)),
     )
-    messages = [MessageOut.inbound(m, shown) for m in inbound] + [MessageOut.outbound(m, shown) for m in outbound]
-    return sorted(messages, key=lambda m: m.at)
+    return [MessageOut.of(m) for m in messages_of(session, ticket_id=number, shown=shown)]
 
 
 @router.get("/agencies", response_model=list[AgencyOut])
 def agencies(session: DbSession, principal: PrincipalDep) -> list[AgencyOut]:
     """The agencies from routing/, with their open tickets (agency staff: their own agency only)."""
-    open_counts = dict(
-        session.execute(
-            select(Ticket.agency_id, func.count()).where(Ticket.status.in_(OPEN_STATUSES)).group_by(Ticket.agency_id)
-        ).all()
-    )
-    rows = session.scalars(select(Agency).where(Agency.active).order_by(Agency.code))
+    open_counts = open_tickets_per_agency(session)
+    rows = active_agencies(session)
     return [
         AgencyOut(code=a.code, name=a.name, is_default=a.is_default, open_tickets=open_counts.get(a.id, 0))
         for a in rows
@@ -266,10 +260,5 @@ def calls(
     if not principal.sees_all_agencies:
         raise HTTPException(403, "calls are for the command center")
     if status == "queued":
-        waiting = waiting_calls(session)[:limit]
-        by_id = {c.id: c for c in session.scalars(select(Call).where(Call.id.in_([w.call_id for w in waiting])))}
-        return [CallOut.of(by_id[w.call_id], w.category, w.waiting_since) for w in waiting]
-    stmt = select(Call).order_by(Call.id.desc()).limit(limit)
-    if status == "active":
-        stmt = stmt.where(Call.ended_at.is_(None))
-    return [CallOut.of(c, None, None) for c in session.scalars(stmt)]
+        return [CallOut.of(call, w.category, w.waiting_since) for call, w in queued_calls(session)[:limit]]
+    return [CallOut.of(c, None, None) for c in recent_calls(session, active_only=status == "active", limit=limit)]

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from fastapi import FastAPI, Request, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from hotline.features.broadcasts.errors import NotFound as BroadcastNotFound
 from hotline.features.scorecard.month import MonthError
 from hotline.features.tickets.ticket_actions import ActionError
 
@@ -19,6 +20,7 @@ from hotline.features.tickets.ticket_actions import ActionError
 DOMAIN_ERRORS: tuple[tuple[type[Exception], int], ...] = (
     (ActionError, 422),  # an operator action the ticket's state or the input refuses
     (MonthError, 422),  # a month that is no YYYY-MM
+    (BroadcastNotFound, 404),  # no broadcast with that number (the console's pages catch it themselves)
 )
 
 HttpErrorHandler = Callable[[Request, StarletteHTTPException], Awaitable[Response]]

@@ -22,6 +22,7 @@ from hotline.features.media.public_link import map_link, read_token
 from hotline.features.open311.photo_metadata import NotPublishable, without_metadata
 from hotline.models import Ticket
 from hotline.settings import get_settings
+from hotline.web.db_session import DbSession
 from hotline.web.templating import templates
 
 log = logging.getLogger(__name__)
@@ -37,31 +38,30 @@ def _ticket_id(token: str) -> int:
 
 
 @router.get("/{token}")
-def media_page(request: Request, token: str) -> Response:
+def media_page(session: DbSession, request: Request, token: str) -> Response:
     ticket_id = _ticket_id(token)
     lang = "en" if request.query_params.get("lang") == "en" else "id"
-    with unit_of_work() as session:
-        ticket = session.get(Ticket, ticket_id)
-        if ticket is None:
-            raise HTTPException(404, NOT_FOUND)
-        photos = [
-            m
-            for m in of_ticket(session, ticket_id=ticket_id)
-            if m.status == "stored" and (m.content_type or "").startswith("image/")
-        ]
-        category = current_config().category(ticket.category)
-        context = {
-            "lang": lang,
-            "token": token,
-            "ticket": ticket,
-            "photos": photos,
-            "category": category.name(lang) if category else "—",
-            "place": place(ticket.location_text, ticket.desa, ticket.kecamatan),
-            "map_url": map_link(ticket.latitude, ticket.longitude)
-            if ticket.latitude is not None and ticket.longitude is not None
-            else None,
-        }
-        response = templates.TemplateResponse(request, "public_media.html", context)
+    ticket = session.get(Ticket, ticket_id)
+    if ticket is None:
+        raise HTTPException(404, NOT_FOUND)
+    photos = [
+        m
+        for m in of_ticket(session, ticket_id=ticket_id)
+        if m.status == "stored" and (m.content_type or "").startswith("image/")
+    ]
+    category = current_config().category(ticket.category)
+    context = {
+        "lang": lang,
+        "token": token,
+        "ticket": ticket,
+        "photos": photos,
+        "category": category.name(lang) if category else "—",
+        "place": place(ticket.location_text, ticket.desa, ticket.kecamatan),
+        "map_url": map_link(ticket.latitude, ticket.longitude)
+        if ticket.latitude is not None and ticket.longitude is not None
+        else None,
+    }
+    response = templates.TemplateResponse(request, "public_media.html", context)
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["Referrer-Policy"] = "no-referrer"
     return response
@@ -70,7 +70,7 @@ def media_page(request: Request, token: str) -> Response:
 @router.get("/{token}/media/{media_id}")
 def media_file(token: str, media_id: int) -> Response:
     ticket_id = _ticket_id(token)
-    with unit_of_work() as session:
+    with unit_of_work() as session:  # its own, short: the connection goes back before the media store is read
         item = next(
             (m for m in of_ticket(session, ticket_id=ticket_id) if m.id == media_id and m.status == "stored"), None
         )

@@ -132,7 +132,7 @@ class DatabaseCalls:
     async def _in_thread(self, work: Callable[[Session, CityConfig], T]) -> T:
         def once() -> T:
             config = self.config()  # here, not in the event loop: the first load parses YAML
-            with unit_of_work() as session:
+            with unit_of_work() as session:  # one per turn: the ARI app runs outside any HTTP request
                 return work(session, config)
 
         return await asyncio.get_running_loop().run_in_executor(self.pool, retry_if_disconnected, once)

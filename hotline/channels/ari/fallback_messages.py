@@ -56,7 +56,7 @@ def keep(messages: list[FallbackMessage], *, ari_url: str) -> int:
     """The messages not kept yet in the database; how many were new. Raises when the database is down."""
     kept = 0
     config = current_config()
-    with unit_of_work() as session:
+    with unit_of_work() as session:  # a background look, no request; each message below is kept in its own
         ids = [m.channel_id for m in messages]
         done = set(
             session.scalars(
@@ -77,7 +77,7 @@ def keep(messages: list[FallbackMessage], *, ari_url: str) -> int:
             seconds=None,
             arrived_at=message.recorded_at,
         )
-        with unit_of_work() as session:
+        with unit_of_work() as session:  # one per message: those kept before a failure stay kept
             kept += keep_voice_message(session, config=config, message=voice)
     return kept
 

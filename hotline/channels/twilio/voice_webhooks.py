@@ -264,7 +264,7 @@ async def status_callback(request: Request, sid: str, step: Callable[[Session, C
 
 async def _in_unit_of_work(request: Request, config: CityConfig, step: Callable[[Session, CityConfig], T]) -> T:
     def once() -> T:
-        with unit_of_work() as session:
+        with unit_of_work() as session:  # its own: retried once, and a failed commit still answers TwiML
             return step(session, config)
 
     return await run_sync(lambda: retry_if_disconnected(once), limiter=database_slots(request))

@@ -113,7 +113,7 @@ async def sms_status(request: Request) -> Response:
         return Response("MessageSid and MessageStatus are required", status_code=400, media_type="text/plain")
 
     def apply() -> bool:
-        with unit_of_work() as session:
+        with unit_of_work() as session:  # its own: commit included, within the database slots (not a DbSession)
             report = DeliveryReport(
                 gateway="twilio",
                 status=delivery_status(status),

@@ -40,6 +40,11 @@ class WaitingCall:
 
 
 def waiting_calls(session: Session) -> list[WaitingCall]:
+    return [waiting for _, waiting in queued_calls(session)]
+
+
+def queued_calls(session: Session) -> list[tuple[Call, WaitingCall]]:
+    """`waiting_calls` with each one's call row (the JSON API answers the row's own fields too)."""
     # Calls queued before priorities were stored: their queue node's event is when the wait began.
     entered = (
         select(CallEvent.call_id, func.max(CallEvent.at).label("since"))
@@ -66,19 +71,18 @@ def waiting_calls(session: Session) -> list[WaitingCall]:
     rows = []
     for call, waiting_since, ticket_category, ticket_priority, position in session.execute(stmt):
         fields = (call.state or {}).get("fields") or {}
-        rows.append(
-            WaitingCall(
-                call_id=call.id,
-                provider=call.provider,
-                provider_call_id=call.provider_call_id,
-                caller=call.caller,
-                category=ticket_category or fields.get("category") or None,
-                ticket_number=call.ticket_id,
-                language=(call.state or {}).get("language", "id"),
-                waiting_since=waiting_since or call.started_at,
-                last=position == SCREENED,
-                priority=QUEUE_PRIORITIES[position],
-                ticket_priority=ticket_priority,
-            )
+        waiting = WaitingCall(
+            call_id=call.id,
+            provider=call.provider,
+            provider_call_id=call.provider_call_id,
+            caller=call.caller,
+            category=ticket_category or fields.get("category") or None,
+            ticket_number=call.ticket_id,
+            language=(call.state or {}).get("language", "id"),
+            waiting_since=waiting_since or call.started_at,
+            last=position == SCREENED,
+            priority=QUEUE_PRIORITIES[position],
+            ticket_priority=ticket_priority,
         )
+        rows.append((call, waiting))
     return rows

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, and_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from hotline.features.accounts.accounts import Principal
@@ -90,3 +90,14 @@ def find_visible_ticket(
 
 def agency_codes(session: Session) -> dict[int, str]:
     return {a.id: a.code for a in session.scalars(select(Agency))}
+
+
+def active_agencies(session: Session) -> list[Agency]:
+    """The agencies routing/ names (active), by code: the API's list, the wallboard's and the console board's rows."""
+    return list(session.scalars(select(Agency).where(Agency.active).order_by(Agency.code)))
+
+
+def open_tickets_per_agency(session: Session) -> dict[int, int]:
+    """Open tickets per agency id (an agency with none is absent)."""
+    stmt = select(Ticket.agency_id, func.count()).where(Ticket.status.in_(OPEN_STATUSES)).group_by(Ticket.agency_id)
+    return {agency_id: count for agency_id, count in session.execute(stmt).all() if agency_id is not None}

@@ -1,4 +1,5 @@
-"""GET requests.{fmt}: the spec's filters read from the query string, every mistake an Open311Error (400).
+"""GET requests.{fmt}: the spec's filters read from the query string into the feature's `RequestsQuery`
+(hotline/features/open311/queries.py), every mistake an Open311Error (400).
 
 `service_request_id` (comma-separated) overrides everything else; otherwise `service_code` and `status` take
 comma-separated lists, `start_date`/`end_date` are w3c datetimes with a timezone (an unencoded `+07:00` arrives
@@ -12,16 +13,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Select, select
-
 from hotline.cityconfig import CityConfig
-from hotline.features.tickets.tickets import CLOSED_STATUSES
-from hotline.models import Ticket, utcnow
+from hotline.features.open311.queries import MAX_REQUESTS, RequestsQuery
+from hotline.models import utcnow
 from hotline.web.api_schemas import MAX_ID
 from hotline.web.open311.errors import Open311Error
 from hotline.web.safe import plain_int
 
-MAX_REQUESTS = 1000  # GeoReport v2's own limit per answer
 WINDOW = timedelta(days=90)
 _SPACE_OFFSET = re.compile(r"^(.*T\d\d:\d\d(?::\d\d(?:\.\d+)?)?) (\d\d:?\d\d)$")
 
@@ -45,34 +43,6 @@ def w3c_datetime(name: str, raw: str) -> datetime:
         return value.astimezone(UTC)
     except OverflowError:
         raise Open311Error(400, f"{name}: outside the years 1-9999 once in UTC") from None
-
-
-@dataclass(frozen=True)
-class RequestsQuery:
-    ids: list[int] | None
-    codes: list[str]
-    statuses: set[str]
-    start: datetime | None
-    end: datetime | None
-    page_size: int
-    page: int
-
-    def statement(self) -> Select[Ticket]:
-        stmt = select(Ticket)
-        if self.ids is not None:
-            return stmt.where(Ticket.id.in_(self.ids)).order_by(Ticket.id.desc()).limit(MAX_REQUESTS)
-        if self.codes:
-            stmt = stmt.where(Ticket.category.in_(self.codes))
-        if self.statuses == {"open"}:
-            stmt = stmt.where(Ticket.status.not_in(CLOSED_STATUSES))
-        elif self.statuses == {"closed"}:
-            stmt = stmt.where(Ticket.status.in_(CLOSED_STATUSES))
-        if self.start is not None:
-            stmt = stmt.where(Ticket.created_at >= self.start)
-        if self.end is not None:
-            stmt = stmt.where(Ticket.created_at <= self.end)
-        offset = (self.page - 1) * self.page_size
-        return stmt.order_by(Ticket.id.desc()).offset(offset).limit(self.page_size)
 
 
 def _window(params: Mapping[str, str]) -> tuple[datetime, datetime]:

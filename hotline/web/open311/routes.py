@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 from anyio.to_thread import run_sync
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
-from sqlalchemy import select
+from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
@@ -32,10 +32,13 @@ from hotline.features.open311.open311_intake import MAX_MEDIA, Partner, PostedRe
 from hotline.features.open311.partners import RATE_WINDOW_SECONDS, partner_for_key, within_rate
 from hotline.features.open311.photo_metadata import NotPublishable, without_metadata
 from hotline.features.open311.public_view import PublicRequest, public_requests, publishable_photo
-from hotline.features.open311.updates import public_updates, updates_statement
-from hotline.models import Open311Submission, Ticket
+from hotline.features.open311.queries import find_request, find_requests, ticket_of_token, update_events
+from hotline.features.open311.updates import public_updates
+from hotline.models import Ticket
 from hotline.settings import get_settings
 from hotline.web.api_auth import client_ip
+from hotline.web.api_schemas import MAX_ID
+from hotline.web.db_session import DbSession
 from hotline.web.open311.documents import document
 from hotline.web.open311.errors import Open311Error
 from hotline.web.open311.query import requests_query, updates_query
@@ -67,7 +70,7 @@ def _language(config: CityConfig, params: Any) -> str:
 
 def _use_key(request: Request, key: str, action: str) -> Partner:
     """The partner of a valid key, counted against its rate and audited; 403 or 429 otherwise."""
-    with unit_of_work() as session:
+    with unit_of_work() as session:  # its own transaction: a key's use stays audited when the request then fails
         row = partner_for_key(session, key)
         if row is None:
             raise Open311Error(403, "api_key is not a valid partner key (ask the city for one)")
@@ -186,7 +189,7 @@ def _rows(views: list[PublicRequest]) -> list[dict[str, Any]]:
 
 
 def _public(
-    request: Request, config: CityConfig, tickets: list[Ticket], session: Any, language: str
+    request: Request, config: CityConfig, tickets: list[Ticket], session: Session, language: str
 ) -> list[dict[str, Any]]:
     media_base = f"{_public_base(request)}{BASE}/media/"
     views = public_requests(session, config=config, tickets=tickets, media_base=media_base, language=language)
@@ -195,6 +198,7 @@ def _public(
 
 @router.get(f"{BASE}/requests.{{fmt}}")
 def requests_list(
+    session: DbSession,
     request: Request,
     fmt: Fmt,
     service_request_id: Text = None,
@@ -212,27 +216,26 @@ def requests_list(
     language = _language(config, request.query_params)
     query = requests_query(request.query_params, config)
     _read_key(request)
-    with unit_of_work() as session:
-        rows = _public(request, config, list(session.scalars(query.statement())), session, language)
+    rows = _public(request, config, find_requests(session, query), session, language)
     return document(fmt, "service_requests", "request", rows)
 
 
 @router.get(f"{BASE}/requests/{{request_id}}.{{fmt}}")
-def request_one(request: Request, request_id: str, fmt: Fmt) -> Response:
+def request_one(session: DbSession, request: Request, request_id: str, fmt: Fmt) -> Response:
     config = current_config()
     language = _language(config, request.query_params)
     number = plain_int(request_id, max_digits=10)
     _read_key(request)
-    with unit_of_work() as session:
-        ticket = session.get(Ticket, number) if number is not None and number <= 2_147_483_647 else None
-        if ticket is None:
-            raise Open311Error(404, f"no service request {request_id[:40]!r}")
-        rows = _public(request, config, [ticket], session, language)
+    ticket = find_request(session, number) if number is not None and number <= MAX_ID else None
+    if ticket is None:
+        raise Open311Error(404, f"no service request {request_id[:40]!r}")
+    rows = _public(request, config, [ticket], session, language)
     return document(fmt, "service_requests", "request", rows)
 
 
 @router.get(f"{BASE}/servicerequestupdates.{{fmt}}")
 def request_updates(
+    session: DbSession,
     request: Request,
     fmt: Fmt,
     start_date: Text = None,
@@ -248,17 +251,15 @@ def request_updates(
     language = _language(config, request.query_params)
     query = updates_query(request.query_params)
     _read_key(request)
-    with unit_of_work() as session:
-        statement = updates_statement(query.start, query.end, page_size=query.page_size, page=query.page)
-        views = public_updates(session, config=config, events=list(session.scalars(statement)), language=language)
+    events = update_events(session, query.start, query.end, page_size=query.page_size, page=query.page)
+    views = public_updates(session, config=config, events=events, language=language)
     return document(fmt, "service_request_updates", "request_update", [dict(vars(v)) for v in views])
 
 
 @router.get(f"{BASE}/tokens/{{token}}.{{fmt}}")
-def token(request: Request, token: str, fmt: Fmt) -> Response:
+def token(session: DbSession, request: Request, token: str, fmt: Fmt) -> Response:
     _language(current_config(), request.query_params)
-    with unit_of_work() as session:
-        ticket_id = session.scalar(select(Open311Submission.ticket_id).where(Open311Submission.token == token[:64]))
+    ticket_id = ticket_of_token(session, token)
     if ticket_id is None:
         raise Open311Error(404, "no request was filed with this token")
     return document(fmt, "service_requests", "request", [{"service_request_id": str(ticket_id), "token": token}])
@@ -268,7 +269,7 @@ def token(request: Request, token: str, fmt: Fmt) -> Response:
 def media(attachment_id: str) -> Response:
     """A published photo (a public category's), without the metadata the phone wrote into it."""
     number = plain_int(attachment_id, max_digits=9)
-    with unit_of_work() as session:
+    with unit_of_work() as session:  # its own, short: the connection goes back before the photo is stripped
         row = publishable_photo(session, config=current_config(), attachment_id=number) if number else None
         photo = (row.data, row.content_type) if row is not None else None
     if photo is None:
@@ -338,7 +339,7 @@ POST_BODY = {  # documented for /openapi.json (the form is read by hand: attribu
 
 
 @router.post(f"{BASE}/requests.{{fmt}}", openapi_extra=POST_BODY)
-async def request_create(request: Request, fmt: Fmt) -> Response:
+async def request_create(session: DbSession, request: Request, fmt: Fmt) -> Response:
     config = current_config()
     limit = max(get_settings().open311_media_bytes, get_settings().max_body_bytes)
     try:  # the context closes the uploads' temporary files
@@ -355,18 +356,17 @@ async def request_create(request: Request, fmt: Fmt) -> Response:
         raise Open311Error(400, "the body ended early") from None
     partner = await run_sync(_use_key, request, key, "open311.post")
 
-    def run() -> dict[str, Any]:
-        with unit_of_work() as session:
-            filed = file_request(
-                session, config=config, partner=partner, posted=posted, uploads=uploads, ip=client_ip(request)
-            )
-            notice = f"merged into open request {filed.service_request_id}" if filed.merged else None
-            return {
-                "service_request_id": str(filed.service_request_id),
-                "token": filed.token,
-                "service_notice": notice,
-                "account_id": filed.account_id,
-            }
+    def run() -> dict[str, Any]:  # the request's transaction: committed, alerts queued, before the answer leaves
+        filed = file_request(
+            session, config=config, partner=partner, posted=posted, uploads=uploads, ip=client_ip(request)
+        )
+        notice = f"merged into open request {filed.service_request_id}" if filed.merged else None
+        return {
+            "service_request_id": str(filed.service_request_id),
+            "token": filed.token,
+            "service_notice": notice,
+            "account_id": filed.account_id,
+        }
 
     return document(fmt, "service_requests", "request", [await run_sync(run)])
 
