@@ -18,7 +18,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, Select, and_, func, select, update
 from sqlalchemy.orm import Session
 
-from hotline.models import AlertAttempt, AlertDelivery, AlertDeliveryStatus, GaugeDelta, OutboundMessage
+from hotline.models import (
+    AlertAttempt,
+    AlertAttemptStatus,
+    AlertDelivery,
+    AlertDeliveryStatus,
+    GaugeDelta,
+    OutboundMessage,
+)
 
 FAMILY = "alert_deliveries_settled"
 SETTLED = (AlertDeliveryStatus.DELIVERED, AlertDeliveryStatus.STOPPED, AlertDeliveryStatus.EXHAUSTED)
@@ -32,9 +39,11 @@ Outcome = tuple[str, str, str | None, str | None, str | None]
 def outcomes(*where: ColumnElement[bool]) -> Select[str, str, str, str, str | None, int]:
     """Deliveries by outcome: the attempt now waited on (pending, stopped, exhausted) or the one that got through,
     one count per delivery in each group."""
-    through = AlertAttempt.status.in_(("delivered", "answered"))
-    settled = and_(AlertDelivery.status == "delivered", through)
-    waiting = and_(AlertDelivery.status != "delivered", AlertAttempt.position == AlertDelivery.position)
+    through = AlertAttempt.status.in_((AlertAttemptStatus.DELIVERED, AlertAttemptStatus.ANSWERED))
+    settled = and_(AlertDelivery.status == AlertDeliveryStatus.DELIVERED, through)
+    waiting = and_(
+        AlertDelivery.status != AlertDeliveryStatus.DELIVERED, AlertAttempt.position == AlertDelivery.position
+    )
     return (
         select(
             AlertDelivery.purpose,

@@ -109,6 +109,7 @@ def status_cmd(
     from hotline.db import unit_of_work
     from hotline.features.broadcasts import checkin
     from hotline.features.broadcasts.progress import progress
+    from hotline.models import BroadcastStatus
 
     while True:
         try:
@@ -128,7 +129,7 @@ def status_cmd(
                 f"  {row.desa}: AMAN {row.aman}, BANTU {row.bantu}, no answer {row.silent} (of {row.sent} sent)",
                 markup=False,
             )
-        if not watch or p.status in ("done", "cancelled"):
+        if not watch or p.status in (BroadcastStatus.DONE, BroadcastStatus.CANCELLED):
             return
         time.sleep(1)
 

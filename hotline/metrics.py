@@ -215,7 +215,9 @@ def _alerts(
     failover = chain(folded_outcomes(settled_counts), live_outcomes(session))
     for (purpose, status, attempt_channel, attempt_status, gateway), n in failover:
         outcome = DELIVERY_OUTCOME.get(status, status)
-        if outcome == "pending" and attempt_status == "sent":  # the gateway took it, as a plain SMS's "sent"
+        if (
+            outcome == "pending" and attempt_status == AlertAttemptStatus.SENT
+        ):  # the gateway took it, as a plain SMS's "sent"
             outcome = "sent"
         channel = "voice" if attempt_channel == "voice" else (gateway or "sms")
         if outcome == "not_reached":

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any, cast
 
 from sqlalchemy import Table
@@ -39,6 +40,18 @@ class Due:
     def parse(cls, member: bytes | str) -> Due:
         kind, ref, *seq = (member.decode() if isinstance(member, bytes) else member).split(":")
         return cls(kind, int(ref), int(seq[0]) if seq else 0)
+
+
+class FireOutcome(StrEnum):
+    """What firing a piece of due work did (hotline/jobs/timer_kind.py Outcome): the words the timer core and
+    every kind share. A kind may say more in its own words (failover's "failed-over", activation's "activated")."""
+
+    EARLY = "early"  # not due yet: kept, and woken again at its moment (the one word the core acts on)
+    FIRED = "fired"  # done, once
+    MOOT = "moot"  # no longer needed: the ticket or the alert moved on first
+    NOT_PENDING = "not-pending"  # fired or cancelled already: a second firing does nothing
+    MISSING = "missing"  # its row is gone
+    QUEUED = "queued"  # the releaser queued an RQ job that fires it (a kind not fired in the releaser)
 
 
 Arm = Callable[[Sequence[tuple[Due, datetime]]], None]

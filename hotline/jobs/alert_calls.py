@@ -12,7 +12,7 @@ from hotline.channels.voice import CallError, OutboundCall
 from hotline.channels.voice_gateways import alert_gateway
 from hotline.db import rows_changed, unit_of_work
 from hotline.features.alerts import failover
-from hotline.models import AlertAttempt, AlertAttemptStatus, AlertDelivery, Ticket, TicketStatus
+from hotline.models import AlertAttempt, AlertAttemptStatus, AlertDelivery, AlertDeliveryStatus, Ticket, TicketStatus
 
 log = logging.getLogger(__name__)
 RETRY_DELAYS = (5, 15)  # seconds; then the call counts as failed (the delivery timeout would move on anyway)
@@ -32,7 +32,12 @@ def place_alert_call(attempt_id: int, retry: int = 0) -> str:
         assert attempt is not None
         delivery = session.get(AlertDelivery, attempt.delivery_id)
         ticket = session.get(Ticket, delivery.ticket_id) if delivery else None
-        if delivery is None or ticket is None or delivery.status != "pending" or ticket.status != TicketStatus.ROUTED:
+        if (
+            delivery is None
+            or ticket is None
+            or delivery.status != AlertDeliveryStatus.PENDING
+            or ticket.status != TicketStatus.ROUTED
+        ):
             attempt.status = AlertAttemptStatus.CANCELLED  # accepted (or delivered) while the call waited: do not ring
             return "moot"
         phone = delivery.phone

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hotline import clock
-from hotline.core.deadlines import Due
+from hotline.core.deadlines import Due, FireOutcome
 from hotline.db import unit_of_work
 from hotline.features.alerts import failover
 from hotline.features.alerts.failover import enqueue_call
@@ -28,7 +28,7 @@ def fire_timeouts(session: Session, pieces: list[Due]) -> list[Outcome]:
     outcomes: list[Outcome] = []
     for due in pieces:
         outcome = failover.on_timeout(session, delivery_id=due.ref, position=due.seq)
-        found = session.get(AlertDelivery, due.ref) if outcome == "early" else None
+        found = session.get(AlertDelivery, due.ref) if outcome == FireOutcome.EARLY else None
         outcomes.append((outcome, found.due_at if found else None))
     return outcomes
 

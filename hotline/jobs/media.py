@@ -14,7 +14,7 @@ from hotline.db import unit_of_work
 from hotline.features.media.media_items import fetch_failed, keep, overdue, queue_fetch
 from hotline.features.media.media_store import MediaStoreDown
 from hotline.logs import log_context
-from hotline.models import MediaItem
+from hotline.models import MediaItem, MediaStatus
 from hotline.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -28,7 +28,7 @@ def fetch_media(media_id: int) -> str:
 def _fetch(media_id: int) -> str:
     with unit_of_work() as session:
         item = session.get(MediaItem, media_id)
-        if item is None or item.status != "pending":
+        if item is None or item.status != MediaStatus.PENDING:
             return "not-pending"
         gateway, ref, attempts = item.gateway, item.ref, item.attempts
     source = media_source(gateway)

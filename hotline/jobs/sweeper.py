@@ -17,7 +17,7 @@ from hotline.core.outbox import URGENT_PURPOSES
 from hotline.core.queue import enqueue_inbound, enqueue_outbound, outbound_job_id, redis_connection, worker_queues
 from hotline.db import unit_of_work
 from hotline.jobs import broadcast_sender, timers
-from hotline.models import InboundMessage, OutboundMessage, OutboundStatus, utcnow
+from hotline.models import InboundMessage, InboundStatus, OutboundMessage, OutboundStatus, utcnow
 from hotline.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ def sweep_once() -> SweepResult:
     with unit_of_work() as session:
         inbound_ids = session.scalars(
             select(InboundMessage.id)
-            .where(InboundMessage.status == "received", InboundMessage.received_at < now - INBOUND_GRACE)
+            .where(InboundMessage.status == InboundStatus.RECEIVED, InboundMessage.received_at < now - INBOUND_GRACE)
             .order_by(InboundMessage.id)
             .limit(BATCH)
         ).all()

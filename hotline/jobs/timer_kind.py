@@ -10,13 +10,13 @@ from sqlalchemy.orm import Session
 
 from hotline.core.deadlines import Due
 
-Outcome = tuple[str, datetime | None]  # what firing did ("fired", "moot", ...), and the moment when "early"
+Outcome = tuple[str, datetime | None]  # what firing did (a FireOutcome or the kind's own word), the moment if EARLY
 
 
 @dataclass(frozen=True)
 class TimerKind:
     """A kind of deadline. `fire(session, pieces)` acts on pieces of this kind, in the transaction given, and
-    returns one Outcome each, in order: "early" (with its moment) for one not due yet, which is kept and
+    returns one Outcome each, in order: FireOutcome.EARLY (with its moment) for one not due yet, which is kept and
     woken again then; anything else ends it. Firing twice must do nothing the second time."""
 
     name: str

@@ -5,8 +5,8 @@ releaser that fires them, the RQ job that fires one, and the reconciler that reb
   due_at. `add()` writes it in the caller's transaction; after commit a row due soon gets its Redis timer.
   The row is deleted in the transaction that fires it: the table holds exactly what is still due.
 - A kind is a `TimerKind`: a function that fires pieces of work of that kind, each at most once however often
-  it is asked, and says "early" (with the moment) for one not due yet. Kinds are registered in one place,
-  hotline/jobs/timer_kinds.py; a new kind of deadline is one handler module and one line there.
+  it is asked, and says FireOutcome.EARLY (with the moment) for one not due yet. Kinds are registered in one
+  place, hotline/jobs/timer_kinds.py; a new kind of deadline is one handler module and one line there.
 - A timer is a member `kind:ref[:seq]` of one Redis sorted set scored with its moment (never early). Every
   `hotline worker` runs a releaser process (`start_releaser`, started by the sweeper) that, every
   RELEASE_TICK, moves the due members to an in-flight set in one atomic step (one claimant each) and fires
@@ -43,7 +43,7 @@ from sqlalchemy.orm import Session
 
 from hotline import clock
 from hotline.core import deadlines
-from hotline.core.deadlines import HORIZON, Due, add
+from hotline.core.deadlines import HORIZON, Due, FireOutcome, add
 from hotline.core.queue import job_id, queue
 from hotline.db import unit_of_work
 from hotline.jobs.timer_kind import Outcome, TimerKind
@@ -148,8 +148,14 @@ def _fire(kind: TimerKind, pieces: list[Due]) -> list[tuple[Due, str]]:
     """Fire pieces of one kind in one transaction; what is done leaves the table with it."""
     with unit_of_work() as session:
         outcomes = kind.fire(session, pieces)
-        early = [(due, at) for due, (outcome, at) in zip(pieces, outcomes, strict=True) if outcome == "early" and at]
-        _forget(session, [due for due, (outcome, _) in zip(pieces, outcomes, strict=True) if outcome != "early"])
+        early = [
+            (due, at)
+            for due, (outcome, at) in zip(pieces, outcomes, strict=True)
+            if outcome == FireOutcome.EARLY and at
+        ]
+        _forget(
+            session, [due for due, (outcome, _) in zip(pieces, outcomes, strict=True) if outcome != FireOutcome.EARLY]
+        )
         for due, at in early:  # only with clocks that disagree, or a moment that moved: sleep on it again
             session.execute(_where(update(Timer), due.kind, due.seq, [due.ref]).values(due_at=at))
     arm(early)
@@ -178,9 +184,9 @@ def claim_due(connection: Redis, limit: int = RELEASE_BATCH) -> list[Due]:
 
 def fire_claimed(pieces: list[Due], connection: Redis | None = None) -> Counter[str]:
     """Fire claimed work, each kind `batch` per transaction (or queue it as RQ jobs, for kinds not fired in the
-    releaser: outcome "queued"); a batch that fails is retried piece by piece so
-    one bad row cannot hold back the others. A piece that still fails stays in flight: the reconciler turns
-    it into an RQ job (which ends in RQ's failed registry with its traceback) once STALE_START has passed."""
+    releaser: FireOutcome.QUEUED); a batch that fails is retried piece by piece so one bad row cannot hold back
+    the others. A piece that still fails stays in flight: the reconciler turns it into an RQ job (which ends in
+    RQ's failed registry with its traceback) once STALE_START has passed."""
     connection = connection or queue().connection
     outcomes: Counter[str] = Counter()
     by_kind: dict[str, list[Due]] = {}
@@ -195,7 +201,7 @@ def fire_claimed(pieces: list[Due], connection: Redis | None = None) -> Counter[
             now = clock.now()
             arm([(due, now) for due in group])
             connection.zrem(inflight_key(), *(due.member for due in group))
-            outcomes["queued"] += len(group)
+            outcomes[FireOutcome.QUEUED] += len(group)
             continue
         for start in range(0, len(group), kind.batch):
             results = _fire_batch(kind, group[start : start + kind.batch])

@@ -3,19 +3,26 @@
 from hotline.models.accounts import ROLES, ApiToken, AuditEntry, ConsoleSession, User
 from hotline.models.alerts import AlertAttempt, AlertAttemptStatus, AlertDelivery, AlertDeliveryStatus
 from hotline.models.base import Base, UTCDateTime, utcnow
-from hotline.models.broadcasts import Broadcast, BroadcastRecipient, Subscriber
+from hotline.models.broadcasts import Broadcast, BroadcastRecipient, BroadcastStatus, RecipientStatus, Subscriber
 from hotline.models.calls import Call, CallEvent, CallRecordStatus
 from hotline.models.farming import Farmer, FarmOutbreak, FarmReport
 from hotline.models.gauges import GaugeCount, GaugeDelta
 from hotline.models.kiosk import KioskToken
-from hotline.models.media import MediaItem
-from hotline.models.messages import InboundMessage, OptOut, OutboundMessage, OutboundPurpose, OutboundStatus
+from hotline.models.media import MediaItem, MediaStatus
+from hotline.models.messages import (
+    InboundMessage,
+    InboundStatus,
+    OptOut,
+    OutboundMessage,
+    OutboundPurpose,
+    OutboundStatus,
+)
 from hotline.models.open311 import Open311Submission, PartnerKey, TicketAttachment
-from hotline.models.reporters import TicketReporter
+from hotline.models.reporters import ReporterStatus, TicketReporter
 from hotline.models.routing import Agency, Member, Urc
 from hotline.models.scorecards import ScorecardRollup
 from hotline.models.screening import CallScreening
-from hotline.models.tickets import Escalation, Ticket, TicketEvent, TicketStatus
+from hotline.models.tickets import Escalation, EscalationPhase, EscalationStatus, Ticket, TicketEvent, TicketStatus
 from hotline.models.timers import Timer
 
 __all__ = [
@@ -30,20 +37,25 @@ __all__ = [
     "Base",
     "Broadcast",
     "BroadcastRecipient",
+    "BroadcastStatus",
     "Call",
     "CallEvent",
     "CallRecordStatus",
     "CallScreening",
     "ConsoleSession",
     "Escalation",
+    "EscalationPhase",
+    "EscalationStatus",
     "FarmOutbreak",
     "FarmReport",
     "Farmer",
     "GaugeCount",
     "GaugeDelta",
     "InboundMessage",
+    "InboundStatus",
     "KioskToken",
     "MediaItem",
+    "MediaStatus",
     "Member",
     "Open311Submission",
     "OptOut",
@@ -51,6 +63,8 @@ __all__ = [
     "OutboundPurpose",
     "OutboundStatus",
     "PartnerKey",
+    "RecipientStatus",
+    "ReporterStatus",
     "ScorecardRollup",
     "Subscriber",
     "Ticket",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
@@ -29,6 +30,27 @@ class Subscriber(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
+class BroadcastStatus(StrEnum):
+    """A broadcast's `status` (stored as the word, like every StrEnum beside a model)."""
+
+    DRAFT = "draft"  # waiting for a second person's approval
+    SENDING = "sending"  # approved: its recipients listed, the sender at work
+    DONE = "done"  # no recipient left to send to
+    CANCELLED = "cancelled"
+
+
+class RecipientStatus(StrEnum):
+    """A broadcast recipient's `status`: its SMS's way through the sender (BroadcastRecipient)."""
+
+    QUEUED = "queued"  # waiting for the sender (again, after a retryable error)
+    SENDING = "sending"  # claimed, committed before the gateway sees it
+    SENT = "sent"  # a gateway took it
+    DELIVERED = "delivered"  # the gateway's delivery report
+    FAILED = "failed"  # for good (or reported undelivered)
+    SKIPPED = "skipped"  # opted out (BERHENTI) by the time it was claimed
+    CANCELLED = "cancelled"  # the broadcast was cancelled before it was sent
+
+
 class Broadcast(Base):
     """A warning to one or more desa: drafted by one person, approved by another, then sent by the sender."""
 
@@ -40,8 +62,8 @@ class Broadcast(Base):
     body_id: Mapped[str] = mapped_column(Text)
     body_en: Mapped[str] = mapped_column(Text)
     checkin_minutes: Mapped[int | None] = mapped_column(Integer)  # None: no AMAN/BANTU asked
-    # draft -> approved (recipients listed) -> sending -> done | cancelled
-    status: Mapped[str] = mapped_column(String(16), default="draft")
+    # draft -> sending (approved: recipients listed) -> done | cancelled
+    status: Mapped[str] = mapped_column(String(16), default=BroadcastStatus.DRAFT)  # BroadcastStatus
     created_by: Mapped[str] = mapped_column(String(64))
     approved_by: Mapped[str | None] = mapped_column(String(64))
     cancelled_by: Mapped[str | None] = mapped_column(String(64))
@@ -70,7 +92,7 @@ class BroadcastRecipient(Base):
     desa: Mapped[str] = mapped_column(String(64))
     language: Mapped[str] = mapped_column(String(8), default="id")
     channel: Mapped[str] = mapped_column(String(16), default="sms")
-    status: Mapped[str] = mapped_column(String(16), default="queued")
+    status: Mapped[str] = mapped_column(String(16), default=RecipientStatus.QUEUED)  # RecipientStatus
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     gateway: Mapped[str | None] = mapped_column(String(16))
     provider_sid: Mapped[str | None] = mapped_column(String(128), unique=True)  # "<gateway>:<id>" as the outbox

@@ -4,13 +4,21 @@ message was stored (their URLs expire: WhatsApp's within minutes of asking) and 
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hotline.models.base import Base, UTCDateTime, utcnow
 
-MEDIA_STATUSES = ("pending", "stored", "refused", "failed")  # refused: too big or not what it claims; failed: gave up
+
+class MediaStatus(StrEnum):
+    """A media item's `status` (stored as the word)."""
+
+    PENDING = "pending"  # to fetch (again, after a failure: next_attempt_at)
+    STORED = "stored"  # kept under the data dir (or the media store)
+    REFUSED = "refused"  # too big, or not what it claims to be
+    FAILED = "failed"  # gave up fetching it
 
 
 class MediaItem(Base):
@@ -30,7 +38,7 @@ class MediaItem(Base):
     size: Mapped[int | None] = mapped_column(Integer)
     sha256: Mapped[str | None] = mapped_column(String(64))
     path: Mapped[str | None] = mapped_column(String(300))  # under HOTLINE_DATA_DIR/media/
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[str] = mapped_column(String(16), default=MediaStatus.PENDING)  # MediaStatus
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     error: Mapped[str | None] = mapped_column(Text)

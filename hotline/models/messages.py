@@ -12,6 +12,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 from hotline.models.base import Base, UTCDateTime, utcnow
 
 
+class InboundStatus(StrEnum):
+    """An inbound SMS's `status`: whether it has been turned into work yet (stored as the word)."""
+
+    RECEIVED = "received"  # stored, its job not done yet (the sweeper queues it again after INBOUND_GRACE)
+    PROCESSED = "processed"  # handled: `outcome` says how
+    FAILED = "failed"  # its handler raised: `error` says why
+
+
 class InboundMessage(Base):
     """Stored before anything else happens; `status` says whether it has been turned into work yet."""
 
@@ -27,7 +35,7 @@ class InboundMessage(Base):
     to_number: Mapped[str] = mapped_column(String(64), default="")
     body: Mapped[str] = mapped_column(Text, default="")
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    status: Mapped[str] = mapped_column(String(16), default="received")  # received|processed|failed
+    status: Mapped[str] = mapped_column(String(16), default=InboundStatus.RECEIVED)  # InboundStatus
     outcome: Mapped[str | None] = mapped_column(String(32))
     error: Mapped[str | None] = mapped_column(Text)
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)

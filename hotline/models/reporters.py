@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import Float, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hotline.models.base import Base, UTCDateTime, utcnow
 
-# linked: on the ticket, told every update; split: an operator made it its own ticket (split_into_ticket_id);
-# withdrawn: the reporter sent BATAL for it; primary: became the ticket's reporter when the first one withdrew.
-REPORTER_STATUSES = ("linked", "split", "withdrawn", "primary")
+
+class ReporterStatus(StrEnum):
+    """A merged report's `status` (TicketReporter; stored as the word)."""
+
+    LINKED = "linked"  # on the ticket, told every update
+    SPLIT = "split"  # an operator made it its own ticket (split_into_ticket_id)
+    WITHDRAWN = "withdrawn"  # the reporter sent BATAL for it
+    PRIMARY = "primary"  # became the ticket's reporter when the first one withdrew
 
 
 class TicketReporter(Base):
@@ -40,6 +46,6 @@ class TicketReporter(Base):
     merged_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     rule: Mapped[str] = mapped_column(String(16))  # near_gps | same_desa | similar_text (hotline/duplicates.py)
     score: Mapped[float | None] = mapped_column(Float)
-    status: Mapped[str] = mapped_column(String(16), default="linked")  # REPORTER_STATUSES
+    status: Mapped[str] = mapped_column(String(16), default=ReporterStatus.LINKED)  # ReporterStatus
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # split, withdrawn or made primary
     split_into_ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))

@@ -27,7 +27,16 @@ class TicketStatus(StrEnum):
 
 OPEN = (TicketStatus.AWAITING_CATEGORY, TicketStatus.ROUTED, TicketStatus.ACCEPTED, TicketStatus.ON_SITE)
 CLOSED = (TicketStatus.RESOLVED, TicketStatus.CANCELLED)
-OPEN_WHERE = f"status IN ({', '.join(repr(str(s)) for s in OPEN)})"  # the partial indexes' condition
+WORKING = (TicketStatus.ACCEPTED, TicketStatus.ON_SITE)  # a crew has it: the resolve deadline runs
+
+
+def _in(states: tuple[TicketStatus, ...]) -> str:
+    return f"status IN ({', '.join(repr(str(s)) for s in states)})"
+
+
+OPEN_WHERE = _in(OPEN)  # the partial indexes' conditions
+ROUTED_WHERE = f"status = '{TicketStatus.ROUTED}'"
+WORKING_WHERE = _in(WORKING)
 
 
 def _partial(name: str, columns: list[str], where: str) -> Index:
@@ -63,8 +72,8 @@ class Ticket(Base):
             ],
             OPEN_WHERE,
         ),
-        _partial("ix_tickets_routed_due", ["agency_id", "accept_due_at"], "status = 'routed'"),
-        _partial("ix_tickets_working_due", ["agency_id", "resolve_due_at"], "status IN ('accepted', 'on_site')"),
+        _partial("ix_tickets_routed_due", ["agency_id", "accept_due_at"], ROUTED_WHERE),
+        _partial("ix_tickets_working_due", ["agency_id", "resolve_due_at"], WORKING_WHERE),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -137,6 +146,21 @@ class TicketEvent(Base):
     ticket: Mapped[Ticket] = relationship(back_populates="events")
 
 
+class EscalationStatus(StrEnum):
+    """An escalation step's `status` (stored as the word)."""
+
+    PENDING = "pending"  # its timer set
+    FIRED = "fired"  # its people told (at most once)
+    CANCELLED = "cancelled"  # the ticket moved on first
+
+
+class EscalationPhase(StrEnum):
+    """What a step of an escalation chain waits for: `escalations.phase` (stored as the word)."""
+
+    ACCEPT = "accept"  # someone to accept a routed ticket (the accept deadline)
+    RESOLVE = "resolve"  # an accepted ticket to be resolved (the resolve deadline)
+
+
 class Escalation(Base):
     """One timer: step `step` (round `round`) of a ticket's pinned chain for one phase (accept|resolve).
 
@@ -155,11 +179,11 @@ class Escalation(Base):
     # 0 for the chain pinned when the ticket was first routed, 1 after a re-route, ...: each routing
     # starts its steps afresh, and the rows of an earlier chain stay as history.
     chain: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    phase: Mapped[str] = mapped_column(String(16))
+    phase: Mapped[str] = mapped_column(String(16))  # EscalationPhase
     step: Mapped[int] = mapped_column(Integer)
     round: Mapped[int] = mapped_column(Integer, default=0)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | fired | cancelled
+    status: Mapped[str] = mapped_column(String(16), default=EscalationStatus.PENDING)  # EscalationStatus
     fired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     notified: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -20,7 +20,7 @@ from hotline.features.media.media_items import of_ticket
 from hotline.features.media.media_store import MediaStoreDown, read
 from hotline.features.media.public_link import map_link, read_token
 from hotline.features.open311.photo_metadata import NotPublishable, without_metadata
-from hotline.models import Ticket
+from hotline.models import MediaStatus, Ticket
 from hotline.settings import get_settings
 from hotline.web.db_session import DbSession
 from hotline.web.templating import templates
@@ -47,7 +47,7 @@ def media_page(session: DbSession, request: Request, token: str) -> Response:
     photos = [
         m
         for m in of_ticket(session, ticket_id=ticket_id)
-        if m.status == "stored" and (m.content_type or "").startswith("image/")
+        if m.status == MediaStatus.STORED and (m.content_type or "").startswith("image/")
     ]
     category = current_config().category(ticket.category)
     context = {
@@ -72,7 +72,8 @@ def media_file(token: str, media_id: int) -> Response:
     ticket_id = _ticket_id(token)
     with unit_of_work() as session:  # its own, short: the connection goes back before the media store is read
         item = next(
-            (m for m in of_ticket(session, ticket_id=ticket_id) if m.id == media_id and m.status == "stored"), None
+            (m for m in of_ticket(session, ticket_id=ticket_id) if m.id == media_id and m.status == MediaStatus.STORED),
+            None,
         )
         if item is None or not item.path or not (item.content_type or "").startswith("image/"):
             raise HTTPException(404, NOT_FOUND)

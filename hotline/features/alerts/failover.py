@@ -26,7 +26,7 @@ from hotline.channels.voice import ANSWERED, NOT_REACHED, CallStatus
 from hotline.channels.voice_gateways import alert_gateway
 from hotline.cityconfig.model import DEFAULT_ALERT_CHANNELS, DEFAULT_DELIVERY_TIMEOUT_SECONDS
 from hotline.core.city import current_config
-from hotline.core.deadlines import Due
+from hotline.core.deadlines import Due, FireOutcome
 from hotline.core.dispatch import dispatcher
 from hotline.core.outbox import queue_sms
 from hotline.core.queue import job_id, queue
@@ -230,13 +230,13 @@ def on_timeout(session: Session, *, delivery_id: int, position: int) -> str:
     """No delivery report in time for channel number `position`. Safe to call any number of times."""
     found = session.get(AlertDelivery, delivery_id)
     if found is None:
-        return "missing"
+        return FireOutcome.MISSING
     ticket = _lock_ticket(session, found.ticket_id)
     delivery = _lock_delivery(session, delivery_id)
     if delivery.status != AlertDeliveryStatus.PENDING or delivery.position != position:
-        return "moot"
+        return FireOutcome.MOOT
     if delivery.due_at is not None and delivery.due_at > clock.now() + EARLY_SLACK:
-        return "early"
+        return FireOutcome.EARLY
     attempt = session.scalar(
         select(AlertAttempt).where(AlertAttempt.delivery_id == delivery.id, AlertAttempt.position == position)
     )

@@ -12,9 +12,10 @@ from sqlalchemy.orm import Session
 from hotline.cityconfig import CityConfig
 from hotline.features.broadcasts.city_data import broadcast_data
 from hotline.features.merging.merging import open_or_merge
-from hotline.models import Broadcast, BroadcastRecipient, utcnow
+from hotline.models import Broadcast, BroadcastRecipient, RecipientStatus, utcnow
 
 ANSWER_WINDOW = timedelta(hours=24)  # an AMAN/BANTU this long after the warning answers nothing
+REACHED = (RecipientStatus.SENT, RecipientStatus.DELIVERED)  # a gateway took the warning
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ def open_question(session: Session, *, phone: str) -> BroadcastRecipient | None:
         .join(Broadcast, Broadcast.id == r.broadcast_id)
         .where(
             r.phone == phone,
-            r.status.in_(("sent", "delivered")),
+            r.status.in_(REACHED),
             Broadcast.checkin_minutes.is_not(None),
             r.sent_at >= utcnow() - ANSWER_WINDOW,
         )
@@ -104,7 +105,7 @@ class DesaTally:
 
 def tally(session: Session, *, broadcast_id: int) -> list[DesaTally]:
     r = BroadcastRecipient
-    reached = r.status.in_(("sent", "delivered"))
+    reached = r.status.in_(REACHED)
     stmt = (
         select(
             r.desa,
@@ -136,7 +137,7 @@ def to_call(session: Session, *, broadcast_id: int) -> list[tuple[str, str]]:
         select(r.desa, r.phone)
         .where(
             r.broadcast_id == broadcast_id,
-            ((r.status.in_(("sent", "delivered"))) & r.reply.is_(None) & (r.sent_at <= cutoff)) | (r.reply == "bantu"),
+            ((r.status.in_(REACHED)) & r.reply.is_(None) & (r.sent_at <= cutoff)) | (r.reply == "bantu"),
         )
         .order_by(r.desa, r.phone)
     )

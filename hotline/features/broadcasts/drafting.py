@@ -12,7 +12,16 @@ from hotline.features.accounts.audit import audit
 from hotline.features.broadcasts.city_data import broadcast_data
 from hotline.features.broadcasts.errors import BadMessage, NotAllowed, NotFound
 from hotline.features.broadcasts.places import expand
-from hotline.models import Broadcast, BroadcastRecipient, OptOut, Subscriber, UTCDateTime, utcnow
+from hotline.models import (
+    Broadcast,
+    BroadcastRecipient,
+    BroadcastStatus,
+    OptOut,
+    RecipientStatus,
+    Subscriber,
+    UTCDateTime,
+    utcnow,
+)
 from hotline.sms.encoding import fold, measure
 
 MAX_CHECKIN_MINUTES = 24 * 60
@@ -63,7 +72,7 @@ def draft(
         body_id=bodies["id"],
         body_en=bodies["en"],
         checkin_minutes=checkin_minutes,
-        status="draft",
+        status=BroadcastStatus.DRAFT,
         created_by=author,
         data={},
     )
@@ -94,7 +103,7 @@ def approve(session: Session, *, broadcast_id: int, approver: str) -> int:
     broadcast = _locked(session, broadcast_id)
     if not approver.strip():
         raise NotAllowed("a broadcast needs an approver")
-    if broadcast.status != "draft":
+    if broadcast.status != BroadcastStatus.DRAFT:
         raise NotAllowed(f"broadcast {broadcast_id} is {broadcast.status}, not a draft: nothing to approve")
     if approver == broadcast.created_by:
         raise NotAllowed(f"{approver} drafted broadcast {broadcast_id}: another person must approve it")
@@ -108,7 +117,7 @@ def approve(session: Session, *, broadcast_id: int, approver: str) -> int:
         Subscriber.desa,
         Subscriber.language,
         Subscriber.channel,
-        literal("queued", String),
+        literal(RecipientStatus.QUEUED, String),
         literal(0, Integer),
         literal(now, UTCDateTime()),
     ).where(Subscriber.active, Subscriber.desa.in_(broadcast.desa), ~opted_out)
@@ -126,9 +135,9 @@ def approve(session: Session, *, broadcast_id: int, approver: str) -> int:
     ]
     session.execute(insert(r).from_select(columns, chosen))
     count = session.scalar(select(func.count()).select_from(r).where(r.broadcast_id == broadcast.id)) or 0
-    broadcast.status, broadcast.approved_by, broadcast.approved_at = "sending", approver, now
+    broadcast.status, broadcast.approved_by, broadcast.approved_at = BroadcastStatus.SENDING, approver, now
     if not count:
-        broadcast.status, broadcast.finished_at = "done", now
+        broadcast.status, broadcast.finished_at = BroadcastStatus.DONE, now
     broadcast_wake.ring(session)
     audit(
         session,
@@ -145,14 +154,14 @@ def approve(session: Session, *, broadcast_id: int, approver: str) -> int:
 def cancel(session: Session, *, broadcast_id: int, actor: str) -> int:
     """Stop it where it is: SMS not yet handed to a gateway are cancelled; returns how many."""
     broadcast = _locked(session, broadcast_id)
-    if broadcast.status in ("done", "cancelled"):
+    if broadcast.status in (BroadcastStatus.DONE, BroadcastStatus.CANCELLED):
         raise NotAllowed(f"broadcast {broadcast_id} is already {broadcast.status}")
     result = session.execute(
         update(BroadcastRecipient)
-        .where(BroadcastRecipient.broadcast_id == broadcast_id, BroadcastRecipient.status == "queued")
-        .values(status="cancelled")
+        .where(BroadcastRecipient.broadcast_id == broadcast_id, BroadcastRecipient.status == RecipientStatus.QUEUED)
+        .values(status=RecipientStatus.CANCELLED)
     )
-    broadcast.status, broadcast.cancelled_by, broadcast.finished_at = "cancelled", actor, utcnow()
+    broadcast.status, broadcast.cancelled_by, broadcast.finished_at = BroadcastStatus.CANCELLED, actor, utcnow()
     count = int(getattr(result, "rowcount", 0) or 0)
     audit(
         session,

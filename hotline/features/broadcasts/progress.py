@@ -8,9 +8,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hotline.features.broadcasts.errors import NotFound
-from hotline.models import Broadcast, BroadcastRecipient
+from hotline.models import Broadcast, BroadcastRecipient, RecipientStatus
 
-STATUSES = ("queued", "sending", "sent", "delivered", "failed", "skipped", "cancelled")
+STATUSES = tuple(RecipientStatus)  # queued, sending, sent, delivered, failed, skipped, cancelled: the bar's order
 
 
 @dataclass(frozen=True)
@@ -31,11 +31,11 @@ class Progress:
     @property
     def handed(self) -> int:
         """Handed to a gateway (sent, delivered, or failed after it took it)."""
-        return self.counts.get("sent", 0) + self.counts.get("delivered", 0)
+        return self.counts.get(RecipientStatus.SENT, 0) + self.counts.get(RecipientStatus.DELIVERED, 0)
 
     @property
     def finished(self) -> int:
-        return self.total - self.counts.get("queued", 0) - self.counts.get("sending", 0)
+        return self.total - self.counts.get(RecipientStatus.QUEUED, 0) - self.counts.get(RecipientStatus.SENDING, 0)
 
     @property
     def percent(self) -> int:

@@ -17,7 +17,15 @@ from sqlalchemy import Integer, String, and_, column, exists, select, update, va
 from sqlalchemy.orm import Session
 
 from hotline.features.sms.sms_routes import ORIGIN_WINDOW, WHATSAPP_WINDOW
-from hotline.models import Broadcast, BroadcastRecipient, InboundMessage, OptOut, utcnow
+from hotline.models import (
+    Broadcast,
+    BroadcastRecipient,
+    BroadcastStatus,
+    InboundMessage,
+    OptOut,
+    RecipientStatus,
+    utcnow,
+)
 
 # whatsapp: through a WhatsApp gateway first, twilio_whatsapp: through Twilio's (hotline/jobs/broadcast_sender.py)
 SENDABLE_CHANNELS = ("sms", "whatsapp", "twilio_whatsapp")
@@ -71,10 +79,10 @@ def claim(session: Session, *, limit: int) -> list[Claimed]:
         select(r.id, r.broadcast_id, r.phone, r.language, r.attempts, r.channel)
         .join(Broadcast, Broadcast.id == r.broadcast_id)
         .where(
-            r.status == "queued",
+            r.status == RecipientStatus.QUEUED,
             r.next_attempt_at <= now,
             r.channel.in_(SENDABLE_CHANNELS),
-            Broadcast.status == "sending",
+            Broadcast.status == BroadcastStatus.SENDING,
         )
         .order_by(r.id)
         .limit(limit)
@@ -88,13 +96,17 @@ def claim(session: Session, *, limit: int) -> list[Claimed]:
     opted = set(session.scalars(select(OptOut.phone).where(OptOut.phone.in_({row.phone for row in rows}))))
     if opted:
         session.execute(
-            update(r).where(r.id.in_(ids), r.phone.in_(opted)).values(status="skipped", last_error="opted out")
+            update(r)
+            .where(r.id.in_(ids), r.phone.in_(opted))
+            .values(status=RecipientStatus.SKIPPED, last_error="opted out")
         )
         rows = [row for row in rows if row.phone not in opted]
         ids = [row.id for row in rows]
     if ids:
         session.execute(
-            update(r).where(r.id.in_(ids)).values(status="sending", attempts=r.attempts + 1, claimed_at=now)
+            update(r)
+            .where(r.id.in_(ids))
+            .values(status=RecipientStatus.SENDING, attempts=r.attempts + 1, claimed_at=now)
         )
     return _claimed(session, rows, now)
 
@@ -105,7 +117,7 @@ def left_sending(session: Session) -> list[Claimed]:
     rows = list(
         session.execute(
             select(r.id, r.broadcast_id, r.phone, r.language, r.attempts, r.claimed_at, r.channel)
-            .where(r.status == "sending")
+            .where(r.status == RecipientStatus.SENDING)
             .order_by(r.id)
         )
     )
@@ -187,14 +199,17 @@ def mark_sent(session: Session, sent: list[tuple[int, str, str]]) -> None:
         rows = values(column("rid", Integer), column("gw", String), column("sid", String), name="v").data(sent)
         session.execute(
             update(r)
-            .where(r.id == rows.c.rid, r.status == "sending")
-            .values(status="sent", gateway=rows.c.gw, provider_sid=rows.c.sid, sent_at=now)
+            .where(r.id == rows.c.rid, r.status == RecipientStatus.SENDING)
+            .values(status=RecipientStatus.SENT, gateway=rows.c.gw, provider_sid=rows.c.sid, sent_at=now)
             .execution_options(synchronize_session=False)
         )
         return
     session.execute(
-        update(r).where(r.status == "sending"),
-        [{"id": rid, "status": "sent", "gateway": gw, "provider_sid": sid, "sent_at": now} for rid, gw, sid in sent],
+        update(r).where(r.status == RecipientStatus.SENDING),
+        [
+            {"id": rid, "status": RecipientStatus.SENT, "gateway": gw, "provider_sid": sid, "sent_at": now}
+            for rid, gw, sid in sent
+        ],
         execution_options={"synchronize_session": False},
     )
 
@@ -204,7 +219,9 @@ def requeue(session: Session, ids: list[int]) -> None:
     if ids:
         r = BroadcastRecipient
         session.execute(
-            update(r).where(r.id.in_(ids), r.status == "sending").values(status="queued", attempts=r.attempts - 1)
+            update(r)
+            .where(r.id.in_(ids), r.status == RecipientStatus.SENDING)
+            .values(status=RecipientStatus.QUEUED, attempts=r.attempts - 1)
         )
 
 
@@ -215,12 +232,15 @@ def mark_failed(session: Session, failed: list[tuple[Claimed, str, bool]]) -> No
         retry = not permanent and item.attempts <= len(BACKOFF_SECONDS)
         values: dict[str, Any] = {"last_error": error[:500]}
         if retry:
-            values.update(status="queued", next_attempt_at=now + timedelta(seconds=BACKOFF_SECONDS[item.attempts - 1]))
+            values.update(
+                status=RecipientStatus.QUEUED,
+                next_attempt_at=now + timedelta(seconds=BACKOFF_SECONDS[item.attempts - 1]),
+            )
         else:
-            values.update(status="failed")
+            values.update(status=RecipientStatus.FAILED)
         session.execute(
             update(BroadcastRecipient)
-            .where(BroadcastRecipient.id == item.recipient_id, BroadcastRecipient.status == "sending")
+            .where(BroadcastRecipient.id == item.recipient_id, BroadcastRecipient.status == RecipientStatus.SENDING)
             .values(**values)
         )
 
@@ -229,15 +249,21 @@ def finish(session: Session) -> list[int]:
     """Broadcasts with nothing left to send (SMS and WhatsApp) become `done`."""
     r = BroadcastRecipient
     pending = exists().where(
-        and_(r.broadcast_id == Broadcast.id, r.status.in_(("queued", "sending")), r.channel.in_(SENDABLE_CHANNELS))
+        and_(
+            r.broadcast_id == Broadcast.id,
+            r.status.in_((RecipientStatus.QUEUED, RecipientStatus.SENDING)),
+            r.channel.in_(SENDABLE_CHANNELS),
+        )
     )
-    ids = list(session.scalars(select(Broadcast.id).where(Broadcast.status == "sending", ~pending)))
+    ids = list(session.scalars(select(Broadcast.id).where(Broadcast.status == BroadcastStatus.SENDING, ~pending)))
     if ids:
-        session.execute(update(Broadcast).where(Broadcast.id.in_(ids)).values(status="done", finished_at=utcnow()))
+        session.execute(
+            update(Broadcast).where(Broadcast.id.in_(ids)).values(status=BroadcastStatus.DONE, finished_at=utcnow())
+        )
     return ids
 
 
-DELIVERY_RANK = {"sent": 0, "delivered": 1, "failed": 1}
+DELIVERY_RANK = {RecipientStatus.SENT: 0, RecipientStatus.DELIVERED: 1, RecipientStatus.FAILED: 1}
 
 
 def apply_report(session: Session, *, message_id: int | None, sid: str | None, status: str) -> bool:
@@ -252,7 +278,16 @@ def apply_report(session: Session, *, message_id: int | None, sid: str | None, s
     ours = session.scalar(select(r.id).where(where))
     if ours is None:
         return False
-    ours_status = {"delivered": "delivered", "undelivered": "failed", "failed": "failed"}.get(status)
+    # the report's words (hotline/channels/gateway.py DeliveryStatus) -> ours
+    ours_status = {
+        "delivered": RecipientStatus.DELIVERED,
+        "undelivered": RecipientStatus.FAILED,
+        "failed": RecipientStatus.FAILED,
+    }.get(status)
     if ours_status is not None:  # a final word; queued/sent reports change nothing we show
-        session.execute(update(r).where(r.id == ours, r.status.in_(("sent", "sending"))).values(status=ours_status))
+        session.execute(
+            update(r)
+            .where(r.id == ours, r.status.in_((RecipientStatus.SENT, RecipientStatus.SENDING)))
+            .values(status=ours_status)
+        )
     return True

@@ -12,19 +12,33 @@ from sqlalchemy.orm import Session
 from hotline import clock
 from hotline.cityconfig import CityConfig
 from hotline.cityconfig.model import DEFAULT_DELIVERY_TIMEOUT_SECONDS, EscalationStep
-from hotline.core.deadlines import Due
+from hotline.core.deadlines import Due, FireOutcome
 from hotline.core.dispatch import dispatcher
 from hotline.core.wording import clock_time, say, ticket_fields
 from hotline.features.alerts import failover
 from hotline.features.alerts.alerts import Alert, send_alert
 from hotline.features.farming.farm_reports import farm_sla
 from hotline.features.tickets import stale
-from hotline.models import Agency, Escalation, Member, Ticket, TicketEvent, TicketStatus, Urc
+from hotline.models import (
+    Agency,
+    Escalation,
+    EscalationPhase,
+    EscalationStatus,
+    Member,
+    Ticket,
+    TicketEvent,
+    TicketStatus,
+    Urc,
+)
 from hotline.models.chain import AlertPolicy, PinnedChain, PinnedStep
+from hotline.models.tickets import CLOSED
 from hotline.sms.replies import ROLE_SUFFIX
 
 TIMER_KIND = "escalation"  # each pending row has a timer of this kind (hotline/jobs/escalation.py fires it)
-PHASE_STATUS = {"accept": ("routed",), "resolve": ("accepted", "on_site")}
+PHASE_STATUS: dict[str, tuple[TicketStatus, ...]] = {
+    EscalationPhase.ACCEPT: (TicketStatus.ROUTED,),
+    EscalationPhase.RESOLVE: (TicketStatus.ACCEPTED, TicketStatus.ON_SITE),
+}
 
 
 def minutes(value: float) -> timedelta:
@@ -98,7 +112,15 @@ def pin(session: Session, *, config: CityConfig, ticket: Ticket, agency: Agency)
     ticket.accept_due_at = ticket.routed_at + minutes(sla.accept_minutes)
     ticket.resolve_due_at = ticket.routed_at + minutes(sla.resolve_minutes)
     number = _pin_fresh_chain(session, config=config, ticket=ticket, agency=agency)
-    schedule(session, ticket_id=ticket.id, chain=number, phase="accept", step=0, round_=0, due=ticket.accept_due_at)
+    schedule(
+        session,
+        ticket_id=ticket.id,
+        chain=number,
+        phase=EscalationPhase.ACCEPT,
+        step=0,
+        round_=0,
+        due=ticket.accept_due_at,
+    )
 
 
 def _pin_fresh_chain(session: Session, *, config: CityConfig, ticket: Ticket, agency: Agency) -> int:
@@ -155,7 +177,13 @@ def schedule(
     session: Session, *, ticket_id: int, chain: int, phase: str, step: int, round_: int, due: datetime
 ) -> Escalation:
     row = Escalation(
-        ticket_id=ticket_id, chain=chain, phase=phase, step=step, round=round_, due_at=due, status="pending"
+        ticket_id=ticket_id,
+        chain=chain,
+        phase=phase,
+        step=step,
+        round=round_,
+        due_at=due,
+        status=EscalationStatus.PENDING,
     )
     session.add(row)
     session.flush()
@@ -165,10 +193,10 @@ def schedule(
 
 
 def cancel_pending(session: Session, *, ticket_id: int, phase: str | None = None) -> None:
-    stmt = update(Escalation).where(Escalation.ticket_id == ticket_id, Escalation.status == "pending")
+    stmt = update(Escalation).where(Escalation.ticket_id == ticket_id, Escalation.status == EscalationStatus.PENDING)
     if phase:
         stmt = stmt.where(Escalation.phase == phase)
-    session.execute(stmt.values(status="cancelled"))
+    session.execute(stmt.values(status=EscalationStatus.CANCELLED))
 
 
 def on_status_change(session: Session, *, ticket: Ticket) -> None:
@@ -176,19 +204,29 @@ def on_status_change(session: Session, *, ticket: Ticket) -> None:
     no alert of the ticket fails over any more: someone has it."""
     if ticket.status != TicketStatus.ROUTED:
         failover.stop(session, ticket_id=ticket.id)
-    if ticket.status in ("accepted", "on_site"):
-        cancel_pending(session, ticket_id=ticket.id, phase="accept")
+    if ticket.status in (TicketStatus.ACCEPTED, TicketStatus.ON_SITE):
+        cancel_pending(session, ticket_id=ticket.id, phase=EscalationPhase.ACCEPT)
         number = chain_number(ticket)
         started = session.scalar(
             select(Escalation.id)
-            .where(Escalation.ticket_id == ticket.id, Escalation.chain == number, Escalation.phase == "resolve")
+            .where(
+                Escalation.ticket_id == ticket.id,
+                Escalation.chain == number,
+                Escalation.phase == EscalationPhase.RESOLVE,
+            )
             .limit(1)
         )
         if started is None and ticket.resolve_due_at is not None and ticket.escalation_chain:
             schedule(
-                session, ticket_id=ticket.id, chain=number, phase="resolve", step=0, round_=0, due=ticket.resolve_due_at
+                session,
+                ticket_id=ticket.id,
+                chain=number,
+                phase=EscalationPhase.RESOLVE,
+                step=0,
+                round_=0,
+                due=ticket.resolve_due_at,
             )
-    elif ticket.status in ("resolved", "cancelled"):
+    elif ticket.status in CLOSED:
         cancel_pending(session, ticket_id=ticket.id)
 
 
@@ -229,21 +267,21 @@ def fire_many(
         now = clock.now()
         chain = PinnedChain.load(ticket.escalation_chain) if ticket is not None else None
         if row is None or ticket is None:
-            results.append(("missing", None))
-        elif row.status != "pending" or any(f.row is row for f in fired):  # or asked twice in this call
-            results.append(("not-pending", row.due_at))
+            results.append((FireOutcome.MISSING, None))
+        elif row.status != EscalationStatus.PENDING or any(f.row is row for f in fired):  # or asked twice in this call
+            results.append((FireOutcome.NOT_PENDING, row.due_at))
         elif row.due_at > now:
-            results.append(("early", row.due_at))
+            results.append((FireOutcome.EARLY, row.due_at))
         elif ticket.status not in PHASE_STATUS[row.phase] or chain is None or not chain.steps:
-            row.status = "cancelled"
-            results.append(("moot", row.due_at))
+            row.status = EscalationStatus.CANCELLED
+            results.append((FireOutcome.MOOT, row.due_at))
         else:
-            phase_due = ticket.accept_due_at if row.phase == "accept" else ticket.resolve_due_at
+            phase_due = ticket.accept_due_at if row.phase == EscalationPhase.ACCEPT else ticket.resolve_due_at
             assert phase_due is not None
             step = chain.step(row.step)
             via = _send_step(session, config, row, ticket, step, phase_due, now, urcs)
             fired.append(_Fired(row, ticket, chain, step, via, phase_due, now))
-            results.append(("fired", row.due_at))
+            results.append((FireOutcome.FIRED, row.due_at))
     # Written last, all together: until here each alert's flush carried only its own SMS.
     for done in fired:
         _record(session, done)
@@ -318,7 +356,7 @@ def _send_step(
 
 def _record(session: Session, done: _Fired) -> None:
     row, step = done.row, done.step
-    row.status, row.fired_at, row.notified = "fired", done.at, list(step.phones)
+    row.status, row.fired_at, row.notified = EscalationStatus.FIRED, done.at, list(step.phones)
     session.add(
         TicketEvent(
             ticket_id=done.ticket.id,

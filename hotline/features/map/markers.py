@@ -101,7 +101,7 @@ def _due() -> Any:
     """The running deadline: accept-by while waiting, finish-by while worked, none otherwise."""
     return case(
         (Ticket.status == TicketStatus.ROUTED, Ticket.accept_due_at),
-        (Ticket.status.in_(("accepted", "on_site")), Ticket.resolve_due_at),
+        (Ticket.status.in_((TicketStatus.ACCEPTED, TicketStatus.ON_SITE)), Ticket.resolve_due_at),
         else_=None,
     )
 

@@ -24,7 +24,7 @@ from hotline.features.media.location import PHOTO_GPS, locate
 from hotline.features.media.sniff import sniff, why_refused
 from hotline.features.tickets.place import alerted_members
 from hotline.features.tickets.tickets import record
-from hotline.models import InboundMessage, MediaItem, OutboundPurpose, Ticket, utcnow
+from hotline.models import InboundMessage, MediaItem, MediaStatus, OutboundPurpose, Ticket, utcnow
 from hotline.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -65,7 +65,7 @@ def register(
             ref=ref,
             kind=kind,
             claimed_type=claimed[:100],
-            status="pending",
+            status=MediaStatus.PENDING,
             attempts=0,
         )
         for ref, claimed, kind in wanted
@@ -133,21 +133,21 @@ def keep(session: Session, *, media_id: int, data: bytes, claimed: str, data_dir
     """What was fetched: stored (and its EXIF place given to a ticket without one), or refused. Returns the
     outcome (stored | refused | not-pending)."""
     item = session.get(MediaItem, media_id, with_for_update=True)
-    if item is None or item.status != "pending":
+    if item is None or item.status != MediaStatus.PENDING:
         return "not-pending"
     sniffed = sniff(data)
     item.attempts += 1
     item.size = len(data)
     refused = why_refused(item.kind, claimed or item.claimed_type, sniffed)
     if refused is not None:
-        item.status, item.error, item.next_attempt_at = "refused", refused, None
+        item.status, item.error, item.next_attempt_at = MediaStatus.REFUSED, refused, None
         log.warning("media %s from %s refused: %s", media_id, item.sender, refused)
         _tell_ticket(session, item, "media_refused", reason=refused)
-        return "refused"
+        return MediaStatus.REFUSED
     assert sniffed is not None
     item.content_type, item.sha256 = sniffed, hashlib.sha256(data).hexdigest()
     item.path = media_store.save(data_dir, data=data, sha256=item.sha256, content_type=sniffed, when=item.created_at)
-    item.status, item.stored_at, item.error, item.next_attempt_at = "stored", utcnow(), None, None
+    item.status, item.stored_at, item.error, item.next_attempt_at = MediaStatus.STORED, utcnow(), None, None
     point = exif_gps.gps_of(data) if sniffed == "image/jpeg" else None
     if point is not None:
         item.latitude, item.longitude = point
@@ -160,7 +160,7 @@ def keep(session: Session, *, media_id: int, data: bytes, claimed: str, data_dir
             locate(session, config=config, ticket=ticket, point=point, actor=item.sender, source=PHOTO_GPS)
         if sniffed.startswith("image/"):
             _share(session, ticket=ticket, item=item)
-    return "stored"
+    return MediaStatus.STORED
 
 
 def _share(session: Session, *, ticket: Ticket, item: MediaItem) -> None:
@@ -175,7 +175,7 @@ def _share(session: Session, *, ticket: Ticket, item: MediaItem) -> None:
         .where(
             MediaItem.ticket_id == ticket.id,
             MediaItem.role == item.role,
-            MediaItem.status == "stored",
+            MediaItem.status == MediaStatus.STORED,
             MediaItem.content_type.like("image/%"),
             MediaItem.id != item.id,
         )
@@ -213,12 +213,12 @@ def _share(session: Session, *, ticket: Ticket, item: MediaItem) -> None:
 def fetch_failed(session: Session, *, media_id: int, error: str, permanent: bool) -> timedelta | None:
     """A fetch that did not work: the delay before the next try, or None when it is given up."""
     item = session.get(MediaItem, media_id, with_for_update=True)
-    if item is None or item.status != "pending":
+    if item is None or item.status != MediaStatus.PENDING:
         return None
     item.attempts += 1
     item.error = error[:2000]
     if permanent or item.attempts > len(BACKOFF_SECONDS):
-        item.status, item.next_attempt_at = ("refused" if permanent else "failed"), None
+        item.status, item.next_attempt_at = (MediaStatus.REFUSED if permanent else MediaStatus.FAILED), None
         log.error("media %s from %s given up after %s attempt(s): %s", media_id, item.sender, item.attempts, error)
         _tell_ticket(session, item, "media_refused", reason=error[:200])
         return None
@@ -233,7 +233,7 @@ def overdue(session: Session, *, limit: int = 100) -> list[int]:
     stmt = (
         select(MediaItem.id)
         .where(
-            MediaItem.status == "pending",
+            MediaItem.status == MediaStatus.PENDING,
             (MediaItem.next_attempt_at.is_(None) & (MediaItem.created_at < utcnow() - timedelta(minutes=2)))
             | (MediaItem.next_attempt_at < utcnow() - timedelta(minutes=2)),
         )
@@ -256,4 +256,4 @@ def of_ticket(session: Session, *, ticket_id: int) -> list[MediaItem]:
 
 def stored_item(session: Session, *, ticket_id: int, media_id: int) -> MediaItem | None:
     item = session.get(MediaItem, media_id)
-    return item if item is not None and item.ticket_id == ticket_id and item.status == "stored" else None
+    return item if item is not None and item.ticket_id == ticket_id and item.status == MediaStatus.STORED else None

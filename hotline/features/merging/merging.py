@@ -29,7 +29,7 @@ from hotline.duplicates import Candidate, Match, NewReport, Place, find_duplicat
 from hotline.features.merging.reporters import linked_row
 from hotline.features.tickets.place import fill_missing
 from hotline.features.tickets.tickets import OPEN_STATUSES, message_team, open_ticket, record
-from hotline.models import OutboundPurpose, Ticket, TicketReporter, TicketStatus, utcnow
+from hotline.models import OutboundPurpose, ReporterStatus, Ticket, TicketReporter, TicketStatus, utcnow
 from hotline.router import initial_priority
 
 MAX_CANDIDATES = 500  # newest first; in a disaster more than this in one category and window is one city-wide event
@@ -209,7 +209,7 @@ def count_reporters(session: Session, ticket_id: int) -> int:
     linked = session.scalar(
         select(func.count())
         .select_from(TicketReporter)
-        .where(TicketReporter.ticket_id == ticket_id, TicketReporter.status == "linked")
+        .where(TicketReporter.ticket_id == ticket_id, TicketReporter.status == ReporterStatus.LINKED)
     )
     return 1 + (linked or 0)
 

@@ -15,7 +15,7 @@ from hotline.cityconfig import CityConfig
 from hotline.core.outbox import queue_sms
 from hotline.core.wording import say, ticket_fields
 from hotline.features.tickets.tickets import OPEN_STATUSES
-from hotline.models import OptOut, OutboundPurpose, Ticket, TicketReporter
+from hotline.models import OptOut, OutboundPurpose, ReporterStatus, Ticket, TicketReporter
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,9 @@ class Recipient:
 
 def linked(session: Session, ticket_id: int) -> list[TicketReporter]:
     """The linked reporters still on the ticket, in the order they reported."""
-    stmt = select(TicketReporter).where(TicketReporter.ticket_id == ticket_id, TicketReporter.status == "linked")
+    stmt = select(TicketReporter).where(
+        TicketReporter.ticket_id == ticket_id, TicketReporter.status == ReporterStatus.LINKED
+    )
     return list(session.scalars(stmt.order_by(TicketReporter.id)))
 
 
@@ -38,7 +40,9 @@ def all_rows(session: Session, ticket_id: int) -> list[TicketReporter]:
 
 def linked_row(session: Session, *, ticket_id: int, phone: str) -> TicketReporter | None:
     stmt = select(TicketReporter).where(
-        TicketReporter.ticket_id == ticket_id, TicketReporter.phone == phone, TicketReporter.status == "linked"
+        TicketReporter.ticket_id == ticket_id,
+        TicketReporter.phone == phone,
+        TicketReporter.status == ReporterStatus.LINKED,
     )
     return session.scalar(stmt.order_by(TicketReporter.id).limit(1))
 
@@ -54,7 +58,7 @@ def recent_linked_row(session: Session, *, phone: str, since: datetime) -> Ticke
         .join(Ticket, Ticket.id == TicketReporter.ticket_id)
         .where(
             TicketReporter.phone == phone,
-            TicketReporter.status == "linked",
+            TicketReporter.status == ReporterStatus.LINKED,
             TicketReporter.merged_at >= since,
             Ticket.status.in_(OPEN_STATUSES),
         )
@@ -65,7 +69,9 @@ def recent_linked_row(session: Session, *, phone: str, since: datetime) -> Ticke
 
 
 def latest_linked_ticket_id(session: Session, phone: str) -> int | None:
-    stmt = select(TicketReporter.ticket_id).where(TicketReporter.phone == phone, TicketReporter.status == "linked")
+    stmt = select(TicketReporter.ticket_id).where(
+        TicketReporter.phone == phone, TicketReporter.status == ReporterStatus.LINKED
+    )
     return session.scalar(stmt.order_by(TicketReporter.id.desc()).limit(1))
 
 

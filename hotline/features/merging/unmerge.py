@@ -16,7 +16,16 @@ from hotline.features.merging.merging import count_reporters
 from hotline.features.merging.reporters import Recipient, linked, linked_row, textable
 from hotline.features.tickets.ticket_actions import ActionError, Actor
 from hotline.features.tickets.tickets import OPEN_STATUSES, open_ticket, record, route_ticket
-from hotline.models import Call, InboundMessage, OutboundPurpose, Ticket, TicketReporter, TicketStatus, utcnow
+from hotline.models import (
+    Call,
+    InboundMessage,
+    OutboundPurpose,
+    ReporterStatus,
+    Ticket,
+    TicketReporter,
+    TicketStatus,
+    utcnow,
+)
 
 
 def split_reporter(session: Session, *, config: CityConfig, actor: Actor, ticket: Ticket, reporter_id: int) -> Ticket:
@@ -27,7 +36,7 @@ def split_reporter(session: Session, *, config: CityConfig, actor: Actor, ticket
     row = session.get(TicketReporter, reporter_id, with_for_update=True)
     if row is None or row.ticket_id != ticket.id:
         raise ActionError("no_linked_reporter", number=ticket.id, reporter=reporter_id)
-    if row.status != "linked":
+    if row.status != ReporterStatus.LINKED:
         raise ActionError("reporter_already", reporter=reporter_id, number=ticket.id, status=row.status)
     new = open_ticket(
         session,
@@ -47,7 +56,7 @@ def split_reporter(session: Session, *, config: CityConfig, actor: Actor, ticket
     if new.status == TicketStatus.AWAITING_CATEGORY:  # the ticket had no category: the command center sorts it
         route_ticket(session, config=config, ticket=new)
     now = utcnow()
-    row.status, row.ended_at, row.split_into_ticket_id = "split", now, new.id
+    row.status, row.ended_at, row.split_into_ticket_id = ReporterStatus.SPLIT, now, new.id
     ticket.reporter_count, ticket.updated_at = count_reporters(session, ticket.id), now
     # The report's SMS and call now belong to the new ticket's history.
     if row.inbound_id is not None and (message := session.get(InboundMessage, row.inbound_id)) is not None:
@@ -92,13 +101,13 @@ def withdraw(session: Session, *, ticket: Ticket, phone: str) -> bool:
     row = linked_row(session, ticket_id=ticket.id, phone=phone)
     promoted: TicketReporter | None = None
     if row is not None:
-        row.status, row.ended_at = "withdrawn", now
+        row.status, row.ended_at = ReporterStatus.WITHDRAWN, now
     elif ticket.reporter_phone == phone:
         rows = [r for r in linked(session, ticket.id) if r.phone != phone]
         if not rows:
             return False
         promoted = rows[0]
-        promoted.status, promoted.ended_at = "primary", now
+        promoted.status, promoted.ended_at = ReporterStatus.PRIMARY, now
         ticket.reporter_phone, ticket.language = promoted.phone, promoted.language
     else:
         return False

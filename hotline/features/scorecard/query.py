@@ -18,7 +18,7 @@ from hotline.features.scorecard.compute import (
     score_teams,
 )
 from hotline.features.scorecard.month import Month
-from hotline.models import Agency, Escalation, FarmReport, Ticket, TicketEvent, Urc
+from hotline.models import Agency, Escalation, EscalationStatus, FarmReport, Ticket, TicketEvent, Urc
 from hotline.settings import SettingsError, get_settings
 
 
@@ -44,7 +44,7 @@ def month_facts(session: Session, *, month: Month, tz: ZoneInfo) -> list[tuple[T
     fired = (
         select(func.count())
         .select_from(Escalation)
-        .where(Escalation.ticket_id == Ticket.id, Escalation.status == "fired")
+        .where(Escalation.ticket_id == Ticket.id, Escalation.status == EscalationStatus.FIRED)
         .scalar_subquery()
     )
     reopened = select(TicketEvent.id).where(TicketEvent.ticket_id == Ticket.id, TicketEvent.kind == "reopened").exists()

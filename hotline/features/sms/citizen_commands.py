@@ -10,7 +10,7 @@ from hotline.core.wording import ticket_fields
 from hotline.features.merging import reporters, unmerge
 from hotline.features.tickets import cancel_requests
 from hotline.features.tickets.tickets import CLOSED_STATUSES, TransitionError, transition
-from hotline.models import Member, OptOut, OutboundPurpose, Ticket, Urc
+from hotline.models import Member, OptOut, OutboundPurpose, Ticket, TicketStatus, Urc
 from hotline.sms.grammar import ParsedSms
 
 if TYPE_CHECKING:
@@ -88,7 +88,7 @@ def _cancel(sender: Sender, number: int | None, word: str) -> tuple[str, int | N
         sender.reply("cancel_passed_on", ticket_id=ticket.id, **fields)
         return "cancel_requested", ticket.id
     try:
-        transition(session, ticket=ticket, target="cancelled", actor=sender.phone)
+        transition(session, ticket=ticket, target=TicketStatus.CANCELLED, actor=sender.phone)
     except TransitionError:
         sender.reply("cancel_refused", ticket_id=ticket.id, **fields)
         return "cancel_refused", ticket.id

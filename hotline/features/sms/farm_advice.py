@@ -15,7 +15,7 @@ from hotline.models import Member, OutboundPurpose, Ticket, TicketStatus
 if TYPE_CHECKING:
     from hotline.features.sms.sms_sender import Sender
 
-ADVISABLE = ("routed", "accepted", "on_site")
+ADVISABLE = (TicketStatus.ROUTED, TicketStatus.ACCEPTED, TicketStatus.ON_SITE)
 
 
 def handle(sender: Sender, *, ticket: Ticket, member: Member, advice: str) -> tuple[str, int | None]:
@@ -35,7 +35,7 @@ def handle(sender: Sender, *, ticket: Ticket, member: Member, advice: str) -> tu
         return "bad_transition", ticket.id
     actor = f"member:{member.id}"
     if ticket.status == TicketStatus.ROUTED:
-        transition(session, ticket=ticket, target="accepted", actor=actor, note=advice, member=member)
+        transition(session, ticket=ticket, target=TicketStatus.ACCEPTED, actor=actor, note=advice, member=member)
     # a note in the timeline ("... added a note"), marked as the advice the farmer was sent
     record(session, ticket, "note", actor=actor, note=advice, member=member.phone, advice=True)
     fields = {"number": ticket.id, "name": member.name, "advice": advice}

@@ -23,7 +23,7 @@ from hotline.features.sms import choices, citizen_commands, confirmations, flood
 from hotline.features.sms.sms_sender import Sender
 from hotline.features.tickets import place
 from hotline.features.tickets.tickets import OPEN_STATUSES, open_ticket, record, set_category
-from hotline.models import InboundMessage, Member, Ticket, TicketStatus, Urc, utcnow
+from hotline.models import InboundMessage, InboundStatus, Member, Ticket, TicketStatus, Urc, utcnow
 from hotline.phone import sender_id
 from hotline.settings import get_settings
 from hotline.sms.grammar import ParsedSms, parse_sms
@@ -92,7 +92,7 @@ def inbound_row(
         to_number=_storable(to_number, TO_NUMBER_LENGTH),
         body=_storable(body),
         payload={_storable(k): _storable(v) if isinstance(v, str) else v for k, v in payload.items()},
-        status="received",
+        status=InboundStatus.RECEIVED,
         received_at=utcnow(),
     )
 
@@ -156,18 +156,18 @@ def _latest_ticket(session: Session, phone: str, statuses: tuple[str, ...], sinc
 def process_inbound(session: Session, *, inbound_id: int, config: CityConfig) -> InboundMessage | None:
     """Idempotent: a message already processed (or failed) is left as it is."""
     message = session.get(InboundMessage, inbound_id, with_for_update=True)
-    if message is None or message.status != "received":
+    if message is None or message.status != InboundStatus.RECEIVED:
         return message
     try:
         with session.begin_nested():
             outcome, ticket_id = handle_sms(session, config=config, message=message)
             role = "after" if outcome == "urc_done" else "report"  # a crew's SELESAI photo shows the work done
             media_intake.after_intake(session, config=config, message=message, ticket_id=ticket_id, role=role)
-        message.status, message.outcome, message.ticket_id = "processed", outcome, ticket_id
+        message.status, message.outcome, message.ticket_id = InboundStatus.PROCESSED, outcome, ticket_id
         _say_if_cut(session, message)
     except Exception as exc:
         log.exception("inbound SMS %s could not be handled; keeping it as a ticket for the command center", inbound_id)
-        message.status, message.error = "failed", f"{type(exc).__name__}: {exc}"
+        message.status, message.error = InboundStatus.FAILED, f"{type(exc).__name__}: {exc}"
         message.ticket_id = _rescue(session, config=config, message=message)
     message.processed_at = utcnow()
     return message
@@ -274,7 +274,7 @@ def _merged_flood(session: Session, *, message: InboundMessage, parsed: ParsedSm
 
 def _report(sender: Sender, parsed: ParsedSms, message: InboundMessage) -> tuple[str, int | None]:
     session, config, text = sender.session, sender.config, message.body
-    waiting = _latest_ticket(session, sender.phone, ("awaiting_category",), PENDING_WINDOW)
+    waiting = _latest_ticket(session, sender.phone, (TicketStatus.AWAITING_CATEGORY,), PENDING_WINDOW)
     if parsed.kind == "menu_choice" and parsed.menu_digit == shield_sms.YES:
         # "1" to the junk-call shield's "Jika darurat, balas 1", if that is the newest open question.
         def asked() -> tuple[datetime | None, ...]:

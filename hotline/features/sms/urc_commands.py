@@ -17,7 +17,7 @@ from hotline.sms.grammar import ParsedSms
 if TYPE_CHECKING:
     from hotline.features.sms.sms_sender import Sender
 
-TARGET = {"accept": "accepted", "on_site": "on_site", "done": "resolved"}
+TARGET = {"accept": TicketStatus.ACCEPTED, "on_site": TicketStatus.ON_SITE, "done": TicketStatus.RESOLVED}
 MEMBER_REPLY = {"accept": "member_accepted", "on_site": "member_on_site", "done": "member_done"}
 CITIZEN_NOTICE = {"accept": "citizen_accepted", "on_site": "citizen_on_site", "done": "citizen_done"}
 

@@ -19,7 +19,7 @@ from hotline.features.alerts.failover import unreachable_tickets
 from hotline.models import AlertDelivery, AlertDeliveryStatus, Ticket, TicketStatus
 
 BOARD_ROWS = 10  # the most urgent tickets shown per agency; the rest are one link away
-WORKING = ("accepted", "on_site")
+WORKING = (TicketStatus.ACCEPTED, TicketStatus.ON_SITE)
 
 
 @dataclass

@@ -23,7 +23,7 @@ from hotline.core.wording import say, ticket_fields
 from hotline.features.tickets.tickets import message_team, record
 from hotline.models import Agency, OutboundPurpose, Ticket, TicketStatus, utcnow
 
-MOVING = ("accepted", "on_site")
+MOVING = (TicketStatus.ACCEPTED, TicketStatus.ON_SITE)
 
 
 def protects_crew(ticket: Ticket) -> bool:
@@ -34,7 +34,7 @@ def protects_crew(ticket: Ticket) -> bool:
 
 
 def is_open(ticket: Ticket) -> bool:
-    return ticket.cancel_requested_at is not None and ticket.status in ("routed", *MOVING)
+    return ticket.cancel_requested_at is not None and ticket.status in (TicketStatus.ROUTED, *MOVING)
 
 
 def request(session: Session, *, config: CityConfig, ticket: Ticket, phone: str, inbound_id: int | None) -> bool:

@@ -32,7 +32,7 @@ from hotline.models import Agency, Member, OutboundMessage, OutboundPurpose, Tic
 log = logging.getLogger(__name__)
 DIGEST_PURPOSE = OutboundPurpose.DIGEST
 OLDEST_SHOWN = 3
-WORKING = ("accepted", "on_site")
+WORKING = (TicketStatus.ACCEPTED, TicketStatus.ON_SITE)
 
 
 def is_stale(config: CityConfig, *, phase_due: datetime, now: datetime) -> bool:

@@ -210,7 +210,7 @@ def edit_ticket(
             record(session, ticket, "category_set", actor=actor.name, category=new_category)
         changed["category"] = new_category
     if status and status != ticket.status:
-        crew_out = ticket.status in ("routed", "accepted", "on_site")
+        crew_out = ticket.status in (TicketStatus.ROUTED, TicketStatus.ACCEPTED, TicketStatus.ON_SITE)
         try:
             transition(session, ticket=ticket, target=status, actor=actor.name)
         except (TransitionError, KeyError):
@@ -264,7 +264,9 @@ def confirm_cancel(session: Session, *, config: CityConfig, actor: Actor, ticket
     _require_editor(actor)
     if not cancel_requests.is_open(ticket):
         raise ActionError("no_cancel_request", number=ticket.id)
-    transition(session, ticket=ticket, target="cancelled", actor=actor.name, note="reporter's BATAL confirmed")
+    transition(
+        session, ticket=ticket, target=TicketStatus.CANCELLED, actor=actor.name, note="reporter's BATAL confirmed"
+    )
     stand_down(session, config=config, ticket=ticket, key="team_cancelled_by_hotline")
     cancel_requests.tell_reporter(session, config=config, ticket=ticket, key="cancelled")
     audit(
@@ -310,7 +312,7 @@ def reassign(
     previous = {"agency_id": ticket.agency_id, "urc_id": ticket.urc_id, "status": ticket.status}
     now = utcnow()
     ticket.agency_id, ticket.urc_id, ticket.routing_rule = agency.id, urc.id, f"reassigned by {actor.name}"[:100]
-    ticket.status, ticket.routed_at, ticket.updated_at = "routed", now, now
+    ticket.status, ticket.routed_at, ticket.updated_at = TicketStatus.ROUTED, now, now
     ticket.accepted_at = ticket.on_site_at = ticket.accepted_by_member_id = None
     record(session, ticket, "reassigned", actor=actor.name, agency=agency.code, urc=urc.code)
     escalation.pin(session, config=config, ticket=ticket, agency=agency)

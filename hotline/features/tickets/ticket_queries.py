@@ -32,7 +32,7 @@ def overdue_clause(now: datetime) -> ColumnElement[bool]:
     """Open tickets whose running deadline has passed: accept-by while routed, finish-by after."""
     return or_(
         and_(Ticket.status == TicketStatus.ROUTED, Ticket.accept_due_at < now),
-        and_(Ticket.status.in_(("accepted", "on_site")), Ticket.resolve_due_at < now),
+        and_(Ticket.status.in_((TicketStatus.ACCEPTED, TicketStatus.ON_SITE)), Ticket.resolve_due_at < now),
     )
 
 

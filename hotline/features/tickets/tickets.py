@@ -77,7 +77,7 @@ def open_ticket(
         kecamatan=kecamatan,
         latitude=latitude,
         longitude=longitude,
-        status="awaiting_category",
+        status=TicketStatus.AWAITING_CATEGORY,
     )
     session.add(ticket)
     session.flush()
@@ -117,7 +117,7 @@ def route_ticket(session: Session, *, config: CityConfig, ticket: Ticket, activa
     if agency is None or urc is None:
         raise LookupError(f"routing/ names {decision.agency}/{decision.urc}, not in the database: sync routing")
     ticket.agency_id, ticket.urc_id, ticket.routing_rule = agency.id, urc.id, decision.rule
-    ticket.status, ticket.routed_at = "routed", utcnow()
+    ticket.status, ticket.routed_at = TicketStatus.ROUTED, utcnow()
     record(session, ticket, "routed", rule=decision.rule, agency=agency.code, urc=urc.code, priority=ticket.priority)
     # Later means a deadline due now; a dispatcher that sets none (the simulator's) has it done at once.
     if activate or not dispatcher(session).deadline(session, Due(ACTIVATION, ticket.id), utcnow()):
@@ -200,14 +200,14 @@ def transition(
     if target not in TRANSITIONS[ticket.status]:
         raise TransitionError(ticket, target)
     now = utcnow()
-    if target in ("accepted", "on_site", "resolved") and ticket.accepted_at is None:
+    if target in (TicketStatus.ACCEPTED, TicketStatus.ON_SITE, TicketStatus.RESOLVED) and ticket.accepted_at is None:
         ticket.accepted_at = now
         ticket.accepted_by_member_id = member.id if member else None
-    if target == "on_site":
+    if target == TicketStatus.ON_SITE:
         ticket.on_site_at = now
-    elif target == "resolved":
+    elif target == TicketStatus.RESOLVED:
         ticket.resolved_at = now
-    elif target == "cancelled":
+    elif target == TicketStatus.CANCELLED:
         ticket.cancelled_at = now
     if target in CLOSED_STATUSES:
         ticket.cancel_requested_at = None  # a reporter's open BATAL request is settled by the close
@@ -222,9 +222,9 @@ def reopen(session: Session, *, config: CityConfig, ticket: Ticket, actor: str, 
     (no new TERIMA needed), with a fresh finish deadline and chain. Not in TRANSITIONS on purpose: a URC
     command must never reopen a ticket, only the reporter's answer (features/sms/confirmations.py)."""
     if ticket.status != TicketStatus.RESOLVED:
-        raise TransitionError(ticket, "accepted")
+        raise TransitionError(ticket, TicketStatus.ACCEPTED)
     agency = session.get(Agency, ticket.agency_id) if ticket.agency_id else None
-    ticket.status, ticket.resolved_at, ticket.updated_at = "accepted", None, utcnow()
+    ticket.status, ticket.resolved_at, ticket.updated_at = TicketStatus.ACCEPTED, None, utcnow()
     if agency is not None:
         escalation.restart_resolve(session, config=config, ticket=ticket, agency=agency)
     record(
@@ -232,7 +232,7 @@ def reopen(session: Session, *, config: CityConfig, ticket: Ticket, actor: str, 
         ticket,
         "reopened",
         actor=actor,
-        previous="resolved",
+        previous=TicketStatus.RESOLVED,
         chain=escalation.chain_number(ticket),
         resolve_due_at=ticket.resolve_due_at.isoformat() if ticket.resolve_due_at else None,
         **data,

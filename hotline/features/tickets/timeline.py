@@ -16,10 +16,23 @@ from hotline import clock
 from hotline.catalog import has, say, word
 from hotline.core.city import current_config
 from hotline.localtime import local
-from hotline.models import Agency, Escalation, Member, Ticket, TicketEvent
+from hotline.models import (
+    Agency,
+    Escalation,
+    EscalationPhase,
+    EscalationStatus,
+    Member,
+    Ticket,
+    TicketEvent,
+    TicketStatus,
+)
 from hotline.models.chain import PinnedChain
 
-OPEN_PHASE = {"routed": "accept", "accepted": "resolve", "on_site": "resolve"}
+OPEN_PHASE: dict[str, str] = {
+    TicketStatus.ROUTED: EscalationPhase.ACCEPT,
+    TicketStatus.ACCEPTED: EscalationPhase.RESOLVE,
+    TicketStatus.ON_SITE: EscalationPhase.RESOLVE,
+}
 
 
 @dataclass(frozen=True)
@@ -28,7 +41,7 @@ class StepRow:
     step: int
     round: int
     due_at: datetime
-    status: str  # pending | fired | cancelled
+    status: str  # an EscalationStatus
     fired_at: datetime | None
 
 
@@ -57,9 +70,12 @@ def escalation_state(
     now: datetime,
 ) -> EscalationState:
     phase = OPEN_PHASE.get(status)
-    due = {"accept": accept_due_at, "resolve": resolve_due_at}.get(phase or "")
+    dues: dict[str, datetime | None] = {EscalationPhase.ACCEPT: accept_due_at, EscalationPhase.RESOLVE: resolve_due_at}
+    due = dues.get(phase or "")
     minutes_left = None if due is None else round((due - now).total_seconds() / 60, 1)
-    pending = sorted((s for s in steps if s.status == "pending" and s.phase == phase), key=lambda s: s.due_at)
+    pending = sorted(
+        (s for s in steps if s.status == EscalationStatus.PENDING and s.phase == phase), key=lambda s: s.due_at
+    )
     nxt = pending[0] if pending else None
     notify: tuple[str, ...] = ()
     pinned = PinnedChain.load(chain)
@@ -69,7 +85,7 @@ def escalation_state(
         phase=phase if due is not None else None,
         due_at=due,
         minutes_left=minutes_left,
-        fired=sum(1 for s in steps if s.status == "fired"),
+        fired=sum(1 for s in steps if s.status == EscalationStatus.FIRED),
         next_due_at=nxt.due_at if nxt else None,
         next_step=nxt.step if nxt else None,
         next_notify=notify,
@@ -163,7 +179,7 @@ def _event_params(kind: str, data: dict[str, Any], lang: str) -> dict[str, Any]:
         params["step"] = int(data.get("step", 0)) + 1
         params["again"] = say("event", "escalated_again", lang, {"round": rnd}) if rnd else ""
         params["what"] = word(
-            "event", "escalated_accept" if data.get("phase") == "accept" else "escalated_resolve", lang
+            "event", "escalated_accept" if data.get("phase") == EscalationPhase.ACCEPT else "escalated_resolve", lang
         )
         params["notify"] = who(data.get("notify", []), lang)
         params["count"] = len(data.get("phones", []))

@@ -21,7 +21,7 @@ from hotline.features.broadcasts.errors import BadMessage, BroadcastError, NotAl
 from hotline.features.broadcasts.progress import progress, recent
 from hotline.features.broadcasts.subscribers import counts_per_desa
 from hotline.features.broadcasts.views import progress_json, tally_json
-from hotline.models import Broadcast
+from hotline.models import Broadcast, BroadcastStatus
 from hotline.sms.encoding import measure
 from hotline.web.api_schemas import MAX_ID
 from hotline.web.console.actions import field
@@ -160,7 +160,9 @@ def _detail(
         "tally": tally["desa"],
         "to_call": to_call,
         "problem": problem,
-        "may_approve": user.principal.can_supervise and p.status == "draft" and p.created_by != user.principal.username,
+        "may_approve": user.principal.can_supervise
+        and p.status == BroadcastStatus.DRAFT
+        and p.created_by != user.principal.username,
     }
     return render(request, "broadcast.html", context, user=user, status=status)
 
