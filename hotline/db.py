@@ -147,7 +147,7 @@ def unit_of_work(url: str | None = None) -> Iterator[Session]:
     for callback in callbacks:
         try:
             callback()
-        except Exception:  # a failed side effect must not undo a committed report
+        except Exception:  # broad: a failed side effect must not undo a committed report
             log.exception("post-commit hook failed; the sweeper will retry from the database")
 
 

@@ -310,7 +310,7 @@ class MetricsRefresher:
         while True:
             try:
                 refresh_if_due(self.interval)
-            except Exception:  # the database or Redis is down: /readyz says so; say it here now and then
+            except Exception:  # broad: the refresher must go on (the database or Redis down: /readyz says so)
                 if time.monotonic() - last_failure > 300:
                     log.warning("metrics: could not refresh the database gauges", exc_info=True)
                     last_failure = time.monotonic()
@@ -328,7 +328,7 @@ class DatabaseCollector(Collector):
         )
         try:
             snapshot = _snapshot()
-        except Exception:  # a scrape must not fail because Redis is down; /readyz says that
+        except Exception:  # broad: a scrape must not fail (Redis down above all; /readyz says that)
             log.warning("metrics: Redis unavailable", exc_info=True)
             snapshot = None
         if snapshot is not None:
@@ -366,7 +366,7 @@ class DatabaseCollector(Collector):
                 counts = redis_connection().hgetall(keys.key(name, "counts"))
                 for event, n in sorted(counts.items()):
                     pdus.add_metric([name, _str(event)], float(n))
-        except Exception:
+        except Exception:  # broad: a scrape must not fail (Redis down above all)
             log.warning("metrics: SMPP link states unavailable (Redis)", exc_info=True)
         yield up
         yield pdus
@@ -380,7 +380,7 @@ class DatabaseCollector(Collector):
             depth.add_metric(["queued"], sum(q.count for q in lanes))
             depth.add_metric(["scheduled"], sum(q.scheduled_job_registry.count for q in lanes))
             depth.add_metric(["failed"], sum(q.failed_job_registry.count for q in lanes))
-        except Exception:
+        except Exception:  # broad: a scrape must not fail (Redis down above all)
             log.warning("metrics: Redis unavailable", exc_info=True)
         yield depth
 

@@ -66,8 +66,8 @@ class Supervisor:
         service.delay = self.backoff.first
         try:
             self._launch(service)
-        except Exception as exc:
-            raise StartError(f"{service.name} did not start: {exc}") from None
+        except Exception as exc:  # broad: whatever keeps a part from coming up is one clear StartError
+            raise StartError(f"{service.name} did not start: {exc}") from exc
         self.services.append(service)
 
     def run(self, stop: threading.Event, poll: float = 0.2) -> None:
@@ -126,9 +126,11 @@ class Supervisor:
     def _restart(self, service: Service) -> None:
         try:
             self._launch(service)
-        except Exception as exc:  # e.g. redis-server refusing its data dir: try again after a longer wait
+        except Exception as exc:  # broad: whatever stopped it (redis-server refusing its data dir...): try again later
             service.restart_at = time.monotonic() + service.delay
-            log.error("%s did not start again (%s); trying again in %.3g s", service.name, exc, service.delay)
+            log.error(
+                "%s did not start again (%s); trying again in %.3g s", service.name, exc, service.delay, exc_info=True
+            )
             service.delay = min(service.delay * 2, self.backoff.cap)
             return
         service.restart_at = None

@@ -1,5 +1,6 @@
 """The database made unreachable for this process (its app server, replayer and ARI app): HOTLINE_DATABASE_URL
-names a PostgreSQL port where nothing listens, so every connection is really refused (no mock)."""
+names a PostgreSQL port where nothing listens, so every connection is really refused (no mock). Redis likewise
+(`redis_unreachable`)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,19 @@ def database_unreachable(**settings: str) -> Iterator[None]:
             del os.environ[name]
         get_settings.cache_clear()
         dispose(dead)
+
+
+@contextmanager
+def redis_unreachable() -> Iterator[None]:
+    """HOTLINE_REDIS_URL names a port where nothing listens, for this process: every command is refused."""
+    real = os.environ["HOTLINE_REDIS_URL"]
+    os.environ["HOTLINE_REDIS_URL"] = f"redis://127.0.0.1:{free_port()}/0"
+    get_settings.cache_clear()
+    try:
+        yield
+    finally:
+        os.environ["HOTLINE_REDIS_URL"] = real
+        get_settings.cache_clear()
 
 
 def empty_spool() -> None:

@@ -298,6 +298,35 @@ def test_back_off_doubles_to_the_cap_and_starts_over_after_a_steady_run(
     assert "crasher (pid" in caplog.text and "exited with code 0 after" in caplog.text
 
 
+def test_a_part_that_does_not_come_up_again_is_tried_later_with_its_traceback_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Whatever `_launch` raises (here the readiness check; redis-server refusing its data dir in real life), the
+    supervisor's loop goes on and tries again after the back-off (its one broad handler, issue 16)."""
+    caplog.set_level(logging.INFO, logger="hotline.supervisor")
+    starts: list[int] = []
+
+    def ready(process: subprocess.Popen[bytes]) -> None:  # answers the first time only
+        starts.append(process.pid)
+        if len(starts) > 1:
+            raise RuntimeError("not answering")
+
+    supervisor = Supervisor(Backoff(first=0.1, cap=0.2, steady=10.0))
+    supervisor.start(Service("flaky", python("pass"), wait_ready=ready))
+
+    def started() -> int:
+        supervisor.check()
+        return len(starts)
+
+    try:
+        wait_for(lambda: started() >= 3, 20, "two starts again", every=0.01)
+    finally:
+        supervisor.stop()
+    failed = [r for r in caplog.records if "did not start again" in r.getMessage()]
+    assert len(failed) >= 2 and "(not answering)" in failed[0].getMessage()
+    assert all(r.exc_info is not None and r.exc_info[0] is RuntimeError for r in failed)
+
+
 def test_stop_ends_the_parts_before_the_last_and_what_they_left_behind(tmp_path: Path) -> None:
     app_stopped, infra_saw = tmp_path / "app-stopped", tmp_path / "infra-saw"
     grandchild_pid = tmp_path / "grandchild"

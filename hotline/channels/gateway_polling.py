@@ -46,7 +46,7 @@ def poll_gateways(settings: Settings | None = None) -> PollResult:
                     _done(gateway, "reported", item)
             except InboundRefused as exc:
                 log.error("gateway %s: cannot store %s: %s", spec.name, item, exc)
-            except Exception:  # the database is down: the files stay, the next sweep tries again
+            except Exception:  # broad: whatever failed (the database above all), the files stay for the next sweep
                 log.warning("gateway %s: could not take %s in; next sweep", spec.name, item, exc_info=True)
                 break
     return result

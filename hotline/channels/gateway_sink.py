@@ -10,6 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Literal
 
+from redis import RedisError
 from sqlalchemy.orm import Session
 
 from hotline.channels.gateway import DeliveryReport, InboundSms
@@ -71,11 +72,11 @@ def take_inbound(sms: InboundSms, *, queue: bool = True, kind: str | None = None
 
     new_id = retry_if_disconnected(store)
     if new_id is not None and queue:
-        from hotline.core.queue import enqueue_inbound
+        from hotline.core.queue import RedisNotConfigured, enqueue_inbound
 
         try:
             enqueue_inbound(new_id)
-        except Exception:  # stored is what matters; the sweeper queues it once Redis is back
+        except (RedisError, RedisNotConfigured):  # stored is what matters; the sweeper queues it once Redis is back
             log.warning("could not queue inbound SMS %s; the sweeper will", new_id, exc_info=True)
     return new_id
 

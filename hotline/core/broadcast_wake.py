@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 
+from redis import RedisError
 from sqlalchemy.orm import Session
 
 from hotline.db import after_commit
@@ -22,11 +23,11 @@ def ring(session: Session) -> None:
     """After this transaction commits, tell the sender there is work (it also looks every IDLE_LOOK seconds)."""
 
     def rung() -> None:
-        from hotline.core.queue import redis_connection
+        from hotline.core.queue import RedisNotConfigured, redis_connection
 
         try:
             redis_connection().incr(_key())
-        except Exception:  # the sender's periodic look finds the work anyway
+        except (RedisError, RedisNotConfigured):  # Redis away: the sender's periodic look finds the work anyway
             log.warning("could not wake the broadcast sender", exc_info=True)
 
     after_commit(session, rung)

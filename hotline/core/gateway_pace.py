@@ -21,8 +21,8 @@ def took(gateway: str, count: int = 1) -> None:
     """The outbox handed `count` SMS to `gateway`. Never raises: an alert is sent whatever Redis does."""
     try:
         redis_connection().incrby(_key(gateway), count)
-    except Exception:
-        log.debug("could not count an SMS sent through %s", gateway, exc_info=True)
+    except Exception:  # broad: the SMS is sent already; a raise here would leave it `sending`, to be sent twice
+        log.warning("could not count an SMS sent through %s", gateway, exc_info=True)
 
 
 def sent_so_far(gateways: list[str]) -> dict[str, int]:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import logging
 
-from hotline.core.queue import redis_connection
+from redis import RedisError
+
+from hotline.core.queue import RedisNotConfigured, redis_connection
 from hotline.settings import get_settings
 from hotline.sms.template_text import TEMPLATE_VARIABLE, fit, would_cut
 
@@ -24,7 +26,7 @@ def note(message: str, *, purpose: str, text: str, limit: int = TEMPLATE_VARIABL
         return
     try:
         first = bool(redis_connection().set(_key(message), 1, nx=True, ex=KEEP_SECONDS))
-    except Exception:
+    except (RedisError, RedisNotConfigured):  # Redis away: logged again rather than not at all
         first = True
     if first:
         log.warning(

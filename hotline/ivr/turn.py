@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -18,6 +19,8 @@ from hotline.ivr import actions as a
 from hotline.ivr.engine import step
 from hotline.ivr.flow import Flow
 from hotline.ivr.state import CallState
+
+log = logging.getLogger(__name__)
 
 
 class CallServices(Protocol):
@@ -54,7 +57,8 @@ def run_turn(flow: Flow, state: CallState, event: a.Event, services: CallService
             if isinstance(action, a.CreateTicket):
                 try:
                     pending = a.TicketCreated(services.create_ticket(action))
-                except Exception as exc:  # any failure: the engine apologises and hands over to a person
+                except Exception as exc:  # broad: any failure: the engine apologises and hands over to a person
+                    log.exception("the call's ticket could not be opened; the caller goes to a person")
                     pending = a.TicketFailed(f"{type(exc).__name__}: {exc}")
             elif isinstance(action, a.UpdateTicket):
                 services.update_ticket(action)

@@ -331,12 +331,12 @@ def run_sender(stop: threading.Event, *, route: Route | None = None) -> None:
                     stop.wait(IDLE_WAIT)
                 elif handled < 0:
                     stop.wait(min(IDLE_WAIT, sender.route.paces[sender.route.names[0]].wait_hint()))
-            except Exception:
+            except Exception:  # broad: the sender's loop must outlive any one failed turn (database, Redis, gateway)
                 log.exception("broadcast sender turn failed; trying again in 1 s")
                 holding = False  # resume again: the failed turn may have left recipients `sending`
                 stop.wait(1.0)
     finally:
-        with contextlib.suppress(Exception):
+        with contextlib.suppress(Exception):  # broad: stopping; a lease not released expires on its own
             lease.release()
 
 

@@ -11,10 +11,18 @@ import threading
 from dataclasses import dataclass
 from datetime import timedelta
 
+from redis import RedisError
 from sqlalchemy import select, update
 
 from hotline.core.outbox import URGENT_PURPOSES
-from hotline.core.queue import enqueue_inbound, enqueue_outbound, outbound_job_id, redis_connection, worker_queues
+from hotline.core.queue import (
+    RedisNotConfigured,
+    enqueue_inbound,
+    enqueue_outbound,
+    outbound_job_id,
+    redis_connection,
+    worker_queues,
+)
 from hotline.db import unit_of_work
 from hotline.jobs import broadcast_sender, timers
 from hotline.models import InboundMessage, InboundStatus, OutboundMessage, OutboundStatus, utcnow
@@ -89,13 +97,13 @@ def sweep_once() -> SweepResult:
         from hotline.jobs.media import queue_overdue
 
         queue_overdue()
-    except Exception:
+    except Exception:  # broad: one step of the sweep; whatever fails, the gateways below are still looked at
         log.warning("re-queueing overdue media failed; next sweep", exc_info=True)
     try:  # gateways learnt about by looking (Gammu SMSD's folders)
         from hotline.channels.gateway_polling import poll_gateways
 
         poll_gateways()
-    except Exception:
+    except Exception:  # broad: one step of the sweep; whatever fails, the sweep's result still goes back
         log.warning("polling the SMS gateways failed; next sweep", exc_info=True)
     return result
 
@@ -131,7 +139,7 @@ def _my_turn(interval: float) -> bool:
     try:
         key = f"hotline:sweep-turn:{get_settings().queue_name}"
         return bool(redis_connection().set(key, os.getpid(), nx=True, px=max(200, int(interval * 900))))
-    except Exception:
+    except (RedisError, RedisNotConfigured):  # the sweep that follows says what failed
         return True
 
 
@@ -169,7 +177,7 @@ def run_forever(stop: threading.Event, interval: float = 30.0) -> None:
 def _sweep(interval: float) -> None:
     try:
         sweep_once()
-    except Exception:
+    except Exception:  # broad: the sweeper's loop must outlive any one failed sweep (the next one tries again)
         log.exception("sweep failed; trying again in %ss", interval)
     try:
         result = timers.reconcile()
@@ -182,11 +190,11 @@ def _sweep(interval: float) -> None:
             result.swept,
             result.seconds,
         )
-    except Exception:
+    except Exception:  # broad: the sweeper's loop must outlive any one failed reconcile
         log.exception("timer reconcile failed; trying again in %ss", interval)
     try:  # once a day, the command center's digest of tickets left open long past their deadline
         from hotline.features.tickets.stale import send_daily_digest
 
         send_daily_digest()
-    except Exception:
+    except Exception:  # broad: the sweeper's loop must outlive any one failed digest
         log.exception("stale-ticket digest failed; trying again in %ss", interval)

@@ -214,7 +214,7 @@ def fire_claimed(pieces: list[Due], connection: Redis | None = None) -> Counter[
 def _fire_batch(kind: TimerKind, batch: list[Due]) -> list[tuple[Due, str]]:
     try:
         return _fire(kind, batch)
-    except Exception:
+    except Exception:  # broad: a kind's handler may fail any way; one bad timer must not hold back the others
         if len(batch) == 1:
             log.exception("%s failed to fire; the reconciler will retry it", batch[0].member)
             return []
@@ -276,7 +276,7 @@ def run_releaser(stop: threading.Event, tick: float = RELEASE_TICK) -> None:
             if claimed:
                 fire_claimed(claimed, connection)
             last_report = -math.inf
-        except Exception:
+        except Exception:  # broad: the releaser's loop must outlive any one failed tick
             # Every tick fails the same way while Redis is down: one traceback, then a line now and then.
             if time.monotonic() - last_report >= FAILURE_REPORT_EVERY:
                 log.exception("timer releaser failed; trying again every %ss", tick)
@@ -410,7 +410,7 @@ def _epoch(value: bytes) -> float:
     try:
         parsed = utcparse(value.decode())
         return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
-    except Exception:
+    except ValueError:  # not RQ's timestamp (UnicodeDecodeError is one too): as if started long ago
         return 0.0
 
 

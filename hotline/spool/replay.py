@@ -59,7 +59,7 @@ def replay(spool: Spool | None = None) -> ReplayResult:
             except DATABASE_UNAVAILABLE as exc:
                 log.info("spool: database still unavailable (%s); %s waits", type(exc).__name__, path.name)
                 break
-            except Exception:  # refused by the intake, or a bug: kept for a person, the rest go on
+            except Exception:  # broad: refused by the intake, or a bug: kept for a person, the rest go on
                 log.exception("spool: record %s could not be replayed; moved to %s", path.name, spool.bad_dir)
                 spool.quarantine(path)
                 result.bad += 1
@@ -125,7 +125,7 @@ class SpoolReplayer:
                     self.spool.sweep_tmp()
                 if self.spool.depth():
                     replay(self.spool)
-            except Exception:  # never let the thread die: the spool is the last line
+            except Exception:  # broad: never let the thread die: the spool is the last line
                 log.exception("spool: replay round failed")
             rounds += 1
             self._stop.wait(self.interval)

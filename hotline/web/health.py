@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import APIRouter, Response
 from fastapi.concurrency import run_in_threadpool
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -12,6 +14,7 @@ from hotline.db import get_engine
 from hotline.metrics import REGISTRY
 from hotline.settings import get_settings
 
+log = logging.getLogger(__name__)
 router = APIRouter()
 
 
@@ -25,7 +28,8 @@ def _check_database() -> str:
         with get_engine().connect() as conn:
             conn.execute(text("SELECT 1"))
         return "ok"
-    except Exception as exc:
+    except Exception as exc:  # broad: /readyz must answer, whatever the database does
+        log.warning("readyz: the database check failed", exc_info=True)
         return f"error: {type(exc).__name__}: {exc}"[:300]
 
 
@@ -33,7 +37,8 @@ def _check_redis() -> str:
     try:
         redis_connection().ping()
         return "ok"
-    except Exception as exc:
+    except Exception as exc:  # broad: /readyz must answer, whatever Redis does
+        log.warning("readyz: the Redis check failed", exc_info=True)
         return f"error: {type(exc).__name__}: {exc}"[:300]
 
 
@@ -46,7 +51,8 @@ def _smpp_links() -> dict[str, str]:
 
     try:
         states = link_states(settings)
-    except Exception as exc:  # Redis down: said by the redis check already
+    except Exception as exc:  # broad: /readyz must answer (Redis down above all: said by the redis check too)
+        log.warning("readyz: the SMPP link states could not be read", exc_info=True)
         return {f"smpp {spec.name}": f"unknown: {type(exc).__name__}" for spec in settings.sms_routing.of_kind("smpp")}
     return {
         f"smpp {name}": "bound" if state.get("state") == "bound" else f"down: {state.get('reason') or 'not bound'}"

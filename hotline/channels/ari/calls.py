@@ -125,7 +125,7 @@ class DatabaseCalls:
         except DATABASE_UNAVAILABLE as exc:  # an operator queue nobody can take calls from would be a dead end
             log.error("ARI: call %s: database unavailable (%s)", call_id, exc)
             raise CallsUnavailable(call_id) from exc
-        except Exception:
+        except Exception:  # broad: whatever failed, the caller hears the apology and reaches a person
             log.exception("ARI: call %s failed; the caller goes to an operator", call_id)
             return apology_turn(self.config(), then="hangup" if after_queue else "operator")
 

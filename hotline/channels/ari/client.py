@@ -255,7 +255,7 @@ class AriClient:
             event = await queue.get()
             try:
                 finished = await self.handler.on_event(channel_id, event) or finished
-            except Exception:  # one broken event must not stop the channel's queue
+            except Exception:  # broad: one broken event must not stop the channel's queue
                 log.exception("ARI: handling %s on %s failed", event.get("type"), channel_id)
             finally:
                 self.inflight -= 1

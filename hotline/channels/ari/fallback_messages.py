@@ -101,7 +101,7 @@ async def watch(client: Any, *, ari_url: str, stop: asyncio.Event, interval: flo
             await keep_fallback_messages(client, ari_url=ari_url)
         except DATABASE_UNAVAILABLE as exc:
             log.warning("ARI: fallback messages wait for the database (%s)", type(exc).__name__)
-        except Exception:  # Asterisk away or an odd answer: the recordings stay, the next look keeps them
+        except Exception:  # broad: the watch must go on (Asterisk away, an odd answer): the next look keeps them
             log.exception("ARI: looking for the fallback's messages failed")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), interval)

@@ -16,6 +16,7 @@ from hotline.channels.ari.fallback_messages import watch as watch_fallback_messa
 from hotline.channels.ari.lease import AriLease, lease_key
 from hotline.channels.ari.media import PromptMedia
 from hotline.channels.ari.settings import ari_settings, setting_problems
+from hotline.db import DATABASE_UNAVAILABLE
 from hotline.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -50,8 +51,10 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     stop = stop or asyncio.Event()
     try:
         await asyncio.to_thread(calls.warm_up)
-    except Exception as exc:  # a database that is down now may be up by the first call: go on
+    except DATABASE_UNAVAILABLE as exc:  # a database that is down now may be up by the first call: go on
         log.warning("ARI: warming up the call service failed (%s: %s); going on", type(exc).__name__, exc)
+    except Exception:  # broad: warming up only saves time; the phones are answered (an apology at worst) anyway
+        log.exception("ARI: warming up the call service failed; going on")
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)

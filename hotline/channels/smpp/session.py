@@ -184,7 +184,7 @@ class Session:
         else:
             try:
                 status = await self.on_deliver(sm)
-            except Exception:
+            except Exception:  # broad: any failure to store it answers a temporary error, so the SMSC sends it again
                 log.exception("SMPP %s: deliver_sm not taken; the SMSC will deliver it again", self.config.name)
                 status = pdu.ESME_RX_T_APPN
         with contextlib.suppress(LinkLost, OSError):
@@ -260,7 +260,7 @@ class Session:
                 future.set_exception(LinkLost(reason))
         self._pending.clear()
         if self._writer is not None:
-            with contextlib.suppress(Exception):
+            with contextlib.suppress(Exception):  # broad: the link is closing either way; nothing is left to do
                 self._writer.close()
 
     async def wait_closed(self) -> None:

@@ -39,6 +39,6 @@ class TwilioCaller:
         except TwilioRestException as exc:
             permanent = exc.code in PERMANENT_CALL_ERRORS or (400 <= exc.status < 500 and exc.status != 429)
             raise CallError(exc.msg or str(exc), code=str(exc.code or exc.status), permanent=permanent) from exc
-        except Exception as exc:  # network errors, timeouts: worth a retry
+        except Exception as exc:  # broad: any failure (network, timeout, odd answer) is a CallError, worth a retry
             raise CallError(f"{type(exc).__name__}: {exc}") from exc
         return call.sid or ""

@@ -38,5 +38,5 @@ class TwilioTakeover:
             self._client.calls(provider_call_id).update(twiml=dial_twiml(answer_at))
         except TwilioRestException as exc:
             raise TakeoverError(f"Twilio refused ({exc.code or exc.status}): {exc.msg}") from exc
-        except Exception as exc:  # network errors, timeouts
+        except Exception as exc:  # broad: any failure (network, timeout, odd answer) is the console's TakeoverError
             raise TakeoverError(f"Twilio could not be reached: {type(exc).__name__}") from exc

@@ -117,7 +117,7 @@ class TwilioSmsProvider:
         except TwilioRestException as exc:
             permanent = exc.code in PERMANENT_ERRORS or (400 <= exc.status < 500 and exc.status != 429)
             raise SendError(exc.msg or str(exc), code=str(exc.code or exc.status), permanent=permanent) from exc
-        except Exception as exc:  # network errors, timeouts: worth a retry
+        except Exception as exc:  # broad: any failure is a SendError: tried again, or the next gateway takes it
             raise SendError(f"{type(exc).__name__}: {exc}") from exc
         return SendResult(self.name, self.kind, message.sid or "", delivery_status(_status(message.status)))
 
@@ -130,7 +130,7 @@ class TwilioSmsProvider:
             listed = self._client.messages.list(
                 to=to, from_=sender, date_sent_after=since - timedelta(minutes=1), limit=50
             )
-        except Exception as exc:  # cannot tell: better to send again than to lose the SMS
+        except Exception as exc:  # broad: whatever failed, we cannot tell; better to send again than to lose it
             raise SendError(f"could not check for an earlier delivery: {type(exc).__name__}: {exc}") from exc
         for message in listed:
             # a template's body is Twilio's rendering of it, with our text as its variable

@@ -238,7 +238,7 @@ async def turn_response(request: Request, sid: str, step: Step, *, after_queue: 
     except UnknownCall:
         log.warning("%s: no call %s; the caller hears the apology", request.url.path, sid)
         return _render(request, config, apology_media(config, then="hangup"))
-    except Exception:
+    except Exception:  # broad: whatever failed, the caller hears the apology and reaches a person
         log.exception("%s: call %s failed; the caller goes to an operator", request.url.path, sid)
         return _render(request, config, apology_media(config, then="hangup" if after_queue else "operator"))
     media = turn.media
@@ -258,7 +258,7 @@ async def status_callback(request: Request, sid: str, step: Callable[[Session, C
         raise
     except UnknownCall:
         log.info("%s: no call %s; ignored", request.url.path, sid)
-    except Exception:
+    except Exception:  # broad: Twilio ignores the answer; a failed callback is only logged (the call goes on)
         log.exception("%s: call %s failed", request.url.path, sid)
 
 

@@ -19,6 +19,9 @@ from anyio import CapacityLimiter
 from anyio.to_thread import run_sync
 from fastapi import APIRouter, Request, Response
 from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
+from starlette.requests import ClientDisconnect
 
 from hotline.channels.gateway import DeliveryReport, InboundSms
 from hotline.channels.gateway_sink import apply_any_report, spool_sms, take_or_spool
@@ -51,7 +54,9 @@ def twiml(body: str = EMPTY_TWIML, status_code: int = 200) -> Response:
 async def signed_form(request: Request) -> FormData | Response:
     try:
         form = await request.form(max_files=0, max_fields=MAX_FORM_FIELDS)
-    except Exception as exc:  # malformed body: a clear 400, never a crash
+    # A malformed body (Starlette says 400, python-multipart a ValueError), or a client gone (or cut off by
+    # BodySizeLimit, which has answered 413): a clear 400, never a crash.
+    except (HTTPException, MultiPartException, ClientDisconnect, ValueError) as exc:
         return Response(f"malformed form body: {exc}", status_code=400, media_type="text/plain")
     params = {k: v for k, v in form.items() if isinstance(v, str)}
     if not signature.is_valid(request, get_settings(), params):

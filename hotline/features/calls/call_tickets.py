@@ -68,7 +68,7 @@ class CallTickets:
         try:
             with self.session.begin_nested():
                 self._update(action)
-        except Exception:  # the caller is mid-call; an operator can still read the call's path
+        except Exception:  # broad: the caller is mid-call; an operator can still read the call's path
             log.exception("call %s: could not update ticket #%s", self.call.provider_call_id, action.number)
 
     def send_sms(self, action: a.SendSms) -> None:
@@ -83,7 +83,7 @@ class CallTickets:
                 fields = ticket_fields(self.session, self.config, ticket, action.language)
                 body = say(self.config, action.template, action.language, **fields)
                 queue_sms(self.session, to=action.to, body=body, purpose=OutboundPurpose.REPLY, ticket_id=ticket.id)
-        except Exception:
+        except Exception:  # broad: the caller is mid-call; a reply SMS not queued must not end the call
             log.exception("call %s: SMS %s not queued", self.call.provider_call_id, action.template)
 
     def screen_call(self, action: a.ScreenCall) -> None:
@@ -93,7 +93,7 @@ class CallTickets:
                 shield.record_silent(
                     self.session, config=self.config, phone=phone, call_id=self.call.id, decision=action.decision
                 )
-        except Exception:  # the caller hears the goodbye either way; the call's path still says "silence"
+        except Exception:  # broad: the caller hears the goodbye either way; the call's path still says "silence"
             log.exception("call %s: screening %s not logged", self.call.provider_call_id, action.decision)
 
     def accept_ticket(self, action: a.AcceptTicket) -> a.AcceptAnswered:

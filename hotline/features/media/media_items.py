@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from redis import RedisError
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -78,7 +79,7 @@ def register(
 
 
 def queue_fetch(ids: list[int], delay: timedelta | None = None, attempt: int = 0) -> None:
-    from hotline.core.queue import job_id, queue
+    from hotline.core.queue import RedisNotConfigured, job_id, queue
 
     try:
         q = queue()
@@ -88,7 +89,7 @@ def queue_fetch(ids: list[int], delay: timedelta | None = None, attempt: int = 0
                 q.enqueue(FETCH_JOB, media_id, **options)
             else:
                 q.enqueue_in(delay, FETCH_JOB, media_id, **options)
-    except Exception:  # kept as pending: the sweeper queues it once Redis is back
+    except (RedisError, RedisNotConfigured):  # kept as pending: the sweeper queues it once Redis is back
         log.warning("could not queue the fetch of media %s; the sweeper will", ids, exc_info=True)
 
 

@@ -165,7 +165,7 @@ def process_inbound(session: Session, *, inbound_id: int, config: CityConfig) ->
             media_intake.after_intake(session, config=config, message=message, ticket_id=ticket_id, role=role)
         message.status, message.outcome, message.ticket_id = InboundStatus.PROCESSED, outcome, ticket_id
         _say_if_cut(session, message)
-    except Exception as exc:
+    except Exception as exc:  # broad: whatever failed, the report is kept as a ticket for a person (never lost)
         log.exception("inbound SMS %s could not be handled; keeping it as a ticket for the command center", inbound_id)
         message.status, message.error = InboundStatus.FAILED, f"{type(exc).__name__}: {exc}"
         message.ticket_id = _rescue(session, config=config, message=message)
@@ -197,7 +197,7 @@ def _rescue(session: Session, *, config: CityConfig, message: InboundMessage) ->
             record(session, ticket, "intake_error", note=message.error)
             set_category(session, config=config, ticket=ticket, category=None, actor="system")
             return ticket.id
-    except Exception:
+    except Exception:  # broad: the last resort; the message stays stored as 'failed' for a person
         log.exception("rescue ticket for inbound SMS %s failed too; the message stays 'failed'", message.id)
         return None
 

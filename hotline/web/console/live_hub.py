@@ -195,7 +195,7 @@ class LiveHub:
         langs = {s.user.lang for s in tabs if s.user.principal.can_edit_tickets}
         try:
             result = await run_sync(poll, self.seen, sessions, langs, set(self.announced))
-        except Exception:  # a lost database: the tabs keep their stream and the next poll tries again
+        except Exception:  # broad: the tabs keep their stream (a lost database above all); the next poll tries again
             log.warning("console live poll failed", exc_info=True)
             return
         before, self.seen = self.seen, result.seen
