@@ -90,3 +90,14 @@ def find_visible_ticket(
 
 def agency_codes(session: Session) -> dict[int, str]:
     return {a.id: a.code for a in session.scalars(select(Agency))}
+
+
+def active_agencies(session: Session) -> list[Agency]:
+    """The agencies routing/ names (inactive ones are kept for old tickets only), by code."""
+    return list(session.scalars(select(Agency).where(Agency.active).order_by(Agency.code)))
+
+
+def visible_agencies(session: Session, *, principal: Principal) -> list[Agency]:
+    """The active agencies this person may see (agency staff: their own), by code: the console's board and
+    GET /api/v1/agencies."""
+    return [a for a in active_agencies(session) if principal.may_see_agency(a.code)]

@@ -18,7 +18,8 @@ from hotline.cityconfig import CityConfig
 from hotline.features.scorecard import Month
 from hotline.features.scorecard.monthly import month_scorecard
 from hotline.features.tickets.board import AgencyLoad, agency_loads
-from hotline.models import Agency, Call, CallRecordStatus, Ticket, TicketEvent, TicketStatus
+from hotline.features.tickets.ticket_queries import active_agencies
+from hotline.models import Call, CallRecordStatus, Ticket, TicketEvent, TicketStatus
 
 WALL_ROWS = 5  # tickets per agency on the big screen: readable from 5 metres
 
@@ -58,7 +59,7 @@ def wallboard(session: Session, *, config: CityConfig, now: datetime, tz: ZoneIn
     month = Month.containing(now, tz)
     card = month_scorecard(config=config, month=month, tz=tz, now=now)
     red = sorted(a.code for a in card.agencies if a.grade == "red")
-    agencies = list(session.scalars(select(Agency).where(Agency.active).order_by(Agency.code)))
+    agencies = active_agencies(session)
     loads, _ = agency_loads(session, agency_ids=[a.id for a in agencies], now=now, rows=rows)
     wall = [WallAgency(a.code, a.name, loads[a.id], a.code in red) for a in agencies]
     wall.sort(key=lambda w: (-w.load.late, -w.load.open, w.code))
