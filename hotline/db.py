@@ -167,6 +167,15 @@ def after_commit(session: Session, callback: Callable[[], None]) -> None:
     session.info.setdefault(_AFTER_COMMIT, []).append(callback)
 
 
+def roll_back(session: Session) -> None:
+    """Undo the unit of work so far, its after-commit work with it: nothing it wrote or queued is committed, and
+    the session goes on in a fresh transaction. For a request that answers a domain error with a page and so
+    returns normally (hotline/web/db_session.py `all_or_nothing`)."""
+    session.info.pop(_AFTER_COMMIT, None)
+    session.info.pop(_TX_STATE, None)
+    session.rollback()
+
+
 def transaction_state(session: Session) -> dict[str, Any]:
     """Scratch space that lives as long as the current unit of work."""
     return session.info.setdefault(_TX_STATE, {})

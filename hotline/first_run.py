@@ -5,10 +5,8 @@ from __future__ import annotations
 import getpass
 from collections.abc import Callable
 
-from sqlalchemy import select
-
 from hotline.db import unit_of_work
-from hotline.models import User
+from hotline.features.accounts import user_list
 
 FIRST_ADMIN_HINT = "No console user yet: create the first admin with `hotline user add NAME --role admin`."
 
@@ -20,7 +18,7 @@ def console_url(host: str, port: int) -> str:
 
 def no_user_yet() -> bool:
     with unit_of_work() as session:
-        return session.scalar(select(User.id).limit(1)) is None
+        return user_list.no_user_yet(session)
 
 
 def ask_first_admin(

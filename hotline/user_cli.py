@@ -115,12 +115,13 @@ def user_list() -> None:
     from hotline.cli_database import prepare_database as _prepare_database
     from hotline.db import unit_of_work
     from hotline.features.accounts.accounts import open_sessions
+    from hotline.features.accounts.user_list import all_users
     from hotline.models import ApiToken, utcnow
 
     _prepare_database()
     now = utcnow()
     with unit_of_work() as session:
-        for user in session.scalars(select(User).order_by(User.username)):
+        for user in all_users(session):
             tokens = session.scalars(
                 select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)).order_by(ApiToken.id)
             )

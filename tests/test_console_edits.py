@@ -14,7 +14,7 @@ from hotline.features.merging.edit_merge import plan_edit
 from hotline.first_run import FIRST_ADMIN_HINT, ask_first_admin, console_url, no_user_yet
 from tests.accounts import console_login, csrf_of, error_after, make_token, make_user
 from tests.conftest import Phone, drain_queue
-from tests.helpers import ticket
+from tests.helpers import events, outbound, ticket
 from tests.suite_city import members
 
 CITIZEN = "+6281234567890"
@@ -113,6 +113,35 @@ def test_a_field_changed_by_someone_else_meanwhile_is_a_conflict_that_keeps_the_
     again = edit_form(ani, landslide) | {"text": typed}  # the page after the conflict carries the new version
     assert ani.post(f"/console/tickets/{landslide}/edit", data=again).status_code == 303
     assert ticket(landslide).text == typed
+
+
+def test_an_edit_refused_halfway_keeps_nothing_of_it_and_one_that_succeeds_tells_the_crew(
+    landslide: int, phone: Phone
+) -> None:
+    """The new text and place are applied before the status is refused (a routed ticket cannot go back to waiting
+    for a category): the page says why and nothing of the edit stays, neither the text, the place, their timeline
+    lines nor the crew's SMS about the new place, although the request answers normally (its transaction is rolled
+    back, hotline/web/db_session.py all_or_nothing). The same edit without the status is saved, and its SMS sent."""
+    make_user("ani", "operator")
+    operator = console_login(phone.base_url, "ani")
+    before, kinds, sent = ticket(landslide), events(landslide), len(outbound())
+    edit = {"text": "Longsor besar", "location": "Jembatan Sumberbrantas"}
+    refused = operator.post(
+        f"/console/tickets/{landslide}/edit",
+        data={**edit_form(operator, landslide), **edit, "status": "awaiting_category"},
+    )
+    assert "tidak bisa dari" in error_after(operator, refused)
+    after = ticket(landslide)
+    assert (after.text, after.location_text, after.status) == (before.text, before.location_text, "routed")
+    assert events(landslide) == kinds and len(outbound()) == sent
+
+    saved = operator.post(f"/console/tickets/{landslide}/edit", data={**edit_form(operator, landslide), **edit})
+    assert saved.status_code == 303
+    assert (ticket(landslide).text, ticket(landslide).location_text) == ("Longsor besar", "Jembatan Sumberbrantas")
+    told = outbound()[sent:]  # the crew hears of the new place: queued after the commit, sent by the worker
+    assert told and all("Jembatan Sumberbrantas" in m.body for m in told)
+    drain_queue()
+    assert all(m.status == "sent" for m in outbound()[sent:])
 
 
 def test_console_pages_have_styled_404_and_403_while_the_api_keeps_json(landslide: int, phone: Phone) -> None:

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from fastapi import Path
 from pydantic import BaseModel, Field, field_validator
 
-from hotline.features.tickets.ticket_messages import TicketMessage
+from hotline.features.tickets.correspondence import MessageLine
 from hotline.models import Call, Ticket, TicketReporter
 from hotline.web.safe import has_lone_surrogate
 
@@ -194,7 +194,7 @@ class MessageOut(BaseModel):
     purpose: str | None
 
     @classmethod
-    def of(cls, m: TicketMessage) -> MessageOut:
+    def of(cls, m: MessageLine) -> MessageOut:
         return cls(direction=m.direction, at=m.at, number=m.number, body=m.body, status=m.status, purpose=m.purpose)
 
 

@@ -14,20 +14,18 @@ from hotline.catalog import language, say
 from hotline.core.city import current_config
 from hotline.features.calls.call_queries import recent_calls
 from hotline.features.calls.call_queue import queued_calls
-from hotline.features.farming.access import may_see_farmers
-from hotline.features.farming.ticket_facts import farmer_hider
 from hotline.features.merging import reporters
 from hotline.features.merging.unmerge import split_reporter
+from hotline.features.tickets import correspondence
 from hotline.features.tickets.ticket_actions import confirm_cancel, create_report, edit_ticket, keep_open
-from hotline.features.tickets.ticket_messages import messages_of
 from hotline.features.tickets.ticket_queries import (
     STATUSES,
     TicketFilter,
-    active_agencies,
     agency_codes,
     find_visible_ticket,
     list_tickets,
     open_tickets_per_agency,
+    visible_agencies,
 )
 from hotline.features.tickets.timeline import load_ticket_view
 from hotline.web.api_auth import EditorDep, PrincipalDep, SupervisorDep, actor_for
@@ -228,24 +226,20 @@ def ticket_messages(session: DbSession, number: RowId, principal: PrincipalDep) 
     """Every SMS in and out about the ticket, oldest first."""
     if find_visible_ticket(session, principal=principal, number=number) is None:
         raise HTTPException(404, NOT_FOUND)
-    shown = farmer_hider(  # the PPL's alert names the farmer: as on the console's ticket page
-        session,
-        may_see=may_see_farmers(principal, current_config().farming),
-        ticket_id=number,
-        mask=say("agri", "farmer_hidden", language(None)),
+    mask = say("agri", "farmer_hidden", language(None))  # the PPL's alert names the farmer: as on the ticket page
+    lines = correspondence.ticket_messages(
+        session, config=current_config(), principal=principal, number=number, mask=mask
     )
-    return [MessageOut.of(m) for m in messages_of(session, ticket_id=number, shown=shown)]
+    return [MessageOut.of(m) for m in lines]
 
 
 @router.get("/agencies", response_model=list[AgencyOut])
 def agencies(session: DbSession, principal: PrincipalDep) -> list[AgencyOut]:
     """The agencies from routing/, with their open tickets (agency staff: their own agency only)."""
     open_counts = open_tickets_per_agency(session)
-    rows = active_agencies(session)
     return [
         AgencyOut(code=a.code, name=a.name, is_default=a.is_default, open_tickets=open_counts.get(a.id, 0))
-        for a in rows
-        if principal.may_see_agency(a.code)
+        for a in visible_agencies(session, principal=principal)
     ]
 
 

@@ -1,12 +1,13 @@
-"""API tokens as the admin screen shows them (/console/admin/tokens): every token with its owner, and revoking one
-by its id. Made with `issue_token` (hotline/features/accounts/accounts.py), as `hotline user token` makes them."""
+"""API tokens as the admin screens show them: every token with its owner (/console/admin/tokens), how many valid
+ones each user has (/console/users), and revoking one by its id. Made with `issue_token`
+(hotline/features/accounts/accounts.py), as `hotline user token` makes them."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hotline.features.accounts.accounts import AccountError
@@ -46,6 +47,17 @@ def list_tokens(session: Session, *, limit: int = LIST_LIMIT) -> list[TokenRow]:
         )
         for t, u in rows
     ]
+
+
+def valid_token_counts(session: Session) -> dict[int, int]:
+    """User id -> how many of their tokens are valid (neither revoked nor expired); users without one are left out."""
+    now = utcnow()
+    stmt = (
+        select(ApiToken.user_id, func.count())
+        .where(ApiToken.revoked_at.is_(None), (ApiToken.expires_at.is_(None)) | (ApiToken.expires_at > now))
+        .group_by(ApiToken.user_id)
+    )
+    return {user_id: int(count) for user_id, count in session.execute(stmt)}
 
 
 def revoke_token(session: Session, *, token_id: int) -> ApiToken:

@@ -86,3 +86,12 @@ def queued_calls(session: Session) -> list[tuple[Call, WaitingCall]]:
         )
         rows.append((call, waiting))
     return rows
+
+
+def queue_stamps(session: Session) -> list[tuple[int, datetime]]:
+    """(id, updated_at) of every call waiting in the queue, by id: any change to the queue changes it (what the
+    console's live stream compares between its polls)."""
+    rows = session.execute(
+        select(Call.id, Call.updated_at).where(Call.status == CallRecordStatus.QUEUED).order_by(Call.id)
+    )
+    return [(call_id, updated_at) for call_id, updated_at in rows]

@@ -101,3 +101,9 @@ def open_tickets_per_agency(session: Session) -> dict[int, int]:
     """Open tickets per agency id (an agency with none is absent)."""
     stmt = select(Ticket.agency_id, func.count()).where(Ticket.status.in_(OPEN_STATUSES)).group_by(Ticket.agency_id)
     return {agency_id: count for agency_id, count in session.execute(stmt).all() if agency_id is not None}
+
+
+def visible_agencies(session: Session, *, principal: Principal) -> list[Agency]:
+    """The active agencies this person may see (agency staff: their own), by code: the console's board and
+    GET /api/v1/agencies."""
+    return [a for a in active_agencies(session) if principal.may_see_agency(a.code)]

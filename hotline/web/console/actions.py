@@ -1,21 +1,19 @@
 """The console's form POSTs: take a call, create and edit tickets, reassign, note, SMS, where I answer calls.
 
-Each checks the CSRF token (FormDep), does one unit of work through hotline/features (which write the
-timeline and the audit log), then redirects (303) back to a page with a short message."""
+Each checks the CSRF token (FormDep), does its work through hotline/features (which write the timeline and the
+audit log) in the request's transaction (DbSession: committed before the answer leaves), then redirects (303) back
+to a page with a short message. What could not be done is undone (all_or_nothing) and said on the page."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
-from anyio.to_thread import run_sync
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from hotline.core.city import current_config
-from hotline.db import unit_of_work
 from hotline.features.accounts.audit import audit
 from hotline.features.calls.call_takeover import TakeoverError, take_call
 from hotline.features.merging.edit_merge import EDITABLE, current_values, plan_edit
@@ -37,6 +35,7 @@ from hotline.web.console.auth import ConsoleUser, FormDep, UserDep, render, requ
 from hotline.web.console.flash import error_url, flash_url
 from hotline.web.console.pages import Conflict, ticket_context
 from hotline.web.console_text import text
+from hotline.web.db_session import DbSession, all_or_nothing
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 MAX_FIELD = 5000
@@ -58,20 +57,21 @@ def back_with_error(path: str, error: ActionError | TakeoverError) -> Response:
     return RedirectResponse(error_url(path, error.code, error.params), status_code=303)
 
 
-async def on_ticket(
-    user: ConsoleUser, number: int, work: Callable[[Session, Ticket], None], *, done: str = "saved"
+def on_ticket(
+    session: Session,
+    user: ConsoleUser,
+    number: int,
+    work: Callable[[Session, Ticket], None],
+    *,
+    done: str = "saved",
 ) -> Response:
-    """Run `work` on a ticket this user may see, in one unit of work; errors come back as the page's message."""
-
-    def run() -> None:
-        with unit_of_work() as session:
+    """Run `work` on a ticket this user may see, all or nothing; errors come back as the page's message."""
+    try:
+        with all_or_nothing(session):
             ticket = find_visible_ticket(session, principal=user.principal, number=number)
             if ticket is None:
                 raise LookupError(number)
             work(session, ticket)
-
-    try:
-        await run_sync(run)
     except LookupError:
         raise HTTPException(404, "no such ticket (or not your agency's)") from None
     except PermissionError:
@@ -82,9 +82,9 @@ async def on_ticket(
 
 
 @router.post("/tickets")
-async def create(user: UserDep, form: FormDep) -> Response:
-    def run() -> tuple[int, bool]:
-        with unit_of_work() as session:
+def create(session: DbSession, user: UserDep, form: FormDep) -> Response:
+    try:
+        with all_or_nothing(session):
             intake = create_report(
                 session,
                 config=current_config(),
@@ -98,46 +98,42 @@ async def create(user: UserDep, form: FormDep) -> Response:
                 language=user.lang,
                 channel="voice" if field(form, "call_id") else "web",
             )
-            return intake.ticket.id, intake.merged
-
-    try:
-        number, merged = await run_sync(run)
     except PermissionError:
         raise HTTPException(403, text("forbidden", user.lang)) from None
     except ActionError as exc:
         return back_with_error("/console", exc)
     # A duplicate joined an open ticket: the operator lands on it, told so (and can split it there).
-    return back(f"/console/tickets/{number}", "merged_flash" if merged else "saved")
+    return back(f"/console/tickets/{intake.ticket.id}", "merged_flash" if intake.merged else "saved")
 
 
 @router.post("/tickets/{number}/reporters/{reporter_id}/split")
-async def split(number: RowId, reporter_id: RowId, user: UserDep, form: FormDep) -> Response:
+def split(session: DbSession, number: RowId, reporter_id: RowId, user: UserDep, form: FormDep) -> Response:
     require(user, user.principal.can_supervise)
 
     def work(session: Session, ticket: Ticket) -> None:
         split_reporter(session, config=current_config(), actor=user.actor, ticket=ticket, reporter_id=reporter_id)
 
-    return await on_ticket(user, number, work, done="split_done")
+    return on_ticket(session, user, number, work, done="split_done")
 
 
 @router.post("/tickets/{number}/edit")
-async def edit(request: Request, number: RowId, user: UserDep, form: FormDep) -> Response:
+def edit(request: Request, session: DbSession, number: RowId, user: UserDep, form: FormDep) -> Response:
     """Save what the operator changed; if someone changed the same field meanwhile, nothing is saved and the
     page comes back (409) with the operator's values still in the form and what changed listed."""
     wanted = {name: field(form, name) for name in EDITABLE if name in form}
     base = {name: field(form, f"base_{name}") for name in EDITABLE if f"base_{name}" in form}
     version = field(form, "version")
     since = int(version) if version.isdigit() and len(version) < 19 else 0
-
-    def run() -> dict[str, Any] | None:
-        with unit_of_work() as session:
+    try:
+        with all_or_nothing(session):
             ticket = find_visible_ticket(session, principal=user.principal, number=number)
             if ticket is None:
                 raise LookupError(number)
             session.refresh(ticket, with_for_update=True)  # two saves of one ticket: one after the other
             plan = plan_edit(wanted=wanted, base=base, current=current_values(ticket))
             if not plan.clean:
-                return ticket_context(session, user, number, Conflict(wanted, frozenset(plan.conflicts), since))
+                conflict = ticket_context(session, user, number, Conflict(wanted, frozenset(plan.conflicts), since))
+                return render(request, "ticket.html", conflict, user=user, status=409)
             edit_ticket(
                 session,
                 config=current_config(),
@@ -150,54 +146,49 @@ async def edit(request: Request, number: RowId, user: UserDep, form: FormDep) ->
                 category=plan.changes.get("category"),
                 status=plan.changes.get("status"),
             )
-            return None
-
-    try:
-        conflict = await run_sync(run)
     except LookupError:
         raise HTTPException(404, "no such ticket (or not your agency's)") from None
     except PermissionError:
         raise HTTPException(403, text("forbidden", user.lang)) from None
     except ActionError as exc:
         return back_with_error(f"/console/tickets/{number}", exc)
-    if conflict is not None:
-        return render(request, "ticket.html", conflict, user=user, status=409)
     return back(f"/console/tickets/{number}", "saved")
 
 
 @router.post("/tickets/{number}/cancel-request/confirm")
-async def cancel_confirm(number: RowId, user: UserDep, form: FormDep) -> Response:
+def cancel_confirm(session: DbSession, number: RowId, user: UserDep, form: FormDep) -> Response:
     """The reporter's BATAL on a ticket a crew had: cancel it and stand the crew down (audited)."""
 
     def work(session: Session, ticket: Ticket) -> None:
         confirm_cancel(session, config=current_config(), actor=user.actor, ticket=ticket)
 
-    return await on_ticket(user, number, work, done="cancel_confirmed")
+    return on_ticket(session, user, number, work, done="cancel_confirmed")
 
 
 @router.post("/tickets/{number}/cancel-request/keep")
-async def cancel_keep(number: RowId, user: UserDep, form: FormDep) -> Response:
+def cancel_keep(session: DbSession, number: RowId, user: UserDep, form: FormDep) -> Response:
     """The reporter's BATAL is not followed: the crew keeps the ticket (audited)."""
 
     def work(session: Session, ticket: Ticket) -> None:
         keep_open(session, config=current_config(), actor=user.actor, ticket=ticket)
 
-    return await on_ticket(user, number, work, done="cancel_kept")
+    return on_ticket(session, user, number, work, done="cancel_kept")
 
 
 @router.post("/tickets/{number}/reassign")
-async def reassign_ticket(number: RowId, user: UserDep, form: FormDep) -> Response:
+def reassign_ticket(session: DbSession, number: RowId, user: UserDep, form: FormDep) -> Response:
     require(user, user.principal.can_supervise)
 
     def work(session: Session, ticket: Ticket) -> None:
         reassign(session, config=current_config(), actor=user.actor, ticket=ticket, agency_code=field(form, "agency"))
 
-    return await on_ticket(user, number, work)
+    return on_ticket(session, user, number, work)
 
 
 @router.post("/tickets/{number}/note")
-async def note(number: RowId, user: UserDep, form: FormDep) -> Response:
-    return await on_ticket(
+def note(session: DbSession, number: RowId, user: UserDep, form: FormDep) -> Response:
+    return on_ticket(
+        session,
         user,
         number,
         lambda session, ticket: add_note(session, actor=user.actor, ticket=ticket, text=field(form, "note")),
@@ -205,7 +196,7 @@ async def note(number: RowId, user: UserDep, form: FormDep) -> Response:
 
 
 @router.post("/tickets/{number}/sms")
-async def sms(number: RowId, user: UserDep, form: FormDep) -> Response:
+def sms(session: DbSession, number: RowId, user: UserDep, form: FormDep) -> Response:
     def work(session: Session, ticket: Ticket) -> None:
         send_sms(
             session,
@@ -216,45 +207,36 @@ async def sms(number: RowId, user: UserDep, form: FormDep) -> Response:
             body=field(form, "body"),
         )
 
-    return await on_ticket(user, number, work)
+    return on_ticket(session, user, number, work)
 
 
 @router.post("/calls/{call_id}/take")
-async def take(call_id: RowId, user: UserDep, form: FormDep) -> Response:
+def take(session: DbSession, call_id: RowId, user: UserDep, form: FormDep) -> Response:
     if not user.principal.can_edit_tickets:
         raise HTTPException(403, text("forbidden", user.lang))
-
-    def run() -> None:
-        with unit_of_work() as session:
+    try:
+        with all_or_nothing(session):
             take_call(
                 session, config=current_config(), actor=user.actor, call_id=call_id, answer_at=user.answer_at or ""
             )
-
-    try:
-        await run_sync(run)
     except TakeoverError as exc:
         return back_with_error("/console", exc)
     return RedirectResponse(flash_url(f"/console?call={call_id}", "call_taken"), status_code=303)
 
 
 @router.post("/me/answer-at")
-async def set_answer_at(user: UserDep, form: FormDep) -> Response:
+def set_answer_at(session: DbSession, user: UserDep, form: FormDep) -> Response:
     value = field(form, "answer_at").strip()[:200]
-
-    def run() -> None:
-        with unit_of_work() as session:
-            row = session.get(User, user.principal.user_id)
-            assert row is not None
-            row.answer_at = value or None
-            audit(
-                session,
-                actor=user.principal.username,
-                action="user.answer_at",
-                target_type="user",
-                target_id=row.id,
-                ip=user.ip,
-                answer_at=value,
-            )
-
-    await run_sync(run)
+    row = session.get(User, user.principal.user_id)
+    assert row is not None
+    row.answer_at = value or None
+    audit(
+        session,
+        actor=user.principal.username,
+        action="user.answer_at",
+        target_type="user",
+        target_id=row.id,
+        ip=user.ip,
+        answer_at=value,
+    )
     return back("/console", "saved")

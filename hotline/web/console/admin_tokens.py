@@ -3,21 +3,21 @@ partner key) and revoked here as with `hotline user token|revoke --token`; each 
 
 from __future__ import annotations
 
-from anyio.to_thread import run_sync
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from hotline.db import unit_of_work
-from hotline.features.accounts.accounts import TOKEN_DAYS, AccountError, issue_token
+from hotline.features.accounts.accounts import TOKEN_DAYS, AccountError, find_user, issue_token
 from hotline.features.accounts.audit import audit
 from hotline.features.accounts.token_list import list_tokens, revoke_token
-from hotline.models import User, utcnow
+from hotline.features.accounts.user_list import active_usernames
+from hotline.models import utcnow
 from hotline.web.api_schemas import RowId
 from hotline.web.console.actions import field
 from hotline.web.console.auth import ConsoleUser, FormDep, UserDep, render, require
 from hotline.web.console.flash import error_url, flash_url
 from hotline.web.console.shown_once import keep, take
+from hotline.web.db_session import DbSession, all_or_nothing
 from hotline.web.safe import plain_int
 
 router = APIRouter(prefix="/console/admin/tokens", include_in_schema=False)
@@ -25,20 +25,19 @@ PAGE = "/console/admin/tokens"
 
 
 @router.get("")
-def tokens_page(request: Request, user: UserDep) -> Response:
+def tokens_page(request: Request, session: DbSession, user: UserDep) -> Response:
     require(user, user.principal.can_manage_users)
     shown = take(request, user)  # a token just made: on this page once
-    return _render(request, user, new_token=shown.get("token"), owner=shown.get("owner"))
+    return _render(request, session, user, new_token=shown.get("token"), owner=shown.get("owner"))
 
 
-def _render(request: Request, user: ConsoleUser, new_token: str | None = None, owner: str | None = None) -> Response:
+def _render(
+    request: Request, session: Session, user: ConsoleUser, new_token: str | None = None, owner: str | None = None
+) -> Response:
     require(user, user.principal.can_manage_users)
-    with unit_of_work() as session:
-        tokens = list_tokens(session)
-        owners = list(session.scalars(select(User.username).where(User.active.is_(True)).order_by(User.username)))
     context = {
-        "tokens": tokens,
-        "owners": owners,
+        "tokens": list_tokens(session),
+        "owners": active_usernames(session),
         "now": utcnow(),
         "new_token": new_token,
         "new_owner": owner,
@@ -51,19 +50,16 @@ def _render(request: Request, user: ConsoleUser, new_token: str | None = None, o
 
 
 @router.post("")
-async def create(request: Request, user: UserDep, form: FormDep) -> Response:
+def create(session: DbSession, user: UserDep, form: FormDep) -> Response:
     require(user, user.principal.can_manage_users)
     # NUL cannot be stored in a PostgreSQL text column: dropped rather than a 500.
     owner, name = field(form, "owner").replace("\x00", "").strip(), field(form, "name").replace("\x00", "").strip()
     days = plain_int(field(form, "days").strip() or str(TOKEN_DAYS), max_digits=5)
     if not name:
         return RedirectResponse(error_url(PAGE, "token_name_needed"), status_code=303)
-
-    def run() -> str:
-        with unit_of_work() as session:
-            row = session.scalar(select(User).where(User.username == owner))
-            if row is None:
-                raise AccountError(f"no user {owner!r}", code="no_user", username=owner)
+    try:
+        with all_or_nothing(session):
+            row = find_user(session, owner)
             token = issue_token(session, user=row, name=name, days=days or 0)
             audit(
                 session,
@@ -76,23 +72,18 @@ async def create(request: Request, user: UserDep, form: FormDep) -> Response:
                 name=name[:100],
                 days=days,
             )
-            return token
-
-    try:
-        token = await run_sync(run)
     except AccountError as exc:
         return RedirectResponse(error_url(PAGE, exc.code, exc.params), status_code=303)
     # Shown once on the page the redirect leads to (never in a URL; a reload makes no second token): only its
     # hash is kept.
-    return RedirectResponse(await run_sync(keep, user, PAGE, {"token": token, "owner": owner}), status_code=303)
+    return RedirectResponse(keep(user, PAGE, {"token": token, "owner": owner}), status_code=303)
 
 
 @router.post("/{token_id}/revoke")
-async def revoke(token_id: RowId, user: UserDep, form: FormDep) -> Response:
+def revoke(session: DbSession, token_id: RowId, user: UserDep, form: FormDep) -> Response:
     require(user, user.principal.can_manage_users)
-
-    def run() -> None:
-        with unit_of_work() as session:
+    try:
+        with all_or_nothing(session):
             row = revoke_token(session, token_id=token_id)
             audit(
                 session,
@@ -104,9 +95,6 @@ async def revoke(token_id: RowId, user: UserDep, form: FormDep) -> Response:
                 name=row.name,
                 user_id=row.user_id,
             )
-
-    try:
-        await run_sync(run)
     except AccountError as exc:
         return RedirectResponse(error_url(PAGE, exc.code, exc.params), status_code=303)
     return RedirectResponse(flash_url(PAGE, "token_revoked"), status_code=303)

@@ -16,13 +16,13 @@ from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
 from hotline import clock
 from hotline.catalog import catalog, word
-from hotline.db import unit_of_work
 from hotline.features.accounts.audit import audit
 from hotline.features.accounts.audit_log import AuditFilter, audit_page, export_batches
 from hotline.localtime import city_zone
 from hotline.models import AuditEntry
 from hotline.web.api_schemas import MAX_ID
 from hotline.web.console.auth import ConsoleUser, UserDep, render, require
+from hotline.web.db_session import DbSession
 from hotline.web.safe import plain_int
 
 router = APIRouter(prefix="/console/admin", include_in_schema=False)
@@ -88,6 +88,7 @@ def _query(f: AuditFilter) -> dict[str, str]:
 @router.get("/audit")
 def audit_screen(
     request: Request,
+    session: DbSession,
     user: UserDep,
     by: Annotated[str, Query(alias="user", max_length=64)] = "",
     ticket: Text = "",
@@ -98,9 +99,7 @@ def audit_screen(
 ) -> Response:
     require(user, user.principal.can_manage_users)
     f, problem = _read_filter(by, ticket, action, since, until)
-    with unit_of_work() as session:
-        rows, older = audit_page(session, f, zone=city_zone(), before=before)
-        session.expunge_all()
+    rows, older = audit_page(session, f, zone=city_zone(), before=before)
     query = _query(f)
     context = {
         "rows": [(r, action_words(r.action, user.lang), details(r, user.lang)) for r in rows],
@@ -158,6 +157,7 @@ def _csv_lines(f: AuditFilter, lang: str) -> Iterator[str]:
 
 @router.get("/audit.csv")
 def audit_csv(
+    session: DbSession,
     user: UserDep,
     by: Annotated[str, Query(alias="user", max_length=64)] = "",
     ticket: Text = "",
@@ -170,8 +170,9 @@ def audit_csv(
     if problem:  # the page says what is wrong, in the reader's language
         asked = {"user": by, "ticket": ticket, "action": action, "from": since, "to": until}
         return RedirectResponse(f"{PAGE}?{urlencode(asked)}", status_code=303)
-    with unit_of_work() as session:  # who took a copy of the log, and of what, is in the log too
-        audit(session, actor=user.principal.username, action="audit.export", ip=user.ip, filter=_query(f))
+    # Who took a copy of the log, and of what, is in the log too: committed before the rows stream (export_batches
+    # reads in transactions of its own, after the request's has ended).
+    audit(session, actor=user.principal.username, action="audit.export", ip=user.ip, filter=_query(f))
     stamp = clock.now().astimezone(city_zone()).strftime("%Y%m%d-%H%M")
     return StreamingResponse(
         _csv_lines(f, user.lang),

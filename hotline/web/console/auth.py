@@ -14,7 +14,6 @@ from anyio.to_thread import run_sync
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import select
 from starlette.datastructures import FormData
 
 from hotline.core.queue import redis_connection
@@ -29,11 +28,12 @@ from hotline.features.accounts.accounts import (
     user_for_session,
 )
 from hotline.features.accounts.audit import audit
+from hotline.features.accounts.user_list import no_user_yet
 from hotline.features.tickets.ticket_actions import Actor
-from hotline.models import User
 from hotline.settings import get_settings
 from hotline.web.console.flash import banner
 from hotline.web.console_text import text
+from hotline.web.db_session import DbSession
 from hotline.web.session import (
     COOKIE,
     LANGUAGE_COOKIE,
@@ -72,6 +72,8 @@ def _ip(request: Request) -> str | None:
 
 
 def _load_user(user_id: int, key: str) -> tuple[Principal, str | None] | None:
+    # Its own short transaction, as the API's token check (api_auth.py): who is signed in is settled before the
+    # endpoint's transaction opens, also for endpoints that keep none open (the live stream, a recording's fetch).
     with unit_of_work() as session:
         user = user_for_session(session, user_id=user_id, key=key)
         return (principal_of(user), user.answer_at) if user is not None else None
@@ -139,31 +141,29 @@ def render(
     return templates.TemplateResponse(request, name, {**base, **context}, status_code=status)
 
 
-def _no_user_yet() -> bool:
-    """A fresh install: the sign-in page says how to create the first user (nothing else can sign in)."""
-    with unit_of_work() as session:
-        return session.scalar(select(User.id).limit(1)) is None
-
-
 @router.get("/login")
-def login_page(request: Request) -> Response:
+def login_page(request: Request, session: DbSession) -> Response:
     known = read_session(request)
-    session = known or new_session()
-    response = render(request, "login.html", {"error": None, "first_run": _no_user_yet()}, user=None, session=session)
+    visit = known or new_session()
+    # A fresh install: the page says how to create the first user (nothing else can sign in).
+    context = {"error": None, "first_run": no_user_yet(session)}
+    response = render(request, "login.html", context, user=None, session=visit)
     response.headers["Cache-Control"] = "no-store"
     if known is None:
-        write_session(response, request, session)
+        write_session(response, request, visit)
     return response
 
 
 def _check_login(username: str, password: str, ip: str, device: bool) -> tuple[str, int | None, str]:
-    """("ok", user id, session key) | ("locked", None, "") | ("failed", None, ""); each is in the audit log."""
+    """("ok", user id, session key) | ("locked", None, "") | ("failed", None, ""); each is in the audit log.
+    Its own transactions, not the request's: a refused sign-in is answered with an error (401, 429), and its
+    audit line is committed whatever the answer, before the failure is counted in Redis."""
     redis = redis_connection()
     if login_limit.is_locked(redis, username=username, ip=ip, known_device=device):
-        with unit_of_work() as session:
+        with unit_of_work() as session:  # committed although the answer is a 429
             audit(session, actor=username[:64] or "anonymous", action="login.locked", ip=ip)
         return "locked", None, ""
-    with unit_of_work() as session:
+    with unit_of_work() as session:  # committed before Redis counts the failure, although the answer is a 401
         user = authenticate(session, username=username, password=password)
         if user is None:
             audit(session, actor=username[:64] or "anonymous", action="login.failed", ip=ip)
@@ -208,20 +208,16 @@ async def login(
 
 
 @router.post("/logout")
-async def logout(user: UserDep, form: FormDep) -> Response:
-    def run() -> None:
-        with unit_of_work() as session:
-            end_session(session, key=user.session.key)
-            audit(
-                session,
-                actor=user.principal.username,
-                action="logout",
-                target_type="user",
-                target_id=user.principal.user_id,
-                ip=user.ip,
-            )
-
-    await run_sync(run)
+def logout(session: DbSession, user: UserDep, form: FormDep) -> Response:
+    end_session(session, key=user.session.key)
+    audit(
+        session,
+        actor=user.principal.username,
+        action="logout",
+        target_type="user",
+        target_id=user.principal.user_id,
+        ip=user.ip,
+    )
     response = RedirectResponse(LOGIN_PATH, status_code=303)
     response.delete_cookie(COOKIE, path="/")
     return response

@@ -8,13 +8,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from anyio.to_thread import run_sync
 from fastapi import APIRouter, HTTPException, Path, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from hotline.catalog import word
 from hotline.core.city import current_config
-from hotline.db import unit_of_work
 from hotline.features.broadcasts import checkin, drafting
 from hotline.features.broadcasts.city_data import broadcast_data
 from hotline.features.broadcasts.errors import BadMessage, BroadcastError, NotAllowed, NotFound
@@ -27,6 +26,7 @@ from hotline.web.api_schemas import MAX_ID
 from hotline.web.console.actions import field
 from hotline.web.console.auth import ConsoleUser, FormDep, UserDep, render, require
 from hotline.web.console_text import text
+from hotline.web.db_session import DbSession, all_or_nothing
 
 router = APIRouter(prefix="/console/broadcasts", include_in_schema=False)
 PAGE = "/console/broadcasts"
@@ -38,15 +38,12 @@ def _command_center(user: ConsoleUser) -> None:
         raise HTTPException(403, text("forbidden", user.lang))
 
 
-def _list_context() -> dict[str, Any]:
+def _list_context(session: Session) -> dict[str, Any]:
     config = current_config()
     data = broadcast_data(config)
-    with unit_of_work() as session:
-        rows = [(b, progress(session, broadcast_id=b.id)) for b in recent(session)]
-        subscribers = counts_per_desa(session)
     return {
-        "broadcasts": rows,
-        "subscribers": subscribers,
+        "broadcasts": [(b, progress(session, broadcast_id=b.id)) for b in recent(session)],
+        "subscribers": counts_per_desa(session),
         "hazards": sorted(data.hazards),
         "desa_names": [d for k in config.areas for d in k.desa],
         "kecamatan_names": [k.name for k in config.areas],
@@ -55,13 +52,14 @@ def _list_context() -> dict[str, Any]:
 
 def _page(
     request: Request,
+    session: Session,
     user: ConsoleUser,
     *,
     problem: str | None = None,
     status: int = 200,
     form: dict[str, str] | None = None,
 ) -> Response:
-    context = {**_list_context(), "problem": problem, "form": form or {}}
+    context = {**_list_context(session), "problem": problem, "form": form or {}}
     return render(request, "broadcasts.html", context, user=user, status=status)
 
 
@@ -72,27 +70,26 @@ def _problem(user: ConsoleUser, exc: BroadcastError) -> tuple[str, int]:
 
 
 @router.get("")
-def broadcasts_page(request: Request, user: UserDep) -> Response:
+def broadcasts_page(request: Request, session: DbSession, user: UserDep) -> Response:
     _command_center(user)
-    return _page(request, user)
+    return _page(request, session, user)
 
 
 @router.post("")
-async def draft_broadcast(request: Request, user: UserDep, form: FormDep) -> Response:
+def draft_broadcast(request: Request, session: DbSession, user: UserDep, form: FormDep) -> Response:
     require(user, user.principal.can_supervise)
     values = {k: field(form, k) for k in ("hazard", "areas", "checkin", "text_id", "text_en")}
     areas = [a.strip() for a in values["areas"].split(",")]
     checkin_raw = values["checkin"].strip()
     texts = {lang: values[f"text_{lang}"] for lang in ("id", "en") if values[f"text_{lang}"].strip()}
-
-    def run() -> int:
-        minutes = None
-        if checkin_raw:
-            if not checkin_raw.isdigit():
-                raise BadMessage(f"check-in minutes: {checkin_raw!r} is not a number")
-            minutes = int(checkin_raw)
-        with unit_of_work() as session:
-            return drafting.draft(
+    try:
+        with all_or_nothing(session):
+            minutes = None
+            if checkin_raw:
+                if not checkin_raw.isdigit():
+                    raise BadMessage(f"check-in minutes: {checkin_raw!r} is not a number")
+                minutes = int(checkin_raw)
+            number = drafting.draft(
                 session,
                 config=current_config(),
                 hazard=values["hazard"],
@@ -101,57 +98,56 @@ async def draft_broadcast(request: Request, user: UserDep, form: FormDep) -> Res
                 checkin_minutes=minutes,
                 texts=texts or None,
             ).id
-
-    try:
-        number = await run_sync(run)
     except BroadcastError as exc:
         problem, status = _problem(user, exc)
-        return _page(request, user, problem=problem, status=status, form=values)
+        return _page(request, session, user, problem=problem, status=status, form=values)
     return RedirectResponse(f"{PAGE}/{number}", status_code=303)
 
 
-async def _step(request: Request, user: ConsoleUser, number: int, step: Callable[[], object]) -> Response:
+def _step(request: Request, session: Session, user: ConsoleUser, number: int, step: Callable[[], object]) -> Response:
     require(user, user.principal.can_supervise)
     try:
-        await run_sync(step)
+        with all_or_nothing(session):
+            step()
     except NotFound:
         raise HTTPException(404, text("page_not_found", user.lang)) from None
     except BroadcastError as exc:
         problem, status = _problem(user, exc)
-        return await run_sync(lambda: _detail(request, user, number, problem=problem, status=status))
+        return _detail(request, session, user, number, problem=problem, status=status)
     return RedirectResponse(f"{PAGE}/{number}", status_code=303)
 
 
 @router.post("/{number}/approve")
-async def approve_broadcast(request: Request, user: UserDep, form: FormDep, number: BroadcastId) -> Response:
+def approve_broadcast(
+    request: Request, session: DbSession, user: UserDep, form: FormDep, number: BroadcastId
+) -> Response:
     def step() -> None:
-        with unit_of_work() as session:
-            drafting.approve(session, broadcast_id=number, approver=user.principal.username)
+        drafting.approve(session, broadcast_id=number, approver=user.principal.username)
 
-    return await _step(request, user, number, step)
+    return _step(request, session, user, number, step)
 
 
 @router.post("/{number}/cancel")
-async def cancel_broadcast(request: Request, user: UserDep, form: FormDep, number: BroadcastId) -> Response:
+def cancel_broadcast(
+    request: Request, session: DbSession, user: UserDep, form: FormDep, number: BroadcastId
+) -> Response:
     def step() -> None:
-        with unit_of_work() as session:
-            drafting.cancel(session, broadcast_id=number, actor=user.principal.username)
+        drafting.cancel(session, broadcast_id=number, actor=user.principal.username)
 
-    return await _step(request, user, number, step)
+    return _step(request, session, user, number, step)
 
 
 def _detail(
-    request: Request, user: ConsoleUser, number: int, *, problem: str | None = None, status: int = 200
+    request: Request, session: Session, user: ConsoleUser, number: int, *, problem: str | None = None, status: int = 200
 ) -> Response:
     config = current_config()
     try:
-        with unit_of_work() as session:
-            p = progress(session, broadcast_id=number)
-            b = session.get(Broadcast, number)
-            assert b is not None
-            bodies = [(lang, body, measure(body)) for lang, body in (("id", b.body_id), ("en", b.body_en))]
-            tally = tally_json(session, config=config, broadcast_id=number)
-            to_call = checkin.to_call(session, broadcast_id=number)
+        p = progress(session, broadcast_id=number)
+        b = session.get(Broadcast, number)
+        assert b is not None
+        bodies = [(lang, body, measure(body)) for lang, body in (("id", b.body_id), ("en", b.body_en))]
+        tally = tally_json(session, config=config, broadcast_id=number)
+        to_call = checkin.to_call(session, broadcast_id=number)
     except NotFound:
         raise HTTPException(404, text("page_not_found", user.lang)) from None
     context = {
@@ -168,21 +164,20 @@ def _detail(
 
 
 @router.get("/{number}")
-def broadcast_page(request: Request, user: UserDep, number: BroadcastId) -> Response:
+def broadcast_page(request: Request, session: DbSession, user: UserDep, number: BroadcastId) -> Response:
     _command_center(user)
-    return _detail(request, user, number)
+    return _detail(request, session, user, number)
 
 
 @router.get("/{number}/progress.json")
-def broadcast_progress(user: UserDep, number: BroadcastId) -> Response:
+def broadcast_progress(session: DbSession, user: UserDep, number: BroadcastId) -> Response:
     """What the page's bar redraws from every 2 s, and the tally per desa (the map's JSON, as the API's)."""
     _command_center(user)
     try:
-        with unit_of_work() as session:
-            body = {
-                **progress_json(session, broadcast_id=number),
-                "tally": tally_json(session, config=current_config(), broadcast_id=number)["desa"],
-            }
+        body = {
+            **progress_json(session, broadcast_id=number),
+            "tally": tally_json(session, config=current_config(), broadcast_id=number)["desa"],
+        }
     except NotFound:
         raise HTTPException(404, text("page_not_found", user.lang)) from None
     body["state_text"] = word("broadcast", f"state_{body['status']}", user.lang)

@@ -12,6 +12,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response, StreamingResponse
+from sqlalchemy.orm import Session
 
 from hotline import clock
 from hotline.catalog import say
@@ -30,6 +31,7 @@ from hotline.reports.svg_charts import median_chart, minutes_words, share_chart,
 from hotline.reports.ticket_csv import ticket_csv
 from hotline.web.console.auth import ConsoleUser, UserDep, render
 from hotline.web.console.ticket_filters import FilterError, ListQueryDep
+from hotline.web.db_session import DbSession
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 MonthParam = Annotated[str | None, Query(max_length=7)]
@@ -100,30 +102,29 @@ def scorecard_page(request: Request, user: UserDep, month: MonthParam = None) ->
     return render(request, "scorecard.html", context, user=user)
 
 
-def _export_card(user: ConsoleUser, month: str | None, what: str) -> Scorecard | Response:
+def _export_card(session: Session, user: ConsoleUser, month: str | None, what: str) -> Scorecard | Response:
     try:
         chosen = _chosen_month(month)
     except MonthError:
         return _bad_request(say("error", "bad_month", user.lang, {"month": month}))
     card = _visible(month_scorecard(config=current_config(), month=chosen, tz=city_timezone(), now=clock.now()), user)
-    with unit_of_work() as session:
-        audit(
-            session,
-            actor=user.principal.username,
-            action="export.scorecard",
-            target_type="scorecard",
-            target_id=card.month,
-            ip=user.ip,
-            format=what,
-        )
+    audit(
+        session,
+        actor=user.principal.username,
+        action="export.scorecard",
+        target_type="scorecard",
+        target_id=card.month,
+        ip=user.ip,
+        format=what,
+    )
     return card
 
 
 @router.get("/scorecard.csv")
-def scorecard_csv(user: UserDep, month: MonthParam = None) -> Response:
+def scorecard_csv(session: DbSession, user: UserDep, month: MonthParam = None) -> Response:
     import io
 
-    card = _export_card(user, month, "csv")
+    card = _export_card(session, user, month, "csv")
     if isinstance(card, Response):
         return card
     out = io.StringIO()
@@ -134,8 +135,8 @@ def scorecard_csv(user: UserDep, month: MonthParam = None) -> Response:
 
 
 @router.get("/scorecard.png")
-def scorecard_png(user: UserDep, month: MonthParam = None) -> Response:
-    card = _export_card(user, month, "png")
+def scorecard_png(session: DbSession, user: UserDep, month: MonthParam = None) -> Response:
+    card = _export_card(session, user, month, "png")
     if isinstance(card, Response):
         return card
     headers = {"Content-Disposition": f'attachment; filename="scorecard-{card.month}.png"'}
@@ -143,20 +144,19 @@ def scorecard_png(user: UserDep, month: MonthParam = None) -> Response:
 
 
 @router.get("/tickets.csv")
-def tickets_csv(user: UserDep, given: ListQueryDep) -> Response:
+def tickets_csv(session: DbSession, user: UserDep, given: ListQueryDep) -> Response:
     """Every ticket the list page's filters pick (not one page), streamed: memory stays bounded at any size."""
     try:
         filters = given.filter(0)
     except FilterError as exc:
         return _bad_request(exc.words(user.lang))
     now = clock.now()
-    with unit_of_work() as session:
-        audit(session, actor=user.principal.username, action="export.tickets", ip=user.ip, filters=given.given())
+    audit(session, actor=user.principal.username, action="export.tickets", ip=user.ip, filters=given.given())
     names = {c.code: c.name(user.lang) for c in current_config().categories}
 
     def chunks() -> Iterator[str]:
-        with unit_of_work() as session:
-            rows = export_rows(session, principal=user.principal, filters=filters, now=now)
+        with unit_of_work() as reading:  # its own: the rows stream after the request's transaction has ended
+            rows = export_rows(reading, principal=user.principal, filters=filters, now=now)
             yield from ticket_csv(rows, lang=user.lang, category_names=names)
 
     stamp = now.astimezone(city_zone()).strftime("%Y%m%d-%H%M")

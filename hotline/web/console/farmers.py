@@ -7,15 +7,14 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from anyio.to_thread import run_sync
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from hotline import clock
 from hotline.catalog import say
 from hotline.core.city import current_config
-from hotline.db import unit_of_work
 from hotline.features.accounts.audit import audit
 from hotline.features.farming.access import may_see_farmers
 from hotline.features.farming.dinas_view import ppl_csv, ppl_scores, weekly_csv, weekly_reports
@@ -37,6 +36,7 @@ from hotline.web.api_schemas import RowId
 from hotline.web.console.actions import field
 from hotline.web.console.auth import ConsoleUser, FormDep, UserDep, render, require
 from hotline.web.console.flash import flash_url
+from hotline.web.db_session import DbSession, all_or_nothing
 
 router = APIRouter(prefix="/console/farmers", include_in_schema=False)
 PAGE = "/console/farmers"
@@ -58,48 +58,43 @@ def _csv(body: str, filename: str) -> Response:
 
 
 @router.get("")
-def farmers_page(request: Request, user: UserDep, q: str = "", desa: str = "") -> Response:
+def farmers_page(request: Request, session: DbSession, user: UserDep, q: str = "", desa: str = "") -> Response:
     _allowed(user)
     config = current_config()
     tz = city_timezone()
     now = clock.now()
-    with unit_of_work() as session:
-        wanted = q.strip().casefold()
-        found = [
-            f
-            for f in list_farmers(session, desa=desa or None)
-            if not wanted or wanted in f.name.casefold() or wanted in f.phone or wanted in f.kelompok_tani.casefold()
-        ]
-        context = {
-            "farmers": found[:SHOWN],
-            "matching": len(found),
-            "total": count_farmers(session),
-            "q": q,
-            "desa": desa,
-            "desa_list": [d for k in config.areas for d in k.desa],
-            "commodities": config.farming.commodities,
-            "weeks": weekly_reports(session, tz=tz, since=now - timedelta(weeks=WEEKS)),
-            "ppl": ppl_scores(config=config, month=Month.containing(now, tz), tz=tz, now=now),
-            "outbreaks": list_outbreaks(session)[:20],
-            "month": Month.containing(now, tz),
-        }
-        session.expunge_all()
+    wanted = q.strip().casefold()
+    found = [
+        f
+        for f in list_farmers(session, desa=desa or None)
+        if not wanted or wanted in f.name.casefold() or wanted in f.phone or wanted in f.kelompok_tani.casefold()
+    ]
+    context = {
+        "farmers": found[:SHOWN],
+        "matching": len(found),
+        "total": count_farmers(session),
+        "q": q,
+        "desa": desa,
+        "desa_list": [d for k in config.areas for d in k.desa],
+        "commodities": config.farming.commodities,
+        "weeks": weekly_reports(session, tz=tz, since=now - timedelta(weeks=WEEKS)),
+        "ppl": ppl_scores(config=config, month=Month.containing(now, tz), tz=tz, now=now),
+        "outbreaks": list_outbreaks(session)[:20],
+        "month": Month.containing(now, tz),
+    }
     return render(request, "farmers.html", context, user=user)
 
 
 @router.get("/export.csv")
-def export(user: UserDep) -> Response:
+def export(session: DbSession, user: UserDep) -> Response:
     _allowed(user)
-    with unit_of_work() as session:
-        body = export_csv(current_config(), list_farmers(session))
-    return _csv(body, "petani.csv")
+    return _csv(export_csv(current_config(), list_farmers(session)), "petani.csv")
 
 
 @router.get("/report.csv")
-def report(user: UserDep) -> Response:
+def report(session: DbSession, user: UserDep) -> Response:
     _allowed(user)
-    with unit_of_work() as session:
-        rows = weekly_reports(session, tz=city_timezone(), since=clock.now() - timedelta(weeks=52))
+    rows = weekly_reports(session, tz=city_timezone(), since=clock.now() - timedelta(weeks=52))
     return _csv(weekly_csv(rows), "laporan-pertanian-mingguan.csv")
 
 
@@ -113,38 +108,35 @@ def ppl(user: UserDep, month: str = "") -> Response:
 
 
 @router.get("/outbreaks/{outbreak_id}/warning.csv")
-def warning(outbreak_id: RowId, user: UserDep) -> Response:
+def warning(session: DbSession, outbreak_id: RowId, user: UserDep) -> Response:
     _allowed(user)
     try:
-        with unit_of_work() as session:
-            body = warning_csv(session, config=current_config(), outbreak_id=outbreak_id)
+        body = warning_csv(session, config=current_config(), outbreak_id=outbreak_id)
     except FarmerNotFound:
         raise HTTPException(404, "no such outbreak") from None
     return _csv(body, f"peringatan-wabah-{outbreak_id}.csv")
 
 
 @router.get("/outbreaks/{outbreak_id}/map.geojson")
-def outbreak_map(outbreak_id: RowId, user: UserDep) -> Response:
+def outbreak_map(session: DbSession, outbreak_id: RowId, user: UserDep) -> Response:
     _allowed(user)
     try:
-        with unit_of_work() as session:
-            body = json.dumps(outbreak_geojson(current_config(), get_outbreak(session, outbreak_id)))
+        body = json.dumps(outbreak_geojson(current_config(), get_outbreak(session, outbreak_id)))
     except FarmerNotFound:
         raise HTTPException(404, "no such outbreak") from None
     return Response(body, media_type="application/geo+json")
 
 
 @router.post("/import")
-async def import_sheet(request: Request, user: UserDep, form: FormDep) -> Response:
+def import_sheet(request: Request, session: DbSession, user: UserDep, form: FormDep) -> Response:
     """The registry spreadsheet uploaded (CSV or XLSX): all rows or none, as `hotline farmers import`."""
     _allowed(user)
     upload = form.get("file")
     if upload is None or isinstance(upload, str):
         return _import_page(request, user, [say("agri", "import_no_file", user.lang)], None)
-    data, name = await upload.read(), upload.filename or "upload.csv"
-
-    def run() -> ImportResult:
-        with unit_of_work() as session:
+    data, name = upload.file.read(), upload.filename or "upload.csv"
+    try:
+        with all_or_nothing(session):
             result = import_farmers(
                 session,
                 config=current_config(),
@@ -160,10 +152,6 @@ async def import_sheet(request: Request, user: UserDep, form: FormDep) -> Respon
                 target_id=name[:64],
                 ip=user.ip,
             )
-            return result
-
-    try:
-        result = await run_sync(run)
     except RegistryRejected as exc:
         return _import_page(request, user, exc.problems, None)
     except RegistryFileError as exc:
@@ -182,20 +170,19 @@ def _import_page(request: Request, user: ConsoleUser, problems: list[str], resul
 
 
 @router.get("/{farmer_id}")
-def farmer_page(request: Request, farmer_id: RowId, user: UserDep) -> Response:
+def farmer_page(request: Request, session: DbSession, farmer_id: RowId, user: UserDep) -> Response:
     _allowed(user)
-    with unit_of_work() as session:
-        farmer = session.get(Farmer, farmer_id)
-        if farmer is None:
-            raise HTTPException(404, "no such farmer")
-        values = {
-            "name": farmer.name,
-            "phone": farmer.phone,
-            "desa": farmer.desa,
-            "kelompok_tani": farmer.kelompok_tani,
-            "commodities": ", ".join(farmer.commodities or []),
-            "land_area": "" if farmer.land_area_ha is None else f"{farmer.land_area_ha:g}",
-        }
+    farmer = session.get(Farmer, farmer_id)
+    if farmer is None:
+        raise HTTPException(404, "no such farmer")
+    values = {
+        "name": farmer.name,
+        "phone": farmer.phone,
+        "desa": farmer.desa,
+        "kelompok_tani": farmer.kelompok_tani,
+        "commodities": ", ".join(farmer.commodities or []),
+        "land_area": "" if farmer.land_area_ha is None else f"{farmer.land_area_ha:g}",
+    }
     return _form(request, user, farmer_id, values, [])
 
 
@@ -213,12 +200,11 @@ def _form(
     return render(request, "farmer.html", context, user=user, status=400 if problems else 200)
 
 
-async def _save(request: Request, user: ConsoleUser, form: FormData, farmer_id: int | None) -> Response:
+def _save(request: Request, session: Session, user: ConsoleUser, form: FormData, farmer_id: int | None) -> Response:
     _allowed(user)
     values = {name: field(form, name) for name in FIELDS}
-
-    def run() -> int:
-        with unit_of_work() as session:
+    try:
+        with all_or_nothing(session):
             farmer = save_farmer(
                 session,
                 config=current_config(),
@@ -235,23 +221,18 @@ async def _save(request: Request, user: ConsoleUser, form: FormData, farmer_id: 
                 target_id=farmer.id,
                 ip=user.ip,
             )
-            return farmer.id
-
-    try:
-        saved = await run_sync(run)
     except RegistryRejected as exc:
-        problems = exc.problems
-        return await run_sync(lambda: _form(request, user, farmer_id, values, problems))
+        return _form(request, user, farmer_id, values, exc.problems)
     except FarmerNotFound:
         raise HTTPException(404, "no such farmer") from None
-    return RedirectResponse(flash_url(f"{PAGE}/{saved}", "saved"), status_code=303)
+    return RedirectResponse(flash_url(f"{PAGE}/{farmer.id}", "saved"), status_code=303)
 
 
 @router.post("")
-async def add(request: Request, user: UserDep, form: FormDep) -> Response:
-    return await _save(request, user, form, None)
+def add(request: Request, session: DbSession, user: UserDep, form: FormDep) -> Response:
+    return _save(request, session, user, form, None)
 
 
 @router.post("/{farmer_id}")
-async def correct(request: Request, farmer_id: RowId, user: UserDep, form: FormDep) -> Response:
-    return await _save(request, user, form, farmer_id)
+def correct(request: Request, session: DbSession, farmer_id: RowId, user: UserDep, form: FormDep) -> Response:
+    return _save(request, session, user, form, farmer_id)

@@ -18,17 +18,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from anyio.to_thread import run_sync
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hotline.catalog import word
 from hotline.core.city import current_config
 from hotline.db import unit_of_work
 from hotline.features.accounts.live_sessions import live_session_keys
-from hotline.features.calls.call_queue import WaitingCall, waiting_calls
+from hotline.features.calls.call_queue import WaitingCall, queue_stamps, waiting_calls
 from hotline.features.shield.shield_report import pending_callbacks
+from hotline.features.tickets.changes import event_written_at, latest_change
 from hotline.features.tickets.critical_watch import CriticalTicket, became_critical
-from hotline.models import Call, CallRecordStatus, Ticket, TicketEvent
 from hotline.web.console.auth import ConsoleUser
 from hotline.web.console.pages import queue_view
 from hotline.web.templating import templates
@@ -86,18 +85,11 @@ class Poll:
 
 
 def _read_seen(session: Session) -> Seen:
-    queued = session.execute(
-        select(Call.id, Call.updated_at).where(Call.status == CallRecordStatus.QUEUED).order_by(Call.id)
-    ).all()
-    newest = select(TicketEvent.id, TicketEvent.at).order_by(TicketEvent.id.desc()).limit(1).subquery()
-    tickets = session.execute(
-        select(func.count(Ticket.id), func.max(Ticket.updated_at), select(newest.c.id).scalar_subquery()).add_columns(
-            select(newest.c.at).scalar_subquery()
-        )
-    ).one()
-    last_event = tickets[2] or 0
-    ids = frozenset(row[0] for row in queued)
-    return Seen(repr(queued), ids, f"{tickets[0]}|{tickets[1]}|{last_event}", last_event, tickets[3])
+    queued = queue_stamps(session)
+    latest = latest_change(session)
+    ids = frozenset(call_id for call_id, _ in queued)
+    stamp = f"{latest.tickets}|{latest.updated_at}|{latest.last_event}"
+    return Seen(repr(queued), ids, stamp, latest.last_event, latest.last_event_at)
 
 
 def _went_back(session: Session, before: Seen, seen: Seen) -> bool:
@@ -107,13 +99,12 @@ def _went_back(session: Session, before: Seen, seen: Seen) -> bool:
         return False
     if seen.last_event <= before.last_event:
         return seen.last_event < before.last_event or seen.last_event_at != before.last_event_at
-    at = session.scalar(select(TicketEvent.at).where(TicketEvent.id == before.last_event))
-    return at != before.last_event_at
+    return event_written_at(session, before.last_event) != before.last_event_at
 
 
 def poll(before: Seen | None, sessions: list[tuple[int, str]], langs: set[str], announced: set[int]) -> Poll:
     """One poll for all tabs (in a worker thread): the fingerprints, the live sessions, and what changed."""
-    with unit_of_work() as session:
+    with unit_of_work() as session:  # its own: the poller is a task of its own, no request's
         alive = live_session_keys(session, sessions)
         seen = _read_seen(session)
         # A restored backup (or a test suite's emptied tables) numbers events and calls from lower ids again:

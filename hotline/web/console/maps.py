@@ -7,14 +7,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from anyio.to_thread import run_sync
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.orm import Session
 
 from hotline import clock
 from hotline.catalog import say, word
 from hotline.core.city import current_config
-from hotline.db import unit_of_work
 from hotline.features.map.markers import (
     PRIORITIES,
     MapFilter,
@@ -28,6 +27,7 @@ from hotline.localtime import local
 from hotline.settings import get_settings
 from hotline.web.api_schemas import MAX_ID
 from hotline.web.console.auth import ConsoleUser, UserDep, render
+from hotline.web.db_session import DbSession
 
 router = APIRouter(prefix="/console/map", include_in_schema=False)
 Short = Annotated[str | None, Query(max_length=100)]
@@ -87,14 +87,13 @@ def view_json(view: MapView, lang: str, focus: MapTicket | None = None) -> dict[
     return {"markers": markers, "desa": desa, **counts, "summary": summary, "focus": focus.id if focus else None}
 
 
-def _load(user: ConsoleUser, filters: MapFilter, focus: int | None) -> dict[str, Any]:
+def _load(session: Session, user: ConsoleUser, filters: MapFilter, focus: int | None) -> dict[str, Any]:
     config = current_config()
     now = clock.now()
-    with unit_of_work() as session:
-        view = map_view(session, config=config, principal=user.principal, filters=filters.checked(config), now=now)
-        focused = None
-        if focus is not None:
-            focused = focus_marker(session, config=config, principal=user.principal, number=focus, now=now)
+    view = map_view(session, config=config, principal=user.principal, filters=filters.checked(config), now=now)
+    focused = None
+    if focus is not None:
+        focused = focus_marker(session, config=config, principal=user.principal, number=focus, now=now)
     return view_json(view, user.lang, focused)
 
 
@@ -127,7 +126,8 @@ def map_page(
 
 
 @router.get("/tickets.json")
-async def map_tickets(
+def map_tickets(
+    session: DbSession,
     user: UserDep,
     category: Short = None,
     priority: Short = None,
@@ -139,7 +139,7 @@ async def map_tickets(
     """At most MAP_MARKERS markers, the counts of what was left out, and the city's desa points with their counts."""
     filters = map_filter(category, priority, agency, kecamatan, late)
     try:
-        body = await run_sync(_load, user, filters, focus)
+        body = _load(session, user, filters, focus)
     except MapFilterError as exc:
         message = say("map", exc.code, user.lang, {"value": exc.value})
         return JSONResponse(

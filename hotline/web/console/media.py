@@ -24,6 +24,7 @@ router = APIRouter(prefix="/console", include_in_schema=False)
 
 @router.get("/tickets/{number}/media/{media_id}")
 def media(user: UserDep, number: RowId, media_id: RowId) -> Response:
+    # Its own short read, not the request's session: reading the file (from an S3 bucket, maybe) holds no connection.
     with unit_of_work() as session:
         ticket = find_visible_ticket(session, principal=user.principal, number=number)
         item = stored_item(session, ticket_id=number, media_id=media_id) if ticket else None

@@ -9,17 +9,15 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hotline import clock
 from hotline.catalog import say
 from hotline.core.city import current_config
-from hotline.db import unit_of_work
 from hotline.features.calls.call_queue import WaitingCall, waiting_calls
 from hotline.features.calls.queue_urgency import urgency
 from hotline.features.farming.access import may_see_farmers
-from hotline.features.farming.ticket_facts import farm_facts, farmer_hider
+from hotline.features.farming.ticket_facts import farm_facts
 from hotline.features.media import media_items
 from hotline.features.merging import reporters
 from hotline.features.merging.edit_merge import current_values
@@ -27,19 +25,22 @@ from hotline.features.open311.open311_records import filings
 from hotline.features.shield.shield_report import pending_callbacks
 from hotline.features.tickets import cancel_requests
 from hotline.features.tickets.board import agency_loads
+from hotline.features.tickets.correspondence import ticket_calls, ticket_messages
 from hotline.features.tickets.ticket_queries import (
     STATUSES,
     TicketFilter,
     agency_codes,
     find_visible_ticket,
     list_tickets,
+    visible_agencies,
 )
 from hotline.features.tickets.timeline import OPEN_PHASE, load_ticket_view
-from hotline.models import Agency, Call, CallScreening, InboundMessage, OutboundMessage, Ticket
+from hotline.models import Agency, Call, CallScreening, Ticket
 from hotline.web.api_schemas import MAX_ID, RowId
 from hotline.web.console.auth import ConsoleUser, UserDep, render, require
 from hotline.web.console.recordings import console_recording_url
 from hotline.web.console.ticket_filters import FilterError, ListQueryDep
+from hotline.web.db_session import DbSession
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 CONSOLE_PAGE = 50  # tickets per page of the list
@@ -79,39 +80,36 @@ def queue_view(waiting: list[WaitingCall], callbacks: list[CallScreening], lang:
     }
 
 
-def queue_context(user: ConsoleUser) -> dict[str, Any]:
-    with unit_of_work() as session:
-        waiting = waiting_calls(session)
-        callbacks = pending_callbacks(session)  # the junk-call shield's: confirmed emergencies first
+def queue_context(session: Session, user: ConsoleUser) -> dict[str, Any]:
+    waiting = waiting_calls(session)
+    callbacks = pending_callbacks(session)  # the junk-call shield's: confirmed emergencies first
     return queue_view(waiting, callbacks, user.lang)
 
 
 @router.get("")
 def calls_page(
     request: Request,
+    session: DbSession,
     user: UserDep,
     call: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> Response:
     if not user.principal.can_edit_tickets:
         return RedirectResponse("/console/tickets", status_code=303)
-    prefill = None
-    if call is not None:
-        with unit_of_work() as session:
-            row = session.get(Call, call)
-            prefill = {"reporter": row.caller, "call_id": row.id} if row else None
-    context = {**queue_context(user), **form_choices(user.lang), "prefill": prefill}
+    row = session.get(Call, call) if call is not None else None
+    prefill = {"reporter": row.caller, "call_id": row.id} if row else None
+    context = {**queue_context(session, user), **form_choices(user.lang), "prefill": prefill}
     return render(request, "calls.html", context, user=user)
 
 
 @router.get("/queue")
-def queue_fragment(request: Request, user: UserDep) -> Response:
+def queue_fragment(request: Request, session: DbSession, user: UserDep) -> Response:
     """The queue table alone: what the live updates swap in. Callers' numbers: the command center's only."""
     require(user, user.principal.can_edit_tickets)
-    return render(request, "_queue.html", queue_context(user), user=user)
+    return render(request, "_queue.html", queue_context(session, user), user=user)
 
 
 @router.get("/tickets")
-def tickets_page(request: Request, user: UserDep, given: ListQueryDep) -> Response:
+def tickets_page(request: Request, session: DbSession, user: UserDep, given: ListQueryDep) -> Response:
     """One page of CONSOLE_PAGE tickets, newest first; "next" pages by number (keyset), never by offset."""
     error = None
     try:
@@ -119,13 +117,12 @@ def tickets_page(request: Request, user: UserDep, given: ListQueryDep) -> Respon
     except FilterError as exc:  # say which value is unknown rather than list nothing
         error, filters = exc.words(user.lang), TicketFilter(limit=CONSOLE_PAGE)
     now = clock.now()
-    with unit_of_work() as session:
-        codes = agency_codes(session)
-        rows = [
-            (t, codes.get(t.agency_id or 0), running_deadline(t))
-            for t in list_tickets(session, principal=user.principal, filters=filters, now=now)
-            if error is None  # an unknown value lists nothing: no page passed off as filtered
-        ]
+    codes = agency_codes(session)
+    rows = [
+        (t, codes.get(t.agency_id or 0), running_deadline(t))
+        for t in list_tickets(session, principal=user.principal, filters=filters, now=now)
+        if error is None  # an unknown value lists nothing: no page passed off as filtered
+    ]
     query = {k: "true" if v is True else v for k, v in given.given().items()}
     next_page = None
     if len(rows) == CONSOLE_PAGE:  # maybe more: the next page starts below this page's last number
@@ -163,21 +160,13 @@ def ticket_context(
     view = load_ticket_view(session, number, user.lang)
     assert view is not None
     agency = session.get(Agency, ticket.agency_id) if ticket.agency_id else None
-    inbound = list(session.scalars(select(InboundMessage).where(InboundMessage.ticket_id == number)))
-    outbound = list(session.scalars(select(OutboundMessage).where(OutboundMessage.ticket_id == number)))
-    calls = list(session.scalars(select(Call).where(Call.ticket_id == number).order_by(Call.id)))
+    calls = ticket_calls(session, number=number)
     linked = reporters.all_rows(session, number)
     open311 = filings(session, ticket_id=number)
     config = current_config()
     sees_farmers = may_see_farmers(user.principal, config.farming)
-    shown = farmer_hider(  # the PPL's alert names the farmer
-        session, may_see=sees_farmers, ticket_id=number, mask=say("agri", "farmer_hidden", user.lang)
-    )
-    messages = sorted(
-        [("in", m.received_at, m.from_e164, shown(m.body), m.status) for m in inbound]
-        + [("out", m.created_at, m.to_number, shown(m.body), m.status) for m in outbound],
-        key=lambda m: m[1],
-    )
+    mask = say("agri", "farmer_hidden", user.lang)
+    messages = ticket_messages(session, config=config, principal=user.principal, number=number, mask=mask)
     base = current_values(ticket)
     version = max((line.event_id for line in view.timeline), default=0)
     changed = [line for line in view.timeline if conflict and line.event_id > conflict.since]
@@ -206,27 +195,21 @@ def ticket_context(
 
 
 @router.get("/tickets/{number}")
-def ticket_page(request: Request, user: UserDep, number: RowId) -> Response:
+def ticket_page(request: Request, session: DbSession, user: UserDep, number: RowId) -> Response:
     try:
-        with unit_of_work() as session:
-            context = ticket_context(session, user, number)
+        context = ticket_context(session, user, number)
     except LookupError:
         raise HTTPException(404, "no such ticket (or not your agency's)") from None
     return render(request, "ticket.html", context, user=user)
 
 
 @router.get("/board")
-def board_page(request: Request, user: UserDep) -> Response:
+def board_page(request: Request, session: DbSession, user: UserDep) -> Response:
     """Per agency: open, late and unreachable counts and the BOARD_ROWS most urgent tickets (bounded at any size)."""
     now = clock.now()
     config = current_config()
-    with unit_of_work() as session:
-        agencies = [
-            a
-            for a in session.scalars(select(Agency).where(Agency.active).order_by(Agency.code))
-            if user.principal.may_see_agency(a.code)
-        ]
-        loads, unreachable = agency_loads(session, agency_ids=[a.id for a in agencies], now=now)
+    agencies = visible_agencies(session, principal=user.principal)
+    loads, unreachable = agency_loads(session, agency_ids=[a.id for a in agencies], now=now)
     board = [(agency, loads[agency.id]) for agency in agencies]
     names = {c.code: c.name(user.lang) for c in config.categories}
     context = {"board": board, "now": now, "category_names": names, "unreachable": unreachable}

@@ -3,11 +3,9 @@
 
 from __future__ import annotations
 
-from anyio.to_thread import run_sync
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException
 from fastapi.responses import RedirectResponse, Response
 
-from hotline.db import unit_of_work
 from hotline.features.accounts.audit import audit
 from hotline.features.open311.partners import PartnerError, add_partner
 from hotline.models import PartnerKey
@@ -18,18 +16,18 @@ from hotline.web.console.flash import error_url, flash_url
 from hotline.web.console.revoking import revoke_row
 from hotline.web.console.shown_once import keep
 from hotline.web.console.users import PAGE
+from hotline.web.db_session import DbSession, all_or_nothing
 from hotline.web.safe import plain_int
 
 router = APIRouter(prefix="/console/partners", include_in_schema=False)
 
 
 @router.post("")
-async def add(request: Request, user: UserDep, form: FormDep) -> Response:
+def add(session: DbSession, user: UserDep, form: FormDep) -> Response:
     require(user, user.principal.can_manage_users)
     name, per_minute = field(form, "name"), plain_int(field(form, "per_minute").strip() or "30", max_digits=5)
-
-    def run() -> str:
-        with unit_of_work() as session:
+    try:
+        with all_or_nothing(session):
             key = add_partner(session, name=name, created_by=user.principal.username, per_minute=per_minute or 0)
             audit(
                 session,
@@ -39,20 +37,16 @@ async def add(request: Request, user: UserDep, form: FormDep) -> Response:
                 target_id=name.strip().lower(),
                 ip=user.ip,
             )
-            return key
-
-    try:
-        key = await run_sync(run)
     except PartnerError as exc:
         return RedirectResponse(error_url(PAGE, exc.code, exc.params), status_code=303)
     # Shown once on the page the redirect leads to (never in a URL; a reload makes no second key): only its hash
     # is kept.
-    return RedirectResponse(await run_sync(keep, user, PAGE, {"partner_key": key}), status_code=303)
+    return RedirectResponse(keep(user, PAGE, {"partner_key": key}), status_code=303)
 
 
 @router.post("/{partner_id}/revoke")
-async def revoke(partner_id: RowId, user: UserDep, form: FormDep) -> Response:
+def revoke(session: DbSession, partner_id: RowId, user: UserDep, form: FormDep) -> Response:
     require(user, user.principal.can_manage_users)
-    if not await revoke_row(user, PartnerKey, partner_id, "partner"):
+    if not revoke_row(session, user, PartnerKey, partner_id, "partner"):
         raise HTTPException(404, "no such partner")
     return RedirectResponse(flash_url(PAGE, "partner_revoked"), status_code=303)

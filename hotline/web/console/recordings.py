@@ -44,6 +44,7 @@ def console_recording_url(call: Call) -> str:
 
 @router.get("/calls/{call_id}/recording")
 def call_recording(user: UserDep, call_id: RowId) -> Response:
+    # Its own short read, not the request's session: the fetch from Asterisk below (up to 30 s) holds no connection.
     with unit_of_work() as session:
         call = session.get(Call, call_id)
         visible = (

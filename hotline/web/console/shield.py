@@ -8,7 +8,6 @@ from collections.abc import Callable
 from typing import Annotated
 from urllib.parse import urlencode
 
-from anyio.to_thread import run_sync
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
@@ -17,7 +16,6 @@ from starlette.datastructures import FormData
 from hotline import clock
 from hotline.catalog import say
 from hotline.core.city import current_config
-from hotline.db import unit_of_work
 from hotline.features.accounts.audit import audit
 from hotline.features.scorecard import Month, MonthError, city_timezone
 from hotline.features.shield import shield
@@ -36,6 +34,7 @@ from hotline.web.console.actions import field
 from hotline.web.console.auth import ConsoleUser, FormDep, UserDep, render, require
 from hotline.web.console.flash import error_url, flash_url
 from hotline.web.console_text import text
+from hotline.web.db_session import DbSession
 
 router = APIRouter(prefix="/console/shield", include_in_schema=False)
 PAGE = "/console/shield"
@@ -53,6 +52,7 @@ def _back(code: str) -> Response:
 @router.get("")
 def shield_page(
     request: Request,
+    session: DbSession,
     user: UserDep,
     month: Annotated[str | None, Query(max_length=7)] = None,
     phone: Annotated[str | None, Query(max_length=40)] = None,
@@ -69,14 +69,13 @@ def shield_page(
         except MonthError:
             error = say("error", "bad_month", user.lang, {"month": month})
     number = to_e164(phone, get_settings().default_region) if phone else None
-    with unit_of_work() as session:
-        decisions = recent_decisions(session, limit=SHIELD_PAGE + 1, phone=number or (phone or None), before=before)
-        context = {
-            "decisions": decisions[:SHIELD_PAGE],
-            "flagged": flagged_numbers(session),
-            "callbacks": pending_callbacks(session),
-            "report": false_block_report(session, month=chosen, tz=tz),
-        }
+    decisions = recent_decisions(session, limit=SHIELD_PAGE + 1, phone=number or (phone or None), before=before)
+    context = {
+        "decisions": decisions[:SHIELD_PAGE],
+        "flagged": flagged_numbers(session),
+        "callbacks": pending_callbacks(session),
+        "report": false_block_report(session, month=chosen, tz=tz),
+    }
     query = {k: v for k, v in (("month", month), ("phone", phone)) if v}
     pages = {
         "older_page": f"{PAGE}?{urlencode({**query, 'before': decisions[SHIELD_PAGE - 1].id})}#decisions-h"
@@ -88,20 +87,20 @@ def shield_page(
 
 
 @router.post("/clear")
-async def clear_number(user: UserDep, form: FormDep) -> Response:
-    return await _judge_number(user, form, "shield.clear", shield.clear) or _back("shield_cleared")
+def clear_number(session: DbSession, user: UserDep, form: FormDep) -> Response:
+    return _judge_number(session, user, form, "shield.clear", shield.clear) or _back("shield_cleared")
 
 
 @router.post("/prank")
-async def mark_prank(user: UserDep, form: FormDep) -> Response:
+def mark_prank(session: DbSession, user: UserDep, form: FormDep) -> Response:
     def prank(session: Session, *, phone: str, actor: str, note: str) -> CallScreening:
         return shield.mark_prank(session, config=current_config(), phone=phone, actor=actor, note=note)
 
-    return await _judge_number(user, form, "shield.prank", prank) or _back("saved")
+    return _judge_number(session, user, form, "shield.prank", prank) or _back("saved")
 
 
-async def _judge_number(
-    user: ConsoleUser, form: FormData, action: str, decide: Callable[..., CallScreening]
+def _judge_number(
+    session: Session, user: ConsoleUser, form: FormData, action: str, decide: Callable[..., CallScreening]
 ) -> Response | None:
     """A supervisor's decision about a number (clear it, mark it a prank), with its audit entry; the page
     again with an error when the number is not one."""
@@ -112,44 +111,33 @@ async def _judge_number(
     known: str = number
     note = field(form, "note").strip()[:200]
 
-    def run() -> None:
-        with unit_of_work() as session:
-            row = decide(session, phone=known, actor=user.principal.username, note=note)
-            audit(
-                session,
-                actor=user.principal.username,
-                action=action,
-                target_type="phone",
-                target_id=known,
-                ip=user.ip,
-                detail=note or None,
-                screening_id=row.id,
-            )
-
-    await run_sync(run)
+    row = decide(session, phone=known, actor=user.principal.username, note=note)
+    audit(
+        session,
+        actor=user.principal.username,
+        action=action,
+        target_type="phone",
+        target_id=known,
+        ip=user.ip,
+        detail=note or None,
+        screening_id=row.id,
+    )
     return None
 
 
 @router.post("/callbacks/{callback_id}/done")
-async def callback_done(user: UserDep, form: FormDep, callback_id: RowId) -> Response:
+def callback_done(session: DbSession, user: UserDep, form: FormDep, callback_id: RowId) -> Response:
     _operator(user)
-
-    def run() -> bool:
-        with unit_of_work() as session:
-            row = shield.called_back(session, callback_id=callback_id, actor=user.principal.username)
-            if row is None:
-                return False
-            audit(
-                session,
-                actor=user.principal.username,
-                action="shield.called_back",
-                target_type="phone",
-                target_id=row.phone,
-                ip=user.ip,
-                callback_id=callback_id,
-            )
-            return True
-
-    if not await run_sync(run):
+    row = shield.called_back(session, callback_id=callback_id, actor=user.principal.username)
+    if row is None:
         raise HTTPException(404, "no such pending callback")
+    audit(
+        session,
+        actor=user.principal.username,
+        action="shield.called_back",
+        target_type="phone",
+        target_id=row.phone,
+        ip=user.ip,
+        callback_id=callback_id,
+    )
     return _back("saved")

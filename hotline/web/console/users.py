@@ -7,15 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from anyio.to_thread import run_sync
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from hotline.core.city import current_config
-from hotline.db import unit_of_work
 from hotline.features.accounts.accounts import (
     MIN_PASSWORD_LENGTH,
     AccountError,
@@ -28,14 +25,17 @@ from hotline.features.accounts.accounts import (
     set_password,
 )
 from hotline.features.accounts.audit import audit
+from hotline.features.accounts.token_list import valid_token_counts
+from hotline.features.accounts.user_list import all_users
 from hotline.features.open311.partners import list_partners
 from hotline.features.wallboard.kiosk import list_kiosks
-from hotline.models import ROLES, ApiToken, User, utcnow
+from hotline.models import ROLES, User
 from hotline.web.api_schemas import RowId
 from hotline.web.console.actions import field
 from hotline.web.console.auth import ConsoleUser, FormDep, UserDep, render, require
 from hotline.web.console.flash import error_url, flash_url
 from hotline.web.console.shown_once import take
+from hotline.web.db_session import DbSession, all_or_nothing
 
 router = APIRouter(prefix="/console/users", include_in_schema=False)
 PAGE = "/console/users"
@@ -46,20 +46,10 @@ def user_page(user_id: int) -> str:
 
 
 @router.get("")
-def users_page(request: Request, user: UserDep) -> Response:
+def users_page(request: Request, session: DbSession, user: UserDep) -> Response:
     require(user, user.principal.can_manage_users)
     shown = take(request, user)  # a partner key or kiosk link just made: on this page once
-    return render_users(request, user, new_key=shown.get("partner_key"), kiosk_link=shown.get("kiosk_link"))
-
-
-def _valid_tokens(session: Session) -> dict[int, int]:
-    now = utcnow()
-    stmt = (
-        select(ApiToken.user_id, func.count())
-        .where(ApiToken.revoked_at.is_(None), (ApiToken.expires_at.is_(None)) | (ApiToken.expires_at > now))
-        .group_by(ApiToken.user_id)
-    )
-    return {user_id: int(count) for user_id, count in session.execute(stmt)}
+    return render_users(request, session, user, new_key=shown.get("partner_key"), kiosk_link=shown.get("kiosk_link"))
 
 
 def admin_choices() -> dict[str, object]:
@@ -73,6 +63,7 @@ def admin_choices() -> dict[str, object]:
 
 def render_users(
     request: Request,
+    session: Session,
     user: ConsoleUser,
     new_key: str | None = None,
     kiosk_link: str | None = None,
@@ -81,21 +72,15 @@ def render_users(
     """Users, the Open311 partner keys (hotline/web/console/partners.py) and the kiosk screens
     (hotline/web/console/kiosks.py); `new_key` / `kiosk_link` once, when just made; `kiosk_note`: (words, error)."""
     require(user, user.principal.can_manage_users)
-    with unit_of_work() as session:
-        tokens = _valid_tokens(session)
-        rows = [
-            (u, open_sessions(session, user=u), tokens.get(u.id, 0))
-            for u in session.scalars(select(User).order_by(User.username))
-        ]
-        partners = list_partners(session)
-        kiosks = list_kiosks(session)
+    tokens = valid_token_counts(session)
+    rows = [(u, open_sessions(session, user=u), tokens.get(u.id, 0)) for u in all_users(session)]
     context = {
         "rows": rows,
-        "partners": partners,
+        "partners": list_partners(session),
         "new_key": new_key,
         "section": "users",
         **admin_choices(),
-        "kiosks": kiosks,
+        "kiosks": list_kiosks(session),
         "kiosk_link": kiosk_link,
         "kiosk_note": kiosk_note,
     }
@@ -105,15 +90,12 @@ def render_users(
 
 
 @router.get("/{user_id}")
-def manage_page(request: Request, user_id: RowId, user: UserDep) -> Response:
+def manage_page(request: Request, session: DbSession, user_id: RowId, user: UserDep) -> Response:
     require(user, user.principal.can_manage_users)
-    with unit_of_work() as session:
-        row = session.get(User, user_id)
-        if row is None:
-            raise HTTPException(404, "no such user")
-        sessions = open_sessions(session, user=row)
-        session.expunge(row)
-    context = {"row": row, "sessions": sessions, "section": "users", **admin_choices()}
+    row = session.get(User, user_id)
+    if row is None:
+        raise HTTPException(404, "no such user")
+    context = {"row": row, "sessions": open_sessions(session, user=row), "section": "users", **admin_choices()}
     return render(request, "user.html", context, user=user)
 
 
@@ -122,15 +104,14 @@ def _account_error(path: str, exc: AccountError) -> Response:
 
 
 @router.post("")
-async def add(user: UserDep, form: FormDep) -> Response:
+def add(session: DbSession, user: UserDep, form: FormDep) -> Response:
     require(user, user.principal.can_manage_users)
     username, role, agency = field(form, "username"), field(form, "role"), field(form, "agency") or None
     password = field(form, "password")
     if password != field(form, "password2"):
         return RedirectResponse(error_url(PAGE, "passwords_differ"), status_code=303)
-
-    def run() -> None:
-        with unit_of_work() as session:
+    try:
+        with all_or_nothing(session):
             made = create_user(
                 session,
                 config=current_config(),
@@ -149,51 +130,48 @@ async def add(user: UserDep, form: FormDep) -> Response:
                 username=made.username,
                 role=role,
             )
-
-    try:
-        await run_sync(run)
     except AccountError as exc:
         return _account_error(PAGE, exc)
     return RedirectResponse(flash_url(PAGE, "user_added"), status_code=303)
 
 
-async def _change(user: ConsoleUser, user_id: int, action: str, change: Callable[[Session, User], object]) -> None:
-    """`change` on the user, audited as `action` by the signed-in admin, in one transaction; 404 if gone."""
+def _change(
+    session: Session, user: ConsoleUser, user_id: int, action: str, change: Callable[[Session, User], object]
+) -> None:
+    """`change` on the user, audited as `action` by the signed-in admin, all or nothing; 404 if gone."""
     require(user, user.principal.can_manage_users)
-
-    def run() -> bool:
-        with unit_of_work() as session:
-            row = session.get(User, user_id, with_for_update=True)
-            if row is None:
-                return False
-            change(session, row)
-            audit(
-                session,
-                actor=user.principal.username,
-                action=action,
-                target_type="user",
-                target_id=row.id,
-                ip=user.ip,
-                username=row.username,
-                role=row.role,
-                agency=row.agency_code,
-            )
-            return True
-
-    if not await run_sync(run):
-        raise HTTPException(404, "no such user")
+    with all_or_nothing(session):
+        row = session.get(User, user_id, with_for_update=True)
+        if row is None:
+            raise HTTPException(404, "no such user")
+        change(session, row)
+        audit(
+            session,
+            actor=user.principal.username,
+            action=action,
+            target_type="user",
+            target_id=row.id,
+            ip=user.ip,
+            username=row.username,
+            role=row.role,
+            agency=row.agency_code,
+        )
 
 
 @router.post("/{user_id}/password")
-async def reset_password(user_id: RowId, user: UserDep, form: FormDep) -> Response:
+def reset_password(session: DbSession, user_id: RowId, user: UserDep, form: FormDep) -> Response:
     """A temporary password the admin tells the user; every console session of the user ends."""
     require(user, user.principal.can_manage_users)
     password = field(form, "password")
     if password != field(form, "password2"):
         return RedirectResponse(error_url(user_page(user_id), "passwords_differ"), status_code=303)
     try:
-        await _change(
-            user, user_id, "user.password", lambda session, row: set_password(session, user=row, password=password)
+        _change(
+            session,
+            user,
+            user_id,
+            "user.password",
+            lambda session, row: set_password(session, user=row, password=password),
         )
     except AccountError as exc:
         return _account_error(user_page(user_id), exc)
@@ -201,7 +179,7 @@ async def reset_password(user_id: RowId, user: UserDep, form: FormDep) -> Respon
 
 
 @router.post("/{user_id}/role")
-async def set_role(user_id: RowId, user: UserDep, form: FormDep) -> Response:
+def set_role(session: DbSession, user_id: RowId, user: UserDep, form: FormDep) -> Response:
     """A new role (and agency for agency staff); the user's sessions end so the new powers apply at once."""
     require(user, user.principal.can_manage_users)
     role, agency = field(form, "role"), field(form, "agency") or None
@@ -209,7 +187,8 @@ async def set_role(user_id: RowId, user: UserDep, form: FormDep) -> Response:
         return RedirectResponse(error_url(user_page(user_id), "own_role"), status_code=303)
     config = current_config()
     try:
-        await _change(
+        _change(
+            session,
             user,
             user_id,
             "user.role",
@@ -221,23 +200,23 @@ async def set_role(user_id: RowId, user: UserDep, form: FormDep) -> Response:
 
 
 @router.post("/{user_id}/disable")
-async def disable(user_id: RowId, user: UserDep, form: FormDep) -> Response:
+def disable(session: DbSession, user_id: RowId, user: UserDep, form: FormDep) -> Response:
     require(user, user.principal.can_manage_users)
     if user_id == user.principal.user_id:
         raise HTTPException(409, "an admin cannot disable their own account here (use `hotline user disable`)")
-    await _change(user, user_id, "user.disable", lambda session, row: disable_user(session, user=row))
+    _change(session, user, user_id, "user.disable", lambda session, row: disable_user(session, user=row))
     return RedirectResponse(flash_url(_back(form), "user_disabled"), status_code=303)
 
 
 @router.post("/{user_id}/enable")
-async def enable(user_id: RowId, user: UserDep, form: FormDep) -> Response:
-    await _change(user, user_id, "user.enable", lambda session, row: enable_user(session, user=row))
+def enable(session: DbSession, user_id: RowId, user: UserDep, form: FormDep) -> Response:
+    _change(session, user, user_id, "user.enable", lambda session, row: enable_user(session, user=row))
     return RedirectResponse(flash_url(_back(form), "user_enabled"), status_code=303)
 
 
 @router.post("/{user_id}/sign-out")
-async def sign_out(user_id: RowId, user: UserDep, form: FormDep) -> Response:
-    await _change(user, user_id, "user.sign_out", lambda session, row: end_sessions(session, user=row))
+def sign_out(session: DbSession, user_id: RowId, user: UserDep, form: FormDep) -> Response:
+    _change(session, user, user_id, "user.sign_out", lambda session, row: end_sessions(session, user=row))
     return RedirectResponse(flash_url(_back(form), "user_signed_out"), status_code=303)
 
 

@@ -17,17 +17,18 @@ from typing import Annotated, Any
 from anyio.to_thread import run_sync
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from hotline import clock
 from hotline.catalog import word
 from hotline.core.city import current_config
-from hotline.db import unit_of_work
 from hotline.features.accounts.audit import audit
 from hotline.features.wallboard.board import Wallboard, version, wallboard
 from hotline.features.wallboard.kiosk import kiosk_for_token
 from hotline.localtime import city_zone, local
 from hotline.settings import get_settings
 from hotline.web.console.auth import ConsoleUser, console_user
+from hotline.web.db_session import DbSession
 from hotline.web.session import LANGUAGE_COOKIE, LANGUAGES, cookie_secure, language
 from hotline.web.templating import templates
 
@@ -45,18 +46,17 @@ class Viewer:
     username: str | None
 
 
-def _kiosk(token: str | None) -> str | None:
-    with unit_of_work() as session:
-        row = kiosk_for_token(session, token)
-        return row.name if row else None
+def _kiosk(session: Session, token: str | None) -> str | None:
+    row = kiosk_for_token(session, token)
+    return row.name if row else None
 
 
-async def viewer(request: Request) -> Viewer:
+async def viewer(request: Request, session: Session) -> Viewer:
     """Who looks: a kiosk with a live token, else a signed-in supervisor or admin; 403 / sign-in otherwise."""
     lang = language(request)
     token = request.cookies.get(KIOSK_COOKIE)
     if token:
-        name = await run_sync(_kiosk, token)
+        name = await run_sync(_kiosk, session, token)
         if name is not None:
             return Viewer(lang, name, None)
     try:
@@ -70,16 +70,10 @@ async def viewer(request: Request) -> Viewer:
     return Viewer(user.lang, None, user.principal.username)
 
 
-def _board(known: str | None = None) -> tuple[Wallboard, str]:
+def _board(session: Session, known: str | None = None) -> tuple[Wallboard, str]:
     """The board and its version (`known` when the caller just read it)."""
-    with unit_of_work() as session:
-        board = wallboard(session, config=current_config(), now=clock.now(), tz=city_zone())
-        return board, known or version(session)
-
-
-def _version() -> str:
-    with unit_of_work() as session:
-        return version(session)
+    board = wallboard(session, config=current_config(), now=clock.now(), tz=city_zone())
+    return board, known or version(session)
 
 
 def _render(request: Request, name: str, viewer: Viewer, board: Wallboard, stamp: str, status: int = 200) -> Response:
@@ -99,14 +93,13 @@ def _render(request: Request, name: str, viewer: Viewer, board: Wallboard, stamp
     return response
 
 
-def _open_kiosk(token: str, ip: str | None) -> str | None:
+def _open_kiosk(session: Session, token: str, ip: str | None) -> str | None:
     """The kiosk's name when the token is live (its opening audited), else None."""
-    with unit_of_work() as session:
-        row = kiosk_for_token(session, token)
-        if row is None:
-            return None
-        audit(session, actor=f"kiosk:{row.name}", action="kiosk.open", target_type="kiosk", target_id=row.name, ip=ip)
-        return row.name
+    row = kiosk_for_token(session, token)
+    if row is None:
+        return None
+    audit(session, actor=f"kiosk:{row.name}", action="kiosk.open", target_type="kiosk", target_id=row.name, ip=ip)
+    return row.name
 
 
 def refused(request: Request) -> Response:
@@ -116,9 +109,11 @@ def refused(request: Request) -> Response:
 
 
 @router.get("")
-async def wallboard_page(request: Request, kiosk: Annotated[str | None, Query(max_length=200)] = None) -> Response:
+async def wallboard_page(
+    request: Request, session: DbSession, kiosk: Annotated[str | None, Query(max_length=200)] = None
+) -> Response:
     if kiosk is not None:
-        if await run_sync(_open_kiosk, kiosk, request.client.host if request.client else None) is None:
+        if await run_sync(_open_kiosk, session, kiosk, request.client.host if request.client else None) is None:
             return refused(request)
         response = RedirectResponse("/console/wallboard", status_code=303)  # the token leaves the address bar
         response.set_cookie(
@@ -134,23 +129,25 @@ async def wallboard_page(request: Request, kiosk: Annotated[str | None, Query(ma
             response.set_cookie(LANGUAGE_COOKIE, request.query_params["lang"], max_age=KIOSK_MAX_AGE, samesite="lax")
         return response
     try:
-        who = await viewer(request)
+        who = await viewer(request, session)
     except HTTPException as exc:
         if exc.detail == KIOSK_REFUSED:
             return refused(request)
         raise
-    board, stamp = await run_sync(_board)
+    board, stamp = await run_sync(_board, session)
     return _render(request, "wallboard.html", who, board, stamp)
 
 
 @router.get("/panel")
-async def wallboard_panel(request: Request, since: Annotated[str | None, Query(max_length=40)] = None) -> Response:
+async def wallboard_panel(
+    request: Request, session: DbSession, since: Annotated[str | None, Query(max_length=40)] = None
+) -> Response:
     """The panel's HTML when anything changed since `since`; 204 when nothing did."""
-    who = await viewer(request)
-    current = await run_sync(_version) if since else None
+    who = await viewer(request, session)
+    current = await run_sync(version, session) if since else None
     if since and since == current:
         return Response(status_code=204, headers={"Cache-Control": "no-store"})
-    board, stamp = await run_sync(_board, current)
+    board, stamp = await run_sync(_board, session, current)
     return _render(request, "_wallboard_panel.html", who, board, stamp)
 
 
@@ -188,7 +185,7 @@ def board_json(board: Wallboard, stamp: str, lang: str) -> dict[str, Any]:
 
 
 @router.get("/data.json")
-async def wallboard_data(request: Request) -> JSONResponse:
-    who = await viewer(request)
-    board, stamp = await run_sync(_board)
+async def wallboard_data(request: Request, session: DbSession) -> JSONResponse:
+    who = await viewer(request, session)
+    board, stamp = await run_sync(_board, session)
     return JSONResponse(board_json(board, stamp, who.lang), headers={"Cache-Control": "no-store"})
