@@ -249,7 +249,9 @@ def test_months_before_the_first_ticket_are_judged_and_never_stored(phone: Phone
         body = httpx.get(f"{server}/api/v1/scorecard", params={"month": month}).json()
         assert body["month"] == month and all(r["tickets"] == 0 for r in body["agencies"])
     with unit_of_work() as session:
-        assert session.scalars(select(ScorecardRollup)).all() == []
+        # None of the months asked for. March may be frozen already: the server's metrics refresher freezes last
+        # month once it has closed, in its own thread (seen on CI's PostgreSQL pass, between the GETs and here).
+        assert set(session.scalars(select(ScorecardRollup.month))) <= {"2030-03"}
     assert row(shown(), "PMK").tickets == 1  # March, the first ticket's month, is frozen
     with unit_of_work() as session:
         assert set(session.scalars(select(ScorecardRollup.month))) == {"2030-03"}
