@@ -265,10 +265,12 @@ class FakeTwilio:
         if refused := self._refused(request, account_sid):
             return refused
         form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
-        if failed := self._next_failure() or self._invalid_message(form):
+        if failed := self._next_failure():
             return failed
+        variables = self._accepted_variables(form)
+        if isinstance(variables, JSONResponse):
+            return variables
         content_sid = form.get("ContentSid")
-        variables = json.loads(form.get("ContentVariables") or "{}")  # checked by _invalid_message
         body = _render(self.contents[content_sid], variables) if content_sid else form.get("Body", "")
         to = form["To"].removeprefix("whatsapp:")  # Twilio's WhatsApp: both addresses `whatsapp:+...`
         message = FakeMessage(
@@ -282,8 +284,9 @@ class FakeTwilio:
             await asyncio.sleep(0.01)
         return JSONResponse(self._resource(message), status_code=201)
 
-    def _invalid_message(self, form: dict[str, str]) -> JSONResponse | None:
-        """Twilio's 400 for a message it would refuse, in the order api.twilio.com checks, else None."""
+    def _accepted_variables(self, form: dict[str, str]) -> dict[str, str] | JSONResponse:
+        """Twilio's 400 for a message it would refuse, in the order api.twilio.com checks; else the message's
+        ContentVariables (empty without a template)."""
         if not form.get("To"):
             return _error(400, 21604, "A 'To' phone number is required.")
         if not form.get("From") and not form.get("MessagingServiceSid"):
@@ -306,7 +309,7 @@ class FakeTwilio:
             return _error(400, 63007, "Twilio could not find a Channel with the specified From address")
         if not to.startswith("+") or not to[1:].isdigit():
             return _error(400, 21211, f"The 'To' number {form['To']} is not a valid phone number.")
-        return None
+        return variables
 
     async def _list_messages(self, account_sid: str, request: Request) -> JSONResponse:
         """Messages filtered as Twilio filters them: To, From, DateSent> (sent after), newest first."""

@@ -263,9 +263,6 @@ def finish(session: Session) -> list[int]:
     return ids
 
 
-DELIVERY_RANK = {RecipientStatus.SENT: 0, RecipientStatus.DELIVERED: 1, RecipientStatus.FAILED: 1}
-
-
 def apply_report(session: Session, *, message_id: int | None, sid: str | None, status: str) -> bool:
     """A gateway's delivery report of a broadcast SMS (message id -recipient id, or its sid). True if ours."""
     r = BroadcastRecipient

@@ -1,5 +1,5 @@
 """A ticket's correspondence as a reader sees it: the SMS in and out about it (the ticket page, and
-GET /api/v1/tickets/{n}/messages), and the calls about it (the ticket page's recordings). The caller has checked
+GET /api/v1/tickets/{n}/messages; its calls are hotline/features/calls/call_queries.py). The caller has checked
 that the reader may see the ticket (ticket_queries.find_visible_ticket)."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from hotline.cityconfig import CityConfig
 from hotline.features.accounts.accounts import Principal
 from hotline.features.farming.access import may_see_farmers
 from hotline.features.farming.ticket_facts import farmer_hider
-from hotline.models import Call, InboundMessage, OutboundMessage
+from hotline.models import InboundMessage, OutboundMessage
 
 
 @dataclass(frozen=True)
@@ -41,8 +41,3 @@ def ticket_messages(
     lines = [MessageLine("inbound", m.received_at, m.from_e164, shown(m.body), m.status, None) for m in inbound]
     lines += [MessageLine("outbound", m.created_at, m.to_number, shown(m.body), m.status, m.purpose) for m in outbound]
     return sorted(lines, key=lambda line: line.at)
-
-
-def ticket_calls(session: Session, *, number: int) -> list[Call]:
-    """The calls about ticket `number`, oldest first."""
-    return list(session.scalars(select(Call).where(Call.ticket_id == number).order_by(Call.id)))

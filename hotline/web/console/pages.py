@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from hotline import clock
 from hotline.catalog import say
 from hotline.core.city import current_config
+from hotline.features.calls.call_queries import ticket_calls
 from hotline.features.calls.call_queue import WaitingCall, waiting_calls
 from hotline.features.calls.queue_urgency import urgency
 from hotline.features.farming.access import may_see_farmers
@@ -25,7 +26,7 @@ from hotline.features.open311.open311_records import filings
 from hotline.features.shield.shield_report import pending_callbacks
 from hotline.features.tickets import cancel_requests
 from hotline.features.tickets.board import agency_loads
-from hotline.features.tickets.correspondence import ticket_calls, ticket_messages
+from hotline.features.tickets.correspondence import ticket_messages
 from hotline.features.tickets.ticket_queries import (
     STATUSES,
     TicketFilter,
