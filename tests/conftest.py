@@ -155,6 +155,7 @@ TEST_TABLES = (
     "timers",  # the table of due work (hotline/jobs/timers.py)
     "outbound_messages",
     "inbound_messages",
+    "open311_update_receipts",  # partners' updates: point at ticket_events and partner_keys
     "ticket_events",
     "farm_reports",  # points at tickets, farmers and outbreaks (hotline/features/farming/); the farmers
     # themselves are left to the tests that import them, once a module (tests/farmers.py registry fixtures)

@@ -4,6 +4,7 @@ sets are in tests/test_open311_conformance.py."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from hotline.core.city import current_config
 from hotline.db import unit_of_work
 from hotline.fakes.whatsapp_graph import FakeGraph
 from hotline.features.tickets.tickets import reopen, transition
-from hotline.models import AuditEntry, Open311Submission, Ticket, TicketAttachment, utcnow
+from hotline.models import AuditEntry, Open311Submission, Ticket, TicketAttachment, TicketEvent, utcnow
 from tests.accounts import console_login, make_partner, make_token, make_user
 from tests.conftest import drain_queue
 from tests.helpers import sms_ticket, ticket
@@ -402,6 +403,114 @@ def test_private_categories_round_the_gps_and_publish_no_photo(server: str, key:
     assert published.content.endswith(PHOTO[-200:])  # the picture itself unchanged
     assert httpx.get(f"{server}/open311/v2/media/{ids[1]}").status_code == 404
     assert ticket(2).latitude == -7.871234  # exact for the console
+
+
+# --- a partner's updates on its reports (POST servicerequestupdates) -----------------------------------------
+
+
+def post_update(server: str, key: str, fmt: str = "json", **fields: str) -> httpx.Response:
+    form = {"api_key": key, "service_request_id": "1", "description": "Apinya makin besar", **fields}
+    return httpx.post(f"{server}/open311/v2/servicerequestupdates.{fmt}", data=form, timeout=10)
+
+
+def info_steps() -> list[tuple[str, str | None, dict[str, Any]]]:
+    with unit_of_work() as session:
+        rows = session.scalars(select(TicketEvent).where(TicketEvent.kind == "info_added").order_by(TicketEvent.id))
+        return [(e.actor, e.note, dict(e.data or {})) for e in rows]
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_a_partner_adds_a_citizens_update_to_its_report_once_however_often_it_is_posted(
+    server: str, key: str, fmt: str
+) -> None:
+    assert post(server, key).status_code == 200
+    fields = {"update_id": "fms-77", "status": "OPEN", "first_name": "Siti", "last_name": "Aminah"}
+    first = post_update(server, key, fmt, **fields)
+    assert first.status_code == 200, first.text
+    body = check_answer(first, "updates")
+    taken = body[0] if fmt == "json" else {child.tag: child.text for child in body.find("request_update")}
+    assert (taken["service_request_id"], taken["status"]) == ("1", "open")
+    again = post_update(server, key, fmt, **fields)  # FixMyStreet posts again when it missed the answer
+    again_body = check_answer(again, "updates")
+    again_id = again_body[0]["update_id"] if fmt == "json" else again_body.findtext("request_update/update_id")
+    assert again.status_code == 200 and again_id == taken["update_id"]
+    [(actor, note, data)] = info_steps()
+    assert (actor, note) == ("open311:batt-app", "Apinya makin besar")
+    assert data["partner_update_id"] == "fms-77" and data["partner_status"] == "OPEN" and data["name"] == "Siti Aminah"
+    with unit_of_work() as session:
+        ticket = session.get(Ticket, 1)
+        assert ticket is not None and ticket.text == "Jalan berlubang\nApinya makin besar"  # the crew reads it
+        event = session.scalar(select(TicketEvent).where(TicketEvent.kind == "info_added"))
+        assert event is not None and str(event.id) == taken["update_id"]
+    assert audit_of("open311:batt-app") == ["open311.post", "ticket.create", "open311.update", "ticket.info_added",
+                                            "open311.update"]  # fmt: skip
+    # never published: FixMyStreet's poll would hand the citizen's words back as the city's
+    poll = httpx.get(f"{server}/open311/v2/servicerequestupdates.json")
+    assert poll.status_code == 200 and poll.json() == []
+
+
+def test_one_update_posted_several_times_at_once_is_added_once(server: str, key: str) -> None:
+    """A retry racing the first post (FixMyStreet's sender runs from cron, and a slow answer is sent again)."""
+    assert post(server, key).status_code == 200
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(lambda _: post_update(server, key, update_id="fms-race"), range(6)))
+    assert [a.status_code for a in answers] == [200] * 6, [a.text for a in answers]
+    assert len({a.json()[0]["update_id"] for a in answers}) == 1
+    assert len(info_steps()) == 1
+
+
+def test_an_update_on_a_closed_report_is_kept_without_changing_it(server: str, key: str) -> None:
+    assert post(server, key, phone="081234567000").status_code == 200  # the reporter: a number, not the app
+    with unit_of_work() as session:
+        ticket = session.get(Ticket, 1)
+        assert ticket is not None
+        transition(session, ticket=ticket, target="cancelled", actor="ops")
+    answer = post_update(server, key, description="Masih berlubang", status="OPEN")
+    assert answer.status_code == 200 and answer.json()[0]["status"] == "closed", answer.text
+    assert [(note, data.get("partner_status")) for _, note, data in info_steps()] == [("Masih berlubang", "OPEN")]
+    with unit_of_work() as session:
+        ticket = session.get(Ticket, 1)
+        assert ticket is not None and (ticket.status, ticket.text) == ("cancelled", "Jalan berlubang")
+    make_user("ops", "operator")
+    page = console_login(server, "ops").get("/console/tickets/1").text
+    assert "Aplikasi mitra batt-app menambah keterangan: <q>Masih berlubang</q>" in page
+
+
+@pytest.mark.parametrize(
+    ("fields", "status", "problem"),
+    [
+        ({"api_key": ""}, 403, "api_key is required to post an update"),
+        ({"api_key": "o311_forged"}, 403, "not a valid partner key"),
+        ({"service_request_id": ""}, 400, "service_request_id is required"),
+        ({"service_request_id": "abc"}, 404, "no request 'abc' was filed with this api_key"),
+        ({"service_request_id": "2"}, 404, "no request 2 was filed with this api_key"),
+        ({"service_request_id": "99999999999"}, 404, "was filed with this api_key"),
+        ({"description": " "}, 400, "description is required"),
+        ({"description": "x" * 4001}, 400, "description: at most 4000 characters"),
+        ({"update_id": "u" * 101}, 400, "update_id: at most 100 characters"),
+        ({"media_url": "javascript:alert(1)"}, 400, "media_url: an http(s) URL"),
+        ({"jurisdiction_id": "jakarta.go.id"}, 404, "jurisdiction_id 'jakarta.go.id' is not served here"),
+    ],
+)
+def test_refused_updates_get_the_specs_error_document_and_add_nothing(
+    server: str, key: str, fields: dict[str, str], status: int, problem: str
+) -> None:
+    assert post(server, key).status_code == 200
+    assert post(server, make_partner("other-app")).status_code == 200  # request 2: not this key's
+    answer = post_update(server, key, "xml", **fields)
+    assert answer.status_code == status, answer.text
+    body = check_answer(answer, "errors")
+    assert body.findtext("error/code") == str(status) and problem in (body.findtext("error/description") or "")
+    assert info_steps() == []
+
+
+def test_an_update_with_a_file_part_is_a_400_document(server: str, key: str) -> None:
+    assert post(server, key).status_code == 200
+    files = {"media": ("a.jpg", PHOTO, "image/jpeg")}
+    form = {"api_key": key, "service_request_id": "1", "description": "foto"}
+    answer = httpx.post(f"{server}/open311/v2/servicerequestupdates.json", data=form, files=files, timeout=10)
+    assert answer.status_code == 400 and "Maximum number of files is 0" in answer.json()[0]["description"], answer.text
+    assert info_steps() == []
 
 
 # --- partner keys -------------------------------------------------------------------------------------------

@@ -5,8 +5,9 @@
   with FixMyStreet's request;
 - FixMyStreet's perllib/Open311.pm, replayed request by request (XML only; multipart `photo1` upload,
   `attribute[...]`, `jurisdiction_id` on every call, `api_key` on POST only, W3CDTF dates, tokens/{id}.xml),
-  and its updates poll (Open311/GetServiceRequestUpdates.pm: servicerequestupdates.xml with `api_key` and a
-  window ending now, read as UpdatesBase.pm reads it);
+  its updates poll (Open311/GetServiceRequestUpdates.pm: servicerequestupdates.xml with `api_key` and a
+  window ending now, read as UpdatesBase.pm reads it) and a citizen's update sent to the city
+  (post_service_request_update: POST servicerequestupdates.xml);
 - the `three` client (codeforamerica/three core.py), replayed: `{endpoint}discovery.json`, `count` sent as
   `page_size`, dates as `%Y-%m-%dT%H:%M:%SZ`, POST with `address_string`, split `name`, a `media` file.
 
@@ -16,7 +17,7 @@ No answer carries the reporter's name, phone number or e-mail."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -182,6 +183,28 @@ def test_fixmystreet_request_set(server: str, fake_twilio: Any, phone: Phone) ->
     missing = fms_post(server, key, **{"attribute[size]": "enormous"})
     assert missing.status_code == 400
     assert "attribute[size]" in fms_xml(missing)["errors"]["error"][0]["description"]
+
+    # post_service_request_update: a citizen's comment on FixMyStreet, form-encoded as _populate_service_request_
+    # update_params writes it (the comment's id as update_id, W3CDTF time, split name, its photo's URL), the answer
+    # read as it reads it (request_update->[0]->update_id). Sent again (a lost answer), the same id comes back.
+    comment = {
+        "updated_datetime": datetime.now(UTC).astimezone(timezone(timedelta(hours=7))).isoformat(timespec="seconds"),
+        "service_request_id": number,
+        "status": "OPEN",
+        "description": "Tiangnya sudah miring ke jalan, bahaya untuk motor",
+        **{k: REPORTER[k] for k in ("first_name", "last_name", "email")},
+        "update_id": "4567",
+        "media_url": "https://fms.example/photo/c/4567.0.full.jpeg",
+        "jurisdiction_id": JURISDICTION,
+        "api_key": key,
+    }
+    taken = [httpx.post(base + "servicerequestupdates.xml", data=comment, timeout=10) for _ in range(2)]
+    ids = [fms_xml(answer)["service_request_updates"]["request_update"][0]["update_id"] for answer in taken]
+    assert all(a.status_code == 200 for a in taken) and ids[0] and ids[0] == ids[1], [a.text for a in taken]
+    for answer in taken:
+        assert_private(answer.content)
+    not_ours = httpx.post(base + "servicerequestupdates.xml", data={**comment, "api_key": make_partner("other")})
+    assert not_ours.status_code == 404 and fms_xml(not_ours)["errors"]["error"][0]["code"] == "404"
 
     # The crew takes the report and finishes it by SMS; FixMyStreet's updates poll then hears both steps.
     crew = members("PUPR")[0]

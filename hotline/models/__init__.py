@@ -17,7 +17,7 @@ from hotline.models.messages import (
     OutboundPurpose,
     OutboundStatus,
 )
-from hotline.models.open311 import Open311Submission, PartnerKey, TicketAttachment
+from hotline.models.open311 import Open311Submission, Open311UpdateReceipt, PartnerKey, TicketAttachment
 from hotline.models.reporters import ReporterStatus, TicketReporter
 from hotline.models.routing import Agency, Member, Urc
 from hotline.models.scorecards import ScorecardRollup
@@ -58,6 +58,7 @@ __all__ = [
     "MediaStatus",
     "Member",
     "Open311Submission",
+    "Open311UpdateReceipt",
     "OptOut",
     "OutboundMessage",
     "OutboundPurpose",

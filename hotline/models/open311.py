@@ -1,11 +1,12 @@
-"""Open311 partner apps: their API keys, what each report they filed carried, and the photos they sent."""
+"""Open311 partner apps: their API keys, what each report they filed carried, the photos they sent, and the
+updates they posted on their reports."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, LargeBinary, String
+from sqlalchemy import JSON, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hotline.models.base import Base, UTCDateTime, utcnow
@@ -63,4 +64,19 @@ class TicketAttachment(Base):
     size: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
     data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Open311UpdateReceipt(Base):
+    """An update a partner posted on one of its reports (POST servicerequestupdates), by the partner's own id for
+    it (FixMyStreet's comment id), and the ticket event it became. The same id again (FixMyStreet posts again when
+    it did not get the answer) is answered with the same event, never added twice."""
+
+    __tablename__ = "open311_update_receipts"
+    __table_args__ = (UniqueConstraint("partner_key_id", "update_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_key_id: Mapped[int] = mapped_column(ForeignKey("partner_keys.id"))
+    update_id: Mapped[str] = mapped_column(String(100))
+    ticket_event_id: Mapped[int] = mapped_column(ForeignKey("ticket_events.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

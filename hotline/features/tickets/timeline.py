@@ -97,7 +97,8 @@ def who(roles: list[str] | tuple[str, ...], language: str = "id") -> str:
 
 
 def actor_name(actor: str, language: str, *, reporter: str | None = None, members: dict[int, str] | None = None) -> str:
-    """Who did it, in words: a crew member by name, the reporter, another reporter by number, an operator."""
+    """Who did it, in words: a crew member by name, the reporter, another reporter by number, an Open311 partner
+    app (its citizen's update), an operator."""
     if actor in ("system", "cli"):
         return word("actor", actor, language)
     if actor.startswith("member:"):
@@ -108,6 +109,8 @@ def actor_name(actor: str, language: str, *, reporter: str | None = None, member
         return word("actor", "reporter", language)
     if actor.startswith("+") or actor[:1].isdigit():
         return say("actor", "other_reporter", language, {"phone": actor})
+    if actor.startswith("open311:"):
+        return say("actor", "partner", language, {"name": actor.removeprefix("open311:")})
     return say("actor", "operator", language, {"name": actor})
 
 

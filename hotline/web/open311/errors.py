@@ -1,5 +1,6 @@
 """Every Open311 refusal in the spec's format, `[{code, description}]` or `<errors><error>`, mapped once here:
-`Open311Error` from the routes, the domain's `RequestRefused` (400), and FastAPI's own validation errors
+`Open311Error` from the routes, the domain's `RequestRefused` (400) and `UnknownRequest` (404), and FastAPI's own
+validation errors
 (400 instead of its 422 body) for any path under /open311/."""
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 
 from hotline.features.open311.open311_intake import RequestRefused
+from hotline.features.open311.partner_updates import UnknownRequest
 from hotline.web.open311.documents import document
 from hotline.web.safe import printable
 
@@ -49,6 +51,10 @@ async def _refused(request: Request, exc: Exception) -> Response:
     return error_document(request.url.path, 400, str(exc))
 
 
+async def _unknown(request: Request, exc: Exception) -> Response:
+    return error_document(request.url.path, 404, str(exc))
+
+
 def validation_error(request: Request, exc: RequestValidationError) -> Response | None:
     """FastAPI's refusal of an Open311 request as the spec's 400; None for any other path."""
     if not request.url.path.startswith(PREFIX):
@@ -62,3 +68,4 @@ def validation_error(request: Request, exc: RequestValidationError) -> Response 
 def register(app: FastAPI) -> None:
     app.add_exception_handler(Open311Error, _open311_error)
     app.add_exception_handler(RequestRefused, _refused)
+    app.add_exception_handler(UnknownRequest, _unknown)

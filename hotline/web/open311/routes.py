@@ -2,10 +2,11 @@
 
 services = the categories of routing/categories.yaml, described by routing/open311.yaml (groups, attributes,
 private categories); requests = tickets; servicerequestupdates (FixMyStreet's extension) = the public steps of
-their timelines. Reading is public and shows the public view only
-(features/open311/public_view.py). Filing (POST requests) needs a partner app's `api_key` (`hotline partner add`),
-in the form or the query string; it opens a ticket routed and alerted like an SMS report, or joins the open one
-it duplicates, and answers 200 with the spec's body. A key is counted per minute and every use is audited."""
+their timelines, and (POST) a citizen's update on a partner's own report. Reading is public and shows the public
+view only (features/open311/public_view.py). Filing (POST requests) needs a partner app's `api_key` (`hotline
+partner add`), in the form or the query string; it opens a ticket routed and alerted like an SMS report, or joins
+the open one it duplicates, and answers 200 with the spec's body. A key is counted per minute and every use is
+audited."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from hotline.core.queue import redis_connection
 from hotline.db import unit_of_work
 from hotline.features.accounts.audit import audit
 from hotline.features.open311.open311_intake import MAX_MEDIA, Partner, PostedRequest, Upload, file_request
+from hotline.features.open311.partner_updates import PostedUpdate, add_update
 from hotline.features.open311.partners import RATE_WINDOW_SECONDS, partner_for_key, within_rate
 from hotline.features.open311.photo_metadata import NotPublishable, without_metadata
 from hotline.features.open311.public_view import PublicRequest, public_requests, publishable_photo
@@ -303,15 +305,18 @@ def _posted(form: FormData) -> PostedRequest:
             code = key[len("attribute[") : -1].removesuffix("][")  # attribute[code][] for multivaluelists
             if code:
                 attributes.setdefault(code, []).append(value[:500])
-    urls = tuple(v for k, v in form.multi_items() if k in ("media_url", "media_url[]") and isinstance(v, str) and v)
     return PostedRequest(
         service_code=(fields.pop("service_code") or "").strip(),
         description=fields.pop("description") or "",
         device_id=fields.pop("device_id") or _text(form, "deviceid"),  # FixMyStreet's spelling
-        media_urls=urls,
+        media_urls=_media_urls(form),
         attributes=attributes,
         **fields,
     )
+
+
+def _media_urls(form: FormData) -> tuple[str, ...]:
+    return tuple(v for k, v in form.multi_items() if k in ("media_url", "media_url[]") and isinstance(v, str) and v)
 
 
 async def _uploads(form: FormData) -> list[Upload]:
@@ -369,6 +374,68 @@ async def request_create(session: DbSession, request: Request, fmt: Fmt) -> Resp
         }
 
     return document(fmt, "service_requests", "request", [await run_sync(run)])
+
+
+UPDATE_FIELDS = (
+    "service_request_id", "description", "update_id", "status", "updated_datetime", "first_name", "last_name",
+    "email", "phone",
+)  # fmt: skip
+POST_UPDATE_BODY = {  # documented for /openapi.json (read by hand, as requests' is)
+    "requestBody": {
+        "content": {
+            "application/x-www-form-urlencoded": {
+                "schema": {
+                    "type": "object",
+                    "required": ["api_key", "service_request_id", "description"],
+                    "properties": {"api_key": _FORM, **{name: _FORM for name in UPDATE_FIELDS}, "media_url": _FORM},
+                }
+            }
+        }
+    }
+}
+
+
+@router.post(f"{BASE}/servicerequestupdates.{{fmt}}", openapi_extra=POST_UPDATE_BODY)
+async def request_update_post(session: DbSession, request: Request, fmt: Fmt) -> Response:
+    """FixMyStreet's post_service_request_update: a citizen's update on a report this partner filed becomes a step of
+    the ticket's timeline (hotline/features/open311/partner_updates.py); answered with its `update_id`."""
+    config = current_config()
+    try:
+        async with request.form(max_files=0, max_fields=100) as form:
+            values = {k: v for k, v in form.items() if isinstance(v, str)}
+            _language(config, {**request.query_params, **values})
+            key = _text(form, "api_key") or request.query_params.get("api_key")
+            if not key:
+                raise Open311Error(403, "api_key is required to post an update (a partner key from the city)")
+            fields = {name: _text(form, name) for name in UPDATE_FIELDS}
+            urls = tuple(
+                v for k, v in form.multi_items() if k in ("media_url", "media_url[]") and isinstance(v, str) and v
+            )
+    except StarletteHTTPException as exc:  # a file part, or a body the parser refuses: the sender's mistake
+        raise Open311Error(400, f"the body is not a form this endpoint reads: {exc.detail}") from None
+    except ClientDisconnect:
+        raise Open311Error(400, "the body ended early") from None
+    posted = PostedUpdate(
+        service_request_id=fields.pop("service_request_id") or "",
+        description=fields.pop("description") or "",
+        media_urls=urls,
+        **fields,
+    )
+    partner = await run_sync(_use_key, request, key, "open311.update")
+
+    def run() -> dict[str, Any]:  # the request's transaction, committed before the answer leaves
+        taken = add_update(session, partner=partner, posted=posted, ip=client_ip(request))
+        return {
+            "update_id": str(taken.update_id),
+            "service_request_id": str(taken.ticket_id),
+            "status": taken.status,
+            "updated_datetime": datetime.now(UTC),
+            "description": "",  # the partner's own words are not sent back
+            "media_url": None,
+            "external_status_code": "info_added",  # the step it became
+        }
+
+    return document(fmt, "service_request_updates", "request_update", [await run_sync(run)])
 
 
 @router.api_route(f"{BASE}/{{rest:path}}", methods=["GET", "POST"], include_in_schema=False)
