@@ -143,13 +143,18 @@ def check(config: CityConfig, posted: PostedRequest, uploads: list[Upload]) -> t
         raise RequestRefused("email: an address like nama@contoh.id")
     if len(posted.media_urls) > MAX_MEDIA or len(uploads) > MAX_MEDIA:
         raise RequestRefused(f"media: at most {MAX_MEDIA} files and {MAX_MEDIA} media_url")
-    for url in posted.media_urls:
-        if not re.match(r"^https?://\S+$", url) or len(url) > 2000:
-            raise RequestRefused("media_url: an http(s) URL of at most 2000 characters")
+    check_media_urls(posted.media_urls)
     for upload in uploads:
         if _image_type(upload.data) is None:
             raise RequestRefused(f"media {upload.filename[:60]!r}: a JPEG, PNG, GIF or WebP photo")
     return lat, long
+
+
+def check_media_urls(urls: tuple[str, ...]) -> None:
+    """Links to photos a partner keeps (media_url): http(s) only, never javascript: or data:."""
+    for url in urls:
+        if not re.match(r"^https?://\S+$", url) or len(url) > 2000:
+            raise RequestRefused("media_url: an http(s) URL of at most 2000 characters")
 
 
 def _location(posted: PostedRequest, lat: float | None, long: float | None) -> str:

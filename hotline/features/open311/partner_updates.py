@@ -12,14 +12,19 @@ Nothing here knows HTTP: a refusal is a `RequestRefused` (400) or an `UnknownReq
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hotline.features.accounts.audit import audit
-from hotline.features.open311.open311_intake import MAX_DESCRIPTION, MAX_MEDIA, Partner, RequestRefused
+from hotline.features.open311.open311_intake import (
+    MAX_DESCRIPTION,
+    MAX_MEDIA,
+    Partner,
+    RequestRefused,
+    check_media_urls,
+)
 from hotline.features.tickets.ticket_events import record
 from hotline.features.tickets.tickets import OPEN_STATUSES
 from hotline.models import Open311Submission, Open311UpdateReceipt, Ticket, TicketStatus
@@ -74,9 +79,7 @@ def _checked(posted: PostedUpdate) -> int:
         raise RequestRefused(f"update_id: at most {MAX_UPDATE_ID} characters")
     if len(posted.media_urls) > MAX_MEDIA:
         raise RequestRefused(f"media_url: at most {MAX_MEDIA}")
-    for url in posted.media_urls:
-        if not re.match(r"^https?://\S+$", url) or len(url) > 2000:
-            raise RequestRefused("media_url: an http(s) URL of at most 2000 characters")
+    check_media_urls(posted.media_urls)
     return int(number)
 
 
