@@ -12,9 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import pytest
 
-from tests.accounts import PASSWORD, make_user
+from tests.accounts import PASSWORD, make_partner, make_user
 from tests.conftest import Caller, Phone, drain_queue
 from tests.screens import shot
 from tests.test_console_browser import expect, page, pytestmark, sign_in  # noqa: F401  (fixtures)
@@ -48,6 +49,7 @@ PAGES = [
     ConsolePage("tickets", "/console/tickets"),
     ConsolePage("tickets-open", "/console/tickets?status=open"),
     ConsolePage("ticket", "/console/tickets/1"),
+    ConsolePage("ticket-open311", "/console/tickets/3"),  # filed by a partner app, with a citizen's update
     ConsolePage("board", "/console/board"),
     ConsolePage("board-wallboard", "/console/board", viewport=WALLBOARD),
     ConsolePage("scorecard", "/console/scorecard"),
@@ -96,6 +98,13 @@ def test_every_console_page_passes_axe_and_fits_the_screen(page: Any, browser: A
     caller = Caller(phone, "+6281234599999")
     caller.dial()
     caller.press("1")  # #2 and a caller waiting in the queue
+    partner = {"api_key": make_partner("fixmystreet"), "first_name": "Siti", "phone": "081234567890"}
+    report = {"service_code": "roads", "description": "Jalan berlubang", "address_string": "Jl. Diponegoro 12"}
+    filed = httpx.post(f"{server}/open311/v2/requests.json", data={**partner, **report}, timeout=10)
+    assert filed.json()[0]["service_request_id"] == "3", filed.text
+    update = {"service_request_id": "3", "description": "Makin lebar", "update_id": "c1", "status": "OPEN"}
+    added = httpx.post(f"{server}/open311/v2/servicerequestupdates.json", data={**partner, **update}, timeout=10)
+    assert added.status_code == 200, added.text
     make_user("kepala", "admin")
     operator = make_user("ani", "operator")
     make_user("app", "supervisor")

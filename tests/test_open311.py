@@ -465,15 +465,27 @@ def test_an_update_on_a_closed_report_is_kept_without_changing_it(server: str, k
         ticket = session.get(Ticket, 1)
         assert ticket is not None
         transition(session, ticket=ticket, target="cancelled", actor="ops")
-    answer = post_update(server, key, description="Masih berlubang", status="OPEN")
+    writer = {
+        "first_name": "Budi",
+        "last_name": "-",
+        "phone": "081299990000",
+        "media_url": "https://fms.example/p/8.jpg",
+    }
+    answer = post_update(server, key, description="Masih berlubang", status="OPEN", **writer)
     assert answer.status_code == 200 and answer.json()[0]["status"] == "closed", answer.text
     assert [(note, data.get("partner_status")) for _, note, data in info_steps()] == [("Masih berlubang", "OPEN")]
     with unit_of_work() as session:
         ticket = session.get(Ticket, 1)
         assert ticket is not None and (ticket.status, ticket.text) == ("cancelled", "Jalan berlubang")
     make_user("ops", "operator")
+    make_user("pupr", "agency_staff", "PUPR")
     page = console_login(server, "ops").get("/console/tickets/1").text
     assert "Aplikasi mitra batt-app menambah keterangan: <q>Masih berlubang</q>" in page
+    # the command center can call the citizen who wrote it back; agency staff read the update, not who wrote it
+    shown = page.split('data-testid="open311-update"')[1].split("</dl>")[0]
+    assert "Budi · 081299990000" in shown and "OPEN" in shown and "https://fms.example/p/8.jpg" in shown, shown
+    staff = console_login(server, "pupr").get("/console/tickets/1").text
+    assert "Masih berlubang" in staff and "081299990000" not in staff and "Budi" not in staff
 
 
 @pytest.mark.parametrize(

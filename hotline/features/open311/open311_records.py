@@ -1,6 +1,6 @@
 """What Open311 partner apps sent with a ticket, for the console (never for /open311/v2): who filed it through
 which app, the reporter's name and contacts, the answers to the service's attributes, media URLs and the photos
-kept with the ticket."""
+kept with the ticket; and the citizens' updates the apps posted later (hotline/features/open311/partner_updates.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hotline.models import Open311Submission, PartnerKey, TicketAttachment
+from hotline.models import Open311Submission, PartnerKey, TicketAttachment, TicketEvent
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,41 @@ def filings(session: Session, *, ticket_id: int) -> list[Filing]:
             photos=photos.get(sub.id, []),
         )
         for sub, partner in rows
+    ]
+
+
+@dataclass(frozen=True)
+class PartnerUpdate:
+    at: datetime
+    partner: str
+    text: str | None
+    name: str | None  # who wrote it, as the app says (another user of the app may add to a report)
+    email: str | None
+    phone: str | None
+    their_status: str | None  # the app's own state of the report (FixMyStreet: OPEN, FIXED...)
+    media_urls: list[str]
+
+
+def partner_updates(session: Session, *, ticket_id: int) -> list[PartnerUpdate]:
+    """The updates partner apps posted on the ticket, oldest first."""
+    events = session.scalars(
+        select(TicketEvent)
+        .where(TicketEvent.ticket_id == ticket_id, TicketEvent.kind == "info_added")
+        .where(TicketEvent.actor.like("open311:%"))
+        .order_by(TicketEvent.id)
+    )
+    return [
+        PartnerUpdate(
+            at=e.at,
+            partner=e.actor.removeprefix("open311:"),
+            text=e.note,
+            name=(e.data or {}).get("name"),
+            email=(e.data or {}).get("email"),
+            phone=(e.data or {}).get("phone"),
+            their_status=(e.data or {}).get("partner_status"),
+            media_urls=list((e.data or {}).get("media_urls") or []),
+        )
+        for e in events
     ]
 
 

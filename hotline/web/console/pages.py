@@ -22,7 +22,7 @@ from hotline.features.farming.ticket_facts import farm_facts
 from hotline.features.media import media_items
 from hotline.features.merging import reporters
 from hotline.features.merging.edit_merge import current_values
-from hotline.features.open311.open311_records import filings
+from hotline.features.open311.open311_records import filings, partner_updates
 from hotline.features.shield.shield_report import pending_callbacks
 from hotline.features.tickets import cancel_requests
 from hotline.features.tickets.board import agency_loads
@@ -184,6 +184,7 @@ def ticket_context(
         "recording_src": {c.id: console_recording_url(c) for c in calls},  # Asterisk's: through the hotline
         "linked": linked,
         "open311": open311,
+        "open311_updates": partner_updates(session, ticket_id=number),
         "media": media_items.of_ticket(session, ticket_id=number),  # WhatsApp / MMS photos and voice notes
         "farm": farm,
         "deadline": running_deadline(ticket),
