@@ -24,6 +24,7 @@ from tests.accounts import console_login, make_partner, make_token, make_user
 from tests.conftest import drain_queue
 from tests.helpers import sms_ticket, ticket
 from tests.open311_spec import check_answer
+from tests.outage import database_unreachable
 from tests.whatsapp_env import whatsapp
 
 PHOTO = (Path(__file__).parent / "fixtures" / "open311" / "photo_with_gps.jpg").read_bytes()
@@ -523,6 +524,23 @@ def test_an_update_with_a_file_part_is_a_400_document(server: str, key: str) -> 
     answer = httpx.post(f"{server}/open311/v2/servicerequestupdates.json", data=form, files=files, timeout=10)
     assert answer.status_code == 400 and "Maximum number of files is 0" in answer.json()[0]["description"], answer.text
     assert info_steps() == []
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_a_database_outage_is_the_specs_503_document(server: str, key: str, fmt: str) -> None:
+    """The partner keeps the report and sends it again (FixMyStreet does); its log names the outage."""
+    with database_unreachable():
+        answers = [
+            post(server, key, fmt),
+            post_update(server, key, fmt),
+            httpx.get(f"{server}/open311/v2/requests.{fmt}"),
+        ]
+    for answer in answers:
+        assert answer.status_code == 503, answer.text
+        body = check_answer(answer, "errors")
+        description = body[0]["description"] if fmt == "json" else body.findtext("error/description")
+        assert "database is unavailable" in description, description
+    assert post(server, key, fmt).status_code == 200  # back: the same report is taken
 
 
 # --- partner keys -------------------------------------------------------------------------------------------

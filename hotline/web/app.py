@@ -36,6 +36,8 @@ from hotline.web.edge import ClientAddress, SecurityHeaders
 from hotline.web.health import router as health_router
 from hotline.web.open311 import register_errors as register_open311_errors
 from hotline.web.open311 import router as open311_router
+from hotline.web.open311.errors import PREFIX as OPEN311_PREFIX
+from hotline.web.open311.errors import error_document as open311_error_document
 from hotline.web.open311.errors import too_large as open311_too_large
 from hotline.web.open311.errors import validation_error as open311_validation_error
 from hotline.web.prompts import router as prompts_router
@@ -170,9 +172,11 @@ def create_app() -> FastAPI:
         return JSONResponse({"detail": printable(jsonable_encoder(exc.errors()))}, status_code=422)
 
     @app.exception_handler(OperationalError)
-    async def database_unavailable(request: Request, exc: OperationalError) -> JSONResponse:
+    async def database_unavailable(request: Request, exc: OperationalError) -> Response:
         # Twilio retries on 5xx; nothing was half written because every write is one transaction.
         log.error("database unavailable: %s", exc)
+        if request.url.path.startswith(OPEN311_PREFIX):  # a partner app logs the spec's document, and retries
+            return open311_error_document(request.url.path, 503, "the database is unavailable; try again later")
         return JSONResponse({"detail": "database unavailable, try again"}, status_code=503)
 
     @app.exception_handler(DataError)
