@@ -11,7 +11,8 @@ audited."""
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -327,6 +328,24 @@ async def _uploads(form: FormData) -> list[Upload]:
     return [Upload(f.filename or "media", await f.read()) for f in files]
 
 
+@asynccontextmanager
+async def _partner_form(request: Request, doing: str, **limits: int) -> AsyncIterator[tuple[FormData, str]]:
+    """A partner app's POST: its form (the context closes the uploads' temporary files) and its api_key, the
+    jurisdiction checked. A body the parser refuses, or one cut off, is the sender's mistake: 400."""
+    try:
+        async with request.form(**limits) as form:
+            values = {k: v for k, v in form.items() if isinstance(v, str)}
+            _language(current_config(), {**request.query_params, **values})
+            key = _text(form, "api_key") or request.query_params.get("api_key")
+            if not key:
+                raise Open311Error(403, f"api_key is required to {doing} (a partner key from the city)")
+            yield form, key
+    except StarletteHTTPException as exc:  # a multipart body (or a file part) the parser refuses
+        raise Open311Error(400, f"the body is not a form this endpoint reads: {exc.detail}") from None
+    except ClientDisconnect:  # gone, or cut off by BodySizeLimit (which has answered 413 already)
+        raise Open311Error(400, "the body ended early") from None
+
+
 _FORM = {"type": "string", "maxLength": MAX_FIELD}
 POST_BODY = {  # documented for /openapi.json (the form is read by hand: attribute[code] and file parts)
     "requestBody": {
@@ -346,19 +365,10 @@ POST_BODY = {  # documented for /openapi.json (the form is read by hand: attribu
 @router.post(f"{BASE}/requests.{{fmt}}", openapi_extra=POST_BODY)
 async def request_create(session: DbSession, request: Request, fmt: Fmt) -> Response:
     config = current_config()
-    limit = max(get_settings().open311_media_bytes, get_settings().max_body_bytes)
-    try:  # the context closes the uploads' temporary files
-        async with request.form(max_files=MAX_MEDIA, max_fields=200, max_part_size=limit) as form:
-            values = {k: v for k, v in form.items() if isinstance(v, str)}
-            _language(config, {**request.query_params, **values})
-            key = _text(form, "api_key") or request.query_params.get("api_key")
-            if not key:
-                raise Open311Error(403, "api_key is required to file a request (a partner key from the city)")
-            posted, uploads = _posted(form), await _uploads(form)
-    except StarletteHTTPException as exc:  # a multipart body the parser refuses: the sender's mistake
-        raise Open311Error(400, f"the body is not a form this endpoint reads: {exc.detail}") from None
-    except ClientDisconnect:  # gone, or cut off by BodySizeLimit (which has answered 413 already)
-        raise Open311Error(400, "the body ended early") from None
+    limits = {"max_files": MAX_MEDIA, "max_fields": 200}
+    limits["max_part_size"] = max(get_settings().open311_media_bytes, get_settings().max_body_bytes)
+    async with _partner_form(request, "file a request", **limits) as (form, key):
+        posted, uploads = _posted(form), await _uploads(form)
     partner = await run_sync(_use_key, request, key, "open311.post")
 
     def run() -> dict[str, Any]:  # the request's transaction: committed, alerts queued, before the answer leaves
@@ -399,22 +409,9 @@ POST_UPDATE_BODY = {  # documented for /openapi.json (read by hand, as requests'
 async def request_update_post(session: DbSession, request: Request, fmt: Fmt) -> Response:
     """FixMyStreet's post_service_request_update: a citizen's update on a report this partner filed becomes a step of
     the ticket's timeline (hotline/features/open311/partner_updates.py); answered with its `update_id`."""
-    config = current_config()
-    try:
-        async with request.form(max_files=0, max_fields=100) as form:
-            values = {k: v for k, v in form.items() if isinstance(v, str)}
-            _language(config, {**request.query_params, **values})
-            key = _text(form, "api_key") or request.query_params.get("api_key")
-            if not key:
-                raise Open311Error(403, "api_key is required to post an update (a partner key from the city)")
-            fields = {name: _text(form, name) for name in UPDATE_FIELDS}
-            urls = tuple(
-                v for k, v in form.multi_items() if k in ("media_url", "media_url[]") and isinstance(v, str) and v
-            )
-    except StarletteHTTPException as exc:  # a file part, or a body the parser refuses: the sender's mistake
-        raise Open311Error(400, f"the body is not a form this endpoint reads: {exc.detail}") from None
-    except ClientDisconnect:
-        raise Open311Error(400, "the body ended early") from None
+    async with _partner_form(request, "post an update", max_files=0, max_fields=100) as (form, key):
+        fields = {name: _text(form, name) for name in UPDATE_FIELDS}
+        urls = _media_urls(form)
     posted = PostedUpdate(
         service_request_id=fields.pop("service_request_id") or "",
         description=fields.pop("description") or "",
