@@ -460,6 +460,19 @@ def test_one_update_posted_several_times_at_once_is_added_once(server: str, key:
     assert len(info_steps()) == 1
 
 
+def test_an_update_joins_the_public_description_without_its_writers_name_or_number(server: str, key: str) -> None:
+    """As an SMS follow-up's words do; the writer may not be the reporter (anyone on FixMyStreet may add one)."""
+    assert post(server, key).status_code == 200
+    words = "Saya Budi Santoso, WA 81299990000: lubangnya makin lebar"
+    writer = {"first_name": "Budi", "last_name": "Santoso", "phone": "0812 9999 0000"}
+    assert post_update(server, key, description=words, **writer).status_code == 200
+    [request] = httpx.get(f"{server}/open311/v2/requests/1.json").json()
+    described = request["description"]
+    assert described.startswith("Jalan berlubang") and "lubangnya makin lebar" in described, described
+    assert "Budi" not in described and "Santoso" not in described and "81299990000" not in described, described
+    assert "[nama]" in described and "[telepon]" in described
+
+
 def test_an_update_on_a_closed_report_is_kept_without_changing_it(server: str, key: str) -> None:
     assert post(server, key, phone="081234567000").status_code == 200  # the reporter: a number, not the app
     with unit_of_work() as session:

@@ -7,7 +7,9 @@ it filed (or that joined a ticket it filed) only. The partner's own id of the up
 comment id) is kept once per partner, so an update posted again is answered with the same step, never added
 twice. The `status` the partner sends (FixMyStreet: its own state of the report, OPEN/CLOSED/FIXED...) is kept with
 the step for operators to read; it moves nothing: the crew and the command center decide the ticket's state.
-Nothing of it is published: `info_added` is not one of the public updates (hotline/features/open311/updates.py).
+It is not one of the public updates (hotline/features/open311/updates.py); the words an open ticket's text gets
+are in its public request's description, redacted as the rest of it is, the writer's name and number too
+(public_view.reporter_details).
 Nothing here knows HTTP: a refusal is a `RequestRefused` (400) or an `UnknownRequest` (404)."""
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from hotline.features.open311.open311_intake import (
 from hotline.features.tickets.ticket_events import record
 from hotline.features.tickets.tickets import OPEN_STATUSES
 from hotline.models import Open311Submission, Open311UpdateReceipt, Ticket, TicketStatus
+from hotline.phone import to_e164
+from hotline.settings import get_settings
 
 MAX_UPDATE_ID = 100
 # the ticket's state in the words FixMyStreet's map_state reads (as the updates poll says them)
@@ -115,6 +119,8 @@ def add_update(session: Session, *, partner: Partner, posted: PostedUpdate, ip: 
         "name": name[:200] or None,
         "email": (posted.email or "").strip()[:254] or None,
         "phone": (posted.phone or "").strip()[:64] or None,
+        # its E.164 form: the public request's description hides the writer's number as it hides the reporter's
+        "phone_e164": to_e164((posted.phone or "").strip()[:64], get_settings().default_region),
         "media_urls": list(posted.media_urls),
     }
     event = record(

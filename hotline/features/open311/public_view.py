@@ -18,7 +18,15 @@ from sqlalchemy.orm import Session
 from hotline.cityconfig import CityConfig
 from hotline.features.open311.redaction import number_forms, redact
 from hotline.features.tickets.tickets import CLOSED_STATUSES
-from hotline.models import Agency, InboundMessage, Open311Submission, Ticket, TicketAttachment, TicketReporter
+from hotline.models import (
+    Agency,
+    InboundMessage,
+    Open311Submission,
+    Ticket,
+    TicketAttachment,
+    TicketEvent,
+    TicketReporter,
+)
 
 
 @dataclass(frozen=True)
@@ -55,8 +63,8 @@ class ReporterDetails:
 
 
 def reporter_details(session: Session, tickets: list[Ticket]) -> dict[int, ReporterDetails]:
-    """Per ticket: its reporters' names (given to Open311, shown on WhatsApp) and numbers (to hide), its media URLs
-    and photos (to publish)."""
+    """Per ticket: its reporters' names (given to Open311, shown on WhatsApp, or by a partner's update) and numbers
+    (to hide), its media URLs and photos (to publish)."""
     ids = [t.id for t in tickets]
     names: dict[int, list[str]] = defaultdict(list)
     numbers: dict[int, list[str]] = defaultdict(list)
@@ -75,6 +83,12 @@ def reporter_details(session: Session, tickets: list[Ticket]) -> dict[int, Repor
         for sub in session.scalars(select(Open311Submission).where(Open311Submission.ticket_id.in_(ids))):
             names[sub.ticket_id] += [n for n in (sub.first_name, sub.last_name) if n]
             urls[sub.ticket_id] += list(sub.media_urls or [])
+        updates = select(TicketEvent.ticket_id, TicketEvent.data).where(  # who wrote a partner's update
+            TicketEvent.kind == "info_added", TicketEvent.ticket_id.in_(ids), TicketEvent.actor.like("open311:%")
+        )
+        for ticket_id, data in session.execute(updates):
+            names[ticket_id] += [data["name"]] if data and data.get("name") else []
+            numbers[ticket_id] += number_forms(data["phone_e164"]) if data and data.get("phone_e164") else []
         rows = session.execute(
             select(TicketAttachment.ticket_id, TicketAttachment.id)
             .where(TicketAttachment.ticket_id.in_(ids))
