@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from sqlalchemy import select
 
 from hotline.channels.gammu.gateway import REPORTED, message_key
 from hotline.channels.gateway_polling import poll_gateways
-from hotline.core.queue import enqueue_inbound, job_id, queue
+from hotline.core.queue import enqueue_inbound, job_id, queue, worker_queues
 from hotline.db import unit_of_work
 from hotline.models import OutboundMessage
 from tests.conftest import drain_queue
@@ -64,16 +65,21 @@ def _modem_receives(peer: GammuPeer, sender: str, text: str, stored: int) -> Non
     # Run the queue until the report is processed: on a loaded machine its job can be retried once (a busy
     # SQLite writer) and is then waiting again after the first drain.
     failures: list[str] = []
+    queued_at = [time.monotonic()]
     wait_for(
-        lambda: _drained_and_processed(stored, failures),
+        lambda: _drained_and_processed(stored, failures, queued_at),
         30,
         lambda: f"report {stored} not processed ({_state(stored)}; job failures: {failures}):\n{peer.log()}",
     )
 
 
-def _drained_and_processed(stored: int, failures: list[str]) -> bool:
-    """Run the queue; a report its job left unprocessed is queued again, as the sweeper does in production (CI saw
-    this report stay unprocessed now and then with no failed job: what was found each time is kept to say why).
+SWEEPER_GRACE = 10.0  # seconds: a report still unprocessed this long after it was queued is queued again
+
+
+def _drained_and_processed(stored: int, failures: list[str], queued_at: list[float]) -> bool:
+    """Run the queue. A report still unprocessed SWEEPER_GRACE after it was queued is queued again, whatever its
+    job's state, as the production sweeper does after its grace (CI saw a report stay unprocessed now and then
+    with no failed job, twice in the suite's full run and never alone: what was found is kept, to say why).
     A report handled and failed is a bug here: it fails the test at once, with its error."""
     drain_queue()
     row = inbound()[stored - 1]
@@ -81,19 +87,27 @@ def _drained_and_processed(stored: int, failures: list[str]) -> bool:
         return True
     assert row.status == "received", f"report {stored} handled and failed: {_state(stored)}"
     job = queue().fetch_job(job_id("inbound", row.id))
-    if job is None or job.is_finished:
-        failures.append(f"job {'gone' if job is None else 'finished'}, report still received: queued again")
-        enqueue_inbound(row.id)
-    elif job.is_failed:
+    if job is not None and job.is_failed:
         result = job.latest_result()
         failures.append((result.exc_string if result else None) or "failed")
         job.requeue()
+    elif time.monotonic() - queued_at[-1] > SWEEPER_GRACE:
+        failures.append(f"unprocessed after {SWEEPER_GRACE:.0f} s ({_state(stored)}): queued again")
+        enqueue_inbound(row.id)
+        queued_at.append(time.monotonic())
     return False
 
 
 def _state(stored: int) -> str:
     row = inbound()[stored - 1]
-    return f"status {row.status}, outcome {row.outcome}, error {row.error}"
+    job = queue().fetch_job(job_id("inbound", row.id))
+    queued = (
+        f"job {job.get_status()} in {job.origin!r} by {job.worker_name!r}, enqueued {job.enqueued_at}"
+        if job is not None
+        else "no job"
+    )
+    queues = {q.name: q.count for q in worker_queues()}
+    return f"status {row.status}, outcome {row.outcome}, error {row.error}; {queued}; queues {queues}"
 
 
 def _queued(inbound_id: int) -> bool:
