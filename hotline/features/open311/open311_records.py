@@ -4,11 +4,12 @@ kept with the ticket; and the citizens' updates the apps posted later (hotline/f
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from hotline.models import Open311Submission, PartnerKey, TicketAttachment, TicketEvent
@@ -78,27 +79,34 @@ class PartnerUpdate:
     media_urls: list[str]
 
 
-def partner_updates(session: Session, *, ticket_id: int) -> list[PartnerUpdate]:
-    """The updates partner apps posted on the ticket, oldest first."""
-    events = session.scalars(
+def partner_update_steps(ticket_ids: Collection[int]) -> Select[TicketEvent]:
+    """The tickets' updates from partner apps (hotline/features/open311/partner_updates.py): the `info_added` steps
+    a partner app wrote, oldest first."""
+    return (
         select(TicketEvent)
-        .where(TicketEvent.ticket_id == ticket_id, TicketEvent.kind == "info_added")
+        .where(TicketEvent.ticket_id.in_(ticket_ids), TicketEvent.kind == "info_added")
         .where(TicketEvent.actor.like("open311:%"))
         .order_by(TicketEvent.id)
     )
-    return [
-        PartnerUpdate(
-            at=e.at,
-            partner=e.actor.removeprefix("open311:"),
-            text=e.note,
-            name=(e.data or {}).get("name"),
-            email=(e.data or {}).get("email"),
-            phone=(e.data or {}).get("phone"),
-            their_status=(e.data or {}).get("partner_status"),
-            media_urls=list((e.data or {}).get("media_urls") or []),
-        )
-        for e in events
-    ]
+
+
+def partner_updates(session: Session, *, ticket_id: int) -> list[PartnerUpdate]:
+    """The updates partner apps posted on the ticket, oldest first."""
+    return [_partner_update(e) for e in session.scalars(partner_update_steps([ticket_id]))]
+
+
+def _partner_update(event: TicketEvent) -> PartnerUpdate:
+    data = event.data or {}
+    return PartnerUpdate(
+        at=event.at,
+        partner=event.actor.removeprefix("open311:"),
+        text=event.note,
+        name=data.get("name"),
+        email=data.get("email"),
+        phone=data.get("phone"),
+        their_status=data.get("partner_status"),
+        media_urls=list(data.get("media_urls") or []),
+    )
 
 
 def attachment_of(session: Session, *, ticket_id: int, attachment_id: int) -> TicketAttachment | None:

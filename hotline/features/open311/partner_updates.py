@@ -27,20 +27,14 @@ from hotline.features.open311.open311_intake import (
     RequestRefused,
     check_media_urls,
 )
+from hotline.features.open311.updates import STATES
 from hotline.features.tickets.ticket_events import record
 from hotline.features.tickets.tickets import OPEN_STATUSES
-from hotline.models import Open311Submission, Open311UpdateReceipt, Ticket, TicketStatus
+from hotline.models import Open311Submission, Open311UpdateReceipt, Ticket
 from hotline.phone import to_e164
 from hotline.settings import get_settings
 
 MAX_UPDATE_ID = 100
-# the ticket's state in the words FixMyStreet's map_state reads (as the updates poll says them)
-STATE_WORDS = {
-    TicketStatus.ACCEPTED: "action_scheduled",
-    TicketStatus.ON_SITE: "in_progress",
-    TicketStatus.RESOLVED: "fixed",
-    TicketStatus.CANCELLED: "closed",
-}
 
 
 class UnknownRequest(LookupError):
@@ -66,7 +60,6 @@ class Taken:
     update_id: int  # the ticket event's id: the id the partner keeps for its update
     ticket_id: int
     status: str  # the ticket's state now, in FixMyStreet's words
-    again: bool  # posted before: nothing was added this time
 
 
 def _checked(posted: PostedUpdate) -> int:
@@ -106,10 +99,11 @@ def add_update(session: Session, *, partner: Partner, posted: PostedUpdate, ip: 
             )
         )
         if receipt is not None:
-            return Taken(receipt.ticket_event_id, number, _state(ticket), again=True)
+            return Taken(receipt.ticket_event_id, number, _state(ticket))  # posted before: nothing added
     text = posted.description.strip()
     if text and ticket.status in OPEN_STATUSES:  # the crew reads the ticket's text: the citizen's news joins it
         ticket.text = f"{ticket.text}\n{text}".strip()
+    phone = (posted.phone or "").strip()[:64]
     name = " ".join(p.strip() for p in (posted.first_name, posted.last_name) if p and p.strip() not in ("", "-"))
     details = {
         "channel": "open311",
@@ -118,9 +112,9 @@ def add_update(session: Session, *, partner: Partner, posted: PostedUpdate, ip: 
         "written_at": (posted.updated_datetime or "").strip()[:40] or None,
         "name": name[:200] or None,
         "email": (posted.email or "").strip()[:254] or None,
-        "phone": (posted.phone or "").strip()[:64] or None,
+        "phone": phone or None,
         # its E.164 form: the public request's description hides the writer's number as it hides the reporter's
-        "phone_e164": to_e164((posted.phone or "").strip()[:64], get_settings().default_region),
+        "phone_e164": to_e164(phone, get_settings().default_region),
         "media_urls": list(posted.media_urls),
     }
     event = record(
@@ -138,8 +132,9 @@ def add_update(session: Session, *, partner: Partner, posted: PostedUpdate, ip: 
         target_id=ticket.id,
         ip=ip,
     )
-    return Taken(event.id, number, _state(ticket), again=False)
+    return Taken(event.id, number, _state(ticket))
 
 
 def _state(ticket: Ticket) -> str:
-    return STATE_WORDS.get(TicketStatus(ticket.status), "open")
+    """The ticket's state in the words the updates poll uses: its steps' (accepted, on_site...) are its states'."""
+    return STATES.get(ticket.status, "open")

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hotline.cityconfig import CityConfig
+from hotline.features.open311.open311_records import partner_update_steps
 from hotline.features.open311.redaction import number_forms, redact
 from hotline.features.tickets.tickets import CLOSED_STATUSES
 from hotline.models import (
@@ -24,7 +25,6 @@ from hotline.models import (
     Open311Submission,
     Ticket,
     TicketAttachment,
-    TicketEvent,
     TicketReporter,
 )
 
@@ -83,12 +83,10 @@ def reporter_details(session: Session, tickets: list[Ticket]) -> dict[int, Repor
         for sub in session.scalars(select(Open311Submission).where(Open311Submission.ticket_id.in_(ids))):
             names[sub.ticket_id] += [n for n in (sub.first_name, sub.last_name) if n]
             urls[sub.ticket_id] += list(sub.media_urls or [])
-        updates = select(TicketEvent.ticket_id, TicketEvent.data).where(  # who wrote a partner's update
-            TicketEvent.kind == "info_added", TicketEvent.ticket_id.in_(ids), TicketEvent.actor.like("open311:%")
-        )
-        for ticket_id, data in session.execute(updates):
-            names[ticket_id] += [data["name"]] if data and data.get("name") else []
-            numbers[ticket_id] += number_forms(data["phone_e164"]) if data and data.get("phone_e164") else []
+        for step in session.scalars(partner_update_steps(ids)):  # who wrote a partner's update
+            data = step.data or {}
+            names[step.ticket_id] += [data["name"]] if data.get("name") else []
+            numbers[step.ticket_id] += number_forms(data["phone_e164"]) if data.get("phone_e164") else []
         rows = session.execute(
             select(TicketAttachment.ticket_id, TicketAttachment.id)
             .where(TicketAttachment.ticket_id.in_(ids))
